@@ -43,6 +43,16 @@ export interface Node {
   inputs: string[];
   outputs: string[];
   attributes: Map<string, Attribute>;
+  /**
+   * Inside a FunctionProto body: attributes that refer to an attribute of the calling node
+   * (AttributeProto.ref_attr_name), as attribute name → the function's attribute name.
+   */
+  attributeRefs?: Map<string, string>;
+  /**
+   * Set by the executor on control-flow nodes: how many trailing entries of `inputs` are outer-scope values
+   * read inside the node's subgraphs (not declared by the model).
+   */
+  implicitInputs?: number;
 }
 
 export interface Graph {
@@ -65,6 +75,23 @@ export interface Model {
   docString: string;
   metadata: Map<string, string>;
   graph: Graph;
-  /** Model-local functions (FunctionProto); decoded but not yet expanded. */
+  /** Model-local functions (FunctionProto, as FunctionDef); decoded but not yet expanded. */
   functions: unknown[];
+}
+
+/** A model-local function (FunctionProto): a named subgraph an op (domain, name) expands to. */
+export interface FunctionDef {
+  name: string;
+  domain: string;
+  overload: string;
+  inputs: string[];
+  outputs: string[];
+  /** Names of the attributes a call may set (FunctionProto.attribute). */
+  attributeNames: string[];
+  /** Attributes with default values (FunctionProto.attribute_proto). */
+  attributeDefaults: Map<string, Attribute>;
+  nodes: Node[];
+  opsets: Map<string, number>;
+  valueInfo: ValueInfo[];
+  docString: string;
 }
