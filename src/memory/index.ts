@@ -1,0 +1,2 @@
+export type { MemoryPlan, MemoryProblem, MemoryStep } from './types.js';
+export { planMemory } from './plan.js';
