@@ -1,0 +1,132 @@
+import { attrInt, attrInts } from '../../graph/attributes.js';
+import { UnsupportedError, nodeLabel } from '../../errors.js';
+import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
+import { liftGeometry, readWindowAttrs, type WindowGeometry } from './geometry.js';
+import { requireFloatInput } from './conv.js';
+import type { ConvProblem, FloatArray } from './reference.js';
+
+/**
+ * ConvTranspose output size and pads (ONNX ConvTranspose, as onnx/reference computes them):
+ * full = s·(in − 1) + output_padding + (k − 1)·d + 1. With explicit pads (NOTSET/VALID) out = full − pb − pe
+ * unless output_shape is given, which then wins. With SAME_UPPER/LOWER, out = output_shape or in·s, and the
+ * total padding full − out is split with the odd pixel at the end (UPPER) or the begin (LOWER).
+ */
+function transposeGeometry(ctx: PrepareContext, inSize: number[], kernelFromW: number[]): WindowGeometry {
+  const rank = inSize.length;
+  const a = readWindowAttrs(ctx, rank, kernelFromW);
+  const outputPadding = attrInts(ctx.node, 'output_padding') ?? new Array<number>(rank).fill(0);
+  if (outputPadding.length < rank) throw kernelError(ctx, `output_padding has ${outputPadding.length} values, expected ${rank}`);
+  let outputShape = attrInts(ctx.node, 'output_shape');
+  if (outputShape !== undefined && outputShape.length === rank + 2) outputShape = outputShape.slice(2);
+  if (outputShape !== undefined && outputShape.length !== rank) throw kernelError(ctx, `output_shape [${outputShape}] must have ${rank} values`);
+  const same = a.autoPad === 'SAME_UPPER' || a.autoPad === 'SAME_LOWER';
+  const outSize: number[] = [];
+  const padsBegin: number[] = [];
+  const padsEnd: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    const full = a.strides[i]! * (inSize[i]! - 1) + outputPadding[i]! + (a.kernel[i]! - 1) * a.dilations[i]! + 1;
+    let pb: number;
+    let pe: number;
+    let out: number;
+    if (same) {
+      out = outputShape?.[i] ?? inSize[i]! * a.strides[i]!;
+      const total = full - out;
+      const half = Math.floor(total / 2);
+      pb = a.autoPad === 'SAME_UPPER' ? half : total - half;
+      pe = total - pb;
+    } else {
+      pb = a.autoPad === 'VALID' ? 0 : a.pads[i]!;
+      pe = a.autoPad === 'VALID' ? 0 : a.pads[i + rank]!;
+      out = outputShape?.[i] ?? full - pb - pe;
+    }
+    if (!(out >= 1)) throw kernelError(ctx, `spatial dim ${i}: output size ${out} is empty`);
+    outSize.push(out);
+    padsBegin.push(pb);
+    padsEnd.push(pe);
+  }
+  return { inSize: [...inSize], outSize, kernel: a.kernel, strides: a.strides, dilations: a.dilations, padsBegin, padsEnd };
+}
+
+/**
+ * Transposed convolution as a scatter, the adjoint of Conv: every input pixel i of channel c adds
+ * X[n, c, i] · W[c, m, k] to Y[n, g·Mg + m, i·s − pb + k·d] (dropped when outside the output).
+ * p.geo.inSize is X's spatial size and p.geo.outSize Y's, lifted to 3 dims.
+ * X [N, C, D, H, W], W [C, M/group, KD, KH, KW], B [M] -> Y [N, M, OD, OH, OW]
+ */
+export function convTransposeReference(p: ConvProblem, x: FloatArray, w: FloatArray, bias: FloatArray | undefined, y: FloatArray): void {
+  const [D, H, W] = p.geo.inSize as [number, number, number];
+  const [OD, OH, OW] = p.geo.outSize as [number, number, number];
+  const [KD, KH, KW] = p.geo.kernel as [number, number, number];
+  const [sd, sh, sw] = p.geo.strides as [number, number, number];
+  const [dd, dh, dw] = p.geo.dilations as [number, number, number];
+  const [pd, ph, pw] = p.geo.padsBegin as [number, number, number];
+  const Cg = p.inChannels / p.group;
+  const Mg = p.outChannels / p.group;
+  const outPlane = OD * OH * OW;
+  for (let n = 0; n < p.batch; n++) {
+    for (let m = 0; m < p.outChannels; m++) {
+      const base = (n * p.outChannels + m) * outPlane;
+      y.fill(bias === undefined ? 0 : bias[m]!, base, base + outPlane);
+    }
+    for (let ic = 0; ic < p.inChannels; ic++) {
+      const g = Math.floor(ic / Cg);
+      const xc = (n * p.inChannels + ic) * D * H * W;
+      for (let id = 0; id < D; id++) {
+        for (let ih = 0; ih < H; ih++) {
+          for (let iw = 0; iw < W; iw++) {
+            const v = x[xc + (id * H + ih) * W + iw]!;
+            for (let m = 0; m < Mg; m++) {
+              const yc = (n * p.outChannels + g * Mg + m) * outPlane;
+              const wc = (ic * Mg + m) * KD * KH * KW;
+              for (let kd = 0; kd < KD; kd++) {
+                const od = id * sd - pd + kd * dd;
+                if (od < 0 || od >= OD) continue;
+                for (let kh = 0; kh < KH; kh++) {
+                  const oh = ih * sh - ph + kh * dh;
+                  if (oh < 0 || oh >= OH) continue;
+                  for (let kw = 0; kw < KW; kw++) {
+                    const ow = iw * sw - pw + kw * dw;
+                    if (ow < 0 || ow >= OW) continue;
+                    y[yc + (od * OH + oh) * OW + ow]! += v * w[wc + (kd * KH + kh) * KW + kw]!;
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// ConvTranspose: X [N, C, D1..Dn], W [C, M/group, k1..kn], B [M]? -> Y [N, M, O1..On]   (n = 1..3)
+function prepareConvTranspose(ctx: PrepareContext): PreparedKernel {
+  const x = requireInput(ctx, 0);
+  const w = requireInput(ctx, 1);
+  const b = ctx.inputs[2];
+  const kind = requireFloatInput(ctx, 0);
+  if (requireFloatInput(ctx, 1) !== kind || (b !== undefined && requireFloatInput(ctx, 2) !== kind)) {
+    throw kernelError(ctx, `X, W and B must share one dtype, got ${x.dtype}, ${w.dtype}, ${b?.dtype ?? '-'}`);
+  }
+  const rank = x.shape.length - 2;
+  if (rank < 1) throw kernelError(ctx, `X must have rank >= 3, got [${x.shape}]`);
+  if (w.shape.length !== rank + 2) throw kernelError(ctx, `W rank ${w.shape.length} does not match X rank ${x.shape.length}`);
+  if (rank > 3) throw new UnsupportedError(`${nodeLabel(ctx.node)}: ${rank}-D ConvTranspose is not supported (at most 3-D)`);
+  const group = attrInt(ctx.node, 'group', 1);
+  const [N, C] = [x.shape[0]!, x.shape[1]!];
+  if (group < 1 || C % group !== 0 || w.shape[0] !== C) throw kernelError(ctx, `group ${group} does not fit X channels ${C}, W [${w.shape}]`);
+  const M = w.shape[1]! * group;
+  if (b !== undefined && (b.shape.length !== 1 || b.shape[0] !== M)) throw kernelError(ctx, `B must be [${M}], got [${b.shape}]`);
+  const wKernel = w.shape.slice(2);
+  const geo = transposeGeometry(ctx, x.shape.slice(2), wKernel);
+  if (geo.kernel.some((k, i) => k !== wKernel[i])) throw kernelError(ctx, `kernel_shape [${geo.kernel}] does not match W [${w.shape}]`);
+  const p: ConvProblem = { batch: N, inChannels: C, outChannels: M, group, geo: liftGeometry(geo, 3) };
+  return {
+    outputs: [{ dtype: x.dtype, shape: [N, M, ...geo.outSize] }],
+    run(inputs, outs) {
+      convTransposeReference(p, inputs[0] as FloatArray, inputs[1] as FloatArray, inputs[2] as FloatArray | undefined, outs[0] as FloatArray);
+    },
+  };
+}
+
+export const convTransposeKernel: KernelDef = { opType: 'ConvTranspose', prepare: prepareConvTranspose };

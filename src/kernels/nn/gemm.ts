@@ -1,0 +1,95 @@
+import type { Data } from '../../dtype.js';
+import { UnsupportedError, nodeLabel } from '../../errors.js';
+import { attrFloat, attrInt } from '../../graph/attributes.js';
+import { sgemm } from '../gemm/sgemm.js';
+import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
+
+/** Element types the GEMM-like kernels compute in: float32 storage goes to sgemm, float64 to plain loops. */
+export function floatKind(ctx: PrepareContext, i: number): 'f32' | 'f64' {
+  const t = requireInput(ctx, i);
+  if (t.dtype === 'float64') return 'f64';
+  if (t.dtype === 'float32' || t.dtype === 'float16' || t.dtype === 'bfloat16') return 'f32';
+  throw new UnsupportedError(`${nodeLabel(ctx.node)}: input ${i} has dtype ${t.dtype}; only float16/bfloat16/float32/float64 are supported`);
+}
+
+/**
+ * C (M×N, row stride ldc) += alpha · op(A) · op(B), in float64 with plain loops (the float64 twin of sgemm
+ * with beta = 1; the caller has already written beta·C).
+ */
+export function dgemmAccumulate(
+  transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
+  A: Float64Array, aOff: number, lda: number, B: Float64Array, bOff: number, ldb: number,
+  C: Float64Array, cOff: number, ldc: number,
+): void {
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) {
+        const a = transA ? A[aOff + k * lda + i]! : A[aOff + i * lda + k]!;
+        const b = transB ? B[bOff + j * ldb + k]! : B[bOff + k * ldb + j]!;
+        s += a * b;
+      }
+      C[cOff + i * ldc + j]! += alpha * s;
+    }
+  }
+}
+
+// Gemm: A [M, K] (or [K, M] when transA), B [K, N] (or [N, K] when transB), C broadcastable to [M, N]? -> Y [M, N]
+// Y = alpha · op(A) · op(B) + beta · C (ONNX Gemm; before opset 7 C broadcasts only when broadcast = 1,
+// but every shape the later rule accepts is accepted here too).
+function prepareGemm(ctx: PrepareContext): PreparedKernel {
+  const a = requireInput(ctx, 0);
+  const b = requireInput(ctx, 1);
+  const c = ctx.inputs[2];
+  const kind = floatKind(ctx, 0);
+  if (floatKind(ctx, 1) !== kind || (c !== undefined && floatKind(ctx, 2) !== kind)) {
+    throw kernelError(ctx, `A, B and C must share one dtype, got ${a.dtype}, ${b.dtype}, ${c?.dtype ?? '-'}`);
+  }
+  if (a.shape.length !== 2 || b.shape.length !== 2) throw kernelError(ctx, `A and B must be 2-D, got [${a.shape}] and [${b.shape}]`);
+  const transA = attrInt(ctx.node, 'transA', 0) !== 0;
+  const transB = attrInt(ctx.node, 'transB', 0) !== 0;
+  const alpha = attrFloat(ctx.node, 'alpha', 1);
+  const beta = attrFloat(ctx.node, 'beta', 1);
+  const [M, K] = transA ? [a.shape[1]!, a.shape[0]!] : [a.shape[0]!, a.shape[1]!];
+  const [Kb, N] = transB ? [b.shape[1]!, b.shape[0]!] : [b.shape[0]!, b.shape[1]!];
+  if (K !== Kb) throw kernelError(ctx, `inner dims differ: op(A) is [${M},${K}], op(B) is [${Kb},${N}]`);
+  let cRows = 1;
+  let cCols = 1;
+  if (c !== undefined) {
+    if (c.shape.length > 2) throw kernelError(ctx, `C must have rank <= 2, got [${c.shape}]`);
+    cCols = c.shape.length >= 1 ? c.shape[c.shape.length - 1]! : 1;
+    cRows = c.shape.length === 2 ? c.shape[0]! : 1;
+    if ((cRows !== 1 && cRows !== M) || (cCols !== 1 && cCols !== N)) {
+      throw kernelError(ctx, `C [${c.shape}] does not broadcast to [${M},${N}]`);
+    }
+  }
+  const lda = transA ? M : K;
+  const ldb = transB ? K : N;
+  return {
+    outputs: [{ dtype: a.dtype, shape: [M, N] }],
+    run(inputs, outs) {
+      const y = outs[0] as Float32Array | Float64Array;
+      writeScaledBias(y, M, N, beta, inputs[2], cRows, cCols);
+      if (kind === 'f32') {
+        sgemm(transA, transB, M, N, K, alpha, inputs[0] as Float32Array, 0, lda, inputs[1] as Float32Array, 0, ldb, 1, y as Float32Array, 0, N);
+      } else {
+        dgemmAccumulate(transA, transB, M, N, K, alpha, inputs[0] as Float64Array, 0, lda, inputs[1] as Float64Array, 0, ldb, y as Float64Array, 0, N);
+      }
+    },
+  };
+}
+
+/** Y[i, j] = beta · C[i or 0, j or 0] (C is [cRows, cCols] with each dim 1 or full), or 0 without C. */
+function writeScaledBias(y: Float32Array | Float64Array, M: number, N: number, beta: number, c: Data | undefined, cRows: number, cCols: number): void {
+  if (c === undefined || beta === 0) {
+    y.fill(0);
+    return;
+  }
+  const cv = c as Float32Array | Float64Array;
+  for (let i = 0; i < M; i++) {
+    const cr = cRows === 1 ? 0 : i * cCols;
+    for (let j = 0; j < N; j++) y[i * N + j] = beta * cv[cr + (cCols === 1 ? 0 : j)]!;
+  }
+}
+
+export const gemmKernel: KernelDef = { opType: 'Gemm', prepare: prepareGemm };

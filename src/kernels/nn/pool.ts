@@ -1,0 +1,176 @@
+import type { NumericArray } from '../../dtype.js';
+import { UnsupportedError, nodeLabel } from '../../errors.js';
+import { attrFloat, attrInt } from '../../graph/attributes.js';
+import { attrFlag, forwardGeometry, liftGeometry, readWindowAttrs, type WindowGeometry } from '../conv/geometry.js';
+import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
+
+/**
+ * Per spatial dim (lifted to D, H, W) and output index o, the taps k in [lo, hi) that land inside the input:
+ * 0 <= o·s − pb + k·d < in. `padded` is hi for the input extended by both pads (for count_include_pad).
+ */
+interface TapRanges {
+  lo: Int32Array;
+  hi: Int32Array;
+  padded: Int32Array;
+}
+
+function tapRanges(g: WindowGeometry, dim: number): TapRanges {
+  const out = g.outSize[dim]!;
+  const [n, k, s, d, pb, pe] = [g.inSize[dim]!, g.kernel[dim]!, g.strides[dim]!, g.dilations[dim]!, g.padsBegin[dim]!, g.padsEnd[dim]!];
+  const r: TapRanges = { lo: new Int32Array(out), hi: new Int32Array(out), padded: new Int32Array(out) };
+  for (let o = 0; o < out; o++) {
+    const start = o * s - pb;
+    r.lo[o] = Math.min(k, Math.max(0, Math.ceil(-start / d)));
+    r.hi[o] = Math.max(r.lo[o]!, Math.min(k, Math.ceil((n - start) / d)));
+    r.padded[o] = Math.max(0, Math.min(k, Math.ceil((n + pe - start) / d)));
+  }
+  return r;
+}
+
+/** A pooling problem: N·C independent planes, geometry lifted to 3 spatial dims, tap ranges precomputed. */
+interface PoolProblem {
+  planes: number;
+  geo: WindowGeometry;
+  ranges: [TapRanges, TapRanges, TapRanges];
+}
+
+function poolProblem(planes: number, geo: WindowGeometry): PoolProblem {
+  const g = liftGeometry(geo, 3);
+  return { planes, geo: g, ranges: [tapRanges(g, 0), tapRanges(g, 1), tapRanges(g, 2)] };
+}
+
+type Reducer = 'max' | 'avg' | 'avgIncludePad' | 'lp';
+
+/**
+ * Reduces every window of every plane: max, mean over the valid taps, mean over taps inside the padded input
+ * (count_include_pad: pads count as zeros, ceil_mode overhang beyond the end pad does not, as in PyTorch and
+ * onnxruntime), or the Lp norm (Σ|x|^p)^(1/p). For max, `indices` (when given) receives the flat input index
+ * of the maximum, row-major or column-major (storage_order 1) within the plane, per ONNX MaxPool.
+ * X [N·C, D, H, W] -> Y [N·C, OD, OH, OW]
+ */
+function poolPlanes(pp: PoolProblem, reducer: Reducer, p: number, x: NumericArray, y: NumericArray, indices?: BigInt64Array, columnMajor = false): void {
+  const g = pp.geo;
+  const [D, H, W] = g.inSize as [number, number, number];
+  const [OD, OH, OW] = g.outSize as [number, number, number];
+  const [sd, sh, sw] = g.strides as [number, number, number];
+  const [dd, dh, dw] = g.dilations as [number, number, number];
+  const [pd, ph, pw] = g.padsBegin as [number, number, number];
+  const [rd, rh, rw] = pp.ranges;
+  const plane = D * H * W;
+  let yi = 0;
+  for (let c = 0; c < pp.planes; c++) {
+    const xc = c * plane;
+    for (let od = 0; od < OD; od++) {
+      const id0 = od * sd - pd;
+      for (let oh = 0; oh < OH; oh++) {
+        const ih0 = oh * sh - ph;
+        for (let ow = 0; ow < OW; ow++) {
+          const iw0 = ow * sw - pw;
+          let acc = reducer === 'max' ? -Infinity : 0;
+          let arg = -1;
+          for (let kd = rd.lo[od]!; kd < rd.hi[od]!; kd++) {
+            const id = id0 + kd * dd;
+            for (let kh = rh.lo[oh]!; kh < rh.hi[oh]!; kh++) {
+              const ih = ih0 + kh * dh;
+              const row = xc + (id * H + ih) * W;
+              for (let kw = rw.lo[ow]!; kw < rw.hi[ow]!; kw++) {
+                const iw = iw0 + kw * dw;
+                const v = x[row + iw]!;
+                if (reducer === 'max') {
+                  if (v > acc || arg < 0) {
+                    acc = v;
+                    arg = columnMajor ? id + D * (ih + H * iw) : (id * H + ih) * W + iw;
+                  }
+                } else if (reducer === 'lp') acc += Math.pow(Math.abs(v), p);
+                else acc += v;
+              }
+            }
+          }
+          if (reducer === 'avg') {
+            acc /= (rd.hi[od]! - rd.lo[od]!) * (rh.hi[oh]! - rh.lo[oh]!) * (rw.hi[ow]! - rw.lo[ow]!);
+          } else if (reducer === 'avgIncludePad') {
+            acc /= rd.padded[od]! * rh.padded[oh]! * rw.padded[ow]!;
+          } else if (reducer === 'lp') acc = Math.pow(acc, 1 / p);
+          if (indices !== undefined) indices[yi] = BigInt(c * plane + Math.max(arg, 0));
+          y[yi++] = acc;
+        }
+      }
+    }
+  }
+}
+
+const FLOAT_TYPES = new Set(['float32', 'float16', 'bfloat16', 'float64']);
+const MAXPOOL_TYPES = new Set([...FLOAT_TYPES, 'int8', 'uint8']);
+
+/** Reads X and the window attributes shared by MaxPool, AveragePool and LpPool; X is [N, C, D1..Dn]. */
+function readPool(ctx: PrepareContext, allowed: Set<string>): { planes: number; lead: number[]; geo: WindowGeometry } {
+  const x = requireInput(ctx, 0);
+  if (!allowed.has(x.dtype)) {
+    throw new UnsupportedError(`${nodeLabel(ctx.node)}: dtype ${x.dtype} is not supported (expected one of ${[...allowed].join(', ')})`);
+  }
+  const rank = x.shape.length - 2;
+  if (rank < 1) throw kernelError(ctx, `X must have rank >= 3, got [${x.shape}]`);
+  if (rank > 3) throw new UnsupportedError(`${nodeLabel(ctx.node)}: ${rank}-D pooling is not supported (at most 3-D)`);
+  const attrs = readWindowAttrs(ctx, rank);
+  const ceilMode = attrFlag(ctx, 'ceil_mode', 0);
+  const geo = forwardGeometry(ctx, x.shape.slice(2), attrs, ceilMode);
+  return { planes: x.shape[0]! * x.shape[1]!, lead: x.shape.slice(0, 2), geo };
+}
+
+// MaxPool: X [N, C, D1..Dn] -> Y [N, C, O1..On], Indices int64 [N, C, O1..On]?
+function prepareMaxPool(ctx: PrepareContext): PreparedKernel {
+  const x = requireInput(ctx, 0);
+  const { planes, lead, geo } = readPool(ctx, MAXPOOL_TYPES);
+  const storageOrder = attrInt(ctx.node, 'storage_order', 0);
+  if (storageOrder !== 0 && storageOrder !== 1) throw kernelError(ctx, `storage_order must be 0 or 1, got ${storageOrder}`);
+  const pp = poolProblem(planes, geo);
+  const shape = [...lead, ...geo.outSize];
+  const wantIndices = ctx.node.outputs.length > 1 && ctx.node.outputs[1] !== '';
+  return {
+    outputs: [{ dtype: x.dtype, shape }, { dtype: 'int64', shape }],
+    run(inputs, outs) {
+      const idx = wantIndices ? (outs[1] as BigInt64Array | undefined) : undefined;
+      poolPlanes(pp, 'max', 0, inputs[0] as NumericArray, outs[0] as NumericArray, idx, storageOrder === 1);
+    },
+  };
+}
+
+// AveragePool: X [N, C, D1..Dn] -> Y [N, C, O1..On]
+function prepareAveragePool(ctx: PrepareContext): PreparedKernel {
+  const x = requireInput(ctx, 0);
+  const { planes, lead, geo } = readPool(ctx, FLOAT_TYPES);
+  const includePad = attrFlag(ctx, 'count_include_pad', 0);
+  const pp = poolProblem(planes, geo);
+  return {
+    outputs: [{ dtype: x.dtype, shape: [...lead, ...geo.outSize] }],
+    run(inputs, outs) {
+      poolPlanes(pp, includePad ? 'avgIncludePad' : 'avg', 0, inputs[0] as NumericArray, outs[0] as NumericArray);
+    },
+  };
+}
+
+/** LpPool's p: an int since opset 2, a float in opset 1. */
+export function readP(ctx: PrepareContext): number {
+  const a = ctx.node.attributes.get('p');
+  const p = a?.type === 'float' ? attrFloat(ctx.node, 'p', 2) : attrInt(ctx.node, 'p', 2);
+  if (!(p > 0)) throw kernelError(ctx, `p must be positive, got ${p}`);
+  return p;
+}
+
+// LpPool: X [N, C, D1..Dn] -> Y [N, C, O1..On], Y = (Σ_window |x|^p)^(1/p)
+function prepareLpPool(ctx: PrepareContext): PreparedKernel {
+  const x = requireInput(ctx, 0);
+  const { planes, lead, geo } = readPool(ctx, FLOAT_TYPES);
+  const p = readP(ctx);
+  const pp = poolProblem(planes, geo);
+  return {
+    outputs: [{ dtype: x.dtype, shape: [...lead, ...geo.outSize] }],
+    run(inputs, outs) {
+      poolPlanes(pp, 'lp', p, inputs[0] as NumericArray, outs[0] as NumericArray);
+    },
+  };
+}
+
+export const maxPoolKernel: KernelDef = { opType: 'MaxPool', prepare: prepareMaxPool };
+export const averagePoolKernel: KernelDef = { opType: 'AveragePool', prepare: prepareAveragePool };
+export const lpPoolKernel: KernelDef = { opType: 'LpPool', prepare: prepareLpPool };
