@@ -1,0 +1,272 @@
+import { sizeOf, type DType, type NumericArray } from '../../dtype.js';
+import { attrInt, attrInts, hasAttr } from '../../graph/attributes.js';
+import { requireConstant, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
+import { isBigIntData, normalizeAxis, requireNumeric, stridesOf, tensorNumbers } from './common.js';
+
+type ReduceOp = 'sum' | 'mean' | 'max' | 'min' | 'prod' | 'l1' | 'l2' | 'logsum' | 'logsumexp' | 'sumsquare';
+
+/**
+ * The reduction plan: output element o reduces x[base[o] + roff[r]] for r < R.
+ * base covers the kept axes, roff the reduced ones; both are row-major odometers over the input strides.
+ */
+interface ReducePlan {
+  base: Int32Array;
+  roff: Int32Array;
+  /** roff[r] === r: the reduced axes are the innermost ones, so each slice is contiguous. */
+  contiguous: boolean;
+}
+
+/** Axes of the node: an attribute before `axesInputSince`, an optional input from then on (undefined = none given). */
+function readAxes(ctx: PrepareContext, axesInputSince: number): number[] | undefined {
+  if (ctx.opset >= axesInputSince) {
+    if (ctx.inputs[1] === undefined) return undefined;
+    return tensorNumbers(requireConstant(ctx, 1));
+  }
+  return attrInts(ctx.node, 'axes');
+}
+
+function planReduction(shape: readonly number[], reduced: readonly boolean[]): ReducePlan {
+  const strides = stridesOf(shape);
+  const keptAxes = shape.map((_, i) => i).filter((i) => !reduced[i]);
+  const redAxes = shape.map((_, i) => i).filter((i) => reduced[i]);
+  const base = offsetsOver(keptAxes, shape, strides);
+  const roff = offsetsOver(redAxes, shape, strides);
+  let contiguous = true;
+  for (let r = 0; r < roff.length; r++) if (roff[r] !== r) contiguous = false;
+  return { base, roff, contiguous };
+}
+
+/** Row-major enumeration of the input offsets spanned by `axes`. */
+function offsetsOver(axes: readonly number[], shape: readonly number[], strides: readonly number[]): Int32Array {
+  let n = 1;
+  for (const a of axes) n *= shape[a]!;
+  const out = new Int32Array(n);
+  const idx = new Array<number>(axes.length).fill(0);
+  let off = 0;
+  for (let i = 0; i < n; i++) {
+    out[i] = off;
+    for (let k = axes.length - 1; k >= 0; k--) {
+      const a = axes[k]!;
+      idx[k]++;
+      off += strides[a]!;
+      if (idx[k] < shape[a]!) break;
+      off -= idx[k] * strides[a]!;
+      idx[k] = 0;
+    }
+  }
+  return out;
+}
+
+/** Identity of max/min for integer outputs, where ±Infinity cannot be stored (ONNX: empty set reduces to the type's bound). */
+function lowest(dtype: DType): number {
+  switch (dtype) {
+    case 'int8':
+      return -128;
+    case 'int16':
+      return -32768;
+    case 'int32':
+      return -2147483648;
+    case 'uint8':
+    case 'uint16':
+    case 'uint32':
+    case 'uint64':
+      return 0;
+    default:
+      return -Infinity;
+  }
+}
+
+function highest(dtype: DType): number {
+  switch (dtype) {
+    case 'int8':
+      return 127;
+    case 'int16':
+      return 32767;
+    case 'int32':
+      return 2147483647;
+    case 'uint8':
+      return 255;
+    case 'uint16':
+      return 65535;
+    case 'uint32':
+      return 4294967295;
+    default:
+      return Infinity;
+  }
+}
+
+/** One slice x[b + roff[r]], r < R, reduced with float arithmetic. */
+function reduceSlice(op: ReduceOp, x: ArrayLike<number>, b: number, roff: Int32Array, lo: number, hi: number): number {
+  const R = roff.length;
+  let acc = 0;
+  switch (op) {
+    case 'sum':
+    case 'mean':
+    case 'logsum':
+      for (let r = 0; r < R; r++) acc += x[b + roff[r]!]!;
+      if (op === 'mean') return acc / R;
+      return op === 'logsum' ? Math.log(acc) : acc;
+    case 'l1':
+      for (let r = 0; r < R; r++) acc += Math.abs(x[b + roff[r]!]!);
+      return acc;
+    case 'l2':
+    case 'sumsquare':
+      for (let r = 0; r < R; r++) {
+        const v = x[b + roff[r]!]!;
+        acc += v * v;
+      }
+      return op === 'l2' ? Math.sqrt(acc) : acc;
+    case 'prod':
+      acc = 1;
+      for (let r = 0; r < R; r++) acc *= x[b + roff[r]!]!;
+      return acc;
+    case 'max':
+      acc = lo;
+      for (let r = 0; r < R; r++) {
+        const v = x[b + roff[r]!]!;
+        if (v > acc || Number.isNaN(v)) acc = v;
+      }
+      return acc;
+    case 'min':
+      acc = hi;
+      for (let r = 0; r < R; r++) {
+        const v = x[b + roff[r]!]!;
+        if (v < acc || Number.isNaN(v)) acc = v;
+      }
+      return acc;
+    case 'logsumexp': {
+      // log Σ exp(x) = m + log Σ exp(x - m) with m = max(x), so large inputs do not overflow.
+      let m = -Infinity;
+      for (let r = 0; r < R; r++) m = Math.max(m, x[b + roff[r]!]!);
+      if (m === -Infinity || !Number.isFinite(m)) return R === 0 ? -Infinity : m;
+      for (let r = 0; r < R; r++) acc += Math.exp(x[b + roff[r]!]! - m);
+      return m + Math.log(acc);
+    }
+  }
+}
+
+/** The same on int64/uint64 storage, exact for the integer-valued ops. */
+function reduceSliceBig(op: ReduceOp, x: BigInt64Array | BigUint64Array, b: number, roff: Int32Array, signed: boolean): bigint {
+  const R = roff.length;
+  let acc = 0n;
+  switch (op) {
+    case 'sum':
+    case 'mean':
+      for (let r = 0; r < R; r++) acc += x[b + roff[r]!]!;
+      return op === 'mean' && R > 0 ? acc / BigInt(R) : acc;
+    case 'l1':
+      for (let r = 0; r < R; r++) {
+        const v = x[b + roff[r]!]!;
+        acc += v < 0n ? -v : v;
+      }
+      return acc;
+    case 'sumsquare':
+      for (let r = 0; r < R; r++) acc += x[b + roff[r]!]! * x[b + roff[r]!]!;
+      return acc;
+    case 'prod':
+      acc = 1n;
+      for (let r = 0; r < R; r++) acc *= x[b + roff[r]!]!;
+      return acc;
+    case 'max':
+      acc = signed ? -(1n << 63n) : 0n;
+      for (let r = 0; r < R; r++) if (x[b + roff[r]!]! > acc) acc = x[b + roff[r]!]!;
+      return acc;
+    case 'min':
+      acc = signed ? (1n << 63n) - 1n : (1n << 64n) - 1n;
+      for (let r = 0; r < R; r++) if (x[b + roff[r]!]! < acc) acc = x[b + roff[r]!]!;
+      return acc;
+    default: {
+      // l2, logsum, logsumexp have non-integer results; compute in float and truncate like a cast.
+      const tmp = new Array<number>(R);
+      for (let r = 0; r < R; r++) tmp[r] = Number(x[b + roff[r]!]!);
+      const ident = new Int32Array(R).map((_, i) => i);
+      const v = reduceSlice(op, tmp, 0, ident, -Infinity, Infinity);
+      return Number.isFinite(v) ? BigInt(Math.trunc(v)) : 0n;
+    }
+  }
+}
+
+function copyRun(): PreparedKernel['run'] {
+  return (inputs, outputs) => {
+    const x = inputs[0]!;
+    const y = outputs[0]!;
+    for (let i = 0; i < y.length; i++) (y as unknown as unknown[])[i] = x[i];
+  };
+}
+
+function makeReduce(opType: string, op: ReduceOp, axesInputSince: number): KernelDef {
+  return {
+    opType,
+    prepare(ctx) {
+      // X (d0..dn-1) -> Y (kept dims, reduced dims as 1 when keepdims)
+      const x = requireInput(ctx, 0);
+      requireNumeric(ctx, x.dtype);
+      const rank = x.shape.length;
+      const keepdims = attrInt(ctx.node, 'keepdims', 1) !== 0;
+      const noop = attrInt(ctx.node, 'noop_with_empty_axes', 0) !== 0;
+      const axes = readAxes(ctx, axesInputSince);
+      if (axes === undefined || axes.length === 0) {
+        // ONNX: empty axes reduce everything, unless noop_with_empty_axes makes the op an identity.
+        if (noop && (ctx.opset >= axesInputSince || hasAttr(ctx.node, 'noop_with_empty_axes'))) {
+          return { outputs: [{ dtype: x.dtype, shape: [...x.shape] }], run: copyRun() };
+        }
+      }
+      const reduced = new Array<boolean>(rank).fill(axes === undefined || axes.length === 0);
+      for (const a of axes ?? []) reduced[normalizeAxis(ctx, a, rank, 'axes entry')] = true;
+      const outShape: number[] = [];
+      for (let i = 0; i < rank; i++) {
+        if (!reduced[i]) outShape.push(x.shape[i]!);
+        else if (keepdims) outShape.push(1);
+      }
+      const plan = planReduction(x.shape, reduced);
+      const lo = lowest(x.dtype);
+      const hi = highest(x.dtype);
+      const signed = x.dtype === 'int64';
+      const { base, roff } = plan;
+      const nOut = sizeOf(outShape);
+      return {
+        outputs: [{ dtype: x.dtype, shape: outShape }],
+        run(inputs, outputs) {
+          const xd = inputs[0]!;
+          const y = outputs[0]!;
+          if (isBigIntData(xd)) {
+            const yb = y as BigInt64Array;
+            for (let o = 0; o < nOut; o++) yb[o] = reduceSliceBig(op, xd, base[o]!, roff, signed);
+            return;
+          }
+          runFloat(op, xd as NumericArray, y as NumericArray, plan, lo, hi);
+        },
+      };
+    },
+  };
+}
+
+function runFloat(op: ReduceOp, x: NumericArray, y: NumericArray, plan: ReducePlan, lo: number, hi: number): void {
+  const { base, roff } = plan;
+  const R = roff.length;
+  if (plan.contiguous && (op === 'sum' || op === 'mean')) {
+    // Fast path (e.g. ReduceMean over the last axis in layer norms): contiguous slices, no offset table.
+    const scale = op === 'mean' ? 1 / R : 1;
+    for (let o = 0; o < base.length; o++) {
+      const b = base[o]!;
+      let acc = 0;
+      for (let r = 0; r < R; r++) acc += x[b + r]!;
+      y[o] = op === 'mean' ? (R === 0 ? NaN : acc * scale) : acc;
+    }
+    return;
+  }
+  for (let o = 0; o < base.length; o++) y[o] = reduceSlice(op, x, base[o]!, roff, lo, hi);
+}
+
+export const reduceOps: KernelDef[] = [
+  makeReduce('ReduceSum', 'sum', 13),
+  makeReduce('ReduceMean', 'mean', 18),
+  makeReduce('ReduceMax', 'max', 18),
+  makeReduce('ReduceMin', 'min', 18),
+  makeReduce('ReduceProd', 'prod', 18),
+  makeReduce('ReduceL1', 'l1', 18),
+  makeReduce('ReduceL2', 'l2', 18),
+  makeReduce('ReduceLogSum', 'logsum', 18),
+  makeReduce('ReduceLogSumExp', 'logsumexp', 18),
+  makeReduce('ReduceSumSquare', 'sumsquare', 18),
+];

@@ -1,0 +1,84 @@
+import type { NumericArray } from '../../dtype.js';
+import { attrInt } from '../../graph/attributes.js';
+import { requireInput, type KernelDef, type PrepareContext } from '../kernel.js';
+import { normalizeAxis, product, requireFloat, splitAt } from './common.js';
+
+type SoftmaxKind = 'softmax' | 'logsoftmax' | 'hardmax';
+
+/**
+ * The (outer, n, inner) view the op normalises over.
+ * Opset < 13: the input is coerced to 2-D [prod(d[:axis]), prod(d[axis:])] (axis default 1).
+ * Opset >= 13: a single axis (default -1), the other dims untouched.
+ */
+function softmaxSplit(ctx: PrepareContext, shape: readonly number[]): { outer: number; n: number; inner: number } {
+  const rank = shape.length;
+  if (ctx.opset < 13) {
+    const axis = normalizeAxis(ctx, attrInt(ctx.node, 'axis', 1), Math.max(rank, 1));
+    return { outer: product(shape, 0, axis), n: product(shape, axis), inner: 1 };
+  }
+  return splitAt(shape, normalizeAxis(ctx, attrInt(ctx.node, 'axis', -1), rank));
+}
+
+/** Numerically stable softmax: exp(x - max) / Σ exp(x - max); log-softmax: x - max - log Σ exp(x - max). */
+function softmaxStrided(kind: SoftmaxKind, x: NumericArray, y: NumericArray, b: number, n: number, s: number): void {
+  if (n === 0) return;
+  let m = -Infinity;
+  let mi = 0;
+  for (let i = 0; i < n; i++) {
+    const v = x[b + i * s]!;
+    if (v > m) {
+      m = v;
+      mi = i;
+    }
+  }
+  if (kind === 'hardmax') {
+    // One-hot of the first maximum (ONNX Hardmax).
+    for (let i = 0; i < n; i++) y[b + i * s] = i === mi ? 1 : 0;
+    return;
+  }
+  let sum = 0;
+  if (kind === 'softmax') {
+    for (let i = 0; i < n; i++) {
+      const e = Math.exp(x[b + i * s]! - m);
+      y[b + i * s] = e;
+      sum += e;
+    }
+    const inv = 1 / sum;
+    for (let i = 0; i < n; i++) y[b + i * s]! *= inv;
+    return;
+  }
+  for (let i = 0; i < n; i++) sum += Math.exp(x[b + i * s]! - m);
+  const shift = m + Math.log(sum);
+  for (let i = 0; i < n; i++) y[b + i * s] = x[b + i * s]! - shift;
+}
+
+function makeSoftmax(opType: string, kind: SoftmaxKind): KernelDef {
+  return {
+    opType,
+    prepare(ctx) {
+      // X (any shape) -> Y (same shape), normalised along the axis
+      const x = requireInput(ctx, 0);
+      requireFloat(ctx, x.dtype);
+      const { outer, n, inner } = softmaxSplit(ctx, x.shape);
+      return {
+        outputs: [{ dtype: x.dtype, shape: [...x.shape] }],
+        inPlace: 0,
+        run(inputs, outputs) {
+          const xd = inputs[0] as NumericArray;
+          const y = outputs[0] as NumericArray;
+          for (let o = 0; o < outer; o++) {
+            const b0 = o * n * inner;
+            // inner === 1 is the last-axis fast path: unit stride.
+            for (let j = 0; j < inner; j++) softmaxStrided(kind, xd, y, b0 + j, n, inner);
+          }
+        },
+      };
+    },
+  };
+}
+
+export const softmaxKernels: KernelDef[] = [
+  makeSoftmax('Softmax', 'softmax'),
+  makeSoftmax('LogSoftmax', 'logsoftmax'),
+  makeSoftmax('Hardmax', 'hardmax'),
+];
