@@ -1,0 +1,100 @@
+/**
+ * Integer GEMM shared by QLinearConv, ConvInteger, QLinearMatMul and MatMulInteger.
+ *
+ * Both operands are stored with K contiguous ("A·Bᵀ" layout), so each output is one dot product with a
+ * register accumulator. With zero points za (per row of A) and zb (per row of B):
+ *   Σ_k (A[i,k] - za_i)(B[j,k] - zb_j) = Σ A·B - zb_j·ΣA[i,:] - za_i·ΣB[j,:] + K·za_i·zb_j
+ * so the raw uint8/int8 data is multiplied as is and the zero points cost O(M·N) corrections from row sums
+ * (which are computed once at prepare for constant weights). All arithmetic is exact (products < 2^16,
+ * sums < 2^53), matching onnxruntime's int32 accumulation bit for bit while it does not overflow.
+ */
+export type Int8Like = Int8Array | Uint8Array;
+
+/** C[i,j] = Σ_k A[aOff + i·lda + k] · B[bOff + j·ldb + k], for i < M, j < N; C is Int32 with row stride ldc. */
+export function igemmABt(
+  M: number,
+  N: number,
+  K: number,
+  A: Int8Like,
+  aOff: number,
+  lda: number,
+  B: Int8Like,
+  bOff: number,
+  ldb: number,
+  C: Int32Array,
+  cOff: number,
+  ldc: number,
+): void {
+  const K4 = K - (K % 4);
+  for (let i = 0; i < M; i++) {
+    const a0 = aOff + i * lda;
+    const c0 = cOff + i * ldc;
+    for (let j = 0; j < N; j++) {
+      const b0 = bOff + j * ldb;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let k = 0;
+      for (; k < K4; k += 4) {
+        s0 += A[a0 + k]! * B[b0 + k]!;
+        s1 += A[a0 + k + 1]! * B[b0 + k + 1]!;
+        s2 += A[a0 + k + 2]! * B[b0 + k + 2]!;
+        s3 += A[a0 + k + 3]! * B[b0 + k + 3]!;
+      }
+      for (; k < K; k++) s0 += A[a0 + k]! * B[b0 + k]!;
+      C[c0 + j] = s0 + s1 + s2 + s3;
+    }
+  }
+}
+
+/** out[outOff + i] = Σ_k X[off + i·ld + k] for i < rows: the row sums the zero-point corrections need. */
+export function rowSums(rows: number, K: number, X: Int8Like, off: number, ld: number, out: Int32Array, outOff: number): void {
+  for (let i = 0; i < rows; i++) {
+    const x0 = off + i * ld;
+    let s = 0;
+    for (let k = 0; k < K; k++) s += X[x0 + k]!;
+    out[outOff + i] = s;
+  }
+}
+
+/**
+ * Applies the zero-point corrections in place to C (M×N, from igemmABt):
+ * C[i,j] += -zb_j·sumA_i - za_i·sumB_j + K·za_i·zb_j.
+ * za_i = za[zaOff + i·zaStride] and zb_j = zb[zbOff + j·zbStride]; a stride of 0 is one zero point for all.
+ */
+export function applyZeroPointCorrections(
+  M: number,
+  N: number,
+  K: number,
+  C: Int32Array,
+  cOff: number,
+  ldc: number,
+  za: ArrayLike<number>,
+  zaOff: number,
+  zaStride: number,
+  sumA: Int32Array,
+  sumAOff: number,
+  zb: ArrayLike<number>,
+  zbOff: number,
+  zbStride: number,
+  sumB: Int32Array,
+  sumBOff: number,
+): void {
+  for (let i = 0; i < M; i++) {
+    const zai = za[zaOff + i * zaStride]!;
+    const sai = sumA[sumAOff + i]!;
+    const c0 = cOff + i * ldc;
+    if (zbStride === 0) {
+      const zbj = zb[zbOff]!;
+      if (zai === 0 && zbj === 0) continue;
+      const rowTerm = -zbj * sai + K * zai * zbj;
+      for (let j = 0; j < N; j++) C[c0 + j] = C[c0 + j]! + rowTerm - zai * sumB[sumBOff + j]!;
+      continue;
+    }
+    for (let j = 0; j < N; j++) {
+      const zbj = zb[zbOff + j * zbStride]!;
+      C[c0 + j] = C[c0 + j]! - zbj * sai - zai * sumB[sumBOff + j]! + K * zai * zbj;
+    }
+  }
+}

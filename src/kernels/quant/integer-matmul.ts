@@ -1,0 +1,262 @@
+import { sizeOf, type DType, type TensorType } from '../../dtype.js';
+import { UnsupportedError, nodeLabel } from '../../errors.js';
+import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type ScratchSpec } from '../kernel.js';
+import { applyZeroPointCorrections, igemmABt, rowSums, type Int8Like } from './igemm.js';
+import { integerRange, requantize } from './rounding.js';
+
+const ZERO: Int32Array = new Int32Array(1);
+
+/** Batch broadcasting as numpy.matmul: which a-batch and b-batch each output batch reads. */
+interface MatMulShape {
+  M: number;
+  K: number;
+  N: number;
+  outShape: number[];
+  aBatches: number;
+  bBatches: number;
+  aBatchOf: Int32Array;
+  bBatchOf: Int32Array;
+}
+
+function matmulShape(ctx: PrepareContext, a: number[], b: number[]): MatMulShape {
+  const a2 = a.length === 1 ? [1, a[0]!] : a;
+  const b2 = b.length === 1 ? [b[0]!, 1] : b;
+  if (a2.length < 2 || b2.length < 2) throw kernelError(ctx, `inputs must have rank >= 1, got [${a}] and [${b}]`);
+  const M = a2[a2.length - 2]!;
+  const K = a2[a2.length - 1]!;
+  const N = b2[b2.length - 1]!;
+  if (b2[b2.length - 2] !== K) throw kernelError(ctx, `inner dims differ: a [${a}] and b [${b}]`);
+  const aB = a2.slice(0, -2);
+  const bB = b2.slice(0, -2);
+  const rank = Math.max(aB.length, bB.length);
+  const outB: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    const da = aB[i - (rank - aB.length)] ?? 1;
+    const db = bB[i - (rank - bB.length)] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) throw kernelError(ctx, `batch dims of a [${a}] and b [${b}] do not broadcast`);
+    outB.push(da === 1 ? db : da);
+  }
+  const batches = sizeOf(outB);
+  const aBatchOf = new Int32Array(batches);
+  const bBatchOf = new Int32Array(batches);
+  for (let t = 0; t < batches; t++) {
+    let rem = t;
+    let ai = 0;
+    let bi = 0;
+    let aStride = 1;
+    let bStride = 1;
+    for (let d = rank - 1; d >= 0; d--) {
+      const idx = rem % outB[d]!;
+      rem = Math.floor(rem / outB[d]!);
+      const da = aB[d - (rank - aB.length)] ?? 1;
+      const db = bB[d - (rank - bB.length)] ?? 1;
+      if (da !== 1) ai += idx * aStride;
+      if (db !== 1) bi += idx * bStride;
+      aStride *= da;
+      bStride *= db;
+    }
+    aBatchOf[t] = ai;
+    bBatchOf[t] = bi;
+  }
+  const outShape = [...outB];
+  if (a.length > 1) outShape.push(M);
+  if (b.length > 1) outShape.push(N);
+  return { M, K, N, outShape, aBatches: sizeOf(aB), bBatches: sizeOf(bB), aBatchOf, bBatchOf };
+}
+
+/**
+ * How a per-row (of a) or per-column (of b) quantization parameter is indexed: stride 0 for one value,
+ * else `count` values per batch (batchStride = count when the parameter also varies per batch).
+ */
+interface ParamIndex {
+  stride: number;
+  batchStride: number;
+}
+
+function paramIndex(ctx: PrepareContext, name: string, t: TensorType | undefined, count: number, batches: number): ParamIndex {
+  const n = t === undefined ? 1 : sizeOf(t.shape);
+  if (n === 1) return { stride: 0, batchStride: 0 };
+  if (n === count) return { stride: 1, batchStride: 0 };
+  if (n === count * batches) return { stride: 1, batchStride: count };
+  throw kernelError(ctx, `${name} must have 1, ${count} or ${count * batches} elements, got [${t!.shape}]`);
+}
+
+function checkInt8Like(ctx: PrepareContext, name: string, t: TensorType): void {
+  if (t.dtype !== 'uint8' && t.dtype !== 'int8') {
+    throw new UnsupportedError(`${nodeLabel(ctx.node)}: ${name} must be uint8 or int8, got ${t.dtype}`);
+  }
+}
+
+/** Bᵀ of every b batch: packed[(batch·N + j)·K + k] = b[batch, k, j], the layout igemmABt reads. */
+function packTransposedB(b: Int8Like, batches: number, K: number, N: number, packed: Int8Like, sums: Int32Array): void {
+  for (let t = 0; t < batches; t++) {
+    const src = t * K * N;
+    for (let j = 0; j < N; j++) {
+      const dst = (t * N + j) * K;
+      for (let k = 0; k < K; k++) packed[dst + k] = b[src + k * N + j]!;
+    }
+  }
+  rowSums(batches * N, K, packed, 0, K, sums, 0);
+}
+
+/**
+ * Shared integer core of MatMulInteger and QLinearMatMul: acc = (a - a_zp) · (b - b_zp) per output batch,
+ * with b packed transposed once at prepare when constant (else into scratch at run).
+ */
+interface IntegerMatMulPlan {
+  shape: MatMulShape;
+  scratch: ScratchSpec[];
+  /** Scratch buffers this plan uses start at index `scratchBase`. */
+  run(
+    a: Int8Like,
+    b: Int8Like,
+    aZp: ArrayLike<number>,
+    bZp: ArrayLike<number>,
+    scratch: readonly unknown[],
+    scratchBase: number,
+    accFor: (t: number) => { acc: Int32Array; off: number },
+    done: (t: number) => void,
+  ): void;
+}
+
+function planIntegerMatMul(ctx: PrepareContext, aIndex: number, bIndex: number, aZpIndex: number, bZpIndex: number): IntegerMatMulPlan {
+  const a = requireInput(ctx, aIndex);
+  const b = requireInput(ctx, bIndex);
+  checkInt8Like(ctx, 'a', a);
+  checkInt8Like(ctx, 'b', b);
+  const shape = matmulShape(ctx, a.shape, b.shape);
+  const { M, K, N, bBatches } = shape;
+  const aZpIdx = paramIndex(ctx, 'a_zero_point', ctx.inputs[aZpIndex], M, shape.aBatches);
+  const bZpIdx = paramIndex(ctx, 'b_zero_point', ctx.inputs[bZpIndex], N, bBatches);
+  const bConst = ctx.constants[bIndex];
+  let packed: Int8Like | undefined;
+  let packedSums: Int32Array | undefined;
+  if (bConst !== undefined) {
+    packed = b.dtype === 'int8' ? new Int8Array(bBatches * N * K) : new Uint8Array(bBatches * N * K);
+    packedSums = new Int32Array(bBatches * N);
+    packTransposedB(bConst.data as Int8Like, bBatches, K, N, packed, packedSums);
+  }
+  const scratch: ScratchSpec[] = [{ dtype: 'int32', length: M }];
+  if (packed === undefined) {
+    scratch.push({ dtype: b.dtype, length: bBatches * N * K }, { dtype: 'int32', length: bBatches * N });
+  }
+  return {
+    shape,
+    scratch,
+    run(aData, bData, aZp, bZp, scr, base, accFor, done) {
+      const aSums = scr[base] as Int32Array;
+      let bt = packed;
+      let bSums = packedSums;
+      if (bt === undefined || bSums === undefined) {
+        bt = scr[base + 1] as Int8Like;
+        bSums = scr[base + 2] as Int32Array;
+        packTransposedB(bData, bBatches, K, N, bt, bSums);
+      }
+      for (let t = 0; t < shape.aBatchOf.length; t++) {
+        const ab = shape.aBatchOf[t]!;
+        const bb = shape.bBatchOf[t]!;
+        const { acc, off } = accFor(t);
+        igemmABt(M, N, K, aData, ab * M * K, K, bt, bb * N * K, K, acc, off, N);
+        rowSums(M, K, aData, ab * M * K, K, aSums, 0);
+        applyZeroPointCorrections(
+          M, N, K, acc, off, N,
+          aZp, ab * aZpIdx.batchStride, aZpIdx.stride, aSums, 0,
+          bZp, bb * bZpIdx.batchStride, bZpIdx.stride, bSums, bb * N,
+        );
+        done(t);
+      }
+    },
+  };
+}
+
+// MatMulInteger (Operators.md): y = (a - a_zero_point) · (b - b_zero_point) in int32, numpy.matmul broadcasting.
+// a [..., M, K], b [..., K, N], a_zero_point [] | [M], b_zero_point [] | [N] -> y int32 [..., M, N]
+function prepareMatMulInteger(ctx: PrepareContext): PreparedKernel {
+  const plan = planIntegerMatMul(ctx, 0, 1, 2, 3);
+  const { M, N } = plan.shape;
+  let y: Int32Array = ZERO;
+  const target: { acc: Int32Array; off: number } = { acc: ZERO, off: 0 };
+  return {
+    outputs: [{ dtype: 'int32', shape: plan.shape.outShape }],
+    scratch: plan.scratch,
+    run(inputs, outputs, scratch) {
+      y = outputs[0] as Int32Array;
+      plan.run(
+        inputs[0] as Int8Like,
+        inputs[1] as Int8Like,
+        (inputs[2] as Int8Like | undefined) ?? ZERO,
+        (inputs[3] as Int8Like | undefined) ?? ZERO,
+        scratch,
+        0,
+        (t) => {
+          target.acc = y;
+          target.off = t * M * N;
+          return target;
+        },
+        () => {},
+      );
+    },
+  };
+}
+
+// QLinearMatMul (Operators.md): y = saturate(round((a - a_zp)·(b - b_zp) · (a_scale·b_scale / y_scale)) + y_zp).
+// a [..., M, K] with a_scale/a_zp per tensor or per row, b [..., K, N] with b_scale/b_zp per tensor or per column,
+// y_scale / y_zp scalars -> y [..., M, N]
+function prepareQLinearMatMul(ctx: PrepareContext): PreparedKernel {
+  const plan = planIntegerMatMul(ctx, 0, 3, 2, 5);
+  const { M, N, aBatches, bBatches } = plan.shape;
+  const aScaleIdx = paramIndex(ctx, 'a_scale', requireInput(ctx, 1), M, aBatches);
+  const bScaleIdx = paramIndex(ctx, 'b_scale', requireInput(ctx, 4), N, bBatches);
+  for (const [i, name] of [[6, 'y_scale'], [7, 'y_zero_point']] as const) {
+    const t = ctx.inputs[i];
+    if (t !== undefined && sizeOf(t.shape) !== 1) throw new UnsupportedError(`${nodeLabel(ctx.node)}: ${name} must be a scalar`);
+  }
+  const outType: DType = ctx.inputs[7]?.dtype ?? requireInput(ctx, 0).dtype;
+  const range = integerRange(outType);
+  if (range === undefined || (outType !== 'uint8' && outType !== 'int8')) {
+    throw new UnsupportedError(`${nodeLabel(ctx.node)}: y must be uint8 or int8, got ${outType}`);
+  }
+  const [lo, hi] = range;
+  const scratchBase = 1;
+  const target: { acc: Int32Array; off: number } = { acc: ZERO, off: 0 };
+  return {
+    outputs: [{ dtype: outType, shape: plan.shape.outShape }],
+    scratch: [{ dtype: 'int32', length: M * N }, ...plan.scratch],
+    run(inputs, outputs, scratch) {
+      const acc = scratch[0] as Int32Array;
+      const aScale = inputs[1] as Float32Array;
+      const bScale = inputs[4] as Float32Array;
+      const yScale = (inputs[6] as Float32Array)[0]!;
+      const yZp = inputs[7] === undefined ? 0 : (inputs[7] as Int8Like)[0]!;
+      const y = outputs[0] as Int8Like;
+      target.acc = acc;
+      plan.run(
+        inputs[0] as Int8Like,
+        inputs[3] as Int8Like,
+        (inputs[2] as Int8Like | undefined) ?? ZERO,
+        (inputs[5] as Int8Like | undefined) ?? ZERO,
+        scratch,
+        scratchBase,
+        () => target,
+        (t) => {
+          const as0 = plan.shape.aBatchOf[t]! * aScaleIdx.batchStride;
+          const bs0 = plan.shape.bBatchOf[t]! * bScaleIdx.batchStride;
+          const out0 = t * M * N;
+          for (let i = 0; i < M; i++) {
+            const sa = aScale[as0 + i * aScaleIdx.stride]!;
+            for (let j = 0; j < N; j++) {
+              // x_scale·w_scale / y_scale in float32 steps, as onnxruntime's output scale.
+              const mult = Math.fround(Math.fround(sa * bScale[bs0 + j * bScaleIdx.stride]!) / yScale);
+              y[out0 + i * N + j] = requantize(acc[i * N + j]!, mult, yZp, lo, hi);
+            }
+          }
+        },
+      );
+    },
+  };
+}
+
+export const integerMatMulKernels: KernelDef[] = [
+  { opType: 'MatMulInteger', prepare: prepareMatMulInteger },
+  { opType: 'QLinearMatMul', prepare: prepareQLinearMatMul },
+];

@@ -1,0 +1,111 @@
+import { ONNX_DTYPE_CODES, isFloat, type DType, type Data } from '../../dtype.js';
+import { UnsupportedError, nodeLabel } from '../../errors.js';
+import { attrInt } from '../../graph/attributes.js';
+import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
+import { checkZeroPointShape, quantParamLayout, type QuantParamLayout } from './params.js';
+import { integerRange, isFloat8, quantizeToRange, roundToFloat8 } from './rounding.js';
+
+const QUANTIZED_OUTPUTS: readonly DType[] = [
+  'uint8', 'int8', 'uint16', 'int16', 'uint4', 'int4',
+  'float8e4m3fn', 'float8e4m3fnuz', 'float8e5m2', 'float8e5m2fnuz',
+];
+
+/**
+ * Visits x as [outer, D, inner] and hands each element index with the index of its scale / zero point.
+ * The callback style keeps Quantize and Dequantize on one indexing rule (per-tensor, per-axis, blocked).
+ */
+function forEachWithParam(l: QuantParamLayout, visit: (xIndex: number, paramIndex: number) => void): void {
+  let idx = 0;
+  for (let o = 0; o < l.outer; o++) {
+    for (let a = 0; a < l.axisDim; a++) {
+      const p0 = o * l.outerStride + Math.floor(a / l.blockSize) * l.axisStride;
+      for (let i = 0; i < l.inner; i++) visit(idx++, p0 + i * l.innerStride);
+    }
+  }
+}
+
+/** The quantized type: the zero point's type, else output_dtype (opset 21), else uint8. */
+function quantizedType(ctx: PrepareContext): DType {
+  const zp = ctx.inputs[2];
+  if (zp !== undefined) return zp.dtype;
+  const code = attrInt(ctx.node, 'output_dtype', 0);
+  if (code === 0) return 'uint8';
+  const dtype = ONNX_DTYPE_CODES[code];
+  if (dtype === undefined) throw kernelError(ctx, `output_dtype ${code} is not a known type`);
+  return dtype;
+}
+
+// y = saturate(round(x / y_scale) + y_zero_point), ties to even (Operators.md §QuantizeLinear).
+// x [...], y_scale [] | [D] | blocked, y_zero_point like y_scale -> y [...]
+function prepareQuantizeLinear(ctx: PrepareContext): PreparedKernel {
+  const x = requireInput(ctx, 0);
+  const scale = requireInput(ctx, 1);
+  checkZeroPointShape(ctx, scale, ctx.inputs[2]);
+  const outType = quantizedType(ctx);
+  if (!QUANTIZED_OUTPUTS.includes(outType)) {
+    throw new UnsupportedError(`${nodeLabel(ctx.node)}: cannot quantize to ${outType}`);
+  }
+  const layout = quantParamLayout(ctx, x, scale, attrInt(ctx.node, 'axis', 1), attrInt(ctx.node, 'block_size', 0));
+  const saturate = attrInt(ctx.node, 'saturate', 1) !== 0;
+  const range = integerRange(outType);
+  return {
+    outputs: [{ dtype: outType, shape: [...x.shape] }],
+    run(inputs, outputs) {
+      const xs = inputs[0] as Float32Array;
+      const scales = inputs[1] as Float32Array;
+      const zps = inputs[2] as Exclude<Data, string[]> | undefined;
+      const y = outputs[0] as Float32Array;
+      if (range !== undefined) {
+        const [lo, hi] = range;
+        forEachWithParam(layout, (i, p) => {
+          y[i] = quantizeToRange(Math.fround(xs[i]! / scales[p]!), zps === undefined ? 0 : Number(zps[p]), lo, hi);
+        });
+      } else {
+        forEachWithParam(layout, (i, p) => {
+          const zp = zps === undefined ? 0 : Number(zps[p]);
+          y[i] = roundToFloat8(Math.fround(xs[i]! / scales[p]!) + zp, outType, saturate);
+        });
+      }
+    },
+  };
+}
+
+const DEQUANTIZABLE: readonly DType[] = [...QUANTIZED_OUTPUTS, 'int32'];
+
+// y = (x - x_zero_point) * x_scale, in float32 as onnxruntime (Operators.md §DequantizeLinear).
+// x [...], x_scale [] | [D] | blocked, x_zero_point like x_scale -> y [...] of x_scale's type
+function prepareDequantizeLinear(ctx: PrepareContext): PreparedKernel {
+  const x = requireInput(ctx, 0);
+  const scale = requireInput(ctx, 1);
+  checkZeroPointShape(ctx, scale, ctx.inputs[2]);
+  if (!DEQUANTIZABLE.includes(x.dtype)) {
+    throw new UnsupportedError(`${nodeLabel(ctx.node)}: cannot dequantize ${x.dtype}`);
+  }
+  if (!isFloat(scale.dtype)) throw kernelError(ctx, `x_scale must be a float tensor, got ${scale.dtype}`);
+  const outCode = attrInt(ctx.node, 'output_dtype', 0);
+  const outType = outCode === 0 ? scale.dtype : ONNX_DTYPE_CODES[outCode];
+  if (outType === undefined || !isFloat(outType)) throw kernelError(ctx, `output_dtype ${outCode} is not a float type`);
+  const layout = quantParamLayout(ctx, x, scale, attrInt(ctx.node, 'axis', 1), attrInt(ctx.node, 'block_size', 0));
+  const xIsFloat8 = isFloat8(x.dtype);
+  return {
+    outputs: [{ dtype: outType, shape: [...x.shape] }],
+    run(inputs, outputs) {
+      const xs = inputs[0] as Exclude<Data, string[]>;
+      const scales = inputs[1] as Float32Array;
+      const zps = inputs[2] as Exclude<Data, string[]> | undefined;
+      const y = outputs[0] as Float32Array;
+      forEachWithParam(layout, (i, p) => {
+        const zp = zps === undefined || xIsFloat8 ? 0 : Number(zps[p]);
+        y[i] = Math.fround(Math.fround(Number(xs[i]) - zp) * scales[p]!);
+      });
+    },
+  };
+}
+
+export const quantizeLinearKernels: KernelDef[] = [
+  { opType: 'QuantizeLinear', prepare: prepareQuantizeLinear },
+  { opType: 'DequantizeLinear', prepare: prepareDequantizeLinear },
+  // onnxruntime's quantizer may emit the contrib versions; their semantics are the ONNX ones (with axis).
+  { opType: 'QuantizeLinear', domain: 'com.microsoft', prepare: prepareQuantizeLinear },
+  { opType: 'DequantizeLinear', domain: 'com.microsoft', prepare: prepareDequantizeLinear },
+];
