@@ -1,0 +1,112 @@
+import { sizeOf } from '../../dtype.js';
+import { attrInt, attrInts } from '../../graph/attributes.js';
+import type { TensorType } from '../../dtype.js';
+import { kernelError, requireConstant, requireInput, type KernelDef } from '../kernel.js';
+import { copyBlock, intValues, normalizeAxis } from './common.js';
+
+// Concat: n × [..., d_i, ...] -> [..., Σd_i, ...]
+const Concat: KernelDef = {
+  opType: 'Concat',
+  prepare(ctx) {
+    const present = ctx.inputs.map((t, i) => ({ t, i })).filter((e): e is { t: TensorType; i: number } => e.t !== undefined);
+    if (present.length === 0) throw kernelError(ctx, 'needs at least one input');
+    const first = present[0]!.t;
+    const r = first.shape.length;
+    if (r === 0) throw kernelError(ctx, 'cannot concatenate scalars');
+    const axis = normalizeAxis(ctx, attrInt(ctx.node, 'axis', ctx.opset < 4 ? 1 : NaN), r);
+    const shape = first.shape.slice();
+    shape[axis] = 0;
+    for (const { t, i } of present) {
+      if (t.dtype !== first.dtype) throw kernelError(ctx, `input ${i} has dtype ${t.dtype}, expected ${first.dtype}`);
+      const ok = t.shape.length === r && t.shape.every((d, k) => k === axis || d === first.shape[k]);
+      if (!ok) throw kernelError(ctx, `input ${i} shape [${t.shape}] does not match [${first.shape}] off axis ${axis}`);
+      shape[axis]! += t.shape[axis]!;
+    }
+    // Every input is `outer` contiguous blocks of `block_i` elements, interleaved in the output.
+    const outer = sizeOf(first.shape.slice(0, axis));
+    const innerSize = sizeOf(first.shape.slice(axis + 1));
+    const blocks = present.map(({ t }) => t.shape[axis]! * innerSize);
+    const which = present.map(({ i }) => i);
+    const outBlock = shape[axis]! * innerSize;
+    return {
+      outputs: [{ dtype: first.dtype, shape }],
+      run(inputs, outputs) {
+        const out = outputs[0]!;
+        let colOff = 0;
+        for (let k = 0; k < which.length; k++) {
+          const src = inputs[which[k]!]!;
+          const b = blocks[k]!;
+          if (b === 0) continue;
+          for (let o = 0; o < outer; o++) copyBlock(src, o * b, out, o * outBlock + colOff, b);
+          colOff += b;
+        }
+      },
+    };
+  },
+};
+
+/** The split sizes: the split input/attribute, else num_outputs (opset 18) or the output count. */
+function splitSizes(ctx: Parameters<KernelDef['prepare']>[0], dim: number): number[] {
+  let split: number[] | undefined;
+  if (ctx.opset >= 13 || (ctx.opset < 2 && ctx.inputs[1] !== undefined)) {
+    if (ctx.inputs[1] !== undefined) split = intValues(requireConstant(ctx, 1));
+  }
+  if (split === undefined) split = attrInts(ctx.node, 'split');
+  if (split !== undefined) {
+    if (split.some((s) => s < 0) || split.reduce((a, b) => a + b, 0) !== dim) {
+      throw kernelError(ctx, `split ${JSON.stringify(split)} does not sum to the axis size ${dim}`);
+    }
+    if (split.length !== ctx.node.outputs.length) {
+      throw kernelError(ctx, `split has ${split.length} entries but the node has ${ctx.node.outputs.length} outputs`);
+    }
+    return split;
+  }
+  const n = ctx.opset >= 18 ? attrInt(ctx.node, 'num_outputs', ctx.node.outputs.length) : ctx.node.outputs.length;
+  if (n < 1) throw kernelError(ctx, `num_outputs must be positive, got ${n}`);
+  // Opset 18: chunks of ceil(dim / n), the last one smaller when dim is not divisible.
+  const chunk = Math.ceil(dim / n);
+  const sizes: number[] = [];
+  let left = dim;
+  for (let i = 0; i < n; i++) {
+    const s = Math.max(0, Math.min(chunk, left));
+    sizes.push(s);
+    left -= s;
+  }
+  return sizes;
+}
+
+// Split: [..., d, ...] -> n × [..., split_i, ...]
+const Split: KernelDef = {
+  opType: 'Split',
+  prepare(ctx) {
+    const x = requireInput(ctx, 0);
+    const r = x.shape.length;
+    const axis = normalizeAxis(ctx, attrInt(ctx.node, 'axis', 0), r);
+    const sizes = splitSizes(ctx, x.shape[axis]!);
+    const outer = sizeOf(x.shape.slice(0, axis));
+    const innerSize = sizeOf(x.shape.slice(axis + 1));
+    const inBlock = x.shape[axis]! * innerSize;
+    const blocks = sizes.map((s) => s * innerSize);
+    return {
+      outputs: sizes.map((s) => {
+        const shape = x.shape.slice();
+        shape[axis] = s;
+        return { dtype: x.dtype, shape };
+      }),
+      run(inputs, outputs) {
+        const src = inputs[0]!;
+        let colOff = 0;
+        for (let k = 0; k < blocks.length; k++) {
+          const out = outputs[k];
+          const b = blocks[k]!;
+          if (out !== undefined && b > 0) {
+            for (let o = 0; o < outer; o++) copyBlock(src, o * inBlock + colOff, out, o * b, b);
+          }
+          colOff += b;
+        }
+      },
+    };
+  },
+};
+
+export const concatSplitKernels: KernelDef[] = [Concat, Split];

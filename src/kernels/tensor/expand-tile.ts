@@ -1,0 +1,95 @@
+import { sizeOf, type Data } from '../../dtype.js';
+import { kernelError, requireConstant, requireInput, type KernelDef } from '../kernel.js';
+import { copyBlock, elems, intValues, stridesOf } from './common.js';
+
+/**
+ * out[p] = in[Σ_k (p_k mod inShape_k) · stride_k] for an input padded to the output rank:
+ * broadcasting (Expand, where inShape_k ∈ {1, outShape_k}) and tiling (Tile) are both this map.
+ * The innermost run is copied with a block copy when it is contiguous in the input.
+ */
+export function planRepeatCopy(inShape: readonly number[], outShape: readonly number[]): (src: Data, dst: Data) => void {
+  const r = outShape.length;
+  const total = sizeOf(outShape);
+  if (total === 0) return () => {};
+  if (r === 0) return (s, d) => void (elems(d)[0] = elems(s)[0]);
+  const inStrides = stridesOf(inShape);
+  const n = outShape[r - 1]!;
+  const inN = inShape[r - 1]!;
+  const outer = total / n;
+  const idx = new Int32Array(r);
+  return (s, d) => {
+    const src = elems(s);
+    const dst = elems(d);
+    idx.fill(0);
+    let base = 0;
+    let o = 0;
+    for (let row = 0; row < outer; row++) {
+      if (inN === 1) {
+        const v = src[base];
+        for (let j = 0; j < n; j++) dst[o + j] = v;
+      } else {
+        for (let j = 0; j < n; j += inN) copyBlock(s, base, d, o + j, inN);
+      }
+      o += n;
+      for (let k = r - 2; k >= 0; k--) {
+        const id = ++idx[k]!;
+        if (id < outShape[k]!) {
+          // Wrap within the input dim (size 1 never advances; a tile restarts at the dim's end).
+          if (id % inShape[k]! === 0) base -= inStrides[k]! * (inShape[k]! - 1);
+          else base += inStrides[k]!;
+          break;
+        }
+        base -= inStrides[k]! * ((outShape[k]! - 1) % inShape[k]!);
+        idx[k] = 0;
+      }
+    }
+  };
+}
+
+// Expand: x [d...], shape (int64 [k]) -> broadcast(d, shape)
+const Expand: KernelDef = {
+  opType: 'Expand',
+  prepare(ctx) {
+    const x = requireInput(ctx, 0);
+    const target = intValues(requireConstant(ctx, 1));
+    const r = Math.max(x.shape.length, target.length);
+    const inShape = [...new Array<number>(r - x.shape.length).fill(1), ...x.shape];
+    const want = [...new Array<number>(r - target.length).fill(1), ...target];
+    const outShape = inShape.map((d, k) => {
+      const t = want[k]!;
+      if (d === t || t === 1) return d;
+      if (d === 1) return t;
+      throw kernelError(ctx, `cannot broadcast input [${x.shape}] to shape [${target}]`);
+    });
+    const copy = planRepeatCopy(inShape, outShape);
+    return {
+      outputs: [{ dtype: x.dtype, shape: outShape }],
+      run(inputs, outputs) {
+        copy(inputs[0]!, outputs[0]!);
+      },
+    };
+  },
+};
+
+// Tile: x [d...], repeats (int64 [r]) -> [d_k · repeats_k ...]
+const Tile: KernelDef = {
+  opType: 'Tile',
+  prepare(ctx) {
+    const x = requireInput(ctx, 0);
+    const repeats = intValues(requireConstant(ctx, 1));
+    if (repeats.length !== x.shape.length) {
+      throw kernelError(ctx, `repeats has ${repeats.length} entries for input rank ${x.shape.length}`);
+    }
+    if (repeats.some((v) => v < 0)) throw kernelError(ctx, `repeats ${JSON.stringify(repeats)} must be non-negative`);
+    const outShape = x.shape.map((d, k) => d * repeats[k]!);
+    const copy = sizeOf(x.shape) === 0 ? () => {} : planRepeatCopy(x.shape, outShape);
+    return {
+      outputs: [{ dtype: x.dtype, shape: outShape }],
+      run(inputs, outputs) {
+        copy(inputs[0]!, outputs[0]!);
+      },
+    };
+  },
+};
+
+export const expandTileKernels: KernelDef[] = [Expand, Tile];

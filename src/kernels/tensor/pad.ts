@@ -1,0 +1,125 @@
+import { sizeOf, type TensorData } from '../../dtype.js';
+import { attrFloat, attrInts, attrString } from '../../graph/attributes.js';
+import { kernelError, requireConstant, requireInput, type KernelDef, type PrepareContext } from '../kernel.js';
+import { elems, intValues, normalizeAxis, stridesOf } from './common.js';
+
+type PadMode = 'constant' | 'reflect' | 'edge' | 'wrap';
+
+/**
+ * Source index along one axis for output position o, with `begin` elements padded before
+ * (negative begin crops). -1 means "constant value". Reflect mirrors without repeating the edge
+ * (numpy 'reflect', period 2(n-1)); wrap is periodic (numpy 'wrap').
+ */
+function sourceIndex(mode: PadMode, o: number, begin: number, n: number): number {
+  const i = o - begin;
+  if (i >= 0 && i < n) return i;
+  switch (mode) {
+    case 'constant':
+      return -1;
+    case 'edge':
+      return i < 0 ? 0 : n - 1;
+    case 'wrap':
+      return ((i % n) + n) % n;
+    case 'reflect': {
+      if (n === 1) return 0;
+      const period = 2 * (n - 1);
+      const m = ((i % period) + period) % period;
+      return m < n ? m : period - m;
+    }
+  }
+}
+
+/** pads [x1_begin, x2_begin, ..., x1_end, x2_end] for the listed axes (all axes by default). */
+function padsOf(ctx: PrepareContext, rank: number): { pads: number[]; mode: PadMode; value: TensorData | number } {
+  const mode = attrString(ctx.node, 'mode', 'constant') as PadMode;
+  if (!['constant', 'reflect', 'edge', 'wrap'].includes(mode)) throw kernelError(ctx, `unsupported mode '${mode}'`);
+  if (ctx.opset < 11) {
+    const pads = attrInts(ctx.node, 'pads') ?? attrInts(ctx.node, 'paddings');
+    if (pads === undefined) throw kernelError(ctx, 'attribute pads is required');
+    if (pads.length !== 2 * rank) throw kernelError(ctx, `pads has ${pads.length} entries for rank ${rank}`);
+    return { pads, mode, value: attrFloat(ctx.node, 'value', 0) };
+  }
+  const raw = intValues(requireConstant(ctx, 1));
+  const value = ctx.inputs[2] !== undefined ? requireConstant(ctx, 2) : 0;
+  let axes = Array.from({ length: rank }, (_, i) => i);
+  if (ctx.inputs[3] !== undefined) axes = intValues(requireConstant(ctx, 3)).map((a) => normalizeAxis(ctx, a, rank));
+  if (raw.length !== 2 * axes.length) throw kernelError(ctx, `pads has ${raw.length} entries for ${axes.length} axes`);
+  const pads = new Array<number>(2 * rank).fill(0);
+  axes.forEach((a, i) => {
+    pads[a] = raw[i]!;
+    pads[a + rank] = raw[i + axes.length]!;
+  });
+  return { pads, mode, value };
+}
+
+// Pad: x [d...], pads [2r], constant_value? , axes? -> [d_k + begin_k + end_k ...]
+const Pad: KernelDef = {
+  opType: 'Pad',
+  prepare(ctx) {
+    const x = requireInput(ctx, 0);
+    const r = x.shape.length;
+    const { pads, mode, value } = padsOf(ctx, r);
+    const outShape = x.shape.map((d, k) => d + pads[k]! + pads[k + r]!);
+    if (outShape.some((d) => d < 0)) throw kernelError(ctx, `pads ${JSON.stringify(pads)} crop more than input [${x.shape}]`);
+    const inSize = sizeOf(x.shape);
+    if (mode !== 'constant' && inSize === 0 && sizeOf(outShape) > 0) {
+      throw kernelError(ctx, `mode '${mode}' cannot pad an empty input`);
+    }
+    let fill: unknown;
+    if (typeof value === 'number') fill = x.dtype === 'int64' || x.dtype === 'uint64' ? BigInt(value) : x.dtype === 'string' ? '' : value;
+    else fill = value.data.length > 0 ? value.data[0] : 0;
+    // Per axis: output position -> input index (or -1), scaled by the input stride.
+    const inStrides = stridesOf(x.shape);
+    const maps = outShape.map((n, k) => {
+      const m = new Int32Array(n);
+      for (let o = 0; o < n; o++) {
+        const i = sourceIndex(mode, o, pads[k]!, x.shape[k]!);
+        m[o] = i < 0 ? -1 : i * inStrides[k]!;
+      }
+      return m;
+    });
+    const total = sizeOf(outShape);
+    const idx = new Int32Array(r);
+    // Running input offset per level; -1 marks "inside the constant border".
+    const offs = new Float64Array(r + 1);
+    return {
+      outputs: [{ dtype: x.dtype, shape: outShape }],
+      run(inputs, outputs) {
+        const src = elems(inputs[0]!);
+        const dst = elems(outputs[0]!);
+        if (total === 0) return;
+        if (r === 0) {
+          dst[0] = src[0];
+          return;
+        }
+        const n = outShape[r - 1]!;
+        const last = maps[r - 1]!;
+        idx.fill(0);
+        offs[0] = 0;
+        for (let k = 0; k < r - 1; k++) offs[k + 1] = offs[k]! < 0 || maps[k]![0]! < 0 ? -1 : offs[k]! + maps[k]![0]!;
+        for (let o = 0; o < total; o += n) {
+          const base = offs[r - 1]!;
+          if (base < 0) for (let j = 0; j < n; j++) dst[o + j] = fill;
+          else
+            for (let j = 0; j < n; j++) {
+              const m = last[j]!;
+              dst[o + j] = m < 0 ? fill : src[base + m];
+            }
+          // Advance the odometer over the outer axes and recompute offsets below the changed level.
+          let k = r - 2;
+          for (; k >= 0; k--) {
+            if (++idx[k]! < outShape[k]!) break;
+            idx[k] = 0;
+          }
+          if (k < 0) break;
+          for (let q = k; q < r - 1; q++) {
+            const m = maps[q]![idx[q]!]!;
+            offs[q + 1] = offs[q]! < 0 || m < 0 ? -1 : offs[q]! + m;
+          }
+        }
+      },
+    };
+  },
+};
+
+export const padKernels: KernelDef[] = [Pad];

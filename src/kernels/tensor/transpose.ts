@@ -1,0 +1,116 @@
+import { sizeOf, type Data } from '../../dtype.js';
+import { attrInts } from '../../graph/attributes.js';
+import { kernelError, requireInput, type KernelDef } from '../kernel.js';
+import { copyBlock, elems, stridesOf } from './common.js';
+
+/** Copies `src` (shape inShape) into `dst` laid out as the permuted shape. */
+export type PermuteFn = (src: Data, dst: Data, srcOffset?: number, dstOffset?: number) => void;
+
+const TILE = 32;
+
+/**
+ * Plans out[i0..ir-1] = in[i_perm⁻¹...] (ONNX Transpose: out.shape[k] = in.shape[perm[k]]).
+ * At plan time: drop size-1 dims and merge output axes that are adjacent in the input too, so
+ * NCHW→NHWC becomes a batched 2-D transpose [N, C, HW]→[N, HW, C] and [0,2,1,3] becomes
+ * row copies. Run is then an odometer over the outer dims with a tiled 2-D inner transpose
+ * (or block copies when the innermost axis is contiguous in the input).
+ */
+export function planPermute(inShape: readonly number[], perm: readonly number[]): PermuteFn {
+  const inStrides = stridesOf(inShape);
+  const dims: number[] = [];
+  const strides: number[] = [];
+  let lastAxis = -2;
+  for (const a of perm) {
+    const d = inShape[a]!;
+    if (d === 1) continue;
+    if (a === lastAxis + 1 && dims.length > 0) {
+      // Output axis continues the previous one in the input: merge them.
+      dims[dims.length - 1]! *= d;
+      strides[strides.length - 1] = inStrides[a]!;
+    } else {
+      dims.push(d);
+      strides.push(inStrides[a]!);
+    }
+    lastAxis = a;
+  }
+  const total = sizeOf(inShape);
+  if (total === 0) return () => {};
+  if (dims.length <= 1) {
+    return (src, dst, so = 0, dO = 0) => copyBlock(src, so, dst, dO, total);
+  }
+  while (dims.length < 2) {
+    dims.unshift(1);
+    strides.unshift(0);
+  }
+  const r = dims.length;
+  const rows = dims[r - 2]!;
+  const cols = dims[r - 1]!;
+  const rowStride = strides[r - 2]!;
+  const colStride = strides[r - 1]!;
+  const outerDims = dims.slice(0, r - 2);
+  const outerStrides = strides.slice(0, r - 2);
+  const outer = sizeOf(outerDims);
+  const idx = new Int32Array(Math.max(outerDims.length, 1));
+  const plane = rows * cols;
+
+  const inner =
+    colStride === 1
+      ? (s: Data, sOff: number, d: Data, dOff: number) => {
+          for (let i = 0; i < rows; i++) copyBlock(s, sOff + i * rowStride, d, dOff + i * cols, cols);
+        }
+      : (s: Data, sOff: number, d: Data, dOff: number) => {
+          const src = elems(s);
+          const dst = elems(d);
+          // Tiles keep both the strided reads and the contiguous writes in cache.
+          for (let i0 = 0; i0 < rows; i0 += TILE) {
+            const i1 = Math.min(i0 + TILE, rows);
+            for (let j0 = 0; j0 < cols; j0 += TILE) {
+              const j1 = Math.min(j0 + TILE, cols);
+              for (let i = i0; i < i1; i++) {
+                const so = sOff + i * rowStride;
+                const o = dOff + i * cols;
+                for (let j = j0; j < j1; j++) dst[o + j] = src[so + j * colStride];
+              }
+            }
+          }
+        };
+
+  return (src, dst, srcOffset = 0, dstOffset = 0) => {
+    idx.fill(0);
+    let sOff = srcOffset;
+    let dOff = dstOffset;
+    for (let o = 0; o < outer; o++) {
+      inner(src, sOff, dst, dOff);
+      dOff += plane;
+      for (let k = outerDims.length - 1; k >= 0; k--) {
+        sOff += outerStrides[k]!;
+        if (++idx[k]! < outerDims[k]!) break;
+        sOff -= outerStrides[k]! * outerDims[k]!;
+        idx[k] = 0;
+      }
+    }
+  };
+}
+
+// Transpose: [d0..dr-1] -> [d(perm[0])..d(perm[r-1])], perm defaults to reversed axes
+const Transpose: KernelDef = {
+  opType: 'Transpose',
+  prepare(ctx) {
+    const x = requireInput(ctx, 0);
+    const r = x.shape.length;
+    const perm = attrInts(ctx.node, 'perm') ?? Array.from({ length: r }, (_, i) => r - 1 - i);
+    const seen = new Set(perm);
+    if (perm.length !== r || seen.size !== r || perm.some((p) => p < 0 || p >= r || !Number.isInteger(p))) {
+      throw kernelError(ctx, `perm ${JSON.stringify(perm)} is not a permutation of ${r} axes`);
+    }
+    const permute = planPermute(x.shape, perm);
+    return {
+      outputs: [{ dtype: x.dtype, shape: perm.map((p) => x.shape[p]!) }],
+      run(inputs, outputs) {
+        permute(inputs[0]!, outputs[0]!);
+      },
+    };
+  },
+};
+
+export const transposeKernels: KernelDef[] = [Transpose];
