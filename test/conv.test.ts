@@ -1,0 +1,223 @@
+import { describe, expect, it } from 'vitest';
+import { convReference, type ConvProblem } from '../src/kernels/conv/reference.js';
+import { convIm2col, planIm2col } from '../src/kernels/conv/im2col.js';
+import { convDepthwise, depthwiseApplies } from '../src/kernels/conv/depthwise.js';
+import type { WindowGeometry } from '../src/kernels/conv/geometry.js';
+import { expectClose, randomTensor, runKernel, tensor } from './harness.js';
+import { GraphError, UnsupportedError } from '../src/errors.js';
+
+/** A 2-D problem (lifted to D = 1) with explicit pads; the output size by the ONNX Conv formula. */
+function problem2d(o: {
+  n?: number; c: number; m: number; group?: number; h: number; w: number; kh: number; kw: number;
+  sh?: number; sw?: number; dh?: number; dw?: number; pads?: [number, number, number, number];
+}): ConvProblem {
+  const [sh, sw, dh, dw] = [o.sh ?? 1, o.sw ?? 1, o.dh ?? 1, o.dw ?? 1];
+  const [pt, pl, pb, pr] = o.pads ?? [0, 0, 0, 0];
+  const oh = Math.floor((o.h + pt + pb - ((o.kh - 1) * dh + 1)) / sh) + 1;
+  const ow = Math.floor((o.w + pl + pr - ((o.kw - 1) * dw + 1)) / sw) + 1;
+  const geo: WindowGeometry = {
+    inSize: [1, o.h, o.w], outSize: [1, oh, ow], kernel: [1, o.kh, o.kw], strides: [1, sh, sw],
+    dilations: [1, dh, dw], padsBegin: [0, pt, pl], padsEnd: [0, pb, pr],
+  };
+  return { batch: o.n ?? 1, inChannels: o.c, outChannels: o.m, group: o.group ?? 1, geo };
+}
+
+function operands(p: ConvProblem, seed: number) {
+  const g = p.geo;
+  const x = randomTensor([p.batch, p.inChannels, ...g.inSize], seed).data as Float32Array;
+  const w = randomTensor([p.outChannels, p.inChannels / p.group, ...g.kernel], seed + 1).data as Float32Array;
+  const b = randomTensor([p.outChannels], seed + 2).data as Float32Array;
+  const outLen = p.batch * p.outChannels * g.outSize.reduce((a, v) => a * v, 1);
+  return { x, w, b, outLen, outShape: [p.batch, p.outChannels, ...g.outSize] };
+}
+
+describe('convReference (hand-checked)', () => {
+  it('2x2 ones kernel over 1..9 sums each window', () => {
+    const p = problem2d({ c: 1, m: 1, h: 3, w: 3, kh: 2, kw: 2 });
+    const y = new Float32Array(4);
+    convReference(p, Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]), new Float32Array(4).fill(1), undefined, y);
+    expect([...y]).toEqual([12, 16, 24, 28]);
+  });
+  it('pads read zeros, stride skips, bias is added', () => {
+    // 3x3 input 1..9, 3x3 ones kernel, pad 1, stride 2: corners of the padded sums, + 10.
+    const p = problem2d({ c: 1, m: 1, h: 3, w: 3, kh: 3, kw: 3, sh: 2, sw: 2, pads: [1, 1, 1, 1] });
+    const y = new Float32Array(4);
+    convReference(p, Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]), new Float32Array(9).fill(1), Float32Array.from([10]), y);
+    expect([...y]).toEqual([12 + 10, 16 + 10, 24 + 10, 28 + 10]);
+  });
+  it('dilation 2 picks every other tap', () => {
+    // 1-D (H = 1) input 1..5, kernel [1, 1] with dilation 2: x[i] + x[i + 2].
+    const p = problem2d({ c: 1, m: 1, h: 1, w: 5, kh: 1, kw: 2, dw: 2 });
+    const y = new Float32Array(3);
+    convReference(p, Float32Array.from([1, 2, 3, 4, 5]), Float32Array.from([1, 1]), undefined, y);
+    expect([...y]).toEqual([4, 6, 8]);
+  });
+  it('groups: each output channel reads only its group', () => {
+    // 2 channels, group 2, 1x1 kernel weights 2 and 3: channel-wise scaling.
+    const p = problem2d({ c: 2, m: 2, group: 2, h: 1, w: 2, kh: 1, kw: 1 });
+    const y = new Float32Array(4);
+    convReference(p, Float32Array.from([1, 2, 10, 20]), Float32Array.from([2, 3]), undefined, y);
+    expect([...y]).toEqual([2, 4, 30, 60]);
+  });
+});
+
+const SHAPES: Parameters<typeof problem2d>[0][] = [
+  { c: 1, m: 1, h: 1, w: 1, kh: 1, kw: 1 },
+  { c: 3, m: 4, h: 5, w: 5, kh: 3, kw: 3, pads: [1, 1, 1, 1] },
+  { c: 13, m: 7, h: 7, w: 9, kh: 3, kw: 3, sh: 2, sw: 2, pads: [1, 1, 1, 1] },
+  { c: 13, m: 5, h: 7, w: 9, kh: 1, kw: 1 },
+  { n: 2, c: 4, m: 6, group: 2, h: 6, w: 5, kh: 3, kw: 2, pads: [0, 1, 2, 0] },
+  { c: 2, m: 3, h: 9, w: 7, kh: 3, kw: 3, dh: 2, dw: 2, pads: [2, 1, 0, 2] },
+  { c: 5, m: 2, h: 7, w: 9, kh: 5, kw: 1, sh: 2, sw: 1, pads: [0, 0, 3, 0] },
+  { c: 1, m: 8, h: 13, w: 1, kh: 3, kw: 1, pads: [1, 0, 1, 0] },
+  { n: 2, c: 6, m: 6, group: 6, h: 7, w: 9, kh: 3, kw: 3, pads: [1, 1, 1, 1] },
+  { c: 13, m: 13, group: 13, h: 7, w: 9, kh: 5, kw: 5, sh: 2, sw: 2, pads: [2, 2, 2, 2] },
+  { c: 4, m: 8, group: 4, h: 6, w: 6, kh: 3, kw: 3, dh: 2, dw: 2, pads: [0, 2, 1, 0] },
+  { c: 3, m: 3, group: 3, h: 1, w: 1, kh: 3, kw: 3, pads: [1, 1, 1, 1] },
+];
+
+describe('every conv path agrees with the reference (rtol 1e-4)', () => {
+  SHAPES.forEach((s, si) => {
+    const p = problem2d(s);
+    const { x, w, b, outLen, outShape } = operands(p, 10 * si + 1);
+    const ref = new Float32Array(outLen);
+    convReference(p, x, w, b, ref);
+    const expected = { dtype: 'float32' as const, shape: outShape, data: ref };
+    it(`im2col ${JSON.stringify(s)}`, () => {
+      for (const maxBytes of [8 << 20, 1]) {
+        const plan = planIm2col(p, maxBytes);
+        const col = new Float32Array(plan.scratchLength);
+        const y = new Float32Array(outLen).fill(NaN);
+        convIm2col(p, plan, x, w, b, y, plan.scratchLength ? col : undefined);
+        expectClose({ ...expected, data: y }, expected, 1e-4, 1e-5);
+      }
+    });
+    it.skipIf(!depthwiseApplies(p))(`depthwise ${JSON.stringify(s)}`, () => {
+      const y = new Float32Array(outLen).fill(NaN);
+      convDepthwise(p, x, w, b, y);
+      expectClose({ ...expected, data: y }, expected, 1e-4, 1e-5);
+    });
+  });
+
+  it('the 1x1 stride-1 case skips im2col (no scratch)', () => {
+    expect(planIm2col(problem2d({ c: 13, m: 5, h: 7, w: 9, kh: 1, kw: 1 })).scratchLength).toBe(0);
+    expect(planIm2col(problem2d({ c: 13, m: 5, h: 7, w: 9, kh: 1, kw: 1, sh: 2 })).scratchLength).toBeGreaterThan(0);
+  });
+
+  it('tiles the column buffer to the byte budget', () => {
+    const p = problem2d({ c: 16, m: 4, h: 64, w: 64, kh: 3, kw: 3, pads: [1, 1, 1, 1] });
+    const plan = planIm2col(p, 64 * 1024);
+    expect(plan.scratchLength * 4).toBeLessThanOrEqual(64 * 1024);
+    expect(plan.rowsPerTile).toBeLessThan(64);
+  });
+});
+
+describe('Conv kernel', () => {
+  const algos = ['reference', 'im2col', 'direct', 'auto'] as const;
+
+  it('agrees across forced algorithms, with W constant or not, with and without bias', () => {
+    const x = randomTensor([2, 4, 7, 6], 3);
+    const w = randomTensor([4, 1, 3, 3], 4);
+    const b = randomTensor([4], 5);
+    const attrs = { group: 4, pads: [1, 0, 2, 1], strides: [2, 1] };
+    const ref = runKernel('Conv', [x, w, b], attrs, { options: { convAlgorithm: 'reference' } })[0]!;
+    expect(ref.shape).toEqual([2, 4, 4, 5]); // H: floor((7 + 3 - 3) / 2) + 1, W: 6 + 1 - 3 + 1
+    for (const convAlgorithm of algos) {
+      for (const constant of [[], [1, 2]]) {
+        const got = runKernel('Conv', [x, w, b], attrs, { options: { convAlgorithm }, constant })[0]!;
+        expectClose(got, ref, 1e-4, 1e-5);
+      }
+    }
+    const noBias = runKernel('Conv', [x, w], attrs, { options: { convAlgorithm: 'reference' } })[0]!;
+    for (const convAlgorithm of algos) expectClose(runKernel('Conv', [x, w], attrs, { options: { convAlgorithm } })[0]!, noBias, 1e-4, 1e-5);
+  });
+
+  it('1-D conv with im2col matches the reference', () => {
+    const x = randomTensor([1, 3, 11], 6);
+    const w = randomTensor([5, 3, 4], 7);
+    const attrs = { strides: [2], pads: [1, 2], dilations: [2] };
+    const ref = runKernel('Conv', [x, w], attrs, { options: { convAlgorithm: 'reference' } })[0]!;
+    expect(ref.shape).toEqual([1, 5, Math.floor((11 + 3 - 7) / 2) + 1]);
+    expectClose(runKernel('Conv', [x, w], attrs, { options: { convAlgorithm: 'im2col' } })[0]!, ref, 1e-4, 1e-5);
+  });
+
+  it('3-D conv: ones kernel sums 2x2x2 cubes', () => {
+    const x = tensor('float32', [1, 1, 2, 2, 3], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    const w = tensor('float32', [1, 1, 2, 2, 2], new Array(8).fill(1));
+    const y = runKernel('Conv', [x, w])[0]!;
+    expect(y.shape).toEqual([1, 1, 1, 1, 2]);
+    expect([...(y.data as Float32Array)]).toEqual([1 + 2 + 4 + 5 + 7 + 8 + 10 + 11, 2 + 3 + 5 + 6 + 8 + 9 + 11 + 12]);
+  });
+
+  it('auto_pad SAME_UPPER / SAME_LOWER put the odd pad pixel at the end / begin', () => {
+    // 1-D input 1..4, kernel [1, 1], stride 1: total pad 1.
+    const x = tensor('float32', [1, 1, 4], [1, 2, 3, 4]);
+    const w = tensor('float32', [1, 1, 2], [1, 1]);
+    expect([...(runKernel('Conv', [x, w], { auto_pad: 'SAME_UPPER' })[0]!.data as Float32Array)]).toEqual([3, 5, 7, 4]);
+    expect([...(runKernel('Conv', [x, w], { auto_pad: 'SAME_LOWER' })[0]!.data as Float32Array)]).toEqual([1, 3, 5, 7]);
+    expect(runKernel('Conv', [x, w], { auto_pad: 'VALID', pads: [5, 5] })[0]!.shape).toEqual([1, 1, 3]);
+    const s2 = runKernel('Conv', [tensor('float32', [1, 1, 5], [1, 2, 3, 4, 5]), w], { auto_pad: 'SAME_UPPER', strides: [2] })[0]!;
+    expect(s2.shape).toEqual([1, 1, 3]); // ceil(5 / 2)
+  });
+
+  it('float64 runs through the reference', () => {
+    const x = tensor('float64', [1, 1, 3], [1, 2, 3]);
+    const w = tensor('float64', [1, 1, 2], [0.5, 0.25]);
+    const y = runKernel('Conv', [x, w])[0]!;
+    expect(y.dtype).toBe('float64');
+    expect([...(y.data as Float64Array)]).toEqual([1, 1.75]);
+  });
+
+  it('rejects bad groups, mismatched kernel_shape and integer inputs', () => {
+    const x = randomTensor([1, 3, 4, 4]);
+    expect(() => runKernel('Conv', [x, randomTensor([2, 2, 3, 3])], { group: 2 })).toThrow(GraphError);
+    expect(() => runKernel('Conv', [x, randomTensor([2, 3, 3, 3])], { kernel_shape: [2, 2] })).toThrow(/kernel_shape/);
+    expect(() => runKernel('Conv', [tensor('int32', [1, 1, 2], [1, 2]), tensor('int32', [1, 1, 1], [1])])).toThrow(UnsupportedError);
+    expect(() => runKernel('Conv', [x, randomTensor([2, 3, 5, 5])])).toThrow(/empty output/);
+  });
+});
+
+describe('ConvTranspose', () => {
+  it('hand-checked: stride 2 scatters each input into a 2-wide window', () => {
+    const x = tensor('float32', [1, 1, 3], [1, 2, 3]);
+    const w = tensor('float32', [1, 1, 2], [1, 10]);
+    const y = runKernel('ConvTranspose', [x, w], { strides: [2] })[0]!;
+    expect([...(y.data as Float32Array)]).toEqual([1, 10, 2, 20, 3, 30]);
+    const overlap = runKernel('ConvTranspose', [x, w])[0]!;
+    expect([...(overlap.data as Float32Array)]).toEqual([1, 12, 23, 30]);
+  });
+
+  it('pads crop, output_padding extends, output_shape and SAME pick sizes per spec', () => {
+    const x = randomTensor([1, 2, 3, 3], 1);
+    const w = randomTensor([2, 3, 3, 3], 2);
+    expect(runKernel('ConvTranspose', [x, w], { strides: [2, 2] })[0]!.shape).toEqual([1, 3, 7, 7]);
+    expect(runKernel('ConvTranspose', [x, w], { strides: [2, 2], pads: [1, 1, 1, 1] })[0]!.shape).toEqual([1, 3, 5, 5]);
+    expect(runKernel('ConvTranspose', [x, w], { strides: [2, 2], output_padding: [1, 0] })[0]!.shape).toEqual([1, 3, 8, 7]);
+    expect(runKernel('ConvTranspose', [x, w], { strides: [2, 2], output_shape: [9, 8] })[0]!.shape).toEqual([1, 3, 9, 8]);
+    expect(runKernel('ConvTranspose', [x, w], { strides: [2, 2], auto_pad: 'SAME_UPPER' })[0]!.shape).toEqual([1, 3, 6, 6]);
+  });
+
+  // ConvTranspose is the adjoint of Conv with the same geometry: <Conv(x), y> = <x, ConvT(y)> (no bias).
+  const CASES = [
+    { x: [1, 4, 7, 6], w: [6, 2, 3, 3], attrs: { group: 2, strides: [2, 2], pads: [1, 0, 1, 2] } },
+    { x: [2, 3, 9, 8], w: [2, 3, 3, 2], attrs: { dilations: [2, 1], strides: [1, 3], pads: [2, 1, 0, 0] } },
+    { x: [1, 2, 10], w: [3, 2, 4], attrs: { strides: [3], pads: [2, 1] } },
+    { x: [1, 2, 4, 5, 3], w: [2, 2, 2, 3, 2], attrs: { strides: [2, 1, 2], pads: [0, 1, 1, 1, 0, 0] } },
+  ];
+  CASES.forEach((c, i) => {
+    it(`is the adjoint of Conv ${JSON.stringify(c)}`, () => {
+      const x = randomTensor(c.x, 30 + i);
+      const w = randomTensor(c.w, 40 + i);
+      const y = runKernel('Conv', [x, w], c.attrs, { options: { convAlgorithm: 'reference' } })[0]!;
+      const r = randomTensor(y.shape, 50 + i);
+      // Conv's W [M, C/g, k] read as ConvTranspose's W [C_t = M, M_t/g = C/g, k] maps y's channels back to x's.
+      const back = runKernel('ConvTranspose', [r, w], { ...c.attrs, output_shape: x.shape.slice(2) })[0]!;
+      expect(back.shape).toEqual(x.shape);
+      let lhs = 0;
+      let rhs = 0;
+      for (let j = 0; j < y.data.length; j++) lhs += (y.data[j] as number) * (r.data[j] as number);
+      for (let j = 0; j < x.data.length; j++) rhs += (x.data[j] as number) * (back.data[j] as number);
+      expect(Math.abs(lhs - rhs)).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(lhs)));
+    });
+  });
+});
