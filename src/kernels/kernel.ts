@@ -1,4 +1,5 @@
 import type { Data, DType, TensorData, TensorType } from '../dtype.js';
+export type { Data, DType, TensorData, TensorType } from '../dtype.js';
 import { GraphError, nodeLabel } from '../errors.js';
 import type { Graph, Node } from '../loader/model.js';
 

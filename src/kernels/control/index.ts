@@ -1,3 +1,6 @@
 import type { KernelDef } from '../kernel.js';
+import { ifKernel } from './if.js';
+import { loopKernel } from './loop.js';
+import { scanKernel } from './scan.js';
 
-export const controlKernels: KernelDef[] = [];
+export const controlKernels: KernelDef[] = [ifKernel, loopKernel, scanKernel];

@@ -1,0 +1,50 @@
+/** `tinfer inspect MODEL`: what is in a model and how tinfer plans it. */
+import { sizeOf } from '../dtype.js';
+import { TinferError } from '../errors.js';
+import type { Graph } from '../loader/model.js';
+import { InferenceSession } from '../session/session.js';
+import { parseArgs, flagShapes } from './args.js';
+import { makeFeeds } from './feeds.js';
+import { formatBytes } from './format.js';
+
+function countOps(graph: Graph, counts: Map<string, number>): void {
+  for (const node of graph.nodes) {
+    const key = node.domain ? `${node.domain}.${node.opType}` : node.opType;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+    for (const a of node.attributes.values()) {
+      if (a.type === 'graph') countOps(a.value, counts);
+      if (a.type === 'graphs') a.value.forEach((g) => countOps(g, counts));
+    }
+  }
+}
+
+export async function inspectCommand(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  const path = args.positional[0];
+  if (!path) throw new TinferError('inspect: give a model path');
+  const session = await InferenceSession.create(path);
+  const m = session.model;
+  const out: string[] = [];
+  out.push(`model: ${path}`);
+  out.push(`producer: ${m.producerName} ${m.producerVersion}  ir_version: ${m.irVersion}`);
+  out.push(`opsets: ${[...m.opsets].map(([d, v]) => `${d || 'ai.onnx'}:${v}`).join(', ')}`);
+  out.push('inputs:');
+  for (const i of session.inputMetadata) out.push(`  ${i.name}: ${i.type}[${(i.dims ?? []).map((d) => d ?? '?').join(',')}]`);
+  out.push('outputs:');
+  for (const o of session.outputMetadata) out.push(`  ${o.name}: ${o.type}[${(o.dims ?? []).map((d) => d ?? '?').join(',')}]`);
+  const counts = new Map<string, number>();
+  countOps(m.graph, counts);
+  out.push(`nodes: ${m.graph.nodes.length}`);
+  out.push(`ops: ${[...counts].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}×${v}`).join(', ')}`);
+  let params = 0;
+  for (const t of m.graph.initializers.values()) params += sizeOf(t.shape);
+  out.push(`parameters: ${params.toLocaleString('en-US')} (${m.graph.initializers.size} initializers)`);
+  session.runSync(makeFeeds(session, [], flagShapes(args)));
+  const mem = session.memory();
+  out.push(`plan: ${session.planKind}`);
+  out.push(
+    `memory: arena ${formatBytes(mem.arenaBytes)}, lower bound ${formatBytes(mem.lowerBound)}, naive ${formatBytes(mem.naiveBytes)}, weights ${formatBytes(mem.weightBytes)}`,
+  );
+  process.stdout.write(`${out.join('\n')}\n`);
+  return 0;
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+/** tinfer command line: inspect | run | test | bench. */
+import { TinferError } from '../errors.js';
+import { benchCommand } from './bench.js';
+import { inspectCommand } from './inspect.js';
+import { runCommand } from './run.js';
+import { testCommand } from './test.js';
+
+const USAGE = `usage: tinfer <command> [options]
+
+  inspect MODEL.onnx                 opset, inputs/outputs, op counts, parameters, planned arena
+  run MODEL.onnx [--input name=file.pb ...] [--shape name=1,3,224,224 ...]
+                                     run once (random inputs where none are given) and print outputs
+  test DIR... [--rtol R] [--atol A]  run ONNX test folders (model.onnx + test_data_set_*), compare outputs
+  bench [MODEL.onnx | --builtin] [--iterations N] [--warmup N] [--shape name=dims]
+                                     load time, first run, median/min/max over iterations
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'inspect':
+      return inspectCommand(rest);
+    case 'run':
+      return runCommand(rest);
+    case 'test':
+      return testCommand(rest);
+    case 'bench':
+      return benchCommand(rest);
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(USAGE);
+      return command === undefined ? 1 : 0;
+    default:
+      process.stderr.write(`tinfer: unknown command '${command}'\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    if (e instanceof TinferError) process.stderr.write(`tinfer: ${e.name}: ${e.message}\n`);
+    else process.stderr.write(`tinfer: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,217 @@
+/**
+ * Runs one graph (the model's, or an If/Loop/Scan body): plans per input-shape signature (cached, bounded),
+ * runs static plans on their arena, and falls back to eager node-by-node execution when an output shape
+ * depends on runtime values (NonZero, a computed Reshape shape, a data-dependent If).
+ */
+import { sizeOf, storageBytes, type Data, type TensorData, type TensorType } from '../dtype.js';
+import type { Graph, Node } from '../loader/model.js';
+import { outerNames } from '../graph/scope.js';
+import { scheduleNodes } from '../graph/schedule.js';
+import { NeedsValuesError, type PreparedKernel, type SubgraphRunner } from '../kernels/kernel.js';
+import { buildStaticPlan, type StaticPlan } from './plan.js';
+import { prepareNode, runPrepared, wrapKernelError, type NodeEnv } from './prepare.js';
+
+export interface ExecutorOptions {
+  /** How many static plans (one per input-shape signature) to keep; least recently used is dropped. */
+  maxCachedPlans: number;
+  /** Record per-step wall time. */
+  profile: boolean;
+}
+
+/** Time spent per node over the runs since profiling started. */
+export interface StepProfile {
+  node: string;
+  opType: string;
+  calls: number;
+  totalMs: number;
+}
+
+type Plan = { kind: 'static'; plan: StaticPlan } | { kind: 'eager' };
+
+export class GraphExecutor {
+  private readonly nodes: Node[];
+  private readonly constants: Map<string, TensorData>;
+  private readonly plans = new Map<string, Plan>();
+  private readonly eagerCache = new Map<Node, { key: string; kernel: PreparedKernel }>();
+  private readonly profiles = new Map<Node, StepProfile>();
+  lastPlan: Plan | undefined;
+
+  constructor(
+    readonly graph: Graph,
+    private readonly env: NodeEnv,
+    private readonly options: ExecutorOptions,
+    /** Outer-scope names this graph may read (fed like inputs). */
+    readonly outer: readonly string[] = [],
+  ) {
+    this.constants = new Map(graph.initializers);
+    const nodes = graph.nodes.map(withImplicitInputs);
+    const available = [...graph.inputs.map((i) => i.name), ...graph.initializers.keys(), ...outer];
+    this.nodes = scheduleNodes({ ...graph, nodes }, available);
+  }
+
+  /** Runs the graph. `feeds` holds graph inputs (and outer-scope values) by name; returns outputs in graph order. */
+  run(feeds: ReadonlyMap<string, TensorData>): TensorData[] {
+    const key = signature(feeds);
+    let plan = this.plans.get(key);
+    if (plan === undefined) {
+      plan = this.makePlan(feeds);
+      this.remember(key, plan);
+    } else {
+      // Refresh LRU order.
+      this.plans.delete(key);
+      this.plans.set(key, plan);
+    }
+    this.lastPlan = plan;
+    return plan.kind === 'static' ? this.runStatic(plan.plan, feeds) : this.runEager(feeds);
+  }
+
+  /** Output types for given input types, planning if needed (used by control-flow kernels at prepare). */
+  profile(): StepProfile[] {
+    return [...this.profiles.values()];
+  }
+
+  resetProfile(): void {
+    this.profiles.clear();
+  }
+
+  private remember(key: string, plan: Plan): void {
+    this.plans.set(key, plan);
+    while (this.plans.size > Math.max(1, this.options.maxCachedPlans)) {
+      const oldest = this.plans.keys().next().value as string;
+      this.plans.delete(oldest);
+    }
+  }
+
+  private makePlan(feeds: ReadonlyMap<string, TensorData>): Plan {
+    const inputTypes = new Map<string, TensorType>();
+    for (const [name, t] of feeds) inputTypes.set(name, { dtype: t.dtype, shape: t.shape });
+    const constants = new Map([...this.constants].filter(([name]) => !feeds.has(name)));
+    try {
+      const outputs = this.graph.outputs.map((o) => o.name);
+      return { kind: 'static', plan: buildStaticPlan(this.env, this.nodes, inputTypes, constants, outputs) };
+    } catch (e) {
+      if (e instanceof NeedsValuesError) return { kind: 'eager' };
+      throw e;
+    }
+  }
+
+  private runStatic(plan: StaticPlan, feeds: ReadonlyMap<string, TensorData>): TensorData[] {
+    for (const [name, id] of plan.inputIds) copyInto(plan.views[id]!, feeds.get(name)!.data);
+    const profiling = this.options.profile;
+    for (const step of plan.steps) {
+      const t0 = profiling ? performance.now() : 0;
+      try {
+        step.kernel.run(step.inViews, step.outViews, step.scratchViews);
+      } catch (e) {
+        throw wrapKernelError(e, step.node, 'run');
+      }
+      if (profiling) this.record(step.node, performance.now() - t0);
+    }
+    return plan.outputIds.map((id) => {
+      const v = plan.values[id]!;
+      return { dtype: v.type.dtype, shape: [...v.type.shape], data: plan.views[id]!.slice() as Data };
+    });
+  }
+
+  private runEager(feeds: ReadonlyMap<string, TensorData>): TensorData[] {
+    const values = new Map<string, TensorData>(this.constants);
+    for (const [name, t] of feeds) values.set(name, t);
+    for (const node of this.nodes) {
+      const inputs = node.inputs.map((n) => (n === '' ? undefined : values.get(n)));
+      const t0 = this.options.profile ? performance.now() : 0;
+      const kernel = this.eagerKernel(node, inputs);
+      const outs = runPrepared(kernel, inputs, node);
+      if (this.options.profile) this.record(node, performance.now() - t0);
+      node.outputs.forEach((name, i) => {
+        if (name !== '' && outs[i] !== undefined) values.set(name, outs[i]!);
+      });
+    }
+    return this.graph.outputs.map((o) => {
+      const t = values.get(o.name)!;
+      return { dtype: t.dtype, shape: [...t.shape], data: t.data.slice() as Data };
+    });
+  }
+
+  /**
+   * Prepares a node for eager execution. A kernel prepared without runtime values is reused while input types
+   * stay the same (so weight packing happens once); one that needed values is prepared again each run.
+   */
+  private eagerKernel(node: Node, inputs: (TensorData | undefined)[]): PreparedKernel {
+    const types = inputs.map((t) => (t ? { dtype: t.dtype, shape: t.shape } : undefined));
+    const key = types.map((t) => (t ? `${t.dtype}[${t.shape}]` : '-')).join(';');
+    const cached = this.eagerCache.get(node);
+    if (cached && cached.key === key) return cached.kernel;
+    const known = node.inputs.map((n, i) => (this.constants.has(n) ? inputs[i] : undefined));
+    try {
+      const kernel = prepareNode(this.env, node, types, known);
+      this.eagerCache.set(node, { key, kernel });
+      return kernel;
+    } catch (e) {
+      if (!(e instanceof NeedsValuesError)) throw e;
+      return prepareNode(this.env, node, types, inputs);
+    }
+  }
+
+  private record(node: Node, ms: number): void {
+    let p = this.profiles.get(node);
+    if (!p) {
+      p = { node: node.name, opType: node.opType, calls: 0, totalMs: 0 };
+      this.profiles.set(node, p);
+    }
+    p.calls++;
+    p.totalMs += ms;
+  }
+}
+
+/** Control-flow nodes read outer-scope values inside their bodies: make those explicit trailing inputs. */
+function withImplicitInputs(node: Node): Node {
+  const implicit: string[] = [];
+  for (const attr of node.attributes.values()) {
+    const graphs = attr.type === 'graph' ? [attr.value] : attr.type === 'graphs' ? attr.value : [];
+    for (const g of graphs) for (const name of outerNames(g)) if (!implicit.includes(name)) implicit.push(name);
+  }
+  return implicit.length === 0 ? node : { ...node, inputs: [...node.inputs, ...implicit], implicitInputs: implicit.length };
+}
+
+function signature(feeds: ReadonlyMap<string, TensorData>): string {
+  let s = '';
+  for (const [name, t] of feeds) s += `${name}:${t.dtype}[${t.shape.join(',')}];`;
+  return s;
+}
+
+function copyInto(dst: Data, src: Data): void {
+  if (Array.isArray(dst)) {
+    for (let i = 0; i < dst.length; i++) dst[i] = (src as string[])[i]!;
+  } else {
+    (dst as Float32Array).set(src as Float32Array);
+  }
+}
+
+/** Compiles If/Loop/Scan bodies on demand: each body gets its own executor (and its own arena per plan). */
+export function subgraphCompiler(env: () => NodeEnv, options: ExecutorOptions): (g: Graph) => SubgraphRunner {
+  const cache = new WeakMap<Graph, SubgraphRunner>();
+  return (graph) => {
+    let runner = cache.get(graph);
+    if (runner) return runner;
+    const names = outerNames(graph);
+    let executor: GraphExecutor | undefined;
+    runner = {
+      outerNames: names,
+      run(inputs, outer) {
+        executor ??= new GraphExecutor(graph, env(), options, names);
+        const feeds = new Map<string, TensorData>();
+        graph.inputs.forEach((vi, i) => {
+          if (inputs[i] !== undefined) feeds.set(vi.name, inputs[i]!);
+        });
+        names.forEach((n, i) => feeds.set(n, outer[i]!));
+        return executor.run(feeds);
+      },
+    };
+    cache.set(graph, runner);
+    return runner;
+  };
+}
+
+export function tensorBytes(t: TensorType): number {
+  return sizeOf(t.shape) * storageBytes(t.dtype);
+}

@@ -1,0 +1,169 @@
+/**
+ * Static planning: given concrete input types, prepare every node once (folding what is constant),
+ * lay all intermediates out in one arena from their liveness, and make every view once.
+ */
+import { allocData, sizeOf, storageBytes, viewData, type Data, type TensorData, type TensorType } from '../dtype.js';
+import { nodeLabel } from '../errors.js';
+import type { Node } from '../loader/model.js';
+import { planMemory, type MemoryPlan, type MemoryProblem } from '../memory/index.js';
+import type { PreparedKernel } from '../kernels/kernel.js';
+import { prepareNode, runPrepared, type NodeEnv } from './prepare.js';
+
+/** One value of the plan: a graph input, an initializer, a folded constant, or an intermediate. */
+export interface PlanValue {
+  name: string;
+  type: TensorType;
+  /** Known at plan time (initializer or folded); lives outside the arena. */
+  constant?: TensorData;
+  /** Shares the buffer of another value (Reshape-like aliases). */
+  aliasOf?: number;
+}
+
+export interface PlanStep {
+  node: Node;
+  kernel: PreparedKernel;
+  /** Value ids per node input; -1 for omitted optional inputs. */
+  inputs: number[];
+  outputs: number[];
+  /** Views made once: inputs/outputs/scratch of this step. */
+  inViews: (Data | undefined)[];
+  outViews: Data[];
+  scratchViews: Data[];
+}
+
+export interface StaticPlan {
+  values: PlanValue[];
+  steps: PlanStep[];
+  /** Value id per graph input name (fed per run). */
+  inputIds: Map<string, number>;
+  /** Value id per graph output, in graph output order. */
+  outputIds: number[];
+  memory: MemoryPlan;
+  arena: ArrayBuffer;
+  /** One view per value (constant data, arena view, or a detached buffer for strings). */
+  views: (Data | undefined)[];
+}
+
+/**
+ * Builds a static plan. Throws NeedsValuesError (from a kernel's prepare) when an output shape depends on
+ * runtime values; the caller then runs the graph eagerly.
+ */
+export function buildStaticPlan(
+  env: NodeEnv,
+  nodes: readonly Node[],
+  inputs: ReadonlyMap<string, TensorType>,
+  constants: ReadonlyMap<string, TensorData>,
+  outputNames: readonly string[],
+): StaticPlan {
+  const values: PlanValue[] = [];
+  const idOf = new Map<string, number>();
+  const addValue = (v: PlanValue): number => {
+    values.push(v);
+    idOf.set(v.name, values.length - 1);
+    return values.length - 1;
+  };
+  const inputIds = new Map<string, number>();
+  for (const [name, type] of inputs) inputIds.set(name, addValue({ name, type }));
+  for (const [name, t] of constants) {
+    if (!idOf.has(name)) addValue({ name, type: { dtype: t.dtype, shape: t.shape }, constant: t });
+  }
+
+  const steps: PlanStep[] = [];
+  for (const node of nodes) {
+    const inIds = node.inputs.map((n) => (n === '' ? -1 : lookup(idOf, n, node)));
+    const inTypes = inIds.map((id) => (id < 0 ? undefined : values[id]!.type));
+    const inConsts = inIds.map((id) => (id < 0 ? undefined : values[id]!.constant));
+    const kernel = prepareNode(env, node, inTypes, inConsts);
+    const outTypes = kernel.outputs;
+    const outName = (i: number): string => node.outputs[i] || `${node.name || node.opType}:unused:${steps.length}:${i}`;
+
+    if (kernel.constantOutputs) {
+      kernel.constantOutputs.forEach((t, i) => addValue({ name: outName(i), type: { dtype: t.dtype, shape: t.shape }, constant: t }));
+      continue;
+    }
+    const allInputsConstant = inIds.every((id) => id < 0 || values[id]!.constant !== undefined);
+    if (allInputsConstant && isFoldable(node)) {
+      const outs = runPrepared(kernel, inConsts);
+      outs.forEach((t, i) => addValue({ name: outName(i), type: { dtype: t.dtype, shape: t.shape }, constant: t }));
+      continue;
+    }
+    if (kernel.alias !== undefined) {
+      const src = inIds[kernel.alias]!;
+      const srcValue = values[src]!;
+      const type = outTypes[0]!;
+      if (srcValue.constant) {
+        addValue({ name: outName(0), type, constant: { dtype: type.dtype, shape: type.shape, data: srcValue.constant.data } });
+      } else {
+        addValue({ name: outName(0), type, aliasOf: src });
+      }
+      continue;
+    }
+    const outIds = outTypes.map((type, i) => addValue({ name: outName(i), type }));
+    steps.push({ node, kernel, inputs: inIds, outputs: outIds, inViews: [], outViews: [], scratchViews: [] });
+  }
+
+  const outputIds = outputNames.map((n) => lookup(idOf, n, undefined));
+  const memory = planMemory(memoryProblem(values, steps, [...inputIds.values()], outputIds));
+  const arena = new ArrayBuffer(Math.max(memory.arenaBytes, 8));
+  const views = makeValueViews(values, memory, arena);
+  steps.forEach((step, s) => {
+    step.inViews = step.inputs.map((id) => (id < 0 ? undefined : views[id]));
+    step.outViews = step.outputs.map((id) => views[id]!);
+    step.scratchViews = (step.kernel.scratch ?? []).map((spec, k) =>
+      viewData(spec.dtype, arena, memory.scratchOffsets[s]![k]!, spec.length),
+    );
+  });
+  return { values, steps, inputIds, outputIds, memory, arena, views };
+}
+
+function lookup(idOf: Map<string, number>, name: string, node: Node | undefined): number {
+  const id = idOf.get(name);
+  if (id === undefined) {
+    // scheduleNodes already rejects dangling inputs; this guards planner bugs with a clear message.
+    throw new Error(`${node ? nodeLabel(node) : 'graph output'}: value '${name}' is not defined`);
+  }
+  return id;
+}
+
+/** Random generators must not be folded: each run draws new values. */
+function isFoldable(node: Node): boolean {
+  return !node.opType.startsWith('Random') && node.opType !== 'Multinomial' && node.opType !== 'Bernoulli';
+}
+
+function valueBytes(v: PlanValue): number {
+  return sizeOf(v.type.shape) * storageBytes(v.type.dtype);
+}
+
+function memoryProblem(values: PlanValue[], steps: PlanStep[], inputs: number[], outputs: number[]): MemoryProblem {
+  return {
+    values: values.map((v) => ({
+      bytes: valueBytes(v),
+      external: v.constant !== undefined || v.type.dtype === 'string',
+    })),
+    steps: steps.map((s) => ({
+      reads: s.inputs.filter((id) => id >= 0),
+      writes: s.outputs,
+      scratchBytes: (s.kernel.scratch ?? []).map((sc) => sc.length * storageBytes(sc.dtype)),
+      inPlace:
+        s.kernel.inPlace !== undefined && s.inputs[s.kernel.inPlace]! >= 0
+          ? [{ output: s.outputs[0]!, input: s.inputs[s.kernel.inPlace]! }]
+          : undefined,
+    })),
+    inputs,
+    outputs,
+    aliases: values.flatMap((v, id) => (v.aliasOf !== undefined ? [{ value: id, of: v.aliasOf }] : [])),
+  };
+}
+
+function makeValueViews(values: PlanValue[], memory: MemoryPlan, arena: ArrayBuffer): (Data | undefined)[] {
+  const views: (Data | undefined)[] = [];
+  values.forEach((v, id) => {
+    const n = sizeOf(v.type.shape);
+    const offset = memory.valueOffsets[id]!;
+    if (v.constant) views.push(v.constant.data);
+    else if (v.type.dtype === 'string') views.push(v.aliasOf !== undefined ? views[v.aliasOf] : allocData('string', n));
+    else if (n === 0 || offset < 0) views.push(allocData(v.type.dtype, n));
+    else views.push(viewData(v.type.dtype, arena, offset, n));
+  });
+  return views;
+}

@@ -1,0 +1,213 @@
+/**
+ * InferenceSession: the onnxruntime-shaped surface. Loads a model once, validates feeds against the model's
+ * declared inputs, and runs the graph through a GraphExecutor (static plans on an arena, cached per shape).
+ */
+import { shapeToString, sizeOf, storageBytes, type TensorData } from '../dtype.js';
+import { InputError, TinferError } from '../errors.js';
+import type { Dim, Graph, Model, ValueInfo } from '../loader/model.js';
+import { decodeModel, type LoadOptions } from '../loader/index.js';
+import { runBasicPasses } from '../graph/passes/index.js';
+import { defaultRegistry, type KernelRegistry } from '../kernels/registry.js';
+import type { KernelOptions } from '../kernels/kernel.js';
+import { GraphExecutor, subgraphCompiler, type ExecutorOptions, type StepProfile } from './executor.js';
+import type { NodeEnv } from './prepare.js';
+import { Tensor, fromTensorData, toTensorData } from './tensor.js';
+
+export interface SessionOptions {
+  /** Run graph optimisation passes (dead code, identity removal, BatchNorm folding). Default true. */
+  optimize?: boolean;
+  /** Largest tensor the loader accepts, in bytes (default 2 GiB). */
+  maxTensorBytes?: number;
+  /** How many per-shape plans to keep (default 4). */
+  maxCachedPlans?: number;
+  /** Record per-op timings for session.profile(). */
+  profile?: boolean;
+  /** Force a convolution algorithm for A/B tests ('auto' by default). */
+  convAlgorithm?: KernelOptions['convAlgorithm'];
+  /** Reads external tensor data (location relative to the model directory). Node's path loader sets this. */
+  externalData?: LoadOptions['externalData'];
+  /** Accepted for onnxruntime compatibility; tinfer runs on the calling thread. */
+  intraOpNumThreads?: number;
+  executionProviders?: unknown[];
+  graphOptimizationLevel?: string;
+}
+
+export interface InputMetadata {
+  name: string;
+  type: string;
+  /** Declared dims: numbers, symbolic names, or null when unknown. */
+  dims: Dim[] | null;
+}
+
+export interface MemoryReport {
+  /** Bytes of the arena for the most recent plan. */
+  arenaBytes: number;
+  /** The largest sum of bytes live at one step: no placement can use less. */
+  lowerBound: number;
+  /** Sum of all intermediates (and scratch) with no reuse. */
+  naiveBytes: number;
+  /** Bytes of the model's weights (initializers), held apart from the arena. */
+  weightBytes: number;
+  /** Number of cached plans. */
+  plans: number;
+}
+
+export type Feeds = Record<string, Tensor>;
+
+export class InferenceSession {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  readonly inputMetadata: readonly InputMetadata[];
+  readonly outputMetadata: readonly InputMetadata[];
+  private readonly executor: GraphExecutor;
+  private readonly inputs: Map<string, ValueInfo>;
+  private readonly optionalInputs: Set<string>;
+
+  private constructor(
+    readonly model: Model,
+    options: SessionOptions,
+    registry: KernelRegistry,
+  ) {
+    const graph: Graph = options.optimize === false ? model.graph : runBasicPasses(model.graph);
+    const execOptions: ExecutorOptions = { maxCachedPlans: options.maxCachedPlans ?? 4, profile: options.profile ?? false };
+    const env: NodeEnv = {
+      registry,
+      opsets: model.opsets,
+      options: { convAlgorithm: options.convAlgorithm ?? 'auto' },
+      compileSubgraph: subgraphCompiler(() => env, execOptions),
+    };
+    this.executor = new GraphExecutor(graph, env, execOptions);
+    const required = graph.inputs.filter((i) => !graph.initializers.has(i.name));
+    this.inputs = new Map(graph.inputs.map((i) => [i.name, i]));
+    this.optionalInputs = new Set(graph.inputs.filter((i) => graph.initializers.has(i.name)).map((i) => i.name));
+    this.inputNames = required.map((i) => i.name);
+    this.outputNames = graph.outputs.map((o) => o.name);
+    this.inputMetadata = required.map(metadata);
+    this.outputMetadata = graph.outputs.map(metadata);
+  }
+
+  /** Loads a model from bytes, or (in Node) from a file path, or (in browsers) from a URL. */
+  static async create(source: string | Uint8Array | ArrayBuffer, options: SessionOptions = {}): Promise<InferenceSession> {
+    if (typeof source === 'string') {
+      const { bytes, externalData } = await readSource(source);
+      return InferenceSession.createSync(bytes, { externalData, ...options });
+    }
+    return InferenceSession.createSync(source, options);
+  }
+
+  /** Synchronous create from bytes. */
+  static createSync(source: Uint8Array | ArrayBuffer, options: SessionOptions = {}, registry: KernelRegistry = defaultRegistry): InferenceSession {
+    const bytes = source instanceof Uint8Array ? source : new Uint8Array(source);
+    const model = decodeModel(bytes, { maxTensorBytes: options.maxTensorBytes, externalData: options.externalData });
+    return new InferenceSession(model, options, registry);
+  }
+
+  async run(feeds: Feeds, fetches?: readonly string[]): Promise<Record<string, Tensor>> {
+    return this.runSync(feeds, fetches);
+  }
+
+  runSync(feeds: Feeds, fetches?: readonly string[]): Record<string, Tensor> {
+    const values = this.checkFeeds(feeds);
+    const outs = this.executor.run(values);
+    const result: Record<string, Tensor> = {};
+    const wanted = fetches ?? this.outputNames;
+    for (const name of wanted) {
+      const i = this.outputNames.indexOf(name);
+      if (i < 0) throw new InputError(`unknown output '${name}'; outputs are ${this.outputNames.join(', ')}`);
+      result[name] = fromTensorData(outs[i]!);
+    }
+    return result;
+  }
+
+  /** Arena numbers of the most recent plan (run once first). */
+  memory(): MemoryReport {
+    const plan = this.executor.lastPlan;
+    let weightBytes = 0;
+    for (const t of this.model.graph.initializers.values()) weightBytes += sizeOf(t.shape) * storageBytes(t.dtype);
+    const m = plan?.kind === 'static' ? plan.plan.memory : undefined;
+    return {
+      arenaBytes: m?.arenaBytes ?? 0,
+      lowerBound: m?.lowerBound ?? 0,
+      naiveBytes: m?.naiveBytes ?? 0,
+      weightBytes,
+      plans: plan ? 1 : 0,
+    };
+  }
+
+  /** Whether the last run used a static plan (arena) or eager execution. */
+  get planKind(): 'static' | 'eager' | 'none' {
+    return this.executor.lastPlan?.kind ?? 'none';
+  }
+
+  /** Per-node times accumulated since the session was created with { profile: true }. */
+  profile(): StepProfile[] {
+    return this.executor.profile();
+  }
+
+  resetProfile(): void {
+    this.executor.resetProfile();
+  }
+
+  /** Nothing to free explicitly; present for onnxruntime compatibility. */
+  async release(): Promise<void> {}
+
+  private checkFeeds(feeds: Feeds): Map<string, TensorData> {
+    if (feeds === null || typeof feeds !== 'object') throw new InputError('run(): feeds must be an object of name -> Tensor');
+    const values = new Map<string, TensorData>();
+    for (const [name, tensor] of Object.entries(feeds)) {
+      const info = this.inputs.get(name);
+      if (!info) throw new InputError(`unknown input '${name}'; inputs are ${this.inputNames.join(', ')}`);
+      if (!(tensor instanceof Tensor)) throw new InputError(`input '${name}': expected a Tensor`);
+      values.set(name, checkFeed(info, tensor));
+    }
+    for (const name of this.inputNames) {
+      if (!values.has(name)) throw new InputError(`missing input '${name}'`);
+    }
+    return values;
+  }
+}
+
+function metadata(v: ValueInfo): InputMetadata {
+  if (v.type.kind === 'tensor') return { name: v.name, type: v.type.dtype, dims: v.type.shape };
+  return { name: v.name, type: v.type.kind, dims: null };
+}
+
+function checkFeed(info: ValueInfo, tensor: Tensor): TensorData {
+  const t = info.type;
+  if (t.kind !== 'tensor') {
+    if (t.kind === 'unknown') return toTensorData(tensor);
+    throw new InputError(`input '${info.name}': ${t.kind} inputs are not supported`);
+  }
+  if (t.dtype !== tensor.type) {
+    throw new InputError(`input '${info.name}': expected type ${t.dtype}, got ${tensor.type}`);
+  }
+  if (t.shape) {
+    if (t.shape.length !== tensor.dims.length) {
+      throw new InputError(
+        `input '${info.name}': expected rank ${t.shape.length} ${shapeToString(t.shape)}, got rank ${tensor.dims.length} ${shapeToString(tensor.dims)}`,
+      );
+    }
+    t.shape.forEach((d, i) => {
+      if (typeof d === 'number' && d !== tensor.dims[i]) {
+        throw new InputError(
+          `input '${info.name}': expected dims ${shapeToString(t.shape!)}, got ${shapeToString(tensor.dims)} (dim ${i} should be ${d})`,
+        );
+      }
+    });
+  }
+  return toTensorData(tensor);
+}
+
+/** Reads a model from a path (Node) or URL (browsers), without a static Node import in the core. */
+async function readSource(source: string): Promise<{ bytes: Uint8Array; externalData?: LoadOptions['externalData'] }> {
+  const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+  if (isNode && !/^https?:\/\//.test(source)) {
+    const nodeEdge = '../node.js';
+    const { readModelFile } = (await import(nodeEdge)) as typeof import('../node.js');
+    return readModelFile(source);
+  }
+  if (typeof fetch !== 'function') throw new TinferError(`cannot load '${source}': no fetch() in this environment`);
+  const response = await fetch(source);
+  if (!response.ok) throw new TinferError(`cannot load '${source}': HTTP ${response.status}`);
+  return { bytes: new Uint8Array(await response.arrayBuffer()) };
+}
