@@ -381,6 +381,17 @@ describe('Pad', () => {
   });
 });
 
+describe('CenterCropPad', () => {
+  it('crops and pads centred on the listed axes', () => {
+    const x = seq('float32', [3, 5], 1);
+    // rows: 3 -> 5 pads 1 before, 1 after; cols: 5 -> 2 crops from floor(3/2) = 1.
+    const y = run1('CenterCropPad', [x, i64([2], [5, 2])], {}, { opset: 18 });
+    expectTensor(y, [5, 2], [0, 0, 2, 3, 7, 8, 12, 13, 0, 0]);
+    const z = run1('CenterCropPad', [seq('int64', [2, 4]), i64([1], [2])], { axes: [-1] }, { opset: 18 });
+    expectTensor(z, [2, 2], [1n, 2n, 5n, 6n]);
+  });
+});
+
 // ---- Shape / Size / Constant / ConstantOfShape / Range / EyeLike -------------------------------
 
 describe('Shape / Size / Constant / ConstantOfShape / Range / EyeLike', () => {

@@ -1,4 +1,4 @@
-import { sizeOf, type TensorData } from '../../dtype.js';
+import { sizeOf, type Data, type TensorData } from '../../dtype.js';
 import { attrFloat, attrInts, attrString } from '../../graph/attributes.js';
 import { kernelError, requireConstant, requireInput, type KernelDef, type PrepareContext } from '../kernel.js';
 import { elems, intValues, normalizeAxis, stridesOf } from './common.js';
@@ -67,59 +67,109 @@ const Pad: KernelDef = {
     }
     let fill: unknown;
     if (typeof value === 'number') fill = x.dtype === 'int64' || x.dtype === 'uint64' ? BigInt(value) : x.dtype === 'string' ? '' : value;
-    else fill = value.data.length > 0 ? value.data[0] : 0;
-    // Per axis: output position -> input index (or -1), scaled by the input stride.
-    const inStrides = stridesOf(x.shape);
-    const maps = outShape.map((n, k) => {
-      const m = new Int32Array(n);
-      for (let o = 0; o < n; o++) {
-        const i = sourceIndex(mode, o, pads[k]!, x.shape[k]!);
-        m[o] = i < 0 ? -1 : i * inStrides[k]!;
-      }
-      return m;
-    });
-    const total = sizeOf(outShape);
-    const idx = new Int32Array(r);
-    // Running input offset per level; -1 marks "inside the constant border".
-    const offs = new Float64Array(r + 1);
+    else fill = value.data.length > 0 ? value.data[0] : x.dtype === 'int64' || x.dtype === 'uint64' ? 0n : 0;
+    const pad = planPad(x.shape, outShape, pads, mode, fill);
     return {
       outputs: [{ dtype: x.dtype, shape: outShape }],
       run(inputs, outputs) {
-        const src = elems(inputs[0]!);
-        const dst = elems(outputs[0]!);
-        if (total === 0) return;
-        if (r === 0) {
-          dst[0] = src[0];
-          return;
-        }
-        const n = outShape[r - 1]!;
-        const last = maps[r - 1]!;
-        idx.fill(0);
-        offs[0] = 0;
-        for (let k = 0; k < r - 1; k++) offs[k + 1] = offs[k]! < 0 || maps[k]![0]! < 0 ? -1 : offs[k]! + maps[k]![0]!;
-        for (let o = 0; o < total; o += n) {
-          const base = offs[r - 1]!;
-          if (base < 0) for (let j = 0; j < n; j++) dst[o + j] = fill;
-          else
-            for (let j = 0; j < n; j++) {
-              const m = last[j]!;
-              dst[o + j] = m < 0 ? fill : src[base + m];
-            }
-          // Advance the odometer over the outer axes and recompute offsets below the changed level.
-          let k = r - 2;
-          for (; k >= 0; k--) {
-            if (++idx[k]! < outShape[k]!) break;
-            idx[k] = 0;
-          }
-          if (k < 0) break;
-          for (let q = k; q < r - 1; q++) {
-            const m = maps[q]![idx[q]!]!;
-            offs[q + 1] = offs[q]! < 0 || m < 0 ? -1 : offs[q]! + m;
-          }
-        }
+        pad(inputs[0]!, outputs[0]!);
       },
     };
   },
 };
 
-export const padKernels: KernelDef[] = [Pad];
+/**
+ * Plans out[p] = in[src_0(p_0), ..., src_r(p_r)] with per-axis index maps from sourceIndex, or
+ * `fill` where any axis falls in a constant border. Run walks the output rows with an odometer.
+ */
+export function planPad(
+  inShape: readonly number[],
+  outShape: readonly number[],
+  pads: readonly number[],
+  mode: PadMode,
+  fill: unknown,
+): (src: Data, dst: Data) => void {
+  const r = inShape.length;
+  // Per axis: output position -> input index (or -1), scaled by the input stride.
+  const inStrides = stridesOf(inShape);
+  const maps = outShape.map((n, k) => {
+    const m = new Int32Array(n);
+    for (let o = 0; o < n; o++) {
+      const i = sourceIndex(mode, o, pads[k]!, inShape[k]!);
+      m[o] = i < 0 ? -1 : i * inStrides[k]!;
+    }
+    return m;
+  });
+  const total = sizeOf(outShape);
+  const idx = new Int32Array(r);
+  // Running input offset per level; -1 marks "inside the constant border".
+  const offs = new Float64Array(r + 1);
+  return (s, d) => {
+    const src = elems(s);
+    const dst = elems(d);
+    if (total === 0) return;
+    if (r === 0) {
+      dst[0] = src[0];
+      return;
+    }
+    const n = outShape[r - 1]!;
+    const last = maps[r - 1]!;
+    idx.fill(0);
+    offs[0] = 0;
+    for (let k = 0; k < r - 1; k++) offs[k + 1] = offs[k]! < 0 || maps[k]![0]! < 0 ? -1 : offs[k]! + maps[k]![0]!;
+    for (let o = 0; o < total; o += n) {
+      const base = offs[r - 1]!;
+      if (base < 0) for (let j = 0; j < n; j++) dst[o + j] = fill;
+      else
+        for (let j = 0; j < n; j++) {
+          const m = last[j]!;
+          dst[o + j] = m < 0 ? fill : src[base + m];
+        }
+      // Advance the odometer over the outer axes and recompute offsets below the changed level.
+      let k = r - 2;
+      for (; k >= 0; k--) {
+        if (++idx[k]! < outShape[k]!) break;
+        idx[k] = 0;
+      }
+      if (k < 0) break;
+      for (let q = k; q < r - 1; q++) {
+        const m = maps[q]![idx[q]!]!;
+        offs[q + 1] = offs[q]! < 0 || m < 0 ? -1 : offs[q]! + m;
+      }
+    }
+  };
+}
+
+// CenterCropPad: x [d...], shape (int [k]) -> x cropped or zero-padded, centred, to shape on the listed axes
+const CenterCropPad: KernelDef = {
+  opType: 'CenterCropPad',
+  prepare(ctx) {
+    const x = requireInput(ctx, 0);
+    const r = x.shape.length;
+    const target = intValues(requireConstant(ctx, 1));
+    const axes = (attrInts(ctx.node, 'axes') ?? Array.from({ length: r }, (_, i) => i)).map((a) => normalizeAxis(ctx, a, r));
+    if (target.length !== axes.length) throw kernelError(ctx, `shape has ${target.length} entries for ${axes.length} axes`);
+    const pads = new Array<number>(2 * r).fill(0);
+    const outShape = x.shape.slice();
+    axes.forEach((a, i) => {
+      const want = target[i]!;
+      const dim = x.shape[a]!;
+      if (want < 0) throw kernelError(ctx, `invalid target size ${want}`);
+      // Crop starts at floor((dim - want) / 2); a pad puts floor((want - dim) / 2) before.
+      const begin = want < dim ? -Math.floor((dim - want) / 2) : Math.floor((want - dim) / 2);
+      pads[a] = begin;
+      pads[a + r] = want - dim - begin;
+      outShape[a] = want;
+    });
+    const fill = x.dtype === 'int64' || x.dtype === 'uint64' ? 0n : x.dtype === 'string' ? '' : 0;
+    const pad = planPad(x.shape, outShape, pads, 'constant', fill);
+    return {
+      outputs: [{ dtype: x.dtype, shape: outShape }],
+      run(inputs, outputs) {
+        pad(inputs[0]!, outputs[0]!);
+      },
+    };
+  },
+};
+
+export const padKernels: KernelDef[] = [Pad, CenterCropPad];
