@@ -1,0 +1,104 @@
+/**
+ * Activation functions (ONNX Operators.md), as entries of the unary table. Attribute defaults are
+ * the spec's. All compute in float64 and store into the output's precision.
+ */
+import { attrFloat, attrString } from '../../graph/attributes.js';
+import { UnsupportedError, nodeLabel } from '../../errors.js';
+import type { KernelDef } from '../kernel.js';
+import { FLOATS, NUMERIC, SIGNED_NUMERIC } from './dtypes.js';
+import { erf } from './math.js';
+import { plain, unaryKernels, type UnarySpec } from './unary.js';
+
+/** sigmoid(x) = 1 / (1 + e^-x), evaluated so that e^(large) never overflows to Inf/Inf. */
+export function sigmoid(x: number): number {
+  if (x >= 0) return 1 / (1 + Math.exp(-x));
+  const e = Math.exp(x);
+  return e / (1 + e);
+}
+
+/** softplus(x) = ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|), stable for large |x|. */
+export function softplus(x: number): number {
+  return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
+}
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+const ACTIVATIONS: Record<string, UnarySpec> = {
+  Relu: plain(SIGNED_NUMERIC, (x) => (x > 0 ? x : x < 0 ? 0 : x + 0), (x) => (x > 0n ? x : 0n)),
+  Sigmoid: plain(FLOATS, sigmoid),
+  Tanh: plain(FLOATS, Math.tanh),
+  Softsign: plain(FLOATS, (x) => x / (1 + Math.abs(x))),
+  Softplus: plain(FLOATS, softplus),
+  // mish(x) = x * tanh(softplus(x))
+  Mish: plain(FLOATS, (x) => x * Math.tanh(softplus(x))),
+  LeakyRelu: {
+    types: FLOATS,
+    make: (node) => {
+      const alpha = attrFloat(node, 'alpha', 0.01);
+      return { num: (x) => (x >= 0 ? x : alpha * x) };
+    },
+  },
+  ThresholdedRelu: {
+    types: FLOATS,
+    make: (node) => {
+      const alpha = attrFloat(node, 'alpha', 1);
+      return { num: (x) => (x > alpha ? x : 0) };
+    },
+  },
+  Elu: {
+    types: FLOATS,
+    make: (node) => {
+      const alpha = attrFloat(node, 'alpha', 1);
+      return { num: (x) => (x >= 0 ? x : alpha * Math.expm1(x)) };
+    },
+  },
+  // selu(x) = gamma * (x > 0 ? x : alpha * (e^x - 1))
+  Selu: {
+    types: FLOATS,
+    make: (node) => {
+      const alpha = attrFloat(node, 'alpha', 1.67326319217681884765625);
+      const gamma = attrFloat(node, 'gamma', 1.05070102214813232421875);
+      return { num: (x) => (x > 0 ? gamma * x : gamma * alpha * Math.expm1(x)) };
+    },
+  },
+  // celu(x) = max(0, x) + min(0, alpha * (e^(x/alpha) - 1))
+  Celu: {
+    types: FLOATS,
+    make: (node) => {
+      const alpha = attrFloat(node, 'alpha', 1);
+      return { num: (x) => Math.max(0, x) + Math.min(0, alpha * Math.expm1(x / alpha)) };
+    },
+  },
+  // hardsigmoid(x) = max(0, min(1, alpha * x + beta))
+  HardSigmoid: {
+    types: FLOATS,
+    make: (node) => {
+      const alpha = attrFloat(node, 'alpha', 0.2);
+      const beta = attrFloat(node, 'beta', 0.5);
+      return { num: (x) => Math.max(0, Math.min(1, alpha * x + beta)) };
+    },
+  },
+  // hardswish(x) = x * max(0, min(1, x / 6 + 1/2))
+  HardSwish: plain(FLOATS, (x) => x * Math.max(0, Math.min(1, x / 6 + 0.5))),
+  // gelu(x) = x/2 (1 + erf(x / sqrt 2)), or with approximate='tanh': x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+  Gelu: {
+    types: FLOATS,
+    make: (node) => {
+      const approximate = attrString(node, 'approximate', 'none');
+      if (approximate === 'none') return { num: (x) => 0.5 * x * (1 + erf(x / Math.SQRT2)) };
+      if (approximate === 'tanh') return { num: (x) => 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))) };
+      throw new UnsupportedError(`${nodeLabel(node)}: approximate='${approximate}' is not supported (expected 'none' or 'tanh')`);
+    },
+  },
+  // shrink(x) = x < -lambd ? x + bias : x > lambd ? x - bias : 0
+  Shrink: {
+    types: NUMERIC,
+    make: (node) => {
+      const bias = attrFloat(node, 'bias', 0);
+      const lambd = attrFloat(node, 'lambd', 0.5);
+      return { num: (x) => (x < -lambd ? x + bias : x > lambd ? x - bias : 0) };
+    },
+  },
+};
+
+export const activationKernels: KernelDef[] = unaryKernels(ACTIVATIONS);

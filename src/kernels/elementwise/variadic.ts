@@ -1,0 +1,70 @@
+/**
+ * Max, Min, Sum, Mean: 1..N inputs broadcast together (numpy rules since opset 8). The output is
+ * folded left: y = f(x0, x1), then y = f(y, xk) for k >= 2, each step with its own precomputed plan.
+ */
+import type { DType } from '../../dtype.js';
+import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
+import { broadcastShapes, planBroadcast, runBinaryPlan, type BinaryInner, type BroadcastPlan } from './broadcast.js';
+import { inPlaceCandidate, scalarInner } from './binary.js';
+import { FLOATS, NUMERIC, checkDtype } from './dtypes.js';
+import { isNarrowFloat, roundToNarrowFloat } from '../../loader/float16.js';
+
+/** NaN propagates (numpy maximum/minimum); written with >= so it also serves BigInts. */
+const max = (a: any, b: any): any => (a >= b || a !== a ? a : b);
+const min = (a: any, b: any): any => (a <= b || a !== a ? a : b);
+const add = (a: any, b: any): any => a + b;
+
+interface VariadicSpec {
+  types: readonly DType[];
+  f: (a: any, b: any) => any;
+  /** Divide by the input count at the end (Mean). */
+  mean?: boolean;
+}
+
+const VARIADIC: Record<string, VariadicSpec> = {
+  Max: { types: NUMERIC, f: max },
+  Min: { types: NUMERIC, f: min },
+  Sum: { types: FLOATS, f: add },
+  Mean: { types: FLOATS, f: add, mean: true },
+};
+
+function prepareVariadic(ctx: PrepareContext, spec: VariadicSpec): PreparedKernel {
+  // x0..x{N-1}: mutually broadcastable -> y: broadcast shape
+  const n = ctx.inputs.length;
+  if (n === 0) throw kernelError(ctx, 'needs at least one input');
+  const types = ctx.inputs.map((_, i) => requireInput(ctx, i));
+  const dtype = types[0].dtype;
+  checkDtype(ctx, dtype, spec.types);
+  for (const t of types) if (t.dtype !== dtype) throw kernelError(ctx, `inputs have different dtypes ${dtype} and ${t.dtype}`);
+  const outShape = broadcastShapes(ctx, types.map((t) => t.shape));
+  // A one-input fold is a copy: f(x, x) for Max/Min, and Sum/Mean copy through x + 0 below.
+  const plans: BroadcastPlan[] =
+    n === 1
+      ? [planBroadcast(outShape, [types[0].shape, types[0].shape])]
+      : types.slice(1).map((t, k) => planBroadcast(outShape, [k === 0 ? types[0].shape : outShape, t.shape]));
+  const narrow = isNarrowFloat(dtype);
+  const f = narrow ? (a: number, b: number) => roundToNarrowFloat(dtype, spec.f(a, b)) : spec.f;
+  const first: BinaryInner = n === 1 && spec.f === add ? scalarInner((a) => a) : scalarInner(f);
+  const rest = scalarInner(f);
+  const divide = spec.mean ? (narrow ? (v: number) => roundToNarrowFloat(dtype, v / n) : (v: number) => v / n) : undefined;
+  return {
+    outputs: [{ dtype, shape: outShape }],
+    // Only x0 or x1 may be overwritten: the first fold step already destroys the output buffer's contents.
+    inPlace: inPlaceCandidate(ctx, dtype, outShape, n > 1 ? [0, 1] : [0]),
+    run(inputs, outputs) {
+      const y = outputs[0];
+      runBinaryPlan(plans[0], inputs[0], n === 1 ? inputs[0] : inputs[1], y, first);
+      for (let k = 2; k < n; k++) runBinaryPlan(plans[k - 1], y, inputs[k], y, rest);
+      if (divide && n > 1) {
+        const ys = y as Float32Array;
+        for (let i = 0; i < ys.length; i++) ys[i] = divide(ys[i]);
+      }
+    },
+  };
+}
+
+export const variadicKernels: KernelDef[] = Object.entries(VARIADIC).map(([opType, spec]) => ({
+  opType,
+  prepare: (ctx: PrepareContext) => prepareVariadic(ctx, spec),
+}));
+
