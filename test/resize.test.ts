@@ -25,8 +25,11 @@ function coordOf(o: RefOpts, j: number, scale: number, inLen: number, outLen: nu
       return (j + 0.5) / scale - 0.5;
     case 'pytorch_half_pixel':
       return outLen > 1 ? (j + 0.5) / scale - 0.5 : 0;
-    case 'align_corners':
-      return outLen === 1 ? 0 : (j * (inLen - 1)) / (outLen - 1);
+    case 'align_corners': {
+      // The ONNX reference divides by the real-valued resized length scale·in, not the floored one.
+      const len = scale * inLen;
+      return len === 1 ? 0 : (j * (inLen - 1)) / (len - 1);
+    }
     case 'asymmetric':
       return j / scale;
     case 'tf_crop_and_resize': {

@@ -18,6 +18,11 @@ interface ResizeParams {
   /** Per input axis: scale, output length, and the roi (only read by tf_crop_and_resize). */
   scales: number[];
   outShape: number[];
+  /**
+   * The resized length as a real number: scale * in when scales are given, the size otherwise. The ONNX
+   * reference uses it (not the floored length) in align_corners and tf_crop_and_resize.
+   */
+  resizedLength: number[];
   roiStart: number[];
   roiEnd: number[];
 }
@@ -44,6 +49,7 @@ export function originalCoordinate(
   scale: number,
   inLen: number,
   outLen: number,
+  lengthF: number,
   start: number,
   end: number,
 ): number {
@@ -59,14 +65,14 @@ export function originalCoordinate(
     case 'pytorch_half_pixel':
       return outLen > 1 ? (j + 0.5) / scale - 0.5 : 0;
     case 'align_corners':
-      return outLen === 1 ? 0 : (j * (inLen - 1)) / (outLen - 1);
+      return lengthF === 1 ? 0 : (j * (inLen - 1)) / (lengthF - 1);
     case 'asymmetric':
       return j / scale;
     case 'tf_half_pixel_for_nn':
       return (j + 0.5) / scale;
     case 'tf_crop_and_resize':
-      return outLen > 1
-        ? start * (inLen - 1) + (j * (end - start) * (inLen - 1)) / (outLen - 1)
+      return lengthF !== 1
+        ? start * (inLen - 1) + (j * (end - start) * (inLen - 1)) / (lengthF - 1)
         : 0.5 * (start + end) * (inLen - 1);
     default:
       throw new Error(`unknown coordinate_transformation_mode ${coord}`);
@@ -114,7 +120,7 @@ function buildAxisTable(p: ResizeParams, axis: number, inLen: number): AxisTable
   const extrapolate = new Uint8Array(outLen);
   let identity = outLen === inLen;
   for (let j = 0; j < outLen; j++) {
-    const x = originalCoordinate(p.coord, j, scale, inLen, outLen, p.roiStart[axis]!, p.roiEnd[axis]!);
+    const x = originalCoordinate(p.coord, j, scale, inLen, outLen, p.resizedLength[axis]!, p.roiStart[axis]!, p.roiEnd[axis]!);
     if (x !== j) identity = false;
     if (p.coord === 'tf_crop_and_resize' && (x < 0 || x > inLen - 1)) {
       extrapolate[j] = 1;
@@ -293,10 +299,14 @@ function presentInput(ctx: PrepareContext, i: number): boolean {
 }
 
 /** Scales applied to the whole shape: output dim = floor(in * scale) (ONNX Resize/Upsample). */
-function fromScales(ctx: PrepareContext, shape: readonly number[], scales: number[]): { scales: number[]; outShape: number[] } {
+function fromScales(
+  ctx: PrepareContext,
+  shape: readonly number[],
+  scales: number[],
+): { scales: number[]; outShape: number[]; resizedLength: number[] } {
   if (scales.length !== shape.length) throw kernelError(ctx, `scales has ${scales.length} values for rank ${shape.length}`);
   for (const s of scales) if (!(s > 0)) throw kernelError(ctx, `scales must be positive, got [${scales}]`);
-  return { scales, outShape: shape.map((d, i) => Math.floor(d * scales[i]!)) };
+  return { scales, outShape: shape.map((d, i) => Math.floor(d * scales[i]!)), resizedLength: shape.map((d, i) => d * scales[i]!) };
 }
 
 function baseParams(ctx: PrepareContext, rank: number, mode: Mode, legacy: boolean): ResizeParams {
@@ -314,6 +324,7 @@ function baseParams(ctx: PrepareContext, rank: number, mode: Mode, legacy: boole
     antialias: attrInt(ctx.node, 'antialias', 0) !== 0,
     scales: new Array<number>(rank).fill(1),
     outShape: [],
+    resizedLength: [],
     roiStart: new Array<number>(rank).fill(0),
     roiEnd: new Array<number>(rank).fill(1),
   };
@@ -350,6 +361,7 @@ export const resizeKernel: KernelDef = {
     const hasSizes = presentInput(ctx, 3);
     if (hasScales === hasSizes) throw kernelError(ctx, 'exactly one of scales and sizes must be given');
     p.outShape = [...x.shape];
+    p.resizedLength = [...x.shape];
     if (hasScales) {
       const scales = tensorNumbers(requireConstant(ctx, 2));
       if (scales.length !== axes.length) throw kernelError(ctx, `scales has ${scales.length} values for ${axes.length} axes`);
@@ -357,6 +369,7 @@ export const resizeKernel: KernelDef = {
         if (!(scales[i]! > 0)) throw kernelError(ctx, `scales must be positive, got [${scales}]`);
         p.scales[a] = scales[i]!;
         p.outShape[a] = Math.floor(x.shape[a]! * scales[i]!);
+        p.resizedLength[a] = x.shape[a]! * scales[i]!;
       });
     } else {
       const sizes = tensorNumbers(requireConstant(ctx, 3));
@@ -373,6 +386,7 @@ function applySizes(ctx: PrepareContext, p: ResizeParams, shape: readonly number
   if (policy === 'stretch') {
     axes.forEach((a, i) => {
       p.outShape[a] = sizes[i]!;
+      p.resizedLength[a] = sizes[i]!;
       p.scales[a] = sizes[i]! / shape[a]!;
     });
     return;
@@ -386,6 +400,7 @@ function applySizes(ctx: PrepareContext, p: ResizeParams, shape: readonly number
     p.scales[a] = scale;
     // Spec: round half up of scale * in_size.
     p.outShape[a] = Math.floor(scale * shape[a]! + 0.5);
+    p.resizedLength[a] = p.outShape[a]!;
   }
 }
 
