@@ -2,6 +2,9 @@ import type { KernelDef } from '../kernel.js';
 import { dynamicQuantizeLinearKernels } from './dynamic-quantize-linear.js';
 import { integerConvKernels } from './integer-conv.js';
 import { integerMatMulKernels } from './integer-matmul.js';
+import { qlinearBinaryKernels } from './qlinear-binary.js';
+import { qlinearPoolConcatKernels } from './qlinear-pool-concat.js';
+import { qlinearUnaryKernels } from './qlinear-unary.js';
 import { quantizeLinearKernels } from './quantize-linear.js';
 
 export const quantKernels: KernelDef[] = [
@@ -9,4 +12,7 @@ export const quantKernels: KernelDef[] = [
   ...dynamicQuantizeLinearKernels,
   ...integerConvKernels,
   ...integerMatMulKernels,
+  ...qlinearBinaryKernels,
+  ...qlinearUnaryKernels,
+  ...qlinearPoolConcatKernels,
 ];

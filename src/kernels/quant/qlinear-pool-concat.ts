@@ -1,0 +1,110 @@
+import { sizeOf } from '../../dtype.js';
+import { UnsupportedError, nodeLabel } from '../../errors.js';
+import { attrInt } from '../../graph/attributes.js';
+import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
+import type { Int8Like } from './igemm.js';
+import { applyLookupTable, buildLookupTable, scalarOf } from './lookup-table.js';
+import { integerRange, requantize } from './rounding.js';
+
+function requireInt8Like(ctx: PrepareContext, i: number, name: string) {
+  const t = requireInput(ctx, i);
+  if (t.dtype !== 'uint8' && t.dtype !== 'int8') {
+    throw new UnsupportedError(`${nodeLabel(ctx.node)}: ${name} must be uint8 or int8, got ${t.dtype}`);
+  }
+  return t;
+}
+
+// com.microsoft QLinearGlobalAveragePool: X [N, C, ...S] (or [N, ...S, C] with channels_last) -> Y [N, C, 1...] / [N, 1..., C].
+// y = saturate(round((Σx - x_zp·|S|) · x_scale / (y_scale·|S|)) + y_zp), the scale in float32 as MLAS computes it.
+function prepareQLinearGlobalAveragePool(ctx: PrepareContext): PreparedKernel {
+  const x = requireInt8Like(ctx, 0, 'X');
+  if (x.shape.length < 3) throw kernelError(ctx, `X must have rank >= 3, got [${x.shape}]`);
+  const channelsLast = attrInt(ctx.node, 'channels_last', 0) !== 0;
+  const rank = x.shape.length;
+  const N = x.shape[0]!;
+  const C = channelsLast ? x.shape[rank - 1]! : x.shape[1]!;
+  const S = sizeOf(x.shape) / (N * C);
+  const outShape = x.shape.map((d, i) => (i === 0 ? d : (channelsLast ? i === rank - 1 : i === 1) ? d : 1));
+  const [lo, hi] = integerRange(x.dtype)!;
+  return {
+    outputs: [{ dtype: x.dtype, shape: outShape }],
+    run(inputs, outputs) {
+      const X = inputs[0] as Int8Like;
+      const Y = outputs[0] as Int8Like;
+      const xScale = scalarOf(inputs[1]);
+      const xZp = scalarOf(inputs[2]);
+      const yScale = scalarOf(inputs[3]);
+      const yZp = scalarOf(inputs[4]);
+      const scale = Math.fround(xScale / Math.fround(yScale * S));
+      const bias = -xZp * S;
+      for (let n = 0; n < N; n++) {
+        for (let c = 0; c < C; c++) {
+          let s = 0;
+          if (channelsLast) for (let i = 0; i < S; i++) s += X[(n * S + i) * C + c]!;
+          else for (let i = 0, base = (n * C + c) * S; i < S; i++) s += X[base + i]!;
+          Y[n * C + c] = requantize(s + bias, scale, yZp, lo, hi);
+        }
+      }
+    },
+  };
+}
+
+// com.microsoft QLinearConcat: Y_scale, Y_zero_point, then (X_i, X_scale_i, X_zero_point_i) triples; attr axis.
+// Each X_i is requantized to Y's parameters (via a 256-entry table, or copied when its parameters equal Y's).
+function prepareQLinearConcat(ctx: PrepareContext): PreparedKernel {
+  const count = (ctx.inputs.length - 2) / 3;
+  if (!Number.isInteger(count) || count < 1) {
+    throw kernelError(ctx, `expects Y_scale, Y_zero_point and (tensor, scale, zero point) triples, got ${ctx.inputs.length} inputs`);
+  }
+  const first = requireInt8Like(ctx, 2, 'X_0');
+  const rank = first.shape.length;
+  const axisAttr = attrInt(ctx.node, 'axis', 0);
+  const axis = axisAttr < 0 ? axisAttr + rank : axisAttr;
+  if (axis < 0 || axis >= rank) throw kernelError(ctx, `axis ${axisAttr} is out of range for rank ${rank}`);
+  const outShape = [...first.shape];
+  outShape[axis] = 0;
+  const blocks: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const t = requireInt8Like(ctx, 2 + 3 * i, `X_${i}`);
+    if (t.dtype !== first.dtype || t.shape.length !== rank || t.shape.some((d, k) => k !== axis && d !== first.shape[k])) {
+      throw kernelError(ctx, `input ${i} ${t.dtype} [${t.shape}] does not match ${first.dtype} [${first.shape}] off axis ${axis}`);
+    }
+    outShape[axis]! += t.shape[axis]!;
+    blocks.push(sizeOf(t.shape.slice(axis)));
+  }
+  const outer = sizeOf(first.shape.slice(0, axis));
+  const outBlock = sizeOf(outShape.slice(axis));
+  const [lo, hi] = integerRange(first.dtype)!;
+  const signed = first.dtype === 'int8';
+  const tables = blocks.map(() => new Int32Array(256));
+  const copies = blocks.map(() => false);
+  return {
+    outputs: [{ dtype: first.dtype, shape: outShape }],
+    run(inputs, outputs) {
+      const yScale = scalarOf(inputs[0]);
+      const yZp = scalarOf(inputs[1]);
+      const Y = outputs[0] as Int8Like;
+      for (let i = 0; i < count; i++) {
+        const xScale = scalarOf(inputs[3 + 3 * i]);
+        const xZp = scalarOf(inputs[4 + 3 * i]);
+        copies[i] = xScale === yScale && xZp === yZp;
+        if (!copies[i]) buildLookupTable(tables[i]!, signed, xScale, xZp, yScale, yZp, lo, hi, (v) => v);
+      }
+      for (let o = 0; o < outer; o++) {
+        let dst = o * outBlock;
+        for (let i = 0; i < count; i++) {
+          const X = inputs[2 + 3 * i] as Int8Like;
+          const len = blocks[i]!;
+          if (copies[i]) Y.set(X.subarray(o * len, (o + 1) * len) as never, dst);
+          else applyLookupTable(tables[i]!, X, o * len, Y, dst, len);
+          dst += len;
+        }
+      }
+    },
+  };
+}
+
+export const qlinearPoolConcatKernels: KernelDef[] = [
+  { opType: 'QLinearGlobalAveragePool', domain: 'com.microsoft', prepare: prepareQLinearGlobalAveragePool },
+  { opType: 'QLinearConcat', domain: 'com.microsoft', prepare: prepareQLinearConcat },
+];

@@ -1,0 +1,184 @@
+/**
+ * com.microsoft QLinear* kernels (what onnxruntime's quantizer emits) against naive references:
+ * each output = quantize(f(dequantize(inputs))) with dequantize(v) = (v - zp)·scale and
+ * quantize(r) = saturate(round_half_even(r / scale) + zp), float steps in float32 like onnxruntime.
+ */
+import { describe, expect, it } from 'vitest';
+import type { DType, TensorData } from '../src/dtype.js';
+import { roundHalfEven } from '../src/kernels/quant/rounding.js';
+import { rng, runKernel, tensor } from './harness.js';
+
+const f = Math.fround;
+const MS = { domain: 'com.microsoft', opset: 1 };
+
+function values(t: TensorData): number[] {
+  return Array.from(t.data as ArrayLike<number>, Number);
+}
+
+function randomInts(n: number, lo: number, hi: number, seed: number): number[] {
+  const r = rng(seed);
+  return Array.from({ length: n }, () => lo + Math.floor(r() * (hi - lo + 1)));
+}
+
+const deq = (v: number, s: number, z: number) => f((v - z) * s);
+function quant(r: number, s: number, z: number, dtype: DType): number {
+  const [lo, hi] = dtype === 'int8' ? [-128, 127] : [0, 255];
+  return Math.min(hi, Math.max(lo, roundHalfEven(f(f(r) / s)) + z));
+}
+
+describe('QLinearAdd / QLinearMul', () => {
+  // A [2, 3, 4] and B [3, 1]: B broadcasts along the first and last dims.
+  const aShape = [2, 3, 4];
+  const a = randomInts(24, 0, 255, 1);
+  const b = randomInts(3, 0, 255, 2);
+  const [sa, za, sb, zb, sc, zc] = [f(0.05), 100, f(0.02), 140, f(0.04), 90];
+  const inputs = () => [
+    tensor('uint8', aShape, a), tensor('float32', [], [sa]), tensor('uint8', [], [za]),
+    tensor('uint8', [3, 1], b), tensor('float32', [], [sb]), tensor('uint8', [], [zb]),
+    tensor('float32', [], [sc]), tensor('uint8', [], [zc]),
+  ];
+  const bAt = (i: number) => b[Math.floor(i / 4) % 3]!;
+
+  it('QLinearAdd broadcasts and requantizes the float sum', () => {
+    const [y] = runKernel('QLinearAdd', inputs(), {}, MS);
+    expect(y!.shape).toEqual(aShape);
+    const expected = a.map((v, i) => quant(f(deq(v, sa, za) + deq(bAt(i), sb, zb)), sc, zc, 'uint8'));
+    expect(values(y!)).toEqual(expected);
+    expect(new Set(expected).size).toBeGreaterThan(5);
+  });
+
+  it('QLinearMul broadcasts and requantizes the float product', () => {
+    const [y] = runKernel('QLinearMul', inputs(), {}, MS);
+    const expected = a.map((v, i) => quant(f(deq(v, sa, za) * deq(bAt(i), sb, zb)), sc, zc, 'uint8'));
+    expect(values(y!)).toEqual(expected);
+    expect(new Set(expected).size).toBeGreaterThan(5);
+  });
+
+  it('QLinearAdd int8 with hand-checked values and saturation', () => {
+    // (10-0)·1 + (20-0)·1 = 30 -> 30/2 = 15; 100+100 = 200/2 = 100; -128 + -100 = -228/2 = -114; 127+127 -> 127 sat
+    const [y] = runKernel(
+      'QLinearAdd',
+      [
+        tensor('int8', [4], [10, 100, -128, 127]), tensor('float32', [], [1]), tensor('int8', [], [0]),
+        tensor('int8', [4], [20, 100, -100, 127]), tensor('float32', [], [1]), tensor('int8', [], [0]),
+        tensor('float32', [], [1]), tensor('int8', [], [0]),
+      ],
+      {},
+      MS,
+    );
+    expect(values(y!)).toEqual([30, 127, -128, 127]);
+    const [h] = runKernel(
+      'QLinearAdd',
+      [
+        tensor('int8', [3], [10, 100, -128]), tensor('float32', [], [1]), tensor('int8', [], [0]),
+        tensor('int8', [3], [20, 100, -100]), tensor('float32', [], [1]), tensor('int8', [], [0]),
+        tensor('float32', [], [2]), tensor('int8', [], [0]),
+      ],
+      {},
+      MS,
+    );
+    expect(values(h!)).toEqual([15, 100, -114]);
+  });
+});
+
+describe('QLinearSigmoid / QLinearLeakyRelu', () => {
+  const x = Array.from({ length: 256 }, (_, i) => i);
+  const [sx, zx, sy, zy] = [f(0.05), 128, f(1 / 256), 0];
+
+  it('QLinearSigmoid maps every uint8 value through sigmoid', () => {
+    const [y] = runKernel(
+      'QLinearSigmoid',
+      [tensor('uint8', [256], x), tensor('float32', [], [sx]), tensor('uint8', [], [zx]), tensor('float32', [], [sy]), tensor('uint8', [], [zy])],
+      {},
+      MS,
+    );
+    const expected = x.map((v) => quant(f(1 / (1 + Math.exp(-deq(v, sx, zx)))), sy, zy, 'uint8'));
+    expect(values(y!)).toEqual(expected);
+    expect(values(y!)[128]).toBe(128); // sigmoid(0) = 0.5 = 128/256
+  });
+
+  it('QLinearLeakyRelu on int8 with alpha, parameters known only at run time', () => {
+    const xs = Array.from({ length: 256 }, (_, i) => i - 128);
+    const [y] = runKernel(
+      'QLinearLeakyRelu',
+      [tensor('int8', [16, 16], xs), tensor('float32', [], [0.1]), tensor('int8', [], [-3]), tensor('float32', [], [0.05]), tensor('int8', [], [5])],
+      { alpha: 0.2 },
+      MS,
+    );
+    const expected = xs.map((v) => {
+      const r = deq(v, f(0.1), -3);
+      return quant(r >= 0 ? r : f(f(0.2) * r), f(0.05), 5, 'int8');
+    });
+    expect(values(y!)).toEqual(expected);
+    // -128: (-125·0.1)·0.2 = -2.5 -> /0.05 = -50 + 5 = -45
+    expect(values(y!)[0]).toBe(-45);
+  });
+});
+
+describe('QLinearGlobalAveragePool', () => {
+  it('averages each channel (NCHW) in the integer domain', () => {
+    const [N, C, H, W] = [2, 3, 3, 5];
+    const x = randomInts(N * C * H * W, 0, 255, 7);
+    const [sx, zx, sy, zy] = [f(0.1), 120, f(0.05), 130];
+    const [y] = runKernel(
+      'QLinearGlobalAveragePool',
+      [tensor('uint8', [N, C, H, W], x), tensor('float32', [], [sx]), tensor('uint8', [], [zx]), tensor('float32', [], [sy]), tensor('uint8', [], [zy])],
+      {},
+      MS,
+    );
+    expect(y!.shape).toEqual([N, C, 1, 1]);
+    const S = H * W;
+    const expected: number[] = [];
+    for (let nc = 0; nc < N * C; nc++) {
+      let s = 0;
+      for (let i = 0; i < S; i++) s += x[nc * S + i]! - zx;
+      const scale = f(sx / f(sy * S));
+      expected.push(Math.min(255, Math.max(0, roundHalfEven(f(f(s) * scale)) + zy)));
+    }
+    expect(values(y!)).toEqual(expected);
+  });
+
+  it('channels_last reads [N, H, W, C] and writes [N, 1, 1, C]', () => {
+    // two channels over 2x2: channel 0 = 1,3,5,7 (mean 4), channel 1 = 10,10,10,12 (mean 10.5 -> 10, ties to even)
+    const x = tensor('uint8', [1, 2, 2, 2], [1, 10, 3, 10, 5, 10, 7, 12]);
+    const one = tensor('float32', [], [1]);
+    const zero = tensor('uint8', [], [0]);
+    const [y] = runKernel('QLinearGlobalAveragePool', [x, one, zero, one, zero], { channels_last: 1 }, MS);
+    expect(y!.shape).toEqual([1, 1, 1, 2]);
+    expect(values(y!)).toEqual([4, 10]);
+  });
+});
+
+describe('QLinearConcat', () => {
+  it('requantizes each input to the output parameters and concatenates along axis 1', () => {
+    const a = randomInts(2 * 2 * 3, 0, 255, 8);
+    const b = randomInts(2 * 1 * 3, 0, 255, 9);
+    const [ys, yz] = [f(0.1), 128];
+    const [as, az] = [f(0.2), 100];
+    const [y] = runKernel(
+      'QLinearConcat',
+      [
+        tensor('float32', [], [ys]), tensor('uint8', [], [yz]),
+        tensor('uint8', [2, 2, 3], a), tensor('float32', [], [as]), tensor('uint8', [], [az]),
+        tensor('uint8', [2, 1, 3], b), tensor('float32', [], [ys]), tensor('uint8', [], [yz]),
+      ],
+      { axis: 1 },
+      MS,
+    );
+    expect(y!.shape).toEqual([2, 3, 3]);
+    const expected: number[] = [];
+    for (let n = 0; n < 2; n++) {
+      for (let i = 0; i < 6; i++) expected.push(quant(deq(a[n * 6 + i]!, as, az), ys, yz, 'uint8'));
+      for (let i = 0; i < 3; i++) expected.push(b[n * 3 + i]!); // same parameters: copied unchanged
+    }
+    expect(values(y!)).toEqual(expected);
+  });
+
+  it('rejects inputs whose shapes differ off the axis', () => {
+    const s = tensor('float32', [], [1]);
+    const z = tensor('uint8', [], [0]);
+    expect(() =>
+      runKernel('QLinearConcat', [s, z, tensor('uint8', [1, 2], [1, 2]), s, z, tensor('uint8', [2, 2], [1, 2, 3, 4]), s, z], { axis: 1 }, MS),
+    ).toThrow(/does not match/);
+  });
+});
