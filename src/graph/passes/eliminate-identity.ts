@@ -1,0 +1,74 @@
+import type { TensorData } from '../../dtype.js';
+import type { Graph, Node } from '../../loader/model.js';
+import { implicitInputs } from '../scope.js';
+import { withOptimisedSubgraphs } from './subgraphs.js';
+
+/**
+ * Removes Identity nodes and inference-mode Dropout (ONNX Dropout outside training is the identity;
+ * its mask is then all true, so the node is only removable when the mask is not used), rewiring
+ * consumers to read the source. Graph input and output names are kept: when an Identity writes a graph
+ * output, the upstream producer's output is renamed to the graph output instead; if the source is a
+ * graph input, an initializer, an outer-scope value or another graph output, the Identity stays.
+ * Names read by subgraphs are never renamed (that would mean rewriting the bodies).
+ */
+export function eliminateIdentity(graph: Graph): Graph {
+  const nodes = graph.nodes.map((n) => withOptimisedSubgraphs(n, eliminateIdentity));
+  const graphOutputs = new Set(graph.outputs.map((o) => o.name));
+  const sources = new Set([...graph.inputs.map((i) => i.name), ...graph.initializers.keys()]);
+  const readBySubgraph = new Set(nodes.flatMap(implicitInputs));
+  const consumed = new Set(nodes.flatMap((n) => n.inputs));
+  const producer = new Map<string, number>();
+  nodes.forEach((n, i) => n.outputs.forEach((o) => o !== '' && producer.set(o, i)));
+
+  const rewire = new Map<string, string>(); // consumers of key now read value
+  const renameOutput = new Map<string, string>(); // a producer's output key is now called value
+  const removed = new Set<number>();
+  const resolve = (name: string): string => {
+    let seen = 0;
+    while (rewire.has(name) && seen++ < rewire.size) name = rewire.get(name)!;
+    return name;
+  };
+  const isUsed = (name: string): boolean => consumed.has(name) || graphOutputs.has(name) || readBySubgraph.has(name);
+  const canRenameUpstream = (x: string): boolean => {
+    const p = producer.get(x);
+    return p !== undefined && !removed.has(p) && !graphOutputs.has(x) && !sources.has(x) && !readBySubgraph.has(x);
+  };
+
+  nodes.forEach((node, i) => {
+    if (!isPassThrough(node, graph.initializers, isUsed)) return;
+    const x = resolve(node.inputs[0]!);
+    const y = node.outputs[0]!;
+    if (!graphOutputs.has(y) && !readBySubgraph.has(y)) {
+      rewire.set(y, x);
+      removed.add(i);
+    } else if (graphOutputs.has(y) && canRenameUpstream(x)) {
+      renameOutput.set(x, y);
+      rewire.set(x, y);
+      removed.add(i);
+    }
+  });
+  if (removed.size === 0 && nodes.every((n, i) => n === graph.nodes[i])) return graph;
+
+  const kept = nodes
+    .filter((_, i) => !removed.has(i))
+    .map((n) => ({
+      ...n,
+      inputs: n.inputs.map((name) => (name === '' ? '' : resolve(name))),
+      outputs: n.outputs.map((name) => renameOutput.get(name) ?? name),
+    }));
+  return { ...graph, nodes: kept, valueInfo: graph.valueInfo.filter((v) => !rewire.has(v.name)) };
+}
+
+/** Identity, or Dropout in inference mode whose mask output is absent or unused. */
+function isPassThrough(node: Node, initializers: Map<string, TensorData>, isUsed: (name: string) => boolean): boolean {
+  if (node.domain !== '' || node.inputs.length < 1 || node.inputs[0] === '' || !node.outputs[0]) return false;
+  if (node.opType === 'Identity') return true;
+  if (node.opType !== 'Dropout') return false;
+  const mask = node.outputs[1];
+  if (mask !== undefined && mask !== '' && isUsed(mask)) return false;
+  // Opset 12+: training_mode is input 2; only a known false lets the node go (the kernel handles the rest).
+  const training = node.inputs[2];
+  if (training === undefined || training === '') return true;
+  const value = initializers.get(training);
+  return value !== undefined && value.data.length === 1 && !value.data[0];
+}
