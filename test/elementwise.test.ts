@@ -550,3 +550,15 @@ describe('Cast', () => {
     expect(() => runKernel('Cast', [f32([1], [1])], { to: 99 })).toThrow(UnsupportedError);
   });
 });
+
+describe('scalar table path (float16) agrees with the float32 fast loops', () => {
+  const input = [-3, -1, -0.25, 0, 0.25, 1, 3];
+  for (const op of ['Relu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'Exp']) {
+    it(op, () => {
+      const [fast] = runKernel(op, [f32([7], input)]);
+      const [table] = runKernel(op, [tensor('float16', [7], input)]);
+      expect(table.dtype).toBe('float16');
+      expectClose(table, fast, 1e-3, 1e-4);
+    });
+  }
+});

@@ -21,12 +21,42 @@ export function softplus(x: number): number {
   return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
 }
 
+/** relu(x) = max(x, 0); NaN stays NaN, -0 becomes +0. */
+function relu(x: number): number {
+  return x > 0 ? x : x < 0 ? 0 : x + 0;
+}
+
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
 const ACTIVATIONS: Record<string, UnarySpec> = {
-  Relu: plain(SIGNED_NUMERIC, (x) => (x > 0 ? x : x < 0 ? 0 : x + 0), (x) => (x > 0n ? x : 0n)),
-  Sigmoid: plain(FLOATS, sigmoid),
-  Tanh: plain(FLOATS, Math.tanh),
+  Relu: {
+    ...plain(SIGNED_NUMERIC, relu, (x) => (x > 0n ? x : 0n)),
+    floatLoop: () => (x, y) => {
+      for (let i = 0; i < x.length; i++) {
+        const v = x[i];
+        y[i] = v > 0 ? v : v < 0 ? 0 : v + 0;
+      }
+    },
+  },
+  Sigmoid: {
+    ...plain(FLOATS, sigmoid),
+    floatLoop: () => (x, y) => {
+      for (let i = 0; i < x.length; i++) {
+        const v = x[i];
+        if (v >= 0) y[i] = 1 / (1 + Math.exp(-v));
+        else {
+          const e = Math.exp(v);
+          y[i] = e / (1 + e);
+        }
+      }
+    },
+  },
+  Tanh: {
+    ...plain(FLOATS, Math.tanh),
+    floatLoop: () => (x, y) => {
+      for (let i = 0; i < x.length; i++) y[i] = Math.tanh(x[i]);
+    },
+  },
   Softsign: plain(FLOATS, (x) => x / (1 + Math.abs(x))),
   Softplus: plain(FLOATS, softplus),
   // mish(x) = x * tanh(softplus(x))
@@ -36,6 +66,15 @@ const ACTIVATIONS: Record<string, UnarySpec> = {
     make: (node) => {
       const alpha = attrFloat(node, 'alpha', 0.01);
       return { num: (x) => (x >= 0 ? x : alpha * x) };
+    },
+    floatLoop: (node) => {
+      const alpha = attrFloat(node, 'alpha', 0.01);
+      return (x, y) => {
+        for (let i = 0; i < x.length; i++) {
+          const v = x[i];
+          y[i] = v >= 0 ? v : alpha * v;
+        }
+      };
     },
   },
   ThresholdedRelu: {
