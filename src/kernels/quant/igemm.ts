@@ -10,7 +10,10 @@
  */
 export type Int8Like = Int8Array | Uint8Array;
 
-/** C[i,j] = Σ_k A[aOff + i·lda + k] · B[bOff + j·ldb + k], for i < M, j < N; C is Int32 with row stride ldc. */
+/**
+ * C[i,j] = Σ_k A[aOff + i·lda + k] · B[bOff + j·ldb + k], for i < M, j < N; C is Int32 with row stride ldc.
+ * Computes 2×2 output tiles so each loaded element feeds two multiply-adds; odd edges fall back to dots.
+ */
 export function igemmABt(
   M: number,
   N: number,
@@ -25,27 +28,50 @@ export function igemmABt(
   cOff: number,
   ldc: number,
 ): void {
-  const K4 = K - (K % 4);
-  for (let i = 0; i < M; i++) {
+  const M2 = M - (M % 2);
+  const N2 = N - (N % 2);
+  for (let i = 0; i < M2; i += 2) {
     const a0 = aOff + i * lda;
+    const a1 = a0 + lda;
     const c0 = cOff + i * ldc;
-    for (let j = 0; j < N; j++) {
+    for (let j = 0; j < N2; j += 2) {
       const b0 = bOff + j * ldb;
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      let k = 0;
-      for (; k < K4; k += 4) {
-        s0 += A[a0 + k]! * B[b0 + k]!;
-        s1 += A[a0 + k + 1]! * B[b0 + k + 1]!;
-        s2 += A[a0 + k + 2]! * B[b0 + k + 2]!;
-        s3 += A[a0 + k + 3]! * B[b0 + k + 3]!;
+      const b1 = b0 + ldb;
+      let s00 = 0;
+      let s01 = 0;
+      let s10 = 0;
+      let s11 = 0;
+      for (let k = 0; k < K; k++) {
+        const x0 = A[a0 + k]!;
+        const x1 = A[a1 + k]!;
+        const y0 = B[b0 + k]!;
+        const y1 = B[b1 + k]!;
+        s00 += x0 * y0;
+        s01 += x0 * y1;
+        s10 += x1 * y0;
+        s11 += x1 * y1;
       }
-      for (; k < K; k++) s0 += A[a0 + k]! * B[b0 + k]!;
-      C[c0 + j] = s0 + s1 + s2 + s3;
+      C[c0 + j] = s00;
+      C[c0 + j + 1] = s01;
+      C[c0 + ldc + j] = s10;
+      C[c0 + ldc + j + 1] = s11;
+    }
+    if (N2 < N) {
+      C[c0 + N2] = dot(K, A, a0, B, bOff + N2 * ldb);
+      C[c0 + ldc + N2] = dot(K, A, a1, B, bOff + N2 * ldb);
     }
   }
+  if (M2 < M) {
+    const a0 = aOff + M2 * lda;
+    const c0 = cOff + M2 * ldc;
+    for (let j = 0; j < N; j++) C[c0 + j] = dot(K, A, a0, B, bOff + j * ldb);
+  }
+}
+
+function dot(K: number, A: Int8Like, a0: number, B: Int8Like, b0: number): number {
+  let s = 0;
+  for (let k = 0; k < K; k++) s += A[a0 + k]! * B[b0 + k]!;
+  return s;
 }
 
 /** out[outOff + i] = Σ_k X[off + i·ld + k] for i < rows: the row sums the zero-point corrections need. */
