@@ -240,6 +240,11 @@ describe('Slice', () => {
     const z = run1('Slice', [x], { starts: [1], ends: [2], axes: [2] }, { opset: 1 });
     expectTensor(z, [5, 6, 1], naiveSlice(x, [1], [2], [2], [1]).vals);
   });
+  it('copies long contiguous rows (block-copy path) correctly', () => {
+    const w = seq('int64', [4, 40]);
+    const ref = naiveSlice(w, [1, 3], [4, 37], [0, 1], [2, 1]);
+    expectTensor(run1('Slice', [w, i64([2], [1, 3]), i64([2], [4, 37]), i64([2], [0, 1]), i64([2], [2, 1])]), ref.shape, ref.vals);
+  });
   it('slices strings and int64', () => {
     const s = seq('string', [4]);
     expectTensor(run1('Slice', [s, i64([1], [3]), i64([1], [0]), i64([1], [0]), i64([1], [-1])]), [3], ['s3', 's2', 's1']);
@@ -268,6 +273,9 @@ describe('Gather / GatherElements / GatherND', () => {
   });
   it('Gather throws InputError for out-of-range runtime indices', () => {
     expect(() => run1('Gather', [seq('float32', [3]), i64([1], [3])], {}, { constant: [] })).toThrow(InputError);
+  });
+  it('Gather rejects out-of-range constant indices at prepare with a GraphError', () => {
+    expect(() => run1('Gather', [seq('float32', [3]), i64([1], [-4])], {}, { constant: [1] })).toThrow(GraphError);
   });
   it('GatherElements follows the spec example (axis 1, negative index)', () => {
     const y = run1('GatherElements', [f32([2, 2], [1, 2, 3, 4]), i64([2, 2], [0, 0, -1, 0])], { axis: 1 }, { constant: [] });

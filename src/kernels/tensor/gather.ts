@@ -19,6 +19,14 @@ const Gather: KernelDef = {
     const inner = sizeOf(x.shape.slice(axis + 1));
     const m = sizeOf(ind.shape);
     const node = ctx.node;
+    const known = ctx.constants[1];
+    if (known !== undefined) {
+      // Constant indices (embedding tables, shape subgraphs) are checked once, here.
+      for (let j = 0; j < m; j++) {
+        const v = Number(known.data[j]);
+        if (!(v >= -dim && v < dim)) throw kernelError(ctx, `index ${v} is out of range for axis ${axis} of size ${dim}`);
+      }
+    }
     return {
       outputs: [{ dtype: x.dtype, shape: [...x.shape.slice(0, axis), ...ind.shape, ...x.shape.slice(axis + 1)] }],
       run(inputs, outputs) {

@@ -1,7 +1,7 @@
 import { sizeOf, type Data } from '../../dtype.js';
 import { attrInts } from '../../graph/attributes.js';
 import { kernelError, requireConstant, requireInput, type KernelDef, type PrepareContext } from '../kernel.js';
-import { elems, intValues, normalizeAxis, stridesOf } from './common.js';
+import { copyBlock, elems, intValues, normalizeAxis, stridesOf } from './common.js';
 
 /**
  * A strided view copy: out[o0..] = in[base + Σ o_k·step_k·stride_k]. Shared by Slice and by
@@ -32,7 +32,10 @@ export function planStridedCopy(
     let off = base;
     let o = 0;
     for (let row = 0; row < outer; row++) {
-      for (let j = 0, p = off; j < n; j++, p += step) dst[o++] = src[p];
+      if (step === 1) {
+        copyBlock(s, off, d, o, n);
+        o += n;
+      } else for (let j = 0, p = off; j < n; j++, p += step) dst[o++] = src[p];
       for (let k = r - 2; k >= 0; k--) {
         off += jump[k]!;
         if (++idx[k]! < outShape[k]!) break;
