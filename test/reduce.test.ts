@@ -109,6 +109,11 @@ describe('Reduce*', () => {
     expect(Array.from(m!.data as Int32Array)).toEqual([9]);
   });
 
+  it('truncates ReduceMean on int32 over a leading axis (row-accumulating path)', () => {
+    const [y] = runKernel('ReduceMean', [tensor('int32', [2, 2], [1, 2, 4, 7])], { axes: [0], keepdims: 0 }, { opset: 13 });
+    expect(Array.from(y!.data as Int32Array)).toEqual([2, 4]);
+  });
+
   it('computes ReduceLogSumExp stably for large inputs', () => {
     const [y] = runKernel('ReduceLogSumExp', [tensor('float32', [2], [1000, 1000])], { keepdims: 0 }, { opset: 13 });
     expect((y!.data as Float32Array)[0]).toBeCloseTo(1000 + Math.LN2, 3);
@@ -204,6 +209,20 @@ describe('TopK', () => {
     const [v] = runKernel('TopK', [x], { k: 1 }, { opset: 1, outputs: 2 });
     expect(Array.from(v!.data as Float32Array)).toEqual([3, 5]);
   });
+  for (const k of [3, 40]) {
+    it(`matches a full sort with repeated values (k=${k}, ${k <= 16 ? 'selection' : 'sort'} path)`, () => {
+      const n = 100;
+      const vals = Array.from({ length: 3 * n }, (_, i) => ((i * 37) % 23) - 11);
+      const xt = tensor('float32', [3, n], vals);
+      const [v, idx] = runKernel('TopK', [xt, tensor('int64', [1], [k])], { axis: 1 }, { opset: 11, outputs: 2, constant: [1] });
+      for (let r = 0; r < 3; r++) {
+        const row = vals.slice(r * n, r * n + n);
+        const expIdx = row.map((_, i) => i).sort((a, b) => row[b]! - row[a]! || a - b).slice(0, k);
+        expect(Array.from(idx!.data as BigInt64Array).slice(r * k, r * k + k)).toEqual(expIdx.map(BigInt));
+        expect(Array.from(v!.data as Float32Array).slice(r * k, r * k + k)).toEqual(expIdx.map((i) => row[i]));
+      }
+    });
+  }
   it('rejects k larger than the axis', () => {
     expect(() => runKernel('TopK', [x, tensor('int64', [1], [5])], {}, { opset: 11, outputs: 2, constant: [1] })).toThrow(GraphError);
   });

@@ -1,7 +1,7 @@
 import { sizeOf, type DType, type NumericArray } from '../../dtype.js';
 import { attrInt, attrInts, hasAttr } from '../../graph/attributes.js';
 import { requireConstant, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
-import { isBigIntData, normalizeAxis, requireNumeric, stridesOf, tensorNumbers } from './common.js';
+import { isBigIntData, normalizeAxis, product, requireNumeric, stridesOf, tensorNumbers } from './common.js';
 
 type ReduceOp = 'sum' | 'mean' | 'max' | 'min' | 'prod' | 'l1' | 'l2' | 'logsum' | 'logsumexp' | 'sumsquare';
 
@@ -14,6 +14,11 @@ interface ReducePlan {
   roff: Int32Array;
   /** roff[r] === r: the reduced axes are the innermost ones, so each slice is contiguous. */
   contiguous: boolean;
+  /**
+   * Set when the reduced axes are one run of adjacent axes followed by kept ones: x is then
+   * (outer, R, inner) and y (outer, inner), so whole rows of `inner` elements can be accumulated at once.
+   */
+  block?: { outer: number; R: number; inner: number };
 }
 
 /** Axes of the node: an attribute before `axesInputSince`, an optional input from then on (undefined = none given). */
@@ -33,7 +38,14 @@ function planReduction(shape: readonly number[], reduced: readonly boolean[]): R
   const roff = offsetsOver(redAxes, shape, strides);
   let contiguous = true;
   for (let r = 0; r < roff.length; r++) if (roff[r] !== r) contiguous = false;
-  return { base, roff, contiguous };
+  const first = redAxes[0];
+  const last = redAxes[redAxes.length - 1];
+  const isRun = first !== undefined && last !== undefined && last - first === redAxes.length - 1;
+  const block =
+    isRun && !contiguous
+      ? { outer: product(shape, 0, first), R: roff.length, inner: product(shape, last + 1) }
+      : undefined;
+  return { base, roff, contiguous, block };
 }
 
 /** Row-major enumeration of the input offsets spanned by `axes`. */
@@ -176,11 +188,15 @@ function reduceSliceBig(op: ReduceOp, x: BigInt64Array | BigUint64Array, b: numb
       for (let r = 0; r < R; r++) if (x[b + roff[r]!]! < acc) acc = x[b + roff[r]!]!;
       return acc;
     default: {
-      // l2, logsum, logsumexp have non-integer results; compute in float and truncate like a cast.
-      const tmp = new Array<number>(R);
-      for (let r = 0; r < R; r++) tmp[r] = Number(x[b + roff[r]!]!);
-      const ident = new Int32Array(R).map((_, i) => i);
-      const v = reduceSlice(op, tmp, 0, ident, -Infinity, Infinity);
+      // l2, logsum, logsumexp have non-integer results: computed in float, then truncated like a cast.
+      let m = -Infinity;
+      for (let r = 0; r < R; r++) m = Math.max(m, Number(x[b + roff[r]!]!));
+      let f = 0;
+      for (let r = 0; r < R; r++) {
+        const v = Number(x[b + roff[r]!]!);
+        f += op === 'l2' ? v * v : op === 'logsum' ? v : Math.exp(v - m);
+      }
+      const v = op === 'l2' ? Math.sqrt(f) : op === 'logsum' ? Math.log(f) : m + Math.log(f);
       return Number.isFinite(v) ? BigInt(Math.trunc(v)) : 0n;
     }
   }
@@ -255,7 +271,53 @@ function runFloat(op: ReduceOp, x: NumericArray, y: NumericArray, plan: ReducePl
     }
     return;
   }
+  if (plan.block && op !== 'logsumexp') {
+    reduceBlock(op, x, y, plan.block, lo, hi);
+    return;
+  }
   for (let o = 0; o < base.length; o++) y[o] = reduceSlice(op, x, base[o]!, roff, lo, hi);
+}
+
+/** x (outer, R, inner) -> y (outer, inner), accumulating whole rows so reads stay sequential. */
+function reduceBlock(op: ReduceOp, x: NumericArray, y: NumericArray, blk: { outer: number; R: number; inner: number }, lo: number, hi: number): void {
+  const { outer, R, inner } = blk;
+  const init = op === 'prod' ? 1 : op === 'max' ? lo : op === 'min' ? hi : 0;
+  for (let o = 0; o < outer; o++) {
+    const yb = o * inner;
+    y.fill(init, yb, yb + inner);
+    for (let r = 0; r < R; r++) {
+      const xb = (o * R + r) * inner;
+      switch (op) {
+        case 'max':
+          for (let j = 0; j < inner; j++) {
+            const v = x[xb + j]!;
+            if (v > y[yb + j]! || Number.isNaN(v)) y[yb + j] = v;
+          }
+          break;
+        case 'min':
+          for (let j = 0; j < inner; j++) {
+            const v = x[xb + j]!;
+            if (v < y[yb + j]! || Number.isNaN(v)) y[yb + j] = v;
+          }
+          break;
+        case 'prod':
+          for (let j = 0; j < inner; j++) y[yb + j]! *= x[xb + j]!;
+          break;
+        case 'l1':
+          for (let j = 0; j < inner; j++) y[yb + j]! += Math.abs(x[xb + j]!);
+          break;
+        case 'l2':
+        case 'sumsquare':
+          for (let j = 0; j < inner; j++) y[yb + j]! += x[xb + j]! * x[xb + j]!;
+          break;
+        default:
+          for (let j = 0; j < inner; j++) y[yb + j]! += x[xb + j]!;
+      }
+    }
+    if (op === 'mean') for (let j = 0; j < inner; j++) y[yb + j] = y[yb + j]! / R;
+    else if (op === 'l2') for (let j = 0; j < inner; j++) y[yb + j] = Math.sqrt(y[yb + j]!);
+    else if (op === 'logsum') for (let j = 0; j < inner; j++) y[yb + j] = Math.log(y[yb + j]!);
+  }
 }
 
 export const reduceOps: KernelDef[] = [

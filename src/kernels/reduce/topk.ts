@@ -47,8 +47,11 @@ export const topKKernel: KernelDef = {
         for (let o = 0; o < outer; o++) {
           for (let j = 0; j < inner; j++) {
             b = o * n * inner + j;
-            for (let i = 0; i < n; i++) order[i] = i;
-            order.sort(before);
+            if (k <= SMALL_K) selectTopK(n, k, order, before);
+            else {
+              for (let i = 0; i < n; i++) order[i] = i;
+              order.sort(before);
+            }
             const ob = o * k * inner + j;
             for (let t = 0; t < k; t++) {
               vals[ob + t * inner] = xd[b + order[t]! * inner]!;
@@ -60,6 +63,24 @@ export const topKKernel: KernelDef = {
     };
   },
 };
+
+/** Up to this k, an insertion-based selection (O(n·k) worst, ~O(n) typical) beats sorting the whole axis. */
+const SMALL_K = 16;
+
+/** Leaves the best k of 0..n-1 under `before` in order[0..k), in order (a stable partial insertion sort). */
+function selectTopK(n: number, k: number, order: Int32Array, before: (a: number, c: number) => number): void {
+  if (k === 0) return;
+  let filled = 0;
+  for (let i = 0; i < n; i++) {
+    if (filled === k && before(i, order[k - 1]!) >= 0) continue;
+    let p = filled < k ? filled++ : k - 1;
+    while (p > 0 && before(i, order[p - 1]!) < 0) {
+      order[p] = order[p - 1]!;
+      p--;
+    }
+    order[p] = i;
+  }
+}
 
 /** Negative when a should come before c in descending order; NaN sorts first (largest). */
 function compareDesc(a: number | bigint, c: number | bigint): number {
