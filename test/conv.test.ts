@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { convReference, type ConvProblem } from '../src/kernels/conv/reference.js';
 import { convIm2col, planIm2col } from '../src/kernels/conv/im2col.js';
-import { convDepthwise, depthwiseApplies } from '../src/kernels/conv/depthwise.js';
+import { convDepthwise, depthwiseApplies, planDepthwise } from '../src/kernels/conv/depthwise.js';
 import type { WindowGeometry } from '../src/kernels/conv/geometry.js';
 import { expectClose, randomTensor, runKernel, tensor } from './harness.js';
 import { GraphError, UnsupportedError } from '../src/errors.js';
@@ -94,7 +94,7 @@ describe('every conv path agrees with the reference (rtol 1e-4)', () => {
     });
     it.skipIf(!depthwiseApplies(p))(`depthwise ${JSON.stringify(s)}`, () => {
       const y = new Float32Array(outLen).fill(NaN);
-      convDepthwise(p, x, w, b, y);
+      convDepthwise(p, planDepthwise(p), x, w, b, y);
       expectClose({ ...expected, data: y }, expected, 1e-4, 1e-5);
     });
   });

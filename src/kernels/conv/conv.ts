@@ -2,7 +2,7 @@ import { attrInt } from '../../graph/attributes.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
 import { forwardGeometry, liftGeometry, readWindowAttrs } from './geometry.js';
-import { convDepthwise, depthwiseApplies } from './depthwise.js';
+import { convDepthwise, depthwiseApplies, planDepthwise } from './depthwise.js';
 import { convIm2col, im2colApplies, planIm2col } from './im2col.js';
 import { convReference, type ConvProblem, type FloatArray } from './reference.js';
 
@@ -69,11 +69,19 @@ function prepareConv(ctx: PrepareContext): PreparedKernel {
       },
     };
   }
-  const direct = path === 'depthwise' ? convDepthwise : convReference;
+  if (path === 'depthwise') {
+    const plan = planDepthwise(p);
+    return {
+      outputs,
+      run(inputs, outs) {
+        convDepthwise(p, plan, inputs[0] as FloatArray, inputs[1] as FloatArray, inputs[2] as FloatArray | undefined, outs[0] as FloatArray);
+      },
+    };
+  }
   return {
     outputs,
     run(inputs, outs) {
-      direct(p, inputs[0] as FloatArray, inputs[1] as FloatArray, inputs[2] as FloatArray | undefined, outs[0] as FloatArray);
+      convReference(p, inputs[0] as FloatArray, inputs[1] as FloatArray, inputs[2] as FloatArray | undefined, outs[0] as FloatArray);
     },
   };
 }
