@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { convReference, type ConvProblem } from '../src/kernels/conv/reference.js';
 import { convIm2col, planIm2col } from '../src/kernels/conv/im2col.js';
+import { convTransposeReference } from '../src/kernels/conv/conv-transpose.js';
+import { convTransposeCol2im, planCol2im } from '../src/kernels/conv/col2im.js';
 import { convDepthwise, depthwiseApplies, planDepthwise } from '../src/kernels/conv/depthwise.js';
 import type { WindowGeometry } from '../src/kernels/conv/geometry.js';
 import { expectClose, randomTensor, runKernel, tensor } from './harness.js';
@@ -218,6 +220,47 @@ describe('ConvTranspose', () => {
       for (let j = 0; j < y.data.length; j++) lhs += (y.data[j] as number) * (r.data[j] as number);
       for (let j = 0; j < x.data.length; j++) rhs += (x.data[j] as number) * (back.data[j] as number);
       expect(Math.abs(lhs - rhs)).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(lhs)));
+    });
+  });
+});
+
+/** A 2-D transposed problem: X [n, c, h, w] -> Y [n, m, oh, ow] with oh = s·(h − 1) + (k − 1)·d + 1 − pads. */
+function transposed2d(o: { n?: number; c: number; m: number; group?: number; h: number; w: number; kh: number; kw: number; sh?: number; sw?: number; dh?: number; dw?: number; pads?: [number, number, number, number] }): ConvProblem {
+  const [sh, sw, dh, dw] = [o.sh ?? 1, o.sw ?? 1, o.dh ?? 1, o.dw ?? 1];
+  const [pt, pl, pb, pr] = o.pads ?? [0, 0, 0, 0];
+  const oh = sh * (o.h - 1) + (o.kh - 1) * dh + 1 - pt - pb;
+  const ow = sw * (o.w - 1) + (o.kw - 1) * dw + 1 - pl - pr;
+  const geo: WindowGeometry = {
+    inSize: [1, o.h, o.w], outSize: [1, oh, ow], kernel: [1, o.kh, o.kw], strides: [1, sh, sw],
+    dilations: [1, dh, dw], padsBegin: [0, pt, pl], padsEnd: [0, pb, pr],
+  };
+  return { batch: o.n ?? 1, inChannels: o.c, outChannels: o.m, group: o.group ?? 1, geo };
+}
+
+describe('ConvTranspose GEMM + col2im agrees with the scatter reference (rtol 1e-4)', () => {
+  const CASES = [
+    { c: 1, m: 1, h: 1, w: 1, kh: 1, kw: 1 },
+    { c: 3, m: 5, h: 4, w: 5, kh: 3, kw: 3, sh: 2, sw: 2, pads: [1, 1, 1, 1] as [number, number, number, number] },
+    { n: 2, c: 4, m: 6, group: 2, h: 5, w: 3, kh: 2, kw: 3, sh: 3, sw: 1, pads: [0, 1, 2, 0] as [number, number, number, number] },
+    { c: 13, m: 2, h: 7, w: 9, kh: 3, kw: 2, dh: 2, dw: 3, pads: [2, 0, 1, 1] as [number, number, number, number] },
+    { c: 6, m: 6, group: 6, h: 6, w: 1, kh: 4, kw: 1, sh: 2, sw: 1 },
+  ];
+  CASES.forEach((s, i) => {
+    it(JSON.stringify(s), () => {
+      const p = transposed2d(s);
+      const x = randomTensor([p.batch, p.inChannels, ...p.geo.inSize], 70 + i).data as Float32Array;
+      const w = randomTensor([p.inChannels, p.outChannels / p.group, ...p.geo.kernel], 80 + i).data as Float32Array;
+      const b = randomTensor([p.outChannels], 90 + i).data as Float32Array;
+      const shape = [p.batch, p.outChannels, ...p.geo.outSize];
+      const len = shape.reduce((a, v) => a * v, 1);
+      const ref = new Float32Array(len);
+      convTransposeReference(p, x, w, b, ref);
+      for (const maxBytes of [8 << 20, 1]) {
+        const plan = planCol2im(p, maxBytes);
+        const y = new Float32Array(len).fill(NaN);
+        convTransposeCol2im(p, plan, x, w, b, y, new Float32Array(plan.scratchLength));
+        expectClose({ dtype: 'float32', shape, data: y }, { dtype: 'float32', shape, data: ref }, 1e-4, 1e-5);
+      }
     });
   });
 });

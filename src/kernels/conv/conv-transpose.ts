@@ -4,6 +4,7 @@ import { kernelError, requireInput, type KernelDef, type PrepareContext, type Pr
 import { liftGeometry, readWindowAttrs, type WindowGeometry } from './geometry.js';
 import { requireFloatInput } from './conv.js';
 import type { ConvProblem, FloatArray } from './reference.js';
+import { col2imApplies, convTransposeCol2im, planCol2im } from './col2im.js';
 
 /**
  * ConvTranspose output size and pads (ONNX ConvTranspose, as onnx/reference computes them):
@@ -121,8 +122,20 @@ function prepareConvTranspose(ctx: PrepareContext): PreparedKernel {
   const geo = transposeGeometry(ctx, x.shape.slice(2), wKernel);
   if (geo.kernel.some((k, i) => k !== wKernel[i])) throw kernelError(ctx, `kernel_shape [${geo.kernel}] does not match W [${w.shape}]`);
   const p: ConvProblem = { batch: N, inChannels: C, outChannels: M, group, geo: liftGeometry(geo, 3) };
+  const outputs = [{ dtype: x.dtype, shape: [N, M, ...geo.outSize] }];
+  // GEMM + col2im for 1-D/2-D float32 unless the reference is forced (convAlgorithm applies here too).
+  if (kind === 'f32' && col2imApplies(p) && ctx.options.convAlgorithm !== 'reference') {
+    const plan = planCol2im(p);
+    return {
+      outputs,
+      scratch: [{ dtype: 'float32', length: plan.scratchLength }],
+      run(inputs, outs, scratch) {
+        convTransposeCol2im(p, plan, inputs[0] as Float32Array, inputs[1] as Float32Array, inputs[2] as Float32Array | undefined, outs[0] as Float32Array, scratch[0] as Float32Array);
+      },
+    };
+  }
   return {
-    outputs: [{ dtype: x.dtype, shape: [N, M, ...geo.outSize] }],
+    outputs,
     run(inputs, outs) {
       convTransposeReference(p, inputs[0] as FloatArray, inputs[1] as FloatArray, inputs[2] as FloatArray | undefined, outs[0] as FloatArray);
     },
