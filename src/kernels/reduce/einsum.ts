@@ -159,8 +159,9 @@ function genericPlan(spec: EinsumSpec, shapes: number[][], dtype: TensorType['dt
 
 /**
  * Batched-GEMM path for two float32 operands whose every label is a batch (A, B, out), M (A, out),
- * N (B, out) or K (A, B) label, with no diagonals or broadcasting: pack A to [batch,M,K] and B to
- * [batch,K,N], run sgemm per batch, then scatter C [batch,M,N] into the output's label order.
+ * N (B, out) or K (A, B) label, with no diagonals or broadcasting: read A as [batch,M,K] and B as
+ * [batch,K,N] (in place, transposed, or gathered), run sgemm per batch, then scatter C [batch,M,N]
+ * into the output's label order.
  */
 function gemmPlan(spec: EinsumSpec, shapes: number[][], dtype: TensorType['dtype']): PreparedKernel | undefined {
   if (spec.terms.length !== 2) return undefined;
@@ -178,34 +179,61 @@ function gemmPlan(spec: EinsumSpec, shapes: number[][], dtype: TensorType['dtype
   const [B, M, N, K] = [size(batch), size(m), size(n), size(k)];
   const sa = labelStrides(ta, shapes[0]!);
   const sb = labelStrides(tb, shapes[1]!);
-  const aGather = offsetTable([...batch, ...m, ...k], spec.sizes, (l) => sa.get(l) ?? 0);
-  const bGather = offsetTable([...batch, ...k, ...n], spec.sizes, (l) => sb.get(l) ?? 0);
+  const a = operandLayout(sa, batch, m, k, spec.sizes);
+  const b = operandLayout(sb, batch, k, n, spec.sizes);
   // Where C[b,m,n] goes in the output (identity when the output is already batch, M, N ordered).
   const outShape = out.map((l) => spec.sizes.get(l)!);
   const outDimStrides = stridesOf(outShape);
   const outStrides = new Map(out.map((l, i) => [l, outDimStrides[i]!]));
   const cScatter = offsetTable([...batch, ...m, ...n], spec.sizes, (l) => outStrides.get(l)!);
-  const direct = cScatter.every((v, i) => v === i);
+  const direct = isIdentity(cScatter);
+  const [lda, ldb] = [a.trans ? M : K, b.trans ? K : N];
   return {
     outputs: [{ dtype, shape: outShape }],
     scratch: [
-      { dtype: 'float32', length: B * M * K },
-      { dtype: 'float32', length: B * K * N },
+      { dtype: 'float32', length: a.gather ? B * M * K : 0 },
+      { dtype: 'float32', length: b.gather ? B * K * N : 0 },
       { dtype: 'float32', length: direct ? 0 : B * M * N },
     ],
     run(inputs, outputs, scratch) {
-      const a = inputs[0] as Float32Array;
-      const b = inputs[1] as Float32Array;
       const y = outputs[0] as Float32Array;
-      const ap = scratch[0] as Float32Array;
-      const bp = scratch[1] as Float32Array;
+      const ap = a.gather ? gather(inputs[0] as Float32Array, a.gather, scratch[0] as Float32Array) : (inputs[0] as Float32Array);
+      const bp = b.gather ? gather(inputs[1] as Float32Array, b.gather, scratch[1] as Float32Array) : (inputs[1] as Float32Array);
       const c = direct ? y : (scratch[2] as Float32Array);
-      for (let i = 0; i < aGather.length; i++) ap[i] = a[aGather[i]!]!;
-      for (let i = 0; i < bGather.length; i++) bp[i] = b[bGather[i]!]!;
-      for (let bi = 0; bi < B; bi++) sgemm(false, false, M, N, K, 1, ap, bi * M * K, K, bp, bi * K * N, N, 0, c, bi * M * N, N);
+      for (let bi = 0; bi < B; bi++) {
+        sgemm(a.trans, b.trans, M, N, K, 1, ap, bi * M * K, lda, bp, bi * K * N, ldb, 0, c, bi * M * N, N);
+      }
       if (!direct) for (let i = 0; i < cScatter.length; i++) y[cScatter[i]!] = c[i]!;
     },
   };
+}
+
+/**
+ * How sgemm reads one operand as [batch, rows, cols]: in place when its memory already is
+ * [batch, rows, cols] (trans false) or [batch, cols, rows] (trans true), else through a gather table.
+ */
+function operandLayout(
+  strides: Map<number, number>,
+  batch: number[],
+  rows: number[],
+  cols: number[],
+  sizes: Map<number, number>,
+): { trans: boolean; gather?: Int32Array } {
+  const at = (l: number): number => strides.get(l) ?? 0;
+  const packed = offsetTable([...batch, ...rows, ...cols], sizes, at);
+  if (isIdentity(packed)) return { trans: false };
+  if (isIdentity(offsetTable([...batch, ...cols, ...rows], sizes, at))) return { trans: true };
+  return { trans: false, gather: packed };
+}
+
+function isIdentity(t: Int32Array): boolean {
+  for (let i = 0; i < t.length; i++) if (t[i] !== i) return false;
+  return true;
+}
+
+function gather(src: Float32Array, table: Int32Array, dst: Float32Array): Float32Array {
+  for (let i = 0; i < table.length; i++) dst[i] = src[table[i]!]!;
+  return dst;
 }
 
 function isFloat32Stored(dtype: TensorType['dtype']): boolean {
