@@ -151,14 +151,14 @@ function rawBytes(t: TensorData): Uint8Array {
     if (dtype === 'float16' || dtype === 'bfloat16') {
       const out = new Uint8Array(2 * n);
       for (let i = 0; i < n; i++) {
-        const bits = numberToNarrowFloatBits(dtype, data[i] as number);
+        const bits = numberToNarrowFloatBits(dtype, data[i] as number, false);
         out[2 * i] = bits & 0xff;
         out[2 * i + 1] = bits >> 8;
       }
       return out;
     }
     const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) out[i] = numberToNarrowFloatBits(dtype, data[i] as number);
+    for (let i = 0; i < n; i++) out[i] = numberToNarrowFloatBits(dtype, data[i] as number, false);
     return out;
   }
   if (t.dtype === 'int4' || t.dtype === 'uint4') {

@@ -304,6 +304,8 @@ function readAttribute(r: ProtoReader, path: string, options: LoadOptions, depth
     }
   }
   const type = typeCode !== 0 ? ATTR_TYPES[typeCode] : inferAttributeType(seen);
+  // A reference to a calling node's attribute (inside a FunctionProto) carries no value of its own.
+  if (ref !== undefined) return { name, attr: { type: 'ints', value: [] }, ref };
   if (type === undefined) {
     throw new DecodeError(
       typeCode !== 0 ? `unknown attribute type ${typeCode}` : 'attribute has no type and no value',
@@ -344,7 +346,6 @@ function readAttribute(r: ProtoReader, path: string, options: LoadOptions, depth
     }
   })();
   function missing(field: string): never {
-    if (ref !== undefined) return undefined as never; // a reference carries no value of its own
     throw new DecodeError(`attribute of type ${type} has no ${field} value`, r.start, p(field));
   }
   return { name, attr, ref };

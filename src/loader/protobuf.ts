@@ -125,8 +125,8 @@ export class ProtoReader {
     let hi = 0;
     let i = 0;
     for (; ; i++) {
-      if (p >= end) this.fail('truncated varint', what);
-      if (i >= 10) this.fail('varint longer than 10 bytes', what);
+      if (p >= end) this.fail('truncated varint', what, p);
+      if (i >= 10) this.fail('varint longer than 10 bytes', what, p);
       const byte = b[p++]!;
       if (i < 4) lo |= (byte & 0x7f) << (7 * i);
       else if (i === 4) {

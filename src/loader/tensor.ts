@@ -302,11 +302,13 @@ export function decodeRaw(bytes: Uint8Array, s: number, e: number, dtype: DType,
   }
   if (isNarrowFloat(dtype)) return widenNarrowRaw(bytes, s, dtype, n);
   if (dtype === 'int4' || dtype === 'uint4') return unpackInt4(bytes, s, n, dtype === 'int4', 1);
-  const out = allocData(dtype, n) as Exclude<Data, string[]>;
   const width = storageBytes(dtype);
+  let out: Exclude<Data, string[]>;
   if (HOST_IS_LITTLE_ENDIAN || width === 1) {
-    new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(bytes.subarray(s, e));
+    // slice() copies into a fresh, aligned buffer without zero-filling it first.
+    out = new (storageCtor(dtype))(bytes.slice(s, e).buffer, 0, n);
   } else {
+    out = allocData(dtype, n) as Exclude<Data, string[]>;
     copyLittleEndian(bytes, s, out);
   }
   if (dtype === 'bool') normaliseBool(out as Uint8Array);
