@@ -155,6 +155,14 @@ describe('DequantizeLinear', () => {
     expect(values(y!)).toEqual([-250000, 0, 1.75]);
   });
 
+  it('rounds to the float16 scale type: ties to even, overflow to Inf (opset 19)', () => {
+    // float16(0.1) = 0.0999755859375; 3·that = 0.2999267578125 lies halfway between two float16 values
+    const scale = tensor('float16', [], [0.0999755859375]);
+    const [y] = runKernel('DequantizeLinear', [tensor('int32', [3], [3, 1, 700000]), scale], {}, { opset: 19 });
+    expect(y!.dtype).toBe('float16');
+    expect(values(y!)).toEqual([0.2998046875, 0.0999755859375, Infinity]);
+  });
+
   it('round-trips QuantizeLinear within half a step inside the range', () => {
     const xs = Array.from({ length: 50 }, (_, i) => (i - 25) * 0.37);
     const scale = tensor('float32', [], [0.1]);
@@ -284,6 +292,8 @@ const CONV_CASES: [string, ConvCase][] = [
   ['pads + strides, per-channel w zero points and scales, bias', { N: 2, C: 3, H: 9, W: 8, M: 5, kh: 3, kw: 2, strides: [2, 1], pads: [1, 0, 2, 1], xType: 'uint8', wType: 'uint8', perChannel: true, bias: true }],
   ['groups = 2 with dilations', { N: 1, C: 4, H: 8, W: 8, M: 6, kh: 3, kw: 3, group: 2, dilations: [2, 1], pads: [2, 1, 2, 1], xType: 'int8', wType: 'int8', perChannel: true }],
   ['depthwise 13 channels, SAME_UPPER stride 2', { N: 1, C: 13, H: 5, W: 7, M: 13, kh: 3, kw: 3, group: 13, strides: [2, 2], autoPad: 'SAME_UPPER', xType: 'uint8', wType: 'int8', perChannel: true, bias: true }],
+  ['depthwise int8 with pads, dilations and per-channel zero points', { N: 2, C: 5, H: 6, W: 7, M: 5, kh: 3, kw: 3, group: 5, pads: [2, 1, 0, 2], dilations: [1, 2], xType: 'int8', wType: 'int8', perChannel: true }],
+  ['grouped with channel multiplier 2 (C/group = 1, M/group = 2)', { N: 1, C: 3, H: 5, W: 5, M: 6, kh: 3, kw: 3, group: 3, pads: [1, 1, 1, 1], xType: 'uint8', wType: 'uint8', perChannel: true, bias: true }],
   ['SAME_LOWER with even kernel', { N: 1, C: 2, H: 4, W: 5, M: 3, kh: 2, kw: 2, autoPad: 'SAME_LOWER', xType: 'uint8', wType: 'int8' }],
   ['1x1 image, 1x1 kernel', { N: 1, C: 5, H: 1, W: 1, M: 3, kh: 1, kw: 1, xType: 'uint8', wType: 'int8', bias: true }],
 ];

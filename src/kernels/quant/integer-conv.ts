@@ -26,8 +26,8 @@ interface IntegerConvPlan {
   group: number;
   Mg: number;
   scratch: ScratchSpec[];
-  /** Computes weight row sums if the weights were not constant at prepare. */
-  prepareWeights(w: Int8Like): void;
+  /** Per run: weight row sums if the weights were not constant at prepare; zero-point-shifted depthwise filters. */
+  prepareWeights(w: Int8Like, wZp: ArrayLike<number>, wZpStride: number): void;
   accumulate(
     n: number,
     g: number,
@@ -71,21 +71,49 @@ function planIntegerConv(ctx: PrepareContext, xIndex: number, wIndex: number, wZ
   const wSums = new Int32Array(M);
   const wConst = ctx.constants[wIndex];
   if (wConst !== undefined) rowSums(M, Kg, wConst.data as Int8Like, 0, Kg, wSums, 0);
+  // Depthwise (one input and one output channel per group): a direct loop beats im2col + a 1-row GEMM.
+  const depthwise = Cg === 1 && Mg === 1;
+  const shiftedFilters = new Int32Array(depthwise ? M * KS : 0);
   return {
     outShape: [N, M, ...geom.outSize],
     M,
     P,
     group,
     Mg,
-    scratch: [
-      { dtype: x.dtype, length: P * Kg },
-      { dtype: 'int32', length: P },
-    ],
-    prepareWeights(wData) {
-      if (wConst === undefined) rowSums(M, Kg, wData, 0, Kg, wSums, 0);
+    scratch: depthwise
+      ? [
+          { dtype: x.dtype, length: 1 },
+          { dtype: 'int32', length: 1 },
+        ]
+      : [
+          { dtype: x.dtype, length: P * Kg },
+          { dtype: 'int32', length: P },
+        ],
+    prepareWeights(wData, wZpData, wZpStride) {
+      if (depthwise) {
+        for (let m = 0; m < M; m++) {
+          const zw = wZpData[m * wZpStride]!;
+          for (let k = 0; k < KS; k++) shiftedFilters[m * KS + k] = wData[m * KS + k]! - zw;
+        }
+      } else if (wConst === undefined) rowSums(M, Kg, wData, 0, Kg, wSums, 0);
     },
     accumulate(n, g, xData, wData, xZp, wZpData, wZpStride, acc, accOff, col, colSums) {
       const zx = xZp[0]!;
+      if (depthwise) {
+        // acc[p] = Σ_k (x[at(p,k)] - x_zp)·(w[g,k] - w_zp[g]); padding is real zero, so it is skipped.
+        const plane = (n * C + g) * inPlane;
+        const f0 = g * KS;
+        for (let p = 0; p < P; p++) {
+          const m0 = p * KS;
+          let s = 0;
+          for (let k = 0; k < KS; k++) {
+            const at = map[m0 + k]!;
+            if (at >= 0) s += (xData[plane + at]! - zx) * shiftedFilters[f0 + k]!;
+          }
+          acc[accOff + p] = s;
+        }
+        return;
+      }
       for (let p = 0; p < P; p++) {
         let s = 0;
         const row = p * Kg;
@@ -131,7 +159,7 @@ function prepareConvInteger(ctx: PrepareContext): PreparedKernel {
       const xZp = (inputs[2] as Int8Like | undefined) ?? ZERO;
       const wZp = (inputs[3] as Int8Like | undefined) ?? ZERO;
       const y = outputs[0] as Int32Array;
-      plan.prepareWeights(w);
+      plan.prepareWeights(w, wZp, wZpStride);
       for (let n = 0; n < batch; n++) {
         for (let g = 0; g < plan.group; g++) {
           const off = (n * plan.M + g * plan.Mg) * plan.P;
@@ -182,7 +210,7 @@ function prepareQLinearConv(ctx: PrepareContext): PreparedKernel {
       const y = outputs[0] as Int8Like;
       const acc = scratch[2] as Int32Array;
       outputMultipliers(inputs, multipliers);
-      plan.prepareWeights(w);
+      plan.prepareWeights(w, wZp, wZpStride);
       for (let n = 0; n < batch; n++) {
         for (let g = 0; g < group; g++) {
           plan.accumulate(n, g, x, w, xZp, wZp, wZpStride, acc, 0, scratch[0] as Int8Like, scratch[1] as Int32Array);

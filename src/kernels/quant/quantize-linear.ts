@@ -3,7 +3,7 @@ import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { attrInt } from '../../graph/attributes.js';
 import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
 import { checkZeroPointShape, quantParamLayout, type QuantParamLayout } from './params.js';
-import { integerRange, isFloat8, quantizeToRange, roundToFloat8 } from './rounding.js';
+import { integerRange, isFloat8, quantizeToRange, roundToFloat8, roundToStorageType } from './rounding.js';
 
 const QUANTIZED_OUTPUTS: readonly DType[] = [
   'uint8', 'int8', 'uint16', 'int16', 'uint4', 'int4',
@@ -87,6 +87,8 @@ function prepareDequantizeLinear(ctx: PrepareContext): PreparedKernel {
   if (outType === undefined || !isFloat(outType)) throw kernelError(ctx, `output_dtype ${outCode} is not a float type`);
   const layout = quantParamLayout(ctx, x, scale, attrInt(ctx.node, 'axis', 1), attrInt(ctx.node, 'block_size', 0));
   const xIsFloat8 = isFloat8(x.dtype);
+  // Computed in float32, then rounded to a float16 / bfloat16 output as the reference's final cast does.
+  const narrowOutput = outType === 'float16' || outType === 'bfloat16';
   return {
     outputs: [{ dtype: outType, shape: [...x.shape] }],
     run(inputs, outputs) {
@@ -98,6 +100,7 @@ function prepareDequantizeLinear(ctx: PrepareContext): PreparedKernel {
         const zp = zps === undefined || xIsFloat8 ? 0 : Number(zps[p]);
         y[i] = Math.fround(Math.fround(Number(xs[i]) - zp) * scales[p]!);
       });
+      if (narrowOutput) for (let i = 0; i < y.length; i++) y[i] = roundToStorageType(y[i]!, outType);
     },
   };
 }

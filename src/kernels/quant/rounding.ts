@@ -37,8 +37,8 @@ export function quantizeToRange(v: number, zeroPoint: number, lo: number, hi: nu
   return q < lo ? lo : q > hi ? hi : q;
 }
 
-/** The 8-bit float formats of ONNX (opset 19), described by the parameters rounding needs. */
-interface Float8Format {
+/** The narrow float formats stored widened in Float32Array, described by the parameters rounding needs. */
+interface NarrowFloatFormat {
   mantissaBits: number;
   /** Exponent of the smallest normal number; below it the spacing is fixed (subnormals). */
   minNormalExp: number;
@@ -48,12 +48,26 @@ interface Float8Format {
   hasNegativeZero: boolean;
 }
 
-const FLOAT8_FORMATS: Partial<Record<DType, Float8Format>> = {
+const FLOAT8_FORMATS: Partial<Record<DType, NarrowFloatFormat>> = {
   float8e4m3fn: { mantissaBits: 3, minNormalExp: -6, maxFinite: 448, hasInfinity: false, hasNegativeZero: true },
   float8e4m3fnuz: { mantissaBits: 3, minNormalExp: -7, maxFinite: 240, hasInfinity: false, hasNegativeZero: false },
   float8e5m2: { mantissaBits: 2, minNormalExp: -14, maxFinite: 57344, hasInfinity: true, hasNegativeZero: true },
   float8e5m2fnuz: { mantissaBits: 2, minNormalExp: -15, maxFinite: 57344, hasInfinity: false, hasNegativeZero: false },
 };
+
+const HALF_FORMATS: Partial<Record<DType, NarrowFloatFormat>> = {
+  float16: { mantissaBits: 10, minNormalExp: -14, maxFinite: 65504, hasInfinity: true, hasNegativeZero: true },
+  bfloat16: { mantissaBits: 7, minNormalExp: -126, maxFinite: (2 - 2 ** -7) * 2 ** 127, hasInfinity: true, hasNegativeZero: true },
+};
+
+/**
+ * Rounds a float32 result to the precision of its declared 16-bit type (ties to even, overflow to ±Inf),
+ * as a cast to float16 / bfloat16 would; float32 values pass through.
+ */
+export function roundToStorageType(v: number, dtype: DType): number {
+  const f = HALF_FORMATS[dtype];
+  return f === undefined ? v : roundToFormat(v, f, false);
+}
 
 export function isFloat8(dtype: DType): boolean {
   return FLOAT8_FORMATS[dtype] !== undefined;
@@ -67,6 +81,10 @@ export function isFloat8(dtype: DType): boolean {
 export function roundToFloat8(v: number, dtype: DType, saturate: boolean): number {
   const f = FLOAT8_FORMATS[dtype];
   if (f === undefined) throw new Error(`roundToFloat8: ${dtype} is not a float8 type`);
+  return roundToFormat(v, f, saturate);
+}
+
+function roundToFormat(v: number, f: NarrowFloatFormat, saturate: boolean): number {
   if (Number.isNaN(v)) return NaN;
   const sign = v < 0 || Object.is(v, -0) ? -1 : 1;
   const a = Math.abs(v);
