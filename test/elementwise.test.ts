@@ -562,3 +562,15 @@ describe('scalar table path (float16) agrees with the float32 fast loops', () =>
     });
   }
 });
+
+describe('Dropout in training mode', () => {
+  it('is the identity when ratio is 0', () => {
+    const x = randomTensor([3], 2);
+    const [y] = runKernel('Dropout', [x, f32([], [0]), tensor('bool', [], [1])], {}, { opset: 13 });
+    expect(values(y)).toEqual(values(x));
+  });
+  it('refuses a runtime training_mode=true with ratio > 0 when run', () => {
+    const x = randomTensor([3], 2);
+    expect(() => runKernel('Dropout', [x, f32([], [0.3]), tensor('bool', [], [1])], {}, { opset: 13 })).toThrow(UnsupportedError);
+  });
+});

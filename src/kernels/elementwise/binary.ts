@@ -35,7 +35,7 @@ export interface BinarySpec {
 
 // Inner loops: n output elements from o; a and b stepped by sa and sb (1 = walking, 0 = broadcast).
 
-const addInner: BinaryInner = (out, o, a, ia, sa, b, ib, sb, n) => {
+export const addInner: BinaryInner = (out, o, a, ia, sa, b, ib, sb, n) => {
   if (sa === 1 && sb === 1) for (let i = 0; i < n; i++) out[o + i] = a[ia + i] + b[ib + i];
   else if (sb === 0) {
     const v = b[ib];

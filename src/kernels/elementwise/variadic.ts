@@ -5,7 +5,7 @@
 import type { DType } from '../../dtype.js';
 import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
 import { broadcastShapes, planBroadcast, runBinaryPlan, type BinaryInner, type BroadcastPlan } from './broadcast.js';
-import { inPlaceCandidate, scalarInner } from './binary.js';
+import { addInner, inPlaceCandidate, scalarInner } from './binary.js';
 import { FLOATS, NUMERIC, checkDtype } from './dtypes.js';
 import { isNarrowFloat, roundToNarrowFloat } from '../../loader/float16.js';
 
@@ -14,18 +14,36 @@ const max = (a: any, b: any): any => (a >= b || a !== a ? a : b);
 const min = (a: any, b: any): any => (a <= b || a !== a ? a : b);
 const add = (a: any, b: any): any => a + b;
 
+// Hand-written inner loops (see BinaryInner) for float32/float64, same results as max/min above.
+const maxInner: BinaryInner = (out, o, a, ia, sa, b, ib, sb, n) => {
+  for (let i = 0; i < n; i++) {
+    const x = a[ia + i * sa];
+    const y = b[ib + i * sb];
+    out[o + i] = x >= y || x !== x ? x : y;
+  }
+};
+
+const minInner: BinaryInner = (out, o, a, ia, sa, b, ib, sb, n) => {
+  for (let i = 0; i < n; i++) {
+    const x = a[ia + i * sa];
+    const y = b[ib + i * sb];
+    out[o + i] = x <= y || x !== x ? x : y;
+  }
+};
+
 interface VariadicSpec {
   types: readonly DType[];
   f: (a: any, b: any) => any;
+  inner: BinaryInner;
   /** Divide by the input count at the end (Mean). */
   mean?: boolean;
 }
 
 const VARIADIC: Record<string, VariadicSpec> = {
-  Max: { types: NUMERIC, f: max },
-  Min: { types: NUMERIC, f: min },
-  Sum: { types: FLOATS, f: add },
-  Mean: { types: FLOATS, f: add, mean: true },
+  Max: { types: NUMERIC, f: max, inner: maxInner },
+  Min: { types: NUMERIC, f: min, inner: minInner },
+  Sum: { types: FLOATS, f: add, inner: addInner },
+  Mean: { types: FLOATS, f: add, inner: addInner, mean: true },
 };
 
 function prepareVariadic(ctx: PrepareContext, spec: VariadicSpec): PreparedKernel {
@@ -44,8 +62,8 @@ function prepareVariadic(ctx: PrepareContext, spec: VariadicSpec): PreparedKerne
       : types.slice(1).map((t, k) => planBroadcast(outShape, [k === 0 ? types[0].shape : outShape, t.shape]));
   const narrow = isNarrowFloat(dtype);
   const f = narrow ? (a: number, b: number) => roundToNarrowFloat(dtype, spec.f(a, b)) : spec.f;
-  const first: BinaryInner = n === 1 && spec.f === add ? scalarInner((a) => a) : scalarInner(f);
-  const rest = scalarInner(f);
+  const rest = dtype === 'float32' || dtype === 'float64' ? spec.inner : scalarInner(f);
+  const first: BinaryInner = n === 1 && spec.f === add ? scalarInner((a) => a) : rest;
   const divide = spec.mean ? (narrow ? (v: number) => roundToNarrowFloat(dtype, v / n) : (v: number) => v / n) : undefined;
   return {
     outputs: [{ dtype, shape: outShape }],
