@@ -1,0 +1,175 @@
+/**
+ * Hostile-input fuzzing of the loader (and, through InferenceSession.create, of graph validation):
+ * truncated and byte-flipped copies of the zoo models must either load or throw a TinferError
+ * subclass. Any other exception (TypeError, RangeError, stack overflow) is a bug, and so is an
+ * allocation past maxTensorBytes. Seeded, so a failure names the case that reproduces it.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { LimitError, TinferError } from '../src/errors.js';
+import { decodeModel, type Model } from '../src/loader/index.js';
+import { InferenceSession } from '../src/session/session.js';
+import { rng } from './harness.js';
+import { MODEL_ZOO, sharedAvailable } from './shared.js';
+
+const LIMIT = 64 * 1024 * 1024;
+const SMALL_FILE = 3 * 1024 * 1024;
+
+interface Sample {
+  name: string;
+  bytes: Uint8Array;
+}
+
+function loadZoo(): Sample[] {
+  if (!existsSync(MODEL_ZOO)) return [];
+  return readdirSync(MODEL_ZOO)
+    .filter((d) => existsSync(join(MODEL_ZOO, d, 'model.onnx')))
+    .sort()
+    .map((name) => ({ name, bytes: new Uint8Array(readFileSync(join(MODEL_ZOO, name, 'model.onnx'))) }));
+}
+
+interface Outcome {
+  ok: number;
+  errors: Map<string, number>;
+}
+
+/** Every tensor a successful decode produced stays within the limit. */
+function largestTensorBytes(m: Model): number {
+  let max = 0;
+  const visit = (g: Model['graph']): void => {
+    for (const t of g.initializers.values()) {
+      max = Math.max(max, Array.isArray(t.data) ? t.data.length * 8 : (t.data as { byteLength: number }).byteLength);
+    }
+    for (const n of g.nodes) {
+      for (const a of n.attributes.values()) {
+        if (a.type === 'graph') visit(a.value);
+        if (a.type === 'graphs') a.value.forEach(visit);
+        if (a.type === 'tensor' && !Array.isArray(a.value.data)) max = Math.max(max, a.value.data.byteLength);
+      }
+    }
+  };
+  visit(m.graph);
+  return max;
+}
+
+function tryDecode(bytes: Uint8Array, label: string, outcome: Outcome): void {
+  let model: Model;
+  try {
+    model = decodeModel(bytes, { maxTensorBytes: LIMIT });
+  } catch (e) {
+    if (!(e instanceof TinferError)) {
+      throw new Error(`${label}: decodeModel threw ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`);
+    }
+    outcome.errors.set(e.constructor.name, (outcome.errors.get(e.constructor.name) ?? 0) + 1);
+    return;
+  }
+  outcome.ok++;
+  const largest = largestTensorBytes(model);
+  if (largest > LIMIT) throw new Error(`${label}: decoded a ${largest}-byte tensor past the ${LIMIT}-byte limit`);
+}
+
+async function tryCreateSession(bytes: Uint8Array, label: string, outcome: Outcome): Promise<void> {
+  try {
+    await InferenceSession.create(bytes, { maxTensorBytes: LIMIT });
+    outcome.ok++;
+  } catch (e) {
+    if (!(e instanceof TinferError)) {
+      throw new Error(`${label}: InferenceSession.create threw ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`);
+    }
+    outcome.errors.set(e.constructor.name, (outcome.errors.get(e.constructor.name) ?? 0) + 1);
+  }
+}
+
+/** A copy of bytes with 1-8 random bytes replaced by random values. */
+function flipBytes(bytes: Uint8Array, next: () => number): { copy: Uint8Array; at: number[] } {
+  const copy = bytes.slice();
+  const count = 1 + Math.floor(next() * 8);
+  const at: number[] = [];
+  for (let k = 0; k < count; k++) {
+    const i = Math.floor(next() * copy.length);
+    copy[i] = Math.floor(next() * 256);
+    at.push(i);
+  }
+  return { copy, at };
+}
+
+function report(what: string, o: Outcome): void {
+  console.log(`${what}: ${o.ok} loaded, errors ${JSON.stringify(Object.fromEntries(o.errors))}`);
+}
+
+const zoo = loadZoo();
+const small = zoo.filter((s) => s.bytes.length <= SMALL_FILE);
+const large = zoo.filter((s) => s.bytes.length > SMALL_FILE);
+
+describe.skipIf(!sharedAvailable(MODEL_ZOO, 'fuzz'))('fuzzing the loader with the zoo models', () => {
+  it('every model decodes unmodified under the fuzz limit', () => {
+    expect(small.length).toBeGreaterThan(3);
+    for (const s of zoo) expect(() => decodeModel(s.bytes, { maxTensorBytes: LIMIT }), s.name).not.toThrow();
+  });
+
+  it('1000 truncations give a model or a TinferError', () => {
+    const next = rng(20240601);
+    const outcome: Outcome = { ok: 0, errors: new Map() };
+    for (let i = 0; i < 1000; i++) {
+      // Mostly small models (cheap, structure-dense); every 50th case truncates a large one.
+      const pool = i % 50 === 0 && large.length ? large : small;
+      const s = pool[Math.floor(next() * pool.length)]!;
+      const cut = Math.floor(next() * s.bytes.length);
+      tryDecode(s.bytes.subarray(0, cut), `truncate ${s.name} at ${cut}`, outcome);
+    }
+    report('truncations', outcome);
+    expect(outcome.ok + [...outcome.errors.values()].reduce((a, b) => a + b, 0)).toBe(1000);
+    expect(outcome.errors.get('DecodeError') ?? 0).toBeGreaterThan(900); // almost every cut leaves a field unfinished
+  });
+
+  it('1000 copies with 1-8 flipped bytes give a model or a TinferError', () => {
+    const next = rng(7);
+    const outcome: Outcome = { ok: 0, errors: new Map() };
+    for (let i = 0; i < 1000; i++) {
+      const pool = i % 100 === 0 && large.length ? large : small;
+      const s = pool[Math.floor(next() * pool.length)]!;
+      const { copy, at } = flipBytes(s.bytes, next);
+      tryDecode(copy, `flip ${s.name} case ${i} at [${at}]`, outcome);
+    }
+    report('byte flips', outcome);
+    expect(outcome.errors.size).toBeGreaterThan(0);
+  });
+
+  it('huge declared dims are refused with LimitError rather than allocated', () => {
+    // A 16-byte initializer claiming 2^80 floats: must be refused before anything is allocated.
+    const hostile = new Uint8Array([
+      // TensorProto: dims = [2^40, 2^40] (packed), data_type = FLOAT
+      0x0a, 0x0c, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20, 0x10, 0x01,
+    ]);
+    const graph = new Uint8Array([0x2a, hostile.length, ...hostile]); // GraphProto.initializer
+    const model = new Uint8Array([0x08, 0x08, 0x3a, graph.length, ...graph]); // ir_version, graph
+    expect(() => decodeModel(model, { maxTensorBytes: LIMIT })).toThrow(LimitError);
+  });
+});
+
+describe.skipIf(!sharedAvailable(MODEL_ZOO, 'fuzz (session)'))('fuzzing InferenceSession.create (decode + graph validation)', () => {
+  // Session creation prepares kernels too, so it uses the small models only and fewer cases.
+  const sessionModels = small.filter((s) => s.bytes.length <= 300 * 1024);
+
+  it('unmodified small models create sessions', async () => {
+    for (const s of sessionModels) await tryCreateSession(s.bytes, s.name, { ok: 0, errors: new Map() });
+  });
+
+  it('300 truncated and 300 byte-flipped copies give a session or a TinferError', async () => {
+    const next = rng(99);
+    const outcome: Outcome = { ok: 0, errors: new Map() };
+    for (let i = 0; i < 600; i++) {
+      const s = sessionModels[Math.floor(next() * sessionModels.length)]!;
+      if (i % 2 === 0) {
+        const cut = Math.floor(next() * s.bytes.length);
+        await tryCreateSession(s.bytes.subarray(0, cut), `session: truncate ${s.name} at ${cut}`, outcome);
+      } else {
+        const { copy, at } = flipBytes(s.bytes, next);
+        await tryCreateSession(copy, `session: flip ${s.name} case ${i} at [${at}]`, outcome);
+      }
+    }
+    report('session fuzz', outcome);
+    expect(outcome.errors.size).toBeGreaterThan(0);
+  });
+});
