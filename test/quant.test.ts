@@ -124,6 +124,10 @@ describe('QuantizeLinear', () => {
     expect(values(y!)).toEqual([2, 4]);
   });
 
+  it('rejects int64 input with an UnsupportedError', () => {
+    expect(() => runKernel('QuantizeLinear', [tensor('int64', [1], [1]), tensor('float32', [], [1])])).toThrow(/must be a float or int32/);
+  });
+
   it('rejects a per-axis scale whose length does not match the axis', () => {
     expect(() =>
       runKernel('QuantizeLinear', [tensor('float32', [2, 3], [0, 0, 0, 0, 0, 0]), tensor('float32', [2], [1, 1]), tensor('uint8', [2], [0, 0])], { axis: 1 }),
@@ -372,6 +376,13 @@ describe('ConvInteger', () => {
     expect(y!.dtype).toBe('int32');
     expect(y!.shape).toEqual(shape);
     expect(values(y!)).toEqual(acc);
+  });
+
+  it('1-D convolution with pads', () => {
+    // x = 1..5 padded by one zero each side, kernel of ones: window sums
+    const [y] = runKernel('ConvInteger', [tensor('uint8', [1, 1, 5], [1, 2, 3, 4, 5]), tensor('uint8', [1, 1, 3], [1, 1, 1])], { pads: [1, 1] });
+    expect(y!.shape).toEqual([1, 1, 5]);
+    expect(values(y!)).toEqual([3, 6, 9, 12, 9]);
   });
 
   it('omitted zero points mean 0', () => {

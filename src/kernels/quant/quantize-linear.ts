@@ -41,6 +41,10 @@ function prepareQuantizeLinear(ctx: PrepareContext): PreparedKernel {
   const x = requireInput(ctx, 0);
   const scale = requireInput(ctx, 1);
   checkZeroPointShape(ctx, scale, ctx.inputs[2]);
+  if (!isFloat(x.dtype) && x.dtype !== 'int32') {
+    throw new UnsupportedError(`${nodeLabel(ctx.node)}: x must be a float or int32 tensor, got ${x.dtype}`);
+  }
+  if (!isFloat(scale.dtype)) throw kernelError(ctx, `y_scale must be a float tensor, got ${scale.dtype}`);
   const outType = quantizedType(ctx);
   if (!QUANTIZED_OUTPUTS.includes(outType)) {
     throw new UnsupportedError(`${nodeLabel(ctx.node)}: cannot quantize to ${outType}`);
