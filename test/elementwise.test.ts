@@ -3,7 +3,7 @@ import { allocData, sizeOf, type Data, type DType, type TensorData } from '../sr
 import { GraphError, UnsupportedError } from '../src/errors.js';
 import { defaultRegistry } from '../src/kernels/registry.js';
 import type { PrepareContext } from '../src/kernels/kernel.js';
-import { F, expectClose, makeNode, randomTensor, runKernel, tensor, type AttrValue } from './harness.js';
+import { F, expectClose, makeNode, randomTensor, rng, runKernel, tensor, type AttrValue } from './harness.js';
 
 // ---- references written independently of the kernels ----
 
@@ -572,5 +572,29 @@ describe('Dropout in training mode', () => {
   it('refuses a runtime training_mode=true with ratio > 0 when run', () => {
     const x = randomTensor([3], 2);
     expect(() => runKernel('Dropout', [x, f32([], [0.3]), tensor('bool', [], [1])], {}, { opset: 13 })).toThrow(UnsupportedError);
+  });
+});
+
+describe('broadcast engine on random compatible shapes', () => {
+  it('Add and Where match the naive reference on 300 random shape triples', () => {
+    const r = rng(42);
+    const pick = (n: number) => Math.floor(r() * n);
+    for (let trial = 0; trial < 300; trial++) {
+      const rank = pick(5);
+      const full = Array.from({ length: rank }, () => [1, 2, 3, 4][pick(4)] * (pick(12) === 0 ? 0 : 1));
+      // Each operand drops some leading dims and sets some dims to 1.
+      const derive = () => full.slice(pick(rank + 1)).map((d) => (pick(3) === 0 ? 1 : d));
+      const [sa, sb, sc] = [derive(), derive(), derive()];
+      const a = randomTensor(sa, trial + 1);
+      const b = randomTensor(sb, trial + 1000);
+      const [y] = runKernel('Add', [a, b]);
+      expectClose(y, naiveBinary(a, b, (p, q) => Math.fround(p + q)), 0, 0);
+      const c = tensor('bool', sc, Array.from({ length: sizeOf(sc) }, () => pick(2)));
+      const [w] = runKernel('Where', [c, a, b]);
+      const { shape, index } = naiveBroadcast([sc, sa, sb]);
+      const exp = new Float32Array(sizeOf(shape));
+      for (let i = 0; i < exp.length; i++) exp[i] = c.data[index(0, i)] ? (a.data[index(1, i)] as number) : (b.data[index(2, i)] as number);
+      expectClose(w, { dtype: 'float32', shape, data: exp }, 0, 0);
+    }
   });
 });
