@@ -3,7 +3,7 @@ import { attrInt } from '../../graph/attributes.js';
 import { requireInput, type KernelDef, type PrepareContext } from '../kernel.js';
 import { normalizeAxis, product, requireFloat, splitAt } from './common.js';
 
-type SoftmaxKind = 'softmax' | 'logsoftmax' | 'hardmax';
+export type SoftmaxKind = 'softmax' | 'logsoftmax' | 'hardmax';
 
 /**
  * The (outer, n, inner) view the op normalises over.
@@ -20,7 +20,7 @@ function softmaxSplit(ctx: PrepareContext, shape: readonly number[]): { outer: n
 }
 
 /** Numerically stable softmax: exp(x - max) / Σ exp(x - max); log-softmax: x - max - log Σ exp(x - max). */
-function softmaxStrided(kind: SoftmaxKind, x: NumericArray, y: NumericArray, b: number, n: number, s: number): void {
+export function softmaxStrided(kind: SoftmaxKind, x: NumericArray, y: NumericArray, b: number, n: number, s: number): void {
   if (n === 0) return;
   let m = -Infinity;
   let mi = 0;
