@@ -17,12 +17,17 @@ interface RefOpts {
   excludeOutside?: boolean;
   extrapolation?: number;
   roi?: number[];
+  antialias?: boolean;
 }
 
 function coordOf(o: RefOpts, j: number, scale: number, inLen: number, outLen: number, axis: number, rank: number): number {
   switch (o.coord) {
     case 'half_pixel':
       return (j + 0.5) / scale - 0.5;
+    case 'half_pixel_symmetric': {
+      const adj = outLen / (scale * inLen);
+      return (inLen / 2) * (1 - adj) + (j + 0.5) / scale - 0.5;
+    }
     case 'pytorch_half_pixel':
       return outLen > 1 ? (j + 0.5) / scale - 0.5 : 0;
     case 'align_corners': {
@@ -58,8 +63,28 @@ function coeffs(o: RefOpts, ratio: number): number[] {
   return [far(1 + ratio), near(ratio), near(1 - ratio), far(2 - ratio)];
 }
 
-function interp1d(o: RefOpts, values: number[], x: number, inLen: number): number {
+/** Antialiased downsampling: the interpolation kernel stretched by 1/scale, over every input index it reaches. */
+function antialiased(o: RefOpts, values: number[], x: number, inLen: number, scale: number): number {
+  const A = o.A ?? -0.75;
+  const kernel = (d: number): number => {
+    const t = Math.abs(d);
+    if (o.mode === 'linear') return Math.max(0, 1 - t);
+    if (t <= 1) return (A + 2) * t ** 3 - (A + 3) * t ** 2 + 1;
+    return t < 2 ? A * t ** 3 - 5 * A * t ** 2 + 8 * A * t - 4 * A : 0;
+  };
+  let acc = 0;
+  let wsum = 0;
+  for (let k = Math.floor(x - 3 / scale); k <= Math.ceil(x + 3 / scale); k++) {
+    const w = kernel((k - x) * scale);
+    acc += w * values[Math.min(Math.max(k, 0), inLen - 1)]!;
+    wsum += w;
+  }
+  return acc / wsum;
+}
+
+function interp1d(o: RefOpts, values: number[], x: number, inLen: number, scale: number): number {
   if (o.coord === 'tf_crop_and_resize' && (x < 0 || x > inLen - 1)) return o.extrapolation ?? 0;
+  if (o.antialias && scale < 1) return antialiased(o, values, x, inLen, scale);
   const x0 = Math.floor(x);
   const c = coeffs(o, x - x0);
   const first = o.mode === 'cubic' ? x0 - 1 : x0;
@@ -81,7 +106,7 @@ function refResize(x: TensorData, scales: number[], outShape: number[], o: RefOp
     if (axis === rank) return xs[base]!;
     const inLen = x.shape[axis]!;
     const rows = Array.from({ length: inLen }, (_, i) => at(axis + 1, base + i * inStrides[axis]!, outIdx));
-    return interp1d(o, rows, coordOf(o, outIdx[axis]!, scales[axis]!, inLen, outShape[axis]!, axis, rank), inLen);
+    return interp1d(o, rows, coordOf(o, outIdx[axis]!, scales[axis]!, inLen, outShape[axis]!, axis, rank), inLen, scales[axis]!);
   };
   const out = new Float32Array(sizeOf(outShape));
   for (let i = 0; i < out.length; i++) {
@@ -114,6 +139,10 @@ describe('Resize against the reference formula', () => {
     { mode: 'cubic', coord: 'align_corners' },
     { mode: 'cubic', coord: 'half_pixel', A: -0.5, excludeOutside: true },
     { mode: 'cubic', coord: 'asymmetric' },
+    { mode: 'linear', coord: 'half_pixel_symmetric' },
+    { mode: 'nearest', coord: 'half_pixel_symmetric' },
+    { mode: 'linear', coord: 'half_pixel', antialias: true },
+    { mode: 'cubic', coord: 'pytorch_half_pixel', antialias: true },
   ];
   const scaleSets = [
     [1, 1, 2, 1.5],
@@ -122,18 +151,26 @@ describe('Resize against the reference formula', () => {
   ];
   for (const o of modes) {
     for (const scales of scaleSets) {
-      const label = `${o.mode} ${o.coord} ${o.nearest ?? ''}${o.excludeOutside ? ' exclude_outside A=' + o.A : ''} scales [${scales}]`;
+      const label = `${o.mode} ${o.coord} ${o.nearest ?? ''}${o.excludeOutside ? ' exclude_outside A=' + o.A : ''}${o.antialias ? ' antialias' : ''} scales [${scales}]`;
       it(label, () => {
         const attrs: Record<string, string | number> = { mode: o.mode, coordinate_transformation_mode: o.coord };
         if (o.nearest) attrs.nearest_mode = o.nearest;
         if (o.A !== undefined) attrs.cubic_coeff_a = o.A; // -0.5 is non-integral, so encoded as FLOAT
         if (o.excludeOutside) attrs.exclude_outside = 1;
-        const [y] = runKernel('Resize', [x, undefined, f32(scales)], attrs, { opset: 13, constant: [2] });
+        if (o.antialias) attrs.antialias = 1;
+        // half_pixel_symmetric and antialias are opset 19 / 18 features.
+        const [y] = runKernel('Resize', [x, undefined, f32(scales)], attrs, { opset: 19, constant: [2] });
         const outShape = x.shape.map((d, i) => Math.floor(d * scales[i]!));
         expectClose(y!, refResize(x, scales, outShape, o), 1e-5, 1e-5);
       });
     }
   }
+
+  it('opset 18 axes select which dims the scales apply to', () => {
+    const [y] = runKernel('Resize', [x, undefined, f32([0.5, 1.7])], { mode: 'cubic', axes: [3, -2] }, { opset: 18, constant: [2] });
+    const scales = [1, 1, 1.7, 0.5];
+    expectClose(y!, refResize(x, scales, [1, 2, 6, 2], { mode: 'cubic', coord: 'half_pixel' }), 1e-5, 1e-5);
+  });
 
   it('sizes input sets the output shape and scale = size / in', () => {
     const [y] = runKernel('Resize', [x, undefined, undefined, i64([1, 2, 7, 3])], { mode: 'linear' }, { opset: 13, constant: [3] });
