@@ -99,24 +99,24 @@ function packTransposedB(b: Int8Like, batches: number, K: number, N: number, pac
   rowSums(batches * N, K, packed, 0, K, sums, 0);
 }
 
+/** Bᵀ panels and their row sums, ready for igemmABt. */
+interface PackedB {
+  bt: Int8Like;
+  sums: Int32Array;
+}
+
 /**
  * Shared integer core of MatMulInteger and QLinearMatMul: acc = (a - a_zp) · (b - b_zp) per output batch,
  * with b packed transposed once at prepare when constant (else into scratch at run).
  */
 interface IntegerMatMulPlan {
   shape: MatMulShape;
+  /** Scratch this plan needs: [a row sums, (packed b, b row sums when b is not constant)]. */
   scratch: ScratchSpec[];
-  /** Scratch buffers this plan uses start at index `scratchBase`. */
-  run(
-    a: Int8Like,
-    b: Int8Like,
-    aZp: ArrayLike<number>,
-    bZp: ArrayLike<number>,
-    scratch: readonly unknown[],
-    scratchBase: number,
-    accFor: (t: number) => { acc: Int32Array; off: number },
-    done: (t: number) => void,
-  ): void;
+  /** The packed b: the prepare-time pack, or b packed now into scratch[base + 1], scratch[base + 2]. */
+  packB(b: Int8Like, scratch: readonly unknown[], base: number): PackedB;
+  /** Output batch t's M×N accumulators into acc[off...]; aSums is M ints of scratch. */
+  accumulate(t: number, a: Int8Like, packed: PackedB, aZp: ArrayLike<number>, bZp: ArrayLike<number>, aSums: Int32Array, acc: Int32Array, off: number): void;
 }
 
 function planIntegerMatMul(ctx: PrepareContext, aIndex: number, bIndex: number, aZpIndex: number, bZpIndex: number): IntegerMatMulPlan {
@@ -129,42 +129,37 @@ function planIntegerMatMul(ctx: PrepareContext, aIndex: number, bIndex: number, 
   const aZpIdx = paramIndex(ctx, 'a_zero_point', ctx.inputs[aZpIndex], M, shape.aBatches);
   const bZpIdx = paramIndex(ctx, 'b_zero_point', ctx.inputs[bZpIndex], N, bBatches);
   const bConst = ctx.constants[bIndex];
-  let packed: Int8Like | undefined;
-  let packedSums: Int32Array | undefined;
+  let prepacked: PackedB | undefined;
   if (bConst !== undefined) {
-    packed = b.dtype === 'int8' ? new Int8Array(bBatches * N * K) : new Uint8Array(bBatches * N * K);
-    packedSums = new Int32Array(bBatches * N);
-    packTransposedB(bConst.data as Int8Like, bBatches, K, N, packed, packedSums);
+    const bt = b.dtype === 'int8' ? new Int8Array(bBatches * N * K) : new Uint8Array(bBatches * N * K);
+    prepacked = { bt, sums: new Int32Array(bBatches * N) };
+    packTransposedB(bConst.data as Int8Like, bBatches, K, N, bt, prepacked.sums);
   }
   const scratch: ScratchSpec[] = [{ dtype: 'int32', length: M }];
-  if (packed === undefined) {
+  if (prepacked === undefined) {
     scratch.push({ dtype: b.dtype, length: bBatches * N * K }, { dtype: 'int32', length: bBatches * N });
   }
+  const runtimePack: PackedB = { bt: new Uint8Array(0), sums: new Int32Array(0) };
   return {
     shape,
     scratch,
-    run(aData, bData, aZp, bZp, scr, base, accFor, done) {
-      const aSums = scr[base] as Int32Array;
-      let bt = packed;
-      let bSums = packedSums;
-      if (bt === undefined || bSums === undefined) {
-        bt = scr[base + 1] as Int8Like;
-        bSums = scr[base + 2] as Int32Array;
-        packTransposedB(bData, bBatches, K, N, bt, bSums);
-      }
-      for (let t = 0; t < shape.aBatchOf.length; t++) {
-        const ab = shape.aBatchOf[t]!;
-        const bb = shape.bBatchOf[t]!;
-        const { acc, off } = accFor(t);
-        igemmABt(M, N, K, aData, ab * M * K, K, bt, bb * N * K, K, acc, off, N);
-        rowSums(M, K, aData, ab * M * K, K, aSums, 0);
-        applyZeroPointCorrections(
-          M, N, K, acc, off, N,
-          aZp, ab * aZpIdx.batchStride, aZpIdx.stride, aSums, 0,
-          bZp, bb * bZpIdx.batchStride, bZpIdx.stride, bSums, bb * N,
-        );
-        done(t);
-      }
+    packB(bData, scr, base) {
+      if (prepacked !== undefined) return prepacked;
+      runtimePack.bt = scr[base + 1] as Int8Like;
+      runtimePack.sums = scr[base + 2] as Int32Array;
+      packTransposedB(bData, bBatches, K, N, runtimePack.bt, runtimePack.sums);
+      return runtimePack;
+    },
+    accumulate(t, aData, packed, aZp, bZp, aSums, acc, off) {
+      const ab = shape.aBatchOf[t]!;
+      const bb = shape.bBatchOf[t]!;
+      igemmABt(M, N, K, aData, ab * M * K, K, packed.bt, bb * N * K, K, acc, off, N);
+      rowSums(M, K, aData, ab * M * K, K, aSums, 0);
+      applyZeroPointCorrections(
+        M, N, K, acc, off, N,
+        aZp, ab * aZpIdx.batchStride, aZpIdx.stride, aSums, 0,
+        bZp, bb * bZpIdx.batchStride, bZpIdx.stride, packed.sums, bb * N,
+      );
     },
   };
 }
@@ -174,27 +169,17 @@ function planIntegerMatMul(ctx: PrepareContext, aIndex: number, bIndex: number, 
 function prepareMatMulInteger(ctx: PrepareContext): PreparedKernel {
   const plan = planIntegerMatMul(ctx, 0, 1, 2, 3);
   const { M, N } = plan.shape;
-  let y: Int32Array = ZERO;
-  const target: { acc: Int32Array; off: number } = { acc: ZERO, off: 0 };
+  const batches = plan.shape.aBatchOf.length;
   return {
     outputs: [{ dtype: 'int32', shape: plan.shape.outShape }],
     scratch: plan.scratch,
     run(inputs, outputs, scratch) {
-      y = outputs[0] as Int32Array;
-      plan.run(
-        inputs[0] as Int8Like,
-        inputs[1] as Int8Like,
-        (inputs[2] as Int8Like | undefined) ?? ZERO,
-        (inputs[3] as Int8Like | undefined) ?? ZERO,
-        scratch,
-        0,
-        (t) => {
-          target.acc = y;
-          target.off = t * M * N;
-          return target;
-        },
-        () => {},
-      );
+      const a = inputs[0] as Int8Like;
+      const aZp = (inputs[2] as Int8Like | undefined) ?? ZERO;
+      const bZp = (inputs[3] as Int8Like | undefined) ?? ZERO;
+      const packed = plan.packB(inputs[1] as Int8Like, scratch, 0);
+      const y = outputs[0] as Int32Array;
+      for (let t = 0; t < batches; t++) plan.accumulate(t, a, packed, aZp, bZp, scratch[0] as Int32Array, y, t * M * N);
     },
   };
 }
@@ -218,7 +203,7 @@ function prepareQLinearMatMul(ctx: PrepareContext): PreparedKernel {
   }
   const [lo, hi] = range;
   const scratchBase = 1;
-  const target: { acc: Int32Array; off: number } = { acc: ZERO, off: 0 };
+  const batches = plan.shape.aBatchOf.length;
   return {
     outputs: [{ dtype: outType, shape: plan.shape.outShape }],
     scratch: [{ dtype: 'int32', length: M * N }, ...plan.scratch],
@@ -229,29 +214,24 @@ function prepareQLinearMatMul(ctx: PrepareContext): PreparedKernel {
       const yScale = (inputs[6] as Float32Array)[0]!;
       const yZp = inputs[7] === undefined ? 0 : (inputs[7] as Int8Like)[0]!;
       const y = outputs[0] as Int8Like;
-      target.acc = acc;
-      plan.run(
-        inputs[0] as Int8Like,
-        inputs[3] as Int8Like,
-        (inputs[2] as Int8Like | undefined) ?? ZERO,
-        (inputs[5] as Int8Like | undefined) ?? ZERO,
-        scratch,
-        scratchBase,
-        () => target,
-        (t) => {
-          const as0 = plan.shape.aBatchOf[t]! * aScaleIdx.batchStride;
-          const bs0 = plan.shape.bBatchOf[t]! * bScaleIdx.batchStride;
-          const out0 = t * M * N;
-          for (let i = 0; i < M; i++) {
-            const sa = aScale[as0 + i * aScaleIdx.stride]!;
-            for (let j = 0; j < N; j++) {
-              // x_scale·w_scale / y_scale in float32 steps, as onnxruntime's output scale.
-              const mult = Math.fround(Math.fround(sa * bScale[bs0 + j * bScaleIdx.stride]!) / yScale);
-              y[out0 + i * N + j] = requantize(acc[i * N + j]!, mult, yZp, lo, hi);
-            }
+      const a = inputs[0] as Int8Like;
+      const aZp = (inputs[2] as Int8Like | undefined) ?? ZERO;
+      const bZp = (inputs[5] as Int8Like | undefined) ?? ZERO;
+      const packed = plan.packB(inputs[3] as Int8Like, scratch, scratchBase);
+      for (let t = 0; t < batches; t++) {
+        plan.accumulate(t, a, packed, aZp, bZp, scratch[scratchBase] as Int32Array, acc, 0);
+        const as0 = plan.shape.aBatchOf[t]! * aScaleIdx.batchStride;
+        const bs0 = plan.shape.bBatchOf[t]! * bScaleIdx.batchStride;
+        const out0 = t * M * N;
+        for (let i = 0; i < M; i++) {
+          const sa = aScale[as0 + i * aScaleIdx.stride]!;
+          for (let j = 0; j < N; j++) {
+            // a_scale·b_scale / y_scale in float32 steps, as onnxruntime's output scale.
+            const mult = Math.fround(Math.fround(sa * bScale[bs0 + j * bScaleIdx.stride]!) / yScale);
+            y[out0 + i * N + j] = requantize(acc[i * N + j]!, mult, yZp, lo, hi);
           }
-        },
-      );
+        }
+      }
     },
   };
 }
