@@ -260,6 +260,18 @@ describe('MatMul vs numpy semantics', () => {
     expect(dot.shape).toEqual([]);
     expect(values(dot)).toEqual([14]);
   });
+  it('int32 wraps like C, int64 is exact, uint64 reads unsigned', () => {
+    const i32 = runKernel('MatMul', [tensor('int32', [1, 2], [65536, 3]), tensor('int32', [2, 1], [65536, -4])])[0]!;
+    expect(i32.dtype).toBe('int32');
+    expect(values(i32)).toEqual([-12]); // 2^32 wraps to 0, plus 3·(−4)
+    const big = 2n ** 40n;
+    const i64 = runKernel('MatMul', [tensor('int64', [2, 2], [big, 1n, 2n, 3n]), tensor('int64', [2, 1], [3n, 5n])])[0]!;
+    expect(i64.dtype).toBe('int64');
+    expect(Array.from(i64.data as BigInt64Array)).toEqual([3n * big + 5n, 21n]);
+    const u64 = runKernel('MatMul', [tensor('uint64', [1, 1], [2n ** 63n]), tensor('uint64', [1, 1], [1n])])[0]!;
+    expect(Array.from(u64.data as BigUint64Array)).toEqual([2n ** 63n]);
+    expect(() => runKernel('MatMul', [tensor('int8', [1, 1], [1]), tensor('int8', [1, 1], [1])])).toThrow(UnsupportedError);
+  });
   it('float64 and bad shapes', () => {
     const y = runKernel('MatMul', [tensor('float64', [1, 2], [1, 2]), tensor('float64', [2, 1], [3, 4])])[0]!;
     expect(y.dtype).toBe('float64');

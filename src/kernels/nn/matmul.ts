@@ -1,7 +1,60 @@
 import { sizeOf } from '../../dtype.js';
 import { sgemm } from '../gemm/sgemm.js';
 import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
-import { dgemmAccumulate, floatKind } from './gemm.js';
+import { UnsupportedError, nodeLabel } from '../../errors.js';
+import { dgemmAccumulate } from './gemm.js';
+
+type MatMulKind = 'f32' | 'f64' | 'i32' | 'i64';
+
+/** float16/bfloat16/float32 -> sgemm; float64 -> plain loops; 32- and 64-bit ints -> wrapping integer loops. */
+function matMulKind(ctx: PrepareContext, i: number): MatMulKind {
+  const t = requireInput(ctx, i);
+  switch (t.dtype) {
+    case 'float32':
+    case 'float16':
+    case 'bfloat16':
+      return 'f32';
+    case 'float64':
+      return 'f64';
+    case 'int32':
+    case 'uint32':
+      return 'i32';
+    case 'int64':
+    case 'uint64':
+      return 'i64';
+    default:
+      throw new UnsupportedError(`${nodeLabel(ctx.node)}: input ${i} has dtype ${t.dtype}; MatMul supports float16/bfloat16/float32/float64/int32/uint32/int64/uint64`);
+  }
+}
+
+/**
+ * Y[t] = A[t] · B[t] per batch matrix with integer arithmetic that wraps like C: 32-bit products via
+ * Math.imul (low 32 bits, the same for signed and unsigned) and 64-bit ones as BigInt stored modulo 2^64.
+ */
+function intMatMul(kind: 'i32' | 'i64', plan: BatchPlan, M: number, N: number, K: number, a: unknown, b: unknown, y: unknown): void {
+  for (let t = 0; t < plan.count; t++) {
+    const ao = plan.aOffsets[t]!;
+    const bo = plan.bOffsets[t]!;
+    const yo = t * M * N;
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) {
+        if (kind === 'i32') {
+          const av = a as Int32Array;
+          const bv = b as Int32Array;
+          let s = 0;
+          for (let k = 0; k < K; k++) s = (s + Math.imul(av[ao + i * K + k]!, bv[bo + k * N + j]!)) | 0;
+          (y as Int32Array)[yo + i * N + j] = s;
+        } else {
+          const av = a as BigInt64Array;
+          const bv = b as BigInt64Array;
+          let s = 0n;
+          for (let k = 0; k < K; k++) s += av[ao + i * K + k]! * bv[bo + k * N + j]!;
+          (y as BigInt64Array)[yo + i * N + j] = BigInt.asIntN(64, s);
+        }
+      }
+    }
+  }
+}
 
 /** Per output batch matrix, the element offsets of its A and B matrices (numpy broadcasting of batch dims). */
 interface BatchPlan {
@@ -40,12 +93,12 @@ function planBatches(ctx: PrepareContext, aBatch: number[], bBatch: number[], aM
   return { shape, plan: { count, aOffsets, bOffsets } };
 }
 
-// MatMul (numpy matmul): A [..., M, K] (or [K]), B [..., K, N] (or [K]) -> Y [broadcast(...), M, N] (1-D sides dropped)
+// MatMul (numpy matmul, float and 32/64-bit int): A [..., M, K] (or [K]), B [..., K, N] (or [K]) -> Y [broadcast(...), M, N] (1-D sides dropped)
 function prepareMatMul(ctx: PrepareContext): PreparedKernel {
   const a = requireInput(ctx, 0);
   const b = requireInput(ctx, 1);
-  const kind = floatKind(ctx, 0);
-  if (floatKind(ctx, 1) !== kind) throw kernelError(ctx, `A and B must share one dtype, got ${a.dtype} and ${b.dtype}`);
+  const kind = matMulKind(ctx, 0);
+  if (matMulKind(ctx, 1) !== kind || a.dtype !== b.dtype) throw kernelError(ctx, `A and B must share one dtype, got ${a.dtype} and ${b.dtype}`);
   if (a.shape.length === 0 || b.shape.length === 0) throw kernelError(ctx, 'MatMul inputs must have rank >= 1');
   const aShape = a.shape.length === 1 ? [1, a.shape[0]!] : a.shape;
   const bShape = b.shape.length === 1 ? [b.shape[0]!, 1] : b.shape;
@@ -59,6 +112,14 @@ function prepareMatMul(ctx: PrepareContext): PreparedKernel {
   const outShape = [...batchShape, ...(a.shape.length === 1 ? [] : [M]), ...(b.shape.length === 1 ? [] : [N])];
   // A shared B with a batch of A matrices that are not broadcast: one [batch·M, K] × [K, N] product.
   const foldIntoM = sizeOf(bBatch) === 1 && sizeOf(aBatch) === plan.count;
+  if (kind === 'i32' || kind === 'i64') {
+    return {
+      outputs: [{ dtype: a.dtype, shape: outShape }],
+      run(inputs, outs) {
+        intMatMul(kind, plan, M, N, K, inputs[0], inputs[1], outs[0]);
+      },
+    };
+  }
   const run =
     kind === 'f32'
       ? (x: Float32Array, w: Float32Array, y: Float32Array): void => {
