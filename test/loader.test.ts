@@ -7,7 +7,11 @@ import {
   ProtoReader,
   ProtoWriter,
   decodeModel,
+  decodeOptional,
+  decodeSequence,
   decodeTensor,
+  decodeValue,
+  tensorAsDeclared,
   encodeModel,
   encodeTensor,
   type Attribute,
@@ -613,6 +617,43 @@ describe('models', () => {
   });
 });
 
+describe('sequence and optional values (test data)', () => {
+  const tensorMsg = (v: number[]): Uint8Array => encodeTensor({ dtype: 'float32', shape: [v.length], data: Float32Array.from(v) });
+
+  it('decodes a SequenceProto of tensors, nested sequences and optionals', () => {
+    const b = proto((w) => {
+      w.stringField(1, 'seq');
+      w.varintField(2, 1);
+      w.bytesField(3, tensorMsg([1, 2]));
+      w.bytesField(3, tensorMsg([3]));
+      w.messageField(5, (s) => s.bytesField(3, tensorMsg([4])));
+      w.messageField(7, () => {});
+    });
+    const { name, elems } = decodeSequence(b);
+    expect(name).toBe('seq');
+    expect(normalise(elems)).toEqual([
+      { kind: 'tensor', value: { dtype: 'float32', shape: [2], data: [1, 2] } },
+      { kind: 'tensor', value: { dtype: 'float32', shape: [1], data: [3] } },
+      { kind: 'sequence', elems: [{ kind: 'tensor', value: { dtype: 'float32', shape: [1], data: [4] } }] },
+      { kind: 'optional', value: null },
+    ]);
+  });
+
+  it('decodes empty and full OptionalProtos', () => {
+    expect(decodeOptional(proto((w) => w.stringField(1, 'o'))).value).toBeNull();
+    const full = decodeOptional(proto((w) => w.bytesField(3, tensorMsg([5]))));
+    expect(normalise(full.value)).toEqual({ kind: 'tensor', value: { dtype: 'float32', shape: [1], data: [5] } });
+  });
+
+  it('reinterprets uint16 test data as bfloat16 when bfloat16 is declared', () => {
+    const t = tensorAsDeclared({ dtype: 'uint16', shape: [2], data: Uint16Array.from([0x3f80, 0xc000]) }, 'bfloat16');
+    expect(t.dtype).toBe('bfloat16');
+    expect(Array.from(t.data as Float32Array)).toEqual([1, -2]);
+    const same = { dtype: 'uint16' as const, shape: [1], data: Uint16Array.from([1]) };
+    expect(tensorAsDeclared(same, 'uint16')).toBe(same);
+  });
+});
+
 /** Typed arrays → plain arrays, Maps → entries, for deep comparison. */
 function normalise(v: unknown): unknown {
   if (ArrayBuffer.isView(v)) return Array.from(v as unknown as ArrayLike<unknown>);
@@ -705,6 +746,31 @@ describe.skipIf(!sharedAvailable(NODE_SUITE, 'loader: ONNX node tests'))('ONNX b
       const m = decodeModel(new Uint8Array(readFileSync(join(NODE_SUITE, d, 'model.onnx'))));
       expect(m.graph.outputs.length, d).toBeGreaterThan(0);
     }
+  });
+
+  it('decodes the sequence/optional test data by the declared types', () => {
+    let checked = 0;
+    for (const d of dirs) {
+      const m = decodeModel(new Uint8Array(readFileSync(join(NODE_SUITE, d, 'model.onnx'))));
+      const initNames = new Set(m.graph.initializers.keys());
+      const groups = [
+        ['input', m.graph.inputs.filter((i) => !initNames.has(i.name))],
+        ['output', m.graph.outputs],
+      ] as const;
+      for (const [prefix, infos] of groups) {
+        infos.forEach((info, i) => {
+          if (info.type.kind !== 'sequence' && info.type.kind !== 'optional') return;
+          for (const ds of readdirSync(join(NODE_SUITE, d)).filter((x) => x.startsWith('test_data_set'))) {
+            const file = join(NODE_SUITE, d, ds, `${prefix}_${i}.pb`);
+            if (!existsSync(file)) continue;
+            const { value } = decodeValue(new Uint8Array(readFileSync(file)), info.type);
+            expect(value.kind, `${d}/${ds}/${prefix}_${i}`).toBe(info.type.kind);
+            checked++;
+          }
+        });
+      }
+    }
+    expect(checked).toBeGreaterThan(20);
   });
 
   it.each(sample)('%s: test data decode to the declared input/output types', (d) => {
