@@ -57,7 +57,12 @@ function prepareQLinearBinary(ctx: PrepareContext, combine: (a: number, b: numbe
       const A = inputs[0] as Int8Like;
       const B = inputs[3] as Int8Like;
       const C = outputs[0] as Int8Like;
-      const [sa, za, sb, zb, sc, zc] = [1, 2, 4, 5, 6, 7].map((i) => scalarOf(inputs[i])) as [number, number, number, number, number, number];
+      const sa = scalarOf(inputs[1]);
+      const za = scalarOf(inputs[2]);
+      const sb = scalarOf(inputs[4]);
+      const zb = scalarOf(inputs[5]);
+      const sc = scalarOf(inputs[6]);
+      const zc = scalarOf(inputs[7]);
       counter.fill(0);
       let ia = 0;
       let ib = 0;

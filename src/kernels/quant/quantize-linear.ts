@@ -11,15 +11,25 @@ const QUANTIZED_OUTPUTS: readonly DType[] = [
 ];
 
 /**
- * Visits x as [outer, D, inner] and hands each element index with the index of its scale / zero point.
- * The callback style keeps Quantize and Dequantize on one indexing rule (per-tensor, per-axis, blocked).
+ * Converts every element of x with the scale / zero point that applies to it: x is walked as [outer, D, inner]
+ * and convert(v, scale, zeroPoint) maps one value. One indexing rule for per-tensor, per-axis and blocked.
  */
-function forEachWithParam(l: QuantParamLayout, visit: (xIndex: number, paramIndex: number) => void): void {
+function convertWithParams(
+  l: QuantParamLayout,
+  x: Exclude<Data, string[]>,
+  scales: Float32Array,
+  zps: Exclude<Data, string[]> | undefined,
+  y: Float32Array,
+  convert: (v: number, scale: number, zeroPoint: number) => number,
+): void {
   let idx = 0;
   for (let o = 0; o < l.outer; o++) {
     for (let a = 0; a < l.axisDim; a++) {
       const p0 = o * l.outerStride + Math.floor(a / l.blockSize) * l.axisStride;
-      for (let i = 0; i < l.inner; i++) visit(idx++, p0 + i * l.innerStride);
+      for (let i = 0; i < l.inner; i++, idx++) {
+        const p = p0 + i * l.innerStride;
+        y[idx] = convert(Number(x[idx]), scales[p]!, zps === undefined ? 0 : Number(zps[p]));
+      }
     }
   }
 }
@@ -52,29 +62,22 @@ function prepareQuantizeLinear(ctx: PrepareContext): PreparedKernel {
   const layout = quantParamLayout(ctx, x, scale, attrInt(ctx.node, 'axis', 1), attrInt(ctx.node, 'block_size', 0));
   const saturate = attrInt(ctx.node, 'saturate', 1) !== 0;
   const range = integerRange(outType);
+  const convert =
+    range !== undefined
+      ? (v: number, scale: number, zp: number) => quantizeToRange(Math.fround(v / scale), zp, range[0], range[1])
+      : (v: number, scale: number, zp: number) => roundToFloat8(Math.fround(v / scale) + zp, outType, saturate);
   return {
     outputs: [{ dtype: outType, shape: [...x.shape] }],
     run(inputs, outputs) {
-      const xs = inputs[0] as Float32Array;
-      const scales = inputs[1] as Float32Array;
       const zps = inputs[2] as Exclude<Data, string[]> | undefined;
-      const y = outputs[0] as Float32Array;
-      if (range !== undefined) {
-        const [lo, hi] = range;
-        forEachWithParam(layout, (i, p) => {
-          y[i] = quantizeToRange(Math.fround(xs[i]! / scales[p]!), zps === undefined ? 0 : Number(zps[p]), lo, hi);
-        });
-      } else {
-        forEachWithParam(layout, (i, p) => {
-          const zp = zps === undefined ? 0 : Number(zps[p]);
-          y[i] = roundToFloat8(Math.fround(xs[i]! / scales[p]!) + zp, outType, saturate);
-        });
-      }
+      convertWithParams(layout, inputs[0] as Float32Array, inputs[1] as Float32Array, zps, outputs[0] as Float32Array, convert);
     },
   };
 }
 
 const DEQUANTIZABLE: readonly DType[] = [...QUANTIZED_OUTPUTS, 'int32'];
+
+const dequantize = (v: number, scale: number, zp: number) => Math.fround(Math.fround(v - zp) * scale);
 
 // y = (x - x_zero_point) * x_scale, in float32 as onnxruntime (Operators.md §DequantizeLinear).
 // x [...], x_scale [] | [D] | blocked, x_zero_point like x_scale -> y [...] of x_scale's type
@@ -96,14 +99,10 @@ function prepareDequantizeLinear(ctx: PrepareContext): PreparedKernel {
   return {
     outputs: [{ dtype: outType, shape: [...x.shape] }],
     run(inputs, outputs) {
-      const xs = inputs[0] as Exclude<Data, string[]>;
-      const scales = inputs[1] as Float32Array;
-      const zps = inputs[2] as Exclude<Data, string[]> | undefined;
+      // float8 zero points must be 0 (Operators.md), so they are not read.
+      const zps = xIsFloat8 ? undefined : (inputs[2] as Exclude<Data, string[]> | undefined);
       const y = outputs[0] as Float32Array;
-      forEachWithParam(layout, (i, p) => {
-        const zp = zps === undefined || xIsFloat8 ? 0 : Number(zps[p]);
-        y[i] = Math.fround(Math.fround(Number(xs[i]) - zp) * scales[p]!);
-      });
+      convertWithParams(layout, inputs[0] as Exclude<Data, string[]>, inputs[1] as Float32Array, zps, y, dequantize);
       if (narrowOutput) for (let i = 0; i < y.length; i++) y[i] = roundToStorageType(y[i]!, outType);
     },
   };
