@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { TensorData } from '../dtype.js';
 import { decodeTensor } from '../loader/index.js';
 import { InferenceSession, type SessionOptions } from '../session/session.js';
-import { fromTensorData, toTensorData, type Tensor } from '../session/tensor.js';
+import { Tensor, fromTensorData, toTensorData } from '../session/tensor.js';
 import { readModelFileSync } from '../node.js';
 
 export interface Tolerance {
@@ -89,19 +89,30 @@ function runDataset(session: InferenceSession, dir: string, tol: Tolerance): Dat
     inputs.forEach((t, i) => {
       const name = t.name || session.inputNames[i];
       if (name === undefined) throw new Error(`input_${i}.pb has no matching model input`);
-      feeds[session.inputNames.includes(name) ? name : session.inputNames[i]!] = fromTensorData(t);
+      const key = session.inputNames.includes(name) ? name : session.inputNames[i]!;
+      const declared = session.inputMetadata.find((m) => m.name === key)?.type;
+      feeds[key] = declared === 'bfloat16' && t.dtype === 'uint16' ? new Tensor('bfloat16', t.data as Uint16Array, t.shape) : fromTensorData(t);
     });
     const t1 = performance.now();
     const got = session.runSync(feeds);
     const ms = performance.now() - t1;
     const outputs = expected.map((exp, i) => {
       const name = exp.name && exp.name in got ? exp.name : session.outputNames[i]!;
-      return compareTensors(name, toTensorData(got[name]!), exp, tol);
+      return compareTensors(name, toTensorData(got[name]!), bfloat16Bits(exp, got[name]), tol);
     });
     return { dataset, ok: outputs.every((o) => o.ok), ms, outputs };
   } catch (e) {
     return { dataset, ok: false, ms: performance.now() - t0, outputs: [], error: describe(e) };
   }
+}
+
+/**
+ * The ONNX test generator stores bfloat16 tensors as uint16 bits; read them as bfloat16 when the model's output is
+ * bfloat16.
+ */
+function bfloat16Bits(exp: TensorData, got: Tensor | undefined): TensorData {
+  if (got?.type !== 'bfloat16' || exp.dtype !== 'uint16') return exp;
+  return toTensorData(new Tensor('bfloat16', exp.data as Uint16Array, exp.shape));
 }
 
 /** Elementwise |got - exp| <= atol + rtol*|exp|; exact for non-float types; NaN equals NaN. */

@@ -65,7 +65,11 @@ export class GraphExecutor {
     return plan.kind === 'static' ? this.runStatic(plan.plan, feeds) : this.runEager(feeds);
   }
 
-  /** Output types for given input types, planning if needed (used by control-flow kernels at prepare). */
+  /** Number of plans currently cached (at most maxCachedPlans). */
+  get cachedPlans(): number {
+    return this.plans.size;
+  }
+
   profile(): StepProfile[] {
     return [...this.profiles.values()];
   }

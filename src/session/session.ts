@@ -48,7 +48,7 @@ export interface MemoryReport {
   naiveBytes: number;
   /** Bytes of the model's weights (initializers), held apart from the arena. */
   weightBytes: number;
-  /** Number of cached plans. */
+  /** Number of plans cached (one per input-shape signature, at most maxCachedPlans). */
   plans: number;
 }
 
@@ -130,7 +130,7 @@ export class InferenceSession {
       lowerBound: m?.lowerBound ?? 0,
       naiveBytes: m?.naiveBytes ?? 0,
       weightBytes,
-      plans: plan ? 1 : 0,
+      plans: this.executor.cachedPlans,
     };
   }
 
