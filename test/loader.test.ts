@@ -718,6 +718,15 @@ describe.skipIf(!sharedAvailable(MODEL_ZOO, 'loader: model zoo'))('model zoo (..
 
   // Best of 6 runs, in CPU time (user + system) so that other suites loading the machine do not make it
   // flaky; a single decode takes ~25 ms on an idle machine.
+  it('decodes from a Node Buffer (whose slice() shares memory) the same as from a Uint8Array', () => {
+    const buf = readFileSync(join(MODEL_ZOO, 'mnist_cnn', 'model.onnx'));
+    const a = decodeModel(buf);
+    const b = decodeModel(new Uint8Array(buf));
+    expect(normalise(a.graph.initializers)).toEqual(normalise(b.graph.initializers));
+    const inner = Buffer.concat([Buffer.from([1, 2, 3]), buf]).subarray(3); // non-zero byteOffset
+    expect(normalise(decodeModel(inner).graph.initializers)).toEqual(normalise(b.graph.initializers));
+  });
+
   it('decodes resnet18 (45 MB) in well under 100 ms', () => {
     const file = new Uint8Array(readFileSync(join(MODEL_ZOO, 'resnet18', 'model.onnx')));
     let best = Infinity;

@@ -50,12 +50,16 @@ export class ProtoReader {
   private hi = 0;
   private readonly view: DataView;
 
+  readonly bytes: Uint8Array;
+
   constructor(
-    readonly bytes: Uint8Array,
+    bytes: Uint8Array,
     readonly start = 0,
     readonly end = bytes.length,
     readonly depth = 0,
   ) {
+    // A Node Buffer's slice() shares memory; a plain Uint8Array view makes slice() copy, as decoding expects.
+    this.bytes = bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.pos = start;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }

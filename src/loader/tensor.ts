@@ -306,7 +306,7 @@ export function decodeRaw(bytes: Uint8Array, s: number, e: number, dtype: DType,
   let out: Exclude<Data, string[]>;
   if (HOST_IS_LITTLE_ENDIAN || width === 1) {
     // slice() copies into a fresh, aligned buffer without zero-filling it first.
-    out = new (storageCtor(dtype))(bytes.slice(s, e).buffer, 0, n);
+    out = new (storageCtor(dtype))(new Uint8Array(bytes.buffer, bytes.byteOffset + s, e - s).slice().buffer, 0, n);
   } else {
     out = allocData(dtype, n) as Exclude<Data, string[]>;
     copyLittleEndian(bytes, s, out);
