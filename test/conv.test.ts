@@ -106,6 +106,24 @@ describe('every conv path agrees with the reference (rtol 1e-4)', () => {
     expect(planIm2col(problem2d({ c: 13, m: 5, h: 7, w: 9, kh: 1, kw: 1, sh: 2 })).scratchLength).toBeGreaterThan(0);
   });
 
+  it('3-D im2col tiles across depth slices', () => {
+    // D 4 -> OD 3 (k 2, pad 0/0... stride 1), H 3 -> OH 2 with pad 1/0 and stride 2, W 5 -> OW 5 (k 3, pads 1/1).
+    const geo: WindowGeometry = {
+      inSize: [4, 3, 5], outSize: [3, 2, 5], kernel: [2, 2, 3], strides: [1, 2, 1],
+      dilations: [1, 1, 1], padsBegin: [0, 1, 1], padsEnd: [0, 0, 1],
+    };
+    const p: ConvProblem = { batch: 1, inChannels: 3, outChannels: 2, group: 1, geo };
+    const { x, w, b, outLen, outShape } = operands(p, 77);
+    const ref = new Float32Array(outLen);
+    convReference(p, x, w, b, ref);
+    for (const maxBytes of [8 << 20, 1, 3 * 12 * 5 * 4 * 4]) {
+      const plan = planIm2col(p, maxBytes);
+      const y = new Float32Array(outLen).fill(NaN);
+      convIm2col(p, plan, x, w, b, y, new Float32Array(plan.scratchLength));
+      expectClose({ dtype: 'float32', shape: outShape, data: y }, { dtype: 'float32', shape: outShape, data: ref }, 1e-4, 1e-5);
+    }
+  });
+
   it('tiles the column buffer to the byte budget', () => {
     const p = problem2d({ c: 16, m: 4, h: 64, w: 64, kh: 3, kw: 3, pads: [1, 1, 1, 1] });
     const plan = planIm2col(p, 64 * 1024);
@@ -141,6 +159,17 @@ describe('Conv kernel', () => {
     const ref = runKernel('Conv', [x, w], attrs, { options: { convAlgorithm: 'reference' } })[0]!;
     expect(ref.shape).toEqual([1, 5, Math.floor((11 + 3 - 7) / 2) + 1]);
     expectClose(runKernel('Conv', [x, w], attrs, { options: { convAlgorithm: 'im2col' } })[0]!, ref, 1e-4, 1e-5);
+  });
+
+  it('3-D conv: im2col matches the reference', () => {
+    const x = randomTensor([2, 4, 5, 6, 7], 20);
+    const w = randomTensor([6, 2, 3, 2, 3], 21);
+    const b = randomTensor([6], 22);
+    const attrs = { group: 2, strides: [2, 1, 2], dilations: [1, 2, 1], pads: [1, 0, 2, 0, 1, 1] };
+    const ref = runKernel('Conv', [x, w, b], attrs, { options: { convAlgorithm: 'reference' } })[0]!;
+    expectClose(runKernel('Conv', [x, w, b], attrs, { options: { convAlgorithm: 'im2col' } })[0]!, ref, 1e-4, 1e-5);
+    const pw = runKernel('Conv', [x, randomTensor([3, 4, 1, 1, 1], 23)], {}, { options: { convAlgorithm: 'reference' } })[0]!;
+    expectClose(runKernel('Conv', [x, randomTensor([3, 4, 1, 1, 1], 23)], {}, { options: { convAlgorithm: 'im2col' } })[0]!, pw, 1e-4, 1e-5);
   });
 
   it('3-D conv: ones kernel sums 2x2x2 cubes', () => {

@@ -3,7 +3,7 @@ import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
 import { forwardGeometry, liftGeometry, readWindowAttrs } from './geometry.js';
 import { convDepthwise, depthwiseApplies, planDepthwise } from './depthwise.js';
-import { convIm2col, im2colApplies, planIm2col } from './im2col.js';
+import { convIm2col, planIm2col } from './im2col.js';
 import { convReference, type ConvProblem, type FloatArray } from './reference.js';
 
 export type ConvPath = 'reference' | 'im2col' | 'depthwise';
@@ -18,13 +18,13 @@ export function requireFloatInput(ctx: PrepareContext, i: number): 'f32' | 'f64'
 
 /**
  * Picks the path: a forced ctx.options.convAlgorithm when it applies to this problem, else depthwise for
- * one-channel groups, im2col + sgemm for other 1-D/2-D float32 convs, and the reference loop otherwise.
+ * one-channel groups, im2col + sgemm for other float32 convs (1-D to 3-D), and the reference loop for float64.
  */
 export function chooseConvPath(ctx: PrepareContext, p: ConvProblem, isF32: boolean): ConvPath {
   const forced = ctx.options.convAlgorithm ?? 'auto';
   if (forced === 'reference') return 'reference';
   const depthwiseOk = depthwiseApplies(p);
-  const im2colOk = isF32 && im2colApplies(p);
+  const im2colOk = isF32;
   if (forced === 'direct' && depthwiseOk) return 'depthwise';
   if (forced === 'im2col' && im2colOk) return 'im2col';
   if (depthwiseOk) return 'depthwise';
