@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LimitError, TinferError } from '../src/errors.js';
-import { decodeModel, type Model } from '../src/loader/index.js';
+import { decodeModel, decodeTensor, type Model } from '../src/loader/index.js';
 import { InferenceSession } from '../src/session/session.js';
 import { rng } from './harness.js';
 import { MODEL_ZOO, sharedAvailable } from './shared.js';
@@ -81,13 +81,22 @@ async function tryCreateSession(bytes: Uint8Array, label: string, outcome: Outco
   }
 }
 
-/** A copy of bytes with 1-8 random bytes replaced by random values. */
-function flipBytes(bytes: Uint8Array, next: () => number): { copy: Uint8Array; at: number[] } {
+/**
+ * A copy of bytes with 1-8 random bytes replaced by random values. With `structural`, positions are
+ * drawn from the first and last 4 KiB, where exporters put the nodes (GraphProto field 1 comes first)
+ * and the inputs, outputs and opsets (the last fields), rather than from the bulk of weight bytes.
+ */
+function flipBytes(bytes: Uint8Array, next: () => number, structural = false): { copy: Uint8Array; at: number[] } {
   const copy = bytes.slice();
   const count = 1 + Math.floor(next() * 8);
+  const window = Math.min(4096, copy.length);
   const at: number[] = [];
   for (let k = 0; k < count; k++) {
-    const i = Math.floor(next() * copy.length);
+    let i = Math.floor(next() * copy.length);
+    if (structural) {
+      const j = Math.floor(next() * 2 * window);
+      i = j < window ? j : copy.length - 2 * window + j;
+    }
     copy[i] = Math.floor(next() * 256);
     at.push(i);
   }
@@ -129,11 +138,38 @@ describe.skipIf(!sharedAvailable(MODEL_ZOO, 'fuzz'))('fuzzing the loader with th
     for (let i = 0; i < 1000; i++) {
       const pool = i % 100 === 0 && large.length ? large : small;
       const s = pool[Math.floor(next() * pool.length)]!;
-      const { copy, at } = flipBytes(s.bytes, next);
-      tryDecode(copy, `flip ${s.name} case ${i} at [${at}]`, outcome);
+      const structural = i % 2 === 1;
+      const { copy, at } = flipBytes(s.bytes, next, structural);
+      tryDecode(copy, `flip ${s.name} case ${i}${structural ? ' (structural)' : ''} at [${at}]`, outcome);
     }
     report('byte flips', outcome);
     expect(outcome.errors.size).toBeGreaterThan(0);
+  });
+
+  it('500 truncated or flipped test-data tensors give a tensor or a TinferError', () => {
+    const files = zoo.flatMap((z) =>
+      ['test_data_set_0', 'test_data_set_1'].flatMap((ds) => {
+        const dir = join(MODEL_ZOO, z.name, ds);
+        return existsSync(dir) ? readdirSync(dir).map((f) => join(dir, f)) : [];
+      }),
+    );
+    const small = files.map((f) => readFileSync(f)).filter((b) => b.length < 1 << 20).map((b) => new Uint8Array(b));
+    expect(small.length).toBeGreaterThan(5);
+    const next = rng(3);
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 500; i++) {
+      const b = small[Math.floor(next() * small.length)]!;
+      const input = i % 2 ? b.subarray(0, Math.floor(next() * b.length)) : flipBytes(b, next, true).copy;
+      try {
+        decodeTensor(input, { maxTensorBytes: LIMIT });
+        counts.set('ok', (counts.get('ok') ?? 0) + 1);
+      } catch (e) {
+        if (!(e instanceof TinferError)) throw new Error(`tensor case ${i}: ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`);
+        counts.set(e.constructor.name, (counts.get(e.constructor.name) ?? 0) + 1);
+      }
+    }
+    console.log(`tensor fuzz: ${JSON.stringify(Object.fromEntries(counts))}`);
+    expect(counts.size).toBeGreaterThan(1);
   });
 
   it('huge declared dims are refused with LimitError rather than allocated', () => {
@@ -165,7 +201,7 @@ describe.skipIf(!sharedAvailable(MODEL_ZOO, 'fuzz (session)'))('fuzzing Inferenc
         const cut = Math.floor(next() * s.bytes.length);
         await tryCreateSession(s.bytes.subarray(0, cut), `session: truncate ${s.name} at ${cut}`, outcome);
       } else {
-        const { copy, at } = flipBytes(s.bytes, next);
+        const { copy, at } = flipBytes(s.bytes, next, i % 4 === 1);
         await tryCreateSession(copy, `session: flip ${s.name} case ${i} at [${at}]`, outcome);
       }
     }
