@@ -350,6 +350,45 @@ describe('QLinearConv', () => {
     }
   }
 
+  it('agrees with the direct reference over 40 random shapes (odd sizes, groups, strides, dilations, pads)', () => {
+    const r = rng(99);
+    const pick = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
+    for (let trial = 0; trial < 40; trial++) {
+      const group = [1, 1, 2, 3][pick(0, 3)]!;
+      const depthwise = r() < 0.25;
+      const C = depthwise ? pick(1, 9) : group * pick(1, 4);
+      const M = depthwise ? C : group * pick(1, 4);
+      const c: ConvCase = {
+        N: pick(1, 2), C, H: pick(1, 9), W: pick(1, 9), M, kh: pick(1, 3), kw: pick(1, 3),
+        group: depthwise ? C : group,
+        strides: [pick(1, 3), pick(1, 2)], dilations: [pick(1, 2), pick(1, 2)],
+        pads: [pick(0, 2), pick(0, 2), pick(0, 2), pick(0, 2)],
+        xType: r() < 0.5 ? 'uint8' : 'int8', wType: r() < 0.5 ? 'uint8' : 'int8', perChannel: r() < 0.5,
+      };
+      const spanH = (c.kh - 1) * c.dilations![0] + 1;
+      const spanW = (c.kw - 1) * c.dilations![1] + 1;
+      if (c.H + c.pads![0] + c.pads![2] < spanH || c.W + c.pads![1] + c.pads![3] < spanW) continue;
+      const Cg = c.C / c.group!;
+      const [xlo, xhi] = range(c.xType);
+      const [wlo, whi] = range(c.wType);
+      const x = randomInts(c.N * c.C * c.H * c.W, xlo, xhi, 1000 + trial);
+      const w = randomInts(c.M * Cg * c.kh * c.kw, wlo, whi, 2000 + trial);
+      const xZp = pick(xlo, xhi);
+      const wZp = randomInts(c.perChannel ? c.M : 1, wlo, whi, 3000 + trial);
+      const wZpFull = Array.from({ length: c.M }, (_, m) => wZp[c.perChannel ? m : 0]!);
+      const { acc, shape } = refConvAcc(c, x, xZp, w, wZpFull);
+      // ConvInteger exposes the int32 accumulators that QLinearConv requantizes, so they are compared exactly.
+      const [y] = runKernel(
+        'ConvInteger',
+        [tensor(c.xType, [c.N, c.C, c.H, c.W], x), tensor(c.wType, [c.M, Cg, c.kh, c.kw], w), tensor(c.xType, [], [xZp]), tensor(c.wType, c.perChannel ? [c.M] : [], wZp)],
+        convAttrs(c),
+        { constant: trial % 2 === 0 ? [1] : [] },
+      );
+      expect(y!.shape, JSON.stringify(c)).toEqual(shape);
+      expect(values(y!), JSON.stringify(c)).toEqual(acc);
+    }
+  });
+
   it('rejects a group that does not divide the channels', () => {
     const x = tensor('uint8', [1, 3, 2, 2], new Array(12).fill(0));
     const w = tensor('int8', [2, 1, 1, 1], [1, 1]);
