@@ -5,7 +5,6 @@
 import type { Data, DType, TensorType } from '../../dtype.js';
 import { GraphError, UnsupportedError, nodeLabel } from '../../errors.js';
 import { attrFloat, attrFloats, attrInt, attrString, attrStrings } from '../../graph/attributes.js';
-import { sgemm } from '../gemm/sgemm.js';
 import { kernelError, requireInput, type PrepareContext, type ScratchSpec } from '../kernel.js';
 import { parseActivations, type Activation } from './activations.js';
 
@@ -191,10 +190,9 @@ export function sequenceLength(s: RecurrentShape, lens: Data | undefined, b: num
 }
 
 /**
- * Packed weights, one buffer: for each direction Wᵀ [input, gates*hidden], then for each direction
- * Rᵀ [hidden, gates*hidden], then for each direction the op's bias vector (biasLength values).
- * Transposing makes both the all-steps input projection and each recurrent step a plain row-major
- * A·B GEMM whose inner loop streams contiguous rows.
+ * Packed weights, one buffer: for each direction W [gates*hidden, input], then for each direction
+ * R [gates*hidden, hidden] (both in the ONNX row order, so every gate output is a dot product of two
+ * contiguous rows), then for each direction the op's bias vector (biasLength values).
  */
 export class WeightLayout {
   readonly gh: number;
@@ -230,16 +228,14 @@ export type BiasPacker = (hidden: number, B: Floats | undefined, d: number, dst:
 
 /** Fills `dst` in the WeightLayout from W, R and B. */
 export function packWeights(layout: WeightLayout, W: Data, R: Data, B: Data | undefined, packBias: BiasPacker, dst: Floats): void {
-  const { s, gh } = layout;
-  for (let d = 0; d < s.numDirections; d++) {
-    transposeInto(W as Floats, d * gh * s.inputSize, gh, s.inputSize, dst, layout.wOffset(d));
-    transposeInto(R as Floats, d * gh * s.hidden, gh, s.hidden, dst, layout.rOffset(d));
-    packBias(s.hidden, B as Floats | undefined, d, dst, layout.biasOffset(d));
-  }
+  const { s } = layout;
+  dst.set(W as Floats, 0);
+  dst.set(R as Floats, layout.rBase);
+  for (let d = 0; d < s.numDirections; d++) packBias(s.hidden, B as Floats | undefined, d, dst, layout.biasOffset(d));
 }
 
 /**
- * Prepares the packed weights: once here when W, R and B are constants, otherwise `pack(inputs, scratch)`
+ * Prepares the packed weights: once here when W, R and B are constants, otherwise the returned function
  * re-packs them at every run into the scratch buffer this adds to `scratch`.
  */
 export function planWeights(
@@ -263,24 +259,18 @@ export function planWeights(
   };
 }
 
-/** dst[c*rows + r] = src[srcOff + r*cols + c]: a rows×cols matrix stored as its transpose. */
-function transposeInto(src: Floats, srcOff: number, rows: number, cols: number, dst: Floats, dstOff: number): void {
-  for (let r = 0; r < rows; r++) {
-    const from = srcOff + r * cols;
-    for (let c = 0; c < cols; c++) dst[dstOff + c * rows + r] = src[from + c]!;
-  }
-}
-
 /** A fresh array of the storage type (used at prepare for constant packed weights). */
 export function allocFloats(s: RecurrentShape, length: number): Floats {
   return s.storage === 'float64' ? new Float64Array(length) : new Float32Array(length);
 }
 
 /**
- * C[M×N] (+)= A[M×K] · B[K×N], row-major with row strides lda/ldb/ldc. float32 goes to the shared sgemm;
- * float64 takes the same loop order here, in double.
+ * C[M×N] = A[M×K] · Bᵀ, with B stored N×K row-major (K contiguous, row stride K) and A, C row strides
+ * lda, ldc. The recurrent products are skinny (M = batch, often 1), so this is a GEMV-shaped kernel:
+ * four rows of B share each loaded A element and accumulate in registers, which in V8 runs several times
+ * faster than a broadcast-A / stream-C loop that loads and stores C for every multiply-add.
  */
-export function gemm(
+export function matmulTransposedB(
   M: number,
   N: number,
   K: number,
@@ -289,24 +279,40 @@ export function gemm(
   lda: number,
   B: Floats,
   bOff: number,
-  ldb: number,
-  accumulate: boolean,
   C: Floats,
   cOff: number,
   ldc: number,
 ): void {
-  if (A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array) {
-    sgemm(false, false, M, N, K, 1, A, aOff, lda, B, bOff, ldb, accumulate ? 1 : 0, C, cOff, ldc);
-    return;
-  }
+  const N4 = N - (N % 4);
   for (let i = 0; i < M; i++) {
+    const a0 = aOff + i * lda;
     const c0 = cOff + i * ldc;
-    if (!accumulate) C.fill(0, c0, c0 + N);
-    for (let k = 0; k < K; k++) {
-      const a = A[aOff + i * lda + k]!;
-      if (a === 0) continue;
-      const b0 = bOff + k * ldb;
-      for (let j = 0; j < N; j++) C[c0 + j] += a * B[b0 + j]!;
+    for (let j = 0; j < N4; j += 4) {
+      const b0 = bOff + j * K;
+      const b1 = b0 + K;
+      const b2 = b1 + K;
+      const b3 = b2 + K;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let k = 0; k < K; k++) {
+        const x = A[a0 + k]!;
+        s0 += x * B[b0 + k]!;
+        s1 += x * B[b1 + k]!;
+        s2 += x * B[b2 + k]!;
+        s3 += x * B[b3 + k]!;
+      }
+      C[c0 + j] = s0;
+      C[c0 + j + 1] = s1;
+      C[c0 + j + 2] = s2;
+      C[c0 + j + 3] = s3;
+    }
+    for (let j = N4; j < N; j++) {
+      const b0 = bOff + j * K;
+      let s = 0;
+      for (let k = 0; k < K; k++) s += A[a0 + k]! * B[b0 + k]!;
+      C[c0 + j] = s;
     }
   }
 }

@@ -17,7 +17,7 @@ import {
   X_IN,
   WeightLayout,
   allocFloats,
-  gemm,
+  matmulTransposedB,
   loadState,
   outputOrUndefined,
   parseRecurrent,
@@ -67,7 +67,7 @@ export const gruKernel: KernelDef = {
         const lens = inputs[SEQ_LENS_IN];
         for (let d = 0; d < s.numDirections; d++) {
           // proj[seq*batch, 3H] = X[seq*batch, input] · Wᵀ[input, 3H], all steps at once
-          gemm(s.seqLen * s.batch, 3 * H, s.inputSize, inputs[X_IN] as Floats, 0, s.inputSize, weights, layout.wOffset(d), 3 * H, false, bufs.proj, 0, 3 * H);
+          matmulTransposedB(s.seqLen * s.batch, 3 * H, s.inputSize, inputs[X_IN] as Floats, 0, s.inputSize, weights, layout.wOffset(d), bufs.proj, 0, 3 * H);
           loadState(s, inputs[INITIAL_H_IN], d, bufs.h);
           for (let k = 0; k < s.seqLen; k++) {
             const t = s.reverse[d] ? s.seqLen - 1 - k : k;
@@ -134,7 +134,7 @@ function gruStepResetBeforeLinear(s: RecurrentShape, layout: WeightLayout, bufs:
   const [f, gAct] = s.activations[d] as [Activation, Activation];
   const bias = layout.biasOffset(d);
   // gates[batch, 0:2H] = Ht-1[batch, H] · [Rz; Rr]ᵀ[H, 2H]
-  gemm(s.batch, 2 * H, H, h, 0, H, weights, layout.rOffset(d), 3 * H, false, gates, 0, 3 * H);
+  matmulTransposedB(s.batch, 2 * H, H, h, 0, H, weights, layout.rOffset(d), gates, 0, 3 * H);
   for (let b = 0; b < s.batch; b++) {
     const st = b * H;
     if (t >= sequenceLength(s, lens, b)) {
@@ -146,7 +146,7 @@ function gruStepResetBeforeLinear(s: RecurrentShape, layout: WeightLayout, bufs:
     for (let j = 0; j < H; j++) rh[st + j] = gates[g + H + j]! * h[st + j]!;
   }
   // gates[batch, 2H:3H] = (r⊙Ht-1)[batch, H] · Rhᵀ[H, H]
-  gemm(s.batch, H, H, rh, 0, H, weights, layout.rOffset(d) + 2 * H, 3 * H, false, gates, 2 * H, 3 * H);
+  matmulTransposedB(s.batch, H, H, rh, 0, H, weights, layout.rOffset(d) + 2 * H * H, gates, 2 * H, 3 * H);
   for (let b = 0; b < s.batch; b++) {
     if (t >= sequenceLength(s, lens, b)) continue;
     const g = b * 3 * H;
@@ -163,7 +163,7 @@ function gruStepLinearBeforeReset(s: RecurrentShape, layout: WeightLayout, bufs:
   const [f, gAct] = s.activations[d] as [Activation, Activation];
   const bias = layout.biasOffset(d);
   // gates[batch, 3H] = Ht-1[batch, H] · Rᵀ[H, 3H]
-  gemm(s.batch, 3 * H, H, h, 0, H, weights, layout.rOffset(d), 3 * H, false, gates, 0, 3 * H);
+  matmulTransposedB(s.batch, 3 * H, H, h, 0, H, weights, layout.rOffset(d), gates, 0, 3 * H);
   for (let b = 0; b < s.batch; b++) {
     if (t >= sequenceLength(s, lens, b)) continue;
     const g = b * 3 * H;

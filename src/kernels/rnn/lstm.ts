@@ -18,7 +18,7 @@ import {
   WeightLayout,
   allocFloats,
   expectShape,
-  gemm,
+  matmulTransposedB,
   loadState,
   outputOrUndefined,
   parseRecurrent,
@@ -75,13 +75,13 @@ export const lstmKernel: KernelDef = {
         const Y = outputOrUndefined(s, outputs, 0);
         for (let d = 0; d < s.numDirections; d++) {
           // proj[seq*batch, 4H] = X[seq*batch, input] · Wᵀ[input, 4H], all steps at once
-          gemm(s.seqLen * s.batch, 4 * H, s.inputSize, inputs[X_IN] as Floats, 0, s.inputSize, weights, layout.wOffset(d), 4 * H, false, bufs.proj, 0, 4 * H);
+          matmulTransposedB(s.seqLen * s.batch, 4 * H, s.inputSize, inputs[X_IN] as Floats, 0, s.inputSize, weights, layout.wOffset(d), bufs.proj, 0, 4 * H);
           loadState(s, inputs[INITIAL_H_IN], d, bufs.h);
           loadState(s, inputs[INITIAL_C_IN], d, bufs.c);
           for (let step = 0; step < s.seqLen; step++) {
             const t = s.reverse[d] ? s.seqLen - 1 - step : step;
             // gates[batch, 4H] = Ht-1[batch, H] · Rᵀ[H, 4H]
-            gemm(s.batch, 4 * H, H, bufs.h, 0, H, weights, layout.rOffset(d), 4 * H, false, bufs.gates, 0, 4 * H);
+            matmulTransposedB(s.batch, 4 * H, H, bufs.h, 0, H, weights, layout.rOffset(d), bufs.gates, 0, 4 * H);
             for (let b = 0; b < s.batch; b++) {
               if (t >= sequenceLength(s, inputs[SEQ_LENS_IN], b)) {
                 zeroOutputRow(s, Y, t, d, b);

@@ -9,7 +9,7 @@ import {
   SEQ_LENS_IN,
   X_IN,
   WeightLayout,
-  gemm,
+  matmulTransposedB,
   loadState,
   outputOrUndefined,
   parseRecurrent,
@@ -52,12 +52,12 @@ export const rnnKernel: KernelDef = {
           const act = s.activations[d]![0] as Activation;
           const bias = layout.biasOffset(d);
           // proj[seq*batch, H] = X[seq*batch, input] · Wᵀ[input, H], all steps at once
-          gemm(s.seqLen * s.batch, H, s.inputSize, inputs[X_IN] as Floats, 0, s.inputSize, weights, layout.wOffset(d), H, false, proj, 0, H);
+          matmulTransposedB(s.seqLen * s.batch, H, s.inputSize, inputs[X_IN] as Floats, 0, s.inputSize, weights, layout.wOffset(d), proj, 0, H);
           loadState(s, inputs[INITIAL_H_IN], d, h);
           for (let k = 0; k < s.seqLen; k++) {
             const t = s.reverse[d] ? s.seqLen - 1 - k : k;
             // pre[batch, H] = Ht-1[batch, H] · Rᵀ[H, H]
-            gemm(s.batch, H, H, h, 0, H, weights, layout.rOffset(d), H, false, pre, 0, H);
+            matmulTransposedB(s.batch, H, H, h, 0, H, weights, layout.rOffset(d), pre, 0, H);
             for (let b = 0; b < s.batch; b++) {
               if (t >= sequenceLength(s, lens, b)) {
                 zeroOutputRow(s, Y, t, d, b);
