@@ -30,6 +30,20 @@ export interface SubgraphRunner {
   readonly outerNames: readonly string[];
   /** Runs the body with values for its formal inputs, then its outer-scope values, and returns its outputs. */
   run(inputs: readonly TensorData[], outer: readonly TensorData[]): TensorData[];
+  /**
+   * Plans the body once for these input and outer types, so a kernel can run it with no allocation.
+   * Returns undefined when the body's shapes depend on runtime values (then use run()).
+   */
+  prepare(inputs: readonly TensorType[], outer: readonly TensorType[]): PreparedSubgraph | undefined;
+}
+
+/**
+ * A body planned for fixed types: run() copies `feeds` (formal inputs, then outer values) into its arena and
+ * writes outputs into the given views.
+ */
+export interface PreparedSubgraph {
+  readonly outputs: readonly TensorType[];
+  run(feeds: readonly Data[], outputs: readonly Data[]): void;
 }
 
 export interface PrepareContext {

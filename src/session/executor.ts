@@ -99,8 +99,37 @@ export class GraphExecutor {
     }
   }
 
+  /** A static plan for these feed types, or undefined when shapes depend on runtime values. */
+  planStatic(types: ReadonlyMap<string, TensorType>): StaticPlan | undefined {
+    const constants = new Map([...this.constants].filter(([name]) => !types.has(name)));
+    try {
+      return buildStaticPlan(this.env, this.nodes, types, constants, this.graph.outputs.map((o) => o.name));
+    } catch (e) {
+      if (e instanceof NeedsValuesError) return undefined;
+      throw e;
+    }
+  }
+
+  /** Runs a static plan with feeds given as arrays in `names` order, writing outputs into `outputs` (no allocation). */
+  runPlanInto(plan: StaticPlan, names: readonly string[], data: readonly Data[], outputs: readonly Data[]): void {
+    names.forEach((name, i) => {
+      const id = plan.inputIds.get(name);
+      if (id !== undefined) copyInto(plan.views[id]!, data[i]!);
+    });
+    this.runSteps(plan);
+    plan.outputIds.forEach((id, i) => copyInto(outputs[i]!, plan.views[id]!));
+  }
+
   private runStatic(plan: StaticPlan, feeds: ReadonlyMap<string, TensorData>): TensorData[] {
     for (const [name, id] of plan.inputIds) copyInto(plan.views[id]!, feeds.get(name)!.data);
+    this.runSteps(plan);
+    return plan.outputIds.map((id) => {
+      const v = plan.values[id]!;
+      return { dtype: v.type.dtype, shape: [...v.type.shape], data: plan.views[id]!.slice() as Data };
+    });
+  }
+
+  private runSteps(plan: StaticPlan): void {
     const profiling = this.options.profile;
     for (const step of plan.steps) {
       const t0 = profiling ? performance.now() : 0;
@@ -111,10 +140,6 @@ export class GraphExecutor {
       }
       if (profiling) this.record(step.node, performance.now() - t0);
     }
-    return plan.outputIds.map((id) => {
-      const v = plan.values[id]!;
-      return { dtype: v.type.dtype, shape: [...v.type.shape], data: plan.views[id]!.slice() as Data };
-    });
   }
 
   private runEager(feeds: ReadonlyMap<string, TensorData>): TensorData[] {
@@ -209,6 +234,24 @@ export function subgraphCompiler(env: () => NodeEnv, options: ExecutorOptions): 
         });
         names.forEach((n, i) => feeds.set(n, outer[i]!));
         return executor.run(feeds);
+      },
+      prepare(inputs, outerTypes) {
+        executor ??= new GraphExecutor(graph, env(), options, names);
+        const types = new Map<string, TensorType>();
+        graph.inputs.forEach((vi, i) => {
+          if (inputs[i] !== undefined) types.set(vi.name, inputs[i]!);
+        });
+        names.forEach((n, i) => types.set(n, outerTypes[i]!));
+        const plan = executor.planStatic(types);
+        if (!plan) return undefined;
+        const order = [...graph.inputs.slice(0, inputs.length).map((vi) => vi.name), ...names];
+        const body = executor;
+        return {
+          outputs: plan.outputIds.map((id) => plan.values[id]!.type),
+          run(feeds, outs) {
+            body.runPlanInto(plan, order, feeds, outs);
+          },
+        };
       },
     };
     cache.set(graph, runner);
