@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LimitError, TinferError } from '../src/errors.js';
 import { decodeModel, decodeTensor, type Model } from '../src/loader/index.js';
-import { InferenceSession } from '../src/session/session.js';
+import { InferenceSession, type Feeds } from '../src/session/session.js';
+import { fromTensorData } from '../src/session/tensor.js';
 import { rng } from './harness.js';
 import { MODEL_ZOO, sharedAvailable } from './shared.js';
 
@@ -69,16 +70,31 @@ function tryDecode(bytes: Uint8Array, label: string, outcome: Outcome): void {
   if (largest > LIMIT) throw new Error(`${label}: decoded a ${largest}-byte tensor past the ${LIMIT}-byte limit`);
 }
 
-async function tryCreateSession(bytes: Uint8Array, label: string, outcome: Outcome): Promise<void> {
+/**
+ * Creates a session from the bytes and, when that succeeds, runs it once on the model's own test
+ * inputs: both steps must succeed or throw a TinferError.
+ */
+async function tryCreateSession(bytes: Uint8Array, label: string, outcome: Outcome, feeds?: Feeds): Promise<void> {
   try {
-    await InferenceSession.create(bytes, { maxTensorBytes: LIMIT });
+    const session = await InferenceSession.create(bytes, { maxTensorBytes: LIMIT });
+    if (feeds) session.runSync(feeds);
     outcome.ok++;
   } catch (e) {
     if (!(e instanceof TinferError)) {
-      throw new Error(`${label}: InferenceSession.create threw ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`);
+      throw new Error(`${label}: InferenceSession threw ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`);
     }
     outcome.errors.set(e.constructor.name, (outcome.errors.get(e.constructor.name) ?? 0) + 1);
   }
+}
+
+function testFeeds(name: string): Feeds {
+  const dir = join(MODEL_ZOO, name, 'test_data_set_0');
+  const feeds: Feeds = {};
+  for (const f of readdirSync(dir).filter((x) => x.startsWith('input_'))) {
+    const t = decodeTensor(new Uint8Array(readFileSync(join(dir, f))));
+    feeds[t.name] = fromTensorData(t);
+  }
+  return feeds;
 }
 
 /**
@@ -188,11 +204,13 @@ describe.skipIf(!sharedAvailable(MODEL_ZOO, 'fuzz (session)'))('fuzzing Inferenc
   // Session creation prepares kernels too, so it uses the small models only and fewer cases.
   const sessionModels = small.filter((s) => s.bytes.length <= 300 * 1024);
 
-  it('unmodified small models create sessions', async () => {
-    for (const s of sessionModels) await tryCreateSession(s.bytes, s.name, { ok: 0, errors: new Map() });
+  it('unmodified small models create sessions and run', async () => {
+    const outcome: Outcome = { ok: 0, errors: new Map() };
+    for (const s of sessionModels) await tryCreateSession(s.bytes, s.name, outcome, testFeeds(s.name));
+    expect(outcome.ok).toBe(sessionModels.length);
   });
 
-  it('300 truncated and 300 byte-flipped copies give a session or a TinferError', async () => {
+  it('300 truncated and 300 byte-flipped copies give a session that runs, or a TinferError', async () => {
     const next = rng(99);
     const outcome: Outcome = { ok: 0, errors: new Map() };
     for (let i = 0; i < 600; i++) {
@@ -202,7 +220,7 @@ describe.skipIf(!sharedAvailable(MODEL_ZOO, 'fuzz (session)'))('fuzzing Inferenc
         await tryCreateSession(s.bytes.subarray(0, cut), `session: truncate ${s.name} at ${cut}`, outcome);
       } else {
         const { copy, at } = flipBytes(s.bytes, next, i % 4 === 1);
-        await tryCreateSession(copy, `session: flip ${s.name} case ${i} at [${at}]`, outcome);
+        await tryCreateSession(copy, `session: flip ${s.name} case ${i} at [${at}]`, outcome, testFeeds(s.name));
       }
     }
     report('session fuzz', outcome);
