@@ -127,6 +127,8 @@ describe('float8', () => {
     expect(float32ToFloat8e4m3fnuzBits(1000)).toBe(0x7f);
     expect(float32ToFloat8e4m3fnuzBits(1000, false)).toBe(0x80);
     expect(float32ToFloat8e4m3fnuzBits(NaN)).toBe(0x80);
+    expect(float32ToFloat8e4m3fnuzBits(Infinity)).toBe(0x80); // spec table: Inf -> NaN even when saturating
+    expect(float32ToFloat8e4m3fnuzBits(-Infinity, false)).toBe(0x80);
   });
 
   it('E5M2', () => {
@@ -149,6 +151,7 @@ describe('float8', () => {
     expect(float32ToFloat8e5m2fnuzBits(1e6)).toBe(0x7f);
     expect(float32ToFloat8e5m2fnuzBits(-1e6)).toBe(0xff);
     expect(float32ToFloat8e5m2fnuzBits(1e6, false)).toBe(0x80);
+    expect(float32ToFloat8e5m2fnuzBits(-Infinity)).toBe(0x80);
   });
 
   it('round-trips every non-NaN pattern of every float8 format', () => {

@@ -90,7 +90,8 @@ function exponentOf(a: number): number {
 /**
  * Rounds x to the nearest value of format f (ties to even) and returns its bits. On overflow:
  * IEEE formats give Inf unless `saturate` (then the largest finite value); FN/FNUZ formats give NaN
- * unless `saturate`. Inf input saturates the same way (ONNX Cast, "saturate" attribute).
+ * unless `saturate`. Inf input saturates the same way, except in FNUZ formats where it is always NaN
+ * (ONNX Cast, the float8 conversion tables).
  */
 function encodeMinifloat(x: number, f: MinifloatFormat, saturate: boolean): number {
   const negative = x < 0 || Object.is(x, -0);
@@ -102,7 +103,8 @@ function encodeMinifloat(x: number, f: MinifloatFormat, saturate: boolean): numb
     if (saturate) return s | maxFiniteBits(f);
     return f.special === 'ieee' ? s | infBits(f) : nanBits(f);
   };
-  if (a === Infinity) return overflow();
+  // ONNX Cast's float8 table: FNUZ formats turn ±Inf into NaN even when saturating.
+  if (a === Infinity) return f.special === 'fnuz' ? nanBits(f) : overflow();
   if (a === 0) return sign;
   const minNormalExp = 1 - f.bias;
   const e = Math.max(exponentOf(a), minNormalExp);

@@ -301,7 +301,7 @@ export function decodeRaw(bytes: Uint8Array, s: number, e: number, dtype: DType,
     throw new DecodeError(`raw_data has ${e - s} bytes but ${n} elements of ${dtype} need ${expected}`, at, what);
   }
   if (isNarrowFloat(dtype)) return widenNarrowRaw(bytes, s, dtype, n);
-  if (dtype === 'int4' || dtype === 'uint4') return unpackInt4(bytes, s, n, dtype === 'int4', 1);
+  if (dtype === 'int4' || dtype === 'uint4') return unpackInt4(bytes, s, n, dtype === 'int4');
   const width = storageBytes(dtype);
   let out: Exclude<Data, string[]>;
   if (HOST_IS_LITTLE_ENDIAN || width === 1) {
@@ -353,11 +353,11 @@ function widenNarrowRaw(bytes: Uint8Array, s: number, dtype: NarrowFloatDType, n
   return out;
 }
 
-/** Unpacks int4/uint4 pairs (low nibble first) from `count` bytes at stride `stride` ... into one byte each. */
-function unpackInt4(bytes: ArrayLike<number>, s: number, n: number, signed: boolean, stride: number): Int8Array | Uint8Array {
+/** Unpacks n int4/uint4 values, two per byte (low nibble first), into one byte each (sign-extended for int4). */
+function unpackInt4(bytes: ArrayLike<number>, s: number, n: number, signed: boolean): Int8Array | Uint8Array {
   const out = signed ? new Int8Array(n) : new Uint8Array(n);
   for (let i = 0; i < n; i++) {
-    const byte = bytes[s + (i >> 1) * stride]! & 0xff;
+    const byte = bytes[s + (i >> 1)]! & 0xff;
     const nibble = i & 1 ? byte >> 4 : byte & 0x0f;
     out[i] = signed && nibble >= 8 ? nibble - 16 : nibble;
   }
@@ -400,7 +400,7 @@ function decodeTyped(r: ProtoReader, f: TensorFields, dtype: DType, n: number, w
     const bytes = new Uint8Array(count);
     let i = 0;
     forEachElement(r, runs, (x) => (bytes[i++] = x.int32(fieldWhat) & 0xff));
-    return unpackInt4(bytes, 0, n, dtype === 'int4', 1);
+    return unpackInt4(bytes, 0, n, dtype === 'int4');
   }
   if (isNarrowFloat(dtype)) {
     const out = new Float32Array(n);
