@@ -182,3 +182,62 @@ describe('QLinearConcat', () => {
     ).toThrow(/does not match/);
   });
 });
+
+describe('QGemm', () => {
+  const [M, K, N] = [3, 7, 5];
+  const aMat = randomInts(M * K, 0, 255, 51); // A as [M, K]
+  const bMat = randomInts(K * N, -128, 127, 52); // B as [K, N]
+  const transpose = (x: number[], rows: number, cols: number) => Array.from({ length: rows * cols }, (_, t) => x[(t % rows) * cols + Math.floor(t / rows)]!);
+  const bScale = Array.from({ length: N }, (_, j) => f(0.002 + 0.001 * j));
+  const bZp = [0, 1, -2, 3, 0];
+  const [aScale, aZp, alpha] = [f(0.03), 121, f(0.5)];
+
+  /** acc[i,j] = Σ_k (A[i,k] - a_zp)(B[k,j] - b_zp[j]) + bias(i, j), straight from the definition. */
+  function refAcc(bias: (i: number, j: number) => number): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < M; i++)
+      for (let j = 0; j < N; j++) {
+        let s = 0;
+        for (let k = 0; k < K; k++) s += (aMat[i * K + k]! - aZp) * (bMat[k * N + j]! - bZp[j]!);
+        out.push(s + bias(i, j));
+      }
+    return out;
+  }
+  const colScale = (j: number) => f(f(alpha * aScale) * bScale[j]!);
+
+  for (const [transA, transB, constB] of [[0, 0, true], [1, 1, true], [0, 1, false], [1, 0, false]] as const) {
+    it(`uint8 output with per-column b, C [N] (transA ${transA}, transB ${transB}${constB ? ', constant B' : ''})`, () => {
+      const C = [1000, -500, 0, 250, -3000];
+      const [yScale, yZp] = [f(0.05), 128];
+      const A = transA ? tensor('uint8', [K, M], transpose(aMat, M, K)) : tensor('uint8', [M, K], aMat);
+      const B = transB ? tensor('int8', [N, K], transpose(bMat, K, N)) : tensor('int8', [K, N], bMat);
+      const [y] = runKernel(
+        'QGemm',
+        [A, tensor('float32', [], [aScale]), tensor('uint8', [], [aZp]), B, tensor('float32', [N], bScale), tensor('int8', [N], bZp),
+          tensor('int32', [N], C), tensor('float32', [], [yScale]), tensor('uint8', [], [yZp])],
+        { transA, transB, alpha: alpha },
+        { ...MS, constant: constB ? [3] : [] },
+      );
+      expect(y!.shape).toEqual([M, N]);
+      const expected = refAcc((_, j) => C[j]!).map((v, t) => {
+        const s = f(colScale(t % N) / yScale);
+        return Math.min(255, Math.max(0, roundHalfEven(f(f(v) * s)) + yZp));
+      });
+      expect(values(y!)).toEqual(expected);
+      expect(new Set(expected).size).toBeGreaterThan(4);
+    });
+  }
+
+  it('float output without y_scale, C [M, 1]', () => {
+    const C = [7, -7000, 123];
+    const [y] = runKernel(
+      'QGemm',
+      [tensor('uint8', [M, K], aMat), tensor('float32', [], [aScale]), tensor('uint8', [], [aZp]),
+        tensor('int8', [K, N], bMat), tensor('float32', [N], bScale), tensor('int8', [N], bZp), tensor('int32', [M, 1], C)],
+      { alpha: alpha },
+      MS,
+    );
+    expect(y!.dtype).toBe('float32');
+    expect(values(y!)).toEqual(refAcc((i) => C[i]!).map((v, t) => f(f(v) * colScale(t % N))));
+  });
+});

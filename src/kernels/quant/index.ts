@@ -2,6 +2,7 @@ import type { KernelDef } from '../kernel.js';
 import { dynamicQuantizeLinearKernels } from './dynamic-quantize-linear.js';
 import { integerConvKernels } from './integer-conv.js';
 import { integerMatMulKernels } from './integer-matmul.js';
+import { qgemmKernels } from './qgemm.js';
 import { qlinearBinaryKernels } from './qlinear-binary.js';
 import { qlinearPoolConcatKernels } from './qlinear-pool-concat.js';
 import { qlinearUnaryKernels } from './qlinear-unary.js';
@@ -12,6 +13,7 @@ export const quantKernels: KernelDef[] = [
   ...dynamicQuantizeLinearKernels,
   ...integerConvKernels,
   ...integerMatMulKernels,
+  ...qgemmKernels,
   ...qlinearBinaryKernels,
   ...qlinearUnaryKernels,
   ...qlinearPoolConcatKernels,
