@@ -8,6 +8,9 @@ import { reduceKernels } from './reduce/index.js';
 import { rnnKernels } from './rnn/index.js';
 import { quantKernels } from './quant/index.js';
 import { controlKernels } from './control/index.js';
+import { signalKernels } from './signal/index.js';
+import { detectionKernels } from './detection/index.js';
+import { lossKernels } from './loss/index.js';
 
 /** Every kernel family, in one explicit list (easy to find, easy to tree-shake). */
 const ALL_KERNELS: readonly KernelDef[] = [
@@ -18,6 +21,9 @@ const ALL_KERNELS: readonly KernelDef[] = [
   ...rnnKernels,
   ...quantKernels,
   ...controlKernels,
+  ...signalKernels,
+  ...detectionKernels,
+  ...lossKernels,
 ];
 
 function key(domain: string | undefined, opType: string): string {

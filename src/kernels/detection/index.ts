@@ -1,0 +1,3 @@
+import type { KernelDef } from '../kernel.js';
+
+export const detectionKernels: KernelDef[] = [];
