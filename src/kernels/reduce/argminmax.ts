@@ -27,26 +27,39 @@ function makeArg(opType: 'ArgMax' | 'ArgMin'): KernelDef {
           const xd = inputs[0]! as ArrayLike<number | bigint>;
           const y = outputs[0] as BigInt64Array;
           for (let o = 0; o < outer; o++) {
-            for (let j = 0; j < inner; j++) {
-              const b = o * n * inner + j;
-              let best = xd[b]!;
-              let bestI = 0;
-              for (let i = 1; i < n; i++) {
-                const v = xd[b + i * inner]!;
-                // Strict comparison keeps the first extreme; non-strict moves to the last one.
-                const better = wantMax ? (selectLast ? v >= best : v > best) : selectLast ? v <= best : v < best;
-                if (better) {
-                  best = v;
-                  bestI = i;
-                }
-              }
-              y[o * inner + j] = BigInt(bestI);
-            }
+            for (let j = 0; j < inner; j++) y[o * inner + j] = BigInt(argExtreme(xd, o * n * inner + j, n, inner, wantMax, selectLast));
           }
         },
       };
     },
   };
+}
+
+/**
+ * Index of the extreme of x[b + i*s], i < n. Strict comparison keeps the first extreme,
+ * non-strict moves to the last one (select_last_index).
+ */
+function argExtreme<T extends number | bigint>(x: ArrayLike<T>, b: number, n: number, s: number, wantMax: boolean, last: boolean): number {
+  let best = x[b]!;
+  let bestI = 0;
+  if (wantMax) {
+    for (let i = 1, p = b + s; i < n; i++, p += s) {
+      const v = x[p]!;
+      if (v > best || (last && v === best)) {
+        best = v;
+        bestI = i;
+      }
+    }
+  } else {
+    for (let i = 1, p = b + s; i < n; i++, p += s) {
+      const v = x[p]!;
+      if (v < best || (last && v === best)) {
+        best = v;
+        bestI = i;
+      }
+    }
+  }
+  return bestI;
 }
 
 export const argKernels: KernelDef[] = [makeArg('ArgMax'), makeArg('ArgMin')];

@@ -38,9 +38,12 @@ function planReduction(shape: readonly number[], reduced: readonly boolean[]): R
   const roff = offsetsOver(redAxes, shape, strides);
   let contiguous = true;
   for (let r = 0; r < roff.length; r++) if (roff[r] !== r) contiguous = false;
-  const first = redAxes[0];
-  const last = redAxes[redAxes.length - 1];
-  const isRun = first !== undefined && last !== undefined && last - first === redAxes.length - 1;
+  // The reduced axes form one block when every axis between the first and last reduced one of size > 1
+  // is reduced or has size 1 (size-1 axes do not change the memory layout).
+  const bigRed = redAxes.filter((a) => shape[a] !== 1);
+  const first = bigRed[0];
+  const last = bigRed[bigRed.length - 1];
+  const isRun = first !== undefined && last !== undefined && shape.slice(first, last + 1).every((d, k) => reduced[first + k] || d === 1);
   const block =
     isRun && !contiguous
       ? { outer: product(shape, 0, first), R: roff.length, inner: product(shape, last + 1) }

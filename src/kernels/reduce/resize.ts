@@ -206,6 +206,23 @@ function interpolateAxis(
 ): void {
   const { taps, idx, w, extrapolate } = table;
   const outLen = extrapolate.length;
+  if (inner === 1) {
+    // Last axis: one dot product of `taps` weights per output element.
+    for (let o = 0; o < outer; o++) {
+      const xb = o * inLen;
+      const yb = o * outLen;
+      for (let j = 0; j < outLen; j++) {
+        if (extrapolate[j]) {
+          y[yb + j] = fill;
+          continue;
+        }
+        let acc = 0;
+        for (let t = j * taps; t < (j + 1) * taps; t++) acc += w[t]! * x[xb + idx[t]!]!;
+        y[yb + j] = acc;
+      }
+    }
+    return;
+  }
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < outLen; j++) {
       const yb = (o * outLen + j) * inner;

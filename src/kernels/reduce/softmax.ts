@@ -63,18 +63,52 @@ function makeSoftmax(opType: string, kind: SoftmaxKind): KernelDef {
       return {
         outputs: [{ dtype: x.dtype, shape: [...x.shape] }],
         inPlace: 0,
-        run(inputs, outputs) {
+        // Per-column running max and sum for the strided (inner > 1) case.
+        scratch: inner > 1 ? [{ dtype: 'float64', length: 2 * inner }] : [],
+        run(inputs, outputs, scratch) {
           const xd = inputs[0] as NumericArray;
           const y = outputs[0] as NumericArray;
+          if (inner === 1) {
+            // Last-axis fast path: unit stride.
+            for (let o = 0; o < outer; o++) softmaxStrided(kind, xd, y, o * n, n, 1);
+            return;
+          }
+          const acc = scratch[0] as Float64Array;
           for (let o = 0; o < outer; o++) {
-            const b0 = o * n * inner;
-            // inner === 1 is the last-axis fast path: unit stride.
-            for (let j = 0; j < inner; j++) softmaxStrided(kind, xd, y, b0 + j, n, inner);
+            if (kind === 'hardmax') for (let j = 0; j < inner; j++) softmaxStrided(kind, xd, y, o * n * inner + j, n, inner);
+            else softmaxColumns(kind, xd, y, o * n * inner, n, inner, acc);
           }
         },
       };
     },
   };
+}
+
+/**
+ * Softmax over the middle axis of an (n, inner) block, one whole row of `inner` at a time so
+ * every pass reads memory sequentially (e.g. the channel axis of NCHW).
+ */
+function softmaxColumns(kind: SoftmaxKind, x: NumericArray, y: NumericArray, b: number, n: number, inner: number, acc: Float64Array): void {
+  if (n === 0) return;
+  acc.fill(-Infinity, 0, inner);
+  acc.fill(0, inner, 2 * inner);
+  for (let i = 0; i < n; i++) {
+    const r = b + i * inner;
+    for (let j = 0; j < inner; j++) if (x[r + j]! > acc[j]!) acc[j] = x[r + j]!;
+  }
+  for (let i = 0; i < n; i++) {
+    const r = b + i * inner;
+    for (let j = 0; j < inner; j++) {
+      const e = Math.exp(x[r + j]! - acc[j]!);
+      acc[inner + j]! += e;
+      if (kind === 'softmax') y[r + j] = e;
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    const r = b + i * inner;
+    if (kind === 'softmax') for (let j = 0; j < inner; j++) y[r + j]! /= acc[inner + j]!;
+    else for (let j = 0; j < inner; j++) y[r + j] = x[r + j]! - acc[j]! - Math.log(acc[inner + j]!);
+  }
 }
 
 export const softmaxKernels: KernelDef[] = [

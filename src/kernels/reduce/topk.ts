@@ -47,7 +47,7 @@ export const topKKernel: KernelDef = {
         for (let o = 0; o < outer; o++) {
           for (let j = 0; j < inner; j++) {
             b = o * n * inner + j;
-            if (k <= SMALL_K) selectTopK(n, k, order, before);
+            if (k * 4 <= n) selectTopK(n, k, order, before);
             else {
               for (let i = 0; i < n; i++) order[i] = i;
               order.sort(before);
@@ -64,21 +64,53 @@ export const topKKernel: KernelDef = {
   },
 };
 
-/** Up to this k, an insertion-based selection (O(n·k) worst, ~O(n) typical) beats sorting the whole axis. */
-const SMALL_K = 16;
-
-/** Leaves the best k of 0..n-1 under `before` in order[0..k), in order (a stable partial insertion sort). */
+/**
+ * Leaves the best k of 0..n-1 under `before` in order[0..k), sorted: a size-k heap whose root is the
+ * worst kept index, so each of the n candidates costs O(log k) at most, then an in-place heapsort of the survivors.
+ */
 function selectTopK(n: number, k: number, order: Int32Array, before: (a: number, c: number) => number): void {
   if (k === 0) return;
-  let filled = 0;
-  for (let i = 0; i < n; i++) {
-    if (filled === k && before(i, order[k - 1]!) >= 0) continue;
-    let p = filled < k ? filled++ : k - 1;
-    while (p > 0 && before(i, order[p - 1]!) < 0) {
-      order[p] = order[p - 1]!;
-      p--;
-    }
-    order[p] = i;
+  for (let i = 0; i < k; i++) heapPush(order, i, i, before);
+  for (let i = k; i < n; i++) {
+    if (before(i, order[0]!) >= 0) continue;
+    order[0] = i;
+    siftDown(order, k, before);
+  }
+  // Heapsort: move the current worst to the end of the shrinking heap.
+  for (let size = k - 1; size > 0; size--) {
+    swap(order, 0, size);
+    siftDown(order, size, before);
+  }
+}
+
+function swap(h: Int32Array, i: number, j: number): void {
+  const t = h[i]!;
+  h[i] = h[j]!;
+  h[j] = t;
+}
+
+/** Max-heap on "comes later": a parent is never before its children. */
+function heapPush(h: Int32Array, size: number, v: number, before: (a: number, c: number) => number): void {
+  let p = size;
+  h[p] = v;
+  while (p > 0) {
+    const parent = (p - 1) >> 1;
+    if (before(h[parent]!, h[p]!) >= 0) break;
+    swap(h, parent, p);
+    p = parent;
+  }
+}
+
+function siftDown(h: Int32Array, size: number, before: (a: number, c: number) => number): void {
+  let p = 0;
+  for (;;) {
+    const l = 2 * p + 1;
+    if (l >= size) return;
+    const r = l + 1;
+    const worse = r < size && before(h[r]!, h[l]!) > 0 ? r : l;
+    if (before(h[p]!, h[worse]!) >= 0) return;
+    swap(h, p, worse);
+    p = worse;
   }
 }
 
