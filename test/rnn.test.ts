@@ -323,6 +323,52 @@ describe('LSTM', () => {
     const inp = makeInputs({ op: 'LSTM', seq: 2, batch: 1, input: 2, hidden: 3 });
     expect(() => runKernel('LSTM', [inp.X, inp.W, inp.R], { hidden_size: 3, activations: ['Sigmoid', 'Gelu', 'Tanh'] })).toThrow(UnsupportedError);
     expect(() => runKernel('LSTM', [inp.X, inp.W, inp.R], { hidden_size: 4 })).toThrow(GraphError);
+    const asInt = (t: TensorData) => tensor('int32', t.shape, Array.from(t.data as Float32Array, Math.round));
+    expect(() => runKernel('LSTM', [asInt(inp.X), asInt(inp.W), asInt(inp.R)], { hidden_size: 3 })).toThrow(UnsupportedError);
+    expect(() => runKernel('LSTM', [inp.X, inp.W, inp.R], { hidden_size: 3, direction: 'sideways' })).toThrow(GraphError);
+  });
+
+  it('float16 inputs (widened storage) give float16 outputs equal to the float32 result', () => {
+    const c: Case = { op: 'LSTM', seq: 3, batch: 2, input: 3, hidden: 4, bias: true };
+    const inp = makeInputs(c);
+    const half = (t: TensorData) => ({ ...t, dtype: 'float16' as const });
+    const got = runKernel('LSTM', [half(inp.X), half(inp.W), half(inp.R), half(inp.B!)], { hidden_size: 4 }, { outputs: 3 });
+    const exp = reference(c, inp);
+    for (let i = 0; i < 3; i++) {
+      expect(got[i]!.dtype).toBe('float16');
+      expectClose({ ...got[i]!, dtype: 'float32' }, exp[i]!, 1e-5, 1e-5);
+    }
+  });
+});
+
+/** The same case with every float input widened to float64: the kernel then computes and stores in double. */
+function checkFloat64(c: Case): void {
+  const inp = makeInputs(c);
+  const widen = (t: TensorData | undefined) => (t && t.dtype === 'float32' ? { dtype: 'float64' as const, shape: t.shape, data: Float64Array.from(t.data as Float32Array) } : t);
+  const list = [inp.X, inp.W, inp.R, inp.B, inp.seqLens, inp.initialH, ...(c.op === 'LSTM' ? [inp.initialC, inp.P] : [])].map(widen);
+  const got = runKernel(c.op, list, attrsOf(c), { outputs: c.op === 'LSTM' ? 3 : 2 });
+  const exp = reference(c, inp);
+  for (let i = 0; i < exp.length; i++) {
+    expect(got[i]!.dtype).toBe('float64');
+    expect(got[i]!.data).toBeInstanceOf(Float64Array);
+    expectClose(got[i]!, { ...exp[i]!, data: Float64Array.from(exp[i]!.data as Float32Array) }, 1e-6, 1e-7);
+  }
+}
+
+describe('float64 and inferred hidden_size', () => {
+  it('float64 LSTM / GRU / RNN with every optional input', () => {
+    checkFloat64({ op: 'LSTM', seq: 4, batch: 3, input: 3, hidden: 7, direction: 'bidirectional', bias: true, seqLens: [4, 1, 3], initialH: true, initialC: true, peepholes: true });
+    checkFloat64({ op: 'GRU', seq: 4, batch: 3, input: 3, hidden: 7, direction: 'bidirectional', bias: true, seqLens: [4, 1, 3], initialH: true });
+    checkFloat64({ op: 'RNN', seq: 4, batch: 3, input: 3, hidden: 7, direction: 'reverse', bias: true, seqLens: [4, 1, 3], initialH: true });
+  });
+
+  it('hidden_size defaults to R.shape[2] when the attribute is absent', () => {
+    const c: Case = { op: 'GRU', seq: 3, batch: 2, input: 3, hidden: 5, bias: true };
+    const inp = makeInputs(c);
+    const got = runKernel('GRU', [inp.X, inp.W, inp.R, inp.B], {}, { outputs: 2 });
+    const exp = reference(c, inp);
+    expectClose(got[0]!, exp[0]!, 1e-5, 1e-5);
+    expectClose(got[1]!, exp[1]!, 1e-5, 1e-5);
   });
 });
 
