@@ -69,6 +69,14 @@ describe('Reduce*', () => {
     }
   }
 
+  it('treats kept size-1 axes between reduced ones as one block', () => {
+    const t = randomTensor([2, 3, 1, 4, 2], 12);
+    for (const fold of ['ReduceMax', 'ReduceSum', 'ReduceL2']) {
+      const [y] = runKernel(fold, [t], { axes: [1, 3], keepdims: 1 }, { opset: 11 });
+      expectClose(y!, naiveReduce(t, [1, 3], true, FOLDS[fold]!), 1e-5, 1e-6);
+    }
+  });
+
   it('reads axes from an input at opset 18', () => {
     const [y] = runKernel('ReduceMean', [x, tensor('int64', [2], [-1, 1])], { keepdims: 0 }, { opset: 18, constant: [1] });
     expectClose(y!, naiveReduce(x, [-1, 1], false, FOLDS.ReduceMean!), 1e-5, 1e-6);
