@@ -1,7 +1,39 @@
+import { STRIDED_MICROKERNELS, type StridedMicrokernel } from './microkernels.js';
+
+/** The strided tile sgemm uses, picked by bench/gemm.mjs (see README.md). */
+export const SGEMM_TILE = '4x4';
+/** K block of sgemm: the op(B) rows one pass streams, sized so KC×N floats stay in L2 for typical N. */
+export const SGEMM_KC = 256;
+
+/** The main MR×NR strided kernel plus its 1×NR, MR×1 and 1×1 edge helpers. */
+export interface StridedTileSet {
+  mr: number;
+  nr: number;
+  main: StridedMicrokernel;
+  rowEdge: StridedMicrokernel;
+  colEdge: StridedMicrokernel;
+  corner: StridedMicrokernel;
+}
+
+/** The kernels of strided tile `name` ('MRxNR'), for sgemm and for tests that exercise every tile. */
+export function stridedTileSet(name: string): StridedTileSet {
+  const main = STRIDED_MICROKERNELS[name];
+  if (main === undefined) throw new RangeError(`sgemm: no strided tile '${name}'`);
+  const { mr, nr } = main;
+  const rowEdge = STRIDED_MICROKERNELS[`1x${nr}`];
+  const colEdge = STRIDED_MICROKERNELS[`${mr}x1`];
+  if (rowEdge === undefined || colEdge === undefined) throw new RangeError(`sgemm: tile '${name}' has no edge helpers`);
+  return { mr, nr, main: main.kernel, rowEdge: rowEdge.kernel, colEdge: colEdge.kernel, corner: STRIDED_MICROKERNELS['1x1']!.kernel };
+}
+
+const DEFAULT_TILES = stridedTileSet(SGEMM_TILE);
+
 /**
  * C (M×N, row stride ldc) = alpha · op(A) (M×K) · op(B) (K×N) + beta · C, all row-major float32.
  * op(X) is X or Xᵀ; when transposed, A is stored K×M (row stride lda) and B is N×K (row stride ldb).
- * This is the portable reference-speed GEMM every kernel can call; packed micro-kernels replace it on hot paths.
+ * beta = 0 overwrites C (NaNs in C do not propagate). Allocates nothing.
+ * Register-blocked over the unpacked operands (no packing, so no scratch); kernels with constant weights
+ * should pack them once and call gemmPackedA / gemmPackedB instead.
  */
 export function sgemm(
   transA: boolean,
@@ -21,33 +53,54 @@ export function sgemm(
   cOff: number,
   ldc: number,
 ): void {
+  sgemmWithTiles(DEFAULT_TILES, SGEMM_KC, transA, transB, M, N, K, alpha, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc);
+}
+
+/** sgemm with an explicit tile set and K block (the tester and the benchmark run every tile through this). */
+export function sgemmWithTiles(
+  tiles: StridedTileSet,
+  kcMax: number,
+  transA: boolean,
+  transB: boolean,
+  M: number,
+  N: number,
+  K: number,
+  alpha: number,
+  A: Float32Array,
+  aOff: number,
+  lda: number,
+  B: Float32Array,
+  bOff: number,
+  ldb: number,
+  beta: number,
+  C: Float32Array,
+  cOff: number,
+  ldc: number,
+): void {
   scaleC(M, N, beta, C, cOff, ldc);
-  if (alpha === 0 || K === 0) return;
-  if (!transB) {
-    // C[i,:] += alpha·A[i,k] · B[k,:]: streams rows of B and C, vectorisable inner loop.
-    for (let i = 0; i < M; i++) {
-      const c0 = cOff + i * ldc;
-      for (let k = 0; k < K; k++) {
-        const a = alpha * (transA ? A[aOff + k * lda + i]! : A[aOff + i * lda + k]!);
-        if (a === 0) continue;
-        const b0 = bOff + k * ldb;
-        for (let j = 0; j < N; j++) C[c0 + j]! += a * B[b0 + j]!;
-      }
-    }
-    return;
-  }
-  // B is N×K: C[i,j] += alpha · dot(A[i,:], B[j,:]).
-  for (let i = 0; i < M; i++) {
-    const c0 = cOff + i * ldc;
-    for (let j = 0; j < N; j++) {
-      const b0 = bOff + j * ldb;
-      let s = 0;
-      if (transA) for (let k = 0; k < K; k++) s += A[aOff + k * lda + i]! * B[b0 + k]!;
-      else {
-        const a0 = aOff + i * lda;
-        for (let k = 0; k < K; k++) s += A[a0 + k]! * B[b0 + k]!;
-      }
-      C[c0 + j]! += alpha * s;
+  if (alpha === 0 || K === 0 || M === 0 || N === 0) return;
+  // Element strides: op(A)(i, k) = A[aOff + i·ars + k·acs], op(B)(k, j) = B[bOff + k·brs + j·bcs].
+  const ars = transA ? 1 : lda;
+  const acs = transA ? lda : 1;
+  const brs = transB ? 1 : ldb;
+  const bcs = transB ? ldb : 1;
+  const { mr, nr, main, rowEdge, colEdge, corner } = tiles;
+  const mFull = M - (M % mr);
+  const nFull = N - (N % nr);
+  for (let k0 = 0; k0 < K; k0 += kcMax) {
+    const kc = Math.min(kcMax, K - k0);
+    const a0 = aOff + k0 * acs;
+    const b0 = bOff + k0 * brs;
+    for (let i = 0; i < M; ) {
+      const full = i < mFull;
+      const ai = a0 + i * ars;
+      const ci = cOff + i * ldc;
+      const body = full ? main : rowEdge;
+      const edge = full ? colEdge : corner;
+      let j = 0;
+      for (; j < nFull; j += nr) body(kc, alpha, A, ai, ars, acs, B, b0 + j * bcs, brs, bcs, C, ci + j, ldc);
+      for (; j < N; j++) edge(kc, alpha, A, ai, ars, acs, B, b0 + j * bcs, brs, bcs, C, ci + j, ldc);
+      i += full ? mr : 1;
     }
   }
 }
