@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TensorData } from '../dtype.js';
 import { decodeTensor } from '../loader/index.js';
+import { UnsupportedError } from '../errors.js';
 import { InferenceSession, type SessionOptions } from '../session/session.js';
 import { Tensor, fromTensorData, toTensorData } from '../session/tensor.js';
 import { readModelFileSync } from '../node.js';
@@ -83,6 +84,11 @@ function runDataset(session: InferenceSession, dir: string, tol: Tolerance): Dat
   const dataset = dir.split(/[\\/]/).pop()!;
   const t0 = performance.now();
   try {
+    for (const m of [...session.inputMetadata, ...session.outputMetadata]) {
+      if (m.type === 'sequence' || m.type === 'optional' || m.type === 'map') {
+        throw new UnsupportedError(`'${m.name}' is a ${m.type} value; sequence, optional and map values are not supported`);
+      }
+    }
     const inputs = readPbs(dir, 'input_');
     const expected = readPbs(dir, 'output_');
     const feeds: Record<string, Tensor> = {};

@@ -3,7 +3,7 @@
  * declared inputs, and runs the graph through a GraphExecutor (static plans on an arena, cached per shape).
  */
 import { shapeToString, sizeOf, storageBytes, type TensorData } from '../dtype.js';
-import { InputError, TinferError } from '../errors.js';
+import { InputError, TinferError, UnsupportedError } from '../errors.js';
 import type { Dim, Graph, Model, ValueInfo } from '../loader/model.js';
 import { decodeModel, type LoadOptions } from '../loader/index.js';
 import { runBasicPasses } from '../graph/passes/index.js';
@@ -176,7 +176,7 @@ function checkFeed(info: ValueInfo, tensor: Tensor): TensorData {
   const t = info.type;
   if (t.kind !== 'tensor') {
     if (t.kind === 'unknown') return toTensorData(tensor);
-    throw new InputError(`input '${info.name}': ${t.kind} inputs are not supported`);
+    throw new UnsupportedError(`input '${info.name}': ${t.kind} inputs are not supported`);
   }
   if (t.dtype !== tensor.type) {
     throw new InputError(`input '${info.name}': expected type ${t.dtype}, got ${tensor.type}`);
