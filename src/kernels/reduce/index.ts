@@ -11,4 +11,19 @@ import { resizeKernel, upsampleKernel } from './resize.js';
 import { softmaxKernels } from './softmax.js';
 import { topKKernel } from './topk.js';
 
-export const reduceKernels: KernelDef[] = [...reduceOps, ...argKernels, ...softmaxKernels, topKKernel, cumSumKernel, resizeKernel, upsampleKernel, einsumKernel, nllLossKernel, softmaxCrossEntropyKernel, gridSampleKernel, nonMaxSuppressionKernel, roiAlignKernel];
+/** Reductions, the softmax family (with its losses), arg ops, TopK, CumSum, resampling, Einsum, detection ops. */
+export const reduceKernels: KernelDef[] = [
+  ...reduceOps,
+  ...argKernels,
+  ...softmaxKernels,
+  nllLossKernel,
+  softmaxCrossEntropyKernel,
+  topKKernel,
+  cumSumKernel,
+  resizeKernel,
+  upsampleKernel,
+  gridSampleKernel,
+  roiAlignKernel,
+  nonMaxSuppressionKernel,
+  einsumKernel,
+];
