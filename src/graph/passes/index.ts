@@ -2,14 +2,20 @@ import type { Graph } from '../../loader/model.js';
 import { eliminateDeadCode } from './dead-code.js';
 import { eliminateIdentity } from './eliminate-identity.js';
 import { foldBatchNorm } from './fold-batchnorm.js';
+import { fuseGelu } from './fuse-gelu.js';
+import { fuseLayerNorm } from './fuse-layernorm.js';
+import { fuseMatMulAdd } from './fuse-matmul-add.js';
 
-export { eliminateDeadCode, eliminateIdentity, foldBatchNorm };
+export { eliminateDeadCode, eliminateIdentity, foldBatchNorm, fuseGelu, fuseLayerNorm, fuseMatMulAdd };
 
 /**
  * The basic passes in order: drop pass-through nodes first (so a Conv -> Identity -> BN chain can
- * fold), fold BatchNorm into Conv, then remove whatever no longer reaches an output (including the
- * unfolded weights). Graph input and output names are kept.
+ * fold and Linear weights shared through Identity are seen as initializers), fold BatchNorm into Conv,
+ * fuse the transformer patterns (LayerNorm, GELU, then MatMul + bias, whose Add the LayerNorm pattern
+ * does not use), then remove whatever no longer reaches an output (including the unfolded weights and
+ * the Constant nodes the fusions turned into attributes). Graph input and output names are kept.
  */
 export function runBasicPasses(graph: Graph): Graph {
-  return eliminateDeadCode(foldBatchNorm(eliminateIdentity(graph)));
+  const fused = fuseMatMulAdd(fuseGelu(fuseLayerNorm(foldBatchNorm(eliminateIdentity(graph)))));
+  return eliminateDeadCode(fused);
 }

@@ -2,6 +2,7 @@ import type { KernelDef } from '../kernel.js';
 import { convKernels } from '../conv/index.js';
 import { gemmKernel } from './gemm.js';
 import { matMulKernel } from './matmul.js';
+import { matMulAddKernel } from './matmul-add.js';
 import { averagePoolKernel, lpPoolKernel, maxPoolKernel } from './pool.js';
 import { globalPoolKernels } from './global-pool.js';
 import { maxUnpoolKernel } from './max-unpool.js';
@@ -15,6 +16,7 @@ export const nnKernels: KernelDef[] = [
   ...convKernels,
   gemmKernel,
   matMulKernel,
+  matMulAddKernel,
   maxPoolKernel,
   averagePoolKernel,
   lpPoolKernel,
