@@ -266,11 +266,12 @@ function separablePlan(x: TensorType, p: ResizeParams, tables: AxisTable[]): Pre
         return;
       }
       let src = xin;
-      passes.forEach((ps, i) => {
+      for (let i = 0; i < passes.length; i++) {
+        const ps = passes[i]!;
         const dst = i === passes.length - 1 ? y : (scr[i % 2] as Float32Array | Float64Array);
         interpolateAxis(src, dst, ps.outer, ps.inLen, ps.inner, tables[ps.axis]!, p.extrapolation);
         src = dst;
-      });
+      }
     },
   };
 }
