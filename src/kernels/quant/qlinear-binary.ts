@@ -53,6 +53,8 @@ function prepareQLinearBinary(ctx: PrepareContext, combine: (a: number, b: numbe
   const counter = new Array<number>(rank).fill(0);
   return {
     outputs: [{ dtype: a.dtype, shape: out }],
+    // Each C element is written after the A element at the same index is read, so C may overwrite an unbroadcast A.
+    inPlace: sizeOf(a.shape) === total ? 0 : undefined,
     run(inputs, outputs) {
       const A = inputs[0] as Int8Like;
       const B = inputs[3] as Int8Like;

@@ -32,6 +32,7 @@ function prepareQLinearUnary(ctx: PrepareContext, fn: (x: number) => number): Pr
   const n = sizeOf(x.shape);
   return {
     outputs: [{ dtype: x.dtype, shape: [...x.shape] }],
+    inPlace: 0,
     run(inputs, outputs) {
       if (!paramsConstant) build(inputs);
       applyLookupTable(table, inputs[0] as Int8Like, 0, outputs[0] as Int8Like, 0, n);
