@@ -128,13 +128,15 @@ export const gridSampleKernel: KernelDef = {
               const fx = Math.floor(sx);
               const fy = Math.floor(sy);
               if (mode === 'linear') {
-                [x0, y0] = [fx, fy];
+                x0 = fx;
+                y0 = fy;
                 wx[0] = 1 - (sx - fx);
                 wx[1] = sx - fx;
                 wy[0] = 1 - (sy - fy);
                 wy[1] = sy - fy;
               } else {
-                [x0, y0] = [fx - 1, fy - 1];
+                x0 = fx - 1;
+                y0 = fy - 1;
                 cubicWeights(sx - fx, wx, 0);
                 cubicWeights(sy - fy, wy, 0);
               }
