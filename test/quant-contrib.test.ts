@@ -241,3 +241,54 @@ describe('QGemm', () => {
     expect(values(y!)).toEqual(refAcc((i) => C[i]!).map((v, t) => f(f(v) * colScale(t % N))));
   });
 });
+
+describe('QLinearAveragePool', () => {
+  const one = tensor('float32', [], [1]);
+  const zero = tensor('uint8', [], [0]);
+  const x33 = tensor('uint8', [1, 1, 3, 3], [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+
+  it('2x2 windows, stride 1 (hand-checked means)', () => {
+    const [y] = runKernel('QLinearAveragePool', [x33, one, zero, one, zero], { kernel_shape: [2, 2] }, MS);
+    expect(y!.shape).toEqual([1, 1, 2, 2]);
+    expect(values(y!)).toEqual([3, 4, 6, 7]);
+  });
+
+  it('padding is excluded from the mean unless count_include_pad', () => {
+    const attrs = { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] };
+    const [ex] = runKernel('QLinearAveragePool', [x33, one, zero, one, zero], attrs, MS);
+    expect(values(ex!)).toEqual([3, 4, 6, 7]); // window sums 12, 16, 24, 28 over 4 valid elements
+    const [inc] = runKernel('QLinearAveragePool', [x33, one, zero, one, zero], { ...attrs, count_include_pad: 1 }, MS);
+    expect(values(inc!)).toEqual([1, 2, 3, 3]); // the same sums over 9: 1.33, 1.78, 2.67, 3.11
+  });
+
+  it('ceil_mode keeps a partial last window; ties round to even', () => {
+    const x = tensor('uint8', [1, 1, 1, 5], [1, 2, 3, 4, 5]);
+    const [y] = runKernel('QLinearAveragePool', [x, one, zero, one, zero], { kernel_shape: [1, 2], strides: [1, 2], ceil_mode: 1 }, MS);
+    expect(y!.shape).toEqual([1, 1, 1, 3]);
+    expect(values(y!)).toEqual([2, 4, 5]); // 1.5 -> 2, 3.5 -> 4, 5
+  });
+
+  it('uses the zero points and scales: y = quantize(mean((x - zx)·sx))', () => {
+    // window [10, 20, 30, 40], zx 10, sx 0.5 -> mean 7.5; y_scale 0.25 -> 30, + zy 100 = 130
+    const x = tensor('uint8', [1, 1, 2, 2], [10, 20, 30, 40]);
+    const [y] = runKernel('QLinearAveragePool', [x, tensor('float32', [], [0.5]), tensor('uint8', [], [10]), tensor('float32', [], [0.25]), tensor('uint8', [], [100])], { kernel_shape: [2, 2] }, MS);
+    expect(values(y!)).toEqual([130]);
+  });
+
+  it('channels_last gives the NCHW result transposed', () => {
+    const [N, C, H, W] = [2, 3, 5, 4];
+    const nchw = randomInts(N * C * H * W, 0, 255, 61);
+    const nhwc = new Array<number>(nchw.length);
+    for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let s = 0; s < H * W; s++) nhwc[(n * H * W + s) * C + c] = nchw[(n * C + c) * H * W + s]!;
+    const params = [tensor('float32', [], [0.1]), tensor('uint8', [], [7]), tensor('float32', [], [0.07]), tensor('uint8', [], [3])];
+    const attrs = { kernel_shape: [3, 2], strides: [2, 1], pads: [1, 0, 1, 1] };
+    const [a] = runKernel('QLinearAveragePool', [tensor('uint8', [N, C, H, W], nchw), ...params], attrs, MS);
+    const [b] = runKernel('QLinearAveragePool', [tensor('uint8', [N, H, W, C], nhwc), ...params], { ...attrs, channels_last: 1 }, MS);
+    const [OH, OW] = [a!.shape[2]!, a!.shape[3]!];
+    expect(b!.shape).toEqual([N, OH, OW, C]);
+    const av = values(a!);
+    const bv = values(b!);
+    for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let s = 0; s < OH * OW; s++) expect(bv[(n * OH * OW + s) * C + c]).toBe(av[(n * C + c) * OH * OW + s]);
+    expect(new Set(av).size).toBeGreaterThan(3);
+  });
+});

@@ -3,6 +3,7 @@ import { dynamicQuantizeLinearKernels } from './dynamic-quantize-linear.js';
 import { integerConvKernels } from './integer-conv.js';
 import { integerMatMulKernels } from './integer-matmul.js';
 import { qgemmKernels } from './qgemm.js';
+import { qlinearAveragePoolKernels } from './qlinear-average-pool.js';
 import { qlinearBinaryKernels } from './qlinear-binary.js';
 import { qlinearPoolConcatKernels } from './qlinear-pool-concat.js';
 import { qlinearUnaryKernels } from './qlinear-unary.js';
@@ -17,4 +18,5 @@ export const quantKernels: KernelDef[] = [
   ...qlinearBinaryKernels,
   ...qlinearUnaryKernels,
   ...qlinearPoolConcatKernels,
+  ...qlinearAveragePoolKernels,
 ];
