@@ -185,9 +185,10 @@ function reference(c: Case, inp: Inputs): TensorData[] {
         if (c.op === 'LSTM') cell = nc;
         for (let j = 0; j < H; j++) Y[yIdx(t, d, b, j)] = h[j]!;
       }
+      // An entry of length 0 has no last state: zeros, as onnxruntime gives.
       for (let j = 0; j < H; j++) {
-        Yh[stateIdx(d, b, j)] = h[j]!;
-        Yc[stateIdx(d, b, j)] = cell[j]!;
+        Yh[stateIdx(d, b, j)] = len === 0 ? 0 : h[j]!;
+        Yc[stateIdx(d, b, j)] = len === 0 ? 0 : cell[j]!;
       }
     }
   }

@@ -170,14 +170,18 @@ export function loadState(s: RecurrentShape, initial: Data | undefined, d: numbe
   }
 }
 
-/** Writes state[batch, hidden] into the direction-d slice of Y_h / Y_c. */
-export function storeState(s: RecurrentShape, state: Floats, d: number, out: Data | undefined): void {
+/**
+ * Writes state[batch, hidden] into the direction-d slice of Y_h / Y_c. An entry whose sequence length is 0
+ * gets zeros, as onnxruntime gives (it never ran a step, so it has no last state).
+ */
+export function storeState(s: RecurrentShape, state: Floats, d: number, out: Data | undefined, lens: Data | undefined): void {
   if (out === undefined) return;
   const dst = out as Floats;
   const H = s.hidden;
   for (let b = 0; b < s.batch; b++) {
     const to = stateOffset(s, d, b);
-    for (let j = 0; j < H; j++) dst[to + j] = state[b * H + j]!;
+    if (sequenceLength(s, lens, b) === 0) dst.fill(0, to, to + H);
+    else for (let j = 0; j < H; j++) dst[to + j] = state[b * H + j]!;
   }
 }
 

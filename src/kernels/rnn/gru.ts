@@ -77,7 +77,7 @@ export const gruKernel: KernelDef = {
               else writeOutputRow(s, Y, t, d, b, bufs.h);
             }
           }
-          storeState(s, bufs.h, d, outputOrUndefined(s, outputs, 1));
+          storeState(s, bufs.h, d, outputOrUndefined(s, outputs, 1), lens);
         }
       },
     };

@@ -91,8 +91,8 @@ export const lstmKernel: KernelDef = {
               writeOutputRow(s, Y, t, d, b, bufs.h);
             }
           }
-          storeState(s, bufs.h, d, outputOrUndefined(s, outputs, 1));
-          storeState(s, bufs.c, d, outputOrUndefined(s, outputs, 2));
+          storeState(s, bufs.h, d, outputOrUndefined(s, outputs, 1), inputs[SEQ_LENS_IN]);
+          storeState(s, bufs.c, d, outputOrUndefined(s, outputs, 2), inputs[SEQ_LENS_IN]);
         }
       },
     };

@@ -72,7 +72,7 @@ export const rnnKernel: KernelDef = {
               writeOutputRow(s, Y, t, d, b, h);
             }
           }
-          storeState(s, h, d, outputOrUndefined(s, outputs, 1));
+          storeState(s, h, d, outputOrUndefined(s, outputs, 1), lens);
         }
       },
     };
