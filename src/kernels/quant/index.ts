@@ -5,7 +5,8 @@ import { integerMatMulKernels } from './integer-matmul.js';
 import { qgemmKernels } from './qgemm.js';
 import { qlinearAveragePoolKernels } from './qlinear-average-pool.js';
 import { qlinearBinaryKernels } from './qlinear-binary.js';
-import { qlinearPoolConcatKernels } from './qlinear-pool-concat.js';
+import { qlinearConcatKernels } from './qlinear-concat.js';
+import { qlinearGlobalAveragePoolKernels } from './qlinear-global-average-pool.js';
 import { qlinearUnaryKernels } from './qlinear-unary.js';
 import { quantizeLinearKernels } from './quantize-linear.js';
 
@@ -17,6 +18,7 @@ export const quantKernels: KernelDef[] = [
   ...qgemmKernels,
   ...qlinearBinaryKernels,
   ...qlinearUnaryKernels,
-  ...qlinearPoolConcatKernels,
+  ...qlinearGlobalAveragePoolKernels,
+  ...qlinearConcatKernels,
   ...qlinearAveragePoolKernels,
 ];

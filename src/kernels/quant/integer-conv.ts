@@ -17,7 +17,8 @@ function checkInt8Like(ctx: PrepareContext, name: string, t: TensorType): void {
 /**
  * The integer part shared by QLinearConv and ConvInteger: per (batch n, group g) it computes
  * acc[m, p] = Σ_{c,k} (x[n, g·Cg + c, at(p, k)] - x_zp) · (w[g·Mg + m, c, k] - w_zp[m]) into an Int32 block
- * [Mg, P] via im2col (padding holds x_zp, i.e. real zero) and igemmABt with zero-point corrections.
+ * [Mg, P] via im2col (padding holds x_zp, i.e. real zero) and igemmABt with zero-point corrections, or by a
+ * direct loop for depthwise convolutions.
  */
 interface IntegerConvPlan {
   outShape: number[];

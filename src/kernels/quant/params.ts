@@ -1,4 +1,4 @@
-import { sizeOf, type Data, type TensorType } from '../../dtype.js';
+import { sizeOf, type TensorType } from '../../dtype.js';
 import { kernelError, type PrepareContext } from '../kernel.js';
 
 /**
@@ -56,14 +56,4 @@ export function checkZeroPointShape(ctx: PrepareContext, scale: TensorType, zp: 
   if (sizeOf(zp.shape) !== sizeOf(scale.shape)) {
     throw kernelError(ctx, `zero point shape [${zp.shape}] does not match scale shape [${scale.shape}]`);
   }
-}
-
-/** A scalar quantization parameter (scale or zero point) read as a number; an omitted zero point is 0. */
-export function scalarParam(data: Data | undefined, fallback = 0): number {
-  return data === undefined ? fallback : Number(data[0]);
-}
-
-/** True when a scale / zero point tensor holds a single value (scalar or 1-element). */
-export function isScalarParam(t: TensorType | undefined): boolean {
-  return t === undefined || sizeOf(t.shape) === 1;
 }
