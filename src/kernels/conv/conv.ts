@@ -1,12 +1,23 @@
 import { attrInt } from '../../graph/attributes.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
-import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
+import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type TensorType } from '../kernel.js';
 import { forwardGeometry, liftGeometry, readWindowAttrs } from './geometry.js';
 import { convDepthwise, depthwiseApplies, planDepthwise } from './depthwise.js';
-import { convIm2col, planIm2col } from './im2col.js';
+import { convIm2col, convIm2colPacked, im2colPackedScratchLength, packConvWeights, planIm2col } from './im2col.js';
+import { convWinograd, planWinograd, winogradApplies, type WinogradVariant } from './winograd.js';
+import { activateInPlace, readFusedActivation } from './fused-activation.js';
 import { convReference, type ConvProblem, type FloatArray } from './reference.js';
 
-export type ConvPath = 'reference' | 'im2col' | 'depthwise';
+/** The algorithm one Conv runs (chosen at prepare; `convPathOf` names it for reports). */
+export type ConvPath =
+  | 'reference'
+  | 'im2col'
+  | 'im2col-packed'
+  | 'pointwise-packed'
+  | 'winograd-f23'
+  | 'winograd-f43'
+  | 'winograd-f63'
+  | 'depthwise';
 
 /** Float types whose storage the conv paths read (narrow floats are widened to Float32Array). */
 export function requireFloatInput(ctx: PrepareContext, i: number): 'f32' | 'f64' {
@@ -17,23 +28,45 @@ export function requireFloatInput(ctx: PrepareContext, i: number): 'f32' | 'f64'
 }
 
 /**
- * Picks the path: a forced ctx.options.convAlgorithm when it applies to this problem, else depthwise for
- * one-channel groups, im2col + sgemm for other float32 convs (1-D to 3-D), and the reference loop for float64.
+ * The Winograd tile for a 3×3 layer, by measurement on bench/conv.mjs: F(4,3) runs 2.2-3.5x faster than
+ * im2col + GEMM from 64 to 512 channels; F(6,3) ties it at 64 channels on large images and loses from 256 up
+ * (bigger transforms, fewer tiles per GEMM), and has the larger float32 error, so it is kept for small channel
+ * counts on large images. With few channels the transforms are not amortised and im2col stays.
  */
-export function chooseConvPath(ctx: PrepareContext, p: ConvProblem, isF32: boolean): ConvPath {
-  const forced = ctx.options.convAlgorithm ?? 'auto';
-  if (forced === 'reference') return 'reference';
-  const depthwiseOk = depthwiseApplies(p);
-  const im2colOk = isF32;
-  if (forced === 'direct' && depthwiseOk) return 'depthwise';
-  if (forced === 'im2col' && im2colOk) return 'im2col';
-  if (depthwiseOk) return 'depthwise';
-  if (im2colOk) return 'im2col';
-  return 'reference';
+export function autoWinogradVariant(p: ConvProblem): WinogradVariant | undefined {
+  const C = p.inChannels;
+  const M = p.outChannels;
+  const outPixels = p.geo.outSize[1]! * p.geo.outSize[2]!;
+  if (C < 16 || M < 16 || outPixels < 64) return undefined;
+  return C <= 64 && M <= 64 && outPixels >= 48 * 48 ? 'f63' : 'f43';
 }
 
-// Conv: X [N, C, D1..Dn], W [M, C/group, k1..kn], B [M]? -> Y [N, M, O1..On]   (n = 1..3)
-function prepareConv(ctx: PrepareContext): PreparedKernel {
+/**
+ * Picks the path: a forced ctx.options.convAlgorithm when it applies to this problem, else depthwise for
+ * one-channel groups, Winograd for 3×3 stride-1 layers it pays off on, im2col + packed GEMM for other float32
+ * convs with constant weights (1×1 stride-1 convs skip the im2col copy), im2col + sgemm when the weights are
+ * only known at run time, and the reference loop for float64.
+ */
+export function chooseConvPath(ctx: PrepareContext, p: ConvProblem, isF32: boolean, weightsConstant: boolean): ConvPath {
+  const forced = ctx.options.convAlgorithm ?? 'auto';
+  if (forced === 'reference' || !isF32 && !depthwiseApplies(p)) return 'reference';
+  const depthwiseOk = depthwiseApplies(p);
+  const packedOk = isF32 && weightsConstant;
+  const winogradOk = packedOk && winogradApplies(p);
+  const gemmPath: ConvPath = !isF32 ? 'reference' : !packedOk ? 'im2col' : planIm2col(p).pointwise ? 'pointwise-packed' : 'im2col-packed';
+  if (forced === 'direct' && depthwiseOk) return 'depthwise';
+  if (forced === 'im2col') return gemmPath;
+  if (forced === 'winograd' && winogradOk) return `winograd-${autoWinogradVariant(p) ?? 'f43'}`;
+  if (depthwiseOk) return 'depthwise';
+  if (winogradOk) {
+    const v = autoWinogradVariant(p);
+    if (v !== undefined) return `winograd-${v}`;
+  }
+  return gemmPath;
+}
+
+/** Validates a Conv node and returns its problem (geometry lifted to 3-D) and output type. */
+function convProblemOf(ctx: PrepareContext): { p: ConvProblem; kind: 'f32' | 'f64'; outputs: TensorType[] } {
   const x = requireInput(ctx, 0);
   const w = requireInput(ctx, 1);
   const b = ctx.inputs[2];
@@ -57,15 +90,51 @@ function prepareConv(ctx: PrepareContext): PreparedKernel {
   if (attrs.kernel.some((k, i) => k !== wKernel[i])) throw kernelError(ctx, `kernel_shape [${attrs.kernel}] does not match W [${w.shape}]`);
   const geo = forwardGeometry(ctx, x.shape.slice(2), attrs);
   const p: ConvProblem = { batch: N, inChannels: C, outChannels: M, group, geo: liftGeometry(geo, 3) };
-  const outputs = [{ dtype: x.dtype, shape: [N, M, ...geo.outSize] }];
-  const path = chooseConvPath(ctx, p, kind === 'f32');
+  return { p, kind, outputs: [{ dtype: x.dtype, shape: [N, M, ...geo.outSize] }] };
+}
+
+/** The path prepare would pick for this Conv (for reports such as scripts/conv-paths). */
+export function convPathOf(ctx: PrepareContext): ConvPath {
+  const { p, kind } = convProblemOf(ctx);
+  return chooseConvPath(ctx, p, kind === 'f32', ctx.constants[1] !== undefined);
+}
+
+// Conv: X [N, C, D1..Dn], W [M, C/group, k1..kn], B [M]? -> Y [N, M, O1..On]   (n = 1..3)
+// An activation set by the fuse-activation pass (tinfer.activation) is applied in the store.
+function prepareConv(ctx: PrepareContext): PreparedKernel {
+  const { p, kind, outputs } = convProblemOf(ctx);
+  const act = readFusedActivation(ctx.node);
+  const wConst = ctx.constants[1]?.data as Float32Array | undefined;
+  const bConst = ctx.constants[2]?.data as Float32Array | undefined;
+  const path = chooseConvPath(ctx, p, kind === 'f32', wConst !== undefined);
+  if (path === 'winograd-f23' || path === 'winograd-f43' || path === 'winograd-f63') {
+    const plan = planWinograd(p, path.slice('winograd-'.length) as WinogradVariant, wConst!);
+    return {
+      outputs,
+      scratch: [{ dtype: 'float32', length: plan.scratchLength }],
+      run(inputs, outs, scratch) {
+        convWinograd(p, plan, inputs[0] as Float32Array, inputs[2] as Float32Array | undefined, outs[0] as Float32Array, scratch[0] as Float32Array, act);
+      },
+    };
+  }
+  if (path === 'im2col-packed' || path === 'pointwise-packed') {
+    const plan = planIm2col(p);
+    const packed = packConvWeights(p, wConst!, bConst);
+    return {
+      outputs,
+      scratch: [{ dtype: 'float32', length: im2colPackedScratchLength(p, plan, packed) }],
+      run(inputs, outs, scratch) {
+        convIm2colPacked(p, plan, packed, inputs[0] as Float32Array, inputs[2] as Float32Array | undefined, outs[0] as Float32Array, scratch[0] as Float32Array, act);
+      },
+    };
+  }
   if (path === 'im2col') {
     const plan = planIm2col(p);
     return {
       outputs,
       scratch: plan.scratchLength > 0 ? [{ dtype: 'float32', length: plan.scratchLength }] : [],
       run(inputs, outs, scratch) {
-        convIm2col(p, plan, inputs[0] as Float32Array, inputs[1] as Float32Array, inputs[2] as Float32Array | undefined, outs[0] as Float32Array, scratch[0] as Float32Array | undefined);
+        convIm2col(p, plan, inputs[0] as Float32Array, inputs[1] as Float32Array, inputs[2] as Float32Array | undefined, outs[0] as Float32Array, scratch[0] as Float32Array | undefined, act);
       },
     };
   }
@@ -74,14 +143,16 @@ function prepareConv(ctx: PrepareContext): PreparedKernel {
     return {
       outputs,
       run(inputs, outs) {
-        convDepthwise(p, plan, inputs[0] as FloatArray, inputs[1] as FloatArray, inputs[2] as FloatArray | undefined, outs[0] as FloatArray);
+        convDepthwise(p, plan, inputs[0] as FloatArray, inputs[1] as FloatArray, inputs[2] as FloatArray | undefined, outs[0] as FloatArray, act);
       },
     };
   }
   return {
     outputs,
     run(inputs, outs) {
-      convReference(p, inputs[0] as FloatArray, inputs[1] as FloatArray, inputs[2] as FloatArray | undefined, outs[0] as FloatArray);
+      const y = outs[0] as FloatArray;
+      convReference(p, inputs[0] as FloatArray, inputs[1] as FloatArray, inputs[2] as FloatArray | undefined, y);
+      activateInPlace(act, y, 0, y.length);
     },
   };
 }

@@ -1,3 +1,5 @@
+import { NO_ACTIVATION, type Activation } from '../gemm/activation.js';
+import { activateInPlace } from './fused-activation.js';
 import type { ConvProblem, FloatArray } from './reference.js';
 
 /** True for 2-D convs where every group has one input channel (group == C, M a multiple of C). */
@@ -5,12 +7,24 @@ export function depthwiseApplies(p: ConvProblem): boolean {
   return p.group > 1 && p.group === p.inChannels && p.outChannels % p.group === 0 && p.geo.inSize[0] === 1 && p.geo.kernel[0] === 1;
 }
 
-/** Per output row and column, the kernel taps [lo, hi) that land inside the input (computed once at prepare). */
+/** The unrolled interior kernel a depthwise layer uses, or 'generic' (tap ranges only). */
+export type DepthwiseKernel = 'generic' | '3x3s1' | '3x3s2' | '5x5';
+
+/**
+ * Per output row and column, the kernel taps [lo, hi) that land inside the input (computed once at prepare),
+ * and the interior [rowLo, rowHi) × [colLo, colHi) of outputs whose taps all do, which the unrolled kernels
+ * compute without any bounds logic.
+ */
 export interface DepthwisePlan {
   khLo: Int32Array;
   khHi: Int32Array;
   kwLo: Int32Array;
   kwHi: Int32Array;
+  kernel: DepthwiseKernel;
+  rowLo: number;
+  rowHi: number;
+  colLo: number;
+  colHi: number;
 }
 
 function tapRange(out: number, inSize: number, k: number, s: number, d: number, pad: number): [Int32Array, Int32Array] {
@@ -24,50 +38,173 @@ function tapRange(out: number, inSize: number, k: number, s: number, d: number, 
   return [lo, hi];
 }
 
-export function planDepthwise(p: ConvProblem): DepthwisePlan {
+/** [first, end) of the outputs whose whole tap range is inside (a contiguous run; empty when none). */
+function fullRange(lo: Int32Array, hi: Int32Array, k: number): [number, number] {
+  let first = 0;
+  while (first < lo.length && !(lo[first] === 0 && hi[first] === k)) first++;
+  let end = first;
+  while (end < lo.length && lo[end] === 0 && hi[end] === k) end++;
+  return [first, end];
+}
+
+function interiorKernel(p: ConvProblem): DepthwiseKernel {
+  const g = p.geo;
+  const [KH, KW] = [g.kernel[1]!, g.kernel[2]!];
+  const [sh, sw] = [g.strides[1]!, g.strides[2]!];
+  if (g.dilations[1] !== 1 || g.dilations[2] !== 1) return 'generic';
+  if (KH === 3 && KW === 3 && sh === 1 && sw === 1) return '3x3s1';
+  if (KH === 3 && KW === 3 && sh === 2 && sw === 2) return '3x3s2';
+  if (KH === 5 && KW === 5) return '5x5';
+  return 'generic';
+}
+
+export function planDepthwise(p: ConvProblem, kernel: DepthwiseKernel = interiorKernel(p)): DepthwisePlan {
   const g = p.geo;
   const [khLo, khHi] = tapRange(g.outSize[1]!, g.inSize[1]!, g.kernel[1]!, g.strides[1]!, g.dilations[1]!, g.padsBegin[1]!);
   const [kwLo, kwHi] = tapRange(g.outSize[2]!, g.inSize[2]!, g.kernel[2]!, g.strides[2]!, g.dilations[2]!, g.padsBegin[2]!);
-  return { khLo, khHi, kwLo, kwHi };
+  const [rowLo, rowHi] = kernel === 'generic' ? [0, 0] : fullRange(khLo, khHi, g.kernel[1]!);
+  const [colLo, colHi] = kernel === 'generic' ? [0, 0] : fullRange(kwLo, kwHi, g.kernel[2]!);
+  return { khLo, khHi, kwLo, kwHi, kernel, rowLo, rowHi, colLo, colHi };
 }
 
 /**
  * Direct depthwise convolution: output channel m reads only input channel floor(m / multiplier).
- * The valid tap ranges come from the plan, so the inner loop has no bounds checks.
+ * Per plane, the interior (every tap inside X) runs an unrolled 3×3 / 5×5 kernel with no bounds logic and
+ * the border runs the generic loop over the planned tap ranges; bias and activation are fused per plane.
  * X [N, C, 1, H, W], W [M, 1, 1, KH, KW], B [M] -> Y [N, M, 1, OH, OW]
  */
-export function convDepthwise(p: ConvProblem, plan: DepthwisePlan, x: FloatArray, w: FloatArray, bias: FloatArray | undefined, y: FloatArray): void {
+export function convDepthwise(
+  p: ConvProblem, plan: DepthwisePlan, x: FloatArray, w: FloatArray, bias: FloatArray | undefined, y: FloatArray,
+  act: Activation = NO_ACTIVATION,
+): void {
   const g = p.geo;
   const [H, W] = [g.inSize[1]!, g.inSize[2]!];
   const [OH, OW] = [g.outSize[1]!, g.outSize[2]!];
-  const [KH, KW] = [g.kernel[1]!, g.kernel[2]!];
+  const KK = g.kernel[1]! * g.kernel[2]!;
+  const multiplier = p.outChannels / p.inChannels;
+  const { rowLo, rowHi, colLo, colHi } = plan;
+  const hasInterior = plan.kernel !== 'generic' && rowHi > rowLo && colHi > colLo;
+  for (let n = 0; n < p.batch; n++) {
+    for (let m = 0; m < p.outChannels; m++) {
+      const xc = (n * p.inChannels + Math.floor(m / multiplier)) * H * W;
+      const yc = (n * p.outChannels + m) * OH * OW;
+      const b = bias === undefined ? 0 : bias[m]!;
+      if (!hasInterior) {
+        depthwiseRect(p, plan, x, xc, w, m * KK, b, y, yc, 0, OH, 0, OW);
+      } else {
+        depthwiseRect(p, plan, x, xc, w, m * KK, b, y, yc, 0, rowLo, 0, OW);
+        depthwiseRect(p, plan, x, xc, w, m * KK, b, y, yc, rowHi, OH, 0, OW);
+        depthwiseRect(p, plan, x, xc, w, m * KK, b, y, yc, rowLo, rowHi, 0, colLo);
+        depthwiseRect(p, plan, x, xc, w, m * KK, b, y, yc, rowLo, rowHi, colHi, OW);
+        if (plan.kernel === '3x3s1') interior3x3s1(p, plan, x, xc, w, m * KK, b, y, yc);
+        else if (plan.kernel === '3x3s2') interior3x3s2(p, plan, x, xc, w, m * KK, b, y, yc);
+        else interior5x5(p, plan, x, xc, w, m * KK, b, y, yc);
+      }
+      activateInPlace(act, y, yc, OH * OW);
+    }
+  }
+}
+
+/** Outputs [oh0, oh1) × [ow0, ow1) of one plane, each over its planned tap range (any kernel, stride, dilation). */
+function depthwiseRect(
+  p: ConvProblem, plan: DepthwisePlan, x: FloatArray, xc: number, w: FloatArray, wm: number, b: number,
+  y: FloatArray, yc: number, oh0: number, oh1: number, ow0: number, ow1: number,
+): void {
+  const g = p.geo;
+  const W = g.inSize[2]!;
+  const OW = g.outSize[2]!;
+  const KW = g.kernel[2]!;
   const [sh, sw] = [g.strides[1]!, g.strides[2]!];
   const [dh, dw] = [g.dilations[1]!, g.dilations[2]!];
   const [ph, pw] = [g.padsBegin[1]!, g.padsBegin[2]!];
   const { khLo, khHi, kwLo, kwHi } = plan;
-  const multiplier = p.outChannels / p.inChannels;
-  let yi = 0;
-  for (let n = 0; n < p.batch; n++) {
-    for (let m = 0; m < p.outChannels; m++) {
-      const xc = (n * p.inChannels + Math.floor(m / multiplier)) * H * W;
-      const wm = m * KH * KW;
-      const b = bias === undefined ? 0 : bias[m]!;
-      for (let oh = 0; oh < OH; oh++) {
-        const ih0 = oh * sh - ph;
-        const kh0 = khLo[oh]!;
-        const kh1 = khHi[oh]!;
-        for (let ow = 0; ow < OW; ow++) {
-          const iw0 = ow * sw - pw;
-          const kw0 = kwLo[ow]!;
-          const kw1 = kwHi[ow]!;
-          let s = b;
-          for (let kh = kh0; kh < kh1; kh++) {
-            const xr = xc + (ih0 + kh * dh) * W + iw0;
-            const wr = wm + kh * KW;
-            for (let kw = kw0; kw < kw1; kw++) s += x[xr + kw * dw]! * w[wr + kw]!;
-          }
-          y[yi++] = s;
-        }
+  for (let oh = oh0; oh < oh1; oh++) {
+    const ih0 = oh * sh - ph;
+    const kh0 = khLo[oh]!;
+    const kh1 = khHi[oh]!;
+    for (let ow = ow0; ow < ow1; ow++) {
+      const iw0 = ow * sw - pw;
+      const kw0 = kwLo[ow]!;
+      const kw1 = kwHi[ow]!;
+      let s = b;
+      for (let kh = kh0; kh < kh1; kh++) {
+        const xr = xc + (ih0 + kh * dh) * W + iw0;
+        const wr = wm + kh * KW;
+        for (let kw = kw0; kw < kw1; kw++) s += x[xr + kw * dw]! * w[wr + kw]!;
+      }
+      y[yc + oh * OW + ow] = s;
+    }
+  }
+}
+
+/** 3×3 stride 1 interior: each row slides a 3×3 window of registers, loading one new input column per output. */
+function interior3x3s1(p: ConvProblem, plan: DepthwisePlan, x: FloatArray, xc: number, w: FloatArray, wm: number, b: number, y: FloatArray, yc: number): void {
+  const W = p.geo.inSize[2]!;
+  const OW = p.geo.outSize[2]!;
+  const [ph, pw] = [p.geo.padsBegin[1]!, p.geo.padsBegin[2]!];
+  const w00 = w[wm]!, w01 = w[wm + 1]!, w02 = w[wm + 2]!;
+  const w10 = w[wm + 3]!, w11 = w[wm + 4]!, w12 = w[wm + 5]!;
+  const w20 = w[wm + 6]!, w21 = w[wm + 7]!, w22 = w[wm + 8]!;
+  const { rowLo, rowHi, colLo, colHi } = plan;
+  for (let oh = rowLo; oh < rowHi; oh++) {
+    let r0 = xc + (oh - ph) * W + colLo - pw;
+    let r1 = r0 + W;
+    let r2 = r1 + W;
+    let a0 = x[r0]!, a1 = x[r0 + 1]!;
+    let b0 = x[r1]!, b1 = x[r1 + 1]!;
+    let c0 = x[r2]!, c1 = x[r2 + 1]!;
+    let yi = yc + oh * OW + colLo;
+    for (let ow = colLo; ow < colHi; ow++) {
+      const a2 = x[r0 + 2]!, b2 = x[r1 + 2]!, c2 = x[r2 + 2]!;
+      y[yi++] = b + w00 * a0 + w01 * a1 + w02 * a2 + w10 * b0 + w11 * b1 + w12 * b2 + w20 * c0 + w21 * c1 + w22 * c2;
+      a0 = a1; a1 = a2; b0 = b1; b1 = b2; c0 = c1; c1 = c2;
+      r0++; r1++; r2++;
+    }
+  }
+}
+
+/** 3×3 stride 2 interior: consecutive windows share one column, so two new input columns per output. */
+function interior3x3s2(p: ConvProblem, plan: DepthwisePlan, x: FloatArray, xc: number, w: FloatArray, wm: number, b: number, y: FloatArray, yc: number): void {
+  const W = p.geo.inSize[2]!;
+  const OW = p.geo.outSize[2]!;
+  const [ph, pw] = [p.geo.padsBegin[1]!, p.geo.padsBegin[2]!];
+  const w00 = w[wm]!, w01 = w[wm + 1]!, w02 = w[wm + 2]!;
+  const w10 = w[wm + 3]!, w11 = w[wm + 4]!, w12 = w[wm + 5]!;
+  const w20 = w[wm + 6]!, w21 = w[wm + 7]!, w22 = w[wm + 8]!;
+  const { rowLo, rowHi, colLo, colHi } = plan;
+  for (let oh = rowLo; oh < rowHi; oh++) {
+    let r0 = xc + (oh * 2 - ph) * W + colLo * 2 - pw;
+    let r1 = r0 + W;
+    let r2 = r1 + W;
+    let a0 = x[r0]!, b0 = x[r1]!, c0 = x[r2]!;
+    let yi = yc + oh * OW + colLo;
+    for (let ow = colLo; ow < colHi; ow++) {
+      const a1 = x[r0 + 1]!, a2 = x[r0 + 2]!;
+      const b1 = x[r1 + 1]!, b2 = x[r1 + 2]!;
+      const c1 = x[r2 + 1]!, c2 = x[r2 + 2]!;
+      y[yi++] = b + w00 * a0 + w01 * a1 + w02 * a2 + w10 * b0 + w11 * b1 + w12 * b2 + w20 * c0 + w21 * c1 + w22 * c2;
+      a0 = a2; b0 = b2; c0 = c2;
+      r0 += 2; r1 += 2; r2 += 2;
+    }
+  }
+}
+
+/** 5×5 interior (any stride): five unrolled taps per row, rows accumulated in turn. */
+function interior5x5(p: ConvProblem, plan: DepthwisePlan, x: FloatArray, xc: number, w: FloatArray, wm: number, b: number, y: FloatArray, yc: number): void {
+  const W = p.geo.inSize[2]!;
+  const OW = p.geo.outSize[2]!;
+  const [sh, sw] = [p.geo.strides[1]!, p.geo.strides[2]!];
+  const [ph, pw] = [p.geo.padsBegin[1]!, p.geo.padsBegin[2]!];
+  const { rowLo, rowHi, colLo, colHi } = plan;
+  for (let oh = rowLo; oh < rowHi; oh++) {
+    const yr = yc + oh * OW;
+    for (let ow = colLo; ow < colHi; ow++) y[yr + ow] = b;
+    for (let kh = 0; kh < 5; kh++) {
+      const wr = wm + kh * 5;
+      const k0 = w[wr]!, k1 = w[wr + 1]!, k2 = w[wr + 2]!, k3 = w[wr + 3]!, k4 = w[wr + 4]!;
+      let xi = xc + (oh * sh - ph + kh) * W + colLo * sw - pw;
+      for (let ow = colLo; ow < colHi; ow++, xi += sw) {
+        y[yr + ow]! += k0 * x[xi]! + k1 * x[xi + 1]! + k2 * x[xi + 2]! + k3 * x[xi + 3]! + k4 * x[xi + 4]!;
       }
     }
   }

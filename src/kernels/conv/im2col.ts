@@ -1,4 +1,7 @@
 import { sgemm } from '../gemm/sgemm.js';
+import { gemmPackedA, packA, packedGemmScratchLength, type PackedWeights } from '../gemm/packed.js';
+import { NO_ACTIVATION, type Activation } from '../gemm/activation.js';
+import { activateInPlace } from './fused-activation.js';
 import type { ConvProblem } from './reference.js';
 
 /** How the im2col path runs one convolution: column tiles of whole output rows, bounded in bytes. */
@@ -41,6 +44,7 @@ export function convIm2col(
   bias: Float32Array | undefined,
   y: Float32Array,
   col: Float32Array | undefined,
+  act: Activation = NO_ACTIVATION,
 ): void {
   const inPlane = p.geo.inSize[0]! * p.geo.inSize[1]! * p.geo.inSize[2]!;
   const rows = p.geo.outSize[0]! * p.geo.outSize[1]!;
@@ -63,6 +67,74 @@ export function convIm2col(
         const tileRows = Math.min(plan.rowsPerTile, rows - r0);
         im2colRows(p, x, xGroup, Cg, r0, tileRows, col!);
         sgemm(false, false, Mg, tileRows * OW, Kg, 1, w, g * Mg * Kg, Kg, col!, 0, tileRows * OW, 1, y, yGroup + r0 * OW, P);
+      }
+    }
+    activateInPlace(act, y, yBase, p.outChannels * P);
+  }
+}
+
+/** Constant conv weights packed once per group for gemmPackedA, with the bias (when constant) in the pack. */
+export interface PackedConvWeights {
+  groups: PackedWeights[];
+  /** True when the bias is inside the packs; otherwise the output is pre-filled with it. */
+  biasPacked: boolean;
+}
+
+/** Packs W [M, C/group, K...] as per-group A panels [Mg, Cg·KD·KH·KW] (call once at prepare). */
+export function packConvWeights(p: ConvProblem, w: Float32Array, bias: Float32Array | undefined): PackedConvWeights {
+  const Mg = p.outChannels / p.group;
+  const Kg = (p.inChannels / p.group) * p.geo.kernel[0]! * p.geo.kernel[1]! * p.geo.kernel[2]!;
+  const groups: PackedWeights[] = [];
+  for (let g = 0; g < p.group; g++) {
+    groups.push(packA(w, g * Mg * Kg, Kg, false, Mg, Kg, 1, bias === undefined ? undefined : { data: bias, offset: g * Mg }));
+  }
+  return { groups, biasPacked: bias !== undefined };
+}
+
+/** Float32 scratch of convIm2colPacked: the column tile, then the packed-GEMM panel buffer. */
+export function im2colPackedScratchLength(p: ConvProblem, plan: Im2colPlan, packed: PackedConvWeights): number {
+  const columns = plan.pointwise ? p.geo.outSize[0]! * p.geo.outSize[1]! * p.geo.outSize[2]! : plan.rowsPerTile * p.geo.outSize[2]!;
+  return plan.scratchLength + packedGemmScratchLength(packed.groups[0]!, columns);
+}
+
+/**
+ * convIm2col with weights packed at prepare: Y_g = act(W_g · col + B) per column tile through the packed GEMM,
+ * whose epilogue adds the bias and applies the activation while each tile is still in cache.
+ * X [N, C, D, H, W] -> Y [N, M, OD, OH, OW]; scratch holds the column tile then the GEMM panels.
+ */
+export function convIm2colPacked(
+  p: ConvProblem,
+  plan: Im2colPlan,
+  packed: PackedConvWeights,
+  x: Float32Array,
+  bias: Float32Array | undefined,
+  y: Float32Array,
+  scratch: Float32Array,
+  act: Activation,
+): void {
+  const inPlane = p.geo.inSize[0]! * p.geo.inSize[1]! * p.geo.inSize[2]!;
+  const rows = p.geo.outSize[0]! * p.geo.outSize[1]!;
+  const OW = p.geo.outSize[2]!;
+  const Cg = p.inChannels / p.group;
+  const Mg = p.outChannels / p.group;
+  const P = rows * OW;
+  const accumulate = !packed.biasPacked && bias !== undefined;
+  const gemmOff = plan.scratchLength;
+  for (let n = 0; n < p.batch; n++) {
+    const yBase = n * p.outChannels * P;
+    if (accumulate) fillBias(y, yBase, p.outChannels, P, bias);
+    for (let g = 0; g < p.group; g++) {
+      const pa = packed.groups[g]!;
+      const xGroup = (n * p.inChannels + g * Cg) * inPlane;
+      const yGroup = yBase + g * Mg * P;
+      if (plan.pointwise) {
+        gemmPackedA(pa, P, x, xGroup, inPlane, false, y, yGroup, P, act, scratch, gemmOff, accumulate);
+        continue;
+      }
+      for (let r0 = 0; r0 < rows; r0 += plan.rowsPerTile) {
+        const tileRows = Math.min(plan.rowsPerTile, rows - r0);
+        im2colRows(p, x, xGroup, Cg, r0, tileRows, scratch);
+        gemmPackedA(pa, tileRows * OW, scratch, 0, tileRows * OW, false, y, yGroup + r0 * OW, P, act, scratch, gemmOff, accumulate);
       }
     }
   }
