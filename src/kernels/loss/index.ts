@@ -1,3 +1,5 @@
 import type { KernelDef } from '../kernel.js';
+import { nllLossKernel, softmaxCrossEntropyKernel } from './cross-entropy.js';
 
-export const lossKernels: KernelDef[] = [];
+/** Losses, small linear algebra and the training-domain optimizers. */
+export const lossKernels: KernelDef[] = [nllLossKernel, softmaxCrossEntropyKernel];
