@@ -8,7 +8,7 @@ import type { Graph, Node } from '../loader/model.js';
 import { outerNames } from '../graph/scope.js';
 import { scheduleNodes } from '../graph/schedule.js';
 import { NeedsValuesError, type PreparedKernel, type SubgraphRunner } from '../kernels/kernel.js';
-import { buildStaticPlan, type StaticPlan } from './plan.js';
+import { bindViews, buildStaticPlan, arrayBufferArena, type ArenaAllocator, type StaticPlan } from './plan.js';
 import { prepareNode, runPrepared, wrapKernelError, type NodeEnv } from './prepare.js';
 
 export interface ExecutorOptions {
@@ -16,6 +16,8 @@ export interface ExecutorOptions {
   maxCachedPlans: number;
   /** Record per-step wall time. */
   profile: boolean;
+  /** Where plan arenas live (default: one ArrayBuffer per plan). */
+  allocateArena?: ArenaAllocator;
 }
 
 /** Time spent per node over the runs since profiling started. */
@@ -82,6 +84,8 @@ export class GraphExecutor {
     this.plans.set(key, plan);
     while (this.plans.size > Math.max(1, this.options.maxCachedPlans)) {
       const oldest = this.plans.keys().next().value as string;
+      const evicted = this.plans.get(oldest);
+      if (evicted?.kind === 'static') evicted.plan.arena.release();
       this.plans.delete(oldest);
     }
   }
@@ -92,7 +96,7 @@ export class GraphExecutor {
     const constants = new Map([...this.constants].filter(([name]) => !feeds.has(name)));
     try {
       const outputs = this.graph.outputs.map((o) => o.name);
-      return { kind: 'static', plan: buildStaticPlan(this.env, this.nodes, inputTypes, constants, outputs) };
+      return { kind: 'static', plan: buildStaticPlan(this.env, this.nodes, inputTypes, constants, outputs, this.arenaAllocator) };
     } catch (e) {
       if (e instanceof NeedsValuesError) return { kind: 'eager' };
       throw e;
@@ -103,7 +107,7 @@ export class GraphExecutor {
   planStatic(types: ReadonlyMap<string, TensorType>): StaticPlan | undefined {
     const constants = new Map([...this.constants].filter(([name]) => !types.has(name)));
     try {
-      return buildStaticPlan(this.env, this.nodes, types, constants, this.graph.outputs.map((o) => o.name));
+      return buildStaticPlan(this.env, this.nodes, types, constants, this.graph.outputs.map((o) => o.name), this.arenaAllocator);
     } catch (e) {
       if (e instanceof NeedsValuesError) return undefined;
       throw e;
@@ -112,6 +116,7 @@ export class GraphExecutor {
 
   /** Runs a static plan with feeds given as arrays in `names` order, writing outputs into `outputs` (no allocation). */
   runPlanInto(plan: StaticPlan, names: readonly string[], data: readonly Data[], outputs: readonly Data[]): void {
+    if (plan.arena.buffer() !== plan.boundBuffer) bindViews(plan);
     names.forEach((name, i) => {
       const id = plan.inputIds.get(name);
       if (id !== undefined) copyInto(plan.views[id]!, data[i]!);
@@ -121,6 +126,7 @@ export class GraphExecutor {
   }
 
   private runStatic(plan: StaticPlan, feeds: ReadonlyMap<string, TensorData>): TensorData[] {
+    if (plan.arena.buffer() !== plan.boundBuffer) bindViews(plan);
     for (const [name, id] of plan.inputIds) copyInto(plan.views[id]!, feeds.get(name)!.data);
     this.runSteps(plan);
     return plan.outputIds.map((id) => {
@@ -129,7 +135,12 @@ export class GraphExecutor {
     });
   }
 
+  private get arenaAllocator(): ArenaAllocator {
+    return this.options.allocateArena ?? arrayBufferArena;
+  }
+
   private runSteps(plan: StaticPlan): void {
+    if (plan.arena.buffer() !== plan.boundBuffer) bindViews(plan);
     const profiling = this.options.profile;
     for (const step of plan.steps) {
       const t0 = profiling ? performance.now() : 0;

@@ -39,10 +39,29 @@ export interface StaticPlan {
   /** Value id per graph output, in graph output order. */
   outputIds: number[];
   memory: MemoryPlan;
-  arena: ArrayBuffer;
+  arena: ArenaBlock;
+  /** The buffer the views were made on; when the arena's buffer changes (wasm memory growth) views are remade. */
+  boundBuffer: ArrayBufferLike;
   /** One view per value (constant data, arena view, or a detached buffer for strings). */
   views: (Data | undefined)[];
 }
+
+/** Where a plan's arena lives: its own ArrayBuffer, or a block of a WebAssembly.Memory shared with wasm kernels. */
+export interface ArenaBlock {
+  /** The current backing buffer (may change when a wasm memory grows). */
+  buffer(): ArrayBufferLike;
+  /** Byte offset of the arena in that buffer. */
+  readonly base: number;
+  release(): void;
+}
+
+export type ArenaAllocator = (bytes: number) => ArenaBlock;
+
+/** The default: a plain ArrayBuffer per plan. */
+export const arrayBufferArena: ArenaAllocator = (bytes) => {
+  const buf = new ArrayBuffer(Math.max(bytes, 8));
+  return { buffer: () => buf, base: 0, release() {} };
+};
 
 /**
  * Builds a static plan. Throws NeedsValuesError (from a kernel's prepare) when an output shape depends on
@@ -54,6 +73,7 @@ export function buildStaticPlan(
   inputs: ReadonlyMap<string, TensorType>,
   constants: ReadonlyMap<string, TensorData>,
   outputNames: readonly string[],
+  allocateArena: ArenaAllocator = arrayBufferArena,
 ): StaticPlan {
   const values: PlanValue[] = [];
   const idOf = new Map<string, number>();
@@ -104,16 +124,26 @@ export function buildStaticPlan(
 
   const outputIds = outputNames.map((n) => lookup(idOf, n, undefined));
   const memory = planMemory(memoryProblem(values, steps, [...inputIds.values()], outputIds));
-  const arena = new ArrayBuffer(Math.max(memory.arenaBytes, 8));
-  const views = makeValueViews(values, memory, arena);
-  steps.forEach((step, s) => {
-    step.inViews = step.inputs.map((id) => (id < 0 ? undefined : views[id]));
-    step.outViews = step.outputs.map((id) => views[id]!);
+  const arena = allocateArena(memory.arenaBytes);
+  const plan: StaticPlan = { values, steps, inputIds, outputIds, memory, arena, boundBuffer: arena.buffer(), views: [] };
+  bindViews(plan);
+  return plan;
+}
+
+/** Makes every value, step and scratch view on the arena's current buffer (once per plan, again after growth). */
+export function bindViews(plan: StaticPlan): void {
+  const buffer = plan.arena.buffer();
+  const base = plan.arena.base;
+  const previous = plan.views;
+  plan.views = makeValueViews(plan.values, plan.memory, buffer, base, previous);
+  plan.boundBuffer = buffer;
+  plan.steps.forEach((step, s) => {
+    step.inViews = step.inputs.map((id) => (id < 0 ? undefined : plan.views[id]));
+    step.outViews = step.outputs.map((id) => plan.views[id]!);
     step.scratchViews = (step.kernel.scratch ?? []).map((spec, k) =>
-      viewData(spec.dtype, arena, memory.scratchOffsets[s]![k]!, spec.length),
+      viewData(spec.dtype, buffer, base + plan.memory.scratchOffsets[s]![k]!, spec.length),
     );
   });
-  return { values, steps, inputIds, outputIds, memory, arena, views };
 }
 
 function lookup(idOf: Map<string, number>, name: string, node: Node | undefined): number {
@@ -155,15 +185,23 @@ function memoryProblem(values: PlanValue[], steps: PlanStep[], inputs: number[],
   };
 }
 
-function makeValueViews(values: PlanValue[], memory: MemoryPlan, arena: ArrayBuffer): (Data | undefined)[] {
+function makeValueViews(
+  values: PlanValue[],
+  memory: MemoryPlan,
+  buffer: ArrayBufferLike,
+  base: number,
+  previous: (Data | undefined)[],
+): (Data | undefined)[] {
   const views: (Data | undefined)[] = [];
   values.forEach((v, id) => {
     const n = sizeOf(v.type.shape);
     const offset = memory.valueOffsets[id]!;
     if (v.constant) views.push(v.constant.data);
-    else if (v.type.dtype === 'string') views.push(v.aliasOf !== undefined ? views[v.aliasOf] : allocData('string', n));
-    else if (n === 0 || offset < 0) views.push(allocData(v.type.dtype, n));
-    else views.push(viewData(v.type.dtype, arena, offset, n));
+    else if (n === 0 || offset < 0 || v.type.dtype === 'string') {
+      // Not in the arena: keep the buffer made at the first bind (strings share it with their aliases).
+      const kept = previous[id] ?? (v.type.dtype === 'string' && v.aliasOf !== undefined ? views[v.aliasOf] : undefined);
+      views.push(kept ?? allocData(v.type.dtype, n));
+    } else views.push(viewData(v.type.dtype, buffer, base + offset, n));
   });
   return views;
 }
