@@ -1,18 +1,9 @@
 import type { Node } from '../../loader/model.js';
 import { attrFloats, attrString } from '../../graph/attributes.js';
+import { FUSED_ACTIVATION_ATTR, FUSED_ACTIVATION_PARAMS_ATTR } from '../../graph/passes/fuse-activation.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { applyActivation, NO_ACTIVATION, type Activation } from '../gemm/activation.js';
 import type { FloatArray } from './reference.js';
-
-/**
- * Internal attributes the fuse-activation pass sets on Conv / Gemm / MatMul. The dot makes them impossible
- * ONNX attribute names (those are C identifiers), so they can never collide with the spec's.
- */
-export const FUSED_ACTIVATION_ATTR = 'tinfer.activation';
-export const FUSED_ACTIVATION_PARAMS_ATTR = 'tinfer.activation_params';
-
-/** The activations a producer can apply in its store, with the parameters each reads from the params list. */
-export type FusedActivationName = 'relu' | 'clip' | 'leakyrelu' | 'hardswish' | 'sigmoid' | 'silu';
 
 /**
  * The fused activation of a node (NO_ACTIVATION when none): 'clip' params are [min, max], 'leakyrelu' [alpha],

@@ -2,6 +2,8 @@ import type { Data } from '../../dtype.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { attrFloat, attrInt } from '../../graph/attributes.js';
 import { sgemm } from '../gemm/sgemm.js';
+import { gemmPackedB, packB, packedGemmScratchLength } from '../gemm/packed.js';
+import { activateInPlace, readFusedActivation } from '../conv/fused-activation.js';
 import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
 
 /** Element types the GEMM-like kernels compute in: float32 storage goes to sgemm, float64 to plain loops. */
@@ -36,7 +38,8 @@ export function dgemmAccumulate(
 
 // Gemm: A [M, K] (or [K, M] when transA), B [K, N] (or [N, K] when transB), C broadcastable to [M, N]? -> Y [M, N]
 // Y = alpha · op(A) · op(B) + beta · C (ONNX Gemm; before opset 7 C broadcasts only when broadcast = 1,
-// but every shape the later rule accepts is accepted here too).
+// but every shape the later rule accepts is accepted here too). A fused activation (tinfer.activation) is
+// applied in the store; with B constant it is packed once and the packed GEMM's epilogue adds C.
 function prepareGemm(ctx: PrepareContext): PreparedKernel {
   const a = requireInput(ctx, 0);
   const b = requireInput(ctx, 1);
@@ -65,8 +68,28 @@ function prepareGemm(ctx: PrepareContext): PreparedKernel {
   }
   const lda = transA ? M : K;
   const ldb = transB ? K : N;
+  const act = readFusedActivation(ctx.node);
+  const outputs = [{ dtype: a.dtype, shape: [M, N] }];
+  const bConst = ctx.constants[1]?.data;
+  if (kind === 'f32' && bConst instanceof Float32Array) {
+    // B known at prepare: pack op(B)·alpha once; a constant per-column C (the usual Linear bias) goes in the pack.
+    const cConst = ctx.constants[2]?.data as Float32Array | undefined;
+    const biasInPack = c !== undefined && cConst !== undefined && cRows === 1 && beta !== 0;
+    const bias = biasInPack ? columnBias(cConst, cCols, N, beta) : undefined;
+    const pb = packB(bConst, 0, ldb, transB, K, N, alpha, bias === undefined ? undefined : { data: bias });
+    const accumulate = c !== undefined && beta !== 0 && !biasInPack;
+    return {
+      outputs,
+      scratch: [{ dtype: 'float32', length: packedGemmScratchLength(pb, M) }],
+      run(inputs, outs, scratch) {
+        const y = outs[0] as Float32Array;
+        if (accumulate) writeScaledBias(y, M, N, beta, inputs[2], cRows, cCols);
+        gemmPackedB(M, inputs[0] as Float32Array, 0, lda, transA, pb, y, 0, N, act, scratch[0] as Float32Array, 0, accumulate);
+      },
+    };
+  }
   return {
-    outputs: [{ dtype: a.dtype, shape: [M, N] }],
+    outputs,
     run(inputs, outs) {
       const y = outs[0] as Float32Array | Float64Array;
       writeScaledBias(y, M, N, beta, inputs[2], cRows, cCols);
@@ -75,8 +98,16 @@ function prepareGemm(ctx: PrepareContext): PreparedKernel {
       } else {
         dgemmAccumulate(transA, transB, M, N, K, alpha, inputs[0] as Float64Array, 0, lda, inputs[1] as Float64Array, 0, ldb, y as Float64Array, 0, N);
       }
+      activateInPlace(act, y, 0, y.length);
     },
   };
+}
+
+/** beta · C as a per-column bias [N] (C is [cCols] or [1, cCols] with cCols 1 or N). */
+function columnBias(c: Float32Array, cCols: number, N: number, beta: number): Float32Array {
+  const bias = new Float32Array(N);
+  for (let j = 0; j < N; j++) bias[j] = beta * c[cCols === 1 ? 0 : j]!;
+  return bias;
 }
 
 /** Y[i, j] = beta · C[i or 0, j or 0] (C is [cRows, cCols] with each dim 1 or full), or 0 without C. */

@@ -1,5 +1,7 @@
 import { sizeOf } from '../../dtype.js';
 import { sgemm } from '../gemm/sgemm.js';
+import { gemmPackedB, packB, packedGemmScratchLength } from '../gemm/packed.js';
+import { activateInPlace, readFusedActivation } from '../conv/fused-activation.js';
 import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { dgemmAccumulate } from './gemm.js';
@@ -120,6 +122,27 @@ function prepareMatMul(ctx: PrepareContext): PreparedKernel {
       },
     };
   }
+  const act = readFusedActivation(ctx.node);
+  const bConst = ctx.constants[1]?.data;
+  if (kind === 'f32' && bConst instanceof Float32Array && sizeOf(bBatch) === 1) {
+    // One constant B [K, N] (a Linear layer's weight): packed once, every A row block streams through it.
+    const pb = packB(bConst, 0, N, false, K, N);
+    const rows = foldIntoM ? plan.count * M : M;
+    return {
+      outputs: [{ dtype: a.dtype, shape: outShape }],
+      scratch: [{ dtype: 'float32', length: packedGemmScratchLength(pb, rows) }],
+      run(inputs, outs, scratch) {
+        const x = inputs[0] as Float32Array;
+        const y = outs[0] as Float32Array;
+        const s = scratch[0] as Float32Array;
+        if (foldIntoM) {
+          gemmPackedB(rows, x, 0, K, false, pb, y, 0, N, act, s);
+          return;
+        }
+        for (let t = 0; t < plan.count; t++) gemmPackedB(M, x, plan.aOffsets[t]!, K, false, pb, y, t * M * N, N, act, s);
+      },
+    };
+  }
   const run =
     kind === 'f32'
       ? (x: Float32Array, w: Float32Array, y: Float32Array): void => {
@@ -141,6 +164,8 @@ function prepareMatMul(ctx: PrepareContext): PreparedKernel {
     outputs: [{ dtype: a.dtype, shape: outShape }],
     run(inputs, outs) {
       (run as (x: unknown, w: unknown, y: unknown) => void)(inputs[0], inputs[1], outs[0]);
+      const y = outs[0] as Float32Array | Float64Array;
+      activateInPlace(act, y, 0, y.length);
     },
   };
 }
