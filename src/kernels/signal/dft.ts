@@ -1,0 +1,111 @@
+import type { NumericArray } from '../../dtype.js';
+import { attrInt } from '../../graph/attributes.js';
+import { kernelError, requireInput, type KernelDef, type PrepareContext } from '../kernel.js';
+import { product, requireFloat } from '../reduce/common.js';
+import { planFft, type FftPlan } from './fft.js';
+import { intInput } from './common.js';
+
+/**
+ * One transform along `axis` of a [..., 1|2] real-or-complex tensor, split as (outer, len, inner, channels):
+ * element (o, j, i) lives at ((o·len + j)·inner + i)·channels. The signal is zero-padded or truncated to the
+ * plan's length n; the first outLen bins are written as (re, im) pairs.
+ */
+export interface AxisTransform {
+  outer: number;
+  len: number;
+  inner: number;
+  channels: number;
+  outLen: number;
+  inverse: boolean;
+  fft: FftPlan;
+  re: Float64Array;
+  im: Float64Array;
+}
+
+export function planAxisTransform(
+  shape: readonly number[],
+  axis: number,
+  n: number,
+  inverse: boolean,
+  onesided: boolean,
+): AxisTransform {
+  const signal = shape.slice(0, -1);
+  return {
+    outer: product(signal, 0, axis),
+    len: signal[axis]!,
+    inner: product(signal, axis + 1),
+    channels: shape[shape.length - 1]!,
+    outLen: onesided ? (n >> 1) + 1 : n,
+    inverse,
+    fft: planFft(n),
+    re: new Float64Array(n),
+    im: new Float64Array(n),
+  };
+}
+
+export function runAxisTransform(p: AxisTransform, x: NumericArray, y: NumericArray): void {
+  const { outer, len, inner, channels, outLen, re, im } = p;
+  const n = p.fft.n;
+  const take = Math.min(len, n);
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      re.fill(0);
+      im.fill(0);
+      for (let j = 0; j < take; j++) {
+        const at = ((o * len + j) * inner + i) * channels;
+        re[j] = x[at]!;
+        if (channels === 2) im[j] = x[at + 1]!;
+      }
+      p.fft.transform(re, im, p.inverse);
+      for (let k = 0; k < outLen; k++) {
+        const at = ((o * outLen + k) * inner + i) * 2;
+        y[at] = re[k]!;
+        y[at + 1] = im[k]!;
+      }
+    }
+  }
+}
+
+/** The DFT axis: attribute (opset 17, default 1) or scalar input 2 (opset 20+, default -2); [-r, -2] ∪ [0, r-2]. */
+function dftAxis(ctx: PrepareContext, rank: number): number {
+  const hasAxisInput = ctx.opset >= 20 && ctx.inputs[2] !== undefined;
+  const axis = hasAxisInput ? intInput(ctx, 2, 'axis', -rank) : ctx.opset >= 20 ? -2 : attrInt(ctx.node, 'axis', 1);
+  const normalized = axis < 0 ? axis + rank : axis;
+  if (!Number.isInteger(axis) || normalized < 0 || normalized > rank - 2) {
+    throw kernelError(ctx, `axis ${axis} is out of range for rank ${rank} (the last dim holds real/imaginary parts)`);
+  }
+  return normalized;
+}
+
+/**
+ * DFT (ONNX 17, 20): input (..., L, ..., 1|2) real or complex, dft_length? () -> (..., n or n/2+1, ..., 2).
+ * Forward X[k] = Σ_j x[j]·e^(-2πi·jk/n); inverse scales by 1/n. With onesided only bins 0..⌊n/2⌋ are kept,
+ * the rest being conjugates for real input (the ONNX reference applies the same slice to inverse outputs).
+ */
+export const dftKernel: KernelDef = {
+  opType: 'DFT',
+  prepare(ctx) {
+    const x = requireInput(ctx, 0);
+    requireFloat(ctx, x.dtype);
+    const rank = x.shape.length;
+    const channels = x.shape[rank - 1];
+    if (rank < 2 || (channels !== 1 && channels !== 2)) {
+      throw kernelError(ctx, `input must be (..., 1) real or (..., 2) complex, got shape [${x.shape}]`);
+    }
+    const axis = dftAxis(ctx, rank);
+    const n = ctx.inputs[1] !== undefined ? intInput(ctx, 1, 'dft_length', 1) : x.shape[axis]!;
+    if (n < 1) throw kernelError(ctx, `cannot transform an empty axis (shape [${x.shape}])`);
+    const inverse = attrInt(ctx.node, 'inverse', 0) !== 0;
+    const onesided = attrInt(ctx.node, 'onesided', 0) !== 0;
+    const p = planAxisTransform(x.shape, axis, n, inverse, onesided);
+    const outShape = [...x.shape];
+    outShape[axis] = p.outLen;
+    outShape[rank - 1] = 2;
+    return {
+      outputs: [{ dtype: x.dtype, shape: outShape }],
+      run(inputs, outputs) {
+        runAxisTransform(p, inputs[0] as NumericArray, outputs[0] as NumericArray);
+      },
+    };
+  },
+};
