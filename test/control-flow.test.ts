@@ -50,6 +50,35 @@ describe('If', () => {
   });
 });
 
+describe('If with branches that only plan for some shapes', () => {
+  /** then: Reshape x [1,4] -> [2,2]; else: Reshape x -> [3,3], impossible for 4 elements. */
+  function model(): Uint8Array {
+    const b = new ModelBuilder({ opset: 13 });
+    const x = b.input('x', 'float32', [1, 4]);
+    const flag = b.input('flag', 'bool', []);
+    const branch = (dims: number[]): GraphBuilder => {
+      const g = b.subgraph();
+      const shape = g.initializer(`s${dims[0]}`, tensor('int64', [2], dims));
+      const [y] = g.node('Reshape', [x, shape]);
+      g.output(y!, { dtype: 'float32', shape: null });
+      return g;
+    };
+    const [y] = b.node('If', [flag], { then_branch: branch([2, 2]), else_branch: branch([3, 3]) });
+    b.output(y!);
+    return b.toBytes();
+  }
+
+  it('plans the valid branch statically and reports the invalid one only when it is taken', () => {
+    const s = InferenceSession.createSync(model());
+    const x = new Tensor('float32', [1, 2, 3, 4], [1, 4]);
+    const out = s.runSync({ x, flag: new Tensor('bool', [1], []) })[s.outputNames[0]!]!;
+    expect(out.dims).toEqual([2, 2]);
+    expect(Array.from(out.data as Float32Array)).toEqual([1, 2, 3, 4]);
+    expect(s.planKind).toBe('static');
+    expect(() => s.runSync({ x, flag: new Tensor('bool', [0], []) })).toThrow(/Reshape/);
+  });
+});
+
 describe('Loop', () => {
   it('runs a counted loop with a carried value and a scan output (sum of 0..n-1)', () => {
     const b = new ModelBuilder({ opset: 13 });

@@ -109,7 +109,10 @@ export class GraphExecutor {
     try {
       return buildStaticPlan(this.env, this.nodes, types, constants, this.graph.outputs.map((o) => o.name), this.arenaAllocator);
     } catch (e) {
-      if (e instanceof NeedsValuesError) return undefined;
+      if (e instanceof NeedsValuesError) {
+        if (process.env.TINFER_DEBUG) console.error(`eager: ${e.message}`);
+        return undefined;
+      }
       throw e;
     }
   }
