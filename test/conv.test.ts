@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { convReference, type ConvProblem } from '../src/kernels/conv/reference.js';
-import { convIm2col, planIm2col } from '../src/kernels/conv/im2col.js';
+import { convIm2col, convIm2colPacked, im2colPackedScratchLength, packConvWeights, planIm2col } from '../src/kernels/conv/im2col.js';
+import { convWinograd, planWinograd, winogradApplies, type WinogradVariant } from '../src/kernels/conv/winograd.js';
+import { convPathOf } from '../src/kernels/conv/conv.js';
 import { convTransposeReference } from '../src/kernels/conv/conv-transpose.js';
 import { convTransposeCol2im, planCol2im } from '../src/kernels/conv/col2im.js';
-import { convDepthwise, depthwiseApplies, planDepthwise } from '../src/kernels/conv/depthwise.js';
+import { convDepthwise, depthwiseApplies, planDepthwise, type DepthwiseKernel } from '../src/kernels/conv/depthwise.js';
 import type { WindowGeometry } from '../src/kernels/conv/geometry.js';
-import { expectClose, randomTensor, runKernel, tensor } from './harness.js';
+import { expectClose, Fs, makeNode, randomTensor, runKernel, tensor } from './harness.js';
 import { GraphError, UnsupportedError } from '../src/errors.js';
 
 /** A 2-D problem (lifted to D = 1) with explicit pads; the output size by the ONNX Conv formula. */
@@ -291,5 +293,202 @@ describe('ConvTranspose GEMM + col2im agrees with the scatter reference (rtol 1e
         expectClose({ dtype: 'float32', shape, data: y }, { dtype: 'float32', shape, data: ref }, 1e-4, 1e-5);
       }
     });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// The generic tester (NCNN's test_convolution style): every fast path against the reference over a matrix of
+// odd shapes (1 and 13 channels, 1×1 and 7×9 images, K not a multiple of the GEMM tile, asymmetric pads), with
+// every fused activation applied by the path's own store, at rtol 1e-4. The expected activation is written
+// here from the ONNX definitions, independently of the kernels'.
+
+type Act = { kind: 'none' } | { kind: 'relu' } | { kind: 'clip'; min: number; max: number } | { kind: 'leakyrelu'; alpha: number }
+  | { kind: 'hardswish'; alpha: number; beta: number } | { kind: 'sigmoid' } | { kind: 'silu' };
+
+const ACTIVATIONS: Act[] = [
+  { kind: 'none' }, { kind: 'relu' }, { kind: 'clip', min: -0.5, max: 0.75 }, { kind: 'leakyrelu', alpha: 0.1 },
+  { kind: 'hardswish', alpha: 1 / 6, beta: 0.5 }, { kind: 'sigmoid' }, { kind: 'silu' },
+];
+
+/** ONNX Relu, Clip, LeakyRelu, HardSwish, Sigmoid and x·Sigmoid(x). */
+function expectedActivation(a: Act, v: number): number {
+  switch (a.kind) {
+    case 'none': return v;
+    case 'relu': return Math.max(0, v);
+    case 'clip': return Math.min(a.max, Math.max(a.min, v));
+    case 'leakyrelu': return v >= 0 ? v : a.alpha * v;
+    case 'hardswish': return v * Math.max(0, Math.min(1, a.alpha * v + a.beta));
+    case 'sigmoid': return 1 / (1 + Math.exp(-v));
+    case 'silu': return v / (1 + Math.exp(-v));
+  }
+}
+
+/** Runs one path on (x, w, b) into y with the activation fused; throws if the path does not apply. */
+type PathRunner = (p: ConvProblem, x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array, act: Act) => void;
+
+const PATHS: Record<string, { applies: (p: ConvProblem) => boolean; run: PathRunner }> = {
+  'im2col + sgemm': {
+    applies: () => true,
+    run: (p, x, w, b, y, act) => {
+      const plan = planIm2col(p, 4096);
+      convIm2col(p, plan, x, w, b, y, new Float32Array(plan.scratchLength), act);
+    },
+  },
+  'im2col + packed GEMM (tiled columns)': {
+    applies: (p) => !planIm2col(p).pointwise,
+    run: (p, x, w, b, y, act) => {
+      const plan = planIm2col(p, 4096);
+      const packed = packConvWeights(p, w, b);
+      convIm2colPacked(p, plan, packed, x, undefined, y, new Float32Array(im2colPackedScratchLength(p, plan, packed)), act);
+    },
+  },
+  'packed GEMM with the bias pre-filled (runtime bias)': {
+    applies: () => true,
+    run: (p, x, w, b, y, act) => {
+      const plan = planIm2col(p);
+      const packed = packConvWeights(p, w, undefined);
+      convIm2colPacked(p, plan, packed, x, b, y, new Float32Array(im2colPackedScratchLength(p, plan, packed)), act);
+    },
+  },
+  '1x1 pointwise packed GEMM': {
+    applies: (p) => planIm2col(p).pointwise,
+    run: (p, x, w, b, y, act) => {
+      const plan = planIm2col(p);
+      const packed = packConvWeights(p, w, b);
+      convIm2colPacked(p, plan, packed, x, undefined, y, new Float32Array(im2colPackedScratchLength(p, plan, packed)), act);
+    },
+  },
+  ...Object.fromEntries((['f23', 'f43', 'f63'] as WinogradVariant[]).map((v) => [`winograd ${v}`, {
+    applies: winogradApplies,
+    run: (p: ConvProblem, x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array, act: Act) => {
+      // A small budget so multi-block tiling runs too.
+      const plan = planWinograd(p, v, w, 3000 * 4);
+      convWinograd(p, plan, x, b, y, new Float32Array(plan.scratchLength), act);
+    },
+  }])),
+  ...Object.fromEntries((['generic', '3x3s1', '3x3s2', '5x5'] as DepthwiseKernel[]).map((k) => [`depthwise ${k}`, {
+    applies: (p: ConvProblem) => depthwiseApplies(p) && (k === 'generic' || depthwiseKernelFor(p) === k),
+    run: (p: ConvProblem, x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array, act: Act) => {
+      const plan = planDepthwise(p, k);
+      if (k !== 'generic') expect(plan.rowHi > plan.rowLo || p.geo.outSize[1]! < 3).toBe(true);
+      convDepthwise(p, plan, x, w, b, y, act);
+    },
+  }])),
+};
+
+function depthwiseKernelFor(p: ConvProblem): DepthwiseKernel {
+  return planDepthwise(p).kernel;
+}
+
+const FAST_SHAPES: Parameters<typeof problem2d>[0][] = [
+  ...SHAPES,
+  // 3x3 stride 1 (Winograd): 1 channel, 1x1 image, odd sizes, asymmetric pads, channels not a multiple of 4/8.
+  { c: 1, m: 1, h: 1, w: 1, kh: 3, kw: 3, pads: [1, 1, 1, 1] },
+  { c: 13, m: 7, h: 7, w: 9, kh: 3, kw: 3, pads: [1, 0, 2, 1] },
+  { n: 2, c: 17, m: 9, h: 13, w: 11, kh: 3, kw: 3, pads: [0, 2, 1, 0] },
+  { c: 16, m: 33, h: 8, w: 8, kh: 3, kw: 3, pads: [1, 1, 1, 1] },
+  { c: 3, m: 5, h: 6, w: 3, kh: 3, kw: 3 },
+  // 1x1 and K not a multiple of the tile.
+  { n: 2, c: 13, m: 9, h: 7, w: 9, kh: 1, kw: 1 },
+  { c: 7, m: 5, h: 5, w: 5, kh: 1, kw: 1, pads: [1, 0, 0, 1] },
+  // Depthwise 3x3 s1 / s2 and 5x5, odd sizes, asymmetric pads, channel multiplier 2.
+  { c: 13, m: 13, group: 13, h: 7, w: 9, kh: 3, kw: 3, pads: [1, 0, 2, 1] },
+  { c: 5, m: 10, group: 5, h: 9, w: 8, kh: 3, kw: 3, sh: 2, sw: 2, pads: [0, 1, 1, 0] },
+  { c: 4, m: 4, group: 4, h: 11, w: 10, kh: 3, kw: 3, sh: 2, sw: 2, pads: [1, 1, 1, 1] },
+  { c: 3, m: 3, group: 3, h: 9, w: 12, kh: 5, kw: 5, pads: [2, 1, 2, 3] },
+  { c: 6, m: 6, group: 6, h: 13, w: 9, kh: 5, kw: 5, sh: 2, sw: 2, pads: [2, 2, 1, 2] },
+  { c: 1, m: 1, group: 1, h: 1, w: 1, kh: 3, kw: 3, pads: [1, 1, 1, 1] },
+  { c: 2, m: 2, group: 2, h: 2, w: 2, kh: 3, kw: 3, pads: [1, 1, 1, 1] },
+];
+
+describe('generic tester: every fast path × every fused activation agrees with the reference (rtol 1e-4)', () => {
+  FAST_SHAPES.forEach((s, si) => {
+    const p = problem2d(s);
+    const { x, w, b, outLen, outShape } = operands(p, 100 + si);
+    const ref = new Float32Array(outLen);
+    convReference(p, x, w, b, ref);
+    for (const [name, path] of Object.entries(PATHS)) {
+      if (!path.applies(p)) continue;
+      it(`${name} ${JSON.stringify(s)}`, () => {
+        for (const act of ACTIVATIONS) {
+          const y = new Float32Array(outLen).fill(NaN);
+          path.run(p, x, w, b, y, act);
+          const want = ref.map((v) => expectedActivation(act, v));
+          try {
+            expectClose({ dtype: 'float32', shape: outShape, data: y }, { dtype: 'float32', shape: outShape, data: want }, 1e-4, 1e-5);
+          } catch (e) {
+            throw new Error(`activation ${act.kind}: ${(e as Error).message}`);
+          }
+        }
+      });
+    }
+  });
+
+  it('covers every path at least once', () => {
+    const covered = new Set<string>();
+    for (const s of FAST_SHAPES) for (const [name, path] of Object.entries(PATHS)) if (path.applies(problem2d(s))) covered.add(name);
+    expect([...covered].sort()).toEqual(Object.keys(PATHS).sort());
+  });
+
+  it('Winograd F(4,3) on the 64->64 3x3 56x56 layer: max relative error <= 1e-4', () => {
+    const p = problem2d({ c: 64, m: 64, h: 56, w: 56, kh: 3, kw: 3, pads: [1, 1, 1, 1] });
+    const { x, w, b, outLen } = operands(p, 7);
+    const ref = new Float32Array(outLen);
+    convReference(p, x, w, b, ref);
+    for (const v of ['f43', 'f63'] as WinogradVariant[]) {
+      const plan = planWinograd(p, v, w);
+      const y = new Float32Array(outLen);
+      convWinograd(p, plan, x, b, y, new Float32Array(plan.scratchLength));
+      let maxErr = 0;
+      let scale = 0;
+      for (let i = 0; i < outLen; i++) {
+        maxErr = Math.max(maxErr, Math.abs(y[i]! - ref[i]!));
+        scale = Math.max(scale, Math.abs(ref[i]!));
+      }
+      expect(maxErr / scale).toBeLessThanOrEqual(1e-4);
+    }
+  });
+});
+
+describe('Conv kernel: path choice, forced algorithms and the fused activation attribute', () => {
+  const x = randomTensor([1, 16, 9, 10], 201);
+  const w = randomTensor([24, 16, 3, 3], 202);
+  const b = randomTensor([24], 203);
+  const attrs = { pads: [1, 1, 1, 1] };
+  const ctxFor = (algo: 'auto' | 'winograd' | 'im2col' | 'reference' | 'direct', constant = true) => ({
+    node: makeNode('Conv', attrs, 3),
+    opset: 17,
+    inputs: [x, w, b].map((t) => ({ dtype: t.dtype, shape: t.shape })),
+    constants: [undefined, constant ? w : undefined, constant ? b : undefined],
+    options: { convAlgorithm: algo },
+  });
+
+  it('auto picks Winograd for a 16->24 3x3 stride-1 layer with constant weights, im2col without them', () => {
+    expect(convPathOf(ctxFor('auto'))).toMatch(/^winograd-/);
+    expect(convPathOf(ctxFor('auto', false))).toBe('im2col');
+    expect(convPathOf(ctxFor('im2col'))).toBe('im2col-packed');
+    expect(convPathOf(ctxFor('reference'))).toBe('reference');
+    expect(convPathOf(ctxFor('winograd'))).toMatch(/^winograd-/);
+  });
+
+  it('forcing winograd on a strided conv falls back to a path that applies', () => {
+    const ctx = { ...ctxFor('winograd'), node: makeNode('Conv', { ...attrs, strides: [2, 2] }, 3) };
+    expect(convPathOf(ctx)).toBe('im2col-packed');
+  });
+
+  it('every forced path with a fused Relu6 matches reference then clip', () => {
+    const fused = { ...attrs, 'tinfer.activation': 'clip', 'tinfer.activation_params': new Fs([0, 0.5]) };
+    const ref = runKernel('Conv', [x, w, b], attrs, { options: { convAlgorithm: 'reference' } })[0]!;
+    const want = { ...ref, data: (ref.data as Float32Array).map((v) => Math.min(0.5, Math.max(0, v))) };
+    for (const convAlgorithm of ['auto', 'winograd', 'im2col', 'reference', 'direct'] as const) {
+      for (const constant of [[], [1, 2]]) {
+        const got = runKernel('Conv', [x, w, b], fused, { options: { convAlgorithm }, constant })[0]!;
+        expectClose(got, want, 1e-4, 1e-5);
+      }
+    }
+  });
+
+  it('rejects an unknown fused activation', () => {
+    expect(() => runKernel('Conv', [x, w, b], { ...attrs, 'tinfer.activation': 'gelu' })).toThrow(UnsupportedError);
   });
 });
