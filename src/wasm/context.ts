@@ -1,0 +1,225 @@
+import { hasRelaxedSimd, hasWasmSimd } from './emitter.js';
+import { buildGemmModule, TILE_BUFFER_BYTES, type GemmTile, type SimdVariant } from './gemm-kernels.js';
+
+/** The tile the wasm GEMM uses, picked by bench/wasm-gemm.mjs (see src/wasm/README.md). */
+export const WASM_GEMM_TILE = '6x8';
+/** Every tile the generator is exercised with (tester and benchmark). */
+export const WASM_GEMM_TILES: readonly string[] = ['4x8', '5x8', '6x8', '4x16', '8x8', '4x4', '2x8', '1x8'];
+
+const PAGE = 65536;
+const MAX_PAGES = 65536;
+/** Bytes at the bottom of memory never handed out: offset 0 means "none" to the kernels; the tile buffer lives here. */
+const RESERVED_BYTES = 1024;
+
+/** A generated driver: (M, N, K, ...) as documented in gemm-kernels.ts. */
+export type WasmGemmDriver = (
+  M: number, N: number, K: number, p3: number, p4: number, p5: number, p6: number, p7: number, c: number,
+  ldc: number, scratch: number, kcMax: number, block: number, accumulate: number, act: number, p0: number,
+  p1: number, tmp: number,
+) => void;
+
+export type WasmMicrokernel = (
+  kc: number, a: number, b: number, c: number, ldcBytes: number, rows: number, cols: number, flags: number,
+  rowBias: number, colBias: number, act: number, p0: number, p1: number, tmp: number,
+) => void;
+
+/** One instantiated tile: its micro-kernel and both whole-product drivers. */
+export interface WasmGemmKernels {
+  readonly name: string;
+  readonly mr: number;
+  readonly nr: number;
+  readonly variant: SimdVariant;
+  readonly micro: WasmMicrokernel;
+  /** f32_gemm_packed_b: (M, N, K, a, aRow, aCol, b, colBias, c, ldc, scratch, kcMax, mcMax, acc, act, p0, p1, tmp). */
+  readonly packedB: WasmGemmDriver;
+  /** f32_gemm_packed_a: (M, N, K, a, rowBias, b, bRow, bCol, c, ldc, scratch, kcMax, ncMax, acc, act, p0, p1, tmp). */
+  readonly packedA: WasmGemmDriver;
+}
+
+export interface WasmKernels {
+  /** The GEMM the runtime uses: WASM_GEMM_TILE, relaxed when the engine has it. */
+  readonly gemm: WasmGemmKernels;
+  /** Every generated tile, keyed `${MR}x${NR}__${variant}`. */
+  readonly gemmTiles: Readonly<Record<string, WasmGemmKernels>>;
+}
+
+export interface WasmContextOptions {
+  /** Tiles to generate ('MRxNR'); default [WASM_GEMM_TILE]. The first is `kernels.gemm`. */
+  tiles?: readonly string[];
+  /** Use relaxed SIMD when the engine validates it (default true). */
+  relaxed?: boolean;
+  /** Also generate the plain-SIMD variant when relaxed is used (tester, benchmark). */
+  bothVariants?: boolean;
+  /** Initial memory size in 64 KiB pages (default 16). */
+  initialPages?: number;
+}
+
+export function parseTile(name: string): GemmTile {
+  const m = /^(\d+)x(\d+)$/.exec(name);
+  if (m === null) throw new RangeError(`wasm: bad tile name '${name}'`);
+  return { mr: Number(m[1]), nr: Number(m[2]) };
+}
+
+/**
+ * WebAssembly kernels generated at load and the one memory they run on. The memory grows on demand
+ * (growing detaches memory.buffer: keep byte offsets, make views fresh after any alloc).
+ */
+export class WasmContext {
+  readonly memory: WebAssembly.Memory;
+  readonly relaxedSimd: boolean;
+  readonly kernels: WasmKernels;
+  /** Milliseconds spent generating + compiling + instantiating the module. */
+  readonly compileMs: number;
+  /** Byte offset of the MR×NR float buffer edge tiles go through. */
+  readonly tileBuffer = 64;
+  private top = RESERVED_BYTES;
+  private readonly freeList: Array<{ offset: number; size: number }> = [];
+  private readonly live = new Map<number, number>();
+  private scratchOffset = 0;
+  private scratchBytes = 0;
+
+  private constructor(memory: WebAssembly.Memory, relaxedSimd: boolean, kernels: WasmKernels, compileMs: number) {
+    this.memory = memory;
+    this.relaxedSimd = relaxedSimd;
+    this.kernels = kernels;
+    this.compileMs = compileMs;
+  }
+
+  /** A context, or undefined when this engine lacks WebAssembly or its SIMD (callers then use the JS kernels). */
+  static create(options: WasmContextOptions = {}): WasmContext | undefined {
+    if (!hasWasmSimd()) return undefined;
+    const t0 = now();
+    const relaxed = (options.relaxed ?? true) && hasRelaxedSimd();
+    const tileNames = options.tiles ?? [WASM_GEMM_TILE];
+    if (tileNames.length === 0) throw new RangeError('wasm: no tiles requested');
+    const variants: SimdVariant[] = relaxed ? (options.bothVariants ? ['wasmrelaxedsimd', 'wasmsimd'] : ['wasmrelaxedsimd']) : ['wasmsimd'];
+    const { bytes, exports } = buildGemmModule(tileNames.map(parseTile), variants, MAX_PAGES);
+    const memory = new WebAssembly.Memory({ initial: options.initialPages ?? 16, maximum: MAX_PAGES });
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+    const fns = instance.exports as Record<string, unknown>;
+    const gemmTiles: Record<string, WasmGemmKernels> = {};
+    for (const name of tileNames) {
+      const { mr, nr } = parseTile(name);
+      for (const variant of variants) {
+        const key = `${name}__${variant}`;
+        const e = exports[key]!;
+        gemmTiles[key] = {
+          name: key, mr, nr, variant,
+          micro: fns[e.micro] as WasmMicrokernel,
+          packedB: fns[e.packedB] as WasmGemmDriver,
+          packedA: fns[e.packedA] as WasmGemmDriver,
+        };
+      }
+    }
+    const gemm = gemmTiles[`${tileNames[0]}__${variants[0]}`]!;
+    return new WasmContext(memory, relaxed, { gemm, gemmTiles }, now() - t0);
+  }
+
+  /** Reserves `bytes` (aligned to `align`, a power of two) and returns its byte offset; grows memory if needed. */
+  alloc(bytes: number, align = 64): number {
+    const size = Math.max(align, Math.ceil(bytes / align) * align);
+    for (let i = 0; i < this.freeList.length; i++) {
+      const block = this.freeList[i]!;
+      const start = alignUp(block.offset, align);
+      if (start + size <= block.offset + block.size) {
+        this.freeList.splice(i, 1);
+        if (start > block.offset) this.release(block.offset, start - block.offset);
+        const end = block.offset + block.size;
+        if (end > start + size) this.release(start + size, end - start - size);
+        this.live.set(start, size);
+        return start;
+      }
+    }
+    const start = alignUp(this.top, align);
+    this.ensureBytes(start + size);
+    if (start > this.top) this.release(this.top, start - this.top);
+    this.top = start + size;
+    this.live.set(start, size);
+    return start;
+  }
+
+  /** Returns a block from alloc to the allocator. */
+  free(offset: number): void {
+    const size = this.live.get(offset);
+    if (size === undefined) throw new RangeError(`wasm: free of ${offset}, which is not allocated`);
+    this.live.delete(offset);
+    this.release(offset, size);
+  }
+
+  /** Copies `data` into memory at a new aligned block; returns its byte offset. */
+  allocFloats(data: Float32Array, align = 64): number {
+    const offset = this.alloc(data.length * 4, align);
+    new Float32Array(this.memory.buffer, offset, data.length).set(data);
+    return offset;
+  }
+
+  /** A fresh Float32Array view of `length` floats at byte `offset` (valid until the memory next grows). */
+  f32(offset: number, length: number): Float32Array {
+    return new Float32Array(this.memory.buffer, offset, length);
+  }
+
+  /** Makes the shared per-call scratch at least `bytes` long (call at prepare; run never grows memory). */
+  reserveScratch(bytes: number): void {
+    if (bytes <= this.scratchBytes) return;
+    if (this.scratchBytes > 0) this.free(this.scratchOffset);
+    this.scratchOffset = this.alloc(bytes);
+    this.scratchBytes = bytes;
+  }
+
+  /** Byte offset of the shared scratch (0 before any reserveScratch). */
+  get scratch(): number {
+    return this.scratchOffset;
+  }
+
+  /** Bytes currently handed out (for tests and memory reports). */
+  get allocatedBytes(): number {
+    let n = 0;
+    for (const size of this.live.values()) n += size;
+    return n;
+  }
+
+  private ensureBytes(end: number): void {
+    const have = this.memory.buffer.byteLength;
+    if (end <= have) return;
+    const pages = Math.ceil((end - have) / PAGE);
+    // Grow at least geometrically so a series of small allocations does not grow page by page.
+    const current = have / PAGE;
+    const want = Math.min(MAX_PAGES - current, Math.max(pages, Math.ceil(current / 2)));
+    if (want < pages) throw new RangeError(`wasm: memory limit reached (${end} bytes wanted)`);
+    this.memory.grow(want);
+  }
+
+  /** Puts [offset, offset + size) on the free list, merging with neighbours and with the top. */
+  private release(offset: number, size: number): void {
+    let i = 0;
+    while (i < this.freeList.length && this.freeList[i]!.offset < offset) i++;
+    this.freeList.splice(i, 0, { offset, size });
+    const next = this.freeList[i + 1];
+    if (next !== undefined && offset + size === next.offset) {
+      this.freeList[i]!.size += next.size;
+      this.freeList.splice(i + 1, 1);
+    }
+    const prev = this.freeList[i - 1];
+    if (prev !== undefined && prev.offset + prev.size === offset) {
+      prev.size += this.freeList[i]!.size;
+      this.freeList.splice(i, 1);
+      i--;
+    }
+    const last = this.freeList[this.freeList.length - 1];
+    if (last !== undefined && last.offset + last.size === this.top) {
+      this.top = last.offset;
+      this.freeList.pop();
+    }
+  }
+}
+
+function alignUp(x: number, align: number): number {
+  return Math.ceil(x / align) * align;
+}
+
+function now(): number {
+  return typeof performance !== 'undefined' ? performance.now() : Date.now();
+}
+
+/** Size of the tile buffer, re-exported for users that place their own. */
+export { TILE_BUFFER_BYTES };

@@ -1,0 +1,128 @@
+import { applyActivation, type Activation } from '../kernels/gemm/activation.js';
+import type { PackedWeights } from '../kernels/gemm/packed.js';
+import type { WasmContext, WasmGemmKernels } from './context.js';
+import { WASM_ACT } from './gemm-kernels.js';
+
+/**
+ * Packed weights living in wasm memory, in the layout of src/kernels/gemm/packed.ts re-tiled for the wasm
+ * kernel's MR×NR: panels 64-byte aligned, the bias (if any) apart and zero-padded to whole tiles so the
+ * kernel may read a full vector past the last column.
+ */
+export interface WasmPackedWeights {
+  readonly side: 'A' | 'B';
+  readonly K: number;
+  readonly count: number;
+  readonly kernels: WasmGemmKernels;
+  /** Byte offset of the panels. */
+  readonly panels: number;
+  /** Byte offset of the padded bias, 0 when there is none. */
+  readonly bias: number;
+  readonly kc: number;
+  readonly block: number;
+}
+
+/**
+ * Copies weights packed by packA/packB into wasm memory for `ctx.kernels.gemm` (re-tiling when the JS tile
+ * differs) and reserves the scratch the drivers need. Call once at prepare; free with freePackedWeights.
+ */
+export function uploadPackedWeights(ctx: WasmContext, packed: PackedWeights, kernels = ctx.kernels.gemm): WasmPackedWeights {
+  const { side, K, count, kc, data } = packed;
+  const tile = side === 'B' ? kernels.nr : kernels.mr;
+  const other = side === 'B' ? kernels.mr : kernels.nr;
+  const fromTile = side === 'B' ? packed.nr : packed.mr;
+  const padded = Math.ceil(count / tile) * tile;
+  const panelFloats = padded * K;
+  const panels = ctx.alloc(Math.max(1, panelFloats) * 4);
+  let bias = 0;
+  if (packed.hasBias) {
+    bias = ctx.alloc(padded * 4);
+    const view = ctx.f32(bias, padded);
+    view.fill(0);
+    view.set(data.subarray(0, count));
+  }
+  const dst = ctx.f32(panels, panelFloats);
+  if (fromTile === tile) dst.set(data.subarray(packed.panelsOffset, packed.panelsOffset + panelFloats));
+  else retile(data, packed.panelsOffset, fromTile, dst, tile, K, count);
+  // The drivers pack the other operand per call: one block of whole tiles × one K block.
+  const block = Math.ceil(packed.block / other) * other;
+  ctx.reserveScratch(block * Math.min(Math.max(K, 1), kc) * 4);
+  return { side, K, count, kernels, panels, bias, kc, block };
+}
+
+/** Gives the memory of uploaded weights back to the context. */
+export function freePackedWeights(ctx: WasmContext, w: WasmPackedWeights): void {
+  ctx.free(w.panels);
+  if (w.bias !== 0) ctx.free(w.bias);
+}
+
+/** dst panels of width `to` from src panels of width `from`: element (k, t) is at ⌊t/w⌋·K·w + k·w + t mod w. */
+function retile(src: Float32Array, srcOff: number, from: number, dst: Float32Array, to: number, K: number, count: number): void {
+  dst.fill(0);
+  for (let t = 0; t < count; t++) {
+    const s = srcOff + Math.floor(t / from) * K * from + (t % from);
+    const d = Math.floor(t / to) * K * to + (t % to);
+    for (let k = 0; k < K; k++) dst[d + k * to] = src[s + k * from]!;
+  }
+}
+
+/** The fusable part of an activation as the kernels' (act, p0, p1); silu/sigmoid/tanh run in JS afterwards. */
+function epilogue(act: Activation): [code: number, p0: number, p1: number, fused: boolean] {
+  switch (act.kind) {
+    case 'none': return [WASM_ACT.none, 0, 0, true];
+    case 'relu': return [WASM_ACT.minmax, 0, Infinity, true];
+    case 'clip': return [WASM_ACT.minmax, act.min ?? -Infinity, act.max ?? Infinity, true];
+    case 'leakyrelu': return [WASM_ACT.leakyrelu, act.alpha ?? 0.01, 0, true];
+    case 'hardswish': return [WASM_ACT.hardswish, act.alpha ?? 1 / 6, act.beta ?? 0.5, true];
+    default: return [WASM_ACT.none, 0, 0, false];
+  }
+}
+
+function inMemory(ctx: WasmContext, ...views: Float32Array[]): boolean {
+  const buffer = ctx.memory.buffer;
+  for (const v of views) if (v.buffer !== buffer) return false;
+  return true;
+}
+
+function finishUnfused(act: Activation, fused: boolean, rows: number, cols: number, C: Float32Array, cOff: number, ldc: number): void {
+  if (fused) return;
+  for (let r = 0; r < rows; r++) applyActivation(act, C, cOff + r * ldc, cols);
+}
+
+/**
+ * The wasm twin of gemmPackedB: C (M×N, row stride ldc) = act(op(A)·B + bias) (+ C first when accumulate),
+ * B uploaded by uploadPackedWeights. Returns false, doing nothing, when A or C is not a view of ctx.memory
+ * (the caller then runs the JS gemmPackedB). Allocates nothing.
+ */
+export function wasmGemmPackedB(
+  ctx: WasmContext, M: number, A: Float32Array, aOff: number, lda: number, transA: boolean, w: WasmPackedWeights,
+  C: Float32Array, cOff: number, ldc: number, act: Activation, accumulate = false,
+): boolean {
+  if (w.side !== 'B') throw new RangeError('wasmGemmPackedB: weights were packed with packA');
+  if (!inMemory(ctx, A, C)) return false;
+  const [code, p0, p1, fused] = epilogue(act);
+  w.kernels.packedB(
+    M, w.count, w.K, A.byteOffset + 4 * aOff, transA ? 1 : lda, transA ? lda : 1, w.panels, w.bias,
+    C.byteOffset + 4 * cOff, ldc, ctx.scratch, w.kc, w.block, accumulate ? 1 : 0, code, p0, p1, ctx.tileBuffer,
+  );
+  finishUnfused(act, fused, M, w.count, C, cOff, ldc);
+  return true;
+}
+
+/**
+ * The wasm twin of gemmPackedA (convolution as GEMM): C (M×N) = act(A·op(B) + bias[M]) (+ C first when
+ * accumulate), A uploaded by uploadPackedWeights. Returns false when B or C is not a view of ctx.memory.
+ */
+export function wasmGemmPackedA(
+  ctx: WasmContext, w: WasmPackedWeights, N: number, B: Float32Array, bOff: number, ldb: number, transB: boolean,
+  C: Float32Array, cOff: number, ldc: number, act: Activation, accumulate = false,
+): boolean {
+  if (w.side !== 'A') throw new RangeError('wasmGemmPackedA: weights were packed with packB');
+  if (!inMemory(ctx, B, C)) return false;
+  const [code, p0, p1, fused] = epilogue(act);
+  w.kernels.packedA(
+    w.count, N, w.K, w.panels, w.bias, B.byteOffset + 4 * bOff, transB ? 1 : ldb, transB ? ldb : 1,
+    C.byteOffset + 4 * cOff, ldc, ctx.scratch, w.kc, w.block, accumulate ? 1 : 0, code, p0, p1, ctx.tileBuffer,
+  );
+  finishUnfused(act, fused, w.count, N, C, cOff, ldc);
+  return true;
+}
