@@ -18,6 +18,30 @@ function countOps(graph: Graph, counts: Map<string, number>): void {
   }
 }
 
+/** Elements of initializers and Constant-node tensors, subgraphs included (exporters store weights either way). */
+function countParameters(graph: Graph): { params: number; tensors: number } {
+  let params = 0;
+  let tensors = 0;
+  for (const t of graph.initializers.values()) {
+    params += sizeOf(t.shape);
+    tensors++;
+  }
+  for (const node of graph.nodes) {
+    for (const a of node.attributes.values()) {
+      if (node.opType === 'Constant' && a.type === 'tensor') {
+        params += sizeOf(a.value.shape);
+        tensors++;
+      }
+      for (const g of a.type === 'graph' ? [a.value] : a.type === 'graphs' ? a.value : []) {
+        const sub = countParameters(g);
+        params += sub.params;
+        tensors += sub.tensors;
+      }
+    }
+  }
+  return { params, tensors };
+}
+
 export async function inspectCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
   const path = args.positional[0];
@@ -36,15 +60,23 @@ export async function inspectCommand(argv: string[]): Promise<number> {
   countOps(m.graph, counts);
   out.push(`nodes: ${m.graph.nodes.length}`);
   out.push(`ops: ${[...counts].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}×${v}`).join(', ')}`);
-  let params = 0;
-  for (const t of m.graph.initializers.values()) params += sizeOf(t.shape);
-  out.push(`parameters: ${params.toLocaleString('en-US')} (${m.graph.initializers.size} initializers)`);
-  session.runSync(makeFeeds(session, [], flagShapes(args)));
-  const mem = session.memory();
-  out.push(`plan: ${session.planKind}`);
-  out.push(
-    `memory: arena ${formatBytes(mem.arenaBytes)}, lower bound ${formatBytes(mem.lowerBound)}, naive ${formatBytes(mem.naiveBytes)}, weights ${formatBytes(mem.weightBytes)}`,
-  );
+  const { params, tensors } = countParameters(m.graph);
+  out.push(`parameters: ${params.toLocaleString('en-US')} (${tensors} initializers and Constant tensors)`);
+  try {
+    session.runSync(makeFeeds(session, [], flagShapes(args)));
+    const mem = session.memory();
+    out.push(`plan: ${session.planKind}`);
+    out.push(
+      `memory: arena ${formatBytes(mem.arenaBytes)}, lower bound ${formatBytes(mem.lowerBound)}, naive ${formatBytes(mem.naiveBytes)}, weights ${formatBytes(mem.weightBytes)}`,
+    );
+  } catch (e) {
+    if (!(e instanceof TinferError)) throw e;
+    const symbolic = session.inputMetadata.filter((m) => (m.dims ?? []).some((d) => typeof d !== 'number'));
+    out.push(`plan: not made: ${e.message}`);
+    if (symbolic.length > 0) {
+      out.push(`  (symbolic dims were set to 1; give real sizes with --shape, e.g. --shape ${symbolic[0]!.name}=${(symbolic[0]!.dims ?? []).map((d) => (typeof d === 'number' ? d : 1)).join(',')})`);
+    }
+  }
   process.stdout.write(`${out.join('\n')}\n`);
   return 0;
 }
