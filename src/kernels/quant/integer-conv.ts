@@ -4,6 +4,7 @@ import { attrInt } from '../../graph/attributes.js';
 import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type ScratchSpec } from '../kernel.js';
 import { convGeometry, im2colIndexMap } from './conv-geometry.js';
 import { applyZeroPointCorrections, igemmABt, rowSums, type Int8Like } from './igemm.js';
+import { fusedOutputRange } from './params.js';
 import { integerRange, requantize } from './rounding.js';
 
 const ZERO = new Int32Array(1);
@@ -193,7 +194,7 @@ function prepareQLinearConv(ctx: PrepareContext): PreparedKernel {
   if (range === undefined || (outType !== 'uint8' && outType !== 'int8')) {
     throw new UnsupportedError(`${nodeLabel(ctx.node)}: y must be uint8 or int8, got ${outType}`);
   }
-  const [lo, hi] = range;
+  const [lo, hi] = fusedOutputRange(ctx, range[0], range[1]);
   const wZpStride = ctx.inputs[5] !== undefined && sizeOf(ctx.inputs[5].shape) > 1 ? 1 : 0;
   const multipliers = new Float32Array(plan.M);
   const { M, Mg, P, group } = plan;
@@ -242,4 +243,6 @@ function outputMultipliers(inputs: readonly (Data | undefined)[], out: Float32Ar
 export const integerConvKernels: KernelDef[] = [
   { opType: 'QLinearConv', prepare: prepareQLinearConv },
   { opType: 'ConvInteger', prepare: prepareConvInteger },
+  // QLinearConv followed by a clamp of the quantized output (output_min / output_max): made by the QDQ fusion.
+  { opType: 'QLinearConv', domain: 'tinfer', prepare: prepareQLinearConv },
 ];

@@ -2,6 +2,7 @@ import { sizeOf, type DType, type TensorType } from '../../dtype.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type ScratchSpec } from '../kernel.js';
 import { applyZeroPointCorrections, igemmABt, rowSums, type Int8Like } from './igemm.js';
+import { fusedOutputRange } from './params.js';
 import { integerRange, requantize } from './rounding.js';
 
 const ZERO: Int32Array = new Int32Array(1);
@@ -201,7 +202,7 @@ function prepareQLinearMatMul(ctx: PrepareContext): PreparedKernel {
   if (range === undefined || (outType !== 'uint8' && outType !== 'int8')) {
     throw new UnsupportedError(`${nodeLabel(ctx.node)}: y must be uint8 or int8, got ${outType}`);
   }
-  const [lo, hi] = range;
+  const [lo, hi] = fusedOutputRange(ctx, range[0], range[1]);
   const scratchBase = 1;
   const batches = plan.shape.aBatchOf.length;
   return {
@@ -239,4 +240,6 @@ function prepareQLinearMatMul(ctx: PrepareContext): PreparedKernel {
 export const integerMatMulKernels: KernelDef[] = [
   { opType: 'MatMulInteger', prepare: prepareMatMulInteger },
   { opType: 'QLinearMatMul', prepare: prepareQLinearMatMul },
+  // QLinearMatMul followed by a clamp of the quantized output (output_min / output_max): made by the QDQ fusion.
+  { opType: 'QLinearMatMul', domain: 'tinfer', prepare: prepareQLinearMatMul },
 ];

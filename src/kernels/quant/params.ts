@@ -1,4 +1,5 @@
 import { sizeOf, type TensorType } from '../../dtype.js';
+import { attrInt } from '../../graph/attributes.js';
 import { kernelError, type PrepareContext } from '../kernel.js';
 
 /**
@@ -56,4 +57,17 @@ export function checkZeroPointShape(ctx: PrepareContext, scale: TensorType, zp: 
   if (sizeOf(zp.shape) !== sizeOf(scale.shape)) {
     throw kernelError(ctx, `zero point shape [${zp.shape}] does not match scale shape [${scale.shape}]`);
   }
+}
+
+/**
+ * The saturation range of an integer kernel's output: the type's [lo, hi], narrowed by the output_min /
+ * output_max attributes of the tinfer-domain variants, where the QDQ fusion folds a Relu / Clip that
+ * followed the operator (a clamp of the quantized value, see graph/passes/fuse-qdq.ts).
+ */
+export function fusedOutputRange(ctx: PrepareContext, lo: number, hi: number): [number, number] {
+  if (ctx.node.domain !== 'tinfer') return [lo, hi];
+  const min = Math.max(lo, attrInt(ctx.node, 'output_min', lo));
+  const max = Math.min(hi, attrInt(ctx.node, 'output_max', hi));
+  if (min > max) throw kernelError(ctx, `output_min ${min} is above output_max ${max}`);
+  return [min, max];
 }

@@ -3,6 +3,7 @@ import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { attrFloat, attrInt } from '../../graph/attributes.js';
 import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type ScratchSpec } from '../kernel.js';
 import { applyZeroPointCorrections, igemmABt, rowSums, type Int8Like } from './igemm.js';
+import { fusedOutputRange } from './params.js';
 import { integerRange, requantize } from './rounding.js';
 
 const ZERO: Int32Array = new Int32Array(1);
@@ -51,7 +52,8 @@ function prepareQGemm(ctx: PrepareContext): PreparedKernel {
   const [cRowStride, cColStride] = cType === undefined ? [0, 0] : biasStrides(ctx, cType.shape, M, N);
   const quantizedOutput = ctx.inputs[7] !== undefined;
   const outType: DType = quantizedOutput ? (ctx.inputs[8]?.dtype ?? a.dtype) : 'float32';
-  const [lo, hi] = integerRange(outType) ?? [0, 0];
+  const [typeLo, typeHi] = integerRange(outType) ?? [0, 0];
+  const [lo, hi] = fusedOutputRange(ctx, typeLo, typeHi);
 
   // Bᵀ [N, K] is the layout igemmABt reads: B itself when transB, else transposed (once, when B is constant).
   const bConst = ctx.constants[3];
@@ -112,4 +114,8 @@ function prepareQGemm(ctx: PrepareContext): PreparedKernel {
   };
 }
 
-export const qgemmKernels: KernelDef[] = [{ opType: 'QGemm', domain: 'com.microsoft', prepare: prepareQGemm }];
+export const qgemmKernels: KernelDef[] = [
+  { opType: 'QGemm', domain: 'com.microsoft', prepare: prepareQGemm },
+  // QGemm followed by a clamp of the quantized output (output_min / output_max): made by the QDQ fusion.
+  { opType: 'QGemm', domain: 'tinfer', prepare: prepareQGemm },
+];
