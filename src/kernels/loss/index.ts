@@ -3,8 +3,9 @@ import { nllLossKernel, softmaxCrossEntropyKernel } from './cross-entropy.js';
 import { detKernel } from './det.js';
 import { lpNormalizationKernel } from './lp-normalization.js';
 import { adagradKernel, adamKernel, momentumKernel } from './optimizers.js';
+import { randomKernels } from './random.js';
 
-/** Losses, small linear algebra and the training-domain optimizers. */
+/** Losses, small linear algebra, the training-domain optimizers and the random generators. */
 export const lossKernels: KernelDef[] = [
   nllLossKernel,
   softmaxCrossEntropyKernel,
@@ -13,4 +14,5 @@ export const lossKernels: KernelDef[] = [
   adagradKernel,
   adamKernel,
   momentumKernel,
+  ...randomKernels,
 ];
