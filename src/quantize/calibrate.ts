@@ -1,0 +1,80 @@
+/**
+ * Range collection: runs the float model over the calibration feeds with every value of interest added as an
+ * extra graph output (optimisation off, so names survive), and accumulates min/max, then (for percentile and
+ * entropy) a histogram of |x| over [0, max|x|] in a second pass.
+ */
+import { isFloat } from '../dtype.js';
+import { encodeModel } from '../loader/index.js';
+import type { Model } from '../loader/model.js';
+import { InferenceSession, type Feeds } from '../session/session.js';
+import type { Tensor } from '../session/tensor.js';
+import {
+  clipRange,
+  emptyAbsHistogram,
+  emptyMinMax,
+  entropyThreshold,
+  observeAbsHistogram,
+  observeMinMax,
+  percentileThreshold,
+  type AbsHistogram,
+  type CalibrationMethod,
+  type MinMax,
+} from './ranges.js';
+
+export interface CalibrationOptions {
+  method: CalibrationMethod;
+  /** For 'percentile': the share of |x| kept, in percent (default 99.99). */
+  percentile?: number;
+  /** Called after each model run: pass 1 collects min/max, pass 2 (percentile, entropy) histograms. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Runs the model with `names` as extra outputs; returns a function giving each run's values by name. */
+function observingSession(model: Model, names: readonly string[]): InferenceSession {
+  const graphInputs = new Set(model.graph.inputs.map((i) => i.name));
+  const outputs = new Set(model.graph.outputs.map((o) => o.name));
+  const extra = names.filter((n) => !graphInputs.has(n) && !outputs.has(n)).map((name) => ({ name, type: { kind: 'unknown' as const } }));
+  const observed: Model = { ...model, graph: { ...model.graph, outputs: [...model.graph.outputs, ...extra] } };
+  return InferenceSession.createSync(encodeModel(observed), { optimize: false });
+}
+
+/** The float values among `names` for one run (feeds for graph inputs, outputs for the rest). */
+function floatValues(session: InferenceSession, feeds: Feeds, names: readonly string[]): Map<string, Float32Array | Float64Array> {
+  const outs: Record<string, Tensor> = session.runSync(feeds);
+  const values = new Map<string, Float32Array | Float64Array>();
+  for (const name of names) {
+    const t = feeds[name] ?? outs[name];
+    if (t !== undefined && isFloat(t.type) && t.type !== 'float16' && t.type !== 'bfloat16') values.set(name, t.data as Float32Array | Float64Array);
+  }
+  return values;
+}
+
+/** Clipped [min, max] per float value in `names` (values that were never float, e.g. int64 shapes, are left out). */
+export function collectRanges(model: Model, names: readonly string[], feeds: readonly Feeds[], options: CalibrationOptions): Map<string, MinMax> {
+  const session = observingSession(model, names);
+  const passes = options.method === 'minmax' ? 1 : 2;
+  const total = feeds.length * passes;
+  const ranges = new Map<string, MinMax>();
+  feeds.forEach((f, i) => {
+    for (const [name, data] of floatValues(session, f, names)) {
+      let r = ranges.get(name);
+      if (!r) ranges.set(name, (r = emptyMinMax()));
+      observeMinMax(r, data);
+    }
+    options.onProgress?.(i + 1, total);
+  });
+  if (options.method === 'minmax') return ranges;
+  const histograms = new Map<string, AbsHistogram>();
+  for (const [name, r] of ranges) histograms.set(name, emptyAbsHistogram(r));
+  feeds.forEach((f, i) => {
+    for (const [name, data] of floatValues(session, f, names)) observeAbsHistogram(histograms.get(name)!, data);
+    options.onProgress?.(feeds.length + i + 1, total);
+  });
+  const clipped = new Map<string, MinMax>();
+  for (const [name, r] of ranges) {
+    const h = histograms.get(name)!;
+    const threshold = options.method === 'percentile' ? percentileThreshold(h, options.percentile ?? 99.99) : entropyThreshold(h);
+    clipped.set(name, clipRange(r, threshold));
+  }
+  return clipped;
+}

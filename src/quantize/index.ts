@@ -1,0 +1,143 @@
+/**
+ * Post-training INT8 quantization of float ONNX models:
+ *   const { bytes, report } = quantizeModel(modelBytes, calibrationFeeds, { perChannel: true, evaluation });
+ * Calibrates activation ranges on the given feeds (minmax, percentile or entropy), quantizes weights to int8
+ * (per tensor or per output channel) and biases to int32, and writes QDQ or QOperator ONNX.
+ */
+import { isFloat } from '../dtype.js';
+import { UnsupportedError } from '../errors.js';
+import { decodeModel, encodeModel } from '../loader/index.js';
+import type { Model } from '../loader/model.js';
+import { InferenceSession, type Feeds } from '../session/session.js';
+import { collectRanges } from './calibrate.js';
+import { compareOutput, type OutputComparison } from './compare.js';
+import { activationParams, type ActivationType, type QuantParams } from './params.js';
+import { planQuantization } from './plan.js';
+import { writeQdq } from './qdq.js';
+import { writeQOperator } from './qoperator.js';
+import type { CalibrationMethod } from './ranges.js';
+
+export { decodeNpy } from './npy.js';
+export { generateFeeds, type GenerateOptions } from './generate.js';
+export { cosineSimilarity, maxAbsDifference, type OutputComparison } from './compare.js';
+export { activationParams, quantizeWeight, quantizeBias, roundHalfEven, type QuantParams, type ActivationType } from './params.js';
+export {
+  entropyThreshold,
+  percentileThreshold,
+  emptyAbsHistogram,
+  observeAbsHistogram,
+  type AbsHistogram,
+  type CalibrationMethod,
+  type MinMax,
+} from './ranges.js';
+
+export type QuantFormat = 'qdq' | 'qoperator';
+
+export interface QuantizeOptions {
+  /** 'qdq' (default): QuantizeLinear/DequantizeLinear around float ops; 'qoperator': QLinearConv/QLinearMatMul/... */
+  format?: QuantFormat;
+  /** How activation ranges are chosen (default 'minmax'). */
+  method?: CalibrationMethod;
+  /** For method 'percentile': the share of |x| kept, in percent (default 99.99). */
+  percentile?: number;
+  /** int8 weight scales per output channel (default false: per tensor). */
+  perChannel?: boolean;
+  /** Activations as uint8 asymmetric (default) or int8 symmetric. */
+  activationType?: ActivationType;
+  /** Feeds to compare the quantized model against the float one on (the report's accuracy section). */
+  evaluation?: Iterable<Feeds>;
+  onProgress?: (phase: 'calibrate' | 'evaluate', done: number, total: number) => void;
+}
+
+export interface QuantizeReport {
+  format: QuantFormat;
+  method: CalibrationMethod;
+  perChannel: boolean;
+  activationType: ActivationType;
+  /** Serialized model sizes in bytes. */
+  sizeBefore: number;
+  sizeAfter: number;
+  /** Weighted ops (Conv/MatMul/Gemm) whose weights were stored as int8. */
+  quantizedWeights: number;
+  /** Activations given a scale and zero point. */
+  quantizedActivations: number;
+  /** One entry per evaluation input, one comparison per model output. */
+  evaluation: OutputComparison[][];
+  meanCosine?: number;
+  minCosine?: number;
+  maxAbsError?: number;
+  /** Share of evaluation inputs whose top-1 class agrees (classifier outputs only). */
+  top1Agreement?: number;
+  warnings: string[];
+}
+
+export interface QuantizeResult {
+  bytes: Uint8Array;
+  model: Model;
+  report: QuantizeReport;
+}
+
+export function quantizeModel(source: Model | Uint8Array, calibration: Iterable<Feeds>, options: QuantizeOptions = {}): QuantizeResult {
+  const bytesBefore = source instanceof Uint8Array ? source : encodeModel(source);
+  const model = source instanceof Uint8Array ? decodeModel(source) : source;
+  const format = options.format ?? 'qdq';
+  const method = options.method ?? 'minmax';
+  const activationType = options.activationType ?? 'uint8';
+  const warnings: string[] = [];
+  const opset = model.opsets.get('') ?? 0;
+  if (opset < 10) throw new UnsupportedError(`quantize: the model's opset ${opset} has no QuantizeLinear (opset 10 or later is needed)`);
+  let perChannel = options.perChannel ?? false;
+  if (perChannel && opset < 13) {
+    warnings.push(`opset ${opset} has no per-axis DequantizeLinear (opset 13); weights were quantized per tensor`);
+    perChannel = false;
+  }
+  const feeds = [...calibration];
+  if (feeds.length === 0) throw new UnsupportedError('quantize: at least one calibration input is needed');
+
+  const plan = planQuantization(model.graph, activationType);
+  const ranges = collectRanges(model, plan.activations, feeds, {
+    method,
+    percentile: options.percentile,
+    onProgress: (done, total) => options.onProgress?.('calibrate', done, total),
+  });
+  const params = new Map<string, QuantParams>();
+  for (const [name, r] of ranges) params.set(name, activationParams(r, activationType));
+
+  const settings = { perChannel, opset };
+  const quantized = format === 'qdq' ? writeQdq(model, plan, params, settings) : writeQOperator(model, plan, params, settings);
+  const bytes = encodeModel(quantized);
+  const report: QuantizeReport = {
+    format,
+    method,
+    perChannel,
+    activationType,
+    sizeBefore: bytesBefore.length,
+    sizeAfter: bytes.length,
+    quantizedWeights: [...quantized.graph.initializers.values()].filter((t) => t.dtype === 'int8' && t.shape.length > 1).length,
+    quantizedActivations: params.size,
+    evaluation: [],
+    warnings,
+  };
+  if (options.evaluation) evaluate(bytesBefore, bytes, [...options.evaluation], report, options);
+  return { bytes, model: quantized, report };
+}
+
+function evaluate(floatBytes: Uint8Array, int8Bytes: Uint8Array, feeds: Feeds[], report: QuantizeReport, options: QuantizeOptions): void {
+  const reference = InferenceSession.createSync(floatBytes);
+  const quantized = InferenceSession.createSync(int8Bytes);
+  feeds.forEach((f, i) => {
+    const want = reference.runSync(f);
+    const got = quantized.runSync(f);
+    report.evaluation.push(
+      reference.outputNames.filter((name) => isFloat(want[name]!.type)).map((name) => compareOutput(name, want[name]!, got[name]!)),
+    );
+    options.onProgress?.('evaluate', i + 1, feeds.length);
+  });
+  const all = report.evaluation.flat();
+  if (all.length === 0) return;
+  report.meanCosine = all.reduce((s, c) => s + c.cosine, 0) / all.length;
+  report.minCosine = Math.min(...all.map((c) => c.cosine));
+  report.maxAbsError = Math.max(...all.map((c) => c.maxAbsError));
+  const top1 = all.filter((c) => c.top1Agrees !== undefined);
+  if (top1.length > 0) report.top1Agreement = top1.filter((c) => c.top1Agrees).length / top1.length;
+}

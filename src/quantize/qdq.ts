@@ -1,0 +1,124 @@
+/**
+ * QDQ output format (what onnxruntime's quantizer emits with QuantFormat.QDQ):
+ *   activation t:  t -> QuantizeLinear -> t_quantized -> DequantizeLinear -> t_dequantized -> every reader of t
+ *   weight w:      w_quantized (int8 initializer) -> DequantizeLinear(axis) -> the weighted op
+ *   bias b:        b_quantized (int32, scale x_scale * w_scale, zero point 0) -> DequantizeLinear -> the op
+ * The float ops stay as they are, so the model is valid everywhere; a runtime fuses DQ -> op -> Q into integer
+ * kernels. Graph outputs keep their float producers.
+ */
+import type { TensorData } from '../dtype.js';
+import type { Graph, Model, Node } from '../loader/model.js';
+import { NameAllocator } from './graph-info.js';
+import { quantizeBias, quantizeWeight, scalarTensor, type QuantParams, type QuantizedWeight } from './params.js';
+import { isQuantizableNode, WEIGHTED_OPS, type QuantizationPlan } from './plan.js';
+import { weightSlots } from './weights.js';
+
+export interface WriterSettings {
+  perChannel: boolean;
+  /** The default-domain opset of the written model. */
+  opset: number;
+}
+
+/** Builds nodes and initializers of one output graph; shared by the QDQ and QOperator writers. */
+export class GraphWriter {
+  readonly names: NameAllocator;
+  readonly initializers: Map<string, TensorData>;
+  private readonly quantizedWeights = new Map<string, QuantizedWeight & { names: [string, string, string] }>();
+
+  constructor(readonly plan: QuantizationPlan) {
+    this.names = new NameAllocator(plan.graph);
+    this.initializers = new Map(plan.graph.initializers);
+  }
+
+  node(opType: string, inputs: string[], outputs: string[], attributes: Node['attributes'] = new Map(), domain = ''): Node {
+    return { name: this.names.fresh(`${outputs[0]}_${opType}`), opType, domain, inputs, outputs, attributes };
+  }
+
+  constant(base: string, t: TensorData): string {
+    const name = this.names.fresh(base);
+    this.initializers.set(name, t);
+    return name;
+  }
+
+  /** Scale and zero-point initializers of an activation. */
+  activationParams(name: string, p: QuantParams): [string, string] {
+    return [this.constant(`${name}_scale`, scalarTensor('float32', p.scale)), this.constant(`${name}_zero_point`, scalarTensor(p.dtype, p.zeroPoint))];
+  }
+
+  /** int8 weight, its scale and zero point as initializers (once per weight and axis). */
+  weight(name: string, axis: number | undefined): QuantizedWeight & { names: [string, string, string] } {
+    const key = `${name}\u0000${axis ?? ''}`;
+    let q = this.quantizedWeights.get(key);
+    if (!q) {
+      const w = quantizeWeight(this.plan.constants.get(name)!, axis);
+      const names: [string, string, string] = [this.constant(`${name}_quantized`, w.q), this.constant(`${name}_scale`, w.scale), this.constant(`${name}_zero_point`, w.zeroPoint)];
+      q = { ...w, names };
+      this.quantizedWeights.set(key, q);
+    }
+    return q;
+  }
+
+  /** Drops float initializers nothing reads any more (weights replaced by their int8 form). */
+  finish(source: Model, nodes: Node[], opset: number): Model {
+    const read = new Set(nodes.flatMap((n) => n.inputs));
+    for (const o of source.graph.outputs) read.add(o.name);
+    const initializers = new Map([...this.initializers].filter(([name]) => read.has(name)));
+    const inputs = source.graph.inputs.filter((i) => !source.graph.initializers.has(i.name) || initializers.has(i.name));
+    const opsets = new Map(source.opsets);
+    opsets.set('', Math.max(opsets.get('') ?? opset, opset));
+    return { ...source, opsets, graph: { ...source.graph, nodes, inputs, initializers } };
+  }
+}
+
+export function writeQdq(source: Model, plan: QuantizationPlan, params: Map<string, QuantParams>, settings: WriterSettings): Model {
+  const w = new GraphWriter(plan);
+  const head: Node[] = [];
+  const dequantized = new Map<string, string>();
+  const qdqPair = (t: string): Node[] => {
+    const p = params.get(t)!;
+    const [scale, zp] = w.activationParams(t, p);
+    const q = w.names.fresh(`${t}_quantized`);
+    const dq = w.names.fresh(`${t}_dequantized`);
+    dequantized.set(t, dq);
+    return [w.node('QuantizeLinear', [t, scale, zp], [q]), w.node('DequantizeLinear', [q, scale, zp], [dq])];
+  };
+  for (const i of plan.graph.inputs) if (params.has(i.name)) head.push(...qdqPair(i.name));
+  const body: Node[] = [];
+  for (const n of plan.graph.nodes) {
+    const node = { ...n, inputs: [...n.inputs] };
+    if (WEIGHTED_OPS.has(n.opType) && isQuantizableNode(n)) head.push(...dequantizeWeights(w, node, params, settings));
+    body.push(node);
+    for (const o of n.outputs) if (params.has(o)) body.push(...qdqPair(o));
+  }
+  // Rewire readers of each quantized activation to its dequantized copy (its own QuantizeLinear keeps reading t).
+  const quantizers = new Set<Node>();
+  for (const n of [...head, ...body]) if (n.opType === 'QuantizeLinear') quantizers.add(n);
+  for (const n of [...head, ...body]) {
+    if (quantizers.has(n)) continue;
+    n.inputs = n.inputs.map((name) => dequantized.get(name) ?? name);
+  }
+  return w.finish(source, [...head, ...body], settings.opset);
+}
+
+/** Replaces the weight (and bias) inputs of a weighted node with DequantizeLinear outputs; returns those nodes. */
+function dequantizeWeights(w: GraphWriter, node: Node, params: Map<string, QuantParams>, settings: WriterSettings): Node[] {
+  const slots = weightSlots(node, w.plan.constants);
+  if (!slots) return [];
+  const axis = settings.perChannel ? slots.axis : undefined;
+  const weightName = node.inputs[slots.weight]!;
+  const qw = w.weight(weightName, axis);
+  const axisAttr: Node['attributes'] = axis === undefined ? new Map() : new Map([['axis', { type: 'int', value: axis }]]);
+  const wDq = w.names.fresh(`${weightName}_dequantized`);
+  const nodes = [w.node('DequantizeLinear', [...qw.names], [wDq], axisAttr)];
+  node.inputs[slots.weight] = wDq;
+  const x = params.get(node.inputs[0]!);
+  if (slots.bias !== undefined && x !== undefined) {
+    const biasName = node.inputs[slots.bias]!;
+    const qb = quantizeBias(w.plan.constants.get(biasName)!, x.scale, qw.scales);
+    const bDq = w.names.fresh(`${biasName}_dequantized`);
+    const biasAxis: Node['attributes'] = qw.scales.length > 1 ? new Map([['axis', { type: 'int', value: 0 }]]) : new Map();
+    nodes.push(w.node('DequantizeLinear', [w.constant(`${biasName}_quantized`, qb.q), w.constant(`${biasName}_scale`, qb.scale)], [bDq], biasAxis));
+    node.inputs[slots.bias] = bDq;
+  }
+  return nodes;
+}
