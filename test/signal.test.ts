@@ -135,6 +135,23 @@ describe('DFT', () => {
     expectClose(back!, referenceDft(spec!, 1, 12, true, false), 1e-4, 1e-5);
   });
 
+  it('onesided inverse (IRFFT) rebuilds the real signal from bins 0..n/2 (n = 2·(bins-1) or dft_length)', () => {
+    const even = randomTensor([2, 8, 1], 11);
+    const [half] = runKernel('DFT', [even], { axis: 1, onesided: 1 });
+    const [back] = runKernel('DFT', [half!], { axis: 1, onesided: 1, inverse: 1 });
+    expect(back!.shape).toEqual([2, 8, 1]);
+    expectClose(back!, even, 1e-4, 1e-5);
+    const odd = randomTensor([1, 7, 1], 12);
+    const [halfOdd] = runKernel('DFT', [odd], { axis: 1, onesided: 1 });
+    expect(halfOdd!.shape).toEqual([1, 4, 2]);
+    const [backOdd] = runKernel('DFT', [halfOdd!, i64(7)], { axis: 1, onesided: 1, inverse: 1 });
+    expectClose(backOdd!, odd, 1e-4, 1e-5);
+    // Hand-checked: bins [4, 0, 0] of n = 4 are the spectrum of the constant signal 1.
+    const [ones] = runKernel('DFT', [tensor('float32', [1, 3, 2], [4, 0, 0, 0, 0, 0])], { axis: 1, onesided: 1, inverse: 1 });
+    expectClose(ones!, tensor('float32', [1, 4, 1], [1, 1, 1, 1]), 0, 1e-6);
+    expect(() => runKernel('DFT', [even], { axis: 1, onesided: 1, inverse: 1 })).toThrow(/complex input/);
+  });
+
   it('hand-checked: the DFT of [1, 2, 3, 4] is [10, -2+2i, -2, -2-2i]', () => {
     const [y] = runKernel('DFT', [tensor('float32', [1, 4, 1], [1, 2, 3, 4])], {});
     expectClose(y!, tensor('float32', [1, 4, 2], [10, 0, -2, 2, -2, 0, -2, -2]), 0, 1e-5);

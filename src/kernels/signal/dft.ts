@@ -8,7 +8,9 @@ import { intInput } from './common.js';
 /**
  * One transform along `axis` of a [..., 1|2] real-or-complex tensor, split as (outer, len, inner, channels):
  * element (o, j, i) lives at ((o·len + j)·inner + i)·channels. The signal is zero-padded or truncated to the
- * plan's length n; the first outLen bins are written as (re, im) pairs.
+ * plan's length n; the first outLen bins are written as (re, im) pairs, or as reals for the IRFFT.
+ * IRFFT (onesided inverse): the input holds bins 0..⌊n/2⌋ of a Hermitian spectrum; the rest are the
+ * conjugates X[n-k]*, and the (real) signal is the inverse transform's real part.
  */
 export interface AxisTransform {
   outer: number;
@@ -17,6 +19,7 @@ export interface AxisTransform {
   channels: number;
   outLen: number;
   inverse: boolean;
+  irfft: boolean;
   fft: FftPlan;
   re: Float64Array;
   im: Float64Array;
@@ -30,13 +33,15 @@ export function planAxisTransform(
   onesided: boolean,
 ): AxisTransform {
   const signal = shape.slice(0, -1);
+  const irfft = inverse && onesided;
   return {
     outer: product(signal, 0, axis),
     len: signal[axis]!,
     inner: product(signal, axis + 1),
     channels: shape[shape.length - 1]!,
-    outLen: onesided ? (n >> 1) + 1 : n,
+    outLen: onesided && !inverse ? (n >> 1) + 1 : n,
     inverse,
+    irfft,
     fft: planFft(n),
     re: new Float64Array(n),
     im: new Float64Array(n),
@@ -44,9 +49,10 @@ export function planAxisTransform(
 }
 
 export function runAxisTransform(p: AxisTransform, x: NumericArray, y: NumericArray): void {
-  const { outer, len, inner, channels, outLen, re, im } = p;
+  const { outer, len, inner, channels, outLen, re, im, irfft } = p;
   const n = p.fft.n;
-  const take = Math.min(len, n);
+  const take = Math.min(len, irfft ? (n >> 1) + 1 : n);
+  const outChannels = irfft ? 1 : 2;
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
       re.fill(0);
@@ -56,11 +62,17 @@ export function runAxisTransform(p: AxisTransform, x: NumericArray, y: NumericAr
         re[j] = x[at]!;
         if (channels === 2) im[j] = x[at + 1]!;
       }
+      if (irfft) {
+        for (let k = (n >> 1) + 1; k < n; k++) {
+          re[k] = re[n - k]!;
+          im[k] = -im[n - k]!;
+        }
+      }
       p.fft.transform(re, im, p.inverse);
       for (let k = 0; k < outLen; k++) {
-        const at = ((o * outLen + k) * inner + i) * 2;
+        const at = ((o * outLen + k) * inner + i) * outChannels;
         y[at] = re[k]!;
-        y[at + 1] = im[k]!;
+        if (!irfft) y[at + 1] = im[k]!;
       }
     }
   }
@@ -78,9 +90,10 @@ function dftAxis(ctx: PrepareContext, rank: number): number {
 }
 
 /**
- * DFT (ONNX 17, 20): input (..., L, ..., 1|2) real or complex, dft_length? () -> (..., n or n/2+1, ..., 2).
- * Forward X[k] = Σ_j x[j]·e^(-2πi·jk/n); inverse scales by 1/n. With onesided only bins 0..⌊n/2⌋ are kept,
- * the rest being conjugates for real input (the ONNX reference applies the same slice to inverse outputs).
+ * DFT (ONNX 17, 20): input (..., L, ..., 1|2) real or complex, dft_length? () -> (..., n or ⌊n/2⌋+1, ..., 1|2).
+ * Forward X[k] = Σ_j x[j]·e^(-2πi·jk/n); inverse scales by 1/n. onesided forward (RFFT) keeps bins 0..⌊n/2⌋,
+ * the rest being conjugates for real input; onesided inverse (IRFFT) takes those bins of a complex input and
+ * returns the real signal (..., n, ..., 1) with n = dft_length or 2·(L - 1).
  */
 export const dftKernel: KernelDef = {
   opType: 'DFT',
@@ -93,14 +106,17 @@ export const dftKernel: KernelDef = {
       throw kernelError(ctx, `input must be (..., 1) real or (..., 2) complex, got shape [${x.shape}]`);
     }
     const axis = dftAxis(ctx, rank);
-    const n = ctx.inputs[1] !== undefined ? intInput(ctx, 1, 'dft_length', 1) : x.shape[axis]!;
-    if (n < 1) throw kernelError(ctx, `cannot transform an empty axis (shape [${x.shape}])`);
     const inverse = attrInt(ctx.node, 'inverse', 0) !== 0;
     const onesided = attrInt(ctx.node, 'onesided', 0) !== 0;
+    const irfft = inverse && onesided;
+    if (irfft && channels !== 2) throw kernelError(ctx, 'a onesided inverse DFT (IRFFT) needs complex input (last dim 2)');
+    const len = x.shape[axis]!;
+    const n = ctx.inputs[1] !== undefined ? intInput(ctx, 1, 'dft_length', 1) : irfft ? 2 * (len - 1) : len;
+    if (n < 1) throw kernelError(ctx, `cannot transform an empty axis (shape [${x.shape}])`);
     const p = planAxisTransform(x.shape, axis, n, inverse, onesided);
     const outShape = [...x.shape];
     outShape[axis] = p.outLen;
-    outShape[rank - 1] = 2;
+    outShape[rank - 1] = irfft ? 1 : 2;
     return {
       outputs: [{ dtype: x.dtype, shape: outShape }],
       run(inputs, outputs) {
