@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-/** tinfer command line: inspect | run | test | bench. */
+/** tinfer command line: inspect | run | test | bench | quantize. */
 import { TinferError } from '../errors.js';
 import { benchCommand } from './bench.js';
 import { inspectCommand } from './inspect.js';
+import { quantizeCommand } from './quantize.js';
 import { runCommand } from './run.js';
 import { testCommand } from './test.js';
 
@@ -14,6 +15,10 @@ const USAGE = `usage: tinfer <command> [options]
   test DIR... [--rtol R] [--atol A]  run ONNX test folders (model.onnx + test_data_set_*), compare outputs
   bench [MODEL.onnx | --builtin] [--iterations N] [--warmup N] [--shape name=dims]
                                      load time, first run, median/min/max over iterations
+  quantize MODEL.onnx --out OUT.onnx (--calib DIR | --generate N [--seed S]) [--per-channel]
+           [--method minmax|percentile|entropy] [--percentile P] [--format qdq|qoperator]
+           [--activation-type uint8|int8] [--eval DIR | --eval-generate N]
+                                     INT8 post-training quantization; prints size and accuracy vs fp32
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -27,6 +32,8 @@ export async function main(argv: string[]): Promise<number> {
       return testCommand(rest);
     case 'bench':
       return benchCommand(rest);
+    case 'quantize':
+      return quantizeCommand(rest);
     case undefined:
     case '-h':
     case '--help':

@@ -1,0 +1,175 @@
+/**
+ * `tinfer quantize MODEL --out OUT (--calib DIR | --generate N) [--per-channel] [--method minmax|percentile|entropy]
+ *  [--percentile P] [--format qdq|qoperator] [--activation-type uint8|int8] [--eval DIR | --eval-generate N]
+ *  [--seed S] [--shape name=dims]`
+ * Calibration / evaluation directories hold one sample per file (.pb TensorProto or .npy; a leading batch dim
+ * larger than the model's is split into samples) for single-input models, or one sample per subdirectory
+ * (e.g. the ONNX test layout: test_data_set_N directories of input_N.pb), files matched to inputs by tensor name, file stem or index.
+ * --generate N draws N seeded N(0,1) inputs (--seed S, default 0); --eval-generate N draws N more with seed S+1.
+ */
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { extname, join, basename } from 'node:path';
+import { sizeOf, type TensorData } from '../dtype.js';
+import { TinferError } from '../errors.js';
+import { decodeModel, decodeTensor } from '../loader/index.js';
+import type { Model } from '../loader/model.js';
+import { readModelFileSync } from '../node.js';
+import { decodeNpy, generateFeeds, quantizeModel, type QuantizeReport } from '../quantize/index.js';
+import type { CalibrationMethod } from '../quantize/ranges.js';
+import type { Feeds } from '../session/session.js';
+import { fromTensorData } from '../session/tensor.js';
+import { flagNumber, flagShapes, parseArgs, type ParsedArgs } from './args.js';
+import { formatBytes } from './format.js';
+
+const METHODS: readonly CalibrationMethod[] = ['minmax', 'percentile', 'entropy'];
+
+function flag(args: ParsedArgs, name: string): string | undefined {
+  return args.flags.get(name)?.at(-1);
+}
+
+function oneOf<T extends string>(args: ParsedArgs, name: string, allowed: readonly T[], fallback: T): T {
+  const v = flag(args, name) ?? fallback;
+  if (!allowed.includes(v as T)) throw new TinferError(`--${name} must be one of ${allowed.join(', ')}, got '${v}'`);
+  return v as T;
+}
+
+function readSampleFile(path: string): TensorData & { name?: string } {
+  const bytes = new Uint8Array(readFileSync(path));
+  return extname(path) === '.npy' ? decodeNpy(bytes) : decodeTensor(bytes);
+}
+
+function isSampleFile(name: string): boolean {
+  return name.endsWith('.pb') || name.endsWith('.npy');
+}
+
+function modelInputs(model: Model): { name: string; dims: (number | string | null)[] | null }[] {
+  return model.graph.inputs
+    .filter((i) => !model.graph.initializers.has(i.name))
+    .map((i) => ({ name: i.name, dims: i.type.kind === 'tensor' ? i.type.shape : null }));
+}
+
+/** Splits a tensor whose leading dim is a multiple of the model's fixed batch dim into samples of that batch. */
+function splitBatch(t: TensorData, batch: number | undefined): TensorData[] {
+  const n = t.shape[0];
+  if (batch === undefined || n === undefined || n === batch || n % batch !== 0) return [t];
+  const per = sizeOf(t.shape) / (n / batch);
+  return Array.from({ length: n / batch }, (_, k) => ({
+    dtype: t.dtype,
+    shape: [batch, ...t.shape.slice(1)],
+    data: (t.data as Float32Array).slice(k * per, (k + 1) * per),
+  }));
+}
+
+/** One sample from a directory: files matched to inputs by tensor name, file stem, input_N index, then order. */
+function sampleFromDir(dir: string, inputs: { name: string }[]): Feeds {
+  const files = readdirSync(dir).filter(isSampleFile).sort();
+  const feeds: Feeds = {};
+  files.forEach((f, order) => {
+    const t = readSampleFile(join(dir, f));
+    const stem = basename(f, extname(f));
+    const index = /^input_(\d+)$/.exec(stem)?.[1];
+    const input =
+      inputs.find((i) => i.name === t.name) ??
+      inputs.find((i) => i.name === stem) ??
+      (index !== undefined ? inputs[Number(index)] : undefined) ??
+      inputs[order];
+    if (input) feeds[input.name] = fromTensorData(t);
+  });
+  for (const i of inputs) if (!(i.name in feeds)) throw new TinferError(`${dir}: no file for input '${i.name}'`);
+  return feeds;
+}
+
+export function loadSamples(dir: string, model: Model): Feeds[] {
+  const inputs = modelInputs(model);
+  let entries: string[];
+  try {
+    entries = readdirSync(dir).sort();
+  } catch (e) {
+    throw new TinferError(`cannot read calibration directory '${dir}': ${(e as Error).message}`);
+  }
+  const subdirs = entries.filter((e) => statSync(join(dir, e)).isDirectory());
+  if (subdirs.length > 0) return subdirs.map((d) => sampleFromDir(join(dir, d), inputs));
+  const files = entries.filter(isSampleFile);
+  if (files.length === 0) throw new TinferError(`${dir}: no .pb or .npy files and no sample subdirectories`);
+  if (inputs.length !== 1) {
+    throw new TinferError(`${dir}: the model has ${inputs.length} inputs; put each sample's files in its own subdirectory`);
+  }
+  const batch = inputs[0]!.dims?.[0];
+  return files.flatMap((f) => splitBatch(readSampleFile(join(dir, f)), typeof batch === 'number' ? batch : undefined)).map((t) => ({ [inputs[0]!.name]: fromTensorData(t) }));
+}
+
+/** A progress bar with ETA on a TTY; plain lines otherwise. */
+function progressPrinter(): (phase: string, done: number, total: number) => void {
+  const tty = process.stderr.isTTY === true;
+  let start = 0;
+  let current = '';
+  return (phase, done, total) => {
+    if (phase !== current || done === 1) {
+      current = phase;
+      start = performance.now();
+    }
+    const elapsed = (performance.now() - start) / 1000;
+    const eta = done > 0 ? (elapsed / done) * (total - done) : 0;
+    if (tty) {
+      const width = 30;
+      const filled = Math.round((done / total) * width);
+      process.stderr.write(`\r${phase.padEnd(9)} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total}  ETA ${eta.toFixed(0)}s `);
+      if (done === total) process.stderr.write('\n');
+    } else {
+      process.stderr.write(`${phase} ${done}/${total} (${elapsed.toFixed(1)}s, ETA ${eta.toFixed(0)}s)\n`);
+    }
+  };
+}
+
+export function formatReport(r: QuantizeReport): string {
+  const lines = [
+    `format ${r.format}, method ${r.method}, weights int8 ${r.perChannel ? 'per channel' : 'per tensor'}, activations ${r.activationType}`,
+    `size: ${formatBytes(r.sizeBefore)} -> ${formatBytes(r.sizeAfter)} (${(r.sizeAfter / r.sizeBefore).toFixed(3)}x); ${r.quantizedWeights} int8 weights, ${r.quantizedActivations} quantized activations`,
+  ];
+  for (const w of r.warnings) lines.push(`warning: ${w}`);
+  if (r.evaluation.length > 0) {
+    lines.push('', '| input | output | cosine | max abs error | top-1 |', '|---:|---|---:|---:|---|');
+    r.evaluation.forEach((outs, i) => {
+      for (const c of outs) {
+        const top1 = c.top1Agrees === undefined ? '' : c.top1Agrees ? 'same' : 'differs';
+        lines.push(`| ${i} | ${c.output} | ${c.cosine.toFixed(6)} | ${c.maxAbsError.toPrecision(4)} | ${top1} |`);
+      }
+    });
+    lines.push('', `mean cosine ${r.meanCosine!.toFixed(6)} (min ${r.minCosine!.toFixed(6)}), max abs error ${r.maxAbsError!.toPrecision(4)}` +
+      (r.top1Agreement === undefined ? '' : `, top-1 agreement ${(r.top1Agreement * 100).toFixed(1)}%`));
+  }
+  return lines.join('\n') + '\n';
+}
+
+export async function quantizeCommand(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, ['per-channel']);
+  const path = args.positional[0];
+  const out = flag(args, 'out');
+  if (!path || !out) throw new TinferError('quantize: usage: tinfer quantize MODEL.onnx --out OUT.onnx (--calib DIR | --generate N) [options]');
+  const { bytes, externalData } = readModelFileSync(path);
+  const model = decodeModel(bytes, { externalData });
+  const seed = flagNumber(args, 'seed', 0);
+  const shapes = flagShapes(args);
+  const calibDir = flag(args, 'calib');
+  const generate = flagNumber(args, 'generate', 0);
+  if (!calibDir && generate <= 0) throw new TinferError('quantize: give --calib DIR or --generate N');
+  const calibration = calibDir ? loadSamples(calibDir, model) : generateFeeds(model, { count: generate, seed, shapes });
+  const evalDir = flag(args, 'eval');
+  const evalGenerate = flagNumber(args, 'eval-generate', 0);
+  const evaluation = evalDir ? loadSamples(evalDir, model) : evalGenerate > 0 ? generateFeeds(model, { count: evalGenerate, seed: seed + 1, shapes }) : undefined;
+  const percentile = flagNumber(args, 'percentile', 99.99);
+  const { bytes: quantized, report } = quantizeModel(model, calibration, {
+    format: oneOf(args, 'format', ['qdq', 'qoperator'] as const, 'qdq'),
+    method: oneOf(args, 'method', METHODS, 'minmax'),
+    percentile,
+    perChannel: args.flags.has('per-channel'),
+    activationType: oneOf(args, 'activation-type', ['uint8', 'int8'] as const, 'uint8'),
+    evaluation,
+    onProgress: progressPrinter(),
+  });
+  // Report the file's own size as "before" (the re-encoded model may differ by a few bytes).
+  report.sizeBefore = bytes.length;
+  writeFileSync(out, quantized);
+  process.stdout.write(`wrote ${out}\n${formatReport(report)}`);
+  return 0;
+}
