@@ -46,25 +46,87 @@ function cubicWeights(t: number, w: Float64Array, at: number): void {
   w[at + 3] = far(2 - t);
 }
 
+/** Per-axis sampling rules: where valid coordinates lie and how padding treats the rest. */
+interface AxisRules {
+  mode: SampleMode;
+  padding: Padding;
+  alignCorners: boolean;
+}
+
+/** Normalised g ∈ [-1, 1] to a pixel coordinate: pixel centres at ±1 with align_corners, pixel edges without. */
+function denormalize(g: number, len: number, alignCorners: boolean): number {
+  return alignCorners ? ((g + 1) / 2) * (len - 1) : ((g + 1) * len - 1) / 2;
+}
+
+/** Border/reflection move out-of-range coordinates back inside before interpolating (ONNX reference). */
+function padCoordinate(v: number, len: number, lo: number, hi: number, padding: Padding): number {
+  if (v >= lo && v <= hi) return v;
+  if (padding === 'border') return Math.min(Math.max(v, 0), len - 1);
+  if (padding === 'reflection') return reflect(v, lo, hi);
+  return v;
+}
+
+/** Index of tap i along an axis of length len, or -1 when it reads the zero padding. */
+function tapIndex(i: number, len: number, lo: number, hi: number, padding: Padding): number {
+  if (i >= 0 && i < len) return i;
+  if (padding === 'zeros') return -1;
+  if (padding === 'border') return i < 0 ? 0 : len - 1;
+  return Math.min(Math.max(Math.trunc(reflect(i, lo, hi)), 0), len - 1);
+}
+
 /**
- * GridSample (ONNX 16; 20 renames bilinear/bicubic to linear/cubic): samples X at the normalised
- * [-1, 1] (x, y) locations of `grid`. 2-D spatial inputs only.
+ * The taps of one axis for normalised coordinate g: writes `taps` indices (-1 = zero pad) and weights
+ * into idx/w at `at`.
+ */
+function axisTaps(g: number, len: number, r: AxisRules, taps: number, idx: Int32Array, w: Float64Array, at: number): void {
+  // Valid coordinate range: pixel centres with align_corners, pixel edges without.
+  const [lo, hi] = r.alignCorners ? [0, len - 1] : [-0.5, len - 0.5];
+  let s = denormalize(g, len, r.alignCorners);
+  if (r.mode === 'nearest') s = roundHalfEven(s);
+  s = padCoordinate(s, len, lo, hi, r.padding);
+  let first: number;
+  if (r.mode === 'nearest') {
+    first = Math.trunc(s);
+    w[at] = 1;
+  } else {
+    const f = Math.floor(s);
+    if (r.mode === 'linear') {
+      first = f;
+      w[at] = 1 - (s - f);
+      w[at + 1] = s - f;
+    } else {
+      first = f - 1;
+      cubicWeights(s - f, w, at);
+    }
+  }
+  for (let a = 0; a < taps; a++) idx[at + a] = tapIndex(first + a, len, lo, hi, r.padding);
+}
+
+/**
+ * GridSample (ONNX 16: 2-D; 20, 22: any number of spatial axes, bilinear/bicubic renamed linear/cubic):
+ * samples X at the normalised [-1, 1] locations of `grid`, whose last dim lists the coordinates innermost
+ * axis first (x, y, z...). Each output point mixes taps^r input points (1, 2 or 4 taps per axis).
  */
 export const gridSampleKernel: KernelDef = {
   opType: 'GridSample',
   prepare(ctx) {
-    // X (N, C, H, W), grid (N, Ho, Wo, 2) -> Y (N, C, Ho, Wo)
+    // X (N, C, D1..Dr), grid (N, O1..Or, r) -> Y (N, C, O1..Or)
     const x = requireInput(ctx, 0);
     const grid = requireInput(ctx, 1);
     requireFloat(ctx, x.dtype);
     requireFloat(ctx, grid.dtype, 'grid');
-    if (x.shape.length !== 4) throw new UnsupportedError(`${nodeLabel(ctx.node)}: only 4-D input (2-D sampling) is supported, got rank ${x.shape.length}`);
-    const [N, C, H, W] = x.shape as [number, number, number, number];
-    if (grid.shape.length !== 4 || grid.shape[0] !== N || grid.shape[3] !== 2) {
-      throw kernelError(ctx, `grid shape [${grid.shape}] should be [${N}, Ho, Wo, 2]`);
+    const r = x.shape.length - 2;
+    if (r < 1 || (ctx.opset < 20 && r !== 2)) {
+      throw new UnsupportedError(`${nodeLabel(ctx.node)}: input rank ${x.shape.length} is not supported at opset ${ctx.opset}`);
     }
-    const [Ho, Wo] = [grid.shape[1]!, grid.shape[2]!];
+    const [N, C] = [x.shape[0]!, x.shape[1]!];
+    const dims = x.shape.slice(2);
+    if (grid.shape.length !== r + 2 || grid.shape[0] !== N || grid.shape[r + 1] !== r) {
+      throw kernelError(ctx, `grid shape [${grid.shape}] should be [${N}, ${dims.map((_, i) => `O${i + 1}`)}, ${r}]`);
+    }
+    const outDims = grid.shape.slice(1, r + 1);
     const modeAttr = attrString(ctx.node, 'mode', ctx.opset >= 20 ? 'linear' : 'bilinear');
+    // Both spellings are accepted at every opset: they name the same interpolation.
     const modes: Record<string, SampleMode> = { nearest: 'nearest', bilinear: 'linear', linear: 'linear', bicubic: 'cubic', cubic: 'cubic' };
     const mode = modes[modeAttr];
     if (mode === undefined) throw new UnsupportedError(`${nodeLabel(ctx.node)}: mode '${modeAttr}' is not supported`);
@@ -72,87 +134,55 @@ export const gridSampleKernel: KernelDef = {
     if (padding !== 'zeros' && padding !== 'border' && padding !== 'reflection') {
       throw new UnsupportedError(`${nodeLabel(ctx.node)}: padding_mode '${padding}' is not supported`);
     }
-    const alignCorners = attrInt(ctx.node, 'align_corners', 0) !== 0;
-    // Valid coordinate range: pixel centres with align_corners, pixel edges without.
-    const [xLo, xHi, yLo, yHi] = alignCorners ? [0, W - 1, 0, H - 1] : [-0.5, W - 0.5, -0.5, H - 0.5];
+    const rules: AxisRules = { mode, padding, alignCorners: attrInt(ctx.node, 'align_corners', 0) !== 0 };
     const taps = mode === 'nearest' ? 1 : mode === 'linear' ? 2 : 4;
-    // Per output pixel: flat offsets (or -1 for a zero pad) and weights of its taps², reused for every channel.
-    const offs = new Int32Array(taps * taps);
-    const wts = new Float64Array(taps * taps);
-    const wx = new Float64Array(taps);
-    const wy = new Float64Array(taps);
+    const combos = taps ** r;
+    const strides = new Array<number>(r);
+    for (let d = r - 1, acc = 1; d >= 0; d--) {
+      strides[d] = acc;
+      acc *= dims[d]!;
+    }
+    const plane = dims.reduce((a, b) => a * b, 1);
+    const outPlane = outDims.reduce((a, b) => a * b, 1);
+    // Per output point: taps per axis, then the taps^r flat offsets (-1 = zero pad) and weights, reused per channel.
+    const idx = new Int32Array(r * taps);
+    const w = new Float64Array(r * taps);
+    const offs = new Int32Array(combos);
+    const wts = new Float64Array(combos);
 
-    const denormalize = (g: number, len: number): number => (alignCorners ? ((g + 1) / 2) * (len - 1) : ((g + 1) * len - 1) / 2);
-    /** Index of tap i along an axis of length len, or -1 when it reads the zero padding. */
-    const tapIndex = (i: number, len: number, lo: number, hi: number): number => {
-      if (i >= 0 && i < len) return i;
-      if (padding === 'zeros') return -1;
-      if (padding === 'border') return i < 0 ? 0 : len - 1;
-      return Math.min(Math.max(Math.trunc(reflect(i, lo, hi)), 0), len - 1);
-    };
-    /** Border/reflection move out-of-range coordinates back inside before interpolating (ONNX reference). */
-    const pad = (v: number, len: number, lo: number, hi: number): number => {
-      if (v >= lo && v <= hi) return v;
-      if (padding === 'border') return Math.min(Math.max(v, 0), len - 1);
-      if (padding === 'reflection') return reflect(v, lo, hi);
-      return v;
+    /** Expands the per-axis taps into every combination (the tap of axis d is digit d of t in base `taps`). */
+    const combine = (): void => {
+      for (let t = 0; t < combos; t++) {
+        let off = 0;
+        let wt = 1;
+        for (let d = r - 1, rest = t; d >= 0; d--, rest = Math.floor(rest / taps)) {
+          const a = rest % taps;
+          const i = idx[d * taps + a]!;
+          if (i < 0 || off < 0) off = -1;
+          else off += i * strides[d]!;
+          wt *= w[d * taps + a]!;
+        }
+        offs[t] = off;
+        wts[t] = wt;
+      }
     };
 
     return {
-      outputs: [{ dtype: x.dtype, shape: [N, C, Ho, Wo] }],
+      outputs: [{ dtype: x.dtype, shape: [N, C, ...outDims] }],
       run(inputs, outputs) {
         const xd = inputs[0] as NumericArray;
         const g = inputs[1] as NumericArray;
         const y = outputs[0] as NumericArray;
-        const plane = H * W;
-        const outPlane = Ho * Wo;
         for (let n = 0; n < N; n++) {
           for (let p = 0; p < outPlane; p++) {
-            const gi = (n * outPlane + p) * 2;
-            let sx = denormalize(g[gi]!, W);
-            let sy = denormalize(g[gi + 1]!, H);
-            if (mode === 'nearest') {
-              sx = roundHalfEven(sx);
-              sy = roundHalfEven(sy);
-            }
-            sx = pad(sx, W, xLo, xHi);
-            sy = pad(sy, H, yLo, yHi);
-            let x0: number;
-            let y0: number;
-            if (mode === 'nearest') {
-              x0 = Math.trunc(sx);
-              y0 = Math.trunc(sy);
-              wx[0] = 1;
-              wy[0] = 1;
-            } else {
-              const fx = Math.floor(sx);
-              const fy = Math.floor(sy);
-              if (mode === 'linear') {
-                x0 = fx;
-                y0 = fy;
-                wx[0] = 1 - (sx - fx);
-                wx[1] = sx - fx;
-                wy[0] = 1 - (sy - fy);
-                wy[1] = sy - fy;
-              } else {
-                x0 = fx - 1;
-                y0 = fy - 1;
-                cubicWeights(sx - fx, wx, 0);
-                cubicWeights(sy - fy, wy, 0);
-              }
-            }
-            for (let a = 0; a < taps; a++) {
-              const r = tapIndex(y0 + a, H, yLo, yHi);
-              for (let b = 0; b < taps; b++) {
-                const c = tapIndex(x0 + b, W, xLo, xHi);
-                offs[a * taps + b] = r < 0 || c < 0 ? -1 : r * W + c;
-                wts[a * taps + b] = wy[a]! * wx[b]!;
-              }
-            }
+            const gi = (n * outPlane + p) * r;
+            // grid lists the innermost axis first: component k belongs to spatial axis r-1-k.
+            for (let d = 0; d < r; d++) axisTaps(g[gi + r - 1 - d]!, dims[d]!, rules, taps, idx, w, d * taps);
+            combine();
             for (let ch = 0; ch < C; ch++) {
               const xb = (n * C + ch) * plane;
               let acc = 0;
-              for (let t = 0; t < taps * taps; t++) if (offs[t]! >= 0) acc += wts[t]! * xd[xb + offs[t]!]!;
+              for (let t = 0; t < combos; t++) if (offs[t]! >= 0) acc += wts[t]! * xd[xb + offs[t]!]!;
               y[(n * C + ch) * outPlane + p] = acc;
             }
           }
