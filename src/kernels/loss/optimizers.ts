@@ -46,8 +46,8 @@ function planOptimizer(ctx: PrepareContext, groups: number, what: string): { pla
   return { plan: { n, sizes }, outputs };
 }
 
-/** Per-element update: reads in[0..groups) at index k (X, G, states), writes out[0..groups-1) (X_new, states_new). */
-type ElementStep = (r: number, t: number, in_: readonly NumericArray[], out: readonly NumericArray[], k: number) => void;
+/** Per-element update: reads ins[0..groups) at index k (X, G, states), writes outs[0..groups-1) (X_new, states_new). */
+type ElementStep = (r: number, t: number, ins: readonly NumericArray[], outs: readonly NumericArray[], k: number) => void;
 
 function optimizerKernel(ctx: PrepareContext, groups: number, what: string, step: ElementStep): PreparedKernel {
   const { plan, outputs } = planOptimizer(ctx, groups, what);
@@ -79,12 +79,13 @@ export const adagradKernel: KernelDef = {
     const decay = attrFloat(ctx.node, 'decay_factor', 0);
     const epsilon = attrFloat(ctx.node, 'epsilon', 0);
     const lambda = attrFloat(ctx.node, 'norm_coefficient', 0);
-    return optimizerKernel(ctx, 3, 'X, G, H', (r, t, [x, g, h], [xNew, hNew], k) => {
+    return optimizerKernel(ctx, 3, 'X, G, H', (r, t, ins, outs, k) => {
+      const x = ins[0]![k]!;
       const rate = r / (1 + t * decay);
-      const grad = lambda * x![k]! + g![k]!;
-      const acc = h![k]! + grad * grad;
-      hNew![k] = acc;
-      xNew![k] = x![k]! - (rate * grad) / (Math.sqrt(acc) + epsilon);
+      const grad = lambda * x + ins[1]![k]!;
+      const acc = ins[2]![k]! + grad * grad;
+      outs[1]![k] = acc;
+      outs[0]![k] = x - (rate * grad) / (Math.sqrt(acc) + epsilon);
     });
   },
 };
@@ -103,14 +104,15 @@ export const adamKernel: KernelDef = {
     const epsilon = attrFloat(ctx.node, 'epsilon', 0);
     const lambda = attrFloat(ctx.node, 'norm_coefficient', 0);
     const lambdaPost = attrFloat(ctx.node, 'norm_coefficient_post', 0);
-    return optimizerKernel(ctx, 4, 'X, G, V, H', (r, t, [x, g, v, h], [xNew, vNew, hNew], k) => {
-      const grad = lambda * x![k]! + g![k]!;
-      const m1 = alpha * v![k]! + (1 - alpha) * grad;
-      const m2 = beta * h![k]! + (1 - beta) * grad * grad;
+    return optimizerKernel(ctx, 4, 'X, G, V, H', (r, t, ins, outs, k) => {
+      const x = ins[0]![k]!;
+      const grad = lambda * x + ins[1]![k]!;
+      const m1 = alpha * ins[2]![k]! + (1 - alpha) * grad;
+      const m2 = beta * ins[3]![k]! + (1 - beta) * grad * grad;
       const rate = t > 0 ? (r * Math.sqrt(1 - Math.pow(beta, t))) / (1 - Math.pow(alpha, t)) : r;
-      vNew![k] = m1;
-      hNew![k] = m2;
-      xNew![k] = (1 - lambdaPost) * (x![k]! - (rate * m1) / (Math.sqrt(m2) + epsilon));
+      outs[1]![k] = m1;
+      outs[2]![k] = m2;
+      outs[0]![k] = (1 - lambdaPost) * (x - (rate * m1) / (Math.sqrt(m2) + epsilon));
     });
   },
 };
@@ -134,11 +136,12 @@ export const momentumKernel: KernelDef = {
     const mode = attrString(ctx.node, 'mode', 'standard');
     if (mode !== 'standard' && mode !== 'nesterov') throw kernelError(ctx, `mode must be 'standard' or 'nesterov', got '${mode}'`);
     const nesterov = mode === 'nesterov';
-    return optimizerKernel(ctx, 3, 'X, G, V', (r, t, [x, g, v], [xNew, vNew], k) => {
-      const grad = lambda * x![k]! + g![k]!;
-      const vel = alpha * v![k]! + (t > 0 ? beta : 1) * grad;
-      vNew![k] = vel;
-      xNew![k] = x![k]! - r * (nesterov ? grad + alpha * vel : vel);
+    return optimizerKernel(ctx, 3, 'X, G, V', (r, t, ins, outs, k) => {
+      const x = ins[0]![k]!;
+      const grad = lambda * x + ins[1]![k]!;
+      const vel = alpha * ins[2]![k]! + (t > 0 ? beta : 1) * grad;
+      outs[1]![k] = vel;
+      outs[0]![k] = x - r * (nesterov ? grad + alpha * vel : vel);
     });
   },
 };
