@@ -36,6 +36,10 @@ export const roiAlignKernel: KernelDef = {
     const halfPixel = coord === 'half_pixel';
     const offset = halfPixel ? 0.5 : 0;
 
+    const corner = new Int32Array(4);
+    const weight = new Float64Array(4);
+    const isMax = mode === 'max';
+
     return {
       outputs: [{ dtype: x.dtype, shape: [R, C, oh, ow] }],
       run(inputs, outputs) {
@@ -43,6 +47,8 @@ export const roiAlignKernel: KernelDef = {
         const rd = inputs[1] as NumericArray;
         const bd = inputs[2] as ArrayLike<number | bigint>;
         const y = outputs[0] as NumericArray;
+        const plane = H * W;
+        const binCount = oh * ow;
         for (let r = 0; r < R; r++) {
           const n = Number(bd[r]);
           if (!(n >= 0 && n < N)) throw kernelError(ctx, `batch index ${n} of roi ${r} is outside [0, ${N})`);
@@ -59,23 +65,33 @@ export const roiAlignKernel: KernelDef = {
           const gridH = samplingRatio > 0 ? samplingRatio : Math.ceil(rh / oh);
           const gridW = samplingRatio > 0 ? samplingRatio : Math.ceil(rw / ow);
           const count = Math.max(gridH * gridW, 1);
-          for (let c = 0; c < C; c++) {
-            const plane = (n * C + c) * H * W;
-            for (let ph = 0; ph < oh; ph++) {
-              for (let pw = 0; pw < ow; pw++) {
-                let acc = mode === 'avg' ? 0 : -Infinity;
-                let sampled = false;
-                for (let iy = 0; iy < gridH; iy++) {
-                  const sy = y0 + ph * binH + ((iy + 0.5) * binH) / gridH;
-                  for (let ix = 0; ix < gridW; ix++) {
-                    const sx = x0 + pw * binW + ((ix + 0.5) * binW) / gridW;
-                    const v = bilinearSample(xd, plane, H, W, sy, sx, mode === 'max');
-                    sampled = true;
-                    acc = mode === 'avg' ? acc + v : Math.max(acc, v);
-                  }
+          const inBase = n * C * plane;
+          const outBase = r * C * binCount;
+          for (let bin = 0; bin < binCount; bin++) {
+            const ph = Math.floor(bin / ow);
+            const pw = bin - ph * ow;
+            // Each sample's corners and weights are shared by every channel: compute once, apply C times.
+            for (let c = 0; c < C; c++) y[outBase + c * binCount + bin] = isMax ? -Infinity : 0;
+            for (let iy = 0; iy < gridH; iy++) {
+              const sy = y0 + ph * binH + ((iy + 0.5) * binH) / gridH;
+              for (let ix = 0; ix < gridW; ix++) {
+                const sx = x0 + pw * binW + ((ix + 0.5) * binW) / gridW;
+                bilinearTaps(H, W, sy, sx, corner, weight);
+                for (let c = 0; c < C; c++) {
+                  const p = inBase + c * plane;
+                  const o = outBase + c * binCount + bin;
+                  const a = weight[0]! * xd[p + corner[0]!]!;
+                  const b = weight[1]! * xd[p + corner[1]!]!;
+                  const d = weight[2]! * xd[p + corner[2]!]!;
+                  const e = weight[3]! * xd[p + corner[3]!]!;
+                  // Max mode keeps the largest weighted corner, as onnxruntime and the ONNX reference do.
+                  y[o] = isMax ? Math.max(y[o]!, a, b, d, e) : y[o]! + a + b + d + e;
                 }
-                y[((r * C + c) * oh + ph) * ow + pw] = mode === 'avg' ? acc / count : sampled ? acc : 0;
               }
+            }
+            for (let c = 0; c < C; c++) {
+              const o = outBase + c * binCount + bin;
+              y[o] = isMax ? (gridH * gridW > 0 ? y[o]! : 0) : y[o]! / count;
             }
           }
         }
@@ -85,11 +101,15 @@ export const roiAlignKernel: KernelDef = {
 };
 
 /**
- * Bilinear sample at (sy, sx), 0 outside [-1, H] × [-1, W] and edge-clamped inside (the Detectron
- * convention ONNX follows). In max mode it returns the largest weighted corner, as the ONNX reference does.
+ * Corners (flat offsets in one plane) and bilinear weights of the sample at (sy, sx): all weights 0 outside
+ * [-1, H] × [-1, W], edge-clamped inside (the Detectron convention ONNX follows).
  */
-function bilinearSample(x: NumericArray, plane: number, H: number, W: number, sy: number, sx: number, max: boolean): number {
-  if (sy < -1 || sy > H || sx < -1 || sx > W) return 0;
+function bilinearTaps(H: number, W: number, sy: number, sx: number, corner: Int32Array, weight: Float64Array): void {
+  if (sy < -1 || sy > H || sx < -1 || sx > W) {
+    corner.fill(0);
+    weight.fill(0);
+    return;
+  }
   let yy = Math.max(sy, 0);
   let xx = Math.max(sx, 0);
   let yLo = Math.floor(yy);
@@ -100,9 +120,12 @@ function bilinearSample(x: NumericArray, plane: number, H: number, W: number, sy
   if (xLo >= W - 1) xx = xHi = xLo = W - 1;
   const ly = yy - yLo;
   const lx = xx - xLo;
-  const a = (1 - ly) * (1 - lx) * x[plane + yLo * W + xLo]!;
-  const b = (1 - ly) * lx * x[plane + yLo * W + xHi]!;
-  const c = ly * (1 - lx) * x[plane + yHi * W + xLo]!;
-  const d = ly * lx * x[plane + yHi * W + xHi]!;
-  return max ? Math.max(a, b, c, d) : a + b + c + d;
+  corner[0] = yLo * W + xLo;
+  corner[1] = yLo * W + xHi;
+  corner[2] = yHi * W + xLo;
+  corner[3] = yHi * W + xHi;
+  weight[0] = (1 - ly) * (1 - lx);
+  weight[1] = (1 - ly) * lx;
+  weight[2] = ly * (1 - lx);
+  weight[3] = ly * lx;
 }
