@@ -13,6 +13,7 @@ import { collectRanges } from './calibrate.js';
 import { compareOutput, type OutputComparison } from './compare.js';
 import { activationParams, type ActivationType, type QuantParams } from './params.js';
 import { planQuantization } from './plan.js';
+import { producersOf } from './graph-info.js';
 import { writeQdq } from './qdq.js';
 import { writeQOperator } from './qoperator.js';
 import type { CalibrationMethod } from './ranges.js';
@@ -61,6 +62,8 @@ export interface QuantizeReport {
   quantizedWeights: number;
   /** Activations given a scale and zero point. */
   quantizedActivations: number;
+  /** The quantization step (scale) chosen for each graph output that was calibrated. */
+  outputScales: Record<string, number>;
   /** One entry per evaluation input, one comparison per model output. */
   evaluation: OutputComparison[][];
   meanCosine?: number;
@@ -115,11 +118,34 @@ export function quantizeModel(source: Model | Uint8Array, calibration: Iterable<
     sizeAfter: bytes.length,
     quantizedWeights: [...quantized.graph.initializers.values()].filter((t) => t.dtype === 'int8' && t.shape.length > 1).length,
     quantizedActivations: params.size,
+    outputScales: outputScales(plan.graph, params),
     evaluation: [],
     warnings,
   };
   if (options.evaluation) evaluate(bytesBefore, bytes, [...options.evaluation], report, options);
   return { bytes, model: quantized, report };
+}
+
+const VALUE_PRESERVING: ReadonlySet<string> = new Set(['Flatten', 'Reshape', 'Identity', 'Squeeze', 'Unsqueeze', 'Transpose']);
+
+/**
+ * The step of each graph output: its own scale, or that of the value it is a reshaped copy of (e.g. a Flatten
+ * of a quantized GlobalAveragePool output), so a consumer can tell a one-step difference from a real one.
+ */
+function outputScales(graph: Model['graph'], params: Map<string, QuantParams>): Record<string, number> {
+  const producers = producersOf(graph);
+  const scales: Record<string, number> = {};
+  for (const o of graph.outputs) {
+    let name = o.name;
+    for (let guard = 0; !params.has(name) && guard < graph.nodes.length; guard++) {
+      const p = producers.get(name);
+      if (!p || p.domain !== '' || !VALUE_PRESERVING.has(p.opType)) break;
+      name = p.inputs[0]!;
+    }
+    const q = params.get(name);
+    if (q) scales[o.name] = q.scale;
+  }
+  return scales;
 }
 
 function evaluate(floatBytes: Uint8Array, int8Bytes: Uint8Array, feeds: Feeds[], report: QuantizeReport, options: QuantizeOptions): void {
