@@ -152,6 +152,16 @@ describe('DFT', () => {
     expect(() => runKernel('DFT', [even], { axis: 1, onesided: 1, inverse: 1 })).toThrow(/complex input/);
   });
 
+  it('real lines are transformed in pairs: even and odd line counts, forward and inverse, Bluestein length', () => {
+    for (const shape of [[3, 70, 1], [4, 70, 1], [2, 9, 3, 1]]) {
+      const x = randomTensor(shape, shape.length + shape[0]!);
+      for (const inverse of [0, 1]) {
+        const [y] = runKernel('DFT', [x], { axis: 1, inverse });
+        expectClose(y!, referenceDft(x, 1, shape[1]!, inverse === 1, false), 1e-4, 1e-5);
+      }
+    }
+  });
+
   it('hand-checked: the DFT of [1, 2, 3, 4] is [10, -2+2i, -2, -2-2i]', () => {
     const [y] = runKernel('DFT', [tensor('float32', [1, 4, 1], [1, 2, 3, 4])], {});
     expectClose(y!, tensor('float32', [1, 4, 2], [10, 0, -2, 2, -2, 0, -2, -2]), 0, 1e-5);
@@ -214,6 +224,13 @@ describe('STFT', () => {
     const [y] = runKernel('STFT', [x, i64(4), tensor('float32', [10], w)], { onesided: 0 });
     expect(y!.shape).toEqual([1, 6, 10, 2]);
     expectClose(y!, referenceStft(x, 4, Array.from(new Float32Array(w)), false), 1e-4, 1e-5);
+  });
+
+  it('an odd number of real frames (the last one transformed alone)', () => {
+    const x = randomTensor([1, 30, 1], 10);
+    const [y] = runKernel('STFT', [x, i64(10), undefined, i64(10)], {});
+    expect(y!.shape).toEqual([1, 3, 6, 2]);
+    expectClose(y!, referenceStft(x, 10, new Array(10).fill(1), true), 1e-4, 1e-5);
   });
 
   it('rejects a window whose length differs from frame_length', () => {

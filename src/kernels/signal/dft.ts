@@ -2,7 +2,7 @@ import type { NumericArray } from '../../dtype.js';
 import { attrInt } from '../../graph/attributes.js';
 import { kernelError, requireInput, type KernelDef, type PrepareContext } from '../kernel.js';
 import { product, requireFloat } from '../reduce/common.js';
-import { planFft, type FftPlan } from './fft.js';
+import { planFft, splitRealPair, type FftPlan } from './fft.js';
 import { intInput } from './common.js';
 
 /**
@@ -23,6 +23,8 @@ export interface AxisTransform {
   fft: FftPlan;
   re: Float64Array;
   im: Float64Array;
+  /** One bin of two split real transforms: [Ar, Ai, Br, Bi]. */
+  pair: Float64Array;
 }
 
 export function planAxisTransform(
@@ -45,35 +47,63 @@ export function planAxisTransform(
     fft: planFft(n),
     re: new Float64Array(n),
     im: new Float64Array(n),
+    pair: new Float64Array(4),
   };
 }
 
 export function runAxisTransform(p: AxisTransform, x: NumericArray, y: NumericArray): void {
-  const { outer, len, inner, channels, outLen, re, im, irfft } = p;
+  const { outer, len, inner, channels, outLen, re, im, irfft, pair } = p;
   const n = p.fft.n;
   const take = Math.min(len, irfft ? (n >> 1) + 1 : n);
   const outChannels = irfft ? 1 : 2;
-  for (let o = 0; o < outer; o++) {
-    for (let i = 0; i < inner; i++) {
+  const lines = outer * inner;
+  // Line L = (o, i): input element j at (inBase(L) + j·inner)·channels, output bin k at (outBase(L) + k·inner)·outChannels.
+  const inBase = (L: number): number => Math.floor(L / inner) * len * inner + (L % inner);
+  const outBase = (L: number): number => Math.floor(L / inner) * outLen * inner + (L % inner);
+  let L = 0;
+  if (channels === 1 && !irfft) {
+    // Real lines in pairs: one as the real part, one as the imaginary part of a single complex transform.
+    for (; L + 1 < lines; L += 2) {
+      const a = inBase(L);
+      const b = inBase(L + 1);
       re.fill(0);
       im.fill(0);
       for (let j = 0; j < take; j++) {
-        const at = ((o * len + j) * inner + i) * channels;
-        re[j] = x[at]!;
-        if (channels === 2) im[j] = x[at + 1]!;
-      }
-      if (irfft) {
-        for (let k = (n >> 1) + 1; k < n; k++) {
-          re[k] = re[n - k]!;
-          im[k] = -im[n - k]!;
-        }
+        re[j] = x[a + j * inner]!;
+        im[j] = x[b + j * inner]!;
       }
       p.fft.transform(re, im, p.inverse);
+      const oa = outBase(L);
+      const ob = outBase(L + 1);
       for (let k = 0; k < outLen; k++) {
-        const at = ((o * outLen + k) * inner + i) * outChannels;
-        y[at] = re[k]!;
-        if (!irfft) y[at + 1] = im[k]!;
+        splitRealPair(re, im, k, pair);
+        y[(oa + k * inner) * 2] = pair[0]!;
+        y[(oa + k * inner) * 2 + 1] = pair[1]!;
+        y[(ob + k * inner) * 2] = pair[2]!;
+        y[(ob + k * inner) * 2 + 1] = pair[3]!;
       }
+    }
+  }
+  for (; L < lines; L++) {
+    const base = inBase(L);
+    re.fill(0);
+    im.fill(0);
+    for (let j = 0; j < take; j++) {
+      re[j] = x[(base + j * inner) * channels]!;
+      if (channels === 2) im[j] = x[(base + j * inner) * channels + 1]!;
+    }
+    if (irfft) {
+      for (let k = (n >> 1) + 1; k < n; k++) {
+        re[k] = re[n - k]!;
+        im[k] = -im[n - k]!;
+      }
+    }
+    p.fft.transform(re, im, p.inverse);
+    const out = outBase(L);
+    for (let k = 0; k < outLen; k++) {
+      const at = (out + k * inner) * outChannels;
+      y[at] = re[k]!;
+      if (!irfft) y[at + 1] = im[k]!;
     }
   }
 }

@@ -178,3 +178,20 @@ function bluesteinPlan(n: number): FftPlan {
     }
   });
 }
+
+/**
+ * Two real signals for the price of one complex transform: with z = a + i·b and Z = F(z) (forward or inverse),
+ * A[k] = (Z[k] + Z[n-k]*)/2 and B[k] = (Z[k] - Z[n-k]*)/(2i), because F of a real signal is Hermitian.
+ * Reads Z from (re, im) and writes bin k as [Ar, Ai, Br, Bi] into `out`.
+ */
+export function splitRealPair(re: Float64Array, im: Float64Array, k: number, out: Float64Array): void {
+  const m = k === 0 ? 0 : re.length - k;
+  const zr = re[k]!;
+  const zi = im[k]!;
+  const mr = re[m]!;
+  const mi = im[m]!;
+  out[0] = (zr + mr) / 2;
+  out[1] = (zi - mi) / 2;
+  out[2] = (zi + mi) / 2;
+  out[3] = (mr - zr) / 2;
+}

@@ -3,7 +3,7 @@ import { attrInt } from '../../graph/attributes.js';
 import { kernelError, requireInput, type KernelDef } from '../kernel.js';
 import { requireFloat } from '../reduce/common.js';
 import { intInput } from './common.js';
-import { planFft } from './fft.js';
+import { planFft, splitRealPair } from './fft.js';
 
 /**
  * STFT (ONNX 17): signal (B, L, 1|2), frame_step (), window? (W), frame_length? () -> (B, F, bins, 2)
@@ -39,26 +39,51 @@ export const stftKernel: KernelDef = {
     const fft = planFft(frameLength);
     const re = new Float64Array(frameLength);
     const im = new Float64Array(frameLength);
+    const pair = new Float64Array(4);
     return {
       outputs: [{ dtype: x.dtype, shape: [batch, frames, bins, 2] }],
       run(inputs, outputs) {
         const s = inputs[0] as NumericArray;
         const w = inputs[2] as NumericArray | undefined;
         const y = outputs[0] as NumericArray;
-        for (let b = 0; b < batch; b++) {
-          for (let f = 0; f < frames; f++) {
-            const start = (b * length + f * step) * channels;
+        const total = batch * frames;
+        // Frame t = (b, f) starts at sample b·length + f·step; its bins go to y[t·bins·2 ...].
+        const frameStart = (t: number): number => (Math.floor(t / frames) * length + (t % frames) * step) * channels;
+        let t = 0;
+        if (channels === 1) {
+          // Real frames in pairs: one complex transform yields both spectra (see splitRealPair).
+          for (; t + 1 < total; t += 2) {
+            const a = frameStart(t);
+            const b = frameStart(t + 1);
             for (let j = 0; j < frameLength; j++) {
               const g = w === undefined ? 1 : w[j]!;
-              re[j] = s[start + j * channels]! * g;
-              im[j] = channels === 2 ? s[start + j * channels + 1]! * g : 0;
+              re[j] = s[a + j]! * g;
+              im[j] = s[b + j]! * g;
             }
             fft.transform(re, im, false);
-            const out = (b * frames + f) * bins * 2;
+            const oa = t * bins * 2;
+            const ob = oa + bins * 2;
             for (let k = 0; k < bins; k++) {
-              y[out + 2 * k] = re[k]!;
-              y[out + 2 * k + 1] = im[k]!;
+              splitRealPair(re, im, k, pair);
+              y[oa + 2 * k] = pair[0]!;
+              y[oa + 2 * k + 1] = pair[1]!;
+              y[ob + 2 * k] = pair[2]!;
+              y[ob + 2 * k + 1] = pair[3]!;
             }
+          }
+        }
+        for (; t < total; t++) {
+          const start = frameStart(t);
+          for (let j = 0; j < frameLength; j++) {
+            const g = w === undefined ? 1 : w[j]!;
+            re[j] = s[start + j * channels]! * g;
+            im[j] = channels === 2 ? s[start + j * channels + 1]! * g : 0;
+          }
+          fft.transform(re, im, false);
+          const out = t * bins * 2;
+          for (let k = 0; k < bins; k++) {
+            y[out + 2 * k] = re[k]!;
+            y[out + 2 * k + 1] = im[k]!;
           }
         }
       },
