@@ -127,12 +127,27 @@ describe('fuseMatMulAdd', () => {
 });
 
 describe('tinfer.MatMulAdd kernel', () => {
-  it('matches the naive product plus bias for [2, 3, 5] x [5, 4] + [4]', () => {
-    const a = random('float32', [2, 3, 5], 7);
-    const w = random('float32', [5, 4], 8);
-    const b = random('float32', [4], 9);
-    const [y] = runKernel('MatMulAdd', [a, w, b], {}, { domain: 'tinfer' });
-    expectClose(y!, linear(a, w, b), 1e-5, 1e-6);
+  it('matches the naive product plus bias (packed weights with bias, packed with runtime bias, plain GEMM)', () => {
+    // [2, 3, 37] x [37, 19]: sizes that are not multiples of the packed tile.
+    const a = random('float32', [2, 3, 37], 7);
+    const w = random('float32', [37, 19], 8);
+    const b = random('float32', [19], 9);
+    for (const constant of [[1, 2], [1], []]) {
+      const [y] = runKernel('MatMulAdd', [a, w, b], {}, { domain: 'tinfer', constant });
+      expectClose(y!, linear(a, w, b), 1e-5, 1e-6);
+    }
+  });
+
+  it('applies a fused Relu (tinfer.activation) on both the packed and the plain path', () => {
+    const a = random('float32', [4, 9], 10);
+    const w = random('float32', [9, 5], 11);
+    const b = random('float32', [5], 12);
+    const ref = linear(a, w, b);
+    const relu = { ...ref, data: (ref.data as Float64Array).map((v) => Math.max(0, v)) };
+    for (const constant of [[1, 2], []]) {
+      const [y] = runKernel('MatMulAdd', [a, w, b], { 'tinfer.activation': 'relu' }, { domain: 'tinfer', constant });
+      expectClose(y!, relu, 1e-5, 1e-6);
+    }
   });
 
   it('rejects mismatched inner dims, a bias of the wrong length and mixed dtypes', () => {

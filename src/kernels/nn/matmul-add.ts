@@ -1,11 +1,17 @@
 import { sizeOf } from '../../dtype.js';
+import { UnsupportedError, nodeLabel } from '../../errors.js';
+import { applyActivation } from '../gemm/activation.js';
+import { gemmPackedB, packB, packedGemmScratchLength } from '../gemm/packed.js';
 import { sgemm } from '../gemm/sgemm.js';
+import { readFusedActivation } from '../conv/fused-activation.js';
 import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
 import { dgemmAccumulate, floatKind } from './gemm.js';
 
 // tinfer.MatMulAdd (emitted by the fuse-matmul-add pass): A [..., K], B [K, N], C [N] -> Y [..., N]
-// Y = MatMul(A, B) + C: every leading dim of A is folded into the GEMM's rows, and each output row starts
-// as the bias so the GEMM accumulates onto it (beta = 1) instead of a separate Add pass over Y.
+// Y = act(MatMul(A, B) + C): every leading dim of A is folded into the GEMM's rows. With B constant (a Linear
+// weight) B is packed once and a constant C goes into the pack, so the packed GEMM adds it in its store;
+// otherwise each output row starts as C and the GEMM accumulates onto it. act is the optional fused
+// activation (tinfer.activation), float32 only.
 function prepareMatMulAdd(ctx: PrepareContext): PreparedKernel {
   const a = requireInput(ctx, 0);
   const b = requireInput(ctx, 1);
@@ -22,15 +28,38 @@ function prepareMatMulAdd(ctx: PrepareContext): PreparedKernel {
   if (K !== Kb) throw kernelError(ctx, `inner dims differ: A [${a.shape}], B [${b.shape}]`);
   if (c.shape[0] !== N) throw kernelError(ctx, `bias [${c.shape}] does not match N = ${N}`);
   const rows = sizeOf(a.shape.slice(0, -1));
-  const outShape = [...a.shape.slice(0, -1), N];
+  const outputs = [{ dtype: a.dtype, shape: [...a.shape.slice(0, -1), N] }];
+  const act = readFusedActivation(ctx.node);
+  const writeBiasRows = (y: Float32Array | Float64Array, bias: Float32Array | Float64Array): void => {
+    for (let r = 0; r < rows; r++) y.set(bias, r * N);
+  };
+
+  const bConst = ctx.constants[1]?.data;
+  if (kind === 'f32' && bConst instanceof Float32Array) {
+    const cConst = ctx.constants[2]?.data;
+    const biasInPack = cConst instanceof Float32Array;
+    const pb = packB(bConst, 0, N, false, K, N, 1, biasInPack ? { data: cConst } : undefined);
+    return {
+      outputs,
+      scratch: [{ dtype: 'float32', length: packedGemmScratchLength(pb, rows) }],
+      run(inputs, outs, scratch) {
+        const y = outs[0] as Float32Array;
+        if (!biasInPack) writeBiasRows(y, inputs[2] as Float32Array);
+        gemmPackedB(rows, inputs[0] as Float32Array, 0, K, false, pb, y, 0, N, act, scratch[0] as Float32Array, 0, !biasInPack);
+      },
+    };
+  }
+  if (kind === 'f64' && act.kind !== 'none') {
+    throw new UnsupportedError(`${nodeLabel(ctx.node)}: a fused activation needs float32, got ${a.dtype}`);
+  }
   return {
-    outputs: [{ dtype: a.dtype, shape: outShape }],
+    outputs,
     run(inputs, outs) {
       const y = outs[0] as Float32Array | Float64Array;
-      const bias = inputs[2] as Float32Array | Float64Array;
-      for (let r = 0; r < rows; r++) y.set(bias, r * N);
+      writeBiasRows(y, inputs[2] as Float32Array | Float64Array);
       if (kind === 'f32') {
         sgemm(false, false, rows, N, K, 1, inputs[0] as Float32Array, 0, K, inputs[1] as Float32Array, 0, N, 1, y as Float32Array, 0, N);
+        applyActivation(act, y as Float32Array, 0, y.length);
       } else {
         dgemmAccumulate(false, false, rows, N, K, 1, inputs[0] as Float64Array, 0, K, inputs[1] as Float64Array, 0, N, y as Float64Array, 0, N);
       }
