@@ -258,6 +258,13 @@ describe('window functions', () => {
     expectClose(y!, tensor('float64', [3], [0, 1, 0]), 0, 1e-12);
   });
 
+  it('output_datatype 10 (float16) rounds to half precision: 25/46 -> 1113·2^-11, 4/46 -> 1425·2^-14', () => {
+    const [y] = runKernel('HammingWindow', [size(4)], { output_datatype: 10 });
+    expect(y!.dtype).toBe('float16');
+    const [a, b] = [1113 / 2048, 1425 / 16384];
+    expectClose(y!, tensor('float32', [4], [b, a, 1, a]), 0, 1e-9);
+  });
+
   it('rejects a string output_datatype', () => {
     expect(() => runKernel('HannWindow', [size(4)], { output_datatype: 8 })).toThrow(UnsupportedError);
   });

@@ -1,6 +1,7 @@
 import { allocData, ONNX_DTYPE_CODES, type DType, type TensorData } from '../../dtype.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { attrInt } from '../../graph/attributes.js';
+import { isNarrowFloat, roundToNarrowFloat } from '../../loader/float16.js';
 import { kernelError, requireConstant, type PrepareContext } from '../kernel.js';
 
 /** The value of a scalar (or one-element) input known at plan time, as a number. */
@@ -33,11 +34,17 @@ export function dtypeAttr(ctx: PrepareContext, name: string, fallbackCode: numbe
   return dtype;
 }
 
-/** A tensor of `dtype` holding `values` (float64 math results); integer types truncate toward zero, like Cast. */
+/**
+ * A tensor of `dtype` holding `values` (float64 math results); integer types truncate toward zero, like Cast,
+ * and float16/bfloat16 values are rounded to their precision (stored widened).
+ */
 export function tensorOf(dtype: DType, shape: number[], values: ArrayLike<number>): TensorData {
   const data = allocData(dtype, values.length);
   if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
     for (let i = 0; i < values.length; i++) data[i] = BigInt(Math.trunc(values[i]!));
+  } else if (isNarrowFloat(dtype)) {
+    const out = data as Float32Array;
+    for (let i = 0; i < values.length; i++) out[i] = roundToNarrowFloat(dtype, values[i]!);
   } else {
     const out = data as Float64Array;
     for (let i = 0; i < values.length; i++) out[i] = values[i]!;
