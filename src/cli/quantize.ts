@@ -101,14 +101,18 @@ export function loadSamples(dir: string, model: Model): Feeds[] {
 /** A progress bar with ETA on a TTY; plain lines otherwise. */
 function progressPrinter(): (phase: string, done: number, total: number) => void {
   const tty = process.stderr.isTTY === true;
-  let start = 0;
+  // A phase starts when the previous one ended (or when the printer was made).
+  let start = performance.now();
+  let last = start;
   let current = '';
   return (phase, done, total) => {
-    if (phase !== current || done === 1) {
+    const now = performance.now();
+    if (phase !== current) {
       current = phase;
-      start = performance.now();
+      start = last;
     }
-    const elapsed = (performance.now() - start) / 1000;
+    last = now;
+    const elapsed = (now - start) / 1000;
     const eta = done > 0 ? (elapsed / done) * (total - done) : 0;
     if (tty) {
       const width = 30;
