@@ -1,5 +1,5 @@
 // Convolution micro-benchmarks: medians of each path on the layers the issue names.
-// Run after `npm run build`: node bench/conv.mjs [iterations]
+// Run after `npm run build`: node bench/conv.mjs [iterations]   (CPU-time medians; WALL=1 for wall time)
 import { convIm2colPacked, im2colPackedScratchLength, packConvWeights, planIm2col, convIm2col } from '../dist/kernels/conv/im2col.js';
 import { convWinograd, planWinograd } from '../dist/kernels/conv/winograd.js';
 import { convDepthwise, planDepthwise } from '../dist/kernels/conv/depthwise.js';
@@ -26,13 +26,20 @@ function random(n, seed) {
   return out;
 }
 
+// CPU time of this (single-threaded) process, so other processes on a shared machine disturb it less than wall time.
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+const clock = process.env.WALL ? () => performance.now() : cpuMs;
+
 function median(fn) {
   for (let i = 0; i < 3; i++) fn();
   const times = [];
   for (let i = 0; i < iterations; i++) {
-    const t0 = performance.now();
+    const t0 = clock();
     fn();
-    times.push(performance.now() - t0);
+    times.push(clock() - t0);
   }
   times.sort((a, b) => a - b);
   return times[Math.floor(times.length / 2)];

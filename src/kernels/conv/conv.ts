@@ -28,17 +28,18 @@ export function requireFloatInput(ctx: PrepareContext, i: number): 'f32' | 'f64'
 }
 
 /**
- * The Winograd tile for a 3×3 layer, by measurement on bench/conv.mjs: F(4,3) runs 2.2-3.5x faster than
- * im2col + GEMM from 64 to 512 channels; F(6,3) ties it at 64 channels on large images and loses from 256 up
- * (bigger transforms, fewer tiles per GEMM), and has the larger float32 error, so it is kept for small channel
- * counts on large images. With few channels the transforms are not amortised and im2col stays.
+ * The Winograd tile for a 3×3 layer, by measurement on bench/conv.mjs (CPU-time medians): F(4,3) beats
+ * im2col + packed GEMM from 64 to 512 channels and from 56×56 down to 7×7 images; F(6,3) never beats F(4,3)
+ * here (its transforms are generic loops, its tiles waste more at small images, and its float32 error is
+ * larger), so it is only run when a test or benchmark asks for it. With few channels the transforms are
+ * not amortised and im2col stays.
  */
 export function autoWinogradVariant(p: ConvProblem): WinogradVariant | undefined {
   const C = p.inChannels;
   const M = p.outChannels;
   const outPixels = p.geo.outSize[1]! * p.geo.outSize[2]!;
-  if (C < 16 || M < 16 || outPixels < 64) return undefined;
-  return C <= 64 && M <= 64 && outPixels >= 48 * 48 ? 'f63' : 'f43';
+  if (C < 16 || M < 16 || outPixels < 16) return undefined;
+  return 'f43';
 }
 
 /**

@@ -241,6 +241,15 @@ function transformInputTiles(
     const interior = ih0 >= 0 && iw0 >= 0 && ih0 + n <= H && iw0 + n <= W;
     for (let c = 0; c < C; c++) {
       const xc = xBatch + c * H * W;
+      const vBase = plan.vOffset + c * tilesPerBlock + t;
+      if (plan.variant === 'f43') {
+        if (interior) inputTransformF43(x, xc + ih0 * W + iw0, W, s, tmp, vBase, xiStride);
+        else {
+          loadPaddedTile(x, xc, H, W, ih0, iw0, n, s, d);
+          inputTransformF43(s, d, n, s, tmp, vBase, xiStride);
+        }
+        continue;
+      }
       // d = the n×n input tile (zeros outside X)
       if (interior) {
         for (let i = 0; i < n; i++) {
@@ -267,7 +276,6 @@ function transformInputTiles(
         }
       }
       // V = tmp B: V[i][j] = Σ_k tmp[i][k] Bᵀ[j][k]
-      const vBase = plan.vOffset + c * tilesPerBlock + t;
       for (let i = 0; i < n; i++) {
         for (let j = 0; j < n; j++) {
           const cols = bt.cols[j]!;
@@ -298,6 +306,10 @@ function transformOutputTiles(
       const th = Math.floor((t0 + t) / tilesW);
       const tw = t0 + t - th * tilesW;
       const mBase = plan.mOffset + o * tilesPerBlock + t;
+      if (plan.variant === 'f43') {
+        outputTransformF43(s, mBase, xiStride, tmp, b, y, yc + th * m * OW + tw * m, OW, Math.min(m, OH - th * m), Math.min(m, OW - tw * m), act);
+        continue;
+      }
       // tmp = Aᵀ M_t  [m×n]
       for (let i = 0; i < m; i++) {
         const cols = at.cols[i]!;
@@ -325,5 +337,78 @@ function transformOutputTiles(
         activateInPlace(act, y, yr, colsOut);
       }
     }
+  }
+}
+
+/** d[i][j] = X[ih0 + i, iw0 + j] for the n×n tile, zero outside the H×W plane at xc. */
+function loadPaddedTile(x: Float32Array, xc: number, H: number, W: number, ih0: number, iw0: number, n: number, s: Float32Array, d: number): void {
+  for (let i = 0; i < n; i++) {
+    const ih = ih0 + i;
+    for (let j = 0; j < n; j++) {
+      const iw = iw0 + j;
+      s[d + i * n + j] = ih >= 0 && ih < H && iw >= 0 && iw < W ? x[xc + ih * W + iw]! : 0;
+    }
+  }
+}
+
+/**
+ * V = Bᵀ d B for F(4,3), unrolled (Lavin & Gray's Bᵀ rows: [4 0 −5 0 1 0], [0 −4 −4 1 1 0], [0 4 −4 −1 1 0],
+ * [0 −2 −1 2 1 0], [0 2 −1 −2 1 0], [0 4 0 −5 0 1]). d is the 6×6 tile at src[off] with row stride `stride`;
+ * columns go through the scratch `tmp` (36 floats at t); V[i][j] is written to the same scratch at
+ * tmp[vBase + (6i + j)·xiStride].
+ */
+function inputTransformF43(src: Float32Array, off: number, stride: number, tmp: Float32Array, t: number, vBase: number, xiStride: number): void {
+  for (let j = 0; j < 6; j++) {
+    const d0 = src[off + j]!, d1 = src[off + stride + j]!, d2 = src[off + 2 * stride + j]!;
+    const d3 = src[off + 3 * stride + j]!, d4 = src[off + 4 * stride + j]!, d5 = src[off + 5 * stride + j]!;
+    tmp[t + j] = 4 * d0 - 5 * d2 + d4;
+    tmp[t + 6 + j] = d3 + d4 - 4 * (d1 + d2);
+    tmp[t + 12 + j] = d4 - d3 + 4 * (d1 - d2);
+    tmp[t + 18 + j] = d4 - d2 + 2 * (d3 - d1);
+    tmp[t + 24 + j] = d4 - d2 - 2 * (d3 - d1);
+    tmp[t + 30 + j] = 4 * d1 - 5 * d3 + d5;
+  }
+  for (let i = 0; i < 6; i++) {
+    const r = t + i * 6;
+    const d0 = tmp[r]!, d1 = tmp[r + 1]!, d2 = tmp[r + 2]!, d3 = tmp[r + 3]!, d4 = tmp[r + 4]!, d5 = tmp[r + 5]!;
+    const v = vBase + i * 6 * xiStride;
+    tmp[v] = 4 * d0 - 5 * d2 + d4;
+    tmp[v + xiStride] = d3 + d4 - 4 * (d1 + d2);
+    tmp[v + 2 * xiStride] = d4 - d3 + 4 * (d1 - d2);
+    tmp[v + 3 * xiStride] = d4 - d2 + 2 * (d3 - d1);
+    tmp[v + 4 * xiStride] = d4 - d2 - 2 * (d3 - d1);
+    tmp[v + 5 * xiStride] = 4 * d1 - 5 * d3 + d5;
+  }
+}
+
+/**
+ * Y = Aᵀ M A for F(4,3), unrolled (Aᵀ rows: [1 1 1 1 1 0], [0 1 −1 2 −2 0], [0 1 1 4 4 0], [0 1 −1 8 −8 1]),
+ * + bias, activation, stored as rows × cols (clipped at the output edge) at y[yOff], row stride OW.
+ * M[ξ] is read at s[mBase + ξ·xiStride]; tmp (24 floats at t) holds Aᵀ M.
+ */
+function outputTransformF43(
+  s: Float32Array, mBase: number, xiStride: number, t: number, bias: number,
+  y: Float32Array, yOff: number, OW: number, rows: number, cols: number, act: Activation,
+): void {
+  for (let j = 0; j < 6; j++) {
+    const p = mBase + j * xiStride;
+    const m0 = s[p]!, m1 = s[p + 6 * xiStride]!, m2 = s[p + 12 * xiStride]!;
+    const m3 = s[p + 18 * xiStride]!, m4 = s[p + 24 * xiStride]!, m5 = s[p + 30 * xiStride]!;
+    const a = m1 + m2, b = m1 - m2, c = m3 + m4, d = m3 - m4;
+    s[t + j] = m0 + a + c;
+    s[t + 6 + j] = b + 2 * d;
+    s[t + 12 + j] = a + 4 * c;
+    s[t + 18 + j] = b + 8 * d + m5;
+  }
+  for (let i = 0; i < rows; i++) {
+    const r = t + i * 6;
+    const m0 = s[r]!, m1 = s[r + 1]!, m2 = s[r + 2]!, m3 = s[r + 3]!, m4 = s[r + 4]!, m5 = s[r + 5]!;
+    const a = m1 + m2, b = m1 - m2, c = m3 + m4, d = m3 - m4;
+    const yr = yOff + i * OW;
+    y[yr] = bias + m0 + a + c;
+    if (cols > 1) y[yr + 1] = bias + b + 2 * d;
+    if (cols > 2) y[yr + 2] = bias + a + 4 * c;
+    if (cols > 3) y[yr + 3] = bias + b + 8 * d + m5;
+    if (act.kind !== 'none') activateInPlace(act, y, yr, cols);
   }
 }
