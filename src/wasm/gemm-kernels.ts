@@ -114,6 +114,9 @@ export function emitPack(tile: number): FunctionBuilder {
   return f;
 }
 
+/** k steps per main-loop iteration of the micro-kernel: 2 and 4 measured no faster for 4x8 (src/wasm/README.md). */
+const UNROLL = 1;
+
 /** Micro-kernel parameter indices. */
 const MK = {
   kc: 0, a: 1, b: 2, c: 3, ldcBytes: 4, rows: 5, cols: 6, flags: 7, rowBias: 8, colBias: 9, act: 10, p0: 11, p1: 12,
@@ -145,26 +148,34 @@ export function emitMicrokernel(tile: GemmTile, variant: SimdVariant): FunctionB
   const k = f.local(I32), dst = f.local(I32), stride = f.local(I32), full = f.local(I32), r = f.local(I32), j = f.local(I32);
   const lo = f.local(V128), hi = f.local(V128), x = f.local(V128);
 
-  // Main loop: per k, NR/4 vectors of B, MR broadcasts of A, MR·NR/4 multiply-adds.
-  f.get(MK.kc).set(k);
-  f.get(k).i32(0).op('i32.gt_s').if();
-  f.loop();
-  for (let v = 0; v < V; v++) f.get(MK.b).v128Load(16 * v, 2).set(bv[v]!);
-  for (let i = 0; i < mr; i++) {
-    f.get(MK.a).simdMem('v128.load32_splat', 4 * i).set(av);
-    for (let v = 0; v < V; v++) {
-      if (variant === 'wasmrelaxedsimd') {
-        f.get(av).get(bv[v]!).get(acc[i]![v]!).simd('f32x4.relaxed_madd').set(acc[i]![v]!);
-      } else {
-        f.get(acc[i]![v]!).get(av).get(bv[v]!).simd('f32x4.mul').simd('f32x4.add').set(acc[i]![v]!);
+  // Main loop: per k, NR/4 vectors of B, MR broadcasts of A, MR·NR/4 multiply-adds; unrolled UNROLL times
+  // (addresses advance once per UNROLL steps, the steps use memarg offsets), then single steps for the rest.
+  const step = (u: number) => {
+    for (let v = 0; v < V; v++) f.get(MK.b).v128Load(4 * nr * u + 16 * v, 2).set(bv[v]!);
+    for (let i = 0; i < mr; i++) {
+      f.get(MK.a).simdMem('v128.load32_splat', 4 * (mr * u + i)).set(av);
+      for (let v = 0; v < V; v++) {
+        if (variant === 'wasmrelaxedsimd') {
+          f.get(av).get(bv[v]!).get(acc[i]![v]!).simd('f32x4.relaxed_madd').set(acc[i]![v]!);
+        } else {
+          f.get(acc[i]![v]!).get(av).get(bv[v]!).simd('f32x4.mul').simd('f32x4.add').set(acc[i]![v]!);
+        }
       }
     }
-  }
-  i32Update(f, MK.a, 'i32.add', 4 * mr);
-  i32Update(f, MK.b, 'i32.add', 4 * nr);
-  f.get(k).i32(1).op('i32.sub').tee(k).brIf(0);
-  f.end();
-  f.end();
+  };
+  const loopOver = (unroll: number) => {
+    f.get(k).i32(unroll).op('i32.ge_s').if();
+    f.loop();
+    for (let u = 0; u < unroll; u++) step(u);
+    i32Update(f, MK.a, 'i32.add', 4 * mr * unroll);
+    i32Update(f, MK.b, 'i32.add', 4 * nr * unroll);
+    f.get(k).i32(unroll).op('i32.sub').tee(k).i32(unroll).op('i32.ge_s').brIf(0);
+    f.end();
+    f.end();
+  };
+  f.get(MK.kc).set(k);
+  if (UNROLL > 1) loopOver(UNROLL);
+  loopOver(1);
 
   // Destination: C itself for a full tile, else the tile buffer (preloaded with C's corner when accumulating).
   f.get(MK.rows).i32(mr).op('i32.eq').get(MK.cols).i32(nr).op('i32.eq').op('i32.and').set(full);
