@@ -16,15 +16,18 @@ for (const file of process.argv.slice(2)) {
       return k.prepare(ctx);
     },
   })));
-  const session = InferenceSession.createSync(readFileSync(file), { profile: true }, registry);
+  const bytes = readFileSync(file);
+  // A first session warms the JIT up, so the profiled one times compiled code.
+  const warm = InferenceSession.createSync(bytes, {});
+  const session = InferenceSession.createSync(bytes, { profile: true }, registry);
   const feeds = {};
   for (const input of session.inputMetadata) {
     const dims = (input.dims ?? []).map((d) => (typeof d === 'number' ? d : 1));
     const n = dims.reduce((a, d) => a * d, 1);
     feeds[input.name] = new Tensor('float32', Float32Array.from({ length: n }, (_, i) => Math.sin(i)), dims);
   }
-  session.runSync(feeds);
-  session.runSync(feeds);
+  for (let i = 0; i < 3; i++) warm.runSync(feeds);
+  for (let i = 0; i < 3; i++) session.runSync(feeds);
   const times = new Map(session.profile().map((p) => [p.node, p.totalMs / p.calls]));
   console.log(`\n${file}`);
   console.log('| conv | X | W | path | fused | ms/run |\n|---|---|---|---|---|---:|');
