@@ -4,11 +4,17 @@
  * weights on the left: convolution), with and without bias and accumulation, over odd shapes, each compared
  * with a naive float64 triple loop followed by the JS reference epilogue (applyActivation).
  */
+import { setFlagsFromString } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { applyActivation, packA, packB, type Activation } from '../src/kernels/gemm/index.js';
 import { WASM_GEMM_TILES, WasmContext } from '../src/wasm/context.js';
 import { wasmGemmPackedA, wasmGemmPackedB, uploadPackedWeights, freePackedWeights } from '../src/wasm/gemm.js';
 import { FLAG_ACCUMULATE, FLAG_FINAL, WASM_ACT } from '../src/wasm/gemm-kernels.js';
+import { hasRelaxedSimd } from '../src/wasm/emitter.js';
+
+// Node 20 (V8 11.3) has relaxed SIMD behind a flag (on by default from V8 11.4): turn it on so the relaxed
+// variants are tested too. It only adds a feature; engines that validate it already are left alone.
+if (!hasRelaxedSimd()) setFlagsFromString('--experimental-wasm-relaxed-simd');
 
 const SIZES = [1, 3, 5, 7, 13, 17, 31, 64, 100];
 const ACTIVATIONS: Activation[] = [
