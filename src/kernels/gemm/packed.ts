@@ -2,7 +2,7 @@ import { applyActivation, type Activation } from './activation.js';
 import { PACKED_MICROKERNELS, type PackedMicrokernel } from './microkernels.js';
 
 /** The packed tile and blocking the packed GEMM uses, picked by bench/gemm.mjs (see README.md). */
-export const GEMM_TILE = '4x8';
+export const GEMM_TILE = '4x4';
 /** K block: one micro-kernel call streams KC·(MR + NR) floats, which stay in L1. */
 export const GEMM_KC = 256;
 /** Rows (or columns) of the per-call operand packed at once: MC·KC floats stay in L2. */

@@ -1,7 +1,7 @@
 import { STRIDED_MICROKERNELS, type StridedMicrokernel } from './microkernels.js';
 
 /** The strided tile sgemm uses, picked by bench/gemm.mjs (see README.md). */
-export const SGEMM_TILE = '4x4';
+export const SGEMM_TILE = '8x4';
 /** K block of sgemm: the op(B) rows one pass streams, sized so KC×N floats stay in L2 for typical N. */
 export const SGEMM_KC = 256;
 
