@@ -16,6 +16,7 @@ import {
   type AbsHistogram,
 } from '../src/quantize/index.js';
 import { cosineSimilarity } from '../src/quantize/compare.js';
+import { correctedBias, quantizationShift } from '../src/quantize/bias-correction.js';
 import { F, ModelBuilder } from './onnx-builder.js';
 
 /** A .npy file: magic, version, header length, the dict padded with spaces to a multiple of 64, then data. */
@@ -114,6 +115,29 @@ describe('scale and zero point', () => {
   });
 });
 
+describe('bias correction', () => {
+  it('Gemm (transB): the shift is Σ_k (Wq·s - W)[n, k] · E[x_k] and is subtracted from the bias', () => {
+    const w = { dtype: 'float32' as const, shape: [1, 2], data: new Float32Array([0.1, 0.2]) };
+    const qw = quantizeWeight(w, undefined); // s = 0.2/127, q = [64, 127]
+    const node = { name: 'g', opType: 'Gemm', domain: '', inputs: ['x', 'w', 'b'], outputs: ['y'], attributes: new Map([['transB', { type: 'int' as const, value: 1 }]]) };
+    const shift = quantizationShift(node, w, qw, new Float64Array([1, 2]))!;
+    const s = Math.fround(0.2 / 127);
+    expect(shift[0]).toBeCloseTo((64 * s - Math.fround(0.1)) * 1 + (127 * s - Math.fround(0.2)) * 2, 9);
+    const b = correctedBias({ dtype: 'float32', shape: [1], data: new Float32Array([0.5]) }, shift);
+    expect((b.data as Float32Array)[0]).toBeCloseTo(0.5 - shift[0]!, 6);
+  });
+
+  it('grouped Conv: each output channel reads only its group\'s input means', () => {
+    // Depthwise, 2 channels, 1x1 kernels: W = [0.3, 0.7] per channel; per-channel scales make q exact (127).
+    const w = { dtype: 'float32' as const, shape: [2, 1, 1, 1], data: new Float32Array([0.3, 0.7]) };
+    const qw = quantizeWeight(w, 0);
+    const node = { name: 'c', opType: 'Conv', domain: '', inputs: ['x', 'w', 'b'], outputs: ['y'], attributes: new Map([['group', { type: 'int' as const, value: 2 }]]) };
+    const shift = quantizationShift(node, w, qw, new Float64Array([5, 7]))!;
+    expect(shift[0]).toBeCloseTo((127 * qw.scales[0]! - Math.fround(0.3)) * 5, 9);
+    expect(shift[1]).toBeCloseTo((127 * qw.scales[1]! - Math.fround(0.7)) * 7, 9);
+  });
+});
+
 function histogram(counts: number[], absMax: number): AbsHistogram {
   const h = emptyAbsHistogram({ min: 0, max: absMax }, counts.length);
   counts.forEach((c, i) => (h.counts[i] = c));
@@ -208,6 +232,16 @@ describe('quantizeModel end to end', () => {
       }
     }
   }
+
+  it('bias correction can be turned off and both settings stay accurate', () => {
+    const off = quantizeModel(bytes, calibration, { perChannel: true, biasCorrection: false, evaluation });
+    const on = quantizeModel(bytes, calibration, { perChannel: true, evaluation });
+    expect(off.report.meanCosine).toBeGreaterThanOrEqual(0.99);
+    expect(on.report.meanCosine).toBeGreaterThanOrEqual(0.99);
+    // The int32 biases differ: the corrected ones absorbed the weight rounding's mean shift.
+    const biases = (b: Uint8Array) => [...decodeModel(b).graph.initializers.values()].filter((t) => t.dtype === 'int32').map((t) => Array.from(t.data as Int32Array));
+    expect(biases(on.bytes)).not.toEqual(biases(off.bytes));
+  });
 
   it('int8 symmetric activations also reach cosine >= 0.99', () => {
     const { report } = quantizeModel(bytes, calibration, { activationType: 'int8', perChannel: true, evaluation });

@@ -20,6 +20,7 @@ import {
   type CalibrationMethod,
   type MinMax,
 } from './ranges.js';
+import { addChannelSums } from './bias-correction.js';
 
 export interface CalibrationOptions {
   method: CalibrationMethod;
@@ -27,6 +28,14 @@ export interface CalibrationOptions {
   percentile?: number;
   /** Called after each model run: pass 1 collects min/max, pass 2 (percentile, entropy) histograms. */
   onProgress?: (done: number, total: number) => void;
+  /** Values whose per-channel (axis 1) means are wanted (inputs of weighted ops, for bias correction). */
+  means?: ReadonlySet<string>;
+}
+
+export interface CalibrationStats {
+  ranges: Map<string, MinMax>;
+  /** Per-channel means of the values asked for in `means`. */
+  means: Map<string, Float64Array>;
 }
 
 /** Runs the model with `names` as extra outputs; returns a function giving each run's values by name. */
@@ -39,35 +48,48 @@ function observingSession(model: Model, names: readonly string[]): InferenceSess
 }
 
 /** The float values among `names` for one run (feeds for graph inputs, outputs for the rest). */
-function floatValues(session: InferenceSession, feeds: Feeds, names: readonly string[]): Map<string, Float32Array | Float64Array> {
+function floatValues(session: InferenceSession, feeds: Feeds, names: readonly string[]): Map<string, Tensor> {
   const outs: Record<string, Tensor> = session.runSync(feeds);
-  const values = new Map<string, Float32Array | Float64Array>();
+  const values = new Map<string, Tensor>();
   for (const name of names) {
     const t = feeds[name] ?? outs[name];
-    if (t !== undefined && isFloat(t.type) && t.type !== 'float16' && t.type !== 'bfloat16') values.set(name, t.data as Float32Array | Float64Array);
+    if (t !== undefined && isFloat(t.type) && t.type !== 'float16' && t.type !== 'bfloat16') values.set(name, t);
   }
   return values;
 }
 
 /** Clipped [min, max] per float value in `names` (values that were never float, e.g. int64 shapes, are left out). */
-export function collectRanges(model: Model, names: readonly string[], feeds: readonly Feeds[], options: CalibrationOptions): Map<string, MinMax> {
-  const session = observingSession(model, names);
+export function collectRanges(model: Model, names: readonly string[], feeds: readonly Feeds[], options: CalibrationOptions): CalibrationStats {
+  const wanted = options.means ?? new Set<string>();
+  const all = [...new Set([...names, ...wanted])];
+  const session = observingSession(model, all);
   const passes = options.method === 'minmax' ? 1 : 2;
   const total = feeds.length * passes;
   const ranges = new Map<string, MinMax>();
+  const sums = new Map<string, { sum: Float64Array; count: number }>();
+  const rangeNames = new Set(names);
   feeds.forEach((f, i) => {
-    for (const [name, data] of floatValues(session, f, names)) {
-      let r = ranges.get(name);
-      if (!r) ranges.set(name, (r = emptyMinMax()));
-      observeMinMax(r, data);
+    for (const [name, t] of floatValues(session, f, all)) {
+      const data = t.data as Float32Array;
+      if (rangeNames.has(name)) {
+        let r = ranges.get(name);
+        if (!r) ranges.set(name, (r = emptyMinMax()));
+        observeMinMax(r, data);
+      }
+      if (wanted.has(name)) {
+        let s = sums.get(name);
+        if (!s) sums.set(name, (s = { sum: new Float64Array(t.dims[1] ?? 1), count: 0 }));
+        s.count += addChannelSums(s.sum, data, t.dims);
+      }
     }
     options.onProgress?.(i + 1, total);
   });
-  if (options.method === 'minmax') return ranges;
+  const means = new Map([...sums].map(([name, s]) => [name, s.sum.map((v) => v / s.count)]));
+  if (options.method === 'minmax') return { ranges, means };
   const histograms = new Map<string, AbsHistogram>();
   for (const [name, r] of ranges) histograms.set(name, emptyAbsHistogram(r));
   feeds.forEach((f, i) => {
-    for (const [name, data] of floatValues(session, f, names)) observeAbsHistogram(histograms.get(name)!, data);
+    for (const [name, t] of floatValues(session, f, names)) observeAbsHistogram(histograms.get(name)!, t.data as Float32Array);
     options.onProgress?.(feeds.length + i + 1, total);
   });
   const clipped = new Map<string, MinMax>();
@@ -76,5 +98,5 @@ export function collectRanges(model: Model, names: readonly string[], feeds: rea
     const threshold = options.method === 'percentile' ? percentileThreshold(h, options.percentile ?? 99.99) : entropyThreshold(h);
     clipped.set(name, clipRange(r, threshold));
   }
-  return clipped;
+  return { ranges: clipped, means };
 }

@@ -12,7 +12,8 @@ import { InferenceSession, type Feeds } from '../session/session.js';
 import { collectRanges } from './calibrate.js';
 import { compareOutput, type OutputComparison } from './compare.js';
 import { activationParams, type ActivationType, type QuantParams } from './params.js';
-import { planQuantization } from './plan.js';
+import { isQuantizableNode, planQuantization, type QuantizationPlan } from './plan.js';
+import { weightSlots } from './weights.js';
 import { producersOf } from './graph-info.js';
 import { writeQdq } from './qdq.js';
 import { writeQOperator } from './qoperator.js';
@@ -45,6 +46,11 @@ export interface QuantizeOptions {
   perChannel?: boolean;
   /** Activations as uint8 asymmetric (default) or int8 symmetric. */
   activationType?: ActivationType;
+  /**
+   * Fold the mean output shift caused by rounding each Conv/Gemm weight into its bias, using the per-channel
+   * means of the layer's input seen during calibration (Nagel et al. 2019). Default true.
+   */
+  biasCorrection?: boolean;
   /** Feeds to compare the quantized model against the float one on (the report's accuracy section). */
   evaluation?: Iterable<Feeds>;
   onProgress?: (phase: 'calibrate' | 'evaluate', done: number, total: number) => void;
@@ -98,15 +104,18 @@ export function quantizeModel(source: Model | Uint8Array, calibration: Iterable<
   if (feeds.length === 0) throw new UnsupportedError('quantize: at least one calibration input is needed');
 
   const plan = planQuantization(model.graph, activationType);
-  const ranges = collectRanges(model, plan.activations, feeds, {
+  const biasCorrection = options.biasCorrection ?? true;
+  const meanNames = biasCorrection ? weightedInputs(plan) : new Set<string>();
+  const { ranges, means } = collectRanges(model, plan.activations, feeds, {
     method,
     percentile: options.percentile,
+    means: meanNames,
     onProgress: (done, total) => options.onProgress?.('calibrate', done, total),
   });
   const params = new Map<string, QuantParams>();
   for (const [name, r] of ranges) params.set(name, activationParams(r, activationType));
 
-  const settings = { perChannel, opset };
+  const settings = { perChannel, opset, inputMeans: biasCorrection ? means : undefined };
   const quantized = format === 'qdq' ? writeQdq(model, plan, params, settings) : writeQOperator(model, plan, params, settings);
   const bytes = encodeModel(quantized);
   const report: QuantizeReport = {
@@ -124,6 +133,16 @@ export function quantizeModel(source: Model | Uint8Array, calibration: Iterable<
   };
   if (options.evaluation) evaluate(bytesBefore, bytes, [...options.evaluation], report, options);
   return { bytes, model: quantized, report };
+}
+
+/** Inputs of Conv / Gemm nodes with a constant weight and bias (the layers bias correction applies to). */
+function weightedInputs(plan: QuantizationPlan): Set<string> {
+  const names = new Set<string>();
+  for (const n of plan.graph.nodes) {
+    const slots = isQuantizableNode(n) ? weightSlots(n, plan.constants) : undefined;
+    if (slots?.bias !== undefined && n.inputs[0]) names.add(n.inputs[0]);
+  }
+  return names;
 }
 
 const VALUE_PRESERVING: ReadonlySet<string> = new Set(['Flatten', 'Reshape', 'Identity', 'Squeeze', 'Unsqueeze', 'Transpose']);

@@ -12,11 +12,14 @@ import { NameAllocator } from './graph-info.js';
 import { quantizeBias, quantizeWeight, scalarTensor, type QuantParams, type QuantizedWeight } from './params.js';
 import { isQuantizableNode, WEIGHTED_OPS, type QuantizationPlan } from './plan.js';
 import { weightSlots } from './weights.js';
+import { correctedBias, quantizationShift } from './bias-correction.js';
 
 export interface WriterSettings {
   perChannel: boolean;
   /** The default-domain opset of the written model. */
   opset: number;
+  /** Per-channel means of weighted ops' inputs: when given, biases absorb the weight rounding's mean shift. */
+  inputMeans?: Map<string, Float64Array>;
 }
 
 /** Builds nodes and initializers of one output graph; shared by the QDQ and QOperator writers. */
@@ -56,6 +59,15 @@ export class GraphWriter {
       this.quantizedWeights.set(key, q);
     }
     return q;
+  }
+
+  /** The float bias of a weighted node, corrected for its weight's quantization when input means are known. */
+  bias(node: Node, biasName: string, weightName: string, qw: QuantizedWeight, settings: WriterSettings): TensorData {
+    const bias = this.plan.constants.get(biasName)!;
+    const mean = settings.inputMeans?.get(node.inputs[0]!);
+    if (!mean) return bias;
+    const shift = quantizationShift(node, this.plan.constants.get(weightName)!, qw, mean);
+    return shift ? correctedBias(bias, shift) : bias;
   }
 
   /** Drops float initializers nothing reads any more (weights replaced by their int8 form). */
@@ -114,7 +126,7 @@ function dequantizeWeights(w: GraphWriter, node: Node, params: Map<string, Quant
   const x = params.get(node.inputs[0]!);
   if (slots.bias !== undefined && x !== undefined) {
     const biasName = node.inputs[slots.bias]!;
-    const qb = quantizeBias(w.plan.constants.get(biasName)!, x.scale, qw.scales);
+    const qb = quantizeBias(w.bias(node, biasName, weightName, qw, settings), x.scale, qw.scales);
     const bDq = w.names.fresh(`${biasName}_dequantized`);
     const biasAxis: Node['attributes'] = qw.scales.length > 1 ? new Map([['axis', { type: 'int', value: 0 }]]) : new Map();
     nodes.push(w.node('DequantizeLinear', [w.constant(`${biasName}_quantized`, qb.q), w.constant(`${biasName}_scale`, qb.scale)], [bDq], biasAxis));

@@ -119,7 +119,7 @@ class QOperatorWriter {
     let bias = '';
     if (slots.bias !== undefined) {
       const biasName = n.inputs[slots.bias]!;
-      const qb = quantizeBias(this.w.plan.constants.get(biasName)!, x.params.scale, qw.scales);
+      const qb = quantizeBias(this.w.bias(n, biasName, n.inputs[slots.weight]!, qw, this.settings), x.params.scale, qw.scales);
       bias = this.w.constant(`${biasName}_quantized`, qb.q);
     }
     const y = this.newQuantized(n.outputs[0]!);
