@@ -71,7 +71,11 @@ export class GraphWriter {
   }
 
   /** Drops float initializers nothing reads any more (weights replaced by their int8 form). */
-  finish(source: Model, nodes: Node[], opset: number): Model {
+  finish(source: Model, allNodes: Node[], opset: number): Model {
+    // Constant nodes whose only reader was a folded activation (Clip's min/max) are dropped too.
+    const readers = new Set(allNodes.flatMap((n) => n.inputs));
+    for (const o of source.graph.outputs) readers.add(o.name);
+    const nodes = allNodes.filter((n) => n.opType !== 'Constant' || n.domain !== '' || n.outputs.some((o) => readers.has(o)));
     const read = new Set(nodes.flatMap((n) => n.inputs));
     for (const o of source.graph.outputs) read.add(o.name);
     const initializers = new Map([...this.initializers].filter(([name]) => read.has(name)));
