@@ -1,4 +1,5 @@
-// Which convolution path each Conv of a model takes, with its shape and its time in one profiled run.
+// Which convolution path each Conv of a model takes, with its shape and its time over three profiled runs,
+// then the CPU-time median of ten whole-model runs (steadier than wall time on a shared machine).
 // Run after `npm run build`: node bench/conv-paths.mjs ../shared/models/resnet18/model.onnx [...more models]
 import { readFileSync } from 'node:fs';
 import { InferenceSession, Tensor, KernelRegistry, defaultRegistry } from '../dist/index.js';
@@ -39,5 +40,17 @@ for (const file of process.argv.slice(2)) {
   console.log(`paths: ${JSON.stringify(counts)}`);
   const byOp = {};
   for (const p of session.profile()) byOp[p.opType] = (byOp[p.opType] ?? 0) + p.totalMs / p.calls;
+  const cpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  const runs = [];
+  for (let i = 0; i < 10; i++) {
+    const t0 = cpu();
+    warm.runSync(feeds);
+    runs.push(cpu() - t0);
+  }
+  runs.sort((a, b) => a - b);
+  console.log(`whole model: CPU-time median ${runs[5].toFixed(1)} ms, min ${runs[0].toFixed(1)} ms (10 runs)`);
   console.log(`ms per op type: ${Object.entries(byOp).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
 }

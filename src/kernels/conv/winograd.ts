@@ -1,4 +1,4 @@
-import { gemmPackedA, packA, packedGemmScratchLength, type PackedWeights } from '../gemm/packed.js';
+import { gemmPackedB, packB, packedGemmScratchLength, type PackedWeights } from '../gemm/packed.js';
 import { NO_ACTIVATION, type Activation } from '../gemm/activation.js';
 import { activateInPlace } from './fused-activation.js';
 import type { ConvProblem } from './reference.js';
@@ -8,7 +8,8 @@ import type { ConvProblem } from './reference.js';
  * CVPR 2016): with input tiles d (n×n, n = m + 2) overlapping by 2, filter g (3×3) and output tiles Y (m×m),
  *   Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A.
  * Summed over input channels, the n² element-wise products become n² independent GEMMs
- *   M_ξ [Cout, tiles] = U_ξ [Cout, Cin] · V_ξ [Cin, tiles],  U = G g Gᵀ,  V = Bᵀ d B,  ξ = one of n² positions.
+ *   M_ξ [tiles, Cout] = V_ξ [tiles, Cin] · U_ξᵀ [Cin, Cout],  U = G g Gᵀ,  V = Bᵀ d B,  ξ = one of n² positions.
+ * Tiles are the GEMM's rows, so a small image (few tiles) still fills the micro-kernel's columns with channels.
  */
 export type WinogradVariant = 'f23' | 'f43' | 'f63';
 
@@ -117,11 +118,11 @@ export interface WinogradPlan {
   tilesW: number;
   /** Tiles transformed and multiplied per block (bounds the scratch). */
   tilesPerBlock: number;
-  /** U_ξ = (G g Gᵀ)_ξ as [Cout, Cin] packed for gemmPackedA, one per tile position ξ. */
+  /** U_ξᵀ = (G g Gᵀ)_ξ as [Cin, Cout] packed for gemmPackedB, one per tile position ξ. */
   filters: PackedWeights[];
   bt: SparseRows;
   at: SparseRows;
-  /** Scratch offsets (floats): V [n², Cin, block], M [n², Cout, block], GEMM panels, then two n×n temporaries. */
+  /** Scratch offsets (floats): V [n², block, Cin], M [n², block, Cout], GEMM panels, then two n×n temporaries. */
   vOffset: number;
   mOffset: number;
   gemmOffset: number;
@@ -132,7 +133,8 @@ export interface WinogradPlan {
 export const WINOGRAD_SCRATCH_BYTES = 4 << 20;
 
 /**
- * U = G g Gᵀ for every (out, in) channel pair, regrouped per position ξ as [Cout, Cin] and packed for the GEMM.
+ * U = G g Gᵀ for every (out, in) channel pair, regrouped per position ξ as [Cout, Cin] and packed as the GEMM's
+ * right operand U_ξᵀ [Cin, Cout].
  * W [M, C, 3, 3] (float32) -> n² packs.
  */
 export function winogradFilters(variant: WinogradVariant, w: Float32Array, M: number, C: number): PackedWeights[] {
@@ -159,7 +161,7 @@ export function winogradFilters(variant: WinogradVariant, w: Float32Array, M: nu
     }
   }
   const packs: PackedWeights[] = [];
-  for (let xi = 0; xi < nn; xi++) packs.push(packA(u, xi * M * C, C, false, M, C));
+  for (let xi = 0; xi < nn; xi++) packs.push(packB(u, xi * M * C, C, true, C, M));
   return packs;
 }
 
@@ -212,9 +214,9 @@ export function convWinograd(
       const count = Math.min(tilesPerBlock, total - t0);
       transformInputTiles(p, plan, x, xBatch, t0, count, scratch);
       for (let xi = 0; xi < nn; xi++) {
-        gemmPackedA(
-          plan.filters[xi]!, count, scratch, plan.vOffset + xi * C * tilesPerBlock, tilesPerBlock, false,
-          scratch, plan.mOffset + xi * M * tilesPerBlock, tilesPerBlock, NO_ACTIVATION, scratch, plan.gemmOffset,
+        gemmPackedB(
+          count, scratch, plan.vOffset + xi * C * tilesPerBlock, C, false, plan.filters[xi]!,
+          scratch, plan.mOffset + xi * M * tilesPerBlock, M, NO_ACTIVATION, scratch, plan.gemmOffset,
         );
       }
       transformOutputTiles(p, plan, t0, count, bias, y, yBatch, scratch, act);
@@ -241,7 +243,7 @@ function transformInputTiles(
     const interior = ih0 >= 0 && iw0 >= 0 && ih0 + n <= H && iw0 + n <= W;
     for (let c = 0; c < C; c++) {
       const xc = xBatch + c * H * W;
-      const vBase = plan.vOffset + c * tilesPerBlock + t;
+      const vBase = plan.vOffset + t * C + c;
       if (plan.variant === 'f43') {
         if (interior) inputTransformF43(x, xc + ih0 * W + iw0, W, s, tmp, vBase, xiStride);
         else {
@@ -305,7 +307,7 @@ function transformOutputTiles(
     for (let t = 0; t < count; t++) {
       const th = Math.floor((t0 + t) / tilesW);
       const tw = t0 + t - th * tilesW;
-      const mBase = plan.mOffset + o * tilesPerBlock + t;
+      const mBase = plan.mOffset + t * M + o;
       if (plan.variant === 'f43') {
         outputTransformF43(s, mBase, xiStride, tmp, b, y, yc + th * m * OW + tw * m, OW, Math.min(m, OH - th * m), Math.min(m, OW - tw * m), act);
         continue;
