@@ -135,4 +135,18 @@ describe('InferenceSession', () => {
     expect(Array.from(out.data as BigInt64Array)).toEqual([1n, 3n]);
     expect(s.planKind).toBe('eager');
   });
+
+  it('runs the same on the js and wasm backends, and rebinds arena views after the wasm memory grows', () => {
+    const js = InferenceSession.createSync(reluAddModel(), { backend: 'js' });
+    const auto = InferenceSession.createSync(reluAddModel(), { backend: 'auto' });
+    expect(js.backend).toBe('js');
+    const small = Array.from({ length: 8 }, (_, i) => i - 4);
+    const big = Array.from({ length: 4 * 300_000 }, (_, i) => Math.cos(i));
+    for (const x of [small, big, small]) {
+      const feeds = { x: new Tensor('float32', x, [x.length / 4, 4]) };
+      const expected = naiveReluAdd(x.map(Math.fround)).map(Math.fround);
+      expect(Array.from(auto.runSync(feeds)[auto.outputNames[0]!]!.data as Float32Array)).toEqual(expected);
+      expect(Array.from(js.runSync(feeds)[js.outputNames[0]!]!.data as Float32Array)).toEqual(expected);
+    }
+  });
 });

@@ -43,21 +43,26 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const warmup = flagNumber(args, 'warmup', 2);
   const minMs = flagNumber(args, 'min-ms', 0);
   const shapes = flagShapes(args);
+  const backend = (args.flags.get('backend')?.at(-1) ?? 'auto') as 'auto' | 'wasm' | 'js';
   const rows: BenchRow[] = [];
+  let backendInfo = '';
   if (args.positional.length === 0 || args.flags.has('builtin')) {
     process.stdout.write(`tinfer bench: built-in architectures, random weights, ${iterations} runs each (node ${process.version}, ${process.arch})\n`);
     for (const [name, make] of Object.entries(BUILTIN_MODELS)) {
       const bytes = encodeModel(make());
       const t0 = performance.now();
-      const session = InferenceSession.createSync(bytes);
+      const session = InferenceSession.createSync(bytes, { backend });
+      backendInfo = session.backendInfo;
       rows.push(benchSession(name, session, performance.now() - t0, shapes, warmup, iterations, minMs));
     }
   }
   for (const path of args.positional) {
     const t0 = performance.now();
-    const session = await InferenceSession.create(path);
+    const session = await InferenceSession.create(path, { backend });
+    backendInfo = session.backendInfo;
     rows.push(benchSession(path, session, performance.now() - t0, shapes, warmup, iterations, minMs));
   }
   process.stdout.write(`${table(rows)}\n`);
+  if (backendInfo) process.stdout.write(`backend: ${backendInfo}\n`);
   return 0;
 }

@@ -13,7 +13,7 @@ const USAGE = `usage: tinfer <command> [options]
   run MODEL.onnx [--input name=file.pb ...] [--shape name=1,3,224,224 ...]
                                      run once (random inputs where none are given) and print outputs
   test DIR... [--rtol R] [--atol A]  run ONNX test folders (model.onnx + test_data_set_*), compare outputs
-  bench [MODEL.onnx | --builtin] [--iterations N] [--warmup N] [--shape name=dims]
+  bench [MODEL.onnx | --builtin] [--iterations N] [--warmup N] [--shape name=dims] [--backend auto|wasm|js]
                                      load time, first run, median/min/max over iterations
   quantize MODEL.onnx --out OUT.onnx (--calib DIR | --generate N [--seed S]) [--per-channel]
            [--method minmax|percentile|entropy] [--percentile P] [--format qdq|qoperator]

@@ -2,6 +2,7 @@ import type { Data, DType, TensorData, TensorType } from '../dtype.js';
 export type { Data, DType, TensorData, TensorType } from '../dtype.js';
 import { GraphError, nodeLabel } from '../errors.js';
 import type { Graph, Node } from '../loader/model.js';
+import type { WasmContext } from '../wasm/context.js';
 
 /**
  * A kernel has two phases, like an NCNN layer's create_pipeline + forward:
@@ -19,6 +20,11 @@ export interface KernelDef {
 
 /** Per-session knobs that kernels may read at prepare (e.g. forcing a convolution path). */
 export interface KernelOptions {
+  /**
+   * The WebAssembly SIMD context when the wasm backend is active: kernels upload packed weights into its memory at
+   * prepare and call its kernels at run when their views live in that memory (the arena does), else run in JS.
+   */
+  wasm?: WasmContext;
   /** Force a convolution algorithm: 'auto' picks per layer. */
   convAlgorithm?: 'auto' | 'reference' | 'im2col' | 'winograd' | 'direct';
   [key: string]: unknown;

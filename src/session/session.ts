@@ -11,9 +11,16 @@ import { defaultRegistry, type KernelRegistry } from '../kernels/registry.js';
 import type { KernelOptions } from '../kernels/kernel.js';
 import { GraphExecutor, subgraphCompiler, type ExecutorOptions, type StepProfile } from './executor.js';
 import type { NodeEnv } from './prepare.js';
+import type { ArenaAllocator } from './plan.js';
+import { WasmContext } from '../wasm/context.js';
 import { Tensor, fromTensorData, toTensorData } from './tensor.js';
 
 export interface SessionOptions {
+  /**
+   * 'wasm': WebAssembly SIMD kernels generated at load (error if the engine lacks them); 'js': plain JavaScript
+   * kernels only; 'auto' (default): wasm where WebAssembly SIMD validates, else js.
+   */
+  backend?: 'auto' | 'wasm' | 'js';
   /** Run graph optimisation passes (dead code, identity removal, BatchNorm folding). Default true. */
   optimize?: boolean;
   /** Largest tensor the loader accepts, in bytes (default 2 GiB). */
@@ -62,6 +69,7 @@ export class InferenceSession {
   private readonly executor: GraphExecutor;
   private readonly inputs: Map<string, ValueInfo>;
   private readonly optionalInputs: Set<string>;
+  private readonly wasm: WasmContext | undefined;
 
   private constructor(
     readonly model: Model,
@@ -69,11 +77,16 @@ export class InferenceSession {
     registry: KernelRegistry,
   ) {
     const graph: Graph = options.optimize === false ? model.graph : runBasicPasses(model.graph);
-    const execOptions: ExecutorOptions = { maxCachedPlans: options.maxCachedPlans ?? 4, profile: options.profile ?? false };
+    this.wasm = chooseBackend(options.backend ?? 'auto');
+    const execOptions: ExecutorOptions = {
+      maxCachedPlans: options.maxCachedPlans ?? 4,
+      profile: options.profile ?? false,
+      allocateArena: this.wasm ? wasmArena(this.wasm) : undefined,
+    };
     const env: NodeEnv = {
       registry,
       opsets: model.opsets,
-      options: { convAlgorithm: options.convAlgorithm ?? 'auto' },
+      options: { convAlgorithm: options.convAlgorithm ?? 'auto', wasm: this.wasm },
       compileSubgraph: subgraphCompiler(() => env, execOptions),
     };
     this.executor = new GraphExecutor(graph, env, execOptions);
@@ -134,6 +147,17 @@ export class InferenceSession {
     };
   }
 
+  /** Which kernels run: 'wasm' (SIMD, with 'relaxed' FMA when the engine has it) or 'js'. */
+  get backend(): 'wasm' | 'js' {
+    return this.wasm ? 'wasm' : 'js';
+  }
+
+  /** Describes the backend for reports: e.g. 'wasm simd128 (relaxed FMA), 4x8 GEMM tile' or 'js'. */
+  get backendInfo(): string {
+    if (!this.wasm) return 'js';
+    return `wasm ${this.wasm.relaxedSimd ? 'relaxed-simd (FMA)' : 'simd128'}, GEMM ${this.wasm.kernels.gemm.name}, generated in ${this.wasm.compileMs.toFixed(1)} ms`;
+  }
+
   /** Whether the last run used a static plan (arena) or eager execution. */
   get planKind(): 'static' | 'eager' | 'none' {
     return this.executor.lastPlan?.kind ?? 'none';
@@ -165,6 +189,28 @@ export class InferenceSession {
     }
     return values;
   }
+}
+
+function chooseBackend(backend: 'auto' | 'wasm' | 'js'): WasmContext | undefined {
+  if (backend === 'js') return undefined;
+  let ctx: WasmContext | undefined;
+  let why = 'this engine has no WebAssembly SIMD';
+  try {
+    ctx = WasmContext.create();
+  } catch (e) {
+    // e.g. a 32-bit engine refusing a large maximum memory: 'auto' falls back to the JS kernels.
+    why = e instanceof Error ? e.message : String(e);
+  }
+  if (!ctx && backend === 'wasm') throw new UnsupportedError(`backend 'wasm': ${why}`);
+  return ctx;
+}
+
+/** Plan arenas as blocks of the wasm memory, so wasm kernels read and write them with no copies. */
+function wasmArena(ctx: WasmContext): ArenaAllocator {
+  return (bytes) => {
+    const base = ctx.alloc(Math.max(bytes, 8));
+    return { buffer: () => ctx.memory.buffer, base, release: () => ctx.free(base) };
+  };
 }
 
 function metadata(v: ValueInfo): InputMetadata {
