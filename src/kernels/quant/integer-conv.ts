@@ -1,9 +1,12 @@
 import { sizeOf, type Data, type DType, type TensorType } from '../../dtype.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { attrInt } from '../../graph/attributes.js';
-import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type ScratchSpec } from '../kernel.js';
+import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
 import { convGeometry, im2colIndexMap } from './conv-geometry.js';
-import { applyZeroPointCorrections, igemmABt, rowSums, type Int8Like } from './igemm.js';
+import { rowSums, type Int8Like } from './igemm.js';
+import {
+  LANE_SCALE, TILE_COLS, TILE_ROWS, fillPanelStrided, igemmPacked, laneChunk, packRowPanels, packedRowsLength, panelLength, type TileStore,
+} from './igemm-packed.js';
 import { fusedOutputRange } from './params.js';
 import { integerRange, requantize } from './rounding.js';
 
@@ -16,10 +19,27 @@ function checkInt8Like(ctx: PrepareContext, name: string, t: TensorType): void {
 }
 
 /**
+ * Where the integer convolution writes: corrected int32 accumulators (ConvInteger), or requantized 8-bit values
+ * saturate(round((acc + B[m]) · multiplier[m]) + y_zp) clamped to [lo, hi] (QLinearConv), fused into the store.
+ */
+interface ConvOutput {
+  y: Int32Array | Int8Like;
+  requantize: boolean;
+  bias: Int32Array | undefined;
+  multipliers: Float32Array;
+  yZp: number;
+  lo: number;
+  hi: number;
+}
+
+/**
  * The integer part shared by QLinearConv and ConvInteger: per (batch n, group g) it computes
- * acc[m, p] = Σ_{c,k} (x[n, g·Cg + c, at(p, k)] - x_zp) · (w[g·Mg + m, c, k] - w_zp[m]) into an Int32 block
- * [Mg, P] via im2col (padding holds x_zp, i.e. real zero) and igemmABt with zero-point corrections, or by a
- * direct loop for depthwise convolutions.
+ * acc[m, p] = Σ_{c,k} (x[n, g·Cg + c, at(p, k)] - x_zp) · (w[g·Mg + m, c, k] - w_zp[m]) and hands each value to
+ * the output. GEMM path: weights packed once into 4-row panels, 4 output positions at a time gathered into a
+ * lane-pair panel (padding holds x_zp, i.e. real zero; a 1×1 stride-1 convolution reads the image directly),
+ * igemmPacked with zero-point corrections from row / column sums:
+ *   Σ (w - zw)(x - zx) = Σ w·x - zw·Σx - zx·Σw + K·zx·zw.
+ * Depthwise convolutions (one input and output channel per group) use a direct loop instead.
  */
 interface IntegerConvPlan {
   outShape: number[];
@@ -27,22 +47,9 @@ interface IntegerConvPlan {
   P: number;
   group: number;
   Mg: number;
-  scratch: ScratchSpec[];
-  /** Per run: weight row sums if the weights were not constant at prepare; zero-point-shifted depthwise filters. */
+  /** Per run: weight packs and row sums if the weights were not constant at prepare; zero-point-shifted depthwise filters. */
   prepareWeights(w: Int8Like, wZp: ArrayLike<number>, wZpStride: number): void;
-  accumulate(
-    n: number,
-    g: number,
-    x: Int8Like,
-    w: Int8Like,
-    xZp: ArrayLike<number>,
-    wZp: ArrayLike<number>,
-    wZpStride: number,
-    acc: Int32Array,
-    accOff: number,
-    col: Int8Like,
-    colSums: Int32Array,
-  ): void;
+  convolve(n: number, g: number, x: Int8Like, zx: number, wZp: ArrayLike<number>, wZpStride: number, out: ConvOutput): void;
 }
 
 function planIntegerConv(ctx: PrepareContext, xIndex: number, wIndex: number, wZpIndex: number): IntegerConvPlan {
@@ -70,72 +77,188 @@ function planIntegerConv(ctx: PrepareContext, xIndex: number, wIndex: number, wZ
   const KS = sizeOf(geom.kernel);
   const Kg = Cg * KS;
   const Mg = M / group;
-  const wSums = new Int32Array(M);
+  const outShape = [N, M, ...geom.outSize];
   const wConst = ctx.constants[wIndex];
-  if (wConst !== undefined) rowSums(M, Kg, wConst.data as Int8Like, 0, Kg, wSums, 0);
-  // Depthwise (one input and one output channel per group): a direct loop beats im2col + a 1-row GEMM.
-  const depthwise = Cg === 1 && Mg === 1;
-  const shiftedFilters = new Int32Array(depthwise ? M * KS : 0);
+  // Depthwise (one input and one output channel per group): a direct loop beats a 1-row GEMM.
+  if (Cg === 1 && Mg === 1) return planDepthwise(geom, map, C, M, P, KS, inPlane, outShape);
+
+  const groupPack = packedRowsLength(Mg, Kg);
+  const packedW = w.dtype === 'int8' ? new Int8Array(group * groupPack) : new Uint8Array(group * groupPack);
+  const wSums = new Int32Array(M);
+  const packWeights = (wData: Int8Like) => {
+    rowSums(M, Kg, wData, 0, Kg, wSums, 0);
+    for (let g = 0; g < group; g++) packRowPanels(Mg, Kg, wData, g * Mg * Kg, Kg, packedW, g * groupPack);
+  };
+  if (wConst !== undefined) packWeights(wConst.data as Int8Like);
+  const chunk = laneChunk(w.dtype === 'int8', x.dtype === 'int8');
+  const panel = new Float64Array(panelLength(Kg));
+  const colSums = new Int32Array(TILE_COLS);
+  const tile = new Float64Array(TILE_ROWS * TILE_COLS);
+  const offs = new Int32Array(TILE_COLS);
+  const pointwise = KS === 1 && map.every((at, p) => at === p);
+
+  // State of the current (n, g) step, read by the panel filler and the store (set before each igemmPacked).
+  let xCur: Int8Like = new Uint8Array(0);
+  let zxCur = 0;
+  let base = 0;
+  let nCur = 0;
+  let gCur = 0;
+  let wZpCur: ArrayLike<number> = ZERO;
+  let wZpStrideCur = 0;
+  let outCur: ConvOutput | undefined;
+  const rowConst = new Float64Array(Mg);
+
+  // Columns p0.. of the im2col matrix (element (c, k) of column p is x[c, at(p, k)], or x_zp in the padding).
+  const fillGathered = (p0: number, cols: number, pan: Float64Array, sums: Int32Array) => {
+    for (let h = 0; h < 2; h++) {
+      const pa = p0 + 2 * h;
+      const pb = pa + 1;
+      const hasA = pa - p0 < cols;
+      const hasB = pb - p0 < cols;
+      let sa = 0;
+      let sb = 0;
+      let d = h;
+      for (let c = 0; c < Cg; c++) {
+        const plane = base + c * inPlane;
+        for (let k = 0; k < KS; k++, d += 2) {
+          const atA = hasA ? map[pa * KS + k]! : -2;
+          const atB = hasB ? map[pb * KS + k]! : -2;
+          const va = atA === -2 ? 0 : atA < 0 ? zxCur : xCur[plane + atA]!;
+          const vb = atB === -2 ? 0 : atB < 0 ? zxCur : xCur[plane + atB]!;
+          sa += va;
+          sb += vb;
+          pan[d] = va + vb * LANE_SCALE;
+        }
+      }
+      sums[2 * h] = sa;
+      sums[2 * h + 1] = sb;
+    }
+  };
+  // 1×1, stride 1, no padding: column p is x[:, p], read straight from the image.
+  const fillPointwise = (p0: number, cols: number, pan: Float64Array, sums: Int32Array) => {
+    for (let c = 0; c < TILE_COLS; c++) offs[c] = base + p0 + c;
+    fillPanelStrided(Kg, xCur, offs, cols, inPlane, pan, sums);
+  };
+  const store: TileStore = (t, m0, rows, c0, cols, sums) => {
+    const o = outCur!;
+    for (let r = 0; r < rows; r++) {
+      const m = m0 + r;
+      const oc = gCur * Mg + m;
+      const zw = wZpCur[oc * wZpStrideCur]!;
+      const rc = rowConst[m]!;
+      const dst = (nCur * M + oc) * P + c0;
+      if (o.requantize) {
+        const mult = o.multipliers[oc]!;
+        for (let c = 0; c < cols; c++) o.y[dst + c] = requantize(t[r * TILE_COLS + c]! - zw * sums[c]! + rc, mult, o.yZp, o.lo, o.hi);
+      } else {
+        for (let c = 0; c < cols; c++) o.y[dst + c] = t[r * TILE_COLS + c]! - zw * sums[c]! + rc;
+      }
+    }
+  };
   return {
-    outShape: [N, M, ...geom.outSize],
+    outShape,
     M,
     P,
     group,
     Mg,
-    scratch: depthwise
-      ? [
-          { dtype: x.dtype, length: 1 },
-          { dtype: 'int32', length: 1 },
-        ]
-      : [
-          { dtype: x.dtype, length: P * Kg },
-          { dtype: 'int32', length: P },
-        ],
-    prepareWeights(wData, wZpData, wZpStride) {
-      if (depthwise) {
-        for (let m = 0; m < M; m++) {
-          const zw = wZpData[m * wZpStride]!;
-          for (let k = 0; k < KS; k++) shiftedFilters[m * KS + k] = wData[m * KS + k]! - zw;
-        }
-      } else if (wConst === undefined) rowSums(M, Kg, wData, 0, Kg, wSums, 0);
+    prepareWeights(wData) {
+      if (wConst === undefined) packWeights(wData);
     },
-    accumulate(n, g, xData, wData, xZp, wZpData, wZpStride, acc, accOff, col, colSums) {
-      const zx = xZp[0]!;
-      if (depthwise) {
-        // acc[p] = Σ_k (x[at(p,k)] - x_zp)·(w[g,k] - w_zp[g]); padding is real zero, so it is skipped.
-        const plane = (n * C + g) * inPlane;
-        const f0 = g * KS;
+    convolve(n, g, xData, zx, wZpData, wZpStride, out) {
+      xCur = xData;
+      zxCur = zx;
+      base = (n * C + g * Cg) * inPlane;
+      nCur = n;
+      gCur = g;
+      wZpCur = wZpData;
+      wZpStrideCur = wZpStride;
+      outCur = out;
+      for (let m = 0; m < Mg; m++) {
+        const oc = g * Mg + m;
+        const zw = wZpData[oc * wZpStride]!;
+        rowConst[m] = (out.bias === undefined ? 0 : out.bias[oc]!) - zx * wSums[oc]! + Kg * zx * zw;
+      }
+      igemmPacked(Mg, P, Kg, packedW, g * groupPack, chunk, pointwise ? fillPointwise : fillGathered, store, panel, colSums, tile);
+    },
+  };
+}
+
+/**
+ * Depthwise: acc[p] = Σ_k (x[at(p,k)] - x_zp)·(w[g,k] - w_zp[g]); padding is real zero, so it is skipped.
+ * Output rows whose window lies inside the image use the unpadded offsets at(p, k) = at(p, 0) + tap[k] with no check.
+ */
+function planDepthwise(geom: ReturnType<typeof convGeometry>, map: Int32Array, C: number, M: number, P: number, KS: number, inPlane: number, outShape: number[]): IntegerConvPlan {
+  const shiftedFilters = new Int32Array(M * KS);
+  // Interior positions: all taps inside, so the window is the first tap's offset plus fixed tap offsets.
+  const interior = new Uint8Array(P);
+  const taps = new Int32Array(KS);
+  let tapsKnown = false;
+  for (let p = 0; p < P; p++) {
+    let inside = true;
+    for (let k = 0; k < KS && inside; k++) if (map[p * KS + k]! < 0) inside = false;
+    if (!inside) continue;
+    if (!tapsKnown) {
+      for (let k = 0; k < KS; k++) taps[k] = map[p * KS + k]! - map[p * KS]!;
+      tapsKnown = true;
+    }
+    let same = true;
+    for (let k = 0; k < KS && same; k++) if (map[p * KS + k]! - map[p * KS]! !== taps[k]) same = false;
+    interior[p] = same ? 1 : 0;
+  }
+  const filterSums = new Int32Array(M);
+  return {
+    outShape,
+    M,
+    P,
+    group: C,
+    Mg: 1,
+    prepareWeights(wData, wZpData, wZpStride) {
+      for (let m = 0; m < M; m++) {
+        const zw = wZpData[m * wZpStride]!;
+        let s = 0;
+        for (let k = 0; k < KS; k++) s += shiftedFilters[m * KS + k] = wData[m * KS + k]! - zw;
+        filterSums[m] = s;
+      }
+    },
+    convolve(n, g, xData, zx, _wZp, _stride, out) {
+      const plane = (n * C + g) * inPlane;
+      const f0 = g * KS;
+      const dst = (n * M + g) * P;
+      // Inside the image Σ (x - zx)·f = Σ x·f - zx·Σf.
+      const bias = (out.bias === undefined ? 0 : out.bias[g]!) - zx * filterSums[g]!;
+      const rawBias = out.bias === undefined ? 0 : out.bias[g]!;
+      const mult = out.multipliers[g]!;
+      const y = out.y;
+      if (KS === 9 && tapsKnown) {
+        const F = shiftedFilters;
+        const f0v = F[f0]!, f1 = F[f0 + 1]!, f2 = F[f0 + 2]!, f3 = F[f0 + 3]!, f4 = F[f0 + 4]!, f5 = F[f0 + 5]!, f6 = F[f0 + 6]!, f7 = F[f0 + 7]!, f8 = F[f0 + 8]!; // prettier-ignore
+        const t1 = taps[1]!, t2 = taps[2]!, t3 = taps[3]!, t4 = taps[4]!, t5 = taps[5]!, t6 = taps[6]!, t7 = taps[7]!, t8 = taps[8]!; // prettier-ignore
         for (let p = 0; p < P; p++) {
-          const m0 = p * KS;
-          let s = 0;
-          for (let k = 0; k < KS; k++) {
-            const at = map[m0 + k]!;
-            if (at >= 0) s += (xData[plane + at]! - zx) * shiftedFilters[f0 + k]!;
-          }
-          acc[accOff + p] = s;
+          let acc: number;
+          if (interior[p] === 1) {
+            const a = plane + map[p * 9]!;
+            acc = xData[a]! * f0v + xData[a + t1]! * f1 + xData[a + t2]! * f2 + xData[a + t3]! * f3 + xData[a + t4]! * f4 +
+              xData[a + t5]! * f5 + xData[a + t6]! * f6 + xData[a + t7]! * f7 + xData[a + t8]! * f8 + bias;
+          } else acc = borderSum(map, p, 9, xData, plane, zx, shiftedFilters, f0) + rawBias;
+          y[dst + p] = out.requantize ? requantize(acc, mult, out.yZp, out.lo, out.hi) : acc;
         }
         return;
       }
       for (let p = 0; p < P; p++) {
-        let s = 0;
-        const row = p * Kg;
-        const m0 = p * KS;
-        for (let c = 0; c < Cg; c++) {
-          const plane = (n * C + g * Cg + c) * inPlane;
-          const dst = row + c * KS;
-          for (let k = 0; k < KS; k++) {
-            const at = map[m0 + k]!;
-            const v = at < 0 ? zx : xData[plane + at]!;
-            col[dst + k] = v;
-            s += v;
-          }
-        }
-        colSums[p] = s;
+        const acc = borderSum(map, p, KS, xData, plane, zx, shiftedFilters, f0) + rawBias;
+        y[dst + p] = out.requantize ? requantize(acc, mult, out.yZp, out.lo, out.hi) : acc;
       }
-      igemmABt(Mg, P, Kg, wData, g * Mg * Kg, Kg, col, 0, Kg, acc, accOff, P);
-      applyZeroPointCorrections(Mg, P, Kg, acc, accOff, P, wZpData, g * Mg * wZpStride, wZpStride, wSums, g * Mg, xZp, 0, 0, colSums, 0);
     },
   };
+}
+
+function borderSum(map: Int32Array, p: number, KS: number, x: Int8Like, plane: number, zx: number, filters: Int32Array, f0: number): number {
+  let s = 0;
+  for (let k = 0; k < KS; k++) {
+    const at = map[p * KS + k]!;
+    if (at >= 0) s += (x[plane + at]! - zx) * filters[f0 + k]!;
+  }
+  return s;
 }
 
 function checkScalarZeroPoint(ctx: PrepareContext, i: number, name: string): void {
@@ -152,22 +275,17 @@ function prepareConvInteger(ctx: PrepareContext): PreparedKernel {
   const plan = planIntegerConv(ctx, 0, 1, 3);
   const wZpStride = ctx.inputs[3] !== undefined && sizeOf(ctx.inputs[3].shape) > 1 ? 1 : 0;
   const batch = plan.outShape[0]!;
+  const out: ConvOutput = { y: new Int32Array(0), requantize: false, bias: undefined, multipliers: new Float32Array(plan.M), yZp: 0, lo: 0, hi: 0 };
   return {
     outputs: [{ dtype: 'int32', shape: plan.outShape }],
-    scratch: plan.scratch,
-    run(inputs, outputs, scratch) {
+    run(inputs, outputs) {
       const x = inputs[0] as Int8Like;
       const w = inputs[1] as Int8Like;
-      const xZp = (inputs[2] as Int8Like | undefined) ?? ZERO;
+      const zx = ((inputs[2] as Int8Like | undefined) ?? ZERO)[0]!;
       const wZp = (inputs[3] as Int8Like | undefined) ?? ZERO;
-      const y = outputs[0] as Int32Array;
+      out.y = outputs[0] as Int32Array;
       plan.prepareWeights(w, wZp, wZpStride);
-      for (let n = 0; n < batch; n++) {
-        for (let g = 0; g < plan.group; g++) {
-          const off = (n * plan.M + g * plan.Mg) * plan.P;
-          plan.accumulate(n, g, x, w, xZp, wZp, wZpStride, y, off, scratch[0] as Int8Like, scratch[1] as Int32Array);
-        }
-      }
+      for (let n = 0; n < batch; n++) for (let g = 0; g < plan.group; g++) plan.convolve(n, g, x, zx, wZp, wZpStride, out);
     },
   };
 }
@@ -197,35 +315,21 @@ function prepareQLinearConv(ctx: PrepareContext): PreparedKernel {
   const [lo, hi] = fusedOutputRange(ctx, range[0], range[1]);
   const wZpStride = ctx.inputs[5] !== undefined && sizeOf(ctx.inputs[5].shape) > 1 ? 1 : 0;
   const multipliers = new Float32Array(plan.M);
-  const { M, Mg, P, group } = plan;
   const batch = plan.outShape[0]!;
+  const out: ConvOutput = { y: new Uint8Array(0), requantize: true, bias: undefined, multipliers, yZp: 0, lo, hi };
   return {
     outputs: [{ dtype: outType, shape: plan.outShape }],
-    scratch: [...plan.scratch, { dtype: 'int32', length: Mg * P }],
-    run(inputs, outputs, scratch) {
+    run(inputs, outputs) {
       const x = inputs[0] as Int8Like;
       const w = inputs[3] as Int8Like;
-      const xZp = (inputs[2] as Int8Like | undefined) ?? ZERO;
+      const zx = ((inputs[2] as Int8Like | undefined) ?? ZERO)[0]!;
       const wZp = (inputs[5] as Int8Like | undefined) ?? ZERO;
-      const b = inputs[8] as Int32Array | undefined;
-      const yZp = inputs[7] === undefined ? 0 : (inputs[7] as Int8Like)[0]!;
-      const y = outputs[0] as Int8Like;
-      const acc = scratch[2] as Int32Array;
+      out.bias = inputs[8] as Int32Array | undefined;
+      out.yZp = inputs[7] === undefined ? 0 : (inputs[7] as Int8Like)[0]!;
+      out.y = outputs[0] as Int8Like;
       outputMultipliers(inputs, multipliers);
       plan.prepareWeights(w, wZp, wZpStride);
-      for (let n = 0; n < batch; n++) {
-        for (let g = 0; g < group; g++) {
-          plan.accumulate(n, g, x, w, xZp, wZp, wZpStride, acc, 0, scratch[0] as Int8Like, scratch[1] as Int32Array);
-          for (let m = 0; m < Mg; m++) {
-            const oc = g * Mg + m;
-            const mult = multipliers[oc]!;
-            const bm = b === undefined ? 0 : b[oc]!;
-            const src = m * P;
-            const dst = (n * M + oc) * P;
-            for (let p = 0; p < P; p++) y[dst + p] = requantize(acc[src + p]! + bm, mult, yZp, lo, hi);
-          }
-        }
-      }
+      for (let n = 0; n < batch; n++) for (let g = 0; g < plan.group; g++) plan.convolve(n, g, x, zx, wZp, wZpStride, out);
     },
   };
 }

@@ -1,0 +1,106 @@
+// int8 vs fp32 convolution / matmul medians on conv-shaped problems, through the registered kernels
+// (prepare once with constant weights, then run). Run after `npm run build`: node bench/int8-kernels.mjs [iterations]
+// CPU-time medians of this single-threaded process (WALL=1 for wall time).
+import { defaultRegistry } from '../dist/kernels/registry.js';
+
+const iterations = Number(process.argv[2] ?? 9);
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+const clock = process.env.WALL ? () => performance.now() : cpuMs;
+
+function median(fn) {
+  for (let i = 0; i < 2; i++) fn();
+  const times = [];
+  for (let i = 0; i < iterations; i++) {
+    const t0 = clock();
+    fn();
+    times.push(clock() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return times[times.length >> 1];
+}
+
+let seed = 12345;
+const rand = () => {
+  seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+  return seed / 2 ** 32;
+};
+const ctors = { float32: Float32Array, uint8: Uint8Array, int8: Int8Array, int32: Int32Array, int64: BigInt64Array };
+function tensor(dtype, shape, fill) {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = new ctors[dtype](n);
+  for (let i = 0; i < n; i++) data[i] = fill(i);
+  return { dtype, shape, data };
+}
+const scalar = (dtype, v) => tensor(dtype, [], () => v);
+
+function attr(v) {
+  return Array.isArray(v) ? { type: 'ints', value: v } : { type: 'int', value: v };
+}
+
+/** Prepares `opType` with all inputs known (constants = the weights), returns a run() closure. */
+function prepared(opType, domain, inputs, constantIdx, attrs) {
+  const node = {
+    name: opType, opType, domain, inputs: inputs.map((_, i) => `i${i}`), outputs: ['y'],
+    attributes: new Map(Object.entries(attrs).map(([k, v]) => [k, attr(v)])),
+  };
+  const kernel = defaultRegistry.get(node);
+  const ctx = {
+    node, opset: domain === '' ? 13 : 1, options: {},
+    inputs: inputs.map((t) => t && { dtype: t.dtype, shape: t.shape }),
+    constants: inputs.map((t, i) => (constantIdx.includes(i) ? t : undefined)),
+  };
+  const p = kernel.prepare(ctx);
+  const outs = p.outputs.map((o) => new ctors[o.dtype](o.shape.reduce((a, b) => a * b, 1)));
+  const scratch = (p.scratch ?? []).map((s) => new ctors[s.dtype](s.length));
+  const data = inputs.map((t) => t?.data);
+  return () => p.run(data, outs, scratch);
+}
+
+function convCase(label, C, M, H, W, k, stride, group = 1) {
+  const pad = k >> 1;
+  const attrs = { kernel_shape: [k, k], pads: [pad, pad, pad, pad], strides: [stride, stride], group };
+  const wShape = [M, C / group, k, k];
+  const xf = tensor('float32', [1, C, H, W], () => rand() * 2 - 1);
+  const wf = tensor('float32', wShape, () => rand() * 2 - 1);
+  const bf = tensor('float32', [M], () => rand() - 0.5);
+  const fp32 = prepared('Conv', '', [xf, wf, bf], [1, 2], attrs);
+  const xq = tensor('uint8', [1, C, H, W], () => (rand() * 256) | 0);
+  const wq = tensor('int8', wShape, () => ((rand() * 255) | 0) - 127);
+  const ws = tensor('float32', [M], () => 0.002 + rand() * 0.002);
+  const bq = tensor('int32', [M], () => ((rand() * 2000) | 0) - 1000);
+  const int8 = prepared(
+    'QLinearConv', '',
+    [xq, scalar('float32', 0.02), scalar('uint8', 128), wq, ws, tensor('int8', [M], () => 0), scalar('float32', 0.05), scalar('uint8', 100), bq],
+    [1, 2, 3, 4, 5, 6, 7, 8], attrs,
+  );
+  report(label, median(fp32), median(int8));
+}
+
+function matmulCase(label, M, K, N) {
+  const af = tensor('float32', [M, K], () => rand() * 2 - 1);
+  const bf = tensor('float32', [K, N], () => rand() * 2 - 1);
+  const fp32 = prepared('MatMul', '', [af, bf], [1], {});
+  const aq = tensor('uint8', [M, K], () => (rand() * 256) | 0);
+  const bq = tensor('int8', [K, N], () => ((rand() * 255) | 0) - 127);
+  const int8 = prepared(
+    'QLinearMatMul', '',
+    [aq, scalar('float32', 0.02), scalar('uint8', 128), bq, scalar('float32', 0.003), scalar('int8', 0), scalar('float32', 0.05), scalar('uint8', 100)],
+    [1, 2, 3, 4, 5, 6, 7], {},
+  );
+  report(label, median(fp32), median(int8));
+}
+
+function report(label, f, q) {
+  console.log(`${label.padEnd(34)} fp32 ${f.toFixed(2).padStart(8)} ms   int8 ${q.toFixed(2).padStart(8)} ms   int8/fp32 ${(q / f).toFixed(2)}`);
+}
+
+convCase('conv 64->64 3x3 56x56', 64, 64, 56, 56, 3, 1);
+convCase('conv 256->256 1x1 14x14', 256, 256, 14, 14, 1, 1);
+convCase('conv 128->128 3x3 28x28 s2', 128, 128, 28, 28, 3, 2);
+convCase('depthwise 144 3x3 56x56', 144, 144, 56, 56, 3, 1, 144);
+convCase('depthwise 384 3x3 14x14 s2', 384, 384, 14, 14, 3, 2, 384);
+matmulCase('matmul 196x256 · 256x256', 196, 256, 256);
+matmulCase('matmul 1x512 · 512x1000', 1, 512, 1000);
