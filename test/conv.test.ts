@@ -388,6 +388,8 @@ const FAST_SHAPES: Parameters<typeof problem2d>[0][] = [
   { n: 2, c: 17, m: 9, h: 13, w: 11, kh: 3, kw: 3, pads: [0, 2, 1, 0] },
   { c: 16, m: 33, h: 8, w: 8, kh: 3, kw: 3, pads: [1, 1, 1, 1] },
   { c: 3, m: 5, h: 6, w: 3, kh: 3, kw: 3 },
+  { c: 4, m: 3, h: 2, w: 5, kh: 3, kw: 3, pads: [3, 0, 4, 3] },
+  { c: 2, m: 2, h: 1, w: 17, kh: 3, kw: 3, pads: [1, 1, 1, 1] },
   // 1x1 and K not a multiple of the tile.
   { n: 2, c: 13, m: 9, h: 7, w: 9, kh: 1, kw: 1 },
   { c: 7, m: 5, h: 5, w: 5, kh: 1, kw: 1, pads: [1, 0, 0, 1] },
