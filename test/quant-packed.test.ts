@@ -7,6 +7,7 @@ import { igemmABt, type Int8Like } from '../src/kernels/quant/igemm.js';
 import {
   TILE_COLS, TILE_ROWS, fillPanelStrided, igemmPacked, laneChunk, packRowPanels, packedRowsLength, panelLength,
 } from '../src/kernels/quant/igemm-packed.js';
+import { ROUND_LIMIT, ROUND_MAGIC, roundHalfEven } from '../src/kernels/quant/rounding.js';
 import { rng, runKernel, tensor } from './harness.js';
 
 const f = Math.fround;
@@ -150,4 +151,13 @@ describe('ConvInteger / QLinearConv fast paths against the definition', () => {
       expect(new Set(expected).size).toBeGreaterThan(5);
     });
   }
+});
+
+describe('inline rounding (ROUND_MAGIC)', () => {
+  it('equals roundHalfEven on ties, near-ties and large values of both signs (up to the sign of zero)', () => {
+    const values = [0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 0.49999997, 1e9 + 0.5, -(2 ** 50) - 0.5, 123.4999, -77.5000001, 2 ** 51 - 1.5];
+    for (let i = -300; i <= 300; i++) values.push(i / 4, Math.fround(i * 0.37));
+    for (const v of values) expect(v + ROUND_MAGIC - ROUND_MAGIC + 0).toBe(roundHalfEven(v) + 0);
+    expect(values.every((v) => Math.abs(v) < ROUND_LIMIT)).toBe(true);
+  });
 });

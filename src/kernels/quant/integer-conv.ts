@@ -8,7 +8,7 @@ import {
   LANE_SCALE, TILE_COLS, TILE_ROWS, fillPanelStrided, igemmPacked, laneChunk, packRowPanels, packedRowsLength, panelLength, type TileStore,
 } from './igemm-packed.js';
 import { fusedOutputRange } from './params.js';
-import { integerRange, requantize } from './rounding.js';
+import { ROUND_LIMIT, ROUND_MAGIC, integerRange, requantize } from './rounding.js';
 
 const ZERO = new Int32Array(1);
 
@@ -149,7 +149,14 @@ function planIntegerConv(ctx: PrepareContext, xIndex: number, wIndex: number, wZ
       const dst = (nCur * M + oc) * P + c0;
       if (o.requantize) {
         const mult = o.multipliers[oc]!;
-        for (let c = 0; c < cols; c++) o.y[dst + c] = requantize(t[r * TILE_COLS + c]! - zw * sums[c]! + rc, mult, o.yZp, o.lo, o.hi);
+        const { y, yZp, lo, hi } = o;
+        for (let c = 0; c < cols; c++) {
+          // requantize(acc, mult, yZp, lo, hi), written out (see rounding.ts).
+          const acc = t[r * TILE_COLS + c]! - zw * sums[c]! + rc;
+          const s = Math.fround(Math.fround(acc) * mult);
+          const q = s > -ROUND_LIMIT && s < ROUND_LIMIT ? s + ROUND_MAGIC - ROUND_MAGIC + yZp : requantize(acc, mult, yZp, lo, hi);
+          y[dst + c] = q < lo ? lo : q > hi ? hi : q;
+        }
       } else {
         for (let c = 0; c < cols; c++) o.y[dst + c] = t[r * TILE_COLS + c]! - zw * sums[c]! + rc;
       }
@@ -228,7 +235,8 @@ function planDepthwise(geom: ReturnType<typeof convGeometry>, map: Int32Array, C
       const bias = (out.bias === undefined ? 0 : out.bias[g]!) - zx * filterSums[g]!;
       const rawBias = out.bias === undefined ? 0 : out.bias[g]!;
       const mult = out.multipliers[g]!;
-      const y = out.y;
+      const { y, yZp, lo, hi } = out;
+      const requant = out.requantize;
       if (KS === 9 && tapsKnown) {
         const F = shiftedFilters;
         const f0v = F[f0]!, f1 = F[f0 + 1]!, f2 = F[f0 + 2]!, f3 = F[f0 + 3]!, f4 = F[f0 + 4]!, f5 = F[f0 + 5]!, f6 = F[f0 + 6]!, f7 = F[f0 + 7]!, f8 = F[f0 + 8]!; // prettier-ignore
@@ -240,7 +248,13 @@ function planDepthwise(geom: ReturnType<typeof convGeometry>, map: Int32Array, C
             acc = xData[a]! * f0v + xData[a + t1]! * f1 + xData[a + t2]! * f2 + xData[a + t3]! * f3 + xData[a + t4]! * f4 +
               xData[a + t5]! * f5 + xData[a + t6]! * f6 + xData[a + t7]! * f7 + xData[a + t8]! * f8 + bias;
           } else acc = borderSum(map, p, 9, xData, plane, zx, shiftedFilters, f0) + rawBias;
-          y[dst + p] = out.requantize ? requantize(acc, mult, out.yZp, out.lo, out.hi) : acc;
+          if (!requant) y[dst + p] = acc;
+          else {
+            // requantize(acc, mult, yZp, lo, hi), written out: a call per element costs more than the 9 taps.
+            const s = Math.fround(Math.fround(acc) * mult);
+            const r = s > -ROUND_LIMIT && s < ROUND_LIMIT ? s + ROUND_MAGIC - ROUND_MAGIC + yZp : requantize(acc, mult, yZp, lo, hi);
+            y[dst + p] = r < lo ? lo : r > hi ? hi : r;
+          }
         }
         return;
       }

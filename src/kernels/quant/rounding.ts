@@ -9,6 +9,14 @@ export function roundHalfEven(v: number): number {
   return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
+/**
+ * v + ROUND_MAGIC - ROUND_MAGIC is v rounded half to even for |v| < ROUND_LIMIT: adding 1.5·2^52 leaves no
+ * fraction bits, so the FPU's own round-to-nearest-even does the work (-0 becomes +0, harmless once a zero
+ * point is added). Hot requantizing stores write it inline, where a call per element would dominate.
+ */
+export const ROUND_MAGIC = 2 ** 52 + 2 ** 51;
+export const ROUND_LIMIT = 2 ** 51;
+
 /** The integer range [min, max] of a quantized integer type, or undefined for other types. */
 export function integerRange(dtype: DType): [number, number] | undefined {
   switch (dtype) {
