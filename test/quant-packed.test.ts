@@ -161,3 +161,23 @@ describe('inline rounding (ROUND_MAGIC)', () => {
     expect(values.every((v) => Math.abs(v) < ROUND_LIMIT)).toBe(true);
   });
 });
+
+describe('QLinearMatMul with a constant b (packed path)', () => {
+  it('equals the unpacked path (b given at run time) exactly: batched a, long K, uint8 × uint8, per-column b', () => {
+    const [B, M, K, N] = [2, 7, 1100, 9];
+    const a = random8(B * M * K, false, 21);
+    const b = random8(K * N, false, 22);
+    const bScale = Array.from({ length: N }, (_, j) => 0.00002 + j * 0.000003);
+    const bZp = Array.from({ length: N }, (_, j) => 120 + j);
+    const inputs = [
+      tensor('uint8', [B, M, K], a), tensor('float32', [], [0.02]), tensor('uint8', [], [130]),
+      tensor('uint8', [K, N], b), tensor('float32', [N], bScale), tensor('uint8', [N], bZp),
+      tensor('float32', [], [0.05]), tensor('uint8', [], [128]),
+    ];
+    const [packed] = runKernel('QLinearMatMul', inputs, {}, { constant: [3, 4, 5] });
+    const [plain] = runKernel('QLinearMatMul', inputs);
+    const values = Array.from(packed!.data as Uint8Array);
+    expect(values).toEqual(Array.from(plain!.data as Uint8Array));
+    expect(new Set(values).size).toBeGreaterThan(10);
+  });
+});

@@ -2,8 +2,11 @@ import { sizeOf, type DType, type TensorType } from '../../dtype.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type ScratchSpec } from '../kernel.js';
 import { applyZeroPointCorrections, igemmABt, rowSums, type Int8Like } from './igemm.js';
+import {
+  TILE_COLS, TILE_ROWS, fillPanelStrided, igemmPacked, laneChunk, packRowPanels, packedRowsLength, panelLength, type TileStore,
+} from './igemm-packed.js';
 import { fusedOutputRange } from './params.js';
-import { integerRange, requantize } from './rounding.js';
+import { ROUND_LIMIT, ROUND_MAGIC, integerRange, requantize } from './rounding.js';
 
 const ZERO: Int32Array = new Int32Array(1);
 
@@ -203,6 +206,8 @@ function prepareQLinearMatMul(ctx: PrepareContext): PreparedKernel {
     throw new UnsupportedError(`${nodeLabel(ctx.node)}: y must be uint8 or int8, got ${outType}`);
   }
   const [lo, hi] = fusedOutputRange(ctx, range[0], range[1]);
+  const aParamsPerTensor = sizeOf(requireInput(ctx, 1).shape) === 1 && (ctx.inputs[2] === undefined || sizeOf(ctx.inputs[2].shape) === 1);
+  if (ctx.constants[3] !== undefined && aParamsPerTensor) return packedQLinearMatMul(ctx, plan, bScaleIdx, outType, lo, hi);
   const scratchBase = 1;
   const batches = plan.shape.aBatchOf.length;
   return {
@@ -232,6 +237,79 @@ function prepareQLinearMatMul(ctx: PrepareContext): PreparedKernel {
             y[out0 + i * N + j] = requantize(acc[i * N + j]!, mult, yZp, lo, hi);
           }
         }
+      }
+    },
+  };
+}
+
+/**
+ * QLinearMatMul with a constant b and per-tensor a parameters on the packed GEMM: the rows of the product are
+ * b's columns (packed once into 4-row panels from the transposed pack), the columns are a's rows (gathered four
+ * at a time), and the requantization is fused into the store:
+ *   y[i, j] = requantize(Σ a·b - zb_j·Σa[i,:] - za·Σb[:,j] + K·za·zb_j, a_scale·b_scale_j / y_scale).
+ */
+function packedQLinearMatMul(ctx: PrepareContext, plan: IntegerMatMulPlan, bScaleIdx: ParamIndex, outType: DType, lo: number, hi: number): PreparedKernel {
+  const { M, K, N, bBatches, aBatchOf, bBatchOf } = plan.shape;
+  const packed = plan.packB(ctx.constants[3]!.data as Int8Like, [], 0);
+  const packLen = packedRowsLength(N, K);
+  const bType = requireInput(ctx, 3).dtype;
+  const panels = bType === 'int8' ? new Int8Array(bBatches * packLen) : new Uint8Array(bBatches * packLen);
+  for (let t = 0; t < bBatches; t++) packRowPanels(N, K, packed.bt, t * N * K, K, panels, t * packLen);
+  const chunk = laneChunk(bType === 'int8', requireInput(ctx, 0).dtype === 'int8');
+  const bZpCount = ctx.inputs[5] === undefined ? 1 : sizeOf(ctx.inputs[5].shape);
+  const panel = new Float64Array(panelLength(K));
+  const colSums = new Int32Array(TILE_COLS);
+  const tile = new Float64Array(TILE_ROWS * TILE_COLS);
+  const offs = new Int32Array(TILE_COLS);
+  const multipliers = new Float32Array(N);
+  const rowConst = new Float64Array(N);
+  const zbOf = new Int32Array(N);
+  let a: Int8Like = new Uint8Array(0);
+  let y: Int8Like = new Uint8Array(0);
+  let aBase = 0;
+  let out0 = 0;
+  let yZp = 0;
+  const fill = (i0: number, cols: number, pan: Float64Array, sums: Int32Array) => {
+    for (let c = 0; c < TILE_COLS; c++) offs[c] = aBase + (i0 + c) * K;
+    fillPanelStrided(K, a, offs, cols, 1, pan, sums);
+  };
+  const store: TileStore = (tl, j0, rows, i0, cols, sums) => {
+    for (let r = 0; r < rows; r++) {
+      const j = j0 + r;
+      const zb = zbOf[j]!;
+      const rc = rowConst[j]!;
+      const mult = multipliers[j]!;
+      for (let c = 0; c < cols; c++) {
+        // requantize(acc, mult, yZp, lo, hi), written out (see rounding.ts).
+        const acc = tl[r * TILE_COLS + c]! - zb * sums[c]! + rc;
+        const s = Math.fround(Math.fround(acc) * mult);
+        const q = s > -ROUND_LIMIT && s < ROUND_LIMIT ? s + ROUND_MAGIC - ROUND_MAGIC + yZp : requantize(acc, mult, yZp, lo, hi);
+        y[out0 + (i0 + c) * N + j] = q < lo ? lo : q > hi ? hi : q;
+      }
+    }
+  };
+  return {
+    outputs: [{ dtype: outType, shape: plan.shape.outShape }],
+    run(inputs, outputs) {
+      a = inputs[0] as Int8Like;
+      y = outputs[0] as Int8Like;
+      const sa = (inputs[1] as Float32Array)[0]!;
+      const za = inputs[2] === undefined ? 0 : (inputs[2] as Int8Like)[0]!;
+      const bScale = inputs[4] as Float32Array;
+      const bZp = (inputs[5] as Int8Like | undefined) ?? ZERO;
+      const yScale = (inputs[6] as Float32Array)[0]!;
+      yZp = inputs[7] === undefined ? 0 : (inputs[7] as Int8Like)[0]!;
+      for (let t = 0; t < aBatchOf.length; t++) {
+        const bb = bBatchOf[t]!;
+        for (let j = 0; j < N; j++) {
+          // a_scale·b_scale / y_scale in float32 steps, as onnxruntime's output scale.
+          multipliers[j] = Math.fround(Math.fround(sa * bScale[bb * bScaleIdx.batchStride + j * bScaleIdx.stride]!) / yScale);
+          zbOf[j] = bZpCount === 1 ? bZp[0]! : bZp[bZpCount === N ? j : bb * N + j]!;
+          rowConst[j] = -za * packed.sums[bb * N + j]! + K * za * zbOf[j]!;
+        }
+        aBase = aBatchOf[t]! * M * K;
+        out0 = t * M * N;
+        igemmPacked(N, M, K, panels, bb * packLen, chunk, fill, store, panel, colSums, tile);
       }
     },
   };
