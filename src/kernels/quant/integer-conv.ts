@@ -82,6 +82,8 @@ function planIntegerConv(ctx: PrepareContext, xIndex: number, wIndex: number, wZ
   // Depthwise (one input and one output channel per group): a direct loop beats a 1-row GEMM.
   if (Cg === 1 && Mg === 1) return planDepthwise(geom, map, C, M, P, KS, inPlane, outShape);
 
+  // Column sums are decoded from lane pairs, exact while K·255 < 2^25 (K up to 131k: any real convolution).
+  if (Kg * 255 >= 2 ** 25) throw new UnsupportedError(`${nodeLabel(ctx.node)}: reduction depth ${Kg} is too large`);
   const groupPack = packedRowsLength(Mg, Kg);
   const packedW = w.dtype === 'int8' ? new Int8Array(group * groupPack) : new Uint8Array(group * groupPack);
   const wSums = new Int32Array(M);
@@ -108,30 +110,49 @@ function planIntegerConv(ctx: PrepareContext, xIndex: number, wIndex: number, wZ
   let outCur: ConvOutput | undefined;
   const rowConst = new Float64Array(Mg);
 
+  // Output positions whose whole window lies inside the image: their columns need no padding checks.
+  const inside = new Uint8Array(P);
+  for (let p = 0; p < P; p++) {
+    let all = 1;
+    for (let k = 0; k < KS; k++) if (map[p * KS + k]! < 0) all = 0;
+    inside[p] = all;
+  }
   // Columns p0.. of the im2col matrix (element (c, k) of column p is x[c, at(p, k)], or x_zp in the padding).
   const fillGathered = (p0: number, cols: number, pan: Float64Array, sums: Int32Array) => {
     for (let h = 0; h < 2; h++) {
       const pa = p0 + 2 * h;
       const pb = pa + 1;
-      const hasA = pa - p0 < cols;
-      const hasB = pb - p0 < cols;
-      let sa = 0;
-      let sb = 0;
+      const hasA = 2 * h < cols;
+      const hasB = 2 * h + 1 < cols;
       let d = h;
-      for (let c = 0; c < Cg; c++) {
-        const plane = base + c * inPlane;
-        for (let k = 0; k < KS; k++, d += 2) {
-          const atA = hasA ? map[pa * KS + k]! : -2;
-          const atB = hasB ? map[pb * KS + k]! : -2;
-          const va = atA === -2 ? 0 : atA < 0 ? zxCur : xCur[plane + atA]!;
-          const vb = atB === -2 ? 0 : atB < 0 ? zxCur : xCur[plane + atB]!;
-          sa += va;
-          sb += vb;
-          pan[d] = va + vb * LANE_SCALE;
+      let total = 0;
+      if (hasA && hasB && inside[pa] === 1 && inside[pb] === 1) {
+        for (let c = 0; c < Cg; c++) {
+          const plane = base + c * inPlane;
+          for (let k = 0; k < KS; k++, d += 2) {
+            const v = xCur[plane + map[pa * KS + k]!]! + xCur[plane + map[pb * KS + k]!]! * LANE_SCALE;
+            pan[d] = v;
+            total += v;
+          }
+        }
+      } else {
+        for (let c = 0; c < Cg; c++) {
+          const plane = base + c * inPlane;
+          for (let k = 0; k < KS; k++, d += 2) {
+            const atA = hasA ? map[pa * KS + k]! : -2;
+            const atB = hasB ? map[pb * KS + k]! : -2;
+            const va = atA === -2 ? 0 : atA < 0 ? zxCur : xCur[plane + atA]!;
+            const vb = atB === -2 ? 0 : atB < 0 ? zxCur : xCur[plane + atB]!;
+            const v = va + vb * LANE_SCALE;
+            pan[d] = v;
+            total += v;
+          }
         }
       }
-      sums[2 * h] = sa;
-      sums[2 * h + 1] = sb;
+      // The column sums are the two lanes of the panel's total (each below K·255 < 2^25 in magnitude).
+      const high = Math.round(total / LANE_SCALE);
+      sums[2 * h] = total - high * LANE_SCALE;
+      sums[2 * h + 1] = high;
     }
   };
   // 1×1, stride 1, no padding: column p is x[:, p], read straight from the image.
