@@ -1,5 +1,8 @@
-import { hasRelaxedSimd, hasWasmSimd } from './emitter.js';
-import { buildGemmModule, TILE_BUFFER_BYTES, type GemmTile, type SimdVariant } from './gemm-kernels.js';
+import { hasRelaxedSimd, hasWasmSimd, ModuleBuilder } from './emitter.js';
+import {
+  addElementwiseKernels, BINARY_OPS, binaryName, channelName, CLAMP_NAME, LEAKYRELU_NAME, type BinaryOp,
+} from './elementwise-kernels.js';
+import { addGemmKernels, TILE_BUFFER_BYTES, type GemmTile, type SimdVariant } from './gemm-kernels.js';
 
 /** The tile the wasm GEMM uses, picked by bench/wasm-gemm.mjs (see src/wasm/README.md). */
 export const WASM_GEMM_TILE = '4x8';
@@ -36,11 +39,27 @@ export interface WasmGemmKernels {
   readonly packedA: WasmGemmDriver;
 }
 
+/** f32_v{op}(a, b, out, n) */
+export type WasmBinaryKernel = (a: number, b: number, out: number, n: number) => void;
+/** f32_v{r}{op}c(a, b, out, outer, inner, channels) */
+export type WasmChannelKernel = (a: number, b: number, out: number, outer: number, inner: number, channels: number) => void;
+
+/** The elementwise kernels of elementwise-kernels.ts. */
+export interface WasmElementwiseKernels {
+  readonly binary: Readonly<Record<BinaryOp, WasmBinaryKernel>>;
+  readonly channel: Readonly<Record<BinaryOp, WasmChannelKernel>>;
+  /** Channel value on the left: c − x, c / x. */
+  readonly channelReversed: Readonly<Record<'sub' | 'div', WasmChannelKernel>>;
+  readonly clamp: (x: number, out: number, n: number, lo: number, hi: number) => void;
+  readonly leakyRelu: (x: number, out: number, n: number, alpha: number) => void;
+}
+
 export interface WasmKernels {
   /** The GEMM the runtime uses: WASM_GEMM_TILE, relaxed when the engine has it. */
   readonly gemm: WasmGemmKernels;
   /** Every generated tile, keyed `${MR}x${NR}__${variant}`. */
   readonly gemmTiles: Readonly<Record<string, WasmGemmKernels>>;
+  readonly elementwise: WasmElementwiseKernels;
 }
 
 export interface WasmContextOptions {
@@ -93,7 +112,10 @@ export class WasmContext {
     const tileNames = options.tiles ?? [WASM_GEMM_TILE];
     if (tileNames.length === 0) throw new RangeError('wasm: no tiles requested');
     const variants: SimdVariant[] = relaxed ? (options.bothVariants ? ['wasmrelaxedsimd', 'wasmsimd'] : ['wasmrelaxedsimd']) : ['wasmsimd'];
-    const { bytes, exports } = buildGemmModule(tileNames.map(parseTile), variants, MAX_PAGES);
+    const m = new ModuleBuilder().importMemory(1, MAX_PAGES);
+    const exports = addGemmKernels(m, tileNames.map(parseTile), variants);
+    addElementwiseKernels(m);
+    const bytes = m.encode();
     const memory = new WebAssembly.Memory({ initial: options.initialPages ?? 16, maximum: MAX_PAGES });
     const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
     const fns = instance.exports as Record<string, unknown>;
@@ -112,7 +134,8 @@ export class WasmContext {
       }
     }
     const gemm = gemmTiles[`${tileNames[0]}__${variants[0]}`]!;
-    return new WasmContext(memory, relaxed, { gemm, gemmTiles }, now() - t0);
+    const elementwise = elementwiseKernels(fns);
+    return new WasmContext(memory, relaxed, { gemm, gemmTiles, elementwise }, now() - t0);
   }
 
   /** Reserves `bytes` (aligned to `align`, a power of two) and returns its byte offset; grows memory if needed. */
@@ -211,6 +234,22 @@ export class WasmContext {
       this.freeList.pop();
     }
   }
+}
+
+function elementwiseKernels(fns: Record<string, unknown>): WasmElementwiseKernels {
+  const pick = <T>(name: string) => fns[name] as T;
+  const binary = {} as Record<BinaryOp, WasmBinaryKernel>;
+  const channel = {} as Record<BinaryOp, WasmChannelKernel>;
+  for (const op of BINARY_OPS) {
+    binary[op] = pick(binaryName(op));
+    channel[op] = pick(channelName(op, false));
+  }
+  return {
+    binary, channel,
+    channelReversed: { sub: pick(channelName('sub', true)), div: pick(channelName('div', true)) },
+    clamp: pick(CLAMP_NAME),
+    leakyRelu: pick(LEAKYRELU_NAME),
+  };
 }
 
 function alignUp(x: number, align: number): number {

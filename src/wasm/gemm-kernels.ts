@@ -1,4 +1,5 @@
-import { F32, FunctionBuilder, I32, ModuleBuilder, V128, type NumericOp } from './emitter.js';
+import { F32, FunctionBuilder, I32, V128, type ModuleBuilder } from './emitter.js';
+import { forLoop, i32Update, konst, local, minInto } from './loops.js';
 
 /**
  * Generators of the f32 GEMM kernels in WebAssembly SIMD, XNNPACK-style: one template, many MR×NR tiles,
@@ -37,41 +38,6 @@ export function packedADriverName(tile: GemmTile, variant: SimdVariant): string 
 }
 export function packName(tile: number): string {
   return `f32_pack_panels_x${tile}__wasmsimd`;
-}
-
-/** for (i = start; i < limit; i += step) body, with start/limit/step emitted by the callbacks. */
-function forLoop(
-  f: FunctionBuilder, i: number, start: (f: FunctionBuilder) => void, limit: (f: FunctionBuilder) => void,
-  step: (f: FunctionBuilder) => void, body: () => void,
-): void {
-  start(f);
-  f.set(i);
-  f.block().loop();
-  f.get(i);
-  limit(f);
-  f.op('i32.ge_s').brIf(1);
-  body();
-  f.get(i);
-  step(f);
-  f.op('i32.add').set(i).br(0);
-  f.end().end();
-}
-
-const konst = (v: number) => (f: FunctionBuilder) => void f.i32(v);
-const local = (l: number) => (f: FunctionBuilder) => void f.get(l);
-
-/** local = min(a, b) for two emitted i32 values. */
-function minInto(f: FunctionBuilder, into: number, a: (f: FunctionBuilder) => void, b: (f: FunctionBuilder) => void): void {
-  a(f);
-  b(f);
-  a(f);
-  b(f);
-  f.op('i32.lt_s').select().set(into);
-}
-
-/** Emits `x = x op y` on i32 locals/constants in one line. */
-function i32Update(f: FunctionBuilder, x: number, op: NumericOp, y: number): void {
-  f.get(x).i32(y).op(op).set(x);
 }
 
 /**
@@ -389,13 +355,12 @@ export interface GemmExports {
 }
 
 /**
- * One module with every requested tile and variant (micro-kernel + both drivers) and the pack helpers,
- * its memory imported as env.memory. Returns the bytes and, per `${MR}x${NR}__${variant}`, the export names.
+ * Adds every requested tile and variant (micro-kernel + both drivers) and the pack helpers to module `m`.
+ * Returns, per `${MR}x${NR}__${variant}`, the export names.
  */
-export function buildGemmModule(
-  tiles: readonly GemmTile[], variants: readonly SimdVariant[], maximumPages: number,
-): { bytes: Uint8Array<ArrayBuffer>; exports: Record<string, GemmExports> } {
-  const m = new ModuleBuilder().importMemory(1, maximumPages);
+export function addGemmKernels(
+  m: ModuleBuilder, tiles: readonly GemmTile[], variants: readonly SimdVariant[],
+): Record<string, GemmExports> {
   const packIndex = new Map<number, number>();
   const packFor = (t: number) => {
     let i = packIndex.get(t);
@@ -418,5 +383,5 @@ export function buildGemmModule(
       };
     }
   }
-  return { bytes: m.encode(), exports };
+  return exports;
 }
