@@ -3,8 +3,8 @@ import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type TensorType } from '../kernel.js';
 import { forwardGeometry, liftGeometry, readWindowAttrs } from './geometry.js';
 import { convDepthwise, depthwiseApplies, planDepthwise } from './depthwise.js';
-import { convIm2col, convIm2colPacked, im2colPackedScratchLength, packConvWeights, planIm2col } from './im2col.js';
-import { convWinograd, planWinograd, winogradApplies, type WinogradVariant } from './winograd.js';
+import { convIm2col, convIm2colPacked, im2colPackedScratchLength, packConvWeights, planIm2col, uploadConvWeights } from './im2col.js';
+import { convWinograd, planWinograd, uploadWinogradFilters, winogradApplies, type WinogradVariant } from './winograd.js';
 import { activateInPlace, readFusedActivation } from './fused-activation.js';
 import { convReference, type ConvProblem, type FloatArray } from './reference.js';
 
@@ -110,22 +110,24 @@ function prepareConv(ctx: PrepareContext): PreparedKernel {
   const path = chooseConvPath(ctx, p, kind === 'f32', wConst !== undefined);
   if (path === 'winograd-f23' || path === 'winograd-f43' || path === 'winograd-f63') {
     const plan = planWinograd(p, path.slice('winograd-'.length) as WinogradVariant, wConst!);
+    const wasm = ctx.options.wasm === undefined ? undefined : uploadWinogradFilters(ctx.options.wasm, plan, wConst!);
     return {
       outputs,
       scratch: [{ dtype: 'float32', length: plan.scratchLength }],
       run(inputs, outs, scratch) {
-        convWinograd(p, plan, inputs[0] as Float32Array, inputs[2] as Float32Array | undefined, outs[0] as Float32Array, scratch[0] as Float32Array, act);
+        convWinograd(p, plan, inputs[0] as Float32Array, inputs[2] as Float32Array | undefined, outs[0] as Float32Array, scratch[0] as Float32Array, act, wasm);
       },
     };
   }
   if (path === 'im2col-packed' || path === 'pointwise-packed') {
     const plan = planIm2col(p);
     const packed = packConvWeights(p, wConst!, bConst);
+    const wasm = ctx.options.wasm === undefined ? undefined : uploadConvWeights(ctx.options.wasm, p, packed, wConst!, bConst);
     return {
       outputs,
       scratch: [{ dtype: 'float32', length: im2colPackedScratchLength(p, plan, packed) }],
       run(inputs, outs, scratch) {
-        convIm2colPacked(p, plan, packed, inputs[0] as Float32Array, inputs[2] as Float32Array | undefined, outs[0] as Float32Array, scratch[0] as Float32Array, act);
+        convIm2colPacked(p, plan, packed, inputs[0] as Float32Array, inputs[2] as Float32Array | undefined, outs[0] as Float32Array, scratch[0] as Float32Array, act, wasm);
       },
     };
   }

@@ -1,8 +1,11 @@
+import type { WasmContext } from '../../wasm/context.js';
 import { sgemm } from '../gemm/sgemm.js';
 import { gemmPackedA, packA, packedGemmScratchLength, type PackedWeights } from '../gemm/packed.js';
 import { NO_ACTIVATION, type Activation } from '../gemm/activation.js';
 import { activateInPlace } from './fused-activation.js';
 import type { ConvProblem } from './reference.js';
+import { wasmGemmPackedA } from '../../wasm/gemm.js';
+import { uploadWeights, type WasmWeights } from './wasm-weights.js';
 
 /** How the im2col path runs one convolution: column tiles of whole output rows, bounded in bytes. */
 export interface Im2colPlan {
@@ -91,6 +94,13 @@ export function packConvWeights(p: ConvProblem, w: Float32Array, bias: Float32Ar
   return { groups, biasPacked: bias !== undefined };
 }
 
+/** The packs of packConvWeights uploaded into a wasm context (once per weights, bias and group count). */
+export function uploadConvWeights(
+  ctx: WasmContext, p: ConvProblem, packed: PackedConvWeights, w: Float32Array, bias: Float32Array | undefined,
+): WasmWeights {
+  return uploadWeights(ctx, w, packed.biasPacked ? bias : undefined, `conv-a:${p.group}`, packed.groups);
+}
+
 /** Float32 scratch of convIm2colPacked: the column tile, then the packed-GEMM panel buffer. */
 export function im2colPackedScratchLength(p: ConvProblem, plan: Im2colPlan, packed: PackedConvWeights): number {
   const columns = plan.pointwise ? p.geo.outSize[0]! * p.geo.outSize[1]! * p.geo.outSize[2]! : plan.rowsPerTile * p.geo.outSize[2]!;
@@ -99,7 +109,9 @@ export function im2colPackedScratchLength(p: ConvProblem, plan: Im2colPlan, pack
 
 /**
  * convIm2col with weights packed at prepare: Y_g = act(W_g · col + B) per column tile through the packed GEMM,
- * whose epilogue adds the bias and applies the activation while each tile is still in cache.
+ * whose epilogue adds the bias and applies the activation while each tile is still in cache. With `wasm`
+ * (the packs uploaded by uploadConvWeights) the GEMMs run on WebAssembly SIMD whenever x, y and scratch are
+ * views of its memory (a session's arena), else in JS.
  * X [N, C, D, H, W] -> Y [N, M, OD, OH, OW]; scratch holds the column tile then the GEMM panels.
  */
 export function convIm2colPacked(
@@ -111,6 +123,7 @@ export function convIm2colPacked(
   y: Float32Array,
   scratch: Float32Array,
   act: Activation,
+  wasm?: WasmWeights,
 ): void {
   const inPlane = p.geo.inSize[0]! * p.geo.inSize[1]! * p.geo.inSize[2]!;
   const rows = p.geo.outSize[0]! * p.geo.outSize[1]!;
@@ -127,14 +140,19 @@ export function convIm2colPacked(
       const pa = packed.groups[g]!;
       const xGroup = (n * p.inChannels + g * Cg) * inPlane;
       const yGroup = yBase + g * Mg * P;
+      const wa = wasm?.packs[g];
       if (plan.pointwise) {
+        if (wa !== undefined && wasmGemmPackedA(wasm!.ctx, wa, P, x, xGroup, inPlane, false, y, yGroup, P, act, accumulate)) continue;
         gemmPackedA(pa, P, x, xGroup, inPlane, false, y, yGroup, P, act, scratch, gemmOff, accumulate);
         continue;
       }
       for (let r0 = 0; r0 < rows; r0 += plan.rowsPerTile) {
         const tileRows = Math.min(plan.rowsPerTile, rows - r0);
+        const cols = tileRows * OW;
+        const yTile = yGroup + r0 * OW;
         im2colRows(p, x, xGroup, Cg, r0, tileRows, scratch);
-        gemmPackedA(pa, tileRows * OW, scratch, 0, tileRows * OW, false, y, yGroup + r0 * OW, P, act, scratch, gemmOff, accumulate);
+        if (wa !== undefined && wasmGemmPackedA(wasm!.ctx, wa, cols, scratch, 0, cols, false, y, yTile, P, act, accumulate)) continue;
+        gemmPackedA(pa, cols, scratch, 0, cols, false, y, yTile, P, act, scratch, gemmOff, accumulate);
       }
     }
   }

@@ -2,6 +2,9 @@ import { gemmPackedB, packB, packedGemmScratchLength, type PackedWeights } from 
 import { NO_ACTIVATION, type Activation } from '../gemm/activation.js';
 import { activateInPlace } from './fused-activation.js';
 import type { ConvProblem } from './reference.js';
+import type { WasmContext } from '../../wasm/context.js';
+import { wasmGemmPackedB } from '../../wasm/gemm.js';
+import { uploadWeights, type WasmWeights } from './wasm-weights.js';
 
 /**
  * Winograd minimal filtering F(m×m, 3×3) (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks",
@@ -191,14 +194,20 @@ export function planWinograd(
   };
 }
 
+/** The plan's n² filter packs uploaded into a wasm context (once per weights and variant). */
+export function uploadWinogradFilters(ctx: WasmContext, plan: WinogradPlan, w: Float32Array): WasmWeights {
+  return uploadWeights(ctx, w, undefined, `winograd-${plan.variant}`, plan.filters);
+}
+
 /**
  * Y = act(conv3x3(X, W) + B) by Winograd F(m, 3): per block of tiles, input transform into V, n² packed GEMMs
- * into M, then the output transform with bias and activation fused in the store.
+ * into M, then the output transform with bias and activation fused in the store. With `wasm` (from
+ * uploadWinogradFilters) the GEMMs run on WebAssembly SIMD when the scratch is a view of its memory.
  * X [N, C, 1, H, W] -> Y [N, M, 1, OH, OW]; scratch is plan.scratchLength floats.
  */
 export function convWinograd(
   p: ConvProblem, plan: WinogradPlan, x: Float32Array, bias: Float32Array | undefined, y: Float32Array,
-  scratch: Float32Array, act: Activation = NO_ACTIVATION,
+  scratch: Float32Array, act: Activation = NO_ACTIVATION, wasm?: WasmWeights,
 ): void {
   const { n, tilesPerBlock, tilesH, tilesW } = plan;
   const C = p.inChannels;
@@ -214,10 +223,10 @@ export function convWinograd(
       const count = Math.min(tilesPerBlock, total - t0);
       transformInputTiles(p, plan, x, xBatch, t0, count, scratch);
       for (let xi = 0; xi < nn; xi++) {
-        gemmPackedB(
-          count, scratch, plan.vOffset + xi * C * tilesPerBlock, C, false, plan.filters[xi]!,
-          scratch, plan.mOffset + xi * M * tilesPerBlock, M, NO_ACTIVATION, scratch, plan.gemmOffset,
-        );
+        const vOff = plan.vOffset + xi * C * tilesPerBlock;
+        const mOff = plan.mOffset + xi * M * tilesPerBlock;
+        if (wasm !== undefined && wasmGemmPackedB(wasm.ctx, count, scratch, vOff, C, false, wasm.packs[xi]!, scratch, mOff, M, NO_ACTIVATION)) continue;
+        gemmPackedB(count, scratch, vOff, C, false, plan.filters[xi]!, scratch, mOff, M, NO_ACTIVATION, scratch, plan.gemmOffset);
       }
       transformOutputTiles(p, plan, t0, count, bias, y, yBatch, scratch, act);
     }

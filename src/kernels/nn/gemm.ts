@@ -4,6 +4,8 @@ import { attrFloat, attrInt } from '../../graph/attributes.js';
 import { sgemm } from '../gemm/sgemm.js';
 import { gemmPackedB, packB, packedGemmScratchLength } from '../gemm/packed.js';
 import { activateInPlace, readFusedActivation } from '../conv/fused-activation.js';
+import { uploadWeights } from '../conv/wasm-weights.js';
+import { wasmGemmPackedB } from '../../wasm/gemm.js';
 import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
 
 /** Element types the GEMM-like kernels compute in: float32 storage goes to sgemm, float64 to plain loops. */
@@ -78,13 +80,17 @@ function prepareGemm(ctx: PrepareContext): PreparedKernel {
     const bias = biasInPack ? columnBias(cConst, cCols, N, beta) : undefined;
     const pb = packB(bConst, 0, ldb, transB, K, N, alpha, bias === undefined ? undefined : { data: bias });
     const accumulate = c !== undefined && beta !== 0 && !biasInPack;
+    const wasmCtx = ctx.options.wasm;
+    const wasm = wasmCtx === undefined ? undefined : uploadWeights(wasmCtx, bConst, biasInPack ? cConst : undefined, `gemm-b:${transB}:${alpha}:${biasInPack ? `${beta}:${cCols}` : '-'}`, [pb]).packs[0]!;
     return {
       outputs,
       scratch: [{ dtype: 'float32', length: packedGemmScratchLength(pb, M) }],
       run(inputs, outs, scratch) {
         const y = outs[0] as Float32Array;
+        const x = inputs[0] as Float32Array;
         if (accumulate) writeScaledBias(y, M, N, beta, inputs[2], cRows, cCols);
-        gemmPackedB(M, inputs[0] as Float32Array, 0, lda, transA, pb, y, 0, N, act, scratch[0] as Float32Array, 0, accumulate);
+        if (wasm !== undefined && wasmGemmPackedB(wasmCtx!, M, x, 0, lda, transA, wasm, y, 0, N, act, accumulate)) return;
+        gemmPackedB(M, x, 0, lda, transA, pb, y, 0, N, act, scratch[0] as Float32Array, 0, accumulate);
       },
     };
   }

@@ -4,6 +4,8 @@ import { applyActivation } from '../gemm/activation.js';
 import { gemmPackedB, packB, packedGemmScratchLength } from '../gemm/packed.js';
 import { sgemm } from '../gemm/sgemm.js';
 import { readFusedActivation } from '../conv/fused-activation.js';
+import { uploadWeights } from '../conv/wasm-weights.js';
+import { wasmGemmPackedB } from '../../wasm/gemm.js';
 import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
 import { dgemmAccumulate, floatKind } from './gemm.js';
 
@@ -39,13 +41,17 @@ function prepareMatMulAdd(ctx: PrepareContext): PreparedKernel {
     const cConst = ctx.constants[2]?.data;
     const biasInPack = cConst instanceof Float32Array;
     const pb = packB(bConst, 0, N, false, K, N, 1, biasInPack ? { data: cConst } : undefined);
+    const wasmCtx = ctx.options.wasm;
+    const wasm = wasmCtx === undefined ? undefined : uploadWeights(wasmCtx, bConst, biasInPack ? cConst : undefined, 'matmul-add-b', [pb]).packs[0]!;
     return {
       outputs,
       scratch: [{ dtype: 'float32', length: packedGemmScratchLength(pb, rows) }],
       run(inputs, outs, scratch) {
         const y = outs[0] as Float32Array;
+        const x = inputs[0] as Float32Array;
         if (!biasInPack) writeBiasRows(y, inputs[2] as Float32Array);
-        gemmPackedB(rows, inputs[0] as Float32Array, 0, K, false, pb, y, 0, N, act, scratch[0] as Float32Array, 0, !biasInPack);
+        if (wasm !== undefined && wasmGemmPackedB(wasmCtx!, rows, x, 0, K, false, wasm, y, 0, N, act, !biasInPack)) return;
+        gemmPackedB(rows, x, 0, K, false, pb, y, 0, N, act, scratch[0] as Float32Array, 0, !biasInPack);
       },
     };
   }

@@ -2,6 +2,8 @@ import { sizeOf } from '../../dtype.js';
 import { sgemm } from '../gemm/sgemm.js';
 import { gemmPackedB, packB, packedGemmScratchLength } from '../gemm/packed.js';
 import { activateInPlace, readFusedActivation } from '../conv/fused-activation.js';
+import { uploadWeights } from '../conv/wasm-weights.js';
+import { wasmGemmPackedB } from '../../wasm/gemm.js';
 import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { dgemmAccumulate } from './gemm.js';
@@ -128,6 +130,8 @@ function prepareMatMul(ctx: PrepareContext): PreparedKernel {
     // One constant B [K, N] (a Linear layer's weight): packed once, every A row block streams through it.
     const pb = packB(bConst, 0, N, false, K, N);
     const rows = foldIntoM ? plan.count * M : M;
+    const wasmCtx = ctx.options.wasm;
+    const wasm = wasmCtx === undefined ? undefined : uploadWeights(wasmCtx, bConst, undefined, 'matmul-b', [pb]).packs[0]!;
     return {
       outputs: [{ dtype: a.dtype, shape: outShape }],
       scratch: [{ dtype: 'float32', length: packedGemmScratchLength(pb, rows) }],
@@ -136,10 +140,15 @@ function prepareMatMul(ctx: PrepareContext): PreparedKernel {
         const y = outs[0] as Float32Array;
         const s = scratch[0] as Float32Array;
         if (foldIntoM) {
+          if (wasm !== undefined && wasmGemmPackedB(wasmCtx!, rows, x, 0, K, false, wasm, y, 0, N, act)) return;
           gemmPackedB(rows, x, 0, K, false, pb, y, 0, N, act, s);
           return;
         }
-        for (let t = 0; t < plan.count; t++) gemmPackedB(M, x, plan.aOffsets[t]!, K, false, pb, y, t * M * N, N, act, s);
+        for (let t = 0; t < plan.count; t++) {
+          const xOff = plan.aOffsets[t]!;
+          if (wasm !== undefined && wasmGemmPackedB(wasmCtx!, M, x, xOff, K, false, wasm, y, t * M * N, N, act)) continue;
+          gemmPackedB(M, x, xOff, K, false, pb, y, t * M * N, N, act, s);
+        }
       },
     };
   }

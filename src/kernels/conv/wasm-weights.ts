@@ -1,0 +1,66 @@
+import type { PackedWeights } from '../gemm/packed.js';
+import type { WasmContext } from '../../wasm/context.js';
+import { freePackedWeights, uploadPackedWeights, type WasmPackedWeights } from '../../wasm/gemm.js';
+
+/**
+ * Constant GEMM weights uploaded into a wasm context's memory for one prepared kernel: `packs[i]` is the
+ * wasm twin of the kernel's JS pack i (per conv group, per Winograd position, or the single Gemm/MatMul B).
+ */
+export interface WasmWeights {
+  readonly ctx: WasmContext;
+  readonly packs: readonly WasmPackedWeights[];
+  /** The weight tensor data: held so the panels (freed when it is collected) live as long as the kernel. */
+  readonly source: object;
+}
+
+/**
+ * Uploads are cached per (context, weight tensor data, bias tensor data, packing key) so that re-preparing a
+ * node for new input shapes (the executor's plan cache, dynamic sequence lengths) reuses the uploaded panels
+ * instead of growing the memory on every plan. The panels are given back when the weight tensor data is
+ * collected (every kernel using them holds it through `source`). The maps are weak, so they keep nothing alive.
+ */
+type PackCache = WeakMap<object, WeakMap<object, Map<string, WasmWeights>>>;
+const caches = new WeakMap<WasmContext, PackCache>();
+
+/** The key object standing for "no bias" in the cache. */
+const NO_BIAS = {};
+
+interface Held {
+  ctx: WasmContext;
+  packs: readonly WasmPackedWeights[];
+}
+
+const release: FinalizationRegistry<Held> | undefined =
+  typeof FinalizationRegistry === 'function'
+    ? new FinalizationRegistry<Held>(({ ctx, packs }) => {
+        for (const w of packs) freePackedWeights(ctx, w);
+      })
+    : undefined;
+
+function getOrCreate<K extends object, V>(map: WeakMap<K, V>, key: K, make: () => V): V {
+  let v = map.get(key);
+  if (v === undefined) {
+    v = make();
+    map.set(key, v);
+  }
+  return v;
+}
+
+/**
+ * The wasm copies of `packs` (the JS packs, which the kernel keeps for its fallback), uploaded once per context
+ * and (weights, bias, key): `key` must name everything else the packing depends on (group count, transposes,
+ * alpha/beta, Winograd variant). Call at prepare only: an upload may grow the memory.
+ */
+export function uploadWeights(
+  ctx: WasmContext, weights: object, bias: object | undefined, key: string, packs: readonly PackedWeights[],
+): WasmWeights {
+  const perContext = getOrCreate(caches, ctx, (): PackCache => new WeakMap());
+  const perWeights = getOrCreate(perContext, weights, () => new WeakMap<object, Map<string, WasmWeights>>());
+  const byKey = getOrCreate(perWeights, bias ?? NO_BIAS, () => new Map<string, WasmWeights>());
+  const hit = byKey.get(key);
+  if (hit !== undefined) return hit;
+  const uploaded: WasmWeights = { ctx, packs: packs.map((p) => uploadPackedWeights(ctx, p)), source: weights };
+  byKey.set(key, uploaded);
+  release?.register(weights, { ctx, packs: uploaded.packs });
+  return uploaded;
+}
