@@ -2,6 +2,7 @@ import { hasRelaxedSimd, hasWasmSimd, ModuleBuilder } from './emitter.js';
 import {
   addElementwiseKernels, BINARY_OPS, binaryName, channelName, CLAMP_NAME, LEAKYRELU_NAME, type BinaryOp,
 } from './elementwise-kernels.js';
+import { addDepthwiseKernels, DW3X3S1_NAME } from './depthwise-kernels.js';
 import { addGemmKernels, TILE_BUFFER_BYTES, type GemmTile, type SimdVariant } from './gemm-kernels.js';
 
 /** The tile the wasm GEMM uses, picked by bench/wasm-gemm.mjs (see src/wasm/README.md). */
@@ -54,12 +55,20 @@ export interface WasmElementwiseKernels {
   readonly leakyRelu: (x: number, out: number, n: number, alpha: number) => void;
 }
 
+/** f32_dwconv_3x3s1_interior (see depthwise-kernels.ts). */
+export type WasmDepthwise3x3Kernel = (
+  x: number, W: number, y: number, OW: number, rowLo: number, rowHi: number, colLo: number, colHi: number,
+  ph: number, pw: number, b: number, w0: number, w1: number, w2: number, w3: number, w4: number, w5: number,
+  w6: number, w7: number, w8: number,
+) => void;
+
 export interface WasmKernels {
   /** The GEMM the runtime uses: WASM_GEMM_TILE, relaxed when the engine has it. */
   readonly gemm: WasmGemmKernels;
   /** Every generated tile, keyed `${MR}x${NR}__${variant}`. */
   readonly gemmTiles: Readonly<Record<string, WasmGemmKernels>>;
   readonly elementwise: WasmElementwiseKernels;
+  readonly depthwise3x3s1: WasmDepthwise3x3Kernel;
 }
 
 export interface WasmContextOptions {
@@ -115,6 +124,7 @@ export class WasmContext {
     const m = new ModuleBuilder().importMemory(1, MAX_PAGES);
     const exports = addGemmKernels(m, tileNames.map(parseTile), variants);
     addElementwiseKernels(m);
+    addDepthwiseKernels(m);
     const bytes = m.encode();
     const memory = new WebAssembly.Memory({ initial: options.initialPages ?? 16, maximum: MAX_PAGES });
     const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
@@ -135,7 +145,7 @@ export class WasmContext {
     }
     const gemm = gemmTiles[`${tileNames[0]}__${variants[0]}`]!;
     const elementwise = elementwiseKernels(fns);
-    return new WasmContext(memory, relaxed, { gemm, gemmTiles, elementwise }, now() - t0);
+    return new WasmContext(memory, relaxed, { gemm, gemmTiles, elementwise, depthwise3x3s1: fns[DW3X3S1_NAME] as WasmDepthwise3x3Kernel }, now() - t0);
   }
 
   /** Reserves `bytes` (aligned to `align`, a power of two) and returns its byte offset; grows memory if needed. */
