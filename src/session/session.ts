@@ -115,6 +115,11 @@ export class InferenceSession {
     return new InferenceSession(model, options, registry);
   }
 
+  /** A session over an already decoded (or programmatically built) model, with no encode/decode round trip. */
+  static fromModel(model: Model, options: SessionOptions = {}, registry: KernelRegistry = defaultRegistry): InferenceSession {
+    return new InferenceSession(model, options, registry);
+  }
+
   async run(feeds: Feeds, fetches?: readonly string[]): Promise<Record<string, Tensor>> {
     return this.runSync(feeds, fetches);
   }
