@@ -204,6 +204,23 @@ describe('fuseQdq: Gemm and MatMul', () => {
     expectWithinOneStep(await runBoth(linearModel('matmul')));
   });
 
+  it('a Gemm whose float output is not quantized again becomes QGemm with a float output', async () => {
+    const t = new Qdq();
+    const x = t.b.input('x', 'float32', [3, 24]);
+    const a = t.dq(t.q(x, 0.015, 120), 0.015, 120);
+    const scales = Array.from({ length: 7 }, (_, j) => f(0.002 + 0.0005 * j));
+    const [y] = t.b.node('Gemm', [a, t.weight([7, 24], scales, 0, 5), t.bias([10, -20, 30, -40, 50, -60, 70], 0.015, scales)], { transB: 1 });
+    t.b.output(y!);
+    const m = build(t, { x: [3, 24] });
+    const fused = runBasicPasses(m.graph).nodes.find((n) => n.opType === 'QGemm')!;
+    expect(fused.domain).toBe(MS);
+    expect(fused.inputs).toHaveLength(7); // no y_scale / y_zero_point: float output
+    const r = await runBoth(m);
+    // Same real-valued sum; only float32 rounding differs (the integer path is exact before one scaling).
+    r.plain[0]!.forEach((v, i) => expect(Math.abs(v - r.fused[0]![i]!)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(v))));
+    expect(new Set(r.plain[0]!).size).toBeGreaterThan(10);
+  });
+
   it('Gemm with alpha != 1 stays in float', () => {
     expect(opsAfterPasses(linearModel('gemm', { alpha: 2 }).graph)).toContain('Gemm');
   });

@@ -13,6 +13,7 @@ import { withOptimisedSubgraphs } from './subgraphs.js';
  *   DQ(x), DQ(W)[, DQ(B) | B] → Conv   [→ Relu | Clip] → Q   ⇒ QLinearConv            (tinfer.QLinearConv with a clamp)
  *   DQ(a), DQ(b)              → MatMul [→ Relu | Clip] → Q   ⇒ QLinearMatMul          (tinfer.QLinearMatMul)
  *   DQ(a), DQ(B)[, DQ(C) | C] → Gemm   [→ Relu | Clip] → Q   ⇒ com.microsoft QGemm    (tinfer.QGemm)
+ *   DQ(a), DQ(B)[, DQ(C) | C] → Gemm with a float output        ⇒ com.microsoft QGemm without y_scale
  *   DQ(a), DQ(b) → Add [→ Relu] → Q                          ⇒ com.microsoft QLinearAdd
  *   DQ(x) → GlobalAveragePool → Q                            ⇒ com.microsoft QLinearGlobalAveragePool
  *   DQ(x_i)... → Concat → Q                                  ⇒ com.microsoft QLinearConcat
@@ -31,6 +32,7 @@ export function fuseQdq(graph: Graph): Graph {
   const withBodies = dropSameTypeCasts({ ...graph, nodes: graph.nodes.map((n) => withOptimisedSubgraphs(n, fuseQdq)) });
   const f = new QdqFuser(withBodies);
   for (const q of withBodies.nodes) if (isPlain(q, 'QuantizeLinear')) f.tryGroupEndingAt(q);
+  for (const gemm of withBodies.nodes) if (isPlain(gemm, 'Gemm') && !f.removed.has(gemm)) f.tryFloatOutputGemm(gemm);
   if (f.removed.size === 0) return withBodies.nodes.every((n, i) => n === graph.nodes[i]) ? graph : withBodies;
   return rewrite(withBodies, f.removed, f.replacements, f.initializers);
 }
@@ -101,6 +103,17 @@ class QdqFuser {
     this.replacements.set(q, fused);
   }
 
+  /**
+   * DQ(A), DQ(B) → Gemm whose float output is not quantized again (a classifier's last layer) → QGemm without
+   * y_scale, which writes float (acc + C)·a_scale·b_scale: the integer product, exact, scaled once.
+   */
+  tryFloatOutputGemm(gemm: Node): void {
+    const fused = this.fuseGemm(gemm, undefined, [0, 0], true);
+    if (fused === undefined) return;
+    this.removed.add(gemm);
+    this.replacements.set(gemm, fused);
+  }
+
   private integerNode(op: Node, out: QuantParams, clamp: [number, number], lo: number, hi: number, hasActivation: boolean): Node | undefined {
     const unclamped = clamp[0] === lo && clamp[1] === hi;
     switch (op.opType) {
@@ -163,7 +176,7 @@ class QdqFuser {
   }
 
   // Gemm(DQ(A), DQ(B), C?) with alpha = beta = 1, transA = 0 → com.microsoft QGemm(A, as, az, B, bs, bz, C int32, ys, yz).
-  private fuseGemm(gemm: Node, out: QuantParams, clamp: [number, number], unclamped: boolean): Node | undefined {
+  private fuseGemm(gemm: Node, out: QuantParams | undefined, clamp: [number, number], unclamped: boolean): Node | undefined {
     if (gemm.inputs.length < 2 || gemm.inputs.length > 3) return undefined;
     if (attrFloat(gemm, 'alpha', 1) !== 1 || attrFloat(gemm, 'beta', 1) !== 1 || attrInt(gemm, 'transA', 0) !== 0) return undefined;
     const transB = attrInt(gemm, 'transB', 0);
@@ -176,9 +189,13 @@ class QdqFuser {
     if (bias === null) return undefined;
     const inputs = [
       a.tensor, ...this.params(gemm, 'a', a), b.params.tensor, ...this.params(gemm, 'b', b.params),
-      bias === undefined ? '' : this.add(`${gemm.name || 'gemm'}_qdq_bias`, bias), ...this.params(gemm, 'y', out),
+      bias === undefined ? '' : this.add(`${gemm.name || 'gemm'}_qdq_bias`, bias), ...(out === undefined ? [] : this.params(gemm, 'y', out)),
     ];
     const attrs = new Map<string, Attribute>(transB ? [['transB', { type: 'int', value: 1 }]] : []);
+    if (out === undefined) {
+      while (inputs[inputs.length - 1] === '') inputs.pop();
+      return { name: `${gemm.name || 'Gemm'}_int8`, opType: 'QGemm', domain: 'com.microsoft', inputs, outputs: [gemm.outputs[0]!], attributes: attrs };
+    }
     return this.node(gemm, 'QGemm', inputs, out, clamp, unclamped, attrs, 'com.microsoft');
   }
 
