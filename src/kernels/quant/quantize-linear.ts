@@ -3,7 +3,7 @@ import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { attrInt } from '../../graph/attributes.js';
 import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
 import { checkZeroPointShape, quantParamLayout, type QuantParamLayout } from './params.js';
-import { integerRange, isFloat8, quantizeToRange, roundToFloat8, roundToStorageType } from './rounding.js';
+import { ROUND_LIMIT, ROUND_MAGIC, integerRange, isFloat8, quantizeToRange, roundToFloat8, roundToStorageType } from './rounding.js';
 
 const QUANTIZED_OUTPUTS: readonly DType[] = [
   'uint8', 'int8', 'uint16', 'int16', 'uint4', 'int4',
@@ -66,13 +66,30 @@ function prepareQuantizeLinear(ctx: PrepareContext): PreparedKernel {
     range !== undefined
       ? (v: number, scale: number, zp: number) => quantizeToRange(Math.fround(v / scale), zp, range[0], range[1])
       : (v: number, scale: number, zp: number) => roundToFloat8(Math.fround(v / scale) + zp, outType, saturate);
+  const perTensorInteger = range !== undefined && layout.outerStride === 0 && layout.axisStride === 0 && layout.innerStride === 0 && x.dtype !== 'int32';
   return {
     outputs: [{ dtype: outType, shape: [...x.shape] }],
     run(inputs, outputs) {
       const zps = inputs[2] as Exclude<Data, string[]> | undefined;
+      if (perTensorInteger) {
+        quantizePerTensor(inputs[0] as Float32Array, (inputs[1] as Float32Array)[0]!, zps === undefined ? 0 : Number(zps[0]), range[0], range[1], outputs[0] as Int8Array);
+        return;
+      }
       convertWithParams(layout, inputs[0] as Float32Array, inputs[1] as Float32Array, zps, outputs[0] as Float32Array, convert);
     },
   };
+}
+
+/**
+ * The common case written out: one scale and zero point, an integer output. Same arithmetic as
+ * quantizeToRange(fround(v / scale), zp, lo, hi), with the rounding done inline (see rounding.ts).
+ */
+function quantizePerTensor(x: Float32Array | Float64Array, scale: number, zp: number, lo: number, hi: number, y: Int8Array | Uint8Array | Int16Array | Uint16Array): void {
+  for (let i = 0; i < x.length; i++) {
+    const s = Math.fround(x[i]! / scale);
+    const q = s > -ROUND_LIMIT && s < ROUND_LIMIT ? s + ROUND_MAGIC - ROUND_MAGIC + zp : quantizeToRange(s, zp, lo, hi);
+    y[i] = q < lo ? lo : q > hi ? hi : q;
+  }
 }
 
 const DEQUANTIZABLE: readonly DType[] = [...QUANTIZED_OUTPUTS, 'int32'];
