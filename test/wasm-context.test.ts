@@ -72,3 +72,14 @@ describe.skipIf(ctx === undefined)('WasmContext', () => {
     expect(w.kernels.gemm.variant).toBe('wasmsimd');
   });
 });
+
+describe.skipIf(ctx === undefined)('WasmContext.warmUp', () => {
+  it('runs the drivers and gives its memory back', () => {
+    const w = WasmContext.create()!;
+    const before = w.allocatedBytes;
+    const t0 = performance.now();
+    w.warmUp(20);
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(w.allocatedBytes).toBe(before);
+  });
+});

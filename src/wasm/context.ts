@@ -148,6 +148,25 @@ export class WasmContext {
     return new WasmContext(memory, relaxed, { gemm, gemmTiles, elementwise, depthwise3x3s1: fns[DW3X3S1_NAME] as WasmDepthwise3x3Kernel }, now() - t0);
   }
 
+  /**
+   * Runs the GEMM drivers on small products so the engine tiers them up (V8 starts in its baseline compiler,
+   * several times slower for SIMD) before the first real inference; ~5 ms. Call right after create, before
+   * making views: it allocates (and frees) a little memory.
+   */
+  warmUp(rounds = 200): void {
+    const n = 32;
+    const bytes = n * n * 4;
+    const blocks = [this.alloc(bytes), this.alloc(bytes), this.alloc(bytes), this.alloc(bytes)];
+    for (const at of blocks) this.f32(at, n * n).fill(0);
+    const [a, b, c, s] = blocks as [number, number, number, number];
+    const { packedA, packedB } = this.kernels.gemm;
+    for (let r = 0; r < rounds; r++) {
+      packedB(n, n, n, a, n, 1, b, 0, c, n, s, n, n, 0, 0, 0, 0, this.tileBuffer);
+      packedA(n, n, n, a, 0, b, n, 1, c, n, s, n, n, 0, 0, 0, 0, this.tileBuffer);
+    }
+    for (const at of blocks) this.free(at);
+  }
+
   /** Reserves `bytes` (aligned to `align`, a power of two) and returns its byte offset; grows memory if needed. */
   alloc(bytes: number, align = 64): number {
     const size = Math.max(align, Math.ceil(bytes / align) * align);
