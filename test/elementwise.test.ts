@@ -3,9 +3,29 @@ import { allocData, sizeOf, type Data, type DType, type TensorData } from '../sr
 import { GraphError, UnsupportedError } from '../src/errors.js';
 import { defaultRegistry } from '../src/kernels/registry.js';
 import type { PrepareContext } from '../src/kernels/kernel.js';
+import { erf, erfc } from '../src/kernels/elementwise/math.js';
 import { F, expectClose, makeNode, randomTensor, rng, runKernel, tensor, type AttrValue } from './harness.js';
 
 // ---- references written independently of the kernels ----
+
+/** erfc(x), x >= 0: Maclaurin series of erf (A&S 7.1.5) below 1.5, Laplace's continued fraction (A&S 7.1.14) above. */
+function naiveErfc(x: number): number {
+  if (x < 1.5) return 1 - naiveErf(x);
+  let k = x;
+  for (let n = 300; n >= 1; n--) k = x + n / 2 / k;
+  return Math.exp(-x * x) / (Math.sqrt(Math.PI) * k);
+}
+
+function naiveErf(x: number): number {
+  if (Math.abs(x) >= 1.5) return Math.sign(x) * (1 - naiveErfc(Math.abs(x)));
+  let term = x;
+  let sum = x;
+  for (let n = 1; n < 200; n++) {
+    term *= (-x * x) / n;
+    sum += term / (2 * n + 1);
+  }
+  return (2 / Math.sqrt(Math.PI)) * sum;
+}
 
 /** Naive numpy broadcast: unravel each output index and map it into every input. */
 function naiveBroadcast(shapes: number[][]): { shape: number[]; index: (k: number, flat: number) => number } {
@@ -108,6 +128,37 @@ describe('unary math', () => {
     const exp = [0, 1.1283791670955126e-8, 0.5204998778130465, 0.8427007929497149, 0.9953222650189527, -0.8427007929497149, 0.9999992569016276, -1];
     const [y] = runKernel('Erf', [tensor('float64', [8], x)]);
     expectClose(y, tensor('float64', [8], exp), 1e-9, 1e-12);
+  });
+
+  it('erf and erfc match 30-digit values (mpmath) to 1e-11 relative, tails included', () => {
+    const cases: [number, number][] = [
+      [1e-8, 0.99999998871620832904], [0.3, 0.67137324054087258381], [0.99, 0.16149193044463020018],
+      [1, 0.15729920705028513066], [1.5, 0.033894853524689272933], [2.5, 0.00040695201744495893956],
+      [3.9, 3.4792248597231767129e-8], [5.5, 7.3578479179743980631e-15], [7.9, 5.5727180569525451779e-29],
+      [12, 1.3562611692059042128e-64], [26, 5.6631924088561428465e-296],
+    ];
+    for (const [x, c] of cases) {
+      expect(Math.abs(erfc(x) - c) / c).toBeLessThan(1e-11);
+      expect(Math.abs(erfc(-x) - (2 - c))).toBeLessThan(5e-15 + 1e-11 * c);
+      expect(Math.abs(erf(x) - (1 - c))).toBeLessThan(5e-15 + 1e-11 * Math.min(1 - c, c));
+      expect(erf(-x)).toBe(-erf(x));
+    }
+    expect(erf(NaN)).toBeNaN();
+    expect(erfc(NaN)).toBeNaN();
+    expect(erf(Infinity)).toBe(1);
+    expect(erfc(-Infinity)).toBe(2);
+  });
+
+  it('Erf and exact Gelu agree with a series / continued-fraction reference on a dense grid', () => {
+    const xs = Array.from({ length: 4001 }, (_, i) => -40 + i * 0.02);
+    const [e] = runKernel('Erf', [tensor('float64', [xs.length], xs)]);
+    expectClose(e, tensor('float64', [xs.length], xs.map(naiveErf)), 1e-11, 1e-15);
+    // Gelu's negative tail is x/2 erfc(|x|/sqrt 2): it must keep its relative precision (no 1 + erf cancellation).
+    const [g] = runKernel('Gelu', [tensor('float64', [xs.length], xs)], {}, { opset: 20 });
+    const ref = xs.map((v) => (v >= 0 ? 0.5 * v * (1 + naiveErf(v / Math.SQRT2)) : 0.5 * v * naiveErfc(-v / Math.SQRT2)));
+    expectClose(g, tensor('float64', [xs.length], ref), 1e-10, 0);
+    const [g32] = runKernel('Gelu', [f32([4], [-3, -0.5, 0.7, 4])], {}, { opset: 20 });
+    expectClose(g32, f32([4], [-0.00404969409489028358, -0.15426876936299344818, 0.53062544344384884631, 3.9998733150326675203]), 1e-6, 0);
   });
 
   it('IsNaN and IsInf give bool, IsInf honours detect_negative/detect_positive', () => {
@@ -329,6 +380,16 @@ describe('arithmetic', () => {
       expectClose(runKernel(op, [base, b])[0], naiveBinary(base, b, (x, y) => Math.fround(f(x, y))), 1e-6);
     });
   }
+
+  it('Pow with a scalar exponent (2 takes the x·x loop) matches Math.pow, NaN and signed zeros included', () => {
+    const xs = [-3.5, -0, 0, 1e-20, 2.25, NaN, -Infinity, 7e30];
+    for (const e of [2, 0.5, 3, -1]) {
+      const [y] = runKernel('Pow', [tensor('float64', [2, 4], xs), tensor('float64', [], [e])]);
+      expect(values(y)).toEqual(xs.map((x) => Math.pow(x, e)));
+      const [y32] = runKernel('Pow', [f32([2, 4], xs), f32([], [e])]);
+      expect(values(y32)).toEqual(xs.map((x) => Math.fround(Math.pow(Math.fround(x), e))));
+    }
+  });
 
   it('integer Div truncates toward zero (int32, int64, uint8)', () => {
     const x = [7, -7, 7, -7];

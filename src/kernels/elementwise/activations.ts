@@ -4,9 +4,10 @@
  */
 import { attrFloat, attrString } from '../../graph/attributes.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
+import type { Node } from '../../loader/model.js';
 import type { KernelDef } from '../kernel.js';
 import { FLOATS, NUMERIC, SIGNED_NUMERIC } from './dtypes.js';
-import { erf } from './math.js';
+import { gelu } from './math.js';
 import { plain, unaryKernels, type UnarySpec } from './unary.js';
 
 /** sigmoid(x) = 1 / (1 + e^-x), evaluated so that e^(large) never overflows to Inf/Inf. */
@@ -27,6 +28,18 @@ function relu(x: number): number {
 }
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+/** GELU's tanh approximation: x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+function geluTanh(x: number): number {
+  return 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)));
+}
+
+/** Gelu's `approximate` attribute: true for 'tanh', false for 'none' (exact, erf-based). */
+function usesTanhApproximation(node: Node): boolean {
+  const approximate = attrString(node, 'approximate', 'none');
+  if (approximate === 'none' || approximate === 'tanh') return approximate === 'tanh';
+  throw new UnsupportedError(`${nodeLabel(node)}: approximate='${approximate}' is not supported (expected 'none' or 'tanh')`);
+}
 
 const ACTIVATIONS: Record<string, UnarySpec> = {
   Relu: {
@@ -122,12 +135,15 @@ const ACTIVATIONS: Record<string, UnarySpec> = {
   // gelu(x) = x/2 (1 + erf(x / sqrt 2)), or with approximate='tanh': x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
   Gelu: {
     types: FLOATS,
-    make: (node) => {
-      const approximate = attrString(node, 'approximate', 'none');
-      if (approximate === 'none') return { num: (x) => 0.5 * x * (1 + erf(x / Math.SQRT2)) };
-      if (approximate === 'tanh') return { num: (x) => 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))) };
-      throw new UnsupportedError(`${nodeLabel(node)}: approximate='${approximate}' is not supported (expected 'none' or 'tanh')`);
-    },
+    make: (node) => ({ num: usesTanhApproximation(node) ? geluTanh : gelu }),
+    floatLoop: (node) =>
+      usesTanhApproximation(node)
+        ? (x, y) => {
+            for (let i = 0; i < x.length; i++) y[i] = geluTanh(x[i]);
+          }
+        : (x, y) => {
+            for (let i = 0; i < x.length; i++) y[i] = gelu(x[i]);
+          },
   },
   // shrink(x) = x < -lambd ? x + bias : x > lambd ? x - bias : 0
   Shrink: {

@@ -79,6 +79,19 @@ const divInner: BinaryInner = (out, o, a, ia, sa, b, ib, sb, n) => {
   } else for (let i = 0; i < n; i++) out[o + i] = a[ia + i * sa] / b[ib + i * sb];
 };
 
+/** Float Pow with number storage on both sides; a scalar exponent 2 (LayerNorm's variance) is x·x, which equals x ** 2 exactly. */
+const powInner: BinaryInner = (out, o, a, ia, sa, b, ib, sb, n) => {
+  if (sb === 0) {
+    const v = b[ib];
+    if (v === 2) {
+      for (let i = 0; i < n; i++) {
+        const x = a[ia + i * sa];
+        out[o + i] = x * x;
+      }
+    } else for (let i = 0; i < n; i++) out[o + i] = a[ia + i * sa] ** v;
+  } else for (let i = 0; i < n; i++) out[o + i] = a[ia + i * sa] ** b[ib + i * sb];
+};
+
 /** The inner loop for any scalar function (one call per element). */
 export function scalarInner(f: (a: any, b: any) => any): BinaryInner {
   return (out, o, a, ia, sa, b, ib, sb, n) => {
@@ -136,6 +149,7 @@ function makePow(_node: Node, a: DType, b: DType): BinaryFns {
     }
     return { num: (x: bigint, y: number | bigint) => powBigSigned(x, BigInt(y), unsigned) };
   }
+  if (isWideFloat(a) && !bBig) return { num: (x: number, y: number) => x ** y, inner: powInner };
   if (FLOATS.includes(a)) {
     const f = bBig ? (x: number, y: bigint) => x ** Number(y) : (x: number, y: number) => x ** y;
     return { num: roundBinaryFor(a, f as (x: number, y: number) => number) };

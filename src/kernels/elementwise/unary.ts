@@ -56,7 +56,12 @@ const MATH_OPS: Record<string, UnarySpec> = {
     },
   },
   Log: plain(FLOATS, Math.log),
-  Erf: plain(FLOATS, erf),
+  Erf: {
+    ...plain(FLOATS, erf),
+    floatLoop: () => (x, y) => {
+      for (let i = 0; i < x.length; i++) y[i] = erf(x[i]);
+    },
+  },
   Sin: plain(FLOATS, Math.sin),
   Cos: plain(FLOATS, Math.cos),
   Tan: plain(FLOATS, Math.tan),

@@ -13,12 +13,14 @@ export function planStridedCopy(
   steps: readonly number[],
   outShape: readonly number[],
 ): (src: Data, dst: Data) => void {
+  const total = sizeOf(outShape);
+  if (total === 0) return () => {};
+  const inStrides0 = stridesOf(inShape);
+  let base = 0;
+  for (let k = 0; k < outShape.length; k++) base += starts[k]! * inStrides0[k]!;
+  ({ inShape, steps, outShape } = mergeContiguousTail(inShape, starts, steps, outShape));
   const inStrides = stridesOf(inShape);
   const r = outShape.length;
-  const total = sizeOf(outShape);
-  let base = 0;
-  for (let k = 0; k < r; k++) base += starts[k]! * inStrides[k]!;
-  if (total === 0) return () => {};
   if (r === 0) return (src, dst) => void (elems(dst)[0] = elems(src)[0]);
   const jump = inStrides.map((s, k) => s * steps[k]!);
   const n = outShape[r - 1]!;
@@ -44,6 +46,26 @@ export function planStridedCopy(
       }
     }
   };
+}
+
+/**
+ * Folds the innermost axis into the one before it while the innermost is read whole with step 1 and the
+ * one before has step 1: rows then become one contiguous run (e.g. a channel slice of NCHW copies
+ * C·H·W elements at once instead of W at a time). Starts only matter through `base`, computed before.
+ */
+function mergeContiguousTail(inShape: readonly number[], starts: readonly number[], steps: readonly number[], outShape: readonly number[]) {
+  const inS = [...inShape];
+  const st = [...steps];
+  const out = [...outShape];
+  while (out.length >= 2) {
+    const r = out.length;
+    const whole = out[r - 1] === inS[r - 1] && st[r - 1] === 1 && starts[r - 1] === 0;
+    if (!whole || st[r - 2] !== 1) break;
+    out.splice(r - 2, 2, out[r - 2]! * out[r - 1]!);
+    inS.splice(r - 2, 2, inS[r - 2]! * inS[r - 1]!);
+    st.pop();
+  }
+  return { inShape: inS, steps: st, outShape: out };
 }
 
 /** Starts/ends/axes/steps from attributes (opset < 10) or inputs 1..4 (opset ≥ 10). */

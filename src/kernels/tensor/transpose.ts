@@ -1,7 +1,7 @@
 import { sizeOf, type Data } from '../../dtype.js';
 import { attrInts } from '../../graph/attributes.js';
 import { kernelError, requireInput, type KernelDef } from '../kernel.js';
-import { copyBlock, elems, stridesOf } from './common.js';
+import { copyBlock, elems, stridesOf, type Elems } from './common.js';
 
 /** Copies `src` (shape inShape) into `dst` laid out as the permuted shape. */
 export type PermuteFn = (src: Data, dst: Data, srcOffset?: number, dstOffset?: number) => void;
@@ -59,20 +59,8 @@ export function planPermute(inShape: readonly number[], perm: readonly number[])
           for (let i = 0; i < rows; i++) copyBlock(s, sOff + i * rowStride, d, dOff + i * cols, cols);
         }
       : (s: Data, sOff: number, d: Data, dOff: number) => {
-          const src = elems(s);
-          const dst = elems(d);
-          // Tiles keep both the strided reads and the contiguous writes in cache.
-          for (let i0 = 0; i0 < rows; i0 += TILE) {
-            const i1 = Math.min(i0 + TILE, rows);
-            for (let j0 = 0; j0 < cols; j0 += TILE) {
-              const j1 = Math.min(j0 + TILE, cols);
-              for (let i = i0; i < i1; i++) {
-                const so = sOff + i * rowStride;
-                const o = dOff + i * cols;
-                for (let j = j0; j < j1; j++) dst[o + j] = src[so + j * colStride];
-              }
-            }
-          }
+          if (s instanceof Float32Array) transposeTilesFloat32(s, sOff, rowStride, colStride, d as Float32Array, dOff, rows, cols);
+          else transposeTiles(elems(s), sOff, rowStride, colStride, elems(d), dOff, rows, cols);
         };
 
   return (src, dst, srcOffset = 0, dstOffset = 0) => {
@@ -90,6 +78,36 @@ export function planPermute(inShape: readonly number[], perm: readonly number[])
       }
     }
   };
+}
+
+/** dst[dOff + i·cols + j] = src[sOff + i·rowStride + j·colStride], in tiles that keep both the strided reads and the contiguous writes in cache. */
+function transposeTiles(src: Elems, sOff: number, rowStride: number, colStride: number, dst: Elems, dOff: number, rows: number, cols: number): void {
+  for (let i0 = 0; i0 < rows; i0 += TILE) {
+    const i1 = Math.min(i0 + TILE, rows);
+    for (let j0 = 0; j0 < cols; j0 += TILE) {
+      const j1 = Math.min(j0 + TILE, cols);
+      for (let i = i0; i < i1; i++) {
+        const so = sOff + i * rowStride;
+        const o = dOff + i * cols;
+        for (let j = j0; j < j1; j++) dst[o + j] = src[so + j * colStride];
+      }
+    }
+  }
+}
+
+/** transposeTiles for float32, the common case, kept separate so its element accesses stay monomorphic. */
+function transposeTilesFloat32(src: Float32Array, sOff: number, rowStride: number, colStride: number, dst: Float32Array, dOff: number, rows: number, cols: number): void {
+  for (let i0 = 0; i0 < rows; i0 += TILE) {
+    const i1 = Math.min(i0 + TILE, rows);
+    for (let j0 = 0; j0 < cols; j0 += TILE) {
+      const j1 = Math.min(j0 + TILE, cols);
+      for (let i = i0; i < i1; i++) {
+        const so = sOff + i * rowStride;
+        const o = dOff + i * cols;
+        for (let j = j0; j < j1; j++) dst[o + j] = src[so + j * colStride]!;
+      }
+    }
+  }
 }
 
 // Transpose: [d0..dr-1] -> [d(perm[0])..d(perm[r-1])], perm defaults to reversed axes
