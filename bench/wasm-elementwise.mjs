@@ -1,0 +1,70 @@
+// Elementwise and depthwise wasm kernels vs plain JS loops: median GB/s (elementwise) and GFLOP/s (depthwise).
+// Run: npm run build && node bench/wasm-elementwise.mjs
+import { WasmContext } from '../dist/wasm/context.js';
+import { wasmBinary, wasmClamp, wasmPerChannel } from '../dist/wasm/elementwise.js';
+import { wasmDepthwise3x3s1Interior } from '../dist/wasm/depthwise.js';
+
+const ROUNDS = 9;
+const median = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
+
+/** Median seconds per call over ROUNDS batches of `inner` calls, after a warm-up batch. */
+function time(fn, inner) {
+  for (let i = 0; i < inner; i++) fn();
+  const ts = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < inner; i++) fn();
+    ts.push((performance.now() - t0) / 1000 / inner);
+  }
+  return median(ts);
+}
+
+const ctx = WasmContext.create();
+ctx.warmUp();
+const n = 1 << 20; // 1M floats: a 64×128×128 activation
+const C = 64, HW = n / C;
+const [aAt, bAt, oAt, cAt] = [ctx.alloc(n * 4), ctx.alloc(n * 4), ctx.alloc(n * 4), ctx.alloc(C * 4)];
+// (map() would return a copy outside wasm memory: fill the views in place.)
+const randomView = (at, len, shift) => {
+  const v = ctx.f32(at, len);
+  for (let i = 0; i < len; i++) v[i] = Math.random() - shift;
+  return v;
+};
+const a = randomView(aAt, n, 0.5), b = randomView(bAt, n, 0.5), o = ctx.f32(oAt, n), c = randomView(cAt, C, 0);
+const ja = Float32Array.from(a), jb = Float32Array.from(b), jo = new Float32Array(n), jc = Float32Array.from(c);
+
+/** Runs `fn`, which must take the wasm path (a false return means a view was not in wasm memory). */
+const must = (fn) => () => { if (!fn()) throw new Error('wasm path not taken'); };
+const rows = [];
+const gbps = (bytes, s) => (bytes / s / 1e9).toFixed(1);
+{
+  const js = time(() => { for (let i = 0; i < n; i++) jo[i] = ja[i] + jb[i]; }, 20);
+  const w = time(must(() => wasmBinary(ctx, 'add', a, b, o)), 20);
+  rows.push(['Add, equal shapes, 1M floats (GB/s)', gbps(12 * n, js), gbps(12 * n, w)]);
+}
+{
+  const js = time(() => { for (let ch = 0, i = 0; ch < C; ch++) { const v = jc[ch]; for (let k = 0; k < HW; k++, i++) jo[i] = ja[i] * v; } }, 20);
+  const w = time(must(() => wasmPerChannel(ctx, 'mul', a, c, o, C, HW)), 20);
+  rows.push(['Mul, per-channel [64,1,1] (GB/s)', gbps(8 * n, js), gbps(8 * n, w)]);
+}
+{
+  const js = time(() => { for (let i = 0; i < n; i++) { const x = ja[i]; jo[i] = x < 0 ? 0 : x > 6 ? 6 : x; } }, 20);
+  const w = time(must(() => wasmClamp(ctx, a, o, 0, 6)), 20);
+  rows.push(['Relu6 / Clip (GB/s)', gbps(8 * n, js), gbps(8 * n, w)]);
+}
+{
+  // Depthwise 3×3 s1 interior of one 128×128 plane (pads 1), 18 flops per output.
+  const H = 128, W = 128, wts = Float32Array.from({ length: 9 }, () => Math.random());
+  const flops = 18 * (H - 2) * (W - 2);
+  const js = time(() => {
+    for (let oh = 1; oh < H - 1; oh++) for (let ow = 1; ow < W - 1; ow++) {
+      let s = 0.1;
+      for (let kh = 0; kh < 3; kh++) for (let kw = 0; kw < 3; kw++) s += wts[kh * 3 + kw] * ja[(oh - 1 + kh) * W + ow - 1 + kw];
+      jo[oh * W + ow] = s;
+    }
+  }, 50);
+  const w = time(must(() => wasmDepthwise3x3s1Interior(ctx, a, 0, W, wts, 0, 0.1, o, 0, W, 1, H - 1, 1, W - 1, 1, 1)), 50);
+  rows.push(['Depthwise 3x3 s1 interior, 128x128 plane (GFLOP/s)', (flops / js / 1e9).toFixed(1), (flops / w / 1e9).toFixed(1)]);
+}
+console.log('| kernel | JS loop | wasm SIMD |\n|---|---:|---:|');
+for (const r of rows) console.log(`| ${r.join(' | ')} |`);
