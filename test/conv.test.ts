@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { convReference, type ConvProblem } from '../src/kernels/conv/reference.js';
-import { convIm2col, convIm2colPacked, im2colPackedScratchLength, packConvWeights, planIm2col } from '../src/kernels/conv/im2col.js';
-import { convWinograd, planWinograd, winogradApplies, type WinogradVariant } from '../src/kernels/conv/winograd.js';
+import { convIm2col, convIm2colPacked, im2colPackedScratchLength, packConvWeights, planIm2col, uploadConvWeights } from '../src/kernels/conv/im2col.js';
+import { convWinograd, planWinograd, uploadWinogradFilters, winogradApplies, type WinogradVariant } from '../src/kernels/conv/winograd.js';
+import { WasmContext } from '../src/wasm/context.js';
 import { convPathOf } from '../src/kernels/conv/conv.js';
 import { convTransposeReference } from '../src/kernels/conv/conv-transpose.js';
 import { convTransposeCol2im, planCol2im } from '../src/kernels/conv/col2im.js';
@@ -302,6 +303,8 @@ describe('ConvTranspose GEMM + col2im agrees with the scatter reference (rtol 1e
 // every fused activation applied by the path's own store, at rtol 1e-4. The expected activation is written
 // here from the ONNX definitions, independently of the kernels'.
 
+const NO_ACT = { kind: 'none' } as const;
+
 type Act = { kind: 'none' } | { kind: 'relu' } | { kind: 'clip'; min: number; max: number } | { kind: 'leakyrelu'; alpha: number }
   | { kind: 'hardswish'; alpha: number; beta: number } | { kind: 'sigmoid' } | { kind: 'silu' };
 
@@ -323,47 +326,74 @@ function expectedActivation(a: Act, v: number): number {
   }
 }
 
-/** Runs one path on (x, w, b) into y with the activation fused; throws if the path does not apply. */
-type PathRunner = (p: ConvProblem, x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array, act: Act) => void;
+/**
+ * Where a path runs: 'js' on plain arrays, or 'wasm' with x, y and scratch as views of the context's memory
+ * (as in a session's arena) and the packed weights uploaded, so the wasm GEMM twins run. `alloc` gives the
+ * backend's buffers; `wasm` is set on the wasm backend only.
+ */
+interface ConvBackend {
+  name: 'js' | 'wasm';
+  wasm?: WasmContext;
+  alloc(n: number): Float32Array;
+}
 
-const PATHS: Record<string, { applies: (p: ConvProblem) => boolean; run: PathRunner }> = {
+/** Runs one path on (x, w, b) into y with the activation fused; throws if the path does not apply. */
+type PathRunner = (p: ConvProblem, x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array, act: Act, be: ConvBackend) => void;
+
+/**
+ * applies: which problems the path computes; wasmGemm: it has wasm GEMM twins (the wasm run must call them);
+ * normwise: its float32 error scales with the output's magnitude, not each element's (Winograd: the transforms
+ * mix a whole tile; see Barabasz et al., "Error analysis and improving the accuracy of Winograd convolution",
+ * 2020), so its atol is 1e-5 · max|conv(x, w) + b| (before the activation); the wasm GEMM accumulates in float32 where the JS one sums in float64,
+ * which makes this visible on outputs that cancel to near zero.
+ */
+const PATHS: Record<string, { applies: (p: ConvProblem) => boolean; run: PathRunner; wasmGemm?: boolean; normwise?: boolean }> = {
   'im2col + sgemm': {
     applies: () => true,
-    run: (p, x, w, b, y, act) => {
+    run: (p, x, w, b, y, act, be) => {
       const plan = planIm2col(p, 4096);
-      convIm2col(p, plan, x, w, b, y, new Float32Array(plan.scratchLength), act);
+      convIm2col(p, plan, x, w, b, y, be.alloc(plan.scratchLength), act);
     },
   },
   'im2col + packed GEMM (tiled columns)': {
     applies: (p) => !planIm2col(p).pointwise,
-    run: (p, x, w, b, y, act) => {
+    wasmGemm: true,
+    run: (p, x, w, b, y, act, be) => {
       const plan = planIm2col(p, 4096);
       const packed = packConvWeights(p, w, b);
-      convIm2colPacked(p, plan, packed, x, undefined, y, new Float32Array(im2colPackedScratchLength(p, plan, packed)), act);
+      const wasm = be.wasm && uploadConvWeights(be.wasm, p, packed, w, b);
+      convIm2colPacked(p, plan, packed, x, undefined, y, be.alloc(im2colPackedScratchLength(p, plan, packed)), act, wasm);
     },
   },
   'packed GEMM with the bias pre-filled (runtime bias)': {
     applies: () => true,
-    run: (p, x, w, b, y, act) => {
+    wasmGemm: true,
+    run: (p, x, w, b, y, act, be) => {
       const plan = planIm2col(p);
       const packed = packConvWeights(p, w, undefined);
-      convIm2colPacked(p, plan, packed, x, b, y, new Float32Array(im2colPackedScratchLength(p, plan, packed)), act);
+      const wasm = be.wasm && uploadConvWeights(be.wasm, p, packed, w, undefined);
+      convIm2colPacked(p, plan, packed, x, b, y, be.alloc(im2colPackedScratchLength(p, plan, packed)), act, wasm);
     },
   },
   '1x1 pointwise packed GEMM': {
     applies: (p) => planIm2col(p).pointwise,
-    run: (p, x, w, b, y, act) => {
+    wasmGemm: true,
+    run: (p, x, w, b, y, act, be) => {
       const plan = planIm2col(p);
       const packed = packConvWeights(p, w, b);
-      convIm2colPacked(p, plan, packed, x, undefined, y, new Float32Array(im2colPackedScratchLength(p, plan, packed)), act);
+      const wasm = be.wasm && uploadConvWeights(be.wasm, p, packed, w, b);
+      convIm2colPacked(p, plan, packed, x, undefined, y, be.alloc(im2colPackedScratchLength(p, plan, packed)), act, wasm);
     },
   },
   ...Object.fromEntries((['f23', 'f43', 'f63'] as WinogradVariant[]).map((v) => [`winograd ${v}`, {
     applies: winogradApplies,
-    run: (p: ConvProblem, x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array, act: Act) => {
+    wasmGemm: true,
+    normwise: true,
+    run: (p: ConvProblem, x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array, act: Act, be: ConvBackend) => {
       // A small budget so multi-block tiling runs too.
       const plan = planWinograd(p, v, w, 3000 * 4);
-      convWinograd(p, plan, x, b, y, new Float32Array(plan.scratchLength), act);
+      const wasm = be.wasm && uploadWinogradFilters(be.wasm, plan, w);
+      convWinograd(p, plan, x, b, y, be.alloc(plan.scratchLength), act, wasm);
     },
   }])),
   ...Object.fromEntries((['generic', '3x3s1', '3x3s2', '5x5'] as DepthwiseKernel[]).map((k) => [`depthwise ${k}`, {
@@ -375,6 +405,49 @@ const PATHS: Record<string, { applies: (p: ConvProblem) => boolean; run: PathRun
     },
   }])),
 };
+
+const wasmCtx = WasmContext.create();
+const WASM_SKIP = 'WebAssembly SIMD is not available in this engine: wasm backend cases skipped';
+if (wasmCtx === undefined) console.warn(WASM_SKIP);
+/** Calls of the wasm GEMM drivers (the uploads point at this object), to show the wasm path really ran. */
+const wasmDriverCalls = { count: 0 };
+if (wasmCtx !== undefined) {
+  const gemm = wasmCtx.kernels.gemm as { packedA: (...a: number[]) => void; packedB: (...a: number[]) => void };
+  const [origA, origB] = [gemm.packedA, gemm.packedB];
+  gemm.packedA = (...a: number[]) => { wasmDriverCalls.count++; origA(...a); };
+  gemm.packedB = (...a: number[]) => { wasmDriverCalls.count++; origB(...a); };
+  // Grow the memory once up front so no allocation in a test grows it (growth detaches earlier views).
+  wasmCtx.free(wasmCtx.alloc(64 << 20));
+}
+
+/**
+ * Runs `body` on a backend: on wasm, x is copied into the memory, y and every alloc() are views of it, and
+ * the result is copied back into y. Every block is freed afterwards.
+ */
+function onBackend(name: 'js' | 'wasm', x: Float32Array, y: Float32Array, body: (x: Float32Array, y: Float32Array, be: ConvBackend) => void): void {
+  if (name === 'js') {
+    body(x, y, { name, alloc: (n) => new Float32Array(n) });
+    return;
+  }
+  const ctx = wasmCtx!;
+  const blocks: number[] = [];
+  const alloc = (n: number): Float32Array => {
+    const off = ctx.alloc(Math.max(1, n) * 4);
+    blocks.push(off);
+    return ctx.f32(off, n);
+  };
+  const buffer = ctx.memory.buffer;
+  try {
+    const xs = alloc(x.length);
+    xs.set(x);
+    const ys = alloc(y.length).fill(NaN);
+    body(xs, ys, { name, wasm: ctx, alloc });
+    expect(ctx.memory.buffer, 'no allocation grew (and detached) the memory').toBe(buffer);
+    y.set(ys);
+  } finally {
+    blocks.forEach((o) => ctx.free(o));
+  }
+}
 
 function depthwiseKernelFor(p: ConvProblem): DepthwiseKernel {
   return planDepthwise(p).kernel;
@@ -403,7 +476,7 @@ const FAST_SHAPES: Parameters<typeof problem2d>[0][] = [
   { c: 2, m: 2, group: 2, h: 2, w: 2, kh: 3, kw: 3, pads: [1, 1, 1, 1] },
 ];
 
-describe('generic tester: every fast path × every fused activation agrees with the reference (rtol 1e-4)', () => {
+describe('generic tester: every fast path × every fused activation × both backends agrees with the reference (rtol 1e-4)', () => {
   FAST_SHAPES.forEach((s, si) => {
     const p = problem2d(s);
     const { x, w, b, outLen, outShape } = operands(p, 100 + si);
@@ -411,18 +484,28 @@ describe('generic tester: every fast path × every fused activation agrees with 
     convReference(p, x, w, b, ref);
     for (const [name, path] of Object.entries(PATHS)) {
       if (!path.applies(p)) continue;
-      it(`${name} ${JSON.stringify(s)}`, () => {
-        for (const act of ACTIVATIONS) {
-          const y = new Float32Array(outLen).fill(NaN);
-          path.run(p, x, w, b, y, act);
-          const want = ref.map((v) => expectedActivation(act, v));
-          try {
-            expectClose({ dtype: 'float32', shape: outShape, data: y }, { dtype: 'float32', shape: outShape, data: want }, 1e-4, 1e-5);
-          } catch (e) {
-            throw new Error(`activation ${act.kind}: ${(e as Error).message}`);
-          }
+      for (const backend of ['js', 'wasm'] as const) {
+        const title = `${name} [${backend}] ${JSON.stringify(s)}`;
+        if (backend === 'wasm' && wasmCtx === undefined) {
+          it.skip(`${title} (${WASM_SKIP})`, () => {});
+          continue;
         }
-      });
+        it(title, () => {
+          for (const act of ACTIVATIONS) {
+            const y = new Float32Array(outLen).fill(NaN);
+            const calls = wasmDriverCalls.count;
+            onBackend(backend, x, y, (xb, yb, be) => path.run(p, xb, w, b, yb, act, be));
+            if (backend === 'wasm' && path.wasmGemm) expect(wasmDriverCalls.count, 'the wasm GEMM ran').toBeGreaterThan(calls);
+            const want = ref.map((v) => expectedActivation(act, v));
+            const atol = path.normwise ? 1e-5 * Math.max(1, ...ref.map(Math.abs)) : 1e-5;
+            try {
+              expectClose({ dtype: 'float32', shape: outShape, data: y }, { dtype: 'float32', shape: outShape, data: want }, 1e-4, atol);
+            } catch (e) {
+              throw new Error(`activation ${act.kind}: ${(e as Error).message}`);
+            }
+          }
+        });
+      }
     }
   });
 
@@ -432,15 +515,19 @@ describe('generic tester: every fast path × every fused activation agrees with 
     expect([...covered].sort()).toEqual(Object.keys(PATHS).sort());
   });
 
-  it('Winograd F(4,3) on the 64->64 3x3 56x56 layer: max relative error <= 1e-4', () => {
+  it('Winograd F(4,3) on the 64->64 3x3 56x56 layer, both backends: max relative error <= 1e-4', () => {
     const p = problem2d({ c: 64, m: 64, h: 56, w: 56, kh: 3, kw: 3, pads: [1, 1, 1, 1] });
     const { x, w, b, outLen } = operands(p, 7);
     const ref = new Float32Array(outLen);
     convReference(p, x, w, b, ref);
-    for (const v of ['f43', 'f63'] as WinogradVariant[]) {
+    const runs = (['f43', 'f63'] as WinogradVariant[]).flatMap((v) => (wasmCtx ? ['js', 'wasm'] as const : ['js'] as const).map((be) => [v, be] as const));
+    for (const [v, backend] of runs) {
       const plan = planWinograd(p, v, w);
       const y = new Float32Array(outLen);
-      convWinograd(p, plan, x, b, y, new Float32Array(plan.scratchLength));
+      onBackend(backend, x, y, (xb, yb, be) => {
+        const wasm = be.wasm && uploadWinogradFilters(be.wasm, plan, w);
+        convWinograd(p, plan, xb, b, yb, be.alloc(plan.scratchLength), NO_ACT, wasm);
+      });
       let maxErr = 0;
       let scale = 0;
       for (let i = 0; i < outLen; i++) {

@@ -1,0 +1,241 @@
+import { describe, expect, it } from 'vitest';
+import { sizeOf, type TensorData } from '../src/dtype.js';
+import { defaultRegistry } from '../src/kernels/registry.js';
+import type { PrepareContext } from '../src/kernels/kernel.js';
+import { WasmContext } from '../src/wasm/context.js';
+import { expectClose, Fs, makeNode, randomTensor, runKernel, tensor, type AttrValue } from './harness.js';
+
+// Gemm, MatMul (constant B) and tinfer.MatMulAdd on both backends against a naive float64 reference at
+// rtol 1e-4: 'js' through the test harness (plain arrays), 'wasm' with every runtime input, output and scratch
+// placed in the context's memory (as a session's arena is), and a count of the wasm driver's calls to show the
+// wasm path really ran (it silently falls back to JS when a view is outside its memory).
+
+const wasmCtx = WasmContext.create();
+const WASM_SKIP = 'WebAssembly SIMD is not available in this engine: wasm backend cases skipped';
+if (wasmCtx === undefined) console.warn(WASM_SKIP);
+
+/** Counts calls of the context's packed GEMM drivers (the kernels' uploads point at this very object). */
+const driverCalls = { packedA: 0, packedB: 0 };
+if (wasmCtx !== undefined) {
+  const gemm = wasmCtx.kernels.gemm as { packedA: (...a: number[]) => void; packedB: (...a: number[]) => void };
+  const [origA, origB] = [gemm.packedA, gemm.packedB];
+  gemm.packedA = (...a: number[]) => { driverCalls.packedA++; origA(...a); };
+  gemm.packedB = (...a: number[]) => { driverCalls.packedB++; origB(...a); };
+}
+
+interface WasmRunOptions {
+  constant?: number[];
+  domain?: string;
+}
+
+/**
+ * Prepares `opType` with ctx.options.wasm and runs it with runtime inputs, outputs and scratch as views of the
+ * wasm memory (constants stay plain arrays, as initializers do in a session). Returns outputs copied out.
+ */
+function runKernelInWasm(
+  ctx: WasmContext, opType: string, inputs: TensorData[], attrs: Record<string, AttrValue>, opts: WasmRunOptions = {},
+): TensorData[] {
+  const node = makeNode(opType, attrs, inputs.length, 1, opts.domain ?? '');
+  const constant = opts.constant ?? [];
+  const pctx: PrepareContext = {
+    node,
+    opset: 17,
+    inputs: inputs.map((t) => ({ dtype: t.dtype, shape: [...t.shape] })),
+    constants: inputs.map((t, i) => (constant.includes(i) ? t : undefined)),
+    options: { wasm: ctx },
+  };
+  const prepared = defaultRegistry.get(node).prepare(pctx);
+  const lengths = [
+    ...inputs.map((t) => t.data.length),
+    ...prepared.outputs.map((t) => sizeOf(t.shape)),
+    ...(prepared.scratch ?? []).map((s) => s.length),
+  ];
+  // Allocate everything first: an allocation may grow the memory and detach earlier views.
+  const offsets = lengths.map((n) => ctx.alloc(Math.max(1, n) * 4));
+  try {
+    const views = offsets.map((o, i) => ctx.f32(o, lengths[i]!));
+    const inViews = inputs.map((t, i) => {
+      if (constant.includes(i)) return t.data;
+      views[i]!.set(t.data as Float32Array);
+      return views[i]!;
+    });
+    const outViews = views.slice(inputs.length, inputs.length + prepared.outputs.length);
+    outViews.forEach((v) => v.fill(NaN));
+    prepared.run(inViews, outViews, views.slice(inputs.length + prepared.outputs.length));
+    return prepared.outputs.map((t, i) => ({ dtype: t.dtype, shape: t.shape, data: Float32Array.from(outViews[i]!) }));
+  } finally {
+    offsets.forEach((o) => ctx.free(o));
+  }
+}
+
+type Backend = 'js' | 'wasm';
+const BACKENDS: Backend[] = ['js', 'wasm'];
+
+/** Runs on one backend; for wasm also expects the packed-B driver to have run at least once. */
+function runOn(backend: Backend, opType: string, inputs: TensorData[], attrs: Record<string, AttrValue>, constant: number[], domain = ''): TensorData {
+  if (backend === 'js') return runKernel(opType, inputs, attrs, { constant, domain })[0]!;
+  const before = driverCalls.packedB;
+  const y = runKernelInWasm(wasmCtx!, opType, inputs, attrs, { constant, domain })[0]!;
+  expect(driverCalls.packedB, 'the wasm GEMM driver ran').toBeGreaterThan(before);
+  return y;
+}
+
+function itOn(backend: Backend, name: string, body: () => void): void {
+  if (backend === 'wasm' && wasmCtx === undefined) it.skip(`${name} [wasm] (${WASM_SKIP})`, body);
+  else it(`${name} [${backend}]`, body);
+}
+
+/** Naive op(A)·op(B) in float64 for one matrix: A [M,K] or [K,M], B [K,N] or [N,K]. */
+function naive(a: ArrayLike<number>, aOff: number, b: ArrayLike<number>, M: number, N: number, K: number, transA = false, transB = false): Float64Array {
+  const y = new Float64Array(M * N);
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) s += a[aOff + (transA ? k * M + i : i * K + k)]! * b[transB ? j * K + k : k * N + j]!;
+      y[i * N + j] = s;
+    }
+  }
+  return y;
+}
+
+type Act = { attrs: Record<string, AttrValue>; f: (v: number) => number };
+const ACTS: Record<string, Act> = {
+  none: { attrs: {}, f: (v) => v },
+  relu: { attrs: { 'tinfer.activation': 'relu' }, f: (v) => Math.max(0, v) },
+  relu6: { attrs: { 'tinfer.activation': 'clip', 'tinfer.activation_params': new Fs([0, 6]) }, f: (v) => Math.min(6, Math.max(0, v)) },
+  leakyrelu: { attrs: { 'tinfer.activation': 'leakyrelu', 'tinfer.activation_params': new Fs([0.1]) }, f: (v) => (v >= 0 ? v : 0.1 * v) },
+  hardswish: { attrs: { 'tinfer.activation': 'hardswish', 'tinfer.activation_params': new Fs([1 / 6, 0.5]) }, f: (v) => v * Math.max(0, Math.min(1, v / 6 + 0.5)) },
+  silu: { attrs: { 'tinfer.activation': 'silu' }, f: (v) => v / (1 + Math.exp(-v)) },
+};
+
+// Operands lie in [-1, 1]: over K = 300 the two backends sum in different orders (wasm with FMA when relaxed
+// SIMD is there), and float32 rounding of such sums stays well inside atol 1e-5.
+describe('Gemm with constant B on both backends vs a naive reference (rtol 1e-4)', () => {
+  // M, N, K not multiples of either backend's tile; M = 1 (a single row) too.
+  const sizes = [[5, 11, 13], [1, 9, 7], [37, 70, 300]] as const;
+  const cShapes: ((number | 'M' | 'N')[] | undefined)[] = [undefined, ['N'], [1, 'N'], ['M', 'N'], ['M', 1], []];
+  for (const backend of BACKENDS) {
+    for (const [M, N, K] of sizes) {
+      for (const transA of [false, true]) {
+        for (const transB of [false, true]) {
+          itOn(backend, `M ${M} N ${N} K ${K} transA ${transA} transB ${transB}, every C shape, alpha 1.5, beta 0.5, activations`, () => {
+            const a = randomTensor(transA ? [K, M] : [M, K], M + K);
+            const b = randomTensor(transB ? [N, K] : [K, N], N + K);
+            const prod = naive(a.data as Float32Array, 0, b.data as Float32Array, M, N, K, transA, transB);
+            for (const raw of cShapes) {
+              const cShape = raw === undefined ? undefined : raw.map((d) => (d === 'N' ? N : d === 'M' ? M : d));
+              const c = cShape === undefined ? undefined : randomTensor(cShape, 3, -4, 4);
+              const rows = cShape !== undefined && cShape.length === 2 ? cShape[0]! : 1;
+              const cols = cShape !== undefined && cShape.length >= 1 ? cShape[cShape.length - 1]! : 1;
+              const cv = (i: number, j: number): number => (c === undefined ? 0 : c.data[(rows === 1 ? 0 : i) * cols + (cols === 1 ? 0 : j)] as number);
+              for (const [actName, act] of Object.entries(ACTS)) {
+                const want = tensor('float32', [M, N], Array.from(prod, (v, k) => act.f(1.5 * v + 0.5 * cv(Math.floor(k / N), k % N))));
+                const attrs = { transA: transA ? 1 : 0, transB: transB ? 1 : 0, alpha: 1.5, beta: 0.5, ...act.attrs };
+                const inputs = c === undefined ? [a, b] : [a, b, c];
+                for (const constant of c === undefined ? [[1]] : [[1], [1, 2]]) {
+                  try {
+                    expectClose(runOn(backend, 'Gemm', inputs, attrs, constant), want, 1e-4, 1e-5);
+                  } catch (e) {
+                    throw new Error(`C [${cShape ?? 'none'}] ${actName} constants [${constant}]: ${(e as Error).message}`);
+                  }
+                }
+              }
+            }
+          });
+        }
+      }
+    }
+  }
+});
+
+describe('MatMul with constant B on both backends vs a naive reference (rtol 1e-4)', () => {
+  const cases: { a: number[]; b: number[] }[] = [
+    { a: [7, 13], b: [13, 9] },
+    { a: [2, 3, 5, 17], b: [17, 33] }, // batch folded into M
+    { a: [70, 300], b: [300, 70] },
+    { a: [13], b: [13, 6] }, // 1-D A
+  ];
+  for (const backend of BACKENDS) {
+    for (const s of cases) {
+      itOn(backend, `A [${s.a}] B [${s.b}] with every fused activation`, () => {
+        const a = randomTensor(s.a, 11);
+        const b = randomTensor(s.b, 12);
+        const K = s.b[0]!;
+        const N = s.b[1]!;
+        const M = s.a.length === 1 ? 1 : s.a[s.a.length - 2]!;
+        const batches = s.a.length <= 2 ? 1 : sizeOf(s.a.slice(0, -2));
+        const ref = new Float64Array(batches * M * N);
+        for (let t = 0; t < batches; t++) ref.set(naive(a.data as Float32Array, t * M * K, b.data as Float32Array, M, N, K), t * M * N);
+        const outShape = [...s.a.slice(0, -1), N];
+        for (const [actName, act] of Object.entries(ACTS)) {
+          const want = tensor('float32', outShape, Array.from(ref, act.f));
+          try {
+            expectClose(runOn(backend, 'MatMul', [a, b], act.attrs, [1]), want, 1e-4, 1e-5);
+          } catch (e) {
+            throw new Error(`${actName}: ${(e as Error).message}`);
+          }
+        }
+      });
+    }
+  }
+});
+
+describe('tinfer.MatMulAdd with constant B on both backends vs a naive reference (rtol 1e-4)', () => {
+  for (const backend of BACKENDS) {
+    for (const [rows, K, N] of [[6, 19, 10], [1, 5, 3], [129, 64, 40]] as const) {
+      itOn(backend, `A [${rows}, ${K}] B [${K}, ${N}], bias constant or runtime, every fused activation`, () => {
+        const a = randomTensor([rows, K], 21, -2, 2);
+        const b = randomTensor([K, N], 22, -2, 2);
+        const c = randomTensor([N], 23, -2, 2);
+        const prod = naive(a.data as Float32Array, 0, b.data as Float32Array, rows, N, K);
+        for (const [actName, act] of Object.entries(ACTS)) {
+          const want = tensor('float32', [rows, N], Array.from(prod, (v, k) => act.f(v + (c.data[k % N] as number))));
+          for (const constant of [[1], [1, 2]]) {
+            try {
+              expectClose(runOn(backend, 'MatMulAdd', [a, b, c], act.attrs, constant, 'tinfer'), want, 1e-4, 1e-5);
+            } catch (e) {
+              throw new Error(`${actName} constants [${constant}]: ${(e as Error).message}`);
+            }
+          }
+        }
+      });
+    }
+  }
+});
+
+describe('wasm weight uploads', () => {
+  it.skipIf(wasmCtx === undefined)('re-preparing with the same weight tensor reuses its upload (memory does not grow per plan)', () => {
+    const ctx = wasmCtx!;
+    const b = randomTensor([64, 48], 31);
+    const prepareFor = (rows: number): void => {
+      const node = makeNode('MatMul', {}, 2);
+      defaultRegistry.get(node).prepare({
+        node, opset: 17, options: { wasm: ctx },
+        inputs: [{ dtype: 'float32', shape: [rows, 64] }, { dtype: 'float32', shape: [64, 48] }],
+        constants: [undefined, b],
+      });
+    };
+    prepareFor(3);
+    const after = ctx.allocatedBytes;
+    for (let rows = 4; rows < 40; rows++) prepareFor(rows);
+    expect(ctx.allocatedBytes).toBe(after);
+    // A different weight tensor is a new upload.
+    const node = makeNode('MatMul', {}, 2);
+    defaultRegistry.get(node).prepare({
+      node, opset: 17, options: { wasm: ctx },
+      inputs: [{ dtype: 'float32', shape: [3, 64] }, { dtype: 'float32', shape: [64, 48] }],
+      constants: [undefined, randomTensor([64, 48], 32)],
+    });
+    expect(ctx.allocatedBytes).toBeGreaterThan(after);
+  });
+
+  it.skipIf(wasmCtx === undefined)('views outside the wasm memory fall back to JS with the same result', () => {
+    const a = randomTensor([9, 20], 41);
+    const b = randomTensor([20, 12], 42);
+    const want = tensor('float32', [9, 12], naive(a.data as Float32Array, 0, b.data as Float32Array, 9, 12, 20));
+    const before = driverCalls.packedB;
+    const y = runKernel('MatMul', [a, b], {}, { constant: [1], options: { wasm: wasmCtx } })[0]!;
+    expect(driverCalls.packedB).toBe(before);
+    expectClose(y, want, 1e-4, 1e-5);
+  });
+});
