@@ -49,7 +49,9 @@ describe('foldConvMulAdd', () => {
     it(`${name}: folds into the Conv, outputs unchanged`, () => {
       const bytes = model(steps, opts);
       expect(ops(runBasicPasses(graphOf(bytes)))).toEqual(['Conv']);
-      expectClose(run(bytes, true), run(bytes, false), 1e-5, 1e-6);
+      // Folding rounds W·s once instead of (W·x)·s, so outputs near zero (sums of O(1) terms cancelling) may differ
+      // by a few float32 ulps of the terms: atol 1e-5 on unit-scale inputs.
+      expectClose(run(bytes, true), run(bytes, false), 1e-5, 1e-5);
     });
   }
 
