@@ -7,7 +7,7 @@ import type { Graph } from '../src/loader/model.js';
 import { ModelBuilder, F } from './onnx-builder.js';
 import { expectClose, randomTensor } from './harness.js';
 
-type Producer = 'Conv' | 'Gemm' | 'MatMul';
+type Producer = 'Conv' | 'Gemm' | 'MatMul' | 'MatMulAdd';
 
 /** Appends the activation `kind` after `y` and returns its output. */
 function addActivation(b: ModelBuilder, kind: string, y: string): string {
@@ -47,6 +47,14 @@ function model(producer: Producer, kind: string, opts: { exposeProducer?: boolea
     const w = b.initializer('w', randomTensor([8, 13, 3, 3], 2, -0.5, 0.5));
     const bias = b.initializer('b', randomTensor([8], 3));
     [y] = b.node('Conv', [xin, w, bias], { pads: [1, 1, 1, 1] }) as [string];
+  } else if (producer === 'MatMulAdd') {
+    // A 3-D Linear (MatMul + bias Add): fuse-matmul-add makes it tinfer.MatMulAdd before this pass runs.
+    x = randomTensor([2, 5, 13], 1, -3, 3);
+    const xin = b.input('x', 'float32', x.shape);
+    const w = b.initializer('w', randomTensor([13, 11], 2));
+    const c = b.initializer('c', randomTensor([11], 3));
+    const [mm] = b.node('MatMul', [xin, w]);
+    [y] = b.node('Add', [mm!, c]) as [string];
   } else {
     x = randomTensor([5, 13], 1, -3, 3);
     const xin = b.input('x', 'float32', x.shape);
@@ -80,7 +88,7 @@ const ACTIVATIONS: [string, string][] = [
 ];
 
 describe('fuseActivation', () => {
-  for (const producer of ['Conv', 'Gemm', 'MatMul'] as Producer[]) {
+  for (const producer of ['Conv', 'Gemm', 'MatMul', 'MatMulAdd'] as Producer[]) {
     for (const [kind, fused] of ACTIVATIONS) {
       it(`${producer} + ${kind} becomes one ${producer} with activation '${fused}', outputs unchanged`, () => {
         const { bytes, x } = model(producer, kind);
@@ -92,6 +100,30 @@ describe('fuseActivation', () => {
       });
     }
   }
+
+  it('float64 tinfer.MatMulAdd + LeakyRelu fuses and matches the unfused graph', () => {
+    const b = new ModelBuilder({ opset: 17 });
+    const r = randomTensor([3, 4, 6], 5, -3, 3);
+    const x: TensorData = { dtype: 'float64', shape: r.shape, data: Float64Array.from(r.data as Float32Array) };
+    const xin = b.input('x', 'float64', x.shape);
+    const w = randomTensor([6, 7], 6);
+    const c = randomTensor([7], 7);
+    const [mm] = b.node('MatMul', [xin, b.initializer('w', { ...w, dtype: 'float64', data: Float64Array.from(w.data as Float32Array) })]);
+    const [y] = b.node('Add', [mm!, b.initializer('c', { ...c, dtype: 'float64', data: Float64Array.from(c.data as Float32Array) })]);
+    const [z] = b.node('LeakyRelu', [y!], { alpha: new F(0.2) });
+    b.output(z!);
+    const bytes = b.toBytes();
+    const optimised = runBasicPasses(graphOf(bytes));
+    expect(optimised.nodes.map((n) => `${n.domain}:${n.opType}`)).toEqual(['tinfer:MatMulAdd']);
+    const runF64 = (optimize: boolean): TensorData => {
+      const s = InferenceSession.createSync(bytes, { optimize });
+      const out = s.runSync({ x: new Tensor('float64', x.data as Float64Array, x.shape) })[s.outputNames[0]!]!;
+      return { dtype: 'float64', shape: [...out.dims], data: out.data as Float64Array };
+    };
+    const want = runF64(false);
+    expect((want.data as Float64Array).some((v) => v < 0)).toBe(true);
+    expectClose(runF64(true), want, 1e-12, 1e-12);
+  });
 
   it('stores the parameters: Relu6 bounds, LeakyRelu alpha, an omitted Clip max as +Infinity', () => {
     const params = (kind: string) => fuseActivation(graphOf(model('Conv', kind).bytes)).nodes[0]!.attributes.get(FUSED_ACTIVATION_PARAMS_ATTR);

@@ -5,7 +5,7 @@ import { FLOAT_DTYPES, GraphIndex, otherOperand, rewrite, scalarValue } from './
 import { withOptimisedSubgraphs } from './subgraphs.js';
 
 /**
- * Internal attributes this pass sets on Conv / Gemm / MatMul, read by their kernels at prepare. The dot makes
+ * Internal attributes this pass sets on Conv / Gemm / MatMul / tinfer.MatMulAdd, read by their kernels at prepare. The dot makes
  * them impossible ONNX attribute names (those are C identifiers), so they never collide with the spec's.
  */
 export const FUSED_ACTIVATION_ATTR = 'tinfer.activation';
@@ -27,15 +27,17 @@ interface FusableActivation {
   last: Node;
 }
 
-const PRODUCERS = new Set(['Conv', 'Gemm', 'MatMul']);
+/** Producers with a fused store, keyed `domain:opType`. */
+const PRODUCERS = new Set([':Conv', ':Gemm', ':MatMul', 'tinfer:MatMulAdd']);
 
 /**
- * Folds an activation into the Conv / Gemm / MatMul that feeds it, so the producer applies it in its store:
+ * Folds an activation into the Conv / Gemm / MatMul / tinfer.MatMulAdd that feeds it, so the producer applies it in its store:
  * Relu, Clip with constant bounds (Relu6), LeakyRelu, HardSwish, Sigmoid and SiLU written as Mul(x, Sigmoid(x)).
  * The producer's output must be read only by the activation (twice, by Sigmoid and Mul, for SiLU) and not be a
  * graph output. The fused node keeps its op type and gains the internal attributes tinfer.activation and
  * tinfer.activation_params (see kernels/conv/fused-activation.ts). Gemm and MatMul are fused only when a float
- * input is known (their integer forms have no fused store).
+ * input is known (their integer forms have no fused store); tinfer.MatMulAdd (from fuse-matmul-add, which runs
+ * first) is always float.
  */
 export function fuseActivation(graph: Graph): Graph {
   const withBodies = { ...graph, nodes: graph.nodes.map((n) => withOptimisedSubgraphs(n, fuseActivation)) };
@@ -58,9 +60,9 @@ export function fuseActivation(graph: Graph): Graph {
 }
 
 function isFusableProducer(node: Node, g: GraphIndex): boolean {
-  if (!PRODUCERS.has(node.opType) || node.domain !== '' || node.outputs.length !== 1 || node.outputs[0] === '') return false;
+  if (!PRODUCERS.has(`${node.domain}:${node.opType}`) || node.outputs.length !== 1 || node.outputs[0] === '') return false;
   if (node.attributes.has(FUSED_ACTIVATION_ATTR)) return false;
-  if (node.opType === 'Conv') return true;
+  if (node.opType === 'Conv' || node.opType === 'MatMulAdd') return true;
   // MatMul also takes integer inputs; fuse only when a float operand shows the dtype.
   return node.inputs.some((name) => {
     const t = g.constant(name);

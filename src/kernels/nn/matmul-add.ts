@@ -1,9 +1,8 @@
 import { sizeOf } from '../../dtype.js';
-import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { applyActivation } from '../gemm/activation.js';
 import { gemmPackedB, packB, packedGemmScratchLength } from '../gemm/packed.js';
 import { sgemm } from '../gemm/sgemm.js';
-import { readFusedActivation } from '../conv/fused-activation.js';
+import { activateInPlace, readFusedActivation } from '../conv/fused-activation.js';
 import { uploadWeights } from '../conv/wasm-weights.js';
 import { wasmGemmPackedB } from '../../wasm/gemm.js';
 import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
@@ -13,7 +12,7 @@ import { dgemmAccumulate, floatKind } from './gemm.js';
 // Y = act(MatMul(A, B) + C): every leading dim of A is folded into the GEMM's rows. With B constant (a Linear
 // weight) B is packed once and a constant C goes into the pack, so the packed GEMM adds it in its store;
 // otherwise each output row starts as C and the GEMM accumulates onto it. act is the optional fused
-// activation (tinfer.activation), float32 only.
+// activation (tinfer.activation), applied in the store (float64: after the product).
 function prepareMatMulAdd(ctx: PrepareContext): PreparedKernel {
   const a = requireInput(ctx, 0);
   const b = requireInput(ctx, 1);
@@ -55,9 +54,6 @@ function prepareMatMulAdd(ctx: PrepareContext): PreparedKernel {
       },
     };
   }
-  if (kind === 'f64' && act.kind !== 'none') {
-    throw new UnsupportedError(`${nodeLabel(ctx.node)}: a fused activation needs float32, got ${a.dtype}`);
-  }
   return {
     outputs,
     run(inputs, outs) {
@@ -68,6 +64,7 @@ function prepareMatMulAdd(ctx: PrepareContext): PreparedKernel {
         applyActivation(act, y as Float32Array, 0, y.length);
       } else {
         dgemmAccumulate(false, false, rows, N, K, 1, inputs[0] as Float64Array, 0, K, inputs[1] as Float64Array, 0, N, y as Float64Array, 0, N);
+        activateInPlace(act, y, 0, y.length);
       }
     },
   };
