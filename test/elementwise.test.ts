@@ -249,6 +249,19 @@ describe('activations', () => {
     expect(values(p)).toEqual([0, 1000]);
   });
 
+  it('Relu and LeakyRelu (any alpha) keep NaN, map -0 as the spec formula, and handle infinities', () => {
+    const xs = [NaN, -0, 0, -Infinity, Infinity, -2.5, 3, -1e-40];
+    const same = (got: TensorData, want: number[]) => values(got).forEach((g, i) => expect(Object.is(g, want[i]), `${i}: ${String(g)} vs ${want[i]}`).toBe(true));
+    for (const dtype of ['float32', 'float64'] as const) {
+      const x = tensor(dtype, [xs.length], xs);
+      const r = (v: number) => (dtype === 'float32' ? Math.fround(v) : v);
+      same(runKernel('Relu', [x])[0], xs.map((v) => r(v > 0 ? v : v < 0 ? 0 : v + 0)));
+      for (const alpha of [0.01, 0, 1, 1.5, -0.5]) {
+        same(runKernel('LeakyRelu', [x], { alpha: new F(alpha) })[0], xs.map((v) => r(r(v) >= 0 ? r(v) : alpha * r(v))));
+      }
+    }
+  });
+
   it('Relu on int32 and int64', () => {
     expect(values(runKernel('Relu', [tensor('int32', [3], [-2, 0, 5])])[0])).toEqual([0, 0, 5]);
     expect(values(runKernel('Relu', [tensor('int64', [2], [-2, 7])])[0])).toEqual([0n, 7n]);
