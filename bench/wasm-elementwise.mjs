@@ -2,7 +2,7 @@
 // Run: npm run build && node bench/wasm-elementwise.mjs
 import { WasmContext } from '../dist/wasm/context.js';
 import { wasmBinary, wasmClamp, wasmPerChannel } from '../dist/wasm/elementwise.js';
-import { wasmDepthwise3x3s1Interior } from '../dist/wasm/depthwise.js';
+import { wasmDepthwise3x3Interior } from '../dist/wasm/depthwise.js';
 
 const ROUNDS = 9;
 const median = (xs) => [...xs].sort((x, y) => x - y)[xs.length >> 1];
@@ -63,8 +63,22 @@ const gbps = (bytes, s) => (bytes / s / 1e9).toFixed(1);
       jo[oh * W + ow] = s;
     }
   }, 50);
-  const w = time(must(() => wasmDepthwise3x3s1Interior(ctx, a, 0, W, wts, 0, 0.1, o, 0, W, 1, H - 1, 1, W - 1, 1, 1)), 50);
+  const w = time(must(() => wasmDepthwise3x3Interior(ctx, 1, a, 0, W, wts, 0, 0.1, o, 0, W, 1, H - 1, 1, W - 1, 1, 1)), 50);
   rows.push(['Depthwise 3x3 s1 interior, 128x128 plane (GFLOP/s)', (flops / js / 1e9).toFixed(1), (flops / w / 1e9).toFixed(1)]);
+}
+{
+  // Depthwise 3×3 s2 interior of one 128×128 plane (pads 1): 63×63 interior outputs.
+  const H = 128, W = 128, OW = 64, wts = Float32Array.from({ length: 9 }, () => Math.random());
+  const flops = 18 * 63 * 63;
+  const js = time(() => {
+    for (let oh = 1; oh < 64; oh++) for (let ow = 1; ow < 64; ow++) {
+      let s = 0.1;
+      for (let kh = 0; kh < 3; kh++) for (let kw = 0; kw < 3; kw++) s += wts[kh * 3 + kw] * ja[(2 * oh - 1 + kh) * W + 2 * ow - 1 + kw];
+      jo[oh * OW + ow] = s;
+    }
+  }, 50);
+  const w = time(must(() => wasmDepthwise3x3Interior(ctx, 2, a, 0, W, wts, 0, 0.1, o, 0, OW, 1, 64, 1, 64, 1, 1)), 50);
+  rows.push(['Depthwise 3x3 s2 interior, 128x128 plane (GFLOP/s)', (flops / js / 1e9).toFixed(1), (flops / w / 1e9).toFixed(1)]);
 }
 console.log('| kernel | JS loop | wasm SIMD |\n|---|---:|---:|');
 for (const r of rows) console.log(`| ${r.join(' | ')} |`);

@@ -2,7 +2,7 @@ import { hasRelaxedSimd, hasWasmSimd, ModuleBuilder } from './emitter.js';
 import {
   addElementwiseKernels, BINARY_OPS, binaryName, channelName, CLAMP_NAME, LEAKYRELU_NAME, type BinaryOp,
 } from './elementwise-kernels.js';
-import { addDepthwiseKernels, DW3X3S1_NAME } from './depthwise-kernels.js';
+import { addDepthwiseKernels, DW3X3S1_NAME, DW3X3S2_NAME } from './depthwise-kernels.js';
 import { addGemmKernels, TILE_BUFFER_BYTES, type GemmTile, type SimdVariant } from './gemm-kernels.js';
 
 /** The tile the wasm GEMM uses, picked by bench/wasm-gemm.mjs (see src/wasm/README.md). */
@@ -55,7 +55,7 @@ export interface WasmElementwiseKernels {
   readonly leakyRelu: (x: number, out: number, n: number, alpha: number) => void;
 }
 
-/** f32_dwconv_3x3s1_interior (see depthwise-kernels.ts). */
+/** f32_dwconv_3x3s{1,2}_interior (see depthwise-kernels.ts). */
 export type WasmDepthwise3x3Kernel = (
   x: number, W: number, y: number, OW: number, rowLo: number, rowHi: number, colLo: number, colHi: number,
   ph: number, pw: number, b: number, w0: number, w1: number, w2: number, w3: number, w4: number, w5: number,
@@ -68,7 +68,8 @@ export interface WasmKernels {
   /** Every generated tile, keyed `${MR}x${NR}__${variant}`. */
   readonly gemmTiles: Readonly<Record<string, WasmGemmKernels>>;
   readonly elementwise: WasmElementwiseKernels;
-  readonly depthwise3x3s1: WasmDepthwise3x3Kernel;
+  /** Depthwise 3×3 interiors by stride: [stride 1, stride 2]. */
+  readonly depthwise3x3: readonly [WasmDepthwise3x3Kernel, WasmDepthwise3x3Kernel];
 }
 
 export interface WasmContextOptions {
@@ -145,7 +146,9 @@ export class WasmContext {
     }
     const gemm = gemmTiles[`${tileNames[0]}__${variants[0]}`]!;
     const elementwise = elementwiseKernels(fns);
-    return new WasmContext(memory, relaxed, { gemm, gemmTiles, elementwise, depthwise3x3s1: fns[DW3X3S1_NAME] as WasmDepthwise3x3Kernel }, now() - t0);
+    return new WasmContext(memory, relaxed, { gemm, gemmTiles, elementwise, depthwise3x3: [
+      fns[DW3X3S1_NAME] as WasmDepthwise3x3Kernel, fns[DW3X3S2_NAME] as WasmDepthwise3x3Kernel,
+    ] }, now() - t0);
   }
 
   /**

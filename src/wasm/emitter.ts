@@ -165,6 +165,11 @@ export class FunctionBuilder {
     if (laneIndex < 0 || laneIndex > 3) throw new RangeError(`lane: index ${laneIndex} out of range`);
     return this.emit(0xfd, ...uleb(SIMD_LANE[name]), laneIndex);
   }
+  /** i8x16.shuffle: byte l of the result is byte lanes[l] of (a ++ b), lanes in 0..31. */
+  shuffle(lanes: ArrayLike<number>): this {
+    if (lanes.length !== 16 || Array.from(lanes).some((l) => l < 0 || l > 31)) throw new RangeError('shuffle: needs 16 lanes in 0..31');
+    return this.emit(0xfd, ...uleb(0x0d), ...Array.from(lanes));
+  }
   /** v128.const from 16 bytes, or from four f32 lanes. */
   v128Const(bytes: ArrayLike<number>): this {
     if (bytes.length !== 16) throw new RangeError('v128Const: needs 16 bytes');
