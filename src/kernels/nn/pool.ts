@@ -99,6 +99,55 @@ function poolPlanes(pp: PoolProblem, reducer: Reducer, p: number, x: NumericArra
   }
 }
 
+/**
+ * poolPlanes' max for float32 2-D planes (D = 1) without indices, the CNN case: one monomorphic function so the
+ * inner loop compiles to plain loads and compares. Same result as poolPlanes: the first valid tap seeds the
+ * maximum (-Infinity for a window with no valid tap) and later taps replace it when greater.
+ * X [planes, 1, H, W] -> Y [planes, 1, OH, OW]
+ */
+function maxPool2dF32(pp: PoolProblem, x: Float32Array, y: Float32Array): void {
+  const g = pp.geo;
+  const H = g.inSize[1]! | 0;
+  const W = g.inSize[2]! | 0;
+  const OH = g.outSize[1]! | 0;
+  const OW = g.outSize[2]! | 0;
+  const sh = g.strides[1]! | 0;
+  const sw = g.strides[2]! | 0;
+  const dh = g.dilations[1]! | 0;
+  const dw = g.dilations[2]! | 0;
+  const ph = g.padsBegin[1]! | 0;
+  const pw = g.padsBegin[2]! | 0;
+  const rh = pp.ranges[1];
+  const rw = pp.ranges[2];
+  const plane = H * W;
+  let yi = 0;
+  for (let c = 0; c < pp.planes; c++) {
+    const xc = c * plane;
+    for (let oh = 0; oh < OH; oh++) {
+      const khLo = rh.lo[oh]!;
+      const khHi = rh.hi[oh]!;
+      const rowBase = xc + (oh * sh - ph) * W;
+      for (let ow = 0; ow < OW; ow++) {
+        const kwLo = rw.lo[ow]!;
+        const kwHi = rw.hi[ow]!;
+        const colBase = rowBase + ow * sw - pw;
+        let acc = -Infinity;
+        if (khLo < khHi && kwLo < kwHi) {
+          acc = x[colBase + khLo * dh * W + kwLo * dw]!;
+          for (let kh = khLo; kh < khHi; kh++) {
+            const r = colBase + kh * dh * W;
+            for (let kw = kwLo; kw < kwHi; kw++) {
+              const v = x[r + kw * dw]!;
+              if (v > acc) acc = v;
+            }
+          }
+        }
+        y[yi++] = acc;
+      }
+    }
+  }
+}
+
 const FLOAT_TYPES = new Set(['float32', 'float16', 'bfloat16', 'float64']);
 const MAXPOOL_TYPES = new Set([...FLOAT_TYPES, 'int8', 'uint8']);
 
@@ -126,6 +175,14 @@ function prepareMaxPool(ctx: PrepareContext): PreparedKernel {
   const pp = poolProblem(planes, geo);
   const shape = [...lead, ...geo.outSize];
   const wantIndices = ctx.node.outputs.length > 1 && ctx.node.outputs[1] !== '';
+  if (!wantIndices && pp.geo.inSize[0] === 1 && pp.geo.kernel[0] === 1 && x.dtype !== 'float64' && FLOAT_TYPES.has(x.dtype)) {
+    return {
+      outputs: [{ dtype: x.dtype, shape }, { dtype: 'int64', shape }],
+      run(inputs, outs) {
+        maxPool2dF32(pp, inputs[0] as Float32Array, outs[0] as Float32Array);
+      },
+    };
+  }
   return {
     outputs: [{ dtype: x.dtype, shape }, { dtype: 'int64', shape }],
     run(inputs, outs) {
