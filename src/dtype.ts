@@ -22,7 +22,10 @@ export type DType =
   | 'int64'
   | 'uint64'
   | 'bool'
-  | 'string';
+  | 'string'
+  // Pseudo dtypes for ONNX sequence and optional values (never in the arena; see TensorData).
+  | 'sequence'
+  | 'optional';
 
 export type NumericArray =
   | Float32Array
@@ -34,14 +37,20 @@ export type NumericArray =
   | Int32Array
   | Uint32Array;
 export type BigIntArray = BigInt64Array | BigUint64Array;
-/** The in-memory storage of a tensor's elements. */
-export type Data = NumericArray | BigIntArray | string[];
+/** The in-memory storage of a tensor's elements (or of a sequence's / optional's values). */
+export type Data = NumericArray | BigIntArray | string[] | TensorData[];
 
-/** A tensor value with its type and shape: constants, initializers, feeds and outputs. */
+/**
+ * A tensor value with its type and shape: constants, initializers, feeds and outputs.
+ * Sequences are `{ dtype: 'sequence', shape: [n], data: TensorData[] }` and optionals
+ * `{ dtype: 'optional', shape: [0 or 1], data: TensorData[] }`; `elemType` names the element type of
+ * those (needed when they are empty).
+ */
 export interface TensorData {
   dtype: DType;
   shape: number[];
   data: Data;
+  elemType?: DType;
 }
 
 /** A tensor's type at plan time: concrete dims only (symbolic dims are resolved by the feeds). */
@@ -74,11 +83,33 @@ export const ONNX_DTYPE_CODES: Readonly<Record<number, DType>> = {
   22: 'int4',
 };
 
+/** Codes of tensor dtypes; the pseudo dtypes 'sequence' and 'optional' have none (undefined). */
 export const DTYPE_TO_ONNX_CODE: Readonly<Record<DType, number>> = Object.fromEntries(
   Object.entries(ONNX_DTYPE_CODES).map(([code, dtype]) => [dtype, Number(code)]),
 ) as Record<DType, number>;
 
-/** Bytes per stored element (after widening). Strings are not arena-allocated; 0. */
+/** True for the pseudo dtypes whose values hold other values: sequences and optionals. */
+export function isContainer(dtype: DType): dtype is 'sequence' | 'optional' {
+  return dtype === 'sequence' || dtype === 'optional';
+}
+
+/** True when storage is a plain JS array (strings, sequences, optionals), not a typed array. */
+export function isElementArray(dtype: DType): boolean {
+  return dtype === 'string' || isContainer(dtype);
+}
+
+/**
+ * A copy that shares no mutable storage with `t`: typed arrays and element arrays are copied, and a
+ * sequence's / optional's elements are copied recursively.
+ */
+export function cloneValue(t: TensorData): TensorData {
+  const data = isContainer(t.dtype) ? (t.data as TensorData[]).map(cloneValue) : (t.data.slice() as Data);
+  const out: TensorData = { dtype: t.dtype, shape: [...t.shape], data };
+  if (t.elemType !== undefined) out.elemType = t.elemType;
+  return out;
+}
+
+/** Bytes per stored element (after widening). Strings, sequences and optionals are not arena-allocated; 0. */
 export function storageBytes(dtype: DType): number {
   switch (dtype) {
     case 'float64':
@@ -105,6 +136,8 @@ export function storageBytes(dtype: DType): number {
     case 'bool':
       return 1;
     case 'string':
+    case 'sequence':
+    case 'optional':
       return 0;
   }
 }
@@ -118,9 +151,12 @@ export function isBigInt(dtype: DType): boolean {
   return dtype === 'int64' || dtype === 'uint64';
 }
 
-type ArrayCtor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => Exclude<Data, string[]>;
+/** Typed-array storage (everything but string[] and TensorData[]). */
+export type TypedData = NumericArray | BigIntArray;
 
-export function storageCtor(dtype: DType): ArrayCtor & { new (length: number): Exclude<Data, string[]> } {
+type ArrayCtor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => TypedData;
+
+export function storageCtor(dtype: DType): ArrayCtor & { new (length: number): TypedData } {
   switch (dtype) {
     case 'float64':
       return Float64Array;
@@ -144,7 +180,9 @@ export function storageCtor(dtype: DType): ArrayCtor & { new (length: number): E
     case 'bool':
       return Uint8Array;
     case 'string':
-      throw new Error('string tensors have no typed-array storage');
+    case 'sequence':
+    case 'optional':
+      throw new Error(`${dtype} values have no typed-array storage`);
     default:
       return Float32Array;
   }
@@ -153,7 +191,13 @@ export function storageCtor(dtype: DType): ArrayCtor & { new (length: number): E
 /** A fresh zeroed storage array for `length` elements. */
 export function allocData(dtype: DType, length: number): Data {
   if (dtype === 'string') return new Array<string>(length).fill('');
+  if (isContainer(dtype)) return Array.from({ length }, emptyPlaceholder);
   return new (storageCtor(dtype))(length);
+}
+
+/** Fills fresh sequence storage until a kernel or a copy writes the real elements. */
+function emptyPlaceholder(): TensorData {
+  return { dtype: 'float32', shape: [0], data: new Float32Array(0) };
 }
 
 /** A view of `length` elements of `dtype` at `byteOffset` in `buffer` (the arena). */

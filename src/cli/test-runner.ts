@@ -1,14 +1,16 @@
 /**
  * Runs folders in the ONNX backend-test layout (model.onnx + test_data_set_N/{input,output}_K.pb) and compares
- * each output with |got - exp| <= atol + rtol * |exp| (NaN equals NaN). Used by `tinfer test` and the test suite.
+ * each output with |got - exp| <= atol + rtol * |exp| (NaN equals NaN); sequence and optional values are compared
+ * element by element. Used by `tinfer test` and the test suite.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TensorData } from '../dtype.js';
-import { decodeTensor } from '../loader/index.js';
+import { isContainer, type TensorData } from '../dtype.js';
 import { UnsupportedError } from '../errors.js';
+import type { ValueInfo, ValueType } from '../loader/model.js';
+import { decodeValue, tensorAsDeclared, type ValueData } from '../loader/value.js';
 import { InferenceSession, type SessionOptions } from '../session/session.js';
-import { Tensor, fromTensorData, toTensorData } from '../session/tensor.js';
+import { fromTensorData, toTensorData } from '../session/tensor.js';
 import { readModelFileSync } from '../node.js';
 
 export interface Tolerance {
@@ -59,11 +61,52 @@ function datasetDirs(dir: string): string[] {
     .map((n) => join(dir, n));
 }
 
-function readPbs(dir: string, prefix: string): (TensorData & { name: string })[] {
-  const files = readdirSync(dir)
+function pbFiles(dir: string, prefix: string): string[] {
+  return readdirSync(dir)
     .filter((n) => n.startsWith(prefix) && n.endsWith('.pb'))
-    .sort((a, b) => Number(a.slice(prefix.length, -3)) - Number(b.slice(prefix.length, -3)));
-  return files.map((f) => decodeTensor(new Uint8Array(readFileSync(join(dir, f)))));
+    .sort((a, b) => Number(a.slice(prefix.length, -3)) - Number(b.slice(prefix.length, -3)))
+    .map((f) => join(dir, f));
+}
+
+/**
+ * Reads test-data files as values of the declared graph inputs/outputs (file K is the K-th one unless it names
+ * another): TensorProto, SequenceProto or OptionalProto by the declared type.
+ */
+function readValues(dir: string, prefix: string, declared: readonly ValueInfo[]): { name: string; value: TensorData }[] {
+  const unknown: ValueType = { kind: 'unknown' };
+  return pbFiles(dir, prefix).map((file, k) => {
+    const bytes = new Uint8Array(readFileSync(file));
+    let info = declared[k];
+    let decoded = decodeValue(bytes, info?.type ?? unknown);
+    const named = decoded.name ? declared.find((d) => d.name === decoded.name) : undefined;
+    if (named && named !== info) {
+      info = named;
+      decoded = decodeValue(bytes, named.type);
+    }
+    const name = info?.name ?? decoded.name;
+    if (!name) throw new Error(`${file}: no matching model value`);
+    return { name, value: toValue(decoded.value, info?.type ?? unknown) };
+  });
+}
+
+/** Decoded test data -> the runtime representation (sequences and optionals as TensorData holding TensorData[]). */
+function toValue(v: ValueData, type: ValueType): TensorData {
+  const elem = type.kind === 'sequence' || type.kind === 'optional' ? type.elem : null;
+  const inner = (x: ValueData): TensorData => toValue(x, elem ?? { kind: 'unknown' });
+  let out: TensorData;
+  switch (v.kind) {
+    case 'tensor':
+      return v.value;
+    case 'sequence':
+      out = { dtype: 'sequence', shape: [v.elems.length], data: v.elems.map(inner) };
+      break;
+    case 'optional':
+      out = { dtype: 'optional', shape: [v.value ? 1 : 0], data: v.value ? [inner(v.value)] : [] };
+      break;
+  }
+  if (elem?.kind === 'tensor') out.elemType = elem.dtype;
+  else if (elem?.kind === 'sequence' || elem?.kind === 'optional') out.elemType = elem.kind;
+  return out;
 }
 
 export function runTestDir(dir: string, tol: Tolerance, options: SessionOptions = {}): ModelResult {
@@ -84,27 +127,21 @@ function runDataset(session: InferenceSession, dir: string, tol: Tolerance): Dat
   const dataset = dir.split(/[\\/]/).pop()!;
   const t0 = performance.now();
   try {
-    for (const m of [...session.inputMetadata, ...session.outputMetadata]) {
-      if (m.type === 'sequence' || m.type === 'optional' || m.type === 'map') {
-        throw new UnsupportedError(`'${m.name}' is a ${m.type} value; sequence, optional and map values are not supported`);
-      }
+    const graph = session.model.graph;
+    for (const v of [...graph.inputs, ...graph.outputs]) {
+      if (v.type.kind === 'map') throw new UnsupportedError(`'${v.name}' is a map value; map values are not supported`);
     }
-    const inputs = readPbs(dir, 'input_');
-    const expected = readPbs(dir, 'output_');
-    const feeds: Record<string, Tensor> = {};
-    inputs.forEach((t, i) => {
-      const name = t.name || session.inputNames[i];
-      if (name === undefined) throw new Error(`input_${i}.pb has no matching model input`);
-      const key = session.inputNames.includes(name) ? name : session.inputNames[i]!;
-      const declared = session.inputMetadata.find((m) => m.name === key)?.type;
-      feeds[key] = declared === 'bfloat16' && t.dtype === 'uint16' ? new Tensor('bfloat16', t.data as Uint16Array, t.shape) : fromTensorData(t);
-    });
+    const required = graph.inputs.filter((i) => session.inputNames.includes(i.name));
+    const inputs = readValues(dir, 'input_', required);
+    const expected = readValues(dir, 'output_', graph.outputs);
+    const feeds = new Map(inputs.map(({ name, value }) => [name, value]));
     const t1 = performance.now();
-    const got = session.runSync(feeds);
+    const got = session.runValues(feeds);
     const ms = performance.now() - t1;
-    const outputs = expected.map((exp, i) => {
-      const name = exp.name && exp.name in got ? exp.name : session.outputNames[i]!;
-      return compareTensors(name, toTensorData(got[name]!), bfloat16Bits(exp, got[name]), tol);
+    const outputs = expected.map(({ name, value }): OutputCheck => {
+      const out = got.get(name);
+      if (!out) return { name, ok: false, maxAbs: NaN, maxRel: NaN, message: 'the model has no such output' };
+      return compareValues(name, asPublic(out), value, tol);
     });
     return { dataset, ok: outputs.every((o) => o.ok), ms, outputs };
   } catch (e) {
@@ -112,13 +149,32 @@ function runDataset(session: InferenceSession, dir: string, tol: Tolerance): Dat
   }
 }
 
+/** Tensors as the public API returns them (float16/bfloat16 rounded to their formats), inside containers too. */
+function asPublic(t: TensorData): TensorData {
+  if (isContainer(t.dtype)) return { ...t, data: (t.data as TensorData[]).map(asPublic) };
+  return toTensorData(fromTensorData(t));
+}
+
 /**
- * The ONNX test generator stores bfloat16 tensors as uint16 bits; read them as bfloat16 when the model's output is
- * bfloat16.
+ * Tensors by compareTensors (bfloat16 expectations stored as uint16 bits are read as bfloat16); sequences element
+ * by element; optionals both empty or holding matching values.
  */
-function bfloat16Bits(exp: TensorData, got: Tensor | undefined): TensorData {
-  if (got?.type !== 'bfloat16' || exp.dtype !== 'uint16') return exp;
-  return toTensorData(new Tensor('bfloat16', exp.data as Uint16Array, exp.shape));
+export function compareValues(name: string, got: TensorData, exp: TensorData, tol: Tolerance): OutputCheck {
+  if (!isContainer(exp.dtype)) return compareTensors(name, got, tensorAsDeclared(exp, got.dtype), tol);
+  const fail = (message: string): OutputCheck => ({ name, ok: false, maxAbs: NaN, maxRel: NaN, message });
+  if (got.dtype !== exp.dtype) return fail(`got a ${got.dtype}, expected a ${exp.dtype}`);
+  const g = got.data as TensorData[];
+  const e = exp.data as TensorData[];
+  if (g.length !== e.length) return fail(`${got.dtype} of ${g.length} values, expected ${e.length}`);
+  let maxAbs = 0;
+  let maxRel = 0;
+  for (let i = 0; i < e.length; i++) {
+    const check = compareValues(`${name}[${i}]`, g[i]!, e[i]!, tol);
+    if (!check.ok) return { ...check, name, message: `value ${i}: ${check.message}` };
+    maxAbs = Math.max(maxAbs, check.maxAbs);
+    maxRel = Math.max(maxRel, check.maxRel);
+  }
+  return { name, ok: true, maxAbs, maxRel };
 }
 
 /** Elementwise |got - exp| <= atol + rtol*|exp|; exact for non-float types; NaN equals NaN. */

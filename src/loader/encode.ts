@@ -144,7 +144,7 @@ function writeTensor(w: ProtoWriter, t: TensorData, name: string): void {
 
 /** Little-endian raw_data bytes for a numeric tensor, narrowing widened storage to its real encoding. */
 function rawBytes(t: TensorData): Uint8Array {
-  const data = t.data as Exclude<TensorData['data'], string[]>;
+  const data = t.data as Exclude<TensorData['data'], string[] | TensorData[]>;
   const n = data.length;
   if (isNarrowFloat(t.dtype)) {
     const dtype = t.dtype;

@@ -3,7 +3,7 @@
  * runs static plans on their arena, and falls back to eager node-by-node execution when an output shape
  * depends on runtime values (NonZero, a computed Reshape shape, a data-dependent If).
  */
-import { sizeOf, storageBytes, type Data, type TensorData, type TensorType } from '../dtype.js';
+import { cloneValue, sizeOf, storageBytes, type Data, type TensorData, type TensorType } from '../dtype.js';
 import type { Graph, Node } from '../loader/model.js';
 import { outerNames } from '../graph/scope.js';
 import { scheduleNodes } from '../graph/schedule.js';
@@ -134,7 +134,7 @@ export class GraphExecutor {
     this.runSteps(plan);
     return plan.outputIds.map((id) => {
       const v = plan.values[id]!;
-      return { dtype: v.type.dtype, shape: [...v.type.shape], data: plan.views[id]!.slice() as Data };
+      return cloneValue({ dtype: v.type.dtype, shape: v.type.shape, data: plan.views[id]! });
     });
   }
 
@@ -170,8 +170,8 @@ export class GraphExecutor {
       });
     }
     return this.graph.outputs.map((o) => {
-      const t = values.get(o.name)!;
-      return { dtype: t.dtype, shape: [...t.shape], data: t.data.slice() as Data };
+      // A deep copy: outputs must not share storage (or sequence elements) with constants or later runs.
+      return cloneValue(values.get(o.name)!);
     });
   }
 
@@ -222,9 +222,10 @@ function signature(feeds: ReadonlyMap<string, TensorData>): string {
   return s;
 }
 
+/** Copies values into a view: typed arrays by value; strings, sequence and optional elements by element. */
 function copyInto(dst: Data, src: Data): void {
   if (Array.isArray(dst)) {
-    for (let i = 0; i < dst.length; i++) dst[i] = (src as string[])[i]!;
+    for (let i = 0; i < dst.length; i++) (dst as unknown[])[i] = (src as unknown[])[i];
   } else {
     (dst as Float32Array).set(src as Float32Array);
   }

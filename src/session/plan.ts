@@ -2,7 +2,7 @@
  * Static planning: given concrete input types, prepare every node once (folding what is constant),
  * lay all intermediates out in one arena from their liveness, and make every view once.
  */
-import { allocData, sizeOf, storageBytes, viewData, type Data, type TensorData, type TensorType } from '../dtype.js';
+import { allocData, isElementArray, sizeOf, storageBytes, viewData, type Data, type TensorData, type TensorType } from '../dtype.js';
 import { nodeLabel } from '../errors.js';
 import type { Node } from '../loader/model.js';
 import { planMemory, type MemoryPlan, type MemoryProblem } from '../memory/index.js';
@@ -42,7 +42,7 @@ export interface StaticPlan {
   arena: ArenaBlock;
   /** The buffer the views were made on; when the arena's buffer changes (wasm memory growth) views are remade. */
   boundBuffer: ArrayBufferLike;
-  /** One view per value (constant data, arena view, or a detached buffer for strings). */
+  /** One view per value (constant data, arena view, or a detached array for strings, sequences and optionals). */
   views: (Data | undefined)[];
 }
 
@@ -168,7 +168,7 @@ function memoryProblem(values: PlanValue[], steps: PlanStep[], inputs: number[],
   return {
     values: values.map((v) => ({
       bytes: valueBytes(v),
-      external: v.constant !== undefined || v.type.dtype === 'string',
+      external: v.constant !== undefined || isElementArray(v.type.dtype),
     })),
     steps: steps.map((s) => ({
       reads: s.inputs.filter((id) => id >= 0),
@@ -197,9 +197,11 @@ function makeValueViews(
     const n = sizeOf(v.type.shape);
     const offset = memory.valueOffsets[id]!;
     if (v.constant) views.push(v.constant.data);
-    else if (n === 0 || offset < 0 || v.type.dtype === 'string') {
-      // Not in the arena: keep the buffer made at the first bind (strings share it with their aliases).
-      const kept = previous[id] ?? (v.type.dtype === 'string' && v.aliasOf !== undefined ? views[v.aliasOf] : undefined);
+    else if (n === 0 || offset < 0 || isElementArray(v.type.dtype)) {
+      // Not in the arena: keep the buffer made at the first bind (strings, sequences and optionals share it with
+      // their aliases).
+      const shared = isElementArray(v.type.dtype) && v.aliasOf !== undefined;
+      const kept = previous[id] ?? (shared ? views[v.aliasOf!] : undefined);
       views.push(kept ?? allocData(v.type.dtype, n));
     } else views.push(viewData(v.type.dtype, buffer, base + offset, n));
   });

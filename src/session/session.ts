@@ -137,6 +137,26 @@ export class InferenceSession {
     return result;
   }
 
+  /**
+   * The low-level entry point: runs on internal values (TensorData, narrow floats widened) by input name and
+   * returns every output by name. Unlike run(), inputs and outputs may be sequences
+   * (`{ dtype: 'sequence', shape: [n], data: TensorData[] }`) and optionals (`{ dtype: 'optional', shape: [0 or 1],
+   * data: TensorData[] }`), as the ONNX test runner needs. Outputs share no storage with the session.
+   */
+  runValues(feeds: ReadonlyMap<string, TensorData>): Map<string, TensorData> {
+    const values = new Map<string, TensorData>();
+    for (const [name, value] of feeds) {
+      const info = this.inputs.get(name);
+      if (!info) throw new InputError(`unknown input '${name}'; inputs are ${this.inputNames.join(', ')}`);
+      values.set(name, checkValue(info, value));
+    }
+    for (const name of this.inputNames) {
+      if (!values.has(name)) throw new InputError(`missing input '${name}'`);
+    }
+    const outs = this.executor.run(values);
+    return new Map(this.outputNames.map((name, i) => [name, outs[i]!]));
+  }
+
   /** Arena numbers of the most recent plan (run once first). */
   memory(): MemoryReport {
     const plan = this.executor.lastPlan;
@@ -227,26 +247,52 @@ function checkFeed(info: ValueInfo, tensor: Tensor): TensorData {
   const t = info.type;
   if (t.kind !== 'tensor') {
     if (t.kind === 'unknown') return toTensorData(tensor);
-    throw new UnsupportedError(`input '${info.name}': ${t.kind} inputs are not supported`);
+    throw new UnsupportedError(`input '${info.name}': ${t.kind} inputs are not supported by run(); use runValues()`);
   }
   if (t.dtype !== tensor.type) {
     throw new InputError(`input '${info.name}': expected type ${t.dtype}, got ${tensor.type}`);
   }
-  if (t.shape) {
-    if (t.shape.length !== tensor.dims.length) {
-      throw new InputError(
-        `input '${info.name}': expected rank ${t.shape.length} ${shapeToString(t.shape)}, got rank ${tensor.dims.length} ${shapeToString(tensor.dims)}`,
-      );
-    }
-    t.shape.forEach((d, i) => {
-      if (typeof d === 'number' && d !== tensor.dims[i]) {
-        throw new InputError(
-          `input '${info.name}': expected dims ${shapeToString(t.shape!)}, got ${shapeToString(tensor.dims)} (dim ${i} should be ${d})`,
-        );
-      }
-    });
-  }
+  checkDims(info.name, t.shape, tensor.dims);
   return toTensorData(tensor);
+}
+
+/** runValues() feeds: tensors are checked like run()'s; sequences and optionals by kind (elements by dtype). */
+function checkValue(info: ValueInfo, value: TensorData): TensorData {
+  const t = info.type;
+  if (t.kind === 'unknown') return value;
+  if (t.kind === 'tensor') {
+    if (t.dtype !== value.dtype) throw new InputError(`input '${info.name}': expected type ${t.dtype}, got ${value.dtype}`);
+    checkDims(info.name, t.shape, value.shape);
+    return value;
+  }
+  if (t.kind !== 'sequence' && t.kind !== 'optional') {
+    throw new UnsupportedError(`input '${info.name}': ${t.kind} inputs are not supported`);
+  }
+  if (value.dtype !== t.kind) throw new InputError(`input '${info.name}': expected a ${t.kind}, got ${value.dtype}`);
+  const elems = value.data as TensorData[];
+  if (!Array.isArray(elems) || value.shape.length !== 1 || value.shape[0] !== elems.length) {
+    throw new InputError(`input '${info.name}': a ${t.kind} needs shape [n] and n values in data`);
+  }
+  if (t.kind === 'optional' && elems.length > 1) throw new InputError(`input '${info.name}': an optional holds at most one value`);
+  const elem = t.elem;
+  elems.forEach((e, i) => {
+    if (elem) checkValue({ name: `${info.name}[${i}]`, type: elem }, e);
+  });
+  return value;
+}
+
+function checkDims(name: string, declared: readonly Dim[] | null, dims: readonly number[]): void {
+  if (!declared) return;
+  if (declared.length !== dims.length) {
+    throw new InputError(
+      `input '${name}': expected rank ${declared.length} ${shapeToString(declared)}, got rank ${dims.length} ${shapeToString(dims)}`,
+    );
+  }
+  declared.forEach((d, i) => {
+    if (typeof d === 'number' && d !== dims[i]) {
+      throw new InputError(`input '${name}': expected dims ${shapeToString(declared)}, got ${shapeToString(dims)} (dim ${i} should be ${d})`);
+    }
+  });
 }
 
 /** Reads a model from a path (Node) or URL (browsers), without a static Node import in the core. */

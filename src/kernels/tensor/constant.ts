@@ -115,8 +115,8 @@ const Range: KernelDef = {
     const data = allocData(dtype, n);
     if (isBigInt(dtype)) {
       // Exact int64 arithmetic: start + i·delta.
-      const s64 = BigInt(start!.data[0]!);
-      const d64 = BigInt(delta!.data[0]!);
+      const s64 = BigInt(start!.data[0] as bigint);
+      const d64 = BigInt(delta!.data[0] as bigint);
       for (let i = 0; i < n; i++) (data as BigInt64Array)[i] = s64 + BigInt(i) * d64;
     } else {
       // Spec (reference loop): each element adds delta to the previous one, in the output type.
