@@ -3,6 +3,7 @@ import {
   addElementwiseKernels, BINARY_OPS, binaryName, channelName, CLAMP_NAME, LEAKYRELU_NAME, type BinaryOp,
 } from './elementwise-kernels.js';
 import { addDepthwiseKernels, DW3X3S1_NAME, DW3X3S2_NAME } from './depthwise-kernels.js';
+import { addWinogradKernels, winogradInputName, type WinogradInputVariant } from './winograd-kernels.js';
 import { addGemmKernels, TILE_BUFFER_BYTES, type GemmTile, type SimdVariant } from './gemm-kernels.js';
 
 /** The tile the wasm GEMM uses, picked by bench/wasm-gemm.mjs (see src/wasm/README.md). */
@@ -62,6 +63,9 @@ export type WasmDepthwise3x3Kernel = (
   w6: number, w7: number, w8: number,
 ) => void;
 
+/** f32_winograd_f{m}3_input (see winograd-kernels.ts). */
+export type WasmWinogradInputKernel = (x: number, W: number, planeBytes: number, groups: number, v: number, xiStrideBytes: number) => void;
+
 export interface WasmKernels {
   /** The GEMM the runtime uses: WASM_GEMM_TILE, relaxed when the engine has it. */
   readonly gemm: WasmGemmKernels;
@@ -70,6 +74,8 @@ export interface WasmKernels {
   readonly elementwise: WasmElementwiseKernels;
   /** Depthwise 3×3 interiors by stride: [stride 1, stride 2]. */
   readonly depthwise3x3: readonly [WasmDepthwise3x3Kernel, WasmDepthwise3x3Kernel];
+  /** Winograd input transforms by variant. */
+  readonly winogradInput: Readonly<Record<WinogradInputVariant, WasmWinogradInputKernel>>;
 }
 
 export interface WasmContextOptions {
@@ -126,6 +132,7 @@ export class WasmContext {
     const exports = addGemmKernels(m, tileNames.map(parseTile), variants);
     addElementwiseKernels(m);
     addDepthwiseKernels(m);
+    addWinogradKernels(m);
     const bytes = m.encode();
     const memory = new WebAssembly.Memory({ initial: options.initialPages ?? 16, maximum: MAX_PAGES });
     const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
@@ -148,7 +155,11 @@ export class WasmContext {
     const elementwise = elementwiseKernels(fns);
     return new WasmContext(memory, relaxed, { gemm, gemmTiles, elementwise, depthwise3x3: [
       fns[DW3X3S1_NAME] as WasmDepthwise3x3Kernel, fns[DW3X3S2_NAME] as WasmDepthwise3x3Kernel,
-    ] }, now() - t0);
+    ], winogradInput: {
+      f23: fns[winogradInputName('f23')] as WasmWinogradInputKernel,
+      f43: fns[winogradInputName('f43')] as WasmWinogradInputKernel,
+      f63: fns[winogradInputName('f63')] as WasmWinogradInputKernel,
+    } }, now() - t0);
   }
 
   /**

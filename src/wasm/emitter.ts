@@ -87,7 +87,7 @@ export type SimdOp = keyof typeof SIMD;
 /** SIMD memory instructions (each takes a memarg). */
 const SIMD_MEM = {
   'v128.load': 0x00, 'v128.load8x8_s': 0x01, 'v128.load32_splat': 0x09, 'v128.store': 0x0b,
-  'v128.load32_zero': 0x5c,
+  'v128.load32_zero': 0x5c, 'v128.load64_zero': 0x5d,
 } as const;
 export type SimdMemOp = keyof typeof SIMD_MEM;
 
@@ -156,7 +156,7 @@ export class FunctionBuilder {
   simd(name: SimdOp): this { return this.emit(0xfd, ...uleb(SIMD[name])); }
   /** A SIMD load/store; `align` is log2 bytes (v128 natural: 4). */
   simdMem(name: SimdMemOp, offset = 0, align?: number): this {
-    const natural = name === 'v128.load' || name === 'v128.store' ? 4 : name === 'v128.load8x8_s' ? 3 : 2;
+    const natural = name === 'v128.load' || name === 'v128.store' ? 4 : name === 'v128.load8x8_s' || name === 'v128.load64_zero' ? 3 : 2;
     return this.emit(0xfd, ...uleb(SIMD_MEM[name]), ...memarg(align ?? natural, offset));
   }
   v128Load(offset = 0, align = 4): this { return this.simdMem('v128.load', offset, align); }

@@ -1,0 +1,151 @@
+import { FunctionBuilder, I32, V128, type ModuleBuilder } from './emitter.js';
+import { forLoop, konst, local } from './loops.js';
+
+/**
+ * Winograd F(m×m, 3×3) input transform V = Bᵀ d B (Lavin & Gray, "Fast Algorithms for Convolutional Neural
+ * Networks", CVPR 2016) in WebAssembly SIMD, four input channels at a time: the lanes are channels, so the
+ * transform itself is plain vector arithmetic and the result, V[ξ][t][c..c+3], is one vector store per ξ
+ * (the layout of src/kernels/conv/winograd.ts, where channels are contiguous per tile).
+ */
+
+export type WinogradInputVariant = 'f23' | 'f43' | 'f63';
+
+/** Interpolation points of F(m, 3), as in src/kernels/conv/winograd.ts (plus the point at infinity). */
+const POINTS: Record<WinogradInputVariant, number[]> = {
+  f23: [0, 1, -1],
+  f43: [0, 1, -1, 2, -2],
+  f63: [0, 1, -1, 2, -2, 0.5, -0.5],
+};
+
+export function winogradInputName(variant: WinogradInputVariant): string {
+  return `f32_winograd_${variant}_input__wasmsimd`;
+}
+
+/** Ascending coefficients of Π (x − r) over `roots`. */
+function monicFromRoots(roots: readonly number[]): number[] {
+  let c = [1];
+  for (const r of roots) {
+    const next = new Array<number>(c.length + 1).fill(0);
+    for (let i = 0; i < c.length; i++) {
+      next[i + 1]! += c[i]!;
+      next[i]! -= r * c[i]!;
+    }
+    c = next;
+  }
+  return c;
+}
+
+/**
+ * Bᵀ (n×n, row-major) of F(m, 3) for correlation: row j < n − 1 holds the coefficients of Π_{l≠j}(x − a_l)
+ * (Lagrange numerators at the points a), the last row those of Π_l(x − a_l) (the point at infinity).
+ */
+export function winogradInputMatrix(variant: WinogradInputVariant): { n: number; BT: number[] } {
+  const a = POINTS[variant];
+  const n = a.length + 1;
+  const BT = new Array<number>(n * n).fill(0);
+  for (let j = 0; j < n; j++) {
+    const roots = j < n - 1 ? a.filter((_, l) => l !== j) : a;
+    monicFromRoots(roots).forEach((v, s) => (BT[j * n + s] = v));
+  }
+  return { n, BT };
+}
+
+/** Byte lanes of an f32 shuffle of (a ++ b): lanes 0–3 from a, 4–7 from b. */
+function f32Lanes(lanes: readonly number[]): number[] {
+  return lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]);
+}
+const UNPACK_LO = f32Lanes([0, 4, 1, 5]);
+const UNPACK_HI = f32Lanes([2, 6, 3, 7]);
+const HALVES_LO = f32Lanes([0, 1, 4, 5]);
+const HALVES_HI = f32Lanes([2, 3, 6, 7]);
+
+/** Pushes Σ coef·local over the non-zero terms (±1 without a multiply); zero when there are none. */
+function emitCombination(f: FunctionBuilder, terms: Array<[coef: number, local: number]>): void {
+  const live = terms.filter(([c]) => c !== 0);
+  if (live.length === 0) {
+    f.f32x4Const(0, 0, 0, 0);
+    return;
+  }
+  live.forEach(([c, l], i) => {
+    const mag = Math.abs(c);
+    f.get(l);
+    if (mag !== 1) f.f32x4Const(mag, mag, mag, mag).simd('f32x4.mul');
+    if (i === 0) {
+      if (c < 0) f.simd('f32x4.neg');
+    } else {
+      f.simd(c < 0 ? 'f32x4.sub' : 'f32x4.add');
+    }
+  });
+}
+
+/**
+ * f32_winograd_f{m}3_input(x, W, planeBytes, groups, v, xiStrideBytes): for `groups` groups of four channels,
+ * the n×n interior tile d_c at x + c·planeBytes (row stride W floats) becomes V_c = Bᵀ d_c B, stored as
+ * V[ξ] lanes c..c+3 at v + ξ·xiStrideBytes + 16·group. Reads exactly the n×n tile of each channel.
+ */
+export function emitWinogradInput(variant: WinogradInputVariant): FunctionBuilder {
+  const { n, BT } = winogradInputMatrix(variant);
+  const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32]);
+  const [x, W, planeBytes, groups, v, xiStride] = [0, 1, 2, 3, 4, 5];
+  const g = f.local(I32), rowBytes = f.local(I32), q = f.local(I32);
+  const rows = [f.local(V128), f.local(V128), f.local(V128), f.local(V128)];
+  const lo = f.local(V128), hi = f.local(V128), lo2 = f.local(V128), hi2 = f.local(V128);
+  const d: number[][] = [], t: number[][] = [];
+  for (let i = 0; i < n; i++) {
+    d.push([]);
+    t.push([]);
+    for (let j = 0; j < n; j++) {
+      d[i]!.push(f.local(V128));
+      t[i]!.push(f.local(V128));
+    }
+  }
+  f.get(W).i32(2).op('i32.shl').set(rowBytes);
+  forLoop(f, g, konst(0), local(groups), konst(1), () => {
+    // d[k][j] = the four channels' tile element (k, j): per row and 4 (or 2) columns, a 4×4 transpose.
+    for (let k = 0; k < n; k++) {
+      for (let j0 = 0; j0 < n; j0 += 4) {
+        const width = Math.min(4, n - j0);
+        for (let c = 0; c < 4; c++) {
+          f.get(x);
+          if (c > 0) f.get(planeBytes).i32(c).op('i32.mul').op('i32.add');
+          if (k > 0) f.get(rowBytes).i32(k).op('i32.mul').op('i32.add');
+          f.simdMem(width === 4 ? 'v128.load' : 'v128.load64_zero', 4 * j0, 2).set(rows[c]!);
+        }
+        f.get(rows[0]!).get(rows[1]!).shuffle(UNPACK_LO).set(lo);
+        f.get(rows[2]!).get(rows[3]!).shuffle(UNPACK_LO).set(lo2);
+        f.get(lo).get(lo2).shuffle(HALVES_LO).set(d[k]![j0]!);
+        f.get(lo).get(lo2).shuffle(HALVES_HI).set(d[k]![j0 + 1]!);
+        if (width === 4) {
+          f.get(rows[0]!).get(rows[1]!).shuffle(UNPACK_HI).set(hi);
+          f.get(rows[2]!).get(rows[3]!).shuffle(UNPACK_HI).set(hi2);
+          f.get(hi).get(hi2).shuffle(HALVES_LO).set(d[k]![j0 + 2]!);
+          f.get(hi).get(hi2).shuffle(HALVES_HI).set(d[k]![j0 + 3]!);
+        }
+      }
+    }
+    // t = Bᵀ d
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        emitCombination(f, d.map((row, k) => [BT[i * n + k]!, row[j]!]));
+        f.set(t[i]![j]!);
+      }
+    }
+    // V = t B: V[i][j] = Σ_k t[i][k] Bᵀ[j][k], stored at q = v + (i·n + j)·xiStride
+    f.get(v).set(q);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        f.get(q);
+        emitCombination(f, t[i]!.map((l, k) => [BT[j * n + k]!, l]));
+        f.v128Store(0, 2);
+        f.get(q).get(xiStride).op('i32.add').set(q);
+      }
+    }
+    f.get(x).get(planeBytes).i32(2).op('i32.shl').op('i32.add').set(x);
+    f.get(v).i32(16).op('i32.add').set(v);
+  });
+  return f;
+}
+
+export function addWinogradKernels(m: ModuleBuilder): void {
+  for (const variant of ['f23', 'f43', 'f63'] as const) m.addFunction(emitWinogradInput(variant), winogradInputName(variant));
+}

@@ -1,0 +1,80 @@
+/**
+ * The wasm Winograd input transforms: Bᵀ equal to the conv family's own matrices, and V = Bᵀ d B for groups of
+ * four channels against a naive float64 product, written in the conv family's [ξ][tile][channel] layout.
+ */
+import { describe, expect, it } from 'vitest';
+import { winogradMatrices } from '../src/kernels/conv/winograd.js';
+import { WasmContext } from '../src/wasm/context.js';
+import { winogradInputMatrix, type WinogradInputVariant } from '../src/wasm/winograd-kernels.js';
+import { wasmWinogradInput } from '../src/wasm/winograd.js';
+
+const ctx = WasmContext.create();
+if (ctx === undefined) console.warn('wasm-winograd: WebAssembly SIMD is unavailable in this engine; tests skipped');
+
+const VARIANTS: WinogradInputVariant[] = ['f23', 'f43', 'f63'];
+
+describe('Winograd input matrices', () => {
+  for (const variant of VARIANTS) {
+    it(`${variant}: Bᵀ is the one src/kernels/conv/winograd.ts uses`, () => {
+      const mine = winogradInputMatrix(variant);
+      const theirs = winogradMatrices(variant);
+      expect(mine.n).toBe(theirs.n);
+      expect(mine.BT).toEqual(Array.from(theirs.BT));
+    });
+  }
+  it('f43 rows are Lavin & Gray\'s', () => {
+    expect(winogradInputMatrix('f43').BT.slice(0, 12)).toEqual([4, 0, -5, 0, 1, 0, 0, -4, -4, 1, 1, 0]);
+  });
+});
+
+describe.skipIf(ctx === undefined)('f32_winograd_f{m}3_input__wasmsimd', () => {
+  const w = ctx!;
+
+  for (const variant of VARIANTS) {
+    it(`${variant}: V = Bᵀ d B for every channel of every group`, () => {
+      const { n, BT } = winogradInputMatrix(variant);
+      for (const [groups, W, H] of [[1, n, n], [2, 11, 9], [3, n + 5, n + 1]] as const) {
+        const C = 4 * groups;
+        const plane = W * H + 2;
+        const ih0 = H - n, iw0 = W - n; // the tile at the bottom-right corner: the last floats a channel holds
+        const tiles = 3, t = 1; // V for tile 1 of a 3-tile block, channels contiguous per tile
+        const xiStride = C * tiles;
+        const xAt = w.alloc(C * plane * 4), vAt = w.alloc((n * n * xiStride + 4) * 4);
+        const x = w.f32(xAt, C * plane);
+        for (let i = 0; i < x.length; i++) x[i] = Math.sin(i * 0.61 + n) * 3;
+        const v = w.f32(vAt, n * n * xiStride + 4).fill(Number.NaN);
+        const vOff = t * C;
+        expect(wasmWinogradInput(w, variant, x, ih0 * W + iw0, W, plane, groups, v, vOff, xiStride)).toBe(true);
+        for (let c = 0; c < C; c++) {
+          const d = (k: number, j: number) => x[c * plane + (ih0 + k) * W + iw0 + j]!;
+          for (let i = 0; i < n; i++) {
+            for (let j = 0; j < n; j++) {
+              // V[i][j] = Σ_k Σ_l Bᵀ[i][k] d[k][l] Bᵀ[j][l]
+              let s = 0, scale = 0;
+              for (let k = 0; k < n; k++) {
+                for (let l = 0; l < n; l++) {
+                  const term = BT[i * n + k]! * d(k, l) * BT[j * n + l]!;
+                  s += term;
+                  scale += Math.abs(term);
+                }
+              }
+              const got = v[vOff + (i * n + j) * xiStride + c]!;
+              expect(Math.abs(got - s), `${variant} C${C} c${c} V[${i}][${j}]: ${got} vs ${s}`).toBeLessThanOrEqual(1e-5 * (scale + 1));
+            }
+          }
+        }
+        // Other tiles' slots are untouched.
+        for (let xi = 0; xi < n * n; xi++) {
+          expect(v[xi * xiStride + 0]).toBeNaN();
+          expect(v[xi * xiStride + 2 * C]).toBeNaN();
+        }
+        w.free(xAt);
+        w.free(vAt);
+      }
+    });
+  }
+
+  it('returns false when a view is not in wasm memory', () => {
+    expect(wasmWinogradInput(w, 'f43', new Float32Array(36), 0, 6, 36, 1, new Float32Array(144), 0, 4)).toBe(false);
+  });
+});
