@@ -3,7 +3,7 @@ import {
   addElementwiseKernels, BINARY_OPS, binaryName, channelName, CLAMP_NAME, LEAKYRELU_NAME, type BinaryOp,
 } from './elementwise-kernels.js';
 import { addDepthwiseKernels, DW3X3S1_NAME, DW3X3S2_NAME } from './depthwise-kernels.js';
-import { addWinogradKernels, winogradInputName, type WinogradInputVariant } from './winograd-kernels.js';
+import { addWinogradKernels, winogradInputName, winogradOutputName, type WinogradInputVariant } from './winograd-kernels.js';
 import { addGemmKernels, TILE_BUFFER_BYTES, type GemmTile, type SimdVariant } from './gemm-kernels.js';
 
 /** The tile the wasm GEMM uses, picked by bench/wasm-gemm.mjs (see src/wasm/README.md). */
@@ -66,6 +66,12 @@ export type WasmDepthwise3x3Kernel = (
 /** f32_winograd_f{m}3_input (see winograd-kernels.ts). */
 export type WasmWinogradInputKernel = (x: number, W: number, planeBytes: number, groups: number, v: number, xiStrideBytes: number) => void;
 
+/** f32_winograd_f{m}3_output (see winograd-kernels.ts). */
+export type WasmWinogradOutputKernel = (
+  mp: number, xiStrideBytes: number, groups: number, bias: number, y: number, OW: number, planeBytes: number,
+  act: number, p0: number, p1: number,
+) => void;
+
 export interface WasmKernels {
   /** The GEMM the runtime uses: WASM_GEMM_TILE, relaxed when the engine has it. */
   readonly gemm: WasmGemmKernels;
@@ -76,6 +82,8 @@ export interface WasmKernels {
   readonly depthwise3x3: readonly [WasmDepthwise3x3Kernel, WasmDepthwise3x3Kernel];
   /** Winograd input transforms by variant. */
   readonly winogradInput: Readonly<Record<WinogradInputVariant, WasmWinogradInputKernel>>;
+  /** Winograd output transforms (bias and activation fused) by variant. */
+  readonly winogradOutput: Readonly<Record<WinogradInputVariant, WasmWinogradOutputKernel>>;
 }
 
 export interface WasmContextOptions {
@@ -159,6 +167,10 @@ export class WasmContext {
       f23: fns[winogradInputName('f23')] as WasmWinogradInputKernel,
       f43: fns[winogradInputName('f43')] as WasmWinogradInputKernel,
       f63: fns[winogradInputName('f63')] as WasmWinogradInputKernel,
+    }, winogradOutput: {
+      f23: fns[winogradOutputName('f23')] as WasmWinogradOutputKernel,
+      f43: fns[winogradOutputName('f43')] as WasmWinogradOutputKernel,
+      f63: fns[winogradOutputName('f63')] as WasmWinogradOutputKernel,
     } }, now() - t0);
   }
 

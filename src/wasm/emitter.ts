@@ -161,6 +161,11 @@ export class FunctionBuilder {
   }
   v128Load(offset = 0, align = 4): this { return this.simdMem('v128.load', offset, align); }
   v128Store(offset = 0, align = 4): this { return this.simdMem('v128.store', offset, align); }
+  /** v128.store64_lane: stores 64-bit lane `laneIndex` (0 or 1) of the vector on the stack. */
+  store64Lane(laneIndex: number, offset = 0, align = 3): this {
+    if (laneIndex !== 0 && laneIndex !== 1) throw new RangeError(`store64Lane: lane ${laneIndex} out of range`);
+    return this.emit(0xfd, ...uleb(0x5b), ...memarg(align, offset), laneIndex);
+  }
   lane(name: SimdLaneOp, laneIndex: number): this {
     if (laneIndex < 0 || laneIndex > 3) throw new RangeError(`lane: index ${laneIndex} out of range`);
     return this.emit(0xfd, ...uleb(SIMD_LANE[name]), laneIndex);

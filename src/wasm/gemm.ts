@@ -66,7 +66,7 @@ function retile(src: Float32Array, srcOff: number, from: number, dst: Float32Arr
 }
 
 /** The fusable part of an activation as the kernels' (act, p0, p1); silu/sigmoid/tanh run in JS afterwards. */
-function epilogue(act: Activation): [code: number, p0: number, p1: number, fused: boolean] {
+export function epilogue(act: Activation): [code: number, p0: number, p1: number, fused: boolean] {
   switch (act.kind) {
     case 'none': return [WASM_ACT.none, 0, 0, true];
     case 'relu': return [WASM_ACT.minmax, 0, Infinity, true];

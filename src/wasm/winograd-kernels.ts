@@ -1,4 +1,5 @@
-import { FunctionBuilder, I32, V128, type ModuleBuilder } from './emitter.js';
+import { F32, FunctionBuilder, I32, V128, type ModuleBuilder } from './emitter.js';
+import { WASM_ACT } from './gemm-kernels.js';
 import { forLoop, konst, local } from './loops.js';
 
 /**
@@ -19,6 +20,20 @@ const POINTS: Record<WinogradInputVariant, number[]> = {
 
 export function winogradInputName(variant: WinogradInputVariant): string {
   return `f32_winograd_${variant}_input__wasmsimd`;
+}
+export function winogradOutputName(variant: WinogradInputVariant): string {
+  return `f32_winograd_${variant}_output__wasmsimd`;
+}
+
+/** Aᵀ (m×n, row-major) of F(m, 3): Aᵀ[i][j] = a_jⁱ, the point at infinity (last column) picking i = m − 1. */
+export function winogradOutputMatrix(variant: WinogradInputVariant): { m: number; n: number; AT: number[] } {
+  const a = POINTS[variant];
+  const n = a.length + 1;
+  const m = n - 2;
+  const AT = new Array<number>(m * n).fill(0);
+  for (let i = 0; i < m; i++) for (let j = 0; j < n - 1; j++) AT[i * n + j] = a[j]! ** i;
+  AT[(m - 1) * n + n - 1] = 1;
+  return { m, n, AT };
 }
 
 /** Ascending coefficients of Π (x − r) over `roots`. */
@@ -146,6 +161,101 @@ export function emitWinogradInput(variant: WinogradInputVariant): FunctionBuilde
   return f;
 }
 
+/**
+ * f32_winograd_f{m}3_output(mp, xiStrideBytes, groups, bias, y, OW, planeBytes, act, p0, p1): for `groups` groups of
+ * four output channels, Y_o = act(Aᵀ M_o A + bias[o]) for one interior output tile (all m×m inside Y), where
+ * M_o[ξ] lanes o..o+3 are at mp + ξ·xiStrideBytes + 16·group (the [ξ][tile][channel] layout) and Y_o's tile
+ * starts at y + o·planeBytes with row stride OW floats; bias is 0 (none) or a pointer to the group's first
+ * channel. act/p0/p1 as the GEMM epilogue (WASM_ACT). A 4×4 transpose turns channel lanes back into rows.
+ */
+export function emitWinogradOutput(variant: WinogradInputVariant): FunctionBuilder {
+  const { m, n, AT } = winogradOutputMatrix(variant);
+  const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32, I32, I32, F32, F32]);
+  const [mp, xiStride, groups, bias, y, OW, planeBytes, act, p0, p1] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const g = f.local(I32), q = f.local(I32), rowBytes = f.local(I32), addr = f.local(I32);
+  const lo = f.local(V128), hi = f.local(V128), lo2 = f.local(V128), hi2 = f.local(V128);
+  const vlo = f.local(V128), vhi = f.local(V128), b = f.local(V128), tmp = f.local(V128);
+  const M: number[][] = [], S: number[][] = [], Y: number[][] = [];
+  for (let i = 0; i < n; i++) { M.push([]); for (let j = 0; j < n; j++) M[i]!.push(f.local(V128)); }
+  for (let i = 0; i < m; i++) { S.push([]); for (let j = 0; j < n; j++) S[i]!.push(f.local(V128)); }
+  for (let i = 0; i < m; i++) { Y.push([]); for (let j = 0; j < m; j++) Y[i]!.push(f.local(V128)); }
+  f.get(OW).i32(2).op('i32.shl').set(rowBytes);
+  f.get(p0).simd('f32x4.splat').set(vlo).get(p1).simd('f32x4.splat').set(vhi);
+  forLoop(f, g, konst(0), local(groups), konst(1), () => {
+    f.get(mp).set(q);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        f.get(q).v128Load(0, 2).set(M[i]![j]!);
+        f.get(q).get(xiStride).op('i32.add').set(q);
+      }
+    }
+    // S = Aᵀ M (m×n), Y = S A (m×m): Y[i][l] = Σ_k S[i][k] Aᵀ[l][k]
+    for (let i = 0; i < m; i++) {
+      for (let k = 0; k < n; k++) {
+        emitCombination(f, M.map((row, j) => [AT[i * n + j]!, row[k]!]));
+        f.set(S[i]![k]!);
+      }
+    }
+    f.get(bias).if().get(bias).v128Load(0, 2).set(b).else().f32x4Const(0, 0, 0, 0).set(b).end();
+    for (let i = 0; i < m; i++) {
+      for (let l = 0; l < m; l++) {
+        emitCombination(f, S[i]!.map((s, k) => [AT[l * n + k]!, s]));
+        f.get(b).simd('f32x4.add').set(Y[i]![l]!);
+      }
+    }
+    const each = (body: (v: number) => void) => Y.forEach((row) => row.forEach(body));
+    f.get(act).i32(WASM_ACT.minmax).op('i32.eq').if();
+    each((v) => void f.get(v).get(vlo).simd('f32x4.pmax').get(vhi).simd('f32x4.pmin').set(v));
+    f.end();
+    f.get(act).i32(WASM_ACT.leakyrelu).op('i32.eq').if();
+    each((v) => void f.get(v).get(vlo).simd('f32x4.mul').get(v).get(v).f32x4Const(0, 0, 0, 0).simd('f32x4.lt').simd('v128.bitselect').set(v));
+    f.end();
+    f.get(act).i32(WASM_ACT.hardswish).op('i32.eq').if();
+    each((v) => {
+      f.get(v).get(vlo).simd('f32x4.mul').get(vhi).simd('f32x4.add').f32x4Const(0, 0, 0, 0).simd('f32x4.pmax');
+      f.f32x4Const(1, 1, 1, 1).simd('f32x4.pmin').set(tmp).get(v).get(tmp).simd('f32x4.mul').set(v);
+    });
+    f.end();
+    // Rows back per channel: for row i and columns l0.., transpose (Y[i][l0..l0+3]) to channel rows and store.
+    const rowOf = (c: number, i: number) => {
+      f.get(y);
+      if (c > 0) f.get(planeBytes).i32(c).op('i32.mul').op('i32.add');
+      if (i > 0) f.get(rowBytes).i32(i).op('i32.mul').op('i32.add');
+      f.set(addr);
+    };
+    for (let i = 0; i < m; i++) {
+      for (let l0 = 0; l0 < m; l0 += 4) {
+        const width = Math.min(4, m - l0);
+        const col = (l: number) => Y[i]![Math.min(l0 + l, m - 1)]!;
+        f.get(col(0)).get(col(1)).shuffle(UNPACK_LO).set(lo);
+        f.get(col(0)).get(col(1)).shuffle(UNPACK_HI).set(hi);
+        if (width === 4) {
+          f.get(col(2)).get(col(3)).shuffle(UNPACK_LO).set(lo2);
+          f.get(col(2)).get(col(3)).shuffle(UNPACK_HI).set(hi2);
+          const rows: Array<[number, number, number[]]> = [[lo, lo2, HALVES_LO], [lo, lo2, HALVES_HI], [hi, hi2, HALVES_LO], [hi, hi2, HALVES_HI]];
+          rows.forEach(([a, c2, lanes], c) => {
+            rowOf(c, i);
+            f.get(addr).get(a).get(c2).shuffle(lanes).v128Store(4 * l0, 2);
+          });
+        } else {
+          // Two columns: lo = [c0 c0' c1 c1'], hi = [c2 c2' c3 c3'] (unprimed column l0, primed l0 + 1).
+          ([[lo, 0], [lo, 1], [hi, 0], [hi, 1]] as const).forEach(([v, half], c) => {
+            rowOf(c, i);
+            f.get(addr).get(v).store64Lane(half, 4 * l0, 2);
+          });
+        }
+      }
+    }
+    f.get(mp).i32(16).op('i32.add').set(mp);
+    f.get(y).get(planeBytes).i32(2).op('i32.shl').op('i32.add').set(y);
+    f.get(bias).if().get(bias).i32(16).op('i32.add').set(bias).end();
+  });
+  return f;
+}
+
 export function addWinogradKernels(m: ModuleBuilder): void {
-  for (const variant of ['f23', 'f43', 'f63'] as const) m.addFunction(emitWinogradInput(variant), winogradInputName(variant));
+  for (const variant of ['f23', 'f43', 'f63'] as const) {
+    m.addFunction(emitWinogradInput(variant), winogradInputName(variant));
+    m.addFunction(emitWinogradOutput(variant), winogradOutputName(variant));
+  }
 }

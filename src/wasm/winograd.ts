@@ -1,4 +1,6 @@
+import type { Activation } from '../kernels/gemm/activation.js';
 import type { WasmContext } from './context.js';
+import { epilogue } from './gemm.js';
 import type { WinogradInputVariant } from './winograd-kernels.js';
 
 /**
@@ -16,5 +18,30 @@ export function wasmWinogradInput(
   if (x.buffer !== buffer || v.buffer !== buffer) return false;
   if (groups <= 0) return true;
   ctx.kernels.winogradInput[variant](x.byteOffset + 4 * xOff, W, 4 * planeStride, groups, v.byteOffset + 4 * vOff, 4 * xiStride);
+  return true;
+}
+
+/**
+ * Winograd output transform Y = act(Aᵀ M A + bias) on WebAssembly SIMD for `4·groups` output channels of one
+ * interior output tile (all m×m inside Y): M_o[ξ] is m[mOff + ξ·xiStride + o] (the [ξ][tile][channel] layout,
+ * mOff = plan.mOffset + t·M + o0, xiStride = M·tilesPerBlock), output channel o's tile starts at
+ * y[yOff + o·planeStride] with row stride OW. `bias` (if given) is a view of ctx.memory read at biasOff + o.
+ * Activations other than none/relu/clip/leakyrelu/hardswish return false (the caller runs its JS path), as
+ * do views outside ctx.memory.
+ */
+export function wasmWinogradOutput(
+  ctx: WasmContext, variant: WinogradInputVariant, m: Float32Array, mOff: number, xiStride: number, groups: number,
+  bias: Float32Array | undefined, biasOff: number, y: Float32Array, yOff: number, OW: number, planeStride: number,
+  act: Activation,
+): boolean {
+  const buffer = ctx.memory.buffer;
+  if (m.buffer !== buffer || y.buffer !== buffer || (bias !== undefined && bias.buffer !== buffer)) return false;
+  const [code, p0, p1, fused] = epilogue(act);
+  if (!fused) return false;
+  if (groups <= 0) return true;
+  ctx.kernels.winogradOutput[variant](
+    m.byteOffset + 4 * mOff, 4 * xiStride, groups, bias === undefined ? 0 : bias.byteOffset + 4 * biasOff,
+    y.byteOffset + 4 * yOff, OW, 4 * planeStride, code, p0, p1,
+  );
   return true;
 }
