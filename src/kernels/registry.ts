@@ -11,6 +11,7 @@ import { controlKernels } from './control/index.js';
 import { signalKernels } from './signal/index.js';
 import { detectionKernels } from './detection/index.js';
 import { lossKernels } from './loss/index.js';
+import { sequenceKernels } from './sequence/index.js';
 
 /** Every kernel family, in one explicit list (easy to find, easy to tree-shake). */
 const ALL_KERNELS: readonly KernelDef[] = [
@@ -24,6 +25,7 @@ const ALL_KERNELS: readonly KernelDef[] = [
   ...signalKernels,
   ...detectionKernels,
   ...lossKernels,
+  ...sequenceKernels,
 ];
 
 function key(domain: string | undefined, opType: string): string {

@@ -4,7 +4,7 @@
  * depends on runtime values (NonZero, a computed Reshape shape, a data-dependent If).
  */
 import { cloneValue, sizeOf, storageBytes, type Data, type TensorData, type TensorType } from '../dtype.js';
-import type { Graph, Node } from '../loader/model.js';
+import type { Graph, Node, ValueType } from '../loader/model.js';
 import { outerNames } from '../graph/scope.js';
 import { scheduleNodes } from '../graph/schedule.js';
 import { NeedsValuesError, type PreparedKernel, type SubgraphRunner } from '../kernels/kernel.js';
@@ -245,7 +245,7 @@ export function subgraphCompiler(env: () => NodeEnv, options: ExecutorOptions): 
         executor ??= new GraphExecutor(graph, env(), options, names);
         const feeds = new Map<string, TensorData>();
         graph.inputs.forEach((vi, i) => {
-          if (inputs[i] !== undefined) feeds.set(vi.name, inputs[i]!);
+          if (inputs[i] !== undefined) feeds.set(vi.name, asDeclared(vi.type, inputs[i]!));
         });
         names.forEach((n, i) => feeds.set(n, outer[i]!));
         return executor.run(feeds);
@@ -253,6 +253,8 @@ export function subgraphCompiler(env: () => NodeEnv, options: ExecutorOptions): 
       prepare(inputs, outerTypes) {
         executor ??= new GraphExecutor(graph, env(), options, names);
         const types = new Map<string, TensorType>();
+        // A value that needs wrapping as an optional (see asDeclared) is only handled by run().
+        if (graph.inputs.some((vi, i) => inputs[i] !== undefined && needsWrapping(vi.type, inputs[i]!))) return undefined;
         graph.inputs.forEach((vi, i) => {
           if (inputs[i] !== undefined) types.set(vi.name, inputs[i]!);
         });
@@ -272,6 +274,19 @@ export function subgraphCompiler(env: () => NodeEnv, options: ExecutorOptions): 
     cache.set(graph, runner);
     return runner;
   };
+}
+
+/**
+ * A body input declared optional(T) may receive a plain T: a Loop-carried value starts as an optional and the body
+ * returns the T itself (ONNX test_loop16_seq_none). The body then sees the optional holding that value.
+ */
+function asDeclared(declared: ValueType, value: TensorData): TensorData {
+  if (!needsWrapping(declared, value)) return value;
+  return { dtype: 'optional', shape: [1], data: [value], elemType: value.dtype };
+}
+
+function needsWrapping(declared: ValueType, value: TensorType): boolean {
+  return declared.kind === 'optional' && value.dtype !== 'optional';
 }
 
 export function tensorBytes(t: TensorType): number {

@@ -1,5 +1,7 @@
 import { attrGraph } from '../../graph/attributes.js';
-import type { TensorData } from '../../dtype.js';
+import { allocData, isContainer, type TensorData } from '../../dtype.js';
+import { UnsupportedError, nodeLabel } from '../../errors.js';
+import type { ValueType } from '../../loader/model.js';
 import { kernelError, requireConstant, type KernelDef } from '../kernel.js';
 import { bodyWithOuterValues, scalarBool, stack } from './subgraph.js';
 
@@ -36,15 +38,24 @@ export const loopKernel: KernelDef = {
       iter++;
     }
     const nScan = ctx.node.outputs.length - nCarried;
+    const body = attrGraph(ctx.node, 'body')!;
     const scanResults = Array.from({ length: Math.max(0, nScan) }, (_, k) => {
       const parts = scans[k];
-      return parts && parts.length > 0 ? stack(parts, 0, false) : emptyScan(ctx.node.outputs[nCarried + k]!);
+      const declared = body.outputs[1 + nCarried + k]?.type;
+      if (parts?.some((p) => isContainer(p.dtype)) || declared?.kind === 'sequence' || declared?.kind === 'optional') {
+        throw new UnsupportedError(`${nodeLabel(ctx.node)}: scan output ${k} is not a tensor; only tensors can be stacked`);
+      }
+      return parts && parts.length > 0 ? stack(parts, 0, false) : emptyScan(declared);
     });
     const outputs = [...carried, ...scanResults];
     return { outputs: outputs.map((t) => ({ dtype: t.dtype, shape: t.shape })), constantOutputs: outputs, run() {} };
   },
 };
 
-function emptyScan(_name: string): TensorData {
-  return { dtype: 'float32', shape: [0], data: new Float32Array(0) };
+/** A scan output of zero iterations: shape [0, ...element dims] in the body's declared dtype (float32 if unknown). */
+function emptyScan(declared: ValueType | undefined): TensorData {
+  const dtype = declared?.kind === 'tensor' ? declared.dtype : 'float32';
+  const dims = declared?.kind === 'tensor' && declared.shape?.every((d) => typeof d === 'number') ? (declared.shape as number[]) : [];
+  const shape = [0, ...dims];
+  return { dtype, shape, data: allocData(dtype, 0) };
 }
