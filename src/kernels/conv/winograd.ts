@@ -254,10 +254,10 @@ function transformInputTiles(
       const xc = xBatch + c * H * W;
       const vBase = plan.vOffset + t * C + c;
       if (plan.variant === 'f43') {
-        if (interior) inputTransformF43(x, xc + ih0 * W + iw0, W, s, tmp, vBase, xiStride);
+        if (interior) inputTransformF43(x, xc + ih0 * W + iw0, W, s, vBase, xiStride);
         else {
           loadPaddedTile(x, xc, H, W, ih0, iw0, n, s, d);
-          inputTransformF43(s, d, n, s, tmp, vBase, xiStride);
+          inputTransformF43(s, d, n, s, vBase, xiStride);
         }
         continue;
       }
@@ -300,54 +300,70 @@ function transformInputTiles(
   }
 }
 
-/** Y tile = act(Aᵀ M_t A + B[o]) for every output channel o and tile t, clipped to the output's edge. */
+/**
+ * Y tile = act(Aᵀ M_t A + B[o]) for every output channel o and tile t, clipped to the output's edge.
+ * Tiles outer, channels inner: M[ξ][t][o] is then read contiguously, and the 4×4 output tiles written for one
+ * tile are still in L1 when the next tile of the row writes beside them (o outer read 36 scattered lines per
+ * tile and channel; 1.2-1.5x slower on 64-128 channels at 28-56 px).
+ */
 function transformOutputTiles(
   p: ConvProblem, plan: WinogradPlan, t0: number, count: number, bias: Float32Array | undefined,
   y: Float32Array, yBatch: number, s: Float32Array, act: Activation,
 ): void {
-  const { n, m, tilesW, tilesPerBlock, at } = plan;
+  const { m, tilesW, tilesPerBlock } = plan;
   const M = p.outChannels;
   const [OH, OW] = [p.geo.outSize[1]!, p.geo.outSize[2]!];
-  const tmp = plan.tmpOffset;
+  const plane = OH * OW;
   const xiStride = M * tilesPerBlock;
-  for (let o = 0; o < M; o++) {
-    const b = bias === undefined ? 0 : bias[o]!;
-    const yc = yBatch + o * OH * OW;
-    for (let t = 0; t < count; t++) {
-      const th = Math.floor((t0 + t) / tilesW);
-      const tw = t0 + t - th * tilesW;
-      const mBase = plan.mOffset + t * M + o;
-      if (plan.variant === 'f43') {
-        outputTransformF43(s, mBase, xiStride, tmp, b, y, yc + th * m * OW + tw * m, OW, Math.min(m, OH - th * m), Math.min(m, OW - tw * m), act);
-        continue;
+  for (let t = 0; t < count; t++) {
+    const th = Math.floor((t0 + t) / tilesW);
+    const tw = t0 + t - th * tilesW;
+    const rows = Math.min(m, OH - th * m);
+    const cols = Math.min(m, OW - tw * m);
+    const yTile = yBatch + th * m * OW + tw * m;
+    const mTile = plan.mOffset + t * M;
+    if (plan.variant === 'f43') {
+      for (let o = 0; o < M; o++) {
+        const b = bias === undefined ? 0 : bias[o]!;
+        outputTransformF43(s, mTile + o, xiStride, b, y, yTile + o * plane, OW, rows, cols, act);
       }
-      // tmp = Aᵀ M_t  [m×n]
-      for (let i = 0; i < m; i++) {
-        const cols = at.cols[i]!;
-        const coefs = at.coefs[i]!;
-        for (let j = 0; j < n; j++) {
-          let v = 0;
-          for (let k = 0; k < cols.length; k++) v += coefs[k]! * s[mBase + (cols[k]! * n + j) * xiStride]!;
-          s[tmp + i * n + j] = v;
-        }
-      }
-      // Y = tmp A: Y[i][j] = Σ_k tmp[i][k] Aᵀ[j][k], + bias, stored where inside the output
-      const oh0 = th * m;
-      const ow0 = tw * m;
-      const rows = Math.min(m, OH - oh0);
-      const colsOut = Math.min(m, OW - ow0);
-      for (let i = 0; i < rows; i++) {
-        const yr = yc + (oh0 + i) * OW + ow0;
-        for (let j = 0; j < colsOut; j++) {
-          const cols = at.cols[j]!;
-          const coefs = at.coefs[j]!;
-          let v = b;
-          for (let k = 0; k < cols.length; k++) v += coefs[k]! * s[tmp + i * n + cols[k]!]!;
-          y[yr + j] = v;
-        }
-        activateInPlace(act, y, yr, colsOut);
-      }
+      continue;
     }
+    for (let o = 0; o < M; o++) {
+      const b = bias === undefined ? 0 : bias[o]!;
+      outputTransformGeneric(plan, s, mTile + o, xiStride, b, y, yTile + o * plane, OW, rows, cols, act);
+    }
+  }
+}
+
+/** Y = Aᵀ M A + bias for any variant with the sparse Aᵀ rows; M[ξ] at s[mBase + ξ·xiStride], tmp in the scratch. */
+function outputTransformGeneric(
+  plan: WinogradPlan, s: Float32Array, mBase: number, xiStride: number, bias: number,
+  y: Float32Array, yOff: number, OW: number, rows: number, colsOut: number, act: Activation,
+): void {
+  const { n, m, at } = plan;
+  const tmp = plan.tmpOffset;
+  // tmp = Aᵀ M_t  [m×n]
+  for (let i = 0; i < m; i++) {
+    const cols = at.cols[i]!;
+    const coefs = at.coefs[i]!;
+    for (let j = 0; j < n; j++) {
+      let v = 0;
+      for (let k = 0; k < cols.length; k++) v += coefs[k]! * s[mBase + (cols[k]! * n + j) * xiStride]!;
+      s[tmp + i * n + j] = v;
+    }
+  }
+  // Y = tmp A: Y[i][j] = Σ_k tmp[i][k] Aᵀ[j][k], + bias, stored where inside the output
+  for (let i = 0; i < rows; i++) {
+    const yr = yOff + i * OW;
+    for (let j = 0; j < colsOut; j++) {
+      const cols = at.cols[j]!;
+      const coefs = at.coefs[j]!;
+      let v = bias;
+      for (let k = 0; k < cols.length; k++) v += coefs[k]! * s[tmp + i * n + cols[k]!]!;
+      y[yr + j] = v;
+    }
+    activateInPlace(act, y, yr, colsOut);
   }
 }
 
@@ -364,62 +380,109 @@ function loadPaddedTile(x: Float32Array, xc: number, H: number, W: number, ih0: 
 
 /**
  * V = Bᵀ d B for F(4,3), unrolled (Lavin & Gray's Bᵀ rows: [4 0 −5 0 1 0], [0 −4 −4 1 1 0], [0 4 −4 −1 1 0],
- * [0 −2 −1 2 1 0], [0 2 −1 −2 1 0], [0 4 0 −5 0 1]). d is the 6×6 tile at src[off] with row stride `stride`;
- * columns go through the scratch `tmp` (36 floats at t); V[i][j] is written to the same scratch at
- * tmp[vBase + (6i + j)·xiStride].
+ * [0 −2 −1 2 1 0], [0 2 −1 −2 1 0], [0 4 0 −5 0 1]) as two passes of that 1-D transform, kept in locals: along
+ * each row of d (r = d B), then down each column of r. d is the 6×6 tile at src[off] with row stride `stride`;
+ * V[i][j] is written to dst[vBase + (6i + j)·xiStride].
  */
-function inputTransformF43(src: Float32Array, off: number, stride: number, tmp: Float32Array, t: number, vBase: number, xiStride: number): void {
-  for (let j = 0; j < 6; j++) {
-    const d0 = src[off + j]!, d1 = src[off + stride + j]!, d2 = src[off + 2 * stride + j]!;
-    const d3 = src[off + 3 * stride + j]!, d4 = src[off + 4 * stride + j]!, d5 = src[off + 5 * stride + j]!;
-    tmp[t + j] = 4 * d0 - 5 * d2 + d4;
-    tmp[t + 6 + j] = d3 + d4 - 4 * (d1 + d2);
-    tmp[t + 12 + j] = d4 - d3 + 4 * (d1 - d2);
-    tmp[t + 18 + j] = d4 - d2 + 2 * (d3 - d1);
-    tmp[t + 24 + j] = d4 - d2 - 2 * (d3 - d1);
-    tmp[t + 30 + j] = 4 * d1 - 5 * d3 + d5;
-  }
-  for (let i = 0; i < 6; i++) {
-    const r = t + i * 6;
-    const d0 = tmp[r]!, d1 = tmp[r + 1]!, d2 = tmp[r + 2]!, d3 = tmp[r + 3]!, d4 = tmp[r + 4]!, d5 = tmp[r + 5]!;
-    const v = vBase + i * 6 * xiStride;
-    tmp[v] = 4 * d0 - 5 * d2 + d4;
-    tmp[v + xiStride] = d3 + d4 - 4 * (d1 + d2);
-    tmp[v + 2 * xiStride] = d4 - d3 + 4 * (d1 - d2);
-    tmp[v + 3 * xiStride] = d4 - d2 + 2 * (d3 - d1);
-    tmp[v + 4 * xiStride] = d4 - d2 - 2 * (d3 - d1);
-    tmp[v + 5 * xiStride] = 4 * d1 - 5 * d3 + d5;
-  }
+function inputTransformF43(src: Float32Array, off: number, stride: number, dst: Float32Array, vBase: number, xiStride: number): void {
+  const p0 = off;
+  const d00 = src[p0]!, d01 = src[p0 + 1]!, d02 = src[p0 + 2]!, d03 = src[p0 + 3]!, d04 = src[p0 + 4]!, d05 = src[p0 + 5]!;
+  const r00 = 4 * d00 - 5 * d02 + d04, r01 = d03 + d04 - 4 * (d01 + d02), r02 = d04 - d03 + 4 * (d01 - d02), r03 = d04 - d02 + 2 * (d03 - d01), r04 = d04 - d02 - 2 * (d03 - d01), r05 = 4 * d01 - 5 * d03 + d05;
+  const p1 = off + stride;
+  const d10 = src[p1]!, d11 = src[p1 + 1]!, d12 = src[p1 + 2]!, d13 = src[p1 + 3]!, d14 = src[p1 + 4]!, d15 = src[p1 + 5]!;
+  const r10 = 4 * d10 - 5 * d12 + d14, r11 = d13 + d14 - 4 * (d11 + d12), r12 = d14 - d13 + 4 * (d11 - d12), r13 = d14 - d12 + 2 * (d13 - d11), r14 = d14 - d12 - 2 * (d13 - d11), r15 = 4 * d11 - 5 * d13 + d15;
+  const p2 = off + 2 * stride;
+  const d20 = src[p2]!, d21 = src[p2 + 1]!, d22 = src[p2 + 2]!, d23 = src[p2 + 3]!, d24 = src[p2 + 4]!, d25 = src[p2 + 5]!;
+  const r20 = 4 * d20 - 5 * d22 + d24, r21 = d23 + d24 - 4 * (d21 + d22), r22 = d24 - d23 + 4 * (d21 - d22), r23 = d24 - d22 + 2 * (d23 - d21), r24 = d24 - d22 - 2 * (d23 - d21), r25 = 4 * d21 - 5 * d23 + d25;
+  const p3 = off + 3 * stride;
+  const d30 = src[p3]!, d31 = src[p3 + 1]!, d32 = src[p3 + 2]!, d33 = src[p3 + 3]!, d34 = src[p3 + 4]!, d35 = src[p3 + 5]!;
+  const r30 = 4 * d30 - 5 * d32 + d34, r31 = d33 + d34 - 4 * (d31 + d32), r32 = d34 - d33 + 4 * (d31 - d32), r33 = d34 - d32 + 2 * (d33 - d31), r34 = d34 - d32 - 2 * (d33 - d31), r35 = 4 * d31 - 5 * d33 + d35;
+  const p4 = off + 4 * stride;
+  const d40 = src[p4]!, d41 = src[p4 + 1]!, d42 = src[p4 + 2]!, d43 = src[p4 + 3]!, d44 = src[p4 + 4]!, d45 = src[p4 + 5]!;
+  const r40 = 4 * d40 - 5 * d42 + d44, r41 = d43 + d44 - 4 * (d41 + d42), r42 = d44 - d43 + 4 * (d41 - d42), r43 = d44 - d42 + 2 * (d43 - d41), r44 = d44 - d42 - 2 * (d43 - d41), r45 = 4 * d41 - 5 * d43 + d45;
+  const p5 = off + 5 * stride;
+  const d50 = src[p5]!, d51 = src[p5 + 1]!, d52 = src[p5 + 2]!, d53 = src[p5 + 3]!, d54 = src[p5 + 4]!, d55 = src[p5 + 5]!;
+  const r50 = 4 * d50 - 5 * d52 + d54, r51 = d53 + d54 - 4 * (d51 + d52), r52 = d54 - d53 + 4 * (d51 - d52), r53 = d54 - d52 + 2 * (d53 - d51), r54 = d54 - d52 - 2 * (d53 - d51), r55 = 4 * d51 - 5 * d53 + d55;
+  dst[vBase] = 4 * r00 - 5 * r20 + r40;
+  dst[vBase + 6 * xiStride] = r30 + r40 - 4 * (r10 + r20);
+  dst[vBase + 12 * xiStride] = r40 - r30 + 4 * (r10 - r20);
+  dst[vBase + 18 * xiStride] = r40 - r20 + 2 * (r30 - r10);
+  dst[vBase + 24 * xiStride] = r40 - r20 - 2 * (r30 - r10);
+  dst[vBase + 30 * xiStride] = 4 * r10 - 5 * r30 + r50;
+  dst[vBase + xiStride] = 4 * r01 - 5 * r21 + r41;
+  dst[vBase + 7 * xiStride] = r31 + r41 - 4 * (r11 + r21);
+  dst[vBase + 13 * xiStride] = r41 - r31 + 4 * (r11 - r21);
+  dst[vBase + 19 * xiStride] = r41 - r21 + 2 * (r31 - r11);
+  dst[vBase + 25 * xiStride] = r41 - r21 - 2 * (r31 - r11);
+  dst[vBase + 31 * xiStride] = 4 * r11 - 5 * r31 + r51;
+  dst[vBase + 2 * xiStride] = 4 * r02 - 5 * r22 + r42;
+  dst[vBase + 8 * xiStride] = r32 + r42 - 4 * (r12 + r22);
+  dst[vBase + 14 * xiStride] = r42 - r32 + 4 * (r12 - r22);
+  dst[vBase + 20 * xiStride] = r42 - r22 + 2 * (r32 - r12);
+  dst[vBase + 26 * xiStride] = r42 - r22 - 2 * (r32 - r12);
+  dst[vBase + 32 * xiStride] = 4 * r12 - 5 * r32 + r52;
+  dst[vBase + 3 * xiStride] = 4 * r03 - 5 * r23 + r43;
+  dst[vBase + 9 * xiStride] = r33 + r43 - 4 * (r13 + r23);
+  dst[vBase + 15 * xiStride] = r43 - r33 + 4 * (r13 - r23);
+  dst[vBase + 21 * xiStride] = r43 - r23 + 2 * (r33 - r13);
+  dst[vBase + 27 * xiStride] = r43 - r23 - 2 * (r33 - r13);
+  dst[vBase + 33 * xiStride] = 4 * r13 - 5 * r33 + r53;
+  dst[vBase + 4 * xiStride] = 4 * r04 - 5 * r24 + r44;
+  dst[vBase + 10 * xiStride] = r34 + r44 - 4 * (r14 + r24);
+  dst[vBase + 16 * xiStride] = r44 - r34 + 4 * (r14 - r24);
+  dst[vBase + 22 * xiStride] = r44 - r24 + 2 * (r34 - r14);
+  dst[vBase + 28 * xiStride] = r44 - r24 - 2 * (r34 - r14);
+  dst[vBase + 34 * xiStride] = 4 * r14 - 5 * r34 + r54;
+  dst[vBase + 5 * xiStride] = 4 * r05 - 5 * r25 + r45;
+  dst[vBase + 11 * xiStride] = r35 + r45 - 4 * (r15 + r25);
+  dst[vBase + 17 * xiStride] = r45 - r35 + 4 * (r15 - r25);
+  dst[vBase + 23 * xiStride] = r45 - r25 + 2 * (r35 - r15);
+  dst[vBase + 29 * xiStride] = r45 - r25 - 2 * (r35 - r15);
+  dst[vBase + 35 * xiStride] = 4 * r15 - 5 * r35 + r55;
+}
+
+/** One output row: bias + the Aᵀ combination of row (q0..q5) of Aᵀ M, clipped to `cols`, then the activation. */
+function storeRowF43(
+  y: Float32Array, yr: number, cols: number, bias: number,
+  q0: number, q1: number, q2: number, q3: number, q4: number, q5: number, act: Activation,
+): void {
+  const a = q1 + q2, b = q1 - q2, c = q3 + q4, d = q3 - q4;
+  y[yr] = bias + q0 + a + c;
+  if (cols > 1) y[yr + 1] = bias + b + 2 * d;
+  if (cols > 2) y[yr + 2] = bias + a + 4 * c;
+  if (cols > 3) y[yr + 3] = bias + b + 8 * d + q5;
+  if (act.kind !== 'none') activateInPlace(act, y, yr, cols);
 }
 
 /**
  * Y = Aᵀ M A for F(4,3), unrolled (Aᵀ rows: [1 1 1 1 1 0], [0 1 −1 2 −2 0], [0 1 1 4 4 0], [0 1 −1 8 −8 1]),
  * + bias, activation, stored as rows × cols (clipped at the output edge) at y[yOff], row stride OW.
- * M[ξ] is read at s[mBase + ξ·xiStride]; tmp (24 floats at t) holds Aᵀ M.
+ * M[ξ] is read at s[mBase + ξ·xiStride]; Aᵀ M (4×6) stays in locals t_ij.
  */
 function outputTransformF43(
-  s: Float32Array, mBase: number, xiStride: number, t: number, bias: number,
+  s: Float32Array, mBase: number, xiStride: number, bias: number,
   y: Float32Array, yOff: number, OW: number, rows: number, cols: number, act: Activation,
 ): void {
-  for (let j = 0; j < 6; j++) {
-    const p = mBase + j * xiStride;
-    const m0 = s[p]!, m1 = s[p + 6 * xiStride]!, m2 = s[p + 12 * xiStride]!;
-    const m3 = s[p + 18 * xiStride]!, m4 = s[p + 24 * xiStride]!, m5 = s[p + 30 * xiStride]!;
-    const a = m1 + m2, b = m1 - m2, c = m3 + m4, d = m3 - m4;
-    s[t + j] = m0 + a + c;
-    s[t + 6 + j] = b + 2 * d;
-    s[t + 12 + j] = a + 4 * c;
-    s[t + 18 + j] = b + 8 * d + m5;
-  }
-  for (let i = 0; i < rows; i++) {
-    const r = t + i * 6;
-    const m0 = s[r]!, m1 = s[r + 1]!, m2 = s[r + 2]!, m3 = s[r + 3]!, m4 = s[r + 4]!, m5 = s[r + 5]!;
-    const a = m1 + m2, b = m1 - m2, c = m3 + m4, d = m3 - m4;
-    const yr = yOff + i * OW;
-    y[yr] = bias + m0 + a + c;
-    if (cols > 1) y[yr + 1] = bias + b + 2 * d;
-    if (cols > 2) y[yr + 2] = bias + a + 4 * c;
-    if (cols > 3) y[yr + 3] = bias + b + 8 * d + m5;
-    if (act.kind !== 'none') activateInPlace(act, y, yr, cols);
-  }
+  const m00 = s[mBase]!, m10 = s[mBase + 6 * xiStride]!, m20 = s[mBase + 12 * xiStride]!, m30 = s[mBase + 18 * xiStride]!, m40 = s[mBase + 24 * xiStride]!, m50 = s[mBase + 30 * xiStride]!;
+  const a0 = m10 + m20, b0 = m10 - m20, c0 = m30 + m40, e0 = m30 - m40;
+  const t00 = m00 + a0 + c0, t10 = b0 + 2 * e0, t20 = a0 + 4 * c0, t30 = b0 + 8 * e0 + m50;
+  const m01 = s[mBase + xiStride]!, m11 = s[mBase + 7 * xiStride]!, m21 = s[mBase + 13 * xiStride]!, m31 = s[mBase + 19 * xiStride]!, m41 = s[mBase + 25 * xiStride]!, m51 = s[mBase + 31 * xiStride]!;
+  const a1 = m11 + m21, b1 = m11 - m21, c1 = m31 + m41, e1 = m31 - m41;
+  const t01 = m01 + a1 + c1, t11 = b1 + 2 * e1, t21 = a1 + 4 * c1, t31 = b1 + 8 * e1 + m51;
+  const m02 = s[mBase + 2 * xiStride]!, m12 = s[mBase + 8 * xiStride]!, m22 = s[mBase + 14 * xiStride]!, m32 = s[mBase + 20 * xiStride]!, m42 = s[mBase + 26 * xiStride]!, m52 = s[mBase + 32 * xiStride]!;
+  const a2 = m12 + m22, b2 = m12 - m22, c2 = m32 + m42, e2 = m32 - m42;
+  const t02 = m02 + a2 + c2, t12 = b2 + 2 * e2, t22 = a2 + 4 * c2, t32 = b2 + 8 * e2 + m52;
+  const m03 = s[mBase + 3 * xiStride]!, m13 = s[mBase + 9 * xiStride]!, m23 = s[mBase + 15 * xiStride]!, m33 = s[mBase + 21 * xiStride]!, m43 = s[mBase + 27 * xiStride]!, m53 = s[mBase + 33 * xiStride]!;
+  const a3 = m13 + m23, b3 = m13 - m23, c3 = m33 + m43, e3 = m33 - m43;
+  const t03 = m03 + a3 + c3, t13 = b3 + 2 * e3, t23 = a3 + 4 * c3, t33 = b3 + 8 * e3 + m53;
+  const m04 = s[mBase + 4 * xiStride]!, m14 = s[mBase + 10 * xiStride]!, m24 = s[mBase + 16 * xiStride]!, m34 = s[mBase + 22 * xiStride]!, m44 = s[mBase + 28 * xiStride]!, m54 = s[mBase + 34 * xiStride]!;
+  const a4 = m14 + m24, b4 = m14 - m24, c4 = m34 + m44, e4 = m34 - m44;
+  const t04 = m04 + a4 + c4, t14 = b4 + 2 * e4, t24 = a4 + 4 * c4, t34 = b4 + 8 * e4 + m54;
+  const m05 = s[mBase + 5 * xiStride]!, m15 = s[mBase + 11 * xiStride]!, m25 = s[mBase + 17 * xiStride]!, m35 = s[mBase + 23 * xiStride]!, m45 = s[mBase + 29 * xiStride]!, m55 = s[mBase + 35 * xiStride]!;
+  const a5 = m15 + m25, b5 = m15 - m25, c5 = m35 + m45, e5 = m35 - m45;
+  const t05 = m05 + a5 + c5, t15 = b5 + 2 * e5, t25 = a5 + 4 * c5, t35 = b5 + 8 * e5 + m55;
+  storeRowF43(y, yOff, cols, bias, t00, t01, t02, t03, t04, t05, act);
+  if (rows > 1) storeRowF43(y, yOff + OW, cols, bias, t10, t11, t12, t13, t14, t15, act);
+  if (rows > 2) storeRowF43(y, yOff + 2 * OW, cols, bias, t20, t21, t22, t23, t24, t25, act);
+  if (rows > 3) storeRowF43(y, yOff + 3 * OW, cols, bias, t30, t31, t32, t33, t34, t35, act);
 }
