@@ -80,10 +80,13 @@ export interface WasmKernels {
   readonly elementwise: WasmElementwiseKernels;
   /** Depthwise 3×3 interiors by stride: [stride 1, stride 2]. */
   readonly depthwise3x3: readonly [WasmDepthwise3x3Kernel, WasmDepthwise3x3Kernel];
-  /** Winograd input transforms by variant. */
-  readonly winogradInput: Readonly<Record<WinogradInputVariant, WasmWinogradInputKernel>>;
-  /** Winograd output transforms (bias and activation fused) by variant. */
-  readonly winogradOutput: Readonly<Record<WinogradInputVariant, WasmWinogradOutputKernel>>;
+}
+
+/** The Winograd transforms of one variant (see WasmContext.winograd). */
+export interface WasmWinogradKernels {
+  readonly input: WasmWinogradInputKernel;
+  /** Output transform with bias and activation fused. */
+  readonly output: WasmWinogradOutputKernel;
 }
 
 export interface WasmContextOptions {
@@ -119,6 +122,7 @@ export class WasmContext {
   private readonly freeList: Array<{ offset: number; size: number }> = [];
   private readonly live = new Map<number, number>();
   private scratchOffset = 0;
+  private readonly winogradModules = new Map<WinogradInputVariant, WasmWinogradKernels>();
   private scratchBytes = 0;
 
   private constructor(memory: WebAssembly.Memory, relaxedSimd: boolean, kernels: WasmKernels, compileMs: number) {
@@ -140,7 +144,6 @@ export class WasmContext {
     const exports = addGemmKernels(m, tileNames.map(parseTile), variants);
     addElementwiseKernels(m);
     addDepthwiseKernels(m);
-    addWinogradKernels(m);
     const bytes = m.encode();
     const memory = new WebAssembly.Memory({ initial: options.initialPages ?? 16, maximum: MAX_PAGES });
     const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
@@ -163,15 +166,27 @@ export class WasmContext {
     const elementwise = elementwiseKernels(fns);
     return new WasmContext(memory, relaxed, { gemm, gemmTiles, elementwise, depthwise3x3: [
       fns[DW3X3S1_NAME] as WasmDepthwise3x3Kernel, fns[DW3X3S2_NAME] as WasmDepthwise3x3Kernel,
-    ], winogradInput: {
-      f23: fns[winogradInputName('f23')] as WasmWinogradInputKernel,
-      f43: fns[winogradInputName('f43')] as WasmWinogradInputKernel,
-      f63: fns[winogradInputName('f63')] as WasmWinogradInputKernel,
-    }, winogradOutput: {
-      f23: fns[winogradOutputName('f23')] as WasmWinogradOutputKernel,
-      f43: fns[winogradOutputName('f43')] as WasmWinogradOutputKernel,
-      f63: fns[winogradOutputName('f63')] as WasmWinogradOutputKernel,
-    } }, now() - t0);
+    ] }, now() - t0);
+  }
+
+  /**
+   * The Winograd transforms of `variant`, generated on first use as a second module on the same memory (they
+   * are large, 10–25 KB each, so a session that never runs Winograd does not pay for them). Allocates nothing.
+   */
+  winograd(variant: WinogradInputVariant): WasmWinogradKernels {
+    let k = this.winogradModules.get(variant);
+    if (k === undefined) {
+      const m = new ModuleBuilder().importMemory(1, MAX_PAGES);
+      addWinogradKernels(m, [variant]);
+      const instance = new WebAssembly.Instance(new WebAssembly.Module(m.encode()), { env: { memory: this.memory } });
+      const fns = instance.exports as Record<string, unknown>;
+      k = {
+        input: fns[winogradInputName(variant)] as WasmWinogradInputKernel,
+        output: fns[winogradOutputName(variant)] as WasmWinogradOutputKernel,
+      };
+      this.winogradModules.set(variant, k);
+    }
+    return k;
   }
 
   /**

@@ -253,8 +253,8 @@ export function emitWinogradOutput(variant: WinogradInputVariant): FunctionBuild
   return f;
 }
 
-export function addWinogradKernels(m: ModuleBuilder): void {
-  for (const variant of ['f23', 'f43', 'f63'] as const) {
+export function addWinogradKernels(m: ModuleBuilder, variants: readonly WinogradInputVariant[] = ['f23', 'f43', 'f63']): void {
+  for (const variant of variants) {
     m.addFunction(emitWinogradInput(variant), winogradInputName(variant));
     m.addFunction(emitWinogradOutput(variant), winogradOutputName(variant));
   }

@@ -9,6 +9,7 @@ import type { WinogradInputVariant } from './winograd-kernels.js';
  * V_c[ξ] goes to v[vOff + ξ·xiStride + c] — the [ξ][tile][channel] layout of src/kernels/conv/winograd.ts
  * (vOff = plan.vOffset + t·C + c0, xiStride = C·tilesPerBlock). Channels past the last group of four, and
  * border tiles, stay with the caller. Returns false when x or v is not a view of ctx.memory.
+ * The variant's module is generated on its first use: call ctx.winograd(variant) at prepare to pay that there.
  */
 export function wasmWinogradInput(
   ctx: WasmContext, variant: WinogradInputVariant, x: Float32Array, xOff: number, W: number, planeStride: number,
@@ -17,7 +18,7 @@ export function wasmWinogradInput(
   const buffer = ctx.memory.buffer;
   if (x.buffer !== buffer || v.buffer !== buffer) return false;
   if (groups <= 0) return true;
-  ctx.kernels.winogradInput[variant](x.byteOffset + 4 * xOff, W, 4 * planeStride, groups, v.byteOffset + 4 * vOff, 4 * xiStride);
+  ctx.winograd(variant).input(x.byteOffset + 4 * xOff, W, 4 * planeStride, groups, v.byteOffset + 4 * vOff, 4 * xiStride);
   return true;
 }
 
@@ -39,7 +40,7 @@ export function wasmWinogradOutput(
   const [code, p0, p1, fused] = epilogue(act);
   if (!fused) return false;
   if (groups <= 0) return true;
-  ctx.kernels.winogradOutput[variant](
+  ctx.winograd(variant).output(
     m.byteOffset + 4 * mOff, 4 * xiStride, groups, bias === undefined ? 0 : bias.byteOffset + 4 * biasOff,
     y.byteOffset + 4 * yOff, OW, 4 * planeStride, code, p0, p1,
   );
