@@ -181,4 +181,29 @@ describe('feeds', () => {
     expect(() => s.runSync({ x: new Tensor('float32', new Float32Array(2), [2]) })).toThrow(UnsupportedError);
     expect(() => s.runSync({ x: new Tensor('float32', new Float32Array(2), [2]) })).toThrow(/runValues/);
   });
+
+  it('run() refuses to return a sequence output as a Tensor and points at runValues', () => {
+    const b = new ModelBuilder({ opset: 16 });
+    const x = b.input('x', 'float32', [2]);
+    const [y] = b.node('SequenceConstruct', [x]);
+    b.output(y!, seqType());
+    const s = InferenceSession.fromModel(b.toModel());
+    expect(() => s.runSync({ x: new Tensor('float32', new Float32Array(2), [2]) })).toThrow(/is a sequence.*runValues/);
+  });
+});
+
+describe('static plans', () => {
+  it('a folded empty sequence keeps its element type on a static plan', () => {
+    const b = new ModelBuilder({ opset: 16 });
+    const x = b.input('x', 'float32', [2]);
+    const [y] = b.node('Relu', [x]);
+    const [e] = b.node('SequenceEmpty', [], { dtype: 6 });
+    b.output(y!, { dtype: 'float32', shape: [2] });
+    b.output(e!, seqType());
+    const s = InferenceSession.fromModel(b.toModel());
+    const out = s.runValues(new Map([['x', f32([2], [-1, 3])]]));
+    expect(s.planKind).toBe('static');
+    expect(values(out.get(y!)!)).toEqual([0, 3]);
+    expect(out.get(e!)!).toMatchObject({ dtype: 'sequence', shape: [0], elemType: 'int32' });
+  });
 });

@@ -134,7 +134,8 @@ export class GraphExecutor {
     this.runSteps(plan);
     return plan.outputIds.map((id) => {
       const v = plan.values[id]!;
-      return cloneValue({ dtype: v.type.dtype, shape: v.type.shape, data: plan.views[id]! });
+      // Constants keep their own record (an empty sequence's elemType lives there).
+      return cloneValue(v.constant ?? { dtype: v.type.dtype, shape: v.type.shape, data: plan.views[id]! });
     });
   }
 

@@ -2,7 +2,7 @@
  * InferenceSession: the onnxruntime-shaped surface. Loads a model once, validates feeds against the model's
  * declared inputs, and runs the graph through a GraphExecutor (static plans on an arena, cached per shape).
  */
-import { shapeToString, sizeOf, storageBytes, type TensorData } from '../dtype.js';
+import { isContainer, shapeToString, sizeOf, storageBytes, type TensorData } from '../dtype.js';
 import { InputError, TinferError, UnsupportedError } from '../errors.js';
 import type { Dim, Graph, Model, ValueInfo } from '../loader/model.js';
 import { decodeModel, type LoadOptions } from '../loader/index.js';
@@ -132,7 +132,9 @@ export class InferenceSession {
     for (const name of wanted) {
       const i = this.outputNames.indexOf(name);
       if (i < 0) throw new InputError(`unknown output '${name}'; outputs are ${this.outputNames.join(', ')}`);
-      result[name] = fromTensorData(outs[i]!);
+      const out = outs[i]!;
+      if (isContainer(out.dtype)) throw new UnsupportedError(`output '${name}' is a ${out.dtype}, which a Tensor cannot hold; use runValues()`);
+      result[name] = fromTensorData(out);
     }
     return result;
   }
