@@ -119,13 +119,14 @@ export class FunctionBuilder {
     return this.params.length + this.localTypes.length - 1;
   }
 
-  get(index: number): this { return this.emit(OP.localGet, ...uleb(index)); }
-  set(index: number): this { return this.emit(OP.localSet, ...uleb(index)); }
-  tee(index: number): this { return this.emit(OP.localTee, ...uleb(index)); }
+  // The hottest instructions append straight into the code array (generation time is load time).
+  get(index: number): this { this.code.push(OP.localGet); uleb(index, this.code); return this; }
+  set(index: number): this { this.code.push(OP.localSet); uleb(index, this.code); return this; }
+  tee(index: number): this { this.code.push(OP.localTee); uleb(index, this.code); return this; }
 
   i32(value: number): this { return this.emit(OP.i32Const, ...sleb(value | 0)); }
   f32(value: number): this { return this.emit(OP.f32Const, ...f32Bytes(value)); }
-  op(name: NumericOp): this { return this.emit(NUMERIC[name]); }
+  op(name: NumericOp): this { this.code.push(NUMERIC[name]); return this; }
   drop(): this { return this.emit(OP.drop); }
   select(): this { return this.emit(OP.select); }
   call(funcIndex: number): this { return this.emit(OP.call, ...uleb(funcIndex)); }
@@ -153,11 +154,15 @@ export class FunctionBuilder {
   memoryGrow(): this { return this.emit(OP.memoryGrow, 0x00); }
 
   /** A SIMD instruction without immediates. */
-  simd(name: SimdOp): this { return this.emit(0xfd, ...uleb(SIMD[name])); }
+  simd(name: SimdOp): this { this.code.push(0xfd); uleb(SIMD[name], this.code); return this; }
   /** A SIMD load/store; `align` is log2 bytes (v128 natural: 4). */
   simdMem(name: SimdMemOp, offset = 0, align?: number): this {
     const natural = name === 'v128.load' || name === 'v128.store' ? 4 : name === 'v128.load8x8_s' || name === 'v128.load64_zero' ? 3 : 2;
-    return this.emit(0xfd, ...uleb(SIMD_MEM[name]), ...memarg(align ?? natural, offset));
+    this.code.push(0xfd);
+    uleb(SIMD_MEM[name], this.code);
+    uleb(align ?? natural, this.code);
+    uleb(offset, this.code);
+    return this;
   }
   v128Load(offset = 0, align = 4): this { return this.simdMem('v128.load', offset, align); }
   v128Store(offset = 0, align = 4): this { return this.simdMem('v128.store', offset, align); }
@@ -184,8 +189,8 @@ export class FunctionBuilder {
     return this.v128Const(new Uint8Array(new Float32Array([a, b, c, d]).buffer));
   }
 
-  /** The encoded body (locals vector + expression + end), as the code section stores it. */
-  encode(): number[] {
+  /** The encoded body (size, locals vector, expression, end), as the code section stores it. */
+  encode(): Uint8Array {
     if (this.depth !== 0) throw new RangeError(`FunctionBuilder: ${this.depth} unclosed block(s)`);
     // Locals compressed into runs of equal type (spec 5.5.13).
     const runs: Array<[number, ValType]> = [];
@@ -194,11 +199,20 @@ export class FunctionBuilder {
       if (last !== undefined && last[1] === t) last[0]++;
       else runs.push([1, t]);
     }
-    const body: number[] = uleb(runs.length);
-    for (const [n, t] of runs) body.push(...uleb(n), t);
-    for (const b of this.code) body.push(b);
-    body.push(OP.end);
-    return [...uleb(body.length), ...body];
+    const header: number[] = uleb(runs.length);
+    for (const [n, t] of runs) {
+      uleb(n, header);
+      header.push(t);
+    }
+    // Bulk copies with Uint8Array.set: generation runs cold, once, at load.
+    const size = header.length + this.code.length + 1;
+    const prefix = uleb(size);
+    const out = new Uint8Array(prefix.length + size);
+    out.set(prefix);
+    out.set(header, prefix.length);
+    out.set(this.code, prefix.length + header.length);
+    out[out.length - 1] = OP.end;
+    return out;
   }
 
   private emit(...bytes: number[]): this {
@@ -253,20 +267,20 @@ export class ModuleBuilder {
   }
 
   encode(): Uint8Array<ArrayBuffer> {
-    const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-    section(out, 1, vector(this.typeBytes));
+    const parts: ArrayLike<number>[] = [[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]];
+    section(parts, 1, vector(this.typeBytes));
     if (this.memory !== undefined) {
       const { initial, maximum } = this.memory;
       const entry = [...utf8('env'), ...utf8('memory'), 0x02, 0x01, ...uleb(initial), ...uleb(maximum)];
-      section(out, 2, vector([entry]));
+      section(parts, 2, vector([entry]));
     }
-    section(out, 3, vector(this.functions.map((f) => uleb(f.typeIndex))));
+    section(parts, 3, vector(this.functions.map((f) => uleb(f.typeIndex))));
     const exports = this.functions
       .map((f, i) => (f.exportName === undefined ? undefined : [...utf8(f.exportName), 0x00, ...uleb(i)]))
       .filter((e): e is number[] => e !== undefined);
-    section(out, 7, vector(exports));
-    section(out, 10, vector(this.functions.map((f) => f.body.encode())));
-    return new Uint8Array(out);
+    section(parts, 7, vector(exports));
+    section(parts, 10, vector(this.functions.map((f) => f.body.encode())));
+    return concat(parts);
   }
 }
 
@@ -275,15 +289,24 @@ function utf8(s: string): number[] {
   return [...uleb(bytes.length), ...bytes];
 }
 
-function vector(items: number[][]): number[] {
-  const out = uleb(items.length);
-  for (const item of items) for (const b of item) out.push(b);
+function concat(parts: readonly ArrayLike<number>[]): Uint8Array<ArrayBuffer> {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 }
 
-function section(out: number[], id: number, content: number[]): void {
-  out.push(id, ...uleb(content.length));
-  for (const b of content) out.push(b);
+function vector(items: readonly ArrayLike<number>[]): Uint8Array {
+  return concat([uleb(items.length), ...items]);
+}
+
+function section(parts: ArrayLike<number>[], id: number, content: Uint8Array): void {
+  parts.push([id, ...uleb(content.length)], content);
 }
 
 /** True when the engine has WebAssembly with fixed-width SIMD (validates a function using i32x4.splat). */
