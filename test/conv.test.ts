@@ -341,13 +341,14 @@ interface ConvBackend {
 type PathRunner = (p: ConvProblem, x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array, act: Act, be: ConvBackend) => void;
 
 /**
- * applies: which problems the path computes; wasmGemm: it has wasm GEMM twins (the wasm run must call them);
+ * applies: which problems the path computes; wasmKernel: it has wasm twins for this problem (the wasm run must
+ * call them);
  * normwise: its float32 error scales with the output's magnitude, not each element's (Winograd: the transforms
  * mix a whole tile; see Barabasz et al., "Error analysis and improving the accuracy of Winograd convolution",
  * 2020), so its atol is 1e-5 · max|conv(x, w) + b| (before the activation); the wasm GEMM accumulates in float32 where the JS one sums in float64,
  * which makes this visible on outputs that cancel to near zero.
  */
-const PATHS: Record<string, { applies: (p: ConvProblem) => boolean; run: PathRunner; wasmGemm?: boolean; normwise?: boolean }> = {
+const PATHS: Record<string, { applies: (p: ConvProblem) => boolean; run: PathRunner; wasmKernel?: (p: ConvProblem) => boolean; normwise?: boolean }> = {
   'im2col + sgemm': {
     applies: () => true,
     run: (p, x, w, b, y, act, be) => {
@@ -357,7 +358,7 @@ const PATHS: Record<string, { applies: (p: ConvProblem) => boolean; run: PathRun
   },
   'im2col + packed GEMM (tiled columns)': {
     applies: (p) => !planIm2col(p).pointwise,
-    wasmGemm: true,
+    wasmKernel: () => true,
     run: (p, x, w, b, y, act, be) => {
       const plan = planIm2col(p, 4096);
       const packed = packConvWeights(p, w, b);
@@ -367,7 +368,7 @@ const PATHS: Record<string, { applies: (p: ConvProblem) => boolean; run: PathRun
   },
   'packed GEMM with the bias pre-filled (runtime bias)': {
     applies: () => true,
-    wasmGemm: true,
+    wasmKernel: () => true,
     run: (p, x, w, b, y, act, be) => {
       const plan = planIm2col(p);
       const packed = packConvWeights(p, w, undefined);
@@ -377,7 +378,7 @@ const PATHS: Record<string, { applies: (p: ConvProblem) => boolean; run: PathRun
   },
   '1x1 pointwise packed GEMM': {
     applies: (p) => planIm2col(p).pointwise,
-    wasmGemm: true,
+    wasmKernel: () => true,
     run: (p, x, w, b, y, act, be) => {
       const plan = planIm2col(p);
       const packed = packConvWeights(p, w, b);
@@ -387,21 +388,34 @@ const PATHS: Record<string, { applies: (p: ConvProblem) => boolean; run: PathRun
   },
   ...Object.fromEntries((['f23', 'f43', 'f63'] as WinogradVariant[]).map((v) => [`winograd ${v}`, {
     applies: winogradApplies,
-    wasmGemm: true,
+    wasmKernel: () => true,
     normwise: true,
     run: (p: ConvProblem, x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array, act: Act, be: ConvBackend) => {
       // A small budget so multi-block tiling runs too.
       const plan = planWinograd(p, v, w, 3000 * 4);
-      const wasm = be.wasm && uploadWinogradFilters(be.wasm, plan, w);
+      const wasm = be.wasm && uploadWinogradFilters(be.wasm, plan, w, b);
       convWinograd(p, plan, x, b, y, be.alloc(plan.scratchLength), act, wasm);
     },
   }])),
+  'winograd f43, runtime bias (in the backend\'s memory)': {
+    applies: winogradApplies,
+    wasmKernel: () => true,
+    normwise: true,
+    run: (p, x, w, b, y, act, be) => {
+      const plan = planWinograd(p, 'f43', w, 3000 * 4);
+      const bias = be.alloc(b.length);
+      bias.set(b);
+      convWinograd(p, plan, x, bias, y, be.alloc(plan.scratchLength), act, be.wasm && uploadWinogradFilters(be.wasm, plan, w));
+    },
+  },
   ...Object.fromEntries((['generic', '3x3s1', '3x3s2', '5x5'] as DepthwiseKernel[]).map((k) => [`depthwise ${k}`, {
     applies: (p: ConvProblem) => depthwiseApplies(p) && (k === 'generic' || depthwiseKernelFor(p) === k),
-    run: (p: ConvProblem, x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array, act: Act) => {
+    // The 3×3 interiors have wasm twins (when the plane has an interior).
+    wasmKernel: (p: ConvProblem) => (k === '3x3s1' || k === '3x3s2') && hasInterior(planDepthwise(p, k)),
+    run: (p: ConvProblem, x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array, act: Act, be: ConvBackend) => {
       const plan = planDepthwise(p, k);
       if (k !== 'generic') expect(plan.rowHi > plan.rowLo || p.geo.outSize[1]! < 3).toBe(true);
-      convDepthwise(p, plan, x, w, b, y, act);
+      convDepthwise(p, plan, x, w, b, y, act, be.wasm);
     },
   }])),
 };
@@ -409,13 +423,31 @@ const PATHS: Record<string, { applies: (p: ConvProblem) => boolean; run: PathRun
 const wasmCtx = WasmContext.create();
 const WASM_SKIP = 'WebAssembly SIMD is not available in this engine: wasm backend cases skipped';
 if (wasmCtx === undefined) console.warn(WASM_SKIP);
-/** Calls of the wasm GEMM drivers (the uploads point at this object), to show the wasm path really ran. */
-const wasmDriverCalls = { count: 0 };
+/**
+ * Calls of the context's wasm kernels (GEMM drivers, depthwise interiors, Winograd transforms; the kernels
+ * and uploads reach them through these objects), to show the wasm path really ran.
+ */
+const wasmDriverCalls = { count: 0, winogradInput: 0, winogradOutput: 0 };
 if (wasmCtx !== undefined) {
-  const gemm = wasmCtx.kernels.gemm as { packedA: (...a: number[]) => void; packedB: (...a: number[]) => void };
-  const [origA, origB] = [gemm.packedA, gemm.packedB];
-  gemm.packedA = (...a: number[]) => { wasmDriverCalls.count++; origA(...a); };
-  gemm.packedB = (...a: number[]) => { wasmDriverCalls.count++; origB(...a); };
+  const counted = (table: Record<string | number, unknown>, key: string | number, kind?: 'winogradInput' | 'winogradOutput'): void => {
+    const orig = table[key] as (...a: number[]) => void;
+    table[key] = (...a: number[]) => {
+      wasmDriverCalls.count++;
+      if (kind !== undefined) wasmDriverCalls[kind]++;
+      orig(...a);
+    };
+  };
+  const k = wasmCtx.kernels as unknown as Record<string, Record<string | number, unknown>>;
+  counted(k.gemm!, 'packedA');
+  counted(k.gemm!, 'packedB');
+  counted(k.depthwise3x3!, 0);
+  counted(k.depthwise3x3!, 1);
+  for (const v of ['f23', 'f43', 'f63'] as const) {
+    // The context generates each variant's transforms once and hands out the same object afterwards.
+    const transforms = wasmCtx.winograd(v) as unknown as Record<string, unknown>;
+    counted(transforms, 'input', 'winogradInput');
+    counted(transforms, 'output', 'winogradOutput');
+  }
   // Grow the memory once up front so no allocation in a test grows it (growth detaches earlier views).
   wasmCtx.free(wasmCtx.alloc(64 << 20));
 }
@@ -447,6 +479,10 @@ function onBackend(name: 'js' | 'wasm', x: Float32Array, y: Float32Array, body: 
   } finally {
     blocks.forEach((o) => ctx.free(o));
   }
+}
+
+function hasInterior(plan: { rowLo: number; rowHi: number; colLo: number; colHi: number }): boolean {
+  return plan.rowHi > plan.rowLo && plan.colHi > plan.colLo;
 }
 
 function depthwiseKernelFor(p: ConvProblem): DepthwiseKernel {
@@ -495,7 +531,7 @@ describe('generic tester: every fast path × every fused activation × both back
             const y = new Float32Array(outLen).fill(NaN);
             const calls = wasmDriverCalls.count;
             onBackend(backend, x, y, (xb, yb, be) => path.run(p, xb, w, b, yb, act, be));
-            if (backend === 'wasm' && path.wasmGemm) expect(wasmDriverCalls.count, 'the wasm GEMM ran').toBeGreaterThan(calls);
+            if (backend === 'wasm' && path.wasmKernel?.(p)) expect(wasmDriverCalls.count, 'the wasm kernels ran').toBeGreaterThan(calls);
             const want = ref.map((v) => expectedActivation(act, v));
             const atol = path.normwise ? 1e-5 * Math.max(1, ...ref.map(Math.abs)) : 1e-5;
             try {
@@ -524,10 +560,16 @@ describe('generic tester: every fast path × every fused activation × both back
     for (const [v, backend] of runs) {
       const plan = planWinograd(p, v, w);
       const y = new Float32Array(outLen);
+      const before = { ...wasmDriverCalls };
       onBackend(backend, x, y, (xb, yb, be) => {
-        const wasm = be.wasm && uploadWinogradFilters(be.wasm, plan, w);
+        const wasm = be.wasm && uploadWinogradFilters(be.wasm, plan, w, b);
         convWinograd(p, plan, xb, b, yb, be.alloc(plan.scratchLength), NO_ACT, wasm);
       });
+      if (backend === 'wasm') {
+        // Interior tiles, 64 channels: both transforms ran on wasm (the constant bias uploaded with the filters).
+        expect(wasmDriverCalls.winogradInput).toBeGreaterThan(before.winogradInput);
+        expect(wasmDriverCalls.winogradOutput).toBeGreaterThan(before.winogradOutput);
+      }
       let maxErr = 0;
       let scale = 0;
       for (let i = 0; i < outLen; i++) {

@@ -110,7 +110,7 @@ function prepareConv(ctx: PrepareContext): PreparedKernel {
   const path = chooseConvPath(ctx, p, kind === 'f32', wConst !== undefined);
   if (path === 'winograd-f23' || path === 'winograd-f43' || path === 'winograd-f63') {
     const plan = planWinograd(p, path.slice('winograd-'.length) as WinogradVariant, wConst!);
-    const wasm = ctx.options.wasm === undefined ? undefined : uploadWinogradFilters(ctx.options.wasm, plan, wConst!);
+    const wasm = ctx.options.wasm === undefined ? undefined : uploadWinogradFilters(ctx.options.wasm, plan, wConst!, bConst);
     return {
       outputs,
       scratch: [{ dtype: 'float32', length: plan.scratchLength }],
@@ -143,10 +143,11 @@ function prepareConv(ctx: PrepareContext): PreparedKernel {
   }
   if (path === 'depthwise') {
     const plan = planDepthwise(p);
+    const wasm = ctx.options.wasm;
     return {
       outputs,
       run(inputs, outs) {
-        convDepthwise(p, plan, inputs[0] as FloatArray, inputs[1] as FloatArray, inputs[2] as FloatArray | undefined, outs[0] as FloatArray, act);
+        convDepthwise(p, plan, inputs[0] as FloatArray, inputs[1] as FloatArray, inputs[2] as FloatArray | undefined, outs[0] as FloatArray, act, wasm);
       },
     };
   }

@@ -1,6 +1,8 @@
 import { NO_ACTIVATION, type Activation } from '../gemm/activation.js';
 import { activateInPlace } from './fused-activation.js';
 import type { ConvProblem, FloatArray } from './reference.js';
+import type { WasmContext } from '../../wasm/context.js';
+import { wasmDepthwise3x3Interior } from '../../wasm/depthwise.js';
 
 /** True for 2-D convs where every group has one input channel (group == C, M a multiple of C). */
 export function depthwiseApplies(p: ConvProblem): boolean {
@@ -71,11 +73,12 @@ export function planDepthwise(p: ConvProblem, kernel: DepthwiseKernel = interior
  * Direct depthwise convolution: output channel m reads only input channel floor(m / multiplier).
  * Per plane, the interior (every tap inside X) runs an unrolled 3×3 / 5×5 kernel with no bounds logic and
  * the border runs the generic loop over the planned tap ranges; bias and activation are fused per plane.
+ * With `wasm`, 3×3 interiors run on WebAssembly SIMD when x and y are float32 views of its memory.
  * X [N, C, 1, H, W], W [M, 1, 1, KH, KW], B [M] -> Y [N, M, 1, OH, OW]
  */
 export function convDepthwise(
   p: ConvProblem, plan: DepthwisePlan, x: FloatArray, w: FloatArray, bias: FloatArray | undefined, y: FloatArray,
-  act: Activation = NO_ACTIVATION,
+  act: Activation = NO_ACTIVATION, wasm?: WasmContext,
 ): void {
   const g = p.geo;
   const [H, W] = [g.inSize[1]!, g.inSize[2]!];
@@ -96,9 +99,11 @@ export function convDepthwise(
         depthwiseRect(p, plan, x, xc, w, m * KK, b, y, yc, rowHi, OH, 0, OW);
         depthwiseRect(p, plan, x, xc, w, m * KK, b, y, yc, rowLo, rowHi, 0, colLo);
         depthwiseRect(p, plan, x, xc, w, m * KK, b, y, yc, rowLo, rowHi, colHi, OW);
-        if (plan.kernel === '3x3s1') interior3x3s1(p, plan, x, xc, w, m * KK, b, y, yc);
-        else if (plan.kernel === '3x3s2') interior3x3s2(p, plan, x, xc, w, m * KK, b, y, yc);
-        else interior5x5(p, plan, x, xc, w, m * KK, b, y, yc);
+        if (plan.kernel === '3x3s1') {
+          if (wasm === undefined || !wasmInterior3x3(wasm, 1, p, plan, x, xc, w, m * KK, b, y, yc)) interior3x3s1(p, plan, x, xc, w, m * KK, b, y, yc);
+        } else if (plan.kernel === '3x3s2') {
+          if (wasm === undefined || !wasmInterior3x3(wasm, 2, p, plan, x, xc, w, m * KK, b, y, yc)) interior3x3s2(p, plan, x, xc, w, m * KK, b, y, yc);
+        } else interior5x5(p, plan, x, xc, w, m * KK, b, y, yc);
       }
       activateInPlace(act, y, yc, OH * OW);
     }
@@ -106,6 +111,19 @@ export function convDepthwise(
 }
 
 /** Outputs [oh0, oh1) × [ow0, ow1) of one plane, each over its planned tap range (any kernel, stride, dilation). */
+/** The 3×3 interior on WebAssembly SIMD; false (nothing done) when x or y is not a float32 view of its memory. */
+function wasmInterior3x3(
+  wasm: WasmContext, stride: 1 | 2, p: ConvProblem, plan: DepthwisePlan, x: FloatArray, xc: number, w: FloatArray, wm: number,
+  b: number, y: FloatArray, yc: number,
+): boolean {
+  if (!(x instanceof Float32Array) || !(y instanceof Float32Array)) return false;
+  const g = p.geo;
+  return wasmDepthwise3x3Interior(
+    wasm, stride, x, xc, g.inSize[2]!, w, wm, b, y, yc, g.outSize[2]!, plan.rowLo, plan.rowHi, plan.colLo, plan.colHi,
+    g.padsBegin[1]!, g.padsBegin[2]!,
+  );
+}
+
 function depthwiseRect(
   p: ConvProblem, plan: DepthwisePlan, x: FloatArray, xc: number, w: FloatArray, wm: number, b: number,
   y: FloatArray, yc: number, oh0: number, oh1: number, ow0: number, ow1: number,

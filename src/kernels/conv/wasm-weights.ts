@@ -64,3 +64,36 @@ export function uploadWeights(
   release?.register(weights, { ctx, packs: uploaded.packs });
   return uploaded;
 }
+
+/**
+ * A constant vector (e.g. a conv bias) copied into a wasm context's memory once, for kernels that read it
+ * from there. view() is a Float32Array on the current memory buffer, remade only after the memory grew.
+ */
+export class WasmVector {
+  private cached: Float32Array;
+
+  constructor(readonly ctx: WasmContext, readonly offset: number, readonly length: number, readonly source: object) {
+    this.cached = ctx.f32(offset, length);
+  }
+
+  view(): Float32Array {
+    if (this.cached.buffer !== this.ctx.memory.buffer) this.cached = this.ctx.f32(this.offset, this.length);
+    return this.cached;
+  }
+}
+
+const vectorCaches = new WeakMap<WasmContext, WeakMap<object, WasmVector>>();
+const releaseVector: FinalizationRegistry<{ ctx: WasmContext; offset: number }> | undefined =
+  typeof FinalizationRegistry === 'function' ? new FinalizationRegistry(({ ctx, offset }) => ctx.free(offset)) : undefined;
+
+/** `data` in wasm memory, uploaded once per context and data object (call at prepare: it may grow the memory). */
+export function uploadVector(ctx: WasmContext, data: Float32Array): WasmVector {
+  const perContext = getOrCreate(vectorCaches, ctx, () => new WeakMap<object, WasmVector>());
+  const hit = perContext.get(data);
+  if (hit !== undefined) return hit;
+  const offset = ctx.allocFloats(data);
+  const v = new WasmVector(ctx, offset, data.length, data);
+  perContext.set(data, v);
+  releaseVector?.register(data, { ctx, offset });
+  return v;
+}

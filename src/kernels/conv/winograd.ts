@@ -4,7 +4,8 @@ import { activateInPlace } from './fused-activation.js';
 import type { ConvProblem } from './reference.js';
 import type { WasmContext } from '../../wasm/context.js';
 import { wasmGemmPackedB } from '../../wasm/gemm.js';
-import { uploadWeights, type WasmWeights } from './wasm-weights.js';
+import { wasmWinogradInput, wasmWinogradOutput } from '../../wasm/winograd.js';
+import { uploadVector, uploadWeights, type WasmVector, type WasmWeights } from './wasm-weights.js';
 
 /**
  * Winograd minimal filtering F(m×m, 3×3) (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks",
@@ -194,20 +195,37 @@ export function planWinograd(
   };
 }
 
-/** The plan's n² filter packs uploaded into a wasm context (once per weights and variant). */
-export function uploadWinogradFilters(ctx: WasmContext, plan: WinogradPlan, w: Float32Array): WasmWeights {
-  return uploadWeights(ctx, w, undefined, `winograd-${plan.variant}`, plan.filters);
+/**
+ * What convWinograd needs on the wasm backend: the n² filter packs in wasm memory, and a constant bias there
+ * too (the wasm output transform reads it from memory; a runtime bias already lives in the arena).
+ */
+export interface WasmWinograd {
+  weights: WasmWeights;
+  bias?: WasmVector;
+  /** Run the interior transforms on wasm too (default); false keeps them in JS (benchmarks compare both). */
+  transforms: boolean;
+}
+
+/** The plan's n² filter packs (and a constant bias) uploaded into a wasm context (once per weights and variant). */
+export function uploadWinogradFilters(ctx: WasmContext, plan: WinogradPlan, w: Float32Array, bias?: Float32Array): WasmWinograd {
+  ctx.winograd(plan.variant); // generates the variant's transform module now rather than at the first run
+  return {
+    weights: uploadWeights(ctx, w, undefined, `winograd-${plan.variant}`, plan.filters),
+    bias: bias === undefined ? undefined : uploadVector(ctx, bias),
+    transforms: true,
+  };
 }
 
 /**
  * Y = act(conv3x3(X, W) + B) by Winograd F(m, 3): per block of tiles, input transform into V, n² packed GEMMs
  * into M, then the output transform with bias and activation fused in the store. With `wasm` (from
- * uploadWinogradFilters) the GEMMs run on WebAssembly SIMD when the scratch is a view of its memory.
+ * uploadWinogradFilters) the GEMMs, and the transforms of interior tiles four channels at a time, run on
+ * WebAssembly SIMD when x, y and the scratch are views of its memory (borders and leftover channels in JS).
  * X [N, C, 1, H, W] -> Y [N, M, 1, OH, OW]; scratch is plan.scratchLength floats.
  */
 export function convWinograd(
   p: ConvProblem, plan: WinogradPlan, x: Float32Array, bias: Float32Array | undefined, y: Float32Array,
-  scratch: Float32Array, act: Activation = NO_ACTIVATION, wasm?: WasmWeights,
+  scratch: Float32Array, act: Activation = NO_ACTIVATION, wasm?: WasmWinograd,
 ): void {
   const { n, tilesPerBlock, tilesH, tilesW } = plan;
   const C = p.inChannels;
@@ -221,14 +239,14 @@ export function convWinograd(
     const yBatch = b * M * OH * OW;
     for (let t0 = 0; t0 < total; t0 += tilesPerBlock) {
       const count = Math.min(tilesPerBlock, total - t0);
-      transformInputTiles(p, plan, x, xBatch, t0, count, scratch);
+      transformInputTiles(p, plan, x, xBatch, t0, count, scratch, wasm?.transforms ? wasm.weights.ctx : undefined);
       for (let xi = 0; xi < nn; xi++) {
         const vOff = plan.vOffset + xi * C * tilesPerBlock;
         const mOff = plan.mOffset + xi * M * tilesPerBlock;
-        if (wasm !== undefined && wasmGemmPackedB(wasm.ctx, count, scratch, vOff, C, false, wasm.packs[xi]!, scratch, mOff, M, NO_ACTIVATION)) continue;
+        if (wasm !== undefined && wasmGemmPackedB(wasm.weights.ctx, count, scratch, vOff, C, false, wasm.weights.packs[xi]!, scratch, mOff, M, NO_ACTIVATION)) continue;
         gemmPackedB(count, scratch, vOff, C, false, plan.filters[xi]!, scratch, mOff, M, NO_ACTIVATION, scratch, plan.gemmOffset);
       }
-      transformOutputTiles(p, plan, t0, count, bias, y, yBatch, scratch, act);
+      transformOutputTiles(p, plan, t0, count, bias, y, yBatch, scratch, act, wasm);
     }
   }
 }
@@ -236,6 +254,7 @@ export function convWinograd(
 /** V[ξ][c][t] = (Bᵀ d B)_ξ for the input tile d of tile t (zero outside X), t in t0 .. t0 + count − 1. */
 function transformInputTiles(
   p: ConvProblem, plan: WinogradPlan, x: Float32Array, xBatch: number, t0: number, count: number, s: Float32Array,
+  wasm: WasmContext | undefined,
 ): void {
   const { n, m, tilesW, tilesPerBlock, bt } = plan;
   const C = p.inChannels;
@@ -250,7 +269,10 @@ function transformInputTiles(
     const ih0 = th * m - ph;
     const iw0 = tw * m - pw;
     const interior = ih0 >= 0 && iw0 >= 0 && ih0 + n <= H && iw0 + n <= W;
-    for (let c = 0; c < C; c++) {
+    const groups = C >> 2;
+    const wasmDone = interior && wasm !== undefined &&
+      wasmWinogradInput(wasm, plan.variant, x, xBatch + ih0 * W + iw0, W, H * W, groups, s, plan.vOffset + t * C, xiStride);
+    for (let c = wasmDone ? groups * 4 : 0; c < C; c++) {
       const xc = xBatch + c * H * W;
       const vBase = plan.vOffset + t * C + c;
       if (plan.variant === 'f43') {
@@ -308,13 +330,16 @@ function transformInputTiles(
  */
 function transformOutputTiles(
   p: ConvProblem, plan: WinogradPlan, t0: number, count: number, bias: Float32Array | undefined,
-  y: Float32Array, yBatch: number, s: Float32Array, act: Activation,
+  y: Float32Array, yBatch: number, s: Float32Array, act: Activation, wasm: WasmWinograd | undefined,
 ): void {
   const { m, tilesW, tilesPerBlock } = plan;
   const M = p.outChannels;
   const [OH, OW] = [p.geo.outSize[1]!, p.geo.outSize[2]!];
   const plane = OH * OW;
   const xiStride = M * tilesPerBlock;
+  const groups = M >> 2;
+  // The wasm transform reads the bias from its memory: the uploaded constant, or a runtime bias in the arena.
+  const wasmBias = wasm?.bias?.view() ?? bias;
   for (let t = 0; t < count; t++) {
     const th = Math.floor((t0 + t) / tilesW);
     const tw = t0 + t - th * tilesW;
@@ -322,14 +347,17 @@ function transformOutputTiles(
     const cols = Math.min(m, OW - tw * m);
     const yTile = yBatch + th * m * OW + tw * m;
     const mTile = plan.mOffset + t * M;
+    const wasmDone = wasm !== undefined && wasm.transforms && rows === m && cols === m &&
+      wasmWinogradOutput(wasm.weights.ctx, plan.variant, s, mTile, xiStride, groups, wasmBias, 0, y, yTile, OW, plane, act);
+    const o0 = wasmDone ? groups * 4 : 0;
     if (plan.variant === 'f43') {
-      for (let o = 0; o < M; o++) {
+      for (let o = o0; o < M; o++) {
         const b = bias === undefined ? 0 : bias[o]!;
         outputTransformF43(s, mTile + o, xiStride, b, y, yTile + o * plane, OW, rows, cols, act);
       }
       continue;
     }
-    for (let o = 0; o < M; o++) {
+    for (let o = o0; o < M; o++) {
       const b = bias === undefined ? 0 : bias[o]!;
       outputTransformGeneric(plan, s, mTile + o, xiStride, b, y, yTile + o * plane, OW, rows, cols, act);
     }
