@@ -1,5 +1,5 @@
 /** Helpers shared by the sequence and optional kernels. */
-import { cloneValue, isContainer, type Data, type DType, type TensorData, type TensorType } from '../../dtype.js';
+import { isContainer, type Data, type DType, type TensorData, type TensorType } from '../../dtype.js';
 import type { ValueType } from '../../loader/model.js';
 import { kernelError, requireConstant, type PrepareContext, type PreparedKernel } from '../kernel.js';
 
@@ -83,6 +83,3 @@ export function copyRange(src: Data, from: number, dst: Data, to: number, n: num
     (dst as Float32Array).set((src as Float32Array).subarray(from, from + n), to);
   }
 }
-
-/** A copy of a value for an output (values handed out never share storage with inputs). */
-export const copyValue = cloneValue;

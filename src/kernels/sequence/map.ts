@@ -2,9 +2,8 @@
 import { attrGraph } from '../../graph/attributes.js';
 import type { TensorData } from '../../dtype.js';
 import { bodyWithOuterValues } from '../control/subgraph.js';
-import { kernelError, type KernelDef } from '../kernel.js';
+import { kernelError, requireConstant, type KernelDef } from '../kernel.js';
 import { constantResult, dtypeOfValueType, elementsOf, makeSequence, requireSequence } from './common.js';
-import { requireConstant } from '../kernel.js';
 
 // SequenceMap: (input_sequence of n, additional_inputs...) -> K sequences of n, where output k holds body output k
 // of iteration i. An additional input that is a sequence (of n) gives its i-th element; a tensor is passed as is.

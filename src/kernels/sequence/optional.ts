@@ -1,6 +1,7 @@
 /** Optional values (ONNX §Optional, §OptionalHasElement, §OptionalGetElement). */
 import { kernelError, requireConstant, type KernelDef } from '../kernel.js';
-import { constantResult, copyValue, elementsOf, elemDTypeOfValueType, makeOptional } from './common.js';
+import { cloneValue } from '../../dtype.js';
+import { constantResult, elementsOf, elemDTypeOfValueType, makeOptional } from './common.js';
 
 // Optional: (input?) -> optional holding input, or an empty optional of the `type` attribute's type
 const Optional: KernelDef = {
@@ -14,7 +15,7 @@ const Optional: KernelDef = {
     }
     const value = requireConstant(ctx, 0);
     if (value.dtype === 'optional') throw kernelError(ctx, 'an optional cannot hold an optional');
-    return constantResult([makeOptional(copyValue(value), value.dtype)]);
+    return constantResult([makeOptional(cloneValue(value), value.dtype)]);
   },
 };
 
@@ -39,11 +40,11 @@ const OptionalGetElement: KernelDef = {
     const value = requireConstant(ctx, 0);
     if (value.dtype !== 'optional') {
       if (ctx.opset < 18) throw kernelError(ctx, `input must be an optional, got ${value.dtype}`);
-      return constantResult([copyValue(value)]);
+      return constantResult([cloneValue(value)]);
     }
     const elems = elementsOf(value);
     if (elems.length === 0) throw kernelError(ctx, 'the optional is empty');
-    return constantResult([copyValue(elems[0]!)]);
+    return constantResult([cloneValue(elems[0]!)]);
   },
 };
 

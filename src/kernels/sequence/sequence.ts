@@ -1,14 +1,14 @@
 /**
  * Sequence operators (ONNX §SequenceEmpty, §SequenceConstruct, §SequenceAt, §SequenceInsert, §SequenceErase,
- * §SequenceLength). Every one needs its inputs' values (requireConstant) and returns constant outputs.
+ * §SequenceLength). They return constant outputs: SequenceLength from the sequence's type (shape [n]), the others
+ * from their inputs' values (requireConstant; eager when those are only known at run time).
  */
 import { attrInt } from '../../graph/attributes.js';
-import { ONNX_DTYPE_CODES, isContainer } from '../../dtype.js';
+import { ONNX_DTYPE_CODES, cloneValue, isContainer } from '../../dtype.js';
 import { UnsupportedError } from '../../errors.js';
-import { kernelError, requireInput, type KernelDef } from '../kernel.js';
+import { kernelError, requireConstant, requireInput, type KernelDef } from '../kernel.js';
 import {
   constantResult,
-  copyValue,
   elementType,
   elementsOf,
   makeSequence,
@@ -17,7 +17,6 @@ import {
   requireTensorValue,
   scalarIndex,
 } from './common.js';
-import { requireConstant } from '../kernel.js';
 
 // SequenceEmpty: () -> sequence of 0 tensors of `dtype` (default float32)
 const SequenceEmpty: KernelDef = {
@@ -38,7 +37,7 @@ const SequenceConstruct: KernelDef = {
     const elems = ctx.inputs.map((_, i) => requireTensorValue(ctx, i));
     const dtype = elems[0]!.dtype;
     if (elems.some((e) => e.dtype !== dtype)) throw kernelError(ctx, `inputs must share one dtype (${elems.map((e) => e.dtype).join(', ')})`);
-    return constantResult([makeSequence(elems.map(copyValue), dtype)]);
+    return constantResult([makeSequence(elems.map(cloneValue), dtype)]);
   },
 };
 
@@ -49,7 +48,7 @@ const SequenceAt: KernelDef = {
     const seq = requireSequence(ctx, 0);
     const elems = elementsOf(seq);
     const pos = normalizePosition(ctx, scalarIndex(ctx, requireConstant(ctx, 1), 'position'), elems.length, false);
-    return constantResult([copyValue(elems[pos]!)]);
+    return constantResult([cloneValue(elems[pos]!)]);
   },
 };
 
@@ -66,7 +65,7 @@ const SequenceInsert: KernelDef = {
     if (type !== undefined && type !== value.dtype) throw kernelError(ctx, `cannot insert a ${value.dtype} tensor into a sequence of ${type}`);
     const given = ctx.inputs[2] ? scalarIndex(ctx, requireConstant(ctx, 2), 'position') : elems.length;
     const pos = normalizePosition(ctx, given, elems.length, true);
-    const out = [...elems.slice(0, pos), copyValue(value), ...elems.slice(pos)];
+    const out = [...elems.slice(0, pos), cloneValue(value), ...elems.slice(pos)];
     return constantResult([makeSequence(out, type ?? value.dtype)]);
   },
 };
