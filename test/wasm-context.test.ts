@@ -83,3 +83,27 @@ describe.skipIf(ctx === undefined)('WasmContext.warmUp', () => {
     expect(w.allocatedBytes).toBe(before);
   });
 });
+
+describe.skipIf(ctx === undefined)('WasmContext.createAsync and loadWinograd', () => {
+  it('createAsync gives a context whose GEMM runs', async () => {
+    const w = (await WasmContext.createAsync())!;
+    expect(w).toBeDefined();
+    // 1×1 · 1×1 through the packed-B driver: C = 3·4 + bias 0.5, B panel padded to NR.
+    const { nr } = w.kernels.gemm;
+    const a = w.allocFloats(new Float32Array([3]));
+    const b = w.allocFloats(new Float32Array(nr).fill(0).fill(4, 0, 1));
+    const bias = w.allocFloats(new Float32Array(nr).fill(0.5));
+    const c = w.alloc(4);
+    w.reserveScratch(1024);
+    w.kernels.gemm.packedB(1, 1, 1, a, 1, 1, b, bias, c, 1, w.scratch, 256, 8, 0, 0, 0, 0, w.tileBuffer);
+    expect(w.f32(c, 1)[0]).toBe(12.5);
+  });
+
+  it('loadWinograd compiles a variant once; winograd() then returns the same kernels', async () => {
+    const w = WasmContext.create()!;
+    const k = await w.loadWinograd('f23');
+    expect(k).toBeDefined();
+    expect(w.winograd('f23')).toBe(k);
+    expect(typeof w.winograd('f43')?.output).toBe('function');
+  });
+});

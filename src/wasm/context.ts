@@ -4,7 +4,7 @@ import {
 } from './elementwise-kernels.js';
 import { addDepthwiseKernels, DW3X3S1_NAME, DW3X3S2_NAME } from './depthwise-kernels.js';
 import { addWinogradKernels, winogradInputName, winogradOutputName, type WinogradInputVariant } from './winograd-kernels.js';
-import { addGemmKernels, TILE_BUFFER_BYTES, type GemmTile, type SimdVariant } from './gemm-kernels.js';
+import { addGemmKernels, TILE_BUFFER_BYTES, type GemmExports, type GemmTile, type SimdVariant } from './gemm-kernels.js';
 
 /** The tile the wasm GEMM uses, picked by bench/wasm-gemm.mjs (see src/wasm/README.md). */
 export const WASM_GEMM_TILE = '4x8';
@@ -132,61 +132,73 @@ export class WasmContext {
     this.compileMs = compileMs;
   }
 
-  /** A context, or undefined when this engine lacks WebAssembly or its SIMD (callers then use the JS kernels). */
+  /**
+   * A context, or undefined when this engine lacks WebAssembly or its SIMD, or refuses to compile synchronously
+   * (Chrome's main thread refuses modules over 4 KB: use createAsync there). Callers then use the JS kernels.
+   */
   static create(options: WasmContextOptions = {}): WasmContext | undefined {
     if (!hasWasmSimd()) return undefined;
     const t0 = now();
-    const relaxed = (options.relaxed ?? true) && hasRelaxedSimd();
-    const tileNames = options.tiles ?? [WASM_GEMM_TILE];
-    if (tileNames.length === 0) throw new RangeError('wasm: no tiles requested');
-    const variants: SimdVariant[] = relaxed ? (options.bothVariants ? ['wasmrelaxedsimd', 'wasmsimd'] : ['wasmrelaxedsimd']) : ['wasmsimd'];
-    const m = new ModuleBuilder().importMemory(1, MAX_PAGES);
-    const exports = addGemmKernels(m, tileNames.map(parseTile), variants);
-    addElementwiseKernels(m);
-    addDepthwiseKernels(m);
-    const bytes = m.encode();
-    const memory = new WebAssembly.Memory({ initial: options.initialPages ?? 16, maximum: MAX_PAGES });
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-    const fns = instance.exports as Record<string, unknown>;
-    const gemmTiles: Record<string, WasmGemmKernels> = {};
-    for (const name of tileNames) {
-      const { mr, nr } = parseTile(name);
-      for (const variant of variants) {
-        const key = `${name}__${variant}`;
-        const e = exports[key]!;
-        gemmTiles[key] = {
-          name: key, mr, nr, variant,
-          micro: fns[e.micro] as WasmMicrokernel,
-          packedB: fns[e.packedB] as WasmGemmDriver,
-          packedA: fns[e.packedA] as WasmGemmDriver,
-        };
-      }
+    const build = buildMainModule(options);
+    let instance: WebAssembly.Instance;
+    try {
+      instance = new WebAssembly.Instance(new WebAssembly.Module(build.bytes), { env: { memory: build.memory } });
+    } catch {
+      return undefined;
     }
-    const gemm = gemmTiles[`${tileNames[0]}__${variants[0]}`]!;
-    const elementwise = elementwiseKernels(fns);
-    return new WasmContext(memory, relaxed, { gemm, gemmTiles, elementwise, depthwise3x3: [
-      fns[DW3X3S1_NAME] as WasmDepthwise3x3Kernel, fns[DW3X3S2_NAME] as WasmDepthwise3x3Kernel,
-    ] }, now() - t0);
+    return fromInstance(build, instance, now() - t0);
+  }
+
+  /** As create, compiling and instantiating asynchronously (needed on browsers' main threads). */
+  static async createAsync(options: WasmContextOptions = {}): Promise<WasmContext | undefined> {
+    if (!hasWasmSimd()) return undefined;
+    const t0 = now();
+    const build = buildMainModule(options);
+    let instance: WebAssembly.Instance;
+    try {
+      instance = (await WebAssembly.instantiate(build.bytes, { env: { memory: build.memory } })).instance;
+    } catch {
+      return undefined;
+    }
+    return fromInstance(build, instance, now() - t0);
+  }
+
+  /** @internal */
+  static fromParts(memory: WebAssembly.Memory, relaxedSimd: boolean, kernels: WasmKernels, compileMs: number): WasmContext {
+    return new WasmContext(memory, relaxedSimd, kernels, compileMs);
   }
 
   /**
    * The Winograd transforms of `variant`, generated on first use as a second module on the same memory (they
    * are large, 10–25 KB each, so a session that never runs Winograd does not pay for them). Allocates nothing.
+   * Undefined when the engine refuses to compile synchronously, unless loadWinograd ran first.
    */
-  winograd(variant: WinogradInputVariant): WasmWinogradKernels {
+  winograd(variant: WinogradInputVariant): WasmWinogradKernels | undefined {
     let k = this.winogradModules.get(variant);
     if (k === undefined) {
-      const m = new ModuleBuilder().importMemory(1, MAX_PAGES);
-      addWinogradKernels(m, [variant]);
-      const instance = new WebAssembly.Instance(new WebAssembly.Module(m.encode()), { env: { memory: this.memory } });
-      const fns = instance.exports as Record<string, unknown>;
-      k = {
-        input: fns[winogradInputName(variant)] as WasmWinogradInputKernel,
-        output: fns[winogradOutputName(variant)] as WasmWinogradOutputKernel,
-      };
+      try {
+        const instance = new WebAssembly.Instance(new WebAssembly.Module(winogradModule(variant)), { env: { memory: this.memory } });
+        k = winogradKernels(variant, instance);
+      } catch {
+        return undefined;
+      }
       this.winogradModules.set(variant, k);
     }
     return k;
+  }
+
+  /** Compiles the Winograd transforms of `variant` asynchronously (browsers' main threads), for winograd(). */
+  async loadWinograd(variant: WinogradInputVariant): Promise<WasmWinogradKernels | undefined> {
+    const have = this.winogradModules.get(variant);
+    if (have !== undefined) return have;
+    try {
+      const { instance } = await WebAssembly.instantiate(winogradModule(variant), { env: { memory: this.memory } });
+      const k = winogradKernels(variant, instance);
+      this.winogradModules.set(variant, k);
+      return k;
+    } catch {
+      return undefined;
+    }
   }
 
   /**
@@ -319,6 +331,64 @@ function elementwiseKernels(fns: Record<string, unknown>): WasmElementwiseKernel
     channelReversed: { sub: pick(channelName('sub', true)), div: pick(channelName('div', true)) },
     clamp: pick(CLAMP_NAME),
     leakyRelu: pick(LEAKYRELU_NAME),
+  };
+}
+
+interface MainModule {
+  bytes: Uint8Array<ArrayBuffer>;
+  memory: WebAssembly.Memory;
+  relaxed: boolean;
+  tileNames: readonly string[];
+  variants: SimdVariant[];
+  exports: Record<string, GemmExports>;
+}
+
+/** Generates the default module (GEMM tiles, elementwise, depthwise) and the memory it will import. */
+function buildMainModule(options: WasmContextOptions): MainModule {
+  const relaxed = (options.relaxed ?? true) && hasRelaxedSimd();
+  const tileNames = options.tiles ?? [WASM_GEMM_TILE];
+  if (tileNames.length === 0) throw new RangeError('wasm: no tiles requested');
+  const variants: SimdVariant[] = relaxed ? (options.bothVariants ? ['wasmrelaxedsimd', 'wasmsimd'] : ['wasmrelaxedsimd']) : ['wasmsimd'];
+  const m = new ModuleBuilder().importMemory(1, MAX_PAGES);
+  const exports = addGemmKernels(m, tileNames.map(parseTile), variants);
+  addElementwiseKernels(m);
+  addDepthwiseKernels(m);
+  const memory = new WebAssembly.Memory({ initial: options.initialPages ?? 16, maximum: MAX_PAGES });
+  return { bytes: m.encode(), memory, relaxed, tileNames, variants, exports };
+}
+
+function fromInstance(build: MainModule, instance: WebAssembly.Instance, compileMs: number): WasmContext {
+  const fns = instance.exports as Record<string, unknown>;
+  const gemmTiles: Record<string, WasmGemmKernels> = {};
+  for (const name of build.tileNames) {
+    const { mr, nr } = parseTile(name);
+    for (const variant of build.variants) {
+      const key = `${name}__${variant}`;
+      const e = build.exports[key]!;
+      gemmTiles[key] = {
+        name: key, mr, nr, variant,
+        micro: fns[e.micro] as WasmMicrokernel,
+        packedB: fns[e.packedB] as WasmGemmDriver,
+        packedA: fns[e.packedA] as WasmGemmDriver,
+      };
+    }
+  }
+  const gemm = gemmTiles[`${build.tileNames[0]}__${build.variants[0]}`]!;
+  const depthwise3x3 = [fns[DW3X3S1_NAME] as WasmDepthwise3x3Kernel, fns[DW3X3S2_NAME] as WasmDepthwise3x3Kernel] as const;
+  return WasmContext.fromParts(build.memory, build.relaxed, { gemm, gemmTiles, elementwise: elementwiseKernels(fns), depthwise3x3 }, compileMs);
+}
+
+function winogradModule(variant: WinogradInputVariant): Uint8Array<ArrayBuffer> {
+  const m = new ModuleBuilder().importMemory(1, MAX_PAGES);
+  addWinogradKernels(m, [variant]);
+  return m.encode();
+}
+
+function winogradKernels(variant: WinogradInputVariant, instance: WebAssembly.Instance): WasmWinogradKernels {
+  const fns = instance.exports as Record<string, unknown>;
+  return {
+    input: fns[winogradInputName(variant)] as WasmWinogradInputKernel,
+    output: fns[winogradOutputName(variant)] as WasmWinogradOutputKernel,
   };
 }
 

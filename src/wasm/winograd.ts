@@ -9,7 +9,8 @@ import type { WinogradInputVariant } from './winograd-kernels.js';
  * V_c[ξ] goes to v[vOff + ξ·xiStride + c] — the [ξ][tile][channel] layout of src/kernels/conv/winograd.ts
  * (vOff = plan.vOffset + t·C + c0, xiStride = C·tilesPerBlock). Channels past the last group of four, and
  * border tiles, stay with the caller. Returns false when x or v is not a view of ctx.memory.
- * The variant's module is generated on its first use: call ctx.winograd(variant) at prepare to pay that there.
+ * The variant's module is generated on its first use: call ctx.winograd(variant) (or, on a browser's main
+ * thread, await ctx.loadWinograd(variant)) at prepare to pay that there.
  */
 export function wasmWinogradInput(
   ctx: WasmContext, variant: WinogradInputVariant, x: Float32Array, xOff: number, W: number, planeStride: number,
@@ -17,8 +18,10 @@ export function wasmWinogradInput(
 ): boolean {
   const buffer = ctx.memory.buffer;
   if (x.buffer !== buffer || v.buffer !== buffer) return false;
+  const kernels = ctx.winograd(variant);
+  if (kernels === undefined) return false;
   if (groups <= 0) return true;
-  ctx.winograd(variant).input(x.byteOffset + 4 * xOff, W, 4 * planeStride, groups, v.byteOffset + 4 * vOff, 4 * xiStride);
+  kernels.input(x.byteOffset + 4 * xOff, W, 4 * planeStride, groups, v.byteOffset + 4 * vOff, 4 * xiStride);
   return true;
 }
 
@@ -39,8 +42,10 @@ export function wasmWinogradOutput(
   if (m.buffer !== buffer || y.buffer !== buffer || (bias !== undefined && bias.buffer !== buffer)) return false;
   const [code, p0, p1, fused] = epilogue(act);
   if (!fused) return false;
+  const kernels = ctx.winograd(variant);
+  if (kernels === undefined) return false;
   if (groups <= 0) return true;
-  ctx.winograd(variant).output(
+  kernels.output(
     m.byteOffset + 4 * mOff, 4 * xiStride, groups, bias === undefined ? 0 : bias.byteOffset + 4 * biasOff,
     y.byteOffset + 4 * yOff, OW, 4 * planeStride, code, p0, p1,
   );
