@@ -162,7 +162,7 @@ function asPublic(t: TensorData): TensorData {
 export function compareValues(name: string, got: TensorData, exp: TensorData, tol: Tolerance): OutputCheck {
   if (!isContainer(exp.dtype)) return compareTensors(name, got, tensorAsDeclared(exp, got.dtype), tol);
   const fail = (message: string): OutputCheck => ({ name, ok: false, maxAbs: NaN, maxRel: NaN, message });
-  if (got.dtype !== exp.dtype) return fail(`got a ${got.dtype}, expected a ${exp.dtype}`);
+  if (got.dtype !== exp.dtype) return fail(`got ${got.dtype}, expected ${exp.dtype}`);
   const g = got.data as TensorData[];
   const e = exp.data as TensorData[];
   if (g.length !== e.length) return fail(`${got.dtype} of ${g.length} values, expected ${e.length}`);

@@ -270,7 +270,7 @@ function checkValue(info: ValueInfo, value: TensorData): TensorData {
   if (t.kind !== 'sequence' && t.kind !== 'optional') {
     throw new UnsupportedError(`input '${info.name}': ${t.kind} inputs are not supported`);
   }
-  if (value.dtype !== t.kind) throw new InputError(`input '${info.name}': expected a ${t.kind}, got ${value.dtype}`);
+  if (value.dtype !== t.kind) throw new InputError(`input '${info.name}': expected ${t.kind === 'optional' ? 'an' : 'a'} ${t.kind}, got ${value.dtype}`);
   const elems = value.data as TensorData[];
   if (!Array.isArray(elems) || value.shape.length !== 1 || value.shape[0] !== elems.length) {
     throw new InputError(`input '${info.name}': a ${t.kind} needs shape [n] and n values in data`);
