@@ -2,7 +2,7 @@
 // Run: npm run build && node bench/wasm-elementwise.mjs
 import { WasmContext } from '../dist/wasm/context.js';
 import { wasmBinary, wasmClamp, wasmPerChannel } from '../dist/wasm/elementwise.js';
-import { wasmDepthwise3x3Interior } from '../dist/wasm/depthwise.js';
+import { wasmDepthwiseInterior } from '../dist/wasm/depthwise.js';
 import { wasmWinogradInput } from '../dist/wasm/winograd.js';
 
 const ROUNDS = 9;
@@ -64,7 +64,7 @@ const gbps = (bytes, s) => (bytes / s / 1e9).toFixed(1);
       jo[oh * W + ow] = s;
     }
   }, 50);
-  const w = time(must(() => wasmDepthwise3x3Interior(ctx, 1, a, 0, W, wts, 0, 0.1, o, 0, W, 1, H - 1, 1, W - 1, 1, 1)), 50);
+  const w = time(must(() => wasmDepthwiseInterior(ctx, 3, 1, a, 0, W, wts, 0, 0.1, o, 0, W, 1, H - 1, 1, W - 1, 1, 1)), 50);
   rows.push(['Depthwise 3x3 s1 interior, 128x128 plane (GFLOP/s)', (flops / js / 1e9).toFixed(1), (flops / w / 1e9).toFixed(1)]);
 }
 {
@@ -78,7 +78,7 @@ const gbps = (bytes, s) => (bytes / s / 1e9).toFixed(1);
       jo[oh * OW + ow] = s;
     }
   }, 50);
-  const w = time(must(() => wasmDepthwise3x3Interior(ctx, 2, a, 0, W, wts, 0, 0.1, o, 0, OW, 1, 64, 1, 64, 1, 1)), 50);
+  const w = time(must(() => wasmDepthwiseInterior(ctx, 3, 2, a, 0, W, wts, 0, 0.1, o, 0, OW, 1, 64, 1, 64, 1, 1)), 50);
   rows.push(['Depthwise 3x3 s2 interior, 128x128 plane (GFLOP/s)', (flops / js / 1e9).toFixed(1), (flops / w / 1e9).toFixed(1)]);
 }
 {

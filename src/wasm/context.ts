@@ -2,7 +2,7 @@ import { hasRelaxedSimd, hasWasmSimd, ModuleBuilder } from './emitter.js';
 import {
   addElementwiseKernels, BINARY_OPS, binaryName, channelName, CLAMP_NAME, LEAKYRELU_NAME, type BinaryOp,
 } from './elementwise-kernels.js';
-import { addDepthwiseKernels, DW3X3S1_NAME, DW3X3S2_NAME } from './depthwise-kernels.js';
+import { addDepthwiseKernels, DW3X3S1_NAME, DW3X3S2_NAME, DW5X5S1_NAME, DW5X5S2_NAME } from './depthwise-kernels.js';
 import { addWinogradKernels, winogradInputName, winogradOutputName, type WinogradInputVariant } from './winograd-kernels.js';
 import { addGemmKernels, TILE_BUFFER_BYTES, type GemmExports, type GemmTile, type SimdVariant } from './gemm-kernels.js';
 
@@ -56,11 +56,13 @@ export interface WasmElementwiseKernels {
   readonly leakyRelu: (x: number, out: number, n: number, alpha: number) => void;
 }
 
-/** f32_dwconv_3x3s{1,2}_interior (see depthwise-kernels.ts). */
-export type WasmDepthwise3x3Kernel = (
+/**
+ * f32_dwconv_{K}x{K}s{S}_interior (see depthwise-kernels.ts): (x, W, y, OW, rowLo, rowHi, colLo, colHi, ph, pw,
+ * b, then the K² weights).
+ */
+export type WasmDepthwiseKernel = (
   x: number, W: number, y: number, OW: number, rowLo: number, rowHi: number, colLo: number, colHi: number,
-  ph: number, pw: number, b: number, w0: number, w1: number, w2: number, w3: number, w4: number, w5: number,
-  w6: number, w7: number, w8: number,
+  ph: number, pw: number, b: number, ...weights: number[]
 ) => void;
 
 /** f32_winograd_f{m}3_input (see winograd-kernels.ts). */
@@ -78,8 +80,10 @@ export interface WasmKernels {
   /** Every generated tile, keyed `${MR}x${NR}__${variant}`. */
   readonly gemmTiles: Readonly<Record<string, WasmGemmKernels>>;
   readonly elementwise: WasmElementwiseKernels;
-  /** Depthwise 3×3 interiors by stride: [stride 1, stride 2]. */
-  readonly depthwise3x3: readonly [WasmDepthwise3x3Kernel, WasmDepthwise3x3Kernel];
+  /** Depthwise interiors by kernel size and stride: depthwise[K][stride − 1], K = 3 or 5. */
+  readonly depthwise: Readonly<Record<3 | 5, readonly [WasmDepthwiseKernel, WasmDepthwiseKernel]>>;
+  /** depthwise[3] (the same array), by stride: [stride 1, stride 2]. */
+  readonly depthwise3x3: readonly [WasmDepthwiseKernel, WasmDepthwiseKernel];
 }
 
 /** The Winograd transforms of one variant (see WasmContext.winograd). */
@@ -374,8 +378,11 @@ function fromInstance(build: MainModule, instance: WebAssembly.Instance, compile
     }
   }
   const gemm = gemmTiles[`${build.tileNames[0]}__${build.variants[0]}`]!;
-  const depthwise3x3 = [fns[DW3X3S1_NAME] as WasmDepthwise3x3Kernel, fns[DW3X3S2_NAME] as WasmDepthwise3x3Kernel] as const;
-  return WasmContext.fromParts(build.memory, build.relaxed, { gemm, gemmTiles, elementwise: elementwiseKernels(fns), depthwise3x3 }, compileMs);
+  const pick = (name: string) => fns[name] as WasmDepthwiseKernel;
+  const depthwise3x3 = [pick(DW3X3S1_NAME), pick(DW3X3S2_NAME)] as const;
+  const depthwise = { 3: depthwise3x3, 5: [pick(DW5X5S1_NAME), pick(DW5X5S2_NAME)] } as const;
+  const kernels: WasmKernels = { gemm, gemmTiles, elementwise: elementwiseKernels(fns), depthwise, depthwise3x3 };
+  return WasmContext.fromParts(build.memory, build.relaxed, kernels, compileMs);
 }
 
 function winogradModule(variant: WinogradInputVariant): Uint8Array<ArrayBuffer> {
