@@ -6,7 +6,7 @@ import { WasmContext } from '../src/wasm/context.js';
 import { convPathOf } from '../src/kernels/conv/conv.js';
 import { convTransposeReference } from '../src/kernels/conv/conv-transpose.js';
 import { convTransposeCol2im, planCol2im } from '../src/kernels/conv/col2im.js';
-import { convDepthwise, depthwiseApplies, planDepthwise, type DepthwiseKernel } from '../src/kernels/conv/depthwise.js';
+import { convDepthwise, convDepthwiseWasm, depthwiseApplies, depthwiseWasmApplies, depthwiseWasmScratchLength, planDepthwise, type DepthwiseKernel } from '../src/kernels/conv/depthwise.js';
 import type { WindowGeometry } from '../src/kernels/conv/geometry.js';
 import { expectClose, Fs, makeNode, randomTensor, runKernel, tensor } from './harness.js';
 import { GraphError, UnsupportedError } from '../src/errors.js';
@@ -406,6 +406,15 @@ const PATHS: Record<string, { applies: (p: ConvProblem) => boolean; run: PathRun
       const bias = be.alloc(b.length);
       bias.set(b);
       convWinograd(p, plan, x, bias, y, be.alloc(plan.scratchLength), act, be.wasm && uploadWinogradFilters(be.wasm, plan, w));
+    },
+  },
+  'depthwise 3x3 whole planes zero-bordered (wasm; convDepthwise on js)': {
+    applies: (p) => depthwiseApplies(p) && depthwiseWasmApplies(planDepthwise(p)),
+    wasmKernel: () => true,
+    run: (p, x, w, b, y, act, be) => {
+      const plan = planDepthwise(p);
+      if (be.wasm === undefined) convDepthwise(p, plan, x, w, b, y, act);
+      else expect(convDepthwiseWasm(p, plan, x, w, b, y, be.alloc(depthwiseWasmScratchLength(p)), act, be.wasm)).toBe(true);
     },
   },
   ...Object.fromEntries((['generic', '3x3s1', '3x3s2', '5x5'] as DepthwiseKernel[]).map((k) => [`depthwise ${k}`, {

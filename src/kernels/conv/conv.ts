@@ -2,7 +2,7 @@ import { attrInt } from '../../graph/attributes.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type TensorType } from '../kernel.js';
 import { forwardGeometry, liftGeometry, readWindowAttrs } from './geometry.js';
-import { convDepthwise, depthwiseApplies, planDepthwise } from './depthwise.js';
+import { convDepthwise, convDepthwiseWasm, depthwiseApplies, depthwiseWasmApplies, depthwiseWasmScratchLength, planDepthwise } from './depthwise.js';
 import { convIm2col, convIm2colPacked, im2colPackedScratchLength, packConvWeights, planIm2col, uploadConvWeights } from './im2col.js';
 import { convWinograd, planWinograd, uploadWinogradFilters, winogradApplies, type WinogradVariant } from './winograd.js';
 import { activateInPlace, readFusedActivation } from './fused-activation.js';
@@ -144,10 +144,17 @@ function prepareConv(ctx: PrepareContext): PreparedKernel {
   if (path === 'depthwise') {
     const plan = planDepthwise(p);
     const wasm = ctx.options.wasm;
+    const wholeOnWasm = wasm !== undefined && kind === 'f32' && depthwiseWasmApplies(plan);
     return {
       outputs,
-      run(inputs, outs) {
-        convDepthwise(p, plan, inputs[0] as FloatArray, inputs[1] as FloatArray, inputs[2] as FloatArray | undefined, outs[0] as FloatArray, act, wasm);
+      scratch: wholeOnWasm ? [{ dtype: 'float32', length: depthwiseWasmScratchLength(p) }] : [],
+      run(inputs, outs, scratch) {
+        const x = inputs[0] as FloatArray;
+        const w = inputs[1] as FloatArray;
+        const b = inputs[2] as FloatArray | undefined;
+        const y = outs[0] as FloatArray;
+        if (wholeOnWasm && convDepthwiseWasm(p, plan, x, w, b, y, scratch[0] as Float32Array, act, wasm)) return;
+        convDepthwise(p, plan, x, w, b, y, act, wasm);
       },
     };
   }

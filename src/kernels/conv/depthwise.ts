@@ -3,6 +3,7 @@ import { activateInPlace } from './fused-activation.js';
 import type { ConvProblem, FloatArray } from './reference.js';
 import type { WasmContext } from '../../wasm/context.js';
 import { wasmDepthwise3x3Interior } from '../../wasm/depthwise.js';
+import { wasmClamp, wasmLeakyRelu } from '../../wasm/elementwise.js';
 
 /** True for 2-D convs where every group has one input channel (group == C, M a multiple of C). */
 export function depthwiseApplies(p: ConvProblem): boolean {
@@ -111,6 +112,80 @@ export function convDepthwise(
 }
 
 /** Outputs [oh0, oh1) × [ow0, ow1) of one plane, each over its planned tap range (any kernel, stride, dilation). */
+/** Rows × columns of input every tap of every output reads (from −pad), the zero-bordered plane of convDepthwiseWasm. */
+function paddedPlaneSize(p: ConvProblem): [number, number] {
+  const g = p.geo;
+  return [
+    (g.outSize[1]! - 1) * g.strides[1]! + (g.kernel[1]! - 1) * g.dilations[1]! + 1,
+    (g.outSize[2]! - 1) * g.strides[2]! + (g.kernel[2]! - 1) * g.dilations[2]! + 1,
+  ];
+}
+
+/** True when convDepthwiseWasm computes this plan: the 3×3 stride-1/2 kernels the wasm module has. */
+export function depthwiseWasmApplies(plan: DepthwisePlan): boolean {
+  return plan.kernel === '3x3s1' || plan.kernel === '3x3s2';
+}
+
+/** Float32 scratch of convDepthwiseWasm (one zero-bordered input plane). */
+export function depthwiseWasmScratchLength(p: ConvProblem): number {
+  const [Hp, Wp] = paddedPlaneSize(p);
+  return Hp * Wp;
+}
+
+/**
+ * The 3×3 depthwise (stride 1 or 2) wholly on WebAssembly SIMD, as NCNN pads before its depthwise kernels:
+ * each input plane is copied into a zero-bordered plane (`padded`, depthwiseWasmScratchLength floats) so
+ * every output is an interior one of the wasm kernel, which then runs the whole plane; a relu / clip /
+ * leakyrelu activation runs once over Y on wasm too (others in JS). The JS border loop this replaces cost
+ * more than the interiors on 7×7 to 28×28 planes. Returns false, doing nothing, when x, y or padded is not a
+ * float32 view of the wasm memory (the caller runs convDepthwise).
+ * X [N, C, 1, H, W], W [M, 1, 1, 3, 3], B [M] -> Y [N, M, 1, OH, OW]
+ */
+export function convDepthwiseWasm(
+  p: ConvProblem, plan: DepthwisePlan, x: FloatArray, w: FloatArray, bias: FloatArray | undefined, y: FloatArray,
+  padded: Float32Array, act: Activation, wasm: WasmContext,
+): boolean {
+  const buffer = wasm.memory.buffer;
+  if (!(x instanceof Float32Array) || !(y instanceof Float32Array) || x.buffer !== buffer || y.buffer !== buffer || padded.buffer !== buffer) return false;
+  if (!depthwiseWasmApplies(plan)) return false;
+  const stride = plan.kernel === '3x3s1' ? 1 : 2;
+  const g = p.geo;
+  const [H, W] = [g.inSize[1]!, g.inSize[2]!];
+  const [OH, OW] = [g.outSize[1]!, g.outSize[2]!];
+  const [ph, pw] = [g.padsBegin[1]!, g.padsBegin[2]!];
+  const [Hp, Wp] = paddedPlaneSize(p);
+  // The input rows and columns that land inside the padded plane; everything else in it stays zero.
+  const rows = Math.max(0, Math.min(H, Hp - ph));
+  const cols = Math.max(0, Math.min(W, Wp - pw));
+  const multiplier = p.outChannels / p.inChannels;
+  padded.fill(0);
+  for (let n = 0; n < p.batch; n++) {
+    for (let m = 0; m < p.outChannels; m++) {
+      const c = Math.floor(m / multiplier);
+      if (m % multiplier === 0) {
+        const xc = (n * p.inChannels + c) * H * W;
+        for (let ih = 0; ih < rows; ih++) {
+          const src = xc + ih * W;
+          const dst = (ih + ph) * Wp + pw;
+          for (let iw = 0; iw < cols; iw++) padded[dst + iw] = x[src + iw]!;
+        }
+      }
+      const b = bias === undefined ? 0 : bias[m]!;
+      wasmDepthwise3x3Interior(wasm, stride, padded, 0, Wp, w, m * 9, b, y, (n * p.outChannels + m) * OH * OW, OW, 0, OH, 0, OW, 0, 0);
+    }
+  }
+  activateWasm(wasm, act, y);
+  return true;
+}
+
+/** y = act(y) over the whole tensor: relu / clip / leakyrelu on wasm, the others in JS. */
+function activateWasm(wasm: WasmContext, act: Activation, y: Float32Array): void {
+  if (act.kind === 'relu' && wasmClamp(wasm, y, y, 0, Infinity)) return;
+  if (act.kind === 'clip' && wasmClamp(wasm, y, y, act.min ?? -Infinity, act.max ?? Infinity)) return;
+  if (act.kind === 'leakyrelu' && wasmLeakyRelu(wasm, y, y, act.alpha ?? 0.01)) return;
+  activateInPlace(act, y, 0, y.length);
+}
+
 /** The 3×3 interior on WebAssembly SIMD; false (nothing done) when x or y is not a float32 view of its memory. */
 function wasmInterior3x3(
   wasm: WasmContext, stride: 1 | 2, p: ConvProblem, plan: DepthwisePlan, x: FloatArray, xc: number, w: FloatArray, wm: number,
