@@ -198,7 +198,7 @@ describe('quantizeModel end to end', () => {
   const reference = InferenceSession.createSync(bytes);
 
   for (const format of ['qdq', 'qoperator'] as const) {
-    for (const method of ['minmax', 'percentile', 'entropy'] as const) {
+    for (const method of ['minmax', 'percentile', 'entropy', 'mse'] as const) {
       for (const perChannel of [false, true]) {
         it(`${format}, ${method}, ${perChannel ? 'per channel' : 'per tensor'}: int8 weights, runs, cosine >= 0.99`, () => {
           const { bytes: q, report } = quantizeModel(bytes, calibration, { format, method, perChannel, evaluation });
@@ -241,6 +241,22 @@ describe('quantizeModel end to end', () => {
     // The int32 biases differ: the corrected ones absorbed the weight rounding's mean shift.
     const biases = (b: Uint8Array) => [...decodeModel(b).graph.initializers.values()].filter((t) => t.dtype === 'int32').map((t) => Array.from(t.data as Int32Array));
     expect(biases(on.bytes)).not.toEqual(biases(off.bytes));
+  });
+
+  it('GPTQ rounding and empirical bias correction: standard int8/int32 initializers, still accurate', () => {
+    for (const format of ['qdq', 'qoperator'] as const) {
+      const plain = quantizeModel(bytes, calibration, { format, perChannel: true, evaluation });
+      const gptq = quantizeModel(bytes, calibration, { format, perChannel: true, gptq: true, evaluation });
+      const empirical = quantizeModel(bytes, calibration, { format, perChannel: true, empiricalBiasCorrection: true, evaluation });
+      for (const r of [gptq, empirical]) {
+        expect(r.report.meanCosine).toBeGreaterThanOrEqual(0.99);
+        expect(r.report.quantizedWeights).toBe(plain.report.quantizedWeights);
+      }
+      const ints = (b: Uint8Array, dtype: string) => [...decodeModel(b).graph.initializers.values()].filter((t) => t.dtype === dtype).map((t) => Array.from(t.data as Int8Array));
+      expect(ints(gptq.bytes, 'int8')).not.toEqual(ints(plain.bytes, 'int8'));
+      expect(ints(empirical.bytes, 'int8')).toEqual(ints(plain.bytes, 'int8'));
+      expect(ints(empirical.bytes, 'int32')).not.toEqual(ints(plain.bytes, 'int32'));
+    }
   });
 
   it('int8 symmetric activations also reach cosine >= 0.99', () => {

@@ -11,12 +11,16 @@ import type { Tensor } from '../session/tensor.js';
 import {
   clipRange,
   emptyAbsHistogram,
+  emptyHistogram,
   emptyMinMax,
   entropyThreshold,
+  mseRange,
+  observeHistogram,
   observeAbsHistogram,
   observeMinMax,
   percentileThreshold,
   type AbsHistogram,
+  type Histogram,
   type CalibrationMethod,
   type MinMax,
 } from './ranges.js';
@@ -28,8 +32,12 @@ export interface CalibrationOptions {
   percentile?: number;
   /** Called after each model run: pass 1 collects min/max, pass 2 (percentile, entropy) histograms. */
   onProgress?: (done: number, total: number) => void;
+  /** For 'mse': the activation grid the error is measured on (default uint8, asymmetric). */
+  activationType?: 'uint8' | 'int8';
   /** Values whose per-channel (axis 1) means are wanted (inputs of weighted ops, for bias correction). */
   means?: ReadonlySet<string>;
+  /** Called with every float value of `observe.names` on every run (e.g. to accumulate input Grams for GPTQ). */
+  observe?: { names: ReadonlySet<string>; value: (name: string, data: Float32Array, dims: readonly number[]) => void };
 }
 
 export interface CalibrationStats {
@@ -61,7 +69,8 @@ function floatValues(session: InferenceSession, feeds: Feeds, names: readonly st
 /** Clipped [min, max] per float value in `names` (values that were never float, e.g. int64 shapes, are left out). */
 export function collectRanges(model: Model, names: readonly string[], feeds: readonly Feeds[], options: CalibrationOptions): CalibrationStats {
   const wanted = options.means ?? new Set<string>();
-  const all = [...new Set([...names, ...wanted])];
+  const observed = options.observe?.names ?? new Set<string>();
+  const all = [...new Set([...names, ...wanted, ...observed])];
   const session = observingSession(model, all);
   const passes = options.method === 'minmax' ? 1 : 2;
   const total = feeds.length * passes;
@@ -81,11 +90,13 @@ export function collectRanges(model: Model, names: readonly string[], feeds: rea
         if (!s) sums.set(name, (s = { sum: new Float64Array(t.dims[1] ?? 1), count: 0 }));
         s.count += addChannelSums(s.sum, data, t.dims);
       }
+      if (observed.has(name)) options.observe!.value(name, data, t.dims);
     }
     options.onProgress?.(i + 1, total);
   });
   const means = new Map([...sums].map(([name, s]) => [name, s.sum.map((v) => v / s.count)]));
   if (options.method === 'minmax') return { ranges, means };
+  if (options.method === 'mse') return { ranges: mseRanges(session, ranges, names, feeds, options), means };
   const histograms = new Map<string, AbsHistogram>();
   for (const [name, r] of ranges) histograms.set(name, emptyAbsHistogram(r));
   feeds.forEach((f, i) => {
@@ -99,4 +110,18 @@ export function collectRanges(model: Model, names: readonly string[], feeds: rea
     clipped.set(name, clipRange(r, threshold));
   }
   return { ranges: clipped, means };
+}
+
+/** Second pass for 'mse': a signed histogram per value, then the range with the least expected error. */
+function mseRanges(session: InferenceSession, ranges: Map<string, MinMax>, names: readonly string[], feeds: readonly Feeds[], options: CalibrationOptions): Map<string, MinMax> {
+  const histograms = new Map<string, Histogram>();
+  for (const [name, r] of ranges) histograms.set(name, emptyHistogram(r));
+  feeds.forEach((f, i) => {
+    for (const [name, t] of floatValues(session, f, names)) observeHistogram(histograms.get(name)!, t.data as Float32Array);
+    options.onProgress?.(feeds.length + i + 1, feeds.length * 2);
+  });
+  const symmetric = options.activationType === 'int8';
+  const result = new Map<string, MinMax>();
+  for (const [name, h] of histograms) result.set(name, mseRange(h, 255, symmetric));
+  return result;
 }

@@ -9,13 +9,17 @@ import { UnsupportedError } from '../errors.js';
 import { decodeModel, encodeModel } from '../loader/index.js';
 import type { Model } from '../loader/model.js';
 import { InferenceSession, type Feeds } from '../session/session.js';
-import { collectRanges } from './calibrate.js';
+import { collectRanges, type CalibrationOptions } from './calibrate.js';
+import { emptyGram, observeGram, type InputGram } from './gptq.js';
+import type { TensorData } from '../dtype.js';
+import type { Node } from '../loader/model.js';
 import { compareOutput, type OutputComparison } from './compare.js';
 import { activationParams, type ActivationType, type QuantParams } from './params.js';
 import { isQuantizableNode, planQuantization, type QuantizationPlan } from './plan.js';
 import { weightSlots } from './weights.js';
 import { producersOf } from './graph-info.js';
-import { writeQdq } from './qdq.js';
+import { writeQdq, type WriterSettings } from './qdq.js';
+import { channelMeans, correctedLayers, sequentialShifts } from './empirical-bias.js';
 import { writeQOperator } from './qoperator.js';
 import type { CalibrationMethod } from './ranges.js';
 
@@ -28,10 +32,17 @@ export {
   percentileThreshold,
   emptyAbsHistogram,
   observeAbsHistogram,
+  emptyHistogram,
+  observeHistogram,
+  mseRange,
+  quantizationMse,
+  type Histogram,
   type AbsHistogram,
   type CalibrationMethod,
   type MinMax,
 } from './ranges.js';
+
+export { gptqWeight, emptyGram, observeGram, inverseFactor, quantizeRowWithFeedback, type InputGram } from './gptq.js';
 
 export type QuantFormat = 'qdq' | 'qoperator';
 
@@ -51,6 +62,19 @@ export interface QuantizeOptions {
    * means of the layer's input seen during calibration (Nagel et al. 2019). Default true.
    */
   biasCorrection?: boolean;
+  /**
+   * Round Conv/Gemm weights with GPTQ's error feedback over the calibration inputs' correlations (Frantar et al.
+   * 2023) instead of to nearest. Default false: it lowers each layer's output error by 0.5-3 dB, but on
+   * mobilenet_v2 the end-to-end cosine moved by no more than run-to-run noise (±0.002) and quantizing took 2x longer.
+   */
+  gptq?: boolean;
+  /**
+   * Empirical bias correction: the per-channel mean error of every Conv/Gemm output, measured on the calibration
+   * inputs between the float and the quantized model (layer by layer, each on corrected inputs), is absorbed
+   * into its bias. Default false: on mobilenet_v2 with N(0,1) inputs the measured shifts are input-specific and
+   * the correction lowered the evaluation cosine (0.9754 -> 0.9730).
+   */
+  empiricalBiasCorrection?: boolean;
   /** Feeds to compare the quantized model against the float one on (the report's accuracy section). */
   evaluation?: Iterable<Feeds>;
   onProgress?: (phase: 'calibrate' | 'evaluate', done: number, total: number) => void;
@@ -106,16 +130,20 @@ export function quantizeModel(source: Model | Uint8Array, calibration: Iterable<
   const plan = planQuantization(model.graph, activationType);
   const biasCorrection = options.biasCorrection ?? true;
   const meanNames = biasCorrection ? weightedInputs(plan) : new Set<string>();
+  const grams = options.gptq ? gramCollector(plan) : undefined;
   const { ranges, means } = collectRanges(model, plan.activations, feeds, {
+    observe: grams?.observe,
     method,
     percentile: options.percentile,
+    activationType,
     means: meanNames,
     onProgress: (done, total) => options.onProgress?.('calibrate', done, total),
   });
   const params = new Map<string, QuantParams>();
   for (const [name, r] of ranges) params.set(name, activationParams(r, activationType));
 
-  const settings = { perChannel, opset, inputMeans: biasCorrection ? means : undefined };
+  const settings: WriterSettings = { perChannel, opset, inputMeans: biasCorrection ? means : undefined, inputGrams: grams?.grams };
+  if (options.empiricalBiasCorrection) settings.outputShifts = measureOutputShifts(model, plan, params, settings, feeds);
   const quantized = format === 'qdq' ? writeQdq(model, plan, params, settings) : writeQOperator(model, plan, params, settings);
   const bytes = encodeModel(quantized);
   const report: QuantizeReport = {
@@ -143,6 +171,42 @@ function weightedInputs(plan: QuantizationPlan): Set<string> {
     if (slots?.bias !== undefined && n.inputs[0]) names.add(n.inputs[0]);
   }
   return names;
+}
+
+/** Empirical bias correction: the QDQ model's per-channel output mean errors, measured layer by layer. */
+function measureOutputShifts(
+  model: Model,
+  plan: QuantizationPlan,
+  params: Map<string, QuantParams>,
+  settings: WriterSettings,
+  feeds: readonly Feeds[],
+): Map<string, Float64Array> {
+  const layers = correctedLayers(model.graph.nodes, plan.graph.nodes, (n) => weightSlots(n, plan.constants)?.bias !== undefined);
+  const shifts = new Map<string, Float64Array>();
+  if (layers.length === 0) return shifts;
+  const floatMeans = channelMeans(model, layers.map((l) => l.floatName), feeds);
+  return sequentialShifts(writeQdq(model, plan, params, settings), layers, floatMeans, feeds) ?? shifts;
+}
+
+/** Grams of the inputs of every Conv / Gemm with a constant weight, keyed by the node's first output. */
+function gramCollector(plan: QuantizationPlan): { grams: Map<string, InputGram>; observe: NonNullable<CalibrationOptions['observe']> } {
+  const grams = new Map<string, InputGram>();
+  const readers = new Map<string, { node: Node; weight: TensorData; gram: InputGram }[]>();
+  for (const n of plan.graph.nodes) {
+    const slots = isQuantizableNode(n) ? weightSlots(n, plan.constants) : undefined;
+    const x = n.inputs[0];
+    if (!slots || !x || plan.constants.has(x)) continue;
+    const weight = plan.constants.get(n.inputs[slots.weight]!)!;
+    const gram = emptyGram(n, weight);
+    if (!gram) continue;
+    grams.set(n.outputs[0]!, gram);
+    readers.set(x, [...(readers.get(x) ?? []), { node: n, weight, gram }]);
+  }
+  const names = new Set(readers.keys());
+  const value = (name: string, data: Float32Array, dims: readonly number[]) => {
+    for (const r of readers.get(name) ?? []) observeGram(r.gram, r.node, r.weight, data, dims);
+  };
+  return { grams, observe: { names, value } };
 }
 
 const VALUE_PRESERVING: ReadonlySet<string> = new Set(['Flatten', 'Reshape', 'Identity', 'Squeeze', 'Unsqueeze', 'Transpose']);

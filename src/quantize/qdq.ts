@@ -13,6 +13,7 @@ import { quantizeBias, quantizeWeight, scalarTensor, type QuantParams, type Quan
 import { isQuantizableNode, WEIGHTED_OPS, type QuantizationPlan } from './plan.js';
 import { weightSlots } from './weights.js';
 import { correctedBias, quantizationShift } from './bias-correction.js';
+import { gptqWeight, type InputGram } from './gptq.js';
 
 export interface WriterSettings {
   perChannel: boolean;
@@ -20,6 +21,10 @@ export interface WriterSettings {
   opset: number;
   /** Per-channel means of weighted ops' inputs: when given, biases absorb the weight rounding's mean shift. */
   inputMeans?: Map<string, Float64Array>;
+  /** Input Grams of weighted nodes, by the node's first output: when given, weights are rounded with GPTQ. */
+  inputGrams?: Map<string, InputGram>;
+  /** Per-channel output shifts to subtract from biases, by the weighted node's first output (empirical correction). */
+  outputShifts?: Map<string, Float64Array>;
 }
 
 /** Builds nodes and initializers of one output graph; shared by the QDQ and QOperator writers. */
@@ -48,12 +53,18 @@ export class GraphWriter {
     return [this.constant(`${name}_scale`, scalarTensor('float32', p.scale)), this.constant(`${name}_zero_point`, scalarTensor(p.dtype, p.zeroPoint))];
   }
 
-  /** int8 weight, its scale and zero point as initializers (once per weight and axis). */
-  weight(name: string, axis: number | undefined): QuantizedWeight & { names: [string, string, string] } {
+  /**
+   * int8 weight, its scale and zero point as initializers (once per weight and axis; a weight shared by several
+   * nodes is rounded for the first one's inputs).
+   */
+  weight(name: string, axis: number | undefined, node?: Node, settings?: WriterSettings): QuantizedWeight & { names: [string, string, string] } {
     const key = `${name}\u0000${axis ?? ''}`;
     let q = this.quantizedWeights.get(key);
     if (!q) {
-      const w = quantizeWeight(this.plan.constants.get(name)!, axis);
+      const value = this.plan.constants.get(name)!;
+      let w = quantizeWeight(value, axis);
+      const gram = node && settings?.inputGrams?.get(node.outputs[0]!);
+      if (node && gram) w = gptqWeight(node, value, w, gram) ?? w;
       const names: [string, string, string] = [this.constant(`${name}_quantized`, w.q), this.constant(`${name}_scale`, w.scale), this.constant(`${name}_zero_point`, w.zeroPoint)];
       q = { ...w, names };
       this.quantizedWeights.set(key, q);
@@ -63,11 +74,12 @@ export class GraphWriter {
 
   /** The float bias of a weighted node, corrected for its weight's quantization when input means are known. */
   bias(node: Node, biasName: string, weightName: string, qw: QuantizedWeight, settings: WriterSettings): TensorData {
-    const bias = this.plan.constants.get(biasName)!;
+    let bias = this.plan.constants.get(biasName)!;
     const mean = settings.inputMeans?.get(node.inputs[0]!);
-    if (!mean) return bias;
-    const shift = quantizationShift(node, this.plan.constants.get(weightName)!, qw, mean);
-    return shift ? correctedBias(bias, shift) : bias;
+    const shift = mean && quantizationShift(node, this.plan.constants.get(weightName)!, qw, mean);
+    if (shift) bias = correctedBias(bias, shift);
+    const measured = settings.outputShifts?.get(node.outputs[0]!);
+    return measured && measured.length === bias.data.length ? correctedBias(bias, measured) : bias;
   }
 
   /** Drops float initializers nothing reads any more (weights replaced by their int8 form). */
@@ -122,7 +134,7 @@ function dequantizeWeights(w: GraphWriter, node: Node, params: Map<string, Quant
   if (!slots) return [];
   const axis = settings.perChannel ? slots.axis : undefined;
   const weightName = node.inputs[slots.weight]!;
-  const qw = w.weight(weightName, axis);
+  const qw = w.weight(weightName, axis, node, settings);
   const axisAttr: Node['attributes'] = axis === undefined ? new Map() : new Map([['axis', { type: 'int', value: axis }]]);
   const wDq = w.names.fresh(`${weightName}_dequantized`);
   const nodes = [w.node('DequantizeLinear', [...qw.names], [wDq], axisAttr)];

@@ -114,7 +114,7 @@ class QOperatorWriter {
     if (n.opType === 'Gemm' && attrInt(n, 'transA', 0) !== 0) return false;
     const x = this.quantizedOf(n.inputs[0]!);
     const axis = this.settings.perChannel ? slots.axis : undefined;
-    const qw = this.w.weight(n.inputs[slots.weight]!, axis);
+    const qw = this.w.weight(n.inputs[slots.weight]!, axis, n, this.settings);
     const [wq, ws, wz] = qw.names;
     let bias = '';
     if (slots.bias !== undefined) {

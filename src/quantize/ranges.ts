@@ -5,9 +5,13 @@
  *   entropy:    |x| clipped at the threshold T minimising KL(P || Q), where P is the histogram of |x| clipped
  *               at T (outliers folded into the last bin) and Q is P quantised to 128 levels and expanded back
  *               (TensorRT's INT8 calibration, Migacz 2017, "8-bit Inference with TensorRT").
+ *   mse:        [t·min, t·max] with the shrink factor t in (0, 1] minimising the expected quantisation error
+ *               E[(x - dq(q(x)))²] over a signed histogram: values inside the range cost step²/12 (uniform
+ *               rounding error), values outside cost their squared distance to the clamp. Heavy-tailed tensors
+ *               (linear bottlenecks, residual sums) trade a few clipped outliers for a finer step everywhere else.
  */
 
-export type CalibrationMethod = 'minmax' | 'percentile' | 'entropy';
+export type CalibrationMethod = 'minmax' | 'percentile' | 'entropy' | 'mse';
 
 /** Running min/max of one tensor. */
 export interface MinMax {
@@ -153,4 +157,87 @@ function spreadQuantised(counts: Float64Array, p: Float64Array, i: number, level
 /** The range a method keeps: [min, max] clipped to ±threshold. */
 export function clipRange(range: MinMax, threshold: number): MinMax {
   return { min: Math.max(range.min, -threshold), max: Math.min(range.max, threshold) };
+}
+
+/** A histogram of x over [min, max] with equal-width bins (min and max fixed by a first min/max pass). */
+export interface Histogram {
+  min: number;
+  max: number;
+  counts: Float64Array;
+}
+
+export function emptyHistogram(range: MinMax, bins = DEFAULT_HISTOGRAM_BINS): Histogram {
+  return { min: Math.min(range.min, 0), max: Math.max(range.max, 0), counts: new Float64Array(bins) };
+}
+
+export function observeHistogram(h: Histogram, x: ArrayLike<number>): void {
+  const bins = h.counts.length;
+  const width = h.max - h.min;
+  if (!(width > 0)) {
+    h.counts[0]! += x.length;
+    return;
+  }
+  const perUnit = bins / width;
+  for (let i = 0; i < x.length; i++) {
+    const b = Math.floor((x[i]! - h.min) * perUnit);
+    h.counts[b < 0 ? 0 : b < bins ? b : bins - 1]! += 1;
+  }
+}
+
+/**
+ * Expected squared quantisation error of the histogram's values (each taken at its bin centre) for the range
+ * [lo, hi] split into `levels` steps; `symmetric` widens the range to ±max(|lo|, |hi|) (int8 activations).
+ */
+export function quantizationMse(h: Histogram, lo: number, hi: number, levels: number, symmetric: boolean): number {
+  if (symmetric) {
+    const a = Math.max(-lo, hi);
+    lo = -a;
+    hi = a;
+  }
+  const step = (hi - lo) / levels;
+  const inside = (step * step) / 12;
+  const bins = h.counts.length;
+  const width = (h.max - h.min) / bins;
+  let sum = 0;
+  for (let b = 0; b < bins; b++) {
+    const n = h.counts[b]!;
+    if (n === 0) continue;
+    const x = h.min + (b + 0.5) * width;
+    const d = x < lo ? lo - x : x > hi ? x - hi : 0;
+    sum += n * (d > 0 ? d * d : inside);
+  }
+  return sum;
+}
+
+/**
+ * The range with the least expected error: each end is a fraction k / candidates (k = 1..candidates) of the
+ * observed one. The two ends are searched in turn (coordinate descent, a few sweeps), so a one-sided outlier
+ * shrinks only its own side; symmetric (int8) ranges have one end, max(|min|, |max|).
+ */
+export function mseRange(h: Histogram, levels = 255, symmetric = false, candidates = 256): MinMax {
+  if (!(h.max - h.min > 0)) return { min: h.min, max: h.max };
+  const best = (cost: (t: number) => number): number => {
+    let bestCost = Infinity;
+    let bestT = 1;
+    for (let k = candidates; k >= 1; k--) {
+      const c = cost(k / candidates);
+      if (c < bestCost) {
+        bestCost = c;
+        bestT = k / candidates;
+      }
+    }
+    return bestT;
+  };
+  if (symmetric) {
+    const a = Math.max(-h.min, h.max);
+    const t = best((t) => quantizationMse(h, -t * a, t * a, levels, true));
+    return { min: Math.max(h.min, -t * a), max: Math.min(h.max, t * a) };
+  }
+  let lo = h.min;
+  let hi = h.max;
+  for (let sweep = 0; sweep < 3; sweep++) {
+    if (h.max > 0) hi = best((t) => quantizationMse(h, lo, t * h.max, levels, false)) * h.max;
+    if (h.min < 0) lo = best((t) => quantizationMse(h, t * h.min, hi, levels, false)) * h.min;
+  }
+  return { min: lo, max: hi };
 }
