@@ -67,6 +67,12 @@ export class GraphExecutor {
     return plan.kind === 'static' ? this.runStatic(plan.plan, feeds) : this.runEager(feeds);
   }
 
+  /** Plans ahead of the first run for these input types (sessions whose inputs have fixed dims do this at load). */
+  prepare(types: ReadonlyMap<string, TensorType>): void {
+    const key = signature(types);
+    if (!this.plans.has(key)) this.remember(key, this.makePlan(types));
+  }
+
   /** Number of plans currently cached (at most maxCachedPlans). */
   get cachedPlans(): number {
     return this.plans.size;
@@ -90,7 +96,7 @@ export class GraphExecutor {
     }
   }
 
-  private makePlan(feeds: ReadonlyMap<string, TensorData>): Plan {
+  private makePlan(feeds: ReadonlyMap<string, TensorType>): Plan {
     const inputTypes = new Map<string, TensorType>();
     for (const [name, t] of feeds) inputTypes.set(name, { dtype: t.dtype, shape: t.shape });
     const constants = new Map([...this.constants].filter(([name]) => !feeds.has(name)));
@@ -217,7 +223,8 @@ function withImplicitInputs(node: Node): Node {
   return implicit.length === 0 ? node : { ...node, inputs: [...node.inputs, ...implicit], implicitInputs: implicit.length };
 }
 
-function signature(feeds: ReadonlyMap<string, TensorData>): string {
+/** The plan-cache key: names, dtypes and dims in feed order (the session feeds in graph-input order). */
+function signature(feeds: ReadonlyMap<string, TensorType>): string {
   let s = '';
   for (const [name, t] of feeds) s += `${name}:${t.dtype}[${t.shape.join(',')}];`;
   return s;

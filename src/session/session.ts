@@ -2,7 +2,7 @@
  * InferenceSession: the onnxruntime-shaped surface. Loads a model once, validates feeds against the model's
  * declared inputs, and runs the graph through a GraphExecutor (static plans on an arena, cached per shape).
  */
-import { isContainer, shapeToString, sizeOf, storageBytes, type TensorData } from '../dtype.js';
+import { isContainer, shapeToString, sizeOf, storageBytes, type DType, type TensorData } from '../dtype.js';
 import { InputError, TinferError, UnsupportedError } from '../errors.js';
 import type { Dim, Graph, Model, ValueInfo } from '../loader/model.js';
 import { decodeModel, type LoadOptions } from '../loader/index.js';
@@ -16,6 +16,8 @@ import { WasmContext } from '../wasm/context.js';
 import { Tensor, fromTensorData, toTensorData } from './tensor.js';
 
 export interface SessionOptions {
+  /** Plan and pack weights at load when every input has fixed dims (default true); otherwise on the first run. */
+  planAtLoad?: boolean;
   /**
    * 'wasm': WebAssembly SIMD kernels generated at load (error if the engine lacks them); 'js': plain JavaScript
    * kernels only; 'auto' (default): wasm where WebAssembly SIMD validates, else js.
@@ -75,9 +77,10 @@ export class InferenceSession {
     readonly model: Model,
     options: SessionOptions,
     registry: KernelRegistry,
+    wasm?: WasmContext | null,
   ) {
     const graph: Graph = options.optimize === false ? model.graph : runBasicPasses(model.graph);
-    this.wasm = chooseBackend(options.backend ?? 'auto');
+    this.wasm = wasm === undefined ? chooseBackend(options.backend ?? 'auto') : (wasm ?? undefined);
     const execOptions: ExecutorOptions = {
       maxCachedPlans: options.maxCachedPlans ?? 4,
       profile: options.profile ?? false,
@@ -97,15 +100,33 @@ export class InferenceSession {
     this.outputNames = graph.outputs.map((o) => o.name);
     this.inputMetadata = required.map(metadata);
     this.outputMetadata = graph.outputs.map(metadata);
+    if (options.planAtLoad !== false) this.planFixedShapes(required);
+  }
+
+  /** When every input has fixed dims, plan (and pack weights) now rather than on the first run. */
+  private planFixedShapes(required: ValueInfo[]): void {
+    const types = new Map<string, { dtype: DType; shape: number[] }>();
+    for (const vi of required) {
+      const t = vi.type;
+      if (t.kind !== 'tensor' || !t.shape || !t.shape.every((d): d is number => typeof d === 'number')) return;
+      types.set(vi.name, { dtype: t.dtype, shape: t.shape });
+    }
+    this.executor.prepare(types);
   }
 
   /** Loads a model from bytes, or (in Node) from a file path, or (in browsers) from a URL. */
   static async create(source: string | Uint8Array | ArrayBuffer, options: SessionOptions = {}): Promise<InferenceSession> {
+    // Compile the wasm kernels asynchronously: browsers refuse synchronous compiles of larger modules on the main thread.
+    const wasm = await chooseBackendAsync(options.backend ?? 'auto');
+    let bytes: Uint8Array;
+    let opts = options;
     if (typeof source === 'string') {
-      const { bytes, externalData } = await readSource(source);
-      return InferenceSession.createSync(bytes, { externalData, ...options });
-    }
-    return InferenceSession.createSync(source, options);
+      const read = await readSource(source);
+      bytes = read.bytes;
+      opts = { externalData: read.externalData, ...options };
+    } else bytes = source instanceof Uint8Array ? source : new Uint8Array(source);
+    const model = decodeModel(bytes, { maxTensorBytes: opts.maxTensorBytes, externalData: opts.externalData });
+    return new InferenceSession(model, opts, defaultRegistry, wasm ?? null);
   }
 
   /** Synchronous create from bytes. */
@@ -204,18 +225,33 @@ export class InferenceSession {
 
   private checkFeeds(feeds: Feeds): Map<string, TensorData> {
     if (feeds === null || typeof feeds !== 'object') throw new InputError('run(): feeds must be an object of name -> Tensor');
+    for (const name of Object.keys(feeds)) {
+      if (!this.inputs.has(name)) throw new InputError(`unknown input '${name}'; inputs are ${this.inputNames.join(', ')}`);
+    }
+    // Graph-input order, whatever the caller's key order, so equal shapes always find the same cached plan.
     const values = new Map<string, TensorData>();
-    for (const [name, tensor] of Object.entries(feeds)) {
-      const info = this.inputs.get(name);
-      if (!info) throw new InputError(`unknown input '${name}'; inputs are ${this.inputNames.join(', ')}`);
+    for (const [name, info] of this.inputs) {
+      const tensor = feeds[name];
+      if (tensor === undefined) {
+        if (this.optionalInputs.has(name)) continue;
+        throw new InputError(`missing input '${name}'`);
+      }
       if (!(tensor instanceof Tensor)) throw new InputError(`input '${name}': expected a Tensor`);
       values.set(name, checkFeed(info, tensor));
     }
-    for (const name of this.inputNames) {
-      if (!values.has(name)) throw new InputError(`missing input '${name}'`);
-    }
     return values;
   }
+}
+
+async function chooseBackendAsync(backend: 'auto' | 'wasm' | 'js'): Promise<WasmContext | undefined> {
+  if (backend === 'js') return undefined;
+  const ctx = await WasmContext.createAsync().catch(() => undefined);
+  if (!ctx) return chooseBackend(backend);
+  // The Winograd transforms are separate, larger modules: load the variants convolution may pick, then let V8 tier
+  // the GEMM drivers up before the first inference.
+  await Promise.all((['f23', 'f43', 'f63'] as const).map((v) => ctx.loadWinograd(v)));
+  ctx.warmUp();
+  return ctx;
 }
 
 function chooseBackend(backend: 'auto' | 'wasm' | 'js'): WasmContext | undefined {
@@ -224,6 +260,7 @@ function chooseBackend(backend: 'auto' | 'wasm' | 'js'): WasmContext | undefined
   let why = 'this engine has no WebAssembly SIMD';
   try {
     ctx = WasmContext.create();
+    ctx?.warmUp();
   } catch (e) {
     // e.g. a 32-bit engine refusing a large maximum memory: 'auto' falls back to the JS kernels.
     why = e instanceof Error ? e.message : String(e);
