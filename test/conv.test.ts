@@ -3,6 +3,7 @@ import { convReference, type ConvProblem } from '../src/kernels/conv/reference.j
 import { convIm2col, convIm2colPacked, im2colPackedScratchLength, packConvWeights, planIm2col, uploadConvWeights } from '../src/kernels/conv/im2col.js';
 import { convWinograd, planWinograd, uploadWinogradFilters, winogradApplies, type WinogradVariant } from '../src/kernels/conv/winograd.js';
 import { WasmContext } from '../src/wasm/context.js';
+import { WasmMemoryView } from '../src/kernels/conv/wasm-weights.js';
 import { convPathOf } from '../src/kernels/conv/conv.js';
 import { convTransposeReference } from '../src/kernels/conv/conv-transpose.js';
 import { convTransposeCol2im, planCol2im } from '../src/kernels/conv/col2im.js';
@@ -414,7 +415,7 @@ const PATHS: Record<string, { applies: (p: ConvProblem) => boolean; run: PathRun
     run: (p, x, w, b, y, act, be) => {
       const plan = planDepthwise(p);
       if (be.wasm === undefined) convDepthwise(p, plan, x, w, b, y, act);
-      else expect(convDepthwiseWasm(p, plan, x, w, b, y, be.alloc(depthwiseWasmScratchLength(p)), act, be.wasm)).toBe(true);
+      else expect(convDepthwiseWasm(p, plan, x, w, b, y, be.alloc(depthwiseWasmScratchLength(p)), act, be.wasm, new WasmMemoryView(be.wasm))).toBe(true);
     },
   },
   ...Object.fromEntries((['generic', '3x3s1', '3x3s2', '5x5'] as DepthwiseKernel[]).map((k) => [`depthwise ${k}`, {

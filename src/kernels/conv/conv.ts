@@ -6,6 +6,7 @@ import { convDepthwise, convDepthwiseWasm, depthwiseApplies, depthwiseWasmApplie
 import { convIm2col, convIm2colPacked, im2colPackedScratchLength, packConvWeights, planIm2col, uploadConvWeights } from './im2col.js';
 import { convWinograd, planWinograd, uploadWinogradFilters, winogradApplies, type WinogradVariant } from './winograd.js';
 import { activateInPlace, readFusedActivation } from './fused-activation.js';
+import { WasmMemoryView } from './wasm-weights.js';
 import { convReference, type ConvProblem, type FloatArray } from './reference.js';
 
 /** The algorithm one Conv runs (chosen at prepare; `convPathOf` names it for reports). */
@@ -145,6 +146,7 @@ function prepareConv(ctx: PrepareContext): PreparedKernel {
     const plan = planDepthwise(p);
     const wasm = ctx.options.wasm;
     const wholeOnWasm = wasm !== undefined && kind === 'f32' && depthwiseWasmApplies(plan);
+    const memory = wholeOnWasm ? new WasmMemoryView(wasm) : undefined;
     return {
       outputs,
       scratch: wholeOnWasm ? [{ dtype: 'float32', length: depthwiseWasmScratchLength(p) }] : [],
@@ -153,7 +155,7 @@ function prepareConv(ctx: PrepareContext): PreparedKernel {
         const w = inputs[1] as FloatArray;
         const b = inputs[2] as FloatArray | undefined;
         const y = outs[0] as FloatArray;
-        if (wholeOnWasm && convDepthwiseWasm(p, plan, x, w, b, y, scratch[0] as Float32Array, act, wasm)) return;
+        if (memory !== undefined && convDepthwiseWasm(p, plan, x, w, b, y, scratch[0] as Float32Array, act, wasm!, memory)) return;
         convDepthwise(p, plan, x, w, b, y, act, wasm);
       },
     };

@@ -4,6 +4,7 @@ import type { ConvProblem, FloatArray } from './reference.js';
 import type { WasmContext } from '../../wasm/context.js';
 import { wasmDepthwise3x3Interior } from '../../wasm/depthwise.js';
 import { wasmClamp, wasmLeakyRelu } from '../../wasm/elementwise.js';
+import type { WasmMemoryView } from './wasm-weights.js';
 
 /** True for 2-D convs where every group has one input channel (group == C, M a multiple of C). */
 export function depthwiseApplies(p: ConvProblem): boolean {
@@ -143,7 +144,7 @@ export function depthwiseWasmScratchLength(p: ConvProblem): number {
  */
 export function convDepthwiseWasm(
   p: ConvProblem, plan: DepthwisePlan, x: FloatArray, w: FloatArray, bias: FloatArray | undefined, y: FloatArray,
-  padded: Float32Array, act: Activation, wasm: WasmContext,
+  padded: Float32Array, act: Activation, wasm: WasmContext, memory: WasmMemoryView,
 ): boolean {
   const buffer = wasm.memory.buffer;
   if (!(x instanceof Float32Array) || !(y instanceof Float32Array) || x.buffer !== buffer || y.buffer !== buffer || padded.buffer !== buffer) return false;
@@ -158,6 +159,10 @@ export function convDepthwiseWasm(
   const rows = Math.max(0, Math.min(H, Hp - ph));
   const cols = Math.max(0, Math.min(W, Wp - pw));
   const multiplier = p.outChannels / p.inChannels;
+  // Rows move with copyWithin on one view of the whole memory (float indices = byte offsets / 4).
+  const mem = memory.f32();
+  const xBase = x.byteOffset >> 2;
+  const padBase = padded.byteOffset >> 2;
   padded.fill(0);
   for (let n = 0; n < p.batch; n++) {
     for (let m = 0; m < p.outChannels; m++) {
@@ -165,9 +170,8 @@ export function convDepthwiseWasm(
       if (m % multiplier === 0) {
         const xc = (n * p.inChannels + c) * H * W;
         for (let ih = 0; ih < rows; ih++) {
-          const src = xc + ih * W;
-          const dst = (ih + ph) * Wp + pw;
-          for (let iw = 0; iw < cols; iw++) padded[dst + iw] = x[src + iw]!;
+          const src = xBase + xc + ih * W;
+          mem.copyWithin(padBase + (ih + ph) * Wp + pw, src, src + cols);
         }
       }
       const b = bias === undefined ? 0 : bias[m]!;

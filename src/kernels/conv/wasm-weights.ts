@@ -97,3 +97,20 @@ export function uploadVector(ctx: WasmContext, data: Float32Array): WasmVector {
   releaseVector?.register(data, { ctx, offset });
   return v;
 }
+
+/**
+ * A Float32Array over a wasm context's whole memory, remade only after the memory grew: lets a kernel move
+ * floats between two views of that memory with copyWithin (a native memmove) and no per-run allocation.
+ */
+export class WasmMemoryView {
+  private cached: Float32Array;
+
+  constructor(readonly ctx: WasmContext) {
+    this.cached = new Float32Array(ctx.memory.buffer);
+  }
+
+  f32(): Float32Array {
+    if (this.cached.buffer !== this.ctx.memory.buffer) this.cached = new Float32Array(this.ctx.memory.buffer);
+    return this.cached;
+  }
+}

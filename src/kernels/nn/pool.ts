@@ -113,38 +113,82 @@ function maxPool2dF32(pp: PoolProblem, x: Float32Array, y: Float32Array): void {
   const OW = g.outSize[2]! | 0;
   const sh = g.strides[1]! | 0;
   const sw = g.strides[2]! | 0;
-  const dh = g.dilations[1]! | 0;
-  const dw = g.dilations[2]! | 0;
   const ph = g.padsBegin[1]! | 0;
   const pw = g.padsBegin[2]! | 0;
   const rh = pp.ranges[1];
   const rw = pp.ranges[2];
+  // Outputs whose 3×3 window (dilation 1) lies wholly inside X take the unrolled path; the rest the loop.
+  const unrolled = g.kernel[1] === 3 && g.kernel[2] === 3 && g.dilations[1] === 1 && g.dilations[2] === 1;
+  const [rowLo, rowHi] = unrolled ? fullWindows(rh, 3) : [0, 0];
+  const [colLo, colHi] = unrolled ? fullWindows(rw, 3) : [0, 0];
   const plane = H * W;
-  let yi = 0;
   for (let c = 0; c < pp.planes; c++) {
     const xc = c * plane;
+    const yc = c * OH * OW;
     for (let oh = 0; oh < OH; oh++) {
-      const khLo = rh.lo[oh]!;
-      const khHi = rh.hi[oh]!;
+      const yr = yc + oh * OW;
       const rowBase = xc + (oh * sh - ph) * W;
-      for (let ow = 0; ow < OW; ow++) {
-        const kwLo = rw.lo[ow]!;
-        const kwHi = rw.hi[ow]!;
-        const colBase = rowBase + ow * sw - pw;
-        let acc = -Infinity;
-        if (khLo < khHi && kwLo < kwHi) {
-          acc = x[colBase + khLo * dh * W + kwLo * dw]!;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const r = colBase + kh * dh * W;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const v = x[r + kw * dw]!;
-              if (v > acc) acc = v;
-            }
-          }
+      if (oh < rowLo || oh >= rowHi || colLo >= colHi) {
+        windowMaxRow(pp, x, rowBase, oh, 0, OW, y, yr);
+        continue;
+      }
+      windowMaxRow(pp, x, rowBase, oh, 0, colLo, y, yr);
+      for (let ow = colLo; ow < colHi; ow++) {
+        const r0 = rowBase + ow * sw - pw;
+        const r1 = r0 + W;
+        const r2 = r1 + W;
+        let m = x[r0]!;
+        let v = x[r0 + 1]!; if (v > m) m = v;
+        v = x[r0 + 2]!; if (v > m) m = v;
+        v = x[r1]!; if (v > m) m = v;
+        v = x[r1 + 1]!; if (v > m) m = v;
+        v = x[r1 + 2]!; if (v > m) m = v;
+        v = x[r2]!; if (v > m) m = v;
+        v = x[r2 + 1]!; if (v > m) m = v;
+        v = x[r2 + 2]!; if (v > m) m = v;
+        y[yr + ow] = m;
+      }
+      windowMaxRow(pp, x, rowBase, oh, colHi, OW, y, yr);
+    }
+  }
+}
+
+/** [first, end) of the outputs whose window has all `k` taps inside (a contiguous run for pooling windows). */
+function fullWindows(r: TapRanges, k: number): [number, number] {
+  let first = 0;
+  while (first < r.lo.length && !(r.lo[first] === 0 && r.hi[first] === k)) first++;
+  let end = first;
+  while (end < r.lo.length && r.lo[end] === 0 && r.hi[end] === k) end++;
+  return [first, end];
+}
+
+/** y[yr + ow] for ow in [ow0, ow1) of output row oh by the planned tap ranges (rowBase = X row oh·sh − ph). */
+function windowMaxRow(pp: PoolProblem, x: Float32Array, rowBase: number, oh: number, ow0: number, ow1: number, y: Float32Array, yr: number): void {
+  const g = pp.geo;
+  const W = g.inSize[2]! | 0;
+  const sw = g.strides[2]! | 0;
+  const dh = g.dilations[1]! | 0;
+  const dw = g.dilations[2]! | 0;
+  const pw = g.padsBegin[2]! | 0;
+  const khLo = pp.ranges[1].lo[oh]!;
+  const khHi = pp.ranges[1].hi[oh]!;
+  const rw = pp.ranges[2];
+  for (let ow = ow0; ow < ow1; ow++) {
+    const kwLo = rw.lo[ow]!;
+    const kwHi = rw.hi[ow]!;
+    const colBase = rowBase + ow * sw - pw;
+    let acc = -Infinity;
+    if (khLo < khHi && kwLo < kwHi) {
+      acc = x[colBase + khLo * dh * W + kwLo * dw]!;
+      for (let kh = khLo; kh < khHi; kh++) {
+        const r = colBase + kh * dh * W;
+        for (let kw = kwLo; kw < kwHi; kw++) {
+          const v = x[r + kw * dw]!;
+          if (v > acc) acc = v;
         }
-        y[yi++] = acc;
       }
     }
+    y[yr + ow] = acc;
   }
 }
 
