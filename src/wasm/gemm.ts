@@ -55,13 +55,25 @@ export function freePackedWeights(ctx: WasmContext, w: WasmPackedWeights): void 
   if (w.bias !== 0) ctx.free(w.bias);
 }
 
-/** dst panels of width `to` from src panels of width `from`: element (k, t) is at ⌊t/w⌋·K·w + k·w + t mod w. */
+/**
+ * dst panels of width `to` from src panels of width `from`: element (k, t) is at ⌊t/w⌋·K·w + k·w + t mod w.
+ * Walks dst in order (panel, k, lane) so writes stream; columns past `count` stay zero.
+ */
 function retile(src: Float32Array, srcOff: number, from: number, dst: Float32Array, to: number, K: number, count: number): void {
-  dst.fill(0);
-  for (let t = 0; t < count; t++) {
-    const s = srcOff + Math.floor(t / from) * K * from + (t % from);
-    const d = Math.floor(t / to) * K * to + (t % to);
-    for (let k = 0; k < K; k++) dst[d + k * to] = src[s + k * from]!;
+  const panels = Math.ceil(count / to);
+  const base = new Int32Array(to);
+  let d = 0;
+  for (let p = 0; p < panels; p++) {
+    const width = Math.min(to, count - p * to);
+    for (let l = 0; l < width; l++) {
+      const t = p * to + l;
+      base[l] = srcOff + Math.floor(t / from) * K * from + (t % from);
+    }
+    for (let k = 0; k < K; k++, d += to) {
+      const kOff = k * from;
+      for (let l = 0; l < width; l++) dst[d + l] = src[base[l]! + kOff]!;
+      for (let l = width; l < to; l++) dst[d + l] = 0;
+    }
   }
 }
 
