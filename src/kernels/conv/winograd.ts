@@ -126,11 +126,15 @@ export interface WinogradPlan {
   filters: PackedWeights[];
   bt: SparseRows;
   at: SparseRows;
-  /** Scratch offsets (floats): V [n², block, Cin], M [n², block, Cout], GEMM panels, then two n×n temporaries. */
+  /** Scratch offsets (floats): V [n², block, Cin], M [n², block, Cout], GEMM panels, two n×n temporaries, then the edge tiles below. */
   vOffset: number;
   mOffset: number;
   gemmOffset: number;
   tmpOffset: number;
+  /** Edge output tiles of every channel [M, m, m], written by the wasm output transform and copied clipped to Y. */
+  edgeOffset: number;
+  /** Zero-padded border input tiles of every channel [C, n, n], for the wasm input transform. */
+  borderOffset: number;
   scratchLength: number;
 }
 
@@ -191,7 +195,9 @@ export function planWinograd(
     bt: sparseRows(mats.BT, n, n),
     at: sparseRows(mats.AT, m, n),
     vOffset, mOffset, gemmOffset, tmpOffset,
-    scratchLength: tmpOffset + 2 * n * n,
+    edgeOffset: tmpOffset + 2 * n * n,
+    borderOffset: tmpOffset + 2 * n * n + M * m * m,
+    scratchLength: tmpOffset + 2 * n * n + M * m * m + C * n * n,
   };
 }
 
@@ -270,8 +276,14 @@ function transformInputTiles(
     const iw0 = tw * m - pw;
     const interior = ih0 >= 0 && iw0 >= 0 && ih0 + n <= H && iw0 + n <= W;
     const groups = C >> 2;
-    const wasmDone = interior && wasm !== undefined &&
-      wasmWinogradInput(wasm, plan.variant, x, xBatch + ih0 * W + iw0, W, H * W, groups, s, plan.vOffset + t * C, xiStride);
+    let wasmDone = false;
+    if (wasm !== undefined && interior) {
+      wasmDone = wasmWinogradInput(wasm, plan.variant, x, xBatch + ih0 * W + iw0, W, H * W, groups, s, plan.vOffset + t * C, xiStride);
+    } else if (wasm !== undefined && groups > 0 && s.buffer === wasm.memory.buffer) {
+      // A border tile: zero-padded copies of the first 4·groups channels' tiles, transformed on wasm.
+      for (let c = 0; c < groups * 4; c++) loadPaddedTile(x, xBatch + c * H * W, H, W, ih0, iw0, n, s, plan.borderOffset + c * n * n);
+      wasmDone = wasmWinogradInput(wasm, plan.variant, s, plan.borderOffset, n, n * n, groups, s, plan.vOffset + t * C, xiStride);
+    }
     for (let c = wasmDone ? groups * 4 : 0; c < C; c++) {
       const xc = xBatch + c * H * W;
       const vBase = plan.vOffset + t * C + c;
@@ -347,8 +359,16 @@ function transformOutputTiles(
     const cols = Math.min(m, OW - tw * m);
     const yTile = yBatch + th * m * OW + tw * m;
     const mTile = plan.mOffset + t * M;
-    const wasmDone = wasm !== undefined && wasm.transforms && rows === m && cols === m &&
-      wasmWinogradOutput(wasm.weights.ctx, plan.variant, s, mTile, xiStride, groups, wasmBias, 0, y, yTile, OW, plane, act);
+    let wasmDone = false;
+    if (wasm !== undefined && wasm.transforms) {
+      if (rows === m && cols === m) {
+        wasmDone = wasmWinogradOutput(wasm.weights.ctx, plan.variant, s, mTile, xiStride, groups, wasmBias, 0, y, yTile, OW, plane, act);
+      } else if (wasmWinogradOutput(wasm.weights.ctx, plan.variant, s, mTile, xiStride, groups, wasmBias, 0, s, plan.edgeOffset, m, m * m, act)) {
+        // An edge tile: whole m×m tiles went to the scratch; keep the part inside Y.
+        copyClippedTiles(s, plan.edgeOffset, m, groups * 4, rows, cols, y, yTile, OW, plane);
+        wasmDone = true;
+      }
+    }
     const o0 = wasmDone ? groups * 4 : 0;
     if (plan.variant === 'f43') {
       for (let o = o0; o < M; o++) {
@@ -360,6 +380,20 @@ function transformOutputTiles(
     for (let o = o0; o < M; o++) {
       const b = bias === undefined ? 0 : bias[o]!;
       outputTransformGeneric(plan, s, mTile + o, xiStride, b, y, yTile + o * plane, OW, rows, cols, act);
+    }
+  }
+}
+
+/** y[yTile + o·plane + i·OW + j] = tiles[off + o·m² + i·m + j] for o < channels, i < rows, j < cols. */
+function copyClippedTiles(
+  tiles: Float32Array, off: number, m: number, channels: number, rows: number, cols: number,
+  y: Float32Array, yTile: number, OW: number, plane: number,
+): void {
+  for (let o = 0; o < channels; o++) {
+    for (let i = 0; i < rows; i++) {
+      const src = off + o * m * m + i * m;
+      const dst = yTile + o * plane + i * OW;
+      for (let j = 0; j < cols; j++) y[dst + j] = tiles[src + j]!;
     }
   }
 }
