@@ -5,7 +5,8 @@
 // quantized model and agrees with tinfer within one output quantization step. Prints a markdown table.
 // Run after `npm run build`:
 //   node bench/int8.mjs [--models a,b] [--runs N] [--seed S] [--method minmax|percentile|entropy] [--format qdq|qoperator]
-//                       [--zoo DIR] [--out DIR (writes <model>.int8.onnx)]
+//                       [--zoo DIR] [--out DIR (writes <model>.int8.onnx)] [--gptq] [--empirical-bias]
+// (--method also takes mse; --gptq: GPTQ weight rounding; --empirical-bias: layer-by-layer empirical bias correction)
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -27,6 +28,9 @@ const seed = Number(flag('seed', '1'));
 const method = flag('method', 'minmax');
 const format = flag('format', 'qdq');
 const outDir = flag('out', undefined);
+const gptq = args.includes('--gptq');
+const empiricalBiasCorrection = args.includes('--empirical-bias');
+const extras = [gptq ? 'gptq' : '', empiricalBiasCorrection ? 'empirical bias correction' : ''].filter(Boolean).join(', ');
 
 function loadOrt() {
   try {
@@ -95,7 +99,7 @@ for (const name of models) {
   const evaluation = generateFeeds(model, { count: 16, seed: seed + 1 });
   process.stderr.write(`${name}: quantizing (${format}, ${method}, per channel)...\n`);
   const t0 = performance.now();
-  const { bytes: q, report } = quantizeModel(bytes, calibration, { perChannel: true, method, format, evaluation });
+  const { bytes: q, report } = quantizeModel(bytes, calibration, { perChannel: true, method, format, evaluation, gptq, empiricalBiasCorrection });
   const quantizeSeconds = (performance.now() - t0) / 1000;
   if (outDir) writeFileSync(join(outDir, `${name}.int8.onnx`), q);
   process.stderr.write(`${name}: timing...\n`);
@@ -113,7 +117,7 @@ for (const name of models) {
 }
 
 process.stdout.write(
-  `\nINT8 (${format}, ${method}, per-channel int8 weights, uint8 activations; calibrated on 16 seeded N(0,1) inputs, evaluated on 16 others; node ${process.version}, ${process.arch})\n\n` +
+  `\nINT8 (${format}, ${method}${extras ? `, ${extras}` : ''}, per-channel int8 weights, uint8 activations; calibrated on 16 seeded N(0,1) inputs, evaluated on 16 others; node ${process.version}, ${process.arch})\n\n` +
     '| model | fp32 MiB | int8 MiB | mean cosine | top-1 agree | fp32 ms | int8 ms | speedup | fp32 mem MiB | int8 mem MiB | quantize s | onnxruntime-node |\n' +
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n' +
     rows.join('\n') +
