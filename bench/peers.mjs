@@ -22,7 +22,7 @@ const flag = (name, fallback) => {
   return i >= 0 ? args[i + 1] : fallback;
 };
 const seconds = Number(flag('seconds', '3'));
-const wantedPeers = flag('peers', 'node,web,onnxjs').split(',');
+const wantedPeers = flag('peers', 'tinfer-js,node,web,onnxjs').split(',');
 const DEFAULT_MODELS = 'gemm_512,conv3x3_64_56,conv1x1_256_14,dwconv3x3_144_56,resnet18,mobilenet_v2,squeezenet1_1,shufflenet_v2_x1_0,tiny_bert,small_vit,lstm_seq,gru_seq,mnist_cnn';
 const wantedModels = flag('models', DEFAULT_MODELS).split(',');
 
@@ -61,14 +61,20 @@ function loadCase(name) {
   return { bytes: new Uint8Array(readFileSync(join(dir, 'model.onnx'))), inputs, flops: undefined };
 }
 
-const runners = {
-  tinfer: async (c) => {
+/** tinfer on a backend: 'auto' (wasm SIMD where available) or 'js' (pure JavaScript kernels). */
+function tinferRunner(backend) {
+  return async (c) => {
     const t0 = performance.now();
-    const s = InferenceSession.createSync(c.bytes);
+    const s = await InferenceSession.create(c.bytes, { backend });
     const loadMs = performance.now() - t0;
     const feeds = Object.fromEntries(s.inputNames.map((n, i) => [n, fromTensorData(c.inputs[i])]));
     return { loadMs, run: () => s.runSync(feeds), output: () => s.runSync(feeds)[s.outputNames[0]].data };
-  },
+  };
+}
+
+const runners = {
+  tinfer: tinferRunner('auto'),
+  'tinfer-js': tinferRunner('js'),
   node: async (c) => {
     const ort = require('onnxruntime-node');
     const t0 = performance.now();
@@ -108,7 +114,7 @@ function maxAbsDiff(a, b) {
 async function main() {
   const names = ['tinfer', ...wantedPeers.filter((p) => p in runners)];
   console.log(`# tinfer vs peers — ${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${os.cpus()[0]?.model ?? os.arch()}, 1 thread, medians over ${seconds} s per runtime\n`);
-  const header = ['model', ...names.map((n) => `${n} ms`), ...names.slice(1).map((n) => `tinfer/${n}`), 'max |tinfer-ort|'];
+  const header = ['model', ...names.map((n) => `${n} ms`), ...names.slice(1).map((n) => `tinfer/${n}`), 'max |tinfer-ort|', `load ms (${names.join(' / ')})`];
   const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
   for (const model of wantedModels) {
     const c = loadCase(model);
@@ -118,11 +124,13 @@ async function main() {
     }
     const medians = {};
     const outputs = {};
+    const loadMs = {};
     for (const name of names) {
       try {
         const r = await runners[name](c);
         const { median: ms } = await timeIt(r.run, r.warmMs ?? 300);
         medians[name] = ms;
+        loadMs[name] = r.loadMs;
         outputs[name] = await r.output();
         console.error(`${model} ${name}: load ${r.loadMs.toFixed(1)} ms, median ${ms.toFixed(2)} ms`);
       } catch (e) {
@@ -133,8 +141,9 @@ async function main() {
     const gf = c.flops ? ` (${(c.flops / (t * 1e6)).toFixed(2)} GFLOP/s)` : '';
     const cells = names.map((n) => (medians[n] === undefined ? 'fails' : `${medians[n].toFixed(2)}${n === 'tinfer' ? gf : ''}`));
     const ratios = names.slice(1).map((n) => (medians[n] === undefined || t === undefined ? '–' : (t / medians[n]).toFixed(2)));
+    const loads = names.map((n) => (loadMs[n] === undefined ? '–' : loadMs[n].toFixed(0))).join(' / ');
     const diff = outputs.tinfer && outputs.node ? maxAbsDiff(outputs.tinfer, outputs.node).toExponential(1) : '–';
-    lines.push(`| ${model} | ${cells.join(' | ')} | ${ratios.join(' | ')} | ${diff} |`);
+    lines.push(`| ${model} | ${cells.join(' | ')} | ${ratios.join(' | ')} | ${diff} | ${loads} |`);
   }
   console.log(lines.join('\n'));
 }
