@@ -133,6 +133,14 @@ describe('MaxPool / AveragePool / LpPool vs naive 2-D pooling', () => {
     });
   });
 
+  it('MaxPool 3x3 stride 2 on wider planes (the shared-column interior path) matches the naive pool', () => {
+    for (const [o, seed] of [[{ kh: 3, kw: 3, sh: 2, sw: 2 }, 1], [{ kh: 3, kw: 3, sh: 2, sw: 2, pads: [1, 1, 0, 1], ceil: true }, 2]] as [Pool2d, number][]) {
+      const x = randomTensor([1, 2, 17, 23], 300 + seed);
+      const attrs = { kernel_shape: [3, 3], strides: [2, 2], pads: o.pads ?? [0, 0, 0, 0], ceil_mode: o.ceil ? 1 : 0 };
+      expectClose(runKernel('MaxPool', [x], attrs)[0]!, naivePool2d(x, o, 'max'), 0, 0);
+    }
+  });
+
   it('hand-checked: 1-D max and average with ceil_mode', () => {
     const x = tensor('float32', [1, 1, 5], [1, 5, 2, 4, 3]);
     const mx = runKernel('MaxPool', [x], { kernel_shape: [2], strides: [2], ceil_mode: 1 })[0]!;
