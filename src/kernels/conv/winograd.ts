@@ -150,21 +150,35 @@ export function winogradFilters(variant: WinogradVariant, w: Float32Array, M: nu
   const nn = n * n;
   const u = new Float32Array(nn * M * C);
   const tmp = new Float64Array(n * 3);
+  // U for a block of CB input channels is built in `block` ([ξ][c]) and written out as runs of CB floats per ξ:
+  // writing one float to each of the nn planes (M·C floats apart) per filter thrashes the cache on big layers.
+  const CB = 16;
+  const block = new Float32Array(nn * CB);
   for (let o = 0; o < M; o++) {
-    for (let c = 0; c < C; c++) {
-      const g = (o * C + c) * 9;
-      // tmp = G g  [n×3]
-      for (let i = 0; i < n; i++) {
-        for (let j = 0; j < 3; j++) {
-          tmp[i * 3 + j] = G[i * 3]! * w[g + j]! + G[i * 3 + 1]! * w[g + 3 + j]! + G[i * 3 + 2]! * w[g + 6 + j]!;
+    for (let c0 = 0; c0 < C; c0 += CB) {
+      const cb = Math.min(CB, C - c0);
+      for (let cc = 0; cc < cb; cc++) {
+        const g = (o * C + c0 + cc) * 9;
+        // tmp = G g  [n×3]
+        for (let i = 0; i < n; i++) {
+          const g0 = G[i * 3]!;
+          const g1 = G[i * 3 + 1]!;
+          const g2 = G[i * 3 + 2]!;
+          for (let j = 0; j < 3; j++) tmp[i * 3 + j] = g0 * w[g + j]! + g1 * w[g + 3 + j]! + g2 * w[g + 6 + j]!;
+        }
+        // U = tmp Gᵀ  [n×n]
+        for (let i = 0; i < n; i++) {
+          const t0 = tmp[i * 3]!;
+          const t1 = tmp[i * 3 + 1]!;
+          const t2 = tmp[i * 3 + 2]!;
+          for (let j = 0; j < n; j++) block[(i * n + j) * CB + cc] = t0 * G[j * 3]! + t1 * G[j * 3 + 1]! + t2 * G[j * 3 + 2]!;
         }
       }
-      // U = tmp Gᵀ  [n×n], stored at u[ξ][o][c]
-      for (let i = 0; i < n; i++) {
-        for (let j = 0; j < n; j++) {
-          const v = tmp[i * 3]! * G[j * 3]! + tmp[i * 3 + 1]! * G[j * 3 + 1]! + tmp[i * 3 + 2]! * G[j * 3 + 2]!;
-          u[((i * n + j) * M + o) * C + c] = v;
-        }
+      // Stored at u[ξ][o][c].
+      for (let xi = 0; xi < nn; xi++) {
+        const dst = (xi * M + o) * C + c0;
+        const src = xi * CB;
+        for (let cc = 0; cc < cb; cc++) u[dst + cc] = block[src + cc]!;
       }
     }
   }
