@@ -15,6 +15,7 @@ import { decodeModel } from '../src/loader/onnx.js';
 import type { Graph } from '../src/loader/model.js';
 import { ModelBuilder } from './onnx-builder.js';
 import { F, randomTensor, rng, tensor } from './harness.js';
+import { MODEL_ZOO, sharedAvailable } from './shared.js';
 
 const MS = 'com.microsoft';
 const f = Math.fround;
@@ -274,8 +275,10 @@ describe('fuseQdq: operators that run on the 8-bit tensor', () => {
   });
 });
 
-describe('fuseQdq on mnist_cnn_int8 (PyTorch qnnpack QDQ export)', () => {
-  const dir = '/work/shared/models/mnist_cnn_int8';
+const MNIST_INT8 = join(MODEL_ZOO, 'mnist_cnn_int8');
+
+describe.skipIf(!sharedAvailable(MNIST_INT8, 'fuseQdq on mnist_cnn_int8'))('fuseQdq on mnist_cnn_int8 (PyTorch qnnpack QDQ export)', () => {
+  const dir = MNIST_INT8;
   it('runs both Conv and both Gemm in integer form and agrees with the float QDQ run within one output step', async () => {
     const bytes = new Uint8Array(readFileSync(join(dir, 'model.onnx')));
     const ops = opsAfterPasses(decodeModel(bytes).graph);
