@@ -122,6 +122,11 @@ export class WasmContext {
   readonly compileMs: number;
   /** Byte offset of the MR×NR float buffer edge tiles go through. */
   readonly tileBuffer = 64;
+  /**
+   * Per-context cache of uploaded constant weights, owned by the kernels that upload them (keyed weakly by the
+   * weight tensor data, so it keeps nothing alive). Lives here so the cache dies with the context.
+   */
+  readonly uploads = new WeakMap<object, unknown>();
   private top = RESERVED_BYTES;
   private readonly freeList: Array<{ offset: number; size: number }> = [];
   private readonly live = new Map<number, number>();

@@ -19,8 +19,7 @@ export interface WasmWeights {
  * instead of growing the memory on every plan. The panels are given back when the weight tensor data is
  * collected (every kernel using them holds it through `source`). The maps are weak, so they keep nothing alive.
  */
-type PackCache = WeakMap<object, WeakMap<object, Map<string, WasmWeights>>>;
-const caches = new WeakMap<WasmContext, PackCache>();
+type PerWeights = WeakMap<object, Map<string, WasmWeights>>;
 
 /** The key object standing for "no bias" in the cache. */
 const NO_BIAS = {};
@@ -54,8 +53,7 @@ function getOrCreate<K extends object, V>(map: WeakMap<K, V>, key: K, make: () =
 export function uploadWeights(
   ctx: WasmContext, weights: object, bias: object | undefined, key: string, packs: readonly PackedWeights[],
 ): WasmWeights {
-  const perContext = getOrCreate(caches, ctx, (): PackCache => new WeakMap());
-  const perWeights = getOrCreate(perContext, weights, () => new WeakMap<object, Map<string, WasmWeights>>());
+  const perWeights = getOrCreate(ctx.uploads as WeakMap<object, PerWeights>, weights, (): PerWeights => new WeakMap());
   const byKey = getOrCreate(perWeights, bias ?? NO_BIAS, () => new Map<string, WasmWeights>());
   const hit = byKey.get(key);
   if (hit !== undefined) return hit;
