@@ -3,6 +3,7 @@ import { sizeOf, type TensorData } from '../src/dtype.js';
 import { defaultRegistry } from '../src/kernels/registry.js';
 import type { PrepareContext } from '../src/kernels/kernel.js';
 import { WasmContext } from '../src/wasm/context.js';
+import { RUNTIME_B_MIN_MACS } from '../src/kernels/nn/wasm-runtime-b.js';
 import { expectClose, Fs, makeNode, randomTensor, runKernel, tensor, type AttrValue } from './harness.js';
 
 // Gemm, MatMul (constant B) and tinfer.MatMulAdd on both backends against a naive float64 reference at
@@ -235,6 +236,84 @@ describe('wasm weight uploads', () => {
     const want = tensor('float32', [9, 12], naive(a.data as Float32Array, 0, b.data as Float32Array, 9, 12, 20));
     const before = driverCalls.packedB;
     const y = runKernel('MatMul', [a, b], {}, { constant: [1], options: { wasm: wasmCtx } })[0]!;
+    expect(driverCalls.packedB).toBe(before);
+    expectClose(y, want, 1e-4, 1e-5);
+  });
+});
+
+// Runtime B (attention's Q·Kᵀ and A·V): B is an input, packed per batch matrix into wasm memory at run.
+// Sizes are odd (1, 3, 13, 65, 513) and each product is at least RUNTIME_B_MIN_MACS multiply-adds, the size
+// from which the wasm path is taken; a smaller one must stay on JS.
+describe('MatMul with runtime B on both backends vs a naive reference (rtol 1e-4)', () => {
+  const cases: { a: number[]; b: number[] }[] = [
+    { a: [65, 65], b: [65, 65] },
+    { a: [13, 13], b: [13, 65] },
+    { a: [2, 3, 65, 65], b: [2, 3, 65, 65] }, // batched, one B per A
+    { a: [2, 1, 65, 65], b: [1, 3, 65, 65] }, // broadcast both ways: B changes every step, A every third
+    { a: [65, 65], b: [3, 65, 65] }, // one A against three B
+    { a: [4, 13, 65], b: [65, 311] }, // shared runtime B: batch folded into M
+    { a: [3, 6724], b: [6724, 13] }, // K over many K blocks, N = 13: a clipped last panel
+    { a: [513], b: [2, 513, 513] }, // 1-D A: M = 1
+    { a: [1, 65, 4100], b: [4100, 1] }, // N = 1
+  ];
+  /** Reference with numpy broadcasting of the batch dims, float64. */
+  const reference = (a: TensorData, b: TensorData): { shape: number[]; data: Float64Array } => {
+    const aS = a.shape.length === 1 ? [1, a.shape[0]!] : a.shape;
+    const bS = b.shape.length === 1 ? [b.shape[0]!, 1] : b.shape;
+    const [M, K, N] = [aS[aS.length - 2]!, aS[aS.length - 1]!, bS[bS.length - 1]!];
+    const rank = Math.max(aS.length, bS.length) - 2;
+    const pad = (s: number[]): number[] => [...new Array<number>(rank - (s.length - 2)).fill(1), ...s.slice(0, -2)];
+    const [pa, pb] = [pad(aS), pad(bS)];
+    const batch = pa.map((d, i) => Math.max(d, pb[i]!));
+    const count = sizeOf(batch);
+    const data = new Float64Array(count * M * N);
+    for (let t = 0; t < count; t++) {
+      let [ai, bi, rest] = [0, 0, t];
+      const idx = batch.map(() => 0);
+      for (let d = rank - 1; d >= 0; d--) { idx[d] = rest % batch[d]!; rest = Math.floor(rest / batch[d]!); }
+      for (let d = 0; d < rank; d++) { ai = ai * pa[d]! + (pa[d] === 1 ? 0 : idx[d]!); bi = bi * pb[d]! + (pb[d] === 1 ? 0 : idx[d]!); }
+      const bm = (b.data as Float32Array).subarray(bi * K * N, (bi + 1) * K * N);
+      data.set(naive(a.data as Float32Array, ai * M * K, bm, M, N, K), t * M * N);
+    }
+    const shape = [...batch, ...(a.shape.length === 1 ? [] : [M]), ...(b.shape.length === 1 ? [] : [N])];
+    return { shape, data };
+  };
+  for (const backend of BACKENDS) {
+    for (const s of cases) {
+      itOn(backend, `A [${s.a}] B [${s.b}]`, () => {
+        const a = randomTensor(s.a, 51);
+        const b = randomTensor(s.b, 52);
+        const ref = reference(a, b);
+        for (const actName of ['none', 'relu', 'silu']) {
+          const act = ACTS[actName]!;
+          const want = tensor('float32', ref.shape, Array.from(ref.data, act.f));
+          try {
+            expectClose(runOn(backend, 'MatMul', [a, b], act.attrs, []), want, 1e-4, 1e-5);
+          } catch (e) {
+            throw new Error(`${actName}: ${(e as Error).message}`);
+          }
+        }
+      });
+    }
+  }
+
+  it.skipIf(wasmCtx === undefined)('a product under RUNTIME_B_MIN_MACS multiply-adds stays on JS (same result)', () => {
+    expect(3 * 65 * 13, 'M·N·K of each batch product').toBeLessThan(RUNTIME_B_MIN_MACS);
+    const a = randomTensor([2, 3, 13], 61);
+    const b = randomTensor([2, 13, 65], 62);
+    const want = tensor('float32', [2, 3, 65], reference(a, b).data);
+    const before = driverCalls.packedB;
+    const y = runKernelInWasm(wasmCtx!, 'MatMul', [a, b], {})[0]!;
+    expect(driverCalls.packedB).toBe(before);
+    expectClose(y, want, 1e-4, 1e-5);
+  });
+
+  it.skipIf(wasmCtx === undefined)('runtime B with views outside wasm memory falls back to JS', () => {
+    const a = randomTensor([65, 65], 63);
+    const b = randomTensor([65, 65], 64);
+    const want = tensor('float32', [65, 65], reference(a, b).data);
+    const before = driverCalls.packedB;
+    const y = runKernel('MatMul', [a, b], {}, { options: { wasm: wasmCtx } })[0]!;
     expect(driverCalls.packedB).toBe(before);
     expectClose(y, want, 1e-4, 1e-5);
   });

@@ -7,6 +7,7 @@ import { wasmGemmPackedB } from '../../wasm/gemm.js';
 import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { dgemmAccumulate } from './gemm.js';
+import { prepareRuntimeBGemm } from './wasm-runtime-b.js';
 
 type MatMulKind = 'f32' | 'f64' | 'i32' | 'i64';
 
@@ -169,14 +170,23 @@ function prepareMatMul(ctx: PrepareContext): PreparedKernel {
             dgemmAccumulate(false, false, M, N, K, 1, x, plan.aOffsets[t]!, K, w, plan.bOffsets[t]!, N, y, t * M * N, N);
           }
         };
-  return {
+  const prepared: PreparedKernel = {
     outputs: [{ dtype: a.dtype, shape: outShape }],
     run(inputs, outs) {
+      if (wasmB !== undefined && wasmB.run(inputs[0] as Float32Array, wasmA, inputs[1] as Float32Array, wasmBOffsets, wasmCount, wasmRows, outs[0] as Float32Array, act)) return;
       (run as (x: unknown, w: unknown, y: unknown) => void)(inputs[0], inputs[1], outs[0]);
       const y = outs[0] as Float32Array | Float64Array;
       activateInPlace(act, y, 0, y.length);
     },
   };
+  // B known only at run (attention Q·Kᵀ, A·V): pack it per batch matrix into wasm memory and use the SIMD driver.
+  const wasmRows = foldIntoM ? plan.count * M : M;
+  const wasmCount = foldIntoM ? 1 : plan.count;
+  const wasmA = foldIntoM ? new Int32Array(1) : plan.aOffsets;
+  const wasmBOffsets = foldIntoM ? new Int32Array(1) : plan.bOffsets;
+  const wasmB =
+    kind === 'f32' && ctx.options.wasm !== undefined ? prepareRuntimeBGemm(ctx.options.wasm, wasmRows, N, K, prepared) : undefined;
+  return prepared;
 }
 
 export const matMulKernel: KernelDef = { opType: 'MatMul', prepare: prepareMatMul };
