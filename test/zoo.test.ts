@@ -18,10 +18,11 @@ describe.skipIf(!available)('model zoo', () => {
   const names = available
     ? readdirSync(MODEL_ZOO).filter((n) => existsSync(join(MODEL_ZOO, n, 'model.onnx')) && (!filter || filter.test(n)))
     : [];
-  for (const name of names) {
+  // Every model on both backends: the default (WebAssembly SIMD where available) and plain JavaScript.
+  for (const backend of ['auto', 'js'] as const) for (const name of names) {
     const atol = name.endsWith('_int8') ? 1e-3 : 1e-4;
-    it.skipIf(name in PENDING && !filter)(`${name} matches the reference at rtol 1e-3, atol ${atol}`, () => {
-      const r = runTestDir(join(MODEL_ZOO, name), { rtol: 1e-3, atol });
+    it.skipIf(name in PENDING && !filter)(`${name} (${backend}) matches the reference at rtol 1e-3, atol ${atol}`, () => {
+      const r = runTestDir(join(MODEL_ZOO, name), { rtol: 1e-3, atol }, { backend });
       const detail = r.error ?? r.datasets.map((d) => `${d.dataset}: ${d.error ?? d.outputs.map((o) => `${o.name} maxAbs ${o.maxAbs.toExponential(2)} ${o.message ?? ''}`).join(', ')}`).join(' | ');
       console.log(`${name}: load ${r.loadMs.toFixed(0)} ms, ${detail}`);
       expect(r.ok, detail).toBe(true);
