@@ -1,8 +1,7 @@
 import { attrInt, attrInts } from '../../graph/attributes.js';
-import { UnsupportedError, nodeLabel } from '../../errors.js';
-import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
+import { kernelError, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
 import { liftGeometry, readWindowAttrs, type WindowGeometry } from './geometry.js';
-import { requireFloatInput } from './conv.js';
+import { convOperands } from './conv.js';
 import type { ConvProblem, FloatArray } from './reference.js';
 import { col2imApplies, convTransposeCol2im, planCol2im } from './col2im.js';
 
@@ -102,17 +101,7 @@ export function convTransposeReference(p: ConvProblem, x: FloatArray, w: FloatAr
 
 // ConvTranspose: X [N, C, D1..Dn], W [C, M/group, k1..kn], B [M]? -> Y [N, M, O1..On]   (n = 1..3)
 function prepareConvTranspose(ctx: PrepareContext): PreparedKernel {
-  const x = requireInput(ctx, 0);
-  const w = requireInput(ctx, 1);
-  const b = ctx.inputs[2];
-  const kind = requireFloatInput(ctx, 0);
-  if (requireFloatInput(ctx, 1) !== kind || (b !== undefined && requireFloatInput(ctx, 2) !== kind)) {
-    throw kernelError(ctx, `X, W and B must share one dtype, got ${x.dtype}, ${w.dtype}, ${b?.dtype ?? '-'}`);
-  }
-  const rank = x.shape.length - 2;
-  if (rank < 1) throw kernelError(ctx, `X must have rank >= 3, got [${x.shape}]`);
-  if (w.shape.length !== rank + 2) throw kernelError(ctx, `W rank ${w.shape.length} does not match X rank ${x.shape.length}`);
-  if (rank > 3) throw new UnsupportedError(`${nodeLabel(ctx.node)}: ${rank}-D ConvTranspose is not supported (at most 3-D)`);
+  const { x, w, b, kind, rank } = convOperands(ctx, 'ConvTranspose');
   const group = attrInt(ctx.node, 'group', 1);
   const [N, C] = [x.shape[0]!, x.shape[1]!];
   if (group < 1 || C % group !== 0 || w.shape[0] !== C) throw kernelError(ctx, `group ${group} does not fit X channels ${C}, W [${w.shape}]`);

@@ -29,6 +29,27 @@ export function requireFloatInput(ctx: PrepareContext, i: number): 'f32' | 'f64'
 }
 
 /**
+ * X, W and optional B of a Conv or ConvTranspose: one float dtype, W's rank matching X's, 1 to 3 spatial dims.
+ * `op` names the operator in the unsupported-rank message.
+ */
+export function convOperands(ctx: PrepareContext, op: string): {
+  x: TensorType; w: TensorType; b: TensorType | undefined; kind: 'f32' | 'f64'; rank: number;
+} {
+  const x = requireInput(ctx, 0);
+  const w = requireInput(ctx, 1);
+  const b = ctx.inputs[2];
+  const kind = requireFloatInput(ctx, 0);
+  if (requireFloatInput(ctx, 1) !== kind || (b !== undefined && requireFloatInput(ctx, 2) !== kind)) {
+    throw kernelError(ctx, `X, W and B must share one dtype, got ${x.dtype}, ${w.dtype}, ${b?.dtype ?? '-'}`);
+  }
+  const rank = x.shape.length - 2;
+  if (rank < 1) throw kernelError(ctx, `X must have rank >= 3, got [${x.shape}]`);
+  if (w.shape.length !== rank + 2) throw kernelError(ctx, `W rank ${w.shape.length} does not match X rank ${x.shape.length}`);
+  if (rank > 3) throw new UnsupportedError(`${nodeLabel(ctx.node)}: ${rank}-D ${op} is not supported (at most 3-D)`);
+  return { x, w, b, kind, rank };
+}
+
+/**
  * The Winograd tile for a 3×3 layer, by measurement on bench/conv.mjs (CPU-time medians): F(4,3) beats
  * im2col + packed GEMM from 64 to 512 channels and from 56×56 down to 7×7 images; F(6,3) never beats F(4,3)
  * here (its transforms are generic loops, its tiles waste more at small images, and its float32 error is
@@ -69,17 +90,7 @@ export function chooseConvPath(ctx: PrepareContext, p: ConvProblem, isF32: boole
 
 /** Validates a Conv node and returns its problem (geometry lifted to 3-D) and output type. */
 function convProblemOf(ctx: PrepareContext): { p: ConvProblem; kind: 'f32' | 'f64'; outputs: TensorType[] } {
-  const x = requireInput(ctx, 0);
-  const w = requireInput(ctx, 1);
-  const b = ctx.inputs[2];
-  const kind = requireFloatInput(ctx, 0);
-  if (requireFloatInput(ctx, 1) !== kind || (b !== undefined && requireFloatInput(ctx, 2) !== kind)) {
-    throw kernelError(ctx, `X, W and B must share one dtype, got ${x.dtype}, ${w.dtype}, ${b?.dtype ?? '-'}`);
-  }
-  const rank = x.shape.length - 2;
-  if (rank < 1) throw kernelError(ctx, `X must have rank >= 3, got [${x.shape}]`);
-  if (w.shape.length !== rank + 2) throw kernelError(ctx, `W rank ${w.shape.length} does not match X rank ${x.shape.length}`);
-  if (rank > 3) throw new UnsupportedError(`${nodeLabel(ctx.node)}: ${rank}-D convolution is not supported (at most 3-D)`);
+  const { x, w, b, kind, rank } = convOperands(ctx, 'convolution');
   const group = attrInt(ctx.node, 'group', 1);
   const [N, C] = [x.shape[0]!, x.shape[1]!];
   const M = w.shape[0]!;
