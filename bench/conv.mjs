@@ -4,6 +4,7 @@ import { convIm2colPacked, im2colPackedScratchLength, packConvWeights, planIm2co
 import { convWinograd, planWinograd } from '../dist/kernels/conv/winograd.js';
 import { convDepthwise, planDepthwise } from '../dist/kernels/conv/depthwise.js';
 import { convReference } from '../dist/kernels/conv/reference.js';
+import { medianTime } from './timing.mjs';
 
 const iterations = Number(process.argv[2] ?? 15);
 
@@ -26,24 +27,7 @@ function random(n, seed) {
   return out;
 }
 
-// CPU time of this (single-threaded) process, so other processes on a shared machine disturb it less than wall time.
-const cpuMs = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
-const clock = process.env.WALL ? () => performance.now() : cpuMs;
-
-function median(fn) {
-  for (let i = 0; i < 3; i++) fn();
-  const times = [];
-  for (let i = 0; i < iterations; i++) {
-    const t0 = clock();
-    fn();
-    times.push(clock() - t0);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
-}
+const median = (fn) => medianTime(fn, iterations, 3);
 
 function operands(p) {
   const g = p.geo;

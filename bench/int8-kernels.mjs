@@ -2,25 +2,10 @@
 // (prepare once with constant weights, then run). Run after `npm run build`: node bench/int8-kernels.mjs [iterations]
 // CPU-time medians of this single-threaded process (WALL=1 for wall time).
 import { defaultRegistry } from '../dist/kernels/registry.js';
+import { medianTime } from './timing.mjs';
 
 const iterations = Number(process.argv[2] ?? 9);
-const cpuMs = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
-const clock = process.env.WALL ? () => performance.now() : cpuMs;
-
-function median(fn) {
-  for (let i = 0; i < 2; i++) fn();
-  const times = [];
-  for (let i = 0; i < iterations; i++) {
-    const t0 = clock();
-    fn();
-    times.push(clock() - t0);
-  }
-  times.sort((a, b) => a - b);
-  return times[times.length >> 1];
-}
+const median = (fn) => medianTime(fn, iterations, 2);
 
 let seed = 12345;
 const rand = () => {
