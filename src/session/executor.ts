@@ -3,7 +3,7 @@
  * runs static plans on their arena, and falls back to eager node-by-node execution when an output shape
  * depends on runtime values (NonZero, a computed Reshape shape, a data-dependent If).
  */
-import { cloneValue, sizeOf, storageBytes, type Data, type TensorData, type TensorType } from '../dtype.js';
+import { cloneValue, type Data, type TensorData, type TensorType } from '../dtype.js';
 import type { Graph, Node, ValueType } from '../loader/model.js';
 import { outerNames } from '../graph/scope.js';
 import { scheduleNodes } from '../graph/schedule.js';
@@ -295,8 +295,4 @@ function asDeclared(declared: ValueType, value: TensorData): TensorData {
 
 function needsWrapping(declared: ValueType, value: TensorType): boolean {
   return declared.kind === 'optional' && value.dtype !== 'optional';
-}
-
-export function tensorBytes(t: TensorType): number {
-  return sizeOf(t.shape) * storageBytes(t.dtype);
 }

@@ -3,7 +3,7 @@
  * int64 data is a BigInt64Array (Int32Array or number[] are accepted and converted); float16 is a Uint16Array of
  * IEEE half bits, as onnxruntime returns it; bool is a Uint8Array.
  */
-import { allocData, sizeOf, type Data, type DType, type TensorData } from '../dtype.js';
+import { sizeOf, type Data, type DType, type TensorData } from '../dtype.js';
 import { InputError } from '../errors.js';
 import { bfloat16BitsToFloat32, float16BitsToFloat32, float32ToBfloat16Bits, float32ToFloat16Bits } from '../loader/float16.js';
 
@@ -162,8 +162,4 @@ export function fromTensorData(t: TensorData): Tensor {
   if (t.dtype === 'int4') return new Tensor('int8', t.data as Int8Array, t.shape);
   if (t.dtype === 'uint4') return new Tensor('uint8', t.data as Uint8Array, t.shape);
   return new Tensor(t.dtype as TensorType, t.data as TensorDataType, t.shape);
-}
-
-export function emptyLike(dtype: DType, dims: number[]): TensorData {
-  return { dtype, shape: dims, data: allocData(dtype, sizeOf(dims)) };
 }
