@@ -1,6 +1,7 @@
 /** WasmContext: creation, the allocator over its memory (alignment, reuse, growth), scratch reservation. */
 import { describe, expect, it } from 'vitest';
-import { WASM_GEMM_TILE, WasmContext } from '../src/wasm/context.js';
+import { WASM_GEMM_TILE, WasmContext, type WasmModuleSpec } from '../src/wasm/context.js';
+import { FunctionBuilder, I32 } from '../src/wasm/emitter.js';
 
 const ctx = WasmContext.create();
 if (ctx === undefined) console.warn('wasm-context: WebAssembly SIMD is unavailable in this engine; tests skipped');
@@ -105,5 +106,40 @@ describe.skipIf(ctx === undefined)('WasmContext.createAsync and loadWinograd', (
     expect(k).toBeDefined();
     expect(w.winograd('f23')).toBe(k);
     expect(typeof w.winograd('f43')?.output).toBe('function');
+  });
+});
+
+describe.skipIf(ctx === undefined)('WasmContext.use and load (per-family modules)', () => {
+  // A one-function family: twice(p) doubles the float at byte p in the shared memory.
+  const spec: WasmModuleSpec<{ twice: (p: number) => void }> = {
+    key: 'test-twice',
+    build(m) {
+      const f = new FunctionBuilder([I32]);
+      f.get(0).get(0).f32Load().f32(2).op('f32.mul').f32Store();
+      m.addFunction(f, 'twice');
+    },
+    bind: (e) => ({ twice: e.twice as (p: number) => void }),
+  };
+
+  it('compiles a family once on the context memory and caches it', () => {
+    const w = WasmContext.create()!;
+    const k = w.use(spec)!;
+    expect(w.use(spec)).toBe(k);
+    const p = w.allocFloats(new Float32Array([1.5]));
+    k.twice(p);
+    expect(w.f32(p, 1)[0]).toBe(3);
+  });
+
+  it('load compiles asynchronously and use then returns the same kernels', async () => {
+    const w = WasmContext.create()!;
+    const k = await w.load(spec);
+    expect(k).toBeDefined();
+    expect(w.use(spec)).toBe(k);
+  });
+
+  it('a family that fails to build gives undefined, not an exception', () => {
+    const w = WasmContext.create()!;
+    const bad: WasmModuleSpec<unknown> = { key: 'bad', build: (m) => { const f = new FunctionBuilder([], [I32]); m.addFunction(f, 'f'); }, bind: (e) => e };
+    expect(w.use(bad)).toBeUndefined();
   });
 });

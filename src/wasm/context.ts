@@ -93,6 +93,21 @@ export interface WasmWinogradKernels {
   readonly output: WasmWinogradOutputKernel;
 }
 
+/**
+ * A family of kernels compiled as its own small module on the context's memory, on first use. Each operator
+ * family (softmax, pooling, recurrent steps, int8 GEMM…) declares one, so the default module stays small and a
+ * session pays only for the families its graph runs. Modules under 4 KB also compile synchronously on browsers'
+ * main threads.
+ */
+export interface WasmModuleSpec<T> {
+  /** Unique name of the family, e.g. 'pool'. */
+  readonly key: string;
+  /** Adds the family's functions to `m` (memory already imported); `relaxed` when relaxed SIMD may be used. */
+  build(m: ModuleBuilder, relaxed: boolean): void;
+  /** Picks the typed functions out of the instance's exports. */
+  bind(exports: Record<string, unknown>): T;
+}
+
 export interface WasmContextOptions {
   /** Tiles to generate ('MRxNR'); default [WASM_GEMM_TILE]. The first is `kernels.gemm`. */
   tiles?: readonly string[];
@@ -133,6 +148,7 @@ export class WasmContext {
   private scratchOffset = 0;
   private readonly winogradModules = new Map<WinogradInputVariant, WasmWinogradKernels>();
   private scratchBytes = 0;
+  private readonly familyModules = new Map<string, unknown>();
 
   private constructor(memory: WebAssembly.Memory, relaxedSimd: boolean, kernels: WasmKernels, compileMs: number) {
     this.memory = memory;
@@ -204,6 +220,37 @@ export class WasmContext {
       const { instance } = await WebAssembly.instantiate(winogradModule(variant), { env: { memory: this.memory } });
       const k = winogradKernels(variant, instance);
       this.winogradModules.set(variant, k);
+      return k;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * The kernels of `spec`, compiled synchronously on first use and cached for the context's life; undefined when
+   * the engine refuses (callers then keep their JS kernel). Allocates no wasm memory.
+   */
+  use<T>(spec: WasmModuleSpec<T>): T | undefined {
+    if (this.familyModules.has(spec.key)) return this.familyModules.get(spec.key) as T | undefined;
+    let k: T | undefined;
+    try {
+      const instance = new WebAssembly.Instance(new WebAssembly.Module(familyModule(spec, this.relaxedSimd)), { env: { memory: this.memory } });
+      k = spec.bind(instance.exports as Record<string, unknown>);
+    } catch {
+      k = undefined;
+    }
+    this.familyModules.set(spec.key, k);
+    return k;
+  }
+
+  /** As use, compiling asynchronously (browsers' main threads); a later use() returns the same kernels. */
+  async load<T>(spec: WasmModuleSpec<T>): Promise<T | undefined> {
+    const have = this.familyModules.get(spec.key) as T | undefined;
+    if (have !== undefined) return have;
+    try {
+      const { instance } = await WebAssembly.instantiate(familyModule(spec, this.relaxedSimd), { env: { memory: this.memory } });
+      const k = spec.bind(instance.exports as Record<string, unknown>);
+      this.familyModules.set(spec.key, k);
       return k;
     } catch {
       return undefined;
@@ -393,6 +440,12 @@ function fromInstance(build: MainModule, instance: WebAssembly.Instance, compile
 function winogradModule(variant: WinogradInputVariant): Uint8Array<ArrayBuffer> {
   const m = new ModuleBuilder().importMemory(1, MAX_PAGES);
   addWinogradKernels(m, [variant]);
+  return m.encode();
+}
+
+function familyModule(spec: WasmModuleSpec<unknown>, relaxed: boolean): Uint8Array<ArrayBuffer> {
+  const m = new ModuleBuilder().importMemory(1, MAX_PAGES);
+  spec.build(m, relaxed);
   return m.encode();
 }
 
