@@ -3,6 +3,8 @@ import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { attrFloat, attrInt } from '../../graph/attributes.js';
 import { attrFlag, forwardGeometry, liftGeometry, readWindowAttrs, type WindowGeometry } from '../conv/geometry.js';
 import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
+import type { WasmContext } from '../../wasm/context.js';
+import { MAX_POOL_UNROLL, maxPoolModule, type WasmMaxPoolInterior } from '../../wasm/pool-kernels.js';
 
 /**
  * Per spatial dim (lifted to D, H, W) and output index o, the taps k in [lo, hi) that land inside the input:
@@ -225,6 +227,49 @@ function windowMaxRow(pp: PoolProblem, x: Float32Array, rowBase: number, oh: num
   }
 }
 
+/** The wasm interior kernel for this 2-D float32 max pool, or undefined (shape not generated, no wasm). */
+function wasmMaxPool(pp: PoolProblem, wasm: WasmContext | undefined): WasmMaxPoolInterior | undefined {
+  const g = pp.geo;
+  const [KH, KW, S] = [g.kernel[1]!, g.kernel[2]!, g.strides[1]!];
+  if (wasm === undefined || g.strides[2] !== S || (S !== 1 && S !== 2)) return undefined;
+  if (g.dilations[1] !== 1 || g.dilations[2] !== 1 || KH > MAX_POOL_UNROLL || KW > MAX_POOL_UNROLL) return undefined;
+  return wasm.use(maxPoolModule(KH, KW, S));
+}
+
+/**
+ * maxPool2dF32 with the interior (windows wholly inside X) on WebAssembly SIMD over all planes in one call,
+ * the border windows by the planned tap ranges in JS. False (nothing done) when x or y is not in wasm memory.
+ * X [planes, 1, H, W] -> Y [planes, 1, OH, OW]
+ */
+function maxPool2dWasm(pp: PoolProblem, kernel: WasmMaxPoolInterior, memory: WebAssembly.Memory, x: Float32Array, y: Float32Array): boolean {
+  if (x.buffer !== memory.buffer || y.buffer !== memory.buffer) return false;
+  const g = pp.geo;
+  const [H, W, OH, OW] = [g.inSize[1]!, g.inSize[2]!, g.outSize[1]!, g.outSize[2]!];
+  const [rowLo, rowHi] = fullWindows(pp.ranges[1], g.kernel[1]!);
+  const [colLo, colHi] = fullWindows(pp.ranges[2], g.kernel[2]!);
+  const interior = rowLo < rowHi && colLo < colHi;
+  if (interior) {
+    kernel(x.byteOffset, W, H * W * 4, y.byteOffset, OW, OH * OW * 4, pp.planes, rowLo, rowHi, colLo, colHi, g.padsBegin[1]!, g.padsBegin[2]!);
+  }
+  const sh = g.strides[1]!;
+  const ph = g.padsBegin[1]!;
+  for (let c = 0; c < pp.planes; c++) {
+    const xc = c * H * W;
+    const yc = c * OH * OW;
+    for (let oh = 0; oh < OH; oh++) {
+      const rowBase = xc + (oh * sh - ph) * W;
+      const yr = yc + oh * OW;
+      if (!interior || oh < rowLo || oh >= rowHi) {
+        windowMaxRow(pp, x, rowBase, oh, 0, OW, y, yr);
+      } else {
+        windowMaxRow(pp, x, rowBase, oh, 0, colLo, y, yr);
+        windowMaxRow(pp, x, rowBase, oh, colHi, OW, y, yr);
+      }
+    }
+  }
+  return true;
+}
+
 const FLOAT_TYPES = new Set(['float32', 'float16', 'bfloat16', 'float64']);
 const MAXPOOL_TYPES = new Set([...FLOAT_TYPES, 'int8', 'uint8']);
 
@@ -253,10 +298,14 @@ function prepareMaxPool(ctx: PrepareContext): PreparedKernel {
   const shape = [...lead, ...geo.outSize];
   const wantIndices = ctx.node.outputs.length > 1 && ctx.node.outputs[1] !== '';
   if (!wantIndices && pp.geo.inSize[0] === 1 && pp.geo.kernel[0] === 1 && x.dtype !== 'float64' && FLOAT_TYPES.has(x.dtype)) {
+    const wasm = ctx.options.wasm;
+    const kernel = wasmMaxPool(pp, wasm);
     return {
       outputs: [{ dtype: x.dtype, shape }, { dtype: 'int64', shape }],
       run(inputs, outs) {
-        maxPool2dF32(pp, inputs[0] as Float32Array, outs[0] as Float32Array);
+        const [xs, ys] = [inputs[0] as Float32Array, outs[0] as Float32Array];
+        if (kernel !== undefined && maxPool2dWasm(pp, kernel, wasm!.memory, xs, ys)) return;
+        maxPool2dF32(pp, xs, ys);
       },
     };
   }

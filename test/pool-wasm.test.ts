@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import type { TensorData } from '../src/dtype.js';
+import { WasmContext } from '../src/wasm/context.js';
+import { maxPoolModule } from '../src/wasm/pool-kernels.js';
+import { expectClose, randomTensor, runKernel, tensor } from './harness.js';
+import { runKernelInWasm } from './wasm-harness.js';
+
+// MaxPool on the wasm backend (interior on WebAssembly SIMD, border in JS) against a naive 2-D max pool,
+// exactly (max is exact), and against the JS backend bit for bit, including NaN and ±0.
+
+const wasmCtx = WasmContext.create();
+const SKIP = 'WebAssembly SIMD is not available in this engine: wasm MaxPool cases skipped';
+if (wasmCtx === undefined) console.warn(SKIP);
+
+interface Pool {
+  k: [number, number];
+  s: [number, number];
+  pads?: [number, number, number, number];
+  ceil?: boolean;
+}
+
+/** Max over the taps inside X of each window; −Infinity for a window with none. X [N, C, H, W]. */
+function naiveMaxPool(x: TensorData, o: Pool): TensorData {
+  const [N, C, H, W] = x.shape as [number, number, number, number];
+  const [pt, pl, pb, pr] = o.pads ?? [0, 0, 0, 0];
+  const size = (n: number, k: number, s: number, p: number) => (o.ceil ? Math.ceil : Math.floor)((n + p - k) / s) + 1;
+  let OH = size(H, o.k[0], o.s[0], pt + pb);
+  let OW = size(W, o.k[1], o.s[1], pl + pr);
+  // ceil_mode: a window starting in the end padding is dropped.
+  if (o.ceil && (OH - 1) * o.s[0] >= H + pt) OH--;
+  if (o.ceil && (OW - 1) * o.s[1] >= W + pl) OW--;
+  const out: number[] = [];
+  for (let p = 0; p < N * C; p++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++) {
+        let m = -Infinity;
+        for (let kh = 0; kh < o.k[0]; kh++) {
+          for (let kw = 0; kw < o.k[1]; kw++) {
+            const ih = oh * o.s[0] - pt + kh;
+            const iw = ow * o.s[1] - pl + kw;
+            if (ih >= 0 && ih < H && iw >= 0 && iw < W) m = Math.max(m, Number(x.data[(p * H + ih) * W + iw]));
+          }
+        }
+        out.push(m);
+      }
+    }
+  }
+  return tensor('float32', [N, C, OH, OW], out);
+}
+
+const attrsOf = (o: Pool) => ({ kernel_shape: o.k, strides: o.s, pads: o.pads ?? [0, 0, 0, 0], ceil_mode: o.ceil ? 1 : 0 });
+
+describe.skipIf(wasmCtx === undefined)('MaxPool on wasm SIMD', () => {
+  const CASES: [Pool, number[]][] = [
+    [{ k: [3, 3], s: [2, 2], ceil: true }, [1, 3, 111, 111]], // squeezenet
+    [{ k: [3, 3], s: [2, 2], pads: [1, 1, 1, 1] }, [1, 2, 112, 112]], // resnet / shufflenet stem
+    [{ k: [2, 2], s: [2, 2] }, [2, 3, 9, 13]],
+    [{ k: [3, 3], s: [1, 1], pads: [1, 1, 1, 1] }, [1, 4, 7, 11]],
+    [{ k: [5, 5], s: [1, 1], pads: [2, 2, 2, 2] }, [1, 2, 13, 17]], // YOLO SPPF
+    [{ k: [3, 2], s: [2, 2], pads: [0, 1, 2, 0], ceil: true }, [1, 2, 10, 21]],
+    [{ k: [3, 3], s: [2, 2] }, [1, 1, 3, 3]], // a single full window
+    [{ k: [7, 7], s: [2, 2], pads: [3, 3, 3, 3] }, [1, 2, 20, 27]],
+    [{ k: [3, 3], s: [2, 2], pads: [1, 1, 1, 1] }, [1, 2, 2, 2]], // no interior at all
+  ];
+  CASES.forEach(([o, shape], i) => {
+    it(`${JSON.stringify(o)} on [${shape}] equals the naive pool`, () => {
+      const x = randomTensor(shape, 40 + i);
+      const got = runKernelInWasm(wasmCtx!, 'MaxPool', [x], attrsOf(o))[0]!;
+      expectClose(got, naiveMaxPool(x, o), 0, 0);
+    });
+  });
+
+  it('matches the JS backend bit for bit on NaN, ±0 and infinities', () => {
+    const vals = [NaN, 0, -0, Infinity, -Infinity, 1, -1, 2.5];
+    const x = randomTensor([1, 2, 19, 23], 7);
+    for (let i = 0; i < x.data.length; i += 3) (x.data as Float32Array)[i] = vals[(i / 3) % vals.length]!;
+    for (const o of [{ k: [3, 3], s: [2, 2], pads: [1, 1, 1, 1] }, { k: [3, 3], s: [1, 1] }] as Pool[]) {
+      const js = runKernel('MaxPool', [x], attrsOf(o))[0]!.data as Float32Array;
+      const wasm = runKernelInWasm(wasmCtx!, 'MaxPool', [x], attrsOf(o))[0]!.data as Float32Array;
+      expect(Array.from(wasm, (v) => Object.is(v, -0) ? '-0' : String(v))).toEqual(Array.from(js, (v) => Object.is(v, -0) ? '-0' : String(v)));
+    }
+  });
+
+  it('really runs the interior on wasm (the generated kernel is called)', () => {
+    const spec = maxPoolModule(3, 3, 2);
+    let calls = 0;
+    // A context whose cached 3×3 s2 kernel counts its calls (use() caches per key).
+    const w = WasmContext.create()!;
+    w.use({ ...spec, bind: (e) => { const real = spec.bind(e); return (...a: Parameters<typeof real>) => { calls++; real(...a); }; } });
+    const x = randomTensor([1, 2, 15, 15], 3);
+    const o: Pool = { k: [3, 3], s: [2, 2] };
+    expectClose(runKernelInWasm(w, 'MaxPool', [x], attrsOf(o))[0]!, naiveMaxPool(x, o), 0, 0);
+    expect(calls).toBe(1);
+  });
+});
