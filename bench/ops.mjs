@@ -4,6 +4,7 @@
 //   node bench/ops.mjs                        # this tree's dist/
 //   node bench/ops.mjs /tmp/old-dist dist     # before/after, one column each
 //   CASES=Gelu,Softmax node bench/ops.mjs     # only cases whose name contains one of these
+//   BACKEND=wasm node bench/ops.mjs           # kernels prepared with a WasmContext, tensors in its memory
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -65,7 +66,13 @@ async function loadDist(dir) {
   const url = (p) => pathToFileURL(`${dir}/${p}`).href;
   const { defaultRegistry } = await import(url('kernels/registry.js'));
   const { allocData } = await import(url('dtype.js'));
-  return { dir, defaultRegistry, allocData };
+  let wasm;
+  if (process.env.BACKEND === 'wasm') {
+    const { WasmContext } = await import(url('wasm/context.js'));
+    wasm = WasmContext.create();
+    wasm?.warmUp();
+  }
+  return { dir, defaultRegistry, allocData, wasm };
 }
 
 /** Prepares one case with one build; returns a function that runs it `reps` times. */
@@ -84,11 +91,23 @@ function prepareCase(build, [name, opType, attrs, inputs, constant, opset, nOut 
     opset,
     inputs: inputs.map((t) => ({ dtype: t.dtype, shape: [...t.shape] })),
     constants: inputs.map((t, i) => (constant.includes(i) ? t : undefined)),
-    options: {},
+    options: build.wasm ? { wasm: build.wasm } : {},
   });
-  const outs = prepared.outputs.map((o) => build.allocData(o.dtype, size(o.shape)));
-  const scratch = (prepared.scratch ?? []).map((s) => build.allocData(s.dtype, s.length));
-  const datas = inputs.map((t) => t.data);
+  // With wasm, float32 runtime tensors live in its memory, as a session's arena does (allocated first: an
+  // allocation may grow the memory and detach earlier views).
+  const place = (dtype, n) => (build.wasm && dtype === 'float32' ? build.wasm.alloc(Math.max(1, n) * 4) : undefined);
+  const outAt = prepared.outputs.map((o) => place(o.dtype, size(o.shape)));
+  const scratchAt = (prepared.scratch ?? []).map((s) => place(s.dtype, s.length));
+  const inAt = inputs.map((t, i) => (constant.includes(i) ? undefined : place(t.dtype, t.data.length)));
+  const view = (at, dtype, n) => (at === undefined ? build.allocData(dtype, n) : build.wasm.f32(at, n));
+  const outs = prepared.outputs.map((o, i) => view(outAt[i], o.dtype, size(o.shape)));
+  const scratch = (prepared.scratch ?? []).map((s, i) => view(scratchAt[i], s.dtype, s.length));
+  const datas = inputs.map((t, i) => {
+    if (inAt[i] === undefined) return t.data;
+    const v = build.wasm.f32(inAt[i], t.data.length);
+    v.set(t.data);
+    return v;
+  });
   return (reps) => {
     for (let r = 0; r < reps; r++) prepared.run(datas, outs, scratch);
   };
