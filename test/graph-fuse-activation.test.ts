@@ -172,3 +172,47 @@ describe('fuseActivation', () => {
     expect(fuseActivation(graphOf(b.toBytes())).nodes.map((n) => n.opType)).toEqual(['Conv', 'Sigmoid', 'Mul']);
   });
 });
+
+describe('fuseActivation into a float Add (the residual sum)', () => {
+  /** x -> Conv -> Add(conv, x) -> activation: a ResNet block's tail. */
+  function residual(kind: string): { bytes: Uint8Array; x: TensorData } {
+    const b = new ModelBuilder({ opset: 17 });
+    const x = randomTensor([1, 6, 9, 11], 11, -3, 3);
+    const xin = b.input('x', 'float32', x.shape);
+    const w = b.initializer('w', randomTensor([6, 6, 3, 3], 12, -0.4, 0.4));
+    const [y] = b.node('Conv', [xin, w], { pads: [1, 1, 1, 1] });
+    const [s] = b.node('Add', [y!, xin]);
+    b.output(addActivation(b, kind, s!));
+    return { bytes: b.toBytes(), x };
+  }
+
+  function runOn(bytes: Uint8Array, x: TensorData, optimize: boolean, backend: 'js' | 'auto'): TensorData {
+    const s = InferenceSession.createSync(bytes, { optimize, backend });
+    const out = s.runSync({ x: new Tensor('float32', x.data as Float32Array, x.shape) })[s.outputNames[0]!]!;
+    return { dtype: 'float32', shape: [...out.dims], data: out.data as Float32Array };
+  }
+
+  for (const [kind, fused] of ACTIVATIONS) {
+    it(`Conv -> Add -> ${kind}: the Add carries '${fused}', outputs unchanged on both backends`, () => {
+      const { bytes, x } = residual(kind);
+      const optimised = runBasicPasses(graphOf(bytes));
+      expect(optimised.nodes.map((n) => n.opType)).toEqual(['Conv', 'Add']);
+      expect(optimised.nodes[1]!.attributes.get(FUSED_ACTIVATION_ATTR)).toEqual({ type: 'string', value: fused });
+      for (const backend of ['js', 'auto'] as const) {
+        const want = runOn(bytes, x, false, backend);
+        expect((want.data as Float32Array).some((v) => v <= 0) || kind === 'Sigmoid').toBe(true);
+        expectClose(runOn(bytes, x, true, backend), want, 1e-5, 1e-6);
+      }
+    });
+  }
+
+  it('does not fuse an Add with no float evidence (integer inputs)', () => {
+    const b = new ModelBuilder({ opset: 17 });
+    const a = b.input('a', 'int32', [2, 2]);
+    const c = b.input('c', 'int32', [2, 2]);
+    const [y] = b.node('Add', [a, c]);
+    const [z] = b.node('Relu', [y!]);
+    b.output(z!);
+    expect(fuseActivation(graphOf(b.toBytes())).nodes.map((n) => n.opType)).toEqual(['Add', 'Relu']);
+  });
+});

@@ -28,10 +28,13 @@ interface FusableActivation {
 }
 
 /** Producers with a fused store, keyed `domain:opType`. */
-const PRODUCERS = new Set([':Conv', ':Gemm', ':MatMul', 'tinfer:MatMulAdd']);
+const PRODUCERS = new Set([':Conv', ':Gemm', ':MatMul', 'tinfer:MatMulAdd', ':Add']);
+
+/** Ops whose output is float whenever they run (their integer forms are other ops), keyed `domain:opType`. */
+const FLOAT_ONLY = new Set([':Conv', ':ConvTranspose', ':BatchNormalization', 'tinfer:MatMulAdd', ':LayerNormalization', ':GlobalAveragePool', ':AveragePool']);
 
 /**
- * Folds an activation into the Conv / Gemm / MatMul / tinfer.MatMulAdd that feeds it, so the producer applies it in its store:
+ * Folds an activation into the Conv / Gemm / MatMul / tinfer.MatMulAdd / float Add that feeds it, so the producer applies it in its store:
  * Relu, Clip with constant bounds (Relu6), LeakyRelu, HardSwish, Sigmoid and SiLU written as Mul(x, Sigmoid(x)).
  * The producer's output must be read only by the activation (twice, by Sigmoid and Mul, for SiLU) and not be a
  * graph output. The fused node keeps its op type and gains the internal attributes tinfer.activation and
@@ -63,6 +66,13 @@ function isFusableProducer(node: Node, g: GraphIndex): boolean {
   if (!PRODUCERS.has(`${node.domain}:${node.opType}`) || node.outputs.length !== 1 || node.outputs[0] === '') return false;
   if (node.attributes.has(FUSED_ACTIVATION_ATTR)) return false;
   if (node.opType === 'Conv' || node.opType === 'MatMulAdd') return true;
+  // Add (the residual sum before a Relu): float when an operand comes from a float-only op (Add's integer
+  // forms have no fused store), or, as for MatMul, when a float constant or a declared type shows it.
+  if (node.opType === 'Add' && node.inputs.some((name) => {
+    const p = g.producer(name);
+    return p !== undefined && FLOAT_ONLY.has(`${p.domain}:${p.opType}`);
+  })) return node.inputs.length === 2;
+  if (node.opType === 'Add' && node.inputs.length !== 2) return false;
   // MatMul also takes integer inputs; fuse only when a float operand shows the dtype.
   return node.inputs.some((name) => {
     const t = g.constant(name);

@@ -11,6 +11,13 @@ import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
 import { broadcastShapes, checkUnidirectional, planBroadcast, runBinaryPlan, type BinaryInner } from './broadcast.js';
 import { FLOATS, INTS, NUMERIC, UNSIGNED_INTS, checkDtype, isBigIntDtype, roundBinaryFor } from './dtypes.js';
+import { isNarrowFloat, roundToNarrowFloat } from '../../loader/float16.js';
+import { activateInPlace, readFusedActivation } from '../conv/fused-activation.js';
+import type { Activation } from '../gemm/activation.js';
+import type { FloatArray } from '../conv/reference.js';
+import type { WasmContext } from '../../wasm/context.js';
+import { wasmBinary, wasmClamp } from '../../wasm/elementwise.js';
+import type { BinaryOp } from '../../wasm/elementwise-kernels.js';
 
 export interface BinaryFns {
   /** For number storage: a, b are numbers (or bigint/number mixes for Pow, handled by the op). */
@@ -279,13 +286,40 @@ export function prepareBinary(ctx: PrepareContext, spec: BinarySpec, unidirectio
   const plan = planBroadcast(outShape, [a.shape, bShape]);
   const fns = spec.make(ctx.node, a.dtype, b.dtype);
   const inner = fns.inner ?? scalarInner(isBigIntDtype(a.dtype) && fns.big ? fns.big : fns.num);
+  const act = readFusedActivation(ctx.node);
+  if (act.kind !== 'none' && !FLOATS.includes(outDtype)) throw new UnsupportedError(`${nodeLabel(ctx.node)}: a fused activation needs a float output, got ${outDtype}`);
+  const wasmOp = wasmBinaryOp(ctx, a, b, outShape);
+  const wasm = ctx.options.wasm;
   return {
     outputs: [{ dtype: outDtype, shape: outShape }],
     inPlace: inPlaceCandidate(ctx, outDtype, outShape, [0, 1]),
     run(inputs, outputs) {
-      runBinaryPlan(plan, inputs[0], inputs[1], outputs[0], inner);
+      const out = outputs[0]!;
+      if (!(wasmOp && wasmBinary(wasm!, wasmOp, inputs[0] as Float32Array, inputs[1] as Float32Array, out as Float32Array))) {
+        runBinaryPlan(plan, inputs[0], inputs[1], out, inner);
+      }
+      if (act.kind !== 'none') activateOutput(act, outDtype, out as FloatArray, wasm);
     },
   };
+}
+
+const WASM_BINARY: Record<string, BinaryOp> = { Add: 'add', Sub: 'sub', Mul: 'mul', Div: 'div' };
+
+/** The wasm op for float32 Add/Sub/Mul/Div of two same-shape operands with the wasm backend, else undefined. */
+function wasmBinaryOp(ctx: PrepareContext, a: TensorType, b: TensorType, outShape: readonly number[]): BinaryOp | undefined {
+  const op = ctx.node.domain === '' ? WASM_BINARY[ctx.node.opType] : undefined;
+  if (op === undefined || ctx.options.wasm === undefined || a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
+  const same = (s: readonly number[]) => s.length === outShape.length && s.every((d, i) => d === outShape[i]);
+  return same(a.shape) && same(b.shape) ? op : undefined;
+}
+
+/** The fused activation over the whole output (Relu/Clip on wasm SIMD when it can), rounded for narrow floats. */
+function activateOutput(act: Activation, dtype: DType, out: FloatArray, wasm: WasmContext | undefined): void {
+  const bounds = act.kind === 'relu' ? [0, Infinity] : act.kind === 'clip' ? [act.min, act.max] : undefined;
+  if (!(bounds && wasm && out instanceof Float32Array && wasmClamp(wasm, out, out, bounds[0]!, bounds[1]!))) {
+    activateInPlace(act, out, 0, out.length);
+  }
+  if (isNarrowFloat(dtype)) for (let i = 0; i < out.length; i++) out[i] = roundToNarrowFloat(dtype, out[i]!);
 }
 
 export function binaryKernels(table: Record<string, BinarySpec>): KernelDef[] {
