@@ -6,6 +6,7 @@ import { WasmContext } from '../dist/wasm/context.js';
 import { convIm2colPacked, im2colPackedScratchLength, packConvWeights, planIm2col, uploadConvWeights } from '../dist/kernels/conv/im2col.js';
 import { convWinograd, planWinograd, uploadWinogradFilters, winogradApplies } from '../dist/kernels/conv/winograd.js';
 import { NO_ACTIVATION } from '../dist/kernels/gemm/activation.js';
+import { IM2COL_WASM } from '../dist/kernels/conv/im2col-wasm.js';
 
 const args = process.argv.slice(2);
 const rounds = Number(args[args.indexOf('--rounds') + 1] || 7);
@@ -52,8 +53,9 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const ctx = WasmContext.create();
 if (!ctx) throw new Error('no WebAssembly SIMD');
 console.log(`wasm ${ctx.relaxedSimd ? 'relaxed' : 'simd128'} ${ctx.kernels.gemm.name}`);
-console.log('| layer | GFLOP | im2col js | im2col wasm | winograd js | winograd wasm | im2col copy alone |');
-console.log('|---|---:|---:|---:|---:|---:|---:|');
+const im2colKernel = ctx.use(IM2COL_WASM);
+console.log('| layer | GFLOP | im2col js | im2col wasm (JS copy) | im2col wasm (wasm copy) | winograd js | winograd wasm | JS im2col copy alone | wasm im2col copy alone |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const [C, M, H, k, s, pad] of LAYERS) {
   if (only !== undefined && !`${C}->${M} ${k}x${k}/${s} ${H}x${H}`.includes(only)) continue;
   const p = problem(C, M, H, k, s, pad);
@@ -78,9 +80,11 @@ for (const [C, M, H, k, s, pad] of LAYERS) {
   const runs = {
     'im2col js': () => convIm2colPacked(p, plan, packed, xj, undefined, yj, sj, NO_ACTIVATION),
     'im2col wasm': () => convIm2colPacked(p, plan, packed, x, undefined, y, scratch, NO_ACTIVATION, wasmPacked),
+    'im2col wasm+copy': () => convIm2colPacked(p, plan, packed, x, undefined, y, scratch, NO_ACTIVATION, wasmPacked, im2colKernel),
     'winograd js': wino && (() => convWinograd(p, wino, xj, b, yj, sj, NO_ACTIVATION)),
     'winograd wasm': wino && (() => convWinograd(p, wino, x, b, y, scratch, NO_ACTIVATION, wasmWino)),
     'im2col copy alone': plan.pointwise ? undefined : () => convIm2colPacked(p, plan, { groups: [], biasPacked: true }, x, undefined, y, scratch, NO_ACTIVATION, { ctx, packs: [{ side: 'A', K: 0, count: 0, kernels: { packedA: () => {} }, panels: 0, bias: 0, kc: 1, block: 1 }], source: w }),
+    'wasm copy alone': plan.pointwise ? undefined : () => convIm2colPacked(p, plan, { groups: [], biasPacked: true }, x, undefined, y, scratch, NO_ACTIVATION, { ctx, packs: [{ side: 'A', K: 0, count: 0, kernels: { packedA: () => {} }, panels: 0, bias: 0, kc: 1, block: 1 }], source: w }, im2colKernel),
   };
   const times = Object.fromEntries(Object.keys(runs).map((key) => [key, []]));
   for (const f of Object.values(runs)) f?.();

@@ -6,6 +6,7 @@ import { activateInPlace } from './fused-activation.js';
 import type { ConvProblem } from './reference.js';
 import { wasmGemmPackedA } from '../../wasm/gemm.js';
 import { uploadWeights, type WasmWeights } from './wasm-weights.js';
+import { wasmIm2colRows, type WasmIm2col } from './im2col-wasm.js';
 
 /** How the im2col path runs one convolution: column tiles of whole output rows, bounded in bytes. */
 export interface Im2colPlan {
@@ -111,7 +112,8 @@ export function im2colPackedScratchLength(p: ConvProblem, plan: Im2colPlan, pack
  * convIm2col with weights packed at prepare: Y_g = act(W_g · col + B) per column tile through the packed GEMM,
  * whose epilogue adds the bias and applies the activation while each tile is still in cache. With `wasm`
  * (the packs uploaded by uploadConvWeights) the GEMMs run on WebAssembly SIMD whenever x, y and scratch are
- * views of its memory (a session's arena), else in JS.
+ * views of its memory (a session's arena), else in JS; with `wasmIm2col` too (2-D problems) the column tile is
+ * copied on wasm as well.
  * X [N, C, D, H, W] -> Y [N, M, OD, OH, OW]; scratch holds the column tile then the GEMM panels.
  */
 export function convIm2colPacked(
@@ -124,6 +126,7 @@ export function convIm2colPacked(
   scratch: Float32Array,
   act: Activation,
   wasm?: WasmWeights,
+  wasmIm2col?: WasmIm2col,
 ): void {
   const inPlane = p.geo.inSize[0]! * p.geo.inSize[1]! * p.geo.inSize[2]!;
   const rows = p.geo.outSize[0]! * p.geo.outSize[1]!;
@@ -150,7 +153,9 @@ export function convIm2colPacked(
         const tileRows = Math.min(plan.rowsPerTile, rows - r0);
         const cols = tileRows * OW;
         const yTile = yGroup + r0 * OW;
-        im2colRows(p, x, xGroup, Cg, r0, tileRows, scratch);
+        if (!(wasmIm2col !== undefined && wasm !== undefined && wasmIm2colRows(wasmIm2col, wasm.ctx.memory, p, x, xGroup, Cg, r0, tileRows, scratch))) {
+          im2colRows(p, x, xGroup, Cg, r0, tileRows, scratch);
+        }
         if (wa !== undefined && wasmGemmPackedA(wasm!.ctx, wa, cols, scratch, 0, cols, false, y, yTile, P, act, accumulate)) continue;
         gemmPackedA(pa, cols, scratch, 0, cols, false, y, yTile, P, act, scratch, gemmOff, accumulate);
       }
