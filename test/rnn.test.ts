@@ -3,9 +3,11 @@
  * one batch entry, one hidden unit at a time, in double precision, reading W and R untransposed.
  */
 import { describe, expect, it } from 'vitest';
-import type { TensorData } from '../src/dtype.js';
+import { sizeOf, type TensorData } from '../src/dtype.js';
 import { GraphError, UnsupportedError } from '../src/errors.js';
 import { defaultRegistry } from '../src/kernels/registry.js';
+import { WasmContext } from '../src/wasm/context.js';
+import { RECURRENT_KERNELS } from '../src/wasm/rnn-kernels.js';
 import { F, Fs, expectClose, makeNode, randomTensor, runKernel, tensor, type AttrValue } from './harness.js';
 
 type Op = 'LSTM' | 'GRU' | 'RNN';
@@ -404,5 +406,150 @@ describe('RNN', () => {
     const h2 = Math.tanh(-2 + h1 * 0.5 + 0.3);
     expectClose(out[0]!, tensor('float32', [2, 1, 1, 1], [h1, h2]));
     expectClose(out[1]!, tensor('float32', [1, 1, 1], [h2]));
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// The wasm backend: the same cases prepared with a WasmContext and run with X, the initial states, the outputs and
+// the scratch as views of its memory (as a session's arena places them), W/R/B/P as prepare-time constants. The
+// sequence kernels are wrapped to count their calls, so a case that silently fell back to JS shows.
+
+const wasmCtx = WasmContext.create();
+if (wasmCtx === undefined) console.warn('WebAssembly SIMD is not available in this engine: wasm recurrent cases skipped');
+const sequenceCalls = { count: 0 };
+const recurrent = wasmCtx?.use(RECURRENT_KERNELS);
+if (recurrent !== undefined) {
+  const table = recurrent as unknown as Record<string, (...a: number[]) => number>;
+  for (const name of ['lstm', 'lstmPeephole', 'gruLinearBeforeReset', 'gru', 'rnn']) {
+    const original = table[name]!;
+    table[name] = (...a: number[]) => {
+      sequenceCalls.count++;
+      return original(...a);
+    };
+  }
+}
+
+/** Runs a case on the wasm backend; returns the outputs copied out and how many sequence-kernel calls ran. */
+function runCaseInWasm(ctx: WasmContext, c: Case): { outputs: TensorData[]; calls: number } {
+  const inp = makeInputs(c);
+  const list: (TensorData | undefined)[] = [inp.X, inp.W, inp.R, inp.B, inp.seqLens, inp.initialH];
+  if (c.op === 'LSTM') list.push(inp.initialC, inp.P);
+  while (list.length > 3 && list[list.length - 1] === undefined) list.pop();
+  const nOut = c.op === 'LSTM' ? 3 : 2;
+  const node = makeNode(c.op, attrsOf(c), list.length, nOut);
+  list.forEach((t, i) => {
+    if (t === undefined) node.inputs[i] = '';
+  });
+  const constant = c.constantWeights === false ? [] : [1, 2, 3, 7];
+  const prepared = defaultRegistry.get(node).prepare({
+    node,
+    opset: 17,
+    inputs: list.map((t) => (t ? { dtype: t.dtype, shape: [...t.shape] } : undefined)),
+    constants: list.map((t, i) => (t && constant.includes(i) ? t : undefined)),
+    options: { wasm: ctx },
+  });
+  const runtime = list.map((t, i) => (t !== undefined && t.dtype === 'float32' && !constant.includes(i) ? t : undefined));
+  const lengths = [
+    ...runtime.map((t) => (t ? t.data.length : 0)),
+    ...prepared.outputs.map((t) => sizeOf(t.shape)),
+    ...(prepared.scratch ?? []).map((s) => s.length),
+  ];
+  // Allocate everything first: an allocation may grow the memory and detach earlier views.
+  const offsets = lengths.map((n) => ctx.alloc(Math.max(1, n) * 4));
+  try {
+    const views = offsets.map((o, i) => ctx.f32(o, lengths[i]!));
+    const inViews = list.map((t, i) => {
+      if (runtime[i] === undefined) return t?.data;
+      views[i]!.set(t!.data as Float32Array);
+      return views[i]!;
+    });
+    const outViews = views.slice(list.length, list.length + prepared.outputs.length);
+    outViews.forEach((v) => v.fill(NaN));
+    const before = sequenceCalls.count;
+    prepared.run(inViews, outViews, views.slice(list.length + prepared.outputs.length));
+    const outputs = prepared.outputs.map((t, i) => ({ dtype: t.dtype, shape: t.shape, data: Float32Array.from(outViews[i]!) }));
+    return { outputs, calls: sequenceCalls.count - before };
+  } finally {
+    offsets.forEach((o) => ctx.free(o));
+  }
+}
+
+/** Wasm result vs the reference at rtol 1e-4, atol 1e-5 (the gates' exp is ~3e-7 relative; sums are float32). */
+function checkWasm(c: Case, expectWasm = true): void {
+  const { outputs, calls } = runCaseInWasm(wasmCtx!, c);
+  const exp = reference(c, makeInputs(c));
+  expect(outputs.length).toBe(exp.length);
+  for (let i = 0; i < exp.length; i++) expectClose(outputs[i]!, exp[i]!, 1e-4, 1e-5);
+  if (expectWasm) expect(calls).toBeGreaterThan(0);
+  else expect(calls).toBe(0);
+}
+
+function wasmMatrix(op: Op): Case[] {
+  const cases: Case[] = [];
+  for (const hidden of [1, 3, 13, 64, 65]) {
+    cases.push({ op, seq: 5, batch: 1, input: 6, hidden, bias: true });
+    cases.push({ op, seq: 4, batch: 2, input: 5, hidden, direction: 'bidirectional', bias: true, initialH: true, initialC: op === 'LSTM', seed: hidden });
+  }
+  for (const direction of ['forward', 'reverse', 'bidirectional'] as const) {
+    cases.push({ op, seq: 5, batch: 3, input: 3, hidden: 7, direction, bias: true, seqLens: [5, 2, 0], initialH: true, initialC: op === 'LSTM' });
+    cases.push({ op, seq: 5, batch: 3, input: 2, hidden: 6, direction, layout: 1, seqLens: [3, 5, 1], initialH: true, initialC: op === 'LSTM' });
+    cases.push({ op, seq: 3, batch: 2, input: 4, hidden: 9, direction, bias: true, clip: 0.3 });
+  }
+  cases.push({ op, seq: 4, batch: 1, input: 3, hidden: 5 }); // no bias, no initial state
+  return cases;
+}
+
+describe.skipIf(wasmCtx === undefined)('wasm backend', () => {
+  for (const op of ['LSTM', 'GRU', 'RNN'] as const) {
+    for (const c of wasmMatrix(op)) it(`${describeCase(c)}`, () => checkWasm(c));
+  }
+  for (const c of wasmMatrix('GRU')) {
+    const lbr = { ...c, linearBeforeReset: true };
+    it(`${describeCase(lbr)}`, () => checkWasm(lbr));
+  }
+
+  it('LSTM peepholes, each direction, with clip and sequence_lens', () => {
+    for (const direction of ['forward', 'reverse', 'bidirectional'] as const) {
+      checkWasm({ op: 'LSTM', seq: 4, batch: 3, input: 3, hidden: 7, direction, bias: true, peepholes: true, initialC: true, seqLens: [4, 0, 2] });
+      checkWasm({ op: 'LSTM', seq: 4, batch: 2, input: 3, hidden: 13, direction, bias: true, peepholes: true, clip: 0.4, layout: 1 });
+    }
+  });
+
+  it('falls back to the exact JS path for input_forget, other activations and runtime weights', () => {
+    checkWasm({ op: 'LSTM', seq: 4, batch: 3, input: 3, hidden: 7, bias: true, inputForget: true, initialC: true, peepholes: true }, false);
+    checkWasm({ op: 'GRU', seq: 3, batch: 3, input: 2, hidden: 7, direction: 'bidirectional', bias: true, activations: ['HardSigmoid', 'Softsign', 'Sigmoid', 'Elu'], alphas: [0.25, 0.5], betas: [0.45] }, false);
+    checkWasm({ op: 'RNN', seq: 3, batch: 2, input: 2, hidden: 7, activations: ['Relu'] }, false);
+    checkWasm({ op: 'LSTM', seq: 3, batch: 2, input: 3, hidden: 5, bias: true, constantWeights: false }, false);
+  });
+
+  it('an omitted Y still gives Y_h and Y_c', () => {
+    const c: Case = { op: 'LSTM', seq: 4, batch: 2, input: 3, hidden: 6, bias: true, direction: 'bidirectional' };
+    const inp = makeInputs(c);
+    const node = makeNode('LSTM', attrsOf(c), 4, 3);
+    node.outputs[0] = '';
+    const ctx = wasmCtx!;
+    const prepared = defaultRegistry.get(node).prepare({
+      node,
+      opset: 17,
+      inputs: [inp.X, inp.W, inp.R, inp.B!].map((t) => ({ dtype: t.dtype, shape: [...t.shape] })),
+      constants: [undefined, inp.W, inp.R, inp.B],
+      options: { wasm: ctx },
+    });
+    const lengths = [inp.X.data.length, ...prepared.outputs.map((t) => sizeOf(t.shape)), ...(prepared.scratch ?? []).map((s) => s.length)];
+    const offsets = lengths.map((n) => ctx.alloc(Math.max(1, n) * 4));
+    try {
+      const views = offsets.map((o, i) => ctx.f32(o, lengths[i]!));
+      views[0]!.set(inp.X.data as Float32Array);
+      views[1]!.fill(NaN);
+      const before = sequenceCalls.count;
+      prepared.run([views[0], inp.W.data, inp.R.data, inp.B!.data], views.slice(1, 4), views.slice(4));
+      expect(sequenceCalls.count - before).toBe(4);
+      expect(views[1]!.every(Number.isNaN)).toBe(true);
+      const exp = reference(c, inp);
+      expectClose({ dtype: 'float32', shape: exp[1]!.shape, data: Float32Array.from(views[2]!) }, exp[1]!, 1e-4, 1e-5);
+      expectClose({ dtype: 'float32', shape: exp[2]!.shape, data: Float32Array.from(views[3]!) }, exp[2]!, 1e-4, 1e-5);
+    } finally {
+      offsets.forEach((o) => ctx.free(o));
+    }
   });
 });

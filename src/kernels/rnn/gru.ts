@@ -31,6 +31,7 @@ import {
   type Floats,
   type RecurrentShape,
 } from './common.js';
+import { planWasmRecurrence } from './wasm-sequence.js';
 
 // X [seq, batch, input] (layout 1: [batch, seq, input]), W [dirs, 3H, input], R [dirs, 3H, H], B [dirs, 6H]
 // -> Y [seq, dirs, batch, H] (layout 1: [batch, seq, dirs, H]), Y_h [dirs, batch, H] (layout 1: [batch, dirs, H])
@@ -49,6 +50,7 @@ export const gruKernel: KernelDef = {
       { dtype: s.storage, length: s.batch * H }, // r⊙Ht-1 (linear_before_reset = 0)
     ];
     const weightsFor = planWeights(ctx, layout, gruBiasPacker(linearBeforeReset), scratch);
+    const wasmPlan = planWasmRecurrence(ctx, s, { op: 'GRU', linearBeforeReset }, false, scratch, 0);
     const empty = allocFloats(s, 0);
     const bufs: GruBuffers = { proj: empty, gates: empty, h: empty, rh: empty, weights: empty };
     const step = linearBeforeReset ? gruStepLinearBeforeReset : gruStepResetBeforeLinear;
@@ -57,6 +59,7 @@ export const gruKernel: KernelDef = {
       outputs: s.outputs,
       scratch,
       run(inputs, outputs, buffers) {
+        if (wasmPlan?.run(inputs, outputs, buffers)) return;
         const weights = weightsFor(inputs, buffers);
         bufs.proj = buffers[0] as Floats;
         bufs.gates = buffers[1] as Floats;

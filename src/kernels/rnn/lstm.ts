@@ -31,6 +31,7 @@ import {
   type Floats,
   type RecurrentShape,
 } from './common.js';
+import { planWasmRecurrence } from './wasm-sequence.js';
 
 const INITIAL_C_IN = 6;
 const P_IN = 7;
@@ -58,6 +59,7 @@ export const lstmKernel: KernelDef = {
       { dtype: s.storage, length: s.batch * H }, // C state
     ];
     const weightsFor = planWeights(ctx, layout, packLstmBias, scratch);
+    const wasmPlan = planWasmRecurrence(ctx, s, { op: 'LSTM', peepholes: p !== undefined }, inputForget, scratch, 0);
     const empty = allocFloats(s, 0);
     const bufs: LstmBuffers = { proj: empty, gates: empty, h: empty, c: empty, weights: empty, peepholes: undefined };
 
@@ -65,6 +67,7 @@ export const lstmKernel: KernelDef = {
       outputs: s.outputs,
       scratch,
       run(inputs, outputs, buffers) {
+        if (wasmPlan?.run(inputs, outputs, buffers)) return;
         const weights = weightsFor(inputs, buffers);
         bufs.proj = buffers[0] as Floats;
         bufs.gates = buffers[1] as Floats;

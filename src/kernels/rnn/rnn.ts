@@ -21,6 +21,7 @@ import {
   zeroOutputRow,
   type Floats,
 } from './common.js';
+import { planWasmRecurrence } from './wasm-sequence.js';
 
 // X [seq, batch, input] (layout 1: [batch, seq, input]), W [dirs, H, input], R [dirs, H, H], B [dirs, 2H]
 // -> Y [seq, dirs, batch, H] (layout 1: [batch, seq, dirs, H]), Y_h [dirs, batch, H] (layout 1: [batch, dirs, H])
@@ -37,11 +38,13 @@ export const rnnKernel: KernelDef = {
       { dtype: s.storage, length: s.batch * H }, // H state
     ];
     const weightsFor = planWeights(ctx, layout, packRnnBias, scratch);
+    const wasmPlan = planWasmRecurrence(ctx, s, { op: 'RNN' }, false, scratch, 0);
 
     return {
       outputs: s.outputs,
       scratch,
       run(inputs, outputs, buffers) {
+        if (wasmPlan?.run(inputs, outputs, buffers)) return;
         const weights = weightsFor(inputs, buffers);
         const proj = buffers[0] as Floats;
         const pre = buffers[1] as Floats;

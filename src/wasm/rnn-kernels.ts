@@ -1,0 +1,448 @@
+import type { WasmModuleSpec } from './context.js';
+import { F32, FunctionBuilder, I32, V128, type ModuleBuilder } from './emitter.js';
+import { forLoop, konst, local } from './loops.js';
+
+/**
+ * Recurrent sequences (LSTM, GRU, RNN) in f32x4: one call runs every time step of one direction for one batch
+ * entry — the matrix-vector product Ht-1·Rᵀ, the gate nonlinearities and the state update — so the per-step
+ * cost is wasm only. The hidden size is padded to Hp = ⌈H/4⌉·4; lanes are four consecutive hidden units.
+ *
+ * Layouts (byte offsets; all buffers padded with zeros past H, which keeps the padded units' state at 0):
+ * - R panels: for each block u of four hidden units, Hp rows k of G vectors: panel[u][k][g] = R[g·H + 4u + l][k]
+ *   for lane l (zero past H). So the product for one block is G accumulators fed by one splat of h[k] each.
+ * - xp: per time step a row of G·Hp floats, gate g at [g·Hp, (g + 1)·Hp): X·Wᵀ + bias, from the input GEMM.
+ * - hA, hB: two Hp-float state buffers the steps alternate between (step s reads one, writes the other).
+ * - y (0 = no Y): Y row of the first step; only H floats are written per row.
+ * Strides (xpStride, yStride) are in bytes and may be negative (reverse direction). Each function returns the
+ * byte offset of the buffer (hA or hB) holding the last step's H.
+ *
+ * Parameters of every sequence function:
+ *   (steps, H, Hp, xp, xpStride, y, yStride, hA, hB, work, R, R2, aux, clip)
+ * - LSTM: work = C state (Hp floats, updated in place); aux = peepholes [i, o, f] × Hp (peephole variant).
+ * - GRU, linear_before_reset ≠ 0: aux = Rbh (Hp floats), added to Ht-1·Rhᵀ before r scales it.
+ * - GRU, linear_before_reset = 0: R panels of [Rz; Rr] (G = 2), R2 panels of Rh (G = 1); work (z) and aux
+ *   (r⊙Ht-1) are Hp-float scratch.
+ * `clip` bounds every activation input (+∞ for none; NaN passes through as in the JS clip).
+ *
+ * Gates: sigmoid(x) = 1 / (1 + e^−x) and tanh(x) = sign(x)·m / (m + 2) with m = expm1(2|x|), both from one
+ * exp: e^y = 2^n·e^r with n = round(y·log2 e), r = y − n·ln 2 (Cody–Waite, |r| ≤ ln2/2) and expm1(r) by its
+ * degree-6 Taylor polynomial (truncation ≤ 0.35^7/7! ≈ 1.3e-7), so both are within ~3e-7 relative of the exact
+ * functions over the whole line (test/rnn-wasm.test.ts measures it); NaN passes through.
+ */
+
+export type WasmRecurrentSequence = (
+  steps: number, H: number, Hp: number, xp: number, xpStride: number, y: number, yStride: number,
+  hA: number, hB: number, work: number, R: number, R2: number, aux: number, clip: number,
+) => number;
+
+/** f32_v{sigmoid,tanh}(x, out, n): n a multiple of 4 (for tests of the gate functions). */
+export type WasmVectorMap = (x: number, out: number, n: number) => void;
+
+export interface WasmRecurrentKernels {
+  readonly lstm: WasmRecurrentSequence;
+  readonly lstmPeephole: WasmRecurrentSequence;
+  readonly gruLinearBeforeReset: WasmRecurrentSequence;
+  readonly gru: WasmRecurrentSequence;
+  readonly rnn: WasmRecurrentSequence;
+  readonly sigmoid: WasmVectorMap;
+  readonly tanh: WasmVectorMap;
+}
+
+const NAMES = {
+  lstm: 'f32_lstm_sequence__wasmsimd',
+  lstmPeephole: 'f32_lstm_peephole_sequence__wasmsimd',
+  gruLinearBeforeReset: 'f32_gru_lbr_sequence__wasmsimd',
+  gru: 'f32_gru_sequence__wasmsimd',
+  rnn: 'f32_rnn_tanh_sequence__wasmsimd',
+  sigmoid: 'f32_vsigmoid__wasmsimd',
+  tanh: 'f32_vtanh__wasmsimd',
+} as const;
+
+/** The recurrent family, compiled on first use by WasmContext.use. */
+export const RECURRENT_KERNELS: WasmModuleSpec<WasmRecurrentKernels> = {
+  key: 'recurrent',
+  build(m: ModuleBuilder, relaxed: boolean): void {
+    m.addFunction(emitSequence('lstm', relaxed), NAMES.lstm);
+    m.addFunction(emitSequence('lstmPeephole', relaxed), NAMES.lstmPeephole);
+    m.addFunction(emitSequence('gruLinearBeforeReset', relaxed), NAMES.gruLinearBeforeReset);
+    m.addFunction(emitSequence('gru', relaxed), NAMES.gru);
+    m.addFunction(emitSequence('rnn', relaxed), NAMES.rnn);
+    m.addFunction(emitVectorMap('sigmoid'), NAMES.sigmoid);
+    m.addFunction(emitVectorMap('tanh'), NAMES.tanh);
+  },
+  bind(e: Record<string, unknown>): WasmRecurrentKernels {
+    const fn = <T>(name: string): T => {
+      if (typeof e[name] !== 'function') throw new Error(`recurrent wasm module lacks ${name}`);
+      return e[name] as T;
+    };
+    return {
+      lstm: fn(NAMES.lstm),
+      lstmPeephole: fn(NAMES.lstmPeephole),
+      gruLinearBeforeReset: fn(NAMES.gruLinearBeforeReset),
+      gru: fn(NAMES.gru),
+      rnn: fn(NAMES.rnn),
+      sigmoid: fn(NAMES.sigmoid),
+      tanh: fn(NAMES.tanh),
+    };
+  },
+};
+
+type Cell = 'lstm' | 'lstmPeephole' | 'gruLinearBeforeReset' | 'gru' | 'rnn';
+
+/** Gate blocks in the R panels of each cell (GRU with reset before linear: the [z; r] panels). */
+const PANEL_GATES: Record<Cell, number> = { lstm: 4, lstmPeephole: 4, gruLinearBeforeReset: 3, gru: 2, rnn: 1 };
+
+const LOG2E = Math.LOG2E;
+/** ln 2 split so n·LN2_HI is exact for |n| < 2^11 (Cody–Waite). */
+const LN2_HI = 0.693145751953125;
+const LN2_LO = 1.428606765330187e-6;
+/** 1.5·2^23: y + MAGIC rounds y to an integer n (|y| < 2^22) and leaves n in the low mantissa bits. */
+const MAGIC = 12582912;
+
+/** V128 temporaries the gate functions use. */
+interface MathLocals {
+  t: number;
+  n: number;
+  r: number;
+  p: number;
+  s: number;
+  x: number;
+}
+
+function mathLocals(f: FunctionBuilder): MathLocals {
+  return { t: f.local(V128), n: f.local(V128), r: f.local(V128), p: f.local(V128), s: f.local(V128), x: f.local(V128) };
+}
+
+function splat(f: FunctionBuilder, v: number): void {
+  f.f32x4Const(v, v, v, v);
+}
+
+/**
+ * Consumes y (f32x4, already within [−87, 88]) and leaves 2^n in locals.s and expm1(r) in locals.p, so that
+ * e^y = s + s·p and expm1(y) = (s − 1) + s·p.
+ */
+function emitExpParts(f: FunctionBuilder, L: MathLocals): void {
+  f.set(L.x);
+  // t = y·log2e + MAGIC; n = t − MAGIC = round(y·log2e)
+  f.get(L.x);
+  splat(f, LOG2E);
+  f.simd('f32x4.mul');
+  splat(f, MAGIC);
+  f.simd('f32x4.add').tee(L.t);
+  splat(f, MAGIC);
+  f.simd('f32x4.sub').set(L.n);
+  // r = y − n·ln2_hi − n·ln2_lo
+  f.get(L.x).get(L.n);
+  splat(f, LN2_HI);
+  f.simd('f32x4.mul').simd('f32x4.sub').get(L.n);
+  splat(f, LN2_LO);
+  f.simd('f32x4.mul').simd('f32x4.sub').set(L.r);
+  // p = r + r²·(1/2 + r·(1/6 + r·(1/24 + r·(1/120 + r/720))))
+  splat(f, 1 / 720);
+  for (const c of [1 / 120, 1 / 24, 1 / 6, 1 / 2]) {
+    f.get(L.r).simd('f32x4.mul');
+    splat(f, c);
+    f.simd('f32x4.add');
+  }
+  f.get(L.r).simd('f32x4.mul').get(L.r).simd('f32x4.mul').get(L.r).simd('f32x4.add').set(L.p);
+  // s = 2^n: the low bits of t hold n (+ 2^22); times 2^23 moves n into the exponent field, + 127 biases it.
+  f.get(L.t);
+  f.i32(1 << 23).simd('i32x4.splat').simd('i32x4.mul');
+  f.i32(127 << 23).simd('i32x4.splat').simd('i32x4.add').set(L.s);
+}
+
+/** Consumes x, leaves sigmoid(x) = 1 / (1 + e^−x). */
+export function emitSigmoid(f: FunctionBuilder, L: MathLocals): void {
+  f.simd('f32x4.neg');
+  clampTo(f, -87, 88);
+  emitExpParts(f, L);
+  splat(f, 1);
+  // 1 / (1 + s + s·p)
+  splat(f, 1);
+  f.get(L.s).simd('f32x4.add').get(L.s).get(L.p).simd('f32x4.mul').simd('f32x4.add');
+  f.simd('f32x4.div');
+}
+
+/** Consumes x, leaves tanh(x) = sign(x)·m / (m + 2), m = expm1(2|x|) (exact sign, also for ±0). */
+export function emitTanh(f: FunctionBuilder, L: MathLocals, sign: number): void {
+  f.tee(sign).simd('f32x4.abs');
+  splat(f, 2);
+  f.simd('f32x4.mul');
+  splat(f, 88);
+  f.simd('f32x4.pmin');
+  emitExpParts(f, L);
+  // m = (s − 1) + s·p, kept in p
+  f.get(L.s);
+  splat(f, 1);
+  f.simd('f32x4.sub').get(L.s).get(L.p).simd('f32x4.mul').simd('f32x4.add').tee(L.p);
+  f.get(L.p);
+  splat(f, 2);
+  f.simd('f32x4.add').simd('f32x4.div');
+  f.get(sign);
+  splat(f, -0);
+  f.simd('v128.and').simd('v128.or');
+}
+
+/** Consumes x, leaves x < lo ? lo : (hi < x ? hi : x) (NaN passes through). */
+function clampTo(f: FunctionBuilder, lo: number, hi: number): void {
+  splat(f, lo);
+  f.simd('f32x4.pmax');
+  splat(f, hi);
+  f.simd('f32x4.pmin');
+}
+
+/** Consumes x, leaves it bounded by the clip vector (±clip). */
+function emitClip(f: FunctionBuilder, clip: number, negClip: number): void {
+  f.get(negClip).simd('f32x4.pmax').get(clip).simd('f32x4.pmin');
+}
+
+/** f32_v{sigmoid,tanh}(x, out, n) over n floats, n a multiple of 4. */
+function emitVectorMap(kind: 'sigmoid' | 'tanh'): FunctionBuilder {
+  const f = new FunctionBuilder([I32, I32, I32]);
+  const [x, out, n] = [0, 1, 2];
+  const i = f.local(I32), sign = f.local(V128);
+  const L = mathLocals(f);
+  forLoop(f, i, konst(0), local(n), konst(4), () => {
+    f.get(out).get(i).i32(2).op('i32.shl').op('i32.add');
+    f.get(x).get(i).i32(2).op('i32.shl').op('i32.add').v128Load(0, 2);
+    if (kind === 'sigmoid') emitSigmoid(f, L);
+    else emitTanh(f, L, sign);
+    f.v128Store(0, 2);
+  });
+  return f;
+}
+
+/** Locals of a sequence function. */
+interface SeqLocals {
+  steps: number; H: number; Hp: number; xp: number; xpStride: number; y: number; yStride: number;
+  hA: number; hB: number; work: number; R: number; R2: number; aux: number; clipF: number;
+  s: number; hin: number; hout: number; ub: number; k: number; hp: number; pp: number; HpBytes: number; tmp: number;
+  clip: number; negClip: number; sign: number; L: MathLocals;
+}
+
+function seqLocals(f: FunctionBuilder): SeqLocals {
+  const I = (): number => f.local(I32);
+  const Vl = (): number => f.local(V128);
+  return {
+    steps: 0, H: 1, Hp: 2, xp: 3, xpStride: 4, y: 5, yStride: 6, hA: 7, hB: 8, work: 9, R: 10, R2: 11, aux: 12, clipF: 13,
+    s: I(), hin: I(), hout: I(), ub: I(), k: I(), hp: I(), pp: I(), HpBytes: I(), tmp: I(),
+    clip: Vl(), negClip: Vl(), sign: Vl(), L: mathLocals(f),
+  };
+}
+
+/**
+ * acc[g] = Σ_k vec[k]·panel[k][g] for the G gate vectors of one unit block, reading `vec` (Hp floats at local
+ * `vecBase`) and the panel at local pp (advanced past the panel). Products go to `sets` independent accumulator
+ * sets over consecutive k (to hide the add latency) that are summed at the end.
+ */
+function emitPanelProduct(f: FunctionBuilder, S: SeqLocals, vecBase: number, G: number, accs: number[][], relaxed: boolean): void {
+  const sets = accs.length;
+  for (const set of accs) for (const a of set) f.f32x4Const(0, 0, 0, 0).set(a);
+  f.get(vecBase).set(S.hp);
+  forLoop(f, S.k, konst(0), local(S.Hp), konst(sets), () => {
+    for (let q = 0; q < sets; q++) {
+      for (let g = 0; g < G; g++) {
+        const a = accs[q]![g]!;
+        if (relaxed) {
+          f.get(S.hp).simdMem('v128.load32_splat', 4 * q).get(S.pp).v128Load(16 * (q * G + g), 2).get(a).simd('f32x4.relaxed_madd').set(a);
+        } else {
+          f.get(a).get(S.hp).simdMem('v128.load32_splat', 4 * q).get(S.pp).v128Load(16 * (q * G + g), 2).simd('f32x4.mul').simd('f32x4.add').set(a);
+        }
+      }
+    }
+    f.get(S.hp).i32(4 * sets).op('i32.add').set(S.hp);
+    f.get(S.pp).i32(16 * sets * G).op('i32.add').set(S.pp);
+  });
+  for (let q = 1; q < sets; q++) for (let g = 0; g < G; g++) f.get(accs[0]![g]!).get(accs[q]![g]!).simd('f32x4.add').set(accs[0]![g]!);
+}
+
+function accumulatorSets(f: FunctionBuilder, G: number): number[][] {
+  // Enough independent chains (≥ 8 when G ≥ 2) without running out of the 16 xmm registers.
+  const sets = G === 1 ? 4 : 2;
+  return Array.from({ length: sets }, () => Array.from({ length: G }, () => f.local(V128)));
+}
+
+/** Pushes the address base + ub + g·Hp·4 (gate g of the current unit block in a G·Hp row). */
+function gateAddress(f: FunctionBuilder, S: SeqLocals, base: number, g: number): void {
+  f.get(base).get(S.ub).op('i32.add');
+  if (g > 0) f.get(S.HpBytes).i32(g).op('i32.mul').op('i32.add');
+}
+
+/** Loads xp gate g of the current block and adds it to the value on the stack, then clips. */
+function addInputAndClip(f: FunctionBuilder, S: SeqLocals, g: number): void {
+  gateAddress(f, S, S.xp, g);
+  f.v128Load(0, 2).simd('f32x4.add');
+  emitClip(f, S.clip, S.negClip);
+}
+
+/** Stores the vector in local v as Y[4u .. min(4u + 4, H)) (only when y ≠ 0). */
+function emitStoreY(f: FunctionBuilder, S: SeqLocals, v: number): void {
+  f.get(S.y).if();
+  // tmp = H·4 − ub: bytes of Y left in this row
+  f.get(S.H).i32(2).op('i32.shl').get(S.ub).op('i32.sub').set(S.tmp);
+  f.get(S.tmp).i32(16).op('i32.ge_s').if();
+  f.get(S.y).get(S.ub).op('i32.add').get(v).v128Store(0, 2);
+  f.else();
+  for (let lane = 0; lane < 3; lane++) {
+    f.get(S.tmp).i32(4 * lane).op('i32.gt_s').if();
+    f.get(S.y).get(S.ub).op('i32.add').get(v).lane('f32x4.extract_lane', lane).f32Store(4 * lane);
+    f.end();
+  }
+  f.end();
+  f.end();
+}
+
+/** for (ub = 0; ub < Hp·4; ub += 16) body: the unit blocks, ub the block's byte offset in an Hp row. */
+function forUnitBlocks(f: FunctionBuilder, S: SeqLocals, body: () => void): void {
+  forLoop(f, S.ub, konst(0), local(S.HpBytes), konst(16), body);
+}
+
+function emitSequence(cell: Cell, relaxed: boolean): FunctionBuilder {
+  const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, F32], [I32]);
+  const S = seqLocals(f);
+  const G = PANEL_GATES[cell];
+  const accs = accumulatorSets(f, G);
+  const acc = accs[0]!;
+  const hAcc = cell === 'gru' ? accumulatorSets(f, 1) : [];
+  const v = Array.from({ length: 4 }, () => f.local(V128));
+
+  f.get(S.clipF).simd('f32x4.splat').set(S.clip);
+  f.get(S.clip).simd('f32x4.neg').set(S.negClip);
+  f.get(S.Hp).i32(2).op('i32.shl').set(S.HpBytes);
+  f.get(S.hA).set(S.hin);
+  f.get(S.hB).set(S.hout);
+  forLoop(f, S.s, konst(0), local(S.steps), konst(1), () => {
+    f.get(S.R).set(S.pp);
+    if (cell === 'gru') {
+      emitGruResetPass(f, S, accs, relaxed);
+      f.get(S.R2).set(S.pp);
+    }
+    forUnitBlocks(f, S, () => {
+      if (cell === 'gru') emitPanelProduct(f, S, S.aux, 1, hAcc, relaxed);
+      else emitPanelProduct(f, S, S.hin, G, accs, relaxed);
+      switch (cell) {
+        case 'lstm':
+        case 'lstmPeephole':
+          emitLstmGates(f, S, acc, v, cell === 'lstmPeephole');
+          break;
+        case 'gruLinearBeforeReset':
+          emitGruLinearBeforeResetGates(f, S, acc, v);
+          break;
+        case 'gru':
+          emitGruHiddenGate(f, S, hAcc[0]![0]!, v);
+          break;
+        case 'rnn':
+          f.get(acc[0]!);
+          addInputAndClip(f, S, 0);
+          emitTanh(f, S.L, S.sign);
+          f.set(v[0]!);
+          break;
+      }
+      f.get(S.hout).get(S.ub).op('i32.add').get(v[0]!).v128Store(0, 2);
+      emitStoreY(f, S, v[0]!);
+    });
+    f.get(S.xp).get(S.xpStride).op('i32.add').set(S.xp);
+    f.get(S.y).if().get(S.y).get(S.yStride).op('i32.add').set(S.y).end();
+    // swap hin, hout
+    f.get(S.hin).set(S.tmp).get(S.hout).set(S.hin).get(S.tmp).set(S.hout);
+  });
+  f.get(S.hin);
+  return f;
+}
+
+/**
+ * LSTM gates of one unit block (acc = Ht-1·R[i, o, f, c]ᵀ); leaves Ht in v[0] and updates C (work) in place:
+ *   i = σ(acc_i + xp_i + Pi⊙Ct-1), f = σ(acc_f + xp_f + Pf⊙Ct-1), c = tanh(acc_c + xp_c)
+ *   Ct = f⊙Ct-1 + i⊙c,  o = σ(acc_o + xp_o + Po⊙Ct),  Ht = o⊙tanh(Ct)
+ */
+function emitLstmGates(f: FunctionBuilder, S: SeqLocals, acc: number[], v: number[], peepholes: boolean): void {
+  const [iv, fv, cv, cOld] = v as [number, number, number, number];
+  f.get(S.work).get(S.ub).op('i32.add').v128Load(0, 2).set(cOld);
+  const gate = (g: number, peep: number | undefined, into: number, act: 'sigmoid' | 'tanh') => {
+    f.get(acc[g]!);
+    if (peep !== undefined) {
+      gateAddress(f, S, S.aux, peep);
+      f.v128Load(0, 2).get(cOld).simd('f32x4.mul').simd('f32x4.add');
+    }
+    addInputAndClip(f, S, g);
+    if (act === 'sigmoid') emitSigmoid(f, S.L);
+    else emitTanh(f, S.L, S.sign);
+    f.set(into);
+  };
+  gate(0, peepholes ? 0 : undefined, iv, 'sigmoid');
+  gate(2, peepholes ? 2 : undefined, fv, 'sigmoid');
+  gate(3, undefined, cv, 'tanh');
+  // Ct = f⊙Ct-1 + i⊙c (into cOld), stored
+  f.get(fv).get(cOld).simd('f32x4.mul').get(iv).get(cv).simd('f32x4.mul').simd('f32x4.add').set(cOld);
+  f.get(S.work).get(S.ub).op('i32.add').get(cOld).v128Store(0, 2);
+  f.get(acc[1]!);
+  if (peepholes) {
+    gateAddress(f, S, S.aux, 1);
+    f.v128Load(0, 2).get(cOld).simd('f32x4.mul').simd('f32x4.add');
+  }
+  addInputAndClip(f, S, 1);
+  emitSigmoid(f, S.L);
+  f.get(cOld);
+  emitTanh(f, S.L, S.sign);
+  f.simd('f32x4.mul').set(iv);
+  f.get(iv).set(v[0]!);
+}
+
+/**
+ * GRU, linear_before_reset ≠ 0 (acc = Ht-1·R[z, r, h]ᵀ); leaves Ht in v[0]:
+ *   z = σ(acc_z + xp_z), r = σ(acc_r + xp_r), h = tanh(xp_h + r⊙(acc_h + Rbh)), Ht = h + z⊙(Ht-1 − h)
+ */
+function emitGruLinearBeforeResetGates(f: FunctionBuilder, S: SeqLocals, acc: number[], v: number[]): void {
+  const [zv, rv, hv] = v as [number, number, number];
+  f.get(acc[0]!);
+  addInputAndClip(f, S, 0);
+  emitSigmoid(f, S.L);
+  f.set(zv);
+  f.get(acc[1]!);
+  addInputAndClip(f, S, 1);
+  emitSigmoid(f, S.L);
+  f.set(rv);
+  f.get(acc[2]!).get(S.aux).get(S.ub).op('i32.add').v128Load(0, 2).simd('f32x4.add').get(rv).simd('f32x4.mul');
+  addInputAndClip(f, S, 2);
+  emitTanh(f, S.L, S.sign);
+  f.set(hv);
+  blendHidden(f, S, zv, hv, v);
+}
+
+/** v[0] = h + z⊙(Ht-1 − h), Ht-1 read from hin. */
+function blendHidden(f: FunctionBuilder, S: SeqLocals, zv: number, hv: number, v: number[]): void {
+  f.get(hv).get(zv).get(S.hin).get(S.ub).op('i32.add').v128Load(0, 2).get(hv).simd('f32x4.sub').simd('f32x4.mul').simd('f32x4.add').set(v[0]!);
+}
+
+/**
+ * GRU, linear_before_reset = 0, first pass over all unit blocks (panels [Rz; Rr] from R):
+ * work = z = σ(acc_z + xp_z), aux = r⊙Ht-1 with r = σ(acc_r + xp_r).
+ */
+function emitGruResetPass(f: FunctionBuilder, S: SeqLocals, accs: number[][], relaxed: boolean): void {
+  const acc = accs[0]!;
+  forUnitBlocks(f, S, () => {
+    emitPanelProduct(f, S, S.hin, 2, accs, relaxed);
+    f.get(S.work).get(S.ub).op('i32.add');
+    f.get(acc[0]!);
+    addInputAndClip(f, S, 0);
+    emitSigmoid(f, S.L);
+    f.v128Store(0, 2);
+    f.get(S.aux).get(S.ub).op('i32.add');
+    f.get(acc[1]!);
+    addInputAndClip(f, S, 1);
+    emitSigmoid(f, S.L);
+    f.get(S.hin).get(S.ub).op('i32.add').v128Load(0, 2).simd('f32x4.mul');
+    f.v128Store(0, 2);
+  });
+}
+
+/** GRU, linear_before_reset = 0, second pass (acc = (r⊙Ht-1)·Rhᵀ): h = tanh(acc + xp_h), Ht = h + z⊙(Ht-1 − h). */
+function emitGruHiddenGate(f: FunctionBuilder, S: SeqLocals, acc: number, v: number[]): void {
+  const [zv, hv] = [v[1]!, v[2]!];
+  f.get(acc);
+  addInputAndClip(f, S, 2);
+  emitTanh(f, S.L, S.sign);
+  f.set(hv);
+  f.get(S.work).get(S.ub).op('i32.add').v128Load(0, 2).set(zv);
+  blendHidden(f, S, zv, hv, v);
+}
