@@ -48,6 +48,7 @@ const CASES = [
   ['Concat shuffle 2x[1,58,28,28]', 'Concat', { axis: 1 }, [f32([1, 58, 28, 28], 8), f32([1, 58, 28, 28], 9)], [], 13],
   ['Split shuffle [1,116,28,28]', 'Split', { axis: 1 }, [f32([1, 116, 28, 28], 8), i64([58, 58])], [1], 13, 2],
   ['Gather bert emb [1,32]', 'Gather', {}, [f32([1000, 128], 8), { dtype: 'int64', shape: [1, 32], data: BigInt64Array.from({ length: 32 }, (_, i) => BigInt(i * 7)) }], [0], 13],
+  ['Gemm classifier [1,1280]x[1000,1280]T', 'Gemm', { transB: 1 }, [f32([1, 1280], 3), f32([1000, 1280], 4, 0.1), f32([1000], 5)], [1, 2], 13],
   ['MaxPool squeeze 3x3s2 ceil [64,111,111]', 'MaxPool', { kernel_shape: [3, 3], strides: [2, 2], ceil_mode: 1 }, [f32([1, 64, 111, 111], 9)], [], 13],
   ['MaxPool shuffle 3x3s2 pad1 [24,112,112]', 'MaxPool', { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }, [f32([1, 24, 112, 112], 9)], [], 13],
   ['LSTM T=25 I=40 H=64', 'LSTM', { hidden_size: 64 }, [f32([25, 1, 40], 10, 1), f32([1, 256, 40], 11, 0.2), f32([1, 256, 64], 12, 0.2), f32([1, 512], 13, 0.2)], [1, 2, 3], 13, 3],

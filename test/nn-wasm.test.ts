@@ -22,6 +22,14 @@ if (wasmCtx !== undefined) {
   const [origA, origB] = [gemm.packedA, gemm.packedB];
   gemm.packedA = (...a: number[]) => { driverCalls.packedA++; origA(...a); };
   gemm.packedB = (...a: number[]) => { driverCalls.packedB++; origB(...a); };
+  // Products with one or two rows run a 1×8 / 2×8 tile from its own module (src/kernels/nn/wasm-few-rows.ts).
+  const realUse = wasmCtx.use.bind(wasmCtx);
+  wasmCtx.use = ((spec) => {
+    const k = realUse(spec) as { packedB?: (...a: number[]) => void } | undefined;
+    const inner = k?.packedB;
+    if (!spec.key.startsWith('f32_gemm_') || inner === undefined) return k;
+    return { ...k, packedB: (...a: number[]) => { driverCalls.packedB++; inner(...a); } };
+  }) as WasmContext['use'];
 }
 
 interface WasmRunOptions {

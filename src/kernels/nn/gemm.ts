@@ -6,6 +6,7 @@ import { gemmPackedB, packB, packedGemmScratchLength } from '../gemm/packed.js';
 import { activateInPlace, readFusedActivation } from '../conv/fused-activation.js';
 import { uploadWeights } from '../conv/wasm-weights.js';
 import { wasmGemmPackedB } from '../../wasm/gemm.js';
+import { weightsForRows } from './wasm-few-rows.js';
 import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
 
 /** Element types the GEMM-like kernels compute in: float32 storage goes to sgemm, float64 to plain loops. */
@@ -81,7 +82,8 @@ function prepareGemm(ctx: PrepareContext): PreparedKernel {
     const pb = packB(bConst, 0, ldb, transB, K, N, alpha, bias === undefined ? undefined : { data: bias });
     const accumulate = c !== undefined && beta !== 0 && !biasInPack;
     const wasmCtx = ctx.options.wasm;
-    const wasm = wasmCtx === undefined ? undefined : uploadWeights(wasmCtx, bConst, biasInPack ? cConst : undefined, `gemm-b:${transB}:${alpha}:${biasInPack ? `${beta}:${cCols}` : '-'}`, [pb]).packs[0]!;
+    const uploaded = wasmCtx === undefined ? undefined : uploadWeights(wasmCtx, bConst, biasInPack ? cConst : undefined, `gemm-b:${transB}:${alpha}:${biasInPack ? `${beta}:${cCols}` : '-'}`, [pb]).packs[0]!;
+    const wasm = uploaded && weightsForRows(wasmCtx!, uploaded, M);
     return {
       outputs,
       scratch: [{ dtype: 'float32', length: packedGemmScratchLength(pb, M) }],

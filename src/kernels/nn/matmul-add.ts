@@ -5,6 +5,7 @@ import { sgemm } from '../gemm/sgemm.js';
 import { activateInPlace, readFusedActivation } from '../conv/fused-activation.js';
 import { uploadWeights } from '../conv/wasm-weights.js';
 import { wasmGemmPackedB } from '../../wasm/gemm.js';
+import { weightsForRows } from './wasm-few-rows.js';
 import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
 import { dgemmAccumulate, floatKind } from './gemm.js';
 
@@ -41,7 +42,8 @@ function prepareMatMulAdd(ctx: PrepareContext): PreparedKernel {
     const biasInPack = cConst instanceof Float32Array;
     const pb = packB(bConst, 0, N, false, K, N, 1, biasInPack ? { data: cConst } : undefined);
     const wasmCtx = ctx.options.wasm;
-    const wasm = wasmCtx === undefined ? undefined : uploadWeights(wasmCtx, bConst, biasInPack ? cConst : undefined, 'matmul-add-b', [pb]).packs[0]!;
+    const uploaded = wasmCtx === undefined ? undefined : uploadWeights(wasmCtx, bConst, biasInPack ? cConst : undefined, 'matmul-add-b', [pb]).packs[0]!;
+    const wasm = uploaded && weightsForRows(wasmCtx!, uploaded, rows);
     return {
       outputs,
       scratch: [{ dtype: 'float32', length: packedGemmScratchLength(pb, rows) }],

@@ -4,6 +4,7 @@ import { gemmPackedB, packB, packedGemmScratchLength } from '../gemm/packed.js';
 import { activateInPlace, readFusedActivation } from '../conv/fused-activation.js';
 import { uploadWeights } from '../conv/wasm-weights.js';
 import { wasmGemmPackedB } from '../../wasm/gemm.js';
+import { weightsForRows } from './wasm-few-rows.js';
 import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { dgemmAccumulate } from './gemm.js';
@@ -132,7 +133,8 @@ function prepareMatMul(ctx: PrepareContext): PreparedKernel {
     const pb = packB(bConst, 0, N, false, K, N);
     const rows = foldIntoM ? plan.count * M : M;
     const wasmCtx = ctx.options.wasm;
-    const wasm = wasmCtx === undefined ? undefined : uploadWeights(wasmCtx, bConst, undefined, 'matmul-b', [pb]).packs[0]!;
+    const uploaded = wasmCtx === undefined ? undefined : uploadWeights(wasmCtx, bConst, undefined, 'matmul-b', [pb]).packs[0]!;
+    const wasm = uploaded && weightsForRows(wasmCtx!, uploaded, foldIntoM ? rows : M);
     return {
       outputs: [{ dtype: a.dtype, shape: outShape }],
       scratch: [{ dtype: 'float32', length: packedGemmScratchLength(pb, rows) }],
