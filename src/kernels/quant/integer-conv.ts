@@ -7,6 +7,7 @@ import { rowSums, type Int8Like } from './igemm.js';
 import {
   LANE_SCALE, TILE_COLS, TILE_ROWS, fillPanelStrided, igemmPacked, laneChunk, packRowPanels, packedRowsLength, panelLength, type TileStore,
 } from './igemm-packed.js';
+import { planWasmQLinearConv } from './integer-conv-wasm.js';
 import { fusedOutputRange } from './params.js';
 import { ROUND_LIMIT, ROUND_MAGIC, integerRange, requantize } from './rounding.js';
 
@@ -352,6 +353,7 @@ function prepareQLinearConv(ctx: PrepareContext): PreparedKernel {
   const multipliers = new Float32Array(plan.M);
   const batch = plan.outShape[0]!;
   const out: ConvOutput = { y: new Uint8Array(0), requantize: true, bias: undefined, multipliers, yZp: 0, lo, hi };
+  const wasmConv = planWasmQLinearConv(ctx, 3, 5, lo, hi);
   return {
     outputs: [{ dtype: outType, shape: plan.outShape }],
     run(inputs, outputs) {
@@ -363,6 +365,7 @@ function prepareQLinearConv(ctx: PrepareContext): PreparedKernel {
       out.yZp = inputs[7] === undefined ? 0 : (inputs[7] as Int8Like)[0]!;
       out.y = outputs[0] as Int8Like;
       outputMultipliers(inputs, multipliers);
+      if (wasmConv?.run(x, zx, out.y, out.yZp, out.bias, multipliers) === true) return;
       plan.prepareWeights(w, wZp, wZpStride);
       for (let n = 0; n < batch; n++) for (let g = 0; g < plan.group; g++) plan.convolve(n, g, x, zx, wZp, wZpStride, out);
     },

@@ -1,0 +1,136 @@
+import type { WasmContext } from '../../wasm/context.js';
+import {
+  INT8_KERNELS, QS8_A_PAIR_BYTES, QS8_B_PAIR_BYTES, QS8_MAX_K, QS8_TILE_COLS, QS8_TILE_ROWS, type Int8Kernels,
+} from '../../wasm/int8-kernels.js';
+import type { Int8Like } from './igemm.js';
+
+/**
+ * The TypeScript face of the wasm int8 GEMM (src/wasm/int8-kernels.ts): packing zero-point-shifted int16 panels,
+ * uploading them, and the per-channel requantization parameters in wasm memory. The kernels compute exactly what
+ * the JS packed kernels compute (Σ (w - zw)(x - zx) + bias in int32, then the same float32 requantization).
+ */
+export { QS8_MAX_K };
+
+/** The int8 kernels of this context, or undefined (no wasm backend, or the engine refused the module). */
+export function int8Kernels(wasm: WasmContext | undefined): Int8Kernels | undefined {
+  return wasm?.use(INT8_KERNELS);
+}
+
+/** Pairs of k a panel holds: ⌈K/2⌉. */
+export function kPairs(K: number): number {
+  return (K + 1) >> 1;
+}
+
+/** Bytes of the A panels of M rows (int16, 4 rows per panel). */
+export function rowPanelBytes(M: number, K: number): number {
+  return Math.ceil(M / QS8_TILE_ROWS) * kPairs(K) * QS8_A_PAIR_BYTES;
+}
+
+/** Bytes of the B panels of N ≥ 8 columns (int16, 8 columns per panel). */
+export function colPanelBytes(K: number, N: number): number {
+  return Math.ceil(N / QS8_TILE_COLS) * kPairs(K) * QS8_B_PAIR_BYTES;
+}
+
+/**
+ * A panels: out[outOff + ((p·KP + j)·4 + r)·2 + e] = A[aOff + m·lda + k] - zp[m·zpStride] for m = 4p + r,
+ * k = 2j + e; 0 where m ≥ M or k ≥ K (so the activations' padding pair contributes nothing).
+ */
+export function packRowPairs(
+  M: number, K: number, A: Int8Like, aOff: number, lda: number, zp: ArrayLike<number>, zpStride: number, out: Int16Array, outOff: number,
+): void {
+  const KP = kPairs(K);
+  const panels = Math.ceil(M / QS8_TILE_ROWS);
+  for (let p = 0; p < panels; p++) {
+    for (let r = 0; r < QS8_TILE_ROWS; r++) {
+      const m = p * QS8_TILE_ROWS + r;
+      let dst = outOff + p * KP * 8 + 2 * r;
+      if (m >= M) {
+        for (let j = 0; j < KP; j++, dst += 8) out[dst] = out[dst + 1] = 0;
+        continue;
+      }
+      const z = zp[m * zpStride]!;
+      const src = aOff + m * lda;
+      for (let k = 0; k < K; k += 2, dst += 8) {
+        out[dst] = A[src + k]! - z;
+        out[dst + 1] = k + 1 < K ? A[src + k + 1]! - z : 0;
+      }
+    }
+  }
+}
+
+/**
+ * B panels of the K×N matrix B[bOff + k·ldb + n] minus zp[n·zpStride], laid out as qs8_pack_cols does (panel j
+ * holds columns min(8j, N - 8)..+7; an odd K's padding element is 0). N ≥ 8.
+ */
+export function packColPairs(
+  K: number, N: number, B: Int8Like, bOff: number, ldb: number, zp: ArrayLike<number>, zpStride: number, out: Int16Array, outOff: number,
+): void {
+  const KP = kPairs(K);
+  let dst = outOff;
+  for (let cb = 0; cb < N; cb += QS8_TILE_COLS) {
+    const c0 = Math.min(cb, N - QS8_TILE_COLS);
+    for (let j = 0; j < KP; j++, dst += 16) {
+      const k = 2 * j;
+      for (let c = 0; c < QS8_TILE_COLS; c++) {
+        const n = c0 + c;
+        const z = zp[n * zpStride]!;
+        out[dst + 2 * c] = B[bOff + k * ldb + n]! - z;
+        out[dst + 2 * c + 1] = k + 1 < K ? B[bOff + (k + 1) * ldb + n]! - z : 0;
+      }
+    }
+  }
+}
+
+/** Copies int16 panels into a new block of wasm memory; returns its byte offset. */
+export function uploadInt16(wasm: WasmContext, data: Int16Array): number {
+  const offset = wasm.alloc(data.byteLength, 64);
+  new Int16Array(wasm.memory.buffer, offset, data.length).set(data);
+  return offset;
+}
+
+/**
+ * The per-channel int32 bias and float32 multipliers of the requantizing store, in one wasm block (count values
+ * each, 16-byte aligned), written at run through views remade only after the memory grew.
+ */
+export class WasmChannelParams {
+  readonly biasOffset: number;
+  readonly multOffset: number;
+  private biasView: Int32Array;
+  private multView: Float32Array;
+
+  constructor(private readonly wasm: WasmContext, private readonly count: number) {
+    const padded = Math.ceil(count / 4) * 4;
+    this.biasOffset = wasm.alloc(8 * padded, 64);
+    this.multOffset = this.biasOffset + 4 * padded;
+    this.biasView = new Int32Array(0);
+    this.multView = new Float32Array(0);
+  }
+
+  /** bias[c] = bias?.[c·stride] ?? 0 and mult[c] = multipliers[c] for every channel. */
+  write(bias: ArrayLike<number> | undefined, biasStride: number, multipliers: Float32Array): void {
+    const buffer = this.wasm.memory.buffer;
+    if (this.biasView.buffer !== buffer) {
+      this.biasView = new Int32Array(buffer, this.biasOffset, this.count);
+      this.multView = new Float32Array(buffer, this.multOffset, this.count);
+    }
+    if (bias === undefined) this.biasView.fill(0);
+    else for (let c = 0; c < this.count; c++) this.biasView[c] = bias[c * biasStride]!;
+    for (let c = 0; c < this.count; c++) this.multView[c] = multipliers[c]!;
+  }
+}
+
+/** A byte view of the whole wasm memory, remade only after the memory grew (run() must not allocate otherwise). */
+export class WasmBytes {
+  private view = new Uint8Array(0);
+  constructor(private readonly wasm: WasmContext) {}
+  get bytes(): Uint8Array {
+    if (this.view.buffer !== this.wasm.memory.buffer) this.view = new Uint8Array(this.wasm.memory.buffer);
+    return this.view;
+  }
+}
+
+/** True when both views live in the context's memory, so the wasm kernels can address them. */
+export function inWasmMemory(wasm: WasmContext, a: ArrayBufferView, b: ArrayBufferView): boolean {
+  const buffer = wasm.memory.buffer;
+  return a.buffer === buffer && b.buffer === buffer;
+}

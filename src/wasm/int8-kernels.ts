@@ -1,0 +1,183 @@
+import type { WasmModuleSpec } from './context.js';
+import { F32, FunctionBuilder, I32, V128, type ModuleBuilder } from './emitter.js';
+import { forLoop, konst, local, minInto } from './loops.js';
+
+/**
+ * Integer GEMM kernels in WebAssembly SIMD for the 8-bit operators (QLinearConv, QLinearMatMul, QGemm and the
+ * QDQ groups fused into them), XNNPACK-style names: `qs8_gemm_4x8c2__wasmsimd_dot16x2` with the requantizing
+ * store fused.
+ *
+ * Operands are 8-bit values already shifted by their zero points and widened to int16 when packed
+ * (w - w_zp and x - x_zp lie in [-255, 255]), so the kernel needs no zero-point corrections and padding is 0:
+ *   acc[m, n] = Σ_k (A[m, k] - za)·(B[k, n] - zb)
+ * `i32x4.dot_i16x8_s` multiplies two k at a time ("c2"): an A panel holds, per pair of k, the four rows' pairs
+ * [A(m,2j), A(m,2j+1)] (16 bytes: one load32_splat per row), a B panel per pair of k the eight columns' pairs
+ * (32 bytes: two vectors), so the 4×8 tile is 8 dot + 8 add per pair of k into 8 int32x4 accumulators. The
+ * int32 sums are exact while K·255² < 2^31 (K < 33025).
+ *
+ * Requantization, per output (ONNX QLinearConv / QLinearMatMul; MlasRequantizeOutput's float path):
+ *   y = clamp(roundHalfEven(f32(acc + bias) · multiplier) + zp, lo, hi)
+ * f32x4.convert_i32x4_s and f32x4.mul round to nearest even like Math.fround, (v + 1.5·2^23) - 1.5·2^23 rounds
+ * to the nearest even integer for |v| < 2^22 (larger values saturate either way since lo, hi are 8-bit), NaN
+ * becomes 0 as a typed-array store of NaN does. The four int32 lanes' low bytes are the stored 8-bit values.
+ */
+export const QS8_TILE_ROWS = 4;
+export const QS8_TILE_COLS = 8;
+/** Bytes per pair of k in an A panel (4 rows × 2 int16) and a B panel (8 columns × 2 int16). */
+export const QS8_A_PAIR_BYTES = 16;
+export const QS8_B_PAIR_BYTES = 32;
+/** Largest reduction depth whose int32 accumulation cannot overflow with operands in [-255, 255]. */
+export const QS8_MAX_K = Math.floor((2 ** 31 - 1) / (255 * 255));
+
+/** Where the per-channel bias and multiplier of the requantization vary: along the rows or along the columns. */
+export type ChannelAxis = 'rows' | 'cols';
+
+/**
+ * qs8_gemm(M, N, kPairs, a, b, y, ldy, bias, mult, zp, lo, hi): y[m·ldy + n] (bytes) for m < M, n < N, N ≥ 8.
+ * a: ⌈M/4⌉ A panels of kPairs·16 bytes; b: ⌈N/8⌉ B panels of kPairs·32 bytes, panel j holding the columns
+ * min(8j, N - 8) .. +7 (the last one overlaps its neighbour instead of being partial, so every store is a whole
+ * 8-byte row); bias int32 and mult f32 per row (M values) or per column (N values).
+ */
+export type Qs8GemmKernel = (
+  M: number, N: number, kPairs: number, a: number, b: number, y: number, ldy: number, bias: number, mult: number,
+  zp: number, lo: number, hi: number,
+) => void;
+
+/**
+ * qs8_pack_cols(src, ld, K, N, flip, shift, dst): B panels (see Qs8GemmKernel) of the K×N byte matrix at src
+ * (row stride ld bytes, N ≥ 8): element (k, n) becomes int16 (byte ^ flip, as int8) - shift, i.e. x - x_zp with
+ * flip = 0, shift = x_zp for int8 data and flip = 0x80, shift = x_zp - 128 for uint8 data. An odd K repeats
+ * its last row in the padding pair (the A panels hold 0 there).
+ */
+export type Qs8PackKernel = (src: number, ld: number, K: number, N: number, flip: number, shift: number, dst: number) => void;
+
+export interface Int8Kernels {
+  /** Bias and multiplier per row (convolution: rows are output channels). */
+  readonly gemmRowChannels: Qs8GemmKernel;
+  /** Bias and multiplier per column (MatMul / Gemm: columns are output features). */
+  readonly gemmColChannels: Qs8GemmKernel;
+  readonly packCols: Qs8PackKernel;
+}
+
+export function qs8GemmName(axis: ChannelAxis): string {
+  return `qs8_gemm_${QS8_TILE_ROWS}x${QS8_TILE_COLS}c2__wasmsimd_dot16x2_${axis === 'rows' ? 'rowq' : 'colq'}`;
+}
+export const QS8_PACK_NAME = 'qs8_pack_cols_x8c2__wasmsimd';
+
+/** 1.5·2^23: adding and subtracting it rounds an f32 below 2^22 in magnitude to the nearest even integer. */
+const ROUND_MAGIC_F32 = 12582912;
+/** Byte lanes taking the low byte of each int32 lane of (a ++ b): eight 8-bit outputs in the low half. */
+const LOW_BYTES = [0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28];
+/** Byte lanes interleaving the low halves of (a ++ b): a0 b0 a1 b1 … a7 b7. */
+const INTERLEAVE_LOW = [0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23];
+
+function emitGemm(axis: ChannelAxis): FunctionBuilder {
+  const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32, I32, I32, I32, F32, F32, F32]);
+  const [M, N, KP, a, b, y, ldy, bias, mult, zp, lo, hi] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+  const cb = f.local(I32), c0 = f.local(I32), m0 = f.local(I32), ap = f.local(I32), bp = f.local(I32), k = f.local(I32);
+  const aPanel = f.local(I32), bPanel = f.local(I32), aBytes = f.local(I32), bBytes = f.local(I32), yRow = f.local(I32);
+  const acc = Array.from({ length: 2 * QS8_TILE_ROWS }, () => f.local(V128));
+  const vb0 = f.local(V128), vb1 = f.local(V128), va = f.local(V128);
+  const magic = f.local(V128), zpv = f.local(V128), lov = f.local(V128), hiv = f.local(V128);
+  const colBias = [f.local(V128), f.local(V128)], colMult = [f.local(V128), f.local(V128)];
+  f.get(KP).i32(QS8_A_PAIR_BYTES).op('i32.mul').set(aBytes);
+  f.get(KP).i32(QS8_B_PAIR_BYTES).op('i32.mul').set(bBytes);
+  f.f32(ROUND_MAGIC_F32).simd('f32x4.splat').set(magic);
+  f.get(zp).simd('f32x4.splat').set(zpv);
+  f.get(lo).simd('f32x4.splat').set(lov);
+  f.get(hi).simd('f32x4.splat').set(hiv);
+  f.get(b).set(bPanel);
+  forLoop(f, cb, konst(0), local(N), konst(QS8_TILE_COLS), () => {
+    minInto(f, c0, local(cb), (g) => g.get(N).i32(QS8_TILE_COLS).op('i32.sub'));
+    if (axis === 'cols') {
+      for (let h = 0; h < 2; h++) {
+        f.get(bias).get(c0).i32(2).op('i32.shl').op('i32.add').v128Load(16 * h, 2).set(colBias[h]!);
+        f.get(mult).get(c0).i32(2).op('i32.shl').op('i32.add').v128Load(16 * h, 2).set(colMult[h]!);
+      }
+    }
+    f.get(a).set(aPanel);
+    forLoop(f, m0, konst(0), local(M), konst(QS8_TILE_ROWS), () => {
+      for (const v of acc) f.v128Const(new Uint8Array(16)).set(v);
+      f.get(aPanel).set(ap);
+      f.get(bPanel).set(bp);
+      f.get(KP).set(k);
+      f.block().loop();
+      f.get(k).op('i32.eqz').brIf(1);
+      f.get(bp).v128Load(0).set(vb0);
+      f.get(bp).v128Load(16).set(vb1);
+      for (let r = 0; r < QS8_TILE_ROWS; r++) {
+        f.get(ap).simdMem('v128.load32_splat', 4 * r).set(va);
+        f.get(acc[2 * r]!).get(va).get(vb0).simd('i32x4.dot_i16x8_s').simd('i32x4.add').set(acc[2 * r]!);
+        f.get(acc[2 * r + 1]!).get(va).get(vb1).simd('i32x4.dot_i16x8_s').simd('i32x4.add').set(acc[2 * r + 1]!);
+      }
+      f.get(ap).i32(QS8_A_PAIR_BYTES).op('i32.add').set(ap);
+      f.get(bp).i32(QS8_B_PAIR_BYTES).op('i32.add').set(bp);
+      f.get(k).i32(1).op('i32.sub').set(k);
+      f.br(0);
+      f.end().end();
+      for (let r = 0; r < QS8_TILE_ROWS; r++) {
+        if (r > 0) f.get(m0).i32(r).op('i32.add').get(M).op('i32.lt_s').if();
+        // yRow = y + (m0 + r)·ldy + c0
+        f.get(y).get(m0).i32(r).op('i32.add').get(ldy).op('i32.mul').op('i32.add').get(c0).op('i32.add').set(yRow);
+        f.get(yRow);
+        for (let h = 0; h < 2; h++) {
+          f.get(acc[2 * r + h]!);
+          if (axis === 'cols') f.get(colBias[h]!);
+          else f.get(bias).get(m0).i32(2).op('i32.shl').op('i32.add').simdMem('v128.load32_splat', 4 * r);
+          f.simd('i32x4.add').simd('f32x4.convert_i32x4_s');
+          if (axis === 'cols') f.get(colMult[h]!);
+          else f.get(mult).get(m0).i32(2).op('i32.shl').op('i32.add').simdMem('v128.load32_splat', 4 * r);
+          f.simd('f32x4.mul');
+          f.get(magic).simd('f32x4.add').get(magic).simd('f32x4.sub');
+          f.get(zpv).simd('f32x4.add').get(lov).simd('f32x4.max').get(hiv).simd('f32x4.min');
+          f.simd('i32x4.trunc_sat_f32x4_s');
+        }
+        f.shuffle(LOW_BYTES).store64Lane(0, 0, 0);
+        if (r > 0) f.end();
+      }
+      f.get(aPanel).get(aBytes).op('i32.add').set(aPanel);
+    });
+    f.get(bPanel).get(bBytes).op('i32.add').set(bPanel);
+  });
+  return f;
+}
+
+function emitPackCols(): FunctionBuilder {
+  const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32, I32]);
+  const [src, ld, K, N, flip, shift, dst] = [0, 1, 2, 3, 4, 5, 6];
+  const cb = f.local(I32), c0 = f.local(I32), k0 = f.local(I32), p0 = f.local(I32), p1 = f.local(I32), v = f.local(V128);
+  const flipv = f.local(V128), shiftv = f.local(V128);
+  f.get(flip).simd('i8x16.splat').set(flipv);
+  f.get(shift).simd('i16x8.splat').set(shiftv);
+  forLoop(f, cb, konst(0), local(N), konst(QS8_TILE_COLS), () => {
+    minInto(f, c0, local(cb), (g) => g.get(N).i32(QS8_TILE_COLS).op('i32.sub'));
+    forLoop(f, k0, konst(0), local(K), konst(2), () => {
+      // p0 = src + k0·ld + c0; p1 = the next row, or p0 again past the last row.
+      f.get(src).get(k0).get(ld).op('i32.mul').op('i32.add').get(c0).op('i32.add').set(p0);
+      f.get(p0).get(ld).op('i32.add').get(p0).get(k0).i32(1).op('i32.add').get(K).op('i32.lt_s').select().set(p1);
+      f.get(p0).simdMem('v128.load64_zero', 0, 0).get(p1).simdMem('v128.load64_zero', 0, 0).shuffle(INTERLEAVE_LOW);
+      f.get(flipv).simd('v128.xor').set(v);
+      f.get(dst).get(v).simd('i16x8.extend_low_i8x16_s').get(shiftv).simd('i16x8.sub').v128Store(0, 0);
+      f.get(dst).get(v).simd('i16x8.extend_high_i8x16_s').get(shiftv).simd('i16x8.sub').v128Store(16, 0);
+      f.get(dst).i32(QS8_B_PAIR_BYTES).op('i32.add').set(dst);
+    });
+  });
+  return f;
+}
+
+/** The int8 GEMM family: one small module compiled on first use (WasmContext.use). */
+export const INT8_KERNELS: WasmModuleSpec<Int8Kernels> = {
+  key: 'int8-gemm',
+  build(m: ModuleBuilder) {
+    m.addFunction(emitGemm('rows'), qs8GemmName('rows'));
+    m.addFunction(emitGemm('cols'), qs8GemmName('cols'));
+    m.addFunction(emitPackCols(), QS8_PACK_NAME);
+  },
+  bind(e) {
+    return {
+      gemmRowChannels: e[qs8GemmName('rows')] as Qs8GemmKernel,
+      gemmColChannels: e[qs8GemmName('cols')] as Qs8GemmKernel,
+      packCols: e[QS8_PACK_NAME] as Qs8PackKernel,
+    };
+  },
+};

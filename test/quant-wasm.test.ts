@@ -1,0 +1,278 @@
+/**
+ * The wasm SIMD int8 GEMM (src/wasm/int8-kernels.ts) and the QLinearConv / QLinearMatMul / QGemm paths built on
+ * it, bit for bit against naive references written here and against the JS kernels (backend 'js'), over odd
+ * shapes that defeat the 4×8 tiling and the k pairs, uint8 / int8 operands, per-tensor and per-channel zero points.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { allocData, sizeOf, type Data, type TensorData } from '../src/dtype.js';
+import type { PrepareContext } from '../src/kernels/kernel.js';
+import { colPanelBytes, kPairs, packColPairs, packRowPairs, rowPanelBytes } from '../src/kernels/quant/igemm-wasm.js';
+import type { Int8Like } from '../src/kernels/quant/igemm.js';
+import { requantize } from '../src/kernels/quant/rounding.js';
+import { defaultRegistry } from '../src/kernels/registry.js';
+import { WasmContext } from '../src/wasm/context.js';
+import { INT8_KERNELS, type Int8Kernels } from '../src/wasm/int8-kernels.js';
+import { makeNode, rng, type AttrValue } from './harness.js';
+
+const f = Math.fround;
+let wasm: WasmContext;
+let kernels: Int8Kernels;
+/** Calls of the wasm GEMM since the last reset: proves an operator test really ran on wasm. */
+let gemmCalls = 0;
+
+beforeAll(() => {
+  const ctx = WasmContext.create();
+  if (ctx === undefined) throw new Error('this engine lacks WebAssembly SIMD');
+  wasm = ctx;
+  const k = ctx.use(INT8_KERNELS);
+  if (k === undefined) throw new Error('the int8 module did not compile');
+  kernels = k;
+  // Count calls through the shared bound object (the operators read it on every run).
+  const { gemmRowChannels, gemmColChannels } = k as { -readonly [K in keyof Int8Kernels]: Int8Kernels[K] };
+  Object.assign(k, {
+    gemmRowChannels: (...a: Parameters<typeof gemmRowChannels>) => { gemmCalls++; gemmRowChannels(...a); },
+    gemmColChannels: (...a: Parameters<typeof gemmColChannels>) => { gemmCalls++; gemmColChannels(...a); },
+  });
+});
+
+function random8(n: number, signed: boolean, seed: number): Int8Like {
+  const r = rng(seed);
+  const out = signed ? new Int8Array(n) : new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = Math.floor(r() * 256) - (signed ? 128 : 0);
+  return out;
+}
+
+describe('qs8_gemm 4x8c2 (wasm SIMD)', () => {
+  const shapes: [number, number, number][] = [
+    [1, 8, 1], [3, 9, 5], [4, 8, 2], [5, 17, 3], [17, 67, 67], [7, 13, 128], [2, 40, 1001],
+  ];
+  for (const [M, N, K] of shapes) {
+    for (const [aSigned, bSigned] of [[true, false], [false, true], [true, true], [false, false]] as const) {
+      it(`requantizes Σ (a - za)(b - zb) + bias exactly for ${M}×${N}×${K}, a ${aSigned ? 'int8' : 'uint8'}, b ${bSigned ? 'int8' : 'uint8'}`, () => {
+        const A = random8(M * K, aSigned, M * 31 + K);
+        const B = random8(K * N, bSigned, N * 7 + K);
+        const za = Array.from({ length: M }, (_, m) => (aSigned ? -3 + m : 120 + m) % 256);
+        const zb = aSigned ? 11 : bSigned ? -7 : 130;
+        const bias = Array.from({ length: M }, (_, m) => m * 1000 - 2500);
+        // Row 0's multiplier 0.5 makes every odd sum a tie: round half to even must match exactly.
+        const mult = Array.from({ length: M }, (_, m) => (m === 0 ? 0.5 : f(1 / (K * 60 + m * 13))));
+        const [zp, lo, hi] = bSigned ? [3, -128, 127] : [100, 0, 255];
+        const aPanels = new Int16Array(rowPanelBytes(M, K) / 2);
+        packRowPairs(M, K, A, 0, K, za, 1, aPanels, 0);
+        const aOff = wasm.alloc(aPanels.byteLength);
+        const bOff = wasm.alloc(K * N);
+        const pOff = wasm.alloc(colPanelBytes(K, N));
+        const yOff = wasm.alloc(M * (N + 3));
+        const qOff = wasm.alloc(8 * M);
+        try {
+          const mem = wasm.memory.buffer;
+          new Int16Array(mem, aOff, aPanels.length).set(aPanels);
+          new Uint8Array(mem, bOff, K * N).set(new Uint8Array(B.buffer));
+          new Int32Array(mem, qOff, M).set(bias);
+          new Float32Array(mem, qOff + 4 * M, M).set(mult);
+          const y = new Uint8Array(mem, yOff, M * (N + 3)).fill(0xee);
+          kernels.packCols(bOff, N, K, N, bSigned ? 0 : 0x80, bSigned ? zb : zb - 128, pOff);
+          kernels.gemmRowChannels(M, N, kPairs(K), aOff, pOff, yOff, N + 3, qOff, qOff + 4 * M, zp, lo, hi);
+          const got = bSigned ? new Int8Array(y.buffer, yOff, y.length) : y;
+          for (let m = 0; m < M; m++) {
+            for (let n = 0; n < N; n++) {
+              let acc = 0;
+              for (let k = 0; k < K; k++) acc += (A[m * K + k]! - za[m]!) * (B[k * N + n]! - zb);
+              expect(got[m * (N + 3) + n], `y[${m}, ${n}]`).toBe(requantize(acc + bias[m]!, mult[m]!, zp, lo, hi));
+            }
+            for (let n = N; n < N + 3; n++) expect(y[m * (N + 3) + n], 'nothing written past the row').toBe(0xee);
+          }
+        } finally {
+          for (const o of [aOff, bOff, pOff, yOff, qOff]) wasm.free(o);
+        }
+      });
+    }
+  }
+
+  it('packs B panels in wasm exactly as packColPairs does in JS (odd K, overlapping last block)', () => {
+    const [K, N] = [7, 19];
+    for (const signed of [false, true]) {
+      const B = random8(K * N, signed, 5);
+      const zb = signed ? -20 : 200;
+      const expected = new Int16Array(colPanelBytes(K, N) / 2);
+      packColPairs(K, N, B, 0, N, [zb], 0, expected, 0);
+      const bOff = wasm.alloc(K * N);
+      const pOff = wasm.alloc(expected.byteLength);
+      try {
+        new Uint8Array(wasm.memory.buffer, bOff, K * N).set(new Uint8Array(B.buffer));
+        kernels.packCols(bOff, N, K, N, signed ? 0 : 0x80, signed ? zb : zb - 128, pOff);
+        const got = new Int16Array(wasm.memory.buffer, pOff, expected.length);
+        // The padding pair of an odd K repeats the last row in wasm and is 0 in JS: both meet zero weights.
+        for (let i = 0; i < expected.length; i++) {
+          const j = Math.floor(i / 16) % kPairs(K);
+          const padding = K % 2 === 1 && j === kPairs(K) - 1 && i % 2 === 1;
+          if (!padding) expect(got[i], `panel int16 ${i}`).toBe(expected[i]);
+        }
+      } finally {
+        wasm.free(bOff);
+        wasm.free(pOff);
+      }
+    }
+  });
+});
+
+/** Prepares `opType` and runs it with runtime inputs/outputs as views of wasm memory (backend 'wasm') or plain arrays ('js'). */
+function runOp(
+  backend: 'wasm' | 'js', opType: string, domain: string, inputs: (TensorData | undefined)[], constant: number[], attrs: Record<string, AttrValue>,
+): TensorData {
+  const node = makeNode(opType, attrs, inputs.length, 1, domain);
+  node.inputs.forEach((_, i) => { if (inputs[i] === undefined) (node.inputs as string[])[i] = ''; });
+  const ctx: PrepareContext = {
+    node,
+    opset: domain === '' ? 13 : 1,
+    inputs: inputs.map((t) => t && { dtype: t.dtype, shape: [...t.shape] }),
+    constants: inputs.map((t, i) => (constant.includes(i) ? t : undefined)),
+    options: backend === 'wasm' ? { wasm } : {},
+  };
+  const prepared = defaultRegistry.get(node).prepare(ctx);
+  const out = prepared.outputs[0]!;
+  const runtime = inputs.map((t, i) => (t !== undefined && !constant.includes(i) ? t : undefined));
+  const scratch = (prepared.scratch ?? []).map((s) => allocData(s.dtype, s.length));
+  if (backend === 'js') {
+    const y = allocData(out.dtype, sizeOf(out.shape));
+    prepared.run(inputs.map((t) => t?.data), [y], scratch);
+    return { dtype: out.dtype, shape: out.shape, data: y };
+  }
+  // Allocate everything first: an allocation may grow the memory and detach earlier views.
+  const offsets = runtime.map((t) => (t === undefined ? 0 : wasm.alloc(t.data.byteLength)));
+  const yOff = wasm.alloc(sizeOf(out.shape) * 4);
+  try {
+    const views = runtime.map((t, i) => {
+      if (t === undefined) return inputs[i]?.data;
+      const v = allocView(t, offsets[i]!);
+      (v as Uint8Array).set(t.data as Uint8Array);
+      return v;
+    });
+    const y = allocView({ dtype: out.dtype, shape: out.shape, data: allocData(out.dtype, 0) }, yOff, sizeOf(out.shape));
+    prepared.run(views, [y], scratch);
+    return { dtype: out.dtype, shape: out.shape, data: (y as Uint8Array).slice() };
+  } finally {
+    offsets.forEach((o) => o !== 0 && wasm.free(o));
+    wasm.free(yOff);
+  }
+}
+
+function allocView(t: TensorData, offset: number, length = t.data.length): Data {
+  const ctor = t.data.constructor as new (b: ArrayBufferLike, o: number, n: number) => Data;
+  return new ctor(wasm.memory.buffer, offset, length);
+}
+
+function scalar(dtype: 'float32' | 'uint8' | 'int8', v: number): TensorData {
+  const data = allocData(dtype, 1);
+  data[0] = v;
+  return { dtype, shape: [], data };
+}
+function t8(signed: boolean, shape: number[], seed: number): TensorData {
+  return { dtype: signed ? 'int8' : 'uint8', shape, data: random8(sizeOf(shape), signed, seed) };
+}
+
+interface ConvCase {
+  C: number; M: number; H: number; W: number; k: number; stride: number; pad: number; group: number;
+  xSigned: boolean; wSigned: boolean; perChannel: boolean; bias: boolean; batch?: number; clamp?: [number, number];
+}
+
+/** QLinearConv by definition: acc in exact integers, then requantize(acc + B[m], x_s·w_s[m]/y_s in f32 steps). */
+function naiveQLinearConv(c: ConvCase, x: Int8Like, xz: number, w: Int8Like, ws: Float32Array, wz: Int8Like, ys: number, yz: number, B: Int32Array | undefined, lo: number, hi: number, xs: number): number[] {
+  const N = c.batch ?? 1;
+  const OH = Math.floor((c.H + 2 * c.pad - c.k) / c.stride) + 1;
+  const OW = Math.floor((c.W + 2 * c.pad - c.k) / c.stride) + 1;
+  const Cg = c.C / c.group;
+  const Mg = c.M / c.group;
+  const out: number[] = [];
+  for (let n = 0; n < N; n++) {
+    for (let m = 0; m < c.M; m++) {
+      const g = Math.floor(m / Mg);
+      const zw = wz[wz.length === 1 ? 0 : m]!;
+      const mult = f(f(xs * ws[ws.length === 1 ? 0 : m]!) / ys);
+      for (let oh = 0; oh < OH; oh++) {
+        for (let ow = 0; ow < OW; ow++) {
+          let acc = B === undefined ? 0 : B[m]!;
+          for (let ci = 0; ci < Cg; ci++) {
+            for (let kh = 0; kh < c.k; kh++) {
+              for (let kw = 0; kw < c.k; kw++) {
+                const ih = oh * c.stride - c.pad + kh;
+                const iw = ow * c.stride - c.pad + kw;
+                if (ih < 0 || iw < 0 || ih >= c.H || iw >= c.W) continue;
+                const xv = x[((n * c.C + g * Cg + ci) * c.H + ih) * c.W + iw]!;
+                acc += (xv - xz) * (w[((m * Cg + ci) * c.k + kh) * c.k + kw]! - zw);
+              }
+            }
+          }
+          out.push(requantize(acc, mult, yz, lo, hi));
+        }
+      }
+    }
+  }
+  return out;
+}
+
+describe('QLinearConv on the wasm int8 GEMM', () => {
+  const cases: ConvCase[] = [
+    { C: 5, M: 3, H: 4, W: 5, k: 1, stride: 1, pad: 0, group: 1, xSigned: false, wSigned: true, perChannel: true, bias: true },
+    { C: 3, M: 5, H: 7, W: 6, k: 3, stride: 1, pad: 1, group: 1, xSigned: false, wSigned: true, perChannel: false, bias: false },
+    { C: 17, M: 9, H: 9, W: 9, k: 3, stride: 2, pad: 1, group: 1, xSigned: true, wSigned: true, perChannel: true, bias: true, batch: 2 },
+    { C: 8, M: 6, H: 6, W: 7, k: 3, stride: 1, pad: 0, group: 2, xSigned: false, wSigned: false, perChannel: true, bias: true },
+    { C: 16, M: 67, H: 3, W: 3, k: 1, stride: 1, pad: 0, group: 1, xSigned: false, wSigned: true, perChannel: false, bias: true },
+    { C: 7, M: 4, H: 5, W: 5, k: 5, stride: 1, pad: 2, group: 1, xSigned: true, wSigned: false, perChannel: false, bias: true, clamp: [-20, 90] },
+    { C: 32, M: 24, H: 14, W: 14, k: 1, stride: 1, pad: 0, group: 1, xSigned: false, wSigned: true, perChannel: true, bias: true, clamp: [100, 255] },
+  ];
+  for (const c of cases) {
+    const label = `C${c.C} M${c.M} ${c.H}x${c.W} k${c.k} s${c.stride} p${c.pad} g${c.group} x ${c.xSigned ? 'i8' : 'u8'} w ${c.wSigned ? 'i8' : 'u8'}` +
+      `${c.perChannel ? ' per-channel' : ''}${c.bias ? ' bias' : ''}${c.clamp ? ' clamp' : ''}${c.batch ? ` batch ${c.batch}` : ''}`;
+    it(`${label}: wasm = JS = reference, bit for bit`, () => {
+      const x = t8(c.xSigned, [c.batch ?? 1, c.C, c.H, c.W], c.C * 3 + c.H);
+      const w = t8(c.wSigned, [c.M, c.C / c.group, c.k, c.k], c.M * 5 + c.k);
+      const nz = c.perChannel ? c.M : 1;
+      const ws = Float32Array.from({ length: nz }, (_, i) => f(0.002 + 0.0003 * i));
+      const wz = c.wSigned ? Int8Array.from({ length: nz }, (_, i) => (i % 5) - 2) : Uint8Array.from({ length: nz }, (_, i) => 120 + (i % 9));
+      const B = c.bias ? Int32Array.from({ length: c.M }, (_, i) => i * 97 - 300) : undefined;
+      const [xs, xz, ys, yz] = [0.05, c.xSigned ? -4 : 131, 0.09, c.xSigned ? 5 : 128];
+      const yType = c.xSigned ? 'int8' : 'uint8';
+      const inputs: (TensorData | undefined)[] = [
+        x, scalar('float32', xs), scalar(yType, xz), w,
+        { dtype: 'float32', shape: c.perChannel ? [nz] : [], data: ws },
+        { dtype: c.wSigned ? 'int8' : 'uint8', shape: c.perChannel ? [nz] : [], data: wz },
+        scalar('float32', ys), scalar(yType, yz),
+        B === undefined ? undefined : { dtype: 'int32', shape: [c.M], data: B },
+      ];
+      const attrs: Record<string, AttrValue> = {
+        kernel_shape: [c.k, c.k], strides: [c.stride, c.stride], pads: [c.pad, c.pad, c.pad, c.pad], group: c.group,
+      };
+      let [lo, hi] = c.xSigned ? [-128, 127] : [0, 255];
+      if (c.clamp !== undefined) {
+        [lo, hi] = c.clamp;
+        attrs.output_min = lo;
+        attrs.output_max = hi;
+      }
+      const domain = c.clamp === undefined ? '' : 'tinfer';
+      const expected = naiveQLinearConv(c, x.data as Int8Like, xz, w.data as Int8Like, ws, wz, f(ys), yz, B, lo, hi, f(xs));
+      const constant = [1, 2, 3, 4, 5, 6, 7, 8];
+      gemmCalls = 0;
+      const got = runOp('wasm', 'QLinearConv', domain, inputs, constant, attrs);
+      expect(gemmCalls, 'the wasm GEMM ran').toBeGreaterThan(0);
+      expect(Array.from(got.data as Int8Like)).toEqual(expected);
+      expect(Array.from(runOp('js', 'QLinearConv', domain, inputs, constant, attrs).data as Int8Like)).toEqual(expected);
+    });
+  }
+
+  it('falls back to the JS kernel when the views are not in wasm memory', () => {
+    const c = { C: 4, M: 4, H: 4, W: 4 };
+    const x = t8(false, [1, c.C, c.H, c.W], 1);
+    const w = t8(true, [c.M, c.C, 1, 1], 2);
+    const inputs: TensorData[] = [x, scalar('float32', 0.1), scalar('uint8', 128), w, scalar('float32', 0.01), scalar('int8', 0), scalar('float32', 0.2), scalar('uint8', 128)];
+    const node = makeNode('QLinearConv', {}, inputs.length);
+    const prepared = defaultRegistry.get(node).prepare({
+      node, opset: 13, inputs: inputs.map((t) => ({ dtype: t.dtype, shape: t.shape })), constants: inputs.map((t, i) => (i > 0 ? t : undefined)), options: { wasm },
+    });
+    gemmCalls = 0;
+    const y = new Uint8Array(c.M * c.H * c.W);
+    prepared.run(inputs.map((t) => t.data), [y], []);
+    expect(gemmCalls).toBe(0);
+    expect(Array.from(y)).toEqual(Array.from(runOp('js', 'QLinearConv', '', inputs, [1, 2, 3, 4, 5, 6, 7], {}).data as Uint8Array));
+  });
+});
