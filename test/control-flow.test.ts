@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { InferenceSession, Tensor } from '../src/index.js';
 import { GraphBuilder, ModelBuilder } from './onnx-builder.js';
 import { tensor } from './harness.js';
+import { TinferError } from '../src/errors.js';
 
 /**
  * Silero-style: state in, state out, and an If on the sample rate whose branches read outer values.
@@ -103,5 +104,87 @@ describe('Loop', () => {
     expect(Array.from(out[s.outputNames[0]!]!.data as Float32Array)).toEqual([10]);
     expect(out[s.outputNames[1]!]!.dims).toEqual([5, 1]);
     expect(Array.from(out[s.outputNames[1]!]!.data as Float32Array)).toEqual([0, 1, 3, 6, 10]);
+  });
+});
+
+describe('Scan opset 8 (batched, sequence_lens first)', () => {
+  const B = 2;
+  const T = 3;
+  const D = 2;
+
+  /** Body: s' = s + x_t · w_t, scan output y_t = s'. x is read forwards, w backwards (directions [0, 1]). */
+  function model(withLengths: boolean): Uint8Array {
+    const b = new ModelBuilder({ opset: 8 });
+    const lens = withLengths ? b.input('lens', 'int64', [B]) : '';
+    const s0 = b.input('s0', 'float32', [B, D]);
+    const x = b.input('x', 'float32', [B, T, D]);
+    const w = b.input('w', 'float32', [B, T, D]);
+    const body = b.subgraph();
+    const s = body.input('s', 'float32', [D]);
+    const xt = body.input('xt', 'float32', [D]);
+    const wt = body.input('wt', 'float32', [D]);
+    const [prod] = body.node('Mul', [xt, wt]);
+    const [next] = body.node('Add', [s, prod!]);
+    const [y] = body.node('Identity', [next!]);
+    body.output(next!, { dtype: 'float32', shape: [D] });
+    body.output(y!, { dtype: 'float32', shape: [D] });
+    const [final, ys] = b.node('Scan', [lens, s0, x, w], { body, num_scan_inputs: 2, directions: [0, 1] }, { outputs: 2 });
+    b.output(final!);
+    b.output(ys!);
+    return b.toBytes();
+  }
+
+  /** The Changelog's Scan-8 semantics written out: per batch row, `len` steps, w reversed over them, zeros after. */
+  function reference(s0: number[], x: number[], w: number[], lens: number[]): { final: number[]; ys: number[] } {
+    const final = new Array<number>(B * D).fill(0);
+    const ys = new Array<number>(B * T * D).fill(0);
+    for (let b = 0; b < B; b++) {
+      const s = s0.slice(b * D, b * D + D);
+      for (let t = 0; t < lens[b]!; t++) {
+        const tw = lens[b]! - 1 - t;
+        for (let d = 0; d < D; d++) {
+          s[d] = Math.fround(s[d]! + Math.fround(x[(b * T + t) * D + d]! * w[(b * T + tw) * D + d]!));
+          ys[(b * T + t) * D + d] = s[d]!;
+        }
+      }
+      s.forEach((v, d) => (final[b * D + d] = v));
+    }
+    return { final, ys };
+  }
+
+  const s0 = [1, -1, 0.5, 2];
+  const x = [1, 2, 3, 4, 5, 6, -1, -2, -3, -4, -5, -6];
+  const w = [0.5, 1, 1.5, 2, 2.5, 3, 3, 2, 1, 0.5, 0.25, 0.125];
+  const feeds = (): Record<string, Tensor> => ({
+    s0: new Tensor('float32', Float32Array.from(s0), [B, D]),
+    x: new Tensor('float32', Float32Array.from(x), [B, T, D]),
+    w: new Tensor('float32', Float32Array.from(w), [B, T, D]),
+  });
+
+  for (const backend of ['wasm', 'js'] as const) {
+    it(`runs every batch row over the whole sequence when sequence_lens is absent (${backend})`, () => {
+      const s = InferenceSession.createSync(model(false), { backend });
+      const out = s.runSync(feeds());
+      const ref = reference(s0, x, w, [T, T]);
+      expect(out[s.outputNames[0]!]!.dims).toEqual([B, D]);
+      expect(out[s.outputNames[1]!]!.dims).toEqual([B, T, D]);
+      expect(Array.from(out[s.outputNames[0]!]!.data as Float32Array)).toEqual(ref.final);
+      expect(Array.from(out[s.outputNames[1]!]!.data as Float32Array)).toEqual(ref.ys);
+    });
+
+    it(`stops each row at its sequence length, reverses over that length and zero-fills the rest (${backend})`, () => {
+      const s = InferenceSession.createSync(model(true), { backend });
+      const lens = [2, 1];
+      const out = s.runSync({ ...feeds(), lens: new Tensor('int64', lens, [B]) });
+      const ref = reference(s0, x, w, lens);
+      expect(Array.from(out[s.outputNames[0]!]!.data as Float32Array)).toEqual(ref.final);
+      expect(Array.from(out[s.outputNames[1]!]!.data as Float32Array)).toEqual(ref.ys);
+      expect(ref.ys.slice(2 * D, 3 * D)).toEqual([0, 0]);
+    });
+  }
+
+  it('rejects a sequence length longer than the scan inputs with a TinferError', () => {
+    const s = InferenceSession.createSync(model(true), { backend: 'js' });
+    expect(() => s.runSync({ ...feeds(), lens: new Tensor('int64', [4, 1], [B]) })).toThrow(TinferError);
   });
 });
