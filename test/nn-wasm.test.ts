@@ -4,6 +4,8 @@ import { defaultRegistry } from '../src/kernels/registry.js';
 import type { PrepareContext } from '../src/kernels/kernel.js';
 import { WasmContext } from '../src/wasm/context.js';
 import { RUNTIME_B_MIN_MACS } from '../src/kernels/nn/wasm-runtime-b.js';
+import { MATH_KERNELS, type WasmMathKernels } from '../src/wasm/math-kernels.js';
+import { SOFTMAX_SCALE_ATTR } from '../src/graph/passes/fuse-softmax-scale.js';
 import { expectClose, Fs, makeNode, randomTensor, runKernel, tensor, type AttrValue } from './harness.js';
 
 // Gemm, MatMul (constant B) and tinfer.MatMulAdd on both backends against a naive float64 reference at
@@ -326,3 +328,142 @@ describe('MatMul with runtime B on both backends vs a naive reference (rtol 1e-4
     expectClose(y, want, 1e-4, 1e-5);
   });
 });
+
+// ---- transformer ops on the wasm 'math' family (softmax rows, LayerNorm rows, GELU/Erf/Sigmoid/Tanh) ----
+
+/** Counts calls of the math family's kernels (the kernels read them from this very object at run). */
+const mathCalls = { softmax: 0, layerNorm: 0, unary: 0 };
+const mathKernels = wasmCtx?.use(MATH_KERNELS);
+if (mathKernels !== undefined) {
+  const k = mathKernels as { -readonly [K in keyof WasmMathKernels]: WasmMathKernels[K] };
+  const [softmax, layerNorm] = [k.softmax, k.layerNorm];
+  k.softmax = (...a) => { mathCalls.softmax++; softmax(...a); };
+  k.layerNorm = (...a) => { mathCalls.layerNorm++; layerNorm(...a); };
+  const unary = k.unary as Record<string, (x: number, y: number, n: number) => void>;
+  for (const op of Object.keys(unary)) {
+    const f = unary[op]!;
+    unary[op] = (...a) => { mathCalls.unary++; f(...a); };
+  }
+}
+
+/** Runs on one backend; for wasm also expects the named math kernel to have run. */
+function runMathOn(backend: Backend, kernel: keyof typeof mathCalls, opType: string, inputs: TensorData[], attrs: Record<string, AttrValue>, constant: number[] = []): TensorData {
+  if (backend === 'js') return runKernel(opType, inputs, attrs, { constant })[0]!;
+  const before = mathCalls[kernel];
+  const y = runKernelInWasm(wasmCtx!, opType, inputs, attrs, { constant })[0]!;
+  expect(mathCalls[kernel], `the wasm ${kernel} kernel ran`).toBeGreaterThan(before);
+  return y;
+}
+
+/** float64 softmax(scale·x) along the last axis. */
+function naiveSoftmax(x: TensorData, scale = 1): TensorData {
+  const n = x.shape[x.shape.length - 1]!;
+  const d = x.data as Float32Array;
+  const y = new Float32Array(d.length);
+  for (let r = 0; r < d.length / n; r++) {
+    let m = -Infinity;
+    for (let i = 0; i < n; i++) m = Math.max(m, scale * d[r * n + i]!);
+    let s = 0;
+    for (let i = 0; i < n; i++) s += Math.exp(scale * d[r * n + i]! - m);
+    for (let i = 0; i < n; i++) y[r * n + i] = Math.exp(scale * d[r * n + i]! - m) / s;
+  }
+  return tensor('float32', [...x.shape], y);
+}
+
+describe('Softmax (last axis) on both backends vs a float64 reference (rtol 1e-5, atol 1e-7)', () => {
+  for (const backend of BACKENDS) {
+    it.skipIf(backend === 'wasm' && wasmCtx === undefined)(`rows of 1, 3, 5, 197 with and without tinfer.softmax_scale (${backend})`, () => {
+      for (const n of [1, 3, 5, 197]) {
+        const x = randomTensor([2, 3, n], n, -6, 6);
+        for (const scale of [undefined, 0.125, -1.5]) {
+          const attrs: Record<string, AttrValue> = scale === undefined ? {} : { [SOFTMAX_SCALE_ATTR]: scale };
+          const y = runMathOn(backend, 'softmax', 'Softmax', [x], attrs);
+          expectClose(y, naiveSoftmax(x, scale ?? 1), 1e-5, 1e-7);
+        }
+      }
+    });
+  }
+});
+
+/** float64 LayerNorm over the last axis with gamma and beta of that length. */
+function naiveLayerNorm(x: TensorData, gamma: TensorData, beta: TensorData, eps: number): TensorData {
+  const n = x.shape[x.shape.length - 1]!;
+  const d = x.data as Float32Array;
+  const [g, b] = [gamma.data as Float32Array, beta.data as Float32Array];
+  const y = new Float32Array(d.length);
+  for (let r = 0; r < d.length / n; r++) {
+    let mean = 0;
+    for (let i = 0; i < n; i++) mean += d[r * n + i]! / n;
+    let v = 0;
+    for (let i = 0; i < n; i++) v += (d[r * n + i]! - mean) ** 2 / n;
+    for (let i = 0; i < n; i++) y[r * n + i] = ((d[r * n + i]! - mean) / Math.sqrt(v + eps)) * g[i % g.length]! + b[i % b.length]!;
+  }
+  return tensor('float32', [...x.shape], y);
+}
+
+describe('LayerNormalization (constant Scale, B) on both backends vs a float64 reference (rtol 1e-4, atol 1e-5)', () => {
+  for (const backend of BACKENDS) {
+    it.skipIf(backend === 'wasm' && wasmCtx === undefined)(`rows of 1, 3, 5, 197, 384 and a broadcast [1] Scale (${backend})`, () => {
+      for (const n of [1, 3, 5, 197, 384]) {
+        const x = randomTensor([3, n], n + 1, -3, 5);
+        const gamma = randomTensor([n], n + 2, 0.5, 1.5);
+        const beta = randomTensor([n], n + 3, -1, 1);
+        const y = runMathOn(backend, 'layerNorm', 'LayerNormalization', [x, gamma, beta], { epsilon: 1e-5 }, [1, 2]);
+        expectClose(y, naiveLayerNorm(x, gamma, beta, 1e-5), 1e-4, 1e-5);
+      }
+      const x = randomTensor([4, 6], 9, -3, 3);
+      const gamma = tensor('float32', [1], [2]);
+      const beta = tensor('float32', [6], [0, 1, 2, 3, 4, 5]);
+      const y = runMathOn(backend, 'layerNorm', 'LayerNormalization', [x, gamma, beta], {}, [1, 2]);
+      expectClose(y, naiveLayerNorm(x, gamma, beta, 1e-5), 1e-4, 1e-5);
+    });
+  }
+
+  it.skipIf(wasmCtx === undefined)('runtime Scale stays on JS (same result)', () => {
+    const x = randomTensor([3, 8], 1, -3, 3);
+    const gamma = randomTensor([8], 2, 0.5, 1.5);
+    const beta = randomTensor([8], 3, -1, 1);
+    const before = mathCalls.layerNorm;
+    const y = runKernelInWasm(wasmCtx!, 'LayerNormalization', [x, gamma, beta], {}, { constant: [2] })[0]!;
+    expect(mathCalls.layerNorm).toBe(before);
+    expectClose(y, naiveLayerNorm(x, gamma, beta, 1e-5), 1e-4, 1e-5);
+  });
+});
+
+describe('Gelu, Erf, Sigmoid, Tanh on both backends vs float64 references', () => {
+  const cases: Array<[string, Record<string, AttrValue>, (v: number) => number, number, number]> = [
+    // [op, attributes, reference, rtol, atol]
+    ['Gelu', {}, (v) => 0.5 * v * (1 + erfReference(v / Math.SQRT2)), 1e-5, 1e-6],
+    ['Erf', {}, erfReference, 1e-5, 1e-6],
+    ['Sigmoid', {}, (v) => 1 / (1 + Math.exp(-v)), 1e-5, 1e-7],
+    ['Tanh', {}, Math.tanh, 1e-5, 1e-7],
+  ];
+  for (const backend of BACKENDS) {
+    for (const [op, attrs, ref, rtol, atol] of cases) {
+      it.skipIf(backend === 'wasm' && wasmCtx === undefined)(`${op} on lengths 1, 3, 5, 197 (${backend}, rtol ${rtol}, atol ${atol})`, () => {
+        for (const n of [1, 3, 5, 197]) {
+          const x = randomTensor([n], n * 3, -7, 7);
+          const y = runMathOn(backend, 'unary', op, [x], attrs);
+          expectClose(y, tensor('float32', [n], Float32Array.from(x.data as Float32Array, ref)), rtol, atol);
+        }
+      });
+    }
+  }
+});
+
+/** erf by its Maclaurin series (A&S 7.1.5) for |v| < 2.5, else 1 − erfc by Laplace's continued fraction (A&S 7.1.14). */
+function erfReference(v: number): number {
+  const a = Math.abs(v);
+  if (a >= 2.5) {
+    let k = a;
+    for (let n = 300; n >= 1; n--) k = a + n / 2 / k;
+    return Math.sign(v) * (1 - Math.exp(-a * a) / (Math.sqrt(Math.PI) * k));
+  }
+  let term = v;
+  let sum = v;
+  for (let n = 1; n < 200; n++) {
+    term *= (-v * v) / n;
+    sum += term / (2 * n + 1);
+  }
+  return (2 / Math.sqrt(Math.PI)) * sum;
+}

@@ -445,12 +445,15 @@ export function wasmSoftmaxRows(ctx: WasmContext, k: WasmMathKernels, x: Float32
   return true;
 }
 
-/** LayerNorm along rows of n; gamma and beta (n floats each) must be in wasm memory too. */
+/**
+ * LayerNorm along rows of n; gamma and beta are byte offsets of n floats each in wasm memory (uploaded at
+ * prepare, so run makes no views).
+ */
 export function wasmLayerNormRows(
   ctx: WasmContext, k: WasmMathKernels, x: Float32Array, y: Float32Array, rows: number, n: number,
-  gamma: Float32Array, beta: Float32Array, eps: number,
+  gamma: number, beta: number, eps: number,
 ): boolean {
-  if (!inMemory(ctx, x, y, gamma, beta) || x.length < rows * n || y.length < rows * n || gamma.length < n || beta.length < n) return false;
-  k.layerNorm(x.byteOffset, y.byteOffset, rows, n, gamma.byteOffset, beta.byteOffset, eps);
+  if (!inMemory(ctx, x, y) || x.length < rows * n || y.length < rows * n) return false;
+  k.layerNorm(x.byteOffset, y.byteOffset, rows, n, gamma, beta, eps);
   return true;
 }

@@ -7,6 +7,7 @@ import { fuseLayerNorm } from './fuse-layernorm.js';
 import { fuseMatMulAdd } from './fuse-matmul-add.js';
 import { fuseQdq } from './fuse-qdq.js';
 import { fuseActivation } from './fuse-activation.js';
+import { fuseSoftmaxScale } from './fuse-softmax-scale.js';
 import { foldConvMulAdd } from './fold-conv-mul-add.js';
 import { foldTranspose } from './fold-transpose.js';
 
@@ -27,6 +28,6 @@ export {
  */
 export function runBasicPasses(graph: Graph): Graph {
   const folded = foldConvMulAdd(foldBatchNorm(fuseQdq(eliminateIdentity(foldTranspose(graph)))));
-  const fused = fuseActivation(fuseMatMulAdd(fuseGelu(fuseLayerNorm(folded))));
+  const fused = fuseSoftmaxScale(fuseActivation(fuseMatMulAdd(fuseGelu(fuseLayerNorm(folded)))));
   return eliminateDeadCode(fused);
 }

@@ -8,7 +8,7 @@ import type { Node } from '../../loader/model.js';
 import type { KernelDef } from '../kernel.js';
 import { FLOATS, NUMERIC, SIGNED_NUMERIC } from './dtypes.js';
 import { gelu } from './math.js';
-import { plain, unaryKernels, type UnarySpec } from './unary.js';
+import { plain, unaryKernels, withWasmMath, type UnarySpec } from './unary.js';
 
 /** sigmoid(x) = 1 / (1 + e^-x), evaluated so that e^(large) never overflows to Inf/Inf. */
 export function sigmoid(x: number): number {
@@ -53,7 +53,7 @@ const ACTIVATIONS: Record<string, UnarySpec> = {
   },
   Sigmoid: {
     ...plain(FLOATS, sigmoid),
-    floatLoop: () => (x, y) => {
+    floatLoop: (_node, wasm) => withWasmMath('sigmoid', wasm, (x, y) => {
       for (let i = 0; i < x.length; i++) {
         const v = x[i];
         if (v >= 0) y[i] = 1 / (1 + Math.exp(-v));
@@ -62,13 +62,13 @@ const ACTIVATIONS: Record<string, UnarySpec> = {
           y[i] = e / (1 + e);
         }
       }
-    },
+    }),
   },
   Tanh: {
     ...plain(FLOATS, Math.tanh),
-    floatLoop: () => (x, y) => {
+    floatLoop: (_node, wasm) => withWasmMath('tanh', wasm, (x, y) => {
       for (let i = 0; i < x.length; i++) y[i] = Math.tanh(x[i]);
-    },
+    }),
   },
   Softsign: plain(FLOATS, (x) => x / (1 + Math.abs(x))),
   Softplus: plain(FLOATS, softplus),
@@ -143,14 +143,14 @@ const ACTIVATIONS: Record<string, UnarySpec> = {
   Gelu: {
     types: FLOATS,
     make: (node) => ({ num: usesTanhApproximation(node) ? geluTanh : gelu }),
-    floatLoop: (node) =>
+    floatLoop: (node, wasm) =>
       usesTanhApproximation(node)
         ? (x, y) => {
             for (let i = 0; i < x.length; i++) y[i] = geluTanh(x[i]);
           }
-        : (x, y) => {
+        : withWasmMath('gelu', wasm, (x, y) => {
             for (let i = 0; i < x.length; i++) y[i] = gelu(x[i]);
-          },
+          }),
   },
   // shrink(x) = x < -lambd ? x + bias : x > lambd ? x - bias : 0
   Shrink: {

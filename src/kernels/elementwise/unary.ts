@@ -8,6 +8,8 @@ import { attrInt } from '../../graph/attributes.js';
 import { requireInput, type KernelDef } from '../kernel.js';
 import { BOOL, FLOATS, INTS, NUMERIC, SIGNED_NUMERIC, checkDtype, isBigIntDtype, roundUnaryFor } from './dtypes.js';
 import { erf } from './math.js';
+import type { WasmContext } from '../../wasm/context.js';
+import { MATH_KERNELS, wasmUnaryMath, type UnaryMathOp } from '../../wasm/math-kernels.js';
 
 export interface ScalarFns {
   /** For number storage (floats, ints up to 32 bits, bool). */
@@ -25,10 +27,23 @@ export interface UnarySpec {
    * A hand-written loop for float32/float64 storage computing exactly what `make(node).num` computes,
    * for hot activations: it avoids one indirect call per element.
    */
-  floatLoop?: (node: Node) => FloatLoop;
+  floatLoop?: (node: Node, wasm?: WasmContext) => FloatLoop;
 }
 
 export type FloatLoop = (x: Float32Array | Float64Array, y: Float32Array | Float64Array) => void;
+
+/**
+ * `js`, or the wasm SIMD kernel `op` when the wasm backend is active and both views are float32 views of its
+ * memory (the arena); the kernel's accuracy is stated in src/wasm/math-kernels.ts (relative error ~1e-7).
+ */
+export function withWasmMath(op: UnaryMathOp, wasm: WasmContext | undefined, js: FloatLoop): FloatLoop {
+  const k = wasm?.use(MATH_KERNELS);
+  if (wasm === undefined || k === undefined) return js;
+  return (x, y) => {
+    if (x instanceof Float32Array && y instanceof Float32Array && wasmUnaryMath(wasm, k, op, x, y)) return;
+    js(x, y);
+  };
+}
 
 /** A spec whose functions do not depend on attributes. */
 export function plain(types: readonly DType[], num: (x: number) => number, big?: (x: bigint) => bigint): UnarySpec {
@@ -58,9 +73,9 @@ const MATH_OPS: Record<string, UnarySpec> = {
   Log: plain(FLOATS, Math.log),
   Erf: {
     ...plain(FLOATS, erf),
-    floatLoop: () => (x, y) => {
+    floatLoop: (_node, wasm) => withWasmMath('erf', wasm, (x, y) => {
       for (let i = 0; i < x.length; i++) y[i] = erf(x[i]);
-    },
+    }),
   },
   Sin: plain(FLOATS, Math.sin),
   Cos: plain(FLOATS, Math.cos),
@@ -112,7 +127,7 @@ export function unaryKernel(opType: string, spec: UnarySpec): KernelDef {
         };
       }
       if (spec.floatLoop && (x.dtype === 'float32' || x.dtype === 'float64') && outDtype === x.dtype) {
-        const loop = spec.floatLoop(ctx.node);
+        const loop = spec.floatLoop(ctx.node, ctx.options.wasm);
         return { outputs, inPlace, run: (inputs, outs) => loop(inputs[0] as Float32Array, outs[0] as Float32Array) };
       }
       const f = roundUnaryFor(outDtype, fns.num);

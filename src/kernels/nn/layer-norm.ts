@@ -2,6 +2,8 @@ import { ONNX_DTYPE_CODES, sizeOf, type DType } from '../../dtype.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { attrFloat, attrInt } from '../../graph/attributes.js';
 import { kernelError, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
+import type { WasmContext } from '../../wasm/context.js';
+import { MATH_KERNELS, wasmLayerNormRows, type WasmMathKernels } from '../../wasm/math-kernels.js';
 import { optionalFloat, requireFloat } from './float-input.js';
 
 type Vec = Float32Array | Float64Array;
@@ -57,6 +59,9 @@ function prepareLayerNorm(ctx: PrepareContext): PreparedKernel {
   const scaleMap = broadcastIndexMap(ctx, normShape, scale.shape);
   const biasMap = bias === undefined ? undefined : broadcastIndexMap(ctx, normShape, bias.shape);
   const statShape = [...x.shape.slice(0, axis), ...normShape.map(() => 1)];
+  // The wasm rows kernel writes Y only: used when the node does not ask for Mean / InvStdDev.
+  const wantsStats = ctx.node.outputs.slice(1).some((o) => o !== '');
+  const wasm = x.dtype === 'float32' && !wantsStats ? wasmLayerNorm(ctx, size, scaleMap, biasMap) : undefined;
   return {
     outputs: [
       { dtype: x.dtype, shape: [...x.shape] },
@@ -70,6 +75,10 @@ function prepareLayerNorm(ctx: PrepareContext): PreparedKernel {
       const y = outs[0] as Vec;
       const meanOut = outs[1] as Vec | undefined;
       const invOut = outs[2] as Vec | undefined;
+      if (
+        wasm !== undefined &&
+        wasmLayerNormRows(wasm.ctx, wasm.k, xv as Float32Array, y as Float32Array, outer, size, wasm.gamma, wasm.gamma + 4 * size, eps)
+      ) return;
       for (let r = 0; r < outer; r++) {
         const base = r * size;
         let sum = 0;
@@ -88,6 +97,52 @@ function prepareLayerNorm(ctx: PrepareContext): PreparedKernel {
       }
     },
   };
+}
+
+interface WasmLayerNorm {
+  ctx: WasmContext;
+  k: WasmMathKernels;
+  /** Byte offset of [gamma (size floats), beta (size floats)], both expanded to the normalised size. */
+  gamma: number;
+}
+
+/**
+ * The wasm rows kernel with constant Scale and B expanded to `size` floats and uploaded once per context and
+ * (scale, bias, size) (cached in ctx.uploads, keyed weakly by the constant data); undefined without wasm or
+ * when Scale or B is a runtime input.
+ */
+function wasmLayerNorm(ctx: PrepareContext, size: number, scaleMap: Int32Array | undefined, biasMap: Int32Array | undefined): WasmLayerNorm | undefined {
+  const w = ctx.options.wasm;
+  const scale = ctx.constants[1];
+  const bias = ctx.inputs[2] === undefined ? undefined : ctx.constants[2];
+  if (w === undefined || scale === undefined || (ctx.inputs[2] !== undefined && bias === undefined)) return undefined;
+  const k = w.use(MATH_KERNELS);
+  if (k === undefined) return undefined;
+  const byBias = cached(w.uploads as WeakMap<object, WeakMap<object, Map<number, number>>>, scale.data, () => new WeakMap());
+  const bySize = cached(byBias, bias?.data ?? NO_BIAS, () => new Map<number, number>());
+  let gamma = bySize.get(size);
+  if (gamma === undefined) {
+    const params = new Float32Array(2 * size);
+    for (let i = 0; i < size; i++) {
+      params[i] = Number(scale.data[scaleMap === undefined ? i : scaleMap[i]!]);
+      if (bias !== undefined) params[size + i] = Number(bias.data[biasMap === undefined ? i : biasMap[i]!]);
+    }
+    gamma = w.allocFloats(params);
+    bySize.set(size, gamma);
+  }
+  return { ctx: w, k, gamma };
+}
+
+/** The cache key standing for "no B". */
+const NO_BIAS = {};
+
+function cached<K extends object, V>(map: WeakMap<K, V>, key: K, make: () => V): V {
+  let v = map.get(key);
+  if (v === undefined) {
+    v = make();
+    map.set(key, v);
+  }
+  return v;
 }
 
 export const layerNormKernel: KernelDef = { opType: 'LayerNormalization', prepare: prepareLayerNorm };

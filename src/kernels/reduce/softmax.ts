@@ -1,5 +1,8 @@
 import type { NumericArray } from '../../dtype.js';
-import { attrInt } from '../../graph/attributes.js';
+import { attrFloat, attrInt } from '../../graph/attributes.js';
+import { SOFTMAX_SCALE_ATTR } from '../../graph/passes/fuse-softmax-scale.js';
+import { MATH_KERNELS, wasmSoftmaxRows, type WasmMathKernels } from '../../wasm/math-kernels.js';
+import type { WasmContext } from '../../wasm/context.js';
 import { requireInput, type KernelDef, type PrepareContext } from '../kernel.js';
 import { normalizeAxis, product, requireFloat, splitAt } from './common.js';
 
@@ -19,13 +22,16 @@ function softmaxSplit(ctx: PrepareContext, shape: readonly number[]): { outer: n
   return splitAt(shape, normalizeAxis(ctx, attrInt(ctx.node, 'axis', -1), rank));
 }
 
-/** Numerically stable softmax: exp(x - max) / Σ exp(x - max); log-softmax: x - max - log Σ exp(x - max). */
-export function softmaxStrided(kind: SoftmaxKind, x: NumericArray, y: NumericArray, b: number, n: number, s: number): void {
+/**
+ * Numerically stable softmax: exp(x - max) / Σ exp(x - max); log-softmax: x - max - log Σ exp(x - max).
+ * `scale` multiplies x as it is read (the attention scale fused by fuse-softmax-scale; softmax only).
+ */
+export function softmaxStrided(kind: SoftmaxKind, x: NumericArray, y: NumericArray, b: number, n: number, s: number, scale = 1): void {
   if (n === 0) return;
   let m = -Infinity;
   let mi = 0;
   for (let i = 0; i < n; i++) {
-    const v = x[b + i * s]!;
+    const v = scale * x[b + i * s]!;
     if (v > m) {
       m = v;
       mi = i;
@@ -39,7 +45,7 @@ export function softmaxStrided(kind: SoftmaxKind, x: NumericArray, y: NumericArr
   let sum = 0;
   if (kind === 'softmax') {
     for (let i = 0; i < n; i++) {
-      const e = Math.exp(x[b + i * s]! - m);
+      const e = Math.exp(scale * x[b + i * s]! - m);
       y[b + i * s] = e;
       sum += e;
     }
@@ -60,6 +66,8 @@ function makeSoftmax(opType: string, kind: SoftmaxKind): KernelDef {
       const x = requireInput(ctx, 0);
       requireFloat(ctx, x.dtype);
       const { outer, n, inner } = softmaxSplit(ctx, x.shape);
+      const scale = kind === 'softmax' ? attrFloat(ctx.node, SOFTMAX_SCALE_ATTR, 1) : 1;
+      const wasm = kind === 'softmax' && inner === 1 && x.dtype === 'float32' ? wasmSoftmax(ctx) : undefined;
       return {
         outputs: [{ dtype: x.dtype, shape: [...x.shape] }],
         inPlace: 0,
@@ -69,14 +77,15 @@ function makeSoftmax(opType: string, kind: SoftmaxKind): KernelDef {
           const xd = inputs[0] as NumericArray;
           const y = outputs[0] as NumericArray;
           if (inner === 1) {
-            // Last-axis fast path: unit stride.
-            for (let o = 0; o < outer; o++) softmaxStrided(kind, xd, y, o * n, n, 1);
+            // Last-axis fast path: unit stride; rows on wasm SIMD when the views are in its memory.
+            if (wasm !== undefined && wasmSoftmaxRows(wasm.ctx, wasm.k, xd as Float32Array, y as Float32Array, outer, n, scale)) return;
+            for (let o = 0; o < outer; o++) softmaxStrided(kind, xd, y, o * n, n, 1, scale);
             return;
           }
           const acc = scratch[0] as Float64Array;
           for (let o = 0; o < outer; o++) {
             if (kind === 'hardmax') for (let j = 0; j < inner; j++) softmaxStrided(kind, xd, y, o * n * inner + j, n, inner);
-            else softmaxColumns(kind, xd, y, o * n * inner, n, inner, acc);
+            else softmaxColumns(kind, xd, y, o * n * inner, n, inner, acc, scale);
           }
         },
       };
@@ -88,18 +97,18 @@ function makeSoftmax(opType: string, kind: SoftmaxKind): KernelDef {
  * Softmax over the middle axis of an (n, inner) block, one whole row of `inner` at a time so
  * every pass reads memory sequentially (e.g. the channel axis of NCHW).
  */
-function softmaxColumns(kind: SoftmaxKind, x: NumericArray, y: NumericArray, b: number, n: number, inner: number, acc: Float64Array): void {
+function softmaxColumns(kind: SoftmaxKind, x: NumericArray, y: NumericArray, b: number, n: number, inner: number, acc: Float64Array, scale = 1): void {
   if (n === 0) return;
   acc.fill(-Infinity, 0, inner);
   acc.fill(0, inner, 2 * inner);
   for (let i = 0; i < n; i++) {
     const r = b + i * inner;
-    for (let j = 0; j < inner; j++) if (x[r + j]! > acc[j]!) acc[j] = x[r + j]!;
+    for (let j = 0; j < inner; j++) if (scale * x[r + j]! > acc[j]!) acc[j] = scale * x[r + j]!;
   }
   for (let i = 0; i < n; i++) {
     const r = b + i * inner;
     for (let j = 0; j < inner; j++) {
-      const e = Math.exp(x[r + j]! - acc[j]!);
+      const e = Math.exp(scale * x[r + j]! - acc[j]!);
       acc[inner + j]! += e;
       if (kind === 'softmax') y[r + j] = e;
     }
@@ -109,6 +118,13 @@ function softmaxColumns(kind: SoftmaxKind, x: NumericArray, y: NumericArray, b: 
     if (kind === 'softmax') for (let j = 0; j < inner; j++) y[r + j]! /= acc[inner + j]!;
     else for (let j = 0; j < inner; j++) y[r + j] = x[r + j]! - acc[j]! - Math.log(acc[inner + j]!);
   }
+}
+
+/** The wasm math kernels when the wasm backend is active and the engine compiled them. */
+function wasmSoftmax(ctx: PrepareContext): { ctx: WasmContext; k: WasmMathKernels } | undefined {
+  const w = ctx.options.wasm;
+  const k = w?.use(MATH_KERNELS);
+  return w === undefined || k === undefined ? undefined : { ctx: w, k };
 }
 
 export const softmaxKernels: KernelDef[] = [
