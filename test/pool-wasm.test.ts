@@ -93,3 +93,26 @@ describe.skipIf(wasmCtx === undefined)('MaxPool on wasm SIMD', () => {
     expect(calls).toBe(1);
   });
 });
+
+describe.skipIf(wasmCtx === undefined)('GlobalAveragePool on wasm SIMD and its JS loop', () => {
+  /** Per-plane mean in float64. */
+  function naiveMean(x: TensorData): TensorData {
+    const [N, C] = x.shape as [number, number];
+    const size = x.data.length / (N * C);
+    const out: number[] = [];
+    for (let p = 0; p < N * C; p++) {
+      let s = 0;
+      for (let i = 0; i < size; i++) s += Number(x.data[p * size + i]);
+      out.push(s / size);
+    }
+    return tensor('float32', [N, C, ...x.shape.slice(2).map(() => 1)], out);
+  }
+  // Plane sizes around the 16-float vector step and the 4-float step: 1, 3, 7×7 = 49, 13×13 = 169, 15 + 16.
+  for (const shape of [[1, 3, 1, 1], [2, 5, 3], [1, 7, 7, 7], [1, 4, 13, 13], [1, 2, 31], [1, 1, 2, 2, 8]]) {
+    it(`[${shape}] on both backends equals the float64 mean (rtol 1e-5)`, () => {
+      const x = randomTensor(shape, shape.length * 11 + shape[1]!, -2, 3);
+      expectClose(runKernelInWasm(wasmCtx!, 'GlobalAveragePool', [x], {})[0]!, naiveMean(x), 1e-5, 1e-6);
+      expectClose(runKernel('GlobalAveragePool', [x], {})[0]!, naiveMean(x), 1e-5, 1e-6);
+    });
+  }
+});
