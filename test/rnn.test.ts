@@ -496,6 +496,12 @@ function wasmMatrix(op: Op): Case[] {
     cases.push({ op, seq: 3, batch: 2, input: 4, hidden: 9, direction, bias: true, clip: 0.3 });
   }
   cases.push({ op, seq: 4, batch: 1, input: 3, hidden: 5 }); // no bias, no initial state
+  // Fewer than 4 rows (steps × batch): the input projection runs on the panel kernel instead of the GEMM.
+  for (const hidden of [1, 3, 13, 64, 65]) {
+    cases.push({ op, seq: 1, batch: 1, input: 5, hidden, bias: true, initialH: true, initialC: op === 'LSTM', seed: 3 * hidden });
+  }
+  cases.push({ op, seq: 3, batch: 1, input: 3, hidden: 6, direction: 'bidirectional', bias: true });
+  cases.push({ op, seq: 1, batch: 3, input: 1, hidden: 9, direction: 'reverse', bias: true, seqLens: [1, 0, 1], initialH: true, layout: 1 });
   return cases;
 }
 

@@ -35,6 +35,13 @@ export type WasmRecurrentSequence = (
   hA: number, hB: number, work: number, R: number, R2: number, aux: number, clip: number,
 ) => number;
 
+/** f32_rnn_projection_g{G}(rows, x, K, W, bias, out, outStride, Hp), see emitProjection. */
+export type WasmRecurrentProjection = (rows: number, x: number, K: number, W: number, bias: number, out: number, outStride: number, Hp: number) => void;
+
+/** Gate counts with a projection kernel: RNN 1, GRU 3, LSTM 4. */
+export const PROJECTION_GATES = [1, 3, 4] as const;
+export type ProjectionGates = (typeof PROJECTION_GATES)[number];
+
 /** f32_v{sigmoid,tanh}(x, out, n): n a multiple of 4 (for tests of the gate functions). */
 export type WasmVectorMap = (x: number, out: number, n: number) => void;
 
@@ -44,6 +51,8 @@ export interface WasmRecurrentKernels {
   readonly gruLinearBeforeReset: WasmRecurrentSequence;
   readonly gru: WasmRecurrentSequence;
   readonly rnn: WasmRecurrentSequence;
+  /** The input projection by gate count. */
+  readonly projection: Readonly<Record<ProjectionGates, WasmRecurrentProjection>>;
   readonly sigmoid: WasmVectorMap;
   readonly tanh: WasmVectorMap;
 }
@@ -67,6 +76,7 @@ export const RECURRENT_KERNELS: WasmModuleSpec<WasmRecurrentKernels> = {
     m.addFunction(emitSequence('gruLinearBeforeReset', relaxed), NAMES.gruLinearBeforeReset);
     m.addFunction(emitSequence('gru', relaxed), NAMES.gru);
     m.addFunction(emitSequence('rnn', relaxed), NAMES.rnn);
+    for (const G of PROJECTION_GATES) m.addFunction(emitProjection(G, relaxed), projectionName(G));
     m.addFunction(emitVectorMap('sigmoid'), NAMES.sigmoid);
     m.addFunction(emitVectorMap('tanh'), NAMES.tanh);
   },
@@ -81,11 +91,16 @@ export const RECURRENT_KERNELS: WasmModuleSpec<WasmRecurrentKernels> = {
       gruLinearBeforeReset: fn(NAMES.gruLinearBeforeReset),
       gru: fn(NAMES.gru),
       rnn: fn(NAMES.rnn),
+      projection: { 1: fn(projectionName(1)), 3: fn(projectionName(3)), 4: fn(projectionName(4)) },
       sigmoid: fn(NAMES.sigmoid),
       tanh: fn(NAMES.tanh),
     };
   },
 };
+
+function projectionName(G: number): string {
+  return `f32_rnn_projection_g${G}__wasmsimd`;
+}
 
 type Cell = 'lstm' | 'lstmPeephole' | 'gruLinearBeforeReset' | 'gru' | 'rnn';
 
@@ -216,7 +231,7 @@ function emitVectorMap(kind: 'sigmoid' | 'tanh'): FunctionBuilder {
 interface SeqLocals {
   steps: number; H: number; Hp: number; xp: number; xpStride: number; y: number; yStride: number;
   hA: number; hB: number; work: number; R: number; R2: number; aux: number; clipF: number;
-  s: number; hin: number; hout: number; ub: number; k: number; hp: number; pp: number; HpBytes: number; tmp: number;
+  s: number; hin: number; hout: number; ub: number; HpBytes: number; tmp: number; P: ProductLocals;
   clip: number; negClip: number; sign: number; L: MathLocals;
 }
 
@@ -225,35 +240,94 @@ function seqLocals(f: FunctionBuilder): SeqLocals {
   const Vl = (): number => f.local(V128);
   return {
     steps: 0, H: 1, Hp: 2, xp: 3, xpStride: 4, y: 5, yStride: 6, hA: 7, hB: 8, work: 9, R: 10, R2: 11, aux: 12, clipF: 13,
-    s: I(), hin: I(), hout: I(), ub: I(), k: I(), hp: I(), pp: I(), HpBytes: I(), tmp: I(),
+    s: I(), hin: I(), hout: I(), ub: I(), HpBytes: I(), tmp: I(), P: productLocals(f),
     clip: Vl(), negClip: Vl(), sign: Vl(), L: mathLocals(f),
   };
 }
 
+/** Locals of one panel product: k counts rows, hp walks the vector, pp the panel, splats hold vec[k + q]. */
+interface ProductLocals {
+  k: number;
+  hp: number;
+  pp: number;
+  kMain: number;
+  splats: number[];
+}
+
+function productLocals(f: FunctionBuilder): ProductLocals {
+  return { k: f.local(I32), hp: f.local(I32), pp: f.local(I32), kMain: f.local(I32), splats: [f.local(V128), f.local(V128), f.local(V128), f.local(V128)] };
+}
+
 /**
- * acc[g] = Σ_k vec[k]·panel[k][g] for the G gate vectors of one unit block, reading `vec` (Hp floats at local
- * `vecBase`) and the panel at local pp (advanced past the panel). Products go to `sets` independent accumulator
- * sets over consecutive k (to hide the add latency) that are summed at the end.
+ * acc[g] = Σ_k vec[k]·panel[k][g] over k < K (local `K`) for the G gate vectors of one unit block, reading
+ * `vec` from local vecBase and the panel from P.pp (left advanced past the panel). Products go to `accs.length`
+ * independent accumulator sets over consecutive k (to hide the add latency), summed into accs[0] at the end;
+ * each vec[k] is splat once. With `remainder`, K need not be a multiple of the set count (the last K mod sets
+ * rows go to set 0); otherwise it must be.
  */
-function emitPanelProduct(f: FunctionBuilder, S: SeqLocals, vecBase: number, G: number, accs: number[][], relaxed: boolean): void {
+function emitPanelProduct(
+  f: FunctionBuilder, P: ProductLocals, vecBase: number, K: number, G: number, accs: number[][], relaxed: boolean, remainder: boolean,
+): void {
   const sets = accs.length;
   for (const set of accs) for (const a of set) f.f32x4Const(0, 0, 0, 0).set(a);
-  f.get(vecBase).set(S.hp);
-  forLoop(f, S.k, konst(0), local(S.Hp), konst(sets), () => {
-    for (let q = 0; q < sets; q++) {
-      for (let g = 0; g < G; g++) {
-        const a = accs[q]![g]!;
-        if (relaxed) {
-          f.get(S.hp).simdMem('v128.load32_splat', 4 * q).get(S.pp).v128Load(16 * (q * G + g), 2).get(a).simd('f32x4.relaxed_madd').set(a);
-        } else {
-          f.get(a).get(S.hp).simdMem('v128.load32_splat', 4 * q).get(S.pp).v128Load(16 * (q * G + g), 2).simd('f32x4.mul').simd('f32x4.add').set(a);
-        }
-      }
+  f.get(vecBase).set(P.hp);
+  const madd = (q: number, g: number, a: number, offset: number) => {
+    if (relaxed) {
+      f.get(P.splats[q]!).get(P.pp).v128Load(offset, 2).get(a).simd('f32x4.relaxed_madd').set(a);
+    } else {
+      f.get(a).get(P.splats[q]!).get(P.pp).v128Load(offset, 2).simd('f32x4.mul').simd('f32x4.add').set(a);
     }
-    f.get(S.hp).i32(4 * sets).op('i32.add').set(S.hp);
-    f.get(S.pp).i32(16 * sets * G).op('i32.add').set(S.pp);
+  };
+  if (remainder) f.get(K).i32(-sets).op('i32.and').set(P.kMain);
+  forLoop(f, P.k, konst(0), local(remainder ? P.kMain : K), konst(sets), () => {
+    for (let q = 0; q < sets; q++) f.get(P.hp).simdMem('v128.load32_splat', 4 * q).set(P.splats[q]!);
+    for (let q = 0; q < sets; q++) for (let g = 0; g < G; g++) madd(q, g, accs[q]![g]!, 16 * (q * G + g));
+    f.get(P.hp).i32(4 * sets).op('i32.add').set(P.hp);
+    f.get(P.pp).i32(16 * sets * G).op('i32.add').set(P.pp);
   });
+  if (remainder) {
+    forLoop(f, P.k, local(P.kMain), local(K), konst(1), () => {
+      f.get(P.hp).simdMem('v128.load32_splat', 0).set(P.splats[0]!);
+      for (let g = 0; g < G; g++) madd(0, g, accs[0]![g]!, 16 * g);
+      f.get(P.hp).i32(4).op('i32.add').set(P.hp);
+      f.get(P.pp).i32(16 * G).op('i32.add').set(P.pp);
+    });
+  }
   for (let q = 1; q < sets; q++) for (let g = 0; g < G; g++) f.get(accs[0]![g]!).get(accs[q]![g]!).simd('f32x4.add').set(accs[0]![g]!);
+}
+
+/**
+ * f32_rnn_projection_g{G}(rows, x, K, W, bias, out, outStride, Hp): for each row r (x row r at x + 4·K·r, out row
+ * at out + r·outStride bytes) out[g·Hp + j] = Σ_k x[k]·W[g·H + j][k] + bias[g·Hp + j], W given as the panels of
+ * the sequence kernels (per block of four units, K rows of G vectors). The input projection when there are too
+ * few rows for the GEMM's 4-row tiles to pay (a T = 1 step streams each weight once, as the recurrent product).
+ */
+function emitProjection(G: number, relaxed: boolean): FunctionBuilder {
+  const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32, I32, I32]);
+  const [rows, x, K, W, bias, out, outStride, Hp] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const r = f.local(I32), ub = f.local(I32), HpBytes = f.local(I32), xr = f.local(I32), or = f.local(I32);
+  const P = productLocals(f);
+  const accs = accumulatorSets(f, G);
+  f.get(Hp).i32(2).op('i32.shl').set(HpBytes);
+  f.get(x).set(xr);
+  f.get(out).set(or);
+  forLoop(f, r, konst(0), local(rows), konst(1), () => {
+    f.get(W).set(P.pp);
+    forLoop(f, ub, konst(0), local(HpBytes), konst(16), () => {
+      emitPanelProduct(f, P, xr, K, G, accs, relaxed, true);
+      for (let g = 0; g < G; g++) {
+        f.get(or).get(ub).op('i32.add');
+        if (g > 0) f.get(HpBytes).i32(g).op('i32.mul').op('i32.add');
+        f.get(accs[0]![g]!);
+        f.get(bias).get(ub).op('i32.add');
+        if (g > 0) f.get(HpBytes).i32(g).op('i32.mul').op('i32.add');
+        f.v128Load(0, 2).simd('f32x4.add').v128Store(0, 2);
+      }
+    });
+    f.get(xr).get(K).i32(2).op('i32.shl').op('i32.add').set(xr);
+    f.get(or).get(outStride).op('i32.add').set(or);
+  });
+  return f;
 }
 
 function accumulatorSets(f: FunctionBuilder, G: number): number[][] {
@@ -312,14 +386,14 @@ function emitSequence(cell: Cell, relaxed: boolean): FunctionBuilder {
   f.get(S.hA).set(S.hin);
   f.get(S.hB).set(S.hout);
   forLoop(f, S.s, konst(0), local(S.steps), konst(1), () => {
-    f.get(S.R).set(S.pp);
+    f.get(S.R).set(S.P.pp);
     if (cell === 'gru') {
       emitGruResetPass(f, S, accs, relaxed);
-      f.get(S.R2).set(S.pp);
+      f.get(S.R2).set(S.P.pp);
     }
     forUnitBlocks(f, S, () => {
-      if (cell === 'gru') emitPanelProduct(f, S, S.aux, 1, hAcc, relaxed);
-      else emitPanelProduct(f, S, S.hin, G, accs, relaxed);
+      if (cell === 'gru') emitPanelProduct(f, S.P, S.aux, S.Hp, 1, hAcc, relaxed, false);
+      else emitPanelProduct(f, S.P, S.hin, S.Hp, G, accs, relaxed, false);
       switch (cell) {
         case 'lstm':
         case 'lstmPeephole':
@@ -421,7 +495,7 @@ function blendHidden(f: FunctionBuilder, S: SeqLocals, zv: number, hv: number, v
 function emitGruResetPass(f: FunctionBuilder, S: SeqLocals, accs: number[][], relaxed: boolean): void {
   const acc = accs[0]!;
   forUnitBlocks(f, S, () => {
-    emitPanelProduct(f, S, S.hin, 2, accs, relaxed);
+    emitPanelProduct(f, S.P, S.hin, S.Hp, 2, accs, relaxed, false);
     f.get(S.work).get(S.ub).op('i32.add');
     f.get(acc[0]!);
     addInputAndClip(f, S, 0);

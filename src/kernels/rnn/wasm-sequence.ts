@@ -19,6 +19,11 @@ import {
 } from './common.js';
 
 const INITIAL_C_IN = 6;
+/**
+ * Rows (steps × batch) from which the input projection runs on the wasm GEMM; below, on the panel
+ * matrix-vector kernel (the GEMM's 4-row tiles would mostly multiply padding).
+ */
+const GEMM_MIN_ROWS = 4;
 const P_IN = 7;
 
 /** Which recurrence, with the options that change the kernel or the weight arrangement. */
@@ -32,7 +37,10 @@ const GATES = { LSTM: 4, GRU: 3, RNN: 1 } as const;
 
 /** Weights of one node in wasm memory: the input-projection GEMM weights and the per-direction R panels. */
 interface RecurrentUpload {
-  readonly gemm: WasmPackedWeights;
+  /** The input projection: GEMM weights, or (few rows) per-direction W panels and the padded bias. */
+  readonly gemm: WasmPackedWeights | undefined;
+  readonly w: readonly number[];
+  readonly bias: number;
   /** Byte offset of the block holding, per direction, the R panels, the R2 panels and the aux vector. */
   readonly block: number;
   readonly r: readonly number[];
@@ -68,12 +76,14 @@ export function planWasmRecurrence(
     cell.op === 'LSTM' ? (cell.peepholes ? kernels.lstmPeephole : kernels.lstm)
       : cell.op === 'GRU' ? (cell.linearBeforeReset ? kernels.gruLinearBeforeReset : kernels.gru)
         : kernels.rnn;
-  const upload = uploadRecurrentWeights(wasm, s, cell, c.map((t) => t?.data as Float32Array | undefined));
+  const rows = s.seqLen * s.batch;
+  const byGemm = rows >= GEMM_MIN_ROWS;
+  const upload = uploadRecurrentWeights(wasm, s, cell, byGemm, c.map((t) => t?.data as Float32Array | undefined));
+  const project = kernels.projection[GATES[cell.op]];
   const G = GATES[cell.op];
   const H = s.hidden;
   const Hp = paddedHidden(H);
   const N = s.numDirections * G * Hp;
-  const rows = s.seqLen * s.batch;
   const proj = scratch[projIndex]!;
   proj.length = Math.max(proj.length, rows * N);
   const stateIndex = scratch.length;
@@ -89,7 +99,12 @@ export function planWasmRecurrence(
       const mem = wasm.memory.buffer;
       if (x.buffer !== mem || pv.buffer !== mem || st.buffer !== mem || (Y !== undefined && Y.buffer !== mem)) return false;
       // proj[rows, dirs·G·Hp] = X[rows, input] · Wpᵀ + bias: every step of both directions at once
-      wasmGemmPackedB(wasm, rows, x, 0, s.inputSize, false, upload.gemm, pv, 0, N, NO_ACTIVATION);
+      if (upload.gemm !== undefined) wasmGemmPackedB(wasm, rows, x, 0, s.inputSize, false, upload.gemm, pv, 0, N, NO_ACTIVATION);
+      else {
+        for (let d = 0; d < s.numDirections; d++) {
+          project(rows, x.byteOffset, s.inputSize, upload.w[d]!, upload.bias + 4 * d * G * Hp, pv.byteOffset + 4 * d * G * Hp, 4 * N, Hp);
+        }
+      }
       const lens = inputs[SEQ_LENS_IN];
       const Yh = outputOrUndefined(s, outputs, 1) as Float32Array | undefined;
       const Yc = hasC ? (outputOrUndefined(s, outputs, 2) as Float32Array | undefined) : undefined;
@@ -145,7 +160,7 @@ function storePaddedState(s: RecurrentShape, st: Float32Array, at: number, len: 
 const release: FinalizationRegistry<{ wasm: WasmContext; upload: RecurrentUpload }> | undefined =
   typeof FinalizationRegistry === 'function'
     ? new FinalizationRegistry(({ wasm, upload }) => {
-        freePackedWeights(wasm, upload.gemm);
+        if (upload.gemm !== undefined) freePackedWeights(wasm, upload.gemm);
         wasm.free(upload.block);
       })
     : undefined;
@@ -154,10 +169,12 @@ const release: FinalizationRegistry<{ wasm: WasmContext; upload: RecurrentUpload
  * The node's weights in wasm memory, uploaded once per context and R tensor (re-preparing for a new sequence
  * length reuses them); freed when the R data is collected. Call at prepare only: it may grow the memory.
  */
-function uploadRecurrentWeights(wasm: WasmContext, s: RecurrentShape, cell: RecurrentCell, c: readonly (Float32Array | undefined)[]): RecurrentUpload {
+function uploadRecurrentWeights(
+  wasm: WasmContext, s: RecurrentShape, cell: RecurrentCell, byGemm: boolean, c: readonly (Float32Array | undefined)[],
+): RecurrentUpload {
   const R = c[R_IN]!;
   const sources = [c[W_IN], c[B_IN], c[P_IN]];
-  const key = `${JSON.stringify(cell)}:${s.numDirections}:${s.hidden}:${s.inputSize}`;
+  const key = `${JSON.stringify(cell)}:${s.numDirections}:${s.hidden}:${s.inputSize}:${byGemm}`;
   let perR = wasm.uploads.get(R) as Map<string, RecurrentUpload> | undefined;
   if (perR === undefined) {
     perR = new Map();
@@ -165,13 +182,15 @@ function uploadRecurrentWeights(wasm: WasmContext, s: RecurrentShape, cell: Recu
   }
   const hit = perR.get(key);
   if (hit !== undefined && hit.sources.every((src, i) => src === sources[i])) return hit;
-  const upload = buildUpload(wasm, s, cell, c);
+  const upload = buildUpload(wasm, s, cell, byGemm, c);
   perR.set(key, upload);
   release?.register(R, { wasm, upload });
   return upload;
 }
 
-function buildUpload(wasm: WasmContext, s: RecurrentShape, cell: RecurrentCell, c: readonly (Float32Array | undefined)[]): RecurrentUpload {
+function buildUpload(
+  wasm: WasmContext, s: RecurrentShape, cell: RecurrentCell, byGemm: boolean, c: readonly (Float32Array | undefined)[],
+): RecurrentUpload {
   const G = GATES[cell.op];
   const H = s.hidden;
   const Hp = paddedHidden(H);
@@ -181,8 +200,9 @@ function buildUpload(wasm: WasmContext, s: RecurrentShape, cell: RecurrentCell, 
   const B = c[B_IN];
   const P = c[P_IN];
   const resetBeforeLinear = cell.op === 'GRU' && !cell.linearBeforeReset;
+  const I = s.inputSize;
   const { weights, bias } = paddedInputWeights(s, G, W, B, cell);
-  const gemm = uploadPackedWeights(wasm, packB(weights, 0, s.inputSize, true, s.inputSize, dirs * G * Hp, 1, { data: bias }));
+  const gemm = byGemm ? uploadPackedWeights(wasm, packB(weights, 0, I, true, I, dirs * G * Hp, 1, { data: bias })) : undefined;
 
   // Per direction: R panels (all gates, or [z, r] for GRU with reset before linear), R2 panels (Rh then),
   // aux (LSTM peepholes [i, o, f] × Hp, GRU linear-before-reset Rbh).
@@ -190,13 +210,17 @@ function buildUpload(wasm: WasmContext, s: RecurrentShape, cell: RecurrentCell, 
   const panelFloats = Hp * Hp * rGates.length;
   const r2Floats = resetBeforeLinear ? Hp * Hp : 0;
   const auxFloats = cell.op === 'LSTM' && cell.peepholes ? 3 * Hp : cell.op === 'GRU' && cell.linearBeforeReset ? Hp : 0;
-  const perDir = panelFloats + r2Floats + auxFloats;
-  const host = new Float32Array(Math.max(1, dirs * perDir));
+  const wFloats = byGemm ? 0 : Hp * I * G;
+  const perDir = panelFloats + r2Floats + auxFloats + wFloats;
+  const biasAt = dirs * perDir;
+  const host = new Float32Array(Math.max(1, biasAt + (byGemm ? 0 : bias.length)));
+  if (!byGemm) host.set(bias, biasAt);
   for (let d = 0; d < dirs; d++) {
     const base = d * perDir;
     const rOff = d * G * H * H;
-    recurrentPanels(R, rOff, H, Hp, rGates, host, base);
-    if (resetBeforeLinear) recurrentPanels(R, rOff, H, Hp, [2], host, base + panelFloats);
+    blockPanels(R, rOff, H, H, Hp, rGates, host, base);
+    if (resetBeforeLinear) blockPanels(R, rOff, H, H, Hp, [2], host, base + panelFloats);
+    if (!byGemm) blockPanels(W, d * G * H * I, I, H, I, Array.from({ length: G }, (_, g) => g), host, base + panelFloats + r2Floats + auxFloats);
     const aux = base + panelFloats + r2Floats;
     if (cell.op === 'LSTM' && cell.peepholes && P !== undefined) {
       for (let g = 0; g < 3; g++) for (let j = 0; j < H; j++) host[aux + g * Hp + j] = P[d * 3 * H + g * H + j]!;
@@ -210,6 +234,8 @@ function buildUpload(wasm: WasmContext, s: RecurrentShape, cell: RecurrentCell, 
   const ds = Array.from({ length: dirs }, (_, d) => d);
   return {
     gemm,
+    w: ds.map((d) => at(d, panelFloats + r2Floats + auxFloats, !byGemm)),
+    bias: byGemm ? 0 : block + 4 * biasAt,
     block,
     r: ds.map((d) => at(d, 0, true)),
     r2: ds.map((d) => at(d, panelFloats, r2Floats > 0)),
@@ -244,16 +270,17 @@ function paddedInputWeights(s: RecurrentShape, G: number, W: Float32Array, B: Fl
 }
 
 /**
- * dst[base + ((u·Hp + k)·gates.length + q)·4 + l] = R[rOff + (gates[q]·H + 4u + l)·H + k], zero past H: for each
- * block u of four hidden units, the rows k of Rᵀ restricted to the block's columns of each gate.
+ * dst[base + ((u·rows + k)·gates.length + q)·4 + l] = M[off + (gates[q]·H + 4u + l)·K + k] for k < K (zero past K
+ * and past H): for each block u of four hidden units, `rows` rows k of Mᵀ restricted to the block's columns of
+ * each gate — the panels the wasm products read (R with K = H, rows = Hp; W with K = rows = input size).
  */
-function recurrentPanels(R: Float32Array, rOff: number, H: number, Hp: number, gates: readonly number[], dst: Float32Array, base: number): void {
+function blockPanels(M: Float32Array, off: number, K: number, H: number, rows: number, gates: readonly number[], dst: Float32Array, base: number): void {
   const Q = gates.length;
-  for (let u = 0; u < Hp / 4; u++) {
-    for (let k = 0; k < H; k++) {
+  for (let u = 0; u < paddedHidden(H) / 4; u++) {
+    for (let k = 0; k < K; k++) {
       for (let q = 0; q < Q; q++) {
-        const at = base + ((u * Hp + k) * Q + q) * 4;
-        for (let l = 0; l < 4 && 4 * u + l < H; l++) dst[at + l] = R[rOff + (gates[q]! * H + 4 * u + l) * H + k]!;
+        const at = base + ((u * rows + k) * Q + q) * 4;
+        for (let l = 0; l < 4 && 4 * u + l < H; l++) dst[at + l] = M[off + (gates[q]! * H + 4 * u + l) * K + k]!;
       }
     }
   }
