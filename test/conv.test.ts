@@ -7,7 +7,9 @@ import { WasmMemoryView } from '../src/kernels/conv/wasm-weights.js';
 import { convPathOf } from '../src/kernels/conv/conv.js';
 import { convTransposeReference } from '../src/kernels/conv/conv-transpose.js';
 import { convTransposeCol2im, planCol2im } from '../src/kernels/conv/col2im.js';
-import { convDepthwise, convDepthwiseWasm, depthwiseApplies, depthwiseWasmApplies, depthwiseWasmScratchLength, planDepthwise, type DepthwiseKernel } from '../src/kernels/conv/depthwise.js';
+import { convDepthwise, convDepthwiseWasm, convDepthwiseWasmLayer, depthwiseApplies, depthwiseWasmApplies, depthwiseWasmLayerScratchLength, depthwiseWasmScratchLength, planDepthwise, type DepthwiseKernel } from '../src/kernels/conv/depthwise.js';
+import { DEPTHWISE_LAYER_WASM } from '../src/wasm/depthwise.js';
+import { IM2COL_WASM, im2colWasmApplies } from '../src/kernels/conv/im2col-wasm.js';
 import type { WindowGeometry } from '../src/kernels/conv/geometry.js';
 import { expectClose, Fs, makeNode, randomTensor, runKernel, tensor } from './harness.js';
 import { GraphError, UnsupportedError } from '../src/errors.js';
@@ -367,6 +369,16 @@ const PATHS: Record<string, { applies: (p: ConvProblem) => boolean; run: PathRun
       convIm2colPacked(p, plan, packed, x, undefined, y, be.alloc(im2colPackedScratchLength(p, plan, packed)), act, wasm);
     },
   },
+  'im2col (copied on wasm) + packed GEMM (tiled columns)': {
+    applies: (p) => !planIm2col(p).pointwise && im2colWasmApplies(p),
+    wasmKernel: () => true,
+    run: (p, x, w, b, y, act, be) => {
+      const plan = planIm2col(p, 4096);
+      const packed = packConvWeights(p, w, b);
+      const wasm = be.wasm && uploadConvWeights(be.wasm, p, packed, w, b);
+      convIm2colPacked(p, plan, packed, x, undefined, y, be.alloc(im2colPackedScratchLength(p, plan, packed)), act, wasm, be.wasm?.use(IM2COL_WASM));
+    },
+  },
   'packed GEMM with the bias pre-filled (runtime bias)': {
     applies: () => true,
     wasmKernel: () => true,
@@ -418,6 +430,25 @@ const PATHS: Record<string, { applies: (p: ConvProblem) => boolean; run: PathRun
       else expect(convDepthwiseWasm(p, plan, x, w, b, y, be.alloc(depthwiseWasmScratchLength(p)), act, be.wasm, new WasmMemoryView(be.wasm))).toBe(true);
     },
   },
+  'depthwise 3x3 whole layer in one wasm call (wasm; convDepthwise on js)': {
+    applies: (p) => depthwiseApplies(p) && depthwiseWasmApplies(planDepthwise(p)),
+    wasmKernel: () => true,
+    run: (p, x, w, b, y, act, be) => {
+      const plan = planDepthwise(p);
+      if (be.wasm === undefined) {
+        convDepthwise(p, plan, x, w, b, y, act);
+        return;
+      }
+      const layer = be.wasm.use(DEPTHWISE_LAYER_WASM);
+      expect(layer).toBeDefined();
+      const [wm, bm] = [be.alloc(w.length), be.alloc(b.length)];
+      wm.set(w);
+      bm.set(b);
+      const padded = be.alloc(depthwiseWasmLayerScratchLength(p, plan));
+      padded.fill(NaN); // the kernel must zero its border itself
+      expect(convDepthwiseWasmLayer(p, plan, x, wm, bm, y, padded, act, be.wasm, layer!)).toBe(true);
+    },
+  },
   ...Object.fromEntries((['generic', '3x3s1', '3x3s2', '5x5'] as DepthwiseKernel[]).map((k) => [`depthwise ${k}`, {
     applies: (p: ConvProblem) => depthwiseApplies(p) && (k === 'generic' || depthwiseKernelFor(p) === k),
     // The 3×3 interiors have wasm twins (when the plane has an interior).
@@ -452,6 +483,10 @@ if (wasmCtx !== undefined) {
   counted(k.gemm!, 'packedB');
   counted(k.depthwise3x3!, 0);
   counted(k.depthwise3x3!, 1);
+  const layer = wasmCtx.use(DEPTHWISE_LAYER_WASM) as unknown as { layer3x3: Record<number, unknown> };
+  counted(layer.layer3x3, 0);
+  counted(layer.layer3x3, 1);
+  counted(wasmCtx.use(IM2COL_WASM) as unknown as Record<string, unknown>, 'im2col');
   for (const v of ['f23', 'f43', 'f63'] as const) {
     // The context generates each variant's transforms once and hands out the same object afterwards.
     const transforms = wasmCtx.winograd(v) as unknown as Record<string, unknown>;
@@ -520,6 +555,9 @@ const FAST_SHAPES: Parameters<typeof problem2d>[0][] = [
   { c: 6, m: 6, group: 6, h: 13, w: 9, kh: 5, kw: 5, sh: 2, sw: 2, pads: [2, 2, 1, 2] },
   { c: 1, m: 1, group: 1, h: 1, w: 1, kh: 3, kw: 3, pads: [1, 1, 1, 1] },
   { c: 2, m: 2, group: 2, h: 2, w: 2, kh: 3, kw: 3, pads: [1, 1, 1, 1] },
+  // Depthwise rows of whole vectors (16 wide) and of 12 outputs at stride 2 with multiplier 2, batch 2.
+  { n: 2, c: 8, m: 8, group: 8, h: 17, w: 16, kh: 3, kw: 3, pads: [1, 1, 1, 1] },
+  { n: 2, c: 8, m: 16, group: 8, h: 15, w: 23, kh: 3, kw: 3, sh: 2, sw: 2, pads: [1, 1, 1, 1] },
 ];
 
 describe('generic tester: every fast path × every fused activation × both backends agrees with the reference (rtol 1e-4)', () => {

@@ -1,4 +1,6 @@
-import type { WasmContext } from './context.js';
+import type { WasmContext, WasmModuleSpec } from './context.js';
+import type { ModuleBuilder } from './emitter.js';
+import { depthwiseLayerName, emitDepthwiseLayer } from './depthwise-kernels.js';
 
 /**
  * The wasm twin of the depthwise interiors in src/kernels/conv/depthwise.ts (K×K, K = 3 or 5, stride 1 or 2,
@@ -36,4 +38,55 @@ export function wasmDepthwise3x3Interior(
   ph: number, pw: number,
 ): boolean {
   return wasmDepthwiseInterior(ctx, 3, stride, x, xc, W, w, wm, bias, y, yc, OW, rowLo, rowHi, colLo, colHi, ph, pw);
+}
+
+/** f32_dwconv_3x3s{S}_layer_minmax (see emitDepthwiseLayer); pointers are byte offsets. */
+export type WasmDepthwiseLayerKernel = (
+  x: number, y: number, w: number, bias: number, M: number, mult: number, H: number, W: number, OH: number, OW: number,
+  ph: number, pw: number, padded: number, Hp: number, Wp: number, act: number, lo: number, hi: number,
+) => void;
+
+/** The whole-layer depthwise kernels, by stride − 1. */
+export interface WasmDepthwiseLayer {
+  readonly layer3x3: readonly [WasmDepthwiseLayerKernel, WasmDepthwiseLayerKernel];
+}
+
+/** The whole-layer depthwise family, compiled on first use per context (`ctx.use(DEPTHWISE_LAYER_WASM)`). */
+export const DEPTHWISE_LAYER_WASM: WasmModuleSpec<WasmDepthwiseLayer> = {
+  key: 'dwconv-layer',
+  build(m: ModuleBuilder): void {
+    m.addFunction(emitDepthwiseLayer(1), depthwiseLayerName(1));
+    m.addFunction(emitDepthwiseLayer(2), depthwiseLayerName(2));
+  },
+  bind(exports: Record<string, unknown>): WasmDepthwiseLayer {
+    return { layer3x3: [exports[depthwiseLayerName(1)] as WasmDepthwiseLayerKernel, exports[depthwiseLayerName(2)] as WasmDepthwiseLayerKernel] };
+  },
+};
+
+/** Rows × columns of the zero-bordered plane the layer kernel reads for an OH×OW output at stride S (see emitDepthwiseLayer). */
+export function depthwiseLayerPaddedSize(stride: 1 | 2, OH: number, OW: number): [Hp: number, Wp: number] {
+  return [stride * (OH - 1) + 3, stride * Math.ceil(OW / 4) * 4 + 2];
+}
+
+/**
+ * One batch item of a depthwise 3×3 layer (stride 1 or 2, dilation 1) in one wasm call:
+ *   Y[m] = clamp(bias[m] + conv3x3(X[m / mult], w[m]), lo, hi)   (no clamp when `clamp` is false),
+ * X [C, H, W] at x[xOff], Y [M, OH, OW] at y[yOff], w [M, 9], bias [M] or undefined, `padded` at least
+ * depthwiseLayerPaddedSize floats. Returns false, doing nothing, unless every view is in ctx.memory.
+ */
+export function wasmDepthwiseLayer(
+  ctx: WasmContext, k: WasmDepthwiseLayer, stride: 1 | 2, x: Float32Array, xOff: number, C: number, H: number, W: number,
+  w: Float32Array, bias: Float32Array | undefined, y: Float32Array, yOff: number, M: number, OH: number, OW: number,
+  ph: number, pw: number, padded: Float32Array, clamp: boolean, lo: number, hi: number,
+): boolean {
+  const buffer = ctx.memory.buffer;
+  if (x.buffer !== buffer || y.buffer !== buffer || w.buffer !== buffer || padded.buffer !== buffer) return false;
+  if (bias !== undefined && bias.buffer !== buffer) return false;
+  const [Hp, Wp] = depthwiseLayerPaddedSize(stride, OH, OW);
+  if (padded.length < Hp * Wp || w.length < 9 * M || M % C !== 0) return false;
+  k.layer3x3[stride - 1](
+    x.byteOffset + 4 * xOff, y.byteOffset + 4 * yOff, w.byteOffset, bias?.byteOffset ?? 0, M, M / C, H, W, OH, OW, ph, pw,
+    padded.byteOffset, Hp, Wp, clamp ? 1 : 0, lo, hi,
+  );
+  return true;
 }

@@ -2,11 +2,12 @@ import { attrInt } from '../../graph/attributes.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type TensorType } from '../kernel.js';
 import { forwardGeometry, liftGeometry, readWindowAttrs } from './geometry.js';
-import { convDepthwise, convDepthwiseWasm, depthwiseApplies, depthwiseWasmApplies, depthwiseWasmScratchLength, planDepthwise } from './depthwise.js';
+import { convDepthwise, convDepthwiseWasm, convDepthwiseWasmLayer, depthwiseApplies, depthwiseWasmApplies, depthwiseWasmLayerScratchLength, depthwiseWasmScratchLength, planDepthwise } from './depthwise.js';
+import { DEPTHWISE_LAYER_WASM } from '../../wasm/depthwise.js';
 import { convIm2col, convIm2colPacked, im2colPackedScratchLength, packConvWeights, planIm2col, uploadConvWeights } from './im2col.js';
 import { convWinograd, planWinograd, uploadWinogradFilters, winogradApplies, type WinogradVariant } from './winograd.js';
 import { activateInPlace, readFusedActivation } from './fused-activation.js';
-import { WasmMemoryView } from './wasm-weights.js';
+import { WasmMemoryView, uploadVector } from './wasm-weights.js';
 import { IM2COL_WASM, im2colWasmApplies } from './im2col-wasm.js';
 import { convReference, type ConvProblem, type FloatArray } from './reference.js';
 
@@ -166,14 +167,24 @@ function prepareConv(ctx: PrepareContext): PreparedKernel {
     const wasm = ctx.options.wasm;
     const wholeOnWasm = wasm !== undefined && kind === 'f32' && depthwiseWasmApplies(plan);
     const memory = wholeOnWasm ? new WasmMemoryView(wasm) : undefined;
+    // The whole layer in one wasm call per batch item, with constant weights and bias uploaded once.
+    const layer = wholeOnWasm ? wasm.use(DEPTHWISE_LAYER_WASM) : undefined;
+    const wWasm = layer !== undefined && wConst instanceof Float32Array ? uploadVector(wasm!, wConst) : undefined;
+    const bWasm = layer !== undefined && bConst instanceof Float32Array ? uploadVector(wasm!, bConst) : undefined;
+    const scratchLength = wholeOnWasm ? Math.max(depthwiseWasmScratchLength(p), depthwiseWasmLayerScratchLength(p, plan)) : 0;
     return {
       outputs,
-      scratch: wholeOnWasm ? [{ dtype: 'float32', length: depthwiseWasmScratchLength(p) }] : [],
+      scratch: wholeOnWasm ? [{ dtype: 'float32', length: scratchLength }] : [],
       run(inputs, outs, scratch) {
         const x = inputs[0] as FloatArray;
         const w = inputs[1] as FloatArray;
         const b = inputs[2] as FloatArray | undefined;
         const y = outs[0] as FloatArray;
+        if (layer !== undefined && w instanceof Float32Array && (b === undefined || b instanceof Float32Array)) {
+          const wView = wWasm?.view() ?? w;
+          const bView = b === undefined ? undefined : bWasm?.view() ?? b;
+          if (convDepthwiseWasmLayer(p, plan, x, wView, bView, y, scratch[0] as Float32Array, act, wasm!, layer)) return;
+        }
         if (memory !== undefined && convDepthwiseWasm(p, plan, x, w, b, y, scratch[0] as Float32Array, act, wasm!, memory)) return;
         convDepthwise(p, plan, x, w, b, y, act, wasm);
       },

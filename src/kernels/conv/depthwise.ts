@@ -2,7 +2,7 @@ import { NO_ACTIVATION, type Activation } from '../gemm/activation.js';
 import { activateInPlace } from './fused-activation.js';
 import type { ConvProblem, FloatArray } from './reference.js';
 import type { WasmContext } from '../../wasm/context.js';
-import { wasmDepthwise3x3Interior } from '../../wasm/depthwise.js';
+import { depthwiseLayerPaddedSize, wasmDepthwise3x3Interior, wasmDepthwiseLayer, type WasmDepthwiseLayer } from '../../wasm/depthwise.js';
 import { wasmClamp, wasmLeakyRelu } from '../../wasm/elementwise.js';
 import type { WasmMemoryView } from './wasm-weights.js';
 
@@ -179,6 +179,43 @@ export function convDepthwiseWasm(
     }
   }
   activateWasm(wasm, act, y);
+  return true;
+}
+
+/** Float32 scratch of convDepthwiseWasmLayer (the layer kernel's zero-bordered input plane). */
+export function depthwiseWasmLayerScratchLength(p: ConvProblem, plan: DepthwisePlan): number {
+  const [Hp, Wp] = depthwiseLayerPaddedSize(plan.kernel === '3x3s1' ? 1 : 2, p.geo.outSize[1]!, p.geo.outSize[2]!);
+  return Hp * Wp;
+}
+
+/**
+ * The 3×3 depthwise (stride 1 or 2) as one wasm call per batch item (wasmDepthwiseLayer): input planes padded,
+ * convolved, biased and clamped (Relu, Clip) inside wasm, four outputs per step including each row's tail;
+ * other activations run over Y afterwards. w (and the bias) must be views of the wasm memory (constants
+ * uploaded at prepare). Returns false, doing nothing, when a view is outside it (the caller falls back).
+ * X [N, C, 1, H, W], W [M, 1, 1, 3, 3], B [M] -> Y [N, M, 1, OH, OW]
+ */
+export function convDepthwiseWasmLayer(
+  p: ConvProblem, plan: DepthwisePlan, x: FloatArray, w: Float32Array, bias: Float32Array | undefined, y: FloatArray,
+  padded: Float32Array, act: Activation, wasm: WasmContext, k: WasmDepthwiseLayer,
+): boolean {
+  if (!(x instanceof Float32Array) || !(y instanceof Float32Array) || !depthwiseWasmApplies(plan)) return false;
+  const stride = plan.kernel === '3x3s1' ? 1 : 2;
+  const g = p.geo;
+  const [H, W] = [g.inSize[1]!, g.inSize[2]!];
+  const [OH, OW] = [g.outSize[1]!, g.outSize[2]!];
+  const [C, M] = [p.inChannels, p.outChannels];
+  const clamp = act.kind === 'relu' || act.kind === 'clip';
+  const lo = act.kind === 'clip' ? act.min ?? -Infinity : 0;
+  const hi = act.kind === 'clip' ? act.max ?? Infinity : Infinity;
+  for (let n = 0; n < p.batch; n++) {
+    const done = wasmDepthwiseLayer(
+      wasm, k, stride, x, n * C * H * W, C, H, W, w, bias, y, n * M * OH * OW, M, OH, OW, g.padsBegin[1]!, g.padsBegin[2]!,
+      padded, clamp, lo, hi,
+    );
+    if (!done) return false;
+  }
+  if (!clamp && act.kind !== 'none') activateWasm(wasm, act, y);
   return true;
 }
 
