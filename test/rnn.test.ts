@@ -6,7 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { sizeOf, type TensorData } from '../src/dtype.js';
 import { GraphError, UnsupportedError } from '../src/errors.js';
 import { defaultRegistry } from '../src/kernels/registry.js';
+import { setFlagsFromString } from 'node:v8';
 import { WasmContext } from '../src/wasm/context.js';
+import { hasRelaxedSimd } from '../src/wasm/emitter.js';
 import { RECURRENT_KERNELS } from '../src/wasm/rnn-kernels.js';
 import { F, Fs, expectClose, makeNode, randomTensor, runKernel, tensor, type AttrValue } from './harness.js';
 
@@ -414,12 +416,17 @@ describe('RNN', () => {
 // the scratch as views of its memory (as a session's arena places them), W/R/B/P as prepare-time constants. The
 // sequence kernels are wrapped to count their calls, so a case that silently fell back to JS shows.
 
-const wasmCtx = WasmContext.create();
+// Node 20 has relaxed SIMD (f32x4.relaxed_madd in the products) behind a flag: turn it on so that variant runs too.
+if (!hasRelaxedSimd()) setFlagsFromString('--experimental-wasm-relaxed-simd');
+const plainCtx = WasmContext.create({ relaxed: false });
+const relaxedCtx = WasmContext.create();
+const wasmContexts = [plainCtx, relaxedCtx?.relaxedSimd ? relaxedCtx : undefined].filter((c): c is WasmContext => c !== undefined);
+const wasmCtx = wasmContexts[0];
 if (wasmCtx === undefined) console.warn('WebAssembly SIMD is not available in this engine: wasm recurrent cases skipped');
+else if (wasmContexts.length < 2) console.warn('relaxed SIMD does not validate here: only the plain wasm SIMD recurrent kernels are tested');
 const sequenceCalls = { count: 0 };
-const recurrent = wasmCtx?.use(RECURRENT_KERNELS);
-if (recurrent !== undefined) {
-  const table = recurrent as unknown as Record<string, (...a: number[]) => number>;
+for (const ctx of wasmContexts) {
+  const table = ctx.use(RECURRENT_KERNELS) as unknown as Record<string, (...a: number[]) => number>;
   for (const name of ['lstm', 'lstmPeephole', 'gruLinearBeforeReset', 'gru', 'rnn']) {
     const original = table[name]!;
     table[name] = (...a: number[]) => {
@@ -474,14 +481,16 @@ function runCaseInWasm(ctx: WasmContext, c: Case): { outputs: TensorData[]; call
   }
 }
 
-/** Wasm result vs the reference at rtol 1e-4, atol 1e-5 (the gates' exp is ~3e-7 relative; sums are float32). */
+/** Wasm result (plain and relaxed SIMD) vs the reference at rtol 1e-4, atol 1e-5 (the gates' exp is ~3e-7 relative; sums are float32). */
 function checkWasm(c: Case, expectWasm = true): void {
-  const { outputs, calls } = runCaseInWasm(wasmCtx!, c);
   const exp = reference(c, makeInputs(c));
-  expect(outputs.length).toBe(exp.length);
-  for (let i = 0; i < exp.length; i++) expectClose(outputs[i]!, exp[i]!, 1e-4, 1e-5);
-  if (expectWasm) expect(calls).toBeGreaterThan(0);
-  else expect(calls).toBe(0);
+  for (const ctx of wasmContexts) {
+    const { outputs, calls } = runCaseInWasm(ctx, c);
+    expect(outputs.length).toBe(exp.length);
+    for (let i = 0; i < exp.length; i++) expectClose(outputs[i]!, exp[i]!, 1e-4, 1e-5);
+    if (expectWasm) expect(calls).toBeGreaterThan(0);
+    else expect(calls).toBe(0);
+  }
 }
 
 function wasmMatrix(op: Op): Case[] {
