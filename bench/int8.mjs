@@ -6,14 +6,15 @@
 // Run after `npm run build`:
 //   node bench/int8.mjs [--models a,b] [--runs N] [--seed S] [--method minmax|percentile|entropy] [--format qdq|qoperator]
 //                       [--zoo DIR] [--out DIR (writes <model>.int8.onnx)] [--gptq] [--empirical-bias]
-// (--method also takes mse; --gptq: GPTQ weight rounding; --empirical-bias: layer-by-layer empirical bias correction)
+//                       [--mixed-precision COS [--max-float N]] [--dist DIR (default ../dist)]
+// (--method also takes mse; --gptq: GPTQ weight rounding; --empirical-bias: layer-by-layer empirical bias correction;
+//  --mixed-precision: keep the most sensitive activations/weights in float until the calibration cosine reaches COS)
+// The onnxruntime column also gives onnxruntime's own mean cosine vs tinfer's fp32 output on the checked inputs, which
+// separates the quantizer's choices from tinfer's integer kernels.
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { InferenceSession } from '../dist/index.js';
-import { decodeModel } from '../dist/loader/index.js';
-import { quantizeModel, generateFeeds } from '../dist/quantize/index.js';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -21,6 +22,11 @@ const flag = (name, fallback) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : fallback;
 };
+const dist = resolve(flag('dist', join(here, '../dist')));
+const load = (path) => import(pathToFileURL(join(dist, path)).href);
+const { InferenceSession } = await load('index.js');
+const { decodeModel } = await load('loader/index.js');
+const { quantizeModel, generateFeeds, cosineSimilarity } = await load('quantize/index.js');
 const zoo = resolve(flag('zoo', join(here, '../../shared/models')));
 const models = flag('models', 'resnet18,mobilenet_v2,squeezenet1_1').split(',');
 const runs = Number(flag('runs', '10'));
@@ -30,7 +36,15 @@ const format = flag('format', 'qdq');
 const outDir = flag('out', undefined);
 const gptq = args.includes('--gptq');
 const empiricalBiasCorrection = args.includes('--empirical-bias');
-const extras = [gptq ? 'gptq' : '', empiricalBiasCorrection ? 'empirical bias correction' : ''].filter(Boolean).join(', ');
+const mixedTarget = flag('mixed-precision', undefined);
+const mixedPrecision = mixedTarget === undefined ? undefined : { targetCosine: Number(mixedTarget), maxKept: Number(flag('max-float', '16')) };
+const extras = [
+  gptq ? 'gptq' : '',
+  empiricalBiasCorrection ? 'empirical bias correction' : '',
+  mixedPrecision ? `mixed precision to cosine ${mixedPrecision.targetCosine} (max ${mixedPrecision.maxKept} float)` : '',
+]
+  .filter(Boolean)
+  .join(', ');
 
 function loadOrt() {
   try {
@@ -62,27 +76,35 @@ function timeSession(bytes, feeds) {
   return { session, ms: median(times), memory: m.arenaBytes + m.weightBytes };
 }
 
-/** onnxruntime-node on the quantized model vs tinfer's int8 outputs: max |diff| over the evaluation inputs. */
-async function checkOrt(bytes, session, feeds) {
-  if (!ort) return { status: 'n/a', maxDiff: NaN };
+/**
+ * onnxruntime-node on the quantized model vs tinfer's int8 outputs: max |diff| over the evaluation inputs, and
+ * onnxruntime's mean cosine vs the fp32 reference session.
+ */
+async function checkOrt(bytes, session, feeds, reference) {
+  if (!ort) return { status: 'n/a', maxDiff: NaN, cosine: NaN };
   let ortSession;
   try {
     ortSession = await ort.InferenceSession.create(bytes);
   } catch (e) {
-    return { status: `load failed: ${e.message.split('\n')[0]}`, maxDiff: NaN };
+    return { status: `load failed: ${e.message.split('\n')[0]}`, maxDiff: NaN, cosine: NaN };
   }
   let maxDiff = 0;
+  let cosines = 0;
+  let count = 0;
   for (const f of feeds) {
     const ortFeeds = Object.fromEntries(Object.entries(f).map(([k, t]) => [k, new ort.Tensor(t.type, t.data, t.dims)]));
     const want = await ortSession.run(ortFeeds);
     const got = session.runSync(f);
+    const fp32 = reference.runSync(f);
     for (const name of session.outputNames) {
       const a = want[name].data;
       const b = got[name].data;
       for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+      cosines += cosineSimilarity(fp32[name].data, a);
+      count++;
     }
   }
-  return { status: 'ok', maxDiff };
+  return { status: 'ok', maxDiff, cosine: cosines / count };
 }
 
 const mib = (n) => (n / 1024 / 1024).toFixed(2);
@@ -99,18 +121,19 @@ for (const name of models) {
   const evaluation = generateFeeds(model, { count: 16, seed: seed + 1 });
   process.stderr.write(`${name}: quantizing (${format}, ${method}, per channel)...\n`);
   const t0 = performance.now();
-  const { bytes: q, report } = quantizeModel(bytes, calibration, { perChannel: true, method, format, evaluation, gptq, empiricalBiasCorrection });
+  const { bytes: q, report } = quantizeModel(bytes, calibration, { perChannel: true, method, format, evaluation, gptq, empiricalBiasCorrection, mixedPrecision });
+  if (report.keptFloat?.length) process.stderr.write(`${name}: kept in float: ${report.keptFloat.map((k) => `${k.kind} ${k.name}`).join(', ')}\n`);
   const quantizeSeconds = (performance.now() - t0) / 1000;
   if (outDir) writeFileSync(join(outDir, `${name}.int8.onnx`), q);
   process.stderr.write(`${name}: timing...\n`);
   const fp32 = timeSession(bytes, evaluation[0]);
   const int8 = timeSession(q, evaluation[0]);
-  const ortCheck = await checkOrt(q, int8.session, evaluation.slice(0, 4));
+  const ortCheck = await checkOrt(q, int8.session, evaluation.slice(0, 4), fp32.session);
   const step = Math.max(...Object.values(report.outputScales), 0);
-  const ortVerdict = ortCheck.status !== 'ok' ? ortCheck.status : `${ortCheck.maxDiff <= step ? 'ok' : 'MISMATCH'} (max diff ${ortCheck.maxDiff.toPrecision(3)}, step ${step.toPrecision(3)})`;
+  const ortVerdict = ortCheck.status !== 'ok' ? ortCheck.status : `${ortCheck.maxDiff <= step ? 'ok' : 'MISMATCH'} (max diff ${ortCheck.maxDiff.toPrecision(3)}, step ${step.toPrecision(3)}; ort cosine ${ortCheck.cosine.toFixed(5)})`;
   rows.push(
     `| ${name} | ${mib(report.sizeBefore)} | ${mib(report.sizeAfter)} (${(report.sizeAfter / report.sizeBefore).toFixed(3)}x) | ` +
-      `${report.meanCosine.toFixed(5)} (min ${report.minCosine.toFixed(5)}) | ${(report.top1Agreement * 100).toFixed(0)}% | ` +
+      `${report.meanCosine.toFixed(5)} (min ${report.minCosine.toFixed(5)}${mixedPrecision ? `; ${report.keptFloat.length} float` : ''}) | ${(report.top1Agreement * 100).toFixed(0)}% | ` +
       `${fp32.ms.toFixed(1)} | ${int8.ms.toFixed(1)} | ${(fp32.ms / int8.ms).toFixed(2)}x | ${mib(fp32.memory)} | ${mib(int8.memory)} | ` +
       `${quantizeSeconds.toFixed(1)} | ${ortVerdict} |`,
   );

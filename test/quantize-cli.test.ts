@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeModel, decodeTensor, encodeTensor } from '../src/loader/index.js';
 import { InferenceSession } from '../src/session/session.js';
-import { formatReport, loadSamples } from '../src/cli/quantize.js';
+import { formatReport, loadSamples, quantizeOptionsFromArgs, QUANTIZE_USAGE } from '../src/cli/quantize.js';
+import { parseArgs } from '../src/cli/args.js';
 import { quantizeModel } from '../src/quantize/index.js';
 import { cosineSimilarity } from '../src/quantize/compare.js';
 import { ModelBuilder } from './onnx-builder.js';
@@ -67,6 +68,41 @@ describe('calibration directories', () => {
     mkdirSync(join(nested, 's0'));
     writeFileSync(join(nested, 's0', 'a.npy'), npy(new Float32Array(4), [1, 4]));
     expect(() => loadSamples(nested, twoInputModel())).toThrow(/no file for input 'c'/);
+  });
+});
+
+describe('command-line options', () => {
+  const parse = (argv: string[]) => quantizeOptionsFromArgs(parseArgs(argv, ['per-channel', 'gptq', 'empirical-bias', 'no-bias-correction', 'help']));
+
+  it('defaults: QDQ, minmax, per tensor, uint8, bias correction on, nothing else', () => {
+    expect(parse(['m.onnx'])).toEqual({
+      format: 'qdq', method: 'minmax', percentile: 99.99, perChannel: false, activationType: 'uint8',
+      gptq: false, empiricalBiasCorrection: false, biasCorrection: true,
+    });
+  });
+
+  it('--method mse, --gptq, --empirical-bias, --no-bias-correction and --mixed-precision with its knobs', () => {
+    const o = parse(['m.onnx', '--method', 'mse', '--gptq', '--empirical-bias', '--no-bias-correction', '--mixed-precision', '0.995', '--max-float', '4', '--probes', '2']);
+    expect(o).toMatchObject({ method: 'mse', gptq: true, empiricalBiasCorrection: true, biasCorrection: false });
+    expect(o.mixedPrecision).toEqual({ targetCosine: 0.995, maxKept: 4, probes: 2 });
+    for (const f of ['--method', '--gptq', '--empirical-bias', '--no-bias-correction', '--mixed-precision', '--max-float', '--probes']) expect(QUANTIZE_USAGE).toContain(f);
+  });
+
+  it('refuses an unknown method and a cosine outside (0, 1]', () => {
+    expect(() => parse(['m.onnx', '--method', 'best'])).toThrow(/--method must be one of/);
+    expect(() => parse(['m.onnx', '--mixed-precision', '1.5'])).toThrow(/cosine in/);
+    expect(() => parse(['m.onnx', '--mixed-precision', 'high'])).toThrow(/must be a number/);
+  });
+
+  it('the report lists what mixed precision kept in float', () => {
+    const text = formatReport({
+      format: 'qdq', method: 'minmax', perChannel: true, activationType: 'uint8', sizeBefore: 1000, sizeAfter: 300,
+      quantizedWeights: 2, quantizedActivations: 5, outputScales: {}, evaluation: [], warnings: [],
+      keptFloat: [{ kind: 'activation', name: 'conv1_out', sensitivity: 0.012 }],
+      probeCosine: { before: 0.97, after: 0.991, target: 0.99 },
+    });
+    expect(text).toMatch(/0\.97000 -> 0\.99100 \(target 0\.99\); 1 kept in float/);
+    expect(text).toMatch(/float activation conv1_out \(alone costs 1\.20e-2/);
   });
 });
 

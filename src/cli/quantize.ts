@@ -1,7 +1,5 @@
 /**
- * `tinfer quantize MODEL --out OUT (--calib DIR | --generate N) [--per-channel] [--method minmax|percentile|entropy]
- *  [--percentile P] [--format qdq|qoperator] [--activation-type uint8|int8] [--eval DIR | --eval-generate N]
- *  [--seed S] [--shape name=dims]`
+ * `tinfer quantize`: INT8 post-training quantization from the command line (QUANTIZE_USAGE lists the flags).
  * Calibration / evaluation directories hold one sample per file (.pb TensorProto or .npy; a leading batch dim
  * larger than the model's is split into samples) for single-input models, or one sample per subdirectory
  * (e.g. the ONNX test layout: test_data_set_N directories of input_N.pb), files matched to inputs by tensor name, file stem or index.
@@ -14,14 +12,38 @@ import { TinferError } from '../errors.js';
 import { decodeModel, decodeTensor } from '../loader/index.js';
 import type { Model } from '../loader/model.js';
 import { readModelFileSync } from '../node.js';
-import { decodeNpy, generateFeeds, quantizeModel, type QuantizeReport } from '../quantize/index.js';
+import { decodeNpy, generateFeeds, quantizeModel, type QuantizeOptions, type QuantizeReport } from '../quantize/index.js';
 import type { CalibrationMethod } from '../quantize/ranges.js';
 import type { Feeds } from '../session/session.js';
 import { fromTensorData } from '../session/tensor.js';
 import { flagNumber, flagShapes, parseArgs, type ParsedArgs } from './args.js';
 import { formatBytes } from './format.js';
 
-const METHODS: readonly CalibrationMethod[] = ['minmax', 'percentile', 'entropy'];
+const METHODS: readonly CalibrationMethod[] = ['minmax', 'percentile', 'entropy', 'mse'];
+
+export const QUANTIZE_USAGE = `usage: tinfer quantize MODEL.onnx --out OUT.onnx (--calib DIR | --generate N [--seed S]) [options]
+
+  --calib DIR              calibration samples: .pb / .npy files, or one subdirectory per sample
+  --generate N             N seeded random inputs instead (N(0,1) floats); --seed S (default 0)
+  --eval DIR | --eval-generate N
+                           inputs to compare the int8 model with fp32 on (cosine, max error, top-1)
+  --shape name=d0,d1,...   sizes of symbolic input dims for --generate / --eval-generate
+  --per-channel            int8 weight scales per output channel (recommended)
+  --format qdq|qoperator   QuantizeLinear/DequantizeLinear pairs (default) or QLinearConv & co.
+  --activation-type uint8|int8
+                           asymmetric uint8 (default) or symmetric int8 activations
+  --method minmax|percentile|entropy|mse
+                           activation ranges: min/max (default), percentile of |x| (--percentile P, default
+                           99.99), KL-divergence threshold, or the range minimising the expected squared error
+  --gptq                   round Conv/Gemm weights with GPTQ error feedback over calibration input correlations
+  --empirical-bias         absorb each Conv/Gemm's measured mean output error (layer by layer) into its bias
+  --no-bias-correction     skip the analytic correction of the weight rounding's mean shift (on by default)
+  --mixed-precision COS    keep the activations/weights whose quantization costs most in float until the mean
+                           output cosine on the calibration inputs reaches COS (QDQ only; the model is then not
+                           integer-only); --max-float N caps how many (default 16), --probes N sets how many
+                           calibration inputs measure it (default 8)
+  --help                   this text
+`;
 
 function flag(args: ParsedArgs, name: string): string | undefined {
   return args.flags.get(name)?.at(-1);
@@ -130,6 +152,11 @@ export function formatReport(r: QuantizeReport): string {
     `format ${r.format}, method ${r.method}, weights int8 ${r.perChannel ? 'per channel' : 'per tensor'}, activations ${r.activationType}`,
     `size: ${formatBytes(r.sizeBefore)} -> ${formatBytes(r.sizeAfter)} (${(r.sizeAfter / r.sizeBefore).toFixed(3)}x); ${r.quantizedWeights} int8 weights, ${r.quantizedActivations} quantized activations`,
   ];
+  if (r.probeCosine) {
+    const p = r.probeCosine;
+    lines.push(`mixed precision: cosine on the calibration probes ${p.before.toFixed(5)} -> ${p.after.toFixed(5)} (target ${p.target}); ${r.keptFloat?.length ?? 0} kept in float`);
+    for (const k of r.keptFloat ?? []) lines.push(`  float ${k.kind} ${k.name} (alone costs ${k.sensitivity.toExponential(2)} of cosine)`);
+  }
   for (const w of r.warnings) lines.push(`warning: ${w}`);
   if (r.evaluation.length > 0) {
     lines.push('', '| input | output | cosine | max abs error | top-1 |', '|---:|---|---:|---:|---|');
@@ -145,11 +172,37 @@ export function formatReport(r: QuantizeReport): string {
   return lines.join('\n') + '\n';
 }
 
+const BOOLEAN_FLAGS = ['per-channel', 'gptq', 'empirical-bias', 'no-bias-correction', 'help'];
+
+/** The quantizeModel options the command line asks for (calibration and evaluation inputs aside). */
+export function quantizeOptionsFromArgs(args: ParsedArgs): QuantizeOptions {
+  const options: QuantizeOptions = {
+    format: oneOf(args, 'format', ['qdq', 'qoperator'] as const, 'qdq'),
+    method: oneOf(args, 'method', METHODS, 'minmax'),
+    percentile: flagNumber(args, 'percentile', 99.99),
+    perChannel: args.flags.has('per-channel'),
+    activationType: oneOf(args, 'activation-type', ['uint8', 'int8'] as const, 'uint8'),
+    gptq: args.flags.has('gptq'),
+    empiricalBiasCorrection: args.flags.has('empirical-bias'),
+    biasCorrection: !args.flags.has('no-bias-correction'),
+  };
+  if (args.flags.has('mixed-precision')) {
+    const targetCosine = flagNumber(args, 'mixed-precision', 0.99);
+    if (!(targetCosine > 0 && targetCosine <= 1)) throw new TinferError(`--mixed-precision takes a cosine in (0, 1], got ${targetCosine}`);
+    options.mixedPrecision = { targetCosine, maxKept: flagNumber(args, 'max-float', 16), probes: flagNumber(args, 'probes', 8) };
+  }
+  return options;
+}
+
 export async function quantizeCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['per-channel']);
+  const args = parseArgs(argv, BOOLEAN_FLAGS);
+  if (args.flags.has('help')) {
+    process.stdout.write(QUANTIZE_USAGE);
+    return 0;
+  }
   const path = args.positional[0];
   const out = flag(args, 'out');
-  if (!path || !out) throw new TinferError('quantize: usage: tinfer quantize MODEL.onnx --out OUT.onnx (--calib DIR | --generate N) [options]');
+  if (!path || !out) throw new TinferError(`quantize: MODEL.onnx and --out are required\n${QUANTIZE_USAGE}`);
   const { bytes, externalData } = readModelFileSync(path);
   const model = decodeModel(bytes, { externalData });
   const seed = flagNumber(args, 'seed', 0);
@@ -161,16 +214,8 @@ export async function quantizeCommand(argv: string[]): Promise<number> {
   const evalDir = flag(args, 'eval');
   const evalGenerate = flagNumber(args, 'eval-generate', 0);
   const evaluation = evalDir ? loadSamples(evalDir, model) : evalGenerate > 0 ? generateFeeds(model, { count: evalGenerate, seed: seed + 1, shapes }) : undefined;
-  const percentile = flagNumber(args, 'percentile', 99.99);
-  const { bytes: quantized, report } = quantizeModel(model, calibration, {
-    format: oneOf(args, 'format', ['qdq', 'qoperator'] as const, 'qdq'),
-    method: oneOf(args, 'method', METHODS, 'minmax'),
-    percentile,
-    perChannel: args.flags.has('per-channel'),
-    activationType: oneOf(args, 'activation-type', ['uint8', 'int8'] as const, 'uint8'),
-    evaluation,
-    onProgress: progressPrinter(),
-  });
+  const options = quantizeOptionsFromArgs(args);
+  const { bytes: quantized, report } = quantizeModel(model, calibration, { ...options, evaluation, onProgress: progressPrinter() });
   // Report the file's own size as "before" (the re-encoded model may differ by a few bytes).
   report.sizeBefore = bytes.length;
   writeFileSync(out, quantized);

@@ -21,6 +21,7 @@ import { producersOf } from './graph-info.js';
 import { writeQdq, type WriterSettings } from './qdq.js';
 import { channelMeans, correctedLayers, sequentialShifts } from './empirical-bias.js';
 import { writeQOperator } from './qoperator.js';
+import { chooseFloatCandidates, type FloatCandidate, type MixedPrecisionOptions } from './mixed-precision.js';
 import type { CalibrationMethod } from './ranges.js';
 
 export { decodeNpy } from './npy.js';
@@ -42,6 +43,7 @@ export {
   type MinMax,
 } from './ranges.js';
 
+export { chooseFloatCandidates, writeMixedQdq, type FloatCandidate, type MixedPrecisionOptions } from './mixed-precision.js';
 export { gptqWeight, emptyGram, observeGram, inverseFactor, quantizeRowWithFeedback, type InputGram } from './gptq.js';
 
 export type QuantFormat = 'qdq' | 'qoperator';
@@ -75,9 +77,17 @@ export interface QuantizeOptions {
    * the correction lowered the evaluation cosine (0.9754 -> 0.9730).
    */
   empiricalBiasCorrection?: boolean;
+  /**
+   * Sensitivity-driven mixed precision (QDQ only): measures, on the calibration inputs, how much each
+   * activation's and each weight's quantization alone lowers the output cosine, then keeps the most sensitive
+   * ones in float until the mean cosine reaches `targetCosine` (or `maxKept` are float). Default off: the model
+   * is then no longer integer-only (float layers run between DequantizeLinear and QuantizeLinear). Costs one
+   * model build and `probes` runs per activation and per weight.
+   */
+  mixedPrecision?: MixedPrecisionOptions;
   /** Feeds to compare the quantized model against the float one on (the report's accuracy section). */
   evaluation?: Iterable<Feeds>;
-  onProgress?: (phase: 'calibrate' | 'evaluate', done: number, total: number) => void;
+  onProgress?: (phase: 'calibrate' | 'sensitivity' | 'evaluate', done: number, total: number) => void;
 }
 
 export interface QuantizeReport {
@@ -92,6 +102,9 @@ export interface QuantizeReport {
   quantizedWeights: number;
   /** Activations given a scale and zero point. */
   quantizedActivations: number;
+  /** Mixed precision: what was kept in float (most sensitive first) and the probe cosine before / after. */
+  keptFloat?: FloatCandidate[];
+  probeCosine?: { before: number; after: number; target: number };
   /** The quantization step (scale) chosen for each graph output that was calibrated. */
   outputScales: Record<string, number>;
   /** One entry per evaluation input, one comparison per model output. */
@@ -127,7 +140,7 @@ export function quantizeModel(source: Model | Uint8Array, calibration: Iterable<
   const feeds = [...calibration];
   if (feeds.length === 0) throw new UnsupportedError('quantize: at least one calibration input is needed');
 
-  const plan = planQuantization(model.graph, activationType);
+  let plan = planQuantization(model.graph, activationType);
   const biasCorrection = options.biasCorrection ?? true;
   const meanNames = biasCorrection ? weightedInputs(plan) : new Set<string>();
   const grams = options.gptq ? gramCollector(plan) : undefined;
@@ -139,10 +152,17 @@ export function quantizeModel(source: Model | Uint8Array, calibration: Iterable<
     means: meanNames,
     onProgress: (done, total) => options.onProgress?.('calibrate', done, total),
   });
-  const params = new Map<string, QuantParams>();
+  let params = new Map<string, QuantParams>();
   for (const [name, r] of ranges) params.set(name, activationParams(r, activationType));
 
-  const settings: WriterSettings = { perChannel, opset, inputMeans: biasCorrection ? means : undefined, inputGrams: grams?.grams };
+  let settings: WriterSettings = { perChannel, opset, inputMeans: biasCorrection ? means : undefined, inputGrams: grams?.grams };
+  let mixed: ReturnType<typeof chooseFloatCandidates> | undefined;
+  if (options.mixedPrecision) {
+    if (format !== 'qdq') throw new UnsupportedError("quantize: mixed precision needs format 'qdq'");
+    const progress = (done: number, total: number) => options.onProgress?.('sensitivity', done, total);
+    mixed = chooseFloatCandidates(model, plan, params, settings, activationType, feeds, options.mixedPrecision, progress);
+    ({ plan, params, settings } = mixed);
+  }
   if (options.empiricalBiasCorrection) settings.outputShifts = measureOutputShifts(model, plan, params, settings, feeds);
   const quantized = format === 'qdq' ? writeQdq(model, plan, params, settings) : writeQOperator(model, plan, params, settings);
   const bytes = encodeModel(quantized);
@@ -159,6 +179,13 @@ export function quantizeModel(source: Model | Uint8Array, calibration: Iterable<
     evaluation: [],
     warnings,
   };
+  if (mixed && options.mixedPrecision) {
+    report.keptFloat = mixed.kept;
+    report.probeCosine = { before: mixed.probeCosineBefore, after: mixed.probeCosineAfter, target: options.mixedPrecision.targetCosine };
+    if (mixed.probeCosineAfter < options.mixedPrecision.targetCosine) {
+      warnings.push(`mixed precision: ${mixed.kept.length} float candidates reached cosine ${mixed.probeCosineAfter.toFixed(5)} on the calibration probes, below the target ${options.mixedPrecision.targetCosine}`);
+    }
+  }
   if (options.evaluation) evaluate(bytesBefore, bytes, [...options.evaluation], report, options);
   return { bytes, model: quantized, report };
 }

@@ -54,10 +54,18 @@ export function activationInputs(n: Node, constants: Map<string, TensorData>): s
   }
 }
 
-export function planQuantization(source: Graph, activationType: ActivationType): QuantizationPlan {
+export interface PlanOptions {
+  /**
+   * Outputs of foldable Relu / Clip nodes to leave in the graph (kept in float by mixed precision: without its
+   * uint8 range, the clamp must be computed by the activation itself).
+   */
+  unfold?: ReadonlySet<string>;
+}
+
+export function planQuantization(source: Graph, activationType: ActivationType, options: PlanOptions = {}): QuantizationPlan {
   const constants = constantValues(source);
   const graph: Graph = { ...source, nodes: source.nodes.map((n) => ({ ...n, inputs: [...n.inputs], outputs: [...n.outputs] })) };
-  if (activationType === 'uint8') foldActivations(graph, constants);
+  if (activationType === 'uint8') foldActivations(graph, constants, options.unfold ?? new Set());
   const wanted = new Set<string>();
   for (const n of graph.nodes) {
     if (!isQuantizableNode(n)) continue;
@@ -68,13 +76,13 @@ export function planQuantization(source: Graph, activationType: ActivationType):
   return { graph, constants, activations: order.filter((name) => wanted.has(name)) };
 }
 
-function foldActivations(graph: Graph, constants: Map<string, TensorData>): void {
+function foldActivations(graph: Graph, constants: Map<string, TensorData>, keep: ReadonlySet<string>): void {
   const consumers = consumersOf(graph);
   const producers = producersOf(graph);
   const graphOutputs = new Set(graph.outputs.map((o) => o.name));
   const removed = new Set<Node>();
   for (const act of graph.nodes) {
-    if (act.domain !== '' || !clampsAtZero(act, constants)) continue;
+    if (act.domain !== '' || !clampsAtZero(act, constants) || keep.has(act.outputs[0]!)) continue;
     const x = act.inputs[0]!;
     const producer = producers.get(x);
     if (!producer || producer.domain !== '' || !FOLDABLE_PRODUCERS.has(producer.opType)) continue;

@@ -25,6 +25,8 @@ export interface WriterSettings {
   inputGrams?: Map<string, InputGram>;
   /** Per-channel output shifts to subtract from biases, by the weighted node's first output (empirical correction). */
   outputShifts?: Map<string, Float64Array>;
+  /** Weight initializers to leave in float (mixed precision); their nodes' biases stay float too. */
+  floatWeights?: ReadonlySet<string>;
 }
 
 /** Builds nodes and initializers of one output graph; shared by the QDQ and QOperator writers. */
@@ -131,7 +133,7 @@ export function writeQdq(source: Model, plan: QuantizationPlan, params: Map<stri
 /** Replaces the weight (and bias) inputs of a weighted node with DequantizeLinear outputs; returns those nodes. */
 function dequantizeWeights(w: GraphWriter, node: Node, params: Map<string, QuantParams>, settings: WriterSettings): Node[] {
   const slots = weightSlots(node, w.plan.constants);
-  if (!slots) return [];
+  if (!slots || settings.floatWeights?.has(node.inputs[slots.weight]!)) return [];
   const axis = settings.perChannel ? slots.axis : undefined;
   const weightName = node.inputs[slots.weight]!;
   const qw = w.weight(weightName, axis, node, settings);
