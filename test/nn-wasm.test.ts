@@ -332,13 +332,16 @@ describe('MatMul with runtime B on both backends vs a naive reference (rtol 1e-4
 // ---- transformer ops on the wasm 'math' family (softmax rows, LayerNorm rows, GELU/Erf/Sigmoid/Tanh) ----
 
 /** Counts calls of the math family's kernels (the kernels read them from this very object at run). */
-const mathCalls = { softmax: 0, layerNorm: 0, unary: 0 };
+const mathCalls = { softmax: 0, layerNorm: 0, unary: 0, permute: 0 };
 const mathKernels = wasmCtx?.use(MATH_KERNELS);
 if (mathKernels !== undefined) {
   const k = mathKernels as { -readonly [K in keyof WasmMathKernels]: WasmMathKernels[K] };
   const [softmax, layerNorm] = [k.softmax, k.layerNorm];
   k.softmax = (...a) => { mathCalls.softmax++; softmax(...a); };
   k.layerNorm = (...a) => { mathCalls.layerNorm++; layerNorm(...a); };
+  const [copyRows, transposePlane] = [k.copyRows, k.transposePlane];
+  k.copyRows = (...a) => { mathCalls.permute++; copyRows(...a); };
+  k.transposePlane = (...a) => { mathCalls.permute++; transposePlane(...a); };
   const unary = k.unary as Record<string, (x: number, y: number, n: number) => void>;
   for (const op of Object.keys(unary)) {
     const f = unary[op]!;
@@ -467,3 +470,43 @@ function erfReference(v: number): number {
   }
   return (2 / Math.sqrt(Math.PI)) * sum;
 }
+
+/** out[idx] = in[idx permuted back], by unravelling every output index. */
+function naiveTranspose(x: TensorData, perm: number[]): TensorData {
+  const shape = perm.map((p) => x.shape[p]!);
+  const inStrides = x.shape.map((_, d) => x.shape.slice(d + 1).reduce((a, b) => a * b, 1));
+  const out = new Float32Array(x.data.length);
+  for (let t = 0; t < out.length; t++) {
+    let rest = t;
+    let src = 0;
+    for (let d = shape.length - 1; d >= 0; d--) {
+      src += (rest % shape[d]!) * inStrides[perm[d]!]!;
+      rest = Math.floor(rest / shape[d]!);
+    }
+    out[t] = (x.data as Float32Array)[src]!;
+  }
+  return tensor('float32', shape, out);
+}
+
+describe('Transpose (attention permutes) on both backends vs a naive index map, exactly', () => {
+  const cases: Array<[number[], number[]]> = [
+    [[1, 5, 3, 3, 7], [2, 0, 3, 1, 4]],
+    [[1, 5, 3, 7], [0, 2, 1, 3]],
+    [[1, 3, 5, 7], [0, 1, 3, 2]],
+    [[1, 6, 13], [0, 2, 1]],
+    [[9, 4, 5], [1, 2, 0]],
+    [[2, 3, 4, 5], [3, 1, 0, 2]],
+  ];
+  for (const backend of BACKENDS) {
+    it.skipIf(backend === 'wasm' && wasmCtx === undefined)(`every case (${backend})`, () => {
+      for (const [shape, perm] of cases) {
+        const x = randomTensor(shape, shape.length * 7 + perm[0]!, -5, 5);
+        const layoutFits = !(shape.length === 4 && perm[0] === 3);
+        const y = layoutFits ? runMathOn(backend, 'permute', 'Transpose', [x], { perm }) : backend === 'js'
+          ? runKernel('Transpose', [x], { perm })[0]!
+          : runKernelInWasm(wasmCtx!, 'Transpose', [x], { perm })[0]!;
+        expectClose(y, naiveTranspose(x, perm), 0, 0);
+      }
+    });
+  }
+});

@@ -201,6 +201,29 @@ describe.skipIf(kernels === undefined)('wasm math kernels', () => {
     }
   });
 
+  it('copyRows gathers strided rows and transposePlane transposes planes of every size mod 4, exactly', () => {
+    const w = ctx!;
+    for (const rows of [1, 3, 4, 5, 13]) {
+      for (const cols of [1, 3, 4, 7, 32]) {
+        const stride = cols + 3;
+        const data = spread(rows * stride + cols * (rows + 2), 9, rows * 100 + cols);
+        const src = toWasm(w, data);
+        const dst = toWasm(w, new Float32Array(rows * cols + 1).fill(-7));
+        kernels!.copyRows(src.byteOffset, stride, dst.byteOffset, rows, cols);
+        const copied = Array.from({ length: rows * cols }, (_, t) => data[Math.floor(t / cols) * stride + (t % cols)]!);
+        expect(Array.from(dst.subarray(0, rows * cols)), `copyRows ${rows}x${cols}`).toEqual(copied);
+        // transposePlane reads src[i + j·srcStride] with srcStride >= rows
+        const tStride = rows + 2;
+        kernels!.transposePlane(src.byteOffset, tStride, dst.byteOffset, rows, cols);
+        const transposed = Array.from({ length: rows * cols }, (_, t) => data[Math.floor(t / cols) + (t % cols) * tStride]!);
+        expect(Array.from(dst.subarray(0, rows * cols)), `transposePlane ${rows}x${cols}`).toEqual(transposed);
+        expect(dst[rows * cols], 'nothing written past the plane').toBe(-7);
+        w.free(src.byteOffset - 4);
+        w.free(dst.byteOffset - 4);
+      }
+    }
+  });
+
   it('the faces refuse views outside wasm memory', () => {
     const plain = new Float32Array(8);
     expect(wasmUnaryMath(ctx!, kernels!, 'gelu', plain, plain)).toBe(false);

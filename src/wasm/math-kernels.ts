@@ -46,11 +46,17 @@ export interface WasmMathKernels {
   readonly softmax: (x: number, y: number, rows: number, n: number, scale: number) => void;
   /** (x − mean)/√(var + eps)·gamma + beta over rows of n; gamma and beta hold n floats. */
   readonly layerNorm: (x: number, y: number, rows: number, n: number, gamma: number, beta: number, eps: number) => void;
+  /** dst[i·cols + j] = src[i·srcStride + j]: rows of contiguous floats gathered into one block (strides in floats). */
+  readonly copyRows: (src: number, srcStride: number, dst: number, rows: number, cols: number) => void;
+  /** dst[i·cols + j] = src[i + j·srcStride]: a 2-D transpose of a plane whose rows (i) are contiguous in src. */
+  readonly transposePlane: (src: number, srcStride: number, dst: number, rows: number, cols: number) => void;
 }
 
 export const unaryMathName = (op: UnaryMathOp): string => `f32_v${op}__wasmsimd`;
 export const SOFTMAX_NAME = 'f32_softmax_rows__wasmsimd';
 export const LAYERNORM_NAME = 'f32_layernorm_rows__wasmsimd';
+export const COPY_ROWS_NAME = 'x32_copy_rows__wasmsimd';
+export const TRANSPOSE_NAME = 'x32_transpose_plane_4x4__wasmsimd';
 
 // ---- vector expression helpers: each leaves one v128 on the stack ----
 
@@ -405,13 +411,109 @@ function emitLayerNorm(): FunctionBuilder {
   return f;
 }
 
-/** The 'math' family: every unary kernel, softmax over rows and LayerNorm over rows. */
+/**
+ * x32_copy_rows(src, srcStride, dst, rows, cols): dst[i·cols + j] = src[i·srcStride + j] (any 32-bit data; strides
+ * in elements): the row copies of permutes whose innermost axis stays innermost (attention's head splits).
+ */
+function emitCopyRows(): FunctionBuilder {
+  const f = new FunctionBuilder([I32, I32, I32, I32, I32]);
+  const [src, srcStride, dst, rows, cols] = [0, 1, 2, 3, 4];
+  const row = f.local(I32), j = f.local(I32), vn = f.local(I32), s = f.local(I32), d = f.local(I32);
+  f.get(cols).i32(-4).op('i32.and').set(vn);
+  f.get(src).set(s).get(dst).set(d);
+  forLoop(f, row, konst(0), local(rows), konst(1), () => {
+    forLoop(f, j, konst(0), local(vn), konst(4), () => {
+      addr(f, d, j);
+      addr(f, s, j);
+      f.v128Load(0, 2).v128Store(0, 2);
+    });
+    forLoop(f, j, local(vn), local(cols), konst(1), () => {
+      addr(f, d, j);
+      addr(f, s, j);
+      f.i32Load().i32Store();
+    });
+    f.get(s).get(srcStride).i32(2).op('i32.shl').op('i32.add').set(s);
+    f.get(d).get(cols).i32(2).op('i32.shl').op('i32.add').set(d);
+  });
+  return f;
+}
+
+/** i8x16.shuffle lanes picking 32-bit lanes (0..3 of a, 4..7 of b). */
+function lanes32(...l: number[]): number[] {
+  return l.flatMap((k) => [4 * k, 4 * k + 1, 4 * k + 2, 4 * k + 3]);
+}
+
+/**
+ * x32_transpose_plane_4x4(src, srcStride, dst, rows, cols): dst[i·cols + j] = src[i + j·srcStride]. Blocks of
+ * 4×4: four loads (src columns j..j+3, four consecutive i each), two rounds of shuffles, four stores (dst rows
+ * i..i+3, four consecutive j each); the remaining rows and columns element by element.
+ */
+function emitTransposePlane(): FunctionBuilder {
+  const f = new FunctionBuilder([I32, I32, I32, I32, I32]);
+  const [src, srcStride, dst, rows, cols] = [0, 1, 2, 3, 4];
+  const i = f.local(I32), j = f.local(I32), rv = f.local(I32), cv = f.local(I32), k = f.local(I32);
+  const p = f.local(I32), q = f.local(I32);
+  const [a, b, c, d] = [f.local(V128), f.local(V128), f.local(V128), f.local(V128)];
+  const [t0, t1, t2, t3] = [f.local(V128), f.local(V128), f.local(V128), f.local(V128)];
+  f.get(rows).i32(-4).op('i32.and').set(rv);
+  f.get(cols).i32(-4).op('i32.and').set(cv);
+  const srcAt = (ii: number, jj: number) => {
+    // src + 4·(i + j·srcStride)
+    f.get(src).get(ii).get(jj).get(srcStride).op('i32.mul').op('i32.add').i32(2).op('i32.shl').op('i32.add');
+  };
+  const dstAt = (ii: number, jj: number) => {
+    f.get(dst).get(ii).get(cols).op('i32.mul').get(jj).op('i32.add').i32(2).op('i32.shl').op('i32.add');
+  };
+  forLoop(f, i, konst(0), local(rv), konst(4), () => {
+    forLoop(f, j, konst(0), local(cv), konst(4), () => {
+      srcAt(i, j);
+      f.set(p);
+      const stride4 = () => f.get(srcStride).i32(2).op('i32.shl');
+      f.get(p).v128Load(0, 2).set(a);
+      f.get(p); stride4(); f.op('i32.add').tee(p).v128Load(0, 2).set(b);
+      f.get(p); stride4(); f.op('i32.add').tee(p).v128Load(0, 2).set(c);
+      f.get(p); stride4(); f.op('i32.add').v128Load(0, 2).set(d);
+      f.get(a).get(b).shuffle(lanes32(0, 4, 1, 5)).set(t0);
+      f.get(a).get(b).shuffle(lanes32(2, 6, 3, 7)).set(t1);
+      f.get(c).get(d).shuffle(lanes32(0, 4, 1, 5)).set(t2);
+      f.get(c).get(d).shuffle(lanes32(2, 6, 3, 7)).set(t3);
+      dstAt(i, j);
+      f.set(q);
+      const rowBytes = () => f.get(cols).i32(2).op('i32.shl');
+      f.get(q).get(t0).get(t2).shuffle(lanes32(0, 1, 4, 5)).v128Store(0, 2);
+      f.get(q); rowBytes(); f.op('i32.add').tee(q).get(t0).get(t2).shuffle(lanes32(2, 3, 6, 7)).v128Store(0, 2);
+      f.get(q); rowBytes(); f.op('i32.add').tee(q).get(t1).get(t3).shuffle(lanes32(0, 1, 4, 5)).v128Store(0, 2);
+      f.get(q); rowBytes(); f.op('i32.add').get(t1).get(t3).shuffle(lanes32(2, 3, 6, 7)).v128Store(0, 2);
+    });
+    // the last cols mod 4 columns of these four rows
+    forLoop(f, j, local(cv), local(cols), konst(1), () => {
+      forLoop(f, k, local(i), () => void f.get(i).i32(4).op('i32.add'), konst(1), () => {
+        dstAt(k, j);
+        srcAt(k, j);
+        f.i32Load().i32Store();
+      });
+    });
+  });
+  // the last rows mod 4 rows
+  forLoop(f, i, local(rv), local(rows), konst(1), () => {
+    forLoop(f, j, konst(0), local(cols), konst(1), () => {
+      dstAt(i, j);
+      srcAt(i, j);
+      f.i32Load().i32Store();
+    });
+  });
+  return f;
+}
+
+/** The 'math' family: every unary kernel, softmax and LayerNorm over rows, and the permute copies. */
 export const MATH_KERNELS: WasmModuleSpec<WasmMathKernels> = {
   key: 'math',
   build(m: ModuleBuilder): void {
     for (const op of UNARY_MATH_OPS) m.addFunction(emitUnary(op), unaryMathName(op));
     m.addFunction(emitSoftmax(), SOFTMAX_NAME);
     m.addFunction(emitLayerNorm(), LAYERNORM_NAME);
+    m.addFunction(emitCopyRows(), COPY_ROWS_NAME);
+    m.addFunction(emitTransposePlane(), TRANSPOSE_NAME);
   },
   bind(exports: Record<string, unknown>): WasmMathKernels {
     const unary = Object.fromEntries(UNARY_MATH_OPS.map((op) => [op, exports[unaryMathName(op)] as UnaryKernel]));
@@ -419,6 +521,8 @@ export const MATH_KERNELS: WasmModuleSpec<WasmMathKernels> = {
       unary: unary as Record<UnaryMathOp, UnaryKernel>,
       softmax: exports[SOFTMAX_NAME] as WasmMathKernels['softmax'],
       layerNorm: exports[LAYERNORM_NAME] as WasmMathKernels['layerNorm'],
+      copyRows: exports[COPY_ROWS_NAME] as WasmMathKernels['copyRows'],
+      transposePlane: exports[TRANSPOSE_NAME] as WasmMathKernels['transposePlane'],
     };
   },
 };

@@ -1,10 +1,18 @@
 import { sizeOf, type Data } from '../../dtype.js';
 import { attrInts } from '../../graph/attributes.js';
 import { kernelError, requireInput, type KernelDef } from '../kernel.js';
+import type { WasmContext } from '../../wasm/context.js';
+import { MATH_KERNELS, type WasmMathKernels } from '../../wasm/math-kernels.js';
 import { copyBlock, elems, stridesOf, type Elems } from './common.js';
 
 /** Copies `src` (shape inShape) into `dst` laid out as the permuted shape. */
 export type PermuteFn = (src: Data, dst: Data, srcOffset?: number, dstOffset?: number) => void;
+
+/** The wasm context and its math kernels (row copies, 4×4 SIMD plane transposes) for 32-bit data in its memory. */
+export interface WasmPermute {
+  ctx: WasmContext;
+  k: WasmMathKernels;
+}
 
 const TILE = 32;
 
@@ -13,9 +21,11 @@ const TILE = 32;
  * At plan time: drop size-1 dims and merge output axes that are adjacent in the input too, so
  * NCHW→NHWC becomes a batched 2-D transpose [N, C, HW]→[N, HW, C] and [0,2,1,3] becomes
  * row copies. Run is then an odometer over the outer dims with a tiled 2-D inner transpose
- * (or block copies when the innermost axis is contiguous in the input).
+ * (or block copies when the innermost axis is contiguous in the input). With `wasm`, 32-bit data whose views
+ * are in its memory goes through its kernels plane by plane: row copies when the innermost axis stays
+ * innermost, 4×4 SIMD transposes when the plane's rows are contiguous in the input.
  */
-export function planPermute(inShape: readonly number[], perm: readonly number[]): PermuteFn {
+export function planPermute(inShape: readonly number[], perm: readonly number[], wasm?: WasmPermute): PermuteFn {
   const inStrides = stridesOf(inShape);
   const dims: number[] = [];
   const strides: number[] = [];
@@ -63,12 +73,15 @@ export function planPermute(inShape: readonly number[], perm: readonly number[])
           else transposeTiles(elems(s), sOff, rowStride, colStride, elems(d), dOff, rows, cols);
         };
 
+  const wasmInner = wasm === undefined ? undefined : wasmPlane(wasm.k, rows, cols, rowStride, colStride);
   return (src, dst, srcOffset = 0, dstOffset = 0) => {
     idx.fill(0);
     let sOff = srcOffset;
     let dOff = dstOffset;
+    const onWasm = wasmInner !== undefined && inWasm32(wasm!.ctx, src) && inWasm32(wasm!.ctx, dst);
     for (let o = 0; o < outer; o++) {
-      inner(src, sOff, dst, dOff);
+      if (onWasm) wasmInner((src as Float32Array).byteOffset + 4 * sOff, (dst as Float32Array).byteOffset + 4 * dOff);
+      else inner(src, sOff, dst, dOff);
       dOff += plane;
       for (let k = outerDims.length - 1; k >= 0; k--) {
         sOff += outerStrides[k]!;
@@ -78,6 +91,18 @@ export function planPermute(inShape: readonly number[], perm: readonly number[])
       }
     }
   };
+}
+
+/** The wasm kernel for one rows×cols plane (byte addresses), or undefined when neither layout applies. */
+function wasmPlane(k: WasmMathKernels, rows: number, cols: number, rowStride: number, colStride: number): ((src: number, dst: number) => void) | undefined {
+  if (colStride === 1) return (src, dst) => k.copyRows(src, rowStride, dst, rows, cols);
+  if (rowStride === 1) return (src, dst) => k.transposePlane(src, colStride, dst, rows, cols);
+  return undefined;
+}
+
+/** A typed array of 4-byte elements viewing the wasm memory (the kernels copy bits, so any 32-bit dtype). */
+function inWasm32(ctx: WasmContext, d: Data): boolean {
+  return !Array.isArray(d) && (d as Float32Array).BYTES_PER_ELEMENT === 4 && (d as Float32Array).buffer === ctx.memory.buffer;
 }
 
 /** dst[dOff + i·cols + j] = src[sOff + i·rowStride + j·colStride], in tiles that keep both the strided reads and the contiguous writes in cache. */
@@ -121,7 +146,8 @@ const Transpose: KernelDef = {
     if (perm.length !== r || seen.size !== r || perm.some((p) => p < 0 || p >= r || !Number.isInteger(p))) {
       throw kernelError(ctx, `perm ${JSON.stringify(perm)} is not a permutation of ${r} axes`);
     }
-    const permute = planPermute(x.shape, perm);
+    const k = ctx.options.wasm?.use(MATH_KERNELS);
+    const permute = planPermute(x.shape, perm, k === undefined ? undefined : { ctx: ctx.options.wasm!, k });
     return {
       outputs: [{ dtype: x.dtype, shape: perm.map((p) => x.shape[p]!) }],
       run(inputs, outputs) {
