@@ -54,8 +54,10 @@ export function emitPack(tile: number): FunctionBuilder {
   f.get(kStride).i32(2).op('i32.shl').set(kStride);
   forLoop(f, p0, konst(0), local(count), konst(tile), () => {
     minInto(f, width, konst(tile), (g) => g.get(count).get(p0).op('i32.sub'));
+    f.i32(0).set(k);
+    if (tile === 4) emitPackTransposed4x4(f, { src, tStride, kStride, kc, dst, p0, width, k, s });
     // s = src + p0·tStride
-    forLoop(f, k, konst(0), local(kc), konst(1), () => {
+    forLoop(f, k, local(k), local(kc), konst(1), () => {
       f.get(src).get(p0).get(tStride).op('i32.mul').op('i32.add').get(k).get(kStride).op('i32.mul').op('i32.add').set(s);
       const vectorizable = tile % 4 === 0;
       if (vectorizable) {
@@ -78,6 +80,48 @@ export function emitPack(tile: number): FunctionBuilder {
     });
   });
   return f;
+}
+
+/** Byte lanes of the 4×4 transpose's shuffles: interleave the low / high halves, then take 64-bit halves. */
+const ZIP_LO_F32 = [0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23];
+const ZIP_HI_F32 = ZIP_LO_F32.map((l) => l + 8);
+const LO_F64 = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
+const HI_F64 = LO_F64.map((l) => l + 8);
+
+/**
+ * The 4-wide pack of rows stored k-contiguous (op(A) not transposed: kStride = 1 element, a full panel):
+ * four k at a time as a 4×4 transpose of four row vectors (r_t = src row t, k .. k + 3) into the four k-major
+ * vectors the panel stores, instead of sixteen scalar copies. Leaves k at the first step it did not do.
+ */
+function emitPackTransposed4x4(
+  f: FunctionBuilder, l: { src: number; tStride: number; kStride: number; kc: number; dst: number; p0: number; width: number; k: number; s: number },
+): void {
+  const { src, tStride, kStride, kc, dst, p0, width, k, s } = l;
+  const r = [f.local(V128), f.local(V128), f.local(V128), f.local(V128)];
+  const lo = f.local(V128), hi = f.local(V128), lo2 = f.local(V128), hi2 = f.local(V128);
+  f.get(width).i32(4).op('i32.eq').get(kStride).i32(4).op('i32.eq').op('i32.and').if();
+  f.block().loop();
+  f.get(k).i32(4).op('i32.add').get(kc).op('i32.gt_s').brIf(1);
+  // s = src + p0·tStride + 4k (strides already in bytes)
+  f.get(src).get(p0).get(tStride).op('i32.mul').op('i32.add').get(k).i32(2).op('i32.shl').op('i32.add').set(s);
+  for (let t = 0; t < 4; t++) {
+    f.get(s);
+    if (t > 0) f.get(tStride).i32(t).op('i32.mul').op('i32.add');
+    f.v128Load(0, 2).set(r[t]!);
+  }
+  // lo = [r0_0 r1_0 r0_1 r1_1], hi = [r0_2 r1_2 r0_3 r1_3]; lo2 / hi2 likewise for rows 2 and 3.
+  f.get(r[0]!).get(r[1]!).shuffle(ZIP_LO_F32).set(lo);
+  f.get(r[0]!).get(r[1]!).shuffle(ZIP_HI_F32).set(hi);
+  f.get(r[2]!).get(r[3]!).shuffle(ZIP_LO_F32).set(lo2);
+  f.get(r[2]!).get(r[3]!).shuffle(ZIP_HI_F32).set(hi2);
+  f.get(dst).get(lo).get(lo2).shuffle(LO_F64).v128Store(0, 2);
+  f.get(dst).get(lo).get(lo2).shuffle(HI_F64).v128Store(16, 2);
+  f.get(dst).get(hi).get(hi2).shuffle(LO_F64).v128Store(32, 2);
+  f.get(dst).get(hi).get(hi2).shuffle(HI_F64).v128Store(48, 2);
+  i32Update(f, dst, 'i32.add', 64);
+  f.get(k).i32(4).op('i32.add').set(k).br(0);
+  f.end().end();
+  f.end();
 }
 
 /** k steps per main-loop iteration of the micro-kernel: 2 and 4 measured no faster for 4x8 (src/wasm/README.md). */
