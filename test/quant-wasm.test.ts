@@ -17,7 +17,7 @@ import { makeNode, rng, type AttrValue } from './harness.js';
 const f = Math.fround;
 let wasm: WasmContext;
 let kernels: Int8Kernels;
-/** Calls of the wasm GEMM since the last reset: proves an operator test really ran on wasm. */
+/** Calls of the wasm GEMM / depthwise kernels since the last reset: proves an operator test really ran on wasm. */
 let gemmCalls = 0;
 
 beforeAll(() => {
@@ -28,10 +28,13 @@ beforeAll(() => {
   if (k === undefined) throw new Error('the int8 module did not compile');
   kernels = k;
   // Count calls through the shared bound object (the operators read it on every run).
-  const { gemmRowChannels, gemmColChannels } = k as { -readonly [K in keyof Int8Kernels]: Int8Kernels[K] };
+  const { gemmRowChannels, gemmColChannels, depthwise, add, mul } = k;
   Object.assign(k, {
+    add: (...a: Parameters<typeof add>) => { gemmCalls++; add(...a); },
+    mul: (...a: Parameters<typeof mul>) => { gemmCalls++; mul(...a); },
     gemmRowChannels: (...a: Parameters<typeof gemmRowChannels>) => { gemmCalls++; gemmRowChannels(...a); },
     gemmColChannels: (...a: Parameters<typeof gemmColChannels>) => { gemmCalls++; gemmColChannels(...a); },
+    depthwise: Object.fromEntries(Object.entries(depthwise).map(([key, fn]) => [key, (...a: Parameters<typeof fn>) => { gemmCalls++; fn(...a); }])),
   });
 });
 
@@ -95,7 +98,7 @@ describe('qs8_gemm 4x8c2 (wasm SIMD)', () => {
       const B = random8(K * N, signed, 5);
       const zb = signed ? -20 : 200;
       const expected = new Int16Array(colPanelBytes(K, N) / 2);
-      packColPairs(K, N, B, 0, N, [zb], 0, expected, 0);
+      packColPairs(K, N, B, 0, N, 1, [zb], 0, expected, 0);
       const bOff = wasm.alloc(K * N);
       const pOff = wasm.alloc(expected.byteLength);
       try {
@@ -173,14 +176,16 @@ function t8(signed: boolean, shape: number[], seed: number): TensorData {
 
 interface ConvCase {
   C: number; M: number; H: number; W: number; k: number; stride: number; pad: number; group: number;
-  xSigned: boolean; wSigned: boolean; perChannel: boolean; bias: boolean; batch?: number; clamp?: [number, number];
+  xSigned: boolean; wSigned: boolean; perChannel: boolean; bias: boolean; batch?: number; clamp?: [number, number]; dil?: number;
 }
 
 /** QLinearConv by definition: acc in exact integers, then requantize(acc + B[m], x_s·w_s[m]/y_s in f32 steps). */
 function naiveQLinearConv(c: ConvCase, x: Int8Like, xz: number, w: Int8Like, ws: Float32Array, wz: Int8Like, ys: number, yz: number, B: Int32Array | undefined, lo: number, hi: number, xs: number): number[] {
   const N = c.batch ?? 1;
-  const OH = Math.floor((c.H + 2 * c.pad - c.k) / c.stride) + 1;
-  const OW = Math.floor((c.W + 2 * c.pad - c.k) / c.stride) + 1;
+  const d = c.dil ?? 1;
+  const span = (c.k - 1) * d + 1;
+  const OH = Math.floor((c.H + 2 * c.pad - span) / c.stride) + 1;
+  const OW = Math.floor((c.W + 2 * c.pad - span) / c.stride) + 1;
   const Cg = c.C / c.group;
   const Mg = c.M / c.group;
   const out: number[] = [];
@@ -195,8 +200,8 @@ function naiveQLinearConv(c: ConvCase, x: Int8Like, xz: number, w: Int8Like, ws:
           for (let ci = 0; ci < Cg; ci++) {
             for (let kh = 0; kh < c.k; kh++) {
               for (let kw = 0; kw < c.k; kw++) {
-                const ih = oh * c.stride - c.pad + kh;
-                const iw = ow * c.stride - c.pad + kw;
+                const ih = oh * c.stride - c.pad + kh * d;
+                const iw = ow * c.stride - c.pad + kw * d;
                 if (ih < 0 || iw < 0 || ih >= c.H || iw >= c.W) continue;
                 const xv = x[((n * c.C + g * Cg + ci) * c.H + ih) * c.W + iw]!;
                 acc += (xv - xz) * (w[((m * Cg + ci) * c.k + kh) * c.k + kw]! - zw);
@@ -219,11 +224,19 @@ describe('QLinearConv on the wasm int8 GEMM', () => {
     { C: 8, M: 6, H: 6, W: 7, k: 3, stride: 1, pad: 0, group: 2, xSigned: false, wSigned: false, perChannel: true, bias: true },
     { C: 16, M: 67, H: 3, W: 3, k: 1, stride: 1, pad: 0, group: 1, xSigned: false, wSigned: true, perChannel: false, bias: true },
     { C: 7, M: 4, H: 5, W: 5, k: 5, stride: 1, pad: 2, group: 1, xSigned: true, wSigned: false, perChannel: false, bias: true, clamp: [-20, 90] },
+    { C: 6, M: 8, H: 9, W: 10, k: 3, stride: 1, pad: 2, group: 1, xSigned: false, wSigned: true, perChannel: true, bias: true, dil: 2 },
+    { C: 4, M: 8, H: 11, W: 9, k: 3, stride: 2, pad: 0, group: 1, xSigned: false, wSigned: true, perChannel: true, bias: true, dil: 2 },
+    // Depthwise: interiors on the wasm kernel (four outputs per step, the last one shifted), borders in JS.
+    { C: 5, M: 5, H: 9, W: 11, k: 3, stride: 1, pad: 1, group: 5, xSigned: false, wSigned: true, perChannel: true, bias: true, batch: 2 },
+    { C: 3, M: 3, H: 12, W: 13, k: 3, stride: 2, pad: 1, group: 3, xSigned: true, wSigned: true, perChannel: false, bias: true },
+    { C: 4, M: 4, H: 10, W: 14, k: 5, stride: 1, pad: 2, group: 4, xSigned: false, wSigned: false, perChannel: true, bias: false },
+    { C: 2, M: 2, H: 15, W: 17, k: 5, stride: 2, pad: 2, group: 2, xSigned: false, wSigned: true, perChannel: true, bias: true, clamp: [0, 200] },
+    { C: 3, M: 3, H: 16, W: 16, k: 3, stride: 2, pad: 0, group: 3, xSigned: false, wSigned: true, perChannel: true, bias: true },
     { C: 32, M: 24, H: 14, W: 14, k: 1, stride: 1, pad: 0, group: 1, xSigned: false, wSigned: true, perChannel: true, bias: true, clamp: [100, 255] },
   ];
   for (const c of cases) {
     const label = `C${c.C} M${c.M} ${c.H}x${c.W} k${c.k} s${c.stride} p${c.pad} g${c.group} x ${c.xSigned ? 'i8' : 'u8'} w ${c.wSigned ? 'i8' : 'u8'}` +
-      `${c.perChannel ? ' per-channel' : ''}${c.bias ? ' bias' : ''}${c.clamp ? ' clamp' : ''}${c.batch ? ` batch ${c.batch}` : ''}`;
+      `${c.dil ? ` d${c.dil}` : ''}${c.perChannel ? ' per-channel' : ''}${c.bias ? ' bias' : ''}${c.clamp ? ' clamp' : ''}${c.batch ? ` batch ${c.batch}` : ''}`;
     it(`${label}: wasm = JS = reference, bit for bit`, () => {
       const x = t8(c.xSigned, [c.batch ?? 1, c.C, c.H, c.W], c.C * 3 + c.H);
       const w = t8(c.wSigned, [c.M, c.C / c.group, c.k, c.k], c.M * 5 + c.k);
@@ -242,6 +255,7 @@ describe('QLinearConv on the wasm int8 GEMM', () => {
       ];
       const attrs: Record<string, AttrValue> = {
         kernel_shape: [c.k, c.k], strides: [c.stride, c.stride], pads: [c.pad, c.pad, c.pad, c.pad], group: c.group,
+        dilations: [c.dil ?? 1, c.dil ?? 1],
       };
       let [lo, hi] = c.xSigned ? [-128, 127] : [0, 255];
       if (c.clamp !== undefined) {
@@ -254,7 +268,7 @@ describe('QLinearConv on the wasm int8 GEMM', () => {
       const constant = [1, 2, 3, 4, 5, 6, 7, 8];
       gemmCalls = 0;
       const got = runOp('wasm', 'QLinearConv', domain, inputs, constant, attrs);
-      expect(gemmCalls, 'the wasm GEMM ran').toBeGreaterThan(0);
+      expect(gemmCalls, 'the wasm kernel ran').toBeGreaterThan(0);
       expect(Array.from(got.data as Int8Like)).toEqual(expected);
       expect(Array.from(runOp('js', 'QLinearConv', domain, inputs, constant, attrs).data as Int8Like)).toEqual(expected);
     });
@@ -275,4 +289,108 @@ describe('QLinearConv on the wasm int8 GEMM', () => {
     expect(gemmCalls).toBe(0);
     expect(Array.from(y)).toEqual(Array.from(runOp('js', 'QLinearConv', '', inputs, [1, 2, 3, 4, 5, 6, 7], {}).data as Uint8Array));
   });
+});
+
+describe('QLinearAdd / QLinearMul on wasm SIMD (equal shapes)', () => {
+  for (const op of ['QLinearAdd', 'QLinearMul'] as const) {
+    for (const signed of [false, true]) {
+      for (const n of [1, 5, 67, 4099]) {
+        it(`${op} ${signed ? 'int8' : 'uint8'} n=${n}: wasm = JS = reference in float32 steps`, () => {
+          const A = t8(signed, [n], n + 1);
+          const B = t8(signed, [n], n + 2);
+          const [sa, za, sb, zb, sc, zc] = signed ? [0.031, -3, 0.017, 9, op === 'QLinearAdd' ? 0.045 : 0.9, 2] : [0.031, 125, 0.017, 140, op === 'QLinearAdd' ? 0.045 : 0.9, 120];
+          const yType = signed ? 'int8' : 'uint8';
+          const inputs = [A, scalar('float32', sa), scalar(yType, za), B, scalar('float32', sb), scalar(yType, zb), scalar('float32', sc), scalar(yType, zc)];
+          const [lo, hi] = signed ? [-128, 127] : [0, 255];
+          const expected = Array.from({ length: n }, (_, i) => {
+            const va = f(f(sa) * ((A.data as Int8Like)[i]! - za));
+            const vb = f(f(sb) * ((B.data as Int8Like)[i]! - zb));
+            const r = f(f(op === 'QLinearAdd' ? va + vb : va * vb) / f(sc));
+            const q = Math.round(r) - (Math.abs(r % 1) === 0.5 && Math.round(r) % 2 !== 0 ? 1 : 0) + zc;
+            return Math.min(hi, Math.max(lo, q));
+          });
+          gemmCalls = 0;
+          const got = runOp('wasm', op, 'com.microsoft', inputs, [1, 2, 4, 5, 6, 7], {});
+          expect(gemmCalls, 'the wasm kernel ran').toBe(1);
+          expect(Array.from(got.data as Int8Like)).toEqual(expected);
+          expect(Array.from(runOp('js', op, 'com.microsoft', inputs, [1, 2, 4, 5, 6, 7], {}).data as Int8Like)).toEqual(expected);
+        });
+      }
+    }
+  }
+});
+
+/** requantize((a - za)·(b - zb[n]) + bias[n], mult[n]) by definition; b element (k, n) at k·kStride + n·nStride. */
+function naiveRightConstant(
+  rows: number, K: number, N: number, a: Int8Like, za: number, b: Int8Like, kStride: number, nStride: number, zb: ArrayLike<number>,
+  bias: (n: number) => number, mult: (n: number) => number, yz: number, lo: number, hi: number,
+): number[] {
+  const out: number[] = [];
+  for (let m = 0; m < rows; m++) {
+    for (let n = 0; n < N; n++) {
+      let acc = bias(n);
+      for (let k = 0; k < K; k++) acc += (a[m * K + k]! - za) * (b[k * kStride + n * nStride]! - zb[zb.length === 1 ? 0 : n]!);
+      out.push(requantize(acc, mult(n), yz, lo, hi));
+    }
+  }
+  return out;
+}
+
+describe('QLinearMatMul / QGemm with constant weights on the wasm int8 GEMM', () => {
+  const shapes: [number[], number, number][] = [[[1, 17], 17, 8], [[3, 5], 5, 9], [[2, 3, 67], 67, 13], [[7, 128], 128, 40]];
+  for (const [aShape, K, N] of shapes) {
+    for (const [aSigned, bSigned, perColumn] of [[false, true, true], [true, true, false], [false, false, true]] as const) {
+      const label = `a [${aShape}] ${aSigned ? 'i8' : 'u8'} · b [${K},${N}] ${bSigned ? 'i8' : 'u8'}${perColumn ? ' per-column' : ''}`;
+      it(`QLinearMatMul ${label}: wasm = JS = reference`, () => {
+        const a = t8(aSigned, aShape, K + N);
+        const b = t8(bSigned, [K, N], K * N);
+        const np = perColumn ? N : 1;
+        const bs = Float32Array.from({ length: np }, (_, i) => f(0.003 + 0.0001 * i));
+        const bz = bSigned ? Int8Array.from({ length: np }, (_, i) => (i % 7) - 3) : Uint8Array.from({ length: np }, (_, i) => 125 + (i % 5));
+        const [as, az, ys, yz] = [0.04, aSigned ? 3 : 130, 0.07, aSigned ? -2 : 127];
+        const yType = aSigned ? 'int8' : 'uint8';
+        const inputs: TensorData[] = [
+          a, scalar('float32', as), scalar(yType, az), b,
+          { dtype: 'float32', shape: perColumn ? [np] : [], data: bs }, { dtype: b.dtype, shape: perColumn ? [np] : [], data: bz },
+          scalar('float32', ys), scalar(yType, yz),
+        ];
+        const [lo, hi] = aSigned ? [-128, 127] : [0, 255];
+        const rows = sizeOf(aShape) / K;
+        const expected = naiveRightConstant(rows, K, N, a.data as Int8Like, az, b.data as Int8Like, N, 1, bz, () => 0,
+          (n) => f(f(f(as) * bs[perColumn ? n : 0]!) / f(ys)), yz, lo, hi);
+        gemmCalls = 0;
+        const got = runOp('wasm', 'QLinearMatMul', '', inputs, [1, 2, 3, 4, 5, 6, 7], {});
+        expect(gemmCalls, 'the wasm kernel ran').toBe(1);
+        expect(Array.from(got.data as Int8Like)).toEqual(expected);
+        expect(Array.from(runOp('js', 'QLinearMatMul', '', inputs, [1, 2, 3, 4, 5, 6, 7], {}).data as Int8Like)).toEqual(expected);
+      });
+    }
+  }
+
+  for (const transB of [0, 1]) {
+    for (const bias of ['none', 'per-column', 'scalar'] as const) {
+      it(`QGemm transB=${transB}, bias ${bias}, alpha 0.5, clamped: wasm = JS = reference`, () => {
+        const [M, K, N] = [3, 21, 19];
+        const a = t8(false, [M, K], 3);
+        const b = t8(true, transB ? [N, K] : [K, N], 4);
+        const bs = Float32Array.from({ length: N }, (_, i) => f(0.002 + 0.0002 * i));
+        const bz = Int8Array.from({ length: N }, () => 0);
+        const C = bias === 'none' ? undefined : Int32Array.from({ length: bias === 'scalar' ? 1 : N }, (_, i) => 50 * i - 400);
+        const [as, az, ys, yz] = [0.05, 128, 0.08, 120];
+        const inputs: (TensorData | undefined)[] = [
+          a, scalar('float32', as), scalar('uint8', az), b, { dtype: 'float32', shape: [N], data: bs }, { dtype: 'int8', shape: [N], data: bz },
+          C === undefined ? undefined : { dtype: 'int32', shape: [C.length], data: C }, scalar('float32', ys), scalar('uint8', yz),
+        ];
+        const attrs = { transB, alpha: 0.5, output_min: 10, output_max: 240 };
+        const expected = naiveRightConstant(M, K, N, a.data as Int8Like, az, b.data as Int8Like, transB ? 1 : N, transB ? K : 1, bz,
+          (n) => (C === undefined ? 0 : C[C.length === 1 ? 0 : n]!), (n) => f(f(f(f(0.5) * f(as)) * bs[n]!) / f(ys)), yz, 10, 240);
+        const constant = [1, 2, 3, 4, 5, 6, 7, 8];
+        gemmCalls = 0;
+        const got = runOp('wasm', 'QGemm', 'tinfer', inputs, constant, attrs);
+        expect(gemmCalls, 'the wasm kernel ran').toBe(1);
+        expect(Array.from(got.data as Int8Like)).toEqual(expected);
+        expect(Array.from(runOp('js', 'QGemm', 'tinfer', inputs, constant, attrs).data as Int8Like)).toEqual(expected);
+      });
+    }
+  }
 });

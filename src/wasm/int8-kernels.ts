@@ -1,5 +1,5 @@
 import type { WasmModuleSpec } from './context.js';
-import { F32, FunctionBuilder, I32, V128, type ModuleBuilder } from './emitter.js';
+import { F32, FunctionBuilder, I32, V128, type ModuleBuilder, type ValType } from './emitter.js';
 import { forLoop, konst, local, minInto } from './loops.js';
 
 /**
@@ -51,7 +51,42 @@ export type Qs8GemmKernel = (
  */
 export type Qs8PackKernel = (src: number, ld: number, K: number, N: number, flip: number, shift: number, dst: number) => void;
 
+/**
+ * qs8_dwconv_{K}x{K}s{S}(x, W, planeIn, y, OW, planeOut, planes, rowLo, rowHi, colLo, colHi, ph, pw, filters,
+ * bias, mult, flip, zp, lo, hi): the interior outputs [rowLo, rowHi) × [colLo, colHi) (colHi - colLo ≥ 4) of a
+ * depthwise K×K convolution with stride S over `planes` planes (x, y byte offsets of the first planes, planeIn /
+ * planeOut plane sizes in bytes):
+ *   y[oh·OW + ow] = requantize(Σ_{kh,kw} (x[(S·oh - ph + kh)·W + S·ow - pw + kw] ^ flip) · f[kh·K + kw] + bias)
+ * (x ^ flip read as int8; f = w - w_zp, int32 per tap and plane at `filters`; bias int32 and mult f32 per plane,
+ * the caller folds the zero points into bias: Σ (x - zx)·f = Σ (x ^ flip)·f - (zx - 128·[flip])·Σf).
+ * Four outputs per step; a row's last step is shifted left to end at colHi (recomputing a few outputs).
+ * Reads only the bytes the windows cover.
+ */
+export type Qs8DepthwiseKernel = (
+  x: number, W: number, planeIn: number, y: number, OW: number, planeOut: number, planes: number, rowLo: number,
+  rowHi: number, colLo: number, colHi: number, ph: number, pw: number, filters: number, bias: number, mult: number,
+  flip: number, zp: number, lo: number, hi: number,
+) => void;
+
+/**
+ * qs8_v{add,mul}(a, b, y, n, flip, za, zb, sa, sb, sc, zc, lo, hi): for i < 4·⌊n/4⌋ (the caller does the rest),
+ *   y[i] = clamp(roundHalfEven(f32(f32(sa·(a[i] - za)) ∘ f32(sb·(b[i] - zb))) / sc) + zc, lo, hi)
+ * in float32 steps, as com.microsoft QLinearAdd / QLinearMul (the JS kernel, MlasQLinearAdd's scalar path).
+ * Bytes are read as int8 after ^ flip (0x80 for uint8 data, whose za, zb the caller passes minus 128). y may alias a.
+ */
+export type Qs8BinaryKernel = (
+  a: number, b: number, y: number, n: number, flip: number, za: number, zb: number, sa: number, sb: number, sc: number,
+  zc: number, lo: number, hi: number,
+) => void;
+
+/** Depthwise kernel sizes and strides generated. */
+export const QS8_DEPTHWISE_SHAPES: readonly (readonly [number, number])[] = [[3, 1], [3, 2], [5, 1], [5, 2]];
+
 export interface Int8Kernels {
+  readonly add: Qs8BinaryKernel;
+  readonly mul: Qs8BinaryKernel;
+  /** Depthwise interiors keyed `${K}x${K}s${S}`. */
+  readonly depthwise: Readonly<Record<string, Qs8DepthwiseKernel>>;
   /** Bias and multiplier per row (convolution: rows are output channels). */
   readonly gemmRowChannels: Qs8GemmKernel;
   /** Bias and multiplier per column (MatMul / Gemm: columns are output features). */
@@ -142,6 +177,113 @@ function emitGemm(axis: ChannelAxis): FunctionBuilder {
   return f;
 }
 
+/** Emits the requantization of the int32x4 on the stack (bias already added): clamp(round(f32(v)·mult) + zp). */
+function emitRequantize(f: FunctionBuilder, mult: () => void, magic: number, zpv: number, lov: number, hiv: number): void {
+  f.simd('f32x4.convert_i32x4_s');
+  mult();
+  f.simd('f32x4.mul');
+  f.get(magic).simd('f32x4.add').get(magic).simd('f32x4.sub');
+  f.get(zpv).simd('f32x4.add').get(lov).simd('f32x4.max').get(hiv).simd('f32x4.min');
+  f.simd('i32x4.trunc_sat_f32x4_s');
+}
+
+/** Byte lanes picking bytes 0, 2 of a and 1, 3 of b: the stride-2 taps kw, kw+2, kw+4, kw+6 from two 4-byte loads at kw, kw+3. */
+const STRIDE2_BYTES = [0, 2, 17, 19, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+
+function emitDepthwise(K: number, S: number): FunctionBuilder {
+  const f = new FunctionBuilder([...new Array<ValType>(17).fill(I32), F32, F32, F32]);
+  const [x, W, planeIn, y, OW, planeOut, planes, rowLo, rowHi, colLo, colHi, ph, pw, filters, bias, mult, flip, zp, lo, hi] =
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19] as const;
+  const c = f.local(I32), oh = f.local(I32), ow = f.local(I32), owc = f.local(I32), rowp = f.local(I32), base = f.local(I32);
+  const filt = f.local(I32), biasp = f.local(I32), multp = f.local(I32), last = f.local(I32);
+  const rowAt = Array.from({ length: K }, () => f.local(I32));
+  const acc = f.local(V128), flipv = f.local(V128), magic = f.local(V128), zpv = f.local(V128), lov = f.local(V128), hiv = f.local(V128);
+  f.get(flip).simd('i8x16.splat').set(flipv);
+  f.f32(ROUND_MAGIC_F32).simd('f32x4.splat').set(magic);
+  f.get(zp).simd('f32x4.splat').set(zpv);
+  f.get(lo).simd('f32x4.splat').set(lov);
+  f.get(hi).simd('f32x4.splat').set(hiv);
+  f.get(filters).set(filt);
+  f.get(bias).set(biasp);
+  f.get(mult).set(multp);
+  f.get(colHi).i32(4).op('i32.sub').set(last);
+  forLoop(f, c, konst(0), local(planes), konst(1), () => {
+    forLoop(f, oh, local(rowLo), local(rowHi), konst(1), () => {
+      // rowp = x + (S·oh - ph)·W - pw
+      f.get(x).get(oh).i32(S).op('i32.mul').get(ph).op('i32.sub').get(W).op('i32.mul').op('i32.add').get(pw).op('i32.sub').set(rowp);
+      forLoop(f, ow, local(colLo), local(colHi), konst(4), () => {
+        minInto(f, owc, local(ow), local(last));
+        f.get(rowp).get(owc).i32(S).op('i32.mul').op('i32.add').set(base);
+        for (let kh = 0; kh < K; kh++) {
+          f.get(base);
+          if (kh > 0) f.get(W).i32(kh).op('i32.mul').op('i32.add');
+          f.set(rowAt[kh]!);
+        }
+        f.get(biasp).simdMem('v128.load32_splat').set(acc);
+        for (let kh = 0; kh < K; kh++) {
+          for (let kw = 0; kw < K; kw++) {
+            f.get(acc);
+            if (S === 1) f.get(rowAt[kh]!).simdMem('v128.load32_zero', kw, 0);
+            else f.get(rowAt[kh]!).simdMem('v128.load32_zero', kw, 0).get(rowAt[kh]!).simdMem('v128.load32_zero', kw + 3, 0).shuffle(STRIDE2_BYTES);
+            f.get(flipv).simd('v128.xor').simd('i16x8.extend_low_i8x16_s').simd('i32x4.extend_low_i16x8_s');
+            f.get(filt).simdMem('v128.load32_splat', 4 * (kh * K + kw)).simd('i32x4.mul').simd('i32x4.add').set(acc);
+          }
+        }
+        // y + oh·OW + owc ← the low bytes of the four requantized lanes
+        f.get(y).get(oh).get(OW).op('i32.mul').op('i32.add').get(owc).op('i32.add');
+        f.get(acc);
+        emitRequantize(f, () => f.get(multp).simdMem('v128.load32_splat'), magic, zpv, lov, hiv);
+        f.set(acc).get(acc).get(acc).shuffle(LOW_BYTES).lane('i32x4.extract_lane', 0).i32Store(0, 0);
+      });
+    });
+    f.get(x).get(planeIn).op('i32.add').set(x);
+    f.get(y).get(planeOut).op('i32.add').set(y);
+    f.get(filt).i32(4 * K * K).op('i32.add').set(filt);
+    f.get(biasp).i32(4).op('i32.add').set(biasp);
+    f.get(multp).i32(4).op('i32.add').set(multp);
+  });
+  return f;
+}
+
+function emitBinary(op: 'add' | 'mul'): FunctionBuilder {
+  const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32]);
+  const [a, b, y, n, flip, za, zb, sa, sb, sc, zc, lo, hi] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] as const;
+  const i = f.local(I32), end = f.local(I32);
+  const flipv = f.local(V128), zav = f.local(V128), zbv = f.local(V128), sav = f.local(V128), sbv = f.local(V128), scv = f.local(V128);
+  const magic = f.local(V128), zcv = f.local(V128), lov = f.local(V128), hiv = f.local(V128), v = f.local(V128);
+  f.get(flip).simd('i8x16.splat').set(flipv);
+  f.get(za).simd('i32x4.splat').set(zav);
+  f.get(zb).simd('i32x4.splat').set(zbv);
+  f.get(sa).simd('f32x4.splat').set(sav);
+  f.get(sb).simd('f32x4.splat').set(sbv);
+  f.get(sc).simd('f32x4.splat').set(scv);
+  f.f32(ROUND_MAGIC_F32).simd('f32x4.splat').set(magic);
+  f.get(zc).simd('f32x4.splat').set(zcv);
+  f.get(lo).simd('f32x4.splat').set(lov);
+  f.get(hi).simd('f32x4.splat').set(hiv);
+  f.get(n).i32(-4).op('i32.and').set(end);
+  const dequantized = (ptr: number, zv: number, sv: number) => {
+    f.get(ptr).get(i).op('i32.add').simdMem('v128.load32_zero', 0, 0).get(flipv).simd('v128.xor');
+    f.simd('i16x8.extend_low_i8x16_s').simd('i32x4.extend_low_i16x8_s').get(zv).simd('i32x4.sub');
+    f.simd('f32x4.convert_i32x4_s').get(sv).simd('f32x4.mul');
+  };
+  forLoop(f, i, konst(0), local(end), konst(4), () => {
+    f.get(y).get(i).op('i32.add');
+    dequantized(a, zav, sav);
+    dequantized(b, zbv, sbv);
+    f.simd(op === 'add' ? 'f32x4.add' : 'f32x4.mul').get(scv).simd('f32x4.div');
+    f.get(magic).simd('f32x4.add').get(magic).simd('f32x4.sub');
+    f.get(zcv).simd('f32x4.add').get(lov).simd('f32x4.max').get(hiv).simd('f32x4.min');
+    f.simd('i32x4.trunc_sat_f32x4_s').set(v);
+    f.get(v).get(v).shuffle(LOW_BYTES).lane('i32x4.extract_lane', 0).i32Store(0, 0);
+  });
+  return f;
+}
+
+export function qs8DepthwiseName(K: number, S: number): string {
+  return `qs8_dwconv_${K}x${K}s${S}__wasmsimd`;
+}
+
 function emitPackCols(): FunctionBuilder {
   const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32, I32]);
   const [src, ld, K, N, flip, shift, dst] = [0, 1, 2, 3, 4, 5, 6];
@@ -172,9 +314,17 @@ export const INT8_KERNELS: WasmModuleSpec<Int8Kernels> = {
     m.addFunction(emitGemm('rows'), qs8GemmName('rows'));
     m.addFunction(emitGemm('cols'), qs8GemmName('cols'));
     m.addFunction(emitPackCols(), QS8_PACK_NAME);
+    for (const [K, S] of QS8_DEPTHWISE_SHAPES) m.addFunction(emitDepthwise(K, S), qs8DepthwiseName(K, S));
+    m.addFunction(emitBinary('add'), 'qs8_vadd__wasmsimd');
+    m.addFunction(emitBinary('mul'), 'qs8_vmul__wasmsimd');
   },
   bind(e) {
+    const depthwise: Record<string, Qs8DepthwiseKernel> = {};
+    for (const [K, S] of QS8_DEPTHWISE_SHAPES) depthwise[`${K}x${K}s${S}`] = e[qs8DepthwiseName(K, S)] as Qs8DepthwiseKernel;
     return {
+      add: e['qs8_vadd__wasmsimd'] as Qs8BinaryKernel,
+      mul: e['qs8_vmul__wasmsimd'] as Qs8BinaryKernel,
+      depthwise,
       gemmRowChannels: e[qs8GemmName('rows')] as Qs8GemmKernel,
       gemmColChannels: e[qs8GemmName('cols')] as Qs8GemmKernel,
       packCols: e[QS8_PACK_NAME] as Qs8PackKernel,

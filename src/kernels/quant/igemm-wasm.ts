@@ -59,11 +59,12 @@ export function packRowPairs(
 }
 
 /**
- * B panels of the K×N matrix B[bOff + k·ldb + n] minus zp[n·zpStride], laid out as qs8_pack_cols does (panel j
- * holds columns min(8j, N - 8)..+7; an odd K's padding element is 0). N ≥ 8.
+ * B panels of the K×N matrix B[bOff + k·kStride + n·nStride] minus zp[n·zpStride], laid out as qs8_pack_cols does
+ * (panel j holds columns min(8j, N - 8)..+7; an odd K's padding element is 0). N ≥ 8.
  */
 export function packColPairs(
-  K: number, N: number, B: Int8Like, bOff: number, ldb: number, zp: ArrayLike<number>, zpStride: number, out: Int16Array, outOff: number,
+  K: number, N: number, B: Int8Like, bOff: number, kStride: number, nStride: number, zp: ArrayLike<number>, zpStride: number,
+  out: Int16Array, outOff: number,
 ): void {
   const KP = kPairs(K);
   let dst = outOff;
@@ -74,8 +75,8 @@ export function packColPairs(
       for (let c = 0; c < QS8_TILE_COLS; c++) {
         const n = c0 + c;
         const z = zp[n * zpStride]!;
-        out[dst + 2 * c] = B[bOff + k * ldb + n]! - z;
-        out[dst + 2 * c + 1] = k + 1 < K ? B[bOff + (k + 1) * ldb + n]! - z : 0;
+        out[dst + 2 * c] = B[bOff + k * kStride + n * nStride]! - z;
+        out[dst + 2 * c + 1] = k + 1 < K ? B[bOff + (k + 1) * kStride + n * nStride]! - z : 0;
       }
     }
   }
@@ -133,4 +134,64 @@ export class WasmBytes {
 export function inWasmMemory(wasm: WasmContext, a: ArrayBufferView, b: ArrayBufferView): boolean {
   const buffer = wasm.memory.buffer;
   return a.buffer === buffer && b.buffer === buffer;
+}
+
+/** A constant 8-bit matrix on the right, as the wasm col-channel GEMM reads it. */
+export interface ConstantRight {
+  /** B's data; element (k, n) at k·kStride + n·nStride. */
+  data: Int8Like;
+  kStride: number;
+  nStride: number;
+  /** Zero point per column (stride 1) or for all (stride 0). */
+  zp: ArrayLike<number>;
+  zpStride: number;
+}
+
+/**
+ * Y = requantize((A - za)·(B - zb) + bias) with A [M, K] 8-bit per call (per-tensor zero point) and B [K, N]
+ * constant, bias and multiplier per column (QLinearMatMul, QGemm): A packed per call into int16 A panels in the
+ * shared scratch, B packed once at prepare. run() returns false (nothing written) when a or y is not in wasm memory.
+ */
+export interface WasmRightConstantGemm {
+  run(
+    a: Int8Like, za: number, y: Int8Like, yZp: number, bias: ArrayLike<number> | undefined, biasStride: number,
+    multipliers: Float32Array,
+  ): boolean;
+}
+
+/** Undefined unless the wasm kernels are there, N ≥ 8 and K is small enough for exact int32 sums. */
+export function planWasmRightConstantGemm(
+  wasm: WasmContext | undefined, M: number, K: number, N: number, b: ConstantRight, lo: number, hi: number,
+): WasmRightConstantGemm | undefined {
+  const kernels = int8Kernels(wasm);
+  if (wasm === undefined || kernels === undefined || N < QS8_TILE_COLS || K > QS8_MAX_K) return undefined;
+  const packed = new Int16Array(colPanelBytes(K, N) / 2);
+  packColPairs(K, N, b.data, 0, b.kStride, b.nStride, b.zp, b.zpStride, packed, 0);
+  const weights = uploadInt16(wasm, packed);
+  const params = new WasmChannelParams(wasm, N);
+  wasm.reserveScratch(rowPanelBytes(M, K));
+  const memory = new WasmInt16(wasm);
+  const za = new Int32Array(1);
+  const KP = kPairs(K);
+  return {
+    run(a, zaValue, y, yZp, bias, biasStride, multipliers) {
+      if (!inWasmMemory(wasm, a, y)) return false;
+      params.write(bias, biasStride, multipliers);
+      za[0] = zaValue;
+      const scratch = wasm.scratch;
+      packRowPairs(M, K, a, 0, K, za, 0, memory.view, scratch / 2);
+      kernels.gemmColChannels(M, N, KP, scratch, weights, y.byteOffset, N, params.biasOffset, params.multOffset, yZp, lo, hi);
+      return true;
+    },
+  };
+}
+
+/** An Int16Array view of the whole wasm memory, remade only after the memory grew. */
+class WasmInt16 {
+  private cached = new Int16Array(0);
+  constructor(private readonly wasm: WasmContext) {}
+  get view(): Int16Array {
+    if (this.cached.buffer !== this.wasm.memory.buffer) this.cached = new Int16Array(this.wasm.memory.buffer);
+    return this.cached;
+  }
 }

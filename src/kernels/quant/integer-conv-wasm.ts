@@ -2,8 +2,11 @@ import { sizeOf } from '../../dtype.js';
 import { QS8_TILE_COLS } from '../../wasm/int8-kernels.js';
 import { requireInput, type PrepareContext } from '../kernel.js';
 import { attrInt } from '../../graph/attributes.js';
-import { convGeometry, im2colIndexMap } from './conv-geometry.js';
+import { convGeometry, im2colIndexMap, type ConvGeometry } from './conv-geometry.js';
+import type { WasmContext } from '../../wasm/context.js';
+import type { Qs8DepthwiseKernel } from '../../wasm/int8-kernels.js';
 import type { Int8Like } from './igemm.js';
+import { requantize } from './rounding.js';
 import {
   QS8_MAX_K, WasmBytes, WasmChannelParams, colPanelBytes, inWasmMemory, int8Kernels, kPairs, packRowPairs,
   rowPanelBytes, uploadInt16,
@@ -39,15 +42,24 @@ export function planWasmQLinearConv(
   const [M, Cg] = w.shape as [number, number];
   const Mg = M / group;
   const geom = convGeometry(ctx, x.shape.slice(2), w.shape.slice(2));
+  const wZp = (wZpConst?.data as Int8Like | undefined) ?? new Int32Array(1);
   const P = sizeOf(geom.outSize);
   const KS = sizeOf(geom.kernel);
   const Kg = Cg * KS;
-  if ((Cg === 1 && Mg === 1) || P < QS8_TILE_COLS || Kg > QS8_MAX_K) return undefined;
   const inPlane = sizeOf(geom.inSize);
   const map = im2colIndexMap(geom);
+  if (Cg === 1 && Mg === 1) {
+    const depthwise = kernels.depthwise[`${geom.kernel[0]}x${geom.kernel[1]}s${geom.strides[0]}`];
+    const square = geom.kernel.length === 2 && geom.kernel[0] === geom.kernel[1] && geom.strides[0] === geom.strides[1];
+    if (depthwise === undefined || !square || geom.dilations.some((d) => d !== 1)) return undefined;
+    const filters = new Int32Array(M * KS);
+    for (let m = 0; m < M; m++) for (let k = 0; k < KS; k++) filters[m * KS + k] = (wConst.data as Int8Like)[m * KS + k]! - wZp[wZp.length > 1 ? m : 0]!;
+    return planDepthwise(wasm, depthwise, geom, map, N, C, filters, x.dtype === 'int8', lo, hi);
+  }
+  if (P < QS8_TILE_COLS || Kg > QS8_MAX_K) return undefined;
   const pointwise = KS === 1 && inPlane === P && map.every((at, p) => at === p);
 
-  const wZp = (wZpConst?.data as Int8Like | undefined) ?? new Int32Array(1);
+
   const zwStride = wZp.length > 1 ? 1 : 0;
   const groupBytes = rowPanelBytes(Mg, Kg);
   const packed = new Int16Array((group * groupBytes) / 2);
@@ -59,9 +71,7 @@ export function planWasmQLinearConv(
   const params = new WasmChannelParams(wasm, M);
   const im2colBytes = pointwise ? 0 : Math.ceil((Kg * P) / 16) * 16;
   wasm.reserveScratch(im2colBytes + colPanelBytes(Kg, P));
-  // The im2col map transposed to [KS, P], so each im2col row is a linear walk.
-  const rows = new Int32Array(KS * P);
-  for (let p = 0; p < P; p++) for (let k = 0; k < KS; k++) rows[k * P + p] = map[p * KS + k]!;
+  const im2col = pointwise ? undefined : x.shape.length === 4 ? im2col2d(geom, Cg) : im2colByMap(map, Cg, KS, P, inPlane);
   const memory = new WasmBytes(wasm);
   const signed = x.dtype === 'int8';
   const KP = kPairs(Kg);
@@ -78,7 +88,7 @@ export function planWasmQLinearConv(
           const plane0 = xData.byteOffset + (n * C + g * Cg) * inPlane;
           let src = plane0;
           if (!pointwise) {
-            im2colBytesInto(memory.bytes, plane0, inPlane, Cg, KS, P, rows, zx & 0xff, scratch);
+            im2col!(memory.bytes, plane0, zx & 0xff, scratch);
             src = scratch;
           }
           kernels.packCols(src, P, Kg, P, flip, shift, panels);
@@ -93,19 +103,158 @@ export function planWasmQLinearConv(
   };
 }
 
-/** dst[(c·KS + k)·P + p] = x[plane0 + c·inPlane + rows[k·P + p]], or the zero point's byte in the padding. */
-function im2colBytesInto(
-  mem: Uint8Array, plane0: number, inPlane: number, Cg: number, KS: number, P: number, rows: Int32Array, pad: number, dst: number,
-): void {
-  let d = dst;
-  for (let c = 0; c < Cg; c++) {
-    const plane = plane0 + c * inPlane;
-    for (let k = 0; k < KS; k++) {
-      const r0 = k * P;
-      for (let p = 0; p < P; p++, d++) {
-        const at = rows[r0 + p]!;
-        mem[d] = at < 0 ? pad : mem[plane + at]!;
+/**
+ * Depthwise (one input and output channel per group): the outputs whose window lies inside the image run on the
+ * wasm qs8_dwconv kernel for all channels in one call, the border outputs in JS by the index map, both as
+ *   y = requantize(Σ_k (x - zx)·(w - zw) + B)
+ * (inside the image the zero points fold into the bias: Σ (x - zx)·f = Σ x'·f - (zx - 128·[uint8])·Σf with
+ * x' the byte read as int8 after flipping the sign bit of uint8 data).
+ */
+function planDepthwise(
+  wasm: WasmContext, kernel: Qs8DepthwiseKernel, g: ConvGeometry, map: Int32Array, N: number, C: number, filters: Int32Array,
+  signed: boolean, lo: number, hi: number,
+): WasmQLinearConv {
+  const [H, W] = g.inSize as [number, number];
+  const [OH, OW] = g.outSize as [number, number];
+  const K = g.kernel[0]!;
+  const KS = K * K;
+  const P = OH * OW;
+  const inPlane = H * W;
+  const [rowLo, rowHi] = interiorRange(OH, H, g.strides[0]!, g.padBegin[0]!, K);
+  const [colLo, colHi] = interiorRange(OW, W, g.strides[1]!, g.padBegin[1]!, K);
+  const interior = rowLo < rowHi && colHi - colLo >= 4;
+  const filterSums = new Int32Array(C);
+  for (let c = 0; c < C; c++) for (let k = 0; k < KS; k++) filterSums[c] += filters[c * KS + k]!;
+  const filterOffset = wasm.alloc(filters.byteLength, 64);
+  new Int32Array(wasm.memory.buffer, filterOffset, filters.length).set(filters);
+  const params = new WasmChannelParams(wasm, C);
+  const foldedBias = new Int32Array(C);
+  const flip = signed ? 0 : 0x80;
+  return {
+    run(x, zx, y, yZp, bias, multipliers) {
+      if (!inWasmMemory(wasm, x, y)) return false;
+      const zxFolded = signed ? zx : zx - 128;
+      for (let c = 0; c < C; c++) foldedBias[c] = (bias === undefined ? 0 : bias[c]!) - zxFolded * filterSums[c]!;
+      params.write(foldedBias, 1, multipliers);
+      for (let n = 0; n < N; n++) {
+        if (interior) {
+          kernel(
+            x.byteOffset + n * C * inPlane, W, inPlane, y.byteOffset + n * C * P, OW, P, C, rowLo, rowHi, colLo, colHi,
+            g.padBegin[0]!, g.padBegin[1]!, filterOffset, params.biasOffset, params.multOffset, flip, yZp, lo, hi,
+          );
+        }
+        for (let c = 0; c < C; c++) {
+          const plane = (n * C + c) * inPlane;
+          const out = (n * C + c) * P;
+          const rawBias = bias === undefined ? 0 : bias[c]!;
+          const mult = multipliers[c]!;
+          for (let oh = 0; oh < OH; oh++) {
+            const inside = interior && oh >= rowLo && oh < rowHi;
+            for (let ow = 0; ow < OW; ow++) {
+              if (inside && ow === colLo) ow = colHi;
+              if (ow >= OW) break;
+              const p = oh * OW + ow;
+              let acc = rawBias;
+              for (let k = 0; k < KS; k++) {
+                const at = map[p * KS + k]!;
+                if (at >= 0) acc += (x[plane + at]! - zx) * filters[c * KS + k]!;
+              }
+              y[out + p] = requantize(acc, mult, yZp, lo, hi);
+            }
+          }
+        }
+      }
+      return true;
+    },
+  };
+}
+
+/** [lo, hi): the outputs whose whole window (K taps, stride S, pad begin pb) lies inside [0, size). */
+function interiorRange(outSize: number, size: number, S: number, pb: number, K: number): [number, number] {
+  const [lo] = validRange(outSize, size, S, -pb);
+  const [, hi] = validRange(outSize, size, S, K - 1 - pb);
+  return [lo, Math.max(lo, hi)];
+}
+
+/** Writes the im2col matrix of one group's Cg planes (from byte plane0) as K rows of P bytes at dst; padding = pad. */
+type Im2col = (mem: Uint8Array, plane0: number, pad: number, dst: number) => void;
+
+/** Any rank, through the index map transposed to [KS, P] so each row is a linear walk. */
+function im2colByMap(map: Int32Array, Cg: number, KS: number, P: number, inPlane: number): Im2col {
+  const rows = new Int32Array(KS * P);
+  for (let p = 0; p < P; p++) for (let k = 0; k < KS; k++) rows[k * P + p] = map[p * KS + k]!;
+  return (mem, plane0, pad, dst) => {
+    let d = dst;
+    for (let c = 0; c < Cg; c++) {
+      const plane = plane0 + c * inPlane;
+      for (let k = 0; k < KS; k++) {
+        const r0 = k * P;
+        for (let p = 0; p < P; p++, d++) {
+          const at = rows[r0 + p]!;
+          mem[d] = at < 0 ? pad : mem[plane + at]!;
+        }
       }
     }
-  }
+  };
+}
+
+/** [lo, hi): the outputs o whose input o·stride - padBegin + k·dilation lies in [0, size). */
+function validRange(outSize: number, size: number, stride: number, offset: number): [number, number] {
+  let lo = 0;
+  while (lo < outSize && lo * stride + offset < 0) lo++;
+  let hi = outSize;
+  while (hi > lo && (hi - 1) * stride + offset >= size) hi--;
+  return [lo, hi];
+}
+
+/**
+ * 2-D: row (c, kh, kw) of the im2col matrix is, per output row oh, the input row ih = oh·sh - ph + kh·dh read at
+ * iw = ow·sw - pw + kw·dw over its valid columns, padding elsewhere. With unit strides and OW = W (a "same"
+ * convolution) the valid output rows are one contiguous block of the input shifted by kw·dw - pw: one copyWithin,
+ * then the padding columns are patched.
+ */
+function im2col2d(g: ConvGeometry, Cg: number): Im2col {
+  const [H, W] = g.inSize as [number, number];
+  const [OH, OW] = g.outSize as [number, number];
+  const [KH, KW] = g.kernel as [number, number];
+  const [sh, sw] = g.strides as [number, number];
+  const [dh, dw] = g.dilations as [number, number];
+  const [ph, pw] = g.padBegin as [number, number];
+  const rowsOf = Array.from({ length: KH }, (_, kh) => validRange(OH, H, sh, kh * dh - ph));
+  const colsOf = Array.from({ length: KW }, (_, kw) => validRange(OW, W, sw, kw * dw - pw));
+  const block = sh === 1 && sw === 1 && OW === W;
+  const P = OH * OW;
+  return (mem, plane0, pad, dst) => {
+    let d = dst;
+    for (let c = 0; c < Cg; c++) {
+      const plane = plane0 + c * H * W;
+      for (let kh = 0; kh < KH; kh++) {
+        const [ohLo, ohHi] = rowsOf[kh]!;
+        for (let kw = 0; kw < KW; kw++, d += P) {
+          const [lo, hi] = colsOf[kw]!;
+          const shift = kw * dw - pw;
+          if (ohLo > 0) mem.fill(pad, d, d + ohLo * OW);
+          if (ohHi < OH) mem.fill(pad, d + ohHi * OW, d + P);
+          if (block && ohLo < ohHi) {
+            const src = plane + (ohLo - ph + kh * dh) * W + shift;
+            mem.copyWithin(d + ohLo * OW, src, src + (ohHi - ohLo) * W);
+            for (let oh = ohLo; oh < ohHi; oh++) {
+              const row = d + oh * OW;
+              for (let ow = 0; ow < lo; ow++) mem[row + ow] = pad;
+              for (let ow = hi; ow < OW; ow++) mem[row + ow] = pad;
+            }
+            continue;
+          }
+          for (let oh = ohLo; oh < ohHi; oh++) {
+            const row = d + oh * OW;
+            const src = plane + (oh * sh - ph + kh * dh) * W + shift;
+            for (let ow = 0; ow < lo; ow++) mem[row + ow] = pad;
+            if (sw === 1) mem.copyWithin(row + lo, src + lo, src + hi);
+            else for (let ow = lo; ow < hi; ow++) mem[row + ow] = mem[src + ow * sw]!;
+            for (let ow = hi; ow < OW; ow++) mem[row + ow] = pad;
+          }
+        }
+      }
+    }
+  };
 }

@@ -5,6 +5,7 @@ import { applyZeroPointCorrections, igemmABt, rowSums, type Int8Like } from './i
 import {
   TILE_COLS, TILE_ROWS, fillPanelStrided, igemmPacked, laneChunk, packRowPanels, packedRowsLength, panelLength, type TileStore,
 } from './igemm-packed.js';
+import { planWasmRightConstantGemm } from './igemm-wasm.js';
 import { fusedOutputRange } from './params.js';
 import { ROUND_LIMIT, ROUND_MAGIC, integerRange, requantize } from './rounding.js';
 
@@ -264,6 +265,13 @@ function packedQLinearMatMul(ctx: PrepareContext, plan: IntegerMatMulPlan, bScal
   const multipliers = new Float32Array(N);
   const rowConst = new Float64Array(N);
   const zbOf = new Int32Array(N);
+  // One b matrix with a constant zero point: the whole product (all a batches as rows) on the wasm int8 GEMM.
+  const bZpConst = ctx.constants[5]?.data as Int8Like | undefined;
+  const wasmGemm = bBatches === 1 && (ctx.inputs[5] === undefined || bZpConst !== undefined)
+    ? planWasmRightConstantGemm(ctx.options.wasm, aBatchOf.length * M, K, N, {
+      data: ctx.constants[3]!.data as Int8Like, kStride: N, nStride: 1, zp: bZpConst ?? ZERO, zpStride: bZpCount === N ? 1 : 0,
+    }, lo, hi)
+    : undefined;
   let a: Int8Like = new Uint8Array(0);
   let y: Int8Like = new Uint8Array(0);
   let aBase = 0;
@@ -299,6 +307,10 @@ function packedQLinearMatMul(ctx: PrepareContext, plan: IntegerMatMulPlan, bScal
       const bZp = (inputs[5] as Int8Like | undefined) ?? ZERO;
       const yScale = (inputs[6] as Float32Array)[0]!;
       yZp = inputs[7] === undefined ? 0 : (inputs[7] as Int8Like)[0]!;
+      if (wasmGemm !== undefined) {
+        for (let j = 0; j < N; j++) multipliers[j] = Math.fround(Math.fround(sa * bScale[j * bScaleIdx.stride]!) / yScale);
+        if (wasmGemm.run(a, za, y, yZp, undefined, 0, multipliers)) return;
+      }
       for (let t = 0; t < aBatchOf.length; t++) {
         const bb = bBatchOf[t]!;
         for (let j = 0; j < N; j++) {

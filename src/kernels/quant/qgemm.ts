@@ -3,6 +3,7 @@ import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { attrFloat, attrInt } from '../../graph/attributes.js';
 import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type ScratchSpec } from '../kernel.js';
 import { applyZeroPointCorrections, igemmABt, rowSums, type Int8Like } from './igemm.js';
+import { planWasmRightConstantGemm } from './igemm-wasm.js';
 import { fusedOutputRange } from './params.js';
 import { integerRange, requantize } from './rounding.js';
 
@@ -72,10 +73,26 @@ function prepareQGemm(ctx: PrepareContext): PreparedKernel {
     { dtype: b.dtype, length: packedB === undefined && !transB ? N * K : 1 },
   ];
   const scales = new Float32Array(N);
+  // Constant B, quantized output, bias per column (or none): the wasm int8 GEMM with the requantization fused.
+  const bZpConst = ctx.constants[5]?.data as Int8Like | undefined;
+  const wasmGemm = bConst !== undefined && quantizedOutput && !transA && cRowStride === 0 && (ctx.inputs[5] === undefined || bZpConst !== undefined)
+    ? planWasmRightConstantGemm(ctx.options.wasm, M, K, N, {
+      data: bConst.data as Int8Like, kStride: transB ? 1 : N, nStride: transB ? K : 1, zp: bZpConst ?? ZERO, zpStride: bZpCount === 1 ? 0 : 1,
+    }, lo, hi)
+    : undefined;
   return {
     outputs: [{ dtype: outType, shape: [M, N] }],
     scratch,
     run(inputs, outputs, scr) {
+      if (wasmGemm !== undefined) {
+        const aScale = (inputs[1] as Float32Array)[0]!;
+        const bScale = inputs[4] as Float32Array;
+        const yScale = (inputs[7] as Float32Array)[0]!;
+        for (let j = 0; j < N; j++) scales[j] = Math.fround(Math.fround(Math.fround(alpha * aScale) * bScale[bParams === 1 ? 0 : j]!) / yScale);
+        const aZp = inputs[2] === undefined ? 0 : (inputs[2] as Int8Like)[0]!;
+        const yZp = inputs[8] === undefined ? 0 : (inputs[8] as Int8Like)[0]!;
+        if (wasmGemm.run(inputs[0] as Int8Like, aZp, outputs[0] as Int8Like, yZp, inputs[6] as Int32Array | undefined, cColStride, scales)) return;
+      }
       const acc = scr[0] as Int32Array;
       const aSums = scr[1] as Int32Array;
       let A = inputs[0] as Int8Like;

@@ -2,6 +2,7 @@ import { sizeOf } from '../../dtype.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
 import type { Int8Like } from './igemm.js';
+import { int8Kernels } from './igemm-wasm.js';
 import { scalarOf } from './lookup-table.js';
 import { integerRange, quantizeToRange } from './rounding.js';
 
@@ -31,7 +32,7 @@ function broadcastStrides(ctx: PrepareContext, a: number[], b: number[]) {
  * Inputs: A, A_scale, A_zero_point?, B, B_scale, B_zero_point?, C_scale, C_zero_point?; all per tensor.
  * Float steps in float32 as onnxruntime's reference kernels (MlasQLinearAdd's scalar path).
  */
-function prepareQLinearBinary(ctx: PrepareContext, combine: (a: number, b: number) => number): PreparedKernel {
+function prepareQLinearBinary(ctx: PrepareContext, combine: (a: number, b: number) => number, op: 'add' | 'mul'): PreparedKernel {
   const a = requireInput(ctx, 0);
   const b = requireInput(ctx, 3);
   if ((a.dtype !== 'uint8' && a.dtype !== 'int8') || b.dtype !== a.dtype) {
@@ -51,6 +52,10 @@ function prepareQLinearBinary(ctx: PrepareContext, combine: (a: number, b: numbe
   const innerA = rank === 0 ? 0 : aStrides[rank - 1]!;
   const innerB = rank === 0 ? 0 : bStrides[rank - 1]!;
   const counter = new Array<number>(rank).fill(0);
+  // Equal shapes (a residual Add): whole vectors of four on wasm SIMD, the last n mod 4 in JS below.
+  const kernels = int8Kernels(ctx.options.wasm);
+  const wasmKernel = kernels !== undefined && sizeOf(a.shape) === total && sizeOf(b.shape) === total ? kernels[op] : undefined;
+  const wasmMemory = ctx.options.wasm?.memory;
   return {
     outputs: [{ dtype: a.dtype, shape: out }],
     // Each C element is written after the A element at the same index is read, so C may overwrite an unbroadcast A.
@@ -65,6 +70,14 @@ function prepareQLinearBinary(ctx: PrepareContext, combine: (a: number, b: numbe
       const zb = scalarOf(inputs[5]);
       const sc = scalarOf(inputs[6]);
       const zc = scalarOf(inputs[7]);
+      if (wasmKernel !== undefined && A.buffer === wasmMemory!.buffer && B.buffer === A.buffer && C.buffer === A.buffer) {
+        const flip = a.dtype === 'uint8' ? 0x80 : 0;
+        wasmKernel(A.byteOffset, B.byteOffset, C.byteOffset, total, flip, za - flip, zb - flip, sa, sb, sc, zc, lo, hi);
+        for (let i = total - (total % 4); i < total; i++) {
+          C[i] = quantizeToRange(Math.fround(combine(Math.fround(sa * (A[i]! - za)), Math.fround(sb * (B[i]! - zb))) / sc), zc, lo, hi);
+        }
+        return;
+      }
       counter.fill(0);
       let ia = 0;
       let ib = 0;
@@ -90,6 +103,6 @@ function prepareQLinearBinary(ctx: PrepareContext, combine: (a: number, b: numbe
 }
 
 export const qlinearBinaryKernels: KernelDef[] = [
-  { opType: 'QLinearAdd', domain: 'com.microsoft', prepare: (ctx) => prepareQLinearBinary(ctx, (x, y) => Math.fround(x + y)) },
-  { opType: 'QLinearMul', domain: 'com.microsoft', prepare: (ctx) => prepareQLinearBinary(ctx, (x, y) => Math.fround(x * y)) },
+  { opType: 'QLinearAdd', domain: 'com.microsoft', prepare: (ctx) => prepareQLinearBinary(ctx, (x, y) => Math.fround(x + y), 'add') },
+  { opType: 'QLinearMul', domain: 'com.microsoft', prepare: (ctx) => prepareQLinearBinary(ctx, (x, y) => Math.fround(x * y), 'mul') },
 ];
