@@ -437,13 +437,14 @@ describe('Gelu, Erf, Sigmoid, Tanh on both backends vs float64 references', () =
   const cases: Array<[string, Record<string, AttrValue>, (v: number) => number, number, number]> = [
     // [op, attributes, reference, rtol, atol]
     ['Gelu', {}, (v) => 0.5 * v * (1 + erfReference(v / Math.SQRT2)), 1e-5, 1e-6],
+    ['Gelu', { approximate: 'tanh' }, (v) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3))), 1e-5, 1e-6],
     ['Erf', {}, erfReference, 1e-5, 1e-6],
     ['Sigmoid', {}, (v) => 1 / (1 + Math.exp(-v)), 1e-5, 1e-7],
     ['Tanh', {}, Math.tanh, 1e-5, 1e-7],
   ];
   for (const backend of BACKENDS) {
     for (const [op, attrs, ref, rtol, atol] of cases) {
-      it.skipIf(backend === 'wasm' && wasmCtx === undefined)(`${op} on lengths 1, 3, 5, 197 (${backend}, rtol ${rtol}, atol ${atol})`, () => {
+      it.skipIf(backend === 'wasm' && wasmCtx === undefined)(`${op} ${JSON.stringify(attrs)} on lengths 1, 3, 5, 197 (${backend}, rtol ${rtol}, atol ${atol})`, () => {
         for (const n of [1, 3, 5, 197]) {
           const x = randomTensor([n], n * 3, -7, 7);
           const y = runMathOn(backend, 'unary', op, [x], attrs);

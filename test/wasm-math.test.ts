@@ -24,6 +24,7 @@ const REFERENCE: Record<UnaryMathOp, (x: number) => number> = {
   silu: (x) => x * sigmoid(x),
   erf,
   gelu,
+  gelu_tanh: (x) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3))),
 };
 
 /** |got − want| ≤ atol + rtol·|want| per op, over the finite range each is tested on. */
@@ -34,6 +35,7 @@ const TOLERANCE: Record<UnaryMathOp, { rtol: number; atol: number }> = {
   silu: { rtol: 1e-6, atol: 1e-30 },
   erf: { rtol: 1e-6, atol: 1e-7 },
   gelu: { rtol: 1e-6, atol: 1e-7 },
+  gelu_tanh: { rtol: 1e-6, atol: 1e-7 },
 };
 
 /** Deterministic values spread over [-span, span], including tiny magnitudes. */
@@ -78,7 +80,7 @@ function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, rtol: numb
 }
 
 describe.skipIf(kernels === undefined)('wasm math kernels', () => {
-  const SPAN: Record<UnaryMathOp, number> = { exp: 87, sigmoid: 30, tanh: 12, silu: 30, erf: 6, gelu: 12 };
+  const SPAN: Record<UnaryMathOp, number> = { exp: 87, sigmoid: 30, tanh: 12, silu: 30, erf: 6, gelu: 12, gelu_tanh: 12 };
 
   for (const op of UNARY_MATH_OPS) {
     it(`${op} matches the float64 reference on odd lengths (rtol ${TOLERANCE[op].rtol}, atol ${TOLERANCE[op].atol})`, () => {

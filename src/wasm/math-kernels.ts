@@ -4,7 +4,8 @@ import { forLoop, konst, local } from './loops.js';
 
 /**
  * Transcendental f32x4 kernels for the transformer operators: exp, and on it softmax over rows, sigmoid, tanh,
- * SiLU, erf and the exact (erf) GELU; LayerNorm over rows. Compiled as the 'math' family module
+ * SiLU, erf, the exact (erf) GELU and its tanh form; LayerNorm over rows; the row copies and 4×4 transposes of
+ * attention's permutes. Compiled as the 'math' family module
  * (`ctx.use(MATH_KERNELS)`) on the shared memory. Pointers are byte offsets; y may alias x.
  *
  * exp(x) (Cody & Waite range reduction): n = round(x·log2 e) by adding 1.5·2^23 (the sum's low mantissa
@@ -36,7 +37,7 @@ const ERFC_SCALED = [0.28209911935167525, 0.2820254983334387, 0.2470784657803840
 const TANH_SMALL_LIMIT = 0.55;
 const TANH_SMALL = [0.9999999677651259, -0.3333279558843929, 0.1331888363484978, -0.05258961579291699, 0.016315878186245976];
 
-export const UNARY_MATH_OPS = ['exp', 'sigmoid', 'tanh', 'silu', 'erf', 'gelu'] as const;
+export const UNARY_MATH_OPS = ['exp', 'sigmoid', 'tanh', 'silu', 'erf', 'gelu', 'gelu_tanh'] as const;
 export type UnaryMathOp = (typeof UNARY_MATH_OPS)[number];
 
 type UnaryKernel = (x: number, y: number, n: number) => void;
@@ -225,6 +226,19 @@ const UNARY_BODIES: Record<UnaryMathOp, VectorBody> = {
     f.get(x); splat(f, Math.SQRT1_2); f.simd('f32x4.mul').set(z);
     emitErf(f, z, r, true);
     f.get(x); splat(f, 0.5); f.simd('f32x4.mul').simd('f32x4.mul');
+  },
+  // x/2 · (1 + tanh(u)) = x · sigmoid(2u), u = √(2/π)·(x + 0.044715·x³) (Gelu approximate='tanh')
+  gelu_tanh: (f, x, r) => {
+    const u = r.t[9]!;
+    f.get(x).get(x).simd('f32x4.mul');
+    splat(f, 0.044715);
+    f.simd('f32x4.mul');
+    splat(f, 1);
+    f.simd('f32x4.add').get(x).simd('f32x4.mul');
+    splat(f, 2 * Math.sqrt(2 / Math.PI));
+    f.simd('f32x4.mul').set(u);
+    emitSigmoid(f, u, r);
+    f.get(x).simd('f32x4.mul');
   },
 };
 

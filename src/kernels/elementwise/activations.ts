@@ -145,9 +145,9 @@ const ACTIVATIONS: Record<string, UnarySpec> = {
     make: (node) => ({ num: usesTanhApproximation(node) ? geluTanh : gelu }),
     floatLoop: (node, wasm) =>
       usesTanhApproximation(node)
-        ? (x, y) => {
+        ? withWasmMath('gelu_tanh', wasm, (x, y) => {
             for (let i = 0; i < x.length; i++) y[i] = geluTanh(x[i]);
-          }
+          })
         : withWasmMath('gelu', wasm, (x, y) => {
             for (let i = 0; i < x.length; i++) y[i] = gelu(x[i]);
           }),

@@ -61,7 +61,7 @@ function prepareLayerNorm(ctx: PrepareContext): PreparedKernel {
   const statShape = [...x.shape.slice(0, axis), ...normShape.map(() => 1)];
   // The wasm rows kernel writes Y only: used when the node does not ask for Mean / InvStdDev.
   const wantsStats = ctx.node.outputs.slice(1).some((o) => o !== '');
-  const wasm = x.dtype === 'float32' && !wantsStats ? wasmLayerNorm(ctx, size, scaleMap, biasMap) : undefined;
+  const wasm = x.dtype === 'float32' && !wantsStats ? wasmLayerNorm(ctx, normShape, scaleMap, biasMap) : undefined;
   return {
     outputs: [
       { dtype: x.dtype, shape: [...x.shape] },
@@ -107,20 +107,22 @@ interface WasmLayerNorm {
 }
 
 /**
- * The wasm rows kernel with constant Scale and B expanded to `size` floats and uploaded once per context and
- * (scale, bias, size) (cached in ctx.uploads, keyed weakly by the constant data); undefined without wasm or
- * when Scale or B is a runtime input.
+ * The wasm rows kernel with constant Scale and B expanded to the normalised size and uploaded once per context
+ * and (scale, bias, normalised shape) (cached in ctx.uploads, keyed weakly by the constant data); undefined
+ * without wasm or when Scale or B is a runtime input.
  */
-function wasmLayerNorm(ctx: PrepareContext, size: number, scaleMap: Int32Array | undefined, biasMap: Int32Array | undefined): WasmLayerNorm | undefined {
+function wasmLayerNorm(ctx: PrepareContext, normShape: number[], scaleMap: Int32Array | undefined, biasMap: Int32Array | undefined): WasmLayerNorm | undefined {
   const w = ctx.options.wasm;
   const scale = ctx.constants[1];
   const bias = ctx.inputs[2] === undefined ? undefined : ctx.constants[2];
   if (w === undefined || scale === undefined || (ctx.inputs[2] !== undefined && bias === undefined)) return undefined;
   const k = w.use(MATH_KERNELS);
   if (k === undefined) return undefined;
-  const byBias = cached(w.uploads as WeakMap<object, WeakMap<object, Map<number, number>>>, scale.data, () => new WeakMap());
-  const bySize = cached(byBias, bias?.data ?? NO_BIAS, () => new Map<number, number>());
-  let gamma = bySize.get(size);
+  const size = sizeOf(normShape);
+  const byBias = cached(w.uploads as WeakMap<object, WeakMap<object, Map<string, number>>>, scale.data, () => new WeakMap());
+  const byShape = cached(byBias, bias?.data ?? NO_BIAS, () => new Map<string, number>());
+  const key = normShape.join(',');
+  let gamma = byShape.get(key);
   if (gamma === undefined) {
     const params = new Float32Array(2 * size);
     for (let i = 0; i < size; i++) {
@@ -128,7 +130,7 @@ function wasmLayerNorm(ctx: PrepareContext, size: number, scaleMap: Int32Array |
       if (bias !== undefined) params[size + i] = Number(bias.data[biasMap === undefined ? i : biasMap[i]!]);
     }
     gamma = w.allocFloats(params);
-    bySize.set(size, gamma);
+    byShape.set(key, gamma);
   }
   return { ctx: w, k, gamma };
 }
