@@ -5,7 +5,7 @@ import { forwardGeometry, liftGeometry, readWindowAttrs } from './geometry.js';
 import { convDepthwise, convDepthwiseWasm, convDepthwiseWasmLayer, depthwiseApplies, depthwiseWasmApplies, depthwiseWasmLayerScratchLength, depthwiseWasmScratchLength, planDepthwise } from './depthwise.js';
 import { DEPTHWISE_LAYER_WASM } from '../../wasm/depthwise.js';
 import { convIm2col, convIm2colPacked, im2colPackedScratchLength, packConvWeights, planIm2col, uploadConvWeights } from './im2col.js';
-import { convWinograd, planWinograd, uploadWinogradFilters, winogradApplies, type WinogradVariant } from './winograd.js';
+import { convWinograd, planWinograd, uploadWinogradFilters, winogradApplies, winogradScratchLength, type WinogradVariant } from './winograd.js';
 import { activateInPlace, readFusedActivation } from './fused-activation.js';
 import { WasmMemoryView, uploadVector } from './wasm-weights.js';
 import { IM2COL_WASM, im2colWasmApplies } from './im2col-wasm.js';
@@ -133,7 +133,7 @@ function prepareConv(ctx: PrepareContext): PreparedKernel {
     const wasm = ctx.options.wasm === undefined ? undefined : uploadWinogradFilters(ctx.options.wasm, plan, wConst!, bConst);
     return {
       outputs,
-      scratch: [{ dtype: 'float32', length: plan.scratchLength }],
+      scratch: [{ dtype: 'float32', length: winogradScratchLength(p, plan, wasm !== undefined) }],
       run(inputs, outs, scratch) {
         convWinograd(p, plan, inputs[0] as Float32Array, inputs[2] as Float32Array | undefined, outs[0] as Float32Array, scratch[0] as Float32Array, act, wasm);
       },

@@ -6,6 +6,7 @@ import type { WasmContext } from '../../wasm/context.js';
 import { wasmGemmPackedB } from '../../wasm/gemm.js';
 import { wasmWinogradInput, wasmWinogradOutput } from '../../wasm/winograd.js';
 import { uploadVector, uploadWeights, type WasmVector, type WasmWeights } from './wasm-weights.js';
+import { IM2COL_WASM, type WasmIm2col } from './im2col-wasm.js';
 
 /**
  * Winograd minimal filtering F(m×m, 3×3) (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks",
@@ -136,6 +137,14 @@ export interface WinogradPlan {
   /** Zero-padded border input tiles of every channel [C, n, n], for the wasm input transform. */
   borderOffset: number;
   scratchLength: number;
+  /** The input zero-padded to whole tiles [C, paddedH, paddedW] (wasm backend only: after scratchLength). */
+  paddedH: number;
+  paddedW: number;
+}
+
+/** Float32 scratch of convWinograd: the plan's, plus the padded input when the transforms run on wasm. */
+export function winogradScratchLength(p: ConvProblem, plan: WinogradPlan, wasm: boolean): number {
+  return plan.scratchLength + (wasm ? p.inChannels * plan.paddedH * plan.paddedW : 0);
 }
 
 export const WINOGRAD_SCRATCH_BYTES = 4 << 20;
@@ -212,6 +221,8 @@ export function planWinograd(
     edgeOffset: tmpOffset + 2 * n * n,
     borderOffset: tmpOffset + 2 * n * n + M * m * m,
     scratchLength: tmpOffset + 2 * n * n + M * m * m + C * n * n,
+    paddedH: tilesH * m + 2,
+    paddedW: tilesW * m + 2,
   };
 }
 
@@ -224,6 +235,8 @@ export interface WasmWinograd {
   bias?: WasmVector;
   /** Run the interior transforms on wasm too (default); false keeps them in JS (benchmarks compare both). */
   transforms: boolean;
+  /** Pads the input to whole tiles on wasm (a 1×1 im2col), so every input tile is an interior one. */
+  pad?: WasmIm2col;
 }
 
 /** The plan's n² filter packs (and a constant bias) uploaded into a wasm context (once per weights and variant). */
@@ -233,6 +246,7 @@ export function uploadWinogradFilters(ctx: WasmContext, plan: WinogradPlan, w: F
     weights: uploadWeights(ctx, w, undefined, `winograd-${plan.variant}`, plan.filters),
     bias: bias === undefined ? undefined : uploadVector(ctx, bias),
     transforms: true,
+    pad: ctx.use(IM2COL_WASM),
   };
 }
 
@@ -257,9 +271,10 @@ export function convWinograd(
   for (let b = 0; b < p.batch; b++) {
     const xBatch = b * C * H * W;
     const yBatch = b * M * OH * OW;
+    const src = padInputOnWasm(p, plan, x, xBatch, scratch, wasm) ?? { x, base: xBatch, H, W, ph: p.geo.padsBegin[1]!, pw: p.geo.padsBegin[2]! };
     for (let t0 = 0; t0 < total; t0 += tilesPerBlock) {
       const count = Math.min(tilesPerBlock, total - t0);
-      transformInputTiles(p, plan, x, xBatch, t0, count, scratch, wasm?.transforms ? wasm.weights.ctx : undefined);
+      transformInputTiles(p, plan, src, t0, count, scratch, wasm?.transforms ? wasm.weights.ctx : undefined);
       for (let xi = 0; xi < nn; xi++) {
         const vOff = plan.vOffset + xi * C * tilesPerBlock;
         const mOff = plan.mOffset + xi * M * tilesPerBlock;
@@ -271,15 +286,45 @@ export function convWinograd(
   }
 }
 
+/** The input planes the tiles are cut from: X itself, or X zero-padded to whole tiles in the scratch. */
+interface TileSource {
+  x: Float32Array;
+  base: number;
+  H: number;
+  W: number;
+  ph: number;
+  pw: number;
+}
+
+/**
+ * On wasm, X of one batch item copied with its zero border into the scratch after plan.scratchLength, padded
+ * to whole tiles (paddedH × paddedW): every input tile is then an interior one of the wasm transform, with no
+ * per-tile border gather in JS. Undefined when not on wasm (the tiles then come from X).
+ */
+function padInputOnWasm(
+  p: ConvProblem, plan: WinogradPlan, x: Float32Array, xBatch: number, s: Float32Array, wasm: WasmWinograd | undefined,
+): TileSource | undefined {
+  if (wasm?.pad === undefined || !wasm.transforms) return undefined;
+  const buffer = wasm.weights.ctx.memory.buffer;
+  const { paddedH, paddedW } = plan;
+  if (x.buffer !== buffer || s.buffer !== buffer || s.length < winogradScratchLength(p, plan, true)) return undefined;
+  const [H, W] = [p.geo.inSize[1]!, p.geo.inSize[2]!];
+  // A 1×1 stride-1 im2col with the conv's leading pads: col[c][r][ow] = X[c][r − ph][ow − pw], 0 outside.
+  wasm.pad.im2col(
+    x.byteOffset + 4 * xBatch, s.byteOffset + 4 * plan.scratchLength, p.inChannels, H, W, 1, 1, 1, 1, 1, 1,
+    p.geo.padsBegin[1]!, p.geo.padsBegin[2]!, paddedW, 0, paddedH,
+  );
+  return { x: s, base: plan.scratchLength, H: paddedH, W: paddedW, ph: 0, pw: 0 };
+}
+
 /** V[ξ][c][t] = (Bᵀ d B)_ξ for the input tile d of tile t (zero outside X), t in t0 .. t0 + count − 1. */
 function transformInputTiles(
-  p: ConvProblem, plan: WinogradPlan, x: Float32Array, xBatch: number, t0: number, count: number, s: Float32Array,
+  p: ConvProblem, plan: WinogradPlan, src: TileSource, t0: number, count: number, s: Float32Array,
   wasm: WasmContext | undefined,
 ): void {
   const { n, m, tilesW, tilesPerBlock, bt } = plan;
   const C = p.inChannels;
-  const [H, W] = [p.geo.inSize[1]!, p.geo.inSize[2]!];
-  const [ph, pw] = [p.geo.padsBegin[1]!, p.geo.padsBegin[2]!];
+  const { x, base: xBatch, H, W, ph, pw } = src;
   const d = plan.tmpOffset;
   const tmp = d + n * n;
   const xiStride = C * tilesPerBlock;
