@@ -1,7 +1,7 @@
 // Compares tinfer with onnxruntime-node, onnxruntime-web (wasm, 1 thread) and onnxjs (pure JS) in one process.
 // Run with `npm run bench:peers` (installs the peers into bench/peers/node_modules, never into tinfer's own
 // dependencies). Prints a markdown table of medians and tinfer's latency ratio to each peer.
-//   node bench/peers.mjs [--models a,b] [--peers node,web,onnxjs] [--seconds S]
+//   node bench/peers.mjs [--models a,b] [--peers node,web,onnxjs] [--seconds S] [--zoo DIR (models in the zoo layout)]
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -14,13 +14,12 @@ import { microModels } from './micro-models.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(join(here, 'peers', 'package.json'));
-const zoo = resolve(here, '../../shared/models');
-
 const args = process.argv.slice(2);
 const flag = (name, fallback) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : fallback;
 };
+const zoo = resolve(flag('zoo', join(here, '../../shared/models')));
 const seconds = Number(flag('seconds', '3'));
 const wantedPeers = flag('peers', 'tinfer-js,node,web,onnxjs').split(',');
 const DEFAULT_MODELS = 'gemm_512,conv3x3_64_56,conv1x1_256_14,dwconv3x3_144_56,resnet18,mobilenet_v2,squeezenet1_1,shufflenet_v2_x1_0,tiny_bert,small_vit,lstm_seq,gru_seq,mnist_cnn';

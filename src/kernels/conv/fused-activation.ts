@@ -4,6 +4,9 @@ import { FUSED_ACTIVATION_ATTR, FUSED_ACTIVATION_PARAMS_ATTR } from '../../graph
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { applyActivation, NO_ACTIVATION, type Activation } from '../gemm/activation.js';
 import type { FloatArray } from './reference.js';
+import type { WasmContext } from '../../wasm/context.js';
+import { wasmClamp, wasmLeakyRelu } from '../../wasm/elementwise.js';
+import { MATH_KERNELS, wasmUnaryMath } from '../../wasm/math-kernels.js';
 
 /**
  * The fused activation of a node (NO_ACTIVATION when none): 'clip' params are [min, max], 'leakyrelu' [alpha],
@@ -29,9 +32,34 @@ export function readFusedActivation(node: Node): Activation {
   }
 }
 
-/** buf[off, off + n) = act(buf[off, off + n)) for float32 or float64 storage. */
-export function activateInPlace(act: Activation, buf: FloatArray, off: number, n: number): void {
+/**
+ * buf[off, off + n) = act(buf[off, off + n)) for float32 or float64 storage. With `wasm` and a float32 view of
+ * its memory, the activation runs on WebAssembly SIMD (sigmoid/silu/tanh through the f32x4 exp of the math
+ * family, within 2e-7 of Math.exp-based results), else in JS.
+ */
+export function activateInPlace(act: Activation, buf: FloatArray, off: number, n: number, wasm?: WasmContext): void {
   if (act.kind === 'none') return;
+  if (wasm !== undefined && buf instanceof Float32Array && buf.buffer === wasm.memory.buffer && activateOnWasm(act, buf.subarray(off, off + n), wasm)) return;
   // applyActivation only indexes the array, so a Float64Array runs through the same loops.
   applyActivation(act, buf as Float32Array, off, n);
+}
+
+/** act over all of `v` (a float32 view of wasm memory) on wasm SIMD; false when the kind has no wasm kernel. */
+function activateOnWasm(act: Activation, v: Float32Array, wasm: WasmContext): boolean {
+  switch (act.kind) {
+    case 'relu':
+      return wasmClamp(wasm, v, v, 0, Infinity);
+    case 'clip':
+      return wasmClamp(wasm, v, v, act.min ?? -Infinity, act.max ?? Infinity);
+    case 'leakyrelu':
+      return wasmLeakyRelu(wasm, v, v, act.alpha ?? 0.01);
+    case 'sigmoid':
+    case 'silu':
+    case 'tanh': {
+      const math = wasm.use(MATH_KERNELS);
+      return math !== undefined && wasmUnaryMath(wasm, math, act.kind, v, v);
+    }
+    default:
+      return false;
+  }
 }

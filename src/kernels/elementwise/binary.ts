@@ -16,7 +16,7 @@ import { activateInPlace, readFusedActivation } from '../conv/fused-activation.j
 import type { Activation } from '../gemm/activation.js';
 import type { FloatArray } from '../conv/reference.js';
 import type { WasmContext } from '../../wasm/context.js';
-import { wasmBinary, wasmClamp } from '../../wasm/elementwise.js';
+import { wasmBinary, wasmPerChannel } from '../../wasm/elementwise.js';
 import type { BinaryOp } from '../../wasm/elementwise-kernels.js';
 
 export interface BinaryFns {
@@ -288,37 +288,88 @@ export function prepareBinary(ctx: PrepareContext, spec: BinarySpec, unidirectio
   const inner = fns.inner ?? scalarInner(isBigIntDtype(a.dtype) && fns.big ? fns.big : fns.num);
   const act = readFusedActivation(ctx.node);
   if (act.kind !== 'none' && !FLOATS.includes(outDtype)) throw new UnsupportedError(`${nodeLabel(ctx.node)}: a fused activation needs a float output, got ${outDtype}`);
-  const wasmOp = wasmBinaryOp(ctx, a, b, outShape);
-  const wasm = ctx.options.wasm;
+  const wasmRun = wasmBinaryRunner(ctx, a, b, outShape);
   return {
     outputs: [{ dtype: outDtype, shape: outShape }],
     inPlace: inPlaceCandidate(ctx, outDtype, outShape, [0, 1]),
     run(inputs, outputs) {
       const out = outputs[0]!;
-      if (!(wasmOp && wasmBinary(wasm!, wasmOp, inputs[0] as Float32Array, inputs[1] as Float32Array, out as Float32Array))) {
+      if (!(wasmRun && wasmRun(inputs[0] as Float32Array, inputs[1] as Float32Array, out as Float32Array))) {
         runBinaryPlan(plan, inputs[0], inputs[1], out, inner);
       }
-      if (act.kind !== 'none') activateOutput(act, outDtype, out as FloatArray, wasm);
+      if (act.kind !== 'none') activateOutput(act, outDtype, out as FloatArray, ctx.options.wasm);
     },
   };
 }
 
 const WASM_BINARY: Record<string, BinaryOp> = { Add: 'add', Sub: 'sub', Mul: 'mul', Div: 'div' };
 
-/** The wasm op for float32 Add/Sub/Mul/Div of two same-shape operands with the wasm backend, else undefined. */
-function wasmBinaryOp(ctx: PrepareContext, a: TensorType, b: TensorType, outShape: readonly number[]): BinaryOp | undefined {
+type WasmBinaryRun = (a: Float32Array, b: Float32Array, out: Float32Array) => boolean;
+
+/**
+ * For float32 Add/Sub/Mul/Div with the wasm backend, a runner for the two broadcasts CNNs spend their time in:
+ * equal shapes (residual sums) and one operand holding one value per channel of the other, [C, 1, .., 1]
+ * right-aligned (bias, squeeze-and-excitation scales); false from the runner when a view is outside wasm
+ * memory. A constant per-channel operand is copied into wasm memory once. Undefined for every other case.
+ */
+function wasmBinaryRunner(ctx: PrepareContext, a: TensorType, b: TensorType, outShape: readonly number[]): WasmBinaryRun | undefined {
   const op = ctx.node.domain === '' ? WASM_BINARY[ctx.node.opType] : undefined;
-  if (op === undefined || ctx.options.wasm === undefined || a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
-  const same = (s: readonly number[]) => s.length === outShape.length && s.every((d, i) => d === outShape[i]);
-  return same(a.shape) && same(b.shape) ? op : undefined;
+  const wasm = ctx.options.wasm;
+  if (op === undefined || wasm === undefined || a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
+  const full = (s: readonly number[]) => s.length === outShape.length && s.every((d, i) => d === outShape[i]);
+  if (full(a.shape) && full(b.shape)) {
+    // A constant operand (a positional embedding, say) is copied into wasm memory once.
+    const [ca, cb] = [ctx.constants[0]?.data, ctx.constants[1]?.data];
+    const at = [ca, cb].map((d) => (d instanceof Float32Array ? uploadConstant(wasm, d) : undefined));
+    const views: (Float32Array | undefined)[] = [undefined, undefined];
+    const view = (i: number, runtime: Float32Array) => {
+      if (at[i] === undefined) return runtime;
+      if (views[i]?.buffer !== wasm.memory.buffer) views[i] = wasm.f32(at[i]!, runtime.length);
+      return views[i]!;
+    };
+    return (x, y, out) => wasmBinary(wasm, op, view(0, x), view(1, y), out);
+  }
+  const channelOnLeft = full(b.shape);
+  if (!channelOnLeft && !full(a.shape)) return undefined;
+  const c = channelOnLeft ? a : b;
+  const axis = channelAxis(c.shape, outShape);
+  if (axis === undefined) return undefined;
+  const channels = outShape[axis]!;
+  const inner = outShape.slice(axis + 1).reduce((p, d) => p * d, 1);
+  const outer = outShape.slice(0, axis + 1).reduce((p, d) => p * d, 1);
+  if (inner < 4) return undefined;
+  const constant = ctx.constants[channelOnLeft ? 0 : 1]?.data;
+  const uploaded = constant instanceof Float32Array ? uploadConstant(wasm, constant) : undefined;
+  let constantView: Float32Array | undefined;
+  return (x, y, out) => {
+    if (uploaded !== undefined && constantView?.buffer !== wasm.memory.buffer) constantView = wasm.f32(uploaded, channels);
+    const cv = constantView ?? (channelOnLeft ? x : y);
+    return wasmPerChannel(wasm, op, channelOnLeft ? y : x, cv, out, outer, inner, channelOnLeft);
+  };
 }
 
-/** The fused activation over the whole output (Relu/Clip on wasm SIMD when it can), rounded for narrow floats. */
+/** The axis of `out` that a [C, 1, .., 1] operand (right-aligned, leading 1s allowed) runs along, C > 1. */
+function channelAxis(shape: readonly number[], outShape: readonly number[]): number | undefined {
+  const offset = outShape.length - shape.length;
+  if (offset < 0) return undefined;
+  const nonUnit = shape.flatMap((d, i) => (d !== 1 ? [i] : []));
+  if (nonUnit.length !== 1) return undefined;
+  const axis = nonUnit[0]! + offset;
+  return shape[nonUnit[0]!] === outShape[axis] ? axis : undefined;
+}
+
+/** Copies a constant into wasm memory once per context (keyed by its data); returns the byte offset. */
+function uploadConstant(wasm: WasmContext, data: Float32Array): number {
+  const have = wasm.uploads.get(data);
+  if (typeof have === 'number') return have;
+  const at = wasm.allocFloats(data);
+  if (have === undefined) wasm.uploads.set(data, at);
+  return at;
+}
+
+/** The fused activation over the whole output (on wasm SIMD when it can), rounded for narrow floats. */
 function activateOutput(act: Activation, dtype: DType, out: FloatArray, wasm: WasmContext | undefined): void {
-  const bounds = act.kind === 'relu' ? [0, Infinity] : act.kind === 'clip' ? [act.min, act.max] : undefined;
-  if (!(bounds && wasm && out instanceof Float32Array && wasmClamp(wasm, out, out, bounds[0]!, bounds[1]!))) {
-    activateInPlace(act, out, 0, out.length);
-  }
+  activateInPlace(act, out, 0, out.length, wasm);
   if (isNarrowFloat(dtype)) for (let i = 0; i < out.length; i++) out[i] = roundToNarrowFloat(dtype, out[i]!);
 }
 
