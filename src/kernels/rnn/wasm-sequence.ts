@@ -87,7 +87,7 @@ export function planWasmRecurrence(
   const proj = scratch[projIndex]!;
   proj.length = Math.max(proj.length, rows * N);
   const stateIndex = scratch.length;
-  scratch.push({ dtype: 'float32', length: 4 * Hp });
+  scratch.push({ dtype: 'float32', length: (4 + G) * Hp });
   const hasC = cell.op === 'LSTM';
 
   return {
@@ -125,7 +125,7 @@ export function planWasmRecurrence(
             const xpStride = 4 * step * (s.layout === 0 ? s.batch : 1) * N;
             const y = Y === undefined ? 0 : Y.byteOffset + 4 * yOffset(s, t0, d, b);
             const yStride = 4 * step * (s.layout === 0 ? s.numDirections * s.batch : s.numDirections) * H;
-            last = sequence(len, H, Hp, xp, xpStride, y, yStride, hA, hA + 4 * Hp, work, upload.r[d]!, upload.r2[d]!, upload.aux[d]! || rhScratch, s.clip);
+            last = sequence(len, H, Hp, xp, xpStride, y, yStride, hA, hA + 4 * Hp, work, upload.r[d]!, upload.r2[d]!, upload.aux[d]! || rhScratch, s.clip, hA + 16 * Hp);
           }
           if (Y !== undefined) for (let t = len; t < s.seqLen; t++) Y.fill(0, yOffset(s, t, d, b), yOffset(s, t, d, b) + H);
           storePaddedState(s, st, (last - hA) / 4, len, d, b, Yh);
