@@ -1,9 +1,10 @@
 /**
  * The WebAssembly SIMD path of LSTM / GRU / RNN (kernels in src/wasm/rnn-kernels.ts). At prepare: W padded to
  * whole blocks of four hidden units and packed for the wasm GEMM with the summed biases, R arranged as the
- * per-block panels the sequence kernels read, both uploaded once per context and weight tensor. At run: one GEMM
- * for the input projection of every step and direction, then one wasm call per (direction, batch entry) that
- * runs all of its time steps. Used for float32 with constant weights and the default activations (LSTM without
+ * per-block panels the sequence kernels read, both uploaded once per context and weight tensor. At run: the input
+ * projection of every step and direction at once (wasm GEMM; a panel matrix-vector kernel below 4 rows), then
+ * one wasm call per (direction, batch entry) that runs all of its time steps (batch entries are independent, so
+ * each runs exactly its sequence_lens[b] steps). Used for float32 with constant weights and the default activations (LSTM without
  * input_forget); everything else, and views outside wasm memory, keep the JS path.
  */
 import type { Data } from '../../dtype.js';
@@ -56,14 +57,14 @@ export interface WasmRecurrence {
 
 /**
  * The wasm plan of a recurrent node, or undefined when the JS path must run (no wasm context, not float32,
- * weights not constant, non-default activations, input_forget, no steps). `scratch` gets the buffers it needs:
- * the projection goes into `projIndex` (grown if needed), the padded states into a new buffer.
+ * weights not constant, non-default activations, input_forget, an empty dimension). `scratch` gets the buffers it
+ * needs: the projection goes into `projIndex` (grown if needed), the padded states into a new buffer.
  */
 export function planWasmRecurrence(
   ctx: PrepareContext, s: RecurrentShape, cell: RecurrentCell, inputForget: boolean, scratch: ScratchSpec[], projIndex: number,
 ): WasmRecurrence | undefined {
   const wasm = ctx.options.wasm;
-  if (wasm === undefined || s.dtype !== 'float32' || inputForget || s.seqLen === 0 || s.batch === 0) return undefined;
+  if (wasm === undefined || s.dtype !== 'float32' || inputForget || s.seqLen === 0 || s.batch === 0 || s.inputSize === 0) return undefined;
   const wanted = DEFAULT_ACTIVATIONS[cell.op];
   if (!s.activations.every((list) => list.every((a, i) => a.kind === wanted[i]))) return undefined;
   const c = ctx.constants;
