@@ -1,9 +1,13 @@
 // GEMM micro-benchmark: median GFLOP/s of every packed tile and every sgemm tile on the shapes that matter.
 // Run: npm run build && node bench/gemm.mjs [--quick] [--only packed|sgemm|blocking]
+// Tiles the runtime does not ship are compiled from the generator's template (same code, built on demand).
 import {
   PACKED_MICROKERNELS, STRIDED_MICROKERNELS, gemmPackedA, gemmPackedB, packA, packB, packedGemmScratchLength,
   sgemmWithTiles, stridedTileSet, GEMM_TILE, SGEMM_KC, SGEMM_TILE,
 } from '../dist/kernels/gemm/index.js';
+import {
+  PACKED_TILES, STRIDED_MAIN_TILES, compilePackedMicrokernel, compileStridedMicrokernel,
+} from '../src/kernels/gemm/generate-microkernels.mjs';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -45,7 +49,22 @@ function measure(flops, fn) {
   return (flops * inner) / ((t.user + t.system) / 1e6) / 1e9;
 }
 
-function benchPacked(tile, kc, block) {
+/** A shipped tile by name, or any other tile of the template compiled on demand. */
+function packedTile(name) {
+  if (PACKED_MICROKERNELS[name]) return name;
+  const [m, n] = name.split('x').map(Number);
+  return compilePackedMicrokernel(m, n);
+}
+
+function stridedTiles(name) {
+  if (STRIDED_MICROKERNELS[name]) return stridedTileSet(name);
+  const [m, n] = name.split('x').map(Number);
+  const set = [[m, n], [1, n], [m, 1], [1, 1]].map(([r, c]) => [`${r}x${c}`, compileStridedMicrokernel(r, c)]);
+  return stridedTileSet(name, Object.fromEntries(set));
+}
+
+function benchPacked(name, kc, block) {
+  const tile = packedTile(name);
   const row = {};
   for (const [name, M, N, K, side] of SHAPES) {
     const A = random(M * K);
@@ -68,7 +87,7 @@ function benchPacked(tile, kc, block) {
 }
 
 function benchStrided(tile, kc) {
-  const tiles = stridedTileSet(tile);
+  const tiles = stridedTiles(tile);
   const row = {};
   for (const [name, M, N, K] of SHAPES) {
     const A = random(M * K);
@@ -91,12 +110,10 @@ function print(title, rows) {
 function variants() {
   const list = [];
   if (!only || only === 'packed') {
-    for (const tile of Object.keys(PACKED_MICROKERNELS)) list.push(['Packed GEMM, default blocking', `packed ${tile}`, 'packed', tile]);
+    for (const [m, n] of PACKED_TILES) list.push(['Packed GEMM, default blocking', `packed ${m}x${n}`, 'packed', `${m}x${n}`]);
   }
   if (!only || only === 'sgemm') {
-    for (const [tile, e] of Object.entries(STRIDED_MICROKERNELS)) {
-      if (e.mr > 1 && e.nr > 1) list.push(['sgemm (unpacked, strided)', `sgemm ${tile}`, 'sgemm', tile, SGEMM_KC]);
-    }
+    for (const [m, n] of STRIDED_MAIN_TILES) list.push(['sgemm (unpacked, strided)', `sgemm ${m}x${n}`, 'sgemm', `${m}x${n}`, SGEMM_KC]);
   }
   if (!only || only === 'blocking') {
     for (const kc of [64, 128, 256, 512, 4096]) list.push(['Packed blocking', `packed ${GEMM_TILE}, kc ${kc}`, 'packed', GEMM_TILE, kc]);

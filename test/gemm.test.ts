@@ -2,11 +2,40 @@
  * One generic tester for every GEMM path (ncnn's testutil idea): random operands over a matrix of odd shapes,
  * every packed tile, every strided tile, every fused epilogue, each compared with a naive float64 triple loop.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   PACKED_MICROKERNELS, STRIDED_MICROKERNELS, applyActivation, gemmPackedA, gemmPackedB, packA, packB,
-  packedGemmScratchLength, sgemm, sgemmWithTiles, stridedTileSet, type Activation,
+  packedGemmScratchLength, sgemm, sgemmWithTiles, stridedTileSet, GEMM_TILE, SGEMM_TILE,
+  type Activation, type MicrokernelEntry, type PackedTile, type StridedMicrokernel,
 } from '../src/kernels/gemm/index.js';
+// @ts-expect-error: the generator is plain JavaScript (a build tool), without type declarations.
+import * as generator from '../src/kernels/gemm/generate-microkernels.mjs';
+
+/** The generator's exports the tester uses (tiles as [MR, NR] pairs; kernels compiled from the template). */
+const gen = generator as {
+  PACKED_TILES: [number, number][];
+  STRIDED_MAIN_TILES: [number, number][];
+  compilePackedMicrokernel(mr: number, nr: number): PackedTile;
+  compileStridedMicrokernel(mr: number, nr: number): MicrokernelEntry<StridedMicrokernel>;
+  moduleSource(): string;
+};
+
+/**
+ * Every packed tile under test: the shipped kernels as they are (microkernels.ts), and every other tile of the
+ * template compiled on demand, so the tile choice stays a measurement and not a guess.
+ */
+const PACKED_UNDER_TEST: [string, PackedTile][] = [
+  ...Object.entries(PACKED_MICROKERNELS).map(([name, e]): [string, PackedTile] => [`${name} (shipped)`, e]),
+  ...gen.PACKED_TILES.filter(([m, n]) => PACKED_MICROKERNELS[`${m}x${n}`] === undefined)
+    .map(([m, n]): [string, PackedTile] => [`${m}x${n}`, gen.compilePackedMicrokernel(m, n)]),
+];
+
+/** A strided tile set compiled from the template: MR×NR with its 1×NR, MR×1 and 1×1 edge helpers. */
+function compiledStridedTiles(m: number, n: number): Record<string, MicrokernelEntry<StridedMicrokernel>> {
+  const tiles: [number, number][] = [[m, n], [1, n], [m, 1], [1, 1]];
+  return Object.fromEntries(tiles.map(([r, c]) => [`${r}x${c}`, gen.compileStridedMicrokernel(r, c)]));
+}
 
 const RTOL = 1e-4;
 const ATOL = 1e-5;
@@ -118,8 +147,8 @@ function expectMatrix(C: Float32Array, cOff: number, ldc: number, M: number, N: 
 }
 
 describe('packed GEMM, every tile', () => {
-  for (const tile of Object.keys(PACKED_MICROKERNELS)) {
-    it(`tile ${tile}: op(A)·packed B matches the naive product for M,N,K in {${SIZES}}`, () => {
+  for (const [tileName, tile] of PACKED_UNDER_TEST) {
+    it(`tile ${tileName}: op(A)·packed B matches the naive product for M,N,K in {${SIZES}}`, () => {
       const rand = rng(1);
       for (const M of SIZES) for (const N of SIZES) for (const K of SIZES) {
         const A = operand(M, K, false, rand);
@@ -128,11 +157,11 @@ describe('packed GEMM, every tile', () => {
         const C = new Float32Array(M * N).fill(NaN);
         const scratch = new Float32Array(packedGemmScratchLength(pb, M));
         gemmPackedB(M, A.data, 0, A.ld, false, pb, C, 0, N, { kind: 'none' }, scratch);
-        expectMatrix(C, 0, N, M, N, naiveProduct(M, N, K, A, B), NaN, `${tile} M${M} N${N} K${K}`);
+        expectMatrix(C, 0, N, M, N, naiveProduct(M, N, K, A, B), NaN, `${tileName} M${M} N${N} K${K}`);
       }
     });
 
-    it(`tile ${tile}: packed A·op(B) matches the naive product for M,N,K in {${SIZES}}`, () => {
+    it(`tile ${tileName}: packed A·op(B) matches the naive product for M,N,K in {${SIZES}}`, () => {
       const rand = rng(2);
       for (const M of SIZES) for (const N of SIZES) for (const K of SIZES) {
         const A = operand(M, K, false, rand);
@@ -141,15 +170,15 @@ describe('packed GEMM, every tile', () => {
         const C = new Float32Array(M * N).fill(NaN);
         const scratch = new Float32Array(packedGemmScratchLength(pa, N));
         gemmPackedA(pa, N, B.data, 0, B.ld, false, C, 0, N, { kind: 'none' }, scratch);
-        expectMatrix(C, 0, N, M, N, naiveProduct(M, N, K, A, B), NaN, `${tile} M${M} N${N} K${K}`);
+        expectMatrix(C, 0, N, M, N, naiveProduct(M, N, K, A, B), NaN, `${tileName} M${M} N${N} K${K}`);
       }
     });
 
-    it(`tile ${tile}: every epilogue, with bias, alpha, transposes, offsets, strides and K/M/N blocking`, () => {
+    it(`tile ${tileName}: every epilogue, with bias, alpha, transposes, offsets, strides and K/M/N blocking`, () => {
       const rand = rng(3);
       for (const act of EPILOGUES) for (const M of SMALL_SIZES) for (const N of SMALL_SIZES) for (const K of [1, 5, 17, 40]) {
         for (const trans of [false, true]) {
-          const label = `${tile} ${JSON.stringify(act)} M${M} N${N} K${K} trans ${trans}`;
+          const label = `${tileName} ${JSON.stringify(act)} M${M} N${N} K${K} trans ${trans}`;
           const alpha = 0.75;
           const A = operand(M, K, trans, rand, 3, 2);
           const B = operand(K, N, !trans, rand, 1, 5);
@@ -173,6 +202,33 @@ describe('packed GEMM, every tile', () => {
           gemmPackedA(pa, N, B.data, B.off, B.ld, B.trans, C2, cOff, ldc, act, s2, 1);
           expectMatrix(C2, cOff, ldc, M, N, rowRef, -7, `packA ${label}`);
         }
+      }
+    });
+
+    it(`tile ${tileName}: accumulate adds the product to C before bias and activation, edge tiles included`, () => {
+      const rand = rng(7);
+      const act: Activation = { kind: 'relu' };
+      for (const M of SMALL_SIZES) for (const N of SMALL_SIZES) for (const K of [0, 3, 17]) {
+        const label = `${tileName} accumulate M${M} N${N} K${K}`;
+        const A = operand(M, K, false, rand);
+        const B = operand(K, N, false, rand);
+        const bias = randomArray(Math.max(M, N), rand);
+        const ldc = N + 1;
+        const C0 = new Float32Array(M * ldc).fill(-7);
+        for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) C0[i * ldc + j] = rand();
+        const ref = naiveProduct(M, N, K, A, B);
+        const prior = (p: number): number => C0[Math.floor(p / N) * ldc + (p % N)]!;
+        const options = { tile, kc: 5, block: 3 };
+
+        const pb = packB(B.data, 0, B.ld, false, K, N, 1, { data: bias }, options);
+        const C1 = C0.slice();
+        gemmPackedB(M, A.data, 0, A.ld, false, pb, C1, 0, ldc, act, new Float32Array(packedGemmScratchLength(pb, M)).fill(NaN), 0, true);
+        expectMatrix(C1, 0, ldc, M, N, ref.map((v, p) => Math.max(0, prior(p) + v + bias[p % N]!)), -7, `packB ${label}`);
+
+        const pa = packA(A.data, 0, A.ld, false, M, K, 1, { data: bias }, options);
+        const C2 = C0.slice();
+        gemmPackedA(pa, N, B.data, 0, B.ld, false, C2, 0, ldc, act, new Float32Array(packedGemmScratchLength(pa, N)).fill(NaN), 0, true);
+        expectMatrix(C2, 0, ldc, M, N, ref.map((v, p) => Math.max(0, prior(p) + v + bias[Math.floor(p / N)]!)), -7, `packA ${label}`);
       }
     });
   }
@@ -213,6 +269,19 @@ describe('packed GEMM, every tile', () => {
   });
 });
 
+describe('generated micro-kernels', () => {
+  it('microkernels.ts is the generator output (re-run generate-microkernels.mjs after editing it)', () => {
+    const committed = readFileSync(new URL('../src/kernels/gemm/microkernels.ts', import.meta.url), 'utf8');
+    expect(committed === gen.moduleSource()).toBe(true);
+  });
+
+  it('ships exactly the tiles the runtime uses', () => {
+    expect(Object.keys(PACKED_MICROKERNELS)).toEqual([GEMM_TILE]);
+    const { mr, nr } = STRIDED_MICROKERNELS[SGEMM_TILE]!;
+    expect(Object.keys(STRIDED_MICROKERNELS).sort()).toEqual([SGEMM_TILE, `1x${nr}`, `${mr}x1`, '1x1'].sort());
+  });
+});
+
 describe('applyActivation', () => {
   for (const act of EPILOGUES) {
     it(`${act.kind}${act.kind === 'clip' ? ` [${act.min}, ${act.max}]` : ''} matches its definition, only inside [off, off + n)`, () => {
@@ -231,7 +300,13 @@ describe('applyActivation', () => {
 });
 
 describe('sgemm', () => {
-  const mainTiles = Object.entries(STRIDED_MICROKERNELS).filter(([, e]) => e.mr > 1 && e.nr > 1).map(([name]) => name);
+  /** The shipped tile set as it is, then every main tile of the template compiled with its edge helpers. */
+  const stridedUnderTest: [string, () => ReturnType<typeof stridedTileSet>][] = [
+    [`${SGEMM_TILE} (shipped)`, () => stridedTileSet(SGEMM_TILE)],
+    ...gen.STRIDED_MAIN_TILES.filter(([m, n]) => `${m}x${n}` !== SGEMM_TILE).map(([m, n]): [string, () => ReturnType<typeof stridedTileSet>] => [
+      `${m}x${n}`, () => stridedTileSet(`${m}x${n}`, compiledStridedTiles(m, n)),
+    ]),
+  ];
 
   it('default tiles: every transA/transB/alpha/beta with offsets and padded strides', () => {
     const rand = rng(5);
@@ -267,10 +342,10 @@ describe('sgemm', () => {
     expect(Array.from(C)).toEqual([3, 4, 6, 8]);
   });
 
-  for (const tile of mainTiles) {
+  for (const [tile, tileSet] of stridedUnderTest) {
     it(`strided tile ${tile}: every transpose over M,N,K in {${SMALL_SIZES},64} with K blocking`, () => {
       const rand = rng(6);
-      const tiles = stridedTileSet(tile);
+      const tiles = tileSet();
       const sizes = [...SMALL_SIZES, 64];
       for (const transA of [false, true]) for (const transB of [false, true]) {
         for (const M of sizes) for (const N of sizes) for (const K of [1, 9, 40]) {

@@ -4,4 +4,7 @@ export {
   GEMM_TILE, GEMM_KC, GEMM_MC, GEMM_NC, type PackedWeights, type PackOptions, type BiasSource,
 } from './packed.js';
 export { applyActivation, NO_ACTIVATION, type Activation, type ActivationKind } from './activation.js';
-export { PACKED_MICROKERNELS, STRIDED_MICROKERNELS } from './microkernels.js';
+export {
+  PACKED_MICROKERNELS, STRIDED_MICROKERNELS, type MicrokernelEntry, type PackedMicrokernel, type PackedTile,
+  type StridedMicrokernel,
+} from './microkernels.js';

@@ -1,5 +1,5 @@
 import { applyActivation, type Activation } from './activation.js';
-import { PACKED_MICROKERNELS, type PackedMicrokernel } from './microkernels.js';
+import { PACKED_MICROKERNELS, type PackedMicrokernel, type PackedTile } from './microkernels.js';
 
 /** The packed tile and blocking the packed GEMM uses, picked by bench/gemm.mjs (see README.md). */
 export const GEMM_TILE = '4x4';
@@ -27,11 +27,15 @@ export interface PackedWeights {
   /** K block and per-call block (MC rows of A for side 'B', NC columns of B for side 'A'). */
   readonly kc: number;
   readonly block: number;
+  /** The micro-kernels of tile mr×nr the drivers call: C = A·B, and C += A·B for K blocks after the first. */
+  readonly gemm: PackedMicrokernel;
+  readonly gemminc: PackedMicrokernel;
 }
 
 /** Tile and blocking overrides, for the tester and the benchmark; kernels use the defaults. */
 export interface PackOptions {
-  tile?: string;
+  /** A shipped tile by name ('4x4'), or any tile compiled by generate-microkernels.mjs. */
+  tile?: string | PackedTile;
   kc?: number;
   block?: number;
 }
@@ -42,17 +46,12 @@ export interface BiasSource {
   offset?: number;
 }
 
-function microkernelFor(mr: number, nr: number): PackedMicrokernel {
-  const entry = PACKED_MICROKERNELS[`${mr}x${nr}`];
-  if (entry === undefined) throw new RangeError(`gemm: no packed micro-kernel for tile ${mr}x${nr}`);
-  return entry.kernel;
-}
-
-function tileOf(options: PackOptions | undefined): { mr: number; nr: number } {
-  const name = options?.tile ?? GEMM_TILE;
-  const entry = PACKED_MICROKERNELS[name];
-  if (entry === undefined) throw new RangeError(`gemm: no packed tile '${name}'`);
-  return { mr: entry.mr, nr: entry.nr };
+function tileOf(options: PackOptions | undefined): PackedTile {
+  const tile = options?.tile ?? GEMM_TILE;
+  if (typeof tile !== 'string') return tile;
+  const entry = PACKED_MICROKERNELS[tile];
+  if (entry === undefined) throw new RangeError(`gemm: no packed tile '${tile}'`);
+  return entry;
 }
 
 /**
@@ -81,7 +80,7 @@ function packWeights(
   side: 'A' | 'B', src: Float32Array, off: number, tStride: number, kStride: number, count: number, K: number,
   alpha: number, bias: BiasSource | undefined, options: PackOptions | undefined,
 ): PackedWeights {
-  const { mr, nr } = tileOf(options);
+  const { mr, nr, gemm, gemminc } = tileOf(options);
   const tile = side === 'A' ? mr : nr;
   const hasBias = bias !== undefined;
   const panelsOffset = hasBias ? count : 0;
@@ -92,7 +91,7 @@ function packWeights(
   // Whole panels per block, so only the matrix edge (never a block edge) runs a clipped tile.
   const other = side === 'B' ? mr : nr;
   const block = Math.ceil(Math.max(1, options?.block ?? (side === 'B' ? GEMM_MC : GEMM_NC)) / other) * other;
-  return { side, data, K, count, mr, nr, hasBias, panelsOffset, kc, block };
+  return { side, data, K, count, mr, nr, hasBias, panelsOffset, kc, block, gemm, gemminc };
 }
 
 /**
@@ -118,13 +117,14 @@ export function packA(
 }
 
 /**
- * Floats of scratch gemmPackedB (other = M) or gemmPackedA (other = N) needs to pack the per-call operand:
- * one block of at most `block` rows/columns × `kc` of K, rounded up to whole panels.
+ * Floats of scratch gemmPackedB (other = M) or gemmPackedA (other = N) needs: an edge tile (MR·NR, see
+ * runEdgeTile), then one block of the per-call operand, at most `block` rows/columns × `kc` of K, rounded up to
+ * whole panels.
  */
 export function packedGemmScratchLength(packed: PackedWeights, other: number): number {
   const tile = packed.side === 'B' ? packed.mr : packed.nr;
   const rows = Math.min(Math.max(other, 1), packed.block);
-  return Math.ceil(rows / tile) * tile * Math.min(Math.max(packed.K, 1), packed.kc);
+  return packed.mr * packed.nr + Math.ceil(rows / tile) * tile * Math.min(Math.max(packed.K, 1), packed.kc);
 }
 
 /**
@@ -138,11 +138,11 @@ export function gemmPackedB(
   scratch: Float32Array, scratchOff = 0, accumulate = false,
 ): void {
   if (pb.side !== 'B') throw new RangeError('gemmPackedB: weights were packed with packA');
-  const { K, mr, nr, kc: kcMax, block: mcMax, data: b } = pb;
+  const { K, mr, nr, kc: kcMax, block: mcMax, data: b, gemm, gemminc } = pb;
   const N = pb.count;
-  const kernel = microkernelFor(mr, nr);
   const aRow = transA ? 1 : lda;
   const aCol = transA ? lda : 1;
+  const panels = scratchOff + mr * nr; // scratch: [edge tile | the per-call operand's panels]
   const blocksK = Math.max(1, Math.ceil(K / kcMax));
   for (let kb = 0; kb < blocksK; kb++) {
     const k0 = kb * kcMax;
@@ -151,14 +151,17 @@ export function gemmPackedB(
     const last = kb === blocksK - 1;
     for (let m0 = 0; m0 < M; m0 += mcMax) {
       const mc = Math.min(mcMax, M - m0);
-      packPanels(A, aOff + m0 * aRow, aRow, aCol, mc, k0, kc, mr, 1, scratch, scratchOff);
+      packPanels(A, aOff + m0 * aRow, aRow, aCol, mc, k0, kc, mr, 1, scratch, panels);
       for (let j0 = 0; j0 < N; j0 += nr) {
         const width = Math.min(nr, N - j0);
         const bi = pb.panelsOffset + (j0 / nr) * K * nr + k0 * nr;
         for (let i0 = 0; i0 < mc; i0 += mr) {
           const height = Math.min(mr, mc - i0);
           const ci = cOff + (m0 + i0) * ldc + j0;
-          kernel(kc, scratch, scratchOff + i0 * kc, b, bi, C, ci, ldc, height, width, add);
+          const ai = panels + i0 * kc;
+          if (height < mr || width < nr) runEdgeTile(add ? gemminc : gemm, mr, nr, kc, scratch, ai, b, bi, C, ci, ldc, height, width, add, scratch, scratchOff);
+          else if (add) gemminc(kc, scratch, ai, b, bi, C, ci, ldc);
+          else gemm(kc, scratch, ai, b, bi, C, ci, ldc);
           if (last) finishTile(C, ci, ldc, height, width, undefined, 0, pb.hasBias ? b : undefined, j0, act);
         }
       }
@@ -178,11 +181,11 @@ export function gemmPackedA(
   scratch: Float32Array, scratchOff = 0, accumulate = false,
 ): void {
   if (pa.side !== 'A') throw new RangeError('gemmPackedA: weights were packed with packB');
-  const { K, mr, nr, kc: kcMax, block: ncMax, data: a } = pa;
+  const { K, mr, nr, kc: kcMax, block: ncMax, data: a, gemm, gemminc } = pa;
   const M = pa.count;
-  const kernel = microkernelFor(mr, nr);
   const bCol = transB ? ldb : 1;
   const bRow = transB ? 1 : ldb;
+  const panels = scratchOff + mr * nr; // scratch: [edge tile | the per-call operand's panels]
   const blocksK = Math.max(1, Math.ceil(K / kcMax));
   for (let kb = 0; kb < blocksK; kb++) {
     const k0 = kb * kcMax;
@@ -191,19 +194,44 @@ export function gemmPackedA(
     const last = kb === blocksK - 1;
     for (let n0 = 0; n0 < N; n0 += ncMax) {
       const nc = Math.min(ncMax, N - n0);
-      packPanels(B, bOff + n0 * bCol, bCol, bRow, nc, k0, kc, nr, 1, scratch, scratchOff);
+      packPanels(B, bOff + n0 * bCol, bCol, bRow, nc, k0, kc, nr, 1, scratch, panels);
       for (let i0 = 0; i0 < M; i0 += mr) {
         const height = Math.min(mr, M - i0);
         const ai = pa.panelsOffset + (i0 / mr) * K * mr + k0 * mr;
         for (let j0 = 0; j0 < nc; j0 += nr) {
           const width = Math.min(nr, nc - j0);
           const ci = cOff + i0 * ldc + n0 + j0;
-          kernel(kc, a, ai, scratch, scratchOff + j0 * kc, C, ci, ldc, height, width, add);
+          const bi = panels + j0 * kc;
+          if (height < mr || width < nr) runEdgeTile(add ? gemminc : gemm, mr, nr, kc, a, ai, scratch, bi, C, ci, ldc, height, width, add, scratch, scratchOff);
+          else if (add) gemminc(kc, a, ai, scratch, bi, C, ci, ldc);
+          else gemm(kc, a, ai, scratch, bi, C, ci, ldc);
           if (last) finishTile(C, ci, ldc, height, width, pa.hasBias ? a : undefined, i0, undefined, 0, act);
         }
       }
     }
   }
+}
+
+/**
+ * An edge tile (rows < mr or cols < nr): C[rows×cols at ci] (+)= A panel · B panel, run whole by `kernel` (gemm or
+ * gemminc) in the edge tile scratch[edge, + mr·nr) (the panels are zero-padded), its corner copied in and back.
+ *
+ * Why the micro-kernels have no clipped store and no accumulate flag: a branch a kernel has not taken yet lacks type
+ * feedback, so reaching it deoptimizes the kernel, and until V8 re-optimizes the function every call re-enters its
+ * stale on-stack-replaced copy and deoptimizes again (thousands of deopts per ResNet-18 run, the first runs up to
+ * 1.5x slower). A straight-line kernel has complete feedback after its first call.
+ */
+function runEdgeTile(
+  kernel: PackedMicrokernel, mr: number, nr: number, kc: number, a: Float32Array, ai: number, b: Float32Array, bi: number,
+  C: Float32Array, ci: number, ldc: number, rows: number, cols: number, add: boolean, scratch: Float32Array, edge: number,
+): void {
+  if (add) for (let r = 0; r < rows; r++) copyRow(C, ci + r * ldc, scratch, edge + r * nr, cols);
+  kernel(kc, a, ai, b, bi, scratch, edge, nr);
+  for (let r = 0; r < rows; r++) copyRow(scratch, edge + r * nr, C, ci + r * ldc, cols);
+}
+
+function copyRow(src: Float32Array, from: number, dst: Float32Array, to: number, n: number): void {
+  for (let j = 0; j < n; j++) dst[to + j] = src[from + j]!;
 }
 
 /** The fused epilogue of one finished tile, while it is still in L1: + row/column bias, then the activation. */

@@ -1,4 +1,4 @@
-import { STRIDED_MICROKERNELS, type StridedMicrokernel } from './microkernels.js';
+import { STRIDED_MICROKERNELS, type MicrokernelEntry, type StridedMicrokernel } from './microkernels.js';
 
 /** The strided tile sgemm uses, picked by bench/gemm.mjs (see README.md). */
 export const SGEMM_TILE = '8x4';
@@ -15,15 +15,23 @@ export interface StridedTileSet {
   corner: StridedMicrokernel;
 }
 
-/** The kernels of strided tile `name` ('MRxNR'), for sgemm and for tests that exercise every tile. */
-export function stridedTileSet(name: string): StridedTileSet {
-  const main = STRIDED_MICROKERNELS[name];
+/**
+ * The kernels of strided tile `name` ('MRxNR') and its edge helpers, looked up in `kernels`: the shipped ones, or
+ * (tests, benchmarks) tiles compiled by generate-microkernels.mjs.
+ */
+export function stridedTileSet(
+  name: string, kernels: Readonly<Record<string, MicrokernelEntry<StridedMicrokernel>>> = STRIDED_MICROKERNELS,
+): StridedTileSet {
+  const main = kernels[name];
   if (main === undefined) throw new RangeError(`sgemm: no strided tile '${name}'`);
   const { mr, nr } = main;
-  const rowEdge = STRIDED_MICROKERNELS[`1x${nr}`];
-  const colEdge = STRIDED_MICROKERNELS[`${mr}x1`];
-  if (rowEdge === undefined || colEdge === undefined) throw new RangeError(`sgemm: tile '${name}' has no edge helpers`);
-  return { mr, nr, main: main.kernel, rowEdge: rowEdge.kernel, colEdge: colEdge.kernel, corner: STRIDED_MICROKERNELS['1x1']!.kernel };
+  const rowEdge = kernels[`1x${nr}`];
+  const colEdge = kernels[`${mr}x1`];
+  const corner = kernels['1x1'];
+  if (rowEdge === undefined || colEdge === undefined || corner === undefined) {
+    throw new RangeError(`sgemm: tile '${name}' has no edge helpers`);
+  }
+  return { mr, nr, main: main.kernel, rowEdge: rowEdge.kernel, colEdge: colEdge.kernel, corner: corner.kernel };
 }
 
 const DEFAULT_TILES = stridedTileSet(SGEMM_TILE);
