@@ -3,7 +3,6 @@ import { activateInPlace } from './fused-activation.js';
 import type { ConvProblem, FloatArray } from './reference.js';
 import type { WasmContext } from '../../wasm/context.js';
 import { depthwiseLayerPaddedSize, wasmDepthwise3x3Interior, wasmDepthwiseLayer, type WasmDepthwiseLayer } from '../../wasm/depthwise.js';
-import { wasmClamp, wasmLeakyRelu } from '../../wasm/elementwise.js';
 import type { WasmMemoryView } from './wasm-weights.js';
 
 /** True for 2-D convs where every group has one input channel (group == C, M a multiple of C). */
@@ -219,12 +218,9 @@ export function convDepthwiseWasmLayer(
   return true;
 }
 
-/** y = act(y) over the whole tensor: relu / clip / leakyrelu on wasm, the others in JS. */
+/** y = act(y) over the whole tensor, on wasm SIMD (hardswish in JS). */
 function activateWasm(wasm: WasmContext, act: Activation, y: Float32Array): void {
-  if (act.kind === 'relu' && wasmClamp(wasm, y, y, 0, Infinity)) return;
-  if (act.kind === 'clip' && wasmClamp(wasm, y, y, act.min ?? -Infinity, act.max ?? Infinity)) return;
-  if (act.kind === 'leakyrelu' && wasmLeakyRelu(wasm, y, y, act.alpha ?? 0.01)) return;
-  activateInPlace(act, y, 0, y.length);
+  activateInPlace(act, y, 0, y.length, wasm);
 }
 
 /** The 3×3 interior on WebAssembly SIMD; false (nothing done) when x or y is not a float32 view of its memory. */
