@@ -5,10 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { WasmContext } from '../src/wasm/context.js';
-import { RECURRENT_KERNELS, type WasmVectorMap } from '../src/wasm/rnn-kernels.js';
+import { GATE_FUNCTIONS, type WasmVectorMap } from '../src/wasm/rnn-kernels.js';
 
 const ctx = WasmContext.create();
-const kernels = ctx?.use(RECURRENT_KERNELS);
+const kernels = ctx?.use(GATE_FUNCTIONS);
 if (kernels === undefined) console.warn('WebAssembly SIMD is not available in this engine: gate function tests skipped');
 
 /** Runs a vector map over xs (padded to whole vectors) in wasm memory; returns the results. */

@@ -426,10 +426,11 @@ if (wasmCtx === undefined) console.warn('WebAssembly SIMD is not available in th
 else if (wasmContexts.length < 2) console.warn('relaxed SIMD does not validate here: only the plain wasm SIMD recurrent kernels are tested');
 const sequenceCalls = { count: 0 };
 for (const ctx of wasmContexts) {
-  const table = ctx.use(RECURRENT_KERNELS) as unknown as Record<string, (...a: number[]) => number>;
-  for (const name of ['lstm', 'lstmPeephole', 'gruLinearBeforeReset', 'gru', 'rnn']) {
-    const original = table[name]!;
-    table[name] = (...a: number[]) => {
+  for (const spec of Object.values(RECURRENT_KERNELS)) {
+    const kernels = ctx.use(spec) as { sequence: (...a: number[]) => number } | undefined;
+    if (kernels === undefined) throw new Error(`${spec.key}: the engine refused the module`);
+    const original = kernels.sequence;
+    kernels.sequence = (...a: number[]) => {
       sequenceCalls.count++;
       return original(...a);
     };

@@ -39,71 +39,62 @@ export type WasmRecurrentSequence = (
 /** f32_rnn_projection_g{G}(rows, x, K, W, bias, out, outStride, Hp), see emitProjection. */
 export type WasmRecurrentProjection = (rows: number, x: number, K: number, W: number, bias: number, out: number, outStride: number, Hp: number) => void;
 
-/** Gate counts with a projection kernel: RNN 1, GRU 3, LSTM 4. */
-export const PROJECTION_GATES = [1, 3, 4] as const;
-export type ProjectionGates = (typeof PROJECTION_GATES)[number];
-
 /** f32_v{sigmoid,tanh}(x, out, n): n a multiple of 4 (for tests of the gate functions). */
 export type WasmVectorMap = (x: number, out: number, n: number) => void;
 
-export interface WasmRecurrentKernels {
-  readonly lstm: WasmRecurrentSequence;
-  readonly lstmPeephole: WasmRecurrentSequence;
-  readonly gruLinearBeforeReset: WasmRecurrentSequence;
-  readonly gru: WasmRecurrentSequence;
-  readonly rnn: WasmRecurrentSequence;
-  /** The input projection by gate count. */
-  readonly projection: Readonly<Record<ProjectionGates, WasmRecurrentProjection>>;
-  readonly sigmoid: WasmVectorMap;
-  readonly tanh: WasmVectorMap;
+/** The recurrences, one kernel module each. */
+export type RecurrentCellKind = 'lstm' | 'lstmPeephole' | 'gruLinearBeforeReset' | 'gru' | 'rnn';
+
+/** One recurrence's kernels: the sequence and the input projection for its gate count. */
+export interface WasmRecurrentCellKernels {
+  readonly sequence: WasmRecurrentSequence;
+  readonly projection: WasmRecurrentProjection;
 }
 
-const NAMES = {
-  lstm: 'f32_lstm_sequence__wasmsimd',
-  lstmPeephole: 'f32_lstm_peephole_sequence__wasmsimd',
-  gruLinearBeforeReset: 'f32_gru_lbr_sequence__wasmsimd',
-  gru: 'f32_gru_sequence__wasmsimd',
-  rnn: 'f32_rnn_tanh_sequence__wasmsimd',
-  sigmoid: 'f32_vsigmoid__wasmsimd',
-  tanh: 'f32_vtanh__wasmsimd',
-} as const;
+/** Gate blocks of each recurrence's input projection. */
+const PROJECTION_GATES: Record<RecurrentCellKind, number> = { lstm: 4, lstmPeephole: 4, gruLinearBeforeReset: 3, gru: 3, rnn: 1 };
 
-/** The recurrent family, compiled on first use by WasmContext.use. */
-export const RECURRENT_KERNELS: WasmModuleSpec<WasmRecurrentKernels> = {
-  key: 'recurrent',
-  build(m: ModuleBuilder, relaxed: boolean): void {
-    m.addFunction(emitSequence('lstm', relaxed), NAMES.lstm);
-    m.addFunction(emitSequence('lstmPeephole', relaxed), NAMES.lstmPeephole);
-    m.addFunction(emitSequence('gruLinearBeforeReset', relaxed), NAMES.gruLinearBeforeReset);
-    m.addFunction(emitSequence('gru', relaxed), NAMES.gru);
-    m.addFunction(emitSequence('rnn', relaxed), NAMES.rnn);
-    for (const G of PROJECTION_GATES) m.addFunction(emitProjection(G, relaxed), projectionName(G));
-    m.addFunction(emitVectorMap('sigmoid'), NAMES.sigmoid);
-    m.addFunction(emitVectorMap('tanh'), NAMES.tanh);
-  },
-  bind(e: Record<string, unknown>): WasmRecurrentKernels {
-    const fn = <T>(name: string): T => {
-      if (typeof e[name] !== 'function') throw new Error(`recurrent wasm module lacks ${name}`);
-      return e[name] as T;
-    };
-    return {
-      lstm: fn(NAMES.lstm),
-      lstmPeephole: fn(NAMES.lstmPeephole),
-      gruLinearBeforeReset: fn(NAMES.gruLinearBeforeReset),
-      gru: fn(NAMES.gru),
-      rnn: fn(NAMES.rnn),
-      projection: { 1: fn(projectionName(1)), 3: fn(projectionName(3)), 4: fn(projectionName(4)) },
-      sigmoid: fn(NAMES.sigmoid),
-      tanh: fn(NAMES.tanh),
-    };
-  },
+function exported<T>(e: Record<string, unknown>, name: string): T {
+  if (typeof e[name] !== 'function') throw new RangeError(`recurrent wasm module lacks ${name}`);
+  return e[name] as T;
+}
+
+/**
+ * The module of one recurrence, compiled on first use by WasmContext.use. One module per recurrence keeps each
+ * under the 4 KB browsers' main threads still compile synchronously, and a graph pays only for what it runs.
+ */
+function cellKernels(cell: RecurrentCellKind): WasmModuleSpec<WasmRecurrentCellKernels> {
+  const sequenceName = `f32_${cell}_sequence__wasmsimd`;
+  const projectionName = `f32_rnn_projection_g${PROJECTION_GATES[cell]}__wasmsimd`;
+  return {
+    key: `recurrent-${cell}`,
+    build(m: ModuleBuilder, relaxed: boolean): void {
+      m.addFunction(emitSequence(cell, relaxed), sequenceName);
+      m.addFunction(emitProjection(PROJECTION_GATES[cell], relaxed), projectionName);
+    },
+    bind: (e) => ({ sequence: exported(e, sequenceName), projection: exported(e, projectionName) }),
+  };
+}
+
+export const RECURRENT_KERNELS: Readonly<Record<RecurrentCellKind, WasmModuleSpec<WasmRecurrentCellKernels>>> = {
+  lstm: cellKernels('lstm'),
+  lstmPeephole: cellKernels('lstmPeephole'),
+  gruLinearBeforeReset: cellKernels('gruLinearBeforeReset'),
+  gru: cellKernels('gru'),
+  rnn: cellKernels('rnn'),
 };
 
-function projectionName(G: number): string {
-  return `f32_rnn_projection_g${G}__wasmsimd`;
-}
+/** The gate functions alone over arrays (for their accuracy tests). */
+export const GATE_FUNCTIONS: WasmModuleSpec<{ readonly sigmoid: WasmVectorMap; readonly tanh: WasmVectorMap }> = {
+  key: 'recurrent-gates',
+  build(m: ModuleBuilder): void {
+    m.addFunction(emitVectorMap('sigmoid'), 'f32_vsigmoid__wasmsimd');
+    m.addFunction(emitVectorMap('tanh'), 'f32_vtanh__wasmsimd');
+  },
+  bind: (e) => ({ sigmoid: exported(e, 'f32_vsigmoid__wasmsimd'), tanh: exported(e, 'f32_vtanh__wasmsimd') }),
+};
 
-type Cell = 'lstm' | 'lstmPeephole' | 'gruLinearBeforeReset' | 'gru' | 'rnn';
+type Cell = RecurrentCellKind;
 
 /** Gate blocks in the R panels of each cell (GRU with reset before linear: the [z; r] panels). */
 const PANEL_GATES: Record<Cell, number> = { lstm: 4, lstmPeephole: 4, gruLinearBeforeReset: 3, gru: 2, rnn: 1 };

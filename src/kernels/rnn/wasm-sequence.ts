@@ -13,7 +13,7 @@ import { packB } from '../gemm/packed.js';
 import type { PrepareContext, ScratchSpec } from '../kernel.js';
 import type { WasmContext } from '../../wasm/context.js';
 import { freePackedWeights, uploadPackedWeights, wasmGemmPackedB, type WasmPackedWeights } from '../../wasm/gemm.js';
-import { RECURRENT_KERNELS, type WasmRecurrentSequence } from '../../wasm/rnn-kernels.js';
+import { RECURRENT_KERNELS, type RecurrentCellKind } from '../../wasm/rnn-kernels.js';
 import {
   B_IN, INITIAL_H_IN, R_IN, SEQ_LENS_IN, W_IN, X_IN, outputOrUndefined, sequenceLength, stateOffset, xRow, yOffset,
   type RecurrentShape,
@@ -70,17 +70,17 @@ export function planWasmRecurrence(
   const c = ctx.constants;
   const constant = (i: number) => ctx.inputs[i] === undefined || c[i] !== undefined;
   if (!constant(W_IN) || !constant(R_IN) || !constant(B_IN) || (cell.op === 'LSTM' && !constant(P_IN))) return undefined;
-  const kernels = wasm.use(RECURRENT_KERNELS);
+  const kind: RecurrentCellKind =
+    cell.op === 'LSTM' ? (cell.peepholes ? 'lstmPeephole' : 'lstm')
+      : cell.op === 'GRU' ? (cell.linearBeforeReset ? 'gruLinearBeforeReset' : 'gru')
+        : 'rnn';
+  const kernels = wasm.use(RECURRENT_KERNELS[kind]);
   if (kernels === undefined) return undefined;
-
-  const sequence: WasmRecurrentSequence =
-    cell.op === 'LSTM' ? (cell.peepholes ? kernels.lstmPeephole : kernels.lstm)
-      : cell.op === 'GRU' ? (cell.linearBeforeReset ? kernels.gruLinearBeforeReset : kernels.gru)
-        : kernels.rnn;
+  const sequence = kernels.sequence;
   const rows = s.seqLen * s.batch;
   const byGemm = rows >= GEMM_MIN_ROWS;
   const upload = uploadRecurrentWeights(wasm, s, cell, byGemm, c.map((t) => t?.data as Float32Array | undefined));
-  const project = kernels.projection[GATES[cell.op]];
+  const project = kernels.projection;
   const G = GATES[cell.op];
   const H = s.hidden;
   const Hp = paddedHidden(H);
