@@ -12,7 +12,9 @@ import { forLoop, konst, local } from './loops.js';
  * bits hold n), r = x − n·ln2 in two steps (ln2_hi has 9 significant bits so n·ln2_hi is exact), e^r a
  * degree-6 minimax polynomial on [−ln2/2, ln2/2] (relative error 3e-9, fitted with Lawson's algorithm
  * against 30-digit mpmath), and 2^n built in the exponent bits as (n + 127)·2^23. Inputs below
- * ln(2^−126) give 0 (no denormals), above ln(FLT_MAX) +∞, NaN stays NaN.
+ * −87.33 (just above ln(2^−126)) give 0, above ln(FLT_MAX) +∞, NaN stays NaN. No lane ever computes a
+ * denormal: x86 takes a microcode assist (~100 cycles) per denormal result, which made saturated lanes 20×
+ * slower than the rest.
  */
 
 const LOG2E = Math.LOG2E;
@@ -20,8 +22,8 @@ const ROUND_MAGIC = 12582912; // 1.5·2^23
 const ROUND_MAGIC_BITS = 0x4b400000;
 const LN2_HI = 0.693359375;
 const LN2_LO = -2.12194440054690583e-4;
-/** exp underflows below ln(2^−126) (we flush the denormal range) and overflows above ln(FLT_MAX). */
-const EXP_LO = -87.33654475;
+/** exp is flushed to 0 below −87.33 (e^−87.33 = 1.183e-38, just above the smallest normal 2^−126 = 1.175e-38) and overflows above ln(FLT_MAX). */
+const EXP_LO = -87.33;
 const EXP_HI = 88.72283935;
 /** e^r ≈ 1 + r + r²·(c2 + r·(c3 + r·(c4 + r·(c5 + r·c6)))). */
 const EXP_POLY = [0.4999999345147265, 0.16666520687563072, 0.041668387408541965, 0.008368710035312789, 0.001381461100148737];
@@ -33,6 +35,8 @@ const ERF_SMALL = [1.1283791226739848, -0.3761232653875315, 0.11280182048128515,
  * underflows float32); the substitution maps [1, ∞) onto (0, 2/3] where the scaled erfc is smooth.
  */
 const ERFC_SCALED = [0.28209911935167525, 0.2820254983334387, 0.24707846578038406, 0.1782825428907723, 0.0622516619862737, 0.08064839180839514, -0.22484861817241936, 0.09303210591824015];
+/** erfc(a) is taken as 0 for a² > 80 (erfc(√80) = 1.1e-36), keeping e^(−a²)·t·R(t) out of the denormals. */
+const ERFC_U_MAX = 80;
 /** tanh(x)/x ≈ P(x²) for |x| ≤ 0.55: relative error 3e-8; above it tanh = (1 − e^(−2|x|)) / (1 + e^(−2|x|)). */
 const TANH_SMALL_LIMIT = 0.55;
 const TANH_SMALL = [0.9999999677651259, -0.3333279558843929, 0.1331888363484978, -0.05258961579291699, 0.016315878186245976];
@@ -61,11 +65,62 @@ export const TRANSPOSE_NAME = 'x32_transpose_plane_4x4__wasmsimd';
 
 // ---- vector expression helpers: each leaves one v128 on the stack ----
 
+/**
+ * A builder whose splatted constants come from locals set once in the prologue (V8 rematerialises a
+ * v128.const with several instructions each time it is used in a loop; a local stays in a register or a stack
+ * slot). `seen` collects the constants on a probe run; `pool` maps them to their locals on the real run.
+ */
+class PooledBuilder extends FunctionBuilder {
+  seen: Set<string> | undefined;
+  pool: Map<string, number> | undefined;
+}
+
+function constKey(kind: 'f' | 'i', v: number): string {
+  return `${kind}${v}`;
+}
+
+function emitConst(f: FunctionBuilder, key: string): void {
+  const v = Number(key.slice(1));
+  if (key[0] === 'f') f.f32x4Const(v, v, v, v);
+  else f.v128Const(new Uint8Array(new Int32Array([v, v, v, v]).buffer));
+}
+
+function pooled(f: FunctionBuilder, key: string): void {
+  const local = f instanceof PooledBuilder ? f.pool?.get(key) : undefined;
+  if (local !== undefined) {
+    f.get(local);
+    return;
+  }
+  if (f instanceof PooledBuilder) f.seen?.add(key);
+  emitConst(f, key);
+}
+
 function splat(f: FunctionBuilder, v: number): void {
-  f.f32x4Const(v, v, v, v);
+  pooled(f, constKey('f', v));
 }
 function splatI32(f: FunctionBuilder, v: number): void {
-  f.v128Const(new Uint8Array(new Int32Array([v, v, v, v]).buffer));
+  pooled(f, constKey('i', v));
+}
+
+/**
+ * Emits `body` into a function whose vector constants live in locals: a probe run collects them, then the
+ * real function sets one local per constant before running `body` again.
+ */
+function withConstantPool(params: readonly (typeof I32 | typeof F32)[], body: (f: FunctionBuilder) => void): FunctionBuilder {
+  const probe = new PooledBuilder(params);
+  probe.seen = new Set();
+  body(probe);
+  const f = new PooledBuilder(params);
+  const pool = new Map<string, number>();
+  for (const key of probe.seen) {
+    const local = f.local(V128);
+    emitConst(f, key);
+    f.set(local);
+    pool.set(key, local);
+  }
+  f.pool = pool;
+  body(f);
+  return f;
 }
 function binop(f: FunctionBuilder, op: SimdOp, a: () => void, b: () => void): void {
   a();
@@ -185,14 +240,20 @@ function emitErf(f: FunctionBuilder, z: number, r: Regs, onePlus: boolean): void
   const [a, u, c, t] = [r.t[5]!, r.t[6]!, r.t[7]!, r.t[8]!];
   f.get(z).simd('f32x4.abs').set(a);
   f.get(z).get(z).simd('f32x4.mul').set(u);
-  f.get(u).simd('f32x4.neg').set(c);
+  // e^(−min(u, 80)): erfc(√80) = 1.1e-36; beyond, c is set to 0 below (so no product goes denormal)
+  f.get(u);
+  splat(f, ERFC_U_MAX);
+  f.simd('f32x4.pmin').simd('f32x4.neg').set(c);
   emitExp(f, c, r, true);
   f.set(c);
   splat(f, 1);
   f.get(a); splat(f, 0.5); f.simd('f32x4.mul'); splat(f, 1); f.simd('f32x4.add');
   f.simd('f32x4.div').set(t);
   horner(f, t, ERFC_SCALED);
-  f.get(t).simd('f32x4.mul').get(c).simd('f32x4.mul').set(c);
+  f.get(t).simd('f32x4.mul').get(c).simd('f32x4.mul');
+  f.get(u);
+  splat(f, ERFC_U_MAX);
+  f.simd('f32x4.gt').simd('v128.andnot').set(c);
   // small branch
   horner(f, u, ERF_SMALL);
   f.get(z).simd('f32x4.mul');
@@ -252,7 +313,10 @@ function addr(f: FunctionBuilder, base: number, i: number): void {
  * element (lane 0 stored), so the tail computes exactly what the vectors do.
  */
 function emitUnary(op: UnaryMathOp): FunctionBuilder {
-  const f = new FunctionBuilder([I32, I32, I32]);
+  return withConstantPool([I32, I32, I32], (f) => emitUnaryBody(f, op));
+}
+
+function emitUnaryBody(f: FunctionBuilder, op: UnaryMathOp): void {
   const [x, y, n] = [0, 1, 2];
   const i = f.local(I32), vn = f.local(I32), v = f.local(V128);
   const r = regs(f, 10);
@@ -271,7 +335,6 @@ function emitUnary(op: UnaryMathOp): FunctionBuilder {
     UNARY_BODIES[op](f, v, r);
     f.lane('f32x4.extract_lane', 0).f32Store();
   });
-  return f;
 }
 
 /** Horizontal reduction of the v128 on the stack with a scalar op ('f32.add' / 'f32.max'), into local `into`. */
@@ -287,7 +350,10 @@ function reduceLanes(f: FunctionBuilder, v: number, op: 'f32.add' | 'f32.max', i
  * summed; y ·= 1/sum. Every exp argument is ≤ 0, so the non-positive exp. The tail goes through splats.
  */
 function emitSoftmax(): FunctionBuilder {
-  const f = new FunctionBuilder([I32, I32, I32, I32, F32]);
+  return withConstantPool([I32, I32, I32, I32, F32], emitSoftmaxBody);
+}
+
+function emitSoftmaxBody(f: FunctionBuilder): void {
   const [x, y, rows, n, scale] = [0, 1, 2, 3, 4];
   const row = f.local(I32), i = f.local(I32), vn = f.local(I32);
   const vs = f.local(V128), acc = f.local(V128), v = f.local(V128), vm = f.local(V128), tmp = f.local(V128);
@@ -351,7 +417,6 @@ function emitSoftmax(): FunctionBuilder {
     f.get(x).get(n).i32(2).op('i32.shl').op('i32.add').set(x);
     f.get(y).get(n).i32(2).op('i32.shl').op('i32.add').set(y);
   });
-  return f;
 }
 
 /**
