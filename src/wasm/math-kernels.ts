@@ -66,9 +66,9 @@ export const TRANSPOSE_NAME = 'x32_transpose_plane_4x4__wasmsimd';
 // ---- vector expression helpers: each leaves one v128 on the stack ----
 
 /**
- * A builder whose splatted constants come from locals set once in the prologue (V8 rematerialises a
- * v128.const with several instructions each time it is used in a loop; a local stays in a register or a stack
- * slot). `seen` collects the constants on a probe run; `pool` maps them to their locals on the real run.
+ * A builder whose splatted constants come from locals set once in the prologue: a v128.const is 18 bytes at
+ * every use, a local.get 2 (the module shrinks from 13 to 10 KB; TurboFan code measured the same speed).
+ * `seen` collects the constants on a probe run; `pool` maps them to their locals on the real run.
  */
 class PooledBuilder extends FunctionBuilder {
   seen: Set<string> | undefined;
