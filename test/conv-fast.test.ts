@@ -59,12 +59,12 @@ describe('winograd quick', () => {
 });
 
 describe('autoWinogradVariant', () => {
-  it('picks F(4,3) while its 36 filter positions fit the cache, F(2,3) for 512→512 (37 MB of F(4,3) filters)', async () => {
+  it('picks F(4,3) for 3×3 layers with at least 16 channels each side and 16 output pixels, else none', async () => {
     const { autoWinogradVariant } = await import('../src/kernels/conv/conv.js');
     const layer = (c: number, h: number) => problem2d({ c, m: c, h, w: h, kh: 3, kw: 3, pads: [1, 1, 1, 1] });
     expect(autoWinogradVariant(layer(64, 56))).toBe('f43');
-    expect(autoWinogradVariant(layer(256, 14))).toBe('f43');
-    expect(autoWinogradVariant(layer(512, 7))).toBe('f23');
+    expect(autoWinogradVariant(layer(512, 7))).toBe('f43');
     expect(autoWinogradVariant(layer(8, 56))).toBeUndefined();
+    expect(autoWinogradVariant(layer(64, 3))).toBeUndefined();
   });
 });

@@ -51,25 +51,20 @@ export function convOperands(ctx: PrepareContext, op: string): {
   return { x, w, b, kind, rank };
 }
 
-/** F(4,3) filters (36·C·M floats) above this many bytes stream from DRAM on every run; see autoWinogradVariant. */
-const F43_FILTER_BYTES_IN_CACHE = 24 << 20;
-
 /**
  * The Winograd tile for a 3×3 layer, by measurement on bench/conv.mjs (CPU-time medians): F(4,3) beats
  * im2col + packed GEMM from 64 to 512 channels and from 56×56 down to 7×7 images; F(6,3) never beats F(4,3)
  * here (its transforms are generic loops, its tiles waste more at small images, and its float32 error is
  * larger), so it is only run when a test or benchmark asks for it. With few channels the transforms are
- * not amortised and im2col stays.
- * F(2,3) when F(4,3)'s filters no longer fit the cache: its GEMMs then run at memory speed (~7 GB/s here,
- * 13 GFLOP/s with 4 tiles of a 7×7 image), and F(2,3) streams 16 instead of 36 positions
- * (bench/conv-layers.mjs, 512→512 at 7×7: 4.9 vs 6.0 ms; at 9×9: 7.9 vs 10.9 ms).
+ * not amortised and im2col stays. (F(2,3) beat F(4,3) on 512 channels at 7×7 only while the border tiles
+ * were gathered in JS; with the input padded on wasm F(4,3) is ahead there too: 2.2 vs 3.8 ms.)
  */
 export function autoWinogradVariant(p: ConvProblem): WinogradVariant | undefined {
   const C = p.inChannels;
   const M = p.outChannels;
   const outPixels = p.geo.outSize[1]! * p.geo.outSize[2]!;
   if (C < 16 || M < 16 || outPixels < 16) return undefined;
-  return 36 * C * M * 4 > F43_FILTER_BYTES_IN_CACHE ? 'f23' : 'f43';
+  return 'f43';
 }
 
 /**
