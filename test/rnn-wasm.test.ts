@@ -78,7 +78,8 @@ describe.skipIf(kernels === undefined)('recurrent gate functions (f32x4)', () =>
     for (let i = 0; i < xs.length; i++) {
       if (xs[i]! > 0) expect(s[i]).toBe(1);
       else expect(s[i]!).toBeLessThan(1e-13);
-      expect(s[i]!).toBeGreaterThanOrEqual(0);
+      // never a denormal (they run many times slower): 0 or at least the smallest normal float
+      expect(s[i] === 0 || s[i]! >= 2 ** -126).toBe(true);
     }
   });
 

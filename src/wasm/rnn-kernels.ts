@@ -114,7 +114,7 @@ interface GateConstants {
 }
 
 /** Every f32 constant the gate functions splat. */
-const GATE_CONSTANTS = [LOG2E, MAGIC, LN2_HI, LN2_LO, 1 / 720, 1 / 120, 1 / 24, 1 / 6, 1 / 2, 1, 2, -87, 88, -0];
+const GATE_CONSTANTS = [LOG2E, MAGIC, LN2_HI, LN2_LO, 1 / 720, 1 / 120, 1 / 24, 1 / 6, 1 / 2, 1, 2, -87, 87, 88, -0];
 
 const constKey = (v: number): string => (Object.is(v, -0) ? '-0' : String(v));
 
@@ -164,7 +164,7 @@ interface Activation {
 /**
  * v = sigmoid(v) or tanh(v) for several independent vectors at once, emitted stage by stage across them so
  * their long dependency chains (exp polynomial, divide) overlap:
- *   sigmoid(x) = 1 / (1 + e^y), y = clamp(−x, −87, 88)
+ *   sigmoid(x) = 1 / (1 + e^y), y = clamp(−x, −87, 87)
  *   tanh(x) = sign(x)·m / (m + 2), m = expm1(y), y = min(2|x|, 88)   (exact sign, also for ±0)
  * with e^y = s·(1 + p), expm1(y) = (s − 1) + s·p, s = 2^n, p = expm1(r), n = round(y·log2 e), r = y − n·ln 2.
  */
@@ -172,10 +172,11 @@ function emitActivations(f: FunctionBuilder, C: GateConstants, items: readonly A
   const each = (emit: (a: Activation) => void): void => items.forEach(emit);
   each(({ kind, v, T }) => {
     if (kind === 'sigmoid') {
+      // ±87 keeps e^y and 1 / (1 + e^y) normal floats (denormal lanes run many times slower)
       f.get(v).simd('f32x4.neg');
       splat(f, C, -87);
       f.simd('f32x4.pmax');
-      splat(f, C, 88);
+      splat(f, C, 87);
       f.simd('f32x4.pmin').set(T.y);
     } else {
       f.get(v).tee(T.sign).simd('f32x4.abs');
