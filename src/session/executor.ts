@@ -73,6 +73,14 @@ export class GraphExecutor {
     if (!this.plans.has(key)) this.remember(key, this.makePlan(types));
   }
 
+  /** Forgets every plan, releasing its arena; the next run plans again (after new kernels became available). */
+  dropPlans(): void {
+    for (const plan of this.plans.values()) if (plan.kind === 'static') plan.plan.arena.release();
+    this.plans.clear();
+    this.eagerCache.clear();
+    this.lastPlan = undefined;
+  }
+
   /** Number of plans currently cached (at most maxCachedPlans). */
   get cachedPlans(): number {
     return this.plans.size;
@@ -115,10 +123,7 @@ export class GraphExecutor {
     try {
       return buildStaticPlan(this.env, this.nodes, types, constants, this.graph.outputs.map((o) => o.name), this.arenaAllocator);
     } catch (e) {
-      if (e instanceof NeedsValuesError) {
-        if (process.env.TINFER_DEBUG) console.error(`eager: ${e.message}`);
-        return undefined;
-      }
+      if (e instanceof NeedsValuesError) return undefined;
       throw e;
     }
   }

@@ -72,6 +72,8 @@ export class InferenceSession {
   private readonly inputs: Map<string, ValueInfo>;
   private readonly optionalInputs: Set<string>;
   private readonly wasm: WasmContext | undefined;
+  private readonly requiredInputs: ValueInfo[];
+  private readonly planAtLoad: boolean;
 
   private constructor(
     readonly model: Model,
@@ -100,7 +102,9 @@ export class InferenceSession {
     this.outputNames = graph.outputs.map((o) => o.name);
     this.inputMetadata = required.map(metadata);
     this.outputMetadata = graph.outputs.map(metadata);
-    if (options.planAtLoad !== false) this.planFixedShapes(required);
+    this.requiredInputs = required;
+    this.planAtLoad = options.planAtLoad !== false;
+    if (this.planAtLoad) this.planFixedShapes(required);
   }
 
   /** When every input has fixed dims, plan (and pack weights) now rather than on the first run. */
@@ -126,7 +130,19 @@ export class InferenceSession {
       opts = { externalData: read.externalData, ...options };
     } else bytes = source instanceof Uint8Array ? source : new Uint8Array(source);
     const model = decodeModel(bytes, { maxTensorBytes: opts.maxTensorBytes, externalData: opts.externalData });
-    return new InferenceSession(model, opts, defaultRegistry, wasm ?? null);
+    const session = new InferenceSession(model, opts, defaultRegistry, wasm ?? null);
+    await session.loadRefusedKernels();
+    return session;
+  }
+
+  /**
+   * Kernel families the engine would not compile synchronously while planning (browsers' main threads refuse
+   * modules over 4 KB) are compiled asynchronously here, and the plans made without them are redone.
+   */
+  private async loadRefusedKernels(): Promise<void> {
+    if (!this.wasm?.hasRefused || !(await this.wasm.loadRefused())) return;
+    this.executor.dropPlans();
+    if (this.planAtLoad) this.planFixedShapes(this.requiredInputs);
   }
 
   /** Synchronous create from bytes. */
@@ -142,7 +158,10 @@ export class InferenceSession {
   }
 
   async run(feeds: Feeds, fetches?: readonly string[]): Promise<Record<string, Tensor>> {
-    return this.runSync(feeds, fetches);
+    const result = this.runSync(feeds, fetches);
+    // A plan made at this run (a new input shape) may have met kernels that only compile asynchronously.
+    await this.loadRefusedKernels();
+    return result;
   }
 
   runSync(feeds: Feeds, fetches?: readonly string[]): Record<string, Tensor> {

@@ -149,6 +149,8 @@ export class WasmContext {
   private readonly winogradModules = new Map<WinogradInputVariant, WasmWinogradKernels>();
   private scratchBytes = 0;
   private readonly familyModules = new Map<string, unknown>();
+  /** Families whose synchronous compile the engine refused (browsers' main threads refuse modules over 4 KB). */
+  private readonly refused = new Map<string, WasmModuleSpec<unknown>>();
 
   private constructor(memory: WebAssembly.Memory, relaxedSimd: boolean, kernels: WasmKernels, compileMs: number) {
     this.memory = memory;
@@ -238,9 +240,26 @@ export class WasmContext {
       k = spec.bind(instance.exports as Record<string, unknown>);
     } catch {
       k = undefined;
+      this.refused.set(spec.key, spec);
     }
     this.familyModules.set(spec.key, k);
     return k;
+  }
+
+  /** True when some family was refused synchronously and may still load asynchronously (see loadRefused). */
+  get hasRefused(): boolean {
+    return this.refused.size > 0;
+  }
+
+  /**
+   * Compiles asynchronously the families use() could not compile synchronously; true when any now loaded (plans
+   * made before then run those kernels in JS: re-plan to use them).
+   */
+  async loadRefused(): Promise<boolean> {
+    const specs = [...this.refused.values()];
+    this.refused.clear();
+    const loaded = await Promise.all(specs.map((s) => this.load(s)));
+    return loaded.some((k) => k !== undefined);
   }
 
   /** As use, compiling asynchronously (browsers' main threads); a later use() returns the same kernels. */
