@@ -28,13 +28,15 @@ beforeAll(() => {
   if (k === undefined) throw new Error('the int8 module did not compile');
   kernels = k;
   // Count calls through the shared bound object (the operators read it on every run).
-  const { gemmRowChannels, gemmColChannels, depthwise, add, mul } = k;
+  const { gemmRowChannels, gemmColChannels, gemmColChannelsF32, depthwise, add, mul } = k;
   Object.assign(k, {
+    gemmColChannelsF32: (...a: Parameters<typeof gemmColChannelsF32>) => { gemmCalls++; gemmColChannelsF32(...a); },
     add: (...a: Parameters<typeof add>) => { gemmCalls++; add(...a); },
     mul: (...a: Parameters<typeof mul>) => { gemmCalls++; mul(...a); },
     gemmRowChannels: (...a: Parameters<typeof gemmRowChannels>) => { gemmCalls++; gemmRowChannels(...a); },
     gemmColChannels: (...a: Parameters<typeof gemmColChannels>) => { gemmCalls++; gemmColChannels(...a); },
     depthwise: Object.fromEntries(Object.entries(depthwise).map(([key, fn]) => [key, (...a: Parameters<typeof fn>) => { gemmCalls++; fn(...a); }])),
+    depthwiseDot: Object.fromEntries(Object.entries(k.depthwiseDot).map(([key, fn]) => [key, (...a: Parameters<typeof fn>) => { gemmCalls++; fn(...a); }])),
   });
 });
 
@@ -226,11 +228,15 @@ describe('QLinearConv on the wasm int8 GEMM', () => {
     { C: 7, M: 4, H: 5, W: 5, k: 5, stride: 1, pad: 2, group: 1, xSigned: true, wSigned: false, perChannel: false, bias: true, clamp: [-20, 90] },
     { C: 6, M: 8, H: 9, W: 10, k: 3, stride: 1, pad: 2, group: 1, xSigned: false, wSigned: true, perChannel: true, bias: true, dil: 2 },
     { C: 4, M: 8, H: 11, W: 9, k: 3, stride: 2, pad: 0, group: 1, xSigned: false, wSigned: true, perChannel: true, bias: true, dil: 2 },
-    // Depthwise: interiors on the wasm kernel (four outputs per step, the last one shifted), borders in JS.
+    // Depthwise: interiors on the wasm kernels (eight or, 4 to 7 wide, four outputs per step, the last step shifted), borders in JS.
     { C: 5, M: 5, H: 9, W: 11, k: 3, stride: 1, pad: 1, group: 5, xSigned: false, wSigned: true, perChannel: true, bias: true, batch: 2 },
     { C: 3, M: 3, H: 12, W: 13, k: 3, stride: 2, pad: 1, group: 3, xSigned: true, wSigned: true, perChannel: false, bias: true },
     { C: 4, M: 4, H: 10, W: 14, k: 5, stride: 1, pad: 2, group: 4, xSigned: false, wSigned: false, perChannel: true, bias: false },
     { C: 2, M: 2, H: 15, W: 17, k: 5, stride: 2, pad: 2, group: 2, xSigned: false, wSigned: true, perChannel: true, bias: true, clamp: [0, 200] },
+    { C: 3, M: 3, H: 9, W: 40, k: 3, stride: 2, pad: 1, group: 3, xSigned: false, wSigned: true, perChannel: true, bias: true },
+    { C: 2, M: 2, H: 11, W: 41, k: 5, stride: 2, pad: 2, group: 2, xSigned: true, wSigned: true, perChannel: false, bias: true },
+    // Rows narrower than 8 bytes: no padded copy, interior on the 4-wide kernel, borders in JS.
+    { C: 3, M: 3, H: 6, W: 7, k: 3, stride: 1, pad: 1, group: 3, xSigned: false, wSigned: true, perChannel: true, bias: true },
     { C: 3, M: 3, H: 16, W: 16, k: 3, stride: 2, pad: 0, group: 3, xSigned: false, wSigned: true, perChannel: true, bias: true },
     { C: 32, M: 24, H: 14, W: 14, k: 1, stride: 1, pad: 0, group: 1, xSigned: false, wSigned: true, perChannel: true, bias: true, clamp: [100, 255] },
   ];
@@ -393,4 +399,33 @@ describe('QLinearMatMul / QGemm with constant weights on the wasm int8 GEMM', ()
       });
     }
   }
+});
+
+describe('QGemm with a float output (a classifier head) on the wasm int8 GEMM', () => {
+  it('y = f32(f32(acc + C)·f32(f32(alpha·a_scale)·b_scale)): wasm = JS = reference', () => {
+    const [M, K, N] = [2, 37, 11];
+    const a = t8(false, [M, K], 8);
+    const b = t8(true, [N, K], 9);
+    const bs = Float32Array.from({ length: N }, (_, i) => f(0.001 + 0.0003 * i));
+    const C = Int32Array.from({ length: N }, (_, i) => 31 * i - 100);
+    const inputs: TensorData[] = [
+      a, scalar('float32', 0.05), scalar('uint8', 128), b, { dtype: 'float32', shape: [N], data: bs }, scalar('int8', 0),
+      { dtype: 'int32', shape: [N], data: C },
+    ];
+    const attrs = { transB: 1, alpha: 0.75 };
+    const expected: number[] = [];
+    for (let m = 0; m < M; m++) {
+      for (let n = 0; n < N; n++) {
+        let acc = C[n]!;
+        for (let k = 0; k < K; k++) acc += ((a.data as Int8Like)[m * K + k]! - 128) * (b.data as Int8Like)[n * K + k]!;
+        expected.push(f(f(acc) * f(f(f(0.75) * f(0.05)) * bs[n]!)));
+      }
+    }
+    gemmCalls = 0;
+    const got = runOp('wasm', 'QGemm', 'com.microsoft', inputs, [1, 2, 3, 4, 5, 6], attrs);
+    expect(gemmCalls, 'the wasm kernel ran').toBe(1);
+    expect(got.dtype).toBe('float32');
+    expect(Array.from(got.data as Float32Array)).toEqual(expected);
+    expect(Array.from(runOp('js', 'QGemm', 'com.microsoft', inputs, [1, 2, 3, 4, 5, 6], attrs).data as Float32Array)).toEqual(expected);
+  });
 });

@@ -83,14 +83,19 @@ export type Qs8BinaryKernel = (
 export const QS8_DEPTHWISE_SHAPES: readonly (readonly [number, number])[] = [[3, 1], [3, 2], [5, 1], [5, 2]];
 
 export interface Int8Kernels {
+  readonly padPlanes: Qs8PadPlanesKernel;
   readonly add: Qs8BinaryKernel;
   readonly mul: Qs8BinaryKernel;
-  /** Depthwise interiors keyed `${K}x${K}s${S}`. */
+  /** Depthwise interiors keyed `${K}x${K}s${S}`, four outputs per step (interiors 4 to 7 wide). */
   readonly depthwise: Readonly<Record<string, Qs8DepthwiseKernel>>;
+  /** The same, eight outputs and two taps per dot (interiors at least 8 wide; filters as int16 pairs). */
+  readonly depthwiseDot: Readonly<Record<string, Qs8DepthwiseKernel>>;
   /** Bias and multiplier per row (convolution: rows are output channels). */
   readonly gemmRowChannels: Qs8GemmKernel;
   /** Bias and multiplier per column (MatMul / Gemm: columns are output features). */
   readonly gemmColChannels: Qs8GemmKernel;
+  /** As gemmColChannels with a float32 output f32(f32(acc + bias)·mult) (ldy in elements; zp, lo, hi unused). */
+  readonly gemmColChannelsF32: Qs8GemmKernel;
   readonly packCols: Qs8PackKernel;
 }
 
@@ -98,6 +103,7 @@ export function qs8GemmName(axis: ChannelAxis): string {
   return `qs8_gemm_${QS8_TILE_ROWS}x${QS8_TILE_COLS}c2__wasmsimd_dot16x2_${axis === 'rows' ? 'rowq' : 'colq'}`;
 }
 export const QS8_PACK_NAME = 'qs8_pack_cols_x8c2__wasmsimd';
+export const QS8_GEMM_F32_NAME = `qs8_gemm_${QS8_TILE_ROWS}x${QS8_TILE_COLS}c2__wasmsimd_dot16x2_colf32`;
 
 /** 1.5·2^23: adding and subtracting it rounds an f32 below 2^22 in magnitude to the nearest even integer. */
 const ROUND_MAGIC_F32 = 12582912;
@@ -106,7 +112,7 @@ const LOW_BYTES = [0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28];
 /** Byte lanes interleaving the low halves of (a ++ b): a0 b0 a1 b1 … a7 b7. */
 const INTERLEAVE_LOW = [0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23];
 
-function emitGemm(axis: ChannelAxis): FunctionBuilder {
+function emitGemm(axis: ChannelAxis, output: 'q8' | 'f32' = 'q8'): FunctionBuilder {
   const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32, I32, I32, I32, F32, F32, F32]);
   const [M, N, KP, a, b, y, ldy, bias, mult, zp, lo, hi] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
   const cb = f.local(I32), c0 = f.local(I32), m0 = f.local(I32), ap = f.local(I32), bp = f.local(I32), k = f.local(I32);
@@ -152,22 +158,29 @@ function emitGemm(axis: ChannelAxis): FunctionBuilder {
       f.end().end();
       for (let r = 0; r < QS8_TILE_ROWS; r++) {
         if (r > 0) f.get(m0).i32(r).op('i32.add').get(M).op('i32.lt_s').if();
-        // yRow = y + (m0 + r)·ldy + c0
-        f.get(y).get(m0).i32(r).op('i32.add').get(ldy).op('i32.mul').op('i32.add').get(c0).op('i32.add').set(yRow);
-        f.get(yRow);
+        // yRow = y + ((m0 + r)·ldy + c0)·elementBytes
+        f.get(y).get(m0).i32(r).op('i32.add').get(ldy).op('i32.mul').get(c0).op('i32.add');
+        if (output === 'f32') f.i32(2).op('i32.shl');
+        f.op('i32.add').set(yRow);
+        if (output === 'q8') f.get(yRow);
         for (let h = 0; h < 2; h++) {
+          if (output === 'f32') f.get(yRow);
           f.get(acc[2 * r + h]!);
           if (axis === 'cols') f.get(colBias[h]!);
           else f.get(bias).get(m0).i32(2).op('i32.shl').op('i32.add').simdMem('v128.load32_splat', 4 * r);
-          f.simd('i32x4.add').simd('f32x4.convert_i32x4_s');
-          if (axis === 'cols') f.get(colMult[h]!);
-          else f.get(mult).get(m0).i32(2).op('i32.shl').op('i32.add').simdMem('v128.load32_splat', 4 * r);
-          f.simd('f32x4.mul');
-          f.get(magic).simd('f32x4.add').get(magic).simd('f32x4.sub');
-          f.get(zpv).simd('f32x4.add').get(lov).simd('f32x4.max').get(hiv).simd('f32x4.min');
-          f.simd('i32x4.trunc_sat_f32x4_s');
+          f.simd('i32x4.add');
+          const multiplier = () => {
+            if (axis === 'cols') f.get(colMult[h]!);
+            else f.get(mult).get(m0).i32(2).op('i32.shl').op('i32.add').simdMem('v128.load32_splat', 4 * r);
+          };
+          if (output === 'q8') emitRequantize(f, multiplier, magic, zpv, lov, hiv);
+          else {
+            f.simd('f32x4.convert_i32x4_s');
+            multiplier();
+            f.simd('f32x4.mul').v128Store(16 * h, 0);
+          }
         }
-        f.shuffle(LOW_BYTES).store64Lane(0, 0, 0);
+        if (output === 'q8') f.shuffle(LOW_BYTES).store64Lane(0, 0, 0);
         if (r > 0) f.end();
       }
       f.get(aPanel).get(aBytes).op('i32.add').set(aPanel);
@@ -280,6 +293,125 @@ function emitBinary(op: 'add' | 'mul'): FunctionBuilder {
   return f;
 }
 
+/** Byte lanes interleaving the odd bytes of (a ++ b): a1 b1 a3 b3 … a15 b15 (stride-2 taps read from one byte early). */
+const INTERLEAVE_ODD = [1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31];
+
+/**
+ * qs8_dwconv_{K}x{K}s{S}__wasmsimd_dot16x2: as qs8_dwconv (same arguments, colHi - colLo ≥ 8) with eight outputs
+ * per step and two taps per i32x4.dot_i16x8_s: the bytes of taps 2j and 2j+1 for the eight outputs are
+ * interleaved by one shuffle, widened to int16 and dotted with the filter pair (f[2j], f[2j+1]) (int16 pairs, one
+ * int32 per pair at `filters`, ⌈K²/2⌉ per plane, the odd tap paired with 0). Stride 2 loads 16 bytes from one
+ * byte before the tap and keeps the odd ones, so no byte past the window is read.
+ */
+function emitDepthwiseDot(K: number, S: number): FunctionBuilder {
+  const f = new FunctionBuilder([...new Array<ValType>(17).fill(I32), F32, F32, F32]);
+  const [x, W, planeIn, y, OW, planeOut, planes, rowLo, rowHi, colLo, colHi, ph, pw, filters, bias, mult, flip, zp, lo, hi] =
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19] as const;
+  const KS = K * K;
+  const pairs = Math.ceil(KS / 2);
+  const c = f.local(I32), oh = f.local(I32), ow = f.local(I32), owc = f.local(I32), rowp = f.local(I32), base = f.local(I32);
+  const filt = f.local(I32), biasp = f.local(I32), multp = f.local(I32), last = f.local(I32);
+  const rowAt = Array.from({ length: K }, () => f.local(I32));
+  const acc0 = f.local(V128), acc1 = f.local(V128), v = f.local(V128), fp = f.local(V128);
+  const flipv = f.local(V128), magic = f.local(V128), zpv = f.local(V128), lov = f.local(V128), hiv = f.local(V128);
+  f.get(flip).simd('i8x16.splat').set(flipv);
+  f.f32(ROUND_MAGIC_F32).simd('f32x4.splat').set(magic);
+  f.get(zp).simd('f32x4.splat').set(zpv);
+  f.get(lo).simd('f32x4.splat').set(lov);
+  f.get(hi).simd('f32x4.splat').set(hiv);
+  f.get(filters).set(filt);
+  f.get(bias).set(biasp);
+  f.get(mult).set(multp);
+  f.get(colHi).i32(8).op('i32.sub').set(last);
+  const loadTap = (t: number) => {
+    const kh = Math.floor(t / K), kw = t % K;
+    if (S === 1) f.get(rowAt[kh]!).simdMem('v128.load64_zero', kw, 0);
+    else f.get(rowAt[kh]!).i32(1).op('i32.sub').v128Load(kw, 0);
+  };
+  forLoop(f, c, konst(0), local(planes), konst(1), () => {
+    forLoop(f, oh, local(rowLo), local(rowHi), konst(1), () => {
+      f.get(x).get(oh).i32(S).op('i32.mul').get(ph).op('i32.sub').get(W).op('i32.mul').op('i32.add').get(pw).op('i32.sub').set(rowp);
+      forLoop(f, ow, local(colLo), local(colHi), konst(8), () => {
+        minInto(f, owc, local(ow), local(last));
+        f.get(rowp).get(owc).i32(S).op('i32.mul').op('i32.add').set(base);
+        for (let kh = 0; kh < K; kh++) {
+          f.get(base);
+          if (kh > 0) f.get(W).i32(kh).op('i32.mul').op('i32.add');
+          f.set(rowAt[kh]!);
+        }
+        f.get(biasp).simdMem('v128.load32_splat').tee(acc0).set(acc1);
+        for (let j = 0; j < pairs; j++) {
+          loadTap(2 * j);
+          loadTap(Math.min(2 * j + 1, KS - 1));
+          f.shuffle(S === 1 ? INTERLEAVE_LOW : INTERLEAVE_ODD).get(flipv).simd('v128.xor').set(v);
+          f.get(filt).simdMem('v128.load32_splat', 4 * j).set(fp);
+          f.get(acc0).get(v).simd('i16x8.extend_low_i8x16_s').get(fp).simd('i32x4.dot_i16x8_s').simd('i32x4.add').set(acc0);
+          f.get(acc1).get(v).simd('i16x8.extend_high_i8x16_s').get(fp).simd('i32x4.dot_i16x8_s').simd('i32x4.add').set(acc1);
+        }
+        f.get(y).get(oh).get(OW).op('i32.mul').op('i32.add').get(owc).op('i32.add');
+        for (const a of [acc0, acc1]) {
+          f.get(a);
+          emitRequantize(f, () => f.get(multp).simdMem('v128.load32_splat'), magic, zpv, lov, hiv);
+        }
+        f.shuffle(LOW_BYTES).store64Lane(0, 0, 0);
+      });
+    });
+    f.get(x).get(planeIn).op('i32.add').set(x);
+    f.get(y).get(planeOut).op('i32.add').set(y);
+    f.get(filt).i32(4 * pairs).op('i32.add').set(filt);
+    f.get(biasp).i32(4).op('i32.add').set(biasp);
+    f.get(multp).i32(4).op('i32.add').set(multp);
+  });
+  return f;
+}
+
+/**
+ * qs8_pad_planes(src, W, planeIn, dst, Hp, Wp, top, left, rows, cols, planes, fill): copies `planes` planes
+ * into planes of Hp×Wp bytes filled with `fill`, data row r (r < rows) at padded row top + r and its first `cols`
+ * (≥ 8) bytes at column left. Writes up to 15 bytes past the last padded plane (the caller leaves room); reads only
+ * the copied bytes.
+ */
+export type Qs8PadPlanesKernel = (
+  src: number, W: number, planeIn: number, dst: number, Hp: number, Wp: number, top: number, left: number, rows: number,
+  cols: number, planes: number, fill: number,
+) => void;
+
+export const QS8_PAD_NAME = 'qs8_pad_planes__wasmsimd';
+
+function emitPadPlanes(): FunctionBuilder {
+  const f = new FunctionBuilder(new Array<ValType>(12).fill(I32));
+  const [src, W, planeIn, dst, Hp, Wp, top, left, rows, cols, planes, fill] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11] as const;
+  const c = f.local(I32), r = f.local(I32), j = f.local(I32), jj = f.local(I32), d = f.local(I32), s = f.local(I32), lastChunk = f.local(I32);
+  const fillv = f.local(V128);
+  f.get(fill).simd('i8x16.splat').set(fillv);
+  f.get(cols).i32(8).op('i32.sub').set(lastChunk);
+  forLoop(f, c, konst(0), local(planes), konst(1), () => {
+    forLoop(f, r, konst(0), local(Hp), konst(1), () => {
+      f.get(dst).get(r).get(Wp).op('i32.mul').op('i32.add').set(d);
+      forLoop(f, j, konst(0), local(Wp), konst(16), () => {
+        f.get(d).get(j).op('i32.add').get(fillv).v128Store(0, 0);
+      });
+      // A data row: top ≤ r < top + rows (unsigned compare of r - top).
+      f.get(r).get(top).op('i32.sub').get(rows).op('i32.lt_u').if();
+      f.get(src).get(r).get(top).op('i32.sub').get(W).op('i32.mul').op('i32.add').set(s);
+      forLoop(f, j, konst(0), local(cols), konst(8), () => {
+        minInto(f, jj, local(j), local(lastChunk));
+        f.get(d).get(left).op('i32.add').get(jj).op('i32.add');
+        f.get(s).get(jj).op('i32.add').simdMem('v128.load64_zero', 0, 0);
+        f.store64Lane(0, 0, 0);
+      });
+      f.end();
+    });
+    f.get(src).get(planeIn).op('i32.add').set(src);
+    f.get(dst).get(Hp).get(Wp).op('i32.mul').op('i32.add').set(dst);
+  });
+  return f;
+}
+
+export function qs8DepthwiseDotName(K: number, S: number): string {
+  return `qs8_dwconv_${K}x${K}s${S}__wasmsimd_dot16x2`;
+}
+
 export function qs8DepthwiseName(K: number, S: number): string {
   return `qs8_dwconv_${K}x${K}s${S}__wasmsimd`;
 }
@@ -313,20 +445,32 @@ export const INT8_KERNELS: WasmModuleSpec<Int8Kernels> = {
   build(m: ModuleBuilder) {
     m.addFunction(emitGemm('rows'), qs8GemmName('rows'));
     m.addFunction(emitGemm('cols'), qs8GemmName('cols'));
+    m.addFunction(emitGemm('cols', 'f32'), QS8_GEMM_F32_NAME);
     m.addFunction(emitPackCols(), QS8_PACK_NAME);
-    for (const [K, S] of QS8_DEPTHWISE_SHAPES) m.addFunction(emitDepthwise(K, S), qs8DepthwiseName(K, S));
+    for (const [K, S] of QS8_DEPTHWISE_SHAPES) {
+      m.addFunction(emitDepthwise(K, S), qs8DepthwiseName(K, S));
+      m.addFunction(emitDepthwiseDot(K, S), qs8DepthwiseDotName(K, S));
+    }
+    m.addFunction(emitPadPlanes(), QS8_PAD_NAME);
     m.addFunction(emitBinary('add'), 'qs8_vadd__wasmsimd');
     m.addFunction(emitBinary('mul'), 'qs8_vmul__wasmsimd');
   },
   bind(e) {
     const depthwise: Record<string, Qs8DepthwiseKernel> = {};
-    for (const [K, S] of QS8_DEPTHWISE_SHAPES) depthwise[`${K}x${K}s${S}`] = e[qs8DepthwiseName(K, S)] as Qs8DepthwiseKernel;
+    const depthwiseDot: Record<string, Qs8DepthwiseKernel> = {};
+    for (const [K, S] of QS8_DEPTHWISE_SHAPES) {
+      depthwise[`${K}x${K}s${S}`] = e[qs8DepthwiseName(K, S)] as Qs8DepthwiseKernel;
+      depthwiseDot[`${K}x${K}s${S}`] = e[qs8DepthwiseDotName(K, S)] as Qs8DepthwiseKernel;
+    }
     return {
       add: e['qs8_vadd__wasmsimd'] as Qs8BinaryKernel,
+      padPlanes: e[QS8_PAD_NAME] as Qs8PadPlanesKernel,
       mul: e['qs8_vmul__wasmsimd'] as Qs8BinaryKernel,
       depthwise,
+      depthwiseDot,
       gemmRowChannels: e[qs8GemmName('rows')] as Qs8GemmKernel,
       gemmColChannels: e[qs8GemmName('cols')] as Qs8GemmKernel,
+      gemmColChannelsF32: e[QS8_GEMM_F32_NAME] as Qs8GemmKernel,
       packCols: e[QS8_PACK_NAME] as Qs8PackKernel,
     };
   },

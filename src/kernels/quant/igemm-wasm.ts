@@ -148,20 +148,20 @@ export interface ConstantRight {
 }
 
 /**
- * Y = requantize((A - za)·(B - zb) + bias) with A [M, K] 8-bit per call (per-tensor zero point) and B [K, N]
+ * Y = requantize((A - za)·(B - zb) + bias) (or, floatOutput, f32(f32(acc + bias)·mult)) with A [M, K] 8-bit per call (per-tensor zero point) and B [K, N]
  * constant, bias and multiplier per column (QLinearMatMul, QGemm): A packed per call into int16 A panels in the
  * shared scratch, B packed once at prepare. run() returns false (nothing written) when a or y is not in wasm memory.
  */
 export interface WasmRightConstantGemm {
   run(
-    a: Int8Like, za: number, y: Int8Like, yZp: number, bias: ArrayLike<number> | undefined, biasStride: number,
+    a: Int8Like, za: number, y: Int8Like | Float32Array, yZp: number, bias: ArrayLike<number> | undefined, biasStride: number,
     multipliers: Float32Array,
   ): boolean;
 }
 
 /** Undefined unless the wasm kernels are there, N ≥ 8 and K is small enough for exact int32 sums. */
 export function planWasmRightConstantGemm(
-  wasm: WasmContext | undefined, M: number, K: number, N: number, b: ConstantRight, lo: number, hi: number,
+  wasm: WasmContext | undefined, M: number, K: number, N: number, b: ConstantRight, lo: number, hi: number, floatOutput = false,
 ): WasmRightConstantGemm | undefined {
   const kernels = int8Kernels(wasm);
   if (wasm === undefined || kernels === undefined || N < QS8_TILE_COLS || K > QS8_MAX_K) return undefined;
@@ -180,7 +180,8 @@ export function planWasmRightConstantGemm(
       za[0] = zaValue;
       const scratch = wasm.scratch;
       packRowPairs(M, K, a, 0, K, za, 0, memory.view, scratch / 2);
-      kernels.gemmColChannels(M, N, KP, scratch, weights, y.byteOffset, N, params.biasOffset, params.multOffset, yZp, lo, hi);
+      const gemm = floatOutput ? kernels.gemmColChannelsF32 : kernels.gemmColChannels;
+      gemm(M, N, KP, scratch, weights, y.byteOffset, N, params.biasOffset, params.multOffset, yZp, lo, hi);
       return true;
     },
   };

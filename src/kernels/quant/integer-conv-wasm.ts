@@ -4,7 +4,7 @@ import { requireInput, type PrepareContext } from '../kernel.js';
 import { attrInt } from '../../graph/attributes.js';
 import { convGeometry, im2colIndexMap, type ConvGeometry } from './conv-geometry.js';
 import type { WasmContext } from '../../wasm/context.js';
-import type { Qs8DepthwiseKernel } from '../../wasm/int8-kernels.js';
+import type { Qs8DepthwiseKernel, Qs8PadPlanesKernel } from '../../wasm/int8-kernels.js';
 import type { Int8Like } from './igemm.js';
 import { requantize } from './rounding.js';
 import {
@@ -49,12 +49,14 @@ export function planWasmQLinearConv(
   const inPlane = sizeOf(geom.inSize);
   const map = im2colIndexMap(geom);
   if (Cg === 1 && Mg === 1) {
-    const depthwise = kernels.depthwise[`${geom.kernel[0]}x${geom.kernel[1]}s${geom.strides[0]}`];
+    const key = `${geom.kernel[0]}x${geom.kernel[1]}s${geom.strides[0]}`;
+    const depthwise = kernels.depthwise[key];
+    const depthwiseDot = kernels.depthwiseDot[key];
     const square = geom.kernel.length === 2 && geom.kernel[0] === geom.kernel[1] && geom.strides[0] === geom.strides[1];
-    if (depthwise === undefined || !square || geom.dilations.some((d) => d !== 1)) return undefined;
+    if (depthwise === undefined || depthwiseDot === undefined || !square || geom.dilations.some((d) => d !== 1)) return undefined;
     const filters = new Int32Array(M * KS);
     for (let m = 0; m < M; m++) for (let k = 0; k < KS; k++) filters[m * KS + k] = (wConst.data as Int8Like)[m * KS + k]! - wZp[wZp.length > 1 ? m : 0]!;
-    return planDepthwise(wasm, depthwise, geom, map, N, C, filters, x.dtype === 'int8', lo, hi);
+    return planDepthwise(wasm, kernels.padPlanes, depthwise, depthwiseDot, geom, map, N, C, filters, x.dtype === 'int8', lo, hi);
   }
   if (P < QS8_TILE_COLS || Kg > QS8_MAX_K) return undefined;
   const pointwise = KS === 1 && inPlane === P && map.every((at, p) => at === p);
@@ -104,14 +106,15 @@ export function planWasmQLinearConv(
 }
 
 /**
- * Depthwise (one input and output channel per group): the outputs whose window lies inside the image run on the
- * wasm qs8_dwconv kernel for all channels in one call, the border outputs in JS by the index map, both as
+ * Depthwise (one input and output channel per group) on the wasm qs8_dwconv kernels for all channels in one call:
+ * on a copy of the planes padded with the zero point (qs8_pad_planes) when their rows are 8 bytes or wider, so
+ * every output is an interior one; else the interior outputs on wasm and the border ones in JS by the index map, as
  *   y = requantize(Σ_k (x - zx)·(w - zw) + B)
  * (inside the image the zero points fold into the bias: Σ (x - zx)·f = Σ x'·f - (zx - 128·[uint8])·Σf with
  * x' the byte read as int8 after flipping the sign bit of uint8 data).
  */
 function planDepthwise(
-  wasm: WasmContext, kernel: Qs8DepthwiseKernel, g: ConvGeometry, map: Int32Array, N: number, C: number, filters: Int32Array,
+  wasm: WasmContext, pad: Qs8PadPlanesKernel, kernel4: Qs8DepthwiseKernel, kernel8: Qs8DepthwiseKernel, g: ConvGeometry, map: Int32Array, N: number, C: number, filters: Int32Array,
   signed: boolean, lo: number, hi: number,
 ): WasmQLinearConv {
   const [H, W] = g.inSize as [number, number];
@@ -122,11 +125,25 @@ function planDepthwise(
   const inPlane = H * W;
   const [rowLo, rowHi] = interiorRange(OH, H, g.strides[0]!, g.padBegin[0]!, K);
   const [colLo, colHi] = interiorRange(OW, W, g.strides[1]!, g.padBegin[1]!, K);
-  const interior = rowLo < rowHi && colHi - colLo >= 4;
+  const S = g.strides[0]!;
+  // Padded copy (padding = zx, i.e. real zero) when rows are at least 8 wide: every output is then an interior one.
+  const Hp = (OH - 1) * S + K;
+  const Wp = (OW - 1) * S + K;
+  const padRows = Math.max(0, Math.min(H, Hp - g.padBegin[0]!));
+  const padCols = Math.min(W, Wp - g.padBegin[1]!);
+  const padded = OW >= 4 && padCols >= 8;
+  if (padded) wasm.reserveScratch(C * Hp * Wp + 16);
+  const interior = padded || (rowLo < rowHi && colHi - colLo >= 4);
+  const wide = padded ? OW >= 8 : colHi - colLo >= 8;
+  const kernel = wide ? kernel8 : kernel4;
   const filterSums = new Int32Array(C);
   for (let c = 0; c < C; c++) for (let k = 0; k < KS; k++) filterSums[c] += filters[c * KS + k]!;
-  const filterOffset = wasm.alloc(filters.byteLength, 64);
-  new Int32Array(wasm.memory.buffer, filterOffset, filters.length).set(filters);
+  // The 8-wide kernel reads int16 pairs (f[2j], f[2j+1]) per int32, the 4-wide one int32 taps.
+  const pairs = Math.ceil(KS / 2);
+  const uploaded = wide ? new Int16Array(C * pairs * 2) : filters;
+  if (wide) for (let c = 0; c < C; c++) for (let k = 0; k < KS; k++) uploaded[c * pairs * 2 + k] = filters[c * KS + k]!;
+  const filterOffset = wasm.alloc(uploaded.byteLength, 64);
+  new Uint8Array(wasm.memory.buffer, filterOffset, uploaded.byteLength).set(new Uint8Array(uploaded.buffer, 0, uploaded.byteLength));
   const params = new WasmChannelParams(wasm, C);
   const foldedBias = new Int32Array(C);
   const flip = signed ? 0 : 0x80;
@@ -137,6 +154,12 @@ function planDepthwise(
       for (let c = 0; c < C; c++) foldedBias[c] = (bias === undefined ? 0 : bias[c]!) - zxFolded * filterSums[c]!;
       params.write(foldedBias, 1, multipliers);
       for (let n = 0; n < N; n++) {
+        if (padded) {
+          const scratch = wasm.scratch;
+          pad(x.byteOffset + n * C * inPlane, W, inPlane, scratch, Hp, Wp, g.padBegin[0]!, g.padBegin[1]!, padRows, padCols, C, zx & 0xff);
+          kernel(scratch, Wp, Hp * Wp, y.byteOffset + n * C * P, OW, P, C, 0, OH, 0, OW, 0, 0, filterOffset, params.biasOffset, params.multOffset, flip, yZp, lo, hi);
+          continue;
+        }
         if (interior) {
           kernel(
             x.byteOffset + n * C * inPlane, W, inPlane, y.byteOffset + n * C * P, OW, P, C, rowLo, rowHi, colLo, colHi,

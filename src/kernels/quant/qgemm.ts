@@ -73,12 +73,12 @@ function prepareQGemm(ctx: PrepareContext): PreparedKernel {
     { dtype: b.dtype, length: packedB === undefined && !transB ? N * K : 1 },
   ];
   const scales = new Float32Array(N);
-  // Constant B, quantized output, bias per column (or none): the wasm int8 GEMM with the requantization fused.
+  // Constant B, bias per column (or none): the wasm int8 GEMM with the requantization (or float scaling) fused.
   const bZpConst = ctx.constants[5]?.data as Int8Like | undefined;
-  const wasmGemm = bConst !== undefined && quantizedOutput && !transA && cRowStride === 0 && (ctx.inputs[5] === undefined || bZpConst !== undefined)
+  const wasmGemm = bConst !== undefined && !transA && cRowStride === 0 && (ctx.inputs[5] === undefined || bZpConst !== undefined)
     ? planWasmRightConstantGemm(ctx.options.wasm, M, K, N, {
       data: bConst.data as Int8Like, kStride: transB ? 1 : N, nStride: transB ? K : 1, zp: bZpConst ?? ZERO, zpStride: bZpCount === 1 ? 0 : 1,
-    }, lo, hi)
+    }, lo, hi, !quantizedOutput)
     : undefined;
   return {
     outputs: [{ dtype: outType, shape: [M, N] }],
@@ -87,11 +87,13 @@ function prepareQGemm(ctx: PrepareContext): PreparedKernel {
       if (wasmGemm !== undefined) {
         const aScale = (inputs[1] as Float32Array)[0]!;
         const bScale = inputs[4] as Float32Array;
-        const yScale = (inputs[7] as Float32Array)[0]!;
-        for (let j = 0; j < N; j++) scales[j] = Math.fround(Math.fround(Math.fround(alpha * aScale) * bScale[bParams === 1 ? 0 : j]!) / yScale);
+        for (let j = 0; j < N; j++) {
+          const s = Math.fround(Math.fround(alpha * aScale) * bScale[bParams === 1 ? 0 : j]!);
+          scales[j] = quantizedOutput ? Math.fround(s / (inputs[7] as Float32Array)[0]!) : s;
+        }
         const aZp = inputs[2] === undefined ? 0 : (inputs[2] as Int8Like)[0]!;
         const yZp = inputs[8] === undefined ? 0 : (inputs[8] as Int8Like)[0]!;
-        if (wasmGemm.run(inputs[0] as Int8Like, aZp, outputs[0] as Int8Like, yZp, inputs[6] as Int32Array | undefined, cColStride, scales)) return;
+        if (wasmGemm.run(inputs[0] as Int8Like, aZp, outputs[0] as Int8Like | Float32Array, yZp, inputs[6] as Int32Array | undefined, cColStride, scales)) return;
       }
       const acc = scr[0] as Int32Array;
       const aSums = scr[1] as Int32Array;
