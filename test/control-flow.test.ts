@@ -183,6 +183,14 @@ describe('Scan opset 8 (batched, sequence_lens first)', () => {
     });
   }
 
+  it('keeps the initial states and zero scan outputs (shape from the body) when every sequence length is 0', () => {
+    const s = InferenceSession.createSync(model(true), { backend: 'js' });
+    const out = s.runSync({ ...feeds(), lens: new Tensor('int64', [0, 0], [B]) });
+    expect(Array.from(out[s.outputNames[0]!]!.data as Float32Array)).toEqual(s0);
+    expect(out[s.outputNames[1]!]!.dims).toEqual([B, T, D]);
+    expect(Array.from(out[s.outputNames[1]!]!.data as Float32Array)).toEqual(new Array<number>(B * T * D).fill(0));
+  });
+
   it('rejects a sequence length longer than the scan inputs with a TinferError', () => {
     const s = InferenceSession.createSync(model(true), { backend: 'js' });
     expect(() => s.runSync({ ...feeds(), lens: new Tensor('int64', [4, 1], [B]) })).toThrow(TinferError);

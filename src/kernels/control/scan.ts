@@ -1,7 +1,7 @@
 import { attrGraph, attrInt, attrInts } from '../../graph/attributes.js';
 import { allocData, sizeOf, type TensorData } from '../../dtype.js';
 import { kernelError, requireConstant, type KernelDef, type PrepareContext } from '../kernel.js';
-import { bodyWithOuterValues, sliceAlong, stack } from './subgraph.js';
+import { bodyWithOuterValues, copyRange, sliceAlong, stack } from './subgraph.js';
 
 /**
  * Scan: the body runs once per slice of the scan inputs, carrying states; outputs are the final states then the
@@ -60,7 +60,7 @@ function scan8(ctx: PrepareContext): TensorData[] {
   const declared = ctx.node.inputs.length - (ctx.node.implicitInputs ?? 0);
   const values = Array.from({ length: declared - 1 }, (_, i) => requireConstant(ctx, i + 1));
   const { runner, outer } = bodyWithOuterValues(ctx, attrGraph(ctx.node, 'body'), 'body');
-  const nScanIn = scanInputCount(ctx, values.length);
+  const nScanIn = scanInputCount(ctx, values.length, 1);
   const nState = values.length - nScanIn;
   const states = values.slice(0, nState);
   const scanInputs = values.slice(nState);
@@ -85,20 +85,50 @@ function scan8(ctx: PrepareContext): TensorData[] {
     scanSteps.push(steps);
   }
   const nScanOut = ctx.node.outputs.length - nState;
-  const stateResults = Array.from({ length: nState }, (_, k) => stack(finalStates.map((row) => row[k]!), 0, false));
+  const stateResults = states.map((initial, k) => {
+    const rows = finalStates.map((row) => row[k]!);
+    const shape = [batch, ...(rows[0]?.shape ?? initial.shape.slice(1))];
+    if (rows.some((t) => t.data.length * batch !== sizeOf(shape))) throw kernelError(ctx, `state ${k} differs in shape between batch rows`);
+    return batchOf(rows, shape, rows[0]?.dtype ?? initial.dtype);
+  });
   const scanResults = Array.from({ length: nScanOut }, (_, k) => {
-    const element = scanSteps.find((row) => row[k] !== undefined)?.[k]![0];
-    if (element === undefined) throw kernelError(ctx, `scan output ${k} has no element to take its shape from (every sequence length is 0)`);
-    const zeros: TensorData = { dtype: element.dtype, shape: element.shape, data: allocData(element.dtype, sizeOf(element.shape)) };
-    const rows = scanSteps.map((row) => stack(Array.from({ length: maxLength }, (_, i) => row[k]?.[i] ?? zeros), 0, false));
-    return stack(rows, 0, false);
+    const { dtype, shape } = scanElementType(ctx, scanSteps, nState, k);
+    // Steps past a row's sequence length stay zero: batchOf writes only the elements that exist.
+    const perRow = maxLength * sizeOf(shape);
+    const out: TensorData = { dtype, shape: [batch, maxLength, ...shape], data: allocData(dtype, batch * perRow) };
+    scanSteps.forEach((row, b) => {
+      (row[k] ?? []).forEach((t, i) => {
+        if (t.data.length !== perRow / Math.max(maxLength, 1)) throw kernelError(ctx, `scan output ${k} changes shape between steps`);
+        copyRange(t.data, 0, out.data, b * perRow + i * t.data.length, t.data.length);
+      });
+    });
+    return out;
   });
   return [...stateResults, ...scanResults];
 }
 
-function scanInputCount(ctx: PrepareContext, inputs: number): number {
+/** Stacks one equally shaped tensor per batch row into `shape` ([B, ...]). */
+function batchOf(rows: TensorData[], shape: number[], dtype: TensorData['dtype']): TensorData {
+  const out: TensorData = { dtype, shape, data: allocData(dtype, sizeOf(shape)) };
+  rows.forEach((t, b) => copyRange(t.data, 0, out.data, b * t.data.length, t.data.length));
+  return out;
+}
+
+/** dtype and shape of scan output k's elements: from a step that ran, else from the body's declared output. */
+function scanElementType(ctx: PrepareContext, steps: TensorData[][][], nState: number, k: number): { dtype: TensorData['dtype']; shape: number[] } {
+  const element = steps.find((row) => row[k] !== undefined)?.[k]![0];
+  if (element !== undefined) return { dtype: element.dtype, shape: element.shape };
+  const declared = attrGraph(ctx.node, 'body')?.outputs[nState + k]?.type;
+  if (declared?.kind === 'tensor' && declared.shape?.every((d) => typeof d === 'number')) {
+    return { dtype: declared.dtype, shape: declared.shape as number[] };
+  }
+  throw kernelError(ctx, `scan output ${k}: no step ran and the body does not declare its static shape`);
+}
+
+/** num_scan_inputs, within [least, inputs]: Scan-8 needs a scan input for its batch and sequence axes. */
+function scanInputCount(ctx: PrepareContext, inputs: number, least = 0): number {
   const n = attrInt(ctx.node, 'num_scan_inputs');
-  if (n === undefined || n < 1 || n > inputs) throw kernelError(ctx, 'num_scan_inputs is required and must not exceed the inputs');
+  if (n === undefined || n < least || n > inputs) throw kernelError(ctx, `num_scan_inputs is required and must be in [${least}, ${inputs}]`);
   return n;
 }
 

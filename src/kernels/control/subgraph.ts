@@ -44,7 +44,8 @@ export function sliceAlong(t: TensorData, axis: number, index: number): TensorDa
   return { dtype: t.dtype, shape, data };
 }
 
-function copyRange(src: Data, from: number, dst: Data, to: number, n: number): void {
+/** dst[to, to + n) = src[from, from + n) for typed arrays and plain arrays (strings) alike. */
+export function copyRange(src: Data, from: number, dst: Data, to: number, n: number): void {
   if (Array.isArray(src) || Array.isArray(dst)) {
     for (let i = 0; i < n; i++) (dst as unknown[])[to + i] = (src as unknown[])[from + i];
   } else {
