@@ -122,7 +122,11 @@ for (const name of models) {
   process.stderr.write(`${name}: quantizing (${format}, ${method}, per channel)...\n`);
   const t0 = performance.now();
   const { bytes: q, report } = quantizeModel(bytes, calibration, { perChannel: true, method, format, evaluation, gptq, empiricalBiasCorrection, mixedPrecision });
-  if (report.keptFloat?.length) process.stderr.write(`${name}: kept in float: ${report.keptFloat.map((k) => `${k.kind} ${k.name}`).join(', ')}\n`);
+  if (report.probeCosine) {
+    const { before, after } = report.probeCosine;
+    const kept = report.keptFloat.map((k) => `${k.kind} ${k.name}`).join(', ') || 'nothing';
+    process.stderr.write(`${name}: calibration cosine ${before.toFixed(5)} -> ${after.toFixed(5)}; kept in float: ${kept}\n`);
+  }
   const quantizeSeconds = (performance.now() - t0) / 1000;
   if (outDir) writeFileSync(join(outDir, `${name}.int8.onnx`), q);
   process.stderr.write(`${name}: timing...\n`);
