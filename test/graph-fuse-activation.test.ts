@@ -216,3 +216,56 @@ describe('fuseActivation into a float Add (the residual sum)', () => {
     expect(fuseActivation(graphOf(b.toBytes())).nodes.map((n) => n.opType)).toEqual(['Add', 'Relu']);
   });
 });
+
+describe('fuseActivation into BatchNormalization (pre-activation blocks)', () => {
+  const PARAMS = { s: [0.5, 2, 1], bb: [-1, 1, 2], m: [-0.5, 0.5, 3], v: [0.2, 2, 4] } as const;
+  const param = (name: keyof typeof PARAMS) => randomTensor([5], PARAMS[name][2], PARAMS[name][0], PARAMS[name][1]).data as Float32Array;
+
+  /** x -> BatchNormalization (constant stats) -> activation, as DenseNet's Concat -> BN -> Relu. */
+  function bnModel(kind: string, trainingMode = false): { bytes: Uint8Array; x: TensorData } {
+    const b = new ModelBuilder({ opset: trainingMode ? 15 : 13 });
+    const x = randomTensor([2, 5, 7, 9], 21, -3, 3);
+    const xin = b.input('x', 'float32', x.shape);
+    const p = (name: keyof typeof PARAMS) => b.initializer(name, { dtype: 'float32', shape: [5], data: param(name) });
+    const [y] = b.node('BatchNormalization', [xin, p('s'), p('bb'), p('m'), p('v')], trainingMode ? { training_mode: 1 } : {});
+    b.output(addActivation(b, kind, y!));
+    return { bytes: b.toBytes(), x };
+  }
+
+  /** BatchNormalization (ε = 1e-5) then the activation, in float64. */
+  function naiveBn(x: TensorData, act: (v: number) => number): TensorData {
+    const [s, bb, m, v] = [param('s'), param('bb'), param('m'), param('v')];
+    const out = Float32Array.from(x.data as Float32Array, (xv, i) => {
+      const c = Math.floor(i / 63) % 5;
+      return act((s[c]! * (xv - m[c]!)) / Math.sqrt(v[c]! + 1e-5) + bb[c]!);
+    });
+    return { dtype: 'float32', shape: x.shape, data: out };
+  }
+
+  const ACTS = {
+    Relu: (v: number) => Math.max(0, v),
+    Relu6: (v: number) => Math.min(6, Math.max(0, v)),
+    SiLU: (v: number) => v / (1 + Math.exp(-v)),
+  };
+  for (const [kind, fused] of [['Relu', 'relu'], ['Relu6', 'clip'], ['SiLU', 'silu']] as const) {
+    it(`BatchNormalization -> ${kind} fuses and matches a float64 reference on both backends, fused or not`, () => {
+      const { bytes, x } = bnModel(kind);
+      const optimised = runBasicPasses(graphOf(bytes));
+      expect(optimised.nodes.map((n) => n.opType)).toEqual(['BatchNormalization']);
+      expect(optimised.nodes[0]!.attributes.get(FUSED_ACTIVATION_ATTR)).toEqual({ type: 'string', value: fused });
+      const want = naiveBn(x, ACTS[kind]);
+      expect((want.data as Float32Array).some((v) => v === 0) || kind === 'SiLU').toBe(true);
+      for (const backend of ['js', 'auto'] as const) {
+        for (const optimize of [true, false]) {
+          const s = InferenceSession.createSync(bytes, { optimize, backend });
+          const out = s.runSync({ x: new Tensor('float32', x.data as Float32Array, x.shape) })[s.outputNames[0]!]!;
+          expectClose({ dtype: 'float32', shape: [...out.dims], data: out.data as Float32Array }, want, 1e-5, 1e-6);
+        }
+      }
+    });
+  }
+
+  it('leaves a training-mode BatchNormalization alone', () => {
+    expect(fuseActivation(graphOf(bnModel('Relu', true).bytes)).nodes.map((n) => n.opType)).toEqual(['BatchNormalization', 'Relu']);
+  });
+});

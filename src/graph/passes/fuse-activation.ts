@@ -1,6 +1,6 @@
 import type { TensorData } from '../../dtype.js';
 import type { Attribute, Graph, Node } from '../../loader/model.js';
-import { attrFloat } from '../attributes.js';
+import { attrFloat, attrInt } from '../attributes.js';
 import { FLOAT_DTYPES, GraphIndex, otherOperand, rewrite, scalarValue } from './match.js';
 import { withOptimisedSubgraphs } from './subgraphs.js';
 
@@ -28,7 +28,7 @@ interface FusableActivation {
 }
 
 /** Producers with a fused store, keyed `domain:opType`. */
-const PRODUCERS = new Set([':Conv', ':Gemm', ':MatMul', 'tinfer:MatMulAdd', ':Add']);
+const PRODUCERS = new Set([':Conv', ':Gemm', ':MatMul', 'tinfer:MatMulAdd', ':Add', ':BatchNormalization']);
 
 /** Ops whose output is float whenever they run (their integer forms are other ops), keyed `domain:opType`. */
 const FLOAT_ONLY = new Set([':Conv', ':ConvTranspose', ':BatchNormalization', 'tinfer:MatMulAdd', ':LayerNormalization', ':GlobalAveragePool', ':AveragePool']);
@@ -66,6 +66,8 @@ function isFusableProducer(node: Node, g: GraphIndex): boolean {
   if (!PRODUCERS.has(`${node.domain}:${node.opType}`) || node.outputs.length !== 1 || node.outputs[0] === '') return false;
   if (node.attributes.has(FUSED_ACTIVATION_ATTR)) return false;
   if (node.opType === 'Conv' || node.opType === 'MatMulAdd') return true;
+  // BatchNormalization left after folding (it follows a Concat or a graph input, as in DenseNet): inference form only.
+  if (node.opType === 'BatchNormalization') return attrInt(node, 'training_mode', 0) === 0;
   // Add (the residual sum before a Relu): float when an operand comes from a float-only op (Add's integer
   // forms have no fused store), or, as for MatMul, when a float constant or a declared type shows it.
   if (node.opType === 'Add' && node.inputs.some((name) => {

@@ -3,6 +3,10 @@ import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { attrFloat, attrInt } from '../../graph/attributes.js';
 import { kernelError, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
 import { requireFloat } from './float-input.js';
+import { activateInPlace, readFusedActivation } from '../conv/fused-activation.js';
+import type { Activation } from '../gemm/activation.js';
+import type { WasmContext } from '../../wasm/context.js';
+import { CHANNEL_AFFINE_MODULE } from '../../wasm/affine-kernels.js';
 
 type Vec = Float32Array | Float64Array;
 
@@ -71,6 +75,24 @@ function prepareBatchNorm(ctx: PrepareContext): PreparedKernel {
   if (!training && extraOutputs > 0) {
     throw new UnsupportedError(`${nodeLabel(ctx.node)}: training outputs (mean/var/saved stats) are only supported with opset >= 14 and training_mode = 1`);
   }
+  const act = readFusedActivation(ctx.node);
+  if (act.kind !== 'none' && training) throw new UnsupportedError(`${nodeLabel(ctx.node)}: a fused activation needs the inference form`);
+  const wasm = ctx.options.wasm;
+  if (!training && !perElement && x.dtype === 'float32' && wasm !== undefined) {
+    const affine = wasmAffine(ctx, wasm, C, eps, act);
+    if (affine !== undefined) {
+      return {
+        outputs: [{ dtype: x.dtype, shape: [...x.shape] }],
+        run(inputs, outs) {
+          const [xv, y] = [inputs[0] as Float32Array, outs[0] as Float32Array];
+          if (affine(xv, y, N * C, S)) return;
+          const [, scale, bias, mean, variance] = inputs as Vec[];
+          batchNormInference(N, C, S, false, eps, xv, scale!, bias!, mean!, variance!, y);
+          activateInPlace(act, y, 0, y.length);
+        },
+      };
+    }
+  }
   const statType = { dtype: params[2]!.dtype, shape: [C] };
   return {
     outputs: training ? [{ dtype: x.dtype, shape: [...x.shape] }, statType, { ...statType, shape: [C] }] : [{ dtype: x.dtype, shape: [...x.shape] }],
@@ -81,8 +103,35 @@ function prepareBatchNorm(ctx: PrepareContext): PreparedKernel {
         batchNormTraining(N, C, S, eps, momentum, xv!, scale!, bias!, mean!, variance!, outs[0] as Vec, wants(1) ? (outs[1] as Vec) : undefined, wants(2) ? (outs[2] as Vec) : undefined);
       } else {
         batchNormInference(N, C, S, perElement, eps, xv!, scale!, bias!, mean!, variance!, outs[0] as Vec);
+        activateInPlace(act, outs[0] as Vec, 0, (outs[0] as Vec).length, wasm);
       }
     },
+  };
+}
+
+/**
+ * With constant parameters and the wasm backend: y = clamp(x·a[c] + b[c]) on wasm SIMD, a = scale/√(var + ε) and
+ * b = B − mean·a folded once (in float64, as the JS loop does) and uploaded; the runner returns false when a view
+ * is outside wasm memory. Undefined when a parameter is a runtime value or the activation is not a clamp.
+ */
+function wasmAffine(ctx: PrepareContext, wasm: WasmContext, C: number, eps: number, act: Activation): ((x: Float32Array, y: Float32Array, outer: number, inner: number) => boolean) | undefined {
+  const bounds = act.kind === 'none' ? [-Infinity, Infinity] : act.kind === 'relu' ? [0, Infinity] : act.kind === 'clip' ? [act.min ?? -Infinity, act.max ?? Infinity] : undefined;
+  const [scale, bias, mean, variance] = [1, 2, 3, 4].map((i) => ctx.constants[i]?.data);
+  if (bounds === undefined || [scale, bias, mean, variance].some((p) => !(p instanceof Float32Array || p instanceof Float64Array))) return undefined;
+  const kernel = wasm.use(CHANNEL_AFFINE_MODULE);
+  if (kernel === undefined) return undefined;
+  const ab = new Float32Array(2 * C);
+  for (let c = 0; c < C; c++) {
+    const a = Number(scale![c]) / Math.sqrt(Number(variance![c]) + eps);
+    ab[c] = a;
+    ab[C + c] = Number(bias![c]) - Number(mean![c]) * a;
+  }
+  const at = wasm.allocFloats(ab);
+  return (x, y, outer, inner) => {
+    const buffer = wasm.memory.buffer;
+    if (x.buffer !== buffer || y.buffer !== buffer) return false;
+    kernel(x.byteOffset, y.byteOffset, outer, inner, C, at, at + 4 * C, bounds[0]!, bounds[1]!);
+    return true;
   };
 }
 
