@@ -28,8 +28,9 @@ beforeAll(() => {
   if (k === undefined) throw new Error('the int8 module did not compile');
   kernels = k;
   // Count calls through the shared bound object (the operators read it on every run).
-  const { gemmRowChannels, gemmColChannels, gemmColChannelsF32, depthwise, add, mul } = k;
+  const { gemmRowChannels, gemmRowChannelsRowsOuter, gemmColChannels, gemmColChannelsF32, depthwise, add, mul } = k;
   Object.assign(k, {
+    gemmRowChannelsRowsOuter: (...a: Parameters<typeof gemmRowChannelsRowsOuter>) => { gemmCalls++; gemmRowChannelsRowsOuter(...a); },
     gemmColChannelsF32: (...a: Parameters<typeof gemmColChannelsF32>) => { gemmCalls++; gemmColChannelsF32(...a); },
     add: (...a: Parameters<typeof add>) => { gemmCalls++; add(...a); },
     mul: (...a: Parameters<typeof mul>) => { gemmCalls++; mul(...a); },
@@ -47,7 +48,7 @@ function random8(n: number, signed: boolean, seed: number): Int8Like {
   return out;
 }
 
-describe('qs8_gemm 4x8c2 (wasm SIMD)', () => {
+describe('qs8_gemm 4x8c2 (wasm SIMD), both loop orders', () => {
   const shapes: [number, number, number][] = [
     [1, 8, 1], [3, 9, 5], [4, 8, 2], [5, 17, 3], [17, 67, 67], [7, 13, 128], [2, 40, 1001],
   ];
@@ -77,15 +78,18 @@ describe('qs8_gemm 4x8c2 (wasm SIMD)', () => {
           new Float32Array(mem, qOff + 4 * M, M).set(mult);
           const y = new Uint8Array(mem, yOff, M * (N + 3)).fill(0xee);
           kernels.packCols(bOff, N, K, N, bSigned ? 0 : 0x80, bSigned ? zb : zb - 128, pOff);
-          kernels.gemmRowChannels(M, N, kPairs(K), aOff, pOff, yOff, N + 3, qOff, qOff + 4 * M, zp, lo, hi);
-          const got = bSigned ? new Int8Array(y.buffer, yOff, y.length) : y;
-          for (let m = 0; m < M; m++) {
-            for (let n = 0; n < N; n++) {
-              let acc = 0;
-              for (let k = 0; k < K; k++) acc += (A[m * K + k]! - za[m]!) * (B[k * N + n]! - zb);
-              expect(got[m * (N + 3) + n], `y[${m}, ${n}]`).toBe(requantize(acc + bias[m]!, mult[m]!, zp, lo, hi));
+          for (const gemm of [kernels.gemmRowChannels, kernels.gemmRowChannelsRowsOuter]) {
+            y.fill(0xee);
+            gemm(M, N, kPairs(K), aOff, pOff, yOff, N + 3, qOff, qOff + 4 * M, zp, lo, hi);
+            const got = bSigned ? new Int8Array(y.buffer, yOff, y.length) : y;
+            for (let m = 0; m < M; m++) {
+              for (let n = 0; n < N; n++) {
+                let acc = 0;
+                for (let k = 0; k < K; k++) acc += (A[m * K + k]! - za[m]!) * (B[k * N + n]! - zb);
+                expect(got[m * (N + 3) + n], `y[${m}, ${n}]`).toBe(requantize(acc + bias[m]!, mult[m]!, zp, lo, hi));
+              }
+              for (let n = N; n < N + 3; n++) expect(y[m * (N + 3) + n], 'nothing written past the row').toBe(0xee);
             }
-            for (let n = N; n < N + 3; n++) expect(y[m * (N + 3) + n], 'nothing written past the row').toBe(0xee);
           }
         } finally {
           for (const o of [aOff, bOff, pOff, yOff, qOff]) wasm.free(o);
@@ -228,6 +232,11 @@ describe('QLinearConv on the wasm int8 GEMM', () => {
     { C: 7, M: 4, H: 5, W: 5, k: 5, stride: 1, pad: 2, group: 1, xSigned: true, wSigned: false, perChannel: false, bias: true, clamp: [-20, 90] },
     { C: 6, M: 8, H: 9, W: 10, k: 3, stride: 1, pad: 2, group: 1, xSigned: false, wSigned: true, perChannel: true, bias: true, dil: 2 },
     { C: 4, M: 8, H: 11, W: 9, k: 3, stride: 2, pad: 0, group: 1, xSigned: false, wSigned: true, perChannel: true, bias: true, dil: 2 },
+    // Rows of 8 or more outputs: zero-point-padded planes and im2col on wasm (stride 1 and 2).
+    { C: 3, M: 16, H: 20, W: 23, k: 3, stride: 2, pad: 1, group: 1, xSigned: false, wSigned: true, perChannel: true, bias: true },
+    { C: 3, M: 8, H: 19, W: 21, k: 7, stride: 2, pad: 3, group: 1, xSigned: true, wSigned: true, perChannel: true, bias: true, batch: 2 },
+    { C: 5, M: 6, H: 10, W: 12, k: 3, stride: 1, pad: 0, group: 1, xSigned: false, wSigned: false, perChannel: false, bias: true },
+    { C: 4, M: 6, H: 9, W: 16, k: 3, stride: 1, pad: 1, group: 2, xSigned: false, wSigned: true, perChannel: true, bias: false },
     // Depthwise: interiors on the wasm kernels (eight or, 4 to 7 wide, four outputs per step, the last step shifted), borders in JS.
     { C: 5, M: 5, H: 9, W: 11, k: 3, stride: 1, pad: 1, group: 5, xSigned: false, wSigned: true, perChannel: true, bias: true, batch: 2 },
     { C: 3, M: 3, H: 12, W: 13, k: 3, stride: 2, pad: 1, group: 3, xSigned: true, wSigned: true, perChannel: false, bias: true },

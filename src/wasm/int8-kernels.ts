@@ -84,6 +84,8 @@ export const QS8_DEPTHWISE_SHAPES: readonly (readonly [number, number])[] = [[3,
 
 export interface Int8Kernels {
   readonly padPlanes: Qs8PadPlanesKernel;
+  /** im2col of padded planes by stride: [stride 1, stride 2]. */
+  readonly im2col: readonly [Qs8Im2colKernel, Qs8Im2colKernel];
   readonly add: Qs8BinaryKernel;
   readonly mul: Qs8BinaryKernel;
   /** Depthwise interiors keyed `${K}x${K}s${S}`, four outputs per step (interiors 4 to 7 wide). */
@@ -93,6 +95,8 @@ export interface Int8Kernels {
   /** Bias and multiplier per row (convolution: rows are output channels). */
   readonly gemmRowChannels: Qs8GemmKernel;
   /** Bias and multiplier per column (MatMul / Gemm: columns are output features). */
+  /** gemmRowChannels with the row panels as the outer loop (weights larger than the per-call panels). */
+  readonly gemmRowChannelsRowsOuter: Qs8GemmKernel;
   readonly gemmColChannels: Qs8GemmKernel;
   /** As gemmColChannels with a float32 output f32(f32(acc + bias)·mult) (ldy in elements; zp, lo, hi unused). */
   readonly gemmColChannelsF32: Qs8GemmKernel;
@@ -112,7 +116,13 @@ const LOW_BYTES = [0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28];
 /** Byte lanes interleaving the low halves of (a ++ b): a0 b0 a1 b1 … a7 b7. */
 const INTERLEAVE_LOW = [0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23];
 
-function emitGemm(axis: ChannelAxis, output: 'q8' | 'f32' = 'q8'): FunctionBuilder {
+/**
+ * Loop order of the GEMM driver: column blocks outside (each B panel read once, the A panels again per block)
+ * or row panels outside (each A panel read once). Streaming the larger operand once keeps the smaller in cache.
+ */
+export type GemmOrder = 'colsOuter' | 'rowsOuter';
+
+function emitGemm(axis: ChannelAxis, output: 'q8' | 'f32' = 'q8', order: GemmOrder = 'colsOuter'): FunctionBuilder {
   const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32, I32, I32, I32, F32, F32, F32]);
   const [M, N, KP, a, b, y, ldy, bias, mult, zp, lo, hi] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
   const cb = f.local(I32), c0 = f.local(I32), m0 = f.local(I32), ap = f.local(I32), bp = f.local(I32), k = f.local(I32);
@@ -127,8 +137,7 @@ function emitGemm(axis: ChannelAxis, output: 'q8' | 'f32' = 'q8'): FunctionBuild
   f.get(zp).simd('f32x4.splat').set(zpv);
   f.get(lo).simd('f32x4.splat').set(lov);
   f.get(hi).simd('f32x4.splat').set(hiv);
-  f.get(b).set(bPanel);
-  forLoop(f, cb, konst(0), local(N), konst(QS8_TILE_COLS), () => {
+  const columnSetup = () => {
     minInto(f, c0, local(cb), (g) => g.get(N).i32(QS8_TILE_COLS).op('i32.sub'));
     if (axis === 'cols') {
       for (let h = 0; h < 2; h++) {
@@ -136,57 +145,77 @@ function emitGemm(axis: ChannelAxis, output: 'q8' | 'f32' = 'q8'): FunctionBuild
         f.get(mult).get(c0).i32(2).op('i32.shl').op('i32.add').v128Load(16 * h, 2).set(colMult[h]!);
       }
     }
+  };
+  const tile = () => {
+    for (const v of acc) f.v128Const(new Uint8Array(16)).set(v);
+    f.get(aPanel).set(ap);
+    f.get(bPanel).set(bp);
+    f.get(KP).set(k);
+    f.block().loop();
+    f.get(k).op('i32.eqz').brIf(1);
+    f.get(bp).v128Load(0).set(vb0);
+    f.get(bp).v128Load(16).set(vb1);
+    for (let r = 0; r < QS8_TILE_ROWS; r++) {
+      f.get(ap).simdMem('v128.load32_splat', 4 * r).set(va);
+      f.get(acc[2 * r]!).get(va).get(vb0).simd('i32x4.dot_i16x8_s').simd('i32x4.add').set(acc[2 * r]!);
+      f.get(acc[2 * r + 1]!).get(va).get(vb1).simd('i32x4.dot_i16x8_s').simd('i32x4.add').set(acc[2 * r + 1]!);
+    }
+    f.get(ap).i32(QS8_A_PAIR_BYTES).op('i32.add').set(ap);
+    f.get(bp).i32(QS8_B_PAIR_BYTES).op('i32.add').set(bp);
+    f.get(k).i32(1).op('i32.sub').set(k);
+    f.br(0);
+    f.end().end();
+    for (let r = 0; r < QS8_TILE_ROWS; r++) {
+      if (r > 0) f.get(m0).i32(r).op('i32.add').get(M).op('i32.lt_s').if();
+      // yRow = y + ((m0 + r)·ldy + c0)·elementBytes
+      f.get(y).get(m0).i32(r).op('i32.add').get(ldy).op('i32.mul').get(c0).op('i32.add');
+      if (output === 'f32') f.i32(2).op('i32.shl');
+      f.op('i32.add').set(yRow);
+      if (output === 'q8') f.get(yRow);
+      for (let h = 0; h < 2; h++) {
+        if (output === 'f32') f.get(yRow);
+        f.get(acc[2 * r + h]!);
+        if (axis === 'cols') f.get(colBias[h]!);
+        else f.get(bias).get(m0).i32(2).op('i32.shl').op('i32.add').simdMem('v128.load32_splat', 4 * r);
+        f.simd('i32x4.add');
+        const multiplier = () => {
+          if (axis === 'cols') f.get(colMult[h]!);
+          else f.get(mult).get(m0).i32(2).op('i32.shl').op('i32.add').simdMem('v128.load32_splat', 4 * r);
+        };
+        if (output === 'q8') emitRequantize(f, multiplier, magic, zpv, lov, hiv);
+        else {
+          f.simd('f32x4.convert_i32x4_s');
+          multiplier();
+          f.simd('f32x4.mul').v128Store(16 * h, 0);
+        }
+      }
+      if (output === 'q8') f.shuffle(LOW_BYTES).store64Lane(0, 0, 0);
+      if (r > 0) f.end();
+    }
+  };
+  if (order === 'colsOuter') {
+    f.get(b).set(bPanel);
+    forLoop(f, cb, konst(0), local(N), konst(QS8_TILE_COLS), () => {
+      columnSetup();
+      f.get(a).set(aPanel);
+      forLoop(f, m0, konst(0), local(M), konst(QS8_TILE_ROWS), () => {
+        tile();
+        f.get(aPanel).get(aBytes).op('i32.add').set(aPanel);
+      });
+      f.get(bPanel).get(bBytes).op('i32.add').set(bPanel);
+    });
+  } else {
     f.get(a).set(aPanel);
     forLoop(f, m0, konst(0), local(M), konst(QS8_TILE_ROWS), () => {
-      for (const v of acc) f.v128Const(new Uint8Array(16)).set(v);
-      f.get(aPanel).set(ap);
-      f.get(bPanel).set(bp);
-      f.get(KP).set(k);
-      f.block().loop();
-      f.get(k).op('i32.eqz').brIf(1);
-      f.get(bp).v128Load(0).set(vb0);
-      f.get(bp).v128Load(16).set(vb1);
-      for (let r = 0; r < QS8_TILE_ROWS; r++) {
-        f.get(ap).simdMem('v128.load32_splat', 4 * r).set(va);
-        f.get(acc[2 * r]!).get(va).get(vb0).simd('i32x4.dot_i16x8_s').simd('i32x4.add').set(acc[2 * r]!);
-        f.get(acc[2 * r + 1]!).get(va).get(vb1).simd('i32x4.dot_i16x8_s').simd('i32x4.add').set(acc[2 * r + 1]!);
-      }
-      f.get(ap).i32(QS8_A_PAIR_BYTES).op('i32.add').set(ap);
-      f.get(bp).i32(QS8_B_PAIR_BYTES).op('i32.add').set(bp);
-      f.get(k).i32(1).op('i32.sub').set(k);
-      f.br(0);
-      f.end().end();
-      for (let r = 0; r < QS8_TILE_ROWS; r++) {
-        if (r > 0) f.get(m0).i32(r).op('i32.add').get(M).op('i32.lt_s').if();
-        // yRow = y + ((m0 + r)·ldy + c0)·elementBytes
-        f.get(y).get(m0).i32(r).op('i32.add').get(ldy).op('i32.mul').get(c0).op('i32.add');
-        if (output === 'f32') f.i32(2).op('i32.shl');
-        f.op('i32.add').set(yRow);
-        if (output === 'q8') f.get(yRow);
-        for (let h = 0; h < 2; h++) {
-          if (output === 'f32') f.get(yRow);
-          f.get(acc[2 * r + h]!);
-          if (axis === 'cols') f.get(colBias[h]!);
-          else f.get(bias).get(m0).i32(2).op('i32.shl').op('i32.add').simdMem('v128.load32_splat', 4 * r);
-          f.simd('i32x4.add');
-          const multiplier = () => {
-            if (axis === 'cols') f.get(colMult[h]!);
-            else f.get(mult).get(m0).i32(2).op('i32.shl').op('i32.add').simdMem('v128.load32_splat', 4 * r);
-          };
-          if (output === 'q8') emitRequantize(f, multiplier, magic, zpv, lov, hiv);
-          else {
-            f.simd('f32x4.convert_i32x4_s');
-            multiplier();
-            f.simd('f32x4.mul').v128Store(16 * h, 0);
-          }
-        }
-        if (output === 'q8') f.shuffle(LOW_BYTES).store64Lane(0, 0, 0);
-        if (r > 0) f.end();
-      }
+      f.get(b).set(bPanel);
+      forLoop(f, cb, konst(0), local(N), konst(QS8_TILE_COLS), () => {
+        columnSetup();
+        tile();
+        f.get(bPanel).get(bBytes).op('i32.add').set(bPanel);
+      });
       f.get(aPanel).get(aBytes).op('i32.add').set(aPanel);
     });
-    f.get(bPanel).get(bBytes).op('i32.add').set(bPanel);
-  });
+  }
   return f;
 }
 
@@ -408,6 +437,49 @@ function emitPadPlanes(): FunctionBuilder {
   return f;
 }
 
+/**
+ * qs8_im2col_s{S}(src, Hp, Wp, planes, KH, KW, dh, dw, OH, OW, dst): the im2col matrix of `planes` padded planes
+ * (Hp×Wp bytes each, e.g. from qs8_pad_planes, so no bounds), row (c, kh, kw) of OH·OW bytes:
+ *   dst[((c·KH + kh)·KW + kw)·OH·OW + oh·OW + ow] = src[c·Hp·Wp + (S·oh + kh·dh)·Wp + S·ow + kw·dw]
+ * eight outputs per step (OW ≥ 8; a row's last step shifted left). Stride 2 loads 16 bytes and keeps the even
+ * ones, reading one byte past the last window (the padded buffer's slack).
+ */
+export type Qs8Im2colKernel = (
+  src: number, Hp: number, Wp: number, planes: number, KH: number, KW: number, dh: number, dw: number, OH: number, OW: number, dst: number,
+) => void;
+
+const EVEN_BYTES = [0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14];
+
+function emitIm2col(S: number): FunctionBuilder {
+  const f = new FunctionBuilder(new Array<ValType>(11).fill(I32));
+  const [src, Hp, Wp, planes, KH, KW, dh, dw, OH, OW, dst] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10] as const;
+  const c = f.local(I32), kh = f.local(I32), kw = f.local(I32), oh = f.local(I32), j = f.local(I32), jj = f.local(I32);
+  const plane = f.local(I32), row = f.local(I32), lastChunk = f.local(I32), v = f.local(V128);
+  f.get(OW).i32(8).op('i32.sub').set(lastChunk);
+  f.get(src).set(plane);
+  forLoop(f, c, konst(0), local(planes), konst(1), () => {
+    forLoop(f, kh, konst(0), local(KH), konst(1), () => {
+      forLoop(f, kw, konst(0), local(KW), konst(1), () => {
+        forLoop(f, oh, konst(0), local(OH), konst(1), () => {
+          // row = plane + (S·oh + kh·dh)·Wp + kw·dw
+          f.get(plane).get(oh).i32(S).op('i32.mul').get(kh).get(dh).op('i32.mul').op('i32.add').get(Wp).op('i32.mul').op('i32.add');
+          f.get(kw).get(dw).op('i32.mul').op('i32.add').set(row);
+          forLoop(f, j, konst(0), local(OW), konst(8), () => {
+            minInto(f, jj, local(j), local(lastChunk));
+            f.get(dst).get(jj).op('i32.add');
+            if (S === 1) f.get(row).get(jj).op('i32.add').simdMem('v128.load64_zero', 0, 0);
+            else f.get(row).get(jj).i32(1).op('i32.shl').op('i32.add').v128Load(0, 0).tee(v).get(v).shuffle(EVEN_BYTES);
+            f.store64Lane(0, 0, 0);
+          });
+          f.get(dst).get(OW).op('i32.add').set(dst);
+        });
+      });
+    });
+    f.get(plane).get(Hp).get(Wp).op('i32.mul').op('i32.add').set(plane);
+  });
+  return f;
+}
+
 export function qs8DepthwiseDotName(K: number, S: number): string {
   return `qs8_dwconv_${K}x${K}s${S}__wasmsimd_dot16x2`;
 }
@@ -444,6 +516,7 @@ export const INT8_KERNELS: WasmModuleSpec<Int8Kernels> = {
   key: 'int8-gemm',
   build(m: ModuleBuilder) {
     m.addFunction(emitGemm('rows'), qs8GemmName('rows'));
+    m.addFunction(emitGemm('rows', 'q8', 'rowsOuter'), `${qs8GemmName('rows')}_rows_outer`);
     m.addFunction(emitGemm('cols'), qs8GemmName('cols'));
     m.addFunction(emitGemm('cols', 'f32'), QS8_GEMM_F32_NAME);
     m.addFunction(emitPackCols(), QS8_PACK_NAME);
@@ -452,6 +525,8 @@ export const INT8_KERNELS: WasmModuleSpec<Int8Kernels> = {
       m.addFunction(emitDepthwiseDot(K, S), qs8DepthwiseDotName(K, S));
     }
     m.addFunction(emitPadPlanes(), QS8_PAD_NAME);
+    m.addFunction(emitIm2col(1), 'qs8_im2col_s1__wasmsimd');
+    m.addFunction(emitIm2col(2), 'qs8_im2col_s2__wasmsimd');
     m.addFunction(emitBinary('add'), 'qs8_vadd__wasmsimd');
     m.addFunction(emitBinary('mul'), 'qs8_vmul__wasmsimd');
   },
@@ -465,10 +540,12 @@ export const INT8_KERNELS: WasmModuleSpec<Int8Kernels> = {
     return {
       add: e['qs8_vadd__wasmsimd'] as Qs8BinaryKernel,
       padPlanes: e[QS8_PAD_NAME] as Qs8PadPlanesKernel,
+      im2col: [e['qs8_im2col_s1__wasmsimd'] as Qs8Im2colKernel, e['qs8_im2col_s2__wasmsimd'] as Qs8Im2colKernel],
       mul: e['qs8_vmul__wasmsimd'] as Qs8BinaryKernel,
       depthwise,
       depthwiseDot,
       gemmRowChannels: e[qs8GemmName('rows')] as Qs8GemmKernel,
+      gemmRowChannelsRowsOuter: e[`${qs8GemmName('rows')}_rows_outer`] as Qs8GemmKernel,
       gemmColChannels: e[qs8GemmName('cols')] as Qs8GemmKernel,
       gemmColChannelsF32: e[QS8_GEMM_F32_NAME] as Qs8GemmKernel,
       packCols: e[QS8_PACK_NAME] as Qs8PackKernel,

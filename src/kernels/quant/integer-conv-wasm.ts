@@ -4,7 +4,7 @@ import { requireInput, type PrepareContext } from '../kernel.js';
 import { attrInt } from '../../graph/attributes.js';
 import { convGeometry, im2colIndexMap, type ConvGeometry } from './conv-geometry.js';
 import type { WasmContext } from '../../wasm/context.js';
-import type { Qs8DepthwiseKernel, Qs8PadPlanesKernel } from '../../wasm/int8-kernels.js';
+import type { Int8Kernels, Qs8DepthwiseKernel, Qs8PadPlanesKernel } from '../../wasm/int8-kernels.js';
 import type { Int8Like } from './igemm.js';
 import { requantize } from './rounding.js';
 import {
@@ -71,30 +71,39 @@ export function planWasmQLinearConv(
   }
   const weights = uploadInt16(wasm, packed);
   const params = new WasmChannelParams(wasm, M);
+  // 2-D, stride 1 or 2, rows of 8 or more: zero-point-padded planes, then im2col in wasm; else im2col in JS.
+  const wasmIm2col = pointwise ? undefined : planWasmIm2col(kernels, geom, Cg);
   const im2colBytes = pointwise ? 0 : Math.ceil((Kg * P) / 16) * 16;
-  wasm.reserveScratch(im2colBytes + colPanelBytes(Kg, P));
+  const paddedBytes = wasmIm2col === undefined ? 0 : Math.ceil(wasmIm2col.bytes / 16) * 16;
+  wasm.reserveScratch(paddedBytes + im2colBytes + colPanelBytes(Kg, P));
   const im2col = pointwise ? undefined : x.shape.length === 4 ? im2col2d(geom, Cg) : im2colByMap(map, Cg, KS, P, inPlane);
   const memory = new WasmBytes(wasm);
   const signed = x.dtype === 'int8';
   const KP = kPairs(Kg);
+  // Stream the larger operand once: the weights when they outweigh this call's activation panels.
+  const gemm = groupBytes > colPanelBytes(Kg, P) ? kernels.gemmRowChannelsRowsOuter : kernels.gemmRowChannels;
   return {
     run(xData, zx, y, yZp, bias, multipliers) {
       if (!inWasmMemory(wasm, xData, y)) return false;
       params.write(bias, 1, multipliers);
       const flip = signed ? 0 : 0x80;
       const shift = signed ? zx : zx - 128;
-      const scratch = wasm.scratch;
+      const padded = wasm.scratch;
+      const scratch = padded + paddedBytes;
       const panels = scratch + im2colBytes;
       for (let n = 0; n < N; n++) {
         for (let g = 0; g < group; g++) {
           const plane0 = xData.byteOffset + (n * C + g * Cg) * inPlane;
           let src = plane0;
-          if (!pointwise) {
+          if (wasmIm2col !== undefined) {
+            wasmIm2col.run(plane0, zx & 0xff, padded, scratch);
+            src = scratch;
+          } else if (!pointwise) {
             im2col!(memory.bytes, plane0, zx & 0xff, scratch);
             src = scratch;
           }
           kernels.packCols(src, P, Kg, P, flip, shift, panels);
-          kernels.gemmRowChannels(
+          gemm(
             Mg, P, KP, weights + g * groupBytes, panels, y.byteOffset + (n * M + g * Mg) * P, P,
             params.biasOffset + 4 * g * Mg, params.multOffset + 4 * g * Mg, yZp, lo, hi,
           );
@@ -197,6 +206,37 @@ function interiorRange(outSize: number, size: number, S: number, pb: number, K: 
   const [lo] = validRange(outSize, size, S, -pb);
   const [, hi] = validRange(outSize, size, S, K - 1 - pb);
   return [lo, Math.max(lo, hi)];
+}
+
+/** im2col on wasm: the group's planes padded with the zero point into `padded` (bytes long), then gathered. */
+interface WasmIm2col {
+  bytes: number;
+  run(plane0: number, pad: number, padded: number, dst: number): void;
+}
+
+function planWasmIm2col(kernels: Int8Kernels, g: ConvGeometry, Cg: number): WasmIm2col | undefined {
+  if (g.inSize.length !== 2) return undefined;
+  const [H, W] = g.inSize as [number, number];
+  const [OH, OW] = g.outSize as [number, number];
+  const [KH, KW] = g.kernel as [number, number];
+  const [sh, sw] = g.strides as [number, number];
+  const [dh, dw] = g.dilations as [number, number];
+  const [ph, pw] = g.padBegin as [number, number];
+  const S = sh;
+  const Hp = (OH - 1) * S + (KH - 1) * dh + 1;
+  const Wp = (OW - 1) * S + (KW - 1) * dw + 1;
+  const rows = Math.max(0, Math.min(H, Hp - ph));
+  const cols = Math.min(W, Wp - pw);
+  if (sh !== sw || (S !== 1 && S !== 2) || OW < 8 || cols < 8) return undefined;
+  const gather = kernels.im2col[S - 1];
+  return {
+    // The pad kernel and the stride-2 loads may run up to 16 bytes past the last plane.
+    bytes: Cg * Hp * Wp + 16,
+    run(plane0, pad, padded, dst) {
+      kernels.padPlanes(plane0, W, H * W, padded, Hp, Wp, ph, pw, rows, cols, Cg, pad);
+      gather(padded, Hp, Wp, Cg, KH, KW, dh, dw, OH, OW, dst);
+    },
+  };
 }
 
 /** Writes the im2col matrix of one group's Cg planes (from byte plane0) as K rows of P bytes at dst; padding = pad. */
