@@ -4,6 +4,7 @@ import { GraphError, UnsupportedError } from '../src/errors.js';
 import { defaultRegistry } from '../src/kernels/registry.js';
 import type { PrepareContext } from '../src/kernels/kernel.js';
 import { erf, erfc } from '../src/kernels/elementwise/math.js';
+import { WasmContext } from '../src/wasm/context.js';
 import { F, expectClose, makeNode, randomTensor, rng, runKernel, tensor, type AttrValue } from './harness.js';
 
 // ---- references written independently of the kernels ----
@@ -669,6 +670,23 @@ describe('broadcast engine on random compatible shapes', () => {
       const exp = new Float32Array(sizeOf(shape));
       for (let i = 0; i < exp.length; i++) exp[i] = c.data[index(0, i)] ? (a.data[index(1, i)] as number) : (b.data[index(2, i)] as number);
       expectClose(w, { dtype: 'float32', shape, data: exp }, 0, 0);
+    }
+  });
+});
+
+describe('transformer activations with the wasm backend active but views outside its memory', () => {
+  const wasm = WasmContext.create();
+  it.skipIf(wasm === undefined)('Gelu (both forms), Erf, Sigmoid and Tanh fall back to the JS loop: bit-identical to the js backend', () => {
+    const x = randomTensor([2, 37], 5, -6, 6);
+    for (const [op, attrs] of [['Gelu', {}], ['Gelu', { approximate: 'tanh' }], ['Erf', {}], ['Sigmoid', {}], ['Tanh', {}]] as const) {
+      const [js] = runKernel(op, [x], attrs);
+      const [fallback] = runKernel(op, [x], attrs, { options: { wasm } });
+      expectClose(fallback!, js!, 0, 0);
+      // and float64 never takes the float32 wasm kernel
+      const x64 = tensor('float64', x.shape, Float64Array.from(x.data as Float32Array));
+      const [y64] = runKernel(op, [x64], attrs, { options: { wasm } });
+      expect(y64!.data).toBeInstanceOf(Float64Array);
+      expectClose(y64!, runKernel(op, [x64], attrs)[0]!, 0, 0);
     }
   });
 });
