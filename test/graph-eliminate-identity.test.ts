@@ -117,3 +117,30 @@ describe('eliminateIdentity', () => {
     expect(out.outputs.map((o) => o.name)).toEqual(['y']);
   });
 });
+
+describe('eliminateIdentity on Pad with zero pads', () => {
+  const int64 = (v: number[]) => ({ dtype: 'int64' as const, shape: [v.length], data: BigInt64Array.from(v.map(BigInt)) });
+  const withPads = (g: Graph, pads: number[]): Graph => ({ ...g, initializers: new Map([['p', int64(pads)]]) });
+
+  it('removes a Pad whose constant pads input is all zero (opset 11+), as exporters put before AveragePool', () => {
+    const g = withPads(graph([node('Relu', ['x'], ['a']), node('Pad', ['a', 'p'], ['b']), node('Neg', ['b'], ['y'])], ['x'], ['y']), [0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(wiring(eliminateIdentity(g))).toEqual(['Relu(x)->a', 'Neg(a)->y']);
+  });
+
+  it('removes a Pad whose pads come from a Constant node, and one with a zero pads attribute (opset < 11)', () => {
+    const constant = node('Constant', [], ['p'], 'c', new Map([['value', { type: 'tensor', value: int64([0, 0, 0, 0]) }]]));
+    const g1 = graph([node('Relu', ['x'], ['a']), constant, node('Pad', ['a', 'p'], ['b']), node('Neg', ['b'], ['y'])], ['x'], ['y']);
+    expect(wiring(eliminateIdentity(g1))).toEqual(['Relu(x)->a', 'Constant()->p', 'Neg(a)->y']);
+    const g2 = graph([node('Relu', ['x'], ['a']), node('Pad', ['a'], ['b'], 'pad', new Map([['pads', { type: 'ints', value: [0, 0, 0, 0] }]])), node('Neg', ['b'], ['y'])], ['x'], ['y']);
+    expect(wiring(eliminateIdentity(g2))).toEqual(['Relu(x)->a', 'Neg(a)->y']);
+  });
+
+  it('keeps a Pad with any non-zero (or negative) pad, and one whose pads are a runtime value', () => {
+    for (const pads of [[0, 0, 0, 1, 0, 0, 0, 0], [0, -1, 0, 0]]) {
+      const g = withPads(graph([node('Relu', ['x'], ['a']), node('Pad', ['a', 'p'], ['b']), node('Neg', ['b'], ['y'])], ['x'], ['y']), pads);
+      expect(wiring(eliminateIdentity(g))).toEqual(['Relu(x)->a', 'Pad(a,p)->b', 'Neg(b)->y']);
+    }
+    const runtime = graph([node('Relu', ['x'], ['a']), node('Pad', ['a', 'q'], ['b']), node('Neg', ['b'], ['y'])], ['x', 'q'], ['y']);
+    expect(wiring(eliminateIdentity(runtime))).toEqual(['Relu(x)->a', 'Pad(a,q)->b', 'Neg(b)->y']);
+  });
+});

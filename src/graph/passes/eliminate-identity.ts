@@ -2,9 +2,11 @@ import type { TensorData } from '../../dtype.js';
 import type { Graph, Node } from '../../loader/model.js';
 import { implicitInputs } from '../scope.js';
 import { withOptimisedSubgraphs } from './subgraphs.js';
+import { GraphIndex } from './match.js';
 
 /**
- * Removes Identity nodes and inference-mode Dropout (ONNX Dropout outside training is the identity;
+ * Removes Identity nodes, Pad nodes whose pads are all zero (exporters emit them before pooling), and
+ * inference-mode Dropout (ONNX Dropout outside training is the identity;
  * its mask is then all true, so the node is only removable when the mask is not used), rewiring
  * consumers to read the source. Graph input and output names are kept: when an Identity writes a graph
  * output, the upstream producer's output is renamed to the graph output instead; if the source is a
@@ -34,8 +36,9 @@ export function eliminateIdentity(graph: Graph): Graph {
     return p !== undefined && !removed.has(p) && !graphOutputs.has(x) && !sources.has(x) && !readBySubgraph.has(x);
   };
 
+  const index = new GraphIndex({ ...graph, nodes });
   nodes.forEach((node, i) => {
-    if (!isPassThrough(node, graph.initializers, isUsed)) return;
+    if (!isPassThrough(node, graph.initializers, isUsed) && !isZeroPad(node, index)) return;
     const x = resolve(node.inputs[0]!);
     const y = node.outputs[0]!;
     if (!graphOutputs.has(y) && !readBySubgraph.has(y)) {
@@ -71,4 +74,13 @@ function isPassThrough(node: Node, initializers: Map<string, TensorData>, isUsed
   if (training === undefined || training === '') return true;
   const value = initializers.get(training);
   return value !== undefined && value.data.length === 1 && !value.data[0];
+}
+
+/** Pad with every pad zero (the attribute before opset 11, the constant `pads` input after): the identity. */
+function isZeroPad(node: Node, index: GraphIndex): boolean {
+  if (node.domain !== '' || node.opType !== 'Pad' || node.inputs.length < 1 || node.inputs[0] === '' || !node.outputs[0]) return false;
+  const attr = node.attributes.get('pads');
+  if (attr !== undefined) return attr.type === 'ints' && attr.value.every((v) => v === 0);
+  const pads = index.constant(node.inputs[1] ?? '');
+  return pads !== undefined && pads.data.length > 0 && Array.from(pads.data as ArrayLike<number | bigint>).every((v) => Number(v) === 0);
 }
