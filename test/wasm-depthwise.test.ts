@@ -1,7 +1,7 @@
 /** The wasm depthwise interiors (3×3 and 5×5, stride 1 and 2) against a naive loop, over odd plane sizes and paddings. */
 import { describe, expect, it } from 'vitest';
 import { WasmContext } from '../src/wasm/context.js';
-import { wasmDepthwiseInterior } from '../src/wasm/depthwise.js';
+import { DEPTHWISE_LAYER_WASM, depthwiseLayerPaddedSize, wasmDepthwiseInterior, wasmDepthwiseLayer } from '../src/wasm/depthwise.js';
 
 const ctx = WasmContext.create();
 if (ctx === undefined) console.warn('wasm-depthwise: WebAssembly SIMD is unavailable in this engine; tests skipped');
@@ -90,4 +90,51 @@ describe.skipIf(ctx === undefined)('f32_dwconv_{3x3,5x5}s{1,2}_interior__wasmsim
     expect(wasmDepthwiseInterior(w, 3, 1, new Float32Array(9), 0, 3, new Float32Array(9), 0, 0, y, 0, 1, 0, 1, 0, 1, 0, 0)).toBe(false);
     expect(y[0]).toBe(0);
   });
+});
+
+describe.skipIf(ctx === undefined)('f32_dwconv_3x3s{1,2}_layer_minmax__wasmsimd (wasmDepthwiseLayer)', () => {
+  const w = ctx!;
+  const k = w.use(DEPTHWISE_LAYER_WASM);
+
+  /** y[m][oh][ow] = clamp(b[m] + Σ w[9m + 3kh + kw] · x[m / mult][S·oh − ph + kh][S·ow − pw + kw], lo, hi), zero outside. */
+  function naive(
+    x: Float32Array, C: number, H: number, W: number, wt: Float32Array, b: Float32Array, M: number, S: number,
+    ph: number, pw: number, OH: number, OW: number, lo: number, hi: number,
+  ): Float32Array {
+    const y = new Float32Array(M * OH * OW);
+    for (let m = 0; m < M; m++) {
+      const c = Math.floor(m / (M / C));
+      for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
+        let s = b[m]!;
+        for (let kh = 0; kh < 3; kh++) for (let kw = 0; kw < 3; kw++) {
+          const ih = S * oh - ph + kh, iw = S * ow - pw + kw;
+          if (ih >= 0 && ih < H && iw >= 0 && iw < W) s += wt[9 * m + 3 * kh + kw]! * x[(c * H + ih) * W + iw]!;
+        }
+        y[(m * OH + oh) * OW + ow] = Math.min(hi, Math.max(lo, s));
+      }
+    }
+    return y;
+  }
+
+  for (const S of [1, 2] as const) {
+    it(`stride ${S}: whole layers (rows of 1 to 13 outputs, multiplier 1 and 2) match the naive sum; nothing written past Y`, () => {
+      for (const [C, mult, H, W, ph, pw] of [[3, 1, 5, 7, 1, 1], [2, 2, 9, 4, 0, 1], [4, 1, 1, 1, 1, 1], [5, 1, 13, 26, 1, 1], [1, 2, 8, 16, 1, 0]] as const) {
+        const M = C * mult;
+        const OH = Math.floor((H + 2 * ph - 3) / S) + 1, OW = Math.floor((W + 2 * pw - 3) / S) + 1;
+        if (OH <= 0 || OW <= 0) continue;
+        const x = values(C * H * W, H + W);
+        const wt = values(9 * M, C), b = values(M, M);
+        const [Hp, Wp] = depthwiseLayerPaddedSize(S, OH, OW);
+        const at = [C * H * W, 9 * M, M, M * OH * OW + 8, Hp * Wp].map((n) => w.alloc(n * 4));
+        const [xv, wv, bv, yv, pv] = at.map((o, i) => w.f32(o, [C * H * W, 9 * M, M, M * OH * OW + 8, Hp * Wp][i]!)) as Float32Array[];
+        xv!.set(x); wv!.set(wt); bv!.set(b); yv!.fill(-99); pv!.fill(Number.NaN);
+        const y = w.f32(yv!.byteOffset, M * OH * OW);
+        expect(wasmDepthwiseLayer(w, k!, S, xv!, 0, C, H, W, wv!, bv!, y, 0, M, OH, OW, ph, pw, pv!, true, -1, 1.5)).toBe(true);
+        const want = naive(x, C, H, W, wt, b, M, S, ph, pw, OH, OW, -1, 1.5);
+        for (let i = 0; i < want.length; i++) expect(Math.abs(y[i]! - want[i]!), `C${C}x${mult} ${H}x${W} at ${i}`).toBeLessThan(1e-5);
+        expect(Array.from(yv!.subarray(M * OH * OW))).toEqual(new Array(8).fill(-99));
+        at.forEach((o) => w.free(o));
+      }
+    });
+  }
 });

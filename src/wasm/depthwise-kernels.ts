@@ -114,8 +114,8 @@ const DL = {
  * xpad being the input plane copied at (ph, pw) into the zeroed Hp×Wp plane `padded` (once per input plane);
  * act = 1 clamps to [lo, hi] with pmax/pmin (NaN passes), 0 leaves it. w (9·M floats) and bias (M floats, or
  * 0 for none) are in memory. Four outputs per step, rows rounded up to whole vectors: the extra lanes land in
- * the next output row, which is written afterwards, except in the last row of the call, which stores the
- * lanes inside Y one by one. So Wp ≥ S·⌈OW/4⌉·4 + 2 (the rounded-up steps read inside the padded row) and
+ * the next outputs, which are written afterwards, except where the vector would end past Y: there only the
+ * lanes inside the row are stored. So Wp ≥ S·⌈OW/4⌉·4 + 2 (the rounded-up steps read inside the padded row) and
  * Hp ≥ S·(OH − 1) + 3. All pointers are byte offsets.
  */
 export function emitDepthwiseLayer(stride: 1 | 2): FunctionBuilder {
@@ -124,11 +124,12 @@ export function emitDepthwiseLayer(stride: 1 | 2): FunctionBuilder {
   for (let t = 0; t < 9; t++) vw.push(f.local(V128));
   const vb = f.local(V128), acc = f.local(V128), vlo = f.local(V128), vhi = f.local(V128), lo = f.local(V128), hi = f.local(V128);
   const m = f.local(I32), oh = f.local(I32), i = f.local(I32), r = f.local(I32), p = f.local(I32), yRow = f.local(I32);
-  const yPlane = f.local(I32), rowBytes = f.local(I32), last = f.local(I32), n = f.local(I32), src = f.local(I32), dst = f.local(I32);
+  const yPlane = f.local(I32), rowBytes = f.local(I32), yEnd = f.local(I32), n = f.local(I32), src = f.local(I32), dst = f.local(I32);
   const rowsIn = f.local(I32), colsIn = f.local(I32), rowSrcBytes = f.local(I32), planeBytes = f.local(I32);
 
   f.get(DL.Wp).i32(2).op('i32.shl').set(rowBytes);
   f.get(DL.W).i32(2).op('i32.shl').set(rowSrcBytes);
+  f.get(DL.y).get(DL.M).get(DL.OH).op('i32.mul').get(DL.OW).op('i32.mul').i32(2).op('i32.shl').op('i32.add').set(yEnd);
   f.get(DL.H).get(DL.W).op('i32.mul').i32(2).op('i32.shl').set(planeBytes);
   f.get(DL.lo).simd('f32x4.splat').set(vlo);
   f.get(DL.hi).simd('f32x4.splat').set(vhi);
@@ -158,8 +159,6 @@ export function emitDepthwiseLayer(stride: 1 | 2): FunctionBuilder {
     f.end();
     f.get(DL.y).get(m).get(DL.OH).op('i32.mul').get(DL.OW).op('i32.mul').i32(2).op('i32.shl').op('i32.add').set(yPlane);
     forLoop(f, oh, konst(0), local(DL.OH), konst(1), () => {
-      // last = this is the call's last row (m = M − 1, oh = OH − 1)
-      f.get(m).i32(1).op('i32.add').get(DL.M).op('i32.eq').get(oh).i32(1).op('i32.add').get(DL.OH).op('i32.eq').op('i32.and').set(last);
       f.get(DL.padded).get(oh).i32(stride).op('i32.mul').get(rowBytes).op('i32.mul').op('i32.add').set(r);
       f.get(yPlane).get(oh).get(DL.OW).op('i32.mul').i32(2).op('i32.shl').op('i32.add').set(yRow);
       forLoop(f, i, konst(0), local(DL.OW), konst(4), () => {
@@ -182,8 +181,8 @@ export function emitDepthwiseLayer(stride: 1 | 2): FunctionBuilder {
         f.get(DL.act).if();
         f.get(acc).get(vlo).simd('f32x4.pmax').get(vhi).simd('f32x4.pmin').set(acc);
         f.end();
-        // A whole vector unless this is the call's last row and fewer than four outputs are left.
-        f.get(last).get(i).i32(4).op('i32.add').get(DL.OW).op('i32.gt_s').op('i32.and').if();
+        // A whole vector unless it would end past Y (then only its lanes inside the row, at most three).
+        f.get(yRow).get(i).i32(2).op('i32.shl').op('i32.add').i32(16).op('i32.add').get(yEnd).op('i32.gt_u').if();
         for (let l = 0; l < 3; l++) {
           f.get(i).i32(l).op('i32.add').get(DL.OW).op('i32.lt_s').if();
           f.get(yRow).get(i).i32(2).op('i32.shl').op('i32.add').get(acc).lane('f32x4.extract_lane', l).f32Store(4 * l);
