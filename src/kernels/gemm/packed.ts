@@ -159,8 +159,9 @@ export function gemmPackedB(
           const height = Math.min(mr, mc - i0);
           const ci = cOff + (m0 + i0) * ldc + j0;
           const ai = panels + i0 * kc;
-          if (height < mr || width < nr) runEdgeTile(add ? gemminc : gemm, mr, nr, kc, scratch, ai, b, bi, C, ci, ldc, height, width, add, scratch, scratchOff);
-          else if (add) gemminc(kc, scratch, ai, b, bi, C, ci, ldc);
+          if (height < mr || width < nr) {
+            runEdgeTile(add ? gemminc : gemm, mr, nr, kc, scratch, ai, b, bi, C, ci, ldc, height, width, add, scratch, scratchOff);
+          } else if (add) gemminc(kc, scratch, ai, b, bi, C, ci, ldc);
           else gemm(kc, scratch, ai, b, bi, C, ci, ldc);
           if (last) finishTile(C, ci, ldc, height, width, undefined, 0, pb.hasBias ? b : undefined, j0, act);
         }
@@ -202,8 +203,9 @@ export function gemmPackedA(
           const width = Math.min(nr, nc - j0);
           const ci = cOff + i0 * ldc + n0 + j0;
           const bi = panels + j0 * kc;
-          if (height < mr || width < nr) runEdgeTile(add ? gemminc : gemm, mr, nr, kc, a, ai, scratch, bi, C, ci, ldc, height, width, add, scratch, scratchOff);
-          else if (add) gemminc(kc, a, ai, scratch, bi, C, ci, ldc);
+          if (height < mr || width < nr) {
+            runEdgeTile(add ? gemminc : gemm, mr, nr, kc, a, ai, scratch, bi, C, ci, ldc, height, width, add, scratch, scratchOff);
+          } else if (add) gemminc(kc, a, ai, scratch, bi, C, ci, ldc);
           else gemm(kc, a, ai, scratch, bi, C, ci, ldc);
           if (last) finishTile(C, ci, ldc, height, width, pa.hasBias ? a : undefined, i0, undefined, 0, act);
         }
