@@ -28,8 +28,9 @@ beforeAll(() => {
   if (k === undefined) throw new Error('the int8 module did not compile');
   kernels = k;
   // Count calls through the shared bound object (the operators read it on every run).
-  const { gemmRowChannels, gemmRowChannelsRowsOuter, gemmColChannels, gemmColChannelsF32, depthwise, add, mul } = k;
+  const { gemmRowChannels, gemmRowChannelsRowsOuter, gemmColChannels, gemmColChannelsF32, depthwise, add, mul, quantize } = k;
   Object.assign(k, {
+    quantize: (...a: Parameters<typeof quantize>) => { gemmCalls++; quantize(...a); },
     gemmRowChannelsRowsOuter: (...a: Parameters<typeof gemmRowChannelsRowsOuter>) => { gemmCalls++; gemmRowChannelsRowsOuter(...a); },
     gemmColChannelsF32: (...a: Parameters<typeof gemmColChannelsF32>) => { gemmCalls++; gemmColChannelsF32(...a); },
     add: (...a: Parameters<typeof add>) => { gemmCalls++; add(...a); },
@@ -437,4 +438,31 @@ describe('QGemm with a float output (a classifier head) on the wasm int8 GEMM', 
     expect(Array.from(got.data as Float32Array)).toEqual(expected);
     expect(Array.from(runOp('js', 'QGemm', 'com.microsoft', inputs, [1, 2, 3, 4, 5, 6], attrs).data as Float32Array)).toEqual(expected);
   });
+});
+
+describe('QuantizeLinear float32 → 8 bits per tensor on wasm SIMD', () => {
+  for (const yType of ['uint8', 'int8'] as const) {
+    for (const n of [3, 4, 1029]) {
+      it(`${yType} n=${n}: wasm = JS = saturate(roundHalfEven(f32(x / scale)) + zp), ties and NaN included`, () => {
+        const r = rng(n);
+        const scale = 0.5;
+        // Halves make ties; large values saturate; NaN becomes 0.
+        const x = Float32Array.from({ length: n }, (_, i) => (i % 7 === 0 ? (i % 2 ? 1.25 : -0.75) : i % 11 === 0 ? (i % 2 ? 1e9 : -1e9) : i === 5 ? NaN : (r() - 0.5) * 200));
+        const zp = yType === 'uint8' ? 128 : -3;
+        const [lo, hi] = yType === 'uint8' ? [0, 255] : [-128, 127];
+        const expected = Array.from(x, (v) => {
+          if (Number.isNaN(v)) return 0;
+          const s = f(v / scale);
+          const q = Math.round(s) - (Math.abs(s % 1) === 0.5 && Math.round(s) % 2 !== 0 ? 1 : 0) + zp;
+          return Math.min(hi, Math.max(lo, q));
+        });
+        const inputs: TensorData[] = [{ dtype: 'float32', shape: [n], data: x }, scalar('float32', scale), scalar(yType, zp)];
+        gemmCalls = 0;
+        const got = runOp('wasm', 'QuantizeLinear', '', inputs, [1, 2], {});
+        expect(gemmCalls, 'the wasm kernel ran').toBe(1);
+        expect(Array.from(got.data as Int8Like)).toEqual(expected);
+        expect(Array.from(runOp('js', 'QuantizeLinear', '', inputs, [1, 2], {}).data as Int8Like)).toEqual(expected);
+      });
+    }
+  }
 });

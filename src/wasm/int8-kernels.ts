@@ -84,6 +84,7 @@ export const QS8_DEPTHWISE_SHAPES: readonly (readonly [number, number])[] = [[3,
 
 export interface Int8Kernels {
   readonly padPlanes: Qs8PadPlanesKernel;
+  readonly quantize: Qs8QuantizeKernel;
   /** im2col of padded planes by stride: [stride 1, stride 2]. */
   readonly im2col: readonly [Qs8Im2colKernel, Qs8Im2colKernel];
   readonly add: Qs8BinaryKernel;
@@ -480,6 +481,35 @@ function emitIm2col(S: number): FunctionBuilder {
   return f;
 }
 
+/**
+ * qs8_quantize(x, y, n, scale, zp, lo, hi): y[i] = clamp(roundHalfEven(f32(x[i] / scale)) + zp, lo, hi) for
+ * i < 4·⌊n/4⌋ (QuantizeLinear per tensor, float32 in, 8-bit out; the caller does the rest). NaN becomes 0 as a
+ * typed-array store of NaN does.
+ */
+export type Qs8QuantizeKernel = (x: number, y: number, n: number, scale: number, zp: number, lo: number, hi: number) => void;
+
+function emitQuantize(): FunctionBuilder {
+  const f = new FunctionBuilder([I32, I32, I32, F32, F32, F32, F32]);
+  const [x, y, n, scale, zp, lo, hi] = [0, 1, 2, 3, 4, 5, 6] as const;
+  const i = f.local(I32), end = f.local(I32);
+  const scalev = f.local(V128), magic = f.local(V128), zpv = f.local(V128), lov = f.local(V128), hiv = f.local(V128), v = f.local(V128);
+  f.get(scale).simd('f32x4.splat').set(scalev);
+  f.f32(ROUND_MAGIC_F32).simd('f32x4.splat').set(magic);
+  f.get(zp).simd('f32x4.splat').set(zpv);
+  f.get(lo).simd('f32x4.splat').set(lov);
+  f.get(hi).simd('f32x4.splat').set(hiv);
+  f.get(n).i32(-4).op('i32.and').set(end);
+  forLoop(f, i, konst(0), local(end), konst(4), () => {
+    f.get(y).get(i).op('i32.add');
+    f.get(x).get(i).i32(2).op('i32.shl').op('i32.add').v128Load(0, 0).get(scalev).simd('f32x4.div');
+    f.get(magic).simd('f32x4.add').get(magic).simd('f32x4.sub');
+    f.get(zpv).simd('f32x4.add').get(lov).simd('f32x4.max').get(hiv).simd('f32x4.min');
+    f.simd('i32x4.trunc_sat_f32x4_s').set(v);
+    f.get(v).get(v).shuffle(LOW_BYTES).lane('i32x4.extract_lane', 0).i32Store(0, 0);
+  });
+  return f;
+}
+
 export function qs8DepthwiseDotName(K: number, S: number): string {
   return `qs8_dwconv_${K}x${K}s${S}__wasmsimd_dot16x2`;
 }
@@ -525,6 +555,7 @@ export const INT8_KERNELS: WasmModuleSpec<Int8Kernels> = {
       m.addFunction(emitDepthwiseDot(K, S), qs8DepthwiseDotName(K, S));
     }
     m.addFunction(emitPadPlanes(), QS8_PAD_NAME);
+    m.addFunction(emitQuantize(), 'qs8_quantize__wasmsimd');
     m.addFunction(emitIm2col(1), 'qs8_im2col_s1__wasmsimd');
     m.addFunction(emitIm2col(2), 'qs8_im2col_s2__wasmsimd');
     m.addFunction(emitBinary('add'), 'qs8_vadd__wasmsimd');
@@ -540,6 +571,7 @@ export const INT8_KERNELS: WasmModuleSpec<Int8Kernels> = {
     return {
       add: e['qs8_vadd__wasmsimd'] as Qs8BinaryKernel,
       padPlanes: e[QS8_PAD_NAME] as Qs8PadPlanesKernel,
+      quantize: e['qs8_quantize__wasmsimd'] as Qs8QuantizeKernel,
       im2col: [e['qs8_im2col_s1__wasmsimd'] as Qs8Im2colKernel, e['qs8_im2col_s2__wasmsimd'] as Qs8Im2colKernel],
       mul: e['qs8_vmul__wasmsimd'] as Qs8BinaryKernel,
       depthwise,
