@@ -70,11 +70,11 @@ describe('mixed precision: the QDQ writer with values kept in float', () => {
   const model = decodeModel(bytes);
   const feeds = generateFeeds(model, { count: 4, seed: 3 });
   const params = calibrated(model, feeds);
-  const settings = { perChannel: true, opset: 13 };
+  const base = { model, activationType: 'uint8' as const, params, settings: { perChannel: true, opset: 13 } };
   const weights = new Set(['w1', 'w2', 'wg']);
 
   it('everything in float reproduces the float model (folded Relu and Clip are put back)', () => {
-    const mixed = writeMixedQdq(model, 'uint8', params, settings, { floatActivations: new Set(params.keys()), floatWeights: weights });
+    const mixed = writeMixedQdq(base, { floatActivations: new Set(params.keys()), floatWeights: weights });
     const ops = mixed.model.graph.nodes.map((n) => n.opType);
     expect(ops).not.toContain('QuantizeLinear');
     expect(ops).not.toContain('DequantizeLinear');
@@ -86,9 +86,9 @@ describe('mixed precision: the QDQ writer with values kept in float', () => {
   });
 
   it('one folded activation in float: its Relu returns, the other stays folded, one QDQ pair fewer', () => {
-    const all = writeMixedQdq(model, 'uint8', params, settings, { floatActivations: new Set(), floatWeights: new Set() });
+    const all = writeMixedQdq(base, { floatActivations: new Set(), floatWeights: new Set() });
     const reluOut = model.graph.nodes.find((n) => n.opType === 'Relu')!.outputs[0]!;
-    const one = writeMixedQdq(model, 'uint8', params, settings, { floatActivations: new Set([reluOut]), floatWeights: new Set(['w2']) });
+    const one = writeMixedQdq(base, { floatActivations: new Set([reluOut]), floatWeights: new Set(['w2']) });
     const count = (m: Model, op: string) => m.graph.nodes.filter((n) => n.opType === op).length;
     expect(count(all.model, 'Relu') + count(all.model, 'Clip')).toBe(0);
     expect(count(one.model, 'Relu')).toBe(1);

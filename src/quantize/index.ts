@@ -43,7 +43,7 @@ export {
   type MinMax,
 } from './ranges.js';
 
-export { chooseFloatCandidates, writeMixedQdq, type FloatCandidate, type MixedPrecisionOptions } from './mixed-precision.js';
+export { chooseFloatCandidates, writeMixedQdq, type FloatCandidate, type FloatSet, type MixedPrecisionOptions, type QdqBase } from './mixed-precision.js';
 export { gptqWeight, emptyGram, observeGram, inverseFactor, quantizeRowWithFeedback, type InputGram } from './gptq.js';
 
 export type QuantFormat = 'qdq' | 'qoperator';
@@ -160,7 +160,7 @@ export function quantizeModel(source: Model | Uint8Array, calibration: Iterable<
   if (options.mixedPrecision) {
     if (format !== 'qdq') throw new UnsupportedError("quantize: mixed precision needs format 'qdq'");
     const progress = (done: number, total: number) => options.onProgress?.('sensitivity', done, total);
-    mixed = chooseFloatCandidates(model, plan, params, settings, activationType, feeds, options.mixedPrecision, progress);
+    mixed = chooseFloatCandidates({ model, activationType, params, settings }, plan, feeds, options.mixedPrecision, progress);
     ({ plan, params, settings } = mixed);
   }
   if (options.empiricalBiasCorrection) settings.outputShifts = measureOutputShifts(model, plan, params, settings, feeds);

@@ -36,10 +36,29 @@ export interface FloatCandidate {
   sensitivity: number;
 }
 
-export interface MixedPrecisionResult {
+/** Everything the QDQ writer needs for the fully quantized model; variants leave parts of it in float. */
+export interface QdqBase {
+  model: Model;
+  activationType: ActivationType;
+  /** Calibrated parameters of every activation. */
+  params: Map<string, QuantParams>;
+  settings: WriterSettings;
+}
+
+/** Which activations (value names) and weights (initializer names) stay in float. */
+export interface FloatSet {
+  floatActivations: ReadonlySet<string>;
+  floatWeights: ReadonlySet<string>;
+}
+
+export interface MixedQdq {
   plan: QuantizationPlan;
   params: Map<string, QuantParams>;
   settings: WriterSettings;
+  model: Model;
+}
+
+export interface MixedPrecisionResult extends MixedQdq {
   /** Candidates kept in float, most sensitive first. */
   kept: FloatCandidate[];
   /** Mean cosine on the probe inputs with everything quantized, and with `kept` in float. */
@@ -47,23 +66,12 @@ export interface MixedPrecisionResult {
   probeCosineAfter: number;
 }
 
-interface Variant {
-  floatActivations: ReadonlySet<string>;
-  floatWeights: ReadonlySet<string>;
-}
-
-/** The QDQ model with the given activations and weights left in float. */
-export function writeMixedQdq(
-  model: Model,
-  activationType: ActivationType,
-  params: Map<string, QuantParams>,
-  settings: WriterSettings,
-  variant: Variant,
-): { plan: QuantizationPlan; params: Map<string, QuantParams>; settings: WriterSettings; model: Model } {
-  const plan = planQuantization(model.graph, activationType, { unfold: variant.floatActivations });
-  const kept = new Map([...params].filter(([name]) => !variant.floatActivations.has(name)));
-  const mixedSettings: WriterSettings = { ...settings, floatWeights: new Set([...(settings.floatWeights ?? []), ...variant.floatWeights]) };
-  return { plan, params: kept, settings: mixedSettings, model: writeQdq(model, plan, kept, mixedSettings) };
+/** The QDQ model with the given activations and weights left in float (folded Relu/Clip put back for them). */
+export function writeMixedQdq(base: QdqBase, variant: FloatSet): MixedQdq {
+  const plan = planQuantization(base.model.graph, base.activationType, { unfold: variant.floatActivations });
+  const params = new Map([...base.params].filter(([name]) => !variant.floatActivations.has(name)));
+  const settings: WriterSettings = { ...base.settings, floatWeights: new Set([...(base.settings.floatWeights ?? []), ...variant.floatWeights]) };
+  return { plan, params, settings, model: writeQdq(base.model, plan, params, settings) };
 }
 
 /** Weight initializers of the quantizable weighted nodes (each once). */
@@ -80,66 +88,64 @@ function floatOutputs(outs: Record<string, Tensor>, names: readonly string[]): F
   return names.filter((n) => isFloat(outs[n]!.type)).map((n) => Float32Array.from(outs[n]!.data as ArrayLike<number>));
 }
 
-/** Mean cosine of a model's float outputs vs reference outputs, over the probe feeds. */
-function meanCosine(model: Model, probes: readonly Feeds[], reference: Float32Array[][]): number {
-  const session = InferenceSession.createSync(encodeModel(model));
-  let sum = 0;
-  let count = 0;
-  probes.forEach((f, i) => {
-    const got = floatOutputs(session.runSync(f), session.outputNames);
-    got.forEach((g, k) => {
-      sum += cosineSimilarity(reference[i]![k]!, g);
-      count++;
+/** Mean cosine of a model's float outputs vs the float model's, over the probe feeds. */
+function cosineMeter(model: Model, probes: readonly Feeds[]): (candidate: Model) => number {
+  const floatSession = InferenceSession.createSync(encodeModel(model));
+  const reference = probes.map((f) => floatOutputs(floatSession.runSync(f), floatSession.outputNames));
+  return (candidate) => {
+    const session = InferenceSession.createSync(encodeModel(candidate));
+    let sum = 0;
+    let count = 0;
+    probes.forEach((f, i) => {
+      floatOutputs(session.runSync(f), session.outputNames).forEach((got, k) => {
+        sum += cosineSimilarity(reference[i]![k]!, got);
+        count++;
+      });
     });
-  });
-  return count === 0 ? 1 : sum / count;
+    return count === 0 ? 1 : sum / count;
+  };
+}
+
+/** Each activation's and each weight's sensitivity (1 - cosine with only it quantized), most sensitive first. */
+function rankCandidates(base: QdqBase, weights: string[], cosineOf: (v: FloatSet) => number, onProgress?: (done: number, total: number) => void): FloatCandidate[] {
+  const activations = [...base.params.keys()];
+  const allActivations = new Set(activations);
+  const allWeights = new Set(weights);
+  const allBut = (name: string, from: ReadonlySet<string>) => new Set([...from].filter((n) => n !== name));
+  const total = activations.length + weights.length;
+  const candidates: FloatCandidate[] = [];
+  for (const name of activations) {
+    candidates.push({ kind: 'activation', name, sensitivity: 1 - cosineOf({ floatActivations: allBut(name, allActivations), floatWeights: allWeights }) });
+    onProgress?.(candidates.length, total);
+  }
+  for (const name of weights) {
+    candidates.push({ kind: 'weight', name, sensitivity: 1 - cosineOf({ floatActivations: allActivations, floatWeights: allBut(name, allWeights) }) });
+    onProgress?.(candidates.length, total);
+  }
+  return candidates.sort((a, b) => b.sensitivity - a.sensitivity);
 }
 
 export function chooseFloatCandidates(
-  model: Model,
+  base: QdqBase,
   plan: QuantizationPlan,
-  params: Map<string, QuantParams>,
-  settings: WriterSettings,
-  activationType: ActivationType,
   feeds: readonly Feeds[],
   options: MixedPrecisionOptions,
   onProgress?: (done: number, total: number) => void,
 ): MixedPrecisionResult {
-  const probes = feeds.slice(0, Math.max(1, options.probes ?? 8));
-  const floatSession = InferenceSession.createSync(encodeModel(model));
-  const reference = probes.map((f) => floatOutputs(floatSession.runSync(f), floatSession.outputNames));
-  const cosineOf = (v: Variant) => meanCosine(writeMixedQdq(model, activationType, params, settings, v).model, probes, reference);
+  const meter = cosineMeter(base.model, feeds.slice(0, Math.max(1, options.probes ?? 8)));
+  const cosineOf = (v: FloatSet) => meter(writeMixedQdq(base, v).model);
   const floatActivations = new Set<string>();
   const floatWeights = new Set<string>();
   const before = cosineOf({ floatActivations, floatWeights });
-  if (before >= options.targetCosine) return { plan, params, settings, kept: [], probeCosineBefore: before, probeCosineAfter: before };
-
-  const activations = [...params.keys()];
-  const weights = weightNames(plan);
-
-  const allActivations = new Set(activations);
-  const allWeights = new Set(weights);
-  const total = activations.length + weights.length;
-  const candidates: FloatCandidate[] = [];
-  const only = (keep: string, from: ReadonlySet<string>) => new Set([...from].filter((n) => n !== keep));
-  for (const name of activations) {
-    candidates.push({ kind: 'activation', name, sensitivity: 1 - cosineOf({ floatActivations: only(name, allActivations), floatWeights: allWeights }) });
-    onProgress?.(candidates.length, total);
-  }
-  for (const name of weights) {
-    candidates.push({ kind: 'weight', name, sensitivity: 1 - cosineOf({ floatActivations: allActivations, floatWeights: only(name, allWeights) }) });
-    onProgress?.(candidates.length, total);
-  }
-  candidates.sort((a, b) => b.sensitivity - a.sensitivity);
-
   const kept: FloatCandidate[] = [];
   let after = before;
-  for (const c of candidates.slice(0, options.maxKept ?? 16)) {
-    if (after >= options.targetCosine) break;
-    (c.kind === 'activation' ? floatActivations : floatWeights).add(c.name);
-    kept.push(c);
-    after = cosineOf({ floatActivations, floatWeights });
+  if (before < options.targetCosine) {
+    for (const c of rankCandidates(base, weightNames(plan), cosineOf, onProgress).slice(0, options.maxKept ?? 16)) {
+      (c.kind === 'activation' ? floatActivations : floatWeights).add(c.name);
+      kept.push(c);
+      after = cosineOf({ floatActivations, floatWeights });
+      if (after >= options.targetCosine) break;
+    }
   }
-  const mixed = writeMixedQdq(model, activationType, params, settings, { floatActivations, floatWeights });
-  return { plan: mixed.plan, params: mixed.params, settings: mixed.settings, kept, probeCosineBefore: before, probeCosineAfter: after };
+  return { ...writeMixedQdq(base, { floatActivations, floatWeights }), kept, probeCosineBefore: before, probeCosineAfter: after };
 }
