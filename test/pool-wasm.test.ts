@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TensorData } from '../src/dtype.js';
 import { WasmContext } from '../src/wasm/context.js';
-import { maxPoolModule } from '../src/wasm/pool-kernels.js';
+import { poolModule } from '../src/wasm/pool-kernels.js';
 import { expectClose, randomTensor, runKernel, tensor } from './harness.js';
 import { runKernelInWasm } from './wasm-harness.js';
 
@@ -82,7 +82,7 @@ describe.skipIf(wasmCtx === undefined)('MaxPool on wasm SIMD', () => {
   });
 
   it('really runs the interior on wasm (the generated kernel is called)', () => {
-    const spec = maxPoolModule(3, 3, 2);
+    const spec = poolModule('max', 3, 3, 2);
     let calls = 0;
     // A context whose cached 3×3 s2 kernel counts its calls (use() caches per key).
     const w = WasmContext.create()!;
@@ -115,4 +115,51 @@ describe.skipIf(wasmCtx === undefined)('GlobalAveragePool on wasm SIMD and its J
       expectClose(runKernel('GlobalAveragePool', [x], {})[0]!, naiveMean(x), 1e-5, 1e-6);
     });
   }
+});
+
+describe.skipIf(wasmCtx === undefined)('AveragePool on wasm SIMD', () => {
+  /** Mean over the taps inside X, or over the taps inside the padded input (count_include_pad). */
+  function naiveAveragePool(x: TensorData, o: Pool, includePad: boolean): TensorData {
+    const [N, C, H, W] = x.shape as [number, number, number, number];
+    const [pt, pl, pb, pr] = o.pads ?? [0, 0, 0, 0];
+    const size = (n: number, k: number, s: number, p: number) => (o.ceil ? Math.ceil : Math.floor)((n + p - k) / s) + 1;
+    let OH = size(H, o.k[0], o.s[0], pt + pb);
+    let OW = size(W, o.k[1], o.s[1], pl + pr);
+    if (o.ceil && (OH - 1) * o.s[0] >= H + pt) OH--;
+    if (o.ceil && (OW - 1) * o.s[1] >= W + pl) OW--;
+    const out: number[] = [];
+    for (let p = 0; p < N * C; p++) {
+      for (let oh = 0; oh < OH; oh++) {
+        for (let ow = 0; ow < OW; ow++) {
+          let s = 0, n = 0, padded = 0;
+          for (let kh = 0; kh < o.k[0]; kh++) {
+            for (let kw = 0; kw < o.k[1]; kw++) {
+              const ih = oh * o.s[0] - pt + kh;
+              const iw = ow * o.s[1] - pl + kw;
+              if (ih < H + pb && iw < W + pr) padded++;
+              if (ih >= 0 && ih < H && iw >= 0 && iw < W) { s += Number(x.data[(p * H + ih) * W + iw]); n++; }
+            }
+          }
+          out.push(s / (includePad ? padded : n));
+        }
+      }
+    }
+    return tensor('float32', [N, C, OH, OW], out);
+  }
+
+  const CASES: [Pool, number[]][] = [
+    [{ k: [2, 2], s: [2, 2] }, [1, 4, 28, 28]], // DenseNet transition
+    [{ k: [3, 3], s: [1, 1], pads: [1, 1, 1, 1] }, [1, 3, 17, 17]], // Inception branch
+    [{ k: [3, 3], s: [2, 2], pads: [1, 1, 1, 1], ceil: true }, [2, 2, 15, 20]],
+    [{ k: [5, 5], s: [1, 1], pads: [2, 2, 2, 2] }, [1, 2, 9, 13]],
+  ];
+  CASES.forEach(([o, shape], i) => {
+    for (const includePad of [false, true]) {
+      it(`${JSON.stringify(o)} on [${shape}], count_include_pad ${includePad ? 1 : 0}, equals the naive mean (rtol 1e-5)`, () => {
+        const x = randomTensor(shape, 60 + i, -2, 3);
+        const got = runKernelInWasm(wasmCtx!, 'AveragePool', [x], { ...attrsOf(o), count_include_pad: includePad ? 1 : 0 })[0]!;
+        expectClose(got, naiveAveragePool(x, o, includePad), 1e-5, 1e-6);
+      });
+    }
+  });
 });

@@ -7,7 +7,7 @@ const EVEN_F32 = [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27];
 const ODD_F32 = EVEN_F32.map((l) => l + 4);
 
 /**
- * maxpool(x, W, planeIn, y, OW, planeOut, planes, rowLo, rowHi, colLo, colHi, ph, pw): the interior outputs
+ * {max,avg}pool(x, W, planeIn, y, OW, planeOut, planes, rowLo, rowHi, colLo, colHi, ph, pw): the interior outputs
  * [rowLo, rowHi) × [colLo, colHi) of every plane of a KH×KW max pool with stride S (1 or 2, dilation 1):
  *   y[oh·OW + ow] = max over kh, kw of x[(S·oh − ph + kh)·W + S·ow − pw + kw]
  * x, y are byte offsets of the first planes, planeIn/planeOut plane sizes in bytes. Taps are reduced in
@@ -16,7 +16,7 @@ const ODD_F32 = EVEN_F32.map((l) => l + 4);
  * x[c .. c+7] into even and odd lanes as the depthwise kernel does, reading up to x[c + 2⌊(KW−1)/2⌋ + 7], so
  * a step runs vectorized only while that stays inside its row; the rest of the row runs scalar.
  */
-function emitMaxPool(KH: number, KW: number, S: 1 | 2): FunctionBuilder {
+function emitPool(mode: PoolMode, KH: number, KW: number, S: 1 | 2): FunctionBuilder {
   const f = new FunctionBuilder(new Array<typeof I32>(13).fill(I32));
   const [x, W, planeIn, y, OW, planeOut, planes, rowLo, rowHi, colLo, colHi, ph, pw] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
   const c = f.local(I32), oh = f.local(I32), r0 = f.local(I32), yi = f.local(I32), i = f.local(I32);
@@ -30,8 +30,9 @@ function emitMaxPool(KH: number, KW: number, S: 1 | 2): FunctionBuilder {
   if (S === 1) f.get(n).set(iMax);
   else f.get(W).i32(1 + last).op('i32.sub').get(pw).op('i32.add').get(colLo).i32(1).op('i32.shl').op('i32.sub').i32(1).op('i32.shr_s').set(iMax);
   const combine = (first: boolean, value: () => void) => {
-    if (first) { value(); f.set(acc); } else { f.get(acc); value(); f.simd('f32x4.pmax').set(acc); }
+    if (first) { value(); f.set(acc); } else { f.get(acc); value(); f.simd(mode === 'max' ? 'f32x4.pmax' : 'f32x4.add').set(acc); }
   };
+  const inverse = 1 / (KH * KW);
   f.get(x).set(xc);
   f.get(y).set(yc);
   forLoop(f, c, konst(0), local(planes), konst(1), () => {
@@ -61,7 +62,9 @@ function emitMaxPool(KH: number, KW: number, S: 1 | 2): FunctionBuilder {
           }
         }
       }
-      f.get(yi).get(i).i32(2).op('i32.shl').op('i32.add').get(acc).v128Store(0, 2);
+      f.get(yi).get(i).i32(2).op('i32.shl').op('i32.add').get(acc);
+      if (mode === 'avg') f.f32(inverse).simd('f32x4.splat').simd('f32x4.mul');
+      f.v128Store(0, 2);
       f.get(i).i32(4).op('i32.add').set(i).br(0);
       f.end().end();
       // Scalar rest of the row: outputs [i, n), same tap order and comparison.
@@ -72,11 +75,14 @@ function emitMaxPool(KH: number, KW: number, S: 1 | 2): FunctionBuilder {
             if (kh > 0) f.get(rowBytes).i32(kh).op('i32.mul').op('i32.add');
             f.f32Load(4 * kw);
             if (kh === 0 && kw === 0) { f.set(sacc); continue; }
+            if (mode === 'avg') { f.get(sacc).op('f32.add').set(sacc); continue; }
             // sacc = sacc < v ? v : sacc
             f.set(sv).get(sv).get(sacc).get(sacc).get(sv).op('f32.lt').select().set(sacc);
           }
         }
-        f.get(yi).get(i).i32(2).op('i32.shl').op('i32.add').get(sacc).f32Store();
+        f.get(yi).get(i).i32(2).op('i32.shl').op('i32.add').get(sacc);
+        if (mode === 'avg') f.f32(inverse).op('f32.mul');
+        f.f32Store();
       });
     });
     f.get(xc).get(planeIn).op('i32.add').set(xc);
@@ -94,13 +100,19 @@ export type WasmMaxPoolInterior = (
 /** Largest window the generated max pool unrolls; larger windows stay in JS. */
 export const MAX_POOL_UNROLL = 7;
 
-/** The module of one max-pool window shape (generated per shape on first use, a few hundred bytes). */
-export function maxPoolModule(KH: number, KW: number, S: 1 | 2): WasmModuleSpec<WasmMaxPoolInterior> {
-  const name = `f32_maxpool_${KH}x${KW}s${S}_interior__wasmsimd`;
+export type PoolMode = 'max' | 'avg';
+
+/**
+ * The module of one pooling window shape (generated per shape on first use, a few hundred bytes). 'avg' sums
+ * the taps in the same order and multiplies by 1/(KH·KW): interior windows have every tap inside, so that is
+ * the mean whether or not padding counts.
+ */
+export function poolModule(mode: PoolMode, KH: number, KW: number, S: 1 | 2): WasmModuleSpec<WasmMaxPoolInterior> {
+  const name = `f32_${mode}pool_${KH}x${KW}s${S}_interior__wasmsimd`;
   return {
     key: name,
     build(m) {
-      m.addFunction(emitMaxPool(KH, KW, S), name);
+      m.addFunction(emitPool(mode, KH, KW, S), name);
     },
     bind: (e) => e[name] as WasmMaxPoolInterior,
   };

@@ -4,7 +4,7 @@ import { attrFloat, attrInt } from '../../graph/attributes.js';
 import { attrFlag, forwardGeometry, liftGeometry, readWindowAttrs, type WindowGeometry } from '../conv/geometry.js';
 import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
 import type { WasmContext } from '../../wasm/context.js';
-import { MAX_POOL_UNROLL, maxPoolModule, type WasmMaxPoolInterior } from '../../wasm/pool-kernels.js';
+import { MAX_POOL_UNROLL, poolModule, type PoolMode, type WasmMaxPoolInterior } from '../../wasm/pool-kernels.js';
 
 /**
  * Per spatial dim (lifted to D, H, W) and output index o, the taps k in [lo, hi) that land inside the input:
@@ -227,21 +227,24 @@ function windowMaxRow(pp: PoolProblem, x: Float32Array, rowBase: number, oh: num
   }
 }
 
-/** The wasm interior kernel for this 2-D float32 max pool, or undefined (shape not generated, no wasm). */
-function wasmMaxPool(pp: PoolProblem, wasm: WasmContext | undefined): WasmMaxPoolInterior | undefined {
+/** The wasm interior kernel for this 2-D float32 pool, or undefined (shape not generated, no wasm). */
+function wasmPool(mode: PoolMode, pp: PoolProblem, wasm: WasmContext | undefined): WasmMaxPoolInterior | undefined {
   const g = pp.geo;
   const [KH, KW, S] = [g.kernel[1]!, g.kernel[2]!, g.strides[1]!];
   if (wasm === undefined || g.strides[2] !== S || (S !== 1 && S !== 2)) return undefined;
   if (g.dilations[1] !== 1 || g.dilations[2] !== 1 || KH > MAX_POOL_UNROLL || KW > MAX_POOL_UNROLL) return undefined;
-  return wasm.use(maxPoolModule(KH, KW, S));
+  return wasm.use(poolModule(mode, KH, KW, S));
 }
 
+/** Writes y[yr + ow] for ow in [ow0, ow1) of output row oh (rowBase = X row oh·sh − ph), by the planned tap ranges. */
+type BorderRow = (pp: PoolProblem, x: Float32Array, rowBase: number, oh: number, ow0: number, ow1: number, y: Float32Array, yr: number) => void;
+
 /**
- * maxPool2dF32 with the interior (windows wholly inside X) on WebAssembly SIMD over all planes in one call,
- * the border windows by the planned tap ranges in JS. False (nothing done) when x or y is not in wasm memory.
+ * A 2-D float32 pool with the interior (windows wholly inside X) on WebAssembly SIMD over all planes in one
+ * call and the border windows by `border` in JS. False (nothing done) when x or y is not in wasm memory.
  * X [planes, 1, H, W] -> Y [planes, 1, OH, OW]
  */
-function maxPool2dWasm(pp: PoolProblem, kernel: WasmMaxPoolInterior, memory: WebAssembly.Memory, x: Float32Array, y: Float32Array): boolean {
+function pool2dWasm(pp: PoolProblem, kernel: WasmMaxPoolInterior, border: BorderRow, memory: WebAssembly.Memory, x: Float32Array, y: Float32Array): boolean {
   if (x.buffer !== memory.buffer || y.buffer !== memory.buffer) return false;
   const g = pp.geo;
   const [H, W, OH, OW] = [g.inSize[1]!, g.inSize[2]!, g.outSize[1]!, g.outSize[2]!];
@@ -260,14 +263,44 @@ function maxPool2dWasm(pp: PoolProblem, kernel: WasmMaxPoolInterior, memory: Web
       const rowBase = xc + (oh * sh - ph) * W;
       const yr = yc + oh * OW;
       if (!interior || oh < rowLo || oh >= rowHi) {
-        windowMaxRow(pp, x, rowBase, oh, 0, OW, y, yr);
+        border(pp, x, rowBase, oh, 0, OW, y, yr);
       } else {
-        windowMaxRow(pp, x, rowBase, oh, 0, colLo, y, yr);
-        windowMaxRow(pp, x, rowBase, oh, colHi, OW, y, yr);
+        border(pp, x, rowBase, oh, 0, colLo, y, yr);
+        border(pp, x, rowBase, oh, colHi, OW, y, yr);
       }
     }
   }
   return true;
+}
+
+/**
+ * windowMaxRow's mean: the sum of the taps inside X over their count, or over the taps inside the padded input
+ * when padding counts (count_include_pad), as poolPlanes computes it (float64 sums, one rounding to float32).
+ */
+function windowAverageRow(includePad: boolean): BorderRow {
+  return (pp, x, rowBase, oh, ow0, ow1, y, yr) => {
+    const g = pp.geo;
+    const W = g.inSize[2]! | 0;
+    const sw = g.strides[2]! | 0;
+    const dh = g.dilations[1]! | 0;
+    const dw = g.dilations[2]! | 0;
+    const pw = g.padsBegin[2]! | 0;
+    const rh = pp.ranges[1];
+    const rw = pp.ranges[2];
+    const khLo = rh.lo[oh]!;
+    const khHi = rh.hi[oh]!;
+    for (let ow = ow0; ow < ow1; ow++) {
+      const kwLo = rw.lo[ow]!;
+      const kwHi = rw.hi[ow]!;
+      const colBase = rowBase + ow * sw - pw;
+      let acc = 0;
+      for (let kh = khLo; kh < khHi; kh++) {
+        const r = colBase + kh * dh * W;
+        for (let kw = kwLo; kw < kwHi; kw++) acc += x[r + kw * dw]!;
+      }
+      y[yr + ow] = acc / (includePad ? rh.padded[oh]! * rw.padded[ow]! : (khHi - khLo) * (kwHi - kwLo));
+    }
+  };
 }
 
 const FLOAT_TYPES = new Set(['float32', 'float16', 'bfloat16', 'float64']);
@@ -299,12 +332,12 @@ function prepareMaxPool(ctx: PrepareContext): PreparedKernel {
   const wantIndices = ctx.node.outputs.length > 1 && ctx.node.outputs[1] !== '';
   if (!wantIndices && pp.geo.inSize[0] === 1 && pp.geo.kernel[0] === 1 && x.dtype !== 'float64' && FLOAT_TYPES.has(x.dtype)) {
     const wasm = ctx.options.wasm;
-    const kernel = wasmMaxPool(pp, wasm);
+    const kernel = wasmPool('max', pp, wasm);
     return {
       outputs: [{ dtype: x.dtype, shape }, { dtype: 'int64', shape }],
       run(inputs, outs) {
         const [xs, ys] = [inputs[0] as Float32Array, outs[0] as Float32Array];
-        if (kernel !== undefined && maxPool2dWasm(pp, kernel, wasm!.memory, xs, ys)) return;
+        if (kernel !== undefined && pool2dWasm(pp, kernel, windowMaxRow, wasm!.memory, xs, ys)) return;
         maxPool2dF32(pp, xs, ys);
       },
     };
@@ -324,9 +357,13 @@ function prepareAveragePool(ctx: PrepareContext): PreparedKernel {
   const { planes, lead, geo } = readPool(ctx, FLOAT_TYPES);
   const includePad = attrFlag(ctx, 'count_include_pad', 0);
   const pp = poolProblem(planes, geo);
+  const wasm = ctx.options.wasm;
+  const kernel = x.dtype === 'float32' && pp.geo.inSize[0] === 1 && pp.geo.kernel[0] === 1 ? wasmPool('avg', pp, wasm) : undefined;
+  const border = windowAverageRow(includePad);
   return {
     outputs: [{ dtype: x.dtype, shape: [...lead, ...geo.outSize] }],
     run(inputs, outs) {
+      if (kernel !== undefined && pool2dWasm(pp, kernel, border, wasm!.memory, inputs[0] as Float32Array, outs[0] as Float32Array)) return;
       poolPlanes(pp, includePad ? 'avgIncludePad' : 'avg', 0, inputs[0] as NumericArray, outs[0] as NumericArray);
     },
   };
