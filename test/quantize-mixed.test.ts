@@ -139,6 +139,16 @@ describe('mixed precision: sensitivity-driven choice', () => {
     expect(capped.report.warnings.join()).toMatch(/below the target/);
   });
 
+  it('combines with GPTQ and empirical bias correction (float-kept layers are skipped by both)', () => {
+    const wellBehaved = foldableModel();
+    const feeds = generateFeeds(decodeModel(wellBehaved), { count: 4, seed: 1 });
+    const { report } = quantizeModel(wellBehaved, feeds, {
+      perChannel: true, gptq: true, empiricalBiasCorrection: true, evaluation: feeds, mixedPrecision: { targetCosine: 1.5, maxKept: 3 },
+    });
+    expect(report.keptFloat).toHaveLength(3);
+    expect(report.meanCosine!).toBeGreaterThanOrEqual(0.99);
+  });
+
   it('refuses the qoperator format', () => {
     expect(() => quantizeModel(bytes, calibration, { format: 'qoperator', mixedPrecision: { targetCosine: 0.99 } })).toThrow(/qdq/);
   });
