@@ -16,13 +16,20 @@ const USAGE = `usage: tinfer <command> [options]
   bench [MODEL.onnx | --builtin] [--iterations N] [--warmup N] [--shape name=dims] [--backend auto|wasm|js]
                                      load time, first run, median/min/max over iterations
   quantize MODEL.onnx --out OUT.onnx (--calib DIR | --generate N [--seed S]) [--per-channel]
-           [--method minmax|percentile|entropy] [--percentile P] [--format qdq|qoperator]
-           [--activation-type uint8|int8] [--eval DIR | --eval-generate N]
+           [--method minmax|percentile|entropy|mse] [--percentile P] [--format qdq|qoperator]
+           [--activation-type uint8|int8] [--gptq] [--empirical-bias] [--no-bias-correction]
+           [--mixed-precision COSINE [--max-float N]] [--eval DIR | --eval-generate N]
                                      INT8 post-training quantization; prints size and accuracy vs fp32
+                                     (tinfer quantize --help for the details)
 `;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // `tinfer <command> --help` prints the usage (quantize has its own, longer help).
+  if (command !== 'quantize' && (rest.includes('--help') || rest.includes('-h'))) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   switch (command) {
     case 'inspect':
       return inspectCommand(rest);
