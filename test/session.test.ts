@@ -76,6 +76,21 @@ describe('InferenceSession', () => {
     expect(m.arenaBytes).toBeLessThanOrEqual(m.naiveBytes);
   });
 
+  it('reports the arena planned at load before the first run (fixed input dims), and the wasm memory', () => {
+    const b = new ModelBuilder({ opset: 13 });
+    const x = b.input('x', 'float32', [3, 4]);
+    const [r] = b.node('Relu', [x]);
+    b.output(b.node('Neg', [r!])[0]!);
+    for (const backend of ['js', 'wasm'] as const) {
+      const s = InferenceSession.createSync(b.toBytes(), { backend });
+      const m = s.memory();
+      expect(m.plans).toBe(1);
+      expect(m.arenaBytes).toBeGreaterThanOrEqual(m.lowerBound);
+      expect(m.lowerBound).toBeGreaterThanOrEqual(2 * 3 * 4 * 4 - 3 * 4 * 4);
+      expect(m.wasmMemoryBytes > 0).toBe(s.backend === 'wasm');
+    }
+  });
+
   it('gives typed errors for garbage bytes and for unsupported operators', () => {
     expect(() => InferenceSession.createSync(new Uint8Array([0xff, 0xff, 0xff]))).toThrow(TinferError);
     const b = new ModelBuilder({ opset: 13 });

@@ -71,6 +71,7 @@ export class GraphExecutor {
   prepare(types: ReadonlyMap<string, TensorType>): void {
     const key = signature(types);
     if (!this.plans.has(key)) this.remember(key, this.makePlan(types));
+    this.lastPlan ??= this.plans.get(key);
   }
 
   /** Forgets every plan, releasing its arena; the next run plans again (after new kernels became available). */

@@ -49,7 +49,7 @@ export interface InputMetadata {
 }
 
 export interface MemoryReport {
-  /** Bytes of the arena for the most recent plan. */
+  /** Bytes of the arena for the most recent plan (the one made at load when inputs have fixed dims). */
   arenaBytes: number;
   /** The largest sum of bytes live at one step: no placement can use less. */
   lowerBound: number;
@@ -59,6 +59,11 @@ export interface MemoryReport {
   weightBytes: number;
   /** Number of plans cached (one per input-shape signature, at most maxCachedPlans). */
   plans: number;
+  /**
+   * With the wasm backend, the size of its WebAssembly memory: the arenas, the weights packed for the kernels
+   * (Winograd-transformed filters are 4× the 3×3 weights) and scratch; 0 with the js backend.
+   */
+  wasmMemoryBytes: number;
 }
 
 export type Feeds = Record<string, Tensor>;
@@ -211,6 +216,7 @@ export class InferenceSession {
       naiveBytes: m?.naiveBytes ?? 0,
       weightBytes,
       plans: this.executor.cachedPlans,
+      wasmMemoryBytes: this.wasm?.memory.buffer.byteLength ?? 0,
     };
   }
 
