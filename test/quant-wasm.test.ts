@@ -184,6 +184,8 @@ function t8(signed: boolean, shape: number[], seed: number): TensorData {
 interface ConvCase {
   C: number; M: number; H: number; W: number; k: number; stride: number; pad: number; group: number;
   xSigned: boolean; wSigned: boolean; perChannel: boolean; bias: boolean; batch?: number; clamp?: [number, number]; dil?: number;
+  /** No wasm path applies (the JS kernel runs on the wasm-memory views). */
+  jsOnly?: boolean;
 }
 
 /** QLinearConv by definition: acc in exact integers, then requantize(acc + B[m], x_s·w_s[m]/y_s in f32 steps). */
@@ -245,8 +247,10 @@ describe('QLinearConv on the wasm int8 GEMM', () => {
     { C: 2, M: 2, H: 15, W: 17, k: 5, stride: 2, pad: 2, group: 2, xSigned: false, wSigned: true, perChannel: true, bias: true, clamp: [0, 200] },
     { C: 3, M: 3, H: 9, W: 40, k: 3, stride: 2, pad: 1, group: 3, xSigned: false, wSigned: true, perChannel: true, bias: true },
     { C: 2, M: 2, H: 11, W: 41, k: 5, stride: 2, pad: 2, group: 2, xSigned: true, wSigned: true, perChannel: false, bias: true },
-    // Rows narrower than 8 bytes: no padded copy, interior on the 4-wide kernel, borders in JS.
+    // Rows narrower than 8 bytes: padded in JS, then the 4-wide kernel; under 4 outputs per row, the JS kernel.
     { C: 3, M: 3, H: 6, W: 7, k: 3, stride: 1, pad: 1, group: 3, xSigned: false, wSigned: true, perChannel: true, bias: true },
+    { C: 9, M: 9, H: 7, W: 7, k: 3, stride: 1, pad: 1, group: 9, xSigned: false, wSigned: true, perChannel: true, bias: true, batch: 2 },
+    { C: 3, M: 3, H: 5, W: 5, k: 3, stride: 2, pad: 1, group: 3, xSigned: false, wSigned: true, perChannel: true, bias: true, jsOnly: true },
     { C: 3, M: 3, H: 16, W: 16, k: 3, stride: 2, pad: 0, group: 3, xSigned: false, wSigned: true, perChannel: true, bias: true },
     { C: 32, M: 24, H: 14, W: 14, k: 1, stride: 1, pad: 0, group: 1, xSigned: false, wSigned: true, perChannel: true, bias: true, clamp: [100, 255] },
   ];
@@ -284,7 +288,8 @@ describe('QLinearConv on the wasm int8 GEMM', () => {
       const constant = [1, 2, 3, 4, 5, 6, 7, 8];
       gemmCalls = 0;
       const got = runOp('wasm', 'QLinearConv', domain, inputs, constant, attrs);
-      expect(gemmCalls, 'the wasm kernel ran').toBeGreaterThan(0);
+      if (c.jsOnly) expect(gemmCalls, 'no wasm kernel applies').toBe(0);
+      else expect(gemmCalls, 'the wasm kernel ran').toBeGreaterThan(0);
       expect(Array.from(got.data as Int8Like)).toEqual(expected);
       expect(Array.from(runOp('js', 'QLinearConv', domain, inputs, constant, attrs).data as Int8Like)).toEqual(expected);
     });
@@ -465,4 +470,25 @@ describe('QuantizeLinear float32 → 8 bits per tensor on wasm SIMD', () => {
       });
     }
   }
+});
+
+describe('QLinearConv 1-D (im2col by the index map) on the wasm int8 GEMM', () => {
+  it('equals the JS kernel bit for bit', () => {
+    const [C, M, L, k] = [6, 5, 40, 3];
+    const x = t8(false, [1, C, L], 21);
+    const w = t8(true, [M, C, k], 22);
+    const inputs: TensorData[] = [
+      x, scalar('float32', 0.05), scalar('uint8', 120), w, { dtype: 'float32', shape: [M], data: Float32Array.from({ length: M }, (_, i) => f(0.003 + 0.001 * i)) },
+      { dtype: 'int8', shape: [M], data: new Int8Array(M) }, scalar('float32', 0.1), scalar('uint8', 128),
+      { dtype: 'int32', shape: [M], data: Int32Array.from({ length: M }, (_, i) => 100 * i) },
+    ];
+    const attrs = { kernel_shape: [k], strides: [2], pads: [1, 1], dilations: [2] };
+    const constant = [1, 2, 3, 4, 5, 6, 7, 8];
+    gemmCalls = 0;
+    const got = runOp('wasm', 'QLinearConv', '', inputs, constant, attrs);
+    expect(gemmCalls, 'the wasm kernel ran').toBe(1);
+    const js = runOp('js', 'QLinearConv', '', inputs, constant, attrs);
+    expect(got.shape).toEqual([1, M, 19]);
+    expect(Array.from(got.data as Uint8Array)).toEqual(Array.from(js.data as Uint8Array));
+  });
 });

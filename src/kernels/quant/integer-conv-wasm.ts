@@ -1,12 +1,10 @@
 import { sizeOf } from '../../dtype.js';
-import { QS8_TILE_COLS } from '../../wasm/int8-kernels.js';
-import { requireInput, type PrepareContext } from '../kernel.js';
 import { attrInt } from '../../graph/attributes.js';
-import { convGeometry, im2colIndexMap, type ConvGeometry } from './conv-geometry.js';
 import type { WasmContext } from '../../wasm/context.js';
-import type { Int8Kernels, Qs8DepthwiseKernel, Qs8PadPlanesKernel } from '../../wasm/int8-kernels.js';
+import { QS8_TILE_COLS, type Int8Kernels, type Qs8DepthwiseKernel, type Qs8PadPlanesKernel } from '../../wasm/int8-kernels.js';
+import { requireInput, type PrepareContext } from '../kernel.js';
+import { convGeometry, im2colIndexMap, type ConvGeometry } from './conv-geometry.js';
 import type { Int8Like } from './igemm.js';
-import { requantize } from './rounding.js';
 import {
   QS8_MAX_K, WasmBytes, WasmChannelParams, colPanelBytes, inWasmMemory, int8Kernels, kPairs, packRowPairs,
   rowPanelBytes, uploadInt16,
@@ -22,9 +20,9 @@ export interface WasmQLinearConv {
  *   Y[g·Mg + m, p] = requantize(Σ_{c,k} (W[m, c, k] - zw[m])·(X[c, at(p, k)] - zx) + B[m])
  * with the zero-point-shifted weights packed once as int16 A panels, the image (1×1 stride-1 convolutions) or its
  * im2col (bytes, padding = zx, in the shared scratch) packed per call into B panels by qs8_pack_cols, and the
- * requantization fused into the GEMM's store. Undefined when the wasm path does not apply: no wasm backend,
- * weights or their zero point not constant, depthwise (the JS direct loop handles it), fewer than 8 output
- * positions, or a reduction deep enough to overflow int32.
+ * requantization fused into the GEMM's store. Depthwise convolutions go to planDepthwise. Undefined when the wasm
+ * path does not apply (the JS kernels run): no wasm backend, weights or their zero point not constant, fewer than
+ * 8 output positions, a reduction deep enough to overflow int32, a depthwise shape without a generated kernel.
  */
 export function planWasmQLinearConv(
   ctx: PrepareContext, wIndex: number, wZpIndex: number, lo: number, hi: number,
@@ -56,12 +54,10 @@ export function planWasmQLinearConv(
     if (depthwise === undefined || depthwiseDot === undefined || !square || geom.dilations.some((d) => d !== 1)) return undefined;
     const filters = new Int32Array(M * KS);
     for (let m = 0; m < M; m++) for (let k = 0; k < KS; k++) filters[m * KS + k] = (wConst.data as Int8Like)[m * KS + k]! - wZp[wZp.length > 1 ? m : 0]!;
-    return planDepthwise(wasm, kernels.padPlanes, depthwise, depthwiseDot, geom, map, N, C, filters, x.dtype === 'int8', lo, hi);
+    return planDepthwise(wasm, kernels.padPlanes, depthwise, depthwiseDot, geom, N, C, filters, x.dtype === 'int8', lo, hi);
   }
   if (P < QS8_TILE_COLS || Kg > QS8_MAX_K) return undefined;
   const pointwise = KS === 1 && inPlane === P && map.every((at, p) => at === p);
-
-
   const zwStride = wZp.length > 1 ? 1 : 0;
   const groupBytes = rowPanelBytes(Mg, Kg);
   const packed = new Int16Array((group * groupBytes) / 2);
@@ -76,7 +72,7 @@ export function planWasmQLinearConv(
   const im2colBytes = pointwise ? 0 : Math.ceil((Kg * P) / 16) * 16;
   const paddedBytes = wasmIm2col === undefined ? 0 : Math.ceil(wasmIm2col.bytes / 16) * 16;
   wasm.reserveScratch(paddedBytes + im2colBytes + colPanelBytes(Kg, P));
-  const im2col = pointwise ? undefined : x.shape.length === 4 ? im2col2d(geom, Cg) : im2colByMap(map, Cg, KS, P, inPlane);
+  const im2col = pointwise || wasmIm2col !== undefined ? undefined : x.shape.length === 4 ? im2col2d(geom, Cg) : im2colByMap(map, Cg, KS, P, inPlane);
   const memory = new WasmBytes(wasm);
   const signed = x.dtype === 'int8';
   const KP = kPairs(Kg);
@@ -98,8 +94,8 @@ export function planWasmQLinearConv(
           if (wasmIm2col !== undefined) {
             wasmIm2col.run(plane0, zx & 0xff, padded, scratch);
             src = scratch;
-          } else if (!pointwise) {
-            im2col!(memory.bytes, plane0, zx & 0xff, scratch);
+          } else if (im2col !== undefined) {
+            im2col(memory.bytes, plane0, zx & 0xff, scratch);
             src = scratch;
           }
           kernels.packCols(src, P, Kg, P, flip, shift, panels);
@@ -115,35 +111,36 @@ export function planWasmQLinearConv(
 }
 
 /**
- * Depthwise (one input and output channel per group) on the wasm qs8_dwconv kernels for all channels in one call:
- * on a copy of the planes padded with the zero point (qs8_pad_planes) when their rows are 8 bytes or wider, so
- * every output is an interior one; else the interior outputs on wasm and the border ones in JS by the index map, as
+ * Depthwise (one input and output channel per group) on the wasm qs8_dwconv kernels for all channels in one call,
+ * on a copy of the planes padded with the zero point (qs8_pad_planes, or in JS for rows under 8 bytes), so every
+ * output is an interior one:
  *   y = requantize(Σ_k (x - zx)·(w - zw) + B)
- * (inside the image the zero points fold into the bias: Σ (x - zx)·f = Σ x'·f - (zx - 128·[uint8])·Σf with
- * x' the byte read as int8 after flipping the sign bit of uint8 data).
+ * (padding holds zx, so the zero points fold into the bias: Σ (x - zx)·f = Σ x'·f - (zx - 128·[uint8])·Σf with
+ * x' the byte read as int8 after flipping the sign bit of uint8 data). Undefined under 4 outputs per row (the JS
+ * kernel runs).
  */
 function planDepthwise(
-  wasm: WasmContext, pad: Qs8PadPlanesKernel, kernel4: Qs8DepthwiseKernel, kernel8: Qs8DepthwiseKernel, g: ConvGeometry, map: Int32Array, N: number, C: number, filters: Int32Array,
-  signed: boolean, lo: number, hi: number,
-): WasmQLinearConv {
+  wasm: WasmContext, pad: Qs8PadPlanesKernel, kernel4: Qs8DepthwiseKernel, kernel8: Qs8DepthwiseKernel, g: ConvGeometry,
+  N: number, C: number, filters: Int32Array, signed: boolean, lo: number, hi: number,
+): WasmQLinearConv | undefined {
   const [H, W] = g.inSize as [number, number];
   const [OH, OW] = g.outSize as [number, number];
+  const [ph, pw] = g.padBegin as [number, number];
   const K = g.kernel[0]!;
+  const S = g.strides[0]!;
   const KS = K * K;
   const P = OH * OW;
   const inPlane = H * W;
-  const [rowLo, rowHi] = interiorRange(OH, H, g.strides[0]!, g.padBegin[0]!, K);
-  const [colLo, colHi] = interiorRange(OW, W, g.strides[1]!, g.padBegin[1]!, K);
-  const S = g.strides[0]!;
-  // Padded copy (padding = zx, i.e. real zero) when rows are at least 8 wide: every output is then an interior one.
   const Hp = (OH - 1) * S + K;
   const Wp = (OW - 1) * S + K;
-  const padRows = Math.max(0, Math.min(H, Hp - g.padBegin[0]!));
-  const padCols = Math.min(W, Wp - g.padBegin[1]!);
-  const padded = OW >= 4 && padCols >= 8;
-  if (padded) wasm.reserveScratch(C * Hp * Wp + 16);
-  const interior = padded || (rowLo < rowHi && colHi - colLo >= 4);
-  const wide = padded ? OW >= 8 : colHi - colLo >= 8;
+  const padRows = Math.max(0, Math.min(H, Hp - ph));
+  const padCols = Math.min(W, Wp - pw);
+  if (OW < 4 || padCols < 1) return undefined;
+  // Rows under 8 bytes (7×7 planes) are padded in JS: few bytes, and the wasm pad kernel copies 8 at a time.
+  const padInJs = padCols < 8;
+  const memory = new WasmBytes(wasm);
+  wasm.reserveScratch(C * Hp * Wp + 16);
+  const wide = OW >= 8;
   const kernel = wide ? kernel8 : kernel4;
   const filterSums = new Int32Array(C);
   for (let c = 0; c < C; c++) for (let k = 0; k < KS; k++) filterSums[c] += filters[c * KS + k]!;
@@ -163,49 +160,29 @@ function planDepthwise(
       for (let c = 0; c < C; c++) foldedBias[c] = (bias === undefined ? 0 : bias[c]!) - zxFolded * filterSums[c]!;
       params.write(foldedBias, 1, multipliers);
       for (let n = 0; n < N; n++) {
-        if (padded) {
-          const scratch = wasm.scratch;
-          pad(x.byteOffset + n * C * inPlane, W, inPlane, scratch, Hp, Wp, g.padBegin[0]!, g.padBegin[1]!, padRows, padCols, C, zx & 0xff);
-          kernel(scratch, Wp, Hp * Wp, y.byteOffset + n * C * P, OW, P, C, 0, OH, 0, OW, 0, 0, filterOffset, params.biasOffset, params.multOffset, flip, yZp, lo, hi);
-          continue;
-        }
-        if (interior) {
-          kernel(
-            x.byteOffset + n * C * inPlane, W, inPlane, y.byteOffset + n * C * P, OW, P, C, rowLo, rowHi, colLo, colHi,
-            g.padBegin[0]!, g.padBegin[1]!, filterOffset, params.biasOffset, params.multOffset, flip, yZp, lo, hi,
-          );
-        }
-        for (let c = 0; c < C; c++) {
-          const plane = (n * C + c) * inPlane;
-          const out = (n * C + c) * P;
-          const rawBias = bias === undefined ? 0 : bias[c]!;
-          const mult = multipliers[c]!;
-          for (let oh = 0; oh < OH; oh++) {
-            const inside = interior && oh >= rowLo && oh < rowHi;
-            for (let ow = 0; ow < OW; ow++) {
-              if (inside && ow === colLo) ow = colHi;
-              if (ow >= OW) break;
-              const p = oh * OW + ow;
-              let acc = rawBias;
-              for (let k = 0; k < KS; k++) {
-                const at = map[p * KS + k]!;
-                if (at >= 0) acc += (x[plane + at]! - zx) * filters[c * KS + k]!;
-              }
-              y[out + p] = requantize(acc, mult, yZp, lo, hi);
-            }
-          }
-        }
+        const scratch = wasm.scratch;
+        const src = x.byteOffset + n * C * inPlane;
+        if (padInJs) padPlanesInJs(memory.bytes, src, W, inPlane, scratch, Hp, Wp, ph, pw, padRows, padCols, C, zx & 0xff);
+        else pad(src, W, inPlane, scratch, Hp, Wp, ph, pw, padRows, padCols, C, zx & 0xff);
+        kernel(scratch, Wp, Hp * Wp, y.byteOffset + n * C * P, OW, P, C, 0, OH, 0, OW, 0, 0, filterOffset, params.biasOffset, params.multOffset, flip, yZp, lo, hi);
       }
       return true;
     },
   };
 }
 
-/** [lo, hi): the outputs whose whole window (K taps, stride S, pad begin pb) lies inside [0, size). */
-function interiorRange(outSize: number, size: number, S: number, pb: number, K: number): [number, number] {
-  const [lo] = validRange(outSize, size, S, -pb);
-  const [, hi] = validRange(outSize, size, S, K - 1 - pb);
-  return [lo, Math.max(lo, hi)];
+/** qs8_pad_planes in JS, for rows under 8 bytes (the wasm kernel copies 8 at a time). */
+function padPlanesInJs(
+  mem: Uint8Array, src: number, W: number, planeIn: number, dst: number, Hp: number, Wp: number, top: number, left: number,
+  rows: number, cols: number, planes: number, fill: number,
+): void {
+  mem.fill(fill, dst, dst + planes * Hp * Wp);
+  for (let c = 0; c < planes; c++) {
+    for (let r = 0; r < rows; r++) {
+      const from = src + c * planeIn + r * W;
+      mem.copyWithin(dst + (c * Hp + top + r) * Wp + left, from, from + cols);
+    }
+  }
 }
 
 /** im2col on wasm: the group's planes padded with the zero point into `padded` (bytes long), then gathered. */
