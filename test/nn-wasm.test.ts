@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { sizeOf, type TensorData } from '../src/dtype.js';
 import { defaultRegistry } from '../src/kernels/registry.js';
-import type { PrepareContext } from '../src/kernels/kernel.js';
 import { WasmContext } from '../src/wasm/context.js';
 import { RUNTIME_B_MIN_MACS } from '../src/kernels/nn/wasm-runtime-b.js';
 import { MATH_KERNELS, type WasmMathKernels } from '../src/wasm/math-kernels.js';
 import { SOFTMAX_SCALE_ATTR } from '../src/graph/passes/fuse-softmax-scale.js';
 import { expectClose, Fs, makeNode, randomTensor, runKernel, tensor, type AttrValue } from './harness.js';
+import { runKernelInWasm } from './wasm-harness.js';
 
 // Gemm, MatMul (constant B) and tinfer.MatMulAdd on both backends against a naive float64 reference at
 // rtol 1e-4: 'js' through the test harness (plain arrays), 'wasm' with every runtime input, output and scratch
@@ -32,51 +32,6 @@ if (wasmCtx !== undefined) {
     if (!spec.key.startsWith('f32_gemm_') || inner === undefined) return k;
     return { ...k, packedB: (...a: number[]) => { driverCalls.packedB++; inner(...a); } };
   }) as WasmContext['use'];
-}
-
-interface WasmRunOptions {
-  constant?: number[];
-  domain?: string;
-}
-
-/**
- * Prepares `opType` with ctx.options.wasm and runs it with runtime inputs, outputs and scratch as views of the
- * wasm memory (constants stay plain arrays, as initializers do in a session). Returns outputs copied out.
- */
-function runKernelInWasm(
-  ctx: WasmContext, opType: string, inputs: TensorData[], attrs: Record<string, AttrValue>, opts: WasmRunOptions = {},
-): TensorData[] {
-  const node = makeNode(opType, attrs, inputs.length, 1, opts.domain ?? '');
-  const constant = opts.constant ?? [];
-  const pctx: PrepareContext = {
-    node,
-    opset: 17,
-    inputs: inputs.map((t) => ({ dtype: t.dtype, shape: [...t.shape] })),
-    constants: inputs.map((t, i) => (constant.includes(i) ? t : undefined)),
-    options: { wasm: ctx },
-  };
-  const prepared = defaultRegistry.get(node).prepare(pctx);
-  const lengths = [
-    ...inputs.map((t) => t.data.length),
-    ...prepared.outputs.map((t) => sizeOf(t.shape)),
-    ...(prepared.scratch ?? []).map((s) => s.length),
-  ];
-  // Allocate everything first: an allocation may grow the memory and detach earlier views.
-  const offsets = lengths.map((n) => ctx.alloc(Math.max(1, n) * 4));
-  try {
-    const views = offsets.map((o, i) => ctx.f32(o, lengths[i]!));
-    const inViews = inputs.map((t, i) => {
-      if (constant.includes(i)) return t.data;
-      views[i]!.set(t.data as Float32Array);
-      return views[i]!;
-    });
-    const outViews = views.slice(inputs.length, inputs.length + prepared.outputs.length);
-    outViews.forEach((v) => v.fill(NaN));
-    prepared.run(inViews, outViews, views.slice(inputs.length + prepared.outputs.length));
-    return prepared.outputs.map((t, i) => ({ dtype: t.dtype, shape: t.shape, data: Float32Array.from(outViews[i]!) }));
-  } finally {
-    offsets.forEach((o) => ctx.free(o));
-  }
 }
 
 type Backend = 'js' | 'wasm';

@@ -19,16 +19,22 @@ interface Pool {
   ceil?: boolean;
 }
 
-/** Max over the taps inside X of each window; −Infinity for a window with none. X [N, C, H, W]. */
-function naiveMaxPool(x: TensorData, o: Pool): TensorData {
-  const [N, C, H, W] = x.shape as [number, number, number, number];
+/** [OH, OW] by ONNX's pooling size rule; with ceil_mode a window starting in the end padding is dropped. */
+function outputSize(H: number, W: number, o: Pool): [number, number] {
   const [pt, pl, pb, pr] = o.pads ?? [0, 0, 0, 0];
   const size = (n: number, k: number, s: number, p: number) => (o.ceil ? Math.ceil : Math.floor)((n + p - k) / s) + 1;
   let OH = size(H, o.k[0], o.s[0], pt + pb);
   let OW = size(W, o.k[1], o.s[1], pl + pr);
-  // ceil_mode: a window starting in the end padding is dropped.
   if (o.ceil && (OH - 1) * o.s[0] >= H + pt) OH--;
   if (o.ceil && (OW - 1) * o.s[1] >= W + pl) OW--;
+  return [OH, OW];
+}
+
+/** Max over the taps inside X of each window; −Infinity for a window with none. X [N, C, H, W]. */
+function naiveMaxPool(x: TensorData, o: Pool): TensorData {
+  const [N, C, H, W] = x.shape as [number, number, number, number];
+  const [pt, pl] = o.pads ?? [0, 0, 0, 0];
+  const [OH, OW] = outputSize(H, W, o);
   const out: number[] = [];
   for (let p = 0; p < N * C; p++) {
     for (let oh = 0; oh < OH; oh++) {
@@ -122,11 +128,7 @@ describe.skipIf(wasmCtx === undefined)('AveragePool on wasm SIMD', () => {
   function naiveAveragePool(x: TensorData, o: Pool, includePad: boolean): TensorData {
     const [N, C, H, W] = x.shape as [number, number, number, number];
     const [pt, pl, pb, pr] = o.pads ?? [0, 0, 0, 0];
-    const size = (n: number, k: number, s: number, p: number) => (o.ceil ? Math.ceil : Math.floor)((n + p - k) / s) + 1;
-    let OH = size(H, o.k[0], o.s[0], pt + pb);
-    let OW = size(W, o.k[1], o.s[1], pl + pr);
-    if (o.ceil && (OH - 1) * o.s[0] >= H + pt) OH--;
-    if (o.ceil && (OW - 1) * o.s[1] >= W + pl) OW--;
+    const [OH, OW] = outputSize(H, W, o);
     const out: number[] = [];
     for (let p = 0; p < N * C; p++) {
       for (let oh = 0; oh < OH; oh++) {

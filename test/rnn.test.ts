@@ -11,6 +11,7 @@ import { WasmContext } from '../src/wasm/context.js';
 import { hasRelaxedSimd } from '../src/wasm/emitter.js';
 import { RECURRENT_KERNELS } from '../src/wasm/rnn-kernels.js';
 import { F, Fs, expectClose, makeNode, randomTensor, runKernel, tensor, type AttrValue } from './harness.js';
+import { runKernelInWasm } from './wasm-harness.js';
 
 type Op = 'LSTM' | 'GRU' | 'RNN';
 
@@ -443,43 +444,10 @@ function runCaseInWasm(ctx: WasmContext, c: Case): { outputs: TensorData[]; call
   const list: (TensorData | undefined)[] = [inp.X, inp.W, inp.R, inp.B, inp.seqLens, inp.initialH];
   if (c.op === 'LSTM') list.push(inp.initialC, inp.P);
   while (list.length > 3 && list[list.length - 1] === undefined) list.pop();
-  const nOut = c.op === 'LSTM' ? 3 : 2;
-  const node = makeNode(c.op, attrsOf(c), list.length, nOut);
-  list.forEach((t, i) => {
-    if (t === undefined) node.inputs[i] = '';
-  });
   const constant = c.constantWeights === false ? [] : [1, 2, 3, 7];
-  const prepared = defaultRegistry.get(node).prepare({
-    node,
-    opset: 17,
-    inputs: list.map((t) => (t ? { dtype: t.dtype, shape: [...t.shape] } : undefined)),
-    constants: list.map((t, i) => (t && constant.includes(i) ? t : undefined)),
-    options: { wasm: ctx },
-  });
-  const runtime = list.map((t, i) => (t !== undefined && t.dtype === 'float32' && !constant.includes(i) ? t : undefined));
-  const lengths = [
-    ...runtime.map((t) => (t ? t.data.length : 0)),
-    ...prepared.outputs.map((t) => sizeOf(t.shape)),
-    ...(prepared.scratch ?? []).map((s) => s.length),
-  ];
-  // Allocate everything first: an allocation may grow the memory and detach earlier views.
-  const offsets = lengths.map((n) => ctx.alloc(Math.max(1, n) * 4));
-  try {
-    const views = offsets.map((o, i) => ctx.f32(o, lengths[i]!));
-    const inViews = list.map((t, i) => {
-      if (runtime[i] === undefined) return t?.data;
-      views[i]!.set(t!.data as Float32Array);
-      return views[i]!;
-    });
-    const outViews = views.slice(list.length, list.length + prepared.outputs.length);
-    outViews.forEach((v) => v.fill(NaN));
-    const before = sequenceCalls.count;
-    prepared.run(inViews, outViews, views.slice(list.length + prepared.outputs.length));
-    const outputs = prepared.outputs.map((t, i) => ({ dtype: t.dtype, shape: t.shape, data: Float32Array.from(outViews[i]!) }));
-    return { outputs, calls: sequenceCalls.count - before };
-  } finally {
-    offsets.forEach((o) => ctx.free(o));
-  }
+  const before = sequenceCalls.count;
+  const outputs = runKernelInWasm(ctx, c.op, list, attrsOf(c), { constant, outputs: c.op === 'LSTM' ? 3 : 2 });
+  return { outputs, calls: sequenceCalls.count - before };
 }
 
 /** Wasm result (plain and relaxed SIMD) vs the reference at rtol 1e-4, atol 1e-5 (the gates' exp is ~3e-7 relative; sums are float32). */

@@ -9,28 +9,35 @@ export interface WasmRunOptions {
   constant?: number[];
   domain?: string;
   opset?: number;
+  /** Number of node outputs (default 1). */
+  outputs?: number;
 }
 
 /**
- * Prepares a float32 `opType` with ctx.options.wasm and runs it with runtime inputs, outputs and scratch as
- * views of the wasm memory, as a session's arena places them (constants stay plain arrays, as initializers
- * do). Outputs are pre-filled with NaN so an output the kernel skipped shows; returns them copied out.
+ * Prepares a float32 `opType` with ctx.options.wasm and runs it with runtime float32 inputs, outputs and scratch
+ * as views of the wasm memory, as a session's arena places them (constants and other dtypes stay plain arrays,
+ * as initializers do; an undefined input is an omitted optional one). Outputs are pre-filled with NaN so an
+ * output the kernel skipped shows; returns them copied out.
  */
 export function runKernelInWasm(
-  ctx: WasmContext, opType: string, inputs: TensorData[], attrs: Record<string, AttrValue>, opts: WasmRunOptions = {},
+  ctx: WasmContext, opType: string, inputs: (TensorData | undefined)[], attrs: Record<string, AttrValue>, opts: WasmRunOptions = {},
 ): TensorData[] {
-  const node = makeNode(opType, attrs, inputs.length, 1, opts.domain ?? '');
+  const node = makeNode(opType, attrs, inputs.length, opts.outputs ?? 1, opts.domain ?? '');
+  inputs.forEach((t, i) => {
+    if (t === undefined) node.inputs[i] = '';
+  });
   const constant = opts.constant ?? [];
   const pctx: PrepareContext = {
     node,
     opset: opts.opset ?? 17,
-    inputs: inputs.map((t) => ({ dtype: t.dtype, shape: [...t.shape] })),
-    constants: inputs.map((t, i) => (constant.includes(i) ? t : undefined)),
+    inputs: inputs.map((t) => (t ? { dtype: t.dtype, shape: [...t.shape] } : undefined)),
+    constants: inputs.map((t, i) => (t && constant.includes(i) ? t : undefined)),
     options: { wasm: ctx },
   };
   const prepared = defaultRegistry.get(node).prepare(pctx);
+  const runtime = inputs.map((t, i) => (t !== undefined && t.dtype === 'float32' && !constant.includes(i) ? t : undefined));
   const lengths = [
-    ...inputs.map((t) => t.data.length),
+    ...runtime.map((t) => (t ? t.data.length : 0)),
     ...prepared.outputs.map((t) => sizeOf(t.shape)),
     ...(prepared.scratch ?? []).map((s) => s.length),
   ];
@@ -39,8 +46,8 @@ export function runKernelInWasm(
   try {
     const views = offsets.map((o, i) => ctx.f32(o, lengths[i]!));
     const inViews = inputs.map((t, i) => {
-      if (constant.includes(i)) return t.data;
-      views[i]!.set(t.data as Float32Array);
+      if (runtime[i] === undefined) return t?.data;
+      views[i]!.set(t!.data as Float32Array);
       return views[i]!;
     });
     const outViews = views.slice(inputs.length, inputs.length + prepared.outputs.length);
