@@ -28,8 +28,9 @@ beforeAll(() => {
   if (k === undefined) throw new Error('the int8 module did not compile');
   kernels = k;
   // Count calls through the shared bound object (the operators read it on every run).
-  const { gemmRowChannels, gemmRowChannelsRowsOuter, gemmColChannels, gemmColChannelsF32, depthwise, add, mul, quantize } = k;
+  const { gemmRowChannels, gemmRowChannelsRowsOuter, gemmColChannels, gemmColChannelsF32, depthwise, add, mul, quantize, requantize: requantizeBytes } = k;
   Object.assign(k, {
+    requantize: (...a: Parameters<typeof requantizeBytes>) => { gemmCalls++; requantizeBytes(...a); },
     quantize: (...a: Parameters<typeof quantize>) => { gemmCalls++; quantize(...a); },
     gemmRowChannelsRowsOuter: (...a: Parameters<typeof gemmRowChannelsRowsOuter>) => { gemmCalls++; gemmRowChannelsRowsOuter(...a); },
     gemmColChannelsF32: (...a: Parameters<typeof gemmColChannelsF32>) => { gemmCalls++; gemmColChannelsF32(...a); },
@@ -491,4 +492,37 @@ describe('QLinearConv 1-D (im2col by the index map) on the wasm int8 GEMM', () =
     expect(got.shape).toEqual([1, M, 19]);
     expect(Array.from(got.data as Uint8Array)).toEqual(Array.from(js.data as Uint8Array));
   });
+});
+
+describe('QLinearConcat on wasm SIMD', () => {
+  for (const signed of [false, true]) {
+    it(`${signed ? 'int8' : 'uint8'}: requantized inputs and a copied one, odd lengths, two batches: wasm = JS = reference`, () => {
+      const yType = signed ? 'int8' : 'uint8';
+      const [ys, yz] = [0.05, signed ? 3 : 130];
+      const xs: [number[], number, number][] = [[[2, 3, 5, 3], 0.031, signed ? -7 : 120], [[2, 1, 5, 3], 0.05, yz], [[2, 2, 5, 3], 0.08, signed ? 10 : 140]];
+      const inputs: TensorData[] = [scalar('float32', ys), scalar(yType, yz)];
+      xs.forEach(([shape, s, z], i) => inputs.push(t8(signed, shape, 40 + i), scalar('float32', s), scalar(yType, z)));
+      const [lo, hi] = signed ? [-128, 127] : [0, 255];
+      const requant = (v: number, s: number, z: number) => {
+        const r = f(f(f(s) * (v - z)) / f(ys));
+        const q = Math.round(r) - (Math.abs(r % 1) === 0.5 && Math.round(r) % 2 !== 0 ? 1 : 0) + yz;
+        return Math.min(hi, Math.max(lo, q));
+      };
+      const expected: number[] = [];
+      for (let n = 0; n < 2; n++) {
+        xs.forEach(([shape, s, z], i) => {
+          const len = shape[1]! * shape[2]! * shape[3]!;
+          const data = inputs[2 + 3 * i]!.data as Int8Like;
+          for (let j = 0; j < len; j++) expected.push(requant(data[n * len + j]!, s, z));
+        });
+      }
+      const constant = [0, 1, 3, 4, 6, 7, 9, 10];
+      gemmCalls = 0;
+      const got = runOp('wasm', 'QLinearConcat', 'com.microsoft', inputs, constant, { axis: 1 });
+      expect(gemmCalls, 'the wasm kernel ran').toBe(4);
+      expect(got.shape).toEqual([2, 6, 5, 3]);
+      expect(Array.from(got.data as Int8Like)).toEqual(expected);
+      expect(Array.from(runOp('js', 'QLinearConcat', 'com.microsoft', inputs, constant, { axis: 1 }).data as Int8Like)).toEqual(expected);
+    });
+  }
 });

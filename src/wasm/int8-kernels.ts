@@ -85,6 +85,7 @@ export const QS8_DEPTHWISE_SHAPES: readonly (readonly [number, number])[] = [[3,
 export interface Int8Kernels {
   readonly padPlanes: Qs8PadPlanesKernel;
   readonly quantize: Qs8QuantizeKernel;
+  readonly requantize: Qs8RequantizeKernel;
   /** im2col of padded planes by stride: [stride 1, stride 2]. */
   readonly im2col: readonly [Qs8Im2colKernel, Qs8Im2colKernel];
   readonly add: Qs8BinaryKernel;
@@ -510,6 +511,41 @@ function emitQuantize(): FunctionBuilder {
   return f;
 }
 
+/**
+ * qs8_requantize(x, y, n, flip, zx, sx, sy, zy, lo, hi): y[i] = clamp(roundHalfEven(f32(f32(sx·(x[i] - zx)) / sy)) + zy,
+ * lo, hi) for i < 4·⌊n/4⌋ (an 8-bit tensor moved to other quantization parameters, as QLinearConcat's inputs and
+ * the JS lookup tables); bytes read as int8 after ^ flip, zx passed minus 128 for uint8 data.
+ */
+export type Qs8RequantizeKernel = (x: number, y: number, n: number, flip: number, zx: number, sx: number, sy: number, zy: number, lo: number, hi: number) => void;
+
+function emitRequantizeBytes(): FunctionBuilder {
+  const f = new FunctionBuilder([I32, I32, I32, I32, I32, F32, F32, F32, F32, F32]);
+  const [x, y, n, flip, zx, sx, sy, zy, lo, hi] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] as const;
+  const i = f.local(I32), end = f.local(I32);
+  const flipv = f.local(V128), zxv = f.local(V128), sxv = f.local(V128), syv = f.local(V128);
+  const magic = f.local(V128), zyv = f.local(V128), lov = f.local(V128), hiv = f.local(V128), v = f.local(V128);
+  f.get(flip).simd('i8x16.splat').set(flipv);
+  f.get(zx).simd('i32x4.splat').set(zxv);
+  f.get(sx).simd('f32x4.splat').set(sxv);
+  f.get(sy).simd('f32x4.splat').set(syv);
+  f.f32(ROUND_MAGIC_F32).simd('f32x4.splat').set(magic);
+  f.get(zy).simd('f32x4.splat').set(zyv);
+  f.get(lo).simd('f32x4.splat').set(lov);
+  f.get(hi).simd('f32x4.splat').set(hiv);
+  f.get(n).i32(-4).op('i32.and').set(end);
+  forLoop(f, i, konst(0), local(end), konst(4), () => {
+    f.get(y).get(i).op('i32.add');
+    f.get(x).get(i).op('i32.add').simdMem('v128.load32_zero', 0, 0).get(flipv).simd('v128.xor');
+    f.simd('i16x8.extend_low_i8x16_s').simd('i32x4.extend_low_i16x8_s').get(zxv).simd('i32x4.sub');
+    f.simd('f32x4.convert_i32x4_s').get(sxv).simd('f32x4.mul').get(syv).simd('f32x4.div');
+    f.get(magic).simd('f32x4.add').get(magic).simd('f32x4.sub');
+    f.get(zyv).simd('f32x4.add').get(lov).simd('f32x4.max').get(hiv).simd('f32x4.min');
+    f.simd('i32x4.trunc_sat_f32x4_s').set(v);
+    f.get(v).get(v).shuffle(LOW_BYTES).lane('i32x4.extract_lane', 0).i32Store(0, 0);
+  });
+  return f;
+}
+
 export function qs8DepthwiseDotName(K: number, S: number): string {
   return `qs8_dwconv_${K}x${K}s${S}__wasmsimd_dot16x2`;
 }
@@ -556,6 +592,7 @@ export const INT8_KERNELS: WasmModuleSpec<Int8Kernels> = {
     }
     m.addFunction(emitPadPlanes(), QS8_PAD_NAME);
     m.addFunction(emitQuantize(), 'qs8_quantize__wasmsimd');
+    m.addFunction(emitRequantizeBytes(), 'qs8_requantize__wasmsimd');
     m.addFunction(emitIm2col(1), 'qs8_im2col_s1__wasmsimd');
     m.addFunction(emitIm2col(2), 'qs8_im2col_s2__wasmsimd');
     m.addFunction(emitBinary('add'), 'qs8_vadd__wasmsimd');
@@ -572,6 +609,7 @@ export const INT8_KERNELS: WasmModuleSpec<Int8Kernels> = {
       add: e['qs8_vadd__wasmsimd'] as Qs8BinaryKernel,
       padPlanes: e[QS8_PAD_NAME] as Qs8PadPlanesKernel,
       quantize: e['qs8_quantize__wasmsimd'] as Qs8QuantizeKernel,
+      requantize: e['qs8_requantize__wasmsimd'] as Qs8RequantizeKernel,
       im2col: [e['qs8_im2col_s1__wasmsimd'] as Qs8Im2colKernel, e['qs8_im2col_s2__wasmsimd'] as Qs8Im2colKernel],
       mul: e['qs8_vmul__wasmsimd'] as Qs8BinaryKernel,
       depthwise,

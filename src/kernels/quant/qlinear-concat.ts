@@ -1,8 +1,10 @@
-import { sizeOf } from '../../dtype.js';
+import { sizeOf, type Data } from '../../dtype.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { attrInt } from '../../graph/attributes.js';
 import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
+import type { WasmContext } from '../../wasm/context.js';
 import type { Int8Like } from './igemm.js';
+import { WasmBytes, int8Kernels } from './igemm-wasm.js';
 import { applyLookupTable, buildLookupTable, scalarOf } from './lookup-table.js';
 import { integerRange } from './rounding.js';
 
@@ -43,6 +45,10 @@ function prepareQLinearConcat(ctx: PrepareContext): PreparedKernel {
   const signed = first.dtype === 'int8';
   const tables = blocks.map(() => new Int32Array(256));
   const copies = blocks.map(() => false);
+  // On wasm: copies with copyWithin on a whole-memory view, requantization four bytes at a time (the table does the rest).
+  const wasm = ctx.options.wasm;
+  const requantizeKernel = int8Kernels(wasm)?.requantize;
+  const memory = wasm === undefined ? undefined : new WasmBytes(wasm);
   return {
     outputs: [{ dtype: first.dtype, shape: outShape }],
     run(inputs, outputs) {
@@ -54,6 +60,26 @@ function prepareQLinearConcat(ctx: PrepareContext): PreparedKernel {
         const xZp = scalarOf(inputs[4 + 3 * i]);
         copies[i] = xScale === yScale && xZp === yZp;
         if (!copies[i]) buildLookupTable(tables[i]!, signed, xScale, xZp, yScale, yZp, lo, hi, (v) => v);
+      }
+      if (requantizeKernel !== undefined && memory !== undefined && inWasmMemoryAll(wasm!, inputs, count, Y)) {
+        const mem = memory.bytes;
+        for (let o = 0; o < outer; o++) {
+          let dst = o * outBlock;
+          for (let i = 0; i < count; i++) {
+            const X = inputs[2 + 3 * i] as Int8Like;
+            const len = blocks[i]!;
+            const from = X.byteOffset + o * len;
+            if (copies[i]) mem.copyWithin(Y.byteOffset + dst, from, from + len);
+            else {
+              const flip = signed ? 0 : 0x80;
+              requantizeKernel(from, Y.byteOffset + dst, len, flip, scalarOf(inputs[4 + 3 * i]) - flip, scalarOf(inputs[3 + 3 * i]), yScale, yZp, lo, hi);
+              const done = len - (len % 4);
+              applyLookupTable(tables[i]!, X, o * len + done, Y, dst + done, len - done);
+            }
+            dst += len;
+          }
+        }
+        return;
       }
       for (let o = 0; o < outer; o++) {
         let dst = o * outBlock;
@@ -67,6 +93,14 @@ function prepareQLinearConcat(ctx: PrepareContext): PreparedKernel {
       }
     },
   };
+}
+
+/** True when Y and every X_i are views of the wasm memory. */
+function inWasmMemoryAll(wasm: WasmContext, inputs: readonly (Data | undefined)[], count: number, y: Int8Like): boolean {
+  const buffer = wasm.memory.buffer;
+  if (y.buffer !== buffer) return false;
+  for (let i = 0; i < count; i++) if ((inputs[2 + 3 * i] as Int8Like).buffer !== buffer) return false;
+  return true;
 }
 
 export const qlinearConcatKernels: KernelDef[] = [
