@@ -142,9 +142,49 @@ export interface WinogradPlan {
   paddedW: number;
 }
 
-/** Float32 scratch of convWinograd: the plan's, plus the padded input when the transforms run on wasm. */
+/**
+ * Float32 scratch of convWinograd: the plan's, plus on wasm the input padded to whole tiles and, when the
+ * output does not divide into whole tiles, the output in whole tiles (see outputInWholeTiles).
+ */
 export function winogradScratchLength(p: ConvProblem, plan: WinogradPlan, wasm: boolean): number {
-  return plan.scratchLength + (wasm ? p.inChannels * plan.paddedH * plan.paddedW : 0);
+  if (!wasm) return plan.scratchLength;
+  const paddedOut = hasEdgeTiles(p, plan) ? p.outChannels * plan.tilesH * plan.m * plan.tilesW * plan.m : 0;
+  return plan.scratchLength + p.inChannels * plan.paddedH * plan.paddedW + paddedOut;
+}
+
+function hasEdgeTiles(p: ConvProblem, plan: WinogradPlan): boolean {
+  return p.geo.outSize[1]! % plan.m !== 0 || p.geo.outSize[2]! % plan.m !== 0;
+}
+
+/** Where whole output tiles go: [channels, H, W] planes at s[offset]; cropped into Y once per batch item. */
+interface WholeTiles {
+  offset: number;
+  W: number;
+  plane: number;
+  channels: number;
+}
+
+/**
+ * On wasm, when the output has edge tiles: the first 4⌊M/4⌋ channels' tiles all written whole into the scratch
+ * (after the padded input), then cropped into Y by one wasm copy (a 1×1 im2col), instead of each edge tile
+ * going through a scratch tile and a clipped JS copy. Undefined otherwise.
+ */
+function outputInWholeTiles(p: ConvProblem, plan: WinogradPlan, y: Float32Array, s: Float32Array, wasm: WasmWinograd | undefined): WholeTiles | undefined {
+  const channels = (p.outChannels >> 2) * 4;
+  if (wasm?.pad === undefined || !wasm.transforms || channels === 0 || !hasEdgeTiles(p, plan)) return undefined;
+  const buffer = wasm.weights.ctx.memory.buffer;
+  if (y.buffer !== buffer || s.buffer !== buffer || s.length < winogradScratchLength(p, plan, true)) return undefined;
+  const W = plan.tilesW * plan.m;
+  return { offset: plan.scratchLength + p.inChannels * plan.paddedH * plan.paddedW, W, plane: plan.tilesH * plan.m * W, channels };
+}
+
+/** Y[o] = the top-left OH×OW of the whole-tile plane o, for o < tiles.channels (one wasm call). */
+function cropWholeTiles(p: ConvProblem, plan: WinogradPlan, tiles: WholeTiles, s: Float32Array, y: Float32Array, yBatch: number, pad: WasmIm2col): void {
+  const [OH, OW] = [p.geo.outSize[1]!, p.geo.outSize[2]!];
+  pad.im2col(
+    s.byteOffset + 4 * tiles.offset, y.byteOffset + 4 * yBatch, tiles.channels, plan.tilesH * plan.m, tiles.W, 1, 1, 1, 1, 1, 1,
+    0, 0, OW, 0, OH,
+  );
 }
 
 export const WINOGRAD_SCRATCH_BYTES = 4 << 20;
@@ -272,6 +312,7 @@ export function convWinograd(
     const xBatch = b * C * H * W;
     const yBatch = b * M * OH * OW;
     const src = padInputOnWasm(p, plan, x, xBatch, scratch, wasm) ?? { x, base: xBatch, H, W, ph: p.geo.padsBegin[1]!, pw: p.geo.padsBegin[2]! };
+    const whole = outputInWholeTiles(p, plan, y, scratch, wasm);
     for (let t0 = 0; t0 < total; t0 += tilesPerBlock) {
       const count = Math.min(tilesPerBlock, total - t0);
       transformInputTiles(p, plan, src, t0, count, scratch, wasm?.transforms ? wasm.weights.ctx : undefined);
@@ -281,8 +322,9 @@ export function convWinograd(
         if (wasm !== undefined && wasmGemmPackedB(wasm.weights.ctx, count, scratch, vOff, C, false, wasm.weights.packs[xi]!, scratch, mOff, M, NO_ACTIVATION)) continue;
         gemmPackedB(count, scratch, vOff, C, false, plan.filters[xi]!, scratch, mOff, M, NO_ACTIVATION, scratch, plan.gemmOffset);
       }
-      transformOutputTiles(p, plan, t0, count, bias, y, yBatch, scratch, act, wasm);
+      transformOutputTiles(p, plan, t0, count, bias, y, yBatch, scratch, act, wasm, whole);
     }
+    if (whole !== undefined) cropWholeTiles(p, plan, whole, scratch, y, yBatch, wasm!.pad!);
   }
 }
 
@@ -402,6 +444,7 @@ function transformInputTiles(
 function transformOutputTiles(
   p: ConvProblem, plan: WinogradPlan, t0: number, count: number, bias: Float32Array | undefined,
   y: Float32Array, yBatch: number, s: Float32Array, act: Activation, wasm: WasmWinograd | undefined,
+  whole?: WholeTiles,
 ): void {
   const { m, tilesW, tilesPerBlock } = plan;
   const M = p.outChannels;
@@ -419,7 +462,18 @@ function transformOutputTiles(
     const yTile = yBatch + th * m * OW + tw * m;
     const mTile = plan.mOffset + t * M;
     let wasmDone = false;
-    if (wasm !== undefined && wasm.transforms) {
+    if (whole !== undefined) {
+      // The first whole.channels channels as whole tiles into the scratch planes (cropped into Y afterwards).
+      const wTile = whole.offset + th * m * whole.W + tw * m;
+      if (!wasmWinogradOutput(wasm!.weights.ctx, plan.variant, s, mTile, xiStride, groups, wasmBias, 0, s, wTile, whole.W, whole.plane, act)) {
+        for (let o = 0; o < whole.channels; o++) {
+          const b = bias === undefined ? 0 : bias[o]!;
+          if (plan.variant === 'f43') outputTransformF43(s, mTile + o, xiStride, b, s, wTile + o * whole.plane, whole.W, m, m, act);
+          else outputTransformGeneric(plan, s, mTile + o, xiStride, b, s, wTile + o * whole.plane, whole.W, m, m, act);
+        }
+      }
+      wasmDone = true;
+    } else if (wasm !== undefined && wasm.transforms) {
       if (rows === m && cols === m) {
         wasmDone = wasmWinogradOutput(wasm.weights.ctx, plan.variant, s, mTile, xiStride, groups, wasmBias, 0, y, yTile, OW, plane, act);
       } else if (wasmWinogradOutput(wasm.weights.ctx, plan.variant, s, mTile, xiStride, groups, wasmBias, 0, s, plan.edgeOffset, m, m * m, act)) {
