@@ -526,3 +526,27 @@ describe('QLinearConcat on wasm SIMD', () => {
     });
   }
 });
+
+describe('int8 weight uploads', () => {
+  it('re-preparing a node for new input shapes reuses the uploaded panels', () => {
+    const [C, M] = [64, 64];
+    const w = t8(true, [M, C, 3, 3], 77);
+    const wz = { dtype: 'int8' as const, shape: [M], data: new Int8Array(M) };
+    const prepareFor = (H: number) => {
+      const inputs: TensorData[] = [
+        t8(false, [1, C, H, H], 78), scalar('float32', 0.05), scalar('uint8', 128), w, { dtype: 'float32', shape: [M], data: new Float32Array(M).fill(0.01) },
+        wz, scalar('float32', 0.1), scalar('uint8', 128),
+      ];
+      const node = makeNode('QLinearConv', { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, inputs.length);
+      return defaultRegistry.get(node).prepare({
+        node, opset: 13, inputs: inputs.map((t) => ({ dtype: t.dtype, shape: t.shape })), constants: inputs.map((t, i) => (i > 0 ? t : undefined)), options: { wasm },
+      });
+    };
+    const kept = [prepareFor(24)];
+    const before = wasm.allocatedBytes;
+    kept.push(prepareFor(16)); // smaller: the shared scratch does not grow
+    const panelBytes = rowPanelBytes(M, C * 9);
+    expect(wasm.allocatedBytes - before, 'only the per-plan parameters (and scratch) are new').toBeLessThan(panelBytes);
+    expect(kept).toHaveLength(2);
+  });
+});

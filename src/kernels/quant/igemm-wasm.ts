@@ -82,10 +82,58 @@ export function packColPairs(
   }
 }
 
-/** Copies int16 panels into a new block of wasm memory; returns its byte offset. */
-export function uploadInt16(wasm: WasmContext, data: Int16Array): number {
+/** Copies packed data into a new block of wasm memory; returns its byte offset. */
+function upload(wasm: WasmContext, data: Int16Array | Int32Array): number {
   const offset = wasm.alloc(data.byteLength, 64);
-  new Int16Array(wasm.memory.buffer, offset, data.length).set(data);
+  new Uint8Array(wasm.memory.buffer, offset, data.byteLength).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  return offset;
+}
+
+/**
+ * Uploads of packed int8 weights, per context: weight data → zero-point data (or NO_ZERO_POINT) → packing key →
+ * byte offset. Re-preparing a node for new input shapes (the plan cache, dynamic batch) reuses the panels instead
+ * of growing the memory; they are freed once the weight data is collected (the kernels using them hold it).
+ */
+type Int8Uploads = WeakMap<object, WeakMap<object, Map<string, number>>>;
+/** Namespace of the int8 uploads in WasmContext.uploads (shared with other kernel families). */
+const INT8_UPLOADS = Object.freeze({});
+const NO_ZERO_POINT = Object.freeze({});
+
+const releaseUploads: FinalizationRegistry<{ wasm: WasmContext; offsets: number[] }> | undefined =
+  typeof FinalizationRegistry === 'function'
+    ? new FinalizationRegistry(({ wasm, offsets }) => {
+        for (const o of offsets) wasm.free(o);
+      })
+    : undefined;
+
+/**
+ * The byte offset of `pack()` uploaded once per (context, weight data, zero-point data, key); `key` names
+ * everything else the packing depends on. The caller must keep `weights` alive as long as it uses the offset.
+ */
+export function uploadPacked(
+  wasm: WasmContext, weights: object, zeroPoints: object | undefined, key: string, pack: () => Int16Array | Int32Array,
+): number {
+  let byWeights = wasm.uploads.get(INT8_UPLOADS) as Int8Uploads | undefined;
+  if (byWeights === undefined) {
+    byWeights = new WeakMap();
+    wasm.uploads.set(INT8_UPLOADS, byWeights);
+  }
+  let byZeroPoints = byWeights.get(weights);
+  if (byZeroPoints === undefined) {
+    byZeroPoints = new WeakMap();
+    byWeights.set(weights, byZeroPoints);
+  }
+  const zp = zeroPoints ?? NO_ZERO_POINT;
+  let byKey = byZeroPoints.get(zp);
+  if (byKey === undefined) {
+    byKey = new Map();
+    byZeroPoints.set(zp, byKey);
+  }
+  const hit = byKey.get(key);
+  if (hit !== undefined) return hit;
+  const offset = upload(wasm, pack());
+  byKey.set(key, offset);
+  releaseUploads?.register(weights, { wasm, offsets: [offset] });
   return offset;
 }
 
@@ -145,6 +193,8 @@ export interface ConstantRight {
   /** Zero point per column (stride 1) or for all (stride 0). */
   zp: ArrayLike<number>;
   zpStride: number;
+  /** The zero point's constant data (the upload cache key), undefined when omitted. */
+  zpData: object | undefined;
 }
 
 /**
@@ -153,6 +203,8 @@ export interface ConstantRight {
  * shared scratch, B packed once at prepare. run() returns false (nothing written) when a or y is not in wasm memory.
  */
 export interface WasmRightConstantGemm {
+  /** The weight data: held so the uploaded panels (freed when it is collected) live as long as the kernel. */
+  readonly source: object;
   run(
     a: Int8Like, za: number, y: Int8Like | Float32Array, yZp: number, bias: ArrayLike<number> | undefined, biasStride: number,
     multipliers: Float32Array,
@@ -165,15 +217,18 @@ export function planWasmRightConstantGemm(
 ): WasmRightConstantGemm | undefined {
   const kernels = int8Kernels(wasm);
   if (wasm === undefined || kernels === undefined || N < QS8_TILE_COLS || K > QS8_MAX_K) return undefined;
-  const packed = new Int16Array(colPanelBytes(K, N) / 2);
-  packColPairs(K, N, b.data, 0, b.kStride, b.nStride, b.zp, b.zpStride, packed, 0);
-  const weights = uploadInt16(wasm, packed);
+  const weights = uploadPacked(wasm, b.data, b.zpData, `cols:${K}:${N}:${b.kStride}:${b.nStride}`, () => {
+    const packed = new Int16Array(colPanelBytes(K, N) / 2);
+    packColPairs(K, N, b.data, 0, b.kStride, b.nStride, b.zp, b.zpStride, packed, 0);
+    return packed;
+  });
   const params = new WasmChannelParams(wasm, N);
   wasm.reserveScratch(rowPanelBytes(M, K));
   const memory = new WasmInt16(wasm);
   const za = new Int32Array(1);
   const KP = kPairs(K);
   return {
+    source: b.data,
     run(a, zaValue, y, yZp, bias, biasStride, multipliers) {
       if (!inWasmMemory(wasm, a, y)) return false;
       params.write(bias, biasStride, multipliers);

@@ -7,11 +7,13 @@ import { convGeometry, im2colIndexMap, type ConvGeometry } from './conv-geometry
 import type { Int8Like } from './igemm.js';
 import {
   QS8_MAX_K, WasmBytes, WasmChannelParams, colPanelBytes, inWasmMemory, int8Kernels, kPairs, packRowPairs,
-  rowPanelBytes, uploadInt16,
+  rowPanelBytes, uploadPacked,
 } from './igemm-wasm.js';
 
 /** Runs one QLinearConv on wasm; false (nothing written) when a view is not in wasm memory. */
 export interface WasmQLinearConv {
+  /** The weight data: held so the uploaded panels (freed when it is collected) live as long as the kernel. */
+  readonly source: object;
   run(x: Int8Like, zx: number, y: Int8Like, yZp: number, bias: Int32Array | undefined, multipliers: Float32Array): boolean;
 }
 
@@ -54,18 +56,20 @@ export function planWasmQLinearConv(
     if (depthwise === undefined || depthwiseDot === undefined || !square || geom.dilations.some((d) => d !== 1)) return undefined;
     const filters = new Int32Array(M * KS);
     for (let m = 0; m < M; m++) for (let k = 0; k < KS; k++) filters[m * KS + k] = (wConst.data as Int8Like)[m * KS + k]! - wZp[wZp.length > 1 ? m : 0]!;
-    return planDepthwise(wasm, kernels.padPlanes, depthwise, depthwiseDot, geom, N, C, filters, x.dtype === 'int8', lo, hi);
+    return planDepthwise(wasm, kernels.padPlanes, depthwise, depthwiseDot, geom, N, C, wConst.data as Int8Like, wZpConst?.data, filters, x.dtype === 'int8', lo, hi);
   }
   if (P < QS8_TILE_COLS || Kg > QS8_MAX_K) return undefined;
   const pointwise = KS === 1 && inPlane === P && map.every((at, p) => at === p);
   const zwStride = wZp.length > 1 ? 1 : 0;
   const groupBytes = rowPanelBytes(Mg, Kg);
-  const packed = new Int16Array((group * groupBytes) / 2);
   const wData = wConst.data as Int8Like;
-  for (let g = 0; g < group; g++) {
-    packRowPairs(Mg, Kg, wData, g * Mg * Kg, Kg, zwStride === 0 ? wZp : wZp.subarray(g * Mg), zwStride, packed, (g * groupBytes) / 2);
-  }
-  const weights = uploadInt16(wasm, packed);
+  const weights = uploadPacked(wasm, wData, wZpConst?.data, `conv:${group}:${Mg}:${Kg}`, () => {
+    const packed = new Int16Array((group * groupBytes) / 2);
+    for (let g = 0; g < group; g++) {
+      packRowPairs(Mg, Kg, wData, g * Mg * Kg, Kg, zwStride === 0 ? wZp : wZp.subarray(g * Mg), zwStride, packed, (g * groupBytes) / 2);
+    }
+    return packed;
+  });
   const params = new WasmChannelParams(wasm, M);
   // 2-D, stride 1 or 2, rows of 8 or more: zero-point-padded planes, then im2col in wasm; else im2col in JS.
   const wasmIm2col = pointwise ? undefined : planWasmIm2col(kernels, geom, Cg);
@@ -79,6 +83,7 @@ export function planWasmQLinearConv(
   // Stream the larger operand once: the weights when they outweigh this call's activation panels.
   const gemm = groupBytes > colPanelBytes(Kg, P) ? kernels.gemmRowChannelsRowsOuter : kernels.gemmRowChannels;
   return {
+    source: wData,
     run(xData, zx, y, yZp, bias, multipliers) {
       if (!inWasmMemory(wasm, xData, y)) return false;
       params.write(bias, 1, multipliers);
@@ -121,7 +126,7 @@ export function planWasmQLinearConv(
  */
 function planDepthwise(
   wasm: WasmContext, pad: Qs8PadPlanesKernel, kernel4: Qs8DepthwiseKernel, kernel8: Qs8DepthwiseKernel, g: ConvGeometry,
-  N: number, C: number, filters: Int32Array, signed: boolean, lo: number, hi: number,
+  N: number, C: number, wData: Int8Like, wZpData: object | undefined, filters: Int32Array, signed: boolean, lo: number, hi: number,
 ): WasmQLinearConv | undefined {
   const [H, W] = g.inSize as [number, number];
   const [OH, OW] = g.outSize as [number, number];
@@ -146,14 +151,17 @@ function planDepthwise(
   for (let c = 0; c < C; c++) for (let k = 0; k < KS; k++) filterSums[c] += filters[c * KS + k]!;
   // The 8-wide kernel reads int16 pairs (f[2j], f[2j+1]) per int32, the 4-wide one int32 taps.
   const pairs = Math.ceil(KS / 2);
-  const uploaded = wide ? new Int16Array(C * pairs * 2) : filters;
-  if (wide) for (let c = 0; c < C; c++) for (let k = 0; k < KS; k++) uploaded[c * pairs * 2 + k] = filters[c * KS + k]!;
-  const filterOffset = wasm.alloc(uploaded.byteLength, 64);
-  new Uint8Array(wasm.memory.buffer, filterOffset, uploaded.byteLength).set(new Uint8Array(uploaded.buffer, 0, uploaded.byteLength));
+  const filterOffset = uploadPacked(wasm, wData, wZpData, `depthwise:${C}:${KS}:${wide ? 'pairs' : 'taps'}`, () => {
+    if (!wide) return filters;
+    const paired = new Int16Array(C * pairs * 2);
+    for (let c = 0; c < C; c++) for (let k = 0; k < KS; k++) paired[c * pairs * 2 + k] = filters[c * KS + k]!;
+    return paired;
+  });
   const params = new WasmChannelParams(wasm, C);
   const foldedBias = new Int32Array(C);
   const flip = signed ? 0 : 0x80;
   return {
+    source: wData,
     run(x, zx, y, yZp, bias, multipliers) {
       if (!inWasmMemory(wasm, x, y)) return false;
       const zxFolded = signed ? zx : zx - 128;

@@ -269,7 +269,7 @@ function packedQLinearMatMul(ctx: PrepareContext, plan: IntegerMatMulPlan, bScal
   const bZpConst = ctx.constants[5]?.data as Int8Like | undefined;
   const wasmGemm = bBatches === 1 && (ctx.inputs[5] === undefined || bZpConst !== undefined)
     ? planWasmRightConstantGemm(ctx.options.wasm, aBatchOf.length * M, K, N, {
-      data: ctx.constants[3]!.data as Int8Like, kStride: N, nStride: 1, zp: bZpConst ?? ZERO, zpStride: bZpCount === N ? 1 : 0,
+      data: ctx.constants[3]!.data as Int8Like, kStride: N, nStride: 1, zp: bZpConst ?? ZERO, zpStride: bZpCount === N ? 1 : 0, zpData: bZpConst,
     }, lo, hi)
     : undefined;
   let a: Int8Like = new Uint8Array(0);

@@ -77,7 +77,7 @@ function prepareQGemm(ctx: PrepareContext): PreparedKernel {
   const bZpConst = ctx.constants[5]?.data as Int8Like | undefined;
   const wasmGemm = bConst !== undefined && !transA && cRowStride === 0 && (ctx.inputs[5] === undefined || bZpConst !== undefined)
     ? planWasmRightConstantGemm(ctx.options.wasm, M, K, N, {
-      data: bConst.data as Int8Like, kStride: transB ? 1 : N, nStride: transB ? K : 1, zp: bZpConst ?? ZERO, zpStride: bZpCount === 1 ? 0 : 1,
+      data: bConst.data as Int8Like, kStride: transB ? 1 : N, nStride: transB ? K : 1, zp: bZpConst ?? ZERO, zpStride: bZpCount === 1 ? 0 : 1, zpData: bZpConst,
     }, lo, hi, !quantizedOutput)
     : undefined;
   return {
