@@ -120,7 +120,8 @@ const INTERLEAVE_LOW = [0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23];
 
 /**
  * Loop order of the GEMM driver: column blocks outside (each B panel read once, the A panels again per block)
- * or row panels outside (each A panel read once). Streaming the larger operand once keeps the smaller in cache.
+ * or row panels outside (each A panel read once, the B panels again per panel). Which is faster depends on the
+ * sizes and the caches; the callers pick by measurement.
  */
 export type GemmOrder = 'colsOuter' | 'rowsOuter';
 
