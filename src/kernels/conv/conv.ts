@@ -56,8 +56,9 @@ export function convOperands(ctx: PrepareContext, op: string): {
  * im2col + packed GEMM from 64 to 512 channels and from 56×56 down to 7×7 images; F(6,3) never beats F(4,3)
  * here (its transforms are generic loops, its tiles waste more at small images, and its float32 error is
  * larger), so it is only run when a test or benchmark asks for it. With few channels the transforms are
- * not amortised and im2col stays. (F(2,3) beat F(4,3) on 512 channels at 7×7 only while the border tiles
- * were gathered in JS; with the input padded on wasm F(4,3) is ahead there too: 2.2 vs 3.8 ms.)
+ * not amortised and im2col stays. (F(2,3), with 16 instead of 36 filter positions to stream, beat F(4,3) on
+ * 512 channels at 7×7 only while the wasm GEMM read each weight panel in 256-deep K blocks; with whole-K
+ * blocks (src/wasm/gemm.ts) F(4,3) is ahead there too: 2.0 vs 3.7 ms.)
  */
 export function autoWinogradVariant(p: ConvProblem): WinogradVariant | undefined {
   const C = p.inChannels;
