@@ -248,7 +248,9 @@ describe('QLinearConv on the wasm int8 GEMM', () => {
     { C: 2, M: 2, H: 15, W: 17, k: 5, stride: 2, pad: 2, group: 2, xSigned: false, wSigned: true, perChannel: true, bias: true, clamp: [0, 200] },
     { C: 3, M: 3, H: 9, W: 40, k: 3, stride: 2, pad: 1, group: 3, xSigned: false, wSigned: true, perChannel: true, bias: true },
     { C: 2, M: 2, H: 11, W: 41, k: 5, stride: 2, pad: 2, group: 2, xSigned: true, wSigned: true, perChannel: false, bias: true },
-    // Rows narrower than 8 bytes: padded in JS, then the 4-wide kernel; under 4 outputs per row, the JS kernel.
+    // Rows narrower than 8 bytes: padded 4 bytes at a time (under 4: in JS), then the 4-wide kernel; under 4 outputs
+    // per row, the JS kernel.
+    { C: 2, M: 2, H: 5, W: 3, k: 3, stride: 1, pad: 2, group: 2, xSigned: true, wSigned: true, perChannel: true, bias: true },
     { C: 3, M: 3, H: 6, W: 7, k: 3, stride: 1, pad: 1, group: 3, xSigned: false, wSigned: true, perChannel: true, bias: true },
     { C: 9, M: 9, H: 7, W: 7, k: 3, stride: 1, pad: 1, group: 9, xSigned: false, wSigned: true, perChannel: true, bias: true, batch: 2 },
     { C: 3, M: 3, H: 5, W: 5, k: 3, stride: 2, pad: 1, group: 3, xSigned: false, wSigned: true, perChannel: true, bias: true, jsOnly: true },

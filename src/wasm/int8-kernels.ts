@@ -84,6 +84,8 @@ export const QS8_DEPTHWISE_SHAPES: readonly (readonly [number, number])[] = [[3,
 
 export interface Int8Kernels {
   readonly padPlanes: Qs8PadPlanesKernel;
+  /** padPlanes for rows of 4 to 7 bytes (copies 4 at a time). */
+  readonly padPlanesNarrow: Qs8PadPlanesKernel;
   readonly quantize: Qs8QuantizeKernel;
   readonly requantize: Qs8RequantizeKernel;
   /** im2col of padded planes by stride: [stride 1, stride 2]. */
@@ -400,7 +402,7 @@ function emitDepthwiseDot(K: number, S: number): FunctionBuilder {
 /**
  * qs8_pad_planes(src, W, planeIn, dst, Hp, Wp, top, left, rows, cols, planes, fill): copies `planes` planes
  * into planes of Hp×Wp bytes filled with `fill`, data row r (r < rows) at padded row top + r and its first `cols`
- * (≥ 8) bytes at column left. Writes up to 15 bytes past the last padded plane (the caller leaves room); reads only
+ * (≥ 8; ≥ 4 for the x4 variant) bytes at column left. Writes up to 15 bytes past the last padded plane (the caller leaves room); reads only
  * the copied bytes.
  */
 export type Qs8PadPlanesKernel = (
@@ -410,13 +412,14 @@ export type Qs8PadPlanesKernel = (
 
 export const QS8_PAD_NAME = 'qs8_pad_planes__wasmsimd';
 
-function emitPadPlanes(): FunctionBuilder {
+/** The pad kernel copying `chunk` (8 or 4) bytes at a time; the x4 variant serves rows of 4 to 7 bytes. */
+function emitPadPlanes(chunk: 8 | 4): FunctionBuilder {
   const f = new FunctionBuilder(new Array<ValType>(12).fill(I32));
   const [src, W, planeIn, dst, Hp, Wp, top, left, rows, cols, planes, fill] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11] as const;
   const c = f.local(I32), r = f.local(I32), j = f.local(I32), jj = f.local(I32), d = f.local(I32), s = f.local(I32), lastChunk = f.local(I32);
   const fillv = f.local(V128);
   f.get(fill).simd('i8x16.splat').set(fillv);
-  f.get(cols).i32(8).op('i32.sub').set(lastChunk);
+  f.get(cols).i32(chunk).op('i32.sub').set(lastChunk);
   forLoop(f, c, konst(0), local(planes), konst(1), () => {
     forLoop(f, r, konst(0), local(Hp), konst(1), () => {
       f.get(dst).get(r).get(Wp).op('i32.mul').op('i32.add').set(d);
@@ -426,11 +429,11 @@ function emitPadPlanes(): FunctionBuilder {
       // A data row: top ≤ r < top + rows (unsigned compare of r - top).
       f.get(r).get(top).op('i32.sub').get(rows).op('i32.lt_u').if();
       f.get(src).get(r).get(top).op('i32.sub').get(W).op('i32.mul').op('i32.add').set(s);
-      forLoop(f, j, konst(0), local(cols), konst(8), () => {
+      forLoop(f, j, konst(0), local(cols), konst(chunk), () => {
         minInto(f, jj, local(j), local(lastChunk));
         f.get(d).get(left).op('i32.add').get(jj).op('i32.add');
-        f.get(s).get(jj).op('i32.add').simdMem('v128.load64_zero', 0, 0);
-        f.store64Lane(0, 0, 0);
+        if (chunk === 8) f.get(s).get(jj).op('i32.add').simdMem('v128.load64_zero', 0, 0).store64Lane(0, 0, 0);
+        else f.get(s).get(jj).op('i32.add').i32Load(0, 0).i32Store(0, 0);
       });
       f.end();
     });
@@ -591,7 +594,8 @@ export const INT8_KERNELS: WasmModuleSpec<Int8Kernels> = {
       m.addFunction(emitDepthwise(K, S), qs8DepthwiseName(K, S));
       m.addFunction(emitDepthwiseDot(K, S), qs8DepthwiseDotName(K, S));
     }
-    m.addFunction(emitPadPlanes(), QS8_PAD_NAME);
+    m.addFunction(emitPadPlanes(8), QS8_PAD_NAME);
+    m.addFunction(emitPadPlanes(4), `${QS8_PAD_NAME}_x4`);
     m.addFunction(emitQuantize(), 'qs8_quantize__wasmsimd');
     m.addFunction(emitRequantizeBytes(), 'qs8_requantize__wasmsimd');
     m.addFunction(emitIm2col(1), 'qs8_im2col_s1__wasmsimd');
@@ -609,6 +613,7 @@ export const INT8_KERNELS: WasmModuleSpec<Int8Kernels> = {
     return {
       add: e['qs8_vadd__wasmsimd'] as Qs8BinaryKernel,
       padPlanes: e[QS8_PAD_NAME] as Qs8PadPlanesKernel,
+      padPlanesNarrow: e[`${QS8_PAD_NAME}_x4`] as Qs8PadPlanesKernel,
       quantize: e['qs8_quantize__wasmsimd'] as Qs8QuantizeKernel,
       requantize: e['qs8_requantize__wasmsimd'] as Qs8RequantizeKernel,
       im2col: [e['qs8_im2col_s1__wasmsimd'] as Qs8Im2colKernel, e['qs8_im2col_s2__wasmsimd'] as Qs8Im2colKernel],

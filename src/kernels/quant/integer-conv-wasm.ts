@@ -56,7 +56,7 @@ export function planWasmQLinearConv(
     if (depthwise === undefined || depthwiseDot === undefined || !square || geom.dilations.some((d) => d !== 1)) return undefined;
     const filters = new Int32Array(M * KS);
     for (let m = 0; m < M; m++) for (let k = 0; k < KS; k++) filters[m * KS + k] = (wConst.data as Int8Like)[m * KS + k]! - wZp[wZp.length > 1 ? m : 0]!;
-    return planDepthwise(wasm, kernels.padPlanes, depthwise, depthwiseDot, geom, N, C, wConst.data as Int8Like, wZpConst?.data, filters, x.dtype === 'int8', lo, hi);
+    return planDepthwise(wasm, kernels.padPlanes, kernels.padPlanesNarrow, depthwise, depthwiseDot, geom, N, C, wConst.data as Int8Like, wZpConst?.data, filters, x.dtype === 'int8', lo, hi);
   }
   if (P < QS8_TILE_COLS || Kg > QS8_MAX_K) return undefined;
   const pointwise = KS === 1 && inPlane === P && map.every((at, p) => at === p);
@@ -118,7 +118,7 @@ export function planWasmQLinearConv(
 
 /**
  * Depthwise (one input and output channel per group) on the wasm qs8_dwconv kernels for all channels in one call,
- * on a copy of the planes padded with the zero point (qs8_pad_planes, or in JS for rows under 8 bytes), so every
+ * on a copy of the planes padded with the zero point (qs8_pad_planes, or in JS for rows under 4 bytes), so every
  * output is an interior one:
  *   y = requantize(Σ_k (x - zx)·(w - zw) + B)
  * (padding holds zx, so the zero points fold into the bias: Σ (x - zx)·f = Σ x'·f - (zx - 128·[uint8])·Σf with
@@ -126,7 +126,7 @@ export function planWasmQLinearConv(
  * kernel runs).
  */
 function planDepthwise(
-  wasm: WasmContext, pad: Qs8PadPlanesKernel, kernel4: Qs8DepthwiseKernel, kernel8: Qs8DepthwiseKernel, g: ConvGeometry,
+  wasm: WasmContext, pad: Qs8PadPlanesKernel, padNarrow: Qs8PadPlanesKernel, kernel4: Qs8DepthwiseKernel, kernel8: Qs8DepthwiseKernel, g: ConvGeometry,
   N: number, C: number, wData: Int8Like, wZpData: object | undefined, filters: Int32Array, signed: boolean, lo: number, hi: number,
 ): WasmQLinearConv | undefined {
   const [H, W] = g.inSize as [number, number];
@@ -142,8 +142,9 @@ function planDepthwise(
   const padRows = Math.max(0, Math.min(H, Hp - ph));
   const padCols = Math.min(W, Wp - pw);
   if (OW < 4 || padCols < 1) return undefined;
-  // Rows under 8 bytes (7×7 planes) are padded in JS: few bytes, and the wasm pad kernel copies 8 at a time.
-  const padInJs = padCols < 8;
+  // Rows of 4 to 7 bytes (7×7 planes) use the pad kernel copying 4 bytes at a time, shorter ones JS.
+  const padInJs = padCols < 4;
+  const padKernel = padCols >= 8 ? pad : padNarrow;
   const memory = new WasmBytes(wasm);
   wasm.reserveScratch(C * Hp * Wp + 16);
   const wide = OW >= 8;
@@ -172,7 +173,7 @@ function planDepthwise(
         const scratch = wasm.scratch;
         const src = x.byteOffset + n * C * inPlane;
         if (padInJs) padPlanesInJs(memory.bytes, src, W, inPlane, scratch, Hp, Wp, ph, pw, padRows, padCols, C, zx & 0xff);
-        else pad(src, W, inPlane, scratch, Hp, Wp, ph, pw, padRows, padCols, C, zx & 0xff);
+        else padKernel(src, W, inPlane, scratch, Hp, Wp, ph, pw, padRows, padCols, C, zx & 0xff);
         kernel(scratch, Wp, Hp * Wp, y.byteOffset + n * C * P, OW, P, C, 0, OH, 0, OW, 0, 0, filterOffset, params.biasOffset, params.multOffset, flip, yZp, lo, hi);
       }
       return true;
@@ -180,7 +181,7 @@ function planDepthwise(
   };
 }
 
-/** qs8_pad_planes in JS, for rows under 8 bytes (the wasm kernel copies 8 at a time). */
+/** qs8_pad_planes in JS, for rows under 4 bytes (the wasm kernels copy 8 or 4 at a time). */
 function padPlanesInJs(
   mem: Uint8Array, src: number, W: number, planeIn: number, dst: number, Hp: number, Wp: number, top: number, left: number,
   rows: number, cols: number, planes: number, fill: number,
