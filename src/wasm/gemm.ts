@@ -2,6 +2,7 @@ import { applyActivation, type Activation } from '../kernels/gemm/activation.js'
 import { GEMM_KC, type PackedWeights } from '../kernels/gemm/packed.js';
 import type { WasmContext, WasmGemmKernels } from './context.js';
 import { WASM_ACT } from './gemm-kernels.js';
+import { MATH_KERNELS, wasmUnaryMath } from './math-kernels.js';
 
 /**
  * Packed weights living in wasm memory, in the layout of src/kernels/gemm/packed.ts re-tiled for the wasm
@@ -117,8 +118,25 @@ function inMemory(ctx: WasmContext, ...views: Float32Array[]): boolean {
   return true;
 }
 
-function finishUnfused(act: Activation, fused: boolean, rows: number, cols: number, C: Float32Array, cOff: number, ldc: number): void {
+/** The activations the store cannot fuse (sigmoid, silu, tanh): on the math family's f32x4 exp when it loads. */
+function finishUnfused(ctx: WasmContext, act: Activation, fused: boolean, rows: number, cols: number, C: Float32Array, cOff: number, ldc: number): void {
   if (fused) return;
+  const math = act.kind === 'sigmoid' || act.kind === 'silu' || act.kind === 'tanh' ? ctx.use(MATH_KERNELS) : undefined;
+  if (math !== undefined) {
+    const kind = act.kind as 'sigmoid' | 'silu' | 'tanh';
+    // Contiguous rows in one call, else one call per row.
+    if (ldc === cols) {
+      const v = C.subarray(cOff, cOff + rows * cols);
+      if (wasmUnaryMath(ctx, math, kind, v, v)) return;
+    } else {
+      let done = true;
+      for (let r = 0; r < rows && done; r++) {
+        const v = C.subarray(cOff + r * ldc, cOff + r * ldc + cols);
+        done = wasmUnaryMath(ctx, math, kind, v, v);
+      }
+      if (done) return;
+    }
+  }
   for (let r = 0; r < rows; r++) applyActivation(act, C, cOff + r * ldc, cols);
 }
 
@@ -138,7 +156,7 @@ export function wasmGemmPackedB(
     M, w.count, w.K, A.byteOffset + 4 * aOff, transA ? 1 : lda, transA ? lda : 1, w.panels, w.bias,
     C.byteOffset + 4 * cOff, ldc, ctx.scratch, w.kc, w.block, accumulate ? 1 : 0, code, p0, p1, ctx.tileBuffer,
   );
-  finishUnfused(act, fused, M, w.count, C, cOff, ldc);
+  finishUnfused(ctx, act, fused, M, w.count, C, cOff, ldc);
   return true;
 }
 
@@ -157,6 +175,6 @@ export function wasmGemmPackedA(
     w.count, N, w.K, w.panels, w.bias, B.byteOffset + 4 * bOff, transB ? 1 : ldb, transB ? ldb : 1,
     C.byteOffset + 4 * cOff, ldc, ctx.scratch, w.kc, w.block, accumulate ? 1 : 0, code, p0, p1, ctx.tileBuffer,
   );
-  finishUnfused(act, fused, w.count, N, C, cOff, ldc);
+  finishUnfused(ctx, act, fused, w.count, N, C, cOff, ldc);
   return true;
 }
