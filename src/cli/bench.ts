@@ -1,5 +1,9 @@
-/** `tinfer bench [MODEL | --builtin]`: load time, first run, median/min/max over iterations. */
+/**
+ * `tinfer bench [MODEL | --builtin]`: load time, first run, median/min/max over iterations. With `--profile`, the
+ * timed runs also record per-node times and each model gets a per-op-type table and its slowest nodes.
+ */
 import { InferenceSession } from '../session/session.js';
+import type { StepProfile } from '../session/executor.js';
 import { encodeModel } from '../loader/index.js';
 import { parseArgs, flagNumber, flagShapes } from './args.js';
 import { BUILTIN_MODELS } from './builtin-models.js';
@@ -14,14 +18,17 @@ interface BenchRow {
   minMs: number;
   maxMs: number;
   iterations: number;
+  /** Per-node profile over the timed runs (with --profile). */
+  profile?: StepProfile[];
 }
 
-function benchSession(name: string, session: InferenceSession, loadMs: number, shapes: Map<string, number[]>, warmup: number, iterations: number, minMs: number): BenchRow {
+function benchSession(name: string, session: InferenceSession, loadMs: number, shapes: Map<string, number[]>, warmup: number, iterations: number, minMs: number, profiling: boolean): BenchRow {
   const feeds = makeFeeds(session, [], shapes);
   let t = performance.now();
   session.runSync(feeds);
   const firstMs = performance.now() - t;
   for (let i = 0; i < warmup; i++) session.runSync(feeds);
+  session.resetProfile();
   const times: number[] = [];
   const start = performance.now();
   while (times.length < iterations || (performance.now() - start < minMs && times.length < 1000)) {
@@ -29,7 +36,52 @@ function benchSession(name: string, session: InferenceSession, loadMs: number, s
     session.runSync(feeds);
     times.push(performance.now() - t);
   }
-  return { name, loadMs, firstMs, medianMs: median(times), minMs: Math.min(...times), maxMs: Math.max(...times), iterations: times.length };
+  const profile = profiling ? session.profile({ skipped: true }) : undefined;
+  return { name, loadMs, firstMs, medianMs: median(times), minMs: Math.min(...times), maxMs: Math.max(...times), iterations: times.length, profile };
+}
+
+/** Time per run by op type (ms, share of the profiled time, node count), slowest first. */
+function opTypeTable(profile: StepProfile[], runs: number): string {
+  const byOp = new Map<string, { ms: number; nodes: number }>();
+  for (const p of profile) {
+    if (p.calls === 0) continue;
+    const e = byOp.get(p.opType) ?? { ms: 0, nodes: 0 };
+    e.ms += p.totalMs / runs;
+    e.nodes++;
+    byOp.set(p.opType, e);
+  }
+  const total = [...byOp.values()].reduce((s, e) => s + e.ms, 0);
+  const rows = [...byOp].sort((a, b) => b[1].ms - a[1].ms);
+  const head = '| op | ms/run | % of run | nodes |\n|---|---:|---:|---:|\n';
+  const pct = (ms: number): string => (total > 0 ? ((100 * ms) / total).toFixed(1) : '0.0');
+  return head + rows.map(([op, e]) => `| ${op} | ${e.ms.toFixed(3)} | ${pct(e.ms)} | ${e.nodes} |`).join('\n') + `\n| total | ${total.toFixed(3)} | 100.0 | ${rows.reduce((s, [, e]) => s + e.nodes, 0)} |`;
+}
+
+/** The `top` slowest nodes per run, with how each ran and its output shape. */
+function slowestNodes(profile: StepProfile[], runs: number, top: number): string {
+  const ran = profile.filter((p) => p.calls > 0).sort((a, b) => b.totalMs - a.totalMs).slice(0, top);
+  const head = '| ms/run | op | node | how | output shape |\n|---:|---|---|---|---|\n';
+  const shape = (p: StepProfile): string => p.outputShapes.map((s) => `[${s.join(',')}]`).join(' ');
+  return head + ran.map((p) => `| ${(p.totalMs / runs).toFixed(3)} | ${p.opType} | ${p.node || '-'} | ${p.detail || '-'} | ${shape(p)} |`).join('\n');
+}
+
+/** Nodes resolved at plan time (never run), counted by how. */
+function skippedSummary(profile: StepProfile[]): string {
+  const counts = new Map<string, number>();
+  for (const p of profile) if (p.calls === 0) counts.set(p.detail, (counts.get(p.detail) ?? 0) + 1);
+  return [...counts].map(([how, n]) => `${n} ${how}`).join(', ');
+}
+
+function profileReport(row: BenchRow, top: number): string {
+  const profile = row.profile ?? [];
+  const skipped = skippedSummary(profile);
+  return [
+    `\nprofile: ${row.name} (${row.iterations} runs; per-node timers add a little to each run)`,
+    opTypeTable(profile, row.iterations),
+    `\nslowest ${top} nodes:`,
+    slowestNodes(profile, row.iterations, top),
+    ...(skipped ? [`not run (resolved at plan time): ${skipped}`] : []),
+  ].join('\n');
 }
 
 function table(rows: BenchRow[]): string {
@@ -38,7 +90,9 @@ function table(rows: BenchRow[]): string {
 }
 
 export async function benchCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['builtin']);
+  const args = parseArgs(argv, ['builtin', 'profile']);
+  const profiling = args.flags.has('profile');
+  const top = flagNumber(args, 'top', 15);
   const iterations = flagNumber(args, 'iterations', 10);
   const warmup = flagNumber(args, 'warmup', 2);
   const minMs = flagNumber(args, 'min-ms', 0);
@@ -51,18 +105,19 @@ export async function benchCommand(argv: string[]): Promise<number> {
     for (const [name, make] of Object.entries(BUILTIN_MODELS)) {
       const bytes = encodeModel(make());
       const t0 = performance.now();
-      const session = InferenceSession.createSync(bytes, { backend });
+      const session = InferenceSession.createSync(bytes, { backend, profile: profiling });
       backendInfo = session.backendInfo;
-      rows.push(benchSession(name, session, performance.now() - t0, shapes, warmup, iterations, minMs));
+      rows.push(benchSession(name, session, performance.now() - t0, shapes, warmup, iterations, minMs, profiling));
     }
   }
   for (const path of args.positional) {
     const t0 = performance.now();
-    const session = await InferenceSession.create(path, { backend });
+    const session = await InferenceSession.create(path, { backend, profile: profiling });
     backendInfo = session.backendInfo;
-    rows.push(benchSession(path, session, performance.now() - t0, shapes, warmup, iterations, minMs));
+    rows.push(benchSession(path, session, performance.now() - t0, shapes, warmup, iterations, minMs, profiling));
   }
   process.stdout.write(`${table(rows)}\n`);
   if (backendInfo) process.stdout.write(`backend: ${backendInfo}\n`);
+  if (profiling) for (const row of rows) process.stdout.write(`${profileReport(row, top)}\n`);
   return 0;
 }

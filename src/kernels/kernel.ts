@@ -90,6 +90,14 @@ export interface PreparedKernel {
    * The planner treats it as a constant and never calls run.
    */
   constantOutputs?: TensorData[];
+  /**
+   * How this node runs, for profiles (session.profile(), `tinfer bench --profile`): the path chosen at prepare,
+   * e.g. 'wasm gemm 4x8 packed B', 'js sgemm', 'wasm depthwise 3x3s2'. A detail starting with 'wasm' means the
+   * wasm kernel was prepared; such kernels still run their JS path for a call whose views lie outside wasm memory
+   * (the js backend's arenas, eager runs), which the detail says when it can happen. Optional: a kernel without
+   * one profiles as its op type alone.
+   */
+  detail?: string;
   /** Writes outputs from inputs. Omitted optional inputs arrive as undefined. */
   run(inputs: readonly (Data | undefined)[], outputs: readonly Data[], scratch: readonly Data[]): void;
 }
@@ -116,6 +124,11 @@ export function requireInput(ctx: PrepareContext, i: number): TensorType {
   const t = ctx.inputs[i];
   if (t === undefined) throw new GraphError(`${nodeLabel(ctx.node)}: input ${i} is required`);
   return t;
+}
+
+/** A profile detail with the activation fused into the kernel named after it ('wasm gemm 4x8 + relu'). */
+export function withActivation(detail: string, act: { readonly kind: string }): string {
+  return act.kind === 'none' ? detail : `${detail} + ${act.kind}`;
 }
 
 export function kernelError(ctx: PrepareContext, message: string): GraphError {

@@ -8,7 +8,7 @@ import type { Graph, Node, ValueType } from '../loader/model.js';
 import { outerNames } from '../graph/scope.js';
 import { scheduleNodes } from '../graph/schedule.js';
 import { NeedsValuesError, type PreparedKernel, type SubgraphRunner } from '../kernels/kernel.js';
-import { bindViews, buildStaticPlan, arrayBufferArena, type ArenaAllocator, type StaticPlan } from './plan.js';
+import { bindViews, buildStaticPlan, arrayBufferArena, type ArenaAllocator, type PlanStep, type StaticPlan } from './plan.js';
 import { prepareNode, runPrepared, wrapKernelError, type NodeEnv } from './prepare.js';
 
 export interface ExecutorOptions {
@@ -26,6 +26,20 @@ export interface StepProfile {
   opType: string;
   calls: number;
   totalMs: number;
+  /**
+   * How the node ran: its kernel's detail (see PreparedKernel.detail, '' when the kernel gives none); prefixed
+   * 'eager' when the graph ran node by node; for nodes listed with profile({ skipped: true }), how the plan
+   * resolved them ('folded at plan time', 'constant at plan time', 'alias (no run)').
+   */
+  detail: string;
+  /** Shapes of the most recent call (undefined for omitted optional inputs; [] for skipped nodes). */
+  inputShapes: (readonly number[] | undefined)[];
+  outputShapes: (readonly number[])[];
+}
+
+export interface ProfileOptions {
+  /** Also list the nodes the current plan never runs (calls 0): folded constants, constant outputs, aliases. */
+  skipped?: boolean;
 }
 
 type Plan = { kind: 'static'; plan: StaticPlan } | { kind: 'eager' };
@@ -87,8 +101,13 @@ export class GraphExecutor {
     return this.plans.size;
   }
 
-  profile(): StepProfile[] {
-    return [...this.profiles.values()];
+  profile(options: ProfileOptions = {}): StepProfile[] {
+    const ran = [...this.profiles.values()].map((p) => ({ ...p }));
+    if (!options.skipped || this.lastPlan?.kind !== 'static') return ran;
+    const skipped = this.lastPlan.plan.skipped.map(({ node, how, outputShapes }): StepProfile => ({
+      node: node.name, opType: node.opType, calls: 0, totalMs: 0, detail: how, inputShapes: [], outputShapes,
+    }));
+    return [...ran, ...skipped];
   }
 
   resetProfile(): void {
@@ -165,7 +184,7 @@ export class GraphExecutor {
       } catch (e) {
         throw wrapKernelError(e, step.node, 'run');
       }
-      if (profiling) this.record(step.node, performance.now() - t0);
+      if (profiling) this.recordStep(step, performance.now() - t0);
     }
   }
 
@@ -177,7 +196,7 @@ export class GraphExecutor {
       const t0 = this.options.profile ? performance.now() : 0;
       const kernel = this.eagerKernel(node, inputs);
       const outs = runPrepared(kernel, inputs, node);
-      if (this.options.profile) this.record(node, performance.now() - t0);
+      if (this.options.profile) this.recordEager(node, kernel, inputs, outs, performance.now() - t0);
       node.outputs.forEach((name, i) => {
         if (name !== '' && outs[i] !== undefined) values.set(name, outs[i]!);
       });
@@ -208,15 +227,42 @@ export class GraphExecutor {
     }
   }
 
-  private record(node: Node, ms: number): void {
-    let p = this.profiles.get(node);
-    if (!p) {
-      p = { node: node.name, opType: node.opType, calls: 0, totalMs: 0 };
-      this.profiles.set(node, p);
-    }
+  /** Adds one static step's time; the shapes and detail were made at plan time, so nothing is allocated. */
+  private recordStep(step: PlanStep, ms: number): void {
+    const p = this.profileOf(step.node);
     p.calls++;
     p.totalMs += ms;
+    p.detail = step.kernel.detail ?? '';
+    p.inputShapes = step.inputShapes;
+    p.outputShapes = step.outputShapes;
   }
+
+  private recordEager(node: Node, kernel: PreparedKernel, inputs: (TensorData | undefined)[], outs: TensorData[], ms: number): void {
+    const p = this.profileOf(node);
+    p.calls++;
+    p.totalMs += ms;
+    p.detail = eagerDetail(kernel.detail);
+    p.inputShapes = inputs.map((t) => t?.shape);
+    p.outputShapes = outs.slice(0, node.outputs.length).map((t) => t.shape);
+  }
+
+  private profileOf(node: Node): StepProfile {
+    let p = this.profiles.get(node);
+    if (!p) {
+      p = { node: node.name, opType: node.opType, calls: 0, totalMs: 0, detail: '', inputShapes: [], outputShapes: [] };
+      this.profiles.set(node, p);
+    }
+    return p;
+  }
+}
+
+/**
+ * Eager runs hand kernels fresh JS arrays, never views of wasm memory, so a kernel prepared for wasm takes its JS
+ * path there: say so rather than repeat the wasm detail.
+ */
+function eagerDetail(detail: string | undefined): string {
+  if (!detail) return 'eager';
+  return detail.startsWith('wasm') ? `eager, JS path (values outside wasm memory; prepared: ${detail})` : `eager, ${detail}`;
 }
 
 /** Control-flow nodes read outer-scope values inside their bodies: make those explicit trailing inputs. */

@@ -25,6 +25,9 @@ export interface PlanStep {
   /** Value ids per node input; -1 for omitted optional inputs. */
   inputs: number[];
   outputs: number[];
+  /** Input shapes (undefined for omitted inputs) and output shapes, for profiles. */
+  inputShapes: (readonly number[] | undefined)[];
+  outputShapes: (readonly number[])[];
   /** Views made once: inputs/outputs/scratch of this step. */
   inViews: (Data | undefined)[];
   outViews: Data[];
@@ -44,6 +47,15 @@ export interface StaticPlan {
   boundBuffer: ArrayBufferLike;
   /** One view per value (constant data, arena view, or a detached array for strings, sequences and optionals). */
   views: (Data | undefined)[];
+  /** Nodes the plan never runs (folded, constant at prepare, aliases), for profiles. */
+  skipped: SkippedNode[];
+}
+
+/** A node resolved at plan time: its outputs are constants or share an input's buffer. */
+export interface SkippedNode {
+  node: Node;
+  how: 'folded at plan time' | 'constant at plan time' | 'alias (no run)';
+  outputShapes: (readonly number[])[];
 }
 
 /** Where a plan's arena lives: its own ArrayBuffer, or a block of a WebAssembly.Memory shared with wasm kernels. */
@@ -89,6 +101,7 @@ export function buildStaticPlan(
   }
 
   const steps: PlanStep[] = [];
+  const skipped: SkippedNode[] = [];
   for (const node of nodes) {
     const inIds = node.inputs.map((n) => (n === '' ? -1 : lookup(idOf, n, node)));
     const inTypes = inIds.map((id) => (id < 0 ? undefined : values[id]!.type));
@@ -98,12 +111,14 @@ export function buildStaticPlan(
     const outName = (i: number): string => node.outputs[i] || `${node.name || node.opType}:unused:${steps.length}:${i}`;
 
     if (kernel.constantOutputs) {
+      skipped.push({ node, how: 'constant at plan time', outputShapes: kernel.constantOutputs.slice(0, node.outputs.length).map((t) => t.shape) });
       kernel.constantOutputs.forEach((t, i) => addValue({ name: outName(i), type: { dtype: t.dtype, shape: t.shape }, constant: t }));
       continue;
     }
     const allInputsConstant = inIds.every((id) => id < 0 || values[id]!.constant !== undefined);
     if (allInputsConstant && isFoldable(node)) {
       const outs = runPrepared(kernel, inConsts);
+      skipped.push({ node, how: 'folded at plan time', outputShapes: outs.slice(0, node.outputs.length).map((t) => t.shape) });
       outs.forEach((t, i) => addValue({ name: outName(i), type: { dtype: t.dtype, shape: t.shape }, constant: t }));
       continue;
     }
@@ -111,6 +126,7 @@ export function buildStaticPlan(
       const src = inIds[kernel.alias]!;
       const srcValue = values[src]!;
       const type = outTypes[0]!;
+      skipped.push({ node, how: 'alias (no run)', outputShapes: [type.shape] });
       if (srcValue.constant) {
         addValue({ name: outName(0), type, constant: { dtype: type.dtype, shape: type.shape, data: srcValue.constant.data } });
       } else {
@@ -119,13 +135,16 @@ export function buildStaticPlan(
       continue;
     }
     const outIds = outTypes.map((type, i) => addValue({ name: outName(i), type }));
-    steps.push({ node, kernel, inputs: inIds, outputs: outIds, inViews: [], outViews: [], scratchViews: [] });
+    const inputShapes = inTypes.map((t) => t?.shape);
+    // Kernels may describe optional outputs the node does not declare (MaxPool's Indices): profile the node's own.
+    const outputShapes = outTypes.slice(0, node.outputs.length).map((t) => t.shape);
+    steps.push({ node, kernel, inputs: inIds, outputs: outIds, inputShapes, outputShapes, inViews: [], outViews: [], scratchViews: [] });
   }
 
   const outputIds = outputNames.map((n) => lookup(idOf, n, undefined));
   const memory = planMemory(memoryProblem(values, steps, [...inputIds.values()], outputIds));
   const arena = allocateArena(memory.arenaBytes);
-  const plan: StaticPlan = { values, steps, inputIds, outputIds, memory, arena, boundBuffer: arena.buffer(), views: [] };
+  const plan: StaticPlan = { values, steps, inputIds, outputIds, memory, arena, boundBuffer: arena.buffer(), views: [], skipped };
   bindViews(plan);
   return plan;
 }

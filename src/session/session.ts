@@ -236,9 +236,12 @@ export class InferenceSession {
     return this.executor.lastPlan?.kind ?? 'none';
   }
 
-  /** Per-node times accumulated since the session was created with { profile: true }. */
-  profile(): StepProfile[] {
-    return this.executor.profile();
+  /**
+   * Per-node times accumulated since the session was created with { profile: true }, with how each node ran
+   * (StepProfile.detail) and its shapes. `{ skipped: true }` also lists the nodes the current plan never runs.
+   */
+  profile(options: { skipped?: boolean } = {}): StepProfile[] {
+    return this.executor.profile(options);
   }
 
   resetProfile(): void {

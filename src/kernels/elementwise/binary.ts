@@ -8,7 +8,7 @@ import type { DType, TensorType } from '../../dtype.js';
 import type { Node } from '../../loader/model.js';
 import { attrInt, attrString } from '../../graph/attributes.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
-import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
+import { kernelError, withActivation, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
 import { broadcastShapes, checkUnidirectional, planBroadcast, runBinaryPlan, type BinaryInner } from './broadcast.js';
 import { FLOATS, INTS, NUMERIC, UNSIGNED_INTS, checkDtype, isBigIntDtype, roundBinaryFor } from './dtypes.js';
 import { isNarrowFloat, roundToNarrowFloat } from '../../loader/float16.js';
@@ -288,9 +288,13 @@ export function prepareBinary(ctx: PrepareContext, spec: BinarySpec, unidirectio
   const inner = fns.inner ?? scalarInner(isBigIntDtype(a.dtype) && fns.big ? fns.big : fns.num);
   const act = readFusedActivation(ctx.node);
   if (act.kind !== 'none' && !FLOATS.includes(outDtype)) throw new UnsupportedError(`${nodeLabel(ctx.node)}: a fused activation needs a float output, got ${outDtype}`);
-  const wasmRun = wasmBinaryRunner(ctx, a, b, outShape);
+  const wasmPath = wasmBinaryRunner(ctx, a, b, outShape);
+  const wasmRun = wasmPath?.run;
+  const full = (s: readonly number[]): boolean => s.length === outShape.length && s.every((d, i) => d === outShape[i]);
+  const jsPath = full(a.shape) && full(bShape) ? 'js elementwise' : 'js broadcast';
   return {
     outputs: [{ dtype: outDtype, shape: outShape }],
+    detail: withActivation(wasmPath?.detail ?? jsPath, act),
     inPlace: inPlaceCandidate(ctx, outDtype, outShape, [0, 1]),
     run(inputs, outputs) {
       const out = outputs[0]!;
@@ -306,13 +310,19 @@ const WASM_BINARY: Record<string, BinaryOp> = { Add: 'add', Sub: 'sub', Mul: 'mu
 
 type WasmBinaryRun = (a: Float32Array, b: Float32Array, out: Float32Array) => boolean;
 
+/** A wasm runner and the path it takes, for profiles. */
+interface WasmBinaryPath {
+  run: WasmBinaryRun;
+  detail: string;
+}
+
 /**
  * For float32 Add/Sub/Mul/Div with the wasm backend, a runner for the two broadcasts CNNs spend their time in:
  * equal shapes (residual sums) and one operand holding one value per channel of the other, [C, 1, .., 1]
  * right-aligned (bias, squeeze-and-excitation scales); false from the runner when a view is outside wasm
  * memory. A constant per-channel operand is copied into wasm memory once. Undefined for every other case.
  */
-function wasmBinaryRunner(ctx: PrepareContext, a: TensorType, b: TensorType, outShape: readonly number[]): WasmBinaryRun | undefined {
+function wasmBinaryRunner(ctx: PrepareContext, a: TensorType, b: TensorType, outShape: readonly number[]): WasmBinaryPath | undefined {
   const op = ctx.node.domain === '' ? WASM_BINARY[ctx.node.opType] : undefined;
   const wasm = ctx.options.wasm;
   if (op === undefined || wasm === undefined || a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
@@ -327,7 +337,7 @@ function wasmBinaryRunner(ctx: PrepareContext, a: TensorType, b: TensorType, out
       if (views[i]?.buffer !== wasm.memory.buffer) views[i] = wasm.f32(at[i]!, runtime.length);
       return views[i]!;
     };
-    return (x, y, out) => wasmBinary(wasm, op, view(0, x), view(1, y), out);
+    return { run: (x, y, out) => wasmBinary(wasm, op, view(0, x), view(1, y), out), detail: `wasm ${op} same shapes` };
   }
   const channelOnLeft = full(b.shape);
   if (!channelOnLeft && !full(a.shape)) return undefined;
@@ -338,14 +348,17 @@ function wasmBinaryRunner(ctx: PrepareContext, a: TensorType, b: TensorType, out
   const inner = outShape.slice(axis + 1).reduce((p, d) => p * d, 1);
   const outer = outShape.slice(0, axis + 1).reduce((p, d) => p * d, 1);
   if (inner < 4) return undefined;
+  // A constant full-size operand lives outside wasm memory, so the runner would always refuse: say JS up front.
+  if (ctx.constants[channelOnLeft ? 1 : 0] !== undefined) return undefined;
   const constant = ctx.constants[channelOnLeft ? 0 : 1]?.data;
   const uploaded = constant instanceof Float32Array ? uploadConstant(wasm, constant) : undefined;
   let constantView: Float32Array | undefined;
-  return (x, y, out) => {
+  const run: WasmBinaryRun = (x, y, out) => {
     if (uploaded !== undefined && constantView?.buffer !== wasm.memory.buffer) constantView = wasm.f32(uploaded, channels);
     const cv = constantView ?? (channelOnLeft ? x : y);
     return wasmPerChannel(wasm, op, channelOnLeft ? y : x, cv, out, outer, inner, channelOnLeft);
   };
+  return { run, detail: `wasm ${op} per channel` };
 }
 
 /** The axis of `out` that a [C, 1, .., 1] operand (right-aligned, leading 1s allowed) runs along, C > 1. */

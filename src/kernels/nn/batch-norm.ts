@@ -1,7 +1,7 @@
 import { sizeOf } from '../../dtype.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { attrFloat, attrInt } from '../../graph/attributes.js';
-import { kernelError, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
+import { kernelError, withActivation, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
 import { requireFloat } from './float-input.js';
 import { activateInPlace, readFusedActivation } from '../conv/fused-activation.js';
 import type { Activation } from '../gemm/activation.js';
@@ -83,6 +83,7 @@ function prepareBatchNorm(ctx: PrepareContext): PreparedKernel {
     if (affine !== undefined) {
       return {
         outputs: [{ dtype: x.dtype, shape: [...x.shape] }],
+        detail: withActivation('wasm per-channel affine (folded at prepare)', act),
         run(inputs, outs) {
           const [xv, y] = [inputs[0] as Float32Array, outs[0] as Float32Array];
           if (affine(xv, y, N * C, S)) return;
@@ -96,6 +97,7 @@ function prepareBatchNorm(ctx: PrepareContext): PreparedKernel {
   const statType = { dtype: params[2]!.dtype, shape: [C] };
   return {
     outputs: training ? [{ dtype: x.dtype, shape: [...x.shape] }, statType, { ...statType, shape: [C] }] : [{ dtype: x.dtype, shape: [...x.shape] }],
+    detail: withActivation(`js batch-norm ${training ? 'training' : 'inference'}`, act),
     run(inputs, outs) {
       const [xv, scale, bias, mean, variance] = inputs as Vec[];
       if (training) {

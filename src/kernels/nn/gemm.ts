@@ -7,7 +7,7 @@ import { activateInPlace, readFusedActivation } from '../conv/fused-activation.j
 import { uploadWeights } from '../conv/wasm-weights.js';
 import { wasmGemmPackedB } from '../../wasm/gemm.js';
 import { weightsForRows } from './wasm-few-rows.js';
-import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
+import { kernelError, withActivation, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
 
 /** Element types the GEMM-like kernels compute in: float32 storage goes to sgemm, float64 to plain loops. */
 export function floatKind(ctx: PrepareContext, i: number): 'f32' | 'f64' {
@@ -86,6 +86,7 @@ function prepareGemm(ctx: PrepareContext): PreparedKernel {
     const wasm = uploaded && weightsForRows(wasmCtx!, uploaded, M);
     return {
       outputs,
+      detail: withActivation(wasm !== undefined ? `wasm gemm ${wasm.kernels.name}, B packed at prepare` : 'js gemm, B packed at prepare', act),
       scratch: [{ dtype: 'float32', length: packedGemmScratchLength(pb, M) }],
       run(inputs, outs, scratch) {
         const y = outs[0] as Float32Array;
@@ -98,6 +99,7 @@ function prepareGemm(ctx: PrepareContext): PreparedKernel {
   }
   return {
     outputs,
+    detail: withActivation(kind === 'f32' ? 'js sgemm' : 'js dgemm (float64)', act),
     run(inputs, outs) {
       const y = outs[0] as Float32Array | Float64Array;
       writeScaledBias(y, M, N, beta, inputs[2], cRows, cCols);

@@ -60,6 +60,7 @@ function globalPool(opType: string, reducer: GlobalReducer): KernelDef {
         const rowMean = wasm?.use(ROW_MEAN_MODULE);
         return {
           outputs: [{ dtype: x.dtype, shape: outShape }],
+          detail: rowMean !== undefined ? 'wasm row mean' : 'js row mean',
           run(inputs, outs) {
             const [xs, ys] = [inputs[0] as Float32Array, outs[0] as Float32Array];
             if (rowMean !== undefined && xs.buffer === wasm!.memory.buffer && ys.buffer === xs.buffer) {
@@ -70,6 +71,7 @@ function globalPool(opType: string, reducer: GlobalReducer): KernelDef {
       }
       return {
         outputs: [{ dtype: x.dtype, shape: outShape }],
+        detail: `js global ${reducer} pool`,
         run(inputs, outs) {
           reducePlanes(reducer, p, planes, size, inputs[0] as NumericArray, outs[0] as NumericArray);
         },

@@ -68,6 +68,7 @@ function prepareLayerNorm(ctx: PrepareContext): PreparedKernel {
       { dtype: stash, shape: statShape },
       { dtype: stash, shape: statShape },
     ],
+    detail: wasm !== undefined ? 'wasm layer-norm rows' : `js layer-norm${wantsStats ? ' with mean / inv std-dev' : ''}`,
     run(inputs, outs) {
       const xv = inputs[0] as Vec;
       const s = inputs[1] as Vec;

@@ -6,7 +6,7 @@ import { activateInPlace, readFusedActivation } from '../conv/fused-activation.j
 import { uploadWeights } from '../conv/wasm-weights.js';
 import { wasmGemmPackedB } from '../../wasm/gemm.js';
 import { weightsForRows } from './wasm-few-rows.js';
-import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
+import { kernelError, withActivation, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
 import { dgemmAccumulate, floatKind } from './gemm.js';
 
 // tinfer.MatMulAdd (emitted by the fuse-matmul-add pass): A [..., K], B [K, N], C [N] -> Y [..., N]
@@ -46,6 +46,7 @@ function prepareMatMulAdd(ctx: PrepareContext): PreparedKernel {
     const wasm = uploaded && weightsForRows(wasmCtx!, uploaded, rows);
     return {
       outputs,
+      detail: withActivation(`${wasm !== undefined ? `wasm gemm ${wasm.kernels.name}` : 'js gemm'}, B packed at prepare${biasInPack ? ', bias in pack' : ''}`, act),
       scratch: [{ dtype: 'float32', length: packedGemmScratchLength(pb, rows) }],
       run(inputs, outs, scratch) {
         const y = outs[0] as Float32Array;
@@ -58,6 +59,7 @@ function prepareMatMulAdd(ctx: PrepareContext): PreparedKernel {
   }
   return {
     outputs,
+    detail: withActivation(kind === 'f32' ? 'js sgemm' : 'js dgemm (float64)', act),
     run(inputs, outs) {
       const y = outs[0] as Float32Array | Float64Array;
       writeBiasRows(y, inputs[2] as Float32Array | Float64Array);

@@ -5,7 +5,7 @@ import { activateInPlace, readFusedActivation } from '../conv/fused-activation.j
 import { uploadWeights } from '../conv/wasm-weights.js';
 import { wasmGemmPackedB } from '../../wasm/gemm.js';
 import { weightsForRows } from './wasm-few-rows.js';
-import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
+import { kernelError, withActivation, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { dgemmAccumulate } from './gemm.js';
 import { prepareRuntimeBGemm } from './wasm-runtime-b.js';
@@ -121,6 +121,7 @@ function prepareMatMul(ctx: PrepareContext): PreparedKernel {
   if (kind === 'i32' || kind === 'i64') {
     return {
       outputs: [{ dtype: a.dtype, shape: outShape }],
+      detail: `js integer matmul (${a.dtype})`,
       run(inputs, outs) {
         intMatMul(kind, plan, M, N, K, inputs[0], inputs[1], outs[0]);
       },
@@ -137,6 +138,7 @@ function prepareMatMul(ctx: PrepareContext): PreparedKernel {
     const wasm = uploaded && weightsForRows(wasmCtx!, uploaded, foldIntoM ? rows : M);
     return {
       outputs: [{ dtype: a.dtype, shape: outShape }],
+      detail: withActivation(`${wasm !== undefined ? `wasm gemm ${wasm.kernels.name}` : 'js gemm'}, B packed at prepare${foldIntoM ? '' : `, ${plan.count} batches`}`, act),
       scratch: [{ dtype: 'float32', length: packedGemmScratchLength(pb, rows) }],
       run(inputs, outs, scratch) {
         const x = inputs[0] as Float32Array;
@@ -188,7 +190,21 @@ function prepareMatMul(ctx: PrepareContext): PreparedKernel {
   const wasmBOffsets = foldIntoM ? new Int32Array(1) : plan.bOffsets;
   const wasmB =
     kind === 'f32' && ctx.options.wasm !== undefined ? prepareRuntimeBGemm(ctx.options.wasm, wasmRows, N, K, prepared) : undefined;
+  prepared.detail = withActivation(runtimeBDetail(ctx, kind, wasmB !== undefined, M * N * K), act);
   return prepared;
+}
+
+/**
+ * How a MatMul whose B is known only at run goes: the wasm driver needs A and Y in wasm memory, and a constant A
+ * lives outside it, so then the JS sgemm runs every time.
+ */
+function runtimeBDetail(ctx: PrepareContext, kind: string, wasmPrepared: boolean, macs: number): string {
+  if (kind !== 'f32') return 'js dgemm (float64)';
+  const wasm = ctx.options.wasm;
+  if (wasm === undefined) return 'js sgemm';
+  if (!wasmPrepared) return `js sgemm (${macs} MACs, below the wasm threshold)`;
+  if (ctx.constants[0] !== undefined) return 'js sgemm (constant A is outside wasm memory)';
+  return `wasm gemm ${wasm.kernels.gemm.name}, B packed per run`;
 }
 
 export const matMulKernel: KernelDef = { opType: 'MatMul', prepare: prepareMatMul };

@@ -236,6 +236,13 @@ function wasmPool(mode: PoolMode, pp: PoolProblem, wasm: WasmContext | undefined
   return wasm.use(poolModule(mode, KH, KW, S));
 }
 
+/** The profile detail of a 2-D pool: its window and stride, and whether the wasm interior kernel was prepared. */
+function pool2dDetail(mode: PoolMode, pp: PoolProblem, kernel: WasmMaxPoolInterior | undefined): string {
+  const g = pp.geo;
+  const window = `${g.kernel[1]}x${g.kernel[2]}s${g.strides[1]}${g.strides[2] === g.strides[1] ? '' : `x${g.strides[2]}`}`;
+  return kernel !== undefined ? `wasm ${mode} pool ${window} interior, borders in js` : `js ${mode} pool ${window}`;
+}
+
 /** Writes y[yr + ow] for ow in [ow0, ow1) of output row oh (rowBase = X row oh·sh − ph), by the planned tap ranges. */
 type BorderRow = (pp: PoolProblem, x: Float32Array, rowBase: number, oh: number, ow0: number, ow1: number, y: Float32Array, yr: number) => void;
 
@@ -335,6 +342,7 @@ function prepareMaxPool(ctx: PrepareContext): PreparedKernel {
     const kernel = wasmPool('max', pp, wasm);
     return {
       outputs: [{ dtype: x.dtype, shape }, { dtype: 'int64', shape }],
+      detail: pool2dDetail('max', pp, kernel),
       run(inputs, outs) {
         const [xs, ys] = [inputs[0] as Float32Array, outs[0] as Float32Array];
         if (kernel !== undefined && pool2dWasm(pp, kernel, windowMaxRow, wasm!.memory, xs, ys)) return;
@@ -344,6 +352,7 @@ function prepareMaxPool(ctx: PrepareContext): PreparedKernel {
   }
   return {
     outputs: [{ dtype: x.dtype, shape }, { dtype: 'int64', shape }],
+    detail: `js max pool ${geo.kernel.length}-D${wantIndices ? ' with indices' : ''}`,
     run(inputs, outs) {
       const idx = wantIndices ? (outs[1] as BigInt64Array | undefined) : undefined;
       poolPlanes(pp, 'max', 0, inputs[0] as NumericArray, outs[0] as NumericArray, idx, storageOrder === 1);
@@ -362,6 +371,7 @@ function prepareAveragePool(ctx: PrepareContext): PreparedKernel {
   const border = windowAverageRow(includePad);
   return {
     outputs: [{ dtype: x.dtype, shape: [...lead, ...geo.outSize] }],
+    detail: pp.geo.inSize[0] === 1 && pp.geo.kernel[0] === 1 ? pool2dDetail('avg', pp, kernel) : `js avg pool ${geo.kernel.length}-D`,
     run(inputs, outs) {
       if (kernel !== undefined && pool2dWasm(pp, kernel, border, wasm!.memory, inputs[0] as Float32Array, outs[0] as Float32Array)) return;
       poolPlanes(pp, includePad ? 'avgIncludePad' : 'avg', 0, inputs[0] as NumericArray, outs[0] as NumericArray);
@@ -385,6 +395,7 @@ function prepareLpPool(ctx: PrepareContext): PreparedKernel {
   const pp = poolProblem(planes, geo);
   return {
     outputs: [{ dtype: x.dtype, shape: [...lead, ...geo.outSize] }],
+    detail: `js lp pool p=${p}`,
     run(inputs, outs) {
       poolPlanes(pp, 'lp', p, inputs[0] as NumericArray, outs[0] as NumericArray);
     },

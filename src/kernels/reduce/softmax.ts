@@ -70,6 +70,7 @@ function makeSoftmax(opType: string, kind: SoftmaxKind): KernelDef {
       const wasm = kind === 'softmax' && inner === 1 && x.dtype === 'float32' ? wasmSoftmax(ctx) : undefined;
       return {
         outputs: [{ dtype: x.dtype, shape: [...x.shape] }],
+        detail: wasm !== undefined ? `wasm ${kind} rows` : `js ${kind} ${inner === 1 ? 'rows' : 'columns (inner axis > 1)'}`,
         inPlace: 0,
         // Per-column running max and sum for the strided (inner > 1) case.
         scratch: inner > 1 ? [{ dtype: 'float64', length: 2 * inner }] : [],

@@ -57,6 +57,7 @@ export const gruKernel: KernelDef = {
 
     return {
       outputs: s.outputs,
+      detail: wasmPlan?.detail ?? 'js gru sequence',
       scratch,
       run(inputs, outputs, buffers) {
         if (wasmPlan?.run(inputs, outputs, buffers)) return;

@@ -65,6 +65,7 @@ export const lstmKernel: KernelDef = {
 
     return {
       outputs: s.outputs,
+      detail: wasmPlan?.detail ?? 'js lstm sequence',
       scratch,
       run(inputs, outputs, buffers) {
         if (wasmPlan?.run(inputs, outputs, buffers)) return;

@@ -42,6 +42,7 @@ export const rnnKernel: KernelDef = {
 
     return {
       outputs: s.outputs,
+      detail: wasmPlan?.detail ?? 'js rnn sequence',
       scratch,
       run(inputs, outputs, buffers) {
         if (wasmPlan?.run(inputs, outputs, buffers)) return;

@@ -51,6 +51,8 @@ interface RecurrentUpload {
 }
 
 export interface WasmRecurrence {
+  /** The path, for profiles: the cell kernel and how the input projection runs. */
+  readonly detail: string;
   /** Runs the node in wasm and returns true, or returns false (doing nothing) when a view is outside wasm memory. */
   run(inputs: readonly (Data | undefined)[], outputs: readonly Data[], buffers: readonly Data[]): boolean;
 }
@@ -92,6 +94,7 @@ export function planWasmRecurrence(
   const hasC = cell.op === 'LSTM';
 
   return {
+    detail: `wasm ${kind} sequence, input projection by ${upload.gemm !== undefined ? `gemm ${upload.gemm.kernels.name}` : 'panel matrix-vector'}`,
     run(inputs, outputs, buffers) {
       const x = inputs[X_IN] as Float32Array;
       const pv = buffers[projIndex] as Float32Array;

@@ -1,4 +1,4 @@
-import { sizeOf, type Data } from '../../dtype.js';
+import { sizeOf, storageBytes, type Data } from '../../dtype.js';
 import { attrInts } from '../../graph/attributes.js';
 import { kernelError, requireInput, type KernelDef } from '../kernel.js';
 import type { WasmContext } from '../../wasm/context.js';
@@ -26,23 +26,7 @@ const TILE = 32;
  * innermost, 4×4 SIMD transposes when the plane's rows are contiguous in the input.
  */
 export function planPermute(inShape: readonly number[], perm: readonly number[], wasm?: WasmPermute): PermuteFn {
-  const inStrides = stridesOf(inShape);
-  const dims: number[] = [];
-  const strides: number[] = [];
-  let lastAxis = -2;
-  for (const a of perm) {
-    const d = inShape[a]!;
-    if (d === 1) continue;
-    if (a === lastAxis + 1 && dims.length > 0) {
-      // Output axis continues the previous one in the input: merge them.
-      dims[dims.length - 1]! *= d;
-      strides[strides.length - 1] = inStrides[a]!;
-    } else {
-      dims.push(d);
-      strides.push(inStrides[a]!);
-    }
-    lastAxis = a;
-  }
+  const { dims, strides } = mergeAxes(inShape, perm);
   const total = sizeOf(inShape);
   if (total === 0) return () => {};
   if (dims.length <= 1) {
@@ -91,6 +75,40 @@ export function planPermute(inShape: readonly number[], perm: readonly number[],
       }
     }
   };
+}
+
+/** Output axes without size-1 dims, adjacent ones that are adjacent in the input merged; input strides per axis. */
+function mergeAxes(inShape: readonly number[], perm: readonly number[]): { dims: number[]; strides: number[] } {
+  const inStrides = stridesOf(inShape);
+  const dims: number[] = [];
+  const strides: number[] = [];
+  let lastAxis = -2;
+  for (const a of perm) {
+    const d = inShape[a]!;
+    if (d === 1) continue;
+    if (a === lastAxis + 1 && dims.length > 0) {
+      // Output axis continues the previous one in the input: merge them.
+      dims[dims.length - 1]! *= d;
+      strides[strides.length - 1] = inStrides[a]!;
+    } else {
+      dims.push(d);
+      strides.push(inStrides[a]!);
+    }
+    lastAxis = a;
+  }
+  return { dims, strides };
+}
+
+/** How planPermute moves the data (for profiles): one block copy, row copies, or plane transposes; wasm or js. */
+function permuteDetail(inShape: readonly number[], perm: readonly number[], wasm32: boolean): string {
+  const { dims, strides } = mergeAxes(inShape, perm);
+  if (dims.length <= 1) return 'js block copy (order kept)';
+  const [rowStride, colStride] = [strides[dims.length - 2]!, strides[dims.length - 1]!];
+  const planes = sizeOf(dims.slice(0, -2));
+  const shape = `${planes} x ${dims[dims.length - 2]}x${dims[dims.length - 1]}`;
+  if (colStride === 1) return `${wasm32 ? 'wasm' : 'js'} row copies, ${shape}`;
+  if (rowStride === 1 && wasm32) return `wasm 4x4 plane transposes, ${shape}`;
+  return `js tiled transposes, ${shape}`;
 }
 
 /** The wasm kernel for one rows×cols plane (byte addresses), or undefined when neither layout applies. */
@@ -150,6 +168,7 @@ const Transpose: KernelDef = {
     const permute = planPermute(x.shape, perm, k === undefined ? undefined : { ctx: ctx.options.wasm!, k });
     return {
       outputs: [{ dtype: x.dtype, shape: perm.map((p) => x.shape[p]!) }],
+      detail: permuteDetail(x.shape, perm, k !== undefined && storageBytes(x.dtype) === 4),
       run(inputs, outputs) {
         permute(inputs[0]!, outputs[0]!);
       },
