@@ -269,3 +269,27 @@ small('unfold_fold', lambda m, x: (F.unfold(x, 3, padding=1, stride=2), F.pixel_
 small('shape_ops', lambda m, x: (x.reshape(x.shape[0], -1, 2).permute(2, 0, 1).contiguous(), torch.chunk(x, 3, 1)[2],
       torch.stack([x, -x], -1).flatten(3), x.expand(3, -1, -1, -1) * torch.arange(3.).view(3, 1, 1, 1), x.repeat(1, 2, 1, 3),
       torch.tril(x[0]), x.new_zeros(x.shape[2]) + x.shape[3], torch.einsum('nchw->nhwc', x)), x4)
+
+small('scatter_ops', lambda m, x, i: (x.scatter(1, i, -1.0), x.scatter_add(1, i, x[:, :4] * 2),
+      torch.zeros(2, 9, 11).index_add(1, i[0, :, 0], x[:, :4]), x.masked_scatter(x > 1, -x)), (torch.randn(2, 9, 11), torch.randint(0, 9, (2, 4, 11))), opset=16)
+# torch 1.13 exports int `//` (floor) as ONNX Div, which truncates (onnxruntime agrees with tinfer): divide with 'trunc'
+small('int_logic', lambda m, x, n: (torch.div(n, 3, rounding_mode='trunc') * 2 + n % 5, (n > 2) & (n < 7) | (n == 0), ~(x > 0),
+      torch.floor(x * 3), torch.round(x * 2.5), x.sign(), torch.fmod(x * 5, 1.5), torch.remainder(x * 5, 1.5), n.float().mean(),
+      torch.nonzero(n > 4), x[x > 0.5], torch.unique(n)), (torch.randn(3, 7), torch.randint(-9, 9, (3, 7))))
+@torch.jit.script
+def _decode_loop(x: torch.Tensor, n: int) -> torch.Tensor:
+    y = x
+    for i in range(n):
+        y = torch.tanh(y @ x.transpose(0, 1)[:, :y.shape[1]] + float(i))
+        if bool(y.sum() > 0):
+            y = y * 0.5
+    return y
+class LoopNet(torch.nn.Module):
+    def forward(s, x, n): return _decode_loop(x, int(n))
+if want('script_loop'):
+    try: save('script_loop', torch.jit.script(LoopNet()), (torch.randn(4, 4), torch.tensor(3)))
+    except Exception as e: print('export failed script_loop', str(e).splitlines()[0][:200])
+small('split_seq', lambda m, x: tuple(t.sum(1) for t in torch.split(x, [2, 3, 4], 1)) + (torch.cat(torch.unbind(x, 2)[1:4], 1),), torch.randn(2, 9, 5))
+small('emb_bag', lambda m, i: (m[0](i), m[1](i[:, :3])), torch.randint(0, 30, (2, 6)), mods=(torch.nn.EmbeddingBag(30, 8, mode='mean'), torch.nn.Embedding(30, 5, padding_idx=0)))
+small('cumsum_matmul', lambda m, x, y: (x.cumsum(-1, ).flip(-1), torch.matmul(x, y), torch.bmm(x, y), torch.baddbmm(x[:, :, :2], x, y, beta=0.5),
+      x @ y[0], torch.outer(x[0, 0], y[0, 0]), torch.tensordot(x, y, dims=([2], [1]))), (torch.randn(3, 4, 5), torch.randn(3, 5, 2)))
