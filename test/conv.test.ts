@@ -452,8 +452,8 @@ const PATHS: Record<string, { applies: (p: ConvProblem) => boolean; run: PathRun
   },
   ...Object.fromEntries((['generic', '3x3s1', '3x3s2', '5x5'] as DepthwiseKernel[]).map((k) => [`depthwise ${k}`, {
     applies: (p: ConvProblem) => depthwiseApplies(p) && (k === 'generic' || depthwiseKernelFor(p) === k),
-    // The 3×3 interiors have wasm twins (when the plane has an interior).
-    wasmKernel: (p: ConvProblem) => (k === '3x3s1' || k === '3x3s2') && hasInterior(planDepthwise(p, k)),
+    // The 3×3 and 5×5 (stride 1 or 2) interiors have wasm twins (when the plane has an interior).
+    wasmKernel: (p: ConvProblem) => (k === '3x3s1' || k === '3x3s2' || (k === '5x5' && p.geo.strides[1] === p.geo.strides[2] && p.geo.strides[1]! <= 2)) && hasInterior(planDepthwise(p, k)),
     run: (p: ConvProblem, x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array, act: Act, be: ConvBackend) => {
       const plan = planDepthwise(p, k);
       if (k !== 'generic') expect(plan.rowHi > plan.rowLo || p.geo.outSize[1]! < 3).toBe(true);
@@ -484,6 +484,8 @@ if (wasmCtx !== undefined) {
   counted(k.gemm!, 'packedB');
   counted(k.depthwise3x3!, 0);
   counted(k.depthwise3x3!, 1);
+  counted(k.depthwise![5] as Record<number, unknown>, 0);
+  counted(k.depthwise![5] as Record<number, unknown>, 1);
   const layer = wasmCtx.use(DEPTHWISE_LAYER_WASM) as unknown as { layer3x3: Record<number, unknown> };
   counted(layer.layer3x3, 0);
   counted(layer.layer3x3, 1);

@@ -2,7 +2,7 @@ import { NO_ACTIVATION, type Activation } from '../gemm/activation.js';
 import { activateInPlace } from './fused-activation.js';
 import type { ConvProblem, FloatArray } from './reference.js';
 import type { WasmContext } from '../../wasm/context.js';
-import { depthwiseLayerPaddedSize, wasmDepthwise3x3Interior, wasmDepthwiseLayer, type WasmDepthwiseLayer } from '../../wasm/depthwise.js';
+import { depthwiseLayerPaddedSize, wasmDepthwise3x3Interior, wasmDepthwiseInterior, wasmDepthwiseLayer, type WasmDepthwiseLayer } from '../../wasm/depthwise.js';
 import type { WasmMemoryView } from './wasm-weights.js';
 
 /** True for 2-D convs where every group has one input channel (group == C, M a multiple of C). */
@@ -104,9 +104,11 @@ export function convDepthwise(
           if (wasm === undefined || !wasmInterior3x3(wasm, 1, p, plan, x, xc, w, m * KK, b, y, yc)) interior3x3s1(p, plan, x, xc, w, m * KK, b, y, yc);
         } else if (plan.kernel === '3x3s2') {
           if (wasm === undefined || !wasmInterior3x3(wasm, 2, p, plan, x, xc, w, m * KK, b, y, yc)) interior3x3s2(p, plan, x, xc, w, m * KK, b, y, yc);
-        } else interior5x5(p, plan, x, xc, w, m * KK, b, y, yc);
+        } else if (wasm === undefined || !wasmInterior5x5(wasm, p, plan, x, xc, w, m * KK, b, y, yc)) {
+          interior5x5(p, plan, x, xc, w, m * KK, b, y, yc);
+        }
       }
-      activateInPlace(act, y, yc, OH * OW);
+      activateInPlace(act, y, yc, OH * OW, wasm);
     }
   }
 }
@@ -224,6 +226,20 @@ function activateWasm(wasm: WasmContext, act: Activation, y: Float32Array): void
 }
 
 /** The 3×3 interior on WebAssembly SIMD; false (nothing done) when x or y is not a float32 view of its memory. */
+/** The 5×5 interior on WebAssembly SIMD (equal strides 1 or 2); false (nothing done) otherwise or outside its memory. */
+function wasmInterior5x5(
+  wasm: WasmContext, p: ConvProblem, plan: DepthwisePlan, x: FloatArray, xc: number, w: FloatArray, wm: number,
+  b: number, y: FloatArray, yc: number,
+): boolean {
+  const g = p.geo;
+  const stride = g.strides[1]!;
+  if (!(x instanceof Float32Array) || !(y instanceof Float32Array) || g.strides[2] !== stride || (stride !== 1 && stride !== 2)) return false;
+  return wasmDepthwiseInterior(
+    wasm, 5, stride, x, xc, g.inSize[2]!, w, wm, b, y, yc, g.outSize[2]!, plan.rowLo, plan.rowHi, plan.colLo, plan.colHi,
+    g.padsBegin[1]!, g.padsBegin[2]!,
+  );
+}
+
 function wasmInterior3x3(
   wasm: WasmContext, stride: 1 | 2, p: ConvProblem, plan: DepthwisePlan, x: FloatArray, xc: number, w: FloatArray, wm: number,
   b: number, y: FloatArray, yc: number,
