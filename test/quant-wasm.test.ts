@@ -552,3 +552,23 @@ describe('int8 weight uploads', () => {
     expect(kept).toHaveLength(2);
   });
 });
+
+describe('profile details', () => {
+  it('QLinearConv says which path was prepared', () => {
+    const detailFor = (options: { wasm?: WasmContext }, group: number) => {
+      const [C, M] = [8, 8];
+      const inputs: TensorData[] = [
+        t8(false, [1, C, 12, 12], 1), scalar('float32', 0.05), scalar('uint8', 128), t8(true, [M, C / group, 3, 3], 2),
+        scalar('float32', 0.01), scalar('int8', 0), scalar('float32', 0.1), scalar('uint8', 128),
+      ];
+      const node = makeNode('QLinearConv', { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group }, inputs.length);
+      return defaultRegistry.get(node).prepare({
+        node, opset: 13, inputs: inputs.map((t) => ({ dtype: t.dtype, shape: t.shape })), constants: inputs.map((t, i) => (i > 0 ? t : undefined)), options,
+      }).detail;
+    };
+    expect(detailFor({ wasm }, 1)).toMatch(/^wasm qs8 gemm 4x8c2, im2col in wasm/);
+    expect(detailFor({ wasm }, 8)).toMatch(/^wasm qs8 depthwise 3x3s1, 8 outputs per step/);
+    expect(detailFor({}, 1)).toBe('js int8 packed gemm');
+    expect(detailFor({}, 8)).toBe('js int8 depthwise');
+  });
+});

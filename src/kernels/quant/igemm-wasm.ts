@@ -203,6 +203,8 @@ export interface ConstantRight {
  * shared scratch, B packed once at prepare. run() returns false (nothing written) when a or y is not in wasm memory.
  */
 export interface WasmRightConstantGemm {
+  /** For profiles (see PreparedKernel.detail). */
+  readonly detail: string;
   /** The weight data: held so the uploaded panels (freed when it is collected) live as long as the kernel. */
   readonly source: object;
   run(
@@ -228,6 +230,7 @@ export function planWasmRightConstantGemm(
   const za = new Int32Array(1);
   const KP = kPairs(K);
   return {
+    detail: `wasm qs8 gemm 4x8c2, B packed at prepare${floatOutput ? ', float output' : ''} (js for views outside wasm memory)`,
     source: b.data,
     run(a, zaValue, y, yZp, bias, biasStride, multipliers) {
       if (!inWasmMemory(wasm, a, y)) return false;

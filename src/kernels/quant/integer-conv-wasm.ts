@@ -12,6 +12,8 @@ import {
 
 /** Runs one QLinearConv on wasm; false (nothing written) when a view is not in wasm memory. */
 export interface WasmQLinearConv {
+  /** For profiles: which wasm path runs (see PreparedKernel.detail). */
+  readonly detail: string;
   /** The weight data: held so the uploaded panels (freed when it is collected) live as long as the kernel. */
   readonly source: object;
   run(x: Int8Like, zx: number, y: Int8Like, yZp: number, bias: Int32Array | undefined, multipliers: Float32Array): boolean;
@@ -83,7 +85,9 @@ export function planWasmQLinearConv(
   // Loop order, measured (bench: resnet18's 3×3 layers): row panels outside when the activation panels outweigh
   // the weights (64 ch, 56×56: 2.37 vs 2.58 ms), column blocks outside otherwise (512 ch, 7×7: 2.64 vs 2.88 ms).
   const gemm = colPanelBytes(Kg, P) > groupBytes ? kernels.gemmRowChannelsRowsOuter : kernels.gemmRowChannels;
+  const detail = `wasm qs8 gemm 4x8c2${pointwise ? ', 1x1 read in place' : wasmIm2col !== undefined ? ', im2col in wasm' : ', im2col in js'}`;
   return {
+    detail: `${detail} (js for views outside wasm memory)`,
     source: wData,
     run(xData, zx, y, yZp, bias, multipliers) {
       if (!inWasmMemory(wasm, xData, y)) return false;
@@ -163,6 +167,7 @@ function planDepthwise(
   const foldedBias = new Int32Array(C);
   const flip = signed ? 0 : 0x80;
   return {
+    detail: `wasm qs8 depthwise ${K}x${K}s${S}, ${wide ? 8 : 4} outputs per step (js for views outside wasm memory)`,
     source: wData,
     run(x, zx, y, yZp, bias, multipliers) {
       if (!inWasmMemory(wasm, x, y)) return false;

@@ -356,6 +356,7 @@ function prepareQLinearConv(ctx: PrepareContext): PreparedKernel {
   const wasmConv = planWasmQLinearConv(ctx, 3, 5, lo, hi);
   return {
     outputs: [{ dtype: outType, shape: plan.outShape }],
+    detail: wasmConv?.detail ?? (plan.Mg === 1 && plan.group === plan.M ? 'js int8 depthwise' : 'js int8 packed gemm'),
     run(inputs, outputs) {
       const x = inputs[0] as Int8Like;
       const w = inputs[3] as Int8Like;

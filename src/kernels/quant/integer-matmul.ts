@@ -298,6 +298,7 @@ function packedQLinearMatMul(ctx: PrepareContext, plan: IntegerMatMulPlan, bScal
   };
   return {
     outputs: [{ dtype: outType, shape: plan.shape.outShape }],
+    detail: wasmGemm?.detail ?? 'js int8 packed gemm, B packed at prepare',
     run(inputs, outputs) {
       a = inputs[0] as Int8Like;
       y = outputs[0] as Int8Like;

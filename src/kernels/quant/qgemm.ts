@@ -82,6 +82,7 @@ function prepareQGemm(ctx: PrepareContext): PreparedKernel {
     : undefined;
   return {
     outputs: [{ dtype: outType, shape: [M, N] }],
+    detail: wasmGemm?.detail ?? 'js int8 gemm',
     scratch,
     run(inputs, outputs, scr) {
       if (wasmGemm !== undefined) {
