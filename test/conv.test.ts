@@ -674,3 +674,38 @@ describe('Conv kernel: path choice, forced algorithms and the fused activation a
     expect(() => runKernel('Conv', [x, w, b], { ...attrs, 'tinfer.activation': 'gelu' })).toThrow(UnsupportedError);
   });
 });
+
+describe.skipIf(wasmCtx === undefined)('JS weight packs are released after a wasm upload and remade for the JS fallback', () => {
+  const expectNear = (got: Float32Array, want: Float32Array) => {
+    for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThanOrEqual(1e-4 * Math.abs(want[i]!) + 1e-5);
+  };
+
+  it('im2col: packs emptied by the upload, and views outside wasm memory still give the reference', () => {
+    const p = problem2d({ c: 5, m: 7, h: 9, w: 8, kh: 3, kw: 3, sh: 2, sw: 2, pads: [1, 1, 1, 1] });
+    const { x, w, b, outLen } = operands(p, 7);
+    const ref = new Float32Array(outLen);
+    convReference(p, x, w, b, ref);
+    const plan = planIm2col(p);
+    const packed = packConvWeights(p, w, b);
+    const wasm = uploadConvWeights(wasmCtx!, p, packed, w, b);
+    expect(packed.groups).toHaveLength(0);
+    const y = new Float32Array(outLen).fill(NaN);
+    convIm2colPacked(p, plan, packed, x, b, y, new Float32Array(im2colPackedScratchLength(p, plan, packed)), NO_ACT, wasm);
+    expect(packed.groups).toHaveLength(1);
+    expectNear(y, ref);
+  });
+
+  it('Winograd: filters emptied by the upload, and the JS fallback remakes them', () => {
+    const p = problem2d({ c: 6, m: 5, h: 10, w: 11, kh: 3, kw: 3, pads: [1, 1, 1, 1] });
+    const { x, w, b, outLen } = operands(p, 9);
+    const ref = new Float32Array(outLen);
+    convReference(p, x, w, b, ref);
+    const plan = planWinograd(p, 'f43', w);
+    const wasm = uploadWinogradFilters(wasmCtx!, plan, w, b);
+    expect(plan.filters).toHaveLength(0);
+    const y = new Float32Array(outLen).fill(NaN);
+    convWinograd(p, plan, x, b, y, new Float32Array(winogradScratchLength(p, plan, true)), NO_ACT, wasm);
+    expect(plan.filters.length).toBeGreaterThan(0);
+    expectNear(y, ref);
+  });
+});

@@ -87,9 +87,16 @@ export function convIm2col(
   }
 }
 
-/** Constant conv weights packed once per group for gemmPackedA, with the bias (when constant) in the pack. */
+/**
+ * Constant conv weights packed once per group for gemmPackedA, with the bias (when constant) in the pack.
+ * `groups` is emptied by uploadConvWeights (the wasm backend runs on its uploaded copy) and remade by `remake`
+ * if the JS fallback ever runs.
+ */
 export interface PackedConvWeights {
   groups: PackedWeights[];
+  remake: () => PackedWeights[];
+  /** packedGemmScratchLength of one group for `columns` columns (kept when the packs are released). */
+  scratchFor: (columns: number) => number;
   /** True when the bias is inside the packs; otherwise the output is pre-filled with it. */
   biasPacked: boolean;
 }
@@ -98,24 +105,32 @@ export interface PackedConvWeights {
 export function packConvWeights(p: ConvProblem, w: Float32Array, bias: Float32Array | undefined): PackedConvWeights {
   const Mg = p.outChannels / p.group;
   const Kg = (p.inChannels / p.group) * p.geo.kernel[0]! * p.geo.kernel[1]! * p.geo.kernel[2]!;
-  const groups: PackedWeights[] = [];
-  for (let g = 0; g < p.group; g++) {
-    groups.push(packA(w, g * Mg * Kg, Kg, false, Mg, Kg, 1, bias === undefined ? undefined : { data: bias, offset: g * Mg }));
-  }
-  return { groups, biasPacked: bias !== undefined };
+  const remake = (): PackedWeights[] => {
+    const groups: PackedWeights[] = [];
+    for (let g = 0; g < p.group; g++) {
+      groups.push(packA(w, g * Mg * Kg, Kg, false, Mg, Kg, 1, bias === undefined ? undefined : { data: bias, offset: g * Mg }));
+    }
+    return groups;
+  };
+  const groups = remake();
+  // The first pack's geometry without its data, so the scratch size outlives released packs.
+  const geometry: PackedWeights = { ...groups[0]!, data: new Float32Array(0) };
+  return { groups, remake, scratchFor: (columns) => packedGemmScratchLength(geometry, columns), biasPacked: bias !== undefined };
 }
 
 /** The packs of packConvWeights uploaded into a wasm context (once per weights, bias and group count). */
 export function uploadConvWeights(
   ctx: WasmContext, p: ConvProblem, packed: PackedConvWeights, w: Float32Array, bias: Float32Array | undefined,
 ): WasmWeights {
-  return uploadWeights(ctx, w, packed.biasPacked ? bias : undefined, `conv-a:${p.group}`, packed.groups);
+  const uploaded = uploadWeights(ctx, w, packed.biasPacked ? bias : undefined, `conv-a:${p.group}`, packed.groups);
+  packed.groups = [];
+  return uploaded;
 }
 
 /** Float32 scratch of convIm2colPacked: the column tile, then the packed-GEMM panel buffer. */
 export function im2colPackedScratchLength(p: ConvProblem, plan: Im2colPlan, packed: PackedConvWeights): number {
   const columns = plan.pointwise ? p.geo.outSize[0]! * p.geo.outSize[1]! * p.geo.outSize[2]! : plan.rowsPerTile * p.geo.outSize[2]!;
-  return plan.scratchLength + packedGemmScratchLength(packed.groups[0]!, columns);
+  return plan.scratchLength + packed.scratchFor(columns);
 }
 
 /**
@@ -150,13 +165,12 @@ export function convIm2colPacked(
     const yBase = n * p.outChannels * P;
     if (accumulate) fillBias(y, yBase, p.outChannels, P, bias);
     for (let g = 0; g < p.group; g++) {
-      const pa = packed.groups[g]!;
       const xGroup = (n * p.inChannels + g * Cg) * inPlane;
       const yGroup = yBase + g * Mg * P;
       const wa = wasm?.packs[g];
       if (plan.pointwise) {
         if (wa !== undefined && wasmGemmPackedA(wasm!.ctx, wa, P, x, xGroup, inPlane, false, y, yGroup, P, act, accumulate)) continue;
-        gemmPackedA(pa, P, x, xGroup, inPlane, false, y, yGroup, P, act, scratch, gemmOff, accumulate);
+        gemmPackedA(jsPack(packed, g), P, x, xGroup, inPlane, false, y, yGroup, P, act, scratch, gemmOff, accumulate);
         continue;
       }
       for (let r0 = 0; r0 < rows; r0 += plan.rowsPerTile) {
@@ -167,10 +181,16 @@ export function convIm2colPacked(
           im2colRows(p, x, xGroup, Cg, r0, tileRows, scratch);
         }
         if (wa !== undefined && wasmGemmPackedA(wasm!.ctx, wa, cols, scratch, 0, cols, false, y, yTile, P, act, accumulate)) continue;
-        gemmPackedA(pa, cols, scratch, 0, cols, false, y, yTile, P, act, scratch, gemmOff, accumulate);
+        gemmPackedA(jsPack(packed, g), cols, scratch, 0, cols, false, y, yTile, P, act, scratch, gemmOff, accumulate);
       }
     }
   }
+}
+
+/** Group g's JS pack, remade first if the packs were released after a wasm upload. */
+function jsPack(packed: PackedConvWeights, g: number): PackedWeights {
+  if (packed.groups.length === 0) packed.groups = packed.remake();
+  return packed.groups[g]!;
 }
 
 function fillBias(y: Float32Array, base: number, channels: number, P: number, bias: Float32Array | undefined): void {

@@ -123,8 +123,12 @@ export interface WinogradPlan {
   tilesW: number;
   /** Tiles transformed and multiplied per block (bounds the scratch). */
   tilesPerBlock: number;
-  /** U_ξᵀ = (G g Gᵀ)_ξ as [Cin, Cout] packed for gemmPackedB, one per tile position ξ. */
+  /**
+   * U_ξᵀ = (G g Gᵀ)_ξ as [Cin, Cout] packed for gemmPackedB, one per tile position ξ. Empty after
+   * releaseJsFilters (the wasm backend runs on its uploaded copy); the JS fallback remakes them with remakeFilters.
+   */
   filters: PackedWeights[];
+  remakeFilters: () => PackedWeights[];
   bt: SparseRows;
   at: SparseRows;
   /** Scratch offsets (floats): V [n², block, Cin], M [n², block, Cout], GEMM panels, two n×n temporaries, then the edge tiles below. */
@@ -255,6 +259,7 @@ export function planWinograd(
   const tmpOffset = gemmOffset + packedGemmScratchLength(filters[0]!, tilesPerBlock);
   return {
     variant, m, n, tilesH, tilesW, tilesPerBlock, filters,
+    remakeFilters: () => winogradFilters(variant, w, M, C),
     bt: sparseRows(mats.BT, n, n),
     at: sparseRows(mats.AT, m, n),
     vOffset, mOffset, gemmOffset, tmpOffset,
@@ -279,11 +284,17 @@ export interface WasmWinograd {
   pad?: WasmIm2col;
 }
 
-/** The plan's n² filter packs (and a constant bias) uploaded into a wasm context (once per weights and variant). */
+/**
+ * The plan's n² filter packs (and a constant bias) uploaded into a wasm context (once per weights and variant).
+ * The plan's JS packs are then released: F(4,3) filters are 4× the 3×3 weights, and the wasm copy is what runs;
+ * the JS fallback (views outside wasm memory) remakes them if it ever runs.
+ */
 export function uploadWinogradFilters(ctx: WasmContext, plan: WinogradPlan, w: Float32Array, bias?: Float32Array): WasmWinograd {
   ctx.winograd(plan.variant); // generates the variant's transform module now rather than at the first run
+  const weights = uploadWeights(ctx, w, undefined, `winograd-${plan.variant}`, plan.filters);
+  plan.filters = [];
   return {
-    weights: uploadWeights(ctx, w, undefined, `winograd-${plan.variant}`, plan.filters),
+    weights,
     bias: bias === undefined ? undefined : uploadVector(ctx, bias),
     transforms: true,
     pad: ctx.use(IM2COL_WASM),
@@ -320,6 +331,7 @@ export function convWinograd(
         const vOff = plan.vOffset + xi * C * tilesPerBlock;
         const mOff = plan.mOffset + xi * M * tilesPerBlock;
         if (wasm !== undefined && wasmGemmPackedB(wasm.weights.ctx, count, scratch, vOff, C, false, wasm.weights.packs[xi]!, scratch, mOff, M, NO_ACTIVATION)) continue;
+        if (plan.filters.length === 0) plan.filters = plan.remakeFilters();
         gemmPackedB(count, scratch, vOff, C, false, plan.filters[xi]!, scratch, mOff, M, NO_ACTIVATION, scratch, plan.gemmOffset);
       }
       transformOutputTiles(p, plan, t0, count, bias, y, yBatch, scratch, act, wasm, whole);
