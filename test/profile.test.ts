@@ -56,6 +56,8 @@ describe.each(BACKENDS)('session.profile() on the %s backend', (backend) => {
     for (const step of profile) {
       expect(step.calls, step.node).toBe(RUNS);
       expect(step.totalMs, step.node).toBeGreaterThanOrEqual(0);
+      // A static plan's values live in the arena (wasm memory on the wasm backend): no call falls back to JS.
+      expect(step.jsFallbackCalls, step.node).toBe(0);
     }
     expect(p.get('pool')!.opType).toBe('MaxPool');
     expect(p.get('pool')!.inputShapes).toEqual([[1, 2, 8, 8]]);
@@ -74,7 +76,7 @@ describe.each(BACKENDS)('session.profile() on the %s backend', (backend) => {
     s.runSync(feeds);
     expect(s.profile().some((p) => p.node === 'flatten')).toBe(false);
     const flatten = byNode(s.profile({ skipped: true })).get('flatten');
-    expect(flatten).toMatchObject({ opType: 'Flatten', calls: 0, totalMs: 0, detail: 'alias (no run)', outputShapes: [[1, 32]] });
+    expect(flatten).toMatchObject({ opType: 'Flatten', calls: 0, totalMs: 0, detail: 'alias (no run)', jsFallbackCalls: 0, outputShapes: [[1, 32]] });
   });
 
   it('counts from zero after resetProfile, and profiling does not change the outputs', () => {
@@ -123,8 +125,13 @@ describe.each(BACKENDS)('session.profile() on the %s backend', (backend) => {
     expect(softmax.inputShapes).toEqual([[3, 4]]);
     expect(softmax.outputShapes).toEqual([[3, 4]]);
     expect(softmax.detail.startsWith('eager')).toBe(true);
-    if (backend === 'wasm') expect(softmax.detail).toContain('JS path');
-    else expect(softmax.detail).toContain('js softmax');
+    if (backend === 'wasm') {
+      expect(softmax.detail).toContain('JS path');
+      expect(softmax.jsFallbackCalls).toBe(2);
+    } else {
+      expect(softmax.detail).toContain('js softmax');
+      expect(softmax.jsFallbackCalls).toBe(0);
+    }
   });
 });
 

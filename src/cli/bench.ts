@@ -62,7 +62,13 @@ function slowestNodes(profile: StepProfile[], runs: number, top: number): string
   const ran = profile.filter((p) => p.calls > 0).sort((a, b) => b.totalMs - a.totalMs).slice(0, top);
   const head = '| ms/run | op | node | how | output shape |\n|---:|---|---|---|---|\n';
   const shape = (p: StepProfile): string => p.outputShapes.map((s) => `[${s.join(',')}]`).join(' ');
-  return head + ran.map((p) => `| ${(p.totalMs / runs).toFixed(3)} | ${p.opType} | ${p.node || '-'} | ${p.detail || '-'} | ${shape(p)} |`).join('\n');
+  return head + ran.map((p) => `| ${(p.totalMs / runs).toFixed(3)} | ${p.opType} | ${p.node || '-'} | ${how(p)} | ${shape(p)} |`).join('\n');
+}
+
+/** The node's detail, and how often its wasm kernel fell back to JS when it did. */
+function how(p: StepProfile): string {
+  const fallback = p.jsFallbackCalls > 0 ? `JS fallback in ${p.jsFallbackCalls} of ${p.calls} calls` : '';
+  return [p.detail, fallback].filter((s) => s !== '').join('; ') || '-';
 }
 
 /** Nodes resolved at plan time (never run), counted by how. */
@@ -70,6 +76,13 @@ function skippedSummary(profile: StepProfile[]): string {
   const counts = new Map<string, number>();
   for (const p of profile) if (p.calls === 0) counts.set(p.detail, (counts.get(p.detail) ?? 0) + 1);
   return [...counts].map(([how, n]) => `${n} ${how}`).join(', ');
+}
+
+/** Nodes whose wasm kernel took the JS path on some calls (none in a static plan on the wasm arena). */
+function fallbackSummary(profile: StepProfile[]): string[] {
+  const nodes = profile.filter((p) => p.jsFallbackCalls > 0);
+  if (nodes.length === 0) return [];
+  return [`JS fallbacks of wasm kernels: ${nodes.map((p) => `${p.node || p.opType} (${p.jsFallbackCalls}/${p.calls})`).join(', ')}`];
 }
 
 function profileReport(row: BenchRow, top: number): string {
@@ -81,6 +94,7 @@ function profileReport(row: BenchRow, top: number): string {
     `\nslowest ${top} nodes:`,
     slowestNodes(profile, row.iterations, top),
     ...(skipped ? [`not run (resolved at plan time): ${skipped}`] : []),
+    ...fallbackSummary(profile),
   ].join('\n');
 }
 

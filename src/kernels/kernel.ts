@@ -98,6 +98,11 @@ export interface PreparedKernel {
    * one profiles as its op type alone.
    */
   detail?: string;
+  /**
+   * Kernels that choose between wasm and JS per call count here the calls that took the JS path although the wasm
+   * kernel was prepared (see ranOnWasm); profiles report it per node (StepProfile.jsFallbackCalls).
+   */
+  jsFallbacks?: JsFallbacks;
   /** Writes outputs from inputs. Omitted optional inputs arrive as undefined. */
   run(inputs: readonly (Data | undefined)[], outputs: readonly Data[], scratch: readonly Data[]): void;
 }
@@ -124,6 +129,24 @@ export function requireInput(ctx: PrepareContext, i: number): TensorType {
   const t = ctx.inputs[i];
   if (t === undefined) throw new GraphError(`${nodeLabel(ctx.node)}: input ${i} is required`);
   return t;
+}
+
+/** A count of calls that fell back to JS (mutable: run() increments it, allocation-free). */
+export interface JsFallbacks {
+  calls: number;
+}
+
+export function jsFallbacks(): JsFallbacks {
+  return { calls: 0 };
+}
+
+/**
+ * Passes through whether a wasm kernel ran (false: a view was outside wasm memory), counting the refusals:
+ * `if (wasm !== undefined && ranOnWasm(fallbacks, wasmKernel(...))) return;`.
+ */
+export function ranOnWasm(fallbacks: JsFallbacks, ran: boolean): boolean {
+  if (!ran) fallbacks.calls++;
+  return ran;
 }
 
 /** A profile detail with the activation fused into the kernel named after it ('wasm gemm 4x8 + relu'). */

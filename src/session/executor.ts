@@ -32,6 +32,11 @@ export interface StepProfile {
    * resolved them ('folded at plan time', 'constant at plan time', 'alias (no run)').
    */
   detail: string;
+  /**
+   * Calls that took the JS path although the wasm kernel was prepared (a view outside wasm memory), for kernels
+   * that count them (PreparedKernel.jsFallbacks); 0 otherwise.
+   */
+  jsFallbackCalls: number;
   /** Shapes of the most recent call (undefined for omitted optional inputs; [] for skipped nodes). */
   inputShapes: (readonly number[] | undefined)[];
   outputShapes: (readonly number[])[];
@@ -105,7 +110,7 @@ export class GraphExecutor {
     const ran = [...this.profiles.values()].map((p) => ({ ...p }));
     if (!options.skipped || this.lastPlan?.kind !== 'static') return ran;
     const skipped = this.lastPlan.plan.skipped.map(({ node, how, outputShapes }): StepProfile => ({
-      node: node.name, opType: node.opType, calls: 0, totalMs: 0, detail: how, inputShapes: [], outputShapes,
+      node: node.name, opType: node.opType, calls: 0, totalMs: 0, detail: how, jsFallbackCalls: 0, inputShapes: [], outputShapes,
     }));
     return [...ran, ...skipped];
   }
@@ -178,13 +183,14 @@ export class GraphExecutor {
     if (plan.arena.buffer() !== plan.boundBuffer) bindViews(plan);
     const profiling = this.options.profile;
     for (const step of plan.steps) {
+      const fallbacksBefore = profiling ? (step.kernel.jsFallbacks?.calls ?? 0) : 0;
       const t0 = profiling ? performance.now() : 0;
       try {
         step.kernel.run(step.inViews, step.outViews, step.scratchViews);
       } catch (e) {
         throw wrapKernelError(e, step.node, 'run');
       }
-      if (profiling) this.recordStep(step, performance.now() - t0);
+      if (profiling) this.recordStep(step, performance.now() - t0, (step.kernel.jsFallbacks?.calls ?? 0) - fallbacksBefore);
     }
   }
 
@@ -195,8 +201,11 @@ export class GraphExecutor {
       const inputs = node.inputs.map((n) => (n === '' ? undefined : values.get(n)));
       const t0 = this.options.profile ? performance.now() : 0;
       const kernel = this.eagerKernel(node, inputs);
+      const fallbacksBefore = kernel.jsFallbacks?.calls ?? 0;
       const outs = runPrepared(kernel, inputs, node);
-      if (this.options.profile) this.recordEager(node, kernel, inputs, outs, performance.now() - t0);
+      if (this.options.profile) {
+        this.recordEager(node, kernel, inputs, outs, performance.now() - t0, (kernel.jsFallbacks?.calls ?? 0) - fallbacksBefore);
+      }
       node.outputs.forEach((name, i) => {
         if (name !== '' && outs[i] !== undefined) values.set(name, outs[i]!);
       });
@@ -228,19 +237,21 @@ export class GraphExecutor {
   }
 
   /** Adds one static step's time; the shapes and detail were made at plan time, so nothing is allocated. */
-  private recordStep(step: PlanStep, ms: number): void {
+  private recordStep(step: PlanStep, ms: number, fallbacks: number): void {
     const p = this.profileOf(step.node);
     p.calls++;
     p.totalMs += ms;
+    p.jsFallbackCalls += fallbacks;
     p.detail = step.kernel.detail ?? '';
     p.inputShapes = step.inputShapes;
     p.outputShapes = step.outputShapes;
   }
 
-  private recordEager(node: Node, kernel: PreparedKernel, inputs: (TensorData | undefined)[], outs: TensorData[], ms: number): void {
+  private recordEager(node: Node, kernel: PreparedKernel, inputs: (TensorData | undefined)[], outs: TensorData[], ms: number, fallbacks: number): void {
     const p = this.profileOf(node);
     p.calls++;
     p.totalMs += ms;
+    p.jsFallbackCalls += fallbacks;
     p.detail = eagerDetail(kernel.detail);
     p.inputShapes = inputs.map((t) => t?.shape);
     p.outputShapes = outs.slice(0, node.outputs.length).map((t) => t.shape);
@@ -249,7 +260,7 @@ export class GraphExecutor {
   private profileOf(node: Node): StepProfile {
     let p = this.profiles.get(node);
     if (!p) {
-      p = { node: node.name, opType: node.opType, calls: 0, totalMs: 0, detail: '', inputShapes: [], outputShapes: [] };
+      p = { node: node.name, opType: node.opType, calls: 0, totalMs: 0, detail: '', jsFallbackCalls: 0, inputShapes: [], outputShapes: [] };
       this.profiles.set(node, p);
     }
     return p;

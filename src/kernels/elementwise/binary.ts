@@ -8,7 +8,7 @@ import type { DType, TensorType } from '../../dtype.js';
 import type { Node } from '../../loader/model.js';
 import { attrInt, attrString } from '../../graph/attributes.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
-import { kernelError, withActivation, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
+import { kernelError, jsFallbacks, ranOnWasm, withActivation, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
 import { broadcastShapes, checkUnidirectional, planBroadcast, runBinaryPlan, type BinaryInner } from './broadcast.js';
 import { FLOATS, INTS, NUMERIC, UNSIGNED_INTS, checkDtype, isBigIntDtype, roundBinaryFor } from './dtypes.js';
 import { isNarrowFloat, roundToNarrowFloat } from '../../loader/float16.js';
@@ -290,15 +290,17 @@ export function prepareBinary(ctx: PrepareContext, spec: BinarySpec, unidirectio
   if (act.kind !== 'none' && !FLOATS.includes(outDtype)) throw new UnsupportedError(`${nodeLabel(ctx.node)}: a fused activation needs a float output, got ${outDtype}`);
   const wasmPath = wasmBinaryRunner(ctx, a, b, outShape);
   const wasmRun = wasmPath?.run;
+  const fallbacks = jsFallbacks();
   const full = (s: readonly number[]): boolean => s.length === outShape.length && s.every((d, i) => d === outShape[i]);
   const jsPath = full(a.shape) && full(bShape) ? 'js elementwise' : 'js broadcast';
   return {
     outputs: [{ dtype: outDtype, shape: outShape }],
     detail: withActivation(wasmPath?.detail ?? jsPath, act),
+    jsFallbacks: fallbacks,
     inPlace: inPlaceCandidate(ctx, outDtype, outShape, [0, 1]),
     run(inputs, outputs) {
       const out = outputs[0]!;
-      if (!(wasmRun && wasmRun(inputs[0] as Float32Array, inputs[1] as Float32Array, out as Float32Array))) {
+      if (!(wasmRun && ranOnWasm(fallbacks, wasmRun(inputs[0] as Float32Array, inputs[1] as Float32Array, out as Float32Array)))) {
         runBinaryPlan(plan, inputs[0], inputs[1], out, inner);
       }
       if (act.kind !== 'none') activateOutput(act, outDtype, out as FloatArray, ctx.options.wasm);

@@ -1,7 +1,7 @@
 import { sizeOf } from '../../dtype.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { attrFloat, attrInt } from '../../graph/attributes.js';
-import { kernelError, withActivation, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
+import { kernelError, jsFallbacks, ranOnWasm, withActivation, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
 import { requireFloat } from './float-input.js';
 import { activateInPlace, readFusedActivation } from '../conv/fused-activation.js';
 import type { Activation } from '../gemm/activation.js';
@@ -81,12 +81,14 @@ function prepareBatchNorm(ctx: PrepareContext): PreparedKernel {
   if (!training && !perElement && x.dtype === 'float32' && wasm !== undefined) {
     const affine = wasmAffine(ctx, wasm, C, eps, act);
     if (affine !== undefined) {
+      const fallbacks = jsFallbacks();
       return {
         outputs: [{ dtype: x.dtype, shape: [...x.shape] }],
         detail: withActivation('wasm per-channel affine (folded at prepare)', act),
+        jsFallbacks: fallbacks,
         run(inputs, outs) {
           const [xv, y] = [inputs[0] as Float32Array, outs[0] as Float32Array];
-          if (affine(xv, y, N * C, S)) return;
+          if (ranOnWasm(fallbacks, affine(xv, y, N * C, S))) return;
           const [, scale, bias, mean, variance] = inputs as Vec[];
           batchNormInference(N, C, S, false, eps, xv, scale!, bias!, mean!, variance!, y);
           activateInPlace(act, y, 0, y.length);

@@ -7,7 +7,7 @@ import { activateInPlace, readFusedActivation } from '../conv/fused-activation.j
 import { uploadWeights } from '../conv/wasm-weights.js';
 import { wasmGemmPackedB } from '../../wasm/gemm.js';
 import { weightsForRows } from './wasm-few-rows.js';
-import { kernelError, withActivation, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
+import { kernelError, jsFallbacks, ranOnWasm, withActivation, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
 
 /** Element types the GEMM-like kernels compute in: float32 storage goes to sgemm, float64 to plain loops. */
 export function floatKind(ctx: PrepareContext, i: number): 'f32' | 'f64' {
@@ -84,15 +84,17 @@ function prepareGemm(ctx: PrepareContext): PreparedKernel {
     const wasmCtx = ctx.options.wasm;
     const uploaded = wasmCtx === undefined ? undefined : uploadWeights(wasmCtx, bConst, biasInPack ? cConst : undefined, `gemm-b:${transB}:${alpha}:${biasInPack ? `${beta}:${cCols}` : '-'}`, [pb]).packs[0]!;
     const wasm = uploaded && weightsForRows(wasmCtx!, uploaded, M);
+    const fallbacks = jsFallbacks();
     return {
       outputs,
       detail: withActivation(wasm !== undefined ? `wasm gemm ${wasm.kernels.name}, B packed at prepare` : 'js gemm, B packed at prepare', act),
+      jsFallbacks: fallbacks,
       scratch: [{ dtype: 'float32', length: packedGemmScratchLength(pb, M) }],
       run(inputs, outs, scratch) {
         const y = outs[0] as Float32Array;
         const x = inputs[0] as Float32Array;
         if (accumulate) writeScaledBias(y, M, N, beta, inputs[2], cRows, cCols);
-        if (wasm !== undefined && wasmGemmPackedB(wasmCtx!, M, x, 0, lda, transA, wasm, y, 0, N, act, accumulate)) return;
+        if (wasm !== undefined && ranOnWasm(fallbacks, wasmGemmPackedB(wasmCtx!, M, x, 0, lda, transA, wasm, y, 0, N, act, accumulate))) return;
         gemmPackedB(M, x, 0, lda, transA, pb, y, 0, N, act, scratch[0] as Float32Array, 0, accumulate);
       },
     };

@@ -1,6 +1,6 @@
 import type { NumericArray } from '../../dtype.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
-import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
+import { kernelError, jsFallbacks, ranOnWasm, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
 import { readP } from './pool.js';
 import { ROW_MEAN_MODULE } from '../../wasm/reduce-kernels.js';
 
@@ -58,12 +58,14 @@ function globalPool(opType: string, reducer: GlobalReducer): KernelDef {
       if (reducer === 'avg' && x.dtype === 'float32') {
         const wasm = ctx.options.wasm;
         const rowMean = wasm?.use(ROW_MEAN_MODULE);
+        const fallbacks = jsFallbacks();
         return {
           outputs: [{ dtype: x.dtype, shape: outShape }],
           detail: rowMean !== undefined ? 'wasm row mean' : 'js row mean',
+          jsFallbacks: fallbacks,
           run(inputs, outs) {
             const [xs, ys] = [inputs[0] as Float32Array, outs[0] as Float32Array];
-            if (rowMean !== undefined && xs.buffer === wasm!.memory.buffer && ys.buffer === xs.buffer) {
+            if (rowMean !== undefined && ranOnWasm(fallbacks, xs.buffer === wasm!.memory.buffer && ys.buffer === xs.buffer)) {
               rowMean(xs.byteOffset, planes, size, ys.byteOffset, 1 / size);
             } else averagePlanes(planes, size, xs, ys);
           },

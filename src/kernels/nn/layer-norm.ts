@@ -1,7 +1,7 @@
 import { ONNX_DTYPE_CODES, sizeOf, type DType } from '../../dtype.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { attrFloat, attrInt } from '../../graph/attributes.js';
-import { kernelError, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
+import { kernelError, jsFallbacks, ranOnWasm, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
 import type { WasmContext } from '../../wasm/context.js';
 import { MATH_KERNELS, wasmLayerNormRows, type WasmMathKernels } from '../../wasm/math-kernels.js';
 import { optionalFloat, requireFloat } from './float-input.js';
@@ -62,6 +62,7 @@ function prepareLayerNorm(ctx: PrepareContext): PreparedKernel {
   // The wasm rows kernel writes Y only: used when the node does not ask for Mean / InvStdDev.
   const wantsStats = ctx.node.outputs.slice(1).some((o) => o !== '');
   const wasm = x.dtype === 'float32' && !wantsStats ? wasmLayerNorm(ctx, normShape, scaleMap, biasMap) : undefined;
+  const fallbacks = jsFallbacks();
   return {
     outputs: [
       { dtype: x.dtype, shape: [...x.shape] },
@@ -69,6 +70,7 @@ function prepareLayerNorm(ctx: PrepareContext): PreparedKernel {
       { dtype: stash, shape: statShape },
     ],
     detail: wasm !== undefined ? 'wasm layer-norm rows' : `js layer-norm${wantsStats ? ' with mean / inv std-dev' : ''}`,
+    jsFallbacks: fallbacks,
     run(inputs, outs) {
       const xv = inputs[0] as Vec;
       const s = inputs[1] as Vec;
@@ -78,7 +80,7 @@ function prepareLayerNorm(ctx: PrepareContext): PreparedKernel {
       const invOut = outs[2] as Vec | undefined;
       if (
         wasm !== undefined &&
-        wasmLayerNormRows(wasm.ctx, wasm.k, xv as Float32Array, y as Float32Array, outer, size, wasm.gamma, wasm.gamma + 4 * size, eps)
+        ranOnWasm(fallbacks, wasmLayerNormRows(wasm.ctx, wasm.k, xv as Float32Array, y as Float32Array, outer, size, wasm.gamma, wasm.gamma + 4 * size, eps))
       ) return;
       for (let r = 0; r < outer; r++) {
         const base = r * size;

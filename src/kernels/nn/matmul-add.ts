@@ -6,7 +6,7 @@ import { activateInPlace, readFusedActivation } from '../conv/fused-activation.j
 import { uploadWeights } from '../conv/wasm-weights.js';
 import { wasmGemmPackedB } from '../../wasm/gemm.js';
 import { weightsForRows } from './wasm-few-rows.js';
-import { kernelError, withActivation, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
+import { kernelError, jsFallbacks, ranOnWasm, withActivation, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
 import { dgemmAccumulate, floatKind } from './gemm.js';
 
 // tinfer.MatMulAdd (emitted by the fuse-matmul-add pass): A [..., K], B [K, N], C [N] -> Y [..., N]
@@ -44,15 +44,17 @@ function prepareMatMulAdd(ctx: PrepareContext): PreparedKernel {
     const wasmCtx = ctx.options.wasm;
     const uploaded = wasmCtx === undefined ? undefined : uploadWeights(wasmCtx, bConst, biasInPack ? cConst : undefined, 'matmul-add-b', [pb]).packs[0]!;
     const wasm = uploaded && weightsForRows(wasmCtx!, uploaded, rows);
+    const fallbacks = jsFallbacks();
     return {
       outputs,
       detail: withActivation(`${wasm !== undefined ? `wasm gemm ${wasm.kernels.name}` : 'js gemm'}, B packed at prepare${biasInPack ? ', bias in pack' : ''}`, act),
+      jsFallbacks: fallbacks,
       scratch: [{ dtype: 'float32', length: packedGemmScratchLength(pb, rows) }],
       run(inputs, outs, scratch) {
         const y = outs[0] as Float32Array;
         const x = inputs[0] as Float32Array;
         if (!biasInPack) writeBiasRows(y, inputs[2] as Float32Array);
-        if (wasm !== undefined && wasmGemmPackedB(wasmCtx!, rows, x, 0, K, false, wasm, y, 0, N, act, !biasInPack)) return;
+        if (wasm !== undefined && ranOnWasm(fallbacks, wasmGemmPackedB(wasmCtx!, rows, x, 0, K, false, wasm, y, 0, N, act, !biasInPack))) return;
         gemmPackedB(rows, x, 0, K, false, pb, y, 0, N, act, scratch[0] as Float32Array, 0, !biasInPack);
       },
     };

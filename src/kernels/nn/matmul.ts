@@ -5,7 +5,7 @@ import { activateInPlace, readFusedActivation } from '../conv/fused-activation.j
 import { uploadWeights } from '../conv/wasm-weights.js';
 import { wasmGemmPackedB } from '../../wasm/gemm.js';
 import { weightsForRows } from './wasm-few-rows.js';
-import { kernelError, withActivation, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
+import { kernelError, jsFallbacks, ranOnWasm, withActivation, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { dgemmAccumulate } from './gemm.js';
 import { prepareRuntimeBGemm } from './wasm-runtime-b.js';
@@ -136,22 +136,26 @@ function prepareMatMul(ctx: PrepareContext): PreparedKernel {
     const wasmCtx = ctx.options.wasm;
     const uploaded = wasmCtx === undefined ? undefined : uploadWeights(wasmCtx, bConst, undefined, 'matmul-b', [pb]).packs[0]!;
     const wasm = uploaded && weightsForRows(wasmCtx!, uploaded, foldIntoM ? rows : M);
+    const fallbacks = jsFallbacks();
     return {
       outputs: [{ dtype: a.dtype, shape: outShape }],
       detail: withActivation(`${wasm !== undefined ? `wasm gemm ${wasm.kernels.name}` : 'js gemm'}, B packed at prepare${foldIntoM ? '' : `, ${plan.count} batches`}`, act),
+      jsFallbacks: fallbacks,
       scratch: [{ dtype: 'float32', length: packedGemmScratchLength(pb, rows) }],
       run(inputs, outs, scratch) {
         const x = inputs[0] as Float32Array;
         const y = outs[0] as Float32Array;
         const s = scratch[0] as Float32Array;
         if (foldIntoM) {
-          if (wasm !== undefined && wasmGemmPackedB(wasmCtx!, rows, x, 0, K, false, wasm, y, 0, N, act)) return;
+          if (wasm !== undefined && ranOnWasm(fallbacks, wasmGemmPackedB(wasmCtx!, rows, x, 0, K, false, wasm, y, 0, N, act))) return;
           gemmPackedB(rows, x, 0, K, false, pb, y, 0, N, act, s);
           return;
         }
         for (let t = 0; t < plan.count; t++) {
           const xOff = plan.aOffsets[t]!;
           if (wasm !== undefined && wasmGemmPackedB(wasmCtx!, M, x, xOff, K, false, wasm, y, t * M * N, N, act)) continue;
+          // Every batch sees the same buffers: count the call once.
+          if (wasm !== undefined && t === 0) fallbacks.calls++;
           gemmPackedB(M, x, xOff, K, false, pb, y, t * M * N, N, act, s);
         }
       },
@@ -174,10 +178,12 @@ function prepareMatMul(ctx: PrepareContext): PreparedKernel {
             dgemmAccumulate(false, false, M, N, K, 1, x, plan.aOffsets[t]!, K, w, plan.bOffsets[t]!, N, y, t * M * N, N);
           }
         };
+  const fallbacks = jsFallbacks();
   const prepared: PreparedKernel = {
     outputs: [{ dtype: a.dtype, shape: outShape }],
+    jsFallbacks: fallbacks,
     run(inputs, outs) {
-      if (wasmB !== undefined && wasmB.run(inputs[0] as Float32Array, wasmA, inputs[1] as Float32Array, wasmBOffsets, wasmCount, wasmRows, outs[0] as Float32Array, act)) return;
+      if (wasmB !== undefined && ranOnWasm(fallbacks, wasmB.run(inputs[0] as Float32Array, wasmA, inputs[1] as Float32Array, wasmBOffsets, wasmCount, wasmRows, outs[0] as Float32Array, act))) return;
       (run as (x: unknown, w: unknown, y: unknown) => void)(inputs[0], inputs[1], outs[0]);
       const y = outs[0] as Float32Array | Float64Array;
       activateInPlace(act, y, 0, y.length);

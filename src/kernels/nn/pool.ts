@@ -2,7 +2,7 @@ import type { NumericArray } from '../../dtype.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { attrFloat, attrInt } from '../../graph/attributes.js';
 import { attrFlag, forwardGeometry, liftGeometry, readWindowAttrs, type WindowGeometry } from '../conv/geometry.js';
-import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
+import { kernelError, jsFallbacks, ranOnWasm, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
 import type { WasmContext } from '../../wasm/context.js';
 import { MAX_POOL_UNROLL, poolModule, type PoolMode, type WasmMaxPoolInterior } from '../../wasm/pool-kernels.js';
 
@@ -101,13 +101,16 @@ function poolPlanes(pp: PoolProblem, reducer: Reducer, p: number, x: NumericArra
   }
 }
 
+/** Planes the 2-D max pool reads and writes: float32 (narrow floats widened) or the 8-bit tensors QDQ models pool. */
+type PlaneArray = Float32Array | Uint8Array | Int8Array;
+
 /**
- * poolPlanes' max for float32 2-D planes (D = 1) without indices, the CNN case: one monomorphic function so the
+ * poolPlanes' max for float32 or 8-bit 2-D planes (D = 1) without indices, the CNN case: one monomorphic function so the
  * inner loop compiles to plain loads and compares. Same result as poolPlanes: the first valid tap seeds the
  * maximum (-Infinity for a window with no valid tap) and later taps replace it when greater.
  * X [planes, 1, H, W] -> Y [planes, 1, OH, OW]
  */
-function maxPool2dF32(pp: PoolProblem, x: Float32Array, y: Float32Array): void {
+function maxPool2d(pp: PoolProblem, x: PlaneArray, y: PlaneArray): void {
   const g = pp.geo;
   const H = g.inSize[1]! | 0;
   const W = g.inSize[2]! | 0;
@@ -166,7 +169,7 @@ function maxPool2dF32(pp: PoolProblem, x: Float32Array, y: Float32Array): void {
  * and compares 6 times instead of 9 and 8. As in the loop, the window's first tap seeds the maximum and a value
  * replaces it only when greater (a NaN first tap gives NaN, later NaNs are skipped; only ±0 ties may differ).
  */
-function maxRow3x3s2(x: Float32Array, r0: number, W: number, y: Float32Array, yi: number, count: number): void {
+function maxRow3x3s2(x: PlaneArray, r0: number, W: number, y: PlaneArray, yi: number, count: number): void {
   const r1 = r0 + W;
   const r2 = r1 + W;
   let a = x[r0]!;
@@ -198,7 +201,7 @@ function fullWindows(r: TapRanges, k: number): [number, number] {
 }
 
 /** y[yr + ow] for ow in [ow0, ow1) of output row oh by the planned tap ranges (rowBase = X row oh·sh − ph). */
-function windowMaxRow(pp: PoolProblem, x: Float32Array, rowBase: number, oh: number, ow0: number, ow1: number, y: Float32Array, yr: number): void {
+function windowMaxRow(pp: PoolProblem, x: PlaneArray, rowBase: number, oh: number, ow0: number, ow1: number, y: PlaneArray, yr: number): void {
   const g = pp.geo;
   const W = g.inSize[2]! | 0;
   const sw = g.strides[2]! | 0;
@@ -337,16 +340,19 @@ function prepareMaxPool(ctx: PrepareContext): PreparedKernel {
   const pp = poolProblem(planes, geo);
   const shape = [...lead, ...geo.outSize];
   const wantIndices = ctx.node.outputs.length > 1 && ctx.node.outputs[1] !== '';
-  if (!wantIndices && pp.geo.inSize[0] === 1 && pp.geo.kernel[0] === 1 && x.dtype !== 'float64' && FLOAT_TYPES.has(x.dtype)) {
+  const planeType = x.dtype === 'int8' || x.dtype === 'uint8' || (x.dtype !== 'float64' && FLOAT_TYPES.has(x.dtype));
+  if (!wantIndices && pp.geo.inSize[0] === 1 && pp.geo.kernel[0] === 1 && planeType) {
     const wasm = ctx.options.wasm;
-    const kernel = wasmPool('max', pp, wasm);
+    const kernel = x.dtype === 'float32' ? wasmPool('max', pp, wasm) : undefined;
+    const fallbacks = jsFallbacks();
     return {
       outputs: [{ dtype: x.dtype, shape }, { dtype: 'int64', shape }],
       detail: pool2dDetail('max', pp, kernel),
+      jsFallbacks: fallbacks,
       run(inputs, outs) {
         const [xs, ys] = [inputs[0] as Float32Array, outs[0] as Float32Array];
-        if (kernel !== undefined && pool2dWasm(pp, kernel, windowMaxRow, wasm!.memory, xs, ys)) return;
-        maxPool2dF32(pp, xs, ys);
+        if (kernel !== undefined && ranOnWasm(fallbacks, pool2dWasm(pp, kernel, windowMaxRow, wasm!.memory, xs, ys))) return;
+        maxPool2d(pp, xs, ys);
       },
     };
   }
@@ -369,11 +375,13 @@ function prepareAveragePool(ctx: PrepareContext): PreparedKernel {
   const wasm = ctx.options.wasm;
   const kernel = x.dtype === 'float32' && pp.geo.inSize[0] === 1 && pp.geo.kernel[0] === 1 ? wasmPool('avg', pp, wasm) : undefined;
   const border = windowAverageRow(includePad);
+  const fallbacks = jsFallbacks();
   return {
     outputs: [{ dtype: x.dtype, shape: [...lead, ...geo.outSize] }],
     detail: pp.geo.inSize[0] === 1 && pp.geo.kernel[0] === 1 ? pool2dDetail('avg', pp, kernel) : `js avg pool ${geo.kernel.length}-D`,
+    jsFallbacks: fallbacks,
     run(inputs, outs) {
-      if (kernel !== undefined && pool2dWasm(pp, kernel, border, wasm!.memory, inputs[0] as Float32Array, outs[0] as Float32Array)) return;
+      if (kernel !== undefined && ranOnWasm(fallbacks, pool2dWasm(pp, kernel, border, wasm!.memory, inputs[0] as Float32Array, outs[0] as Float32Array))) return;
       poolPlanes(pp, includePad ? 'avgIncludePad' : 'avg', 0, inputs[0] as NumericArray, outs[0] as NumericArray);
     },
   };

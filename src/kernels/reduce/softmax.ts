@@ -3,7 +3,7 @@ import { attrFloat, attrInt } from '../../graph/attributes.js';
 import { SOFTMAX_SCALE_ATTR } from '../../graph/passes/fuse-softmax-scale.js';
 import { MATH_KERNELS, wasmSoftmaxRows, type WasmMathKernels } from '../../wasm/math-kernels.js';
 import type { WasmContext } from '../../wasm/context.js';
-import { requireInput, type KernelDef, type PrepareContext } from '../kernel.js';
+import { jsFallbacks, ranOnWasm, requireInput, type KernelDef, type PrepareContext } from '../kernel.js';
 import { normalizeAxis, product, requireFloat, splitAt } from './common.js';
 
 export type SoftmaxKind = 'softmax' | 'logsoftmax' | 'hardmax';
@@ -68,9 +68,11 @@ function makeSoftmax(opType: string, kind: SoftmaxKind): KernelDef {
       const { outer, n, inner } = softmaxSplit(ctx, x.shape);
       const scale = kind === 'softmax' ? attrFloat(ctx.node, SOFTMAX_SCALE_ATTR, 1) : 1;
       const wasm = kind === 'softmax' && inner === 1 && x.dtype === 'float32' ? wasmSoftmax(ctx) : undefined;
+      const fallbacks = jsFallbacks();
       return {
         outputs: [{ dtype: x.dtype, shape: [...x.shape] }],
         detail: wasm !== undefined ? `wasm ${kind} rows` : `js ${kind} ${inner === 1 ? 'rows' : 'columns (inner axis > 1)'}`,
+        jsFallbacks: fallbacks,
         inPlace: 0,
         // Per-column running max and sum for the strided (inner > 1) case.
         scratch: inner > 1 ? [{ dtype: 'float64', length: 2 * inner }] : [],
@@ -79,7 +81,7 @@ function makeSoftmax(opType: string, kind: SoftmaxKind): KernelDef {
           const y = outputs[0] as NumericArray;
           if (inner === 1) {
             // Last-axis fast path: unit stride; rows on wasm SIMD when the views are in its memory.
-            if (wasm !== undefined && wasmSoftmaxRows(wasm.ctx, wasm.k, xd as Float32Array, y as Float32Array, outer, n, scale)) return;
+            if (wasm !== undefined && ranOnWasm(fallbacks, wasmSoftmaxRows(wasm.ctx, wasm.k, xd as Float32Array, y as Float32Array, outer, n, scale))) return;
             for (let o = 0; o < outer; o++) softmaxStrided(kind, xd, y, o * n, n, 1, scale);
             return;
           }

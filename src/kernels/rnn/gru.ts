@@ -9,7 +9,7 @@
  */
 import type { Data } from '../../dtype.js';
 import { attrInt } from '../../graph/attributes.js';
-import type { KernelDef, PrepareContext, PreparedKernel, ScratchSpec } from '../kernel.js';
+import { jsFallbacks, ranOnWasm, type KernelDef, type PrepareContext, type PreparedKernel, type ScratchSpec } from '../kernel.js';
 import { activateInPlace, clipInPlace, type Activation } from './activations.js';
 import {
   INITIAL_H_IN,
@@ -51,6 +51,7 @@ export const gruKernel: KernelDef = {
     ];
     const weightsFor = planWeights(ctx, layout, gruBiasPacker(linearBeforeReset), scratch);
     const wasmPlan = planWasmRecurrence(ctx, s, { op: 'GRU', linearBeforeReset }, false, scratch, 0);
+    const fallbacks = jsFallbacks();
     const empty = allocFloats(s, 0);
     const bufs: GruBuffers = { proj: empty, gates: empty, h: empty, rh: empty, weights: empty };
     const step = linearBeforeReset ? gruStepLinearBeforeReset : gruStepResetBeforeLinear;
@@ -58,9 +59,10 @@ export const gruKernel: KernelDef = {
     return {
       outputs: s.outputs,
       detail: wasmPlan?.detail ?? 'js gru sequence',
+      jsFallbacks: fallbacks,
       scratch,
       run(inputs, outputs, buffers) {
-        if (wasmPlan?.run(inputs, outputs, buffers)) return;
+        if (wasmPlan !== undefined && ranOnWasm(fallbacks, wasmPlan.run(inputs, outputs, buffers))) return;
         const weights = weightsFor(inputs, buffers);
         bufs.proj = buffers[0] as Floats;
         bufs.gates = buffers[1] as Floats;

@@ -9,7 +9,7 @@
  * Wb and Rb are only ever added together, so they are packed as one bias. clip bounds every activation input.
  */
 import { attrInt } from '../../graph/attributes.js';
-import type { KernelDef, PrepareContext, PreparedKernel, ScratchSpec } from '../kernel.js';
+import { jsFallbacks, ranOnWasm, type KernelDef, type PrepareContext, type PreparedKernel, type ScratchSpec } from '../kernel.js';
 import { activateInPlace, clipInPlace, type Activation } from './activations.js';
 import {
   INITIAL_H_IN,
@@ -60,15 +60,17 @@ export const lstmKernel: KernelDef = {
     ];
     const weightsFor = planWeights(ctx, layout, packLstmBias, scratch);
     const wasmPlan = planWasmRecurrence(ctx, s, { op: 'LSTM', peepholes: p !== undefined }, inputForget, scratch, 0);
+    const fallbacks = jsFallbacks();
     const empty = allocFloats(s, 0);
     const bufs: LstmBuffers = { proj: empty, gates: empty, h: empty, c: empty, weights: empty, peepholes: undefined };
 
     return {
       outputs: s.outputs,
       detail: wasmPlan?.detail ?? 'js lstm sequence',
+      jsFallbacks: fallbacks,
       scratch,
       run(inputs, outputs, buffers) {
-        if (wasmPlan?.run(inputs, outputs, buffers)) return;
+        if (wasmPlan !== undefined && ranOnWasm(fallbacks, wasmPlan.run(inputs, outputs, buffers))) return;
         const weights = weightsFor(inputs, buffers);
         bufs.proj = buffers[0] as Floats;
         bufs.gates = buffers[1] as Floats;

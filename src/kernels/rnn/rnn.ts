@@ -2,7 +2,7 @@
  * ONNX RNN (opsets 1, 7, 14), per direction:  Ht = f(Xt·Wᵀ + Ht-1·Rᵀ + Wb + Rb)  (default f = Tanh).
  * Wb and Rb are packed as one bias.
  */
-import type { KernelDef, PrepareContext, PreparedKernel, ScratchSpec } from '../kernel.js';
+import { jsFallbacks, ranOnWasm, type KernelDef, type PrepareContext, type PreparedKernel, type ScratchSpec } from '../kernel.js';
 import { activateInPlace, clipInPlace, type Activation } from './activations.js';
 import {
   INITIAL_H_IN,
@@ -39,13 +39,15 @@ export const rnnKernel: KernelDef = {
     ];
     const weightsFor = planWeights(ctx, layout, packRnnBias, scratch);
     const wasmPlan = planWasmRecurrence(ctx, s, { op: 'RNN' }, false, scratch, 0);
+    const fallbacks = jsFallbacks();
 
     return {
       outputs: s.outputs,
       detail: wasmPlan?.detail ?? 'js rnn sequence',
+      jsFallbacks: fallbacks,
       scratch,
       run(inputs, outputs, buffers) {
-        if (wasmPlan?.run(inputs, outputs, buffers)) return;
+        if (wasmPlan !== undefined && ranOnWasm(fallbacks, wasmPlan.run(inputs, outputs, buffers))) return;
         const weights = weightsFor(inputs, buffers);
         const proj = buffers[0] as Floats;
         const pre = buffers[1] as Floats;

@@ -1,6 +1,6 @@
 import { sizeOf, storageBytes, type Data } from '../../dtype.js';
 import { attrInts } from '../../graph/attributes.js';
-import { kernelError, requireInput, type KernelDef } from '../kernel.js';
+import { jsFallbacks, kernelError, requireInput, type JsFallbacks, type KernelDef } from '../kernel.js';
 import type { WasmContext } from '../../wasm/context.js';
 import { MATH_KERNELS, type WasmMathKernels } from '../../wasm/math-kernels.js';
 import { copyBlock, elems, stridesOf, type Elems } from './common.js';
@@ -25,7 +25,7 @@ const TILE = 32;
  * are in its memory goes through its kernels plane by plane: row copies when the innermost axis stays
  * innermost, 4×4 SIMD transposes when the plane's rows are contiguous in the input.
  */
-export function planPermute(inShape: readonly number[], perm: readonly number[], wasm?: WasmPermute): PermuteFn {
+export function planPermute(inShape: readonly number[], perm: readonly number[], wasm?: WasmPermute, fallbacks?: JsFallbacks): PermuteFn {
   const { dims, strides } = mergeAxes(inShape, perm);
   const total = sizeOf(inShape);
   if (total === 0) return () => {};
@@ -63,6 +63,7 @@ export function planPermute(inShape: readonly number[], perm: readonly number[],
     let sOff = srcOffset;
     let dOff = dstOffset;
     const onWasm = wasmInner !== undefined && inWasm32(wasm!.ctx, src) && inWasm32(wasm!.ctx, dst);
+    if (wasmInner !== undefined && !onWasm && fallbacks !== undefined) fallbacks.calls++;
     for (let o = 0; o < outer; o++) {
       if (onWasm) wasmInner((src as Float32Array).byteOffset + 4 * sOff, (dst as Float32Array).byteOffset + 4 * dOff);
       else inner(src, sOff, dst, dOff);
@@ -165,10 +166,14 @@ const Transpose: KernelDef = {
       throw kernelError(ctx, `perm ${JSON.stringify(perm)} is not a permutation of ${r} axes`);
     }
     const k = ctx.options.wasm?.use(MATH_KERNELS);
-    const permute = planPermute(x.shape, perm, k === undefined ? undefined : { ctx: ctx.options.wasm!, k });
+    const fallbacks = jsFallbacks();
+    // Only 4-byte elements can take the wasm copies, so only they count as falling back.
+    const wasm32 = k !== undefined && storageBytes(x.dtype) === 4;
+    const permute = planPermute(x.shape, perm, k === undefined ? undefined : { ctx: ctx.options.wasm!, k }, wasm32 ? fallbacks : undefined);
     return {
       outputs: [{ dtype: x.dtype, shape: perm.map((p) => x.shape[p]!) }],
-      detail: permuteDetail(x.shape, perm, k !== undefined && storageBytes(x.dtype) === 4),
+      detail: permuteDetail(x.shape, perm, wasm32),
+      jsFallbacks: fallbacks,
       run(inputs, outputs) {
         permute(inputs[0]!, outputs[0]!);
       },
