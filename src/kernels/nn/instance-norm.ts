@@ -7,22 +7,34 @@ type Vec = Float32Array | Float64Array;
 
 /**
  * Normalises each of `groups` contiguous runs of `size` elements to zero mean and unit variance
- * (biased variance, float64 accumulation), then applies y = x̂ · scale[p] + bias[p] with p = paramOf(run, i).
+ * (biased variance, float64 accumulation), then applies y = x̂ · scale[p] + bias[p], where each run is cut
+ * into segments of `segment` elements sharing one parameter p = paramOf(run, segmentIndex).
  * Shared by InstanceNormalization (one run per (n, c)) and GroupNormalization (one run per (n, group)).
+ * Per segment the affine map folds into y = x · a + c with a = scale[p] / σ and c = bias[p] − mean · a
+ * (in float64, so no precision is lost to the cancellation), one multiply-add per element.
  */
 export function normalizeRuns(
   groups: number, size: number, eps: number, x: Vec, y: Vec,
-  affine: (run: number, i: number, xhat: number) => number,
+  segment: number, paramOf: (run: number, segmentIndex: number) => number, scale: Vec, bias: Vec,
 ): void {
   for (let g = 0; g < groups; g++) {
     const base = g * size;
+    const end = base + size;
     let sum = 0;
-    for (let i = 0; i < size; i++) sum += x[base + i]!;
+    for (let i = base; i < end; i++) sum += x[i]!;
     const mean = sum / size;
     let sq = 0;
-    for (let i = 0; i < size; i++) sq += (x[base + i]! - mean) ** 2;
+    for (let i = base; i < end; i++) {
+      const d = x[i]! - mean;
+      sq += d * d;
+    }
     const inv = 1 / Math.sqrt(sq / size + eps);
-    for (let i = 0; i < size; i++) y[base + i] = affine(g, i, (x[base + i]! - mean) * inv);
+    for (let start = base, j = 0; start < end; start += segment, j++) {
+      const p = paramOf(g, j);
+      const a = scale[p]! * inv;
+      const c = bias[p]! - mean * a;
+      for (let i = start; i < start + segment; i++) y[i] = x[i]! * a + c;
+    }
   }
 }
 
@@ -42,7 +54,7 @@ function prepareInstanceNorm(ctx: PrepareContext): PreparedKernel {
     run(inputs, outs) {
       const s = inputs[1] as Vec;
       const b = inputs[2] as Vec;
-      normalizeRuns(runs, S, eps, inputs[0] as Vec, outs[0] as Vec, (run, _i, xhat) => xhat * s[run % C]! + b[run % C]!);
+      normalizeRuns(runs, S, eps, inputs[0] as Vec, outs[0] as Vec, S, (run) => run % C, s, b);
     },
   };
 }
@@ -69,10 +81,10 @@ function prepareGroupNorm(ctx: PrepareContext): PreparedKernel {
     run(inputs, outs) {
       const s = inputs[1] as Vec;
       const b = inputs[2] as Vec;
-      normalizeRuns(x.shape[0]! * G, size, eps, inputs[0] as Vec, outs[0] as Vec, (run, i, xhat) => {
-        const p = perChannel ? (run % G) * (C / G) + Math.floor(i / S) : run % G;
-        return xhat * s[p]! + b[p]!;
-      });
+      // Per-channel parameters change every S elements of a group's run; per-group ones once per run.
+      const segment = perChannel ? S : size;
+      const paramOf = perChannel ? (run: number, j: number): number => (run % G) * (C / G) + j : (run: number): number => run % G;
+      normalizeRuns(x.shape[0]! * G, size, eps, inputs[0] as Vec, outs[0] as Vec, segment, paramOf, s, b);
     },
   };
 }
