@@ -4,6 +4,8 @@ import { WasmContext } from '../src/wasm/context.js';
 import { poolModule } from '../src/wasm/pool-kernels.js';
 import { expectClose, randomTensor, runKernel, tensor } from './harness.js';
 import { runKernelInWasm } from './wasm-harness.js';
+import { ModelBuilder } from './onnx-builder.js';
+import { InferenceSession, Tensor } from '../src/index.js';
 
 // MaxPool on the wasm backend (interior on WebAssembly SIMD, border in JS) against a naive 2-D max pool,
 // exactly (max is exact), and against the JS backend bit for bit, including NaN and ±0.
@@ -164,4 +166,29 @@ describe.skipIf(wasmCtx === undefined)('AveragePool on wasm SIMD', () => {
       });
     }
   });
+});
+
+describe('MaxPool on 8-bit planes (QDQ models pool their uint8/int8 tensors)', () => {
+  for (const dtype of ['uint8', 'int8'] as const) {
+    for (const [o, shape] of [[{ k: [3, 3], s: [2, 2], ceil: true }, [1, 3, 13, 13]], [{ k: [3, 3], s: [2, 2], pads: [1, 1, 1, 1] }, [1, 2, 12, 15]], [{ k: [2, 2], s: [2, 2] }, [2, 2, 6, 7]]] as [Pool, number[]][]) {
+      it(`${dtype} ${JSON.stringify(o)} on [${shape}] equals the naive pool on both backends`, () => {
+        const f = randomTensor(shape, 77, dtype === 'uint8' ? 0 : -128, dtype === 'uint8' ? 255 : 127);
+        const data = dtype === 'uint8' ? Uint8Array.from(f.data as Float32Array, Math.round) : Int8Array.from(f.data as Float32Array, Math.round);
+        const x: TensorData = { dtype, shape, data };
+        const want = naiveMaxPool({ dtype: 'float32', shape, data: Float32Array.from(data) }, o);
+        const js = runKernel('MaxPool', [x], attrsOf(o))[0]!;
+        expect(js.dtype).toBe(dtype);
+        expect(Array.from(js.data as ArrayLike<number>)).toEqual(Array.from(want.data as Float32Array));
+        // In a session on the wasm backend the 8-bit plane lives in wasm memory: the float kernel must not take it.
+        const b = new ModelBuilder({ opset: 13 });
+        const xin = b.input('x', dtype, shape);
+        const zero = b.initializer('zero', { dtype, shape: [], data: dtype === 'uint8' ? new Uint8Array(1) : new Int8Array(1) });
+        const [sum] = b.node('Add', [xin, zero]);
+        b.output(b.node('MaxPool', [sum!], attrsOf(o))[0]!);
+        const session = InferenceSession.createSync(b.toBytes(), { backend: 'auto' });
+        const y = session.runSync({ x: new Tensor(dtype, data, shape) })[session.outputNames[0]!]!;
+        expect(Array.from(y.data as ArrayLike<number>)).toEqual(Array.from(want.data as Float32Array));
+      });
+    }
+  }
 });
