@@ -1,4 +1,5 @@
 import { gemmPackedB, packB, packedGemmScratchLength, type PackedWeights } from '../gemm/packed.js';
+import { sgemm } from '../gemm/sgemm.js';
 import { NO_ACTIVATION, type Activation } from '../gemm/activation.js';
 import { activateInPlace } from './fused-activation.js';
 import type { ConvProblem } from './reference.js';
@@ -201,40 +202,17 @@ export const WINOGRAD_SCRATCH_BYTES = 4 << 20;
 export function winogradFilters(variant: WinogradVariant, w: Float32Array, M: number, C: number): PackedWeights[] {
   const { n, G } = winogradMatrices(variant);
   const nn = n * n;
-  const u = new Float32Array(nn * M * C);
-  const tmp = new Float64Array(n * 3);
-  // U for a block of CB input channels is built in `block` ([ξ][c]) and written out as runs of CB floats per ξ:
-  // writing one float to each of the nn planes (M·C floats apart) per filter thrashes the cache on big layers.
-  const CB = 16;
-  const block = new Float32Array(nn * CB);
-  for (let o = 0; o < M; o++) {
-    for (let c0 = 0; c0 < C; c0 += CB) {
-      const cb = Math.min(CB, C - c0);
-      for (let cc = 0; cc < cb; cc++) {
-        const g = (o * C + c0 + cc) * 9;
-        // tmp = G g  [n×3]
-        for (let i = 0; i < n; i++) {
-          const g0 = G[i * 3]!;
-          const g1 = G[i * 3 + 1]!;
-          const g2 = G[i * 3 + 2]!;
-          for (let j = 0; j < 3; j++) tmp[i * 3 + j] = g0 * w[g + j]! + g1 * w[g + 3 + j]! + g2 * w[g + 6 + j]!;
-        }
-        // U = tmp Gᵀ  [n×n]
-        for (let i = 0; i < n; i++) {
-          const t0 = tmp[i * 3]!;
-          const t1 = tmp[i * 3 + 1]!;
-          const t2 = tmp[i * 3 + 2]!;
-          for (let j = 0; j < n; j++) block[(i * n + j) * CB + cc] = t0 * G[j * 3]! + t1 * G[j * 3 + 1]! + t2 * G[j * 3 + 2]!;
-        }
-      }
-      // Stored at u[ξ][o][c].
-      for (let xi = 0; xi < nn; xi++) {
-        const dst = (xi * M + o) * C + c0;
-        const src = xi * CB;
-        for (let cc = 0; cc < cb; cc++) u[dst + cc] = block[src + cc]!;
-      }
+  // vec(G g Gᵀ) = (G ⊗ G) vec(g): every filter at once as one product [n², 9] · [9, M·C] (g row-major, so
+  // entry (i·n + j, k·3 + l) of the Kronecker product is G[i][k]·G[j][l]). Row ξ of the result is U_ξ [M, C],
+  // the layout the packs read: u[ξ][o][c].
+  const kron = new Float32Array(nn * 9);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      for (let k = 0; k < 3; k++) for (let l = 0; l < 3; l++) kron[(i * n + j) * 9 + k * 3 + l] = G[i * 3 + k]! * G[j * 3 + l]!;
     }
   }
+  const u = new Float32Array(nn * M * C);
+  sgemm(false, true, nn, M * C, 9, 1, kron, 0, 9, w, 0, 9, 0, u, 0, M * C);
   const packs: PackedWeights[] = [];
   for (let xi = 0; xi < nn; xi++) packs.push(packB(u, xi * M * C, C, true, C, M));
   return packs;
