@@ -9,6 +9,7 @@ import type { KernelDef } from '../kernel.js';
 import { FLOATS, NUMERIC, SIGNED_NUMERIC } from './dtypes.js';
 import { gelu } from './math.js';
 import { plain, unaryKernels, withWasmMath, type UnarySpec } from './unary.js';
+import { wasmClamp } from '../../wasm/elementwise.js';
 
 /** sigmoid(x) = 1 / (1 + e^-x), evaluated so that e^(large) never overflows to Inf/Inf. */
 export function sigmoid(x: number): number {
@@ -47,7 +48,9 @@ function usesTanhApproximation(node: Node): boolean {
 const ACTIVATIONS: Record<string, UnarySpec> = {
   Relu: {
     ...plain(SIGNED_NUMERIC, relu, (x) => (x > 0n ? x : 0n)),
-    floatLoop: () => (x, y) => {
+    // Relu the graph could not fuse into a producer (after a norm, a Concat, ...): wasm clamp to [0, +∞).
+    floatLoop: (_node, wasm) => (x, y) => {
+      if (wasm !== undefined && x instanceof Float32Array && y instanceof Float32Array && wasmClamp(wasm, x, y, 0, Infinity)) return;
       for (let i = 0; i < x.length; i++) y[i] = Math.max(x[i], 0);
     },
   },
