@@ -293,3 +293,18 @@ small('split_seq', lambda m, x: tuple(t.sum(1) for t in torch.split(x, [2, 3, 4]
 small('emb_bag', lambda m, i: (m[0](i), m[1](i[:, :3])), torch.randint(0, 30, (2, 6)), mods=(torch.nn.EmbeddingBag(30, 8, mode='mean'), torch.nn.Embedding(30, 5, padding_idx=0)))
 small('cumsum_matmul', lambda m, x, y: (x.cumsum(-1, ).flip(-1), torch.matmul(x, y), torch.bmm(x, y), torch.baddbmm(x[:, :, :2], x, y, beta=0.5),
       x @ y[0], torch.outer(x[0, 0], y[0, 0]), torch.tensordot(x, y, dims=([2], [1]))), (torch.randn(3, 4, 5), torch.randn(3, 5, 2)))
+
+# Odd, non-square resolutions and batch > 1: the edges and tails of every conv path (winograd tiles,
+# depthwise borders, GEMM remainders, pooling with ceil) get exercised.
+def odd(name, ctor, shape, batch_cal=2):
+    if want(name): save(name, calibrate(ctor(), torch.randn(batch_cal, *shape[1:])), torch.randn(*shape))
+odd('resnet18_97x131', tvm.resnet18, (1, 3, 97, 131))
+odd('mobilenet_v3_small_b2_123x77', tvm.mobilenet_v3_small, (2, 3, 123, 77), 4)
+odd('efficientnet_b0_150x211', tvm.efficientnet_b0, (1, 3, 150, 211), 4)
+odd('regnet_x_400mf_b3_67x99', tvm.regnet_x_400mf, (3, 3, 67, 99), 4)
+odd('shufflenet_v2_x1_0_45x161', tvm.shufflenet_v2_x1_0, (1, 3, 45, 161), 4)
+odd('densenet121_b2_63x63', tvm.densenet121, (2, 3, 63, 63))
+odd('squeezenet1_1_b2_111x95', tvm.squeezenet1_1, (2, 3, 111, 95))
+odd('convnext_tiny_96x160', tvm.convnext_tiny, (1, 3, 96, 160))
+odd('mnasnet1_0_b2_99x67', tvm.mnasnet1_0, (2, 3, 99, 67), 4)
+odd('googlenet_83x117', lambda: tvm.googlenet(aux_logits=False, init_weights=True), (1, 3, 83, 117))
