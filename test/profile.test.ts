@@ -71,6 +71,25 @@ describe.each(BACKENDS)('session.profile() on the %s backend', (backend) => {
     expect(p.get('fc')!.detail).toContain('B packed at prepare');
   });
 
+  it('names each convolution path: Winograd, 1x1 GEMM, im2col, depthwise, with the fused activation', () => {
+    const b = new ModelBuilder({ opset: 13 });
+    const x = b.input('x', 'float32', [1, 32, 28, 28]);
+    const conv = (name: string, w: number[], attrs: Record<string, unknown>, input: string) =>
+      b.node('Conv', [input, b.initializer(`${name}_w`, randomTensor(w, w.length + w[0]!, -0.3, 0.3))], attrs, { name })[0]!;
+    const wino = conv('wino', [32, 32, 3, 3], { pads: [1, 1, 1, 1] }, x);
+    const [r] = b.node('Relu', [wino], {}, { name: 'wino_relu' });
+    const point = conv('point', [16, 32, 1, 1], {}, r!);
+    const strided = conv('strided', [16, 16, 3, 3], { strides: [2, 2], pads: [1, 1, 1, 1] }, point);
+    b.output(conv('dw', [16, 1, 3, 3], { group: 16, pads: [1, 1, 1, 1] }, strided));
+    const s = InferenceSession.createSync(b.toBytes(), { backend, profile: true });
+    s.runSync({ x: new Tensor('float32', randomTensor([1, 32, 28, 28], 5).data as Float32Array, [1, 32, 28, 28]) });
+    const p = byNode(s.profile());
+    expect(p.get('wino')!.detail).toMatch(new RegExp(`^${backend} winograd F\\(\\d,3\\).* 3x3/1 \\+ relu$`));
+    expect(p.get('point')!.detail).toMatch(new RegExp(`^${backend} 1x1 gemm.*1x1/1$`));
+    expect(p.get('strided')!.detail).toMatch(new RegExp(`^${backend} im2col.*3x3/2$`));
+    expect(p.get('dw')!.detail).toMatch(new RegExp(`^${backend} depthwise.*3x3/1 g16$`));
+  });
+
   it('lists the nodes the plan resolves (Flatten is an alias) only when asked, with calls 0', () => {
     const s = InferenceSession.createSync(smallModel(), { backend, profile: true, optimize: false });
     s.runSync(feeds);

@@ -14,7 +14,8 @@ const USAGE = `usage: tinfer <command> [options]
                                      run once (random inputs where none are given) and print outputs
   test DIR... [--rtol R] [--atol A]  run ONNX test folders (model.onnx + test_data_set_*), compare outputs
   bench [MODEL.onnx | --builtin] [--iterations N] [--warmup N] [--shape name=dims] [--backend auto|wasm|js]
-                                     load time, first run, median/min/max over iterations
+        [--profile [--top N]]        load time, first run, median/min/max over iterations; --profile adds
+                                     per-op-type times and the slowest nodes with how each ran
   quantize MODEL.onnx --out OUT.onnx (--calib DIR | --generate N [--seed S]) [--per-channel]
            [--method minmax|percentile|entropy|mse] [--percentile P] [--format qdq|qoperator]
            [--activation-type uint8|int8] [--gptq] [--empirical-bias] [--no-bias-correction]

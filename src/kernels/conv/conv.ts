@@ -1,6 +1,6 @@
 import { attrInt } from '../../graph/attributes.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
-import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type TensorType } from '../kernel.js';
+import { withActivation, kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type TensorType } from '../kernel.js';
 import { forwardGeometry, liftGeometry, readWindowAttrs } from './geometry.js';
 import { convDepthwise, convDepthwiseWasm, convDepthwiseWasmLayer, depthwiseApplies, depthwiseWasmApplies, depthwiseWasmLayerScratchLength, depthwiseWasmScratchLength, planDepthwise } from './depthwise.js';
 import { DEPTHWISE_LAYER_WASM } from '../../wasm/depthwise.js';
@@ -110,6 +110,14 @@ function convProblemOf(ctx: PrepareContext): { p: ConvProblem; kind: 'f32' | 'f6
   return { p, kind, outputs: [{ dtype: x.dtype, shape: [N, M, ...geo.outSize] }] };
 }
 
+/** '3x3/2 g32' : kernel, stride, and the group count when grouped (for profile details). */
+function geometryTag(p: ConvProblem): string {
+  const g = p.geo;
+  const kernel = g.inSize[0] === 1 && g.kernel[0] === 1 ? `${g.kernel[1]}x${g.kernel[2]}` : g.kernel.join('x');
+  const stride = g.strides[1] === g.strides[2] ? `${g.strides[1]}` : `${g.strides[1]},${g.strides[2]}`;
+  return `${kernel}/${stride}${p.group > 1 ? ` g${p.group}` : ''}`;
+}
+
 /** The path prepare would pick for this Conv (for reports such as scripts/conv-paths). */
 export function convPathOf(ctx: PrepareContext): ConvPath {
   const { p, kind } = convProblemOf(ctx);
@@ -127,8 +135,10 @@ function prepareConv(ctx: PrepareContext): PreparedKernel {
   if (path === 'winograd-f23' || path === 'winograd-f43' || path === 'winograd-f63') {
     const plan = planWinograd(p, path.slice('winograd-'.length) as WinogradVariant, wConst!);
     const wasm = ctx.options.wasm === undefined ? undefined : uploadWinogradFilters(ctx.options.wasm, plan, wConst!, bConst);
+    const variant = `F(${plan.m},3)`;
     return {
       outputs,
+      detail: withActivation(`${wasm ? `wasm winograd ${variant}, gemm ${wasm.weights.packs[0]?.kernels.name ?? ''}` : `js winograd ${variant}`} ${geometryTag(p)}`, act),
       scratch: [{ dtype: 'float32', length: winogradScratchLength(p, plan, wasm !== undefined) }],
       run(inputs, outs, scratch) {
         convWinograd(p, plan, inputs[0] as Float32Array, inputs[2] as Float32Array | undefined, outs[0] as Float32Array, scratch[0] as Float32Array, act, wasm);
@@ -140,8 +150,10 @@ function prepareConv(ctx: PrepareContext): PreparedKernel {
     const packed = packConvWeights(p, wConst!, bConst);
     const wasm = ctx.options.wasm === undefined ? undefined : uploadConvWeights(ctx.options.wasm, p, packed, wConst!, bConst);
     const wasmIm2col = !plan.pointwise && im2colWasmApplies(p) ? ctx.options.wasm?.use(IM2COL_WASM) : undefined;
+    const how = plan.pointwise ? '1x1 gemm' : `im2col${wasmIm2col ? ' (wasm copy)' : ''} + gemm`;
     return {
       outputs,
+      detail: withActivation(`${wasm ? `wasm ${how} ${wasm.packs[0]?.kernels.name ?? ''}` : `js ${how}`}, weights packed at prepare, ${geometryTag(p)}`, act),
       scratch: [{ dtype: 'float32', length: im2colPackedScratchLength(p, plan, packed) }],
       run(inputs, outs, scratch) {
         convIm2colPacked(p, plan, packed, inputs[0] as Float32Array, inputs[2] as Float32Array | undefined, outs[0] as Float32Array, scratch[0] as Float32Array, act, wasm, wasmIm2col);
@@ -152,6 +164,7 @@ function prepareConv(ctx: PrepareContext): PreparedKernel {
     const plan = planIm2col(p);
     return {
       outputs,
+      detail: withActivation(`js im2col + sgemm (weights known only at run), ${geometryTag(p)}`, act),
       scratch: plan.scratchLength > 0 ? [{ dtype: 'float32', length: plan.scratchLength }] : [],
       run(inputs, outs, scratch) {
         convIm2col(p, plan, inputs[0] as Float32Array, inputs[1] as Float32Array, inputs[2] as Float32Array | undefined, outs[0] as Float32Array, scratch[0] as Float32Array | undefined, act);
@@ -168,8 +181,11 @@ function prepareConv(ctx: PrepareContext): PreparedKernel {
     const wWasm = layer !== undefined && wConst instanceof Float32Array ? uploadVector(wasm!, wConst) : undefined;
     const bWasm = layer !== undefined && bConst instanceof Float32Array ? uploadVector(wasm!, bConst) : undefined;
     const scratchLength = wholeOnWasm ? Math.max(depthwiseWasmScratchLength(p), depthwiseWasmLayerScratchLength(p, plan)) : 0;
+    const interiorOnWasm = wasm !== undefined && kind === 'f32' && (plan.kernel === '5x5' ? p.geo.strides[1] === p.geo.strides[2] && p.geo.strides[1]! <= 2 : plan.kernel !== 'generic');
+    const how = layer !== undefined ? 'wasm depthwise, whole layer per call' : interiorOnWasm ? 'wasm depthwise interior, border in js' : 'js depthwise';
     return {
       outputs,
+      detail: withActivation(`${how} ${geometryTag(p)}`, act),
       scratch: wholeOnWasm ? [{ dtype: 'float32', length: scratchLength }] : [],
       run(inputs, outs, scratch) {
         const x = inputs[0] as FloatArray;
@@ -188,6 +204,7 @@ function prepareConv(ctx: PrepareContext): PreparedKernel {
   }
   return {
     outputs,
+    detail: withActivation(`js direct (reference loop), ${geometryTag(p)}`, act),
     run(inputs, outs) {
       const y = outs[0] as FloatArray;
       convReference(p, inputs[0] as FloatArray, inputs[1] as FloatArray, inputs[2] as FloatArray | undefined, y);
