@@ -226,6 +226,14 @@ function interpolateAxis(
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < outLen; j++) {
       const yb = (o * outLen + j) * inner;
+      if (taps === 2 && !extrapolate[j] && w[2 * j] !== 0 && w[2 * j + 1] !== 0) {
+        // Linear: one streaming pass over two contiguous input rows (zero-weight taps keep the generic
+        // loop, which skips them, so an Inf there does not turn into NaN).
+        const w0 = w[2 * j]!, w1 = w[2 * j + 1]!;
+        const x0 = (o * inLen + idx[2 * j]!) * inner, x1 = (o * inLen + idx[2 * j + 1]!) * inner;
+        for (let i = 0; i < inner; i++) y[yb + i] = w0 * x[x0 + i]! + w1 * x[x1 + i]!;
+        continue;
+      }
       if (extrapolate[j]) {
         y.fill(fill, yb, yb + inner);
         continue;
@@ -242,8 +250,44 @@ function interpolateAxis(
 }
 
 /** Linear/cubic: one pass per resized axis, ping-ponging through two scratch buffers. */
+/**
+ * Relative cost of resizing `axes` in this order: outputs × taps per pass, the last-axis pass (a gather per
+ * output) weighted 3× against the others (contiguous row blends).
+ */
+function passOrderCost(shape: readonly number[], p: ResizeParams, tables: AxisTable[], axes: number[]): number {
+  const cur = [...shape];
+  let cost = 0;
+  for (const a of axes) {
+    cur[a] = p.outShape[a]!;
+    cost += sizeOf(cur) * tables[a]!.taps * (a === cur.length - 1 ? 3 : 1);
+  }
+  return cost;
+}
+
+function permutations(v: number[]): number[][] {
+  if (v.length <= 1) return [v];
+  return v.flatMap((a, i) => permutations([...v.slice(0, i), ...v.slice(i + 1)]).map((rest) => [a, ...rest]));
+}
+
+/**
+ * The separable passes commute (up to float rounding), so run them in the cheapest order: upsampling
+ * [21, 14, 14] to [21, 224, 224] along W first gathers 66k outputs and leaves the 1M-output pass to H's
+ * row blends, instead of gathering all 1M along W last.
+ */
+function cheapestAxisOrder(shape: readonly number[], p: ResizeParams, tables: AxisTable[], axes: number[]): number[] {
+  if (axes.length < 2 || axes.length > 4) return axes;
+  let best = axes;
+  let bestCost = passOrderCost(shape, p, tables, axes);
+  for (const order of permutations(axes)) {
+    const cost = passOrderCost(shape, p, tables, order);
+    if (cost < bestCost) [best, bestCost] = [order, cost];
+  }
+  return best;
+}
+
 function separablePlan(x: TensorType, p: ResizeParams, tables: AxisTable[]): PreparedKernel {
-  const axes = tables.map((t, d) => (t.identity ? -1 : d)).filter((d) => d >= 0);
+  const resized = tables.map((t, d) => (t.identity ? -1 : d)).filter((d) => d >= 0);
+  const axes = cheapestAxisOrder(x.shape, p, tables, resized);
   const passes: { axis: number; outer: number; inLen: number; inner: number }[] = [];
   const cur = [...x.shape];
   let scratchLen = 0;
