@@ -192,3 +192,31 @@ describe('MaxPool on 8-bit planes (QDQ models pool their uint8/int8 tensors)', (
     }
   }
 });
+
+describe.skipIf(wasmCtx === undefined)('MaxPool on 8-bit planes on wasm SIMD (16 outputs per step)', () => {
+  for (const dtype of ['uint8', 'int8'] as const) {
+    const CASES: [Pool, number[]][] = [
+      [{ k: [3, 3], s: [2, 2], ceil: true }, [1, 2, 9, 75]], // squeezenet-like, 37 outputs per row
+      [{ k: [3, 3], s: [2, 2], pads: [1, 1, 1, 1] }, [1, 2, 8, 66]],
+      [{ k: [2, 2], s: [2, 2] }, [1, 3, 6, 70]],
+      [{ k: [3, 3], s: [1, 1], pads: [1, 1, 1, 1] }, [1, 2, 5, 40]],
+    ];
+    CASES.forEach(([o, shape], ci) => {
+      it(`${dtype} ${JSON.stringify(o)} on [${shape}] equals the naive pool, and the byte kernel ran`, () => {
+        const lo = dtype === 'uint8' ? 0 : -128;
+        const f = randomTensor(shape, 90 + ci, lo, lo + 255);
+        const data = dtype === 'uint8' ? Uint8Array.from(f.data as Float32Array, Math.round) : Int8Array.from(f.data as Float32Array, Math.round);
+        const x: TensorData = { dtype, shape, data };
+        const want = naiveMaxPool({ dtype: 'float32', shape, data: Float32Array.from(data) }, o);
+        const spec = poolModule('max', o.k[0], o.k[1], o.s[0] as 1 | 2, dtype === 'uint8' ? 'u8' : 's8');
+        let calls = 0;
+        const w = WasmContext.create()!;
+        w.use({ ...spec, bind: (e) => { const real = spec.bind(e); return (...a: Parameters<typeof real>) => { calls++; real(...a); }; } });
+        const got = runKernelInWasm(w, 'MaxPool', [x], attrsOf(o))[0]!;
+        expect(got.dtype).toBe(dtype);
+        expect(Array.from(got.data as ArrayLike<number>)).toEqual(Array.from(want.data as Float32Array));
+        expect(calls).toBe(1);
+      });
+    });
+  }
+});

@@ -4,6 +4,11 @@ import type { PrepareContext } from '../src/kernels/kernel.js';
 import type { WasmContext } from '../src/wasm/context.js';
 import { makeNode, type AttrValue } from './harness.js';
 
+/** Runtime tensors of these dtypes are placed in wasm memory (as a session's arena places them). */
+const VIEWS: Record<string, Float32ArrayConstructor | Uint8ArrayConstructor | Int8ArrayConstructor | Int32ArrayConstructor> = {
+  float32: Float32Array, uint8: Uint8Array, int8: Int8Array, int32: Int32Array,
+};
+
 export interface WasmRunOptions {
   /** Indices of inputs that are initializers (passed to prepare, left as plain arrays). */
   constant?: number[];
@@ -14,7 +19,7 @@ export interface WasmRunOptions {
 }
 
 /**
- * Prepares a float32 `opType` with ctx.options.wasm and runs it with runtime float32 inputs, outputs and scratch
+ * Prepares `opType` with ctx.options.wasm and runs it with runtime float32/uint8/int8/int32 inputs, outputs and scratch
  * as views of the wasm memory, as a session's arena places them (constants and other dtypes stay plain arrays,
  * as initializers do; an undefined input is an omitted optional one). Outputs are pre-filled with NaN so an
  * output the kernel skipped shows; returns them copied out.
@@ -35,7 +40,12 @@ export function runKernelInWasm(
     options: { wasm: ctx },
   };
   const prepared = defaultRegistry.get(node).prepare(pctx);
-  const runtime = inputs.map((t, i) => (t !== undefined && t.dtype === 'float32' && !constant.includes(i) ? t : undefined));
+  const runtime = inputs.map((t, i) => (t !== undefined && t.dtype in VIEWS && !constant.includes(i) ? t : undefined));
+  const types = [
+    ...runtime.map((t) => t?.dtype ?? 'float32'),
+    ...prepared.outputs.map((t) => t.dtype),
+    ...(prepared.scratch ?? []).map((s) => s.dtype),
+  ];
   const lengths = [
     ...runtime.map((t) => (t ? t.data.length : 0)),
     ...prepared.outputs.map((t) => sizeOf(t.shape)),
@@ -44,16 +54,19 @@ export function runKernelInWasm(
   // Allocate everything first: an allocation may grow the memory and detach earlier views.
   const offsets = lengths.map((n) => ctx.alloc(Math.max(1, n) * 4));
   try {
-    const views = offsets.map((o, i) => ctx.f32(o, lengths[i]!));
+    const views = offsets.map((o, i) => {
+      const View = VIEWS[types[i]!] ?? Float32Array;
+      return new View(ctx.memory.buffer, o, lengths[i]!);
+    });
     const inViews = inputs.map((t, i) => {
       if (runtime[i] === undefined) return t?.data;
-      views[i]!.set(t!.data as Float32Array);
+      views[i]!.set(t!.data as ArrayLike<number>);
       return views[i]!;
     });
     const outViews = views.slice(inputs.length, inputs.length + prepared.outputs.length);
-    outViews.forEach((v) => v.fill(NaN));
+    outViews.forEach((v) => (v instanceof Float32Array ? v.fill(NaN) : v.fill(0x5a)));
     prepared.run(inViews, outViews, views.slice(inputs.length + prepared.outputs.length));
-    return prepared.outputs.map((t, i) => ({ dtype: t.dtype, shape: t.shape, data: Float32Array.from(outViews[i]!) }));
+    return prepared.outputs.map((t, i) => ({ dtype: t.dtype, shape: t.shape, data: outViews[i]!.slice() }));
   } finally {
     offsets.forEach((o) => ctx.free(o));
   }

@@ -48,7 +48,8 @@ function f32Bytes(value: number): number[] {
 const OP = {
   block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b, br: 0x0c, brIf: 0x0d, return: 0x0f, call: 0x10,
   drop: 0x1a, select: 0x1b, localGet: 0x20, localSet: 0x21, localTee: 0x22,
-  i32Load: 0x28, f32Load: 0x2a, i32Store: 0x36, f32Store: 0x38, memorySize: 0x3f, memoryGrow: 0x40,
+  i32Load: 0x28, f32Load: 0x2a, i32Load8s: 0x2c, i32Load8u: 0x2d, i32Store: 0x36, f32Store: 0x38, i32Store8: 0x3a,
+  memorySize: 0x3f, memoryGrow: 0x40,
   i32Const: 0x41, f32Const: 0x43,
 } as const;
 
@@ -71,6 +72,7 @@ export const SIMD = {
   'f32x4.eq': 0x41, 'f32x4.ne': 0x42, 'f32x4.lt': 0x43, 'f32x4.gt': 0x44, 'f32x4.le': 0x45, 'f32x4.ge': 0x46,
   'v128.not': 0x4d, 'v128.and': 0x4e, 'v128.andnot': 0x4f, 'v128.or': 0x50, 'v128.xor': 0x51,
   'v128.bitselect': 0x52,
+  'i8x16.min_s': 0x76, 'i8x16.min_u': 0x77, 'i8x16.max_s': 0x78, 'i8x16.max_u': 0x79,
   'i16x8.extend_low_i8x16_s': 0x87, 'i16x8.extend_high_i8x16_s': 0x88,
   'i16x8.add': 0x8e, 'i16x8.sub': 0x91, 'i16x8.mul': 0x95,
   'i32x4.extend_low_i16x8_s': 0xa7, 'i32x4.extend_high_i16x8_s': 0xa8,
@@ -149,6 +151,10 @@ export class FunctionBuilder {
   i32Load(offset = 0, align = 2): this { return this.emit(OP.i32Load, ...memarg(align, offset)); }
   f32Load(offset = 0, align = 2): this { return this.emit(OP.f32Load, ...memarg(align, offset)); }
   i32Store(offset = 0, align = 2): this { return this.emit(OP.i32Store, ...memarg(align, offset)); }
+  /** One byte, sign- or zero-extended to i32. */
+  i32Load8(signed: boolean, offset = 0): this { return this.emit(signed ? OP.i32Load8s : OP.i32Load8u, ...memarg(0, offset)); }
+  /** The low byte of an i32. */
+  i32Store8(offset = 0): this { return this.emit(OP.i32Store8, ...memarg(0, offset)); }
   f32Store(offset = 0, align = 2): this { return this.emit(OP.f32Store, ...memarg(align, offset)); }
   memorySize(): this { return this.emit(OP.memorySize, 0x00); }
   memoryGrow(): this { return this.emit(OP.memoryGrow, 0x00); }

@@ -4,7 +4,7 @@ import { attrFloat, attrInt } from '../../graph/attributes.js';
 import { attrFlag, forwardGeometry, liftGeometry, readWindowAttrs, type WindowGeometry } from '../conv/geometry.js';
 import { kernelError, jsFallbacks, ranOnWasm, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
 import type { WasmContext } from '../../wasm/context.js';
-import { MAX_POOL_UNROLL, poolModule, type PoolMode, type WasmMaxPoolInterior } from '../../wasm/pool-kernels.js';
+import { MAX_POOL_UNROLL, poolModule, type PoolElement, type PoolMode, type WasmMaxPoolInterior } from '../../wasm/pool-kernels.js';
 
 /**
  * Per spatial dim (lifted to D, H, W) and output index o, the taps k in [lo, hi) that land inside the input:
@@ -231,12 +231,12 @@ function windowMaxRow(pp: PoolProblem, x: PlaneArray, rowBase: number, oh: numbe
 }
 
 /** The wasm interior kernel for this 2-D float32 pool, or undefined (shape not generated, no wasm). */
-function wasmPool(mode: PoolMode, pp: PoolProblem, wasm: WasmContext | undefined): WasmMaxPoolInterior | undefined {
+function wasmPool(mode: PoolMode, pp: PoolProblem, wasm: WasmContext | undefined, elem: PoolElement = 'f32'): WasmMaxPoolInterior | undefined {
   const g = pp.geo;
   const [KH, KW, S] = [g.kernel[1]!, g.kernel[2]!, g.strides[1]!];
   if (wasm === undefined || g.strides[2] !== S || (S !== 1 && S !== 2)) return undefined;
   if (g.dilations[1] !== 1 || g.dilations[2] !== 1 || KH > MAX_POOL_UNROLL || KW > MAX_POOL_UNROLL) return undefined;
-  return wasm.use(poolModule(mode, KH, KW, S));
+  return wasm.use(poolModule(mode, KH, KW, S, elem));
 }
 
 /** The profile detail of a 2-D pool: its window and stride, and whether the wasm interior kernel was prepared. */
@@ -247,14 +247,14 @@ function pool2dDetail(mode: PoolMode, pp: PoolProblem, kernel: WasmMaxPoolInteri
 }
 
 /** Writes y[yr + ow] for ow in [ow0, ow1) of output row oh (rowBase = X row oh·sh − ph), by the planned tap ranges. */
-type BorderRow = (pp: PoolProblem, x: Float32Array, rowBase: number, oh: number, ow0: number, ow1: number, y: Float32Array, yr: number) => void;
+type BorderRow = (pp: PoolProblem, x: PlaneArray, rowBase: number, oh: number, ow0: number, ow1: number, y: PlaneArray, yr: number) => void;
 
 /**
  * A 2-D float32 pool with the interior (windows wholly inside X) on WebAssembly SIMD over all planes in one
  * call and the border windows by `border` in JS. False (nothing done) when x or y is not in wasm memory.
  * X [planes, 1, H, W] -> Y [planes, 1, OH, OW]
  */
-function pool2dWasm(pp: PoolProblem, kernel: WasmMaxPoolInterior, border: BorderRow, memory: WebAssembly.Memory, x: Float32Array, y: Float32Array): boolean {
+function pool2dWasm(pp: PoolProblem, kernel: WasmMaxPoolInterior, border: BorderRow, memory: WebAssembly.Memory, x: PlaneArray, y: PlaneArray): boolean {
   if (x.buffer !== memory.buffer || y.buffer !== memory.buffer) return false;
   const g = pp.geo;
   const [H, W, OH, OW] = [g.inSize[1]!, g.inSize[2]!, g.outSize[1]!, g.outSize[2]!];
@@ -262,7 +262,8 @@ function pool2dWasm(pp: PoolProblem, kernel: WasmMaxPoolInterior, border: Border
   const [colLo, colHi] = fullWindows(pp.ranges[2], g.kernel[2]!);
   const interior = rowLo < rowHi && colLo < colHi;
   if (interior) {
-    kernel(x.byteOffset, W, H * W * 4, y.byteOffset, OW, OH * OW * 4, pp.planes, rowLo, rowHi, colLo, colHi, g.padsBegin[1]!, g.padsBegin[2]!);
+    const es = x.BYTES_PER_ELEMENT;
+    kernel(x.byteOffset, W, H * W * es, y.byteOffset, OW, OH * OW * es, pp.planes, rowLo, rowHi, colLo, colHi, g.padsBegin[1]!, g.padsBegin[2]!);
   }
   const sh = g.strides[1]!;
   const ph = g.padsBegin[1]!;
@@ -343,7 +344,8 @@ function prepareMaxPool(ctx: PrepareContext): PreparedKernel {
   const planeType = x.dtype === 'int8' || x.dtype === 'uint8' || (x.dtype !== 'float64' && FLOAT_TYPES.has(x.dtype));
   if (!wantIndices && pp.geo.inSize[0] === 1 && pp.geo.kernel[0] === 1 && planeType) {
     const wasm = ctx.options.wasm;
-    const kernel = x.dtype === 'float32' ? wasmPool('max', pp, wasm) : undefined;
+    const elem: PoolElement | undefined = x.dtype === 'float32' ? 'f32' : x.dtype === 'uint8' ? 'u8' : x.dtype === 'int8' ? 's8' : undefined;
+    const kernel = elem === undefined ? undefined : wasmPool('max', pp, wasm, elem);
     const fallbacks = jsFallbacks();
     return {
       outputs: [{ dtype: x.dtype, shape }, { dtype: 'int64', shape }],
