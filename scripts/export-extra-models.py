@@ -308,3 +308,31 @@ odd('squeezenet1_1_b2_111x95', tvm.squeezenet1_1, (2, 3, 111, 95))
 odd('convnext_tiny_96x160', tvm.convnext_tiny, (1, 3, 96, 160))
 odd('mnasnet1_0_b2_99x67', tvm.mnasnet1_0, (2, 3, 99, 67), 4)
 odd('googlenet_83x117', lambda: tvm.googlenet(aux_logits=False, init_weights=True), (1, 3, 83, 117))
+
+# Detection with the post-processing in the graph (TopK, NMS, RoiAlign, Gather on dynamic lengths): random
+# weights, so the score threshold is lowered to keep detections (an empty output could not fail), and every
+# parameter is jittered: the zero-initialised heads would give all boxes one score, and ties sort arbitrarily.
+def jitter(m, std=0.05):
+    with torch.no_grad():
+        for p in m.parameters(): p.add_(torch.randn_like(p) * std)
+    return m
+if want('ssdlite320'):
+    from torchvision.models.detection import ssdlite320_mobilenet_v3_large
+    m = ssdlite320_mobilenet_v3_large(weights=None, weights_backbone=None, score_thresh=0.0, detections_per_img=50)
+    class Det(torch.nn.Module):
+        def __init__(s, m): super().__init__(); s.m = m
+        def forward(s, x):
+            d = s.m([x[0]])[0]
+            return d['boxes'], d['scores'], d['labels']
+    try: save('ssdlite320', Det(jitter(m)), torch.rand(1, 3, 320, 320), opset=13)
+    except Exception as e: print('export failed ssdlite320', str(e).splitlines()[0][:300])
+if want('fasterrcnn_mobilenet_320'):
+    from torchvision.models.detection import fasterrcnn_mobilenet_v3_large_320_fpn
+    m = fasterrcnn_mobilenet_v3_large_320_fpn(weights=None, weights_backbone=None, box_score_thresh=0.0, box_detections_per_img=30)
+    class Det2(torch.nn.Module):
+        def __init__(s, m): super().__init__(); s.m = m
+        def forward(s, x):
+            d = s.m([x[0]])[0]
+            return d['boxes'], d['scores'], d['labels']
+    try: save('fasterrcnn_mobilenet_320', Det2(jitter(m)), torch.rand(1, 3, 320, 320), opset=13)
+    except Exception as e: print('export failed fasterrcnn_mobilenet_320', str(e).splitlines()[0][:300])
