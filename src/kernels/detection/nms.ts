@@ -3,28 +3,48 @@ import { attrInt } from '../../graph/attributes.js';
 import { kernelError, requireConstant, requireInput, type KernelDef, type PrepareContext } from '../kernel.js';
 import { requireFloat } from '../reduce/common.js';
 
-/** Box i of a batch as (ymin, xmin, ymax, xmax), whatever corner order or centre format it was given in. */
-function corners(b: ArrayLike<number>, o: number, centerPointBox: boolean): [number, number, number, number] {
-  if (centerPointBox) {
-    // [x_center, y_center, width, height]
-    const [xc, yc, w, h] = [b[o]!, b[o + 1]!, b[o + 2]!, b[o + 3]!];
-    return [yc - h / 2, xc - w / 2, yc + h / 2, xc + w / 2];
+/**
+ * Every box of batch b as (ymin, xmin, ymax, xmax) in 4 consecutive float64s, whatever corner order or centre
+ * format it was given in, and its area (0 for an empty box).
+ */
+function cornersOf(bx: ArrayLike<number>, b: number, S: number, centerPointBox: boolean): { c: Float64Array; area: Float64Array } {
+  const c = new Float64Array(S * 4);
+  const area = new Float64Array(S);
+  for (let i = 0; i < S; i++) {
+    const o = (b * S + i) * 4;
+    let y0: number, x0: number, y1: number, x1: number;
+    if (centerPointBox) {
+      // [x_center, y_center, width, height]
+      const [xc, yc, w, h] = [bx[o]!, bx[o + 1]!, bx[o + 2]!, bx[o + 3]!];
+      [y0, x0, y1, x1] = [yc - h / 2, xc - w / 2, yc + h / 2, xc + w / 2];
+    } else {
+      // [y1, x1, y2, x2], any diagonal pair of corners
+      [y0, y1] = bx[o]! <= bx[o + 2]! ? [bx[o]!, bx[o + 2]!] : [bx[o + 2]!, bx[o]!];
+      [x0, x1] = bx[o + 1]! <= bx[o + 3]! ? [bx[o + 1]!, bx[o + 3]!] : [bx[o + 3]!, bx[o + 1]!];
+    }
+    c.set([y0, x0, y1, x1], i * 4);
+    area[i] = Math.max(0, (y1 - y0) * (x1 - x0));
   }
-  // [y1, x1, y2, x2], any diagonal pair of corners
-  const [y1, x1, y2, x2] = [b[o]!, b[o + 1]!, b[o + 2]!, b[o + 3]!];
-  return [Math.min(y1, y2), Math.min(x1, x2), Math.max(y1, y2), Math.max(x1, x2)];
+  return { c, area };
 }
 
-/** Intersection over union; 0 when either box has no area. */
-function iou(a: [number, number, number, number], b: [number, number, number, number]): number {
-  const areaA = (a[2] - a[0]) * (a[3] - a[1]);
-  const areaB = (b[2] - b[0]) * (b[3] - b[1]);
-  if (areaA <= 0 || areaB <= 0) return 0;
-  const ih = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
-  const iw = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
-  if (ih <= 0 || iw <= 0) return 0;
-  const inter = ih * iw;
-  return inter / (areaA + areaB - inter);
+/** True when box i overlaps a kept box by IoU > threshold (IoU is 0 when either box has no area). */
+function suppressed(c: Float64Array, area: Float64Array, kept: Int32Array, keptCount: number, i: number, threshold: number): boolean {
+  // A negative threshold (outside the spec's [0, 1]) suppresses everything after the first box.
+  if (threshold < 0) return keptCount > 0;
+  const areaI = area[i]!;
+  if (areaI <= 0) return false;
+  const [y0, x0, y1, x1] = [c[4 * i]!, c[4 * i + 1]!, c[4 * i + 2]!, c[4 * i + 3]!];
+  for (let n = 0; n < keptCount; n++) {
+    const k = kept[n]!;
+    const ih = Math.min(y1, c[4 * k + 2]!) - Math.max(y0, c[4 * k]!);
+    if (ih <= 0) continue;
+    const iw = Math.min(x1, c[4 * k + 3]!) - Math.max(x0, c[4 * k + 1]!);
+    if (iw <= 0 || area[k]! <= 0) continue;
+    const inter = ih * iw;
+    if (inter / (area[k]! + areaI - inter) > threshold) return true;
+  }
+  return false;
 }
 
 function optionalScalar(ctx: PrepareContext, i: number, fallback: number): number {
@@ -45,19 +65,20 @@ function selectBoxes(ctx: PrepareContext, boxes: TensorData, scores: TensorData)
   const bx = boxes.data as Float32Array;
   const sc = scores.data as Float32Array;
   const selected: number[] = [];
+  const kept = new Int32Array(S);
   for (let b = 0; b < B; b++) {
-    const boxList = Array.from({ length: S }, (_, i) => corners(bx, (b * S + i) * 4, centerPointBox));
-    for (let c = 0; c < C; c++) {
-      const s0 = (b * C + c) * S;
+    const { c, area } = cornersOf(bx, b, S, centerPointBox);
+    for (let cls = 0; cls < C; cls++) {
+      const s0 = (b * C + cls) * S;
       const order = Array.from({ length: S }, (_, i) => i)
         .filter((i) => !hasScoreThreshold || sc[s0 + i]! > scoreThreshold)
         .sort((i, j) => sc[s0 + j]! - sc[s0 + i]! || i - j);
-      const kept: number[] = [];
+      let keptCount = 0;
       for (const i of order) {
-        if (kept.length >= maxPerClass) break;
-        if (kept.every((k) => iou(boxList[k]!, boxList[i]!) <= iouThreshold)) kept.push(i);
+        if (keptCount >= maxPerClass) break;
+        if (!suppressed(c, area, kept, keptCount, i, iouThreshold)) kept[keptCount++] = i;
       }
-      for (const i of kept) selected.push(b, c, i);
+      for (let n = 0; n < keptCount; n++) selected.push(b, cls, kept[n]!);
     }
   }
   return selected;
