@@ -28,23 +28,70 @@ function cornersOf(bx: ArrayLike<number>, b: number, S: number, centerPointBox: 
   return { c, area };
 }
 
-/** True when box i overlaps a kept box by IoU > threshold (IoU is 0 when either box has no area). */
-function suppressed(c: Float64Array, area: Float64Array, kept: Int32Array, keptCount: number, i: number, threshold: number): boolean {
-  // A negative threshold (outside the spec's [0, 1]) suppresses everything after the first box.
-  if (threshold < 0) return keptCount > 0;
-  const areaI = area[i]!;
-  if (areaI <= 0) return false;
-  const [y0, x0, y1, x1] = [c[4 * i]!, c[4 * i + 1]!, c[4 * i + 2]!, c[4 * i + 3]!];
-  for (let n = 0; n < keptCount; n++) {
-    const k = kept[n]!;
-    const ih = Math.min(y1, c[4 * k + 2]!) - Math.max(y0, c[4 * k]!);
-    if (ih <= 0) continue;
-    const iw = Math.min(x1, c[4 * k + 3]!) - Math.max(x0, c[4 * k + 1]!);
-    if (iw <= 0 || area[k]! <= 0) continue;
-    const inter = ih * iw;
-    if (inter / (area[k]! + areaI - inter) > threshold) return true;
+/**
+ * The kept boxes of one class with positive area, ordered by ymin, for overlap queries: a box can only overlap
+ * those with ymin in (its ymin − tallest kept height, its ymax), a narrow slice when boxes are spread out (as
+ * torchvision's batched NMS spreads classes apart by offsetting their coordinates), instead of all kept boxes.
+ */
+class KeptIndex {
+  private readonly ymin: Float64Array;
+  private readonly box: Int32Array;
+  private count = 0;
+  private tallest = 0;
+
+  constructor(capacity: number, private readonly c: Float64Array, private readonly area: Float64Array) {
+    this.ymin = new Float64Array(capacity);
+    this.box = new Int32Array(capacity);
   }
-  return false;
+
+  clear(): void {
+    this.count = 0;
+    this.tallest = 0;
+  }
+
+  add(i: number): void {
+    if (this.area[i]! <= 0) return; // IoU with an empty box is 0: it never suppresses
+    const y0 = this.c[4 * i]!;
+    const at = this.firstAtLeast(y0);
+    this.ymin.copyWithin(at + 1, at, this.count);
+    this.box.copyWithin(at + 1, at, this.count);
+    this.ymin[at] = y0;
+    this.box[at] = i;
+    this.count++;
+    this.tallest = Math.max(this.tallest, this.c[4 * i + 2]! - y0);
+  }
+
+  /** True when box i overlaps a kept box by IoU > threshold (IoU is 0 when either box has no area). */
+  suppresses(i: number, threshold: number): boolean {
+    const { c, area } = this;
+    const areaI = area[i]!;
+    if (areaI <= 0) return false;
+    const [y0, x0, y1, x1] = [c[4 * i]!, c[4 * i + 1]!, c[4 * i + 2]!, c[4 * i + 3]!];
+    // Lower end widened by a hair so rounding in (ymax − ymin) cannot drop a barely-overlapping box.
+    const from = y0 - this.tallest;
+    for (let n = this.firstAtLeast(from - 1e-6 * (Math.abs(from) + this.tallest)); n < this.count && this.ymin[n]! < y1; n++) {
+      const k = this.box[n]!;
+      const ih = Math.min(y1, c[4 * k + 2]!) - Math.max(y0, c[4 * k]!);
+      if (ih <= 0) continue;
+      const iw = Math.min(x1, c[4 * k + 3]!) - Math.max(x0, c[4 * k + 1]!);
+      if (iw <= 0) continue;
+      const inter = ih * iw;
+      if (inter / (area[k]! + areaI - inter) > threshold) return true;
+    }
+    return false;
+  }
+
+  /** First position whose ymin >= v (binary search). */
+  private firstAtLeast(v: number): number {
+    let lo = 0;
+    let hi = this.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.ymin[mid]! < v) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
 }
 
 function optionalScalar(ctx: PrepareContext, i: number, fallback: number): number {
@@ -68,15 +115,20 @@ function selectBoxes(ctx: PrepareContext, boxes: TensorData, scores: TensorData)
   const kept = new Int32Array(S);
   for (let b = 0; b < B; b++) {
     const { c, area } = cornersOf(bx, b, S, centerPointBox);
+    const index = new KeptIndex(S, c, area);
     for (let cls = 0; cls < C; cls++) {
       const s0 = (b * C + cls) * S;
       const order = Array.from({ length: S }, (_, i) => i)
         .filter((i) => !hasScoreThreshold || sc[s0 + i]! > scoreThreshold)
         .sort((i, j) => sc[s0 + j]! - sc[s0 + i]! || i - j);
       let keptCount = 0;
+      index.clear();
       for (const i of order) {
         if (keptCount >= maxPerClass) break;
-        if (!suppressed(c, area, kept, keptCount, i, iouThreshold)) kept[keptCount++] = i;
+        // A negative threshold (outside the spec's [0, 1]) suppresses everything after the first box.
+        if (iouThreshold < 0 ? keptCount > 0 : index.suppresses(i, iouThreshold)) continue;
+        kept[keptCount++] = i;
+        index.add(i);
       }
       for (let n = 0; n < keptCount; n++) selected.push(b, cls, kept[n]!);
     }
