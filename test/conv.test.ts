@@ -8,7 +8,7 @@ import { convPathOf } from '../src/kernels/conv/conv.js';
 import { convTransposeReference } from '../src/kernels/conv/conv-transpose.js';
 import { convTransposeCol2im, planCol2im } from '../src/kernels/conv/col2im.js';
 import { convDepthwise, convDepthwiseWasm, convDepthwiseWasmLayer, depthwiseApplies, depthwiseWasmApplies, depthwiseWasmLayerScratchLength, depthwiseWasmScratchLength, planDepthwise, type DepthwiseKernel } from '../src/kernels/conv/depthwise.js';
-import { DEPTHWISE_LAYER_WASM } from '../src/wasm/depthwise.js';
+import { DEPTHWISE7_WASM, DEPTHWISE_LAYER_WASM } from '../src/wasm/depthwise.js';
 import { IM2COL_WASM, im2colWasmApplies } from '../src/kernels/conv/im2col-wasm.js';
 import type { WindowGeometry } from '../src/kernels/conv/geometry.js';
 import { expectClose, Fs, makeNode, randomTensor, runKernel, tensor } from './harness.js';
@@ -450,10 +450,10 @@ const PATHS: Record<string, { applies: (p: ConvProblem) => boolean; run: PathRun
       expect(convDepthwiseWasmLayer(p, plan, x, wm, bm, y, padded, act, be.wasm, layer!)).toBe(true);
     },
   },
-  ...Object.fromEntries((['generic', '3x3s1', '3x3s2', '5x5'] as DepthwiseKernel[]).map((k) => [`depthwise ${k}`, {
+  ...Object.fromEntries((['generic', '3x3s1', '3x3s2', '5x5', '7x7'] as DepthwiseKernel[]).map((k) => [`depthwise ${k}`, {
     applies: (p: ConvProblem) => depthwiseApplies(p) && (k === 'generic' || depthwiseKernelFor(p) === k),
     // The 3×3 and 5×5 (stride 1 or 2) interiors have wasm twins (when the plane has an interior).
-    wasmKernel: (p: ConvProblem) => (k === '3x3s1' || k === '3x3s2' || (k === '5x5' && p.geo.strides[1] === p.geo.strides[2] && p.geo.strides[1]! <= 2)) && hasInterior(planDepthwise(p, k)),
+    wasmKernel: (p: ConvProblem) => (k === '3x3s1' || k === '3x3s2' || k === '7x7' || (k === '5x5' && p.geo.strides[1] === p.geo.strides[2] && p.geo.strides[1]! <= 2)) && hasInterior(planDepthwise(p, k)),
     run: (p: ConvProblem, x: Float32Array, w: Float32Array, b: Float32Array, y: Float32Array, act: Act, be: ConvBackend) => {
       const plan = planDepthwise(p, k);
       if (k !== 'generic') expect(plan.rowHi > plan.rowLo || p.geo.outSize[1]! < 3).toBe(true);
@@ -486,6 +486,9 @@ if (wasmCtx !== undefined) {
   counted(k.depthwise3x3!, 1);
   counted(k.depthwise![5] as Record<number, unknown>, 0);
   counted(k.depthwise![5] as Record<number, unknown>, 1);
+  const seven = wasmCtx.use(DEPTHWISE7_WASM) as unknown as Record<number, unknown>;
+  counted(seven, 0);
+  counted(seven, 1);
   const layer = wasmCtx.use(DEPTHWISE_LAYER_WASM) as unknown as { layer3x3: Record<number, unknown> };
   counted(layer.layer3x3, 0);
   counted(layer.layer3x3, 1);
@@ -556,6 +559,9 @@ const FAST_SHAPES: Parameters<typeof problem2d>[0][] = [
   { c: 4, m: 4, group: 4, h: 11, w: 10, kh: 3, kw: 3, sh: 2, sw: 2, pads: [1, 1, 1, 1] },
   { c: 3, m: 3, group: 3, h: 9, w: 12, kh: 5, kw: 5, pads: [2, 1, 2, 3] },
   { c: 6, m: 6, group: 6, h: 13, w: 9, kh: 5, kw: 5, sh: 2, sw: 2, pads: [2, 2, 1, 2] },
+  // Depthwise 7x7 (ConvNeXt) at stride 1 and 2, rows long enough for whole vector steps.
+  { c: 3, m: 3, group: 3, h: 11, w: 21, kh: 7, kw: 7, pads: [3, 3, 3, 3] },
+  { c: 2, m: 4, group: 2, h: 15, w: 30, kh: 7, kw: 7, sh: 2, sw: 2, pads: [3, 2, 3, 1] },
   { c: 1, m: 1, group: 1, h: 1, w: 1, kh: 3, kw: 3, pads: [1, 1, 1, 1] },
   { c: 2, m: 2, group: 2, h: 2, w: 2, kh: 3, kw: 3, pads: [1, 1, 1, 1] },
   // Depthwise rows of whole vectors (16 wide) and of 12 outputs at stride 2 with multiplier 2, batch 2.

@@ -12,7 +12,7 @@ const ODD_F32 = EVEN_F32.map((l) => l + 4);
 
 /**
  * f32_dwconv_{K}x{K}s{S}_interior(x, W, y, OW, rowLo, rowHi, colLo, colHi, ph, pw, b, w0..w{K²−1}): one plane of
- * a depthwise K×K convolution (K = 3 or 5) with stride S (1 or 2, dilation 1) over its interior outputs:
+ * a depthwise K×K convolution (K = 3, 5 or 7) with stride S (1 or 2, dilation 1) over its interior outputs:
  *   y[oh·OW + ow] = b + Σ_{kh,kw} w[kh·K + kw] · x[(S·oh − ph + kh)·W + S·ow − pw + kw]
  * for oh in [rowLo, rowHi), ow in [colLo, colHi); x and y are byte offsets of the planes. Four outputs per step.
  * Stride 1: a row's K taps are K unaligned loads one float apart. Stride 2: two loads at c + e give
@@ -20,7 +20,7 @@ const ODD_F32 = EVEN_F32.map((l) => l + 4);
  * x[c + 2⌊(K−1)/2⌋ + 7], so a step runs vectorized only when that stays inside its row.
  * The border stays with the caller.
  */
-export function emitDepthwise(K: 3 | 5, stride: 1 | 2): FunctionBuilder {
+export function emitDepthwise(K: 3 | 5 | 7, stride: 1 | 2): FunctionBuilder {
   const KK = K * K;
   const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, F32, ...new Array<typeof F32>(KK).fill(F32)]);
   const [x, W, y, OW, rowLo, rowHi, colLo, colHi, ph, pw, b] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];

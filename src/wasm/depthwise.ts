@@ -1,6 +1,6 @@
-import type { WasmContext, WasmModuleSpec } from './context.js';
+import type { WasmContext, WasmDepthwiseKernel, WasmModuleSpec } from './context.js';
 import type { ModuleBuilder } from './emitter.js';
-import { depthwiseLayerName, emitDepthwiseLayer } from './depthwise-kernels.js';
+import { depthwiseLayerName, emitDepthwise, emitDepthwiseLayer } from './depthwise-kernels.js';
 
 /**
  * The wasm twin of the depthwise interiors in src/kernels/conv/depthwise.ts (K×K, K = 3 or 5, stride 1 or 2,
@@ -28,6 +28,35 @@ export function wasmDepthwiseInterior(
       w[wm + 9]!, w[wm + 10]!, w[wm + 11]!, w[wm + 12]!, w[wm + 13]!, w[wm + 14]!, w[wm + 15]!, w[wm + 16]!,
       w[wm + 17]!, w[wm + 18]!, w[wm + 19]!, w[wm + 20]!, w[wm + 21]!, w[wm + 22]!, w[wm + 23]!, w[wm + 24]!);
   }
+  return true;
+}
+
+/** The 7×7 depthwise interiors (ConvNeXt), by stride − 1: a family of their own, off the default module. */
+export const DEPTHWISE7_WASM: WasmModuleSpec<readonly [WasmDepthwiseKernel, WasmDepthwiseKernel]> = {
+  key: 'dwconv-7x7',
+  build(m: ModuleBuilder): void {
+    m.addFunction(emitDepthwise(7, 1), 'f32_dwconv_7x7s1_interior__wasmsimd');
+    m.addFunction(emitDepthwise(7, 2), 'f32_dwconv_7x7s2_interior__wasmsimd');
+  },
+  bind: (e) => [e.f32_dwconv_7x7s1_interior__wasmsimd as WasmDepthwiseKernel, e.f32_dwconv_7x7s2_interior__wasmsimd as WasmDepthwiseKernel],
+};
+
+/**
+ * wasmDepthwiseInterior for K = 7 with `kernel` from DEPTHWISE7_WASM; its 60 arguments go through `args` (60
+ * slots, reused by the caller across calls, so nothing is allocated per plane).
+ */
+export function wasmDepthwise7x7Interior(
+  ctx: WasmContext, kernel: WasmDepthwiseKernel, args: number[], x: Float32Array, xc: number, W: number, w: ArrayLike<number>,
+  wm: number, bias: number, y: Float32Array, yc: number, OW: number, rowLo: number, rowHi: number, colLo: number,
+  colHi: number, ph: number, pw: number,
+): boolean {
+  const buffer = ctx.memory.buffer;
+  if (x.buffer !== buffer || y.buffer !== buffer) return false;
+  if (rowLo >= rowHi || colLo >= colHi) return true;
+  args[0] = x.byteOffset + 4 * xc; args[1] = W; args[2] = y.byteOffset + 4 * yc; args[3] = OW;
+  args[4] = rowLo; args[5] = rowHi; args[6] = colLo; args[7] = colHi; args[8] = ph; args[9] = pw; args[10] = bias;
+  for (let t = 0; t < 49; t++) args[11 + t] = w[wm + t]!;
+  (kernel as (...a: number[]) => void).apply(undefined, args);
   return true;
 }
 

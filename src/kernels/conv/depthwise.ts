@@ -1,8 +1,8 @@
 import { NO_ACTIVATION, type Activation } from '../gemm/activation.js';
 import { activateInPlace } from './fused-activation.js';
 import type { ConvProblem, FloatArray } from './reference.js';
-import type { WasmContext } from '../../wasm/context.js';
-import { depthwiseLayerPaddedSize, wasmDepthwise3x3Interior, wasmDepthwiseInterior, wasmDepthwiseLayer, type WasmDepthwiseLayer } from '../../wasm/depthwise.js';
+import type { WasmContext, WasmDepthwiseKernel } from '../../wasm/context.js';
+import { DEPTHWISE7_WASM, depthwiseLayerPaddedSize, wasmDepthwise3x3Interior, wasmDepthwise7x7Interior, wasmDepthwiseInterior, wasmDepthwiseLayer, type WasmDepthwiseLayer } from '../../wasm/depthwise.js';
 import type { WasmMemoryView } from './wasm-weights.js';
 
 /** True for 2-D convs where every group has one input channel (group == C, M a multiple of C). */
@@ -11,7 +11,7 @@ export function depthwiseApplies(p: ConvProblem): boolean {
 }
 
 /** The unrolled interior kernel a depthwise layer uses, or 'generic' (tap ranges only). */
-export type DepthwiseKernel = 'generic' | '3x3s1' | '3x3s2' | '5x5';
+export type DepthwiseKernel = 'generic' | '3x3s1' | '3x3s2' | '5x5' | '7x7';
 
 /**
  * Per output row and column, the kernel taps [lo, hi) that land inside the input (computed once at prepare),
@@ -28,6 +28,8 @@ export interface DepthwisePlan {
   rowHi: number;
   colLo: number;
   colHi: number;
+  /** Argument slots of the 7×7 wasm interior (reused per plane, so a run allocates nothing). */
+  args: number[];
 }
 
 function tapRange(out: number, inSize: number, k: number, s: number, d: number, pad: number): [Int32Array, Int32Array] {
@@ -58,6 +60,8 @@ function interiorKernel(p: ConvProblem): DepthwiseKernel {
   if (KH === 3 && KW === 3 && sh === 1 && sw === 1) return '3x3s1';
   if (KH === 3 && KW === 3 && sh === 2 && sw === 2) return '3x3s2';
   if (KH === 5 && KW === 5) return '5x5';
+  // 7×7 (ConvNeXt): a wasm interior at stride 1 or 2; in JS the interior runs the generic tap loop.
+  if (KH === 7 && KW === 7 && sh === sw && sh <= 2) return '7x7';
   return 'generic';
 }
 
@@ -67,7 +71,7 @@ export function planDepthwise(p: ConvProblem, kernel: DepthwiseKernel = interior
   const [kwLo, kwHi] = tapRange(g.outSize[2]!, g.inSize[2]!, g.kernel[2]!, g.strides[2]!, g.dilations[2]!, g.padsBegin[2]!);
   const [rowLo, rowHi] = kernel === 'generic' ? [0, 0] : fullRange(khLo, khHi, g.kernel[1]!);
   const [colLo, colHi] = kernel === 'generic' ? [0, 0] : fullRange(kwLo, kwHi, g.kernel[2]!);
-  return { khLo, khHi, kwLo, kwHi, kernel, rowLo, rowHi, colLo, colHi };
+  return { khLo, khHi, kwLo, kwHi, kernel, rowLo, rowHi, colLo, colHi, args: kernel === '7x7' ? new Array<number>(60).fill(0) : [] };
 }
 
 /**
@@ -88,6 +92,7 @@ export function convDepthwise(
   const multiplier = p.outChannels / p.inChannels;
   const { rowLo, rowHi, colLo, colHi } = plan;
   const hasInterior = plan.kernel !== 'generic' && rowHi > rowLo && colHi > colLo;
+  const seven = plan.kernel === '7x7' ? wasm?.use(DEPTHWISE7_WASM)?.[g.strides[1]! - 1] : undefined;
   for (let n = 0; n < p.batch; n++) {
     for (let m = 0; m < p.outChannels; m++) {
       const xc = (n * p.inChannels + Math.floor(m / multiplier)) * H * W;
@@ -104,6 +109,10 @@ export function convDepthwise(
           if (wasm === undefined || !wasmInterior3x3(wasm, 1, p, plan, x, xc, w, m * KK, b, y, yc)) interior3x3s1(p, plan, x, xc, w, m * KK, b, y, yc);
         } else if (plan.kernel === '3x3s2') {
           if (wasm === undefined || !wasmInterior3x3(wasm, 2, p, plan, x, xc, w, m * KK, b, y, yc)) interior3x3s2(p, plan, x, xc, w, m * KK, b, y, yc);
+        } else if (plan.kernel === '7x7') {
+          if (seven === undefined || !wasmInterior7x7(wasm!, seven, p, plan, x, xc, w, m * KK, b, y, yc)) {
+            depthwiseRect(p, plan, x, xc, w, m * KK, b, y, yc, rowLo, rowHi, colLo, colHi);
+          }
         } else if (wasm === undefined || !wasmInterior5x5(wasm, p, plan, x, xc, w, m * KK, b, y, yc)) {
           interior5x5(p, plan, x, xc, w, m * KK, b, y, yc);
         }
@@ -226,6 +235,19 @@ function activateWasm(wasm: WasmContext, act: Activation, y: Float32Array): void
 }
 
 /** The 3×3 interior on WebAssembly SIMD; false (nothing done) when x or y is not a float32 view of its memory. */
+/** The 7×7 interior on WebAssembly SIMD; false (nothing done) outside its memory. */
+function wasmInterior7x7(
+  wasm: WasmContext, kernel: WasmDepthwiseKernel, p: ConvProblem, plan: DepthwisePlan, x: FloatArray, xc: number,
+  w: FloatArray, wm: number, b: number, y: FloatArray, yc: number,
+): boolean {
+  if (!(x instanceof Float32Array) || !(y instanceof Float32Array)) return false;
+  const g = p.geo;
+  return wasmDepthwise7x7Interior(
+    wasm, kernel, plan.args, x, xc, g.inSize[2]!, w, wm, b, y, yc, g.outSize[2]!, plan.rowLo, plan.rowHi, plan.colLo, plan.colHi,
+    g.padsBegin[1]!, g.padsBegin[2]!,
+  );
+}
+
 /** The 5×5 interior on WebAssembly SIMD (equal strides 1 or 2); false (nothing done) otherwise or outside its memory. */
 function wasmInterior5x5(
   wasm: WasmContext, p: ConvProblem, plan: DepthwisePlan, x: FloatArray, xc: number, w: FloatArray, wm: number,
