@@ -51,6 +51,40 @@ describe('If', () => {
   });
 });
 
+describe('If branches reading outer initializers (weights across the boundary, as Silero VAD does)', () => {
+  /** then: x · W (W an initializer of the MAIN graph); else: x · W · 2. */
+  function outerWeightModel(): Uint8Array {
+    const b = new ModelBuilder({ opset: 13 });
+    const x = b.input('x', 'float32', [2, 3]);
+    const flag = b.input('flag', 'bool', []);
+    const w = b.initializer('W', tensor('float32', [3, 2], [1, 2, 3, 4, 5, 6]));
+    const branch = (factor: number): GraphBuilder => {
+      const g = b.subgraph();
+      const [p] = g.node('MatMul', [x, w]);
+      const f = g.initializer(`k${factor}`, tensor('float32', [], [factor]));
+      g.output(g.node('Mul', [p!, f])[0]!, { dtype: 'float32', shape: [2, 2] });
+      return g;
+    };
+    b.output(b.node('If', [flag], { then_branch: branch(1), else_branch: branch(2) })[0]!, { dtype: 'float32', shape: [2, 2] });
+    return b.toBytes();
+  }
+
+  it('plans the outer weight as a constant of the branch (packed once), with the right outputs on both backends', () => {
+    for (const backend of ['js', 'auto'] as const) {
+      const s = InferenceSession.createSync(outerWeightModel(), { backend });
+      const feeds = (flag: boolean) => ({ x: new Tensor('float32', Float32Array.from([1, 0, 2, -1, 3, 1]), [2, 3]), flag: new Tensor('bool', Uint8Array.of(flag ? 1 : 0), []) });
+      // x · W = [[1·1 + 2·5, 1·2 + 2·6], [−1 + 9 + 5, −2 + 12 + 6]] = [[11, 14], [13, 16]]
+      expect(Array.from(s.runSync(feeds(true))[s.outputNames[0]!]!.data as Float32Array)).toEqual([11, 14, 13, 16]);
+      expect(Array.from(s.runSync(feeds(false))[s.outputNames[0]!]!.data as Float32Array)).toEqual([22, 28, 26, 32]);
+      expect(s.planKind).toBe('static');
+      // Planned as a constant, W was packed at prepare: changing the initializer's storage afterwards no longer
+      // reaches the branch (fed as a value, it would be copied in on every run).
+      (s.model.graph.initializers.get('W')!.data as Float32Array).fill(0);
+      expect(Array.from(s.runSync(feeds(true))[s.outputNames[0]!]!.data as Float32Array)).toEqual([11, 14, 13, 16]);
+    }
+  });
+});
+
 describe('If with branches that only plan for some shapes', () => {
   /** then: Reshape x [1,4] -> [2,2]; else: Reshape x -> [3,3], impossible for 4 elements. */
   function model(): Uint8Array {

@@ -37,10 +37,12 @@ export interface SubgraphRunner {
   /** Runs the body with values for its formal inputs, then its outer-scope values, and returns its outputs. */
   run(inputs: readonly TensorData[], outer: readonly TensorData[]): TensorData[];
   /**
-   * Plans the body once for these input and outer types, so a kernel can run it with no allocation.
+   * Plans the body once for these input and outer types, so a kernel can run it with no allocation. Outer values
+   * given in `outerConstants` (the parent's initializers) are planned as constants: weights read across the
+   * boundary (Silero's LSTM inside an If) get packed once like any other.
    * Returns undefined when the body's shapes depend on runtime values (then use run()).
    */
-  prepare(inputs: readonly TensorType[], outer: readonly TensorType[]): PreparedSubgraph | undefined;
+  prepare(inputs: readonly TensorType[], outer: readonly TensorType[], outerConstants?: readonly (TensorData | undefined)[]): PreparedSubgraph | undefined;
 }
 
 /**

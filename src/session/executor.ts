@@ -143,8 +143,8 @@ export class GraphExecutor {
   }
 
   /** A static plan for these feed types, or undefined when shapes depend on runtime values. */
-  planStatic(types: ReadonlyMap<string, TensorType>): StaticPlan | undefined {
-    const constants = new Map([...this.constants].filter(([name]) => !types.has(name)));
+  planStatic(types: ReadonlyMap<string, TensorType>, outerConstants: ReadonlyMap<string, TensorData> = new Map()): StaticPlan | undefined {
+    const constants = new Map([...this.constants, ...outerConstants].filter(([name]) => !types.has(name)));
     try {
       return buildStaticPlan(this.env, this.nodes, types, constants, this.graph.outputs.map((o) => o.name), this.arenaAllocator);
     } catch (e) {
@@ -321,7 +321,7 @@ export function subgraphCompiler(env: () => NodeEnv, options: ExecutorOptions): 
         names.forEach((n, i) => feeds.set(n, outer[i]!));
         return executor.run(feeds);
       },
-      prepare(inputs, outerTypes) {
+      prepare(inputs, outerTypes, outerConstants = []) {
         executor ??= new GraphExecutor(graph, env(), options, names);
         const types = new Map<string, TensorType>();
         // A value that needs wrapping as an optional (see asDeclared) is only handled by run().
@@ -329,8 +329,13 @@ export function subgraphCompiler(env: () => NodeEnv, options: ExecutorOptions): 
         graph.inputs.forEach((vi, i) => {
           if (inputs[i] !== undefined) types.set(vi.name, inputs[i]!);
         });
-        names.forEach((n, i) => types.set(n, outerTypes[i]!));
-        const plan = executor.planStatic(types);
+        const constants = new Map<string, TensorData>();
+        names.forEach((n, i) => {
+          const c = outerConstants[i];
+          if (c !== undefined) constants.set(n, c);
+          else types.set(n, outerTypes[i]!);
+        });
+        const plan = executor.planStatic(types, constants);
         if (!plan) return undefined;
         const order = [...graph.inputs.slice(0, inputs.length).map((vi) => vi.name), ...names];
         const body = executor;

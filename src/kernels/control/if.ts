@@ -93,7 +93,7 @@ function prepareBranch(ctx: PrepareContext, name: string): Branch {
     if (t === undefined) throw kernelError(ctx, `${name} reads an outer value that is not available`);
     return t;
   });
-  const prepared = runner.prepare([], outerTypes);
+  const prepared = runner.prepare([], outerTypes, inputIndex.map((i) => ctx.constants[i]));
   if (!prepared) throw new NeedsValuesError(ctx.node, 0);
   return { prepared, inputIndex };
 }
