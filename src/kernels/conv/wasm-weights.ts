@@ -36,7 +36,8 @@ const release: FinalizationRegistry<Held> | undefined =
       })
     : undefined;
 
-function getOrCreate<K extends object, V>(map: WeakMap<K, V>, key: K, make: () => V): V {
+/** map.get(key), created by make() on first use. */
+export function getOrCreate<K extends object, V>(map: WeakMap<K, V>, key: K, make: () => V): V {
   let v = map.get(key);
   if (v === undefined) {
     v = make();

@@ -5,6 +5,7 @@ import { kernelError, jsFallbacks, ranOnWasm, type KernelDef, type PrepareContex
 import type { WasmContext } from '../../wasm/context.js';
 import { MATH_KERNELS, wasmLayerNormRows, type WasmMathKernels } from '../../wasm/math-kernels.js';
 import { optionalFloat, requireFloat } from './float-input.js';
+import { getOrCreate } from '../conv/wasm-weights.js';
 
 type Vec = Float32Array | Float64Array;
 
@@ -122,8 +123,8 @@ function wasmLayerNorm(ctx: PrepareContext, normShape: number[], scaleMap: Int32
   const k = w.use(MATH_KERNELS);
   if (k === undefined) return undefined;
   const size = sizeOf(normShape);
-  const byBias = cached(w.uploads as WeakMap<object, WeakMap<object, Map<string, number>>>, scale.data, () => new WeakMap());
-  const byShape = cached(byBias, bias?.data ?? NO_BIAS, () => new Map<string, number>());
+  const byBias = getOrCreate(w.uploads as WeakMap<object, WeakMap<object, Map<string, number>>>, scale.data, () => new WeakMap());
+  const byShape = getOrCreate(byBias, bias?.data ?? NO_BIAS, () => new Map<string, number>());
   const key = normShape.join(',');
   let gamma = byShape.get(key);
   if (gamma === undefined) {
@@ -140,14 +141,5 @@ function wasmLayerNorm(ctx: PrepareContext, normShape: number[], scaleMap: Int32
 
 /** The cache key standing for "no B". */
 const NO_BIAS = {};
-
-function cached<K extends object, V>(map: WeakMap<K, V>, key: K, make: () => V): V {
-  let v = map.get(key);
-  if (v === undefined) {
-    v = make();
-    map.set(key, v);
-  }
-  return v;
-}
 
 export const layerNormKernel: KernelDef = { opType: 'LayerNormalization', prepare: prepareLayerNorm };
