@@ -7,7 +7,7 @@ import { WasmMemoryView } from '../src/kernels/conv/wasm-weights.js';
 import { convPathOf } from '../src/kernels/conv/conv.js';
 import { convTransposeReference } from '../src/kernels/conv/conv-transpose.js';
 import { convTransposeCol2im, planCol2im } from '../src/kernels/conv/col2im.js';
-import { convDepthwise, convDepthwiseWasm, convDepthwiseWasmLayer, depthwiseApplies, depthwiseWasmApplies, depthwiseWasmLayerScratchLength, depthwiseWasmScratchLength, planDepthwise, type DepthwiseKernel } from '../src/kernels/conv/depthwise.js';
+import { convDepthwise, convDepthwiseWasm, convDepthwiseWasmLayer, depthwiseApplies, depthwisePaddedApplies, depthwiseWasmApplies, depthwiseWasmLayerScratchLength, depthwiseWasmScratchLength, planDepthwise, type DepthwiseKernel } from '../src/kernels/conv/depthwise.js';
 import { DEPTHWISE7_WASM, DEPTHWISE_LAYER_WASM } from '../src/wasm/depthwise.js';
 import { IM2COL_WASM, im2colWasmApplies } from '../src/kernels/conv/im2col-wasm.js';
 import type { WindowGeometry } from '../src/kernels/conv/geometry.js';
@@ -422,8 +422,8 @@ const PATHS: Record<string, { applies: (p: ConvProblem) => boolean; run: PathRun
       convWinograd(p, plan, x, bias, y, be.alloc(plan.scratchLength), act, be.wasm && uploadWinogradFilters(be.wasm, plan, w));
     },
   },
-  'depthwise 3x3 whole planes zero-bordered (wasm; convDepthwise on js)': {
-    applies: (p) => depthwiseApplies(p) && depthwiseWasmApplies(planDepthwise(p)),
+  'depthwise 3x3 / 5x5 / 7x7 whole planes zero-bordered (wasm; convDepthwise on js)': {
+    applies: (p) => depthwiseApplies(p) && depthwisePaddedApplies(p, planDepthwise(p)),
     wasmKernel: () => true,
     run: (p, x, w, b, y, act, be) => {
       const plan = planDepthwise(p);

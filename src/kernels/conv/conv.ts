@@ -2,7 +2,7 @@ import { attrInt } from '../../graph/attributes.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { withActivation, kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type TensorType } from '../kernel.js';
 import { forwardGeometry, liftGeometry, readWindowAttrs } from './geometry.js';
-import { convDepthwise, convDepthwiseWasm, convDepthwiseWasmLayer, depthwiseApplies, depthwiseWasmApplies, depthwiseWasmLayerScratchLength, depthwiseWasmScratchLength, planDepthwise } from './depthwise.js';
+import { convDepthwise, convDepthwiseWasm, convDepthwiseWasmLayer, depthwiseApplies, depthwisePaddedApplies, depthwiseWasmApplies, depthwiseWasmLayerScratchLength, depthwiseWasmScratchLength, planDepthwise } from './depthwise.js';
 import { DEPTHWISE_LAYER_WASM } from '../../wasm/depthwise.js';
 import { convIm2col, convIm2colPacked, im2colPackedScratchLength, packConvWeights, planIm2col, uploadConvWeights } from './im2col.js';
 import { convWinograd, planWinograd, uploadWinogradFilters, winogradApplies, winogradScratchLength, type WinogradVariant } from './winograd.js';
@@ -175,18 +175,19 @@ function prepareConv(ctx: PrepareContext): PreparedKernel {
     const plan = planDepthwise(p);
     const wasm = ctx.options.wasm;
     const wholeOnWasm = wasm !== undefined && kind === 'f32' && depthwiseWasmApplies(plan);
-    const memory = wholeOnWasm ? new WasmMemoryView(wasm) : undefined;
+    const paddedOnWasm = wasm !== undefined && kind === 'f32' && depthwisePaddedApplies(p, plan);
+    const memory = paddedOnWasm ? new WasmMemoryView(wasm) : undefined;
     // The whole layer in one wasm call per batch item, with constant weights and bias uploaded once.
     const layer = wholeOnWasm ? wasm.use(DEPTHWISE_LAYER_WASM) : undefined;
     const wWasm = layer !== undefined && wConst instanceof Float32Array ? uploadVector(wasm!, wConst) : undefined;
     const bWasm = layer !== undefined && bConst instanceof Float32Array ? uploadVector(wasm!, bConst) : undefined;
-    const scratchLength = wholeOnWasm ? Math.max(depthwiseWasmScratchLength(p), depthwiseWasmLayerScratchLength(p, plan)) : 0;
+    const scratchLength = wholeOnWasm ? Math.max(depthwiseWasmScratchLength(p), depthwiseWasmLayerScratchLength(p, plan)) : paddedOnWasm ? depthwiseWasmScratchLength(p) : 0;
     const interiorOnWasm = wasm !== undefined && kind === 'f32' && (plan.kernel === '5x5' ? p.geo.strides[1] === p.geo.strides[2] && p.geo.strides[1]! <= 2 : plan.kernel !== 'generic');
-    const how = layer !== undefined ? 'wasm depthwise, whole layer per call' : interiorOnWasm ? 'wasm depthwise interior, border in js' : 'js depthwise';
+    const how = layer !== undefined ? 'wasm depthwise, whole layer per call' : paddedOnWasm ? 'wasm depthwise on padded planes' : interiorOnWasm ? 'wasm depthwise interior, border in js' : 'js depthwise';
     return {
       outputs,
       detail: withActivation(`${how} ${geometryTag(p)}`, act),
-      scratch: wholeOnWasm ? [{ dtype: 'float32', length: scratchLength }] : [],
+      scratch: paddedOnWasm ? [{ dtype: 'float32', length: scratchLength }] : [],
       run(inputs, outs, scratch) {
         const x = inputs[0] as FloatArray;
         const w = inputs[1] as FloatArray;

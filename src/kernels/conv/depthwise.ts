@@ -137,6 +137,16 @@ export function depthwiseWasmApplies(plan: DepthwisePlan): boolean {
   return plan.kernel === '3x3s1' || plan.kernel === '3x3s2';
 }
 
+/**
+ * True when convDepthwiseWasm computes this plan by padding planes: the 3×3 kernels, and 5×5 / 7×7 at equal
+ * strides 1 or 2 (their borders would otherwise run the generic JS loop, a third of a 19×19 plane at 5×5).
+ */
+export function depthwisePaddedApplies(p: ConvProblem, plan: DepthwisePlan): boolean {
+  const g = p.geo;
+  const equal12 = g.strides[1] === g.strides[2] && g.strides[1]! <= 2 && g.dilations[1] === 1 && g.dilations[2] === 1;
+  return depthwiseWasmApplies(plan) || ((plan.kernel === '5x5' || plan.kernel === '7x7') && equal12);
+}
+
 /** Float32 scratch of convDepthwiseWasm (one zero-bordered input plane). */
 export function depthwiseWasmScratchLength(p: ConvProblem): number {
   const [Hp, Wp] = paddedPlaneSize(p);
@@ -144,7 +154,7 @@ export function depthwiseWasmScratchLength(p: ConvProblem): number {
 }
 
 /**
- * The 3×3 depthwise (stride 1 or 2) wholly on WebAssembly SIMD, as NCNN pads before its depthwise kernels:
+ * The 3×3, 5×5 and 7×7 depthwise (stride 1 or 2) wholly on WebAssembly SIMD, as NCNN pads before its depthwise kernels:
  * each input plane is copied into a zero-bordered plane (`padded`, depthwiseWasmScratchLength floats) so
  * every output is an interior one of the wasm kernel, which then runs the whole plane; a relu / clip /
  * leakyrelu activation runs once over Y on wasm too (others in JS). The JS border loop this replaces cost
@@ -158,9 +168,12 @@ export function convDepthwiseWasm(
 ): boolean {
   const buffer = wasm.memory.buffer;
   if (!(x instanceof Float32Array) || !(y instanceof Float32Array) || x.buffer !== buffer || y.buffer !== buffer || padded.buffer !== buffer) return false;
-  if (!depthwiseWasmApplies(plan)) return false;
-  const stride = plan.kernel === '3x3s1' ? 1 : 2;
+  if (!depthwisePaddedApplies(p, plan)) return false;
   const g = p.geo;
+  const stride = g.strides[1] as 1 | 2;
+  const seven = plan.kernel === '7x7' ? wasm.use(DEPTHWISE7_WASM)?.[stride - 1] : undefined;
+  if (plan.kernel === '7x7' && seven === undefined) return false;
+  const KK = g.kernel[1]! * g.kernel[2]!;
   const [H, W] = [g.inSize[1]!, g.inSize[2]!];
   const [OH, OW] = [g.outSize[1]!, g.outSize[2]!];
   const [ph, pw] = [g.padsBegin[1]!, g.padsBegin[2]!];
@@ -185,7 +198,9 @@ export function convDepthwiseWasm(
         }
       }
       const b = bias === undefined ? 0 : bias[m]!;
-      wasmDepthwise3x3Interior(wasm, stride, padded, 0, Wp, w, m * 9, b, y, (n * p.outChannels + m) * OH * OW, OW, 0, OH, 0, OW, 0, 0);
+      const yc = (n * p.outChannels + m) * OH * OW;
+      if (seven !== undefined) wasmDepthwise7x7Interior(wasm, seven, plan.args, padded, 0, Wp, w, m * KK, b, y, yc, OW, 0, OH, 0, OW, 0, 0);
+      else wasmDepthwiseInterior(wasm, plan.kernel === '5x5' ? 5 : 3, stride, padded, 0, Wp, w, m * KK, b, y, yc, OW, 0, OH, 0, OW, 0, 0);
     }
   }
   activateWasm(wasm, act, y);
