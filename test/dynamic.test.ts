@@ -8,7 +8,8 @@ import { InferenceSession, Tensor } from '../src/index.js';
 import { runBasicPasses } from '../src/graph/passes/index.js';
 import { decodeModel } from '../src/loader/index.js';
 import { ModelBuilder } from './onnx-builder.js';
-import { expectClose, rng, tensor } from './harness.js';
+import { expectClose, randomTensor, rng, tensor } from './harness.js';
+import { WasmContext } from '../src/wasm/context.js';
 
 const LENGTHS = [1, 7, 32, 512];
 
@@ -158,5 +159,37 @@ describe('dynamic sequence length', () => {
     const unbounded = InferenceSession.createSync(linearNormSoftmax(), { maxCachedPlans: 8 });
     for (const T of LENGTHS) unbounded.runSync({ x: new Tensor('float32', new Float32Array(T * D), [1, T, D]) });
     expect(unbounded.memory().plans).toBe(LENGTHS.length);
+  });
+});
+
+describe('eager (data-dependent) graphs on the wasm backend', () => {
+  it('run their wasm kernels on values staged in wasm memory, with the same outputs as the js backend', () => {
+    // NonZero makes the shapes data-dependent: x [6, 8] -> rows of x · W for the nonzero entries of `mask`.
+    const b = new ModelBuilder({ opset: 13 });
+    const x = b.input('x', 'float32', [6, 8]);
+    const mask = b.input('mask', 'bool', [6]);
+    const w = b.initializer('w', randomTensor([8, 5], 3));
+    const [nz] = b.node('NonZero', [mask]);
+    const [idx] = b.node('Squeeze', [nz!, b.initializer('ax', tensor('int64', [1], [0]))]);
+    const [rows] = b.node('Gather', [x, idx!], { axis: 0 });
+    const [y] = b.node('MatMul', [rows!, w], {}, { name: 'mm' });
+    b.output(b.node('Softmax', [y!], { axis: -1 }, { name: 'sm' })[0]!);
+    const feeds = {
+      x: new Tensor('float32', randomTensor([6, 8], 4).data as Float32Array, [6, 8]),
+      mask: new Tensor('bool', Uint8Array.of(1, 0, 1, 1, 0, 1), [6]),
+    };
+    const out = (backend: 'js' | 'wasm') => {
+      const s = InferenceSession.createSync(b.toBytes(), { backend, profile: true });
+      const r = s.runSync(feeds)[s.outputNames[0]!]!;
+      expect(s.planKind).toBe('eager');
+      if (backend === 'wasm') for (const p of s.profile()) expect(p.jsFallbackCalls, p.node).toBe(0);
+      return r;
+    };
+    const js = out('js');
+    expect(js.dims).toEqual([4, 5]);
+    if (WasmContext.create() === undefined) return;
+    const wasm = out('wasm');
+    expect(wasm.dims).toEqual([4, 5]);
+    (wasm.data as Float32Array).forEach((v, i) => expect(Math.abs(v - (js.data as Float32Array)[i]!)).toBeLessThan(1e-6));
   });
 });

@@ -9,7 +9,7 @@ import { outerNames } from '../graph/scope.js';
 import { scheduleNodes } from '../graph/schedule.js';
 import { NeedsValuesError, type PreparedKernel, type SubgraphRunner } from '../kernels/kernel.js';
 import { bindViews, buildStaticPlan, arrayBufferArena, type ArenaAllocator, type PlanStep, type StaticPlan } from './plan.js';
-import { prepareNode, runPrepared, wrapKernelError, type NodeEnv } from './prepare.js';
+import { prepareNode, runPrepared, runPreparedOnWasm, wrapKernelError, type NodeEnv } from './prepare.js';
 
 export interface ExecutorOptions {
   /** How many static plans (one per input-shape signature) to keep; least recently used is dropped. */
@@ -202,7 +202,8 @@ export class GraphExecutor {
       const t0 = this.options.profile ? performance.now() : 0;
       const kernel = this.eagerKernel(node, inputs);
       const fallbacksBefore = kernel.jsFallbacks?.calls ?? 0;
-      const outs = runPrepared(kernel, inputs, node);
+      const wasm = this.env.options.wasm;
+      const outs = wasm === undefined ? runPrepared(kernel, inputs, node) : runPreparedOnWasm(kernel, inputs, node.inputs.map((n) => this.constants.has(n)), node, wasm);
       if (this.options.profile) {
         this.recordEager(node, kernel, inputs, outs, performance.now() - t0, (kernel.jsFallbacks?.calls ?? 0) - fallbacksBefore);
       }
@@ -268,12 +269,12 @@ export class GraphExecutor {
 }
 
 /**
- * Eager runs hand kernels fresh JS arrays, never views of wasm memory, so a kernel prepared for wasm takes its JS
- * path there: say so rather than repeat the wasm detail.
+ * Node-by-node runs: on the wasm backend a kernel prepared for wasm gets its runtime values staged in wasm memory
+ * for the call (runPreparedOnWasm), so it keeps its wasm path; say that it ran eagerly.
  */
 function eagerDetail(detail: string | undefined): string {
   if (!detail) return 'eager';
-  return detail.startsWith('wasm') ? `eager, JS path (values outside wasm memory; prepared: ${detail})` : `eager, ${detail}`;
+  return detail.startsWith('wasm') ? `eager (values staged in wasm memory per call), ${detail}` : `eager, ${detail}`;
 }
 
 /** Control-flow nodes read outer-scope values inside their bodies: make those explicit trailing inputs. */
