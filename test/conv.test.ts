@@ -489,6 +489,13 @@ if (wasmCtx !== undefined) {
   const seven = wasmCtx.use(DEPTHWISE7_WASM) as unknown as Record<number, unknown>;
   counted(seven, 0);
   counted(seven, 1);
+  // Dilated depthwise kernels are one module per (K, dilation), made on first use: count those calls too.
+  const realUse = wasmCtx.use.bind(wasmCtx);
+  wasmCtx.use = ((spec) => {
+    const k = realUse(spec);
+    if (!spec.key.startsWith('f32_dwconv_') || typeof k !== 'function') return k;
+    return (...a: number[]) => { wasmDriverCalls.count++; (k as (...b: number[]) => void)(...a); };
+  }) as WasmContext['use'];
   const layer = wasmCtx.use(DEPTHWISE_LAYER_WASM) as unknown as { layer3x3: Record<number, unknown> };
   counted(layer.layer3x3, 0);
   counted(layer.layer3x3, 1);
@@ -559,6 +566,9 @@ const FAST_SHAPES: Parameters<typeof problem2d>[0][] = [
   { c: 4, m: 4, group: 4, h: 11, w: 10, kh: 3, kw: 3, sh: 2, sw: 2, pads: [1, 1, 1, 1] },
   { c: 3, m: 3, group: 3, h: 9, w: 12, kh: 5, kw: 5, pads: [2, 1, 2, 3] },
   { c: 6, m: 6, group: 6, h: 13, w: 9, kh: 5, kw: 5, sh: 2, sw: 2, pads: [2, 2, 1, 2] },
+  // Dilated depthwise (MobileNetV3's tail in DeepLab / LR-ASPP): 5x5 dilation 2, 3x3 dilation 3, multiplier 2.
+  { c: 4, m: 4, group: 4, h: 14, w: 19, kh: 5, kw: 5, dh: 2, dw: 2, pads: [4, 4, 4, 4] },
+  { c: 3, m: 6, group: 3, h: 11, w: 13, kh: 3, kw: 3, dh: 3, dw: 3, pads: [3, 2, 3, 3] },
   // Depthwise 7x7 (ConvNeXt) at stride 1 and 2, rows long enough for whole vector steps.
   { c: 3, m: 3, group: 3, h: 11, w: 21, kh: 7, kw: 7, pads: [3, 3, 3, 3] },
   { c: 2, m: 4, group: 2, h: 15, w: 30, kh: 7, kw: 7, sh: 2, sw: 2, pads: [3, 2, 3, 1] },

@@ -12,7 +12,7 @@ const ODD_F32 = EVEN_F32.map((l) => l + 4);
 
 /**
  * f32_dwconv_{K}x{K}s{S}_interior(x, W, y, OW, rowLo, rowHi, colLo, colHi, ph, pw, b, w0..w{K²−1}): one plane of
- * a depthwise K×K convolution (K = 3, 5 or 7) with stride S (1 or 2, dilation 1) over its interior outputs:
+ * a depthwise K×K convolution (K = 3, 5 or 7; taps `dilation` apart, stride 1 only when dilated) with stride S (1 or 2, dilation 1) over its interior outputs:
  *   y[oh·OW + ow] = b + Σ_{kh,kw} w[kh·K + kw] · x[(S·oh − ph + kh)·W + S·ow − pw + kw]
  * for oh in [rowLo, rowHi), ow in [colLo, colHi); x and y are byte offsets of the planes. Four outputs per step.
  * Stride 1: a row's K taps are K unaligned loads one float apart. Stride 2: two loads at c + e give
@@ -20,7 +20,9 @@ const ODD_F32 = EVEN_F32.map((l) => l + 4);
  * x[c + 2⌊(K−1)/2⌋ + 7], so a step runs vectorized only when that stays inside its row.
  * The border stays with the caller.
  */
-export function emitDepthwise(K: 3 | 5 | 7, stride: 1 | 2): FunctionBuilder {
+export function emitDepthwise(K: 3 | 5 | 7, stride: 1 | 2, dilation = 1): FunctionBuilder {
+  if (dilation !== 1 && stride !== 1) throw new RangeError('emitDepthwise: dilation needs stride 1');
+  const d = dilation;
   const KK = K * K;
   const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, F32, ...new Array<typeof F32>(KK).fill(F32)]);
   const [x, W, y, OW, rowLo, rowHi, colLo, colHi, ph, pw, b] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
@@ -56,11 +58,11 @@ export function emitDepthwise(K: 3 | 5 | 7, stride: 1 | 2): FunctionBuilder {
     for (let kh = 0; kh < K; kh++) {
       // p = r0 + kh·rowBytes + S·4·i
       f.get(r0).get(i).i32(stride === 1 ? 2 : 3).op('i32.shl').op('i32.add');
-      if (kh > 0) f.get(rowBytes).i32(kh).op('i32.mul').op('i32.add');
+      if (kh > 0) f.get(rowBytes).i32(kh * d).op('i32.mul').op('i32.add');
       f.set(p);
       if (stride === 1) {
         for (let kw = 0; kw < K; kw++) {
-          f.get(acc).get(p).v128Load(4 * kw, 2).get(vw[kh * K + kw]!).simd('f32x4.mul').simd('f32x4.add').set(acc);
+          f.get(acc).get(p).v128Load(4 * kw * d, 2).get(vw[kh * K + kw]!).simd('f32x4.mul').simd('f32x4.add').set(acc);
         }
       } else {
         for (let e = 0; e < K; e += 2) {
@@ -79,8 +81,8 @@ export function emitDepthwise(K: 3 | 5 | 7, stride: 1 | 2): FunctionBuilder {
       for (let kh = 0; kh < K; kh++) {
         for (let kw = 0; kw < K; kw++) {
           f.get(s).get(r0).get(i).i32(stride === 1 ? 2 : 3).op('i32.shl').op('i32.add');
-          if (kh > 0) f.get(rowBytes).i32(kh).op('i32.mul').op('i32.add');
-          f.f32Load(4 * kw).get(w(kh * K + kw)).op('f32.mul').op('f32.add').set(s);
+          if (kh > 0) f.get(rowBytes).i32(kh * d).op('i32.mul').op('i32.add');
+          f.f32Load(4 * kw * d).get(w(kh * K + kw)).op('f32.mul').op('f32.add').set(s);
         }
       }
       f.get(yi).get(i).i32(2).op('i32.shl').op('i32.add').get(s).f32Store();

@@ -42,8 +42,24 @@ export const DEPTHWISE7_WASM: WasmModuleSpec<readonly [WasmDepthwiseKernel, Wasm
 };
 
 /**
- * wasmDepthwiseInterior for K = 7 with `kernel` from DEPTHWISE7_WASM; its 60 arguments go through `args` (60
- * slots, reused by the caller across calls, so nothing is allocated per plane).
+ * A dilated K×K depthwise interior (stride 1; DeepLab's and LR-ASPP's MobileNetV3 tail): one module per (K,
+ * dilation), called like the 7×7 through an argument array (wasmDepthwiseArgsInterior).
+ */
+export function dilatedDepthwiseModule(K: 3 | 5 | 7, dilation: number): WasmModuleSpec<WasmDepthwiseKernel> {
+  const name = `f32_dwconv_${K}x${K}s1d${dilation}_interior__wasmsimd`;
+  return {
+    key: name,
+    build(m: ModuleBuilder): void {
+      m.addFunction(emitDepthwise(K, 1, dilation), name);
+    },
+    bind: (e) => e[name] as WasmDepthwiseKernel,
+  };
+}
+
+/**
+ * wasmDepthwiseInterior through an argument array: K = 7 with `kernel` from DEPTHWISE7_WASM, or any dilated
+ * kernel; its 11 + K² arguments go through `args` (reused by the caller across calls, so nothing is allocated
+ * per plane).
  */
 export function wasmDepthwise7x7Interior(
   ctx: WasmContext, kernel: WasmDepthwiseKernel, args: number[], x: Float32Array, xc: number, W: number, w: ArrayLike<number>,
@@ -55,7 +71,7 @@ export function wasmDepthwise7x7Interior(
   if (rowLo >= rowHi || colLo >= colHi) return true;
   args[0] = x.byteOffset + 4 * xc; args[1] = W; args[2] = y.byteOffset + 4 * yc; args[3] = OW;
   args[4] = rowLo; args[5] = rowHi; args[6] = colLo; args[7] = colHi; args[8] = ph; args[9] = pw; args[10] = bias;
-  for (let t = 0; t < 49; t++) args[11 + t] = w[wm + t]!;
+  for (let t = 11; t < args.length; t++) args[t] = w[wm + t - 11]!;
   (kernel as (...a: number[]) => void).apply(undefined, args);
   return true;
 }

@@ -2,7 +2,7 @@ import { NO_ACTIVATION, type Activation } from '../gemm/activation.js';
 import { activateInPlace } from './fused-activation.js';
 import type { ConvProblem, FloatArray } from './reference.js';
 import type { WasmContext, WasmDepthwiseKernel } from '../../wasm/context.js';
-import { DEPTHWISE7_WASM, depthwiseLayerPaddedSize, wasmDepthwise3x3Interior, wasmDepthwise7x7Interior, wasmDepthwiseInterior, wasmDepthwiseLayer, type WasmDepthwiseLayer } from '../../wasm/depthwise.js';
+import { DEPTHWISE7_WASM, dilatedDepthwiseModule, depthwiseLayerPaddedSize, wasmDepthwise3x3Interior, wasmDepthwise7x7Interior, wasmDepthwiseInterior, wasmDepthwiseLayer, type WasmDepthwiseLayer } from '../../wasm/depthwise.js';
 import type { WasmMemoryView } from './wasm-weights.js';
 
 /** True for 2-D convs where every group has one input channel (group == C, M a multiple of C). */
@@ -71,7 +71,9 @@ export function planDepthwise(p: ConvProblem, kernel: DepthwiseKernel = interior
   const [kwLo, kwHi] = tapRange(g.outSize[2]!, g.inSize[2]!, g.kernel[2]!, g.strides[2]!, g.dilations[2]!, g.padsBegin[2]!);
   const [rowLo, rowHi] = kernel === 'generic' ? [0, 0] : fullRange(khLo, khHi, g.kernel[1]!);
   const [colLo, colHi] = kernel === 'generic' ? [0, 0] : fullRange(kwLo, kwHi, g.kernel[2]!);
-  return { khLo, khHi, kwLo, kwHi, kernel, rowLo, rowHi, colLo, colHi, args: kernel === '7x7' ? new Array<number>(60).fill(0) : [] };
+  const square = g.kernel[1] === g.kernel[2] ? g.kernel[1]! : 0;
+  const viaArgs = kernel === '7x7' || (g.dilations[1]! > 1 && (square === 3 || square === 5 || square === 7));
+  return { khLo, khHi, kwLo, kwHi, kernel, rowLo, rowHi, colLo, colHi, args: viaArgs ? new Array<number>(11 + square * square).fill(0) : [] };
 }
 
 /**
@@ -144,7 +146,16 @@ export function depthwiseWasmApplies(plan: DepthwisePlan): boolean {
 export function depthwisePaddedApplies(p: ConvProblem, plan: DepthwisePlan): boolean {
   const g = p.geo;
   const equal12 = g.strides[1] === g.strides[2] && g.strides[1]! <= 2 && g.dilations[1] === 1 && g.dilations[2] === 1;
-  return depthwiseWasmApplies(plan) || ((plan.kernel === '5x5' || plan.kernel === '7x7') && equal12);
+  return depthwiseWasmApplies(plan) || ((plan.kernel === '5x5' || plan.kernel === '7x7') && equal12) || dilatedSize(p) !== undefined;
+}
+
+/** K of a square 3×3 / 5×5 / 7×7 depthwise at stride 1 with equal dilations above 1, else undefined. */
+function dilatedSize(p: ConvProblem): 3 | 5 | 7 | undefined {
+  const g = p.geo;
+  const K = g.kernel[1]!;
+  if (K !== g.kernel[2] || (K !== 3 && K !== 5 && K !== 7)) return undefined;
+  if (g.strides[1] !== 1 || g.strides[2] !== 1 || g.dilations[1] !== g.dilations[2] || g.dilations[1]! <= 1) return undefined;
+  return K;
 }
 
 /** Float32 scratch of convDepthwiseWasm (one zero-bordered input plane). */
@@ -171,8 +182,11 @@ export function convDepthwiseWasm(
   if (!depthwisePaddedApplies(p, plan)) return false;
   const g = p.geo;
   const stride = g.strides[1] as 1 | 2;
-  const seven = plan.kernel === '7x7' ? wasm.use(DEPTHWISE7_WASM)?.[stride - 1] : undefined;
-  if (plan.kernel === '7x7' && seven === undefined) return false;
+  // Kernels called through plan.args: the 7×7 ones and any dilated one.
+  const dilatedK = dilatedSize(p);
+  const viaArgs = dilatedK !== undefined ? wasm.use(dilatedDepthwiseModule(dilatedK, g.dilations[1]!))
+    : plan.kernel === '7x7' ? wasm.use(DEPTHWISE7_WASM)?.[stride - 1] : undefined;
+  if ((dilatedK !== undefined || plan.kernel === '7x7') && viaArgs === undefined) return false;
   const KK = g.kernel[1]! * g.kernel[2]!;
   const [H, W] = [g.inSize[1]!, g.inSize[2]!];
   const [OH, OW] = [g.outSize[1]!, g.outSize[2]!];
@@ -199,7 +213,7 @@ export function convDepthwiseWasm(
       }
       const b = bias === undefined ? 0 : bias[m]!;
       const yc = (n * p.outChannels + m) * OH * OW;
-      if (seven !== undefined) wasmDepthwise7x7Interior(wasm, seven, plan.args, padded, 0, Wp, w, m * KK, b, y, yc, OW, 0, OH, 0, OW, 0, 0);
+      if (viaArgs !== undefined) wasmDepthwise7x7Interior(wasm, viaArgs, plan.args, padded, 0, Wp, w, m * KK, b, y, yc, OW, 0, OH, 0, OW, 0, 0);
       else wasmDepthwiseInterior(wasm, plan.kernel === '5x5' ? 5 : 3, stride, padded, 0, Wp, w, m * KK, b, y, yc, OW, 0, OH, 0, OW, 0, 0);
     }
   }
