@@ -126,7 +126,7 @@ function finishUnfused(ctx: WasmContext, act: Activation, fused: boolean, rows: 
     const kind = act.kind as 'sigmoid' | 'silu' | 'tanh';
     // Contiguous rows in one call, else one call per row.
     if (ldc === cols) {
-      const v = C.subarray(cOff, cOff + rows * cols);
+      const v = cOff === 0 && rows * cols === C.length ? C : C.subarray(cOff, cOff + rows * cols);
       if (wasmUnaryMath(ctx, math, kind, v, v)) return;
     } else {
       let done = true;

@@ -28,8 +28,10 @@ export interface DepthwisePlan {
   rowHi: number;
   colLo: number;
   colHi: number;
-  /** Argument slots of the 7×7 wasm interior (reused per plane, so a run allocates nothing). */
+  /** Argument slots of the 7×7 and dilated wasm interiors (reused per plane, so a run allocates nothing). */
   args: number[];
+  /** The 7×7 or dilated wasm interior, found on the first wasm run (argsKernel) and kept for later runs. */
+  argsKernel?: WasmDepthwiseKernel;
 }
 
 function tapRange(out: number, inSize: number, k: number, s: number, d: number, pad: number): [Int32Array, Int32Array] {
@@ -94,7 +96,7 @@ export function convDepthwise(
   const multiplier = p.outChannels / p.inChannels;
   const { rowLo, rowHi, colLo, colHi } = plan;
   const hasInterior = plan.kernel !== 'generic' && rowHi > rowLo && colHi > colLo;
-  const seven = plan.kernel === '7x7' ? wasm?.use(DEPTHWISE7_WASM)?.[g.strides[1]! - 1] : undefined;
+  const seven = plan.kernel === '7x7' && wasm !== undefined ? argsKernel(p, plan, wasm) : undefined;
   for (let n = 0; n < p.batch; n++) {
     for (let m = 0; m < p.outChannels; m++) {
       const xc = (n * p.inChannels + Math.floor(m / multiplier)) * H * W;
@@ -184,8 +186,7 @@ export function convDepthwiseWasm(
   const stride = g.strides[1] as 1 | 2;
   // Kernels called through plan.args: the 7×7 ones and any dilated one.
   const dilatedK = dilatedSize(p);
-  const viaArgs = dilatedK !== undefined ? wasm.use(dilatedDepthwiseModule(dilatedK, g.dilations[1]!))
-    : plan.kernel === '7x7' ? wasm.use(DEPTHWISE7_WASM)?.[stride - 1] : undefined;
+  const viaArgs = argsKernel(p, plan, wasm);
   if ((dilatedK !== undefined || plan.kernel === '7x7') && viaArgs === undefined) return false;
   const KK = g.kernel[1]! * g.kernel[2]!;
   const [H, W] = [g.inSize[1]!, g.inSize[2]!];
@@ -264,6 +265,19 @@ function activateWasm(wasm: WasmContext, act: Activation, y: Float32Array): void
 }
 
 /** The 3×3 interior on WebAssembly SIMD; false (nothing done) when x or y is not a float32 view of its memory. */
+/**
+ * The wasm interior called through plan.args (7×7, or any dilated K×K at stride 1), or undefined for the others
+ * (and when the engine refuses the module). Looked up once per plan: later runs neither allocate nor search.
+ */
+function argsKernel(p: ConvProblem, plan: DepthwisePlan, wasm: WasmContext): WasmDepthwiseKernel | undefined {
+  if (plan.argsKernel !== undefined) return plan.argsKernel;
+  const g = p.geo;
+  const dilatedK = dilatedSize(p);
+  if (dilatedK !== undefined) plan.argsKernel = wasm.use(dilatedDepthwiseModule(dilatedK, g.dilations[1]!));
+  else if (plan.kernel === '7x7') plan.argsKernel = wasm.use(DEPTHWISE7_WASM)?.[g.strides[1]! - 1];
+  return plan.argsKernel;
+}
+
 /** The 7×7 interior on WebAssembly SIMD; false (nothing done) outside its memory. */
 function wasmInterior7x7(
   wasm: WasmContext, kernel: WasmDepthwiseKernel, p: ConvProblem, plan: DepthwisePlan, x: FloatArray, xc: number,

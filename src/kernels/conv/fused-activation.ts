@@ -39,9 +39,14 @@ export function readFusedActivation(node: Node): Activation {
  */
 export function activateInPlace(act: Activation, buf: FloatArray, off: number, n: number, wasm?: WasmContext): void {
   if (act.kind === 'none') return;
-  if (wasm !== undefined && buf instanceof Float32Array && buf.buffer === wasm.memory.buffer && activateOnWasm(act, buf.subarray(off, off + n), wasm)) return;
+  if (wasm !== undefined && buf instanceof Float32Array && buf.buffer === wasm.memory.buffer && activateOnWasm(act, wholeOrPart(buf, off, n), wasm)) return;
   // applyActivation only indexes the array, so a Float64Array runs through the same loops.
   applyActivation(act, buf as Float32Array, off, n);
+}
+
+/** buf[off, off + n) as a view: buf itself when that is all of it (the usual whole-output case: no allocation). */
+function wholeOrPart(buf: Float32Array, off: number, n: number): Float32Array {
+  return off === 0 && n === buf.length ? buf : buf.subarray(off, off + n);
 }
 
 /** act over all of `v` (a float32 view of wasm memory) on wasm SIMD; false when the kind has no wasm kernel. */

@@ -34,11 +34,14 @@ interface PoolProblem {
   planes: number;
   geo: WindowGeometry;
   ranges: [TapRanges, TapRanges, TapRanges];
+  /** [rowLo, rowHi, colLo, colHi]: the 2-D outputs whose whole window lies inside X (the interior kernels' part). */
+  interior: [number, number, number, number];
 }
 
 function poolProblem(planes: number, geo: WindowGeometry): PoolProblem {
   const g = liftGeometry(geo, 3);
-  return { planes, geo: g, ranges: [tapRanges(g, 0), tapRanges(g, 1), tapRanges(g, 2)] };
+  const ranges: [TapRanges, TapRanges, TapRanges] = [tapRanges(g, 0), tapRanges(g, 1), tapRanges(g, 2)];
+  return { planes, geo: g, ranges, interior: [...fullWindows(ranges[1], g.kernel[1]!), ...fullWindows(ranges[2], g.kernel[2]!)] };
 }
 
 type Reducer = 'max' | 'avg' | 'avgIncludePad' | 'lp';
@@ -120,12 +123,9 @@ function maxPool2d(pp: PoolProblem, x: PlaneArray, y: PlaneArray): void {
   const sw = g.strides[2]! | 0;
   const ph = g.padsBegin[1]! | 0;
   const pw = g.padsBegin[2]! | 0;
-  const rh = pp.ranges[1];
-  const rw = pp.ranges[2];
   // Outputs whose 3×3 window (dilation 1) lies wholly inside X take the unrolled path; the rest the loop.
   const unrolled = g.kernel[1] === 3 && g.kernel[2] === 3 && g.dilations[1] === 1 && g.dilations[2] === 1;
-  const [rowLo, rowHi] = unrolled ? fullWindows(rh, 3) : [0, 0];
-  const [colLo, colHi] = unrolled ? fullWindows(rw, 3) : [0, 0];
+  const [rowLo, rowHi, colLo, colHi] = unrolled ? pp.interior : NO_INTERIOR;
   const plane = H * W;
   for (let c = 0; c < pp.planes; c++) {
     const xc = c * plane;
@@ -190,6 +190,8 @@ function maxRow3x3s2(x: PlaneArray, r0: number, W: number, y: PlaneArray, yi: nu
     a = e;
   }
 }
+
+const NO_INTERIOR: readonly [number, number, number, number] = [0, 0, 0, 0];
 
 /** [first, end) of the outputs whose window has all `k` taps inside (a contiguous run for pooling windows). */
 function fullWindows(r: TapRanges, k: number): [number, number] {
@@ -258,8 +260,7 @@ function pool2dWasm(pp: PoolProblem, kernel: WasmMaxPoolInterior, border: Border
   if (x.buffer !== memory.buffer || y.buffer !== memory.buffer) return false;
   const g = pp.geo;
   const [H, W, OH, OW] = [g.inSize[1]!, g.inSize[2]!, g.outSize[1]!, g.outSize[2]!];
-  const [rowLo, rowHi] = fullWindows(pp.ranges[1], g.kernel[1]!);
-  const [colLo, colHi] = fullWindows(pp.ranges[2], g.kernel[2]!);
+  const [rowLo, rowHi, colLo, colHi] = pp.interior;
   const interior = rowLo < rowHi && colLo < colHi;
   if (interior) {
     const es = x.BYTES_PER_ELEMENT;
