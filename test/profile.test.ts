@@ -181,7 +181,8 @@ describe.skipIf(!hasDist)('tinfer bench --profile', () => {
     expect(r.stdout).toContain('slowest 2 nodes:');
     const nodeRows = r.stdout.split('slowest 2 nodes:')[1]!.split('\n').filter((l) => /^\| [\d.]+ \|/.test(l));
     expect(nodeRows).toHaveLength(2);
-    expect(r.stdout).toMatch(/\| (MaxPool|Gemm|Softmax) \| (pool|fc|softmax) \| js (max pool 2x2s2|gemm, B packed at prepare \+ relu|softmax rows) \| \[1,/);
+    expect(r.stdout).toMatch(/\| (MaxPool|Gemm|Softmax) \| (pool|fc|softmax) \| f32_(maxpool|gemm|softmax)__js \| js (max pool 2x2s2|gemm, B packed at prepare \+ relu|softmax rows) \| \[1,/);
+    expect(r.stdout).toMatch(/JS share: 0\.0% of run time/);
     expect(r.stdout).toContain('not run (resolved at plan time): 1 alias (no run)');
   });
 

@@ -60,9 +60,9 @@ function opTypeTable(profile: StepProfile[], runs: number): string {
 /** The `top` slowest nodes per run, with how each ran and its output shape. */
 function slowestNodes(profile: StepProfile[], runs: number, top: number): string {
   const ran = profile.filter((p) => p.calls > 0).sort((a, b) => b.totalMs - a.totalMs).slice(0, top);
-  const head = '| ms/run | op | node | how | output shape |\n|---:|---|---|---|---|\n';
+  const head = '| ms/run | op | node | variant | how | output shape |\n|---:|---|---|---|---|---|\n';
   const shape = (p: StepProfile): string => p.outputShapes.map((s) => `[${s.join(',')}]`).join(' ');
-  return head + ran.map((p) => `| ${(p.totalMs / runs).toFixed(3)} | ${p.opType} | ${p.node || '-'} | ${how(p)} | ${shape(p)} |`).join('\n');
+  return head + ran.map((p) => `| ${(p.totalMs / runs).toFixed(3)} | ${p.opType} | ${p.node || '-'} | ${p.variant || '-'} | ${how(p)} | ${shape(p)} |`).join('\n');
 }
 
 /** The node's detail, and how often its wasm kernel fell back to JS when it did. */
@@ -85,11 +85,25 @@ function fallbackSummary(profile: StepProfile[]): string[] {
   return [`JS fallbacks of wasm kernels: ${nodes.map((p) => `${p.node || p.opType} (${p.jsFallbackCalls}/${p.calls})`).join(', ')}`];
 }
 
+/**
+ * The share of run time spent in JS variants while wasm was available (nodes whose kernel did not declare its JS
+ * path fine), with the nodes that took it: nothing slow is silent.
+ */
+export function jsShareLine(profile: readonly StepProfile[]): string {
+  const total = profile.reduce((s, p) => s + p.totalMs, 0);
+  const slow = profile.filter((p) => p.slowJs && p.calls > 0).sort((a, b) => b.totalMs - a.totalMs);
+  const ms = slow.reduce((s, p) => s + p.totalMs, 0);
+  const share = total > 0 ? (100 * ms) / total : 0;
+  const worst = slow.slice(0, 5).map((p) => `${p.node || p.opType} ${p.variant} ${((100 * p.totalMs) / total).toFixed(1)}%`);
+  return `JS share: ${share.toFixed(1)}% of run time in JS variants while wasm is available (${slow.length} nodes)${worst.length ? ': ' + worst.join(', ') : ''}`;
+}
+
 function profileReport(row: BenchRow, top: number): string {
   const profile = row.profile ?? [];
   const skipped = skippedSummary(profile);
   return [
     `\nprofile: ${row.name} (${row.iterations} runs; per-node timers add a little to each run)`,
+    jsShareLine(profile),
     opTypeTable(profile, row.iterations),
     `\nslowest ${top} nodes:`,
     slowestNodes(profile, row.iterations, top),

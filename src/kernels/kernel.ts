@@ -25,8 +25,13 @@ export interface KernelOptions {
    * prepare and call its kernels at run when their views live in that memory (the arena does), else run in JS.
    */
   wasm?: WasmContext;
-  /** Force a convolution algorithm: 'auto' picks per layer. */
+  /** Force a convolution algorithm: 'auto' picks per layer. An alias of `variants: { Conv: … }`. */
   convAlgorithm?: 'auto' | 'reference' | 'im2col' | 'winograd' | 'direct';
+  /**
+   * Forces a variant per op type, by canonical name or a part of it (`{ Conv: 'reference', Add: 'js' }`): a family
+   * with a variant table picks the first applicable variant whose name contains the string. See chooseVariant.
+   */
+  variants?: Readonly<Record<string, string>>;
   [key: string]: unknown;
 }
 
@@ -105,8 +110,86 @@ export interface PreparedKernel {
    * kernel was prepared (see ranOnWasm); profiles report it per node (StepProfile.jsFallbackCalls).
    */
   jsFallbacks?: JsFallbacks;
+  /**
+   * The canonical name of the variant that runs: `dtype_op_shape__isa`, e.g. 'f32_dwconv_5x5s2x1__wasmsimd',
+   * 'f32_add_bcast__wasmsimd', 'f32_resize_linear__js'. The suffix after `__` says where it runs ('wasmsimd',
+   * 'js', 'ref'). Kernels without one are named from their detail (see variantName).
+   */
+  variant?: string;
+  /**
+   * Where the inputs, outputs and scratch of this variant must live. 'wasm': the executor puts every float32 value
+   * the step touches in wasm memory (the static plan's arena, or staging for eager runs); 'any' (default): anywhere.
+   */
+  placement?: Placement;
+  /**
+   * Why a JS variant is fine although wasm is available (shape arithmetic, integer bookkeeping, tiny tensors):
+   * such steps do not count towards the JS share. Undefined for JS variants that are a missing wasm path.
+   */
+  jsOk?: string;
   /** Writes outputs from inputs. Omitted optional inputs arrive as undefined. */
   run(inputs: readonly (Data | undefined)[], outputs: readonly Data[], scratch: readonly Data[]): void;
+}
+
+export type Placement = 'wasm' | 'any';
+
+/** What a variant may rely on besides the node itself. */
+export interface Capabilities {
+  /** The wasm SIMD context, when the wasm backend is active. */
+  readonly wasm?: WasmContext;
+}
+
+/**
+ * One entry of a family's variant table (reference first): a canonical name, when it applies, where its values
+ * must live, and how to prepare it. Prepare picks one variant per node with chooseVariant; run() runs only it.
+ */
+export interface VariantDef<P> {
+  /** Canonical name, `dtype_op_shape__isa`, or a function of the problem for shape-specific names. */
+  readonly name: string | ((problem: P) => string);
+  readonly applies: (problem: P, caps: Capabilities) => boolean;
+  readonly placement: Placement;
+  readonly prepare: (problem: P, ctx: PrepareContext) => PreparedKernel;
+}
+
+/**
+ * Picks the variant of `table` for this problem: the one the user forced for the op type (options.variants, by
+ * name substring) when it applies, else the last applicable one (tables are ordered reference first, fastest
+ * last). The prepared kernel carries the variant's name and placement.
+ */
+export function chooseVariant<P>(table: readonly VariantDef<P>[], problem: P, ctx: PrepareContext): PreparedKernel {
+  const caps: Capabilities = { wasm: ctx.options.wasm };
+  const nameOf = (v: VariantDef<P>): string => (typeof v.name === 'string' ? v.name : v.name(problem));
+  const forced = ctx.options.variants?.[ctx.node.opType];
+  const applicable = table.filter((v) => v.applies(problem, caps));
+  let chosen = applicable[applicable.length - 1];
+  if (forced !== undefined) {
+    const wanted = forced === 'reference' ? table[0] : applicable.find((v) => nameOf(v).includes(forced));
+    if (wanted === undefined || !applicable.includes(wanted)) {
+      throw kernelError(ctx, `variant '${forced}' forced for ${ctx.node.opType} does not apply here; applicable: ${applicable.map(nameOf).join(', ')}`);
+    }
+    chosen = wanted;
+  }
+  if (chosen === undefined) throw kernelError(ctx, 'no variant applies');
+  const prepared = chosen.prepare(problem, ctx);
+  prepared.variant ??= nameOf(chosen);
+  prepared.placement ??= chosen.placement;
+  return prepared;
+}
+
+/**
+ * The variant name a profile shows for a prepared kernel: its own, else one made from its detail and op type
+ * ('wasm …' details run on wasm; anything else runs in JS).
+ */
+export function variantName(kernel: PreparedKernel, opType: string): string {
+  if (kernel.variant !== undefined) return kernel.variant;
+  const dtype = kernel.outputs[0]?.dtype ?? '';
+  const prefix = dtype === 'float32' ? 'f32' : dtype === 'float16' ? 'f16' : dtype;
+  const isa = kernel.detail?.startsWith('wasm') ? 'wasmsimd' : 'js';
+  return `${prefix ? prefix + '_' : ''}${opType.toLowerCase()}__${isa}`;
+}
+
+/** True when the variant runs in JS (its name ends in '__js' or '__ref'). */
+export function isJsVariant(name: string): boolean {
+  return name.endsWith('__js') || name.endsWith('__ref');
 }
 
 /**

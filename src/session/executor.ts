@@ -7,7 +7,7 @@ import { cloneValue, type Data, type TensorData, type TensorType } from '../dtyp
 import type { Graph, Node, ValueType } from '../loader/model.js';
 import { outerNames } from '../graph/scope.js';
 import { scheduleNodes } from '../graph/schedule.js';
-import { NeedsValuesError, type PreparedKernel, type SubgraphRunner } from '../kernels/kernel.js';
+import { isJsVariant, NeedsValuesError, variantName, type PreparedKernel, type SubgraphRunner } from '../kernels/kernel.js';
 import { bindViews, buildStaticPlan, arrayBufferArena, type ArenaAllocator, type PlanStep, type StaticPlan } from './plan.js';
 import { prepareNode, runPrepared, runPreparedOnWasm, wrapKernelError, type NodeEnv } from './prepare.js';
 
@@ -32,6 +32,13 @@ export interface StepProfile {
    * resolved them ('folded at plan time', 'constant at plan time', 'alias (no run)').
    */
   detail: string;
+  /** The canonical name of the variant that ran (PreparedKernel.variant, or one made from its detail). */
+  variant: string;
+  /**
+   * True when the node ran a JS variant although wasm was available and its kernel did not declare the JS path
+   * fine (PreparedKernel.jsOk): the time such nodes take is the run's "JS share".
+   */
+  slowJs: boolean;
   /**
    * Calls that took the JS path although the wasm kernel was prepared (a view outside wasm memory), for kernels
    * that count them (PreparedKernel.jsFallbacks); 0 otherwise.
@@ -110,7 +117,7 @@ export class GraphExecutor {
     const ran = [...this.profiles.values()].map((p) => ({ ...p }));
     if (!options.skipped || this.lastPlan?.kind !== 'static') return ran;
     const skipped = this.lastPlan.plan.skipped.map(({ node, how, outputShapes }): StepProfile => ({
-      node: node.name, opType: node.opType, calls: 0, totalMs: 0, detail: how, jsFallbackCalls: 0, inputShapes: [], outputShapes,
+      node: node.name, opType: node.opType, calls: 0, totalMs: 0, detail: how, variant: '', slowJs: false, jsFallbackCalls: 0, inputShapes: [], outputShapes,
     }));
     return [...ran, ...skipped];
   }
@@ -244,6 +251,7 @@ export class GraphExecutor {
     p.totalMs += ms;
     p.jsFallbackCalls += fallbacks;
     p.detail = step.kernel.detail ?? '';
+    this.nameVariant(p, step.kernel, step.node);
     p.inputShapes = step.inputShapes;
     p.outputShapes = step.outputShapes;
   }
@@ -254,14 +262,21 @@ export class GraphExecutor {
     p.totalMs += ms;
     p.jsFallbackCalls += fallbacks;
     p.detail = eagerDetail(kernel.detail);
+    this.nameVariant(p, kernel, node);
     p.inputShapes = inputs.map((t) => t?.shape);
     p.outputShapes = outs.slice(0, node.outputs.length).map((t) => t.shape);
+  }
+
+  private nameVariant(p: StepProfile, kernel: PreparedKernel, node: Node): void {
+    if (p.variant !== '') return;
+    p.variant = variantName(kernel, node.opType);
+    p.slowJs = this.env.options.wasm !== undefined && isJsVariant(p.variant) && kernel.jsOk === undefined;
   }
 
   private profileOf(node: Node): StepProfile {
     let p = this.profiles.get(node);
     if (!p) {
-      p = { node: node.name, opType: node.opType, calls: 0, totalMs: 0, detail: '', jsFallbackCalls: 0, inputShapes: [], outputShapes: [] };
+      p = { node: node.name, opType: node.opType, calls: 0, totalMs: 0, detail: '', variant: '', slowJs: false, jsFallbackCalls: 0, inputShapes: [], outputShapes: [] };
       this.profiles.set(node, p);
     }
     return p;

@@ -33,6 +33,12 @@ export interface SessionOptions {
   profile?: boolean;
   /** Force a convolution algorithm for A/B tests ('auto' by default). */
   convAlgorithm?: KernelOptions['convAlgorithm'];
+  /**
+   * Forces a kernel variant per op type, by canonical name or a part of it: `{ Conv: 'reference', Add: 'js' }`.
+   * Families with a variant table honour it (an error names the applicable variants when the forced one does not
+   * apply); `session.profile()` names the variant each node ran.
+   */
+  variants?: Readonly<Record<string, string>>;
   /** Reads external tensor data (location relative to the model directory). Node's path loader sets this. */
   externalData?: LoadOptions['externalData'];
   /** Accepted for onnxruntime compatibility; tinfer runs on the calling thread. */
@@ -96,7 +102,7 @@ export class InferenceSession {
     const env: NodeEnv = {
       registry,
       opsets: model.opsets,
-      options: { convAlgorithm: options.convAlgorithm ?? 'auto', wasm: this.wasm },
+      options: { convAlgorithm: options.convAlgorithm ?? 'auto', variants: options.variants, wasm: this.wasm },
       compileSubgraph: subgraphCompiler(() => env, execOptions),
     };
     this.executor = new GraphExecutor(graph, env, execOptions);
