@@ -674,19 +674,21 @@ describe('broadcast engine on random compatible shapes', () => {
   });
 });
 
-describe('transformer activations with the wasm backend active but views outside its memory', () => {
+describe('transformer activations with the wasm backend: the variant is chosen at prepare', () => {
   const wasm = WasmContext.create();
-  it.skipIf(wasm === undefined)('Gelu (both forms), Erf, Sigmoid and Tanh fall back to the JS loop: bit-identical to the js backend', () => {
-    const x = randomTensor([2, 37], 5, -6, 6);
+  it.skipIf(wasm === undefined)('float32 Gelu (both forms), Erf, Sigmoid and Tanh pick the wasm variant, float64 the JS one', () => {
     for (const [op, attrs] of [['Gelu', {}], ['Gelu', { approximate: 'tanh' }], ['Erf', {}], ['Sigmoid', {}], ['Tanh', {}]] as const) {
-      const [js] = runKernel(op, [x], attrs);
-      const [fallback] = runKernel(op, [x], attrs, { options: { wasm } });
-      expectClose(fallback!, js!, 0, 0);
-      // and float64 never takes the float32 wasm kernel
-      const x64 = tensor('float64', x.shape, Float64Array.from(x.data as Float32Array));
-      const [y64] = runKernel(op, [x64], attrs, { options: { wasm } });
-      expect(y64!.data).toBeInstanceOf(Float64Array);
-      expectClose(y64!, runKernel(op, [x64], attrs)[0]!, 0, 0);
+      const node = makeNode(op, attrs as Record<string, AttrValue>);
+      const prepare = (dtype: 'float32' | 'float64') =>
+        defaultRegistry.get(node).prepare({ node, opset: 20, inputs: [{ dtype, shape: [2, 37] }], constants: [undefined], options: { wasm } });
+      const f32 = prepare('float32');
+      expect(f32.variant).toMatch(/^f32_.*__wasmsimd$/);
+      expect(f32.placement).toBe('wasm');
+      const f64 = prepare('float64');
+      expect(f64.variant).toMatch(/^f64_.*__js$/);
+      // and the float64 JS variant computes what the js backend does
+      const x64 = tensor('float64', [2, 37], Float64Array.from(randomTensor([2, 37], 5, -6, 6).data as Float32Array));
+      expectClose(runKernel(op, [x64], attrs, { options: { wasm } })[0]!, runKernel(op, [x64], attrs)[0]!, 0, 0);
     }
   });
 });

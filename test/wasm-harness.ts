@@ -16,6 +16,8 @@ export interface WasmRunOptions {
   opset?: number;
   /** Number of node outputs (default 1). */
   outputs?: number;
+  /** Receives the canonical name of the variant prepare chose (PreparedKernel.variant, '' when unnamed). */
+  onVariant?: (name: string) => void;
 }
 
 /**
@@ -40,6 +42,13 @@ export function runKernelInWasm(
     options: { wasm: ctx },
   };
   const prepared = defaultRegistry.get(node).prepare(pctx);
+  opts.onVariant?.(prepared.variant ?? '');
+  // The executor's placement rule: a 'wasm' variant reads its constants from resident copies in wasm memory.
+  const resident = (t: TensorData): TensorData['data'] => {
+    const d = t.data as Float32Array;
+    const View = d.constructor as Float32ArrayConstructor;
+    return new View(ctx.memory.buffer, ctx.resident(d), d.length);
+  };
   const runtime = inputs.map((t, i) => (t !== undefined && t.dtype in VIEWS && !constant.includes(i) ? t : undefined));
   const types = [
     ...runtime.map((t) => t?.dtype ?? 'float32'),
@@ -59,7 +68,7 @@ export function runKernelInWasm(
       return new View(ctx.memory.buffer, o, lengths[i]!);
     });
     const inViews = inputs.map((t, i) => {
-      if (runtime[i] === undefined) return t?.data;
+      if (runtime[i] === undefined) return t !== undefined && prepared.placement === 'wasm' && !Array.isArray(t.data) ? resident(t) : t?.data;
       views[i]!.set(t!.data as ArrayLike<number>);
       return views[i]!;
     });

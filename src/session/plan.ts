@@ -49,6 +49,11 @@ export interface StaticPlan {
   views: (Data | undefined)[];
   /** Nodes the plan never runs (folded, constant at prepare, aliases), for profiles. */
   skipped: SkippedNode[];
+  /**
+   * Constants read by steps whose variant has placement 'wasm', by value id: their byte offset in the wasm memory
+   * that also holds the arena (uploaded once, at plan time). Those steps get views of these copies.
+   */
+  resident: Map<number, number>;
 }
 
 /** A node resolved at plan time: its outputs are constants or share an input's buffer. */
@@ -117,7 +122,9 @@ export function buildStaticPlan(
     }
     const allInputsConstant = inIds.every((id) => id < 0 || values[id]!.constant !== undefined);
     if (allInputsConstant && isFoldable(node)) {
-      const outs = runPrepared(kernel, inConsts);
+      // Folding runs on plain arrays: a variant that needs wasm placement is prepared again as the JS reference.
+      const folding = kernel.placement === 'wasm' ? prepareNode({ ...env, options: { ...env.options, wasm: undefined } }, node, inTypes, inConsts) : kernel;
+      const outs = runPrepared(folding, inConsts);
       skipped.push({ node, how: 'folded at plan time', outputShapes: outs.slice(0, node.outputs.length).map((t) => t.shape) });
       outs.forEach((t, i) => addValue({ name: outName(i), type: { dtype: t.dtype, shape: t.shape }, constant: t }));
       continue;
@@ -144,7 +151,8 @@ export function buildStaticPlan(
   const outputIds = outputNames.map((n) => lookup(idOf, n, undefined));
   const memory = planMemory(memoryProblem(values, steps, [...inputIds.values()], outputIds));
   const arena = allocateArena(memory.arenaBytes);
-  const plan: StaticPlan = { values, steps, inputIds, outputIds, memory, arena, boundBuffer: arena.buffer(), views: [], skipped };
+  const resident = placeConstants(env, values, steps, arena);
+  const plan: StaticPlan = { values, steps, inputIds, outputIds, memory, arena, boundBuffer: arena.buffer(), views: [], skipped, resident };
   bindViews(plan);
   return plan;
 }
@@ -157,12 +165,39 @@ export function bindViews(plan: StaticPlan): void {
   plan.views = makeValueViews(plan.values, plan.memory, buffer, base, previous);
   plan.boundBuffer = buffer;
   plan.steps.forEach((step, s) => {
-    step.inViews = step.inputs.map((id) => (id < 0 ? undefined : plan.views[id]));
+    const onWasm = step.kernel.placement === 'wasm';
+    step.inViews = step.inputs.map((id) => {
+      if (id < 0) return undefined;
+      const at = onWasm ? plan.resident.get(id) : undefined;
+      const v = plan.values[id]!;
+      return at === undefined ? plan.views[id] : viewData(v.type.dtype, buffer, at, sizeOf(v.type.shape));
+    });
     step.outViews = step.outputs.map((id) => plan.views[id]!);
     step.scratchViews = (step.kernel.scratch ?? []).map((spec, k) =>
       viewData(spec.dtype, buffer, base + plan.memory.scratchOffsets[s]![k]!, spec.length),
     );
   });
+}
+
+/**
+ * The placement guarantee for constants: every typed-array constant a 'wasm' step reads gets one copy in the wasm
+ * memory that holds the arena (shared across plans and sessions of the context, keyed by the data). Arena values
+ * are there already; a plan whose arena is not in wasm memory has no wasm steps.
+ */
+function placeConstants(env: NodeEnv, values: PlanValue[], steps: PlanStep[], arena: ArenaBlock): Map<number, number> {
+  const resident = new Map<number, number>();
+  const wasm = env.options.wasm;
+  if (wasm === undefined) return resident;
+  for (const step of steps) {
+    if (step.kernel.placement !== 'wasm') continue;
+    if (arena.buffer() !== wasm.memory.buffer) throw new Error(`${nodeLabel(step.node)}: a wasm variant planned on an arena outside wasm memory`);
+    for (const id of step.inputs) {
+      const c = id < 0 ? undefined : values[id]!.constant;
+      if (c === undefined || resident.has(id) || isElementArray(c.dtype) || Array.isArray(c.data)) continue;
+      resident.set(id, wasm.resident(c.data as Exclude<Data, unknown[]>));
+    }
+  }
+  return resident;
 }
 
 function lookup(idOf: Map<string, number>, name: string, node: Node | undefined): number {

@@ -1,4 +1,4 @@
-import { allocData, sizeOf, type TensorData, type TensorType } from '../dtype.js';
+import { allocData, sizeOf, viewData, type TensorData, type TensorType } from '../dtype.js';
 import { TinferError, nodeLabel } from '../errors.js';
 import type { Graph, Node } from '../loader/model.js';
 import { NeedsValuesError, type KernelOptions, type PreparedKernel, type SubgraphRunner } from '../kernels/kernel.js';
@@ -81,7 +81,13 @@ export function runPrepared(kernel: PreparedKernel, inputs: (TensorData | undefi
 export function runPreparedOnWasm(
   kernel: PreparedKernel, inputs: (TensorData | undefined)[], constant: readonly boolean[], node: Node, wasm: WasmContext,
 ): TensorData[] {
-  if (kernel.constantOutputs || kernel.alias !== undefined || !kernel.detail?.startsWith('wasm')) return runPrepared(kernel, inputs, node);
+  const placed = kernel.placement === 'wasm';
+  if (kernel.constantOutputs || kernel.alias !== undefined || !(placed || kernel.detail?.startsWith('wasm'))) return runPrepared(kernel, inputs, node);
+  // A 'wasm' variant reads its constants from their resident copies (uploaded once); older kernels packed theirs.
+  const resident = inputs.map((t, i) => {
+    if (!placed || !constant[i] || t === undefined || Array.isArray(t.data) || t.data.buffer === wasm.memory.buffer) return undefined;
+    return wasm.resident(t.data);
+  });
   const staged = inputs.map((t, i) => t !== undefined && t.dtype === 'float32' && !constant[i] && (t.data as Float32Array).buffer !== wasm.memory.buffer);
   const lengths = [
     ...inputs.map((t, i) => (staged[i] ? t!.data.length : 0)),
@@ -99,6 +105,7 @@ export function runPreparedOnWasm(
   try {
     const view = (k: number) => new Float32Array(wasm.memory.buffer, block + 4 * starts[k]!, lengths[k]!);
     const ins = inputs.map((t, i) => {
+      if (resident[i] !== undefined) return viewData(t!.dtype, wasm.memory.buffer, resident[i]!, t!.data.length);
       if (!staged[i]) return t?.data;
       const v = view(i);
       v.set(t!.data as Float32Array);

@@ -1,3 +1,4 @@
+import type { BigIntArray, NumericArray } from '../dtype.js';
 import { hasRelaxedSimd, hasWasmSimd, ModuleBuilder } from './emitter.js';
 import {
   addElementwiseKernels, BINARY_OPS, binaryName, channelName, CLAMP_NAME, LEAKYRELU_NAME, type BinaryOp,
@@ -142,6 +143,7 @@ export class WasmContext {
    * weight tensor data, so it keeps nothing alive). Lives here so the cache dies with the context.
    */
   readonly uploads = new WeakMap<object, unknown>();
+  private readonly residents = new WeakMap<object, number>();
   private top = RESERVED_BYTES;
   private readonly freeList: Array<{ offset: number; size: number }> = [];
   private readonly live = new Map<number, number>();
@@ -327,6 +329,21 @@ export class WasmContext {
   }
 
   /** Copies `data` into memory at a new aligned block; returns its byte offset. */
+  /**
+   * Byte offset of a copy of `data` in this memory, made once per data object: the constants (weights, folded
+   * values) that a wasm variant reads are placed here by the executor and never copied again.
+   */
+  resident(data: NumericArray | BigIntArray): number {
+    if (data.buffer === this.memory.buffer) return data.byteOffset;
+    let at = this.residents.get(data);
+    if (at === undefined) {
+      at = this.alloc(Math.max(data.byteLength, 16));
+      new Uint8Array(this.memory.buffer, at, data.byteLength).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      this.residents.set(data, at);
+    }
+    return at;
+  }
+
   allocFloats(data: Float32Array, align = 64): number {
     const offset = this.alloc(data.length * 4, align);
     new Float32Array(this.memory.buffer, offset, data.length).set(data);

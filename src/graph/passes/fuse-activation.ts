@@ -118,7 +118,7 @@ function singleActivation(node: Node, g: GraphIndex): { name: FusedActivationNam
  * Clip's bounds: attributes min/max before opset 11, optional constant inputs after (an omitted one is
  * unbounded). A bound that is a runtime value cannot be fused.
  */
-function clipBounds(node: Node, g: GraphIndex): { name: FusedActivationName; params: number[] } | undefined {
+export function clipBounds(node: Node, g: GraphIndex): { name: FusedActivationName; params: number[] } | undefined {
   let lo = attrFloat(node, 'min', -Infinity);
   let hi = attrFloat(node, 'max', Infinity);
   for (const [i, set] of [[1, (v: number) => (lo = v)], [2, (v: number) => (hi = v)]] as const) {

@@ -7,6 +7,7 @@ import type { FloatArray } from './reference.js';
 import type { WasmContext } from '../../wasm/context.js';
 import { wasmClamp, wasmLeakyRelu } from '../../wasm/elementwise.js';
 import { MATH_KERNELS, wasmUnaryMath } from '../../wasm/math-kernels.js';
+import { HARD_ACTIVATIONS_MODULE } from '../elementwise/activations.wasm.js';
 
 /**
  * The fused activation of a node (NO_ACTIVATION when none): 'clip' params are [min, max], 'leakyrelu' [alpha],
@@ -63,6 +64,12 @@ function activateOnWasm(act: Activation, v: Float32Array, wasm: WasmContext): bo
     case 'tanh': {
       const math = wasm.use(MATH_KERNELS);
       return math !== undefined && wasmUnaryMath(wasm, math, act.kind, v, v);
+    }
+    case 'hardswish': {
+      const hard = wasm.use(HARD_ACTIVATIONS_MODULE);
+      if (hard === undefined) return false;
+      hard.hardSwish(v.byteOffset, v.byteOffset, v.length, act.alpha ?? 1 / 6, act.beta ?? 0.5);
+      return true;
     }
     default:
       return false;

@@ -8,8 +8,9 @@ import type { Node } from '../../loader/model.js';
 import type { KernelDef } from '../kernel.js';
 import { FLOATS, NUMERIC, SIGNED_NUMERIC } from './dtypes.js';
 import { gelu } from './math.js';
-import { plain, unaryKernels, withWasmMath, type UnarySpec } from './unary.js';
-import { wasmClamp } from '../../wasm/elementwise.js';
+import { mathKernel, plain, unaryKernels, type UnarySpec } from './unary.js';
+import { HARD_ACTIVATIONS_MODULE } from './activations.wasm.js';
+import { MATH_KERNELS } from '../../wasm/math-kernels.js';
 
 /** sigmoid(x) = 1 / (1 + e^-x), evaluated so that e^(large) never overflows to Inf/Inf. */
 export function sigmoid(x: number): number {
@@ -49,14 +50,15 @@ const ACTIVATIONS: Record<string, UnarySpec> = {
   Relu: {
     ...plain(SIGNED_NUMERIC, relu, (x) => (x > 0n ? x : 0n)),
     // Relu the graph could not fuse into a producer (after a norm, a Concat, ...): wasm clamp to [0, +∞).
-    floatLoop: (_node, wasm) => (x, y) => {
-      if (wasm !== undefined && x instanceof Float32Array && y instanceof Float32Array && wasmClamp(wasm, x, y, 0, Infinity)) return;
+    floatLoop: () => (x, y) => {
       for (let i = 0; i < x.length; i++) y[i] = Math.max(x[i], 0);
     },
+    wasm: (_node, wasm) => (x, y, n) => wasm.kernels.elementwise.clamp(x, y, n, 0, Infinity),
   },
   Sigmoid: {
     ...plain(FLOATS, sigmoid),
-    floatLoop: (_node, wasm) => withWasmMath('sigmoid', wasm, (x, y) => {
+    wasm: mathKernel('sigmoid'),
+    floatLoop: () => ((x, y) => {
       for (let i = 0; i < x.length; i++) {
         const v = x[i];
         if (v >= 0) y[i] = 1 / (1 + Math.exp(-v));
@@ -69,7 +71,8 @@ const ACTIVATIONS: Record<string, UnarySpec> = {
   },
   Tanh: {
     ...plain(FLOATS, Math.tanh),
-    floatLoop: (_node, wasm) => withWasmMath('tanh', wasm, (x, y) => {
+    wasm: mathKernel('tanh'),
+    floatLoop: () => ((x, y) => {
       for (let i = 0; i < x.length; i++) y[i] = Math.tanh(x[i]);
     }),
   },
@@ -82,6 +85,10 @@ const ACTIVATIONS: Record<string, UnarySpec> = {
     make: (node) => {
       const alpha = attrFloat(node, 'alpha', 0.01);
       return { num: (x) => (x >= 0 ? x : alpha * x) };
+    },
+    wasm: (node, wasm) => {
+      const alpha = attrFloat(node, 'alpha', 0.01);
+      return (x, y, n) => wasm.kernels.elementwise.leakyRelu(x, y, n, alpha);
     },
     floatLoop: (node) => {
       const alpha = attrFloat(node, 'alpha', 0.01);
@@ -139,21 +146,34 @@ const ACTIVATIONS: Record<string, UnarySpec> = {
       const beta = attrFloat(node, 'beta', 0.5);
       return { num: (x) => Math.max(0, Math.min(1, alpha * x + beta)) };
     },
+    wasm: (node, wasm) => {
+      const k = wasm.use(HARD_ACTIVATIONS_MODULE);
+      const alpha = attrFloat(node, 'alpha', 0.2);
+      const beta = attrFloat(node, 'beta', 0.5);
+      return k && ((x, y, n) => k.hardSigmoid(x, y, n, alpha, beta));
+    },
   },
   // hardswish(x) = x * max(0, min(1, x / 6 + 1/2))
-  HardSwish: plain(FLOATS, (x) => x * Math.max(0, Math.min(1, x / 6 + 0.5))),
+  HardSwish: {
+    ...plain(FLOATS, (x) => x * Math.max(0, Math.min(1, x / 6 + 0.5))),
+    wasm: (_node, wasm) => {
+      const k = wasm.use(HARD_ACTIVATIONS_MODULE);
+      return k && ((x, y, n) => k.hardSwish(x, y, n, 1 / 6, 0.5));
+    },
+  },
   // gelu(x) = x/2 (1 + erf(x / sqrt 2)), or with approximate='tanh': x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
   Gelu: {
     types: FLOATS,
     make: (node) => ({ num: usesTanhApproximation(node) ? geluTanh : gelu }),
-    floatLoop: (node, wasm) =>
+    wasm: (node, wasm) => wasm.use(MATH_KERNELS)?.unary[usesTanhApproximation(node) ? 'gelu_tanh' : 'gelu'],
+    floatLoop: (node) =>
       usesTanhApproximation(node)
-        ? withWasmMath('gelu_tanh', wasm, (x, y) => {
+        ? (x, y) => {
             for (let i = 0; i < x.length; i++) y[i] = geluTanh(x[i]);
-          })
-        : withWasmMath('gelu', wasm, (x, y) => {
+          }
+        : (x, y) => {
             for (let i = 0; i < x.length; i++) y[i] = gelu(x[i]);
-          }),
+          },
   },
   // shrink(x) = x < -lambd ? x + bias : x > lambd ? x - bias : 0
   Shrink: {

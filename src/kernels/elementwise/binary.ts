@@ -8,16 +8,15 @@ import type { DType, TensorType } from '../../dtype.js';
 import type { Node } from '../../loader/model.js';
 import { attrInt, attrString } from '../../graph/attributes.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
-import { kernelError, jsFallbacks, ranOnWasm, withActivation, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
-import { broadcastShapes, checkUnidirectional, planBroadcast, runBinaryPlan, type BinaryInner } from './broadcast.js';
+import { chooseVariant, kernelError, withActivation, requireInput, type Capabilities, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef } from '../kernel.js';
+import { broadcastShapes, checkUnidirectional, planBroadcast, runBinaryPlan, type BinaryInner, type BroadcastPlan } from './broadcast.js';
+import { BCAST_MODULE, bcastCall, bcastPattern, runBcast, type BcastOp } from './binary.wasm.js';
 import { FLOATS, INTS, NUMERIC, UNSIGNED_INTS, checkDtype, isBigIntDtype, roundBinaryFor } from './dtypes.js';
 import { isNarrowFloat, roundToNarrowFloat } from '../../loader/float16.js';
 import { activateInPlace, readFusedActivation } from '../conv/fused-activation.js';
 import type { Activation } from '../gemm/activation.js';
 import type { FloatArray } from '../conv/reference.js';
 import type { WasmContext } from '../../wasm/context.js';
-import { wasmBinary, wasmPerChannel } from '../../wasm/elementwise.js';
-import type { BinaryOp } from '../../wasm/elementwise-kernels.js';
 
 export interface BinaryFns {
   /** For number storage: a, b are numbers (or bigint/number mixes for Pow, handled by the op). */
@@ -284,103 +283,93 @@ export function prepareBinary(ctx: PrepareContext, spec: BinarySpec, unidirectio
   }
   const outDtype = spec.out ?? a.dtype;
   const plan = planBroadcast(outShape, [a.shape, bShape]);
-  const fns = spec.make(ctx.node, a.dtype, b.dtype);
-  const inner = fns.inner ?? scalarInner(isBigIntDtype(a.dtype) && fns.big ? fns.big : fns.num);
   const act = readFusedActivation(ctx.node);
   if (act.kind !== 'none' && !FLOATS.includes(outDtype)) throw new UnsupportedError(`${nodeLabel(ctx.node)}: a fused activation needs a float output, got ${outDtype}`);
-  const wasmPath = wasmBinaryRunner(ctx, a, b, outShape);
-  const wasmRun = wasmPath?.run;
-  const fallbacks = jsFallbacks();
+  const problem: BinaryProblem = { spec, a, b, outDtype, outShape, plan, act, opName: ctx.node.opType.toLowerCase(), op: ctx.node.domain === '' ? WASM_BINARY[ctx.node.opType] : undefined };
+  return chooseVariant(BINARY_VARIANTS, problem, ctx);
+}
+
+/** One binary node, as the variants see it. */
+interface BinaryProblem {
+  spec: BinarySpec;
+  a: TensorType;
+  b: TensorType;
+  outDtype: DType;
+  outShape: number[];
+  /** The collapsed broadcast (B's shape already aligned for legacy and unidirectional forms). */
+  plan: BroadcastPlan;
+  act: Activation;
+  /** The op type in lower case, for variant names. */
+  opName: string;
+  /** The wasm kernel's op for float32 Add/Sub/Mul/Div/PRelu. */
+  op: BcastOp | undefined;
+}
+
+const WASM_BINARY: Record<string, BcastOp> = { Add: 'add', Sub: 'sub', Mul: 'mul', Div: 'div', PRelu: 'prelu' };
+
+/** The reference: the broadcast odometer with the op's JS inner loop (any dtype). */
+function prepareBinaryJs(p: BinaryProblem, ctx: PrepareContext): PreparedKernel {
+  const { spec, a, b, outDtype, outShape, plan, act } = p;
+  const fns = spec.make(ctx.node, a.dtype, b.dtype);
+  const inner = fns.inner ?? scalarInner(isBigIntDtype(a.dtype) && fns.big ? fns.big : fns.num);
   const full = (s: readonly number[]): boolean => s.length === outShape.length && s.every((d, i) => d === outShape[i]);
-  const jsPath = full(a.shape) && full(bShape) ? 'js elementwise' : 'js broadcast';
+  const same = full(a.shape) && full(b.shape);
   return {
     outputs: [{ dtype: outDtype, shape: outShape }],
-    detail: withActivation(wasmPath?.detail ?? jsPath, act),
-    jsFallbacks: fallbacks,
+    detail: withActivation(same ? 'js elementwise' : 'js broadcast', act),
     inPlace: inPlaceCandidate(ctx, outDtype, outShape, [0, 1]),
+    // Integer and bool arithmetic is index and mask bookkeeping; float ones are the hot path.
+    jsOk: FLOATS.includes(outDtype) ? undefined : 'integer arithmetic',
     run(inputs, outputs) {
       const out = outputs[0]!;
-      if (!(wasmRun && ranOnWasm(fallbacks, wasmRun(inputs[0] as Float32Array, inputs[1] as Float32Array, out as Float32Array)))) {
-        runBinaryPlan(plan, inputs[0], inputs[1], out, inner);
-      }
+      runBinaryPlan(plan, inputs[0], inputs[1], out, inner);
       if (act.kind !== 'none') activateOutput(act, outDtype, out as FloatArray, ctx.options.wasm);
     },
   };
 }
 
-const WASM_BINARY: Record<string, BinaryOp> = { Add: 'add', Sub: 'sub', Mul: 'mul', Div: 'div' };
-
-type WasmBinaryRun = (a: Float32Array, b: Float32Array, out: Float32Array) => boolean;
-
-/** A wasm runner and the path it takes, for profiles. */
-interface WasmBinaryPath {
-  run: WasmBinaryRun;
-  detail: string;
-}
-
-/**
- * For float32 Add/Sub/Mul/Div with the wasm backend, a runner for the two broadcasts CNNs spend their time in:
- * equal shapes (residual sums) and one operand holding one value per channel of the other, [C, 1, .., 1]
- * right-aligned (bias, squeeze-and-excitation scales); false from the runner when a view is outside wasm
- * memory. A constant per-channel operand is copied into wasm memory once. Undefined for every other case.
- */
-function wasmBinaryRunner(ctx: PrepareContext, a: TensorType, b: TensorType, outShape: readonly number[]): WasmBinaryPath | undefined {
-  const op = ctx.node.domain === '' ? WASM_BINARY[ctx.node.opType] : undefined;
-  const wasm = ctx.options.wasm;
-  if (op === undefined || wasm === undefined || a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
-  const full = (s: readonly number[]) => s.length === outShape.length && s.every((d, i) => d === outShape[i]);
-  if (full(a.shape) && full(b.shape)) {
-    // A constant operand (a positional embedding, say) is copied into wasm memory once.
-    const [ca, cb] = [ctx.constants[0]?.data, ctx.constants[1]?.data];
-    const at = [ca, cb].map((d) => (d instanceof Float32Array ? uploadConstant(wasm, d) : undefined));
-    const views: (Float32Array | undefined)[] = [undefined, undefined];
-    const view = (i: number, runtime: Float32Array) => {
-      if (at[i] === undefined) return runtime;
-      if (views[i]?.buffer !== wasm.memory.buffer) views[i] = wasm.f32(at[i]!, runtime.length);
-      return views[i]!;
-    };
-    return { run: (x, y, out) => wasmBinary(wasm, op, view(0, x), view(1, y), out), detail: `wasm ${op} same shapes` };
-  }
-  const channelOnLeft = full(b.shape);
-  if (!channelOnLeft && !full(a.shape)) return undefined;
-  const c = channelOnLeft ? a : b;
-  const axis = channelAxis(c.shape, outShape);
-  if (axis === undefined) return undefined;
-  const channels = outShape[axis]!;
-  const inner = outShape.slice(axis + 1).reduce((p, d) => p * d, 1);
-  const outer = outShape.slice(0, axis + 1).reduce((p, d) => p * d, 1);
-  if (inner < 4) return undefined;
-  // A constant full-size operand lives outside wasm memory, so the runner would always refuse: say JS up front.
-  if (ctx.constants[channelOnLeft ? 1 : 0] !== undefined) return undefined;
-  const constant = ctx.constants[channelOnLeft ? 0 : 1]?.data;
-  const uploaded = constant instanceof Float32Array ? uploadConstant(wasm, constant) : undefined;
-  let constantView: Float32Array | undefined;
-  const run: WasmBinaryRun = (x, y, out) => {
-    if (uploaded !== undefined && constantView?.buffer !== wasm.memory.buffer) constantView = wasm.f32(uploaded, channels);
-    const cv = constantView ?? (channelOnLeft ? x : y);
-    return wasmPerChannel(wasm, op, channelOnLeft ? y : x, cv, out, outer, inner, channelOnLeft);
+/** float32 under any broadcast of at most four collapsed loop dims, on wasm SIMD (binary.wasm.ts). */
+function prepareBinaryWasm(p: BinaryProblem, ctx: PrepareContext): PreparedKernel {
+  const wasm = ctx.options.wasm!;
+  const kernel = wasm.use(BCAST_MODULE)![p.op!];
+  const call = bcastCall(p.plan.dims, p.plan.strides[0]!, p.plan.strides[1]!)!;
+  const { outDtype, outShape, act } = p;
+  return {
+    outputs: [{ dtype: outDtype, shape: outShape }],
+    detail: withActivation(`wasm ${p.op} ${bcastPattern(call)} [${p.plan.dims.join('x')}]`, act),
+    inPlace: inPlaceCandidate(ctx, outDtype, outShape, [0, 1]),
+    run(inputs, outputs) {
+      const out = outputs[0] as Float32Array;
+      runBcast(kernel, call, (inputs[0] as Float32Array).byteOffset, (inputs[1] as Float32Array).byteOffset, out.byteOffset);
+      if (act.kind !== 'none') activateInPlace(act, out, 0, out.length, wasm);
+    },
   };
-  return { run, detail: `wasm ${op} per channel` };
 }
 
-/** The axis of `out` that a [C, 1, .., 1] operand (right-aligned, leading 1s allowed) runs along, C > 1. */
-function channelAxis(shape: readonly number[], outShape: readonly number[]): number | undefined {
-  const offset = outShape.length - shape.length;
-  if (offset < 0) return undefined;
-  const nonUnit = shape.flatMap((d, i) => (d !== 1 ? [i] : []));
-  if (nonUnit.length !== 1) return undefined;
-  const axis = nonUnit[0]! + offset;
-  return shape[nonUnit[0]!] === outShape[axis] ? axis : undefined;
+function wasmApplies(p: BinaryProblem, caps: Capabilities): boolean {
+  return (
+    caps.wasm !== undefined && p.op !== undefined && p.a.dtype === 'float32' && p.b.dtype === 'float32' &&
+    bcastCall(p.plan.dims, p.plan.strides[0]!, p.plan.strides[1]!) !== undefined && caps.wasm.use(BCAST_MODULE) !== undefined
+  );
 }
 
-/** Copies a constant into wasm memory once per context (keyed by its data); returns the byte offset. */
-function uploadConstant(wasm: WasmContext, data: Float32Array): number {
-  const have = wasm.uploads.get(data);
-  if (typeof have === 'number') return have;
-  const at = wasm.allocFloats(data);
-  if (have === undefined) wasm.uploads.set(data, at);
-  return at;
-}
+const dtypeTag = (d: DType): string => (d === 'float32' ? 'f32' : d === 'float16' ? 'f16' : d);
+
+/** The binary family's variants, reference first (see chooseVariant). */
+const BINARY_VARIANTS: readonly VariantDef<BinaryProblem>[] = [
+  {
+    name: (p) => `${dtypeTag(p.a.dtype)}_${p.opName}__js`,
+    applies: () => true,
+    placement: 'any',
+    prepare: prepareBinaryJs,
+  },
+  {
+    name: (p) => `f32_${p.op}_${bcastPattern(bcastCall(p.plan.dims, p.plan.strides[0]!, p.plan.strides[1]!)!)}__wasmsimd`,
+    applies: wasmApplies,
+    placement: 'wasm',
+    prepare: prepareBinaryWasm,
+  },
+];
 
 /** The fused activation over the whole output (on wasm SIMD when it can), rounded for narrow floats. */
 function activateOutput(act: Activation, dtype: DType, out: FloatArray, wasm: WasmContext | undefined): void {

@@ -2,14 +2,14 @@
  * Unary elementwise ops as one table: op name -> allowed dtypes + scalar function (built from the
  * node's attributes). One generic kernel runs them all: y[i] = f(x[i]).
  */
-import type { DType } from '../../dtype.js';
+import type { DType, TensorType } from '../../dtype.js';
 import type { Node } from '../../loader/model.js';
 import { attrInt } from '../../graph/attributes.js';
-import { requireInput, type KernelDef } from '../kernel.js';
+import { chooseVariant, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef } from '../kernel.js';
 import { BOOL, FLOATS, INTS, NUMERIC, SIGNED_NUMERIC, checkDtype, isBigIntDtype, roundUnaryFor } from './dtypes.js';
 import { erf } from './math.js';
 import type { WasmContext } from '../../wasm/context.js';
-import { MATH_KERNELS, wasmUnaryMath, type UnaryMathOp } from '../../wasm/math-kernels.js';
+import { MATH_KERNELS, type UnaryMathOp } from '../../wasm/math-kernels.js';
 
 export interface ScalarFns {
   /** For number storage (floats, ints up to 32 bits, bool). */
@@ -28,22 +28,22 @@ export interface UnarySpec {
    * for hot activations: it avoids one indirect call per element.
    */
   floatLoop?: (node: Node, wasm?: WasmContext) => FloatLoop;
+  /**
+   * The float32 wasm SIMD kernel for this node, on byte offsets (x, y, n), when the op has one: the family's wasm
+   * variant runs it on the arena (placement 'wasm').
+   */
+  wasm?: (node: Node, wasm: WasmContext) => WasmUnaryRun | undefined;
+}
+
+/** y[0, n) = op(x[0, n)) on byte offsets of wasm memory. */
+export type WasmUnaryRun = (x: number, y: number, n: number) => void;
+
+/** A spec's wasm kernel from the math family (exp, sigmoid, tanh, erf, gelu…). */
+export function mathKernel(op: UnaryMathOp): (node: Node, wasm: WasmContext) => WasmUnaryRun | undefined {
+  return (_node, wasm) => wasm.use(MATH_KERNELS)?.unary[op];
 }
 
 export type FloatLoop = (x: Float32Array | Float64Array, y: Float32Array | Float64Array) => void;
-
-/**
- * `js`, or the wasm SIMD kernel `op` when the wasm backend is active and both views are float32 views of its
- * memory (the arena); the kernel's accuracy is stated in src/wasm/math-kernels.ts (relative error ~1e-7).
- */
-export function withWasmMath(op: UnaryMathOp, wasm: WasmContext | undefined, js: FloatLoop): FloatLoop {
-  const k = wasm?.use(MATH_KERNELS);
-  if (wasm === undefined || k === undefined) return js;
-  return (x, y) => {
-    if (x instanceof Float32Array && y instanceof Float32Array && wasmUnaryMath(wasm, k, op, x, y)) return;
-    js(x, y);
-  };
-}
 
 /** A spec whose functions do not depend on attributes. */
 export function plain(types: readonly DType[], num: (x: number) => number, big?: (x: bigint) => bigint): UnarySpec {
@@ -69,13 +69,15 @@ const MATH_OPS: Record<string, UnarySpec> = {
     floatLoop: () => (x, y) => {
       for (let i = 0; i < x.length; i++) y[i] = Math.exp(x[i]);
     },
+    wasm: mathKernel('exp'),
   },
   Log: plain(FLOATS, Math.log),
   Erf: {
     ...plain(FLOATS, erf),
-    floatLoop: (_node, wasm) => withWasmMath('erf', wasm, (x, y) => {
+    floatLoop: () => (x, y) => {
       for (let i = 0; i < x.length; i++) y[i] = erf(x[i]);
-    }),
+    },
+    wasm: mathKernel('erf'),
   },
   Sin: plain(FLOATS, Math.sin),
   Cos: plain(FLOATS, Math.cos),
@@ -102,6 +104,75 @@ const MATH_OPS: Record<string, UnarySpec> = {
   },
 };
 
+interface UnaryProblem {
+  opType: string;
+  spec: UnarySpec;
+  x: TensorType;
+  outDtype: DType;
+}
+
+const tag = (d: DType): string => (d === 'float32' ? 'f32' : d === 'float16' ? 'f16' : d === 'float64' ? 'f64' : d);
+
+/** The reference: one scalar function per element (hand-written loops for hot float activations). */
+function prepareUnaryJs(p: UnaryProblem, ctx: PrepareContext): PreparedKernel {
+  const { spec, x, outDtype } = p;
+  const fns = spec.make(ctx.node);
+  const outputs = [{ dtype: outDtype, shape: [...x.shape] }];
+  const inPlace = outDtype === x.dtype ? 0 : undefined;
+  const jsOk = FLOATS.includes(x.dtype) ? undefined : 'integer or bool values';
+  if (isBigIntDtype(x.dtype)) {
+    const big = fns.big ?? ((v: bigint) => BigInt(Math.trunc(fns.num(Number(v)))));
+    return {
+      outputs,
+      inPlace,
+      jsOk,
+      run(inputs, outs) {
+        const xs = inputs[0] as BigInt64Array;
+        const ys = outs[0] as BigInt64Array;
+        for (let i = 0; i < xs.length; i++) ys[i] = big(xs[i]);
+      },
+    };
+  }
+  if (spec.floatLoop && (x.dtype === 'float32' || x.dtype === 'float64') && outDtype === x.dtype) {
+    const loop = spec.floatLoop(ctx.node);
+    return { outputs, inPlace, jsOk, run: (inputs, outs) => loop(inputs[0] as Float32Array, outs[0] as Float32Array) };
+  }
+  const f = roundUnaryFor(outDtype, fns.num);
+  return {
+    outputs,
+    inPlace,
+    jsOk,
+    run(inputs, outs) {
+      const xs = inputs[0] as Float32Array;
+      const ys = outs[0] as Float32Array;
+      for (let i = 0; i < xs.length; i++) ys[i] = f(xs[i]);
+    },
+  };
+}
+
+function prepareUnaryWasm(p: UnaryProblem, ctx: PrepareContext): PreparedKernel {
+  const k = p.spec.wasm!(ctx.node, ctx.options.wasm!)!;
+  return {
+    outputs: [{ dtype: 'float32', shape: [...p.x.shape] }],
+    inPlace: 0,
+    detail: `wasm ${p.opType.toLowerCase()}`,
+    run(inputs, outs) {
+      const y = outs[0] as Float32Array;
+      k((inputs[0] as Float32Array).byteOffset, y.byteOffset, y.length);
+    },
+  };
+}
+
+const UNARY_VARIANTS: readonly VariantDef<UnaryProblem>[] = [
+  { name: (p) => `${tag(p.x.dtype)}_${p.opType.toLowerCase()}__js`, applies: () => true, placement: 'any', prepare: prepareUnaryJs },
+  {
+    name: (p) => `f32_${p.opType.toLowerCase()}__wasmsimd`,
+    applies: (p, caps) => caps.wasm !== undefined && p.x.dtype === 'float32' && p.outDtype === 'float32' && p.spec.wasm !== undefined,
+    placement: 'wasm',
+    prepare: prepareUnaryWasm,
+  },
+];
+
 /** x[i] -> y[i] with one scalar function; y may alias x (inPlace) since each element is read before written. */
 export function unaryKernel(opType: string, spec: UnarySpec): KernelDef {
   return {
@@ -111,35 +182,12 @@ export function unaryKernel(opType: string, spec: UnarySpec): KernelDef {
       const x = requireInput(ctx, 0);
       checkDtype(ctx, x.dtype, spec.types);
       const outDtype = spec.out ?? x.dtype;
-      const fns = spec.make(ctx.node);
-      const outputs = [{ dtype: outDtype, shape: [...x.shape] }];
-      const inPlace = outDtype === x.dtype ? 0 : undefined;
-      if (isBigIntDtype(x.dtype)) {
-        const big = fns.big ?? ((v: bigint) => BigInt(Math.trunc(fns.num(Number(v)))));
-        return {
-          outputs,
-          inPlace,
-          run(inputs, outs) {
-            const xs = inputs[0] as BigInt64Array;
-            const ys = outs[0] as BigInt64Array;
-            for (let i = 0; i < xs.length; i++) ys[i] = big(xs[i]);
-          },
-        };
+      // A wasm kernel that the engine refused to compile leaves the JS variant (the profile says so).
+      const problem: UnaryProblem = { opType, spec, x, outDtype };
+      if (spec.wasm !== undefined && ctx.options.wasm !== undefined && spec.wasm(ctx.node, ctx.options.wasm) === undefined) {
+        problem.spec = { ...spec, wasm: undefined };
       }
-      if (spec.floatLoop && (x.dtype === 'float32' || x.dtype === 'float64') && outDtype === x.dtype) {
-        const loop = spec.floatLoop(ctx.node, ctx.options.wasm);
-        return { outputs, inPlace, run: (inputs, outs) => loop(inputs[0] as Float32Array, outs[0] as Float32Array) };
-      }
-      const f = roundUnaryFor(outDtype, fns.num);
-      return {
-        outputs,
-        inPlace,
-        run(inputs, outs) {
-          const xs = inputs[0] as Float32Array;
-          const ys = outs[0] as Float32Array;
-          for (let i = 0; i < xs.length; i++) ys[i] = f(xs[i]);
-        },
-      };
+      return chooseVariant(UNARY_VARIANTS, problem, ctx);
     },
   };
 }

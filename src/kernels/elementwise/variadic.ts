@@ -3,7 +3,8 @@
  * folded left: y = f(x0, x1), then y = f(y, xk) for k >= 2, each step with its own precomputed plan.
  */
 import type { DType } from '../../dtype.js';
-import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
+import { chooseVariant, kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef } from '../kernel.js';
+import { BCAST_MODULE, bcastCall, runBcast, type BcastOp } from './binary.wasm.js';
 import { broadcastShapes, planBroadcast, runBinaryPlan, type BinaryInner, type BroadcastPlan } from './broadcast.js';
 import { addInner, inPlaceCandidate, scalarInner } from './binary.js';
 import { FLOATS, NUMERIC, checkDtype } from './dtypes.js';
@@ -32,6 +33,8 @@ const minInner: BinaryInner = (out, o, a, ia, sa, b, ib, sb, n) => {
 };
 
 interface VariadicSpec {
+  /** The wasm broadcast kernel that folds two float32 operands. */
+  wasmOp: BcastOp;
   types: readonly DType[];
   f: (a: any, b: any) => any;
   inner: BinaryInner;
@@ -40,10 +43,10 @@ interface VariadicSpec {
 }
 
 const VARIADIC: Record<string, VariadicSpec> = {
-  Max: { types: NUMERIC, f: max, inner: maxInner },
-  Min: { types: NUMERIC, f: min, inner: minInner },
-  Sum: { types: FLOATS, f: add, inner: addInner },
-  Mean: { types: FLOATS, f: add, inner: addInner, mean: true },
+  Max: { wasmOp: 'max', types: NUMERIC, f: max, inner: maxInner },
+  Min: { wasmOp: 'min', types: NUMERIC, f: min, inner: minInner },
+  Sum: { wasmOp: 'add', types: FLOATS, f: add, inner: addInner },
+  Mean: { wasmOp: 'add', types: FLOATS, f: add, inner: addInner, mean: true },
 };
 
 function prepareVariadic(ctx: PrepareContext, spec: VariadicSpec): PreparedKernel {
@@ -60,6 +63,23 @@ function prepareVariadic(ctx: PrepareContext, spec: VariadicSpec): PreparedKerne
     n === 1
       ? [planBroadcast(outShape, [types[0].shape, types[0].shape])]
       : types.slice(1).map((t, k) => planBroadcast(outShape, [k === 0 ? types[0].shape : outShape, t.shape]));
+  const problem: VariadicProblem = { spec, n, dtype, outShape, plans, opName: ctx.node.opType.toLowerCase() };
+  return chooseVariant(VARIADIC_VARIANTS, problem, ctx);
+}
+
+interface VariadicProblem {
+  spec: VariadicSpec;
+  /** Number of inputs. */
+  n: number;
+  dtype: DType;
+  outShape: number[];
+  /** One plan per fold step: (x0, x1), then (y, xk). */
+  plans: BroadcastPlan[];
+  opName: string;
+}
+
+function prepareVariadicJs(p: VariadicProblem, ctx: PrepareContext): PreparedKernel {
+  const { spec, n, dtype, outShape, plans } = p;
   const narrow = isNarrowFloat(dtype);
   const f = narrow ? (a: number, b: number) => roundToNarrowFloat(dtype, spec.f(a, b)) : spec.f;
   const rest = dtype === 'float32' || dtype === 'float64' ? spec.inner : scalarInner(f);
@@ -80,6 +100,39 @@ function prepareVariadic(ctx: PrepareContext, spec: VariadicSpec): PreparedKerne
     },
   };
 }
+
+/** float32 with two or more inputs: each fold step is one wasm broadcast call (binary.wasm.ts). */
+function prepareVariadicWasm(p: VariadicProblem, ctx: PrepareContext): PreparedKernel {
+  const { spec, n, dtype, outShape, plans } = p;
+  const wasm = ctx.options.wasm!;
+  const kernel = wasm.use(BCAST_MODULE)![spec.wasmOp];
+  const calls = plans.map((plan) => bcastCall(plan.dims, plan.strides[0]!, plan.strides[1]!)!);
+  return {
+    outputs: [{ dtype, shape: outShape }],
+    detail: `wasm ${spec.wasmOp} fold of ${n} inputs`,
+    inPlace: inPlaceCandidate(ctx, dtype, outShape, [0, 1]),
+    run(inputs, outputs) {
+      const y = outputs[0] as Float32Array;
+      const at = (i: number): number => (inputs[i] as Float32Array).byteOffset;
+      runBcast(kernel, calls[0]!, at(0), at(1), y.byteOffset);
+      for (let k = 2; k < n; k++) runBcast(kernel, calls[k - 1]!, y.byteOffset, at(k), y.byteOffset);
+      // Mean: Σ / n as the JS path computes it (a division per element, not a product by 1/n).
+      if (spec.mean) for (let i = 0; i < y.length; i++) y[i] = y[i]! / n;
+    },
+  };
+}
+
+const VARIADIC_VARIANTS: readonly VariantDef<VariadicProblem>[] = [
+  { name: (p) => `${p.dtype === 'float32' ? 'f32' : p.dtype}_${p.opName}__js`, applies: () => true, placement: 'any', prepare: prepareVariadicJs },
+  {
+    name: (p) => `f32_${p.opName}${p.n > 2 ? p.n : ''}_bcast__wasmsimd`,
+    applies: (p, caps) =>
+      caps.wasm !== undefined && p.dtype === 'float32' && p.n >= 2 && caps.wasm.use(BCAST_MODULE) !== undefined &&
+      p.plans.every((plan) => bcastCall(plan.dims, plan.strides[0]!, plan.strides[1]!) !== undefined),
+    placement: 'wasm',
+    prepare: prepareVariadicWasm,
+  },
+];
 
 export const variadicKernels: KernelDef[] = Object.entries(VARIADIC).map(([opType, spec]) => ({
   opType,

@@ -1,0 +1,79 @@
+import { ModelBuilder } from './onnx-builder.js';
+import { randomTensor } from './harness.js';
+import { checkVariants, type VariantCase } from './variant-tester.js';
+import type { TensorData } from '../src/dtype.js';
+
+// Binary float ops under every broadcast pattern, both operands at run time or one constant, against the JS
+// reference (the broadcast odometer). The wasm variant must run for each.
+
+/** Runtime operands a, b; or b as an initializer when `constB`. */
+function binaryCase(op: string, aShape: number[], bShape: number[], opts: { constB?: boolean; act?: string; name?: string } = {}): VariantCase {
+  const m = new ModelBuilder();
+  m.input('a', 'float32', aShape);
+  const b = randomTensor(bShape, 7, op === 'Div' ? 0.5 : -1, op === 'Div' ? 2 : 1);
+  if (opts.constB) m.initializer('b', b);
+  else m.input('b', 'float32', bShape);
+  const attrs = opts.act ? { activation: opts.act } : {};
+  m.output(m.node(op, ['a', 'b'], attrs, { outputs: ['y'], name: 'n' })[0]!);
+  const feeds: Record<string, TensorData> = { a: randomTensor(aShape, 3) };
+  if (!opts.constB) feeds.b = b;
+  return { name: opts.name ?? `${op} [${aShape}] x [${bShape}]${opts.constB ? ' (B constant)' : ''}`, model: m, feeds, node: 'n' };
+}
+
+const PATTERNS: [number[], number[]][] = [
+  [[2, 13, 7, 5], [2, 13, 7, 5]], // same shapes, batch 2
+  [[1, 13, 7, 5], [1]], // scalar
+  [[1], [1, 13, 7, 5]], // scalar on the left
+  [[2, 13, 7, 5], [2, 13, 1, 1]], // [N,C,1,1] x [N,C,H,W]
+  [[1, 13, 1, 1], [1, 13, 7, 5]], // channel on the left
+  [[13, 7, 5], [1, 7, 5]], // [1,H,W] x [C,H,W]
+  [[7, 5], [5]], // row
+  [[7, 5], [7, 1]], // column
+  [[7, 1], [1, 5]], // outer product
+  [[2, 3, 4, 5, 6], [1, 3, 1, 5, 1]], // N-D alternating
+  [[1, 1], [1, 1]], // 1x1
+  [[1, 6, 1, 3], [2, 1, 5, 1]], // both stretch
+];
+
+for (const op of ['Add', 'Sub', 'Mul', 'Div']) {
+  checkVariants(op, [
+    ...PATTERNS.map(([a, b]) => binaryCase(op, a, b)),
+    binaryCase(op, [2, 13, 7, 5], [13, 1, 1], { constB: true }),
+    binaryCase(op, [13, 7, 5], [7, 5], { constB: true }),
+  ]);
+}
+checkVariants('PRelu', [binaryCase('PRelu', [2, 13, 7, 5], [13, 1, 1], { constB: true }), binaryCase('PRelu', [1, 13, 7, 5], [1], { constB: true }), binaryCase('PRelu', [3, 7, 5], [3, 7, 5])]);
+
+/** A variadic node over runtime inputs of these shapes. */
+function variadicCase(op: string, shapes: number[][]): VariantCase {
+  const m = new ModelBuilder();
+  const names = shapes.map((s, i) => m.input(`x${i}`, 'float32', s));
+  m.output(m.node(op, names, {}, { outputs: ['y'], name: 'n' })[0]!);
+  const feeds = Object.fromEntries(shapes.map((s, i) => [`x${i}`, randomTensor(s, 11 + i)]));
+  return { name: `${op} ${shapes.map((s) => `[${s}]`).join(' x ')}`, model: m, feeds, node: 'n' };
+}
+
+for (const op of ['Max', 'Min', 'Sum', 'Mean']) {
+  checkVariants(op, [
+    variadicCase(op, [[2, 13, 7, 5], [2, 13, 7, 5]]),
+    variadicCase(op, [[1, 13, 7, 5], [1]]),
+    variadicCase(op, [[7, 5], [7, 1], [5]]),
+    variadicCase(op, [[1, 1], [1, 1]]),
+    variadicCase(op, [[2, 3, 4, 5, 6], [1, 3, 1, 5, 1]]),
+  ]);
+}
+
+/** A unary node (with attributes) over a runtime input. */
+function unaryCase(op: string, shape: number[], attrs: Record<string, number | string> = {}): VariantCase {
+  const m = new ModelBuilder();
+  m.input('x', 'float32', shape);
+  m.output(m.node(op, ['x'], attrs, { outputs: ['y'], name: 'n' })[0]!);
+  return { name: `${op} [${shape}] ${JSON.stringify(attrs)}`, model: m, feeds: { x: randomTensor(shape, 5, -6, 6) }, node: 'n' };
+}
+
+for (const [op, attrs] of [
+  ['Relu', {}], ['Sigmoid', {}], ['Tanh', {}], ['Erf', {}], ['Exp', {}], ['Gelu', {}], ['Gelu', { approximate: 'tanh' }],
+  ['LeakyRelu', { alpha: 0.2 }], ['HardSigmoid', {}], ['HardSigmoid', { alpha: 1 / 6, beta: 0.5 }], ['HardSwish', {}],
+] as [string, Record<string, number | string>][]) {
+  checkVariants(op, [unaryCase(op, [2, 13, 7, 5], attrs), unaryCase(op, [1, 1], attrs), unaryCase(op, [3], attrs)]);
+}
