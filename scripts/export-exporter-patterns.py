@@ -171,7 +171,7 @@ def softmax_2d_coerced(m):
                 sm.output[0] = rs.output[0]
         dead += [fl, rs]
     for n in dead: g.node.remove(n)
-    return m
+    return remove_dead_nodes(m)
 
 def fp16_weights(min_elems=16):
     """Float initializers with >= min_elems values stored as float16, each followed by a Cast to float (the layout
@@ -303,13 +303,13 @@ class WakeWord(nn.Module):
         s.convs = nn.ModuleList(nn.Conv2d(a, b, k, st) for a, b, k, st, _ in [x for x in s.spec if isinstance(x, tuple)])
     # (cin, cout, kernel, stride, tf 'SAME' pads (top, bottom, left, right)) for inputs 76x32 ...
     spec = [(1, 32, (3, 3), (2, 2), (0, 1, 0, 1)), 'act',            # 38x16 (asymmetric SAME)
-                  (32, 32, (1, 3), (1, 1), (0, 0, 1, 1)), 'act', 'pool',   # 38x8
-                  (32, 64, (3, 1), (1, 1), (1, 1, 0, 0)), 'act',
-                  (64, 64, (1, 3), (1, 1), (0, 0, 1, 1)), 'act', 'pool',   # 38x4
-                  (64, 128, (3, 1), (1, 1), (1, 1, 0, 0)), 'act',
-                  (128, 128, (3, 3), (2, 2), (0, 1, 0, 1)), 'act',         # 19x2 (asymmetric SAME)
-                  (128, 128, (2, 2), (2, 2), (0, 1, 0, 0)), 'act',         # 10x1 (asymmetric SAME)
-                  (128, 96, (10, 1), (1, 1), (0, 0, 0, 0))]                # 1x1 (VALID): the 96-d embedding
+          (32, 32, (1, 3), (1, 1), (0, 0, 1, 1)), 'act', 'pool',   # 38x8
+          (32, 64, (3, 1), (1, 1), (1, 1, 0, 0)), 'act',
+          (64, 64, (1, 3), (1, 1), (0, 0, 1, 1)), 'act', 'pool',   # 38x4
+          (64, 128, (3, 1), (1, 1), (1, 1, 0, 0)), 'act',
+          (128, 128, (3, 3), (2, 2), (0, 1, 0, 1)), 'act',         # 19x2 (asymmetric SAME)
+          (128, 128, (2, 2), (2, 2), (0, 1, 0, 0)), 'act',         # 10x1 (asymmetric SAME)
+          (128, 96, (10, 1), (1, 1), (0, 0, 0, 0))]                # 1x1 (VALID): the 96-d embedding
     @classmethod
     def onnx_pads(cls):  # the Pads torch writes, in order, as ONNX pads [N, C, top, left, N, C, bottom, right]
         return [[0, 0, t, l, 0, 0, b, r] for t, b, l, r in (x[4] for x in cls.spec if isinstance(x, tuple)) if t or b or l or r]
@@ -397,7 +397,7 @@ class Decomposed(nn.Module):
         g = y.mean((1, 2), keepdim=True).repeat(1, y.shape[1], y.shape[2], 1)     # Tile
         z = torch.cat([y, g], 3).permute(0, 3, 1, 2)
         z = s.c2(z)
-        z = z * F.softmax(z, dim=1)                                               # Transpose-Softmax-Transpose
+        z = z * F.softmax(z, dim=1) * 32.0                                        # Transpose-Softmax-Transpose
         h = F.avg_pool2d(s.c3(z), 8)                                              # [1,4,7,7]
         p = F.softmax(h.flatten(1), 1).reshape(h.shape)                           # -> Softmax(axis=1) of the 4-D tensor
         return z, p * 196.0
@@ -413,14 +413,17 @@ if want('ocr_det_paddle') or want('ocr_det_paddle_fp16'):
 if want('ocr_rec_paddle') or want('ocr_rec_paddle_fp16'):
     seed('ocr_rec_paddle'); MBV3Block.n_se = 0
     m = calibrate(OcrRec(), torch.randn(4, 3, 48, 320))
-    with torch.no_grad(): m.fc.weight.mul_(4.0)  # spread the logits so the softmax is not ~uniform (1/6625)
+    with torch.no_grad(): m.fc.weight.mul_(25.0)  # spread the logits so the softmax is not ~uniform (1/6625)
     x = torch.randn(1, 3, 48, 320)
     if want('ocr_rec_paddle'): save('ocr_rec_paddle', m, x, 11, preserve_bn=True)
     if want('ocr_rec_paddle_fp16'): save('ocr_rec_paddle_fp16', m, x, 11, preserve_bn=True, round_fp16=True, post=fp16_weights())
 
 if want('wakeword_tf2onnx'):
     seed('wakeword_tf2onnx')
-    save('wakeword_tf2onnx', WakeWord(), torch.randn(1, 76, 32, 1), 13, post=[fold_pad_into_conv(WakeWord.onnx_pads()), initializers_to_constants])
+    m = WakeWord()
+    with torch.no_grad():  # default init shrinks activations through leaky ReLUs: scale to He-like variance
+        for c in m.convs: c.weight.mul_(2.4)
+    save('wakeword_tf2onnx', m, torch.randn(1, 76, 32, 1), 13, post=[fold_pad_into_conv(WakeWord.onnx_pads()), initializers_to_constants])
 
 if want('linedet_tf2onnx'):
     seed('linedet_tf2onnx')
@@ -430,6 +433,7 @@ if want('linedet_tf2onnx'):
 if want('conv1d_audio'):
     seed('conv1d_audio')
     m = calibrate(Conv1dAudio(), torch.randn(2, 1, 16000))
+    with torch.no_grad(): m.out.weight.mul_(30.0)  # probabilities away from 0.5
     save('conv1d_audio', m, torch.randn(1, 1, 16000), 11)
 
 if want('decomposed_ops'):

@@ -71,7 +71,9 @@ describe('fuse-hardswish', () => {
     const b = new ModelBuilder({ opset: 13 });
     b.input('x', 'float32', X_SHAPE);
     const [t] = b.node('Add', ['x', b.initializer('three', scalar(3))]);
-    const [c] = b.node('Clip', [t!, b.initializer('zero', scalar(0)), b.initializer('six', scalar(6))]);
+    // relu6 written as Relu then Clip (torch's F.relu6 in some exports)
+    const [r] = b.node('Relu', [t!]);
+    const [c] = b.node('Clip', [r!, b.initializer('zero', scalar(0)), b.initializer('six', scalar(6))]);
     const [g1] = b.node('Div', [c!, b.initializer('six2', scalar(6))]);
     const [m] = b.node('Mul', ['x', b.initializer('fifth', scalar(0.2))]);
     const [a] = b.node('Add', [m!, b.initializer('half', scalar(0.5))]);

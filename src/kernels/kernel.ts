@@ -187,6 +187,18 @@ export function variantName(kernel: PreparedKernel, opType: string): string {
   return `${prefix ? prefix + '_' : ''}${opType.toLowerCase()}__${isa}`;
 }
 
+/**
+ * jsOk for data-movement kernels whose every copy is a block of at least MIN_BLOCK_COPY elements moved by
+ * TypedArray.set (memcpy speed in V8: a wasm loop would not be faster).
+ */
+export const BLOCK_COPY_OK = 'block copies (TypedArray.set)';
+export const MIN_BLOCK_COPY = 16;
+
+/** BLOCK_COPY_OK when the smallest block copied has at least MIN_BLOCK_COPY elements. */
+export function blockCopyOk(smallestBlock: number): string | undefined {
+  return smallestBlock >= MIN_BLOCK_COPY ? BLOCK_COPY_OK : undefined;
+}
+
 /** True when the variant runs in JS (its name ends in '__js' or '__ref'). */
 export function isJsVariant(name: string): boolean {
   return name.endsWith('__js') || name.endsWith('__ref');

@@ -3,7 +3,7 @@
  * runs static plans on their arena, and falls back to eager node-by-node execution when an output shape
  * depends on runtime values (NonZero, a computed Reshape shape, a data-dependent If).
  */
-import { cloneValue, type Data, type TensorData, type TensorType } from '../dtype.js';
+import { cloneValue, sizeOf, type Data, type TensorData, type TensorType } from '../dtype.js';
 import type { Graph, Node, ValueType } from '../loader/model.js';
 import { outerNames } from '../graph/scope.js';
 import { scheduleNodes } from '../graph/schedule.js';
@@ -35,8 +35,9 @@ export interface StepProfile {
   /** The canonical name of the variant that ran (PreparedKernel.variant, or one made from its detail). */
   variant: string;
   /**
-   * True when the node ran a JS variant although wasm was available and its kernel did not declare the JS path
-   * fine (PreparedKernel.jsOk): the time such nodes take is the run's "JS share".
+   * True when the node ran a JS variant although wasm was available, its kernel did not declare the JS path fine
+   * (PreparedKernel.jsOk) and it writes a float output of at least 256 elements: the time such nodes take is the
+   * run's "JS share".
    */
   slowJs: boolean;
   /**
@@ -270,7 +271,9 @@ export class GraphExecutor {
   private nameVariant(p: StepProfile, kernel: PreparedKernel, node: Node): void {
     if (p.variant !== '') return;
     p.variant = variantName(kernel, node.opType);
-    p.slowJs = this.env.options.wasm !== undefined && isJsVariant(p.variant) && kernel.jsOk === undefined;
+    // Tiny outputs (shape arithmetic, a few logits) and non-float values are never the hot path.
+    const floatOut = kernel.outputs.some((t) => (t.dtype === 'float32' || t.dtype === 'float16') && sizeOf(t.shape) >= TINY_OUTPUT);
+    p.slowJs = this.env.options.wasm !== undefined && isJsVariant(p.variant) && kernel.jsOk === undefined && floatOut;
   }
 
   private profileOf(node: Node): StepProfile {
@@ -282,6 +285,9 @@ export class GraphExecutor {
     return p;
   }
 }
+
+/** Below this many output elements a JS step does not count towards the JS share (see StepProfile.slowJs). */
+const TINY_OUTPUT = 256;
 
 /**
  * Node-by-node runs: on the wasm backend a kernel prepared for wasm gets its runtime values staged in wasm memory

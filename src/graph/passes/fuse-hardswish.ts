@@ -11,6 +11,7 @@ import { withOptimisedSubgraphs } from './subgraphs.js';
  *
  *   x · clip(x + c, 0, k) / k    (or · (1/k))   → HardSwish(x) when 1/k = 1/6 and c/k = 1/2  (paddle2onnx, MobileNetV3)
  *   clip(x + c, 0, k) / k        (or · (1/k))   → HardSigmoid(x, alpha = 1/k, beta = c/k)    (SE gates, relu6(x+3)/6)
+ *   (the clip may be Clip(Relu(x + c), 0, k): relu6 as Relu then Clip)
  *   clip(a·x + b, 0, 1)                          → HardSigmoid(x, alpha = a, beta = b)        (Keras hard_sigmoid)
  *   x · HardSigmoid(x, 1/6, 1/2)                 → HardSwish(x)
  *
@@ -31,16 +32,22 @@ function constantOperand(node: Node, name: string, g: GraphIndex): number | unde
   return other === undefined ? undefined : scalarValue(g.constant(other));
 }
 
-/** For y = Clip(t, 0, k) with t = Add(x, c): x, c, k and the Add (t read only by the Clip). */
-function clipOfShift(clip: Node, g: GraphIndex): { x: string; c: number; k: number; add: Node } | undefined {
+/**
+ * For y = Clip(t, 0, k) with t = Add(x, c), or Clip(Relu(t), 0, k) (relu6 written as Relu then Clip): x, c, k and
+ * the nodes before the Clip (each intermediate read only by the next).
+ */
+function clipOfShift(clip: Node, g: GraphIndex): { x: string; c: number; k: number; add: Node[] } | undefined {
   if (!isOp(clip, 'Clip', clip.inputs.length) || clip.inputs.length < 1) return undefined;
   const bounds = clipBounds(clip, g);
   if (bounds === undefined || bounds.params[0] !== 0 || !(bounds.params[1]! > 0) || !Number.isFinite(bounds.params[1]!)) return undefined;
-  const add = g.producedBy(clip.inputs[0]!, 'Add');
-  if (add === undefined || add.inputs.length !== 2 || g.soleReader(add.outputs[0]!) !== clip) return undefined;
+  const relu = g.producedBy(clip.inputs[0]!, 'Relu');
+  const reluOk = relu !== undefined && relu.inputs.length === 1 && g.soleReader(relu.outputs[0]!) === clip;
+  const addInput = reluOk ? relu.inputs[0]! : clip.inputs[0]!;
+  const add = g.producedBy(addInput, 'Add');
+  if (add === undefined || add.inputs.length !== 2 || g.soleReader(add.outputs[0]!) !== (reluOk ? relu : clip)) return undefined;
   for (const [xi, ci] of [[0, 1], [1, 0]] as const) {
     const c = scalarValue(g.constant(add.inputs[ci]!));
-    if (c !== undefined && g.constant(add.inputs[xi]!) === undefined) return { x: add.inputs[xi]!, c, k: bounds.params[1]!, add };
+    if (c !== undefined && g.constant(add.inputs[xi]!) === undefined) return { x: add.inputs[xi]!, c, k: bounds.params[1]!, add: reluOk ? [add, relu] : [add] };
   }
   return undefined;
 }
@@ -69,8 +76,8 @@ function directHardSwish(graph: Graph): Graph {
     const mul = g.soleReader(clip.outputs[0]!, 'Mul');
     if (mul === undefined || otherOperand(mul, clip.outputs[0]!) !== m.x) continue;
     const last = scaledBy(mul.outputs[0]!, m.k, g);
-    if (last === undefined || [m.add, clip, mul, last].some((n) => removed.has(n))) continue;
-    [m.add, clip, mul, last].forEach((n) => removed.add(n));
+    if (last === undefined || [...m.add, clip, mul, last].some((n) => removed.has(n))) continue;
+    [...m.add, clip, mul, last].forEach((n) => removed.add(n));
     replacements.set(last, fusedNode('HardSwish', `${last.name || 'hardswish'}/fused`, [m.x], last.outputs[0]!, new Map()));
   }
   return rewrite(graph, removed, replacements);
@@ -85,8 +92,8 @@ function hardSigmoids(graph: Graph): Graph {
     const m = clipOfShift(clip, g);
     const last = m && scaledBy(clip.outputs[0]!, m.k, g);
     if (m !== undefined && last !== undefined) {
-      if ([m.add, clip, last].some((n) => removed.has(n))) continue;
-      [m.add, clip, last].forEach((n) => removed.add(n));
+      if ([...m.add, clip, last].some((n) => removed.has(n))) continue;
+      [...m.add, clip, last].forEach((n) => removed.add(n));
       replacements.set(last, fusedNode('HardSigmoid', `${last.name || 'hardsigmoid'}/fused`, [m.x], last.outputs[0]!, attrs(1 / m.k, m.c / m.k)));
       continue;
     }

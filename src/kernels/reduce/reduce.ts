@@ -1,6 +1,8 @@
 import { sizeOf, type DType, type NumericArray } from '../../dtype.js';
 import { attrInt, attrInts, hasAttr } from '../../graph/attributes.js';
-import { requireConstant, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
+import { chooseVariant, requireConstant, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef } from '../kernel.js';
+import { ROW_MEAN_MODULE } from '../../wasm/reduce-kernels.js';
+import { BCAST_MODULE } from '../elementwise/binary.wasm.js';
 import { isBigIntData, normalizeAxis, product, requireNumeric, stridesOf, tensorNumbers } from './common.js';
 
 type ReduceOp = 'sum' | 'mean' | 'max' | 'min' | 'prod' | 'l1' | 'l2' | 'logsum' | 'logsumexp' | 'sumsquare';
@@ -243,8 +245,10 @@ function makeReduce(opType: string, op: ReduceOp, axesInputSince: number): Kerne
       const signed = x.dtype === 'int64';
       const { base, roff } = plan;
       const nOut = sizeOf(outShape);
-      return {
+      const problem: ReduceProblem = { op, opName: opType.toLowerCase(), dtype: x.dtype, outShape, plan };
+      return chooseVariant(reduceVariants(problem, (): PreparedKernel => ({
         outputs: [{ dtype: x.dtype, shape: outShape }],
+        jsOk: x.dtype === 'float32' || x.dtype === 'float16' ? undefined : 'integer values',
         run(inputs, outputs) {
           const xd = inputs[0]!;
           const y = outputs[0]!;
@@ -255,7 +259,75 @@ function makeReduce(opType: string, op: ReduceOp, axesInputSince: number): Kerne
           }
           runFloat(op, xd as NumericArray, y as NumericArray, plan, lo, hi);
         },
-      };
+      })), problem, ctx);
+    },
+  };
+}
+
+interface ReduceProblem {
+  op: ReduceOp;
+  opName: string;
+  dtype: DType;
+  outShape: number[];
+  plan: ReducePlan;
+}
+
+/** Sum or mean of contiguous rows (the reduced axes innermost): one wasm row-sum call. */
+const wasmRows = (p: ReduceProblem): boolean => p.plan.contiguous && (p.op === 'sum' || p.op === 'mean');
+/** (outer, R, inner) blocks of sum/mean/max/min: the rows of `inner` folded with the broadcast kernels. */
+const wasmBlocks = (p: ReduceProblem): boolean => p.plan.block !== undefined && p.plan.block.R > 0 && ['sum', 'mean', 'max', 'min'].includes(p.op);
+
+/** The reduce family's variants: the JS reference, and wasm rows/blocks for float32 sum, mean, max and min. */
+function reduceVariants(p: ReduceProblem, prepareJs: () => PreparedKernel): VariantDef<ReduceProblem>[] {
+  return [
+    { name: `${p.dtype === 'float32' ? 'f32' : p.dtype}_${p.opName}__js`, applies: () => true, placement: 'any', prepare: prepareJs },
+    {
+      name: `f32_${p.opName}_${wasmRows(p) ? 'rows' : 'blocks'}__wasmsimd`,
+      applies: (q, caps) =>
+        caps.wasm !== undefined && q.dtype === 'float32' && (wasmRows(q) || wasmBlocks(q)) &&
+        caps.wasm.use(ROW_MEAN_MODULE) !== undefined && caps.wasm.use(BCAST_MODULE) !== undefined,
+      placement: 'wasm',
+      prepare: (q, ctx) => (wasmRows(q) ? prepareRowsWasm(q, ctx) : prepareBlocksWasm(q, ctx)),
+    },
+  ];
+}
+
+function prepareRowsWasm(p: ReduceProblem, ctx: PrepareContext): PreparedKernel {
+  const rowMean = ctx.options.wasm!.use(ROW_MEAN_MODULE)!;
+  const R = p.plan.roff.length;
+  const rows = p.plan.base.length;
+  const scale = p.op === 'mean' ? (R === 0 ? NaN : 1 / R) : 1;
+  return {
+    outputs: [{ dtype: 'float32', shape: p.outShape }],
+    detail: `wasm row ${p.op} ${rows}x${R}`,
+    run(inputs, outputs) {
+      rowMean((inputs[0] as Float32Array).byteOffset, rows, R, (outputs[0] as Float32Array).byteOffset, scale);
+    },
+  };
+}
+
+function prepareBlocksWasm(p: ReduceProblem, ctx: PrepareContext): PreparedKernel {
+  const kernels = ctx.options.wasm!.use(BCAST_MODULE)!;
+  const k = kernels[p.op === 'max' ? 'max' : p.op === 'min' ? 'min' : 'add'];
+  // max(x, x) is x exactly (NaN included): the copy of a single reduced row.
+  const copy = kernels.max;
+  const { outer, R, inner } = p.plan.block!;
+  const scale = p.op === 'mean' ? 1 / R : 0;
+  // y[o, :] = x[o, 0, :] op x[o, 1, :] op …: one call per reduced row, each over `inner` elements.
+  return {
+    outputs: [{ dtype: 'float32', shape: p.outShape }],
+    detail: `wasm ${p.op} of ${R} rows x ${inner}, ${outer} blocks`,
+    run(inputs, outputs) {
+      const x = (inputs[0] as Float32Array).byteOffset;
+      const yv = outputs[0] as Float32Array;
+      const y = yv.byteOffset;
+      for (let o = 0; o < outer; o++) {
+        const yo = y + 4 * o * inner;
+        const xo = x + 4 * o * R * inner;
+        if (R === 1) copy(xo, xo, yo, 1, 1, 1, inner, 0, 0, 0, 0, 0, 0, 0);
+        for (let r = 1; r < R; r++) k(r === 1 ? xo : yo, xo + 4 * r * inner, yo, 1, 1, 1, inner, 0, 0, 0, 0, 0, 0, 0);
+      }
+      if (scale !== 0) for (let i = 0; i < yv.length; i++) yv[i] = yv[i]! / R;
     },
   };
 }

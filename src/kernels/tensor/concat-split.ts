@@ -1,7 +1,7 @@
 import { sizeOf } from '../../dtype.js';
 import { attrInt, attrInts } from '../../graph/attributes.js';
 import type { TensorType } from '../../dtype.js';
-import { kernelError, requireConstant, requireInput, type KernelDef } from '../kernel.js';
+import { blockCopyOk, kernelError, requireConstant, requireInput, type KernelDef } from '../kernel.js';
 import { copyBlock, intValues, normalizeAxis } from './common.js';
 
 // Concat: n × [..., d_i, ...] -> [..., Σd_i, ...]
@@ -30,6 +30,7 @@ const Concat: KernelDef = {
     const outBlock = shape[axis]! * innerSize;
     return {
       outputs: [{ dtype: first.dtype, shape }],
+      jsOk: blockCopyOk(Math.min(...blocks.filter((b) => b > 0), Infinity)),
       run(inputs, outputs) {
         const out = outputs[0]!;
         let colOff = 0;

@@ -1,7 +1,7 @@
 import { sizeOf, type Data } from '../../dtype.js';
 import { attrInt } from '../../graph/attributes.js';
 import type { Node } from '../../loader/model.js';
-import { kernelError, requireInput, type KernelDef } from '../kernel.js';
+import { blockCopyOk, kernelError, requireInput, type KernelDef } from '../kernel.js';
 import { checkIndexType, copyBlock, elems, normalizeAxis, stridesOf, wrapIndex, type Elems } from './common.js';
 
 // Gather: data [A..., d, B...], indices [I...] -> [A..., I..., B...]
@@ -29,6 +29,7 @@ const Gather: KernelDef = {
     }
     return {
       outputs: [{ dtype: x.dtype, shape: [...x.shape.slice(0, axis), ...ind.shape, ...x.shape.slice(axis + 1)] }],
+      jsOk: blockCopyOk(inner),
       run(inputs, outputs) {
         const data = inputs[0]!;
         const indices = inputs[1]!;

@@ -1,6 +1,6 @@
 import { sizeOf, type Data } from '../../dtype.js';
 import { attrInts } from '../../graph/attributes.js';
-import { kernelError, requireConstant, requireInput, type KernelDef, type PrepareContext } from '../kernel.js';
+import { blockCopyOk, kernelError, requireConstant, requireInput, type KernelDef, type PrepareContext } from '../kernel.js';
 import { copyBlock, elems, intValues, normalizeAxis, stridesOf } from './common.js';
 
 /**
@@ -132,11 +132,26 @@ const Slice: KernelDef = {
     const copy = planStridedCopy(x.shape, start, step, outShape);
     return {
       outputs: [{ dtype: x.dtype, shape: outShape }],
+      jsOk: blockCopyOk(contiguousRun(x.shape, outShape, step)),
       run(inputs, outputs) {
         copy(inputs[0]!, outputs[0]!);
       },
     };
   },
 };
+
+/**
+ * Elements copied per contiguous run: the trailing axes taken whole with step 1, times the first axis before
+ * them that is cut with step 1 (0 when the last axis has another step).
+ */
+function contiguousRun(inShape: readonly number[], outShape: readonly number[], step: readonly number[]): number {
+  let run = 1;
+  for (let k = outShape.length - 1; k >= 0; k--) {
+    if (step[k] !== 1 && outShape[k] !== 1) return k === outShape.length - 1 ? 0 : run;
+    run *= outShape[k]!;
+    if (outShape[k] !== inShape[k]) break;
+  }
+  return run;
+}
 
 export const sliceKernels: KernelDef[] = [Slice];

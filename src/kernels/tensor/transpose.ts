@@ -1,6 +1,6 @@
 import { sizeOf, storageBytes, type Data } from '../../dtype.js';
 import { attrInts } from '../../graph/attributes.js';
-import { jsFallbacks, kernelError, requireInput, type JsFallbacks, type KernelDef } from '../kernel.js';
+import { blockCopyOk, jsFallbacks, kernelError, requireInput, type JsFallbacks, type KernelDef } from '../kernel.js';
 import type { WasmContext } from '../../wasm/context.js';
 import { MATH_KERNELS, type WasmMathKernels } from '../../wasm/math-kernels.js';
 import { copyBlock, elems, stridesOf, type Elems } from './common.js';
@@ -170,9 +170,13 @@ const Transpose: KernelDef = {
     // Only 4-byte elements can take the wasm copies, so only they count as falling back.
     const wasm32 = k !== undefined && storageBytes(x.dtype) === 4;
     const permute = planPermute(x.shape, perm, k === undefined ? undefined : { ctx: ctx.options.wasm!, k }, wasm32 ? fallbacks : undefined);
+    const { dims, strides } = mergeAxes(x.shape, perm);
+    // One block copy (the order is kept), or JS row copies of 16+ elements: memcpy speed.
+    const blocks = dims.length <= 1 ? sizeOf(x.shape) : strides[dims.length - 1] === 1 ? dims[dims.length - 1]! : 0;
     return {
       outputs: [{ dtype: x.dtype, shape: perm.map((p) => x.shape[p]!) }],
       detail: permuteDetail(x.shape, perm, wasm32),
+      jsOk: blockCopyOk(blocks),
       jsFallbacks: fallbacks,
       run(inputs, outputs) {
         permute(inputs[0]!, outputs[0]!);
