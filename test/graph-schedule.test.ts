@@ -131,7 +131,8 @@ describe('scheduleNodes', () => {
     const g = graph([...nodes].reverse(), ['x'], [`v${n - 1}`]);
     const t0 = performance.now();
     const order = scheduleNodes(g, []);
-    expect(performance.now() - t0).toBeLessThan(10_000) // a guard against quadratic blow-up, not a benchmark (loaded CI boxes vary 10x);
+    // A guard against quadratic blow-up, not a benchmark (loaded CI boxes vary 10x).
+    expect(performance.now() - t0).toBeLessThan(10_000);
     const position = new Map(order.map((nd, i) => [nd.name, i]));
     for (const nd of order) {
       for (const input of nd.inputs) {

@@ -464,7 +464,8 @@ describe('planMemory: scale', () => {
       plan = planMemory(p);
       ms = Math.min(ms, performance.now() - t0);
     }
-    expect(ms).toBeLessThan(1000) // a guard against quadratic blow-up, not a benchmark;
+    // A guard against quadratic blow-up, not a benchmark.
+    expect(ms).toBeLessThan(1000);
     expect(plan.arenaBytes).toBeLessThan(plan.naiveBytes / 100);
     expect(plan.lowerBound).toBeLessThanOrEqual(plan.arenaBytes);
   });
