@@ -1,5 +1,5 @@
 import { ModelBuilder } from './onnx-builder.js';
-import { randomTensor } from './harness.js';
+import { F, randomTensor } from './harness.js';
 import { checkVariants, type VariantCase } from './variant-tester.js';
 import type { TensorData } from '../src/dtype.js';
 
@@ -77,3 +77,19 @@ for (const [op, attrs] of [
 ] as [string, Record<string, number | string>][]) {
   checkVariants(op, [unaryCase(op, [2, 13, 7, 5], attrs), unaryCase(op, [1, 1], attrs), unaryCase(op, [3], attrs)]);
 }
+
+/** Clip with attribute bounds (opset 9), constant input bounds, a runtime bound, one bound omitted, min > max. */
+function clipCase(name: string, opset: number, build: (m: ModelBuilder) => string[], attrs: Record<string, F> = {}, extraFeeds: Record<string, TensorData> = {}): VariantCase {
+  const m = new ModelBuilder({ opset });
+  m.input('x', 'float32', [2, 13, 7, 5]);
+  m.output(m.node('Clip', ['x', ...build(m)], attrs, { outputs: ['y'], name: 'n' })[0]!);
+  return { name: `Clip ${name}`, model: m, feeds: { x: randomTensor([2, 13, 7, 5], 3, -8, 8), ...extraFeeds }, node: 'n' };
+}
+const s = (v: number): TensorData => ({ dtype: 'float32', shape: [], data: Float32Array.of(v) });
+checkVariants('Clip', [
+  clipCase('attributes 0..6 (opset 9)', 9, () => [], { min: new F(0), max: new F(6) }),
+  clipCase('constant bounds -1..2', 13, (m) => [m.initializer('lo', s(-1)), m.initializer('hi', s(2))]),
+  clipCase('max only', 13, (m) => ['', m.initializer('hi', s(0.5))]),
+  clipCase('runtime min', 13, (m) => [m.input('lo', 'float32', [])], {}, { lo: s(-0.25) }),
+  clipCase('min > max', 13, (m) => [m.initializer('lo', s(3)), m.initializer('hi', s(1))]),
+]);

@@ -3,13 +3,48 @@
  * optional scalar inputs (omitted = no bound), read at run so they may be computed values.
  */
 import { attrFloat } from '../../graph/attributes.js';
-import { sizeOf } from '../../dtype.js';
-import { kernelError, requireInput, type KernelDef } from '../kernel.js';
+import { sizeOf, type TensorType } from '../../dtype.js';
+import { chooseVariant, kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef } from '../kernel.js';
 import { FLOATS, NUMERIC, checkDtype, isBigIntDtype } from './dtypes.js';
+
+/**
+ * float32 on wasm SIMD (the clamp kernel: x < lo ? lo : hi < x ? hi : x, NaN passing through): bounds from the
+ * attributes (opset < 11) or read from the scalar inputs at run (they may be computed values).
+ */
+function prepareClipWasm(x: TensorType, ctx: PrepareContext): PreparedKernel {
+  const clamp = ctx.options.wasm!.kernels.elementwise.clamp;
+  const attrs = ctx.opset < 11;
+  const lo0 = attrs ? attrFloat(ctx.node, 'min', -Infinity) : -Infinity;
+  const hi0 = attrs ? attrFloat(ctx.node, 'max', Infinity) : Infinity;
+  return {
+    outputs: [{ dtype: 'float32', shape: [...x.shape] }],
+    inPlace: 0,
+    detail: 'wasm clamp',
+    run(inputs, outs) {
+      const y = outs[0] as Float32Array;
+      const lo = attrs || inputs[1] === undefined ? lo0 : (inputs[1] as Float32Array)[0]!;
+      const hi = attrs || inputs[2] === undefined ? hi0 : (inputs[2] as Float32Array)[0]!;
+      // min > max gives max everywhere (numpy clip): clamping to [max, max] does that.
+      clamp((inputs[0] as Float32Array).byteOffset, y.byteOffset, y.length, lo > hi ? hi : lo, hi);
+    },
+  };
+}
 
 export const clipKernel: KernelDef = {
   opType: 'Clip',
   prepare(ctx) {
+    const x = requireInput(ctx, 0);
+    prepareClipJs(ctx); // validates dtypes and bound shapes for every variant
+    return chooseVariant(CLIP_VARIANTS, x, ctx);
+  },
+};
+
+const CLIP_VARIANTS: readonly VariantDef<TensorType>[] = [
+  { name: (x) => `${x.dtype === 'float32' ? 'f32' : x.dtype}_clip__js`, applies: () => true, placement: 'any', prepare: (_x, ctx) => prepareClipJs(ctx) },
+  { name: 'f32_clip__wasmsimd', applies: (x, caps) => caps.wasm !== undefined && x.dtype === 'float32', placement: 'wasm', prepare: prepareClipWasm },
+];
+
+function prepareClipJs(ctx: PrepareContext): PreparedKernel {
     // x: any shape, min/max: scalars -> y: x's shape
     const x = requireInput(ctx, 0);
     checkDtype(ctx, x.dtype, ctx.opset >= 12 ? NUMERIC : FLOATS);
@@ -60,5 +95,5 @@ export const clipKernel: KernelDef = {
         }
       },
     };
-  },
-};
+}
+
