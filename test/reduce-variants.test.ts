@@ -22,3 +22,20 @@ for (const op of ['ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin']) {
     reduceCase(op, [3, 37], [-1], 0, rows ? '__wasmsimd' : ''),
   ]);
 }
+
+function softmaxCase(op: string, shape: number[], axis: number, opset = 13, expectVariant?: string): VariantCase {
+  const m = new ModelBuilder({ opset });
+  m.input('x', 'float32', shape);
+  m.output(m.node(op, ['x'], { axis }, { outputs: ['y'], name: 'n' })[0]!);
+  return { name: `${op} [${shape}] axis ${axis} opset ${opset}`, model: m, feeds: { x: randomTensor(shape, 23, -4, 4) }, node: 'n', expectVariant };
+}
+
+checkVariants('Softmax', [
+  softmaxCase('Softmax', [2, 13, 7, 5], 1), // channel softmax: columns
+  softmaxCase('Softmax', [2, 13, 7, 5], 2),
+  softmaxCase('Softmax', [2, 13, 7, 5], -1), // rows
+  softmaxCase('Softmax', [1, 1], 0),
+  softmaxCase('Softmax', [3, 1, 5], 1), // n = 1
+  softmaxCase('Softmax', [2, 13, 7, 5], 1, 11), // opset 11 coerces to 2-D rows
+]);
+checkVariants('LogSoftmax', [softmaxCase('LogSoftmax', [2, 13, 7, 5], 1, 13, ''), softmaxCase('LogSoftmax', [2, 13, 7], -1, 13, '')]);

@@ -1,9 +1,9 @@
-import type { NumericArray } from '../../dtype.js';
+import type { NumericArray, TensorType } from '../../dtype.js';
 import { attrFloat, attrInt } from '../../graph/attributes.js';
 import { SOFTMAX_SCALE_ATTR } from '../../graph/passes/fuse-softmax-scale.js';
-import { MATH_KERNELS, wasmSoftmaxRows, type WasmMathKernels } from '../../wasm/math-kernels.js';
-import type { WasmContext } from '../../wasm/context.js';
-import { jsFallbacks, ranOnWasm, requireInput, type KernelDef, type PrepareContext } from '../kernel.js';
+import { MATH_KERNELS } from '../../wasm/math-kernels.js';
+import { chooseVariant, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef } from '../kernel.js';
+import { BCAST_MODULE } from '../elementwise/binary.wasm.js';
 import { normalizeAxis, product, requireFloat, splitAt } from './common.js';
 
 export type SoftmaxKind = 'softmax' | 'logsoftmax' | 'hardmax';
@@ -58,6 +58,111 @@ export function softmaxStrided(kind: SoftmaxKind, x: NumericArray, y: NumericArr
   for (let i = 0; i < n; i++) y[b + i * s] = x[b + i * s]! - shift;
 }
 
+interface SoftmaxProblem {
+  kind: SoftmaxKind;
+  x: TensorType;
+  outer: number;
+  n: number;
+  inner: number;
+  /** The attention scale fused by fuse-softmax-scale (softmax only; 1 otherwise). */
+  scale: number;
+}
+
+/** The reference: stable softmax per row, or per column of (n, inner) blocks reading whole rows. */
+function prepareSoftmaxJs(p: SoftmaxProblem): PreparedKernel {
+  const { kind, x, outer, n, inner, scale } = p;
+  return {
+    outputs: [{ dtype: x.dtype, shape: [...x.shape] }],
+    detail: `js ${kind} ${inner === 1 ? 'rows' : 'columns (inner axis > 1)'}`,
+    inPlace: 0,
+    // Per-column running max and sum for the strided (inner > 1) case.
+    scratch: inner > 1 ? [{ dtype: 'float64', length: 2 * inner }] : [],
+    run(inputs, outputs, scratch) {
+      const xd = inputs[0] as NumericArray;
+      const y = outputs[0] as NumericArray;
+      if (inner === 1) {
+        for (let o = 0; o < outer; o++) softmaxStrided(kind, xd, y, o * n, n, 1, scale);
+        return;
+      }
+      const acc = scratch[0] as Float64Array;
+      for (let o = 0; o < outer; o++) {
+        if (kind === 'hardmax') for (let j = 0; j < inner; j++) softmaxStrided(kind, xd, y, o * n * inner + j, n, inner);
+        else softmaxColumns(kind, xd, y, o * n * inner, n, inner, acc, scale);
+      }
+    },
+  };
+}
+
+/** Softmax along the last axis: one wasm call over every row. */
+function prepareSoftmaxRowsWasm(p: SoftmaxProblem, ctx: PrepareContext): PreparedKernel {
+  const k = ctx.options.wasm!.use(MATH_KERNELS)!;
+  const { x, outer, n, scale } = p;
+  return {
+    outputs: [{ dtype: 'float32', shape: [...x.shape] }],
+    detail: `wasm softmax rows ${outer}x${n}`,
+    inPlace: 0,
+    run(inputs, outputs) {
+      k.softmax((inputs[0] as Float32Array).byteOffset, (outputs[0] as Float32Array).byteOffset, outer, n, scale);
+    },
+  };
+}
+
+/**
+ * Softmax along a middle axis (the channel axis of NCHW): per (n, inner) block, the column maxima and sums
+ * are folded row by row with the broadcast kernels, and exp runs on the whole block:
+ * m = max_i x[i,:]; y = exp(x - m); s = Σ_i y[i,:]; y = y / s. Scratch holds m and s.
+ */
+function prepareSoftmaxColumnsWasm(p: SoftmaxProblem, ctx: PrepareContext): PreparedKernel {
+  const wasm = ctx.options.wasm!;
+  const b = wasm.use(BCAST_MODULE)!;
+  const exp = wasm.use(MATH_KERNELS)!.unary.exp;
+  const { x, outer, n, inner } = p;
+  const block = n * inner;
+  const row = (k: typeof b.add, a: number, c: number, out: number, len: number): void => k(a, c, out, 1, 1, 1, len, 0, 0, 0, 0, 0, 0, 0);
+  return {
+    outputs: [{ dtype: 'float32', shape: [...x.shape] }],
+    detail: `wasm softmax columns ${outer} x ${n}x${inner}`,
+    inPlace: 0,
+    scratch: [{ dtype: 'float32', length: 2 * inner }],
+    run(inputs, outputs, scratch) {
+      const x0 = (inputs[0] as Float32Array).byteOffset;
+      const y0 = (outputs[0] as Float32Array).byteOffset;
+      const m = (scratch[0] as Float32Array).byteOffset;
+      const s = m + 4 * inner;
+      for (let o = 0; o < outer; o++) {
+        const xb = x0 + 4 * o * block;
+        const yb = y0 + 4 * o * block;
+        row(b.max, xb, xb, m, inner);
+        for (let i = 1; i < n; i++) row(b.max, m, xb + 4 * i * inner, m, inner);
+        // y[i,:] = x[i,:] - m: B is one row, stepped 0 over the n rows.
+        b.sub(xb, m, yb, 1, 1, n, inner, 0, 0, 4 * inner, 0, 0, 0, 0);
+        exp(yb, yb, block);
+        row(b.max, yb, yb, s, inner);
+        for (let i = 1; i < n; i++) row(b.add, s, yb + 4 * i * inner, s, inner);
+        b.div(yb, s, yb, 1, 1, n, inner, 0, 0, 4 * inner, 0, 0, 0, 0);
+      }
+    },
+  };
+}
+
+const SOFTMAX_VARIANTS: readonly VariantDef<SoftmaxProblem>[] = [
+  { name: (p) => `${p.x.dtype === 'float32' ? 'f32' : p.x.dtype}_${p.kind}__js`, applies: () => true, placement: 'any', prepare: prepareSoftmaxJs },
+  {
+    name: 'f32_softmax_rows__wasmsimd',
+    applies: (p, caps) => caps.wasm !== undefined && p.kind === 'softmax' && p.x.dtype === 'float32' && p.inner === 1 && caps.wasm.use(MATH_KERNELS) !== undefined,
+    placement: 'wasm',
+    prepare: prepareSoftmaxRowsWasm,
+  },
+  {
+    name: 'f32_softmax_columns__wasmsimd',
+    applies: (p, caps) =>
+      caps.wasm !== undefined && p.kind === 'softmax' && p.x.dtype === 'float32' && p.inner > 1 && p.n > 0 && p.scale === 1 &&
+      caps.wasm.use(MATH_KERNELS) !== undefined && caps.wasm.use(BCAST_MODULE) !== undefined,
+    placement: 'wasm',
+    prepare: prepareSoftmaxColumnsWasm,
+  },
+];
+
 function makeSoftmax(opType: string, kind: SoftmaxKind): KernelDef {
   return {
     opType,
@@ -67,31 +172,7 @@ function makeSoftmax(opType: string, kind: SoftmaxKind): KernelDef {
       requireFloat(ctx, x.dtype);
       const { outer, n, inner } = softmaxSplit(ctx, x.shape);
       const scale = kind === 'softmax' ? attrFloat(ctx.node, SOFTMAX_SCALE_ATTR, 1) : 1;
-      const wasm = kind === 'softmax' && inner === 1 && x.dtype === 'float32' ? wasmSoftmax(ctx) : undefined;
-      const fallbacks = jsFallbacks();
-      return {
-        outputs: [{ dtype: x.dtype, shape: [...x.shape] }],
-        detail: wasm !== undefined ? `wasm ${kind} rows` : `js ${kind} ${inner === 1 ? 'rows' : 'columns (inner axis > 1)'}`,
-        jsFallbacks: fallbacks,
-        inPlace: 0,
-        // Per-column running max and sum for the strided (inner > 1) case.
-        scratch: inner > 1 ? [{ dtype: 'float64', length: 2 * inner }] : [],
-        run(inputs, outputs, scratch) {
-          const xd = inputs[0] as NumericArray;
-          const y = outputs[0] as NumericArray;
-          if (inner === 1) {
-            // Last-axis fast path: unit stride; rows on wasm SIMD when the views are in its memory.
-            if (wasm !== undefined && ranOnWasm(fallbacks, wasmSoftmaxRows(wasm.ctx, wasm.k, xd as Float32Array, y as Float32Array, outer, n, scale))) return;
-            for (let o = 0; o < outer; o++) softmaxStrided(kind, xd, y, o * n, n, 1, scale);
-            return;
-          }
-          const acc = scratch[0] as Float64Array;
-          for (let o = 0; o < outer; o++) {
-            if (kind === 'hardmax') for (let j = 0; j < inner; j++) softmaxStrided(kind, xd, y, o * n * inner + j, n, inner);
-            else softmaxColumns(kind, xd, y, o * n * inner, n, inner, acc, scale);
-          }
-        },
-      };
+      return chooseVariant(SOFTMAX_VARIANTS, { kind, x, outer, n, inner, scale }, ctx);
     },
   };
 }
@@ -121,13 +202,6 @@ function softmaxColumns(kind: SoftmaxKind, x: NumericArray, y: NumericArray, b: 
     if (kind === 'softmax') for (let j = 0; j < inner; j++) y[r + j]! /= acc[inner + j]!;
     else for (let j = 0; j < inner; j++) y[r + j] = x[r + j]! - acc[j]! - Math.log(acc[inner + j]!);
   }
-}
-
-/** The wasm math kernels when the wasm backend is active and the engine compiled them. */
-function wasmSoftmax(ctx: PrepareContext): { ctx: WasmContext; k: WasmMathKernels } | undefined {
-  const w = ctx.options.wasm;
-  const k = w?.use(MATH_KERNELS);
-  return w === undefined || k === undefined ? undefined : { ctx: w, k };
 }
 
 export const softmaxKernels: KernelDef[] = [
