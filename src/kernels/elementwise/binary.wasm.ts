@@ -6,7 +6,7 @@
  *
  *   f32_{op}_bcast(a, b, out, d0, d1, d2, n, as0, as1, as2, bs0, bs1, bs2, mode)
  *     for i0 < d0, i1 < d1, i2 < d2: inner loop of n elements at a + i0·as0 + i1·as1 + i2·as2 (and b likewise),
- *     mode 0: a[i] op b[i]; 1: a[i] op b[0]; 2: a[0] op b[i].
+ *     mode 0: a[i] op b[i]; 1: a[i] op b[0]; 2: a[0] op b[i]; 3: a[0] op b[0] (a broadcast along the inner dim).
  *
  * `out` may alias an operand of the output's shape (in place): each element is read before it is written.
  * Every op is exactly the scalar JS op in float32: add/sub/mul/div round once; max/min follow the JS kernels'
@@ -95,9 +95,11 @@ function emitBcast(op: BcastOp): FunctionBuilder {
         inner(true, true);
         f.else().get(mode).i32(1).op('i32.eq').if();
         inner(true, false);
-        f.else();
+        f.else().get(mode).i32(2).op('i32.eq').if();
         inner(false, true);
-        f.end().end();
+        f.else();
+        inner(false, false);
+        f.end().end().end();
         f.get(po).get(n).i32(2).op('i32.shl').op('i32.add').set(po);
         f.get(pa).get(as2).op('i32.add').set(pa);
         f.get(pb).get(bs2).op('i32.add').set(pb);
@@ -135,7 +137,7 @@ export interface BcastCall {
   /** Byte strides of A and B over d0, d1, d2. */
   readonly aStrides: readonly [number, number, number];
   readonly bStrides: readonly [number, number, number];
-  readonly mode: 0 | 1 | 2;
+  readonly mode: 0 | 1 | 2 | 3;
   /** Loop dims outside the kernel, outermost first, with A's, B's and the output's byte strides. */
   readonly outer: readonly { size: number; a: number; b: number; out: number }[];
 }
@@ -153,9 +155,7 @@ export function bcastCall(dims: readonly number[], aStrides: readonly number[], 
   const k = d.length - 4;
   const [ia, ib] = [sa[k + 3]!, sb[k + 3]!];
   if ((ia !== 0 && ia !== 1) || (ib !== 0 && ib !== 1)) return undefined;
-  const mode = ia === 1 && ib === 1 ? 0 : ia === 1 ? 1 : ib === 1 ? 2 : undefined;
-  // Both one value along the innermost dim: only when it has one element.
-  if (mode === undefined && d[k + 3] !== 1) return undefined;
+  const mode = ia === 1 && ib === 1 ? 0 : ia === 1 ? 1 : ib === 1 ? 2 : 3;
   const outer = d.slice(0, k).map((size, j) => ({
     size, a: 4 * sa[j]!, b: 4 * sb[j]!, out: 4 * d.slice(j + 1).reduce((p, x) => p * x, 1),
   }));
@@ -163,7 +163,7 @@ export function bcastCall(dims: readonly number[], aStrides: readonly number[], 
     dims: [d[k]!, d[k + 1]!, d[k + 2]!, d[k + 3]!],
     aStrides: [4 * sa[k]!, 4 * sa[k + 1]!, 4 * sa[k + 2]!],
     bStrides: [4 * sb[k]!, 4 * sb[k + 1]!, 4 * sb[k + 2]!],
-    mode: mode ?? 0,
+    mode,
     outer,
   };
 }
@@ -194,6 +194,7 @@ export function bcastPattern(c: BcastCall): string {
   const outer = d0 * d1 * d2;
   if (c.mode === 0 && outer === 1 && c.outer.length === 0) return 'same';
   if (c.mode !== 0 && outer === 1 && c.outer.length === 0) return 'scalar';
+  if (c.mode === 3) return 'splat';
   const loops = [d0, d1, d2].filter((d) => d > 1).length + 1 + c.outer.length;
   if (loops === 2 && c.mode !== 0) return 'channel';
   if (loops === 2) return 'row';

@@ -1,5 +1,7 @@
-import { sizeOf, type Data } from '../../dtype.js';
-import { kernelError, requireConstant, requireInput, type KernelDef } from '../kernel.js';
+import { sizeOf, type Data, type DType } from '../../dtype.js';
+import { blockCopyOk, chooseVariant, kernelError, requireConstant, requireInput, type KernelDef, type VariantDef } from '../kernel.js';
+import { BCAST_MODULE, bcastCall, runBcast } from '../elementwise/binary.wasm.js';
+import { planBroadcast } from '../elementwise/broadcast.js';
 import { copyBlock, elems, intValues, stridesOf } from './common.js';
 
 /**
@@ -61,15 +63,59 @@ const Expand: KernelDef = {
       if (d === 1) return t;
       throw kernelError(ctx, `cannot broadcast input [${x.shape}] to shape [${target}]`);
     });
-    const copy = planRepeatCopy(inShape, outShape);
-    return {
-      outputs: [{ dtype: x.dtype, shape: outShape }],
-      run(inputs, outputs) {
-        copy(inputs[0]!, outputs[0]!);
-      },
-    };
+    return chooseVariant(EXPAND_VARIANTS, { dtype: x.dtype, inShape, outShape }, ctx);
   },
 };
+
+interface ExpandProblem {
+  dtype: DType;
+  /** x's shape padded with leading 1s to the output's rank. */
+  inShape: number[];
+  outShape: number[];
+}
+
+const EXPAND_VARIANTS: readonly VariantDef<ExpandProblem>[] = [
+  {
+    name: (p) => `${p.dtype === 'float32' ? 'f32' : p.dtype}_expand__js`,
+    applies: () => true,
+    placement: 'any',
+    prepare: (p) => {
+      const copy = planRepeatCopy(p.inShape, p.outShape);
+      return {
+        outputs: [{ dtype: p.dtype, shape: p.outShape }],
+        jsOk: blockCopyOk(sizeOf(p.inShape.slice(lastBroadcastAxis(p) + 1))),
+        run(inputs, outputs) {
+          copy(inputs[0]!, outputs[0]!);
+        },
+      };
+    },
+  },
+  {
+    // The broadcast kernel with both operands x: max(x, x) is x exactly (NaN and -0 included).
+    name: 'f32_expand_bcast__wasmsimd',
+    applies: (p, caps) => caps.wasm !== undefined && p.dtype === 'float32' && caps.wasm.use(BCAST_MODULE) !== undefined,
+    placement: 'wasm',
+    prepare: (p, ctx) => {
+      const plan = planBroadcast(p.outShape, [p.inShape, p.inShape]);
+      const call = bcastCall(plan.dims, plan.strides[0]!, plan.strides[1]!)!;
+      const max = ctx.options.wasm!.use(BCAST_MODULE)!.max;
+      return {
+        outputs: [{ dtype: p.dtype, shape: p.outShape }],
+        detail: `wasm broadcast copy [${plan.dims.join('x')}]`,
+        run(inputs, outputs) {
+          const x = (inputs[0] as Float32Array).byteOffset;
+          runBcast(max, call, x, x, (outputs[0] as Float32Array).byteOffset);
+        },
+      };
+    },
+  },
+];
+
+/** The last axis the expand stretches (-1 when none): the elements after it are copied as one block. */
+function lastBroadcastAxis(p: ExpandProblem): number {
+  for (let k = p.outShape.length - 1; k >= 0; k--) if (p.inShape[k] !== p.outShape[k]) return k;
+  return -1;
+}
 
 // Tile: x [d...], repeats (int64 [r]) -> [d_k · repeats_k ...]
 const Tile: KernelDef = {
