@@ -1,4 +1,4 @@
-import { allocData, sizeOf, viewData, type TensorData, type TensorType } from '../dtype.js';
+import { allocData, isElementArray, sizeOf, storageBytes, viewData, type Data, type DType, type TensorData, type TensorType } from '../dtype.js';
 import { TinferError, nodeLabel } from '../errors.js';
 import type { Graph, Node } from '../loader/model.js';
 import { NeedsValuesError, type KernelOptions, type PreparedKernel, type SubgraphRunner } from '../kernels/kernel.js';
@@ -73,9 +73,9 @@ export function runPrepared(kernel: PreparedKernel, inputs: (TensorData | undefi
 
 /**
  * runPrepared for node-by-node (eager) runs on the wasm backend. Eager values live in plain arrays, where a
- * kernel prepared with wasm kernels (its detail starts with 'wasm') would take its JS fallback: its float32
- * runtime inputs (not the constants, which it packed at prepare), outputs and scratch get one wasm block for
- * the call instead, copied in and out. A detection model's backbone then runs on wasm although NonMaxSuppression
+ * variant with placement 'wasm' (or an older kernel whose detail starts with 'wasm') needs its values in wasm
+ * memory: its typed-array runtime inputs, outputs and scratch get one wasm block for the call, copied in and out,
+ * and its constants are read from their resident copies (uploaded once). A detection model's backbone then runs on wasm although NonMaxSuppression
  * makes its shapes data-dependent. Other kernels run as runPrepared.
  */
 export function runPreparedOnWasm(
@@ -88,38 +88,40 @@ export function runPreparedOnWasm(
     if (!placed || !constant[i] || t === undefined || Array.isArray(t.data) || t.data.buffer === wasm.memory.buffer) return undefined;
     return wasm.resident(t.data);
   });
-  const staged = inputs.map((t, i) => t !== undefined && t.dtype === 'float32' && !constant[i] && (t.data as Float32Array).buffer !== wasm.memory.buffer);
-  const lengths = [
-    ...inputs.map((t, i) => (staged[i] ? t!.data.length : 0)),
-    ...kernel.outputs.map((t) => (t.dtype === 'float32' ? sizeOf(t.shape) : 0)),
-    ...(kernel.scratch ?? []).map((s) => (s.dtype === 'float32' ? s.length : 0)),
+  // Every typed-array value the step touches gets a piece of one block (strings, sequences and optionals stay).
+  const typed = (dtype: DType): boolean => !isElementArray(dtype);
+  const staged = inputs.map((t, i) => t !== undefined && typed(t.dtype) && !constant[i] && !Array.isArray(t.data) && t.data.buffer !== wasm.memory.buffer);
+  const pieces: { dtype: DType; length: number }[] = [
+    ...inputs.map((t, i) => ({ dtype: t?.dtype ?? 'float32', length: staged[i] ? t!.data.length : 0 })),
+    ...kernel.outputs.map((t) => ({ dtype: t.dtype, length: typed(t.dtype) ? sizeOf(t.shape) : 0 })),
+    ...(kernel.scratch ?? []).map((sc) => ({ dtype: sc.dtype, length: typed(sc.dtype) ? sc.length : 0 })),
   ];
   const starts: number[] = [];
   let total = 0;
-  for (const n of lengths) {
+  for (const p of pieces) {
     starts.push(total);
-    total += Math.ceil(n / 16) * 16; // 64-byte aligned pieces
+    total += Math.ceil((p.length * storageBytes(p.dtype)) / 64) * 64; // 64-byte aligned pieces
   }
   // One allocation before any view is made: growing the memory detaches earlier views.
-  const block = wasm.alloc(Math.max(64, total * 4));
+  const block = wasm.alloc(Math.max(64, total));
   try {
-    const view = (k: number) => new Float32Array(wasm.memory.buffer, block + 4 * starts[k]!, lengths[k]!);
+    const view = (k: number): Data => viewData(pieces[k]!.dtype, wasm.memory.buffer, block + starts[k]!, pieces[k]!.length);
     const ins = inputs.map((t, i) => {
       if (resident[i] !== undefined) return viewData(t!.dtype, wasm.memory.buffer, resident[i]!, t!.data.length);
       if (!staged[i]) return t?.data;
       const v = view(i);
-      v.set(t!.data as Float32Array);
+      (v as Float32Array).set(t!.data as Float32Array);
       return v;
     });
-    const outs = kernel.outputs.map((t, j) => (t.dtype === 'float32' ? view(inputs.length + j) : allocData(t.dtype, sizeOf(t.shape))));
-    const scratch = (kernel.scratch ?? []).map((s, j) => (s.dtype === 'float32' ? view(inputs.length + kernel.outputs.length + j) : allocData(s.dtype, s.length)));
+    const outs = kernel.outputs.map((t, j) => (typed(t.dtype) ? view(inputs.length + j) : allocData(t.dtype, sizeOf(t.shape))));
+    const scratch = (kernel.scratch ?? []).map((sc, j) => (typed(sc.dtype) ? view(inputs.length + kernel.outputs.length + j) : allocData(sc.dtype, sc.length)));
     try {
       kernel.run(ins, outs, scratch);
     } catch (e) {
       throw wrapKernelError(e, node, 'run');
     }
     // Copied out: the block is reused by the next node.
-    return kernel.outputs.map((t, j) => ({ dtype: t.dtype, shape: t.shape, data: t.dtype === 'float32' ? (outs[j] as Float32Array).slice() : outs[j]! }));
+    return kernel.outputs.map((t, j) => ({ dtype: t.dtype, shape: t.shape, data: typed(t.dtype) ? (outs[j] as Float32Array).slice() : outs[j]! }));
   } finally {
     wasm.free(block);
   }
