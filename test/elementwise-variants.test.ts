@@ -93,3 +93,33 @@ checkVariants('Clip', [
   clipCase('runtime min', 13, (m) => [m.input('lo', 'float32', [])], {}, { lo: s(-0.25) }),
   clipCase('min > max', 13, (m) => [m.initializer('lo', s(3)), m.initializer('hi', s(1))]),
 ]);
+
+// Comparisons: bool outputs compared exactly (rtol 0) through the tester; NaN in the inputs compares false.
+for (const op of ['Less', 'LessOrEqual', 'Greater', 'GreaterOrEqual', 'Equal']) {
+  checkVariants(op, PATTERNS.slice(0, 9).map(([a, b]) => {
+    const c = binaryCase(op, a, b);
+    // Values on a coarse grid so that ties (and Equal's true cases) occur.
+    for (const t of [c.feeds.a!, c.feeds.b!]) (t.data as Float32Array).forEach((v, i, d) => (d[i] = Math.round(v * 2) / 2));
+    (c.feeds.a!.data as Float32Array)[0] = NaN;
+    return { ...c, expectVariant: '__wasm', rtol: 0, atol: 0 };
+  }));
+}
+
+function whereCase(c: number[], x: number[], y: number[]): VariantCase {
+  const m = new ModelBuilder();
+  m.input('c', 'bool', c);
+  m.input('x', 'float32', x);
+  m.input('y', 'float32', y);
+  m.output(m.node('Where', ['c', 'x', 'y'], {}, { outputs: ['out'], name: 'n' })[0]!);
+  const cond = randomTensor(c, 31);
+  return {
+    name: `Where [${c}] [${x}] [${y}]`, model: m, node: 'n', expectVariant: '__wasm', rtol: 0, atol: 0,
+    feeds: { c: { dtype: 'bool', shape: c, data: Uint8Array.from(cond.data as Float32Array, (v) => (v > 0 ? 1 : 0)) }, x: randomTensor(x, 32), y: randomTensor(y, 33) },
+  };
+}
+checkVariants('Where', [
+  whereCase([2, 13, 7, 5], [2, 13, 7, 5], [2, 13, 7, 5]),
+  whereCase([1, 1, 7, 5], [2, 13, 7, 5], [1]),
+  whereCase([7, 1], [1, 5], [7, 5]),
+  whereCase([1], [1, 1], [1]),
+]);

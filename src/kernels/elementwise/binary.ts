@@ -11,6 +11,7 @@ import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { chooseVariant, kernelError, withActivation, requireInput, type Capabilities, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef } from '../kernel.js';
 import { broadcastShapes, checkUnidirectional, planBroadcast, runBinaryPlan, type BinaryInner, type BroadcastPlan } from './broadcast.js';
 import { BCAST_MODULE, bcastCall, bcastPattern, runBcast, type BcastOp } from './binary.wasm.js';
+import { COMPARE_MODULE, nestCall, type CmpOp } from './compare.wasm.js';
 import { FLOATS, INTS, NUMERIC, UNSIGNED_INTS, checkDtype, isBigIntDtype, roundBinaryFor } from './dtypes.js';
 import { isNarrowFloat, roundToNarrowFloat } from '../../loader/float16.js';
 import { activateInPlace, readFusedActivation } from '../conv/fused-activation.js';
@@ -285,7 +286,11 @@ export function prepareBinary(ctx: PrepareContext, spec: BinarySpec, unidirectio
   const plan = planBroadcast(outShape, [a.shape, bShape]);
   const act = readFusedActivation(ctx.node);
   if (act.kind !== 'none' && !FLOATS.includes(outDtype)) throw new UnsupportedError(`${nodeLabel(ctx.node)}: a fused activation needs a float output, got ${outDtype}`);
-  const problem: BinaryProblem = { spec, a, b, outDtype, outShape, plan, act, opName: ctx.node.opType.toLowerCase(), op: ctx.node.domain === '' ? WASM_BINARY[ctx.node.opType] : undefined };
+  const std = ctx.node.domain === '';
+  const problem: BinaryProblem = {
+    spec, a, b, outDtype, outShape, plan, act, opName: ctx.node.opType.toLowerCase(),
+    op: std ? WASM_BINARY[ctx.node.opType] : undefined, cmp: std && !(spec.legacyBroadcast && ctx.opset < 7) ? WASM_CMP[ctx.node.opType] : undefined,
+  };
   return chooseVariant(BINARY_VARIANTS, problem, ctx);
 }
 
@@ -303,6 +308,26 @@ interface BinaryProblem {
   opName: string;
   /** The wasm kernel's op for float32 Add/Sub/Mul/Div/PRelu. */
   op: BcastOp | undefined;
+  /** The wasm comparison for float32 Less/LessOrEqual/Greater/GreaterOrEqual/Equal. */
+  cmp: CmpOp | undefined;
+}
+
+const WASM_CMP: Record<string, CmpOp> = { Less: 'lt', LessOrEqual: 'le', Greater: 'gt', GreaterOrEqual: 'ge', Equal: 'eq' };
+
+/** Float32 comparisons under any broadcast of at most four loop dims, bool out (compare.wasm.ts). */
+function prepareCompareWasm(p: BinaryProblem, ctx: PrepareContext): PreparedKernel {
+  const k = ctx.options.wasm!.use(COMPARE_MODULE)!.cmp[p.cmp!];
+  const call = nestCall(p.plan.dims, p.plan.strides, [4, 4])!;
+  const [d0, d1, d2, n] = call.dims;
+  const [sa, sb] = call.strides as [[number, number, number, number], [number, number, number, number]];
+  return {
+    outputs: [{ dtype: 'bool', shape: p.outShape }],
+    detail: `wasm ${p.cmp} [${p.plan.dims.join('x')}]`,
+    run(inputs, outputs) {
+      k((inputs[0] as Float32Array).byteOffset, (inputs[1] as Float32Array).byteOffset, (outputs[0] as Uint8Array).byteOffset,
+        d0, d1, d2, n, sa[0], sa[1], sa[2], sb[0], sb[1], sb[2], sa[3], sb[3]);
+    },
+  };
 }
 
 const WASM_BINARY: Record<string, BcastOp> = { Add: 'add', Sub: 'sub', Mul: 'mul', Div: 'div', PRelu: 'prelu' };
@@ -368,6 +393,14 @@ const BINARY_VARIANTS: readonly VariantDef<BinaryProblem>[] = [
     applies: wasmApplies,
     placement: 'wasm',
     prepare: prepareBinaryWasm,
+  },
+  {
+    name: (p) => `f32_${p.cmp}_cmp__wasm`,
+    applies: (p, caps) =>
+      caps.wasm !== undefined && p.cmp !== undefined && p.a.dtype === 'float32' && p.b.dtype === 'float32' && p.act.kind === 'none' &&
+      nestCall(p.plan.dims, p.plan.strides, [4, 4]) !== undefined && caps.wasm.use(COMPARE_MODULE) !== undefined,
+    placement: 'wasm',
+    prepare: prepareCompareWasm,
   },
 ];
 

@@ -1,6 +1,8 @@
 /** Where(condition, X, Y): three-way numpy broadcast, picks X where condition is true, else Y. */
-import { kernelError, requireInput, type KernelDef } from '../kernel.js';
-import { broadcastShapes, planBroadcast, runTernaryPlan, type TernaryInner } from './broadcast.js';
+import type { DType } from '../../dtype.js';
+import { chooseVariant, kernelError, requireInput, type KernelDef, type VariantDef } from '../kernel.js';
+import { broadcastShapes, planBroadcast, runTernaryPlan, type BroadcastPlan, type TernaryInner } from './broadcast.js';
+import { COMPARE_MODULE, nestCall } from './compare.wasm.js';
 import { inPlaceCandidate } from './binary.js';
 
 // A pure element copy: works for every storage (numbers, BigInts, strings).
@@ -19,12 +21,48 @@ export const whereKernel: KernelDef = {
     if (x.dtype !== y.dtype) throw kernelError(ctx, `X and Y have different dtypes ${x.dtype} and ${y.dtype}`);
     const outShape = broadcastShapes(ctx, [cond.shape, x.shape, y.shape]);
     const plan = planBroadcast(outShape, [cond.shape, x.shape, y.shape]);
-    return {
-      outputs: [{ dtype: x.dtype, shape: outShape }],
-      inPlace: inPlaceCandidate(ctx, x.dtype, outShape, [1, 2]),
-      run(inputs, outputs) {
-        runTernaryPlan(plan, inputs[0], inputs[1], inputs[2], outputs[0], pick);
-      },
-    };
+    return chooseVariant(WHERE_VARIANTS, { dtype: x.dtype, outShape, plan }, ctx);
   },
 };
+
+interface WhereProblem {
+  dtype: DType;
+  outShape: number[];
+  plan: BroadcastPlan;
+}
+
+const WHERE_VARIANTS: readonly VariantDef<WhereProblem>[] = [
+  {
+    name: (p) => `${p.dtype === 'float32' ? 'f32' : p.dtype}_where__js`,
+    applies: () => true,
+    placement: 'any',
+    prepare: (p, ctx) => ({
+      outputs: [{ dtype: p.dtype, shape: p.outShape }],
+      inPlace: inPlaceCandidate(ctx, p.dtype, p.outShape, [1, 2]),
+      run(inputs, outputs) {
+        runTernaryPlan(p.plan, inputs[0], inputs[1], inputs[2], outputs[0], pick);
+      },
+    }),
+  },
+  {
+    name: 'f32_where__wasm',
+    applies: (p, caps) => caps.wasm !== undefined && p.dtype === 'float32' && nestCall(p.plan.dims, p.plan.strides, [1, 4, 4]) !== undefined && caps.wasm.use(COMPARE_MODULE) !== undefined,
+    placement: 'wasm',
+    prepare: (p, ctx) => {
+      const k = ctx.options.wasm!.use(COMPARE_MODULE)!.where;
+      const call = nestCall(p.plan.dims, p.plan.strides, [1, 4, 4])!;
+      const [d0, d1, d2, n] = call.dims;
+      const [sc, sa, sb] = call.strides as [number, number, number, number][];
+      return {
+        outputs: [{ dtype: p.dtype, shape: p.outShape }],
+        inPlace: inPlaceCandidate(ctx, p.dtype, p.outShape, [1, 2]),
+        detail: `wasm where [${p.plan.dims.join('x')}]`,
+        run(inputs, outputs) {
+          const at = (i: number): number => (inputs[i] as Uint8Array).byteOffset;
+          k(at(0), at(1), at(2), (outputs[0] as Float32Array).byteOffset, d0, d1, d2, n,
+            sc![0], sc![1], sc![2], sa![0], sa![1], sa![2], sb![0], sb![1], sb![2], sc![3], sa![3], sb![3]);
+        },
+      };
+    },
+  },
+];
