@@ -131,7 +131,7 @@ function allNames(graph: Graph, names = new Set<string>()): Set<string> {
 }
 
 /** Readers of `from` (node inputs, and subgraphs that read it from the outer scope) read `to` instead. */
-function renameReads(graph: Graph, from: string, to: string): Graph {
+export function renameReads(graph: Graph, from: string, to: string): Graph {
   const defines = (g: Graph): boolean =>
     g.inputs.some((i) => i.name === from) || g.initializers.has(from) || g.nodes.some((n) => n.outputs.includes(from));
   const inBody = (body: Graph): Graph => {
