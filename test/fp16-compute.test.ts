@@ -10,7 +10,7 @@ import { InferenceSession, Tensor } from '../src/index.js';
 import { runBasicPasses } from '../src/graph/passes/index.js';
 import { computeFloat16InFloat32, emptyFloat16Report } from '../src/graph/passes/float16-compute-f32.js';
 import { float16BitsToFloat32, float32ToFloat16Bits, roundToFloat16 } from '../src/loader/float16.js';
-import { ModelBuilder } from './onnx-builder.js';
+import { F, ModelBuilder } from './onnx-builder.js';
 import { expectClose, rng, tensor } from './harness.js';
 
 /** 'f16': float16 inputs/outputs; 'keep-io': float32 inputs/outputs with Cast to/from float16; 'f32': the original. */
@@ -187,6 +187,24 @@ describe('float16 models compute in float32', () => {
     expect(casts).toEqual(['x→1', 'Gather→1', 'Add→10']);
     expect(out.nodes.filter((n) => n.opType === 'Identity')).toHaveLength(2);
     expect(out.inputs[0]!.type).toEqual({ kind: 'tensor', dtype: 'float16', shape: [2, 3, 6] });
+  });
+
+  it('retargets dtype attributes that name float16 (EyeLike, RandomUniform) and runs them in float32', () => {
+    const b = new ModelBuilder({ opset: 17 });
+    const x = b.input('x', 'float16', [3, 3]);
+    const [eye] = b.node('EyeLike', [x], { dtype: 10 });
+    const [noise] = b.node('RandomUniform', [], { dtype: 10, shape: [3, 3], low: new F(0), high: new F(0) });
+    const [y] = b.node('Add', [b.node('Mul', [x, eye!])[0]!, noise!]);
+    b.output(y!, { dtype: 'float16', shape: [3, 3] });
+    const report = emptyFloat16Report();
+    const out = computeFloat16InFloat32(b.toModel().graph, report);
+    expect(report.retargeted).toBe(2);
+    expect(out.nodes.filter((n) => n.attributes.has('dtype')).map((n) => n.attributes.get('dtype')!.value)).toEqual([1, 1]);
+    const session = InferenceSession.createSync(b.toBytes(), { profile: true });
+    const bits = Uint16Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9], (v) => float32ToFloat16Bits(v));
+    const got = session.runSync({ x: new Tensor('float16', bits, [3, 3]) })[y!]!;
+    expect(Array.from(got.data as Uint16Array, float16BitsToFloat32)).toEqual([1, 0, 0, 0, 5, 0, 0, 0, 9]);
+    expect(session.profile().filter((p) => p.variant.startsWith('f16_')).map((p) => p.opType)).toEqual(['Cast']);
   });
 
   it('leaves float32 graphs alone (same object)', () => {
