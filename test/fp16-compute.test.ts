@@ -10,6 +10,7 @@ import { InferenceSession, Tensor } from '../src/index.js';
 import { runBasicPasses } from '../src/graph/passes/index.js';
 import { computeFloat16InFloat32, emptyFloat16Report } from '../src/graph/passes/float16-compute-f32.js';
 import { float16BitsToFloat32, float32ToFloat16Bits, roundToFloat16 } from '../src/loader/float16.js';
+import { decodeTensor, encodeTensor } from '../src/loader/index.js';
 import { F, ModelBuilder } from './onnx-builder.js';
 import { expectClose, rng, tensor } from './harness.js';
 
@@ -254,5 +255,17 @@ describe('float16 models compute in float32', () => {
     const x = inputValues(castNet.inputShape);
     const out = session.runSync({ x: new Tensor('float16', Uint16Array.from(x, (v) => float32ToFloat16Bits(v)), castNet.inputShape) })[session.outputNames[0]!]!;
     expectClose({ dtype: 'float32', shape: [...out.dims], data: Float32Array.from(out.data as Uint16Array, float16BitsToFloat32) }, ref, 1e-3, 1e-4);
+  });
+});
+
+describe('float16 weights load fast and exactly', () => {
+  it('the loader widens every float16 bit pattern to the value float16BitsToFloat32 gives (signed zeros, subnormals, Inf, NaN)', () => {
+    const values = Float32Array.from({ length: 65536 }, (_, b) => float16BitsToFloat32(b));
+    const back = decodeTensor(encodeTensor({ dtype: 'float16', shape: [65536], data: values })).data as Float32Array;
+    for (let b = 0; b < 65536; b++) {
+      if (!Object.is(back[b], values[b]) && !(Number.isNaN(back[b]) && Number.isNaN(values[b]))) {
+        throw new Error(`bits 0x${b.toString(16)}: got ${back[b]}, expected ${values[b]}`);
+      }
+    }
   });
 });
