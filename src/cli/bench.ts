@@ -20,6 +20,8 @@ interface BenchRow {
   iterations: number;
   /** Per-node profile over the timed runs (with --profile). */
   profile?: StepProfile[];
+  /** What the graph passes reported (e.g. float16 computed in float32). */
+  passNotes?: readonly string[];
 }
 
 function benchSession(name: string, session: InferenceSession, loadMs: number, shapes: Map<string, number[]>, warmup: number, iterations: number, minMs: number, profiling: boolean): BenchRow {
@@ -37,7 +39,7 @@ function benchSession(name: string, session: InferenceSession, loadMs: number, s
     times.push(performance.now() - t);
   }
   const profile = profiling ? session.profile({ skipped: true }) : undefined;
-  return { name, loadMs, firstMs, medianMs: median(times), minMs: Math.min(...times), maxMs: Math.max(...times), iterations: times.length, profile };
+  return { name, loadMs, firstMs, medianMs: median(times), minMs: Math.min(...times), maxMs: Math.max(...times), iterations: times.length, profile, passNotes: session.passNotes };
 }
 
 /** Time per run by op type (ms, share of the profiled time, node count), slowest first. */
@@ -103,6 +105,7 @@ function profileReport(row: BenchRow, top: number): string {
   const skipped = skippedSummary(profile);
   return [
     `\nprofile: ${row.name} (${row.iterations} runs; per-node timers add a little to each run)`,
+    ...(row.passNotes ?? []).map((note) => `pass: ${note}`),
     jsShareLine(profile),
     opTypeTable(profile, row.iterations),
     `\nslowest ${top} nodes:`,

@@ -60,6 +60,7 @@ export async function inspectCommand(argv: string[]): Promise<number> {
   countOps(m.graph, counts);
   out.push(`nodes: ${m.graph.nodes.length}`);
   out.push(`ops: ${[...counts].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}×${v}`).join(', ')}`);
+  for (const note of session.passNotes) out.push(`pass: ${note}`);
   const { params, tensors } = countParameters(m.graph);
   out.push(`parameters: ${params.toLocaleString('en-US')} (${tensors} initializers and Constant tensors)`);
   try {

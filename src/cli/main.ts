@@ -2,6 +2,7 @@
 /** tinfer command line: inspect | run | test | bench | quantize. */
 import { TinferError } from '../errors.js';
 import { benchCommand } from './bench.js';
+import { convertCommand } from './convert.js';
 import { inspectCommand } from './inspect.js';
 import { quantizeCommand } from './quantize.js';
 import { runCommand } from './run.js';
@@ -42,6 +43,8 @@ export async function main(argv: string[]): Promise<number> {
       return benchCommand(rest);
     case 'quantize':
       return quantizeCommand(rest);
+    case 'convert': // tinfer convert --fp16 IN.onnx OUT.onnx (src/cli/convert.ts)
+      return convertCommand(rest);
     case undefined:
     case '-h':
     case '--help':

@@ -340,9 +340,29 @@ function narrowTable(dtype: NarrowFloatDType): Float32Array {
   return t;
 }
 
-function widenNarrowRaw(bytes: Uint8Array, s: number, dtype: NarrowFloatDType, n: number): Float32Array {
+/**
+ * IEEE binary16 → binary32 by moving the bit fields (exact, no table): normals rebias the exponent (15 → 127),
+ * Inf/NaN keep their mantissa, zero and subnormals are m · 2^-24 (exact in float32).
+ */
+function widenFloat16Raw(bytes: Uint8Array, s: number, n: number): Float32Array {
   const out = new Float32Array(n);
-  const wide = dtype === 'float16' || dtype === 'bfloat16';
+  const bits = new Uint32Array(out.buffer);
+  for (let i = 0; i < n; i++) {
+    const h = bytes[s + 2 * i]! | (bytes[s + 2 * i + 1]! << 8);
+    const sign = (h & 0x8000) << 16;
+    const e = (h >> 10) & 0x1f;
+    const m = h & 0x3ff;
+    if (e === 0) out[i] = (sign ? -1 : 1) * m * 2 ** -24;
+    else if (e === 31) bits[i] = sign | 0x7f800000 | (m << 13);
+    else bits[i] = sign | ((e + 112) << 23) | (m << 13);
+  }
+  return out;
+}
+
+function widenNarrowRaw(bytes: Uint8Array, s: number, dtype: NarrowFloatDType, n: number): Float32Array {
+  if (dtype === 'float16') return widenFloat16Raw(bytes, s, n);
+  const out = new Float32Array(n);
+  const wide = dtype === 'bfloat16';
   if (n > 4096 || !wide) {
     const t = narrowTable(dtype);
     if (wide) for (let i = 0; i < n; i++) out[i] = t[bytes[s + 2 * i]! | (bytes[s + 2 * i + 1]! << 8)]!;

@@ -6,7 +6,7 @@ import { isContainer, shapeToString, sizeOf, storageBytes, type DType, type Tens
 import { InputError, TinferError, UnsupportedError } from '../errors.js';
 import type { Dim, Graph, Model, ValueInfo } from '../loader/model.js';
 import { decodeModel, type LoadOptions } from '../loader/index.js';
-import { runBasicPasses } from '../graph/passes/index.js';
+import { runBasicPasses, runPrecisionPasses } from '../graph/passes/index.js';
 import { defaultRegistry, type KernelRegistry } from '../kernels/registry.js';
 import type { KernelOptions } from '../kernels/kernel.js';
 import { GraphExecutor, subgraphCompiler, type ExecutorOptions, type StepProfile } from './executor.js';
@@ -25,6 +25,11 @@ export interface SessionOptions {
   backend?: 'auto' | 'wasm' | 'js';
   /** Run graph optimisation passes (dead code, identity removal, BatchNorm folding). Default true. */
   optimize?: boolean;
+  /**
+   * float16 graphs: 'compute-f32' (default) computes them in float32 like onnxruntime's CPU provider (float16
+   * inputs and outputs stay float16); 'exact' rounds every float16 intermediate to float16.
+   */
+  float16?: 'compute-f32' | 'exact';
   /** Largest tensor the loader accepts, in bytes (default 2 GiB). */
   maxTensorBytes?: number;
   /** How many per-shape plans to keep (default 4). */
@@ -79,6 +84,8 @@ export class InferenceSession {
   readonly outputNames: readonly string[];
   readonly inputMetadata: readonly InputMetadata[];
   readonly outputMetadata: readonly InputMetadata[];
+  /** What the graph passes changed that changes numerics or is worth reporting (e.g. float16 computed in float32). */
+  readonly passNotes: readonly string[];
   private readonly executor: GraphExecutor;
   private readonly inputs: Map<string, ValueInfo>;
   private readonly optionalInputs: Set<string>;
@@ -92,7 +99,10 @@ export class InferenceSession {
     registry: KernelRegistry,
     wasm?: WasmContext | null,
   ) {
-    const graph: Graph = options.optimize === false ? model.graph : runBasicPasses(model.graph);
+    const notes: string[] = [];
+    const passOptions = { float16: options.float16, notes };
+    const graph: Graph = options.optimize === false ? runPrecisionPasses(model.graph, passOptions) : runBasicPasses(model.graph, passOptions);
+    this.passNotes = notes;
     this.wasm = wasm === undefined ? chooseBackend(options.backend ?? 'auto') : (wasm ?? undefined);
     const execOptions: ExecutorOptions = {
       maxCachedPlans: options.maxCachedPlans ?? 4,

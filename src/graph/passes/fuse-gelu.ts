@@ -1,4 +1,5 @@
 import type { Attribute, Graph, Node } from '../../loader/model.js';
+import { roundToFloat16 } from '../../loader/float16.js';
 import { GraphIndex, isOp, near, otherOperand, rewrite, scalarValue } from './match.js';
 import { withOptimisedSubgraphs } from './subgraphs.js';
 
@@ -10,7 +11,8 @@ const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
  *   tanh:   0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 · x³)))   -> Gelu(x, approximate = 'tanh')
  * x / √2 may be written x · (1/√2); x³ as Pow(x, 3) or x · (x · x); the 0.5 may multiply x first, the
  * (1 + ...) factor first, or the product last; every Mul/Add may have its operands in either order.
- * Constants are one-element float constants matched with a relative tolerance of 1e-4; every
+ * Constants are one-element float constants matched with a relative tolerance of 1e-4 (or equal to the
+ * float16 rounding of the expected value, as float16 models store √2 and 0.044715); every
  * intermediate must be read only inside the pattern.
  */
 export function fuseGelu(graph: Graph): Graph {
@@ -51,7 +53,11 @@ interface Head {
 function isConstantNear(g: GraphIndex, name: string | undefined, expected: number): boolean {
   if (name === undefined) return false;
   const t = g.constant(name);
-  return t !== undefined && (t.dtype === 'float32' || t.dtype === 'float64' || t.dtype === 'float16' || t.dtype === 'bfloat16') && near(scalarValue(t), expected);
+  return t !== undefined && (t.dtype === 'float32' || t.dtype === 'float64' || t.dtype === 'float16' || t.dtype === 'bfloat16') && nearOrFloat16(scalarValue(t), expected);
+}
+
+function nearOrFloat16(v: number | undefined, expected: number): boolean {
+  return near(v, expected) || (v !== undefined && v === roundToFloat16(expected));
 }
 
 /** u = x / √2 or x · (1/√2). */
