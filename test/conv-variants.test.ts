@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import type { BuilderAttrValue } from './onnx-builder.js';
+import { ModelBuilder } from './onnx-builder.js';
+import { randomTensor } from './harness.js';
+import { checkVariants, type VariantCase } from './variant-tester.js';
+
+/**
+ * The conv family against its reference over odd shapes: each case is one Conv / ConvTranspose node with
+ * constant W and B (packed at prepare), an optional fused activation after it, and the variant it must run on
+ * wasm (`expectVariant`, '__wasmsimd' by default).
+ */
+interface ConvSpec {
+  name: string;
+  x: number[];
+  /** W's shape: [M, C/group, k...] for Conv, [C, M/group, k...] for ConvTranspose. */
+  w: number[];
+  attrs?: Record<string, BuilderAttrValue>;
+  bias?: boolean;
+  /** An activation node after the conv (the fuse pass folds Relu/Clip into Conv). */
+  act?: 'Relu' | 'Clip';
+  expectVariant?: string;
+}
+
+let seed = 1;
+function convCase(op: 'Conv' | 'ConvTranspose', s: ConvSpec): VariantCase {
+  const m = new ModelBuilder();
+  m.input('x', 'float32', s.x);
+  const outC = op === 'Conv' ? s.w[0]! : s.w[1]! * Number(s.attrs?.group ?? 1);
+  const inputs = ['x', m.initializer('w', randomTensor(s.w, seed++))];
+  if (s.bias !== false) inputs.push(m.initializer('b', randomTensor([outC], seed++)));
+  let y = m.node(op, inputs, s.attrs ?? {}, { name: 'conv' })[0]!;
+  if (s.act === 'Relu') y = m.node('Relu', [y])[0]!;
+  if (s.act === 'Clip') y = m.node('Clip', [y, m.initializer('lo', { dtype: 'float32', shape: [], data: new Float32Array([0]) }), m.initializer('hi', { dtype: 'float32', shape: [], data: new Float32Array([0.5]) })])[0]!;
+  m.output(y);
+  return { name: s.name, model: m, feeds: { x: randomTensor(s.x, seed++) }, node: 'conv', expectVariant: s.expectVariant };
+}
+
+const conv = (s: ConvSpec): VariantCase => convCase('Conv', s);
+const deconv = (s: ConvSpec): VariantCase => convCase('ConvTranspose', s);
+
+checkVariants('Conv', [
+  conv({ name: 'dense 1x1 image, 3x3 pads 1', x: [1, 5, 1, 1], w: [7, 5, 3, 3], attrs: { pads: [1, 1, 1, 1] } }),
+  conv({ name: 'dense 13ch 7x5 3x3 s1', x: [1, 13, 7, 5], w: [6, 13, 3, 3], expectVariant: 'f32_conv_' }),
+  conv({ name: 'dense 7x5 s(2,1)', x: [1, 4, 7, 5], w: [5, 4, 3, 3], attrs: { strides: [2, 1], pads: [1, 1, 1, 1] }, expectVariant: 'f32_conv_im2col_3x3s2x1__wasmsimd' }),
+  conv({ name: 'dense 7x5 s(1,2)', x: [1, 4, 7, 5], w: [5, 4, 3, 3], attrs: { strides: [1, 2], pads: [1, 1, 1, 1] }, expectVariant: 'im2col_3x3s1x2__wasmsimd' }),
+  conv({ name: 'dense s(3,2) 2x3 kernel', x: [1, 3, 11, 9], w: [4, 3, 2, 3], attrs: { strides: [3, 2] } }),
+  conv({ name: 'dense dilation 2', x: [1, 3, 9, 8], w: [4, 3, 3, 3], attrs: { dilations: [2, 2], pads: [2, 2, 2, 2] }, expectVariant: 'im2col_3x3s1d2__wasmsimd' }),
+  conv({ name: 'dense asymmetric pads 0,1,1,0', x: [1, 3, 7, 5], w: [4, 3, 3, 3], attrs: { pads: [0, 1, 1, 0] } }),
+  conv({ name: 'dense SAME_UPPER s2', x: [1, 3, 7, 5], w: [4, 3, 3, 3], attrs: { auto_pad: 'SAME_UPPER', strides: [2, 2] } }),
+  conv({ name: 'dense SAME_LOWER s2', x: [1, 3, 7, 5], w: [4, 3, 4, 4], attrs: { auto_pad: 'SAME_LOWER', strides: [2, 2] } }),
+  conv({ name: 'dense batch 2 + relu', x: [2, 3, 7, 5], w: [4, 3, 3, 3], attrs: { pads: [1, 1, 1, 1] }, act: 'Relu' }),
+  conv({ name: '1x1 pointwise batch 2', x: [2, 13, 7, 5], w: [6, 13, 1, 1], expectVariant: 'f32_conv_gemm_1x1__wasmsimd' }),
+  conv({ name: '1-D conv [N,C,L] k5 s2 pads 2,1', x: [2, 6, 17], w: [4, 6, 5], attrs: { strides: [2], pads: [2, 1] }, expectVariant: 'im2col_1x5s2__wasmsimd' }),
+  conv({ name: '1-D depthwise k3 d2', x: [1, 6, 17], w: [6, 1, 3], attrs: { group: 6, dilations: [2], pads: [2, 2] }, expectVariant: 'f32_dwconv_1x3s1d2__wasmsimd' }),
+  conv({ name: 'no bias', x: [1, 3, 7, 5], w: [4, 3, 3, 3], bias: false }),
+  conv({ name: 'dw 3x3 s1 13ch 7x5', x: [1, 13, 7, 5], w: [13, 1, 3, 3], attrs: { group: 13, pads: [1, 1, 1, 1] }, expectVariant: 'f32_dwconv_3x3s1_layer__wasmsimd' }),
+  conv({ name: 'dw 3x3 s(2,1) 13ch 7x5 + relu', x: [1, 13, 7, 5], w: [13, 1, 3, 3], attrs: { group: 13, strides: [2, 1], pads: [1, 1, 1, 1] }, act: 'Relu', expectVariant: 'f32_dwconv_3x3s2x1__wasmsimd' }),
+  conv({ name: 'dw 3x3 s(1,2) 13ch 7x5 + clip', x: [1, 13, 7, 5], w: [13, 1, 3, 3], attrs: { group: 13, strides: [1, 2], pads: [1, 1, 1, 1] }, act: 'Clip', expectVariant: 'f32_dwconv_3x3s1x2__wasmsimd' }),
+  conv({ name: 'dw 5x5 s(2,1) pads 2', x: [1, 8, 11, 23], w: [8, 1, 5, 5], attrs: { group: 8, strides: [2, 1], pads: [2, 2, 2, 2] }, expectVariant: 'f32_dwconv_5x5s2x1__wasmsimd' }),
+  conv({ name: 'dw 5x5 s(1,2) asymmetric pads 0,1,1,0', x: [1, 8, 11, 23], w: [8, 1, 5, 5], attrs: { group: 8, strides: [1, 2], pads: [0, 1, 1, 0] }, expectVariant: 'f32_dwconv_5x5s1x2__wasmsimd' }),
+  conv({ name: 'dw 5x5 s2 (padded interiors)', x: [1, 8, 11, 13], w: [8, 1, 5, 5], attrs: { group: 8, strides: [2, 2], pads: [2, 2, 2, 2] }, expectVariant: '_padded__wasmsimd' }),
+  conv({ name: 'dw 7x7 s1 1x1 image', x: [1, 4, 1, 1], w: [4, 1, 7, 7], attrs: { group: 4, pads: [3, 3, 3, 3] }, expectVariant: 'dwconv_7x7s1' }),
+  conv({ name: 'dw 7x7 s(3,2) batch 2', x: [2, 5, 19, 17], w: [5, 1, 7, 7], attrs: { group: 5, strides: [3, 2], pads: [3, 2, 1, 3] }, expectVariant: 'f32_dwconv_7x7s3x2__wasmsimd' }),
+  conv({ name: 'dw 3x1 s(2,1)', x: [1, 6, 9, 7], w: [6, 1, 3, 1], attrs: { group: 6, strides: [2, 1], pads: [1, 0, 1, 0] }, expectVariant: 'f32_dwconv_3x1s2x1__wasmsimd' }),
+  conv({ name: 'dw 1x3 s(1,3) dilation (1,2)', x: [1, 6, 9, 20], w: [6, 1, 1, 3], attrs: { group: 6, strides: [1, 3], dilations: [1, 2] }, expectVariant: 'f32_dwconv_1x3s1x3d1x2__wasmsimd' }),
+  conv({ name: 'dw 3x3 multiplier 2, SAME_UPPER s2', x: [1, 5, 7, 5], w: [10, 1, 3, 3], attrs: { group: 5, auto_pad: 'SAME_UPPER', strides: [2, 2] } }),
+  conv({ name: 'dw 3x3 s(2,1) wide row (16-output blocks)', x: [1, 3, 9, 70], w: [3, 1, 3, 3], attrs: { group: 3, strides: [2, 1], pads: [1, 1, 1, 1] }, expectVariant: 'f32_dwconv_3x3s2x1__wasmsimd' }),
+  conv({ name: 'grouped 2 ch/group 3x3 s(2,1)', x: [1, 8, 7, 5], w: [8, 2, 3, 3], attrs: { group: 4, strides: [2, 1], pads: [1, 1, 1, 1] }, expectVariant: 'f32_gconv_3x3s2x1__wasmsimd' }),
+  conv({ name: 'grouped 4 ch/group, 6 out/group, batch 2', x: [2, 12, 7, 9], w: [18, 4, 3, 3], attrs: { group: 3, pads: [1, 0, 0, 1] }, expectVariant: 'f32_gconv_3x3s1__wasmsimd' }),
+  conv({ name: 'grouped 8 ch/group (im2col)', x: [1, 16, 7, 5], w: [8, 8, 3, 3], attrs: { group: 2, pads: [1, 1, 1, 1] }, expectVariant: 'f32_conv_im2col_3x3s1__wasmsimd' }),
+  conv({ name: 'dense 3-D', x: [1, 2, 4, 5, 6], w: [3, 2, 3, 3, 3], attrs: { pads: [1, 1, 1, 1, 1, 1] }, expectVariant: 'f32_conv_im2col_3x3x3s1__wasmsimd' }),
+]);
+
+checkVariants('ConvTranspose', [
+  deconv({ name: 'k2 s2 13ch 7x5', x: [1, 13, 7, 5], w: [13, 6, 2, 2], attrs: { strides: [2, 2] } }),
+  deconv({ name: 'k3 s3 1x1 image', x: [1, 4, 1, 1], w: [4, 5, 3, 3], attrs: { strides: [3, 3] } }),
+  deconv({ name: 'k4 s2 pads 1', x: [1, 6, 7, 5], w: [6, 4, 4, 4], attrs: { strides: [2, 2], pads: [1, 1, 1, 1] } }),
+  deconv({ name: 'k3 s(2,1) asymmetric pads 0,1,1,0, output_padding', x: [1, 5, 7, 5], w: [5, 3, 3, 3], attrs: { strides: [2, 1], pads: [0, 1, 1, 0], output_padding: [1, 0] } }),
+  deconv({ name: 'k3 s1 dilation 2', x: [1, 5, 7, 5], w: [5, 3, 3, 3], attrs: { dilations: [2, 2] } }),
+  deconv({ name: 'groups 2, batch 2', x: [2, 6, 5, 7], w: [6, 2, 3, 3], attrs: { group: 2, strides: [2, 2], pads: [1, 1, 1, 1], output_padding: [1, 1] } }),
+  deconv({ name: 'depthwise-like groups = C', x: [1, 4, 5, 6], w: [4, 1, 4, 4], attrs: { group: 4, strides: [2, 2], pads: [1, 1, 1, 1] } }),
+  deconv({ name: 'SAME_UPPER s2', x: [1, 3, 5, 6], w: [3, 4, 3, 3], attrs: { auto_pad: 'SAME_UPPER', strides: [2, 2] } }),
+  deconv({ name: '1-D k4 s2', x: [2, 5, 9], w: [5, 3, 4], attrs: { strides: [2], pads: [1, 1] } }),
+  deconv({ name: 'no bias + relu after', x: [1, 5, 7, 5], w: [5, 3, 2, 2], attrs: { strides: [2, 2] }, bias: false, act: 'Relu' }),
+]);
+
+describe('Conv variant selection', () => {
+  it("the reference run forces the true reference ('reference' selects f32_conv__ref)", async () => {
+    const c = conv({ name: 'ref', x: [1, 3, 7, 5], w: [4, 3, 3, 3] });
+    const { InferenceSession, Tensor } = await import('../src/index.js');
+    const s = await InferenceSession.create(c.model.toBytes(), { backend: 'js', variants: { Conv: 'reference' }, profile: true });
+    await s.run({ x: new Tensor('float32', c.feeds.x!.data as Float32Array, c.feeds.x!.shape as number[]) });
+    expect(s.profile().find((p) => p.node === 'conv')?.variant).toBe('f32_conv__ref');
+  });
+  it('a forced variant that does not apply is an error naming the applicable ones', async () => {
+    const c = conv({ name: 'bad force', x: [1, 3, 7, 5], w: [4, 3, 3, 3], attrs: { strides: [2, 2] } });
+    const { InferenceSession } = await import('../src/index.js');
+    await expect(InferenceSession.create(c.model.toBytes(), { backend: 'js', variants: { Conv: 'winograd' } })).rejects.toThrow(/applicable/);
+  });
+  it('forcing im2col on a depthwise conv runs it as im2col + GEMM', async () => {
+    const c = conv({ name: 'dw im2col', x: [1, 6, 7, 5], w: [6, 1, 3, 3], attrs: { group: 6, pads: [1, 1, 1, 1] } });
+    const { InferenceSession, Tensor } = await import('../src/index.js');
+    const s = await InferenceSession.create(c.model.toBytes(), { variants: { Conv: 'im2col' }, profile: true });
+    await s.run({ x: new Tensor('float32', c.feeds.x!.data as Float32Array, c.feeds.x!.shape as number[]) });
+    expect(s.profile().find((p) => p.node === 'conv')?.variant).toMatch(/^f32_conv_im2col_3x3s1__/);
+  });
+});
