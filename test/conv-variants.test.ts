@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { BuilderAttrValue } from './onnx-builder.js';
 import { ModelBuilder } from './onnx-builder.js';
-import { randomTensor } from './harness.js';
+import { expectClose, randomTensor } from './harness.js';
+import { WasmContext } from '../src/wasm/context.js';
 import { checkVariants, type VariantCase } from './variant-tester.js';
 
 /**
@@ -58,7 +59,7 @@ checkVariants('Conv', [
   conv({ name: 'dw 3x3 s(1,2) 13ch 7x5 + clip', x: [1, 13, 7, 5], w: [13, 1, 3, 3], attrs: { group: 13, strides: [1, 2], pads: [1, 1, 1, 1] }, act: 'Clip', expectVariant: 'f32_dwconv_3x3s1x2__wasmsimd' }),
   conv({ name: 'dw 5x5 s(2,1) pads 2', x: [1, 8, 11, 23], w: [8, 1, 5, 5], attrs: { group: 8, strides: [2, 1], pads: [2, 2, 2, 2] }, expectVariant: 'f32_dwconv_5x5s2x1__wasmsimd' }),
   conv({ name: 'dw 5x5 s(1,2) asymmetric pads 0,1,1,0', x: [1, 8, 11, 23], w: [8, 1, 5, 5], attrs: { group: 8, strides: [1, 2], pads: [0, 1, 1, 0] }, expectVariant: 'f32_dwconv_5x5s1x2__wasmsimd' }),
-  conv({ name: 'dw 5x5 s2 (padded interiors)', x: [1, 8, 11, 13], w: [8, 1, 5, 5], attrs: { group: 8, strides: [2, 2], pads: [2, 2, 2, 2] }, expectVariant: '_padded__wasmsimd' }),
+  conv({ name: 'dw 5x5 s2', x: [1, 8, 11, 13], w: [8, 1, 5, 5], attrs: { group: 8, strides: [2, 2], pads: [2, 2, 2, 2] }, expectVariant: 'f32_dwconv_5x5s2__wasmsimd' }),
   conv({ name: 'dw 7x7 s1 1x1 image', x: [1, 4, 1, 1], w: [4, 1, 7, 7], attrs: { group: 4, pads: [3, 3, 3, 3] }, expectVariant: 'dwconv_7x7s1' }),
   conv({ name: 'dw 7x7 s(3,2) batch 2', x: [2, 5, 19, 17], w: [5, 1, 7, 7], attrs: { group: 5, strides: [3, 2], pads: [3, 2, 1, 3] }, expectVariant: 'f32_dwconv_7x7s3x2__wasmsimd' }),
   conv({ name: 'dw 3x1 s(2,1)', x: [1, 6, 9, 7], w: [6, 1, 3, 1], attrs: { group: 6, strides: [2, 1], pads: [1, 0, 1, 0] }, expectVariant: 'f32_dwconv_3x1s2x1__wasmsimd' }),
@@ -67,7 +68,7 @@ checkVariants('Conv', [
   conv({ name: 'dw 3x3 s(2,1) wide row (16-output blocks)', x: [1, 3, 9, 70], w: [3, 1, 3, 3], attrs: { group: 3, strides: [2, 1], pads: [1, 1, 1, 1] }, expectVariant: 'f32_dwconv_3x3s2x1__wasmsimd' }),
   conv({ name: 'grouped 2 ch/group 3x3 s(2,1)', x: [1, 8, 7, 5], w: [8, 2, 3, 3], attrs: { group: 4, strides: [2, 1], pads: [1, 1, 1, 1] }, expectVariant: 'f32_gconv_3x3s2x1__wasmsimd' }),
   conv({ name: 'grouped 4 ch/group, 6 out/group, batch 2', x: [2, 12, 7, 9], w: [18, 4, 3, 3], attrs: { group: 3, pads: [1, 0, 0, 1] }, expectVariant: 'f32_gconv_3x3s1__wasmsimd' }),
-  conv({ name: 'grouped 8 ch/group (im2col)', x: [1, 16, 7, 5], w: [8, 8, 3, 3], attrs: { group: 2, pads: [1, 1, 1, 1] }, expectVariant: 'f32_conv_im2col_3x3s1__wasmsimd' }),
+  conv({ name: 'grouped 8 in/16 out per group (im2col)', x: [1, 16, 7, 5], w: [32, 8, 3, 3], attrs: { group: 2, pads: [1, 1, 1, 1] }, expectVariant: 'f32_conv_im2col_3x3s1__wasmsimd' }),
   conv({ name: 'dense 3-D', x: [1, 2, 4, 5, 6], w: [3, 2, 3, 3, 3], attrs: { pads: [1, 1, 1, 1, 1, 1] }, expectVariant: 'f32_conv_im2col_3x3x3s1__wasmsimd' }),
 ]);
 
@@ -81,10 +82,49 @@ checkVariants('ConvTranspose', [
   deconv({ name: 'depthwise-like groups = C', x: [1, 4, 5, 6], w: [4, 1, 4, 4], attrs: { group: 4, strides: [2, 2], pads: [1, 1, 1, 1] } }),
   deconv({ name: 'SAME_UPPER s2', x: [1, 3, 5, 6], w: [3, 4, 3, 3], attrs: { auto_pad: 'SAME_UPPER', strides: [2, 2] } }),
   deconv({ name: '1-D k4 s2', x: [2, 5, 9], w: [5, 3, 4], attrs: { strides: [2], pads: [1, 1] } }),
-  deconv({ name: 'no bias + relu after', x: [1, 5, 7, 5], w: [5, 3, 2, 2], attrs: { strides: [2, 2] }, bias: false, act: 'Relu' }),
+  deconv({ name: 'no bias + fused relu', x: [1, 5, 7, 5], w: [5, 3, 2, 2], attrs: { strides: [2, 2] }, bias: false, act: 'Relu' }),
+  deconv({ name: 'k4 s2 + fused clip', x: [1, 5, 7, 5], w: [5, 3, 4, 4], attrs: { strides: [2, 2], pads: [1, 1, 1, 1] }, act: 'Clip' }),
 ]);
 
+/** A wasm run forcing `variant` against the js reference run (variants the automatic choice does not pick). */
+async function forcedAgainstReference(op: string, c: VariantCase, variant: string): Promise<string> {
+  const { InferenceSession, Tensor } = await import('../src/index.js');
+  const x = new Tensor('float32', c.feeds.x!.data as Float32Array, c.feeds.x!.shape as number[]);
+  const ref = await InferenceSession.create(c.model.toBytes(), { backend: 'js', variants: { [op]: 'reference' } });
+  const fast = await InferenceSession.create(c.model.toBytes(), { variants: { [op]: variant }, profile: true });
+  const want = Object.values(await ref.run({ x }))[0]!;
+  const got = Object.values(await fast.run({ x }))[0]!;
+  const asData = (t: typeof got) => ({ dtype: 'float32' as const, shape: [...t.dims], data: t.data as Float32Array });
+  expectClose(asData(got), asData(want), 1e-4, 1e-5);
+  return fast.profile().find((p) => p.node === 'conv')?.variant ?? '';
+}
+
+describe('Conv variants the automatic choice skips, forced', () => {
+  const wasmOnly = WasmContext.create() === undefined ? it.skip : it;
+  for (const [name, spec] of [
+    ['dw 5x5 s2 padded interiors', { x: [1, 8, 11, 13], w: [8, 1, 5, 5], attrs: { group: 8, strides: [2, 2], pads: [2, 2, 2, 2] } }],
+    ['dw 7x7 s1 padded interiors + relu', { x: [1, 4, 9, 10], w: [4, 1, 7, 7], attrs: { group: 4, pads: [3, 3, 3, 3] }, act: 'Relu' }],
+    ['dw 3x3 d2 padded interiors', { x: [1, 4, 9, 10], w: [4, 1, 3, 3], attrs: { group: 4, dilations: [2, 2], pads: [2, 2, 2, 2] } }],
+  ] as const) {
+    wasmOnly(name, async () => {
+      const v = await forcedAgainstReference('Conv', conv({ name, ...spec } as ConvSpec), '_padded__wasmsimd');
+      expect(v).toContain('_padded__wasmsimd');
+    });
+  }
+  wasmOnly('grouped 16 ch/group forced to the grouped direct kernel', async () => {
+    const v = await forcedAgainstReference('Conv', conv({ name: 'g16', x: [1, 32, 7, 5], w: [8, 16, 3, 3], attrs: { group: 2, pads: [1, 1, 1, 1] } }), 'f32_gconv');
+    expect(v).toBe('f32_gconv_3x3s1__wasmsimd');
+  });
+});
+
 describe('Conv variant selection', () => {
+  it('an activation after ConvTranspose is fused into it', async () => {
+    const c = deconv({ name: 'fused', x: [1, 5, 7, 5], w: [5, 3, 2, 2], attrs: { strides: [2, 2] }, act: 'Relu' });
+    const { InferenceSession, Tensor } = await import('../src/index.js');
+    const s = await InferenceSession.create(c.model.toBytes(), { profile: true });
+    await s.run({ x: new Tensor('float32', c.feeds.x!.data as Float32Array, c.feeds.x!.shape as number[]) });
+    expect(s.profile().map((p) => p.opType)).toEqual(['ConvTranspose']);
+  });
   it("the reference run forces the true reference ('reference' selects f32_conv__ref)", async () => {
     const c = conv({ name: 'ref', x: [1, 3, 7, 5], w: [4, 3, 3, 3] });
     const { InferenceSession, Tensor } = await import('../src/index.js');

@@ -55,8 +55,12 @@ const packed = (c: ConvCase): boolean => f32(c) && c.wConst !== undefined;
 const onWasm = (caps: Capabilities): boolean => caps.wasm !== undefined;
 const pointwise = (c: ConvCase): boolean => planIm2col(c.p).pointwise;
 const twoD = (p: ConvProblem): boolean => p.geo.inSize[0] === 1 && p.geo.kernel[0] === 1;
-/** Grouped convs the direct kernel beats im2col + GEMM on: few channels per group (GEMMs of few rows and K). */
-const fewPerGroup = (p: ConvProblem): boolean => p.inChannels / p.group <= 4 && p.outChannels / p.group <= 8;
+/**
+ * Grouped convs the direct kernel beats im2col + GEMM on: few input and output channels per group, where each
+ * group's GEMM has few rows and a short K (3×3, 64 channels, 48×80: 2 in/2 out per group 5.0 vs 7.3 ms, 4/4
+ * 3.9 vs 8.6, 8/8 13 vs 21; but 2 in/16 out per group 8.7 vs 3.8 ms: the GEMM's 4×8 tiles fill again).
+ */
+const fewPerGroup = (p: ConvProblem): boolean => p.inChannels / p.group <= 8 && p.outChannels / p.group <= 8;
 
 // --- reference and JS variants -------------------------------------------------------------------------------
 
@@ -263,6 +267,9 @@ export const CONV_VARIANTS: readonly ConvVariant[] = [
   {
     name: (c) => `f32_dwconv_${shapeTag(c.p)}_padded__wasmsimd`,
     applies: (c, caps) => f32(c) && onWasm(caps) && depthwiseApplies(c.p) && !layer3x3(c.p) && depthwisePaddedApplies(c.p, planDepthwise(c.p)),
+    // The generic kernel measured as fast or faster on 64 channels (5×5 s2 on 48×320: 1.4 vs 1.9 ms; 7×7 s1 and
+    // 5×5 s1 on 40×40: 1.7 vs 2.1, 1.6 vs 1.9; 3×3 d2 even): kept for forcing and A/B, not picked unforced.
+    auto: () => false,
     placement: 'wasm',
     prepare: prepareDepthwisePadded,
   },
