@@ -117,6 +117,19 @@ describe('Conv variants the automatic choice skips, forced', () => {
   });
 });
 
+checkVariants('Conv', [
+  (() => {
+    // W and B as graph inputs (computed filters): the depthwise kernel reads them from the arena.
+    const m = new ModelBuilder();
+    m.input('x', 'float32', [1, 6, 9, 11]);
+    m.input('w', 'float32', [6, 1, 3, 3]);
+    m.input('b', 'float32', [6]);
+    m.output(m.node('Conv', ['x', 'w', 'b'], { group: 6, strides: [2, 1], pads: [1, 1, 1, 1] }, { name: 'conv' })[0]!);
+    const feeds = { x: randomTensor([1, 6, 9, 11], 91), w: randomTensor([6, 1, 3, 3], 92), b: randomTensor([6], 93) };
+    return { name: 'dw 3x3 s(2,1) with runtime W and B', model: m, feeds, node: 'conv', expectVariant: 'f32_dwconv_3x3s2x1__wasmsimd' };
+  })(),
+]);
+
 describe('Conv variant selection', () => {
   it('an activation after ConvTranspose is fused into it', async () => {
     const c = deconv({ name: 'fused', x: [1, 5, 7, 5], w: [5, 3, 2, 2], attrs: { strides: [2, 2] }, act: 'Relu' });

@@ -144,7 +144,7 @@ function prepareCol2imJs(c: ConvTransposeCase): PreparedKernel {
 function prepareCol2imWasm(c: ConvTransposeCase, ctx: PrepareContext): PreparedKernel {
   const { p, act } = c;
   const k = col2imWasmFor(ctx.options.wasm! as WasmContext, p, c.wConst!);
-  if (k === undefined) return prepareCol2imJs(c);
+  if (k === undefined) return { ...prepareCol2imJs(c), variant: `f32_convtranspose_col2im_${shapeTag(p)}__js` };
   const plan = planCol2im(p, COL2IM_WASM_SCRATCH_BYTES);
   const fallbacks = jsFallbacks();
   return {

@@ -208,7 +208,8 @@ function prepareDwconvGeneric(c: ConvCase, ctx: PrepareContext): PreparedKernel 
   const { p, act } = c;
   const wasm = ctx.options.wasm!;
   const kernel = wasm.use(DWCONV_GENERIC_WASM);
-  if (kernel === undefined) return depthwiseApplies(p) ? prepareDepthwiseJs(c) : prepareReference(c);
+  // The engine refused the module (a browser's main thread before the async load): JS, named as such.
+  if (kernel === undefined) return depthwiseApplies(p) ? { ...prepareDepthwiseJs(c), variant: `f32_dwconv_${shapeTag(p)}__js` } : { ...prepareReference(c), variant: 'f32_conv__ref' };
   const plan = planDwconvGeneric(p);
   const k = uploadDwconvGeneric(wasm, kernel, plan, c.wConst, c.bConst);
   const fallbacks = jsFallbacks();
