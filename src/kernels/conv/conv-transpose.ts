@@ -1,8 +1,8 @@
 import { attrInt, attrInts } from '../../graph/attributes.js';
-import { chooseVariant, jsFallbacks, kernelError, ranOnWasm, type KernelDef, type PrepareContext, type PreparedKernel, type TensorType, type VariantDef } from '../kernel.js';
+import { chooseVariant, jsFallbacks, kernelError, ranOnWasm, withActivation, type KernelDef, type PrepareContext, type PreparedKernel, type TensorType, type VariantDef } from '../kernel.js';
 import type { Activation } from '../gemm/activation.js';
 import type { WasmContext } from '../../wasm/context.js';
-import { activateInPlace, readFusedActivation } from './fused-activation.js';
+import { activateInPlace, prepareActivationOnWasm, readFusedActivation } from './fused-activation.js';
 import { shapeTag } from './variants.js';
 import { liftGeometry, readWindowAttrs, type WindowGeometry } from './geometry.js';
 import { convOperands } from './conv.js';
@@ -116,7 +116,7 @@ function prepareReference(c: ConvTransposeCase): PreparedKernel {
   const { p, act } = c;
   return {
     outputs: c.outputs,
-    detail: 'js scatter (reference loop)',
+    detail: withActivation(`js scatter (reference loop), ${shapeTag(p)}`, act),
     run(inputs, outs) {
       const y = outs[0] as FloatArray;
       convTransposeReference(p, inputs[0] as FloatArray, inputs[1] as FloatArray, inputs[2] as FloatArray | undefined, y);
@@ -130,7 +130,7 @@ function prepareCol2imJs(c: ConvTransposeCase): PreparedKernel {
   const plan = planCol2im(p);
   return {
     outputs: c.outputs,
-    detail: 'js sgemm + col2im',
+    detail: withActivation(`js sgemm + col2im, ${shapeTag(p)}`, act),
     scratch: [{ dtype: 'float32', length: plan.scratchLength }],
     run(inputs, outs, scratch) {
       const y = outs[0] as Float32Array;
@@ -146,10 +146,11 @@ function prepareCol2imWasm(c: ConvTransposeCase, ctx: PrepareContext): PreparedK
   const k = col2imWasmFor(ctx.options.wasm! as WasmContext, p, c.wConst!);
   if (k === undefined) return { ...prepareCol2imJs(c), variant: `f32_convtranspose_col2im_${shapeTag(p)}__js` };
   const plan = planCol2im(p, COL2IM_WASM_SCRATCH_BYTES);
+  prepareActivationOnWasm(act, ctx.options.wasm);
   const fallbacks = jsFallbacks();
   return {
     outputs: c.outputs,
-    detail: `wasm gemm ${k.weights.packs[0]?.kernels.name ?? ''} + col2im, weights packed at prepare`,
+    detail: withActivation(`wasm gemm ${k.weights.packs[0]?.kernels.name ?? ''} + col2im, weights packed at prepare, ${shapeTag(p)}`, act),
     scratch: [{ dtype: 'float32', length: plan.scratchLength }],
     jsFallbacks: fallbacks,
     run(inputs, outs, scratch) {

@@ -5,7 +5,7 @@ import { convDepthwise, convDepthwiseWasm, convDepthwiseWasmLayer, depthwiseAppl
 import { DEPTHWISE_LAYER_WASM } from '../../wasm/depthwise.js';
 import { convIm2col, convIm2colPacked, im2colPackedScratchLength, packConvWeights, planIm2col, uploadConvWeights } from './im2col.js';
 import { convWinograd, planWinograd, uploadWinogradFilters, winogradApplies, winogradScratchLength, type WinogradVariant } from './winograd.js';
-import { activateInPlace, readFusedActivation } from './fused-activation.js';
+import { activateInPlace, prepareActivationOnWasm, readFusedActivation } from './fused-activation.js';
 import { WasmMemoryView, uploadVector } from './wasm-weights.js';
 import { IM2COL_WASM, im2colWasmApplies } from './im2col-wasm.js';
 import { convReference, type ConvProblem, type FloatArray } from './reference.js';
@@ -99,6 +99,7 @@ function prepareIm2colPacked(c: ConvCase, ctx: PrepareContext): PreparedKernel {
   const pack = packConvWeights(p, wConst, c.bConst);
   const wasm = ctx.options.wasm === undefined ? undefined : uploadConvWeights(ctx.options.wasm, p, pack, wConst, c.bConst);
   const wasmIm2col = !plan.pointwise && im2colWasmApplies(p) ? ctx.options.wasm?.use(IM2COL_WASM) : undefined;
+  prepareActivationOnWasm(act, ctx.options.wasm);
   const how = plan.pointwise ? '1x1 gemm' : `im2col${wasmIm2col ? ' (wasm copy)' : ''} + gemm`;
   return {
     outputs: c.outputs,
@@ -117,6 +118,7 @@ function prepareWinograd(variant: WinogradVariant) {
     const plan = planWinograd(p, variant, wConst);
     const wasm = ctx.options.wasm === undefined ? undefined : uploadWinogradFilters(ctx.options.wasm, plan, wConst, c.bConst);
     const name = `F(${plan.m},3)`;
+    prepareActivationOnWasm(act, ctx.options.wasm);
     return {
       outputs: c.outputs,
       detail: withActivation(`${wasm ? `wasm winograd ${name}, gemm ${wasm.weights.packs[0]?.kernels.name ?? ''}` : `js winograd ${name}`} ${geometryTag(p)}`, act),
@@ -153,6 +155,7 @@ function prepareDepthwiseLayer(c: ConvCase, ctx: PrepareContext): PreparedKernel
   const plan = planDepthwise(p);
   const memory = new WasmMemoryView(wasm);
   const layer = wasm.use(DEPTHWISE_LAYER_WASM);
+  prepareActivationOnWasm(act, wasm);
   const wWasm = layer !== undefined && c.wConst !== undefined ? uploadVector(wasm, c.wConst) : undefined;
   const bWasm = layer !== undefined && c.bConst !== undefined ? uploadVector(wasm, c.bConst) : undefined;
   const fallbacks = jsFallbacks();
@@ -183,6 +186,7 @@ function prepareDepthwisePadded(c: ConvCase, ctx: PrepareContext): PreparedKerne
   const wasm = ctx.options.wasm!;
   const plan = planDepthwise(p);
   const memory = new WasmMemoryView(wasm);
+  prepareActivationOnWasm(act, wasm);
   const fallbacks = jsFallbacks();
   return {
     outputs: c.outputs,
@@ -211,6 +215,7 @@ function prepareDwconvGeneric(c: ConvCase, ctx: PrepareContext): PreparedKernel 
   // The engine refused the module (a browser's main thread before the async load): JS, named as such.
   if (kernel === undefined) return depthwiseApplies(p) ? { ...prepareDepthwiseJs(c), variant: `f32_dwconv_${shapeTag(p)}__js` } : { ...prepareReference(c), variant: 'f32_conv__ref' };
   const plan = planDwconvGeneric(p);
+  prepareActivationOnWasm(act, wasm);
   const k = uploadDwconvGeneric(wasm, kernel, plan, c.wConst, c.bConst);
   const fallbacks = jsFallbacks();
   const jsPlan = depthwiseApplies(p) ? planDepthwise(p) : undefined;
