@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { BuilderAttrValue } from './onnx-builder.js';
 import { ModelBuilder } from './onnx-builder.js';
-import { expectClose, randomTensor } from './harness.js';
+import { expectClose, randomTensor, rng } from './harness.js';
 import { WasmContext } from '../src/wasm/context.js';
 import { checkVariants, type VariantCase } from './variant-tester.js';
 
@@ -158,3 +158,40 @@ describe('Conv variant selection', () => {
     expect(s.profile().find((p) => p.node === 'conv')?.variant).toMatch(/^f32_conv_im2col_3x3s1__/);
   });
 });
+
+/** Seeded random geometries: kernel 1–7, strides 1–3, dilations 1–2, pads 0–3 per side, planes 1–12. */
+function randomGeometryCases(count: number, transpose: boolean): VariantCase[] {
+  const r = rng(transpose ? 4242 : 2424);
+  const int = (lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
+  const cases: VariantCase[] = [];
+  while (cases.length < count) {
+    const [KH, KW] = transpose ? [int(1, 4), int(1, 4)] : [int(1, 7), int(1, 7)];
+    const strides = [int(1, 3), int(1, 3)];
+    const dilations = [int(1, 2), int(1, 2)];
+    const [H, W] = [int(1, 12), int(1, 12)];
+    const group = int(1, 4);
+    const [Cg, Mg] = [int(1, 3), int(1, 3)];
+    const ext = [(KH - 1) * dilations[0]! + 1, (KW - 1) * dilations[1]! + 1];
+    const pads = transpose
+      ? [int(0, ext[0]! - 1), int(0, ext[1]! - 1), int(0, ext[0]! - 1), int(0, ext[1]! - 1)]
+      : [int(0, 3), int(0, 3), int(0, 3), int(0, 3)];
+    const attrs: Record<string, BuilderAttrValue> = { group, strides, dilations, pads };
+    let out: number[];
+    if (transpose) {
+      const outputPadding = [int(0, Math.max(strides[0]!, dilations[0]!) - 1), int(0, Math.max(strides[1]!, dilations[1]!) - 1)];
+      attrs.output_padding = outputPadding;
+      out = [0, 1].map((i) => strides[i]! * ([H, W][i]! - 1) + outputPadding[i]! + ext[i]! - pads[i]! - pads[i + 2]!);
+    } else {
+      out = [0, 1].map((i) => Math.floor(([H, W][i]! + pads[i]! + pads[i + 2]! - ext[i]!) / strides[i]!) + 1);
+    }
+    if (out.some((o) => o < 1)) continue;
+    const name = `${transpose ? 'ConvTranspose' : 'Conv'} g${group} ${Cg}->${Mg}/group ${H}x${W} k${KH}x${KW} s${strides} d${dilations} pads ${pads}${transpose ? ` op ${attrs.output_padding}` : ''}`;
+    const w = transpose ? [group * Cg, Mg, KH, KW] : [group * Mg, Cg, KH, KW];
+    // Dense groups of many channels go to im2col; only check that a wasm variant ran.
+    cases.push(convCase(transpose ? 'ConvTranspose' : 'Conv', { name, x: [int(1, 2), group * Cg, H, W], w, attrs }));
+  }
+  return cases;
+}
+
+checkVariants('Conv', randomGeometryCases(24, false));
+checkVariants('ConvTranspose', randomGeometryCases(16, true));
