@@ -111,6 +111,11 @@ describe('Conv variants the automatic choice skips, forced', () => {
       expect(v).toContain('_padded__wasmsimd');
     });
   }
+  wasmOnly("forcing 'js' on the wasm backend runs a JS variant (A/B runs)", async () => {
+    expect(await forcedAgainstReference('Conv', conv({ name: 'js', x: [1, 3, 7, 5], w: [4, 3, 3, 3], attrs: { strides: [2, 1] } }), 'js')).toBe('f32_conv_im2col_3x3s2x1__js');
+    expect(await forcedAgainstReference('Conv', conv({ name: 'dw js', x: [1, 4, 7, 5], w: [4, 1, 3, 3], attrs: { group: 4, strides: [2, 1] } }), 'dwconv_3x3s2x1__js')).toBe('f32_dwconv_3x3s2x1__js');
+    expect(await forcedAgainstReference('ConvTranspose', deconv({ name: 'deconv js', x: [1, 3, 7, 5], w: [3, 4, 2, 2], attrs: { strides: [2, 2] } }), 'js')).toBe('f32_convtranspose_col2im_2x2s2__js');
+  });
   wasmOnly('grouped 16 ch/group forced to the grouped direct kernel', async () => {
     const v = await forcedAgainstReference('Conv', conv({ name: 'g16', x: [1, 32, 7, 5], w: [8, 16, 3, 3], attrs: { group: 2, pads: [1, 1, 1, 1] } }), 'f32_gconv');
     expect(v).toBe('f32_gconv_3x3s1__wasmsimd');

@@ -1,5 +1,5 @@
 import { attrInt, attrInts } from '../../graph/attributes.js';
-import { chooseVariant, jsFallbacks, kernelError, ranOnWasm, withActivation, type KernelDef, type PrepareContext, type PreparedKernel, type TensorType, type VariantDef } from '../kernel.js';
+import { chooseVariant, jsFallbacks, kernelError, ranOnWasm, withActivation, type Capabilities, type KernelDef, type PrepareContext, type PreparedKernel, type TensorType, type VariantDef } from '../kernel.js';
 import type { Activation } from '../gemm/activation.js';
 import type { WasmContext } from '../../wasm/context.js';
 import { activateInPlace, prepareActivationOnWasm, readFusedActivation } from './fused-activation.js';
@@ -171,19 +171,21 @@ const f32 = (c: ConvTransposeCase): boolean => c.kind === 'f32';
  * forces one): the scatter loop (any rank, float64), JS sgemm + col2im (2-D/1-D float32 without wasm, or with
  * weights known only at run), and the wasm packed GEMM + col2im.
  */
-export const CONV_TRANSPOSE_VARIANTS: readonly VariantDef<ConvTransposeCase>[] = [
+export const CONV_TRANSPOSE_VARIANTS: readonly (VariantDef<ConvTransposeCase> & { auto?: (c: ConvTransposeCase, caps: Capabilities) => boolean })[] = [
   { name: (c) => `${c.kind}_convtranspose__ref`, applies: () => true, placement: 'any', prepare: prepareReference },
-  {
-    name: (c) => `f32_convtranspose_col2im_${shapeTag(c.p)}__js`,
-    applies: (c, caps) => f32(c) && col2imApplies(c.p) && (caps.wasm === undefined || c.wConst === undefined),
-    placement: 'any',
-    prepare: prepareCol2imJs,
-  },
   {
     name: (c) => `f32_convtranspose_col2im_${shapeTag(c.p)}__wasmsimd`,
     applies: (c, caps) => f32(c) && col2imApplies(c.p) && caps.wasm !== undefined && c.wConst !== undefined,
     placement: 'wasm',
     prepare: prepareCol2imWasm,
+  },
+  {
+    // Forcible on wasm too (A/B); picked unforced there only when W is known only at run.
+    name: (c) => `f32_convtranspose_col2im_${shapeTag(c.p)}__js`,
+    applies: (c) => f32(c) && col2imApplies(c.p),
+    auto: (c, caps) => caps.wasm === undefined || c.wConst === undefined,
+    placement: 'any',
+    prepare: prepareCol2imJs,
   },
 ];
 
@@ -206,7 +208,9 @@ function prepareConvTranspose(ctx: PrepareContext): PreparedKernel {
   };
   // convAlgorithm: 'reference' is an alias of variants: { ConvTranspose: 'reference' } (as for Conv).
   const forced = ctx.options.variants?.[ctx.node.opType] ?? (ctx.options.convAlgorithm === 'reference' ? 'reference' : undefined);
-  return chooseVariant(CONV_TRANSPOSE_VARIANTS, c, forced === undefined ? ctx : { ...ctx, options: { ...ctx.options, variants: { ...ctx.options.variants, [ctx.node.opType]: forced } } });
+  if (forced !== undefined) return chooseVariant(CONV_TRANSPOSE_VARIANTS, c, { ...ctx, options: { ...ctx.options, variants: { ...ctx.options.variants, [ctx.node.opType]: forced } } });
+  const caps: Capabilities = { wasm: ctx.options.wasm };
+  return chooseVariant(CONV_TRANSPOSE_VARIANTS.filter((v) => v.auto?.(c, caps) ?? true), c, ctx);
 }
 
 export const convTransposeKernel: KernelDef = { opType: 'ConvTranspose', prepare: prepareConvTranspose };

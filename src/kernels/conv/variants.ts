@@ -1,4 +1,4 @@
-import { chooseVariant, jsFallbacks, ranOnWasm, withActivation, type Capabilities, type KernelDef, type PrepareContext, type PreparedKernel, type TensorType, type VariantDef } from '../kernel.js';
+import { chooseVariant, isJsVariant, jsFallbacks, ranOnWasm, withActivation, type Capabilities, type KernelDef, type PrepareContext, type PreparedKernel, type TensorType, type VariantDef } from '../kernel.js';
 import type { Activation } from '../gemm/activation.js';
 import { autoWinogradVariant, convProblemOf, geometryTag } from './conv.js';
 import { convDepthwise, convDepthwiseWasm, convDepthwiseWasmLayer, depthwiseApplies, depthwisePaddedApplies, depthwiseWasmApplies, depthwiseWasmLayerScratchLength, depthwiseWasmScratchLength, planDepthwise } from './depthwise.js';
@@ -28,7 +28,7 @@ export interface ConvCase {
  * does not pay off here (Winograd on few channels, grouped-direct on many channels per group) can still be forced.
  */
 export interface ConvVariant extends VariantDef<ConvCase> {
-  readonly auto?: (c: ConvCase) => boolean;
+  readonly auto?: (c: ConvCase, caps: Capabilities) => boolean;
 }
 
 /**
@@ -240,29 +240,40 @@ function prepareDwconvGeneric(c: ConvCase, ctx: PrepareContext): PreparedKernel 
   };
 }
 
+/**
+ * A JS variant's prepare with the wasm context hidden: forced on the wasm backend (A/B runs, `{ Conv: 'js' }`) it
+ * runs in JS as its name says.
+ */
+const inJs = (prepare: (c: ConvCase, ctx: PrepareContext) => PreparedKernel) => (c: ConvCase, ctx: PrepareContext): PreparedKernel =>
+  prepare(c, ctx.options.wasm === undefined ? ctx : { ...ctx, options: { ...ctx.options, wasm: undefined } });
+
+/** JS variants with a wasm twin are picked unforced only without wasm. */
+const jsAuto = (c: ConvCase, caps: Capabilities): boolean => !onWasm(caps);
+
 const winograd = (v: WinogradVariant, isa: 'js' | 'wasmsimd'): ConvVariant => ({
   name: `f32_conv_winograd_${v}_3x3s1__${isa}`,
-  applies: (c, caps) => packed(c) && winogradApplies(c.p) && onWasm(caps) === (isa === 'wasmsimd'),
-  auto: (c) => autoWinogradVariant(c.p) === v,
+  applies: (c, caps) => packed(c) && winogradApplies(c.p) && (isa === 'js' || onWasm(caps)),
+  auto: (c, caps) => autoWinogradVariant(c.p) === v && (isa === 'wasmsimd' || jsAuto(c, caps)),
   placement: isa === 'js' ? 'any' : 'wasm',
-  prepare: prepareWinograd(v),
+  prepare: isa === 'js' ? inJs(prepareWinograd(v)) : prepareWinograd(v),
 });
 
 const layer3x3 = (p: ConvProblem): boolean => depthwiseApplies(p) && depthwiseWasmApplies(planDepthwise(p));
 
 /**
  * The Conv variants, reference first; prepare picks the last applicable one that `auto` allows, or the one
- * forced by `variants: { Conv: … }` (or the `convAlgorithm` alias). JS variants other than the reference and
- * the runtime-weights im2col apply only without wasm, where their wasm twins take over.
+ * forced by `variants: { Conv: … }` (or the `convAlgorithm` alias). JS variants with a wasm twin apply on the wasm
+ * backend too (forcing `{ Conv: 'js' }` there runs JS) but are picked unforced only without wasm.
  */
 export const CONV_VARIANTS: readonly ConvVariant[] = [
   { name: (c) => `${dt(c)}_conv__ref`, applies: () => true, placement: 'any', prepare: prepareReference },
   { name: (c) => `f32_conv_im2col_sgemm_${shapeTag(c.p)}__js`, applies: (c) => f32(c) && c.wConst === undefined, placement: 'any', prepare: prepareIm2colSgemm },
-  { name: (c) => (pointwise(c) ? 'f32_conv_gemm_1x1__js' : `f32_conv_im2col_${shapeTag(c.p)}__js`), applies: (c, caps) => packed(c) && !onWasm(caps), placement: 'any', prepare: prepareIm2colPacked },
-  winograd('f43', 'js'), winograd('f23', 'js'), winograd('f63', 'js'),
-  { name: (c) => `${dt(c)}_dwconv_${shapeTag(c.p)}__js`, applies: (c, caps) => depthwiseApplies(c.p) && (!onWasm(caps) || !f32(c)), placement: 'any', prepare: prepareDepthwiseJs },
+  // Each wasm variant precedes its JS twin, so a forced name part ('im2col', 'winograd') finds the wasm one first on wasm.
   { name: (c) => (pointwise(c) ? 'f32_conv_gemm_1x1__wasmsimd' : `f32_conv_im2col_${shapeTag(c.p)}__wasmsimd`), applies: (c, caps) => packed(c) && onWasm(caps), placement: 'wasm', prepare: prepareIm2colPacked },
+  { name: (c) => (pointwise(c) ? 'f32_conv_gemm_1x1__js' : `f32_conv_im2col_${shapeTag(c.p)}__js`), applies: packed, auto: jsAuto, placement: 'any', prepare: inJs(prepareIm2colPacked) },
   winograd('f43', 'wasmsimd'), winograd('f23', 'wasmsimd'), winograd('f63', 'wasmsimd'),
+  winograd('f43', 'js'), winograd('f23', 'js'), winograd('f63', 'js'),
+  { name: (c) => `${dt(c)}_dwconv_${shapeTag(c.p)}__js`, applies: (c) => depthwiseApplies(c.p), auto: (c, caps) => jsAuto(c, caps) || !f32(c), placement: 'any', prepare: prepareDepthwiseJs },
   {
     name: (c) => `f32_${depthwiseApplies(c.p) ? 'dwconv' : 'gconv'}_${shapeTag(c.p)}__wasmsimd`,
     applies: (c, caps) => f32(c) && onWasm(caps) && dwconvGenericApplies(c.p),
@@ -310,7 +321,10 @@ function forcedName(c: ConvCase, ctx: PrepareContext): string | undefined {
   const parts = alias === 'winograd' ? [`winograd_${autoWinogradVariant(c.p) ?? 'f43'}`] : ALIASES[alias] ?? [];
   for (const part of parts) {
     const hit = names.filter((n) => n.includes(part));
-    if (hit.length > 0) return hit[hit.length - 1];
+    // On wasm, its variants first (the alias never meant "run it in JS").
+    const preferred = hit.filter((n) => !isJsVariant(n));
+    const pick = caps.wasm !== undefined && preferred.length > 0 ? preferred : hit;
+    if (pick.length > 0) return pick[pick.length - 1];
   }
   return undefined;
 }
@@ -326,7 +340,8 @@ export function prepareConv(ctx: PrepareContext): PreparedKernel {
     bConst: bConst instanceof Float32Array ? bConst : undefined,
   };
   const forced = forcedName(c, ctx);
-  const table = forced !== undefined ? CONV_VARIANTS : CONV_VARIANTS.filter((v) => v.auto?.(c) ?? true);
+  const caps: Capabilities = { wasm: ctx.options.wasm };
+  const table = forced !== undefined ? CONV_VARIANTS : CONV_VARIANTS.filter((v) => v.auto?.(c, caps) ?? true);
   const variants = { ...ctx.options.variants };
   if (forced !== undefined) variants[ctx.node.opType] = forced;
   else delete variants[ctx.node.opType];
