@@ -81,7 +81,9 @@ checkVariants('ConvTranspose', [
   deconv({ name: 'groups 2, batch 2', x: [2, 6, 5, 7], w: [6, 2, 3, 3], attrs: { group: 2, strides: [2, 2], pads: [1, 1, 1, 1], output_padding: [1, 1] } }),
   deconv({ name: 'depthwise-like groups = C', x: [1, 4, 5, 6], w: [4, 1, 4, 4], attrs: { group: 4, strides: [2, 2], pads: [1, 1, 1, 1] } }),
   deconv({ name: 'SAME_UPPER s2', x: [1, 3, 5, 6], w: [3, 4, 3, 3], attrs: { auto_pad: 'SAME_UPPER', strides: [2, 2] } }),
-  deconv({ name: '1-D k4 s2', x: [2, 5, 9], w: [5, 3, 4], attrs: { strides: [2], pads: [1, 1] } }),
+  deconv({ name: '1-D k4 s2', x: [2, 5, 9], w: [5, 3, 4], attrs: { strides: [2], pads: [1, 1] }, expectVariant: 'f32_convtranspose_col2im_1x4s2__wasmsimd' }),
+  deconv({ name: '3-D k2 s2', x: [1, 4, 3, 5, 4], w: [4, 3, 2, 2, 2], attrs: { strides: [2, 2, 2] }, expectVariant: 'f32_convtranspose_col2im_2x2x2s2__wasmsimd' }),
+  deconv({ name: '3-D k3 s(2,1,2) pads, output_padding, groups 2, dilation (2,1,1), batch 2', x: [2, 4, 3, 4, 5], w: [4, 3, 3, 3, 3], attrs: { group: 2, strides: [2, 1, 2], dilations: [2, 1, 1], pads: [1, 0, 1, 2, 1, 0], output_padding: [1, 0, 1] } }),
   deconv({ name: 'no bias + fused relu', x: [1, 5, 7, 5], w: [5, 3, 2, 2], attrs: { strides: [2, 2] }, bias: false, act: 'Relu' }),
   deconv({ name: 'k4 s2 + fused clip', x: [1, 5, 7, 5], w: [5, 3, 4, 4], attrs: { strides: [2, 2], pads: [1, 1, 1, 1] }, act: 'Clip' }),
 ]);

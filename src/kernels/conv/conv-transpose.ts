@@ -7,7 +7,7 @@ import { shapeTag } from './variants.js';
 import { liftGeometry, readWindowAttrs, type WindowGeometry } from './geometry.js';
 import { convOperands } from './conv.js';
 import type { ConvProblem, FloatArray } from './reference.js';
-import { col2imApplies, COL2IM_WASM_SCRATCH_BYTES, convTransposeCol2im, convTransposeCol2imWasm, planCol2im, prepareCol2imWasm as col2imWasmFor } from './col2im.js';
+import { col2imApplies, convTransposeCol2im, convTransposeCol2imWasm, planCol2im, planCol2imWasm, prepareCol2imWasm as col2imWasmFor } from './col2im.js';
 
 /**
  * ConvTranspose output size and pads (ONNX ConvTranspose, as onnx/reference computes them):
@@ -144,8 +144,13 @@ function prepareCol2imJs(c: ConvTransposeCase): PreparedKernel {
 function prepareCol2imWasm(c: ConvTransposeCase, ctx: PrepareContext): PreparedKernel {
   const { p, act } = c;
   const k = col2imWasmFor(ctx.options.wasm! as WasmContext, p, c.wConst!);
-  if (k === undefined) return { ...prepareCol2imJs(c), variant: `f32_convtranspose_col2im_${shapeTag(p)}__js` };
-  const plan = planCol2im(p, COL2IM_WASM_SCRATCH_BYTES);
+  if (k === undefined) {
+    // The engine refused the module (a browser's main thread before the async load): JS, named as such.
+    return col2imApplies(p) ? { ...prepareCol2imJs(c), variant: `f32_convtranspose_col2im_${shapeTag(p)}__js` } : { ...prepareReference(c), variant: 'f32_convtranspose__ref' };
+  }
+  const plan = planCol2imWasm(p);
+  // The JS fallback for views outside wasm memory: 2-D col2im in the same scratch (its tiles fit), else the loop.
+  const jsPlan = col2imApplies(p) ? planCol2im(p, 4 * plan.scratchLength) : undefined;
   prepareActivationOnWasm(act, ctx.options.wasm);
   const fallbacks = jsFallbacks();
   return {
@@ -158,7 +163,8 @@ function prepareCol2imWasm(c: ConvTransposeCase, ctx: PrepareContext): PreparedK
       const b = inputs[2] as Float32Array | undefined;
       const y = outs[0] as Float32Array;
       if (ranOnWasm(fallbacks, convTransposeCol2imWasm(p, plan, k, x, b, y, scratch[0] as Float32Array, act))) return;
-      convTransposeCol2im(p, plan, x, inputs[1] as Float32Array, b, y, scratch[0] as Float32Array);
+      if (jsPlan !== undefined) convTransposeCol2im(p, jsPlan, x, inputs[1] as Float32Array, b, y, scratch[0] as Float32Array);
+      else convTransposeReference(p, x, inputs[1] as Float32Array, b, y);
       activateInPlace(act, y, 0, y.length);
     },
   };
@@ -175,7 +181,7 @@ export const CONV_TRANSPOSE_VARIANTS: readonly (VariantDef<ConvTransposeCase> & 
   { name: (c) => `${c.kind}_convtranspose__ref`, applies: () => true, placement: 'any', prepare: prepareReference },
   {
     name: (c) => `f32_convtranspose_col2im_${shapeTag(c.p)}__wasmsimd`,
-    applies: (c, caps) => f32(c) && col2imApplies(c.p) && caps.wasm !== undefined && c.wConst !== undefined,
+    applies: (c, caps) => f32(c) && caps.wasm !== undefined && c.wConst !== undefined,
     placement: 'wasm',
     prepare: prepareCol2imWasm,
   },
