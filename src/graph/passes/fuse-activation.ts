@@ -28,13 +28,13 @@ interface FusableActivation {
 }
 
 /** Producers with a fused store, keyed `domain:opType`. */
-const PRODUCERS = new Set([':Conv', ':Gemm', ':MatMul', 'tinfer:MatMulAdd', ':Add', ':BatchNormalization']);
+const PRODUCERS = new Set([':Conv', ':ConvTranspose', ':Gemm', ':MatMul', 'tinfer:MatMulAdd', ':Add', ':BatchNormalization']);
 
 /** Ops whose output is float whenever they run (their integer forms are other ops), keyed `domain:opType`. */
 const FLOAT_ONLY = new Set([':Conv', ':ConvTranspose', ':BatchNormalization', 'tinfer:MatMulAdd', ':LayerNormalization', ':GlobalAveragePool', ':AveragePool']);
 
 /**
- * Folds an activation into the Conv / Gemm / MatMul / tinfer.MatMulAdd / float Add that feeds it, so the producer applies it in its store:
+ * Folds an activation into the Conv / ConvTranspose / Gemm / MatMul / tinfer.MatMulAdd / float Add that feeds it, so the producer applies it in its store:
  * Relu, Clip with constant bounds (Relu6), LeakyRelu, HardSwish, Sigmoid and SiLU written as Mul(x, Sigmoid(x)).
  * The producer's output must be read only by the activation (twice, by Sigmoid and Mul, for SiLU) and not be a
  * graph output. The fused node keeps its op type and gains the internal attributes tinfer.activation and
@@ -65,7 +65,7 @@ export function fuseActivation(graph: Graph): Graph {
 function isFusableProducer(node: Node, g: GraphIndex): boolean {
   if (!PRODUCERS.has(`${node.domain}:${node.opType}`) || node.outputs.length !== 1 || node.outputs[0] === '') return false;
   if (node.attributes.has(FUSED_ACTIVATION_ATTR)) return false;
-  if (node.opType === 'Conv' || node.opType === 'MatMulAdd') return true;
+  if (node.opType === 'Conv' || node.opType === 'ConvTranspose' || node.opType === 'MatMulAdd') return true;
   // BatchNormalization left after folding (it follows a Concat or a graph input, as in DenseNet): inference form only.
   if (node.opType === 'BatchNormalization') return attrInt(node, 'training_mode', 0) === 0;
   // Add (the residual sum before a Relu): float when an operand comes from a float-only op (Add's integer

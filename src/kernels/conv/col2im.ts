@@ -1,4 +1,11 @@
 import { sgemm } from '../gemm/sgemm.js';
+import { packA, type PackedWeights } from '../gemm/packed.js';
+import { NO_ACTIVATION, type Activation } from '../gemm/activation.js';
+import type { WasmContext } from '../../wasm/context.js';
+import { wasmGemmPackedA } from '../../wasm/gemm.js';
+import { activateInPlace } from './fused-activation.js';
+import { uploadWeights, type WasmWeights } from './wasm-weights.js';
+import { COL2IM_WASM, type WasmCol2imKernel } from './col2im.wasm.js';
 import { IM2COL_SCRATCH_BYTES } from './im2col.js';
 import type { ConvProblem } from './reference.js';
 
@@ -83,4 +90,95 @@ function col2imAdd(p: ConvProblem, col: Float32Array, r0: number, rows: number, 
       }
     }
   }
+}
+
+/**
+ * Column tiles for the wasm path: small enough that the tile the GEMM writes is still in cache when col2im
+ * reads it back (1 MB).
+ */
+export const COL2IM_WASM_SCRATCH_BYTES = 1 << 20;
+
+/** Column rows of one group, Mg·KD·KH·KW, in the order of W's [C, M/group, KD, KH, KW] layout. */
+function colRows(p: ConvProblem): number {
+  return (p.outChannels / p.group) * p.geo.kernel[0]! * p.geo.kernel[1]! * p.geo.kernel[2]!;
+}
+
+/** Tiles of whole input rows of one depth slice for the wasm path (1-D, 2-D and 3-D). */
+export function planCol2imWasm(p: ConvProblem, maxScratchBytes = COL2IM_WASM_SCRATCH_BYTES): Col2imPlan {
+  const [H, W] = [p.geo.inSize[1]!, p.geo.inSize[2]!];
+  const rowsPerTile = Math.max(1, Math.min(H, Math.floor(maxScratchBytes / (colRows(p) * W * 4))));
+  return { rowsPerTile, scratchLength: colRows(p) * W * rowsPerTile };
+}
+
+/** The wasm side of ConvTranspose: Wᵀ per group packed at prepare and uploaded, and the col2im kernel. */
+export interface Col2imWasm {
+  readonly weights: WasmWeights;
+  readonly col2im: WasmCol2imKernel;
+}
+
+/** W [C, M/group, KD, KH, KW] as per-group A panels Wᵀ_g [Mg·KD·KH·KW, Cg] for the packed GEMM (once at prepare). */
+export function packTransposeWeights(p: ConvProblem, w: Float32Array): PackedWeights[] {
+  const Cg = p.inChannels / p.group;
+  const rowsK = colRows(p);
+  const packs: PackedWeights[] = [];
+  for (let g = 0; g < p.group; g++) packs.push(packA(w, g * Cg * rowsK, rowsK, true, rowsK, Cg));
+  return packs;
+}
+
+/** Packs and uploads Wᵀ (once per context and weights) and compiles col2im; undefined when the engine refuses. */
+export function prepareCol2imWasm(ctx: WasmContext, p: ConvProblem, w: Float32Array): Col2imWasm | undefined {
+  const col2im = ctx.use(COL2IM_WASM);
+  if (col2im === undefined) return undefined;
+  return { weights: uploadWeights(ctx, w, undefined, `deconv-a:${p.group}`, packTransposeWeights(p, w)), col2im };
+}
+
+/**
+ * ConvTranspose on wasm, 1-D to 3-D: Y = bias, then per group, input depth slice and tile of its rows
+ * col = Wᵀ_g · X_g on the packed wasm GEMM, and per depth tap kd whose output depth od = id·sd − pd + kd·dd
+ * lies inside Y the scatter-add of that tap's rows by f32_col2im_add; then the activation over Y (Relu/Clip/
+ * LeakyRelu/sigmoid… on wasm). Returns false, doing nothing, when x, y or col is not a view of the context's memory.
+ * X [N, C, D, H, W], W [C, M/group, KD, KH, KW], B [M] -> Y [N, M, OD, OH, OW]; col is scratch.
+ */
+export function convTransposeCol2imWasm(
+  p: ConvProblem, plan: Col2imPlan, k: Col2imWasm, x: Float32Array, bias: Float32Array | undefined, y: Float32Array,
+  col: Float32Array, act: Activation,
+): boolean {
+  const ctx = k.weights.ctx;
+  const buffer = ctx.memory.buffer;
+  if (x.buffer !== buffer || y.buffer !== buffer || col.buffer !== buffer) return false;
+  const g = p.geo;
+  const [D, H, W] = g.inSize as [number, number, number];
+  const [OD, OH, OW] = g.outSize as [number, number, number];
+  const [KD, KH, KW] = g.kernel as [number, number, number];
+  const Cg = p.inChannels / p.group;
+  const Mg = p.outChannels / p.group;
+  const plane = OD * OH * OW;
+  for (let n = 0; n < p.batch; n++) {
+    for (let m = 0; m < p.outChannels; m++) {
+      const base = (n * p.outChannels + m) * plane;
+      y.fill(bias === undefined ? 0 : bias[m]!, base, base + plane);
+    }
+    for (let gi = 0; gi < p.group; gi++) {
+      const xGroup = (n * p.inChannels + gi * Cg) * D * H * W;
+      const yGroup = (n * p.outChannels + gi * Mg) * plane;
+      for (let id = 0; id < D; id++) {
+        for (let r0 = 0; r0 < H; r0 += plan.rowsPerTile) {
+          const rows = Math.min(plan.rowsPerTile, H - r0);
+          const len = rows * W;
+          wasmGemmPackedA(ctx, k.weights.packs[gi]!, len, x, xGroup + (id * H + r0) * W, D * H * W, false, col, 0, len, NO_ACTIVATION);
+          for (let kd = 0; kd < KD; kd++) {
+            const od = id * g.strides[0]! - g.padsBegin[0]! + kd * g.dilations[0]!;
+            if (od < 0 || od >= OD) continue;
+            k.col2im(
+              col.byteOffset + 4 * kd * KH * KW * len, y.byteOffset + 4 * (yGroup + od * OH * OW), Mg, KH, KW, rows, W, r0, OH, OW,
+              g.strides[1]!, g.strides[2]!, g.dilations[1]!, g.dilations[2]!, g.padsBegin[1]!, g.padsBegin[2]!,
+              4 * KD * KH * KW * len, 4 * plane,
+            );
+          }
+        }
+      }
+    }
+  }
+  activateInPlace(act, y, 0, y.length, ctx);
+  return true;
 }

@@ -1,9 +1,13 @@
 import { attrInt, attrInts } from '../../graph/attributes.js';
-import { kernelError, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
+import { chooseVariant, jsFallbacks, kernelError, ranOnWasm, withActivation, type Capabilities, type KernelDef, type PrepareContext, type PreparedKernel, type TensorType, type VariantDef } from '../kernel.js';
+import type { Activation } from '../gemm/activation.js';
+import type { WasmContext } from '../../wasm/context.js';
+import { activateInPlace, prepareActivationOnWasm, readFusedActivation } from './fused-activation.js';
+import { shapeTag } from './variants.js';
 import { liftGeometry, readWindowAttrs, type WindowGeometry } from './geometry.js';
 import { convOperands } from './conv.js';
 import type { ConvProblem, FloatArray } from './reference.js';
-import { col2imApplies, convTransposeCol2im, planCol2im } from './col2im.js';
+import { col2imApplies, convTransposeCol2im, convTransposeCol2imWasm, planCol2im, planCol2imWasm, prepareCol2imWasm as col2imWasmFor } from './col2im.js';
 
 /**
  * ConvTranspose output size and pads (ONNX ConvTranspose, as onnx/reference computes them):
@@ -99,6 +103,98 @@ export function convTransposeReference(p: ConvProblem, x: FloatArray, w: FloatAr
   }
 }
 
+/** One ConvTranspose node as its variants see it (p.geo.inSize is X's spatial size, outSize Y's, lifted to 3-D). */
+export interface ConvTransposeCase {
+  readonly p: ConvProblem;
+  readonly kind: 'f32' | 'f64';
+  readonly outputs: TensorType[];
+  readonly act: Activation;
+  readonly wConst?: Float32Array;
+}
+
+function prepareReference(c: ConvTransposeCase): PreparedKernel {
+  const { p, act } = c;
+  return {
+    outputs: c.outputs,
+    detail: withActivation(`js scatter (reference loop), ${shapeTag(p)}`, act),
+    run(inputs, outs) {
+      const y = outs[0] as FloatArray;
+      convTransposeReference(p, inputs[0] as FloatArray, inputs[1] as FloatArray, inputs[2] as FloatArray | undefined, y);
+      activateInPlace(act, y, 0, y.length);
+    },
+  };
+}
+
+function prepareCol2imJs(c: ConvTransposeCase): PreparedKernel {
+  const { p, act } = c;
+  const plan = planCol2im(p);
+  return {
+    outputs: c.outputs,
+    detail: withActivation(`js sgemm + col2im, ${shapeTag(p)}`, act),
+    scratch: [{ dtype: 'float32', length: plan.scratchLength }],
+    run(inputs, outs, scratch) {
+      const y = outs[0] as Float32Array;
+      convTransposeCol2im(p, plan, inputs[0] as Float32Array, inputs[1] as Float32Array, inputs[2] as Float32Array | undefined, y, scratch[0] as Float32Array);
+      activateInPlace(act, y, 0, y.length);
+    },
+  };
+}
+
+/** Wᵀ packed at prepare for the wasm GEMM, the scatter by the wasm col2im; JS (counted) for views outside wasm memory. */
+function prepareCol2imWasm(c: ConvTransposeCase, ctx: PrepareContext): PreparedKernel {
+  const { p, act } = c;
+  const k = col2imWasmFor(ctx.options.wasm! as WasmContext, p, c.wConst!);
+  if (k === undefined) {
+    // The engine refused the module (a browser's main thread before the async load): JS, named as such.
+    return col2imApplies(p) ? { ...prepareCol2imJs(c), variant: `f32_convtranspose_col2im_${shapeTag(p)}__js` } : { ...prepareReference(c), variant: 'f32_convtranspose__ref' };
+  }
+  const plan = planCol2imWasm(p);
+  // The JS fallback for views outside wasm memory: 2-D col2im in the same scratch (its tiles fit), else the loop.
+  const jsPlan = col2imApplies(p) ? planCol2im(p, 4 * plan.scratchLength) : undefined;
+  prepareActivationOnWasm(act, ctx.options.wasm);
+  const fallbacks = jsFallbacks();
+  return {
+    outputs: c.outputs,
+    detail: withActivation(`wasm gemm ${k.weights.packs[0]?.kernels.name ?? ''} + col2im, weights packed at prepare, ${shapeTag(p)}`, act),
+    scratch: [{ dtype: 'float32', length: plan.scratchLength }],
+    jsFallbacks: fallbacks,
+    run(inputs, outs, scratch) {
+      const x = inputs[0] as Float32Array;
+      const b = inputs[2] as Float32Array | undefined;
+      const y = outs[0] as Float32Array;
+      if (ranOnWasm(fallbacks, convTransposeCol2imWasm(p, plan, k, x, b, y, scratch[0] as Float32Array, act))) return;
+      if (jsPlan !== undefined) convTransposeCol2im(p, jsPlan, x, inputs[1] as Float32Array, b, y, scratch[0] as Float32Array);
+      else convTransposeReference(p, x, inputs[1] as Float32Array, b, y);
+      activateInPlace(act, y, 0, y.length);
+    },
+  };
+}
+
+const f32 = (c: ConvTransposeCase): boolean => c.kind === 'f32';
+
+/**
+ * The ConvTranspose variants, reference first (the last applicable wins; `variants: { ConvTranspose: … }`
+ * forces one): the scatter loop (any rank, float64), JS sgemm + col2im (2-D/1-D float32 without wasm, or with
+ * weights known only at run), and the wasm packed GEMM + col2im.
+ */
+export const CONV_TRANSPOSE_VARIANTS: readonly (VariantDef<ConvTransposeCase> & { auto?: (c: ConvTransposeCase, caps: Capabilities) => boolean })[] = [
+  { name: (c) => `${c.kind}_convtranspose__ref`, applies: () => true, placement: 'any', prepare: prepareReference },
+  {
+    name: (c) => `f32_convtranspose_col2im_${shapeTag(c.p)}__wasmsimd`,
+    applies: (c, caps) => f32(c) && caps.wasm !== undefined && c.wConst !== undefined,
+    placement: 'wasm',
+    prepare: prepareCol2imWasm,
+  },
+  {
+    // Forcible on wasm too (A/B); picked unforced there only when W is known only at run.
+    name: (c) => `f32_convtranspose_col2im_${shapeTag(c.p)}__js`,
+    applies: (c) => f32(c) && col2imApplies(c.p),
+    auto: (c, caps) => caps.wasm === undefined || c.wConst === undefined,
+    placement: 'any',
+    prepare: prepareCol2imJs,
+  },
+];
+
 // ConvTranspose: X [N, C, D1..Dn], W [C, M/group, k1..kn], B [M]? -> Y [N, M, O1..On]   (n = 1..3)
 function prepareConvTranspose(ctx: PrepareContext): PreparedKernel {
   const { x, w, b, kind, rank } = convOperands(ctx, 'ConvTranspose');
@@ -111,24 +207,16 @@ function prepareConvTranspose(ctx: PrepareContext): PreparedKernel {
   const geo = transposeGeometry(ctx, x.shape.slice(2), wKernel);
   if (geo.kernel.some((k, i) => k !== wKernel[i])) throw kernelError(ctx, `kernel_shape [${geo.kernel}] does not match W [${w.shape}]`);
   const p: ConvProblem = { batch: N, inChannels: C, outChannels: M, group, geo: liftGeometry(geo, 3) };
-  const outputs = [{ dtype: x.dtype, shape: [N, M, ...geo.outSize] }];
-  // GEMM + col2im for 1-D/2-D float32 unless the reference is forced (convAlgorithm applies here too).
-  if (kind === 'f32' && col2imApplies(p) && ctx.options.convAlgorithm !== 'reference') {
-    const plan = planCol2im(p);
-    return {
-      outputs,
-      scratch: [{ dtype: 'float32', length: plan.scratchLength }],
-      run(inputs, outs, scratch) {
-        convTransposeCol2im(p, plan, inputs[0] as Float32Array, inputs[1] as Float32Array, inputs[2] as Float32Array | undefined, outs[0] as Float32Array, scratch[0] as Float32Array);
-      },
-    };
-  }
-  return {
-    outputs,
-    run(inputs, outs) {
-      convTransposeReference(p, inputs[0] as FloatArray, inputs[1] as FloatArray, inputs[2] as FloatArray | undefined, outs[0] as FloatArray);
-    },
+  const wConst = ctx.constants[1]?.data;
+  const c: ConvTransposeCase = {
+    p, kind, outputs: [{ dtype: x.dtype, shape: [N, M, ...geo.outSize] }], act: readFusedActivation(ctx.node),
+    wConst: wConst instanceof Float32Array ? wConst : undefined,
   };
+  // convAlgorithm: 'reference' is an alias of variants: { ConvTranspose: 'reference' } (as for Conv).
+  const forced = ctx.options.variants?.[ctx.node.opType] ?? (ctx.options.convAlgorithm === 'reference' ? 'reference' : undefined);
+  if (forced !== undefined) return chooseVariant(CONV_TRANSPOSE_VARIANTS, c, { ...ctx, options: { ...ctx.options, variants: { ...ctx.options.variants, [ctx.node.opType]: forced } } });
+  const caps: Capabilities = { wasm: ctx.options.wasm };
+  return chooseVariant(CONV_TRANSPOSE_VARIANTS.filter((v) => v.auto?.(c, caps) ?? true), c, ctx);
 }
 
 export const convTransposeKernel: KernelDef = { opType: 'ConvTranspose', prepare: prepareConvTranspose };

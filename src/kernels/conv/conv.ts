@@ -1,15 +1,11 @@
 import { attrInt } from '../../graph/attributes.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
-import { withActivation, kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type TensorType } from '../kernel.js';
+import { kernelError, requireInput, type PrepareContext, type TensorType } from '../kernel.js';
 import { forwardGeometry, liftGeometry, readWindowAttrs } from './geometry.js';
-import { convDepthwise, convDepthwiseWasm, convDepthwiseWasmLayer, depthwiseApplies, depthwisePaddedApplies, depthwiseWasmApplies, depthwiseWasmLayerScratchLength, depthwiseWasmScratchLength, planDepthwise } from './depthwise.js';
-import { DEPTHWISE_LAYER_WASM } from '../../wasm/depthwise.js';
-import { convIm2col, convIm2colPacked, im2colPackedScratchLength, packConvWeights, planIm2col, uploadConvWeights } from './im2col.js';
-import { convWinograd, planWinograd, uploadWinogradFilters, winogradApplies, winogradScratchLength, type WinogradVariant } from './winograd.js';
-import { activateInPlace, readFusedActivation } from './fused-activation.js';
-import { WasmMemoryView, uploadVector } from './wasm-weights.js';
-import { IM2COL_WASM, im2colWasmApplies } from './im2col-wasm.js';
-import { convReference, type ConvProblem, type FloatArray } from './reference.js';
+import { depthwiseApplies } from './depthwise.js';
+import { planIm2col } from './im2col.js';
+import { winogradApplies, type WinogradVariant } from './winograd.js';
+import type { ConvProblem } from './reference.js';
 
 /** The algorithm one Conv runs (chosen at prepare; `convPathOf` names it for reports). */
 export type ConvPath =
@@ -93,7 +89,7 @@ export function chooseConvPath(ctx: PrepareContext, p: ConvProblem, isF32: boole
 }
 
 /** Validates a Conv node and returns its problem (geometry lifted to 3-D) and output type. */
-function convProblemOf(ctx: PrepareContext): { p: ConvProblem; kind: 'f32' | 'f64'; outputs: TensorType[] } {
+export function convProblemOf(ctx: PrepareContext): { p: ConvProblem; kind: 'f32' | 'f64'; outputs: TensorType[] } {
   const { x, w, b, kind, rank } = convOperands(ctx, 'convolution');
   const group = attrInt(ctx.node, 'group', 1);
   const [N, C] = [x.shape[0]!, x.shape[1]!];
@@ -111,107 +107,18 @@ function convProblemOf(ctx: PrepareContext): { p: ConvProblem; kind: 'f32' | 'f6
 }
 
 /** '3x3/2 g32' : kernel, stride, and the group count when grouped (for profile details). */
-function geometryTag(p: ConvProblem): string {
+export function geometryTag(p: ConvProblem): string {
   const g = p.geo;
   const kernel = g.inSize[0] === 1 && g.kernel[0] === 1 ? `${g.kernel[1]}x${g.kernel[2]}` : g.kernel.join('x');
   const stride = g.strides[1] === g.strides[2] ? `${g.strides[1]}` : `${g.strides[1]},${g.strides[2]}`;
   return `${kernel}/${stride}${p.group > 1 ? ` g${p.group}` : ''}`;
 }
 
-/** The path prepare would pick for this Conv (for reports such as scripts/conv-paths). */
+/**
+ * The algorithm family the convAlgorithm option alone would pick for this Conv (for reports such as
+ * bench/conv-paths.mjs); the variant that runs is chosen by the table in variants.ts (session.profile() names it).
+ */
 export function convPathOf(ctx: PrepareContext): ConvPath {
   const { p, kind } = convProblemOf(ctx);
   return chooseConvPath(ctx, p, kind === 'f32', ctx.constants[1] !== undefined);
 }
-
-// Conv: X [N, C, D1..Dn], W [M, C/group, k1..kn], B [M]? -> Y [N, M, O1..On]   (n = 1..3)
-// An activation set by the fuse-activation pass (tinfer.activation) is applied in the store.
-function prepareConv(ctx: PrepareContext): PreparedKernel {
-  const { p, kind, outputs } = convProblemOf(ctx);
-  const act = readFusedActivation(ctx.node);
-  const wConst = ctx.constants[1]?.data as Float32Array | undefined;
-  const bConst = ctx.constants[2]?.data as Float32Array | undefined;
-  const path = chooseConvPath(ctx, p, kind === 'f32', wConst !== undefined);
-  if (path === 'winograd-f23' || path === 'winograd-f43' || path === 'winograd-f63') {
-    const plan = planWinograd(p, path.slice('winograd-'.length) as WinogradVariant, wConst!);
-    const wasm = ctx.options.wasm === undefined ? undefined : uploadWinogradFilters(ctx.options.wasm, plan, wConst!, bConst);
-    const variant = `F(${plan.m},3)`;
-    return {
-      outputs,
-      detail: withActivation(`${wasm ? `wasm winograd ${variant}, gemm ${wasm.weights.packs[0]?.kernels.name ?? ''}` : `js winograd ${variant}`} ${geometryTag(p)}`, act),
-      scratch: [{ dtype: 'float32', length: winogradScratchLength(p, plan, wasm !== undefined) }],
-      run(inputs, outs, scratch) {
-        convWinograd(p, plan, inputs[0] as Float32Array, inputs[2] as Float32Array | undefined, outs[0] as Float32Array, scratch[0] as Float32Array, act, wasm);
-      },
-    };
-  }
-  if (path === 'im2col-packed' || path === 'pointwise-packed') {
-    const plan = planIm2col(p);
-    const packed = packConvWeights(p, wConst!, bConst);
-    const wasm = ctx.options.wasm === undefined ? undefined : uploadConvWeights(ctx.options.wasm, p, packed, wConst!, bConst);
-    const wasmIm2col = !plan.pointwise && im2colWasmApplies(p) ? ctx.options.wasm?.use(IM2COL_WASM) : undefined;
-    const how = plan.pointwise ? '1x1 gemm' : `im2col${wasmIm2col ? ' (wasm copy)' : ''} + gemm`;
-    return {
-      outputs,
-      detail: withActivation(`${wasm ? `wasm ${how} ${wasm.packs[0]?.kernels.name ?? ''}` : `js ${how}`}, weights packed at prepare, ${geometryTag(p)}`, act),
-      scratch: [{ dtype: 'float32', length: im2colPackedScratchLength(p, plan, packed) }],
-      run(inputs, outs, scratch) {
-        convIm2colPacked(p, plan, packed, inputs[0] as Float32Array, inputs[2] as Float32Array | undefined, outs[0] as Float32Array, scratch[0] as Float32Array, act, wasm, wasmIm2col);
-      },
-    };
-  }
-  if (path === 'im2col') {
-    const plan = planIm2col(p);
-    return {
-      outputs,
-      detail: withActivation(`js im2col + sgemm (weights known only at run), ${geometryTag(p)}`, act),
-      scratch: plan.scratchLength > 0 ? [{ dtype: 'float32', length: plan.scratchLength }] : [],
-      run(inputs, outs, scratch) {
-        convIm2col(p, plan, inputs[0] as Float32Array, inputs[1] as Float32Array, inputs[2] as Float32Array | undefined, outs[0] as Float32Array, scratch[0] as Float32Array | undefined, act);
-      },
-    };
-  }
-  if (path === 'depthwise') {
-    const plan = planDepthwise(p);
-    const wasm = ctx.options.wasm;
-    const wholeOnWasm = wasm !== undefined && kind === 'f32' && depthwiseWasmApplies(plan);
-    const paddedOnWasm = wasm !== undefined && kind === 'f32' && depthwisePaddedApplies(p, plan);
-    const memory = paddedOnWasm ? new WasmMemoryView(wasm) : undefined;
-    // The whole layer in one wasm call per batch item, with constant weights and bias uploaded once.
-    const layer = wholeOnWasm ? wasm.use(DEPTHWISE_LAYER_WASM) : undefined;
-    const wWasm = layer !== undefined && wConst instanceof Float32Array ? uploadVector(wasm!, wConst) : undefined;
-    const bWasm = layer !== undefined && bConst instanceof Float32Array ? uploadVector(wasm!, bConst) : undefined;
-    const scratchLength = wholeOnWasm ? Math.max(depthwiseWasmScratchLength(p), depthwiseWasmLayerScratchLength(p, plan)) : paddedOnWasm ? depthwiseWasmScratchLength(p) : 0;
-    const interiorOnWasm = wasm !== undefined && kind === 'f32' && (plan.kernel === '5x5' ? p.geo.strides[1] === p.geo.strides[2] && p.geo.strides[1]! <= 2 : plan.kernel !== 'generic');
-    const how = layer !== undefined ? 'wasm depthwise, whole layer per call' : paddedOnWasm ? 'wasm depthwise on padded planes' : interiorOnWasm ? 'wasm depthwise interior, border in js' : 'js depthwise';
-    return {
-      outputs,
-      detail: withActivation(`${how} ${geometryTag(p)}`, act),
-      scratch: paddedOnWasm ? [{ dtype: 'float32', length: scratchLength }] : [],
-      run(inputs, outs, scratch) {
-        const x = inputs[0] as FloatArray;
-        const w = inputs[1] as FloatArray;
-        const b = inputs[2] as FloatArray | undefined;
-        const y = outs[0] as FloatArray;
-        if (layer !== undefined && w instanceof Float32Array && (b === undefined || b instanceof Float32Array)) {
-          const wView = wWasm?.view() ?? w;
-          const bView = b === undefined ? undefined : bWasm?.view() ?? b;
-          if (convDepthwiseWasmLayer(p, plan, x, wView, bView, y, scratch[0] as Float32Array, act, wasm!, layer)) return;
-        }
-        if (memory !== undefined && convDepthwiseWasm(p, plan, x, w, b, y, scratch[0] as Float32Array, act, wasm!, memory)) return;
-        convDepthwise(p, plan, x, w, b, y, act, wasm);
-      },
-    };
-  }
-  return {
-    outputs,
-    detail: withActivation(`js direct (reference loop), ${geometryTag(p)}`, act),
-    run(inputs, outs) {
-      const y = outs[0] as FloatArray;
-      convReference(p, inputs[0] as FloatArray, inputs[1] as FloatArray, inputs[2] as FloatArray | undefined, y);
-      activateInPlace(act, y, 0, y.length);
-    },
-  };
-}
-
-export const convKernel: KernelDef = { opType: 'Conv', prepare: prepareConv };

@@ -45,6 +45,14 @@ export function activateInPlace(act: Activation, buf: FloatArray, off: number, n
   applyActivation(act, buf as Float32Array, off, n);
 }
 
+/**
+ * Compiles at prepare the wasm family activateInPlace will use for `act` (the f32x4 exp of sigmoid/silu/tanh),
+ * so the first run does not pay for it.
+ */
+export function prepareActivationOnWasm(act: Activation, wasm: WasmContext | undefined): void {
+  if (wasm !== undefined && (act.kind === 'sigmoid' || act.kind === 'silu' || act.kind === 'tanh')) wasm.use(MATH_KERNELS);
+}
+
 /** buf[off, off + n) as a view: buf itself when that is all of it (the usual whole-output case: no allocation). */
 function wholeOrPart(buf: Float32Array, off: number, n: number): Float32Array {
   return off === 0 && n === buf.length ? buf : buf.subarray(off, off + n);

@@ -66,7 +66,7 @@ export function emitIm2col2d(): FunctionBuilder {
  * shift = kw·dw − pw; [owLo, owHi) = the output columns whose tap lands inside the row, 0 ≤ ow·sw + shift < W:
  * owLo = ⌈−shift / sw⌉ (0 when shift ≥ 0), owHi = ⌈(W − shift) / sw⌉, both clamped to [0, OW], owHi ≥ owLo.
  */
-function emitTapRange(
+export function emitTapRange(
   f: FunctionBuilder,
   l: { kw: number; dw: number; pw: number; sw: number; W: number; OW: number; shift: number; owLo: number; owHi: number; t: number },
 ): void {

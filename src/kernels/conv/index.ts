@@ -1,5 +1,5 @@
 import type { KernelDef } from '../kernel.js';
-import { convKernel } from './conv.js';
+import { convKernel } from './variants.js';
 import { convTransposeKernel } from './conv-transpose.js';
 
 export const convKernels: KernelDef[] = [convKernel, convTransposeKernel];
