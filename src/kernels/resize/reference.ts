@@ -82,6 +82,8 @@ function nearestRun(p: ResizeProblem): PreparedKernel['run'] {
       return;
     }
     const lastOff = offsets[last]!;
+    let prevBase = -1;
+    let prevOutside = false;
     for (let r = 0; r < rows; r++) {
       let base = 0;
       let outside = false;
@@ -91,10 +93,17 @@ function nearestRun(p: ResizeProblem): PreparedKernel['run'] {
         base += o;
       }
       const yb = r * rowLen;
-      for (let j = 0; j < rowLen; j++) {
-        const o = lastOff[j]!;
-        y[yb + j] = outside || o < 0 ? fill : x[base + o];
+      if (r > 0 && base === prevBase && outside === prevOutside) {
+        // The same input row as the previous output row (upsampling): copy that row.
+        (y as unknown as Float32Array).copyWithin(yb, yb - rowLen, yb);
+      } else {
+        for (let j = 0; j < rowLen; j++) {
+          const o = lastOff[j]!;
+          y[yb + j] = outside || o < 0 ? fill : x[base + o];
+        }
       }
+      prevBase = base;
+      prevOutside = outside;
       for (let d = last - 1; d >= 0; d--) {
         if (++counter[d]! < outShape[d]!) break;
         counter[d] = 0;
@@ -133,6 +142,10 @@ export function plane2d(p: ResizeProblem): Plane2d {
  */
 export function bilinearPlanes(g: Plane2d, ya: LinearAxis, xa: LinearAxis, fill: number, x: Float32Array, y: Float32Array): void {
   const { outer, inner, W, H, OH, OW } = g;
+  if (inner === 1) {
+    bilinearNchw(g, ya, xa, fill, x, y);
+    return;
+  }
   for (let o = 0; o < outer; o++) {
     const xb = o * H * W * inner;
     let yi = o * OH * OW * inner;
@@ -156,6 +169,32 @@ export function bilinearPlanes(g: Plane2d, ya: LinearAxis, xa: LinearAxis, fill:
         for (let c = 0; c < inner; c++) {
           y[yi++] = fr(fr(fr(fr(c11 * x[r1 + x1 + c]!) + fr(c21 * x[r1 + x2 + c]!)) + fr(c12 * x[r2 + x1 + c]!)) + fr(c22 * x[r2 + x2 + c]!));
         }
+      }
+    }
+  }
+}
+
+/** bilinearPlanes for inner = 1 ([N·C, H, W] planes): the same operations with the tables hoisted into locals. */
+function bilinearNchw(g: Plane2d, ya: LinearAxis, xa: LinearAxis, fill: number, x: Float32Array, y: Float32Array): void {
+  const { outer, W, H, OH, OW } = g;
+  const { i1: xi1, i2: xi2, d1: dx1, d2: dx2, outside: xOut } = xa;
+  const anyOutside = xOut.includes(1) || ya.outside.includes(1);
+  let yi = 0;
+  for (let o = 0; o < outer; o++) {
+    const xb = o * H * W;
+    for (let oy = 0; oy < OH; oy++) {
+      const r1 = xb + ya.i1[oy]! * W;
+      const r2 = xb + ya.i2[oy]! * W;
+      const dy1 = ya.d1[oy]!;
+      const dy2 = ya.d2[oy]!;
+      const rowOutside = ya.outside[oy] === 1;
+      for (let ox = 0; ox < OW; ox++, yi++) {
+        if (anyOutside && (rowOutside || xOut[ox] === 1)) {
+          y[yi] = fill;
+          continue;
+        }
+        const a = dx1[ox]!, b = dx2[ox]!, c1 = xi1[ox]!, c2 = xi2[ox]!;
+        y[yi] = fr(fr(fr(fr(fr(b * dy2) * x[r1 + c1]!) + fr(fr(a * dy2) * x[r1 + c2]!)) + fr(fr(b * dy1) * x[r2 + c1]!)) + fr(fr(a * dy1) * x[r2 + c2]!));
       }
     }
   }
