@@ -5,6 +5,11 @@
  * must reproduce onnxruntime's float32 operation order (issue 12: a 1-ulp difference before a
  * DynamicQuantizeLinear flips quantization steps).
  *
+ * The models feed Resize from a graph input, so onnxruntime runs its CPU Resize kernel at every optimization level.
+ * (With graphOptimizationLevel 'all' on an AVX2 machine, a linear Resize with integer scales that follows a Conv is
+ * rewritten to com.microsoft.nchwc.Upsample, whose MLAS kernel weighs and sums differently, (a + b) + (c + d) with
+ * weights (1 − fy)(1 − fx)…; tinfer does not emulate that rewrite.)
+ *
  * onnxruntime-node is looked up at $TINFER_ORT_NODE, then bench/peers/node_modules (npm ci there), then the
  * main checkout's peers; the suite is skipped, saying so, when none is installed.
  */
