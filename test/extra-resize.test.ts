@@ -89,7 +89,9 @@ describe.each(['wasm', 'js'] as const)('linear Resize over several axes (%s)', (
       const got = out.data as Float32Array;
       let worst = 0;
       for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
-      expect(worst).toBeLessThan(2e-6);
+      // The kernel takes scale = out / in in float32 and float32 coordinates (onnxruntime's arithmetic), the
+      // reference doubles: a coordinate differs by ~1e-7 relative.
+      expect(worst).toBeLessThan(1e-5);
     });
   });
 });

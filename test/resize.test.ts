@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { sizeOf, type TensorData } from '../src/dtype.js';
 import { GraphError, UnsupportedError } from '../src/errors.js';
+import { InferenceSession, Tensor } from '../src/index.js';
 import { F, Fs, expectClose, randomTensor, runKernel, tensor } from './harness.js';
+import { ModelBuilder } from './onnx-builder.js';
 
 /**
  * Independent reference of the ONNX Resize formula: each output element is computed directly
@@ -239,4 +241,42 @@ describe('Upsample', () => {
     const [y] = runKernel('Upsample', [tensor('float32', [2, 1], [1, 2])], { mode: 'linear', scales: new Fs([2, 2]) }, { opset: 7 });
     expectClose(y!, tensor('float32', [4, 2], [1, 1, 1.5, 1.5, 2, 2, 2, 2]));
   });
+});
+
+/**
+ * onnxruntime-node 1.30's outputs, recorded as float32 bits, so the bit-exact arithmetic stays checked where
+ * onnxruntime-node is not installed (test/resize-ort-exact.test.ts compares against it live).
+ * X [1, 1, 3, 4] = ((i·37) mod 23) / 7.3 − 1.3.
+ */
+describe('Resize bits recorded from onnxruntime', () => {
+  const x = tensor('float32', [1, 1, 3, 4], Array.from({ length: 12 }, (_, i) => Math.fround(((i * 37) % 23) / 7.3 - 1.3)));
+  const GOLDEN: [string, string, number[], number[], string][] = [
+    ['linear', 'half_pixel', [1,1,1.7,2.5], [1,1,5,10],
+      'bfa66666 bf8dda20 beaea41e 3eda2043 3e7de55e be7b172a bed8b92f 3eb00b39 3f8e33e9 3fa6c02d bf46b6f0 bf347555 bed6dde0 be09a228 bd928b7f bda9a626 bca3b575 3e87d177 3f0cef22 3f1f30bb 3cf242d8 bdacf31e bf0a604c bf7f2232 bf1026f3 3e2af826 3f19b94b 3e13dd83 be9f9512 bed9f602 3f55db1f 3f364b56 3e6030df be8c65cf beb362ba be933486 be4017cc 3cc0c0c0 3e7047fa 3e9329f8 3fb848f1 3fa8810d 3f52c2fb 3ea907b8 be26ed0d bf27fa65 bf559133 bd8977f2 3f333336 3f644bbf'],
+    ['cubic', 'half_pixel', [1,1,1.7,2.5], [1,1,5,10],
+      'bfd6de2a bf9ecb5d be34fbf8 3f33cc34 3f0075ce beeb0754 bf28da1a 3e60c484 3fa44472 3fdc573b bf78b2bf bf53b0d8 bf05d86a be4e9ff2 bd0ae3ca bd5a77c0 3d81e972 3e97310d 3f029bdb 3f1d1d68 3e0dab35 bdc85ad0 bf3fe643 bf96032e bf301080 3e9d8c48 3f46b859 3ea72d6f beb48b7f bf19f4ce 3f8f8746 3f550dd2 3e33a1fa bede6efc bf1a0fa6 beb4fb5c bdbfdf3d 3d2be074 3e05ca7a 3e3ce40a 3fd7c0bb 3fbab2a4 3f894751 3f021412 beac25d1 bf86a738 bf8a644c be643e67 3f504d55 3f9ed965'],
+    ['linear', 'asymmetric', [1,1,2.5,1.7], [1,1,7,6],
+      'bfa66666 be3000aa 3eccec7f bea663be 3d7d26f8 3f984f8b bf4086aa bebb04aa bdb7ad26 bd96abb8 3e28e803 3f0d3e56 be510218 bf0f047f bf14618a 3e361bc4 3e894324 bdb11340 3eb00b3b bec34503 bf296c0f 3dc3e35c 3e3e5c2f be2cb3b0 3f644bc0 3e2a8e86 beac2a69 bea3ea0e bda72c80 3e9c3d8c 3fb848f1 3f36e9c4 bc2f96b0 bf3c667a beb2c458 3f476a7a 3fb848f1 3f36e9c4 bc2f96b0 bf3c667a beb2c458 3f476a7a'],
+    ['cubic', 'pytorch_half_pixel', [1,1,2.5,0.6], [1,1,7,2],
+      'bf266eba bf441ed9 bf1f1d30 befb3f8d bf2bce38 3e727fa6 bf0909a8 3f402aa4 3cea3984 3ed164db 3f32daee beedccb7 3f9b627d bf912ddc'],
+  ];
+  for (const [mode, coord, scales, dims, bits] of GOLDEN) {
+    for (const backend of ['js', 'wasm'] as const) {
+      it(`${mode} ${coord} scales [${scales}] on ${backend}`, () => {
+        const s = InferenceSession.createSync(resizeModel(mode, coord, scales), { backend });
+        const y = s.runSync({ x: new Tensor('float32', x.data as Float32Array, x.shape) })[s.outputNames[0]!]!;
+        expect([...y.dims]).toEqual(dims);
+        const got = Array.from(new Uint32Array((y.data as Float32Array).slice().buffer), (v) => v.toString(16).padStart(8, '0')).join(' ');
+        expect(got).toBe(bits);
+      });
+    }
+  }
+
+  function resizeModel(mode: string, coord: string, scales: number[]): Uint8Array {
+    const b = new ModelBuilder({ opset: 19 });
+    const input = b.input('x', 'float32', [1, 1, 3, 4]);
+    const sc = b.initializer('scales', tensor('float32', [4], scales));
+    b.output(b.node('Resize', [input, '', sc], { mode, coordinate_transformation_mode: coord })[0]!);
+    return b.toBytes();
+  }
 });

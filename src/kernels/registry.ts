@@ -5,6 +5,7 @@ import { elementwiseKernels } from './elementwise/index.js';
 import { nnKernels } from './nn/index.js';
 import { tensorKernels } from './tensor/index.js';
 import { reduceKernels } from './reduce/index.js';
+import { resizeKernels } from './resize/index.js';
 import { rnnKernels } from './rnn/index.js';
 import { quantKernels } from './quant/index.js';
 import { controlKernels } from './control/index.js';
@@ -19,6 +20,7 @@ const ALL_KERNELS: readonly KernelDef[] = [
   ...nnKernels,
   ...tensorKernels,
   ...reduceKernels,
+  ...resizeKernels,
   ...rnnKernels,
   ...quantKernels,
   ...controlKernels,

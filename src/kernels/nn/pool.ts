@@ -2,9 +2,15 @@ import type { NumericArray } from '../../dtype.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { attrFloat, attrInt } from '../../graph/attributes.js';
 import { attrFlag, forwardGeometry, liftGeometry, readWindowAttrs, type WindowGeometry } from '../conv/geometry.js';
-import { kernelError, jsFallbacks, ranOnWasm, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
+import {
+  chooseVariant, jsFallbacks, kernelError, requireInput, type Capabilities, type DType, type KernelDef, type PrepareContext,
+  type PreparedKernel, type VariantDef,
+} from '../kernel.js';
 import type { WasmContext } from '../../wasm/context.js';
-import { MAX_POOL_UNROLL, poolModule, type PoolElement, type PoolMode, type WasmMaxPoolInterior } from '../../wasm/pool-kernels.js';
+import {
+  GENERIC_POOL_MODULE, MAX_POOL_UNROLL, POOL_GEO, poolModule, type PoolElement, type PoolMode, type WasmGenericPool,
+  type WasmMaxPoolInterior,
+} from '../../wasm/pool-kernels.js';
 
 /**
  * Per spatial dim (lifted to D, H, W) and output index o, the taps k in [lo, hi) that land inside the input:
@@ -232,89 +238,6 @@ function windowMaxRow(pp: PoolProblem, x: PlaneArray, rowBase: number, oh: numbe
   }
 }
 
-/** The wasm interior kernel for this 2-D float32 pool, or undefined (shape not generated, no wasm). */
-function wasmPool(mode: PoolMode, pp: PoolProblem, wasm: WasmContext | undefined, elem: PoolElement = 'f32'): WasmMaxPoolInterior | undefined {
-  const g = pp.geo;
-  const [KH, KW, S] = [g.kernel[1]!, g.kernel[2]!, g.strides[1]!];
-  if (wasm === undefined || g.strides[2] !== S || (S !== 1 && S !== 2)) return undefined;
-  if (g.dilations[1] !== 1 || g.dilations[2] !== 1 || KH > MAX_POOL_UNROLL || KW > MAX_POOL_UNROLL) return undefined;
-  return wasm.use(poolModule(mode, KH, KW, S, elem));
-}
-
-/** The profile detail of a 2-D pool: its window and stride, and whether the wasm interior kernel was prepared. */
-function pool2dDetail(mode: PoolMode, pp: PoolProblem, kernel: WasmMaxPoolInterior | undefined): string {
-  const g = pp.geo;
-  const window = `${g.kernel[1]}x${g.kernel[2]}s${g.strides[1]}${g.strides[2] === g.strides[1] ? '' : `x${g.strides[2]}`}`;
-  return kernel !== undefined ? `wasm ${mode} pool ${window} interior, borders in js` : `js ${mode} pool ${window}`;
-}
-
-/** Writes y[yr + ow] for ow in [ow0, ow1) of output row oh (rowBase = X row oh·sh − ph), by the planned tap ranges. */
-type BorderRow = (pp: PoolProblem, x: PlaneArray, rowBase: number, oh: number, ow0: number, ow1: number, y: PlaneArray, yr: number) => void;
-
-/**
- * A 2-D float32 pool with the interior (windows wholly inside X) on WebAssembly SIMD over all planes in one
- * call and the border windows by `border` in JS. False (nothing done) when x or y is not in wasm memory.
- * X [planes, 1, H, W] -> Y [planes, 1, OH, OW]
- */
-function pool2dWasm(pp: PoolProblem, kernel: WasmMaxPoolInterior, border: BorderRow, memory: WebAssembly.Memory, x: PlaneArray, y: PlaneArray): boolean {
-  if (x.buffer !== memory.buffer || y.buffer !== memory.buffer) return false;
-  const g = pp.geo;
-  const [H, W, OH, OW] = [g.inSize[1]!, g.inSize[2]!, g.outSize[1]!, g.outSize[2]!];
-  const [rowLo, rowHi, colLo, colHi] = pp.interior;
-  const interior = rowLo < rowHi && colLo < colHi;
-  if (interior) {
-    const es = x.BYTES_PER_ELEMENT;
-    kernel(x.byteOffset, W, H * W * es, y.byteOffset, OW, OH * OW * es, pp.planes, rowLo, rowHi, colLo, colHi, g.padsBegin[1]!, g.padsBegin[2]!);
-  }
-  const sh = g.strides[1]!;
-  const ph = g.padsBegin[1]!;
-  for (let c = 0; c < pp.planes; c++) {
-    const xc = c * H * W;
-    const yc = c * OH * OW;
-    for (let oh = 0; oh < OH; oh++) {
-      const rowBase = xc + (oh * sh - ph) * W;
-      const yr = yc + oh * OW;
-      if (!interior || oh < rowLo || oh >= rowHi) {
-        border(pp, x, rowBase, oh, 0, OW, y, yr);
-      } else {
-        border(pp, x, rowBase, oh, 0, colLo, y, yr);
-        border(pp, x, rowBase, oh, colHi, OW, y, yr);
-      }
-    }
-  }
-  return true;
-}
-
-/**
- * windowMaxRow's mean: the sum of the taps inside X over their count, or over the taps inside the padded input
- * when padding counts (count_include_pad), as poolPlanes computes it (float64 sums, one rounding to float32).
- */
-function windowAverageRow(includePad: boolean): BorderRow {
-  return (pp, x, rowBase, oh, ow0, ow1, y, yr) => {
-    const g = pp.geo;
-    const W = g.inSize[2]! | 0;
-    const sw = g.strides[2]! | 0;
-    const dh = g.dilations[1]! | 0;
-    const dw = g.dilations[2]! | 0;
-    const pw = g.padsBegin[2]! | 0;
-    const rh = pp.ranges[1];
-    const rw = pp.ranges[2];
-    const khLo = rh.lo[oh]!;
-    const khHi = rh.hi[oh]!;
-    for (let ow = ow0; ow < ow1; ow++) {
-      const kwLo = rw.lo[ow]!;
-      const kwHi = rw.hi[ow]!;
-      const colBase = rowBase + ow * sw - pw;
-      let acc = 0;
-      for (let kh = khLo; kh < khHi; kh++) {
-        const r = colBase + kh * dh * W;
-        for (let kw = kwLo; kw < kwHi; kw++) acc += x[r + kw * dw]!;
-      }
-      y[yr + ow] = acc / (includePad ? rh.padded[oh]! * rw.padded[ow]! : (khHi - khLo) * (kwHi - kwLo));
-    }
-  };
-}
-
 const FLOAT_TYPES = new Set(['float32', 'float16', 'bfloat16', 'float64']);
 const MAXPOOL_TYPES = new Set([...FLOAT_TYPES, 'int8', 'uint8']);
 
@@ -333,60 +256,221 @@ function readPool(ctx: PrepareContext, allowed: Set<string>): { planes: number; 
   return { planes: x.shape[0]! * x.shape[1]!, lead: x.shape.slice(0, 2), geo };
 }
 
-// MaxPool: X [N, C, D1..Dn] -> Y [N, C, O1..On], Indices int64 [N, C, O1..On]?
-function prepareMaxPool(ctx: PrepareContext): PreparedKernel {
-  const x = requireInput(ctx, 0);
-  const { planes, lead, geo } = readPool(ctx, MAXPOOL_TYPES);
-  const storageOrder = attrInt(ctx.node, 'storage_order', 0);
-  if (storageOrder !== 0 && storageOrder !== 1) throw kernelError(ctx, `storage_order must be 0 or 1, got ${storageOrder}`);
-  const pp = poolProblem(planes, geo);
-  const shape = [...lead, ...geo.outSize];
-  const wantIndices = ctx.node.outputs.length > 1 && ctx.node.outputs[1] !== '';
-  const planeType = x.dtype === 'int8' || x.dtype === 'uint8' || (x.dtype !== 'float64' && FLOAT_TYPES.has(x.dtype));
-  if (!wantIndices && pp.geo.inSize[0] === 1 && pp.geo.kernel[0] === 1 && planeType) {
-    const wasm = ctx.options.wasm;
-    const elem: PoolElement | undefined = x.dtype === 'float32' ? 'f32' : x.dtype === 'uint8' ? 'u8' : x.dtype === 'int8' ? 's8' : undefined;
-    const kernel = elem === undefined ? undefined : wasmPool('max', pp, wasm, elem);
-    const fallbacks = jsFallbacks();
-    return {
-      outputs: [{ dtype: x.dtype, shape }, { dtype: 'int64', shape }],
-      detail: pool2dDetail('max', pp, kernel),
-      jsFallbacks: fallbacks,
-      run(inputs, outs) {
-        const [xs, ys] = [inputs[0] as Float32Array, outs[0] as Float32Array];
-        if (kernel !== undefined && ranOnWasm(fallbacks, pool2dWasm(pp, kernel, windowMaxRow, wasm!.memory, xs, ys))) return;
-        maxPool2d(pp, xs, ys);
-      },
-    };
-  }
+/** Everything a pooling variant needs, read once at prepare. X [N, C, D1..Dn] -> Y [N, C, O1..On]. */
+interface PoolCase {
+  op: 'MaxPool' | 'AveragePool' | 'LpPool';
+  dtype: DType;
+  /** Y's shape: [N, C, O1..On]. */
+  shape: number[];
+  pp: PoolProblem;
+  /** 1-D or 2-D (lifted D = 1 with a depth window of 1): the 2-D kernels apply. */
+  is2d: boolean;
+  reducer: Reducer;
+  /** LpPool's p. */
+  p: number;
+  /** MaxPool's Indices output is wanted (storage_order 1: column-major within a plane). */
+  wantIndices: boolean;
+  columnMajor: boolean;
+}
+
+function outputsOf(c: PoolCase): PreparedKernel['outputs'] {
+  const shape = c.shape;
+  return c.op === 'MaxPool' ? [{ dtype: c.dtype, shape }, { dtype: 'int64', shape }] : [{ dtype: c.dtype, shape }];
+}
+
+const prefixOf = (dtype: DType) => (dtype === 'float32' ? 'f32' : dtype === 'float16' ? 'f16' : dtype === 'float64' ? 'f64' : dtype === 'uint8' ? 'u8' : dtype === 'int8' ? 's8' : dtype);
+
+/** The window of a 2-D case as names show it: KHxKWsS, or KHxKWsSHxSW when the strides differ (1-D: KH = SH = 1). */
+function windowName(c: PoolCase): string {
+  const g = c.pp.geo;
+  const s = g.strides[1] === g.strides[2] ? `${g.strides[1]}` : `${g.strides[1]}x${g.strides[2]}`;
+  const d = g.dilations[1] !== 1 || g.dilations[2] !== 1 ? `d${g.dilations[1]}x${g.dilations[2]}` : '';
+  return `${g.kernel[1]}x${g.kernel[2]}s${s}${d}`;
+}
+
+const POOL_WORD = { MaxPool: 'max', AveragePool: 'avg', LpPool: 'lp' } as const;
+
+/** The reference: poolPlanes over D, H, W (float64 accumulation), with MaxPool's indices. */
+function prepareReferencePool(c: PoolCase): PreparedKernel {
+  const outputs = outputsOf(c);
   return {
-    outputs: [{ dtype: x.dtype, shape }, { dtype: 'int64', shape }],
-    detail: `js max pool ${geo.kernel.length}-D${wantIndices ? ' with indices' : ''}`,
+    outputs,
+    detail: `js ${POOL_WORD[c.op]} pool ${c.pp.geo.kernel.length}-D${c.wantIndices ? ' with indices' : ''}${c.op === 'LpPool' ? ` p=${c.p}` : ''}`,
     run(inputs, outs) {
-      const idx = wantIndices ? (outs[1] as BigInt64Array | undefined) : undefined;
-      poolPlanes(pp, 'max', 0, inputs[0] as NumericArray, outs[0] as NumericArray, idx, storageOrder === 1);
+      const idx = c.wantIndices ? (outs[1] as BigInt64Array | undefined) : undefined;
+      poolPlanes(c.pp, c.reducer, c.p, inputs[0] as NumericArray, outs[0] as NumericArray, idx, c.columnMajor);
     },
   };
 }
 
-// AveragePool: X [N, C, D1..Dn] -> Y [N, C, O1..On]
-function prepareAveragePool(ctx: PrepareContext): PreparedKernel {
-  const x = requireInput(ctx, 0);
-  const { planes, lead, geo } = readPool(ctx, FLOAT_TYPES);
-  const includePad = attrFlag(ctx, 'count_include_pad', 0);
-  const pp = poolProblem(planes, geo);
-  const wasm = ctx.options.wasm;
-  const kernel = x.dtype === 'float32' && pp.geo.inSize[0] === 1 && pp.geo.kernel[0] === 1 ? wasmPool('avg', pp, wasm) : undefined;
-  const border = windowAverageRow(includePad);
+/** The monomorphic JS 2-D max pool (float32, or the 8-bit tensors QDQ models pool). */
+function prepareJsMaxPool2d(c: PoolCase): PreparedKernel {
+  return { outputs: outputsOf(c), detail: `js max pool ${windowName(c)}`, run: (inputs, outs) => maxPool2d(c.pp, inputs[0] as PlaneArray, outs[0] as PlaneArray) };
+}
+
+const release: FinalizationRegistry<{ ctx: WasmContext; offset: number }> | undefined =
+  typeof FinalizationRegistry === 'function' ? new FinalizationRegistry(({ ctx, offset }) => ctx.free(offset)) : undefined;
+
+/**
+ * The geometry table of the generic wasm pool (POOL_GEO, then three i32 per output row and per output column),
+ * uploaded once at prepare and given back when `owner` (the prepared kernel) is collected.
+ */
+function uploadGeometry(ctx: WasmContext, c: PoolCase, owner: object): number {
+  const g = c.pp.geo;
+  const [H, W, OH, OW] = [g.inSize[1]!, g.inSize[2]!, g.outSize[1]!, g.outSize[2]!];
+  const [rh, rw] = [c.pp.ranges[1], c.pp.ranges[2]];
+  const bytes = POOL_GEO.bytes + 12 * (OH + OW);
+  const offset = ctx.alloc(bytes);
+  const t = new Int32Array(ctx.memory.buffer, offset, bytes / 4);
+  const at = (field: keyof typeof POOL_GEO) => POOL_GEO[field] / 4;
+  t[at('planeIn')] = 4 * H * W;
+  t[at('planeOut')] = 4 * OH * OW;
+  t[at('W')] = W;
+  t[at('OW')] = OW;
+  t[at('sh')] = g.strides[1]!;
+  t[at('sw')] = g.strides[2]!;
+  t[at('rowStep')] = 4 * g.dilations[1]! * W;
+  t[at('colStep')] = 4 * g.dilations[2]!;
+  t[at('ph')] = g.padsBegin[1]!;
+  t[at('pw')] = g.padsBegin[2]!;
+  t[at('rows')] = offset + POOL_GEO.bytes;
+  t[at('cols')] = offset + POOL_GEO.bytes + 12 * OH;
+  const rows = POOL_GEO.bytes / 4;
+  for (let o = 0; o < OH; o++) t.set([rh.lo[o]!, rh.hi[o]!, rh.padded[o]!], rows + 3 * o);
+  for (let o = 0; o < OW; o++) t.set([rw.lo[o]!, rw.hi[o]!, rw.padded[o]!], rows + 3 * OH + 3 * o);
+  release?.register(owner, { ctx, offset });
+  return offset;
+}
+
+function genericOf(ctx: WasmContext, reducer: Reducer): WasmGenericPool {
+  const k = ctx.use(GENERIC_POOL_MODULE)!;
+  return reducer === 'max' ? k.max : reducer === 'avg' ? k.avg : k.avgIncludePad;
+}
+
+/**
+ * A 2-D pool on wasm: the interior (windows wholly inside X) by the unrolled SIMD kernel when there is one for
+ * the window, and everything else (the border frame, or the whole layer) by the generic wasm pool. float32
+ * only; 8-bit max pools keep their interior on wasm and the border in JS (windowMaxRow).
+ * A call whose views lie outside wasm memory (never in a wasm plan) runs `fallback`, counted in jsFallbacks.
+ * X [planes, 1, H, W] -> Y [planes, 1, OH, OW]
+ */
+function prepareWasmPool2d(c: PoolCase, ctx: WasmContext, interior: WasmMaxPoolInterior | undefined, detail: string, fallback: PreparedKernel): PreparedKernel {
+  const g = c.pp.geo;
+  const [H, W, OH, OW] = [g.inSize[1]!, g.inSize[2]!, g.outSize[1]!, g.outSize[2]!];
+  const planes = c.pp.planes;
+  const [rowLo, rowHi, colLo, colHi] = interior !== undefined ? c.pp.interior : NO_INTERIOR;
+  const hasInterior = rowLo < rowHi && colLo < colHi;
+  const float = c.dtype === 'float32';
   const fallbacks = jsFallbacks();
-  return {
-    outputs: [{ dtype: x.dtype, shape: [...lead, ...geo.outSize] }],
-    detail: pp.geo.inSize[0] === 1 && pp.geo.kernel[0] === 1 ? pool2dDetail('avg', pp, kernel) : `js avg pool ${geo.kernel.length}-D`,
-    jsFallbacks: fallbacks,
-    run(inputs, outs) {
-      if (kernel !== undefined && ranOnWasm(fallbacks, pool2dWasm(pp, kernel, border, wasm!.memory, inputs[0] as Float32Array, outs[0] as Float32Array))) return;
-      poolPlanes(pp, includePad ? 'avgIncludePad' : 'avg', 0, inputs[0] as NumericArray, outs[0] as NumericArray);
+  const kernel: PreparedKernel = { outputs: outputsOf(c), detail, jsFallbacks: fallbacks, run: () => undefined };
+  const generic = float ? genericOf(ctx, c.reducer) : undefined;
+  const geo = float ? uploadGeometry(ctx, c, kernel) : 0;
+  kernel.run = (inputs, outs, scratch) => {
+    const x = inputs[0] as PlaneArray;
+    const y = outs[0] as PlaneArray;
+    if (x.buffer !== ctx.memory.buffer || y.buffer !== ctx.memory.buffer) {
+      fallbacks.calls++;
+      fallback.run(inputs, outs, scratch);
+      return;
+    }
+    if (hasInterior) {
+      const es = x.BYTES_PER_ELEMENT;
+      interior!(x.byteOffset, W, H * W * es, y.byteOffset, OW, OH * OW * es, planes, rowLo, rowHi, colLo, colHi, g.padsBegin[1]!, g.padsBegin[2]!);
+    }
+    if (generic !== undefined) {
+      // The frame around the interior: top rows, bottom rows, then the left and right columns between them.
+      if (!hasInterior) generic(x.byteOffset, y.byteOffset, planes, 0, OH, 0, OW, geo);
+      else {
+        if (rowLo > 0) generic(x.byteOffset, y.byteOffset, planes, 0, rowLo, 0, OW, geo);
+        if (rowHi < OH) generic(x.byteOffset, y.byteOffset, planes, rowHi, OH, 0, OW, geo);
+        if (colLo > 0) generic(x.byteOffset, y.byteOffset, planes, rowLo, rowHi, 0, colLo, geo);
+        if (colHi < OW) generic(x.byteOffset, y.byteOffset, planes, rowLo, rowHi, colHi, OW, geo);
+      }
+      return;
+    }
+    // 8-bit planes: the border in JS.
+    const sh = g.strides[1]!;
+    const ph = g.padsBegin[1]!;
+    for (let p = 0; p < planes; p++) {
+      for (let oh = 0; oh < OH; oh++) {
+        const rowBase = p * H * W + (oh * sh - ph) * W;
+        const yr = (p * OH + oh) * OW;
+        if (!hasInterior || oh < rowLo || oh >= rowHi) windowMaxRow(c.pp, x, rowBase, oh, 0, OW, y, yr);
+        else {
+          windowMaxRow(c.pp, x, rowBase, oh, 0, colLo, y, yr);
+          windowMaxRow(c.pp, x, rowBase, oh, colHi, OW, y, yr);
+        }
+      }
+    }
+  };
+  return kernel;
+}
+
+const elemOf = (dtype: DType): PoolElement | undefined => (dtype === 'float32' ? 'f32' : dtype === 'uint8' ? 'u8' : dtype === 'int8' ? 's8' : undefined);
+
+/** The unrolled SIMD interior kernel for this window, when the generator makes one (dilation 1, SW 1 or 2, ≤ 7×7). */
+function interiorOf(c: PoolCase, caps: Capabilities): WasmMaxPoolInterior | undefined {
+  const g = c.pp.geo;
+  const elem = elemOf(c.dtype);
+  const mode: PoolMode = c.reducer === 'max' ? 'max' : 'avg';
+  const [KH, KW, SH, SW] = [g.kernel[1]!, g.kernel[2]!, g.strides[1]!, g.strides[2]!];
+  if (caps.wasm === undefined || elem === undefined || !c.is2d || c.wantIndices || (mode === 'avg' && elem !== 'f32')) return undefined;
+  if (g.dilations[1] !== 1 || g.dilations[2] !== 1 || KH > MAX_POOL_UNROLL || KW > MAX_POOL_UNROLL || (SW !== 1 && SW !== 2)) return undefined;
+  return caps.wasm.use(poolModule(mode, KH, KW, SH, elem, SW));
+}
+
+const opName = (c: PoolCase) => c.op.toLowerCase();
+
+/**
+ * MaxPool, AveragePool and LpPool share one table, reference first (chooseVariant takes the last that applies):
+ *   {dt}_{op}__ref                       poolPlanes: any rank, dtype, indices
+ *   {dt}_maxpool_2d__js                  the monomorphic JS 2-D max pool (float32, uint8, int8)
+ *   f32_{op}_2d__wasmsimd                the generic wasm pool: any window, stride, dilation, pads, ceil_mode
+ *   {dt}_{op}_{KH}x{KW}s{SH}x{SW}__wasmsimd  the unrolled SIMD interior + the generic wasm border
+ */
+export const POOL_VARIANTS: readonly VariantDef<PoolCase>[] = [
+  { name: (c) => `${prefixOf(c.dtype)}_${opName(c)}__ref`, applies: () => true, placement: 'any', prepare: prepareReferencePool },
+  {
+    name: (c) => `${prefixOf(c.dtype)}_maxpool_2d__js`,
+    applies: (c) => c.op === 'MaxPool' && c.is2d && !c.wantIndices && (elemOf(c.dtype) !== undefined || c.dtype === 'float16' || c.dtype === 'bfloat16'),
+    placement: 'any',
+    prepare: prepareJsMaxPool2d,
+  },
+  {
+    name: (c) => `f32_${opName(c)}_2d__wasmsimd`,
+    applies: (c, caps) => c.op !== 'LpPool' && c.is2d && !c.wantIndices && c.dtype === 'float32' && caps.wasm?.use(GENERIC_POOL_MODULE) !== undefined,
+    placement: 'wasm',
+    prepare: (c, ctx) => prepareWasmPool2d(c, ctx.options.wasm!, undefined, `wasm ${POOL_WORD[c.op]} pool ${windowName(c)} (generic)`, prepareReferencePool(c)),
+  },
+  {
+    name: (c) => `${prefixOf(c.dtype)}_${opName(c)}_${windowName(c)}__wasmsimd`,
+    applies: (c, caps) => c.op !== 'LpPool' && interiorOf(c, caps) !== undefined && (c.dtype !== 'float32' || caps.wasm?.use(GENERIC_POOL_MODULE) !== undefined),
+    placement: 'wasm',
+    prepare: (c, ctx) => {
+      const caps = { wasm: ctx.options.wasm };
+      const fallback = c.op === 'MaxPool' ? prepareJsMaxPool2d(c) : prepareReferencePool(c);
+      return prepareWasmPool2d(c, ctx.options.wasm!, interiorOf(c, caps), `wasm ${POOL_WORD[c.op]} pool ${windowName(c)} interior`, fallback);
     },
+  },
+];
+
+function readCase(ctx: PrepareContext, op: PoolCase['op'], allowed: Set<string>): PoolCase {
+  const x = requireInput(ctx, 0);
+  const { planes, lead, geo } = readPool(ctx, allowed);
+  const pp = poolProblem(planes, geo);
+  const includePad = op === 'AveragePool' && attrFlag(ctx, 'count_include_pad', 0);
+  const storageOrder = op === 'MaxPool' ? attrInt(ctx.node, 'storage_order', 0) : 0;
+  if (storageOrder !== 0 && storageOrder !== 1) throw kernelError(ctx, `storage_order must be 0 or 1, got ${storageOrder}`);
+  return {
+    op,
+    dtype: x.dtype,
+    shape: [...lead, ...geo.outSize],
+    pp,
+    is2d: pp.geo.inSize[0] === 1 && pp.geo.kernel[0] === 1,
+    reducer: op === 'MaxPool' ? 'max' : op === 'LpPool' ? 'lp' : includePad ? 'avgIncludePad' : 'avg',
+    p: op === 'LpPool' ? readP(ctx) : 0,
+    wantIndices: op === 'MaxPool' && ctx.node.outputs.length > 1 && ctx.node.outputs[1] !== '',
+    columnMajor: storageOrder === 1,
   };
 }
 
@@ -398,21 +482,9 @@ export function readP(ctx: PrepareContext): number {
   return p;
 }
 
+// MaxPool: X [N, C, D1..Dn] -> Y [N, C, O1..On], Indices int64 [N, C, O1..On]?
+export const maxPoolKernel: KernelDef = { opType: 'MaxPool', prepare: (ctx) => chooseVariant(POOL_VARIANTS, readCase(ctx, 'MaxPool', MAXPOOL_TYPES), ctx) };
+// AveragePool: X [N, C, D1..Dn] -> Y [N, C, O1..On]
+export const averagePoolKernel: KernelDef = { opType: 'AveragePool', prepare: (ctx) => chooseVariant(POOL_VARIANTS, readCase(ctx, 'AveragePool', FLOAT_TYPES), ctx) };
 // LpPool: X [N, C, D1..Dn] -> Y [N, C, O1..On], Y = (Σ_window |x|^p)^(1/p)
-function prepareLpPool(ctx: PrepareContext): PreparedKernel {
-  const x = requireInput(ctx, 0);
-  const { planes, lead, geo } = readPool(ctx, FLOAT_TYPES);
-  const p = readP(ctx);
-  const pp = poolProblem(planes, geo);
-  return {
-    outputs: [{ dtype: x.dtype, shape: [...lead, ...geo.outSize] }],
-    detail: `js lp pool p=${p}`,
-    run(inputs, outs) {
-      poolPlanes(pp, 'lp', p, inputs[0] as NumericArray, outs[0] as NumericArray);
-    },
-  };
-}
-
-export const maxPoolKernel: KernelDef = { opType: 'MaxPool', prepare: prepareMaxPool };
-export const averagePoolKernel: KernelDef = { opType: 'AveragePool', prepare: prepareAveragePool };
-export const lpPoolKernel: KernelDef = { opType: 'LpPool', prepare: prepareLpPool };
+export const lpPoolKernel: KernelDef = { opType: 'LpPool', prepare: (ctx) => chooseVariant(POOL_VARIANTS, readCase(ctx, 'LpPool', FLOAT_TYPES), ctx) };
