@@ -78,6 +78,21 @@ describe.skipIf(!!why)('transformers.js on tinfer as onnxruntime-node', () => {
     for (const row of rows) expect(row.ort?.ok, `${row.task} ${row.dtype}: ${row.ort?.error?.stack}`).toBe(true);
   });
 
+  it('examples/transformers/pipeline.mjs prints the same as on onnxruntime-node', (ctx) => {
+    if (skipFixtures) return ctx.skip();
+    const script = join(REPO_ROOT, 'examples/transformers/pipeline.mjs');
+    const args = ['--local', fixtures, '--model', h.MODELS.tc, '--task', 'text-classification', 'this movie was great', 'awful and slow'];
+    // Timings aside, the output must match line for line.
+    const out = (rt: string) => {
+      const r = h.runScriptInTree(rt, script, args);
+      expect(r.status, `${rt}: ${r.stderr}`).toBe(0);
+      return r.stdout.replace(/\d+ ms/g, 'N ms');
+    };
+    const ref = out('ort');
+    expect(ref).toMatch(/positive|neutral|negative/);
+    expect(out('tinfer-adapter')).toBe(ref);
+  });
+
   for (const runtime of ['tinfer-adapter', 'tinfer-require', 'tinfer'] as const) {
     for (const dtype of h.DTYPES as string[]) {
       for (const task of ['feature-extraction', 'text-classification']) {

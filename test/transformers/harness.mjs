@@ -260,3 +260,19 @@ export function formatRows(rows, runtimes = RUNTIMES) {
   }
   return lines.join('\n');
 }
+
+/** Runs a script (e.g. examples/transformers/pipeline.mjs) from a fresh tree where onnxruntime-node is `runtime`. */
+export function runScriptInTree(runtime, script, args, timeoutMs = 60_000) {
+  const root = mkdtempSync(join(tmpdir(), 'tinfer-tjs-'));
+  try {
+    const dir = makeTree(runtime, root);
+    cpSync(script, join(dir, 'script.mjs'));
+    return spawnSync(process.execPath, ['--preserve-symlinks', '--preserve-symlinks-main', '--no-warnings', 'script.mjs', ...args], {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: timeoutMs,
+    });
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
