@@ -3,6 +3,7 @@ Builds two tiny BERT models in Hugging Face / transformers.js layout, for test/t
 
   OUT_DIR/tiny-bert-feature-extraction/     BertModel (output last_hidden_state)
   OUT_DIR/tiny-bert-text-classification/    BertForSequenceClassification (output logits, 3 labels)
+  OUT_DIR/tiny-gpt2-text-generation/        GPT2LMHeadModel-shaped decoder with past_key_values (text-generation)
 
 each with config.json, tokenizer.json (a ~100-token WordPiece vocab in the `tokenizers` JSON format),
 tokenizer_config.json and
@@ -161,13 +162,119 @@ def config_json(classify):
     return c
 
 
+# ---------------------------------------------------------------- a GPT-2-shaped decoder with a key/value cache
+GPT_LAYERS, GPT_HEADS, GPT_EMBD, GPT_POS = 2, 2, 64, 64
+GPT_EOS = V['[SEP]']
+
+
+class GptBlock(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.ln_1 = torch.nn.LayerNorm(GPT_EMBD, eps=1e-5)
+        self.c_attn = torch.nn.Linear(GPT_EMBD, 3 * GPT_EMBD)
+        self.attn_proj = torch.nn.Linear(GPT_EMBD, GPT_EMBD)
+        self.ln_2 = torch.nn.LayerNorm(GPT_EMBD, eps=1e-5)
+        self.c_fc = torch.nn.Linear(GPT_EMBD, 4 * GPT_EMBD)
+        self.mlp_proj = torch.nn.Linear(4 * GPT_EMBD, GPT_EMBD)
+
+    def forward(self, x, mask_add, past_k, past_v):
+        b, s, _ = x.shape
+        d = GPT_EMBD // GPT_HEADS
+        q, k, v = self.c_attn(self.ln_1(x)).split(GPT_EMBD, dim=2)
+        q, k, v = (t.view(b, s, GPT_HEADS, d).permute(0, 2, 1, 3) for t in (q, k, v))
+        k = torch.cat([past_k, k], dim=2)
+        v = torch.cat([past_v, v], dim=2)
+        att = torch.softmax(torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(d) + mask_add, dim=-1)
+        ctx = torch.matmul(att, v).permute(0, 2, 1, 3).reshape(b, s, GPT_EMBD)
+        x = x + self.attn_proj(ctx)
+        x = x + self.mlp_proj(torch.nn.functional.gelu(self.c_fc(self.ln_2(x)), approximate='tanh'))
+        return x, k, v
+
+
+class Gpt(torch.nn.Module):
+    """GPT2LMHeadModel's interface as Optimum exports it with a cache: input_ids, attention_mask (over past + new
+    tokens), position_ids, past_key_values.{i}.key/value [batch, heads, past, head_dim] -> logits, present.{i}.*"""
+
+    def __init__(self):
+        super().__init__()
+        self.wte = torch.nn.Embedding(len(VOCAB), GPT_EMBD)
+        self.wpe = torch.nn.Embedding(GPT_POS, GPT_EMBD)
+        self.h = torch.nn.ModuleList([GptBlock() for _ in range(GPT_LAYERS)])
+        self.ln_f = torch.nn.LayerNorm(GPT_EMBD, eps=1e-5)
+
+    def forward(self, input_ids, attention_mask, position_ids, *past):
+        s = input_ids.shape[1]
+        past_len = past[0].shape[2]
+        qpos = torch.arange(s, dtype=torch.int64) + past_len
+        kpos = torch.arange(attention_mask.shape[1], dtype=torch.int64)
+        allowed = (kpos[None, :] <= qpos[:, None])[None, None, :, :] & (attention_mask[:, None, None, :] > 0)
+        mask_add = (1.0 - allowed.to(torch.float32)) * -10000.0
+        x = self.wte(input_ids) + self.wpe(position_ids)
+        presents = []
+        for i, block in enumerate(self.h):
+            x, k, v = block(x, mask_add, past[2 * i], past[2 * i + 1])
+            presents += [k, v]
+        logits = torch.matmul(self.ln_f(x), self.wte.weight.t())
+        return (logits, *presents)
+
+
+def build_gpt(name, seed):
+    d = os.path.join(OUT, name)
+    os.makedirs(os.path.join(d, 'onnx'), exist_ok=True)
+    torch.manual_seed(seed)
+    model = Gpt().eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0, 0.2 if p.dim() > 1 else 0.05)
+        for m in model.modules():
+            if isinstance(m, torch.nn.LayerNorm):
+                m.weight.normal_(1.0, 0.1)
+    b, s, past_len, hd = 1, 3, 2, GPT_EMBD // GPT_HEADS
+    ids = torch.tensor([[V['this'], V['movie'], V['was']]], dtype=torch.int64)
+    mask = torch.ones(b, past_len + s, dtype=torch.int64)
+    pos = torch.arange(past_len, past_len + s, dtype=torch.int64)[None]
+    past = [torch.randn(b, GPT_HEADS, past_len, hd) for _ in range(2 * GPT_LAYERS)]
+    past_names = [f'past_key_values.{i}.{kv}' for i in range(GPT_LAYERS) for kv in ('key', 'value')]
+    present_names = [f'present.{i}.{kv}' for i in range(GPT_LAYERS) for kv in ('key', 'value')]
+    axes = {'input_ids': {0: 'batch_size', 1: 'sequence_length'},
+            'attention_mask': {0: 'batch_size', 1: 'total_sequence_length'},
+            'position_ids': {0: 'batch_size', 1: 'sequence_length'},
+            'logits': {0: 'batch_size', 1: 'sequence_length'}}
+    axes.update({n: {0: 'batch_size', 2: 'past_sequence_length'} for n in past_names})
+    axes.update({n: {0: 'batch_size', 2: 'total_sequence_length'} for n in present_names})
+    path = os.path.join(d, 'onnx', 'model.onnx')
+    torch.onnx.export(model, (ids, mask, pos, *past), path, opset_version=14, do_constant_folding=True,
+                      input_names=['input_ids', 'attention_mask', 'position_ids', *past_names],
+                      output_names=['logits', *present_names], dynamic_axes=axes)
+    fp32 = onnx.load(path)
+    onnx.checker.check_model(fp32)
+    onnx.save(to_fp16(fp32, keep_inputs=past_names), os.path.join(d, 'onnx', 'model_fp16.onnx'))
+    onnx.save(quantize_dynamic(fp32), os.path.join(d, 'onnx', 'model_quantized.onnx'))
+    config = {
+        'model_type': 'gpt2', 'architectures': ['GPT2LMHeadModel'], 'vocab_size': len(VOCAB), 'n_embd': GPT_EMBD,
+        'n_head': GPT_HEADS, 'n_layer': GPT_LAYERS, 'n_positions': GPT_POS, 'n_inner': None,
+        'activation_function': 'gelu_new', 'layer_norm_epsilon': 1e-5, 'bos_token_id': GPT_EOS,
+        'eos_token_id': GPT_EOS, 'pad_token_id': 0, 'use_cache': True, 'tie_word_embeddings': True,
+    }
+    with open(os.path.join(d, 'config.json'), 'w') as f:
+        json.dump(config, f, indent=2)
+    with open(os.path.join(d, 'generation_config.json'), 'w') as f:
+        json.dump({'bos_token_id': GPT_EOS, 'eos_token_id': GPT_EOS, 'pad_token_id': 0}, f, indent=2)
+    with open(os.path.join(d, 'tokenizer.json'), 'w') as f:
+        json.dump(tokenizer_json(), f, indent=2)
+    with open(os.path.join(d, 'tokenizer_config.json'), 'w') as f:
+        json.dump(TOKENIZER_CONFIG, f, indent=2)
+    print(name, {f: os.path.getsize(os.path.join(d, 'onnx', f)) for f in sorted(os.listdir(os.path.join(d, 'onnx')))}, flush=True)
+
+
 # ---------------------------------------------------------------- float16 (keep_io_types) conversion
 FLOAT, HALF = TensorProto.FLOAT, TensorProto.FLOAT16
 
 
-def to_fp16(model):
+def to_fp16(model, keep_inputs=()):
     """Every float32 initializer, Constant and Cast target becomes float16; graph outputs stay float32 through a
-    final Cast (onnxconverter-common's convert_float_to_float16(keep_io_types=True) form). Inputs are int64."""
+    final Cast and float32 inputs (keep_inputs: the cache) through a Cast after them (onnxconverter-common's
+    convert_float_to_float16(keep_io_types=True) form)."""
     m = onnx.ModelProto()
     m.CopyFrom(model)
     g = m.graph
@@ -181,6 +288,14 @@ def to_fp16(model):
             if node.op_type in ('Constant', 'ConstantOfShape') and a.name == 'value' and a.t.data_type == FLOAT:
                 a.t.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(a.t).astype(np.float16), a.t.name))
     del g.value_info[:]
+    casts = []
+    for name in keep_inputs:
+        inner = name + '_fp16'
+        for node in g.node:
+            node.input[:] = [inner if i == name else i for i in node.input]
+        casts.append(helper.make_node('Cast', [name], [inner], to=HALF, name=name + '_to_fp16'))
+    for c in reversed(casts):
+        g.node.insert(0, c)
     for out in g.output:
         if out.type.tensor_type.elem_type != FLOAT:
             continue
@@ -290,3 +405,4 @@ def build(name, classify, seed):
 
 build('tiny-bert-feature-extraction', classify=False, seed=0)
 build('tiny-bert-text-classification', classify=True, seed=1)
+build_gpt('tiny-gpt2-text-generation', seed=2)

@@ -44,6 +44,13 @@ for (const c of job.cases) {
       out.raw = { dims: raw.dims, type: raw.type, data: Array.from(raw.data) };
       const mean = await pipe(job.texts, { pooling: 'mean', normalize: true });
       out.mean = { dims: mean.dims, type: mean.type, data: Array.from(mean.data) };
+    } else if (c.task === 'text-generation') {
+      // Greedy, one text at a time (no padding side to agree on): the texts must match token for token.
+      out.text = [];
+      for (const t of job.texts) {
+        const [r] = await pipe(t, { max_new_tokens: 8, do_sample: false });
+        out.text.push(r.generated_text);
+      }
     } else {
       const res = await pipe(job.texts, { top_k: null });
       // Scores by label, in the fixed id2label order, one row per text.

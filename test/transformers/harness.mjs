@@ -58,7 +58,7 @@ export function findPython() {
   return undefined;
 }
 
-export const MODELS = { fe: 'tiny-bert-feature-extraction', tc: 'tiny-bert-text-classification' };
+export const MODELS = { fe: 'tiny-bert-feature-extraction', tc: 'tiny-bert-text-classification', gen: 'tiny-gpt2-text-generation' };
 
 /**
  * The fixtures: TJS_FIXTURES if set (a directory made by scripts/make-hf-fixtures.py), else generated into
@@ -87,7 +87,9 @@ const ADAPTER_SOURCE = (dist) => `'use strict';
 const tinfer = require(${JSON.stringify(join(dist, 'index.js'))});
 const calls = (globalThis.__tjsCalls ??= []);
 
-// (gap 3) output tensors: transformers.js' Tensor reads .location and calls .dispose() (onnxruntime-common API).
+// (gap 3) output tensors: transformers.js' Tensor forwards .location and .dispose() to the runtime's tensor (the
+// onnxruntime-common API). Not reached by the tested pipelines (checked by running without these lines); kept so that
+// user code calling tensor.dispose() works.
 const proto = tinfer.Tensor.prototype;
 if (!('location' in proto)) Object.defineProperty(proto, 'location', { get() { return 'cpu'; }, configurable: true });
 if (!proto.dispose) proto.dispose = function () {};
@@ -107,8 +109,11 @@ class Session {
     this.s = s;
     this.inputNames = s.inputNames;
     this.outputNames = s.outputNames;
-    this.inputMetadata = s.inputMetadata;
-    this.outputMetadata = s.outputMetadata;
+    // (gap 4) onnxruntime-node's metadata shape: { name, isTensor, type, shape }; transformers.js builds the empty
+    // past_key_values of decoders from meta.shape (tinfer names it dims).
+    const ortMeta = (m) => ('shape' in m ? m : { name: m.name, isTensor: m.dims !== undefined && m.type !== 'sequence' && m.type !== 'optional', type: m.type, shape: m.dims ?? [] });
+    this.inputMetadata = s.inputMetadata.map(ortMeta);
+    this.outputMetadata = s.outputMetadata.map(ortMeta);
   }
   async run(feeds, fetches, options) {
     const f = {};
@@ -189,9 +194,11 @@ export function runChild(treeDir, job, timeoutMs = 60_000) {
 
 export const TEXTS = ['This movie was great!', "I didn't love the food, it was awful and slow."];
 export const DTYPES = ['fp32', 'q8', 'fp16'];
+export const TASKS = ['feature-extraction', 'text-classification', 'text-generation'];
 export const CASES = DTYPES.flatMap((dtype) => [
   { task: 'feature-extraction', model: MODELS.fe, dtype },
   { task: 'text-classification', model: MODELS.tc, dtype },
+  { task: 'text-generation', model: MODELS.gen, dtype },
 ]);
 
 export function maxAbsDiff(a, b) {
@@ -226,9 +233,12 @@ export async function compareAll({ modelsDir, runtimes = RUNTIMES, cases = CASES
           const cell = { ok: true, loadMs: rec.loadMs, runMs: rec.runMs };
           // How far this dtype is from the same runtime's fp32 run: the scale a q8/fp16 difference should be read on.
           const fp32 = res.records.find((r) => r.ok && r.task === c.task && r.dtype === 'fp32');
-          if (c.dtype !== 'fp32' && fp32) cell.vsFp32 = Object.fromEntries(Object.keys(rec.out).map((k) => [k, maxAbsDiff(rec.out[k], fp32.out[k])]));
+          const numeric = Object.keys(rec.out).filter((k) => k !== 'text');
+          if (c.dtype !== 'fp32' && fp32 && numeric.length) cell.vsFp32 = Object.fromEntries(numeric.map((k) => [k, maxAbsDiff(rec.out[k], fp32.out[k])]));
+          if (rec.out.text) cell.text = rec.out.text;
           if (rt !== 'ort' && ref?.ok) {
-            cell.diff = Object.fromEntries(Object.keys(rec.out).map((k) => [k, maxAbsDiff(rec.out[k], ref.out[k])]));
+            cell.diff = Object.fromEntries(numeric.map((k) => [k, maxAbsDiff(rec.out[k], ref.out[k])]));
+            if (rec.out.text) cell.sameText = JSON.stringify(rec.out.text) === JSON.stringify(ref.out.text);
             if (rec.out.scores) cell.sameTop = JSON.stringify(rec.out.scores.top) === JSON.stringify(ref.out.scores.top);
           }
           row[rt] = cell;
@@ -251,9 +261,10 @@ export function formatRows(rows, runtimes = RUNTIMES) {
       const c = row[rt];
       if (!c) return `${rt}: -`;
       if (!c.ok) return `${rt}: FAIL at ${c.stage}: ${c.error.message.split('\n')[0].slice(0, 160)}`;
-      const d = c.diff ? ' vs ort: ' + Object.entries(c.diff).map(([k, v]) => `${k} ${v.toExponential(2)}`).join(', ') : '';
+      const d = c.diff && Object.keys(c.diff).length ? ' vs ort: ' + Object.entries(c.diff).map(([k, v]) => `${k} ${v.toExponential(2)}`).join(', ') : '';
       const f = c.vsFp32 ? `; vs own fp32: ${Object.entries(c.vsFp32).map(([k, v]) => `${k} ${v.toExponential(2)}`).join(', ')}` : '';
-      const top = c.sameTop === undefined ? '' : c.sameTop ? ' (same top label)' : ' (TOP LABEL DIFFERS)';
+      const top = (c.sameTop === undefined ? '' : c.sameTop ? ' (same top label)' : ' (TOP LABEL DIFFERS)') +
+        (c.sameText === undefined ? '' : c.sameText ? ' (same generated text)' : ` (TEXT DIFFERS: ${JSON.stringify(c.text)})`);
       return `${rt}: ok${d}${top}${f}`;
     });
     lines.push(`${row.task} ${row.dtype}\n  ${cells.join('\n  ')}`);
