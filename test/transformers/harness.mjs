@@ -155,7 +155,14 @@ export function makeTree(runtime, root) {
     mkdirSync(ortDir);
     symlinkSync(TINFER_DIST, join(ortDir, 'dist'));
     if (runtime === 'tinfer') {
-      // As `npm:tinfer@x` installs it: tinfer's own package.json under the name onnxruntime-node.
+      // As `npm:tinfer@x` installs it: tinfer's own package.json under the name onnxruntime-node, with the top-level
+      // entries its "files" lists (dist/, and any other build output a packaging change adds).
+      const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
+      for (const f of pkg.files ?? []) {
+        const top = f.split('/')[0];
+        if (f.startsWith('!') || top === 'dist' || /[*?]/.test(top) || !existsSync(join(REPO_ROOT, top)) || existsSync(join(ortDir, top))) continue;
+        symlinkSync(join(REPO_ROOT, top), join(ortDir, top));
+      }
       cpSync(join(REPO_ROOT, 'package.json'), join(ortDir, 'package.json'));
     } else {
       writeFileSync(join(ortDir, 'package.json'), JSON.stringify({ name: 'onnxruntime-node', version: '0.0.0-tinfer', main: 'index.cjs' }));
