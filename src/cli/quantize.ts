@@ -16,7 +16,7 @@ import { decodeNpy, generateFeeds, quantizeModel, type QuantizeOptions, type Qua
 import type { CalibrationMethod } from '../quantize/ranges.js';
 import type { Feeds } from '../session/session.js';
 import { fromTensorData } from '../session/tensor.js';
-import { flagNumber, flagShapes, parseArgs, type ParsedArgs } from './args.js';
+import { flagNumber, flagShapes, parseArgs, type FlagSpec, type ParsedArgs } from './args.js';
 import { formatBytes } from './format.js';
 
 const METHODS: readonly CalibrationMethod[] = ['minmax', 'percentile', 'entropy', 'mse'];
@@ -174,6 +174,35 @@ export function formatReport(r: QuantizeReport): string {
 
 const BOOLEAN_FLAGS = ['per-channel', 'gptq', 'empirical-bias', 'no-bias-correction', 'help'];
 
+const FLAGS: FlagSpec = {
+  command: 'quantize',
+  values: ['out', 'calib', 'generate', 'seed', 'eval', 'eval-generate', 'shape', 'format', 'method', 'percentile', 'activation-type', 'mixed-precision', 'max-float', 'probes'],
+  booleans: BOOLEAN_FLAGS,
+};
+
+const WEIGHTED_OPS = new Set(['Conv', 'ConvTranspose', 'MatMul', 'Gemm']);
+
+/**
+ * Why a model came out with no int8 weights: it has no Conv/ConvTranspose/MatMul/Gemm, or their weights are not
+ * initializers (computed at run time, or held in Constant nodes, which the quantizer leaves alone).
+ */
+export function nothingQuantizedReason(model: Model): string {
+  const g = model.graph;
+  const weighted = g.nodes.filter((n) => n.domain === '' && WEIGHTED_OPS.has(n.opType));
+  if (weighted.length === 0) {
+    const ops = [...new Set(g.nodes.map((n) => n.opType))].slice(0, 8).join(', ');
+    return `the model has no Conv, ConvTranspose, MatMul or Gemm node to quantize (its ops: ${ops || 'none'})`;
+  }
+  const constants = new Set(g.nodes.filter((n) => n.opType === 'Constant').flatMap((n) => n.outputs));
+  const inConstants = weighted.filter((n) => constants.has(n.inputs[1] ?? ''));
+  if (inConstants.length > 0) {
+    return `the weights of ${inConstants.length} of ${weighted.length} Conv/MatMul/Gemm nodes are Constant nodes, not initializers (paddle2onnx style); the quantizer reads initializers only`;
+  }
+  const computed = weighted.filter((n) => !g.initializers.has(n.inputs[1] ?? ''));
+  if (computed.length === weighted.length) return `none of the ${weighted.length} Conv/MatMul/Gemm nodes has a constant weight (both operands are computed at run time)`;
+  return 'no weight met the quantizer\'s conditions (see the warnings above)';
+}
+
 /** The quantizeModel options the command line asks for (calibration and evaluation inputs aside). */
 export function quantizeOptionsFromArgs(args: ParsedArgs): QuantizeOptions {
   const options: QuantizeOptions = {
@@ -195,7 +224,7 @@ export function quantizeOptionsFromArgs(args: ParsedArgs): QuantizeOptions {
 }
 
 export async function quantizeCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, BOOLEAN_FLAGS);
+  const args = parseArgs(argv, FLAGS);
   if (args.flags.has('help')) {
     process.stdout.write(QUANTIZE_USAGE);
     return 0;
@@ -220,5 +249,10 @@ export async function quantizeCommand(argv: string[]): Promise<number> {
   report.sizeBefore = bytes.length;
   writeFileSync(out, quantized);
   process.stdout.write(`wrote ${out}\n${formatReport(report)}`);
+  if (report.quantizedWeights === 0 && report.quantizedActivations === 0) {
+    process.stderr.write(`tinfer quantize: nothing was quantized: ${nothingQuantizedReason(model)}; ${out} is the float model\n`);
+  } else if (report.quantizedWeights === 0) {
+    process.stderr.write(`tinfer quantize: no weight was quantized: ${nothingQuantizedReason(model)}\n`);
+  }
   return 0;
 }
