@@ -5,7 +5,7 @@
 import { readFileSync, openSync, readSync, closeSync, fstatSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { ModelFileError, TinferError } from './errors.js';
+import { DecodeError, ModelFileError } from './errors.js';
 import { fileURLToPath } from 'node:url';
 import type { LoadOptions } from './loader/index.js';
 
@@ -57,13 +57,13 @@ export function externalDataReader(baseDir: string): NonNullable<LoadOptions['ex
     try {
       fd = openSync(file, 'r');
     } catch (e) {
-      throw new TinferError(`cannot open external data '${location}': ${(e as Error).message}`);
+      throw new ModelFileError(`cannot open external data '${location}': ${(e as Error).message}`, file);
     }
     try {
       const size = fstatSync(fd).size;
       const n = length ?? size - offset;
       if (offset < 0 || n < 0 || offset + n > size) {
-        throw new TinferError(`external data '${location}': range ${offset}+${n} is outside the file (${size} bytes)`);
+        throw new DecodeError(`external data '${location}': range ${offset}+${n} is outside the file (${size} bytes)`, offset, 'external data');
       }
       const out = new Uint8Array(n);
       let done = 0;
