@@ -1,5 +1,6 @@
 /** The onnxruntime-common surface: create() sources, run() arguments, metadata, Tensor, env, default export, release. */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -9,6 +10,7 @@ import { nothingQuantizedReason } from '../src/cli/quantize.js';
 import { decodeModel } from '../src/loader/index.js';
 import { ModelBuilder } from './onnx-builder.js';
 import { tensor } from './harness.js';
+import { REPO_ROOT as REPO_ROOT_FOR_GC } from './shared.js';
 
 /** y = Relu(x + [1, -1, 2, -2]) and s = ReduceSum(y) (keepdims 0), x float32 [batch, 4]. */
 function model(): Uint8Array {
@@ -148,5 +150,23 @@ describe('weights in Constant nodes', () => {
 
   it('quantize explains they were not quantized', () => {
     expect(nothingQuantizedReason(decodeModel(constantWeights()))).toMatch(/weights of 1 of 1 Conv\/MatMul\/Gemm nodes are Constant nodes/);
+  });
+});
+
+describe('release()', () => {
+  const dist = join(REPO_ROOT_FOR_GC, 'dist/index.js');
+  it.skipIf(!existsSync(dist))('lets the wasm memory be garbage-collected (node --expose-gc on the built package)', () => {
+    const script = `
+      const { InferenceSession, Tensor } = await import(${JSON.stringify(pathToFileURL(dist).href)});
+      const bytes = new Uint8Array(${JSON.stringify(Array.from(model()))});
+      let s = await InferenceSession.create(bytes, { backend: 'wasm' });
+      await s.run({ x: new Tensor('float32', new Float32Array(4), [1, 4]) });
+      const memory = new WeakRef(s.wasm.memory);
+      await s.release();
+      for (let i = 0; i < 10 && memory.deref(); i++) { await new Promise((r) => setTimeout(r, 10)); globalThis.gc(); }
+      console.log(memory.deref() === undefined ? 'collected' : 'alive');`;
+    const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('collected');
   });
 });
