@@ -116,9 +116,9 @@ describe.skipIf(!hasDist)('tinfer CLI, honestly', () => {
   it('bench prints a row per model with params, MACs, arena, load, first and median run', () => {
     const r = tinfer('bench', convModel(), '--shape', 'x=1,3,8,8', '--iterations', '2', '--warmup', '0');
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toContain('| model | input | params | MACs | arena | load ms | first run ms | median ms |');
+    expect(r.stdout).toContain('| model | load ms | first run ms | median ms | min ms | max ms | runs | params | MACs | arena | input |');
     // 108 weights; MACs = 4·8·8 outputs × 27 taps = 6912.
-    expect(r.stdout).toMatch(/\| .*conv\.onnx \| x\[1,3,8,8\] sr\[\] \| 108 \| 6\.9 K \| [\d.]+ KiB \| [\d.]+ \| [\d.]+ \| [\d.]+ \|/);
+    expect(r.stdout).toMatch(/\| .*conv\.onnx \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| 2 \| 108 \| 6\.9 K \| [\d.]+ KiB \| x\[1,3,8,8\] sr\[\] \|/);
   });
 
   it('test names the tolerance that failed, and explains a large relative error on a pass', () => {

@@ -177,10 +177,10 @@ function profileReport(row: BenchRow, top: number): string {
 }
 
 const TABLE_HEAD =
-  '| model | input | params | MACs | arena | load ms | first run ms | median ms | min ms | max ms | runs |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n';
+  '| model | load ms | first run ms | median ms | min ms | max ms | runs | params | MACs | arena | input |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n';
 
 function tableRow(r: BenchRow): string {
-  return `| ${r.name} | ${r.inputs} | ${formatCount(r.params)} | ${formatCount(r.macs)} | ${formatBytes(r.arenaBytes)} | ${r.loadMs.toFixed(1)} | ${r.firstMs.toFixed(2)} | ${r.medianMs.toFixed(2)} | ${r.minMs.toFixed(2)} | ${r.maxMs.toFixed(2)} | ${r.iterations} |\n`;
+  return `| ${r.name} | ${r.loadMs.toFixed(1)} | ${r.firstMs.toFixed(2)} | ${r.medianMs.toFixed(2)} | ${r.minMs.toFixed(2)} | ${r.maxMs.toFixed(2)} | ${r.iterations} | ${formatCount(r.params)} | ${formatCount(r.macs)} | ${formatBytes(r.arenaBytes)} | ${r.inputs} |\n`;
 }
 
 export async function benchCommand(argv: string[]): Promise<number> {
