@@ -2,6 +2,8 @@
  * Element types and their storage. Narrow float formats (float16, bfloat16, float8) are widened to
  * float32 in memory; int4/uint4 are widened to one byte per element. int64 stays exact as BigInt64Array.
  */
+import { LimitError } from './errors.js';
+
 export type DType =
   | 'float32'
   | 'float64'
@@ -190,6 +192,7 @@ export function storageCtor(dtype: DType): ArrayCtor & { new (length: number): T
 
 /** A fresh zeroed storage array for `length` elements. */
 export function allocData(dtype: DType, length: number): Data {
+  if (!(length * Math.max(storageBytes(dtype), 8 * +(dtype === 'string' || isContainer(dtype))) <= 2 ** 31)) throw new LimitError(`cannot allocate ${length} ${dtype} elements: over the 2 GiB tensor limit`);
   if (dtype === 'string') return new Array<string>(length).fill('');
   if (isContainer(dtype)) return Array.from({ length }, emptyPlaceholder);
   return new (storageCtor(dtype))(length);

@@ -5,28 +5,48 @@
 import { readFileSync, openSync, readSync, closeSync, fstatSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { TinferError } from './errors.js';
+import { DecodeError, ModelFileError } from './errors.js';
+import { fileURLToPath } from 'node:url';
 import type { LoadOptions } from './loader/index.js';
 
-/** Reads `path` and returns its bytes with a reader for external data files beside it. */
-export async function readModelFile(path: string): Promise<{ bytes: Uint8Array; externalData: NonNullable<LoadOptions['externalData']> }> {
+/** Reads `path` (or a file: URL) and returns its bytes with a reader for external data files beside it. */
+export async function readModelFile(source: string | URL): Promise<{ bytes: Uint8Array; externalData: NonNullable<LoadOptions['externalData']> }> {
+  const path = toPath(source);
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(await readFile(path));
   } catch (e) {
-    throw new TinferError(`cannot read model '${path}': ${(e as Error).message}`);
+    throw fileError(path, e);
   }
   return { bytes, externalData: externalDataReader(dirname(path)) };
 }
 
-export function readModelFileSync(path: string): { bytes: Uint8Array; externalData: NonNullable<LoadOptions['externalData']> } {
+export function readModelFileSync(source: string | URL): { bytes: Uint8Array; externalData: NonNullable<LoadOptions['externalData']> } {
+  const path = toPath(source);
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(readFileSync(path));
   } catch (e) {
-    throw new TinferError(`cannot read model '${path}': ${(e as Error).message}`);
+    throw fileError(path, e);
   }
   return { bytes, externalData: externalDataReader(dirname(path)) };
+}
+
+function toPath(source: string | URL): string {
+  if (typeof source !== 'string' && !(source instanceof URL)) throw new ModelFileError(`a model path must be a string or URL, got ${typeof source}`, String(source));
+  try {
+    return source instanceof URL || source.startsWith('file:') ? fileURLToPath(source) : source;
+  } catch (e) {
+    throw new ModelFileError(`cannot read model '${String(source)}': ${(e as Error).message}`, String(source));
+  }
+}
+
+/** ENOENT/EISDIR/EACCES as one readable line naming the path. */
+function fileError(path: string, e: unknown): ModelFileError {
+  const code = (e as { code?: string }).code;
+  const why =
+    code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory, not a model file' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+  return new ModelFileError(`cannot read model '${path}': ${why}`, path);
 }
 
 /** Reads [offset, offset+length) of `location` relative to `baseDir` (the loader has already refused '..' and absolute paths). */
@@ -37,13 +57,13 @@ export function externalDataReader(baseDir: string): NonNullable<LoadOptions['ex
     try {
       fd = openSync(file, 'r');
     } catch (e) {
-      throw new TinferError(`cannot open external data '${location}': ${(e as Error).message}`);
+      throw new ModelFileError(`cannot open external data '${location}': ${(e as Error).message}`, file);
     }
     try {
       const size = fstatSync(fd).size;
       const n = length ?? size - offset;
       if (offset < 0 || n < 0 || offset + n > size) {
-        throw new TinferError(`external data '${location}': range ${offset}+${n} is outside the file (${size} bytes)`);
+        throw new DecodeError(`external data '${location}': range ${offset}+${n} is outside the file (${size} bytes)`, offset, 'external data');
       }
       const out = new Uint8Array(n);
       let done = 0;

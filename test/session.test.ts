@@ -24,7 +24,7 @@ describe('InferenceSession', () => {
     const s = await InferenceSession.create(reluAddModel());
     expect(s.inputNames).toEqual(['x']);
     expect(s.outputNames.length).toBe(1);
-    expect(s.inputMetadata[0]).toEqual({ name: 'x', type: 'float32', dims: ['batch', 4] });
+    expect(s.inputMetadata[0]).toEqual({ name: 'x', isTensor: true, type: 'float32', shape: ['batch', 4], dims: ['batch', 4] });
   });
 
   it('runs async and sync with the same result, matching a naive reference', async () => {

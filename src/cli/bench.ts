@@ -5,13 +5,22 @@
 import { InferenceSession } from '../session/session.js';
 import type { StepProfile } from '../session/executor.js';
 import { encodeModel } from '../loader/index.js';
-import { parseArgs, flagNumber, flagShapes } from './args.js';
+import { sizeOf } from '../dtype.js';
+import { parseArgs, flagChoice, flagNumber, flagShapes } from './args.js';
 import { BUILTIN_MODELS } from './builtin-models.js';
-import { makeFeeds } from './feeds.js';
-import { median } from './format.js';
+import { feedSources, feedsOf, guessWarnings } from './feeds.js';
+import { formatBytes, median } from './format.js';
+import { countParameters } from './inspect.js';
+import { BACKENDS } from './run.js';
 
 interface BenchRow {
   name: string;
+  /** Input dims used, e.g. 'x[1,3,224,224]'. */
+  inputs: string;
+  params: number;
+  /** Multiply-accumulates of one run in Conv, ConvTranspose, Gemm and MatMul nodes. */
+  macs: number;
+  arenaBytes: number;
   loadMs: number;
   firstMs: number;
   medianMs: number;
@@ -25,7 +34,9 @@ interface BenchRow {
 }
 
 function benchSession(name: string, session: InferenceSession, loadMs: number, shapes: Map<string, number[]>, warmup: number, iterations: number, minMs: number, profiling: boolean): BenchRow {
-  const feeds = makeFeeds(session, [], shapes);
+  const sources = feedSources(session, [], shapes);
+  for (const w of guessWarnings(sources)) process.stderr.write(`${w}\n`);
+  const feeds = feedsOf(sources);
   let t = performance.now();
   session.runSync(feeds);
   const firstMs = performance.now() - t;
@@ -39,7 +50,61 @@ function benchSession(name: string, session: InferenceSession, loadMs: number, s
     times.push(performance.now() - t);
   }
   const profile = profiling ? session.profile({ skipped: true }) : undefined;
-  return { name, loadMs, firstMs, medianMs: median(times), minMs: Math.min(...times), maxMs: Math.max(...times), iterations: times.length, profile, passNotes: session.passNotes };
+  return {
+    name,
+    inputs: sources.map((s) => `${s.name}[${s.tensor.dims.join(',')}]`).join(' '),
+    params: countParameters(session.model.graph).params,
+    macs: 0,
+    arenaBytes: session.memory().arenaBytes,
+    loadMs,
+    firstMs,
+    medianMs: median(times),
+    minMs: Math.min(...times),
+    maxMs: Math.max(...times),
+    iterations: times.length,
+    profile,
+    passNotes: session.passNotes,
+  };
+}
+
+/**
+ * MACs of one run from a profiled run's shapes: Conv out × (C/group·kh·kw), ConvTranspose in × (M/group·kh·kw),
+ * MatMul out × K, Gemm out × K (fused variants keep their op type). Other ops are not counted.
+ */
+export function countMacs(profile: readonly StepProfile[]): number {
+  let macs = 0;
+  for (const p of profile) {
+    if (p.calls === 0) continue;
+    const out = p.outputShapes[0];
+    const a = p.inputShapes[0];
+    const w = p.inputShapes[1];
+    if (!out || !a || !w) continue;
+    const op = p.opType.replace(/^Fused/, '');
+    if (op === 'Conv') macs += sizeOf(out) * sizeOf(w.slice(1));
+    else if (op === 'ConvTranspose') macs += sizeOf(a) * sizeOf(w.slice(1));
+    else if (op === 'MatMul') macs += sizeOf(out) * (a.at(-1) ?? 0);
+    else if (op === 'Gemm') macs += sizeOf(out) * (out[0] === a[0] ? (a[1] ?? 0) : (a[0] ?? 0));
+  }
+  return macs;
+}
+
+/** MACs for `session`'s model at these feeds, from one profiled run of a second session (the timed one stays unprofiled). */
+function macsOf(source: Uint8Array | string, backend: (typeof BACKENDS)[number], shapes: Map<string, number[]>, given?: StepProfile[]): Promise<number> | number {
+  if (given) return countMacs(given);
+  return (async () => {
+    const s = typeof source === 'string' ? await InferenceSession.create(source, { backend, profile: true }) : InferenceSession.createSync(source, { backend, profile: true });
+    s.runSync(feedsOf(feedSources(s, [], shapes)));
+    const macs = countMacs(s.profile());
+    s.releaseSync();
+    return macs;
+  })();
+}
+
+function formatCount(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} G`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} K`;
+  return String(n);
 }
 
 /** Time per run by op type (ms, share of the profiled time, node count), slowest first. */
@@ -115,39 +180,50 @@ function profileReport(row: BenchRow, top: number): string {
   ].join('\n');
 }
 
-function table(rows: BenchRow[]): string {
-  const head = '| model | load ms | first run ms | median ms | min ms | max ms | runs |\n|---|---:|---:|---:|---:|---:|---:|\n';
-  return head + rows.map((r) => `| ${r.name} | ${r.loadMs.toFixed(1)} | ${r.firstMs.toFixed(2)} | ${r.medianMs.toFixed(2)} | ${r.minMs.toFixed(2)} | ${r.maxMs.toFixed(2)} | ${r.iterations} |`).join('\n');
+const TABLE_HEAD =
+  '| model | load ms | first run ms | median ms | min ms | max ms | runs | params | MACs | arena | input |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n';
+
+function tableRow(r: BenchRow): string {
+  return `| ${r.name} | ${r.loadMs.toFixed(1)} | ${r.firstMs.toFixed(2)} | ${r.medianMs.toFixed(2)} | ${r.minMs.toFixed(2)} | ${r.maxMs.toFixed(2)} | ${r.iterations} | ${formatCount(r.params)} | ${formatCount(r.macs)} | ${formatBytes(r.arenaBytes)} | ${r.inputs} |\n`;
 }
 
 export async function benchCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['builtin', 'profile']);
+  const args = parseArgs(argv, { command: 'bench', values: ['iterations', 'warmup', 'min-ms', 'shape', 'backend', 'top'], booleans: ['builtin', 'profile'] });
   const profiling = args.flags.has('profile');
-  const top = flagNumber(args, 'top', 15);
-  const iterations = flagNumber(args, 'iterations', 10);
+  const top = flagNumber(args, 'top', 15, { min: 1 });
+  const iterations = flagNumber(args, 'iterations', 10, { min: 1 });
   const warmup = flagNumber(args, 'warmup', 2);
-  const minMs = flagNumber(args, 'min-ms', 0);
+  const minMs = flagNumber(args, 'min-ms', 0, { integer: false });
   const shapes = flagShapes(args);
-  const backend = (args.flags.get('backend')?.at(-1) ?? 'auto') as 'auto' | 'wasm' | 'js';
+  const backend = flagChoice(args, 'backend', BACKENDS, 'auto');
   const rows: BenchRow[] = [];
   let backendInfo = '';
-  if (args.positional.length === 0 || args.flags.has('builtin')) {
-    process.stdout.write(`tinfer bench: built-in architectures, random weights, ${iterations} runs each (node ${process.version}, ${process.arch})\n`);
+  // Each row is printed as soon as its model finishes, like benchncnn.
+  const finish = async (row: BenchRow, source: Uint8Array | string): Promise<void> => {
+    row.macs = await macsOf(source, backend, shapes, row.profile);
+    rows.push(row);
+    process.stdout.write(tableRow(row));
+  };
+  const builtin = args.positional.length === 0 || args.flags.has('builtin');
+  process.stdout.write(
+    `tinfer bench: ${builtin ? 'built-in architectures with random weights, ' : ''}${iterations} timed runs after ${warmup} warm-up runs per model (node ${process.version}, ${process.arch}, backend ${backend})\n`,
+  );
+  process.stdout.write(TABLE_HEAD);
+  if (builtin) {
     for (const [name, make] of Object.entries(BUILTIN_MODELS)) {
       const bytes = encodeModel(make());
       const t0 = performance.now();
       const session = InferenceSession.createSync(bytes, { backend, profile: profiling });
       backendInfo = session.backendInfo;
-      rows.push(benchSession(name, session, performance.now() - t0, shapes, warmup, iterations, minMs, profiling));
+      await finish(benchSession(name, session, performance.now() - t0, shapes, warmup, iterations, minMs, profiling), bytes);
     }
   }
   for (const path of args.positional) {
     const t0 = performance.now();
     const session = await InferenceSession.create(path, { backend, profile: profiling });
     backendInfo = session.backendInfo;
-    rows.push(benchSession(path, session, performance.now() - t0, shapes, warmup, iterations, minMs, profiling));
+    await finish(benchSession(path, session, performance.now() - t0, shapes, warmup, iterations, minMs, profiling), path);
   }
-  process.stdout.write(`${table(rows)}\n`);
   if (backendInfo) process.stdout.write(`backend: ${backendInfo}\n`);
   if (profiling) for (const row of rows) process.stdout.write(`${profileReport(row, top)}\n`);
   return 0;

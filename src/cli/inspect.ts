@@ -1,25 +1,29 @@
 /** `tinfer inspect MODEL`: what is in a model and how tinfer plans it. */
 import { sizeOf } from '../dtype.js';
-import { TinferError } from '../errors.js';
+import { OptionError, TinferError } from '../errors.js';
 import type { Graph } from '../loader/model.js';
 import { InferenceSession } from '../session/session.js';
 import { parseArgs, flagShapes } from './args.js';
-import { makeFeeds } from './feeds.js';
+import { describeFeed, feedSources, feedsOf, guessWarnings } from './feeds.js';
 import { formatBytes } from './format.js';
 
-function countOps(graph: Graph, counts: Map<string, number>): void {
+/** Op counts over the graph and its subgraphs (If/Loop/Scan bodies); returns how many nodes sit in subgraphs. */
+export function countOps(graph: Graph, counts: Map<string, number>, depth = 0): number {
+  let nested = 0;
   for (const node of graph.nodes) {
     const key = node.domain ? `${node.domain}.${node.opType}` : node.opType;
     counts.set(key, (counts.get(key) ?? 0) + 1);
+    if (depth > 0) nested++;
     for (const a of node.attributes.values()) {
-      if (a.type === 'graph') countOps(a.value, counts);
-      if (a.type === 'graphs') a.value.forEach((g) => countOps(g, counts));
+      if (a.type === 'graph') nested += countOps(a.value, counts, depth + 1);
+      if (a.type === 'graphs') for (const g of a.value) nested += countOps(g, counts, depth + 1);
     }
   }
+  return nested;
 }
 
 /** Elements of initializers and Constant-node tensors, subgraphs included (exporters store weights either way). */
-function countParameters(graph: Graph): { params: number; tensors: number } {
+export function countParameters(graph: Graph): { params: number; tensors: number } {
   let params = 0;
   let tensors = 0;
   for (const t of graph.initializers.values()) {
@@ -43,9 +47,9 @@ function countParameters(graph: Graph): { params: number; tensors: number } {
 }
 
 export async function inspectCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv);
+  const args = parseArgs(argv, { command: 'inspect', values: ['shape'] });
   const path = args.positional[0];
-  if (!path) throw new TinferError('inspect: give a model path');
+  if (!path) throw new OptionError('inspect: give a model path (tinfer inspect MODEL.onnx)', 'MODEL');
   const session = await InferenceSession.create(path);
   const m = session.model;
   const out: string[] = [];
@@ -57,14 +61,17 @@ export async function inspectCommand(argv: string[]): Promise<number> {
   out.push('outputs:');
   for (const o of session.outputMetadata) out.push(`  ${o.name}: ${o.type}[${(o.dims ?? []).map((d) => d ?? '?').join(',')}]`);
   const counts = new Map<string, number>();
-  countOps(m.graph, counts);
-  out.push(`nodes: ${m.graph.nodes.length}`);
+  const nested = countOps(m.graph, counts);
+  out.push(`nodes: ${m.graph.nodes.length}${nested > 0 ? ` (+${nested} in subgraphs, counted in ops below)` : ''}`);
   out.push(`ops: ${[...counts].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}×${v}`).join(', ')}`);
   for (const note of session.passNotes) out.push(`pass: ${note}`);
   const { params, tensors } = countParameters(m.graph);
   out.push(`parameters: ${params.toLocaleString('en-US')} (${tensors} initializers and Constant tensors)`);
   try {
-    session.runSync(makeFeeds(session, [], flagShapes(args)));
+    const sources = feedSources(session, [], flagShapes(args));
+    for (const w of guessWarnings(sources)) process.stderr.write(`${w}\n`);
+    out.push(`planned for: ${sources.map(describeFeed).join('; ')}`);
+    session.runSync(feedsOf(sources));
     const mem = session.memory();
     out.push(`plan: ${session.planKind}`);
     out.push(

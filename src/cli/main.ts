@@ -1,60 +1,46 @@
 #!/usr/bin/env node
-/** tinfer command line: inspect | run | test | bench | quantize. */
-import { TinferError } from '../errors.js';
+/** tinfer command line: inspect | run | test | bench | quantize | convert. */
+import { OptionError, TinferError } from '../errors.js';
+import { VERSION } from '../version.js';
 import { benchCommand } from './bench.js';
 import { convertCommand } from './convert.js';
 import { inspectCommand } from './inspect.js';
 import { quantizeCommand } from './quantize.js';
 import { runCommand } from './run.js';
 import { testCommand } from './test.js';
+import { COMMAND_USAGE, USAGE } from './usage.js';
 
-const USAGE = `usage: tinfer <command> [options]
-
-  inspect MODEL.onnx                 opset, inputs/outputs, op counts, parameters, planned arena
-  run MODEL.onnx [--input name=file.pb ...] [--shape name=1,3,224,224 ...]
-                                     run once (random inputs where none are given) and print outputs
-  test DIR... [--rtol R] [--atol A]  run ONNX test folders (model.onnx + test_data_set_*), compare outputs
-  bench [MODEL.onnx | --builtin] [--iterations N] [--warmup N] [--shape name=dims] [--backend auto|wasm|js]
-        [--profile [--top N]]        load time, first run, median/min/max over iterations; --profile adds
-                                     per-op-type times and the slowest nodes with how each ran
-  quantize MODEL.onnx --out OUT.onnx (--calib DIR | --generate N [--seed S]) [--per-channel]
-           [--method minmax|percentile|entropy|mse] [--percentile P] [--format qdq|qoperator]
-           [--activation-type uint8|int8] [--gptq] [--empirical-bias] [--no-bias-correction]
-           [--mixed-precision COSINE [--max-float N]] [--eval DIR | --eval-generate N]
-                                     INT8 post-training quantization; prints size and accuracy vs fp32
-                                     (tinfer quantize --help for the details)
-`;
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+  inspect: inspectCommand,
+  run: runCommand,
+  test: testCommand,
+  bench: benchCommand,
+  quantize: quantizeCommand,
+  convert: convertCommand,
+};
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  // `tinfer <command> --help` prints the usage (quantize has its own, longer help).
-  if (command !== 'quantize' && (rest.includes('--help') || rest.includes('-h'))) {
-    process.stdout.write(USAGE);
+  if (command === '--version' || command === '-v' || command === 'version') {
+    process.stdout.write(`tinfer ${VERSION}\n`);
     return 0;
   }
-  switch (command) {
-    case 'inspect':
-      return inspectCommand(rest);
-    case 'run':
-      return runCommand(rest);
-    case 'test':
-      return testCommand(rest);
-    case 'bench':
-      return benchCommand(rest);
-    case 'quantize':
-      return quantizeCommand(rest);
-    case 'convert': // tinfer convert --fp16 IN.onnx OUT.onnx (src/cli/convert.ts)
-      return convertCommand(rest);
-    case undefined:
-    case '-h':
-    case '--help':
-    case 'help':
-      process.stdout.write(USAGE);
-      return command === undefined ? 1 : 0;
-    default:
-      process.stderr.write(`tinfer: unknown command '${command}'\n${USAGE}`);
-      return 2;
+  if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
+    const topic = command === 'help' ? rest[0] : undefined;
+    process.stdout.write(topic && COMMAND_USAGE[topic] ? COMMAND_USAGE[topic] : USAGE);
+    return command === undefined ? 1 : 0;
   }
+  const run = COMMANDS[command];
+  if (!run) {
+    process.stderr.write(`tinfer: unknown command '${command}'; commands: ${Object.keys(COMMANDS).join(', ')}\n${USAGE}`);
+    return 2;
+  }
+  // `tinfer <command> --help`: that command's own options.
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(COMMAND_USAGE[command]!);
+    return 0;
+  }
+  return run(rest);
 }
 
 main(process.argv.slice(2)).then(
@@ -62,8 +48,13 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (e: unknown) => {
-    if (e instanceof TinferError) process.stderr.write(`tinfer: ${e.name}: ${e.message}\n`);
-    else process.stderr.write(`tinfer: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    process.exitCode = 1;
+    // Bad input (a model, a feed, an option, a file) is one line; anything else is a bug, reported with its stack.
+    if (e instanceof TinferError) {
+      process.stderr.write(`tinfer: ${e.name}: ${e.message}\n`);
+      process.exitCode = e instanceof OptionError ? 2 : 1;
+    } else {
+      process.stderr.write(`tinfer: internal error (please report it): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exitCode = 1;
+    }
   },
 );

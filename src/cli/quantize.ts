@@ -8,7 +8,7 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { extname, join, basename } from 'node:path';
 import { sizeOf, type TensorData } from '../dtype.js';
-import { TinferError } from '../errors.js';
+import { InputError, ModelFileError, OptionError } from '../errors.js';
 import { decodeModel, decodeTensor } from '../loader/index.js';
 import type { Model } from '../loader/model.js';
 import { readModelFileSync } from '../node.js';
@@ -16,7 +16,7 @@ import { decodeNpy, generateFeeds, quantizeModel, type QuantizeOptions, type Qua
 import type { CalibrationMethod } from '../quantize/ranges.js';
 import type { Feeds } from '../session/session.js';
 import { fromTensorData } from '../session/tensor.js';
-import { flagNumber, flagShapes, parseArgs, type ParsedArgs } from './args.js';
+import { flagNumber, flagShapes, parseArgs, type FlagSpec, type ParsedArgs } from './args.js';
 import { formatBytes } from './format.js';
 
 const METHODS: readonly CalibrationMethod[] = ['minmax', 'percentile', 'entropy', 'mse'];
@@ -51,7 +51,7 @@ function flag(args: ParsedArgs, name: string): string | undefined {
 
 function oneOf<T extends string>(args: ParsedArgs, name: string, allowed: readonly T[], fallback: T): T {
   const v = flag(args, name) ?? fallback;
-  if (!allowed.includes(v as T)) throw new TinferError(`--${name} must be one of ${allowed.join(', ')}, got '${v}'`);
+  if (!allowed.includes(v as T)) throw new OptionError(`--${name} must be one of ${allowed.join(', ')}, got '${v}'`, name, allowed);
   return v as T;
 }
 
@@ -97,7 +97,7 @@ function sampleFromDir(dir: string, inputs: { name: string }[]): Feeds {
       inputs[order];
     if (input) feeds[input.name] = fromTensorData(t);
   });
-  for (const i of inputs) if (!(i.name in feeds)) throw new TinferError(`${dir}: no file for input '${i.name}'`);
+  for (const i of inputs) if (!(i.name in feeds)) throw new InputError(`${dir}: no file for input '${i.name}'`, { input: i.name, expected: 'a sample file', actual: 'none' });
   return feeds;
 }
 
@@ -107,14 +107,14 @@ export function loadSamples(dir: string, model: Model): Feeds[] {
   try {
     entries = readdirSync(dir).sort();
   } catch (e) {
-    throw new TinferError(`cannot read calibration directory '${dir}': ${(e as Error).message}`);
+    throw new ModelFileError(`cannot read calibration directory '${dir}': ${(e as Error).message}`, dir);
   }
   const subdirs = entries.filter((e) => statSync(join(dir, e)).isDirectory());
   if (subdirs.length > 0) return subdirs.map((d) => sampleFromDir(join(dir, d), inputs));
   const files = entries.filter(isSampleFile);
-  if (files.length === 0) throw new TinferError(`${dir}: no .pb or .npy files and no sample subdirectories`);
+  if (files.length === 0) throw new OptionError(`${dir}: no .pb or .npy files and no sample subdirectories`, 'calib');
   if (inputs.length !== 1) {
-    throw new TinferError(`${dir}: the model has ${inputs.length} inputs; put each sample's files in its own subdirectory`);
+    throw new OptionError(`${dir}: the model has ${inputs.length} inputs; put each sample's files in its own subdirectory`, 'calib');
   }
   const batch = inputs[0]!.dims?.[0];
   return files.flatMap((f) => splitBatch(readSampleFile(join(dir, f)), typeof batch === 'number' ? batch : undefined)).map((t) => ({ [inputs[0]!.name]: fromTensorData(t) }));
@@ -174,12 +174,41 @@ export function formatReport(r: QuantizeReport): string {
 
 const BOOLEAN_FLAGS = ['per-channel', 'gptq', 'empirical-bias', 'no-bias-correction', 'help'];
 
+const FLAGS: FlagSpec = {
+  command: 'quantize',
+  values: ['out', 'calib', 'generate', 'seed', 'eval', 'eval-generate', 'shape', 'format', 'method', 'percentile', 'activation-type', 'mixed-precision', 'max-float', 'probes'],
+  booleans: BOOLEAN_FLAGS,
+};
+
+const WEIGHTED_OPS = new Set(['Conv', 'ConvTranspose', 'MatMul', 'Gemm']);
+
+/**
+ * Why a model came out with no int8 weights: it has no Conv/ConvTranspose/MatMul/Gemm, or their weights are not
+ * initializers (computed at run time, or held in Constant nodes, which the quantizer leaves alone).
+ */
+export function nothingQuantizedReason(model: Model): string {
+  const g = model.graph;
+  const weighted = g.nodes.filter((n) => n.domain === '' && WEIGHTED_OPS.has(n.opType));
+  if (weighted.length === 0) {
+    const ops = [...new Set(g.nodes.map((n) => n.opType))].slice(0, 8).join(', ');
+    return `the model has no Conv, ConvTranspose, MatMul or Gemm node to quantize (its ops: ${ops || 'none'})`;
+  }
+  const constants = new Set(g.nodes.filter((n) => n.opType === 'Constant').flatMap((n) => n.outputs));
+  const inConstants = weighted.filter((n) => constants.has(n.inputs[1] ?? ''));
+  if (inConstants.length > 0) {
+    return `the weights of ${inConstants.length} of ${weighted.length} Conv/MatMul/Gemm nodes are Constant nodes, not initializers (paddle2onnx style); the quantizer reads initializers only`;
+  }
+  const computed = weighted.filter((n) => !g.initializers.has(n.inputs[1] ?? ''));
+  if (computed.length === weighted.length) return `none of the ${weighted.length} Conv/MatMul/Gemm nodes has a constant weight (both operands are computed at run time)`;
+  return 'no weight met the quantizer\'s conditions (see the warnings above)';
+}
+
 /** The quantizeModel options the command line asks for (calibration and evaluation inputs aside). */
 export function quantizeOptionsFromArgs(args: ParsedArgs): QuantizeOptions {
   const options: QuantizeOptions = {
     format: oneOf(args, 'format', ['qdq', 'qoperator'] as const, 'qdq'),
     method: oneOf(args, 'method', METHODS, 'minmax'),
-    percentile: flagNumber(args, 'percentile', 99.99),
+    percentile: flagNumber(args, 'percentile', 99.99, { integer: false }),
     perChannel: args.flags.has('per-channel'),
     activationType: oneOf(args, 'activation-type', ['uint8', 'int8'] as const, 'uint8'),
     gptq: args.flags.has('gptq'),
@@ -187,29 +216,29 @@ export function quantizeOptionsFromArgs(args: ParsedArgs): QuantizeOptions {
     biasCorrection: !args.flags.has('no-bias-correction'),
   };
   if (args.flags.has('mixed-precision')) {
-    const targetCosine = flagNumber(args, 'mixed-precision', 0.99);
-    if (!(targetCosine > 0 && targetCosine <= 1)) throw new TinferError(`--mixed-precision takes a cosine in (0, 1], got ${targetCosine}`);
+    const targetCosine = flagNumber(args, 'mixed-precision', 0.99, { integer: false });
+    if (!(targetCosine > 0 && targetCosine <= 1)) throw new OptionError(`--mixed-precision takes a cosine in (0, 1], got ${targetCosine}`, 'mixed-precision');
     options.mixedPrecision = { targetCosine, maxKept: flagNumber(args, 'max-float', 16), probes: flagNumber(args, 'probes', 8) };
   }
   return options;
 }
 
 export async function quantizeCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, BOOLEAN_FLAGS);
+  const args = parseArgs(argv, FLAGS);
   if (args.flags.has('help')) {
     process.stdout.write(QUANTIZE_USAGE);
     return 0;
   }
   const path = args.positional[0];
   const out = flag(args, 'out');
-  if (!path || !out) throw new TinferError(`quantize: MODEL.onnx and --out are required\n${QUANTIZE_USAGE}`);
+  if (!path || !out) throw new OptionError('quantize: MODEL.onnx and --out OUT.onnx are required (tinfer quantize --help)', path ? 'out' : 'MODEL');
   const { bytes, externalData } = readModelFileSync(path);
   const model = decodeModel(bytes, { externalData });
   const seed = flagNumber(args, 'seed', 0);
   const shapes = flagShapes(args);
   const calibDir = flag(args, 'calib');
   const generate = flagNumber(args, 'generate', 0);
-  if (!calibDir && generate <= 0) throw new TinferError('quantize: give --calib DIR or --generate N');
+  if (!calibDir && generate <= 0) throw new OptionError('quantize: give --calib DIR or --generate N', 'calib');
   const calibration = calibDir ? loadSamples(calibDir, model) : generateFeeds(model, { count: generate, seed, shapes });
   const evalDir = flag(args, 'eval');
   const evalGenerate = flagNumber(args, 'eval-generate', 0);
@@ -220,5 +249,10 @@ export async function quantizeCommand(argv: string[]): Promise<number> {
   report.sizeBefore = bytes.length;
   writeFileSync(out, quantized);
   process.stdout.write(`wrote ${out}\n${formatReport(report)}`);
+  if (report.quantizedWeights === 0 && report.quantizedActivations === 0) {
+    process.stderr.write(`tinfer quantize: nothing was quantized: ${nothingQuantizedReason(model)}; ${out} is the float model\n`);
+  } else if (report.quantizedWeights === 0) {
+    process.stderr.write(`tinfer quantize: no weight was quantized: ${nothingQuantizedReason(model)}\n`);
+  }
   return 0;
 }

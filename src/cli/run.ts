@@ -1,9 +1,11 @@
-/** `tinfer run MODEL [--input name=file.pb]`: one run, outputs summarised. */
-import { TinferError } from '../errors.js';
+/** `tinfer run MODEL [--input name=VALUE] [--shape name=dims]`: one run; the inputs used and the outputs, summarised. */
+import { OptionError } from '../errors.js';
 import { InferenceSession } from '../session/session.js';
 import type { Tensor } from '../session/tensor.js';
-import { parseArgs, flagShapes } from './args.js';
-import { makeFeeds } from './feeds.js';
+import { flagChoice, flagShapes, parseArgs } from './args.js';
+import { describeFeed, feedSources, feedsOf, guessWarnings } from './feeds.js';
+
+export const BACKENDS = ['auto', 'wasm', 'js'] as const;
 
 function preview(t: Tensor): string {
   const n = Math.min(t.data.length, 8);
@@ -15,17 +17,23 @@ function preview(t: Tensor): string {
 }
 
 export async function runCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv);
+  const args = parseArgs(argv, { command: 'run', values: ['input', 'shape', 'backend'] });
   const path = args.positional[0];
-  if (!path) throw new TinferError('run: give a model path');
-  const session = await InferenceSession.create(path);
-  const feeds = makeFeeds(session, args.flags.get('input') ?? [], flagShapes(args));
+  if (!path) throw new OptionError('run: give a model path (tinfer run MODEL.onnx)', 'MODEL');
+  if (args.positional.length > 1) throw new OptionError(`run: one model at a time; unexpected '${args.positional[1]}'`, 'MODEL');
+  const backend = flagChoice(args, 'backend', BACKENDS, 'auto');
+  const shapes = flagShapes(args);
+  const session = await InferenceSession.create(path, { backend });
+  const sources = feedSources(session, args.flags.get('input') ?? [], shapes);
+  for (const w of guessWarnings(sources)) process.stderr.write(`${w}\n`);
+  process.stdout.write(`inputs:\n${sources.map((s) => `  ${describeFeed(s)}\n`).join('')}`);
   const t0 = performance.now();
-  const outputs = session.runSync(feeds);
+  const outputs = session.runSync(feedsOf(sources));
   const ms = performance.now() - t0;
+  process.stdout.write('outputs:\n');
   for (const [name, t] of Object.entries(outputs)) {
-    process.stdout.write(`${name}: ${t.type}[${t.dims.join(',')}] ${preview(t)}\n`);
+    process.stdout.write(`  ${name}: ${t.type}[${t.dims.join(',')}] ${preview(t)}\n`);
   }
-  process.stdout.write(`run: ${ms.toFixed(2)} ms (${session.planKind} plan)\n`);
+  process.stdout.write(`run: ${ms.toFixed(2)} ms (${session.planKind} plan, ${session.backend})\n`);
   return 0;
 }

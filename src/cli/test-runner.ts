@@ -23,6 +23,11 @@ export interface OutputCheck {
   ok: boolean;
   maxAbs: number;
   maxRel: number;
+  /**
+   * The largest |got - exp| / (atol + rtol·|exp|) over the elements: the share of the tolerance used (<= 1
+   * passes). maxRel alone can be huge where |exp| is near 0 and atol governs; this is the number that decides.
+   */
+  worst?: number;
   message?: string;
 }
 
@@ -184,6 +189,7 @@ export function compareTensors(name: string, got: TensorData, exp: TensorData, t
   if (got.dtype !== exp.dtype) return fail(`type ${got.dtype} != expected ${exp.dtype}`);
   let maxAbs = 0;
   let maxRel = 0;
+  let worst = 0;
   let bad = -1;
   const isStr = Array.isArray(exp.data);
   for (let i = 0; i < exp.data.length; i++) {
@@ -195,14 +201,31 @@ export function compareTensors(name: string, got: TensorData, exp: TensorData, t
     const e = Number(exp.data[i]);
     if (g === e || (Number.isNaN(g) && Number.isNaN(e))) continue;
     const abs = Math.abs(g - e);
-    if (!(abs <= tol.atol + tol.rtol * Math.abs(e))) bad = bad < 0 ? i : bad;
+    const bound = tol.atol + tol.rtol * Math.abs(e);
+    if (!(abs <= bound)) bad = bad < 0 ? i : bad;
+    const ratio = Number.isNaN(abs) ? Infinity : abs / bound;
+    if (ratio > worst) worst = ratio;
     if (abs > maxAbs || Number.isNaN(abs)) maxAbs = Number.isNaN(abs) ? Infinity : abs;
     const rel = abs / Math.max(Math.abs(e), 1e-12);
     if (rel > maxRel) maxRel = rel;
   }
-  const check: OutputCheck = { name, ok: bad < 0, maxAbs, maxRel };
-  if (bad >= 0) check.message = `element ${bad}: got ${String(got.data[bad])}, expected ${String(exp.data[bad])}`;
+  const check: OutputCheck = { name, ok: bad < 0, maxAbs, maxRel, worst };
+  if (bad >= 0) {
+    const g = got.data[bad];
+    const e = exp.data[bad];
+    if (isStr) check.message = `element ${bad}: got '${String(g)}', expected '${String(e)}'`;
+    else {
+      const diff = Math.abs(Number(g) - Number(e));
+      const bound = tol.atol + tol.rtol * Math.abs(Number(e));
+      check.message =
+        `element ${bad}: got ${String(g)}, expected ${String(e)}: |diff| ${fmt(diff)} > atol ${fmt(tol.atol)} + rtol ${fmt(tol.rtol)} × |expected| = ${fmt(bound)}`;
+    }
+  }
   return check;
+}
+
+function fmt(x: number): string {
+  return Number.isFinite(x) ? x.toExponential(2) : String(x);
 }
 
 function describe(e: unknown): string {

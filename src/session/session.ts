@@ -3,8 +3,9 @@
  * declared inputs, and runs the graph through a GraphExecutor (static plans on an arena, cached per shape).
  */
 import { isContainer, shapeToString, sizeOf, storageBytes, type DType, type TensorData } from '../dtype.js';
-import { InputError, TinferError, UnsupportedError } from '../errors.js';
+import { GraphError, InputError, LimitError, ModelFileError, OptionError, SessionReleasedError, TinferError, UnsupportedError } from '../errors.js';
 import type { Dim, Graph, Model, ValueInfo } from '../loader/model.js';
+import { DEFAULT_MAX_TENSOR_BYTES } from '../loader/tensor.js';
 import { decodeModel, type LoadOptions } from '../loader/index.js';
 import { runBasicPasses, runPrecisionPasses } from '../graph/passes/index.js';
 import { defaultRegistry, type KernelRegistry } from '../kernels/registry.js';
@@ -13,7 +14,8 @@ import { GraphExecutor, subgraphCompiler, type ExecutorOptions, type StepProfile
 import type { NodeEnv } from './prepare.js';
 import type { ArenaAllocator } from './plan.js';
 import { WasmContext } from '../wasm/context.js';
-import { Tensor, fromTensorData, toTensorData } from './tensor.js';
+import { Tensor, fromTensorData, toTensorData, type TensorType } from './tensor.js';
+import { checkRunOptions, checkSessionOptions, splitRunArgs, type FetchesType, type RunOptions } from './options.js';
 
 export interface SessionOptions {
   /** Plan and pack weights at load when every input has fixed dims (default true); otherwise on the first run. */
@@ -48,15 +50,48 @@ export interface SessionOptions {
   externalData?: LoadOptions['externalData'];
   /** Accepted for onnxruntime compatibility; tinfer runs on the calling thread. */
   intraOpNumThreads?: number;
-  executionProviders?: unknown[];
-  graphOptimizationLevel?: string;
+  executionProviders?: readonly unknown[];
+  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'layout' | 'all';
+  /** Accepted for onnxruntime compatibility and ignored (tinfer's planner always reuses memory). */
+  interOpNumThreads?: number;
+  enableCpuMemArena?: boolean;
+  enableMemPattern?: boolean;
+  executionMode?: 'sequential' | 'parallel';
+  enableProfiling?: boolean;
+  profileFilePrefix?: string;
+  logId?: string;
+  logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
+  logVerbosityLevel?: number;
+  extra?: Record<string, unknown>;
+  [key: string]: unknown;
 }
 
-export interface InputMetadata {
+export type { RunOptions, FetchesType } from './options.js';
+
+/**
+ * One input or output as onnxruntime-node (1.30) describes it, `{ name, isTensor, type, shape }`, plus tinfer's
+ * `dims` (the same dims, with null for a dim the model leaves unnamed, and null for an undeclared shape).
+ * `shape` follows onnxruntime: numbers for fixed dims, the symbolic name for named dims, '' for unnamed ones, and
+ * [] when the model declares no shape (onnxruntime shows its own inferred shape there).
+ */
+export type InputMetadata = TensorMetadata | NonTensorMetadata;
+
+export interface TensorMetadata {
   name: string;
+  isTensor: true;
+  /** The element type's onnxruntime name ('float32', 'int64', ...). */
   type: string;
-  /** Declared dims: numbers, symbolic names, or null when unknown. */
+  shape: (number | string)[];
   dims: Dim[] | null;
+}
+
+/** A sequence, map or optional value (or one whose type the model does not declare). */
+export interface NonTensorMetadata {
+  name: string;
+  isTensor: false;
+  /** 'sequence', 'map', 'optional' or 'unknown' (tinfer's extra; onnxruntime gives only name and isTensor). */
+  type: string;
+  dims: null;
 }
 
 export interface MemoryReport {
@@ -86,19 +121,24 @@ export class InferenceSession {
   readonly outputMetadata: readonly InputMetadata[];
   /** What the graph passes changed that changes numerics or is worth reporting (e.g. float16 computed in float32). */
   readonly passNotes: readonly string[];
-  private readonly executor: GraphExecutor;
+  // Everything a released session drops (plans, arenas, the wasm memory, the weights) so the GC can take it.
+  private executorRef: GraphExecutor | undefined;
+  private modelRef: Model | undefined;
+  private wasm: WasmContext | undefined;
   private readonly inputs: Map<string, ValueInfo>;
   private readonly optionalInputs: Set<string>;
-  private readonly wasm: WasmContext | undefined;
   private readonly requiredInputs: ValueInfo[];
   private readonly planAtLoad: boolean;
 
   private constructor(
-    readonly model: Model,
+    model: Model,
     options: SessionOptions,
     registry: KernelRegistry,
     wasm?: WasmContext | null,
   ) {
+    this.modelRef = model;
+    model = withMinusOneDynamic(model);
+    for (const v of model.graph.inputs) checkDeclaredInput(v, options.maxTensorBytes ?? DEFAULT_MAX_TENSOR_BYTES);
     const notes: string[] = [];
     const passOptions = { float16: options.float16, notes };
     const graph: Graph = options.optimize === false ? runPrecisionPasses(model.graph, passOptions) : runBasicPasses(model.graph, passOptions);
@@ -115,7 +155,7 @@ export class InferenceSession {
       options: { convAlgorithm: options.convAlgorithm ?? 'auto', variants: options.variants, wasm: this.wasm },
       compileSubgraph: subgraphCompiler(() => env, execOptions),
     };
-    this.executor = new GraphExecutor(graph, env, execOptions);
+    this.executorRef = new GraphExecutor(graph, env, execOptions);
     const required = graph.inputs.filter((i) => !graph.initializers.has(i.name));
     this.inputs = new Map(graph.inputs.map((i) => [i.name, i]));
     this.optionalInputs = new Set(graph.inputs.filter((i) => graph.initializers.has(i.name)).map((i) => i.name));
@@ -136,20 +176,53 @@ export class InferenceSession {
       if (t.kind !== 'tensor' || !t.shape || !t.shape.every((d): d is number => typeof d === 'number')) return;
       types.set(vi.name, { dtype: t.dtype, shape: t.shape });
     }
-    this.executor.prepare(types);
+    typedLimits(() => this.executor.prepare(types));
   }
 
-  /** Loads a model from bytes, or (in Node) from a file path, or (in browsers) from a URL. */
-  static async create(source: string | Uint8Array | ArrayBuffer, options: SessionOptions = {}): Promise<InferenceSession> {
+  /** The decoded model (its graph before optimisation passes). */
+  get model(): Model {
+    if (!this.modelRef) throw new SessionReleasedError('model');
+    return this.modelRef;
+  }
+
+  private get executor(): GraphExecutor {
+    if (!this.executorRef) throw new SessionReleasedError('run');
+    return this.executorRef;
+  }
+
+  private live(method: string): GraphExecutor {
+    if (!this.executorRef) throw new SessionReleasedError(method);
+    return this.executorRef;
+  }
+
+  /**
+   * Loads a model from bytes (Uint8Array, ArrayBuffer, or an ArrayBuffer range as onnxruntime's
+   * `create(buffer, byteOffset, byteLength?, options?)`), from a file path or `file:` URL (Node), or from an
+   * http(s) URL (fetch).
+   */
+  static async create(source: string | URL | Uint8Array | ArrayBufferLike, options?: SessionOptions): Promise<InferenceSession>;
+  static async create(buffer: ArrayBufferLike, byteOffset: number, byteLength?: number, options?: SessionOptions): Promise<InferenceSession>;
+  static async create(source: string | URL | Uint8Array | ArrayBufferLike, a?: SessionOptions | number, b?: number, c?: SessionOptions): Promise<InferenceSession> {
+    let options: SessionOptions;
+    if (typeof a === 'number') {
+      if (!isArrayBufferLike(source)) throw new OptionError('create(buffer, byteOffset, byteLength): buffer must be an ArrayBuffer', 'buffer');
+      const length = b ?? source.byteLength - a;
+      if (!Number.isInteger(a) || !Number.isInteger(length) || a < 0 || length < 0 || a + length > source.byteLength) {
+        throw new OptionError(`create(): byteOffset ${a} and byteLength ${length} fall outside the ${source.byteLength}-byte buffer`, 'byteOffset');
+      }
+      source = new Uint8Array(source, a, length);
+      options = c ?? {};
+    } else options = a ?? {};
+    checkSessionOptions(options);
     // Compile the wasm kernels asynchronously: browsers refuse synchronous compiles of larger modules on the main thread.
-    const wasm = await chooseBackendAsync(options.backend ?? 'auto');
     let bytes: Uint8Array;
     let opts = options;
-    if (typeof source === 'string') {
+    if (typeof source === 'string' || source instanceof URL) {
       const read = await readSource(source);
       bytes = read.bytes;
       opts = { externalData: read.externalData, ...options };
-    } else bytes = source instanceof Uint8Array ? source : new Uint8Array(source);
+    } else bytes = toBytes(source);
+    const wasm = await chooseBackendAsync(options.backend ?? 'auto');
     const model = decodeModel(bytes, { maxTensorBytes: opts.maxTensorBytes, externalData: opts.externalData });
     const session = new InferenceSession(model, opts, defaultRegistry, wasm ?? null);
     await session.loadRefusedKernels();
@@ -167,35 +240,53 @@ export class InferenceSession {
   }
 
   /** Synchronous create from bytes. */
-  static createSync(source: Uint8Array | ArrayBuffer, options: SessionOptions = {}, registry: KernelRegistry = defaultRegistry): InferenceSession {
-    const bytes = source instanceof Uint8Array ? source : new Uint8Array(source);
+  static createSync(source: Uint8Array | ArrayBufferLike, options: SessionOptions = {}, registry: KernelRegistry = defaultRegistry): InferenceSession {
+    checkSessionOptions(options);
+    const bytes = toBytes(source);
     const model = decodeModel(bytes, { maxTensorBytes: options.maxTensorBytes, externalData: options.externalData });
     return new InferenceSession(model, options, registry);
   }
 
   /** A session over an already decoded (or programmatically built) model, with no encode/decode round trip. */
   static fromModel(model: Model, options: SessionOptions = {}, registry: KernelRegistry = defaultRegistry): InferenceSession {
+    checkSessionOptions(options);
     return new InferenceSession(model, options, registry);
   }
 
-  async run(feeds: Feeds, fetches?: readonly string[]): Promise<Record<string, Tensor>> {
-    const result = this.runSync(feeds, fetches);
+  /**
+   * Runs the model, as onnxruntime's `run(feeds, options?)` or `run(feeds, fetches, options?)`: `fetches` is a list
+   * of output names, or a record of output name -> null (allocate) or a Tensor to write the output into. Returns
+   * the fetched outputs (all of them without fetches).
+   */
+  async run(feeds: Feeds, options?: RunOptions): Promise<Record<string, Tensor>>;
+  async run(feeds: Feeds, fetches: FetchesType, options?: RunOptions): Promise<Record<string, Tensor>>;
+  async run(feeds: Feeds, a?: FetchesType | RunOptions, b?: RunOptions): Promise<Record<string, Tensor>> {
+    const result = this.runSync(feeds, a as FetchesType, b);
     // A plan made at this run (a new input shape) may have met kernels that only compile asynchronously.
     await this.loadRefusedKernels();
     return result;
   }
 
-  runSync(feeds: Feeds, fetches?: readonly string[]): Record<string, Tensor> {
-    const values = this.checkFeeds(feeds);
-    const outs = this.executor.run(values);
-    const result: Record<string, Tensor> = {};
-    const wanted = fetches ?? this.outputNames;
+  runSync(feeds: Feeds, options?: RunOptions): Record<string, Tensor>;
+  runSync(feeds: Feeds, fetches: FetchesType, options?: RunOptions): Record<string, Tensor>;
+  runSync(feeds: Feeds, a?: FetchesType | RunOptions, b?: RunOptions): Record<string, Tensor> {
+    const executor = this.live('run');
+    const { fetches, options } = splitRunArgs(a, b, this.outputNames);
+    checkRunOptions(options);
+    const wanted = fetches === undefined ? this.outputNames : Array.isArray(fetches) ? fetches : Object.keys(fetches);
     for (const name of wanted) {
-      const i = this.outputNames.indexOf(name);
-      if (i < 0) throw new InputError(`unknown output '${name}'; outputs are ${this.outputNames.join(', ')}`);
-      const out = outs[i]!;
+      if (!this.outputNames.includes(name)) {
+        throw new InputError(`unknown output '${name}' in fetches; outputs are ${this.outputNames.join(', ')}`, { input: name, expected: this.outputNames.join(', '), actual: name });
+      }
+    }
+    const values = this.checkFeeds(feeds);
+    const outs = typedLimits(() => executor.run(values));
+    const result: Record<string, Tensor> = {};
+    for (const name of wanted) {
+      const out = outs[this.outputNames.indexOf(name)]!;
       if (isContainer(out.dtype)) throw new UnsupportedError(`output '${name}' is a ${out.dtype}, which a Tensor cannot hold; use runValues()`);
-      result[name] = fromTensorData(out);
+      const given = fetches !== undefined && !Array.isArray(fetches) ? (fetches as Record<string, Tensor | null>)[name] : null;
+      result[name] = given ? writeInto(name, given, fromTensorData(out)) : fromTensorData(out);
     }
     return result;
   }
@@ -207,24 +298,24 @@ export class InferenceSession {
    * data: TensorData[] }`), as the ONNX test runner needs. Outputs share no storage with the session.
    */
   runValues(feeds: ReadonlyMap<string, TensorData>): Map<string, TensorData> {
+    const executor = this.live('runValues');
     const values = new Map<string, TensorData>();
     for (const [name, value] of feeds) {
       const info = this.inputs.get(name);
-      if (!info) throw new InputError(`unknown input '${name}'; inputs are ${this.inputNames.join(', ')}`);
+      if (!info) throw new InputError(`unknown input '${name}'; inputs are ${this.inputNames.join(', ')}`, { input: name, expected: this.inputNames.join(', '), actual: name });
       values.set(name, checkValue(info, value));
     }
     for (const name of this.inputNames) {
-      if (!values.has(name)) throw new InputError(`missing input '${name}'`);
+      if (!values.has(name)) throw new InputError(`missing input '${name}'`, { input: name, expected: 'a value', actual: 'nothing' });
     }
-    const outs = this.executor.run(values);
+    const outs = typedLimits(() => executor.run(values));
     return new Map(this.outputNames.map((name, i) => [name, outs[i]!]));
   }
 
   /** Arena numbers of the most recent plan (run once first). */
   memory(): MemoryReport {
-    const plan = this.executor.lastPlan;
-    let weightBytes = 0;
-    for (const t of this.model.graph.initializers.values()) weightBytes += sizeOf(t.shape) * storageBytes(t.dtype);
+    const plan = this.live('memory').lastPlan;
+    const weightBytes = graphWeightBytes(this.model.graph);
     const m = plan?.kind === 'static' ? plan.plan.memory : undefined;
     return {
       arenaBytes: m?.arenaBytes ?? 0,
@@ -257,20 +348,51 @@ export class InferenceSession {
    * (StepProfile.detail) and its shapes. `{ skipped: true }` also lists the nodes the current plan never runs.
    */
   profile(options: { skipped?: boolean } = {}): StepProfile[] {
-    return this.executor.profile(options);
+    return this.live('profile').profile(options);
   }
 
   resetProfile(): void {
-    this.executor.resetProfile();
+    this.live('resetProfile').resetProfile();
   }
 
-  /** Nothing to free explicitly; present for onnxruntime compatibility. */
-  async release(): Promise<void> {}
+  /** onnxruntime's profiling hooks: tinfer's profile is session.profile(); these only check the session is live. */
+  startProfiling(): void {
+    this.live('startProfiling');
+  }
+
+  endProfiling(): void {
+    this.live('endProfiling');
+  }
+
+  /**
+   * Frees the session: drops its plans and arenas, its wasm memory and the model's weights, so they can be
+   * collected. Every later call (run, runSync, memory, profile, release, model) throws SessionReleasedError;
+   * inputNames, outputNames and the metadata stay readable.
+   */
+  async release(): Promise<void> {
+    this.releaseSync();
+  }
+
+  releaseSync(): void {
+    this.live('release').dropPlans();
+    this.executorRef = undefined;
+    this.modelRef = undefined;
+    this.wasm = undefined;
+  }
+
+  /** Whether release() was called. */
+  get released(): boolean {
+    return this.executorRef === undefined;
+  }
 
   private checkFeeds(feeds: Feeds): Map<string, TensorData> {
-    if (feeds === null || typeof feeds !== 'object') throw new InputError('run(): feeds must be an object of name -> Tensor');
+    if (feeds === null || typeof feeds !== 'object' || Array.isArray(feeds) || feeds instanceof Tensor) {
+      throw new InputError('run(): feeds must be an object of input name -> Tensor', { expected: 'Record<string, Tensor>', actual: describeValue(feeds) });
+    }
     for (const name of Object.keys(feeds)) {
-      if (!this.inputs.has(name)) throw new InputError(`unknown input '${name}'; inputs are ${this.inputNames.join(', ')}`);
+      if (!this.inputs.has(name)) {
+        throw new InputError(`unknown input '${name}'; inputs are ${this.inputNames.join(', ')}`, { input: name, expected: this.inputNames.join(', '), actual: name });
+      }
     }
     // Graph-input order, whatever the caller's key order, so equal shapes always find the same cached plan.
     const values = new Map<string, TensorData>();
@@ -278,9 +400,12 @@ export class InferenceSession {
       const tensor = feeds[name];
       if (tensor === undefined) {
         if (this.optionalInputs.has(name)) continue;
-        throw new InputError(`missing input '${name}'`);
+        throw new InputError(`missing input '${name}'`, { input: name, expected: 'a Tensor', actual: 'nothing' });
       }
-      if (!(tensor instanceof Tensor)) throw new InputError(`input '${name}': expected a Tensor`);
+      if (!(tensor instanceof Tensor)) {
+        throw new InputError(`input '${name}': expected a Tensor, got ${describeValue(tensor)}`, { input: name, expected: 'Tensor', actual: describeValue(tensor) });
+      }
+      if (tensor.location !== 'cpu') throw new InputError(`input '${name}': the Tensor was disposed`, { input: name, expected: 'a live Tensor', actual: 'a disposed Tensor' });
       values.set(name, checkFeed(info, tensor));
     }
     return values;
@@ -322,8 +447,109 @@ function wasmArena(ctx: WasmContext): ArenaAllocator {
 }
 
 function metadata(v: ValueInfo): InputMetadata {
-  if (v.type.kind === 'tensor') return { name: v.name, type: v.type.dtype, dims: v.type.shape };
-  return { name: v.name, type: v.type.kind, dims: null };
+  if (v.type.kind === 'tensor') {
+    const dims = v.type.shape;
+    const shape = (dims ?? []).map((d) => d ?? '');
+    return { name: v.name, isTensor: true, type: v.type.dtype, shape, dims };
+  }
+  return { name: v.name, isTensor: false, type: v.type.kind, dims: null };
+}
+
+/**
+ * Refuses, at load, declared input dims no feed could match: negative dims, and fixed dims whose tensor would be
+ * over the size limit (2^31 rows of float32 would otherwise fail deep in the arena allocator).
+ */
+/**
+ * Some exporters (keras2onnx, older tf2onnx) write dim_value -1 for a dynamic dim: read it as unknown, as
+ * onnxruntime does. Other negative dims are refused by checkDeclaredInput.
+ */
+function withMinusOneDynamic(model: Model): Model {
+  const inputs = model.graph.inputs;
+  const dynamic = (v: ValueInfo): boolean => v.type.kind === 'tensor' && v.type.shape !== null && v.type.shape.some((d) => d === -1);
+  if (!inputs.some(dynamic)) return model;
+  const fixed = inputs.map((v) =>
+    v.type.kind === 'tensor' && v.type.shape !== null && dynamic(v) ? { ...v, type: { ...v.type, shape: v.type.shape.map((d) => (d === -1 ? null : d)) } } : v,
+  );
+  return { ...model, graph: { ...model.graph, inputs: fixed } };
+}
+
+function checkDeclaredInput(v: ValueInfo, maxBytes: number): void {
+  if (v.type.kind !== 'tensor' || !v.type.shape) return;
+  const dims = v.type.shape;
+  dims.forEach((d, i) => {
+    if (typeof d === 'number' && (d < 0 || !Number.isSafeInteger(d))) {
+      throw new GraphError(`input '${v.name}': declared dim ${i} is ${d} in ${shapeToString(dims)}; dims must be non-negative integers (or symbolic)`);
+    }
+  });
+  const fixed = dims.filter((d): d is number => typeof d === 'number');
+  const bytes = fixed.reduce((n, d) => n * d, 1) * Math.max(storageBytes(v.type.dtype), 1);
+  if (fixed.length === dims.length && bytes > maxBytes) {
+    throw new LimitError(`input '${v.name}': declared dims ${shapeToString(dims)} of ${v.type.dtype} need ${bytes} bytes, over the ${maxBytes}-byte limit (SessionOptions.maxTensorBytes)`);
+  }
+}
+
+/** Bytes of the weights: initializers and the tensors of Constant nodes (paddle2onnx stores weights so), subgraphs included. */
+export function graphWeightBytes(graph: Graph): number {
+  let bytes = 0;
+  for (const t of graph.initializers.values()) bytes += sizeOf(t.shape) * storageBytes(t.dtype);
+  for (const node of graph.nodes) {
+    for (const a of node.attributes.values()) {
+      if (a.type === 'tensor' && node.opType === 'Constant' && node.domain === '') bytes += sizeOf(a.value.shape) * storageBytes(a.value.dtype);
+      if (a.type === 'graph') bytes += graphWeightBytes(a.value);
+      if (a.type === 'graphs') for (const g of a.value) bytes += graphWeightBytes(g);
+    }
+  }
+  return bytes;
+}
+
+/**
+ * Engine allocation failures (a wasm memory at its maximum, an ArrayBuffer too large for the engine) are the
+ * model's or the feeds' sizes meeting a limit: report them as LimitError rather than a bare RangeError.
+ */
+function typedLimits<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof RangeError && /memory|allocation|array length|buffer/i.test(e.message)) {
+      throw new LimitError(`out of memory: ${e.message}`);
+    }
+    throw e;
+  }
+}
+
+function isArrayBufferLike(x: unknown): x is ArrayBufferLike {
+  return x instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && x instanceof SharedArrayBuffer);
+}
+
+function toBytes(source: unknown): Uint8Array {
+  if (source instanceof Uint8Array) return source;
+  if (isArrayBufferLike(source)) return new Uint8Array(source);
+  if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  throw new OptionError(`create(): expected a path, URL, Uint8Array or ArrayBuffer, got ${describeValue(source)}`, 'source');
+}
+
+/** 'Float64Array', 'number', 'null', 'object {type, data, dims}' ... for error messages. */
+function describeValue(x: unknown): string {
+  if (x === null) return 'null';
+  if (typeof x !== 'object') return typeof x;
+  const ctor = (x as object).constructor?.name;
+  if (ctor && ctor !== 'Object') return ctor;
+  return `object {${Object.keys(x as object).slice(0, 4).join(', ')}}`;
+}
+
+/** Copies an output into a pre-allocated fetch tensor (onnxruntime's `run(feeds, { y: tensor })`). */
+function writeInto(name: string, into: Tensor, out: Tensor): Tensor {
+  if (into.type !== out.type || into.dims.join(',') !== out.dims.join(',')) {
+    throw new InputError(`fetch '${name}': the given tensor is ${into.type}${shapeToString(into.dims)}, the output is ${out.type}${shapeToString(out.dims)}`, {
+      input: name,
+      expected: `${out.type}${shapeToString(out.dims)}`,
+      actual: `${into.type}${shapeToString(into.dims)}`,
+    });
+  }
+  const data = into.data as unknown as { set(src: ArrayLike<unknown>): void };
+  if (Array.isArray(into.data)) (into.data as string[]).splice(0, out.data.length, ...(out.data as string[]));
+  else data.set(out.data as ArrayLike<unknown>);
+  return into;
 }
 
 function checkFeed(info: ValueInfo, tensor: Tensor): TensorData {
@@ -333,7 +559,7 @@ function checkFeed(info: ValueInfo, tensor: Tensor): TensorData {
     throw new UnsupportedError(`input '${info.name}': ${t.kind} inputs are not supported by run(); use runValues()`);
   }
   if (t.dtype !== tensor.type) {
-    throw new InputError(`input '${info.name}': expected type ${t.dtype}, got ${tensor.type}`);
+    throw new InputError(`input '${info.name}': expected type ${t.dtype}, got ${tensor.type}`, { input: info.name, expected: t.dtype, actual: tensor.type });
   }
   checkDims(info.name, t.shape, tensor.dims);
   return toTensorData(tensor);
@@ -344,7 +570,7 @@ function checkValue(info: ValueInfo, value: TensorData): TensorData {
   const t = info.type;
   if (t.kind === 'unknown') return value;
   if (t.kind === 'tensor') {
-    if (t.dtype !== value.dtype) throw new InputError(`input '${info.name}': expected type ${t.dtype}, got ${value.dtype}`);
+    if (t.dtype !== value.dtype) throw new InputError(`input '${info.name}': expected type ${t.dtype}, got ${value.dtype}`, { input: info.name, expected: t.dtype, actual: value.dtype });
     checkDims(info.name, t.shape, value.shape);
     return value;
   }
@@ -367,27 +593,52 @@ function checkValue(info: ValueInfo, value: TensorData): TensorData {
 function checkDims(name: string, declared: readonly Dim[] | null, dims: readonly number[]): void {
   if (!declared) return;
   if (declared.length !== dims.length) {
-    throw new InputError(
-      `input '${name}': expected rank ${declared.length} ${shapeToString(declared)}, got rank ${dims.length} ${shapeToString(dims)}`,
-    );
+    throw new InputError(`input '${name}': expected rank ${declared.length} ${shapeToString(declared)}, got rank ${dims.length} ${shapeToString(dims)}`, {
+      input: name,
+      expected: `rank ${declared.length} ${shapeToString(declared)}`,
+      actual: `rank ${dims.length} ${shapeToString(dims)}`,
+    });
   }
   declared.forEach((d, i) => {
     if (typeof d === 'number' && d !== dims[i]) {
-      throw new InputError(`input '${name}': expected dims ${shapeToString(declared)}, got ${shapeToString(dims)} (dim ${i} should be ${d})`);
+      throw new InputError(`input '${name}': expected dims ${shapeToString(declared)}, got ${shapeToString(dims)} (dim ${i} should be ${d})`, {
+        input: name,
+        expected: shapeToString(declared),
+        actual: shapeToString(dims),
+      });
     }
   });
 }
 
-/** Reads a model from a path (Node) or URL (browsers), without a static Node import in the core. */
-async function readSource(source: string): Promise<{ bytes: Uint8Array; externalData?: LoadOptions['externalData'] }> {
+/** Reads a model from a path or file: URL (Node) or an http(s) URL (fetch), without a static Node import in the core. */
+async function readSource(source: string | URL): Promise<{ bytes: Uint8Array; externalData?: LoadOptions['externalData'] }> {
   const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
-  if (isNode && !/^https?:\/\//.test(source)) {
+  const href = typeof source === 'string' ? source : source.href;
+  const isFileUrl = href.startsWith('file:');
+  if (isNode && !/^https?:\/\//.test(href)) {
     const nodeEdge = '../node.js';
     const { readModelFile } = (await import(nodeEdge)) as typeof import('../node.js');
-    return readModelFile(source);
+    return readModelFile(isFileUrl ? new URL(href) : href);
   }
-  if (typeof fetch !== 'function') throw new TinferError(`cannot load '${source}': no fetch() in this environment`);
-  const response = await fetch(source);
-  if (!response.ok) throw new TinferError(`cannot load '${source}': HTTP ${response.status}`);
+  if (typeof fetch !== 'function') throw new ModelFileError(`cannot load '${href}': no fetch() in this environment`, href);
+  let response: Response;
+  try {
+    response = await fetch(source);
+  } catch (e) {
+    throw new ModelFileError(`cannot load '${href}': ${(e as Error).message}`, href);
+  }
+  if (!response.ok) throw new ModelFileError(`cannot load '${href}': HTTP ${response.status}`, href);
   return { bytes: new Uint8Array(await response.arrayBuffer()) };
+}
+
+/** onnxruntime-common's type names under the class, for code written against it: `ort.InferenceSession.SessionOptions`. */
+// eslint-disable-next-line @typescript-eslint/no-namespace
+export declare namespace InferenceSession {
+  type SessionOptions = import('./session.js').SessionOptions;
+  type RunOptions = import('./options.js').RunOptions;
+  type FetchesType = import('./options.js').FetchesType;
+  type FeedsType = Feeds;
+  type OnnxValueMapType = Record<string, Tensor>;
+  type ReturnType = Record<string, Tensor>;
+  type ValueMetadata = InputMetadata;
 }

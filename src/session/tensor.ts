@@ -40,13 +40,18 @@ const PUBLIC_TYPES: ReadonlySet<string> = new Set([
   'float32', 'float64', 'float16', 'bfloat16', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'bool', 'string',
 ]);
 
+/** Where a tensor's data lives: always 'cpu' in tinfer, 'none' once disposed (onnxruntime's names). */
+export type DataLocation = 'none' | 'cpu';
+
 export class Tensor {
   readonly type: TensorType;
-  readonly data: TensorDataType;
   readonly dims: readonly number[];
+  /** The number of elements. */
+  readonly size: number;
+  private cpuData: TensorDataType | undefined;
 
   constructor(type: TensorType, data: TensorDataType | readonly number[] | readonly bigint[] | readonly boolean[] | readonly string[], dims?: readonly number[]);
-  constructor(data: TensorDataType, dims?: readonly number[]);
+  constructor(data: TensorDataType | readonly number[] | readonly boolean[] | readonly string[], dims?: readonly number[]);
   constructor(a: unknown, b?: unknown, c?: unknown) {
     let type: string;
     let data: unknown;
@@ -60,20 +65,52 @@ export class Tensor {
       dims = b as readonly number[] | undefined;
       type = inferType(data);
     }
-    if (!PUBLIC_TYPES.has(type)) throw new InputError(`Tensor: unsupported type '${type}'`);
+    if (!PUBLIC_TYPES.has(type)) {
+      throw new InputError(`Tensor: unsupported type '${type}'`, { expected: [...PUBLIC_TYPES].join(', '), actual: String(type) });
+    }
     this.type = type as TensorType;
-    this.data = toPublicData(this.type, data);
-    this.dims = dims ? [...dims] : [this.data.length];
+    const stored = toPublicData(this.type, data);
+    if (dims !== undefined && !(Array.isArray(dims) || ArrayBuffer.isView(dims))) {
+      throw new InputError(`Tensor: dims must be an array of integers, got ${typeof dims}`, { expected: 'number[]', actual: typeof dims });
+    }
+    this.dims = dims ? Array.from(dims) : [stored.length];
     for (const d of this.dims) {
-      if (!Number.isInteger(d) || d < 0) throw new InputError(`Tensor: invalid dims [${this.dims.join(',')}]`);
+      if (!Number.isSafeInteger(d) || d < 0) throw new InputError(`Tensor: invalid dims [${this.dims.join(',')}]`, { expected: 'non-negative integers', actual: `[${this.dims.join(',')}]` });
     }
-    if (sizeOf(this.dims) !== this.data.length) {
-      throw new InputError(`Tensor: data has ${this.data.length} elements but dims [${this.dims.join(',')}] need ${sizeOf(this.dims)}`);
+    if (sizeOf(this.dims) !== stored.length) {
+      throw new InputError(`Tensor: data has ${stored.length} elements but dims [${this.dims.join(',')}] need ${sizeOf(this.dims)}`, {
+        expected: `${sizeOf(this.dims)} elements`,
+        actual: `${stored.length} elements`,
+      });
     }
+    this.cpuData = stored;
+    this.size = stored.length;
   }
 
-  get size(): number {
-    return this.data.length;
+  /** The elements (throws once the tensor is disposed). */
+  get data(): TensorDataType {
+    if (this.cpuData === undefined) throw new InputError('Tensor: the data was disposed', { expected: 'a live Tensor', actual: 'a disposed Tensor' });
+    return this.cpuData;
+  }
+
+  /** 'cpu', or 'none' after dispose(). */
+  get location(): DataLocation {
+    return this.cpuData === undefined ? 'none' : 'cpu';
+  }
+
+  /**
+   * The data, as onnxruntime's async getData(): already on the CPU, so it resolves at once. With `releaseData`,
+   * the tensor lets go of it (as dispose() does) and the caller owns the array.
+   */
+  async getData(releaseData?: boolean): Promise<TensorDataType> {
+    const data = this.data;
+    if (releaseData) this.dispose();
+    return data;
+  }
+
+  /** Drops the reference to the data; `data` then throws and `location` is 'none'. */
+  dispose(): void {
+    this.cpuData = undefined;
   }
 
   /** Same data, new dims (no copy). */
@@ -94,7 +131,10 @@ function inferType(data: unknown): string {
   if (data instanceof BigInt64Array) return 'int64';
   if (data instanceof BigUint64Array) return 'uint64';
   if (Array.isArray(data) && data.every((x) => typeof x === 'string')) return 'string';
-  throw new InputError('Tensor: cannot infer the type of this data; pass the type explicitly');
+  if (Array.isArray(data) && data.every((x) => typeof x === 'boolean')) return 'bool';
+  // onnxruntime reads a plain number[] as float32.
+  if (Array.isArray(data) && data.every((x) => typeof x === 'number')) return 'float32';
+  throw new InputError('Tensor: cannot infer the type of this data; pass the type explicitly', { expected: 'a typed array, number[], boolean[] or string[]', actual: describe(data) });
 }
 
 const PUBLIC_CTORS: Record<string, new (n: number) => Exclude<TensorDataType, string[]>> = {
@@ -121,7 +161,15 @@ function toPublicData(type: TensorType, data: unknown): TensorDataType {
   }
   const Ctor = PUBLIC_CTORS[type]!;
   if (data instanceof Ctor) return data as TensorDataType;
-  if (!(Array.isArray(data) || ArrayBuffer.isView(data))) throw new InputError(`Tensor: data for '${type}' must be an array or typed array`);
+  if (!(Array.isArray(data) || ArrayBuffer.isView(data))) {
+    throw new InputError(`Tensor: data for '${type}' must be an array or a ${Ctor.name}, got ${describe(data)}`, { expected: Ctor.name, actual: describe(data) });
+  }
+  // A typed array of another kind is refused, as onnxruntime does (a Float64Array for float32 would silently lose
+  // precision and double the copy); int64/uint64 also accept an Int32Array/Uint32Array, converted.
+  const widening = (type === 'int64' || type === 'uint64') && (data instanceof Int32Array || data instanceof Uint32Array);
+  if (ArrayBuffer.isView(data) && !widening) {
+    throw new InputError(`Tensor: a ${type} tensor's data must be a ${Ctor.name} (or a plain array), got ${describe(data)}`, { expected: Ctor.name, actual: describe(data) });
+  }
   const src = data as ArrayLike<number | bigint | boolean>;
   const out = new Ctor(src.length);
   const big = out instanceof BigInt64Array || out instanceof BigUint64Array;
@@ -133,6 +181,11 @@ function toPublicData(type: TensorType, data: unknown): TensorDataType {
     } else (out as Float32Array)[i] = Number(v);
   }
   return out as TensorDataType;
+}
+
+function describe(x: unknown): string {
+  if (x === null || x === undefined) return String(x);
+  return typeof x === 'object' ? ((x as object).constructor?.name ?? 'object') : typeof x;
 }
 
 /** Public tensor -> internal storage (float16/bfloat16 widened to float32). */
@@ -162,4 +215,11 @@ export function fromTensorData(t: TensorData): Tensor {
   if (t.dtype === 'int4') return new Tensor('int8', t.data as Int8Array, t.shape);
   if (t.dtype === 'uint4') return new Tensor('uint8', t.data as Uint8Array, t.shape);
   return new Tensor(t.dtype as TensorType, t.data as TensorDataType, t.shape);
+}
+
+/** onnxruntime-common's type names under the class: `ort.Tensor.Type`, `ort.Tensor.DataType`, `ort.Tensor.DataLocation`. */
+export declare namespace Tensor {
+  type Type = TensorType;
+  type DataType = TensorDataType;
+  type DataLocation = import('./tensor.js').DataLocation;
 }
