@@ -105,6 +105,13 @@ export interface Int8Kernels {
   /** As gemmColChannels with a float32 output f32(f32(acc + bias)·mult) (ldy in elements; zp, lo, hi unused). */
   readonly gemmColChannelsF32: Qs8GemmKernel;
   readonly packCols: Qs8PackKernel;
+  /** The exact int32 accumulators, ldy in elements (MatMulInteger, ConvInteger): bias, mult, zp, lo, hi unused. */
+  readonly gemmI32: Qs8GemmKernel;
+  readonly gemmI32RowsOuter: Qs8GemmKernel;
+  /** f32(f32(f32(acc)·mult) + bias) with float32 bias and mult per column / per row, ldy in elements. */
+  readonly gemmAffineCols: Qs8GemmKernel;
+  readonly gemmAffineRows: Qs8GemmKernel;
+  readonly gemmAffineRowsRowsOuter: Qs8GemmKernel;
 }
 
 export function qs8GemmName(axis: ChannelAxis): string {
@@ -112,6 +119,10 @@ export function qs8GemmName(axis: ChannelAxis): string {
 }
 export const QS8_PACK_NAME = 'qs8_pack_cols_x8c2__wasmsimd';
 export const QS8_GEMM_F32_NAME = `qs8_gemm_${QS8_TILE_ROWS}x${QS8_TILE_COLS}c2__wasmsimd_dot16x2_colf32`;
+export const QS8_GEMM_I32_NAME = `qs8_gemm_${QS8_TILE_ROWS}x${QS8_TILE_COLS}c2__wasmsimd_dot16x2_i32`;
+export function qs8GemmAffineName(axis: ChannelAxis): string {
+  return `qs8_gemm_${QS8_TILE_ROWS}x${QS8_TILE_COLS}c2__wasmsimd_dot16x2_${axis === 'rows' ? 'row' : 'col'}affine`;
+}
 
 /** 1.5·2^23: adding and subtracting it rounds an f32 below 2^22 in magnitude to the nearest even integer. */
 const ROUND_MAGIC_F32 = 12582912;
@@ -127,7 +138,14 @@ const INTERLEAVE_LOW = [0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23];
  */
 export type GemmOrder = 'colsOuter' | 'rowsOuter';
 
-function emitGemm(axis: ChannelAxis, output: 'q8' | 'f32' = 'q8', order: GemmOrder = 'colsOuter'): FunctionBuilder {
+/**
+ * What the GEMM's store writes per output: 'q8' requantized bytes, 'f32' f32(f32(acc + bias)·mult), 'i32' the exact
+ * int32 accumulator (MatMulInteger, ConvInteger; bias and mult unread), 'f32affine' f32(f32(f32(acc)·mult) + bias)
+ * with a float32 bias (the Cast → Mul → Add epilogue of a dynamically quantized MatMul / Conv, in the graph's order).
+ */
+export type GemmOutput = 'q8' | 'f32' | 'i32' | 'f32affine';
+
+function emitGemm(axis: ChannelAxis, output: GemmOutput = 'q8', order: GemmOrder = 'colsOuter'): FunctionBuilder {
   const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32, I32, I32, I32, F32, F32, F32]);
   const [M, N, KP, a, b, y, ldy, bias, mult, zp, lo, hi] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
   const cb = f.local(I32), c0 = f.local(I32), m0 = f.local(I32), ap = f.local(I32), bp = f.local(I32), k = f.local(I32);
@@ -144,7 +162,7 @@ function emitGemm(axis: ChannelAxis, output: 'q8' | 'f32' = 'q8', order: GemmOrd
   f.get(hi).simd('f32x4.splat').set(hiv);
   const columnSetup = () => {
     minInto(f, c0, local(cb), (g) => g.get(N).i32(QS8_TILE_COLS).op('i32.sub'));
-    if (axis === 'cols') {
+    if (axis === 'cols' && output !== 'i32') {
       for (let h = 0; h < 2; h++) {
         f.get(bias).get(c0).i32(2).op('i32.shl').op('i32.add').v128Load(16 * h, 2).set(colBias[h]!);
         f.get(mult).get(c0).i32(2).op('i32.shl').op('i32.add').v128Load(16 * h, 2).set(colMult[h]!);
@@ -174,12 +192,27 @@ function emitGemm(axis: ChannelAxis, output: 'q8' | 'f32' = 'q8', order: GemmOrd
       if (r > 0) f.get(m0).i32(r).op('i32.add').get(M).op('i32.lt_s').if();
       // yRow = y + ((m0 + r)·ldy + c0)·elementBytes
       f.get(y).get(m0).i32(r).op('i32.add').get(ldy).op('i32.mul').get(c0).op('i32.add');
-      if (output === 'f32') f.i32(2).op('i32.shl');
+      if (output !== 'q8') f.i32(2).op('i32.shl');
       f.op('i32.add').set(yRow);
       if (output === 'q8') f.get(yRow);
       for (let h = 0; h < 2; h++) {
-        if (output === 'f32') f.get(yRow);
+        if (output !== 'q8') f.get(yRow);
         f.get(acc[2 * r + h]!);
+        if (output === 'i32') {
+          f.v128Store(16 * h, 0);
+          continue;
+        }
+        const rowParam = (base: number) => f.get(base).get(m0).i32(2).op('i32.shl').op('i32.add').simdMem('v128.load32_splat', 4 * r);
+        if (output === 'f32affine') {
+          f.simd('f32x4.convert_i32x4_s');
+          if (axis === 'cols') f.get(colMult[h]!);
+          else rowParam(mult);
+          f.simd('f32x4.mul');
+          if (axis === 'cols') f.get(colBias[h]!);
+          else rowParam(bias);
+          f.simd('f32x4.add').v128Store(16 * h, 0);
+          continue;
+        }
         if (axis === 'cols') f.get(colBias[h]!);
         else f.get(bias).get(m0).i32(2).op('i32.shl').op('i32.add').simdMem('v128.load32_splat', 4 * r);
         f.simd('i32x4.add');
@@ -589,6 +622,11 @@ export const INT8_KERNELS: WasmModuleSpec<Int8Kernels> = {
     m.addFunction(emitGemm('rows', 'q8', 'rowsOuter'), `${qs8GemmName('rows')}_rows_outer`);
     m.addFunction(emitGemm('cols'), qs8GemmName('cols'));
     m.addFunction(emitGemm('cols', 'f32'), QS8_GEMM_F32_NAME);
+    m.addFunction(emitGemm('cols', 'i32'), QS8_GEMM_I32_NAME);
+    m.addFunction(emitGemm('cols', 'i32', 'rowsOuter'), `${QS8_GEMM_I32_NAME}_rows_outer`);
+    m.addFunction(emitGemm('cols', 'f32affine'), qs8GemmAffineName('cols'));
+    m.addFunction(emitGemm('rows', 'f32affine'), qs8GemmAffineName('rows'));
+    m.addFunction(emitGemm('rows', 'f32affine', 'rowsOuter'), `${qs8GemmAffineName('rows')}_rows_outer`);
     m.addFunction(emitPackCols(), QS8_PACK_NAME);
     for (const [K, S] of QS8_DEPTHWISE_SHAPES) {
       m.addFunction(emitDepthwise(K, S), qs8DepthwiseName(K, S));
@@ -624,6 +662,11 @@ export const INT8_KERNELS: WasmModuleSpec<Int8Kernels> = {
       gemmRowChannelsRowsOuter: e[`${qs8GemmName('rows')}_rows_outer`] as Qs8GemmKernel,
       gemmColChannels: e[qs8GemmName('cols')] as Qs8GemmKernel,
       gemmColChannelsF32: e[QS8_GEMM_F32_NAME] as Qs8GemmKernel,
+      gemmI32: e[QS8_GEMM_I32_NAME] as Qs8GemmKernel,
+      gemmI32RowsOuter: e[`${QS8_GEMM_I32_NAME}_rows_outer`] as Qs8GemmKernel,
+      gemmAffineCols: e[qs8GemmAffineName('cols')] as Qs8GemmKernel,
+      gemmAffineRows: e[qs8GemmAffineName('rows')] as Qs8GemmKernel,
+      gemmAffineRowsRowsOuter: e[`${qs8GemmAffineName('rows')}_rows_outer`] as Qs8GemmKernel,
       packCols: e[QS8_PACK_NAME] as Qs8PackKernel,
     };
   },

@@ -1,0 +1,121 @@
+/**
+ * Every dynamic-int8 / QDQ variant on wasm against its JS reference, bit for bit (rtol = atol = 0), over odd
+ * shapes: M = 1, K not a multiple of 16 (and odd), N under 8, 13 channels, 7×5 images, batch 2, per-row /
+ * per-column / per-channel zero points. The integer outputs are exact; the float ones follow the same float32
+ * steps, so they are equal too.
+ */
+import type { DType, TensorData } from '../src/dtype.js';
+import { ModelBuilder } from './onnx-builder.js';
+import { checkVariants, type VariantCase } from './variant-tester.js';
+
+/** A small deterministic generator (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function ints(dtype: 'uint8' | 'int8', shape: number[], seed: number): TensorData {
+  const r = rng(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = dtype === 'uint8' ? new Uint8Array(n) : new Int8Array(n);
+  for (let i = 0; i < n; i++) data[i] = dtype === 'uint8' ? Math.floor(r() * 256) : Math.floor(r() * 256) - 128;
+  return { dtype, shape, data };
+}
+
+function floats(shape: number[], seed: number, scale = 1, offset = 0): TensorData {
+  const r = rng(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i++) data[i] = (r() * 2 - 1) * scale + offset;
+  return { dtype: 'float32', shape, data };
+}
+
+const EXACT = { rtol: 0, atol: 0 };
+
+// ---- DynamicQuantizeLinear ----
+function dqlCase(name: string, shape: number[], seed: number, scale = 1, offset = 0): VariantCase {
+  const m = new ModelBuilder();
+  m.input('x', 'float32', shape);
+  m.node('DynamicQuantizeLinear', ['x'], {}, { outputs: ['y', 'ys', 'yz'] });
+  m.output('y');
+  m.output('ys');
+  m.output('yz');
+  return { name, model: m, feeds: { x: floats(shape, seed, scale, offset) }, ...EXACT };
+}
+
+checkVariants('DynamicQuantizeLinear', [
+  dqlCase('1 element', [1], 1),
+  dqlCase('13 elements (tail of 1)', [13], 2),
+  dqlCase('[2, 7, 5] mixed signs', [2, 7, 5], 3, 3),
+  dqlCase('all positive (zero point 0)', [4, 33], 4, 1, 2),
+  dqlCase('all negative (zero point 255)', [3, 11], 5, 1, -2),
+  dqlCase('[128, 64] wide range', [128, 64], 6, 100),
+  (() => {
+    const c = dqlCase('all zero (scale 1)', [9], 7);
+    c.feeds.x = { dtype: 'float32', shape: [9], data: new Float32Array(9) };
+    return c;
+  })(),
+  (() => {
+    // Ties: x / scale lands on k + 0.5 (range 255 → scale 1, values at halves) round to even.
+    const c = dqlCase('ties round half to even', [12], 8);
+    c.feeds.x = { dtype: 'float32', shape: [12], data: Float32Array.from([0, 255, 0.5, 1.5, 2.5, 3.5, 100.5, 101.5, 254.5, 7.5, 8.5, 9]) };
+    return c;
+  })(),
+]);
+
+// ---- MatMulInteger ----
+interface MmiSpec {
+  a: number[];
+  K: number;
+  N: number;
+  aType?: 'uint8' | 'int8';
+  bType?: 'uint8' | 'int8';
+  aZp?: 'none' | 'tensor' | 'row';
+  bZp?: 'none' | 'tensor' | 'col';
+  expect?: string;
+}
+
+function mmiCase(name: string, s: MmiSpec, seed: number): VariantCase {
+  const aType = s.aType ?? 'uint8';
+  const bType = s.bType ?? 'int8';
+  const m = new ModelBuilder();
+  const aShape = [...s.a, s.K];
+  m.input('a', aType, aShape);
+  m.initializer('b', ints(bType, [s.K, s.N], seed + 1));
+  const inputs = ['a', 'b'];
+  const feeds: Record<string, TensorData> = { a: ints(aType, aShape, seed) };
+  const M = s.a[s.a.length - 1] ?? 1;
+  const aZp = s.aZp ?? 'tensor';
+  if (aZp === 'none') inputs.push('');
+  else {
+    m.input('azp', aType, aZp === 'row' ? [M] : []);
+    inputs.push('azp');
+    feeds.azp = ints(aType, aZp === 'row' ? [M] : [], seed + 2);
+  }
+  const bZp = s.bZp ?? 'none';
+  if (bZp !== 'none') {
+    m.initializer('bzp', ints(bType, bZp === 'col' ? [s.N] : [], seed + 3));
+    inputs.push('bzp');
+  }
+  m.node('MatMulInteger', inputs, {}, { outputs: ['y'] });
+  m.output('y');
+  return { name, model: m, feeds, expectVariant: s.expect ?? '_matmulinteger__wasmsimd', ...EXACT };
+}
+
+checkVariants('MatMulInteger', [
+  mmiCase('u8 x i8, M=1, K=13, N=8', { a: [1], K: 13, N: 8 }, 10),
+  mmiCase('u8 x i8, 7x5 by 5x9', { a: [7], K: 5, N: 9 }, 11),
+  mmiCase('u8 x u8, K=1, N=1', { a: [3], K: 1, N: 1, bType: 'uint8' }, 12),
+  mmiCase('u8 x i8, N=3 (padded to 8)', { a: [5], K: 17, N: 3 }, 13),
+  mmiCase('u8 x u8, batch 2, per-row a zero point', { a: [2, 6], K: 31, N: 13, bType: 'uint8', aZp: 'row' }, 14),
+  mmiCase('u8 x i8, per-column b zero point, K=100', { a: [2, 3, 4], K: 100, N: 24, bZp: 'col' }, 15),
+  mmiCase('u8 x u8, per-tensor both, no a zp', { a: [9], K: 64, N: 40, bType: 'uint8', aZp: 'none', bZp: 'tensor' }, 16),
+  mmiCase('i8 x i8, M=1, K=7, N=16', { a: [1], K: 7, N: 16, aType: 'int8' }, 17),
+  mmiCase('u8 x i8, 33x129 by 129x65 extremes', { a: [33], K: 129, N: 65, bZp: 'col' }, 18),
+]);
