@@ -119,3 +119,48 @@ checkVariants('MatMulInteger', [
   mmiCase('i8 x i8, M=1, K=7, N=16', { a: [1], K: 7, N: 16, aType: 'int8' }, 17),
   mmiCase('u8 x i8, 33x129 by 129x65 extremes', { a: [33], K: 129, N: 65, bZp: 'col' }, 18),
 ]);
+
+// ---- ConvInteger ----
+interface ConvSpec {
+  x: number[];
+  w: number[];
+  attrs?: Record<string, number[] | number>;
+  wType?: 'uint8' | 'int8';
+  xZp?: boolean;
+  wZp?: 'none' | 'tensor' | 'channel';
+  expect?: string;
+}
+
+function convCase(name: string, s: ConvSpec, seed: number): VariantCase {
+  const wType = s.wType ?? 'uint8';
+  const m = new ModelBuilder();
+  m.input('x', 'uint8', s.x);
+  m.initializer('w', ints(wType, s.w, seed + 1));
+  const feeds: Record<string, TensorData> = { x: ints('uint8', s.x, seed) };
+  const inputs = ['x', 'w'];
+  if (s.xZp ?? true) {
+    m.input('xzp', 'uint8', []);
+    feeds.xzp = ints('uint8', [], seed + 2);
+    inputs.push('xzp');
+  } else inputs.push('');
+  const wZp = s.wZp ?? 'tensor';
+  if (wZp !== 'none') {
+    m.initializer('wzp', ints(wType, wZp === 'channel' ? [s.w[0]!] : [], seed + 3));
+    inputs.push('wzp');
+  }
+  m.node('ConvInteger', inputs, s.attrs ?? {}, { outputs: ['y'] });
+  m.output('y');
+  return { name, model: m, feeds, expectVariant: s.expect ?? '_convinteger__wasmsimd', ...EXACT };
+}
+
+checkVariants('ConvInteger', [
+  convCase('13 ch 7x5, 3x3 pads 1, u8 x u8', { x: [1, 13, 7, 5], w: [6, 13, 3, 3], attrs: { pads: [1, 1, 1, 1] } }, 20),
+  convCase('batch 2, 1x1 pointwise, u8 x i8, per-channel zero point', { x: [2, 13, 4, 4], w: [9, 13, 1, 1], wType: 'int8', wZp: 'channel' }, 21),
+  convCase('stride 2, asymmetric pads, 16x12', { x: [1, 3, 16, 12], w: [8, 3, 3, 3], attrs: { strides: [2, 2], pads: [0, 1, 1, 0] } }, 22),
+  convCase('group 2, 5x5, no x zero point', { x: [1, 4, 9, 9], w: [6, 2, 5, 5], attrs: { group: 2, pads: [2, 2, 2, 2] }, xZp: false }, 23),
+  convCase('depthwise 13 ch 3x3 s1, per-channel zero point', { x: [2, 13, 10, 10], w: [13, 1, 3, 3], attrs: { group: 13, pads: [1, 1, 1, 1] }, wZp: 'channel' }, 24),
+  convCase('depthwise 3x3 s2, int8 weights', { x: [1, 8, 17, 17], w: [8, 1, 3, 3], wType: 'int8', attrs: { group: 8, strides: [2, 2], pads: [1, 1, 1, 1] } }, 25),
+  convCase('1-D convolution, K=3 x 13 ch', { x: [2, 13, 20], w: [7, 13, 3] }, 26),
+  convCase('dilation 2, no w zero point', { x: [1, 5, 12, 12], w: [4, 5, 3, 3], attrs: { dilations: [2, 2] }, wZp: 'none' }, 27),
+  convCase('1x1 image 1x1 kernel (P = 1: reference)', { x: [1, 13, 1, 1], w: [5, 13, 1, 1], expect: '' }, 28),
+]);

@@ -16,8 +16,14 @@ export interface WasmQLinearConv {
   readonly detail: string;
   /** The weight data: held so the uploaded panels (freed when it is collected) live as long as the kernel. */
   readonly source: object;
-  run(x: Int8Like, zx: number, y: Int8Like, yZp: number, bias: Int32Array | undefined, multipliers: Float32Array): boolean;
+  run(x: Int8Like, zx: number, y: Int8Like | Int32Array | Float32Array, yZp: number, bias: ArrayLike<number> | undefined, multipliers: ArrayLike<number>): boolean;
 }
+
+/**
+ * What the convolution's GEMM store writes: requantized bytes (QLinearConv), the exact int32 accumulators
+ * (ConvInteger), or f32(f32(f32(acc)·mult[m]) + bias[m]) with a float bias (the fused ConvInteger → Cast → Mul → Add).
+ */
+export type ConvOutputMode = 'q8' | 'i32' | 'f32affine';
 
 /**
  * QLinearConv (and the fused QDQ convolution) on the wasm int8 GEMM, per (batch n, group g):
@@ -29,7 +35,7 @@ export interface WasmQLinearConv {
  * 8 output positions, a reduction deep enough to overflow int32, a depthwise shape without a generated kernel.
  */
 export function planWasmQLinearConv(
-  ctx: PrepareContext, wIndex: number, wZpIndex: number, lo: number, hi: number,
+  ctx: PrepareContext, wIndex: number, wZpIndex: number, lo: number, hi: number, output: ConvOutputMode = 'q8',
 ): WasmQLinearConv | undefined {
   const wasm = ctx.options.wasm;
   const kernels = int8Kernels(wasm);
@@ -50,7 +56,7 @@ export function planWasmQLinearConv(
   const Kg = Cg * KS;
   const inPlane = sizeOf(geom.inSize);
   const map = im2colIndexMap(geom);
-  if (Cg === 1 && Mg === 1) {
+  if (Cg === 1 && Mg === 1 && output === 'q8') {
     const key = `${geom.kernel[0]}x${geom.kernel[1]}s${geom.strides[0]}`;
     const depthwise = kernels.depthwise[key];
     const depthwiseDot = kernels.depthwiseDot[key];
@@ -84,14 +90,21 @@ export function planWasmQLinearConv(
   const KP = kPairs(Kg);
   // Loop order, measured (bench: resnet18's 3×3 layers): row panels outside when the activation panels outweigh
   // the weights (64 ch, 56×56: 2.37 vs 2.58 ms), column blocks outside otherwise (512 ch, 7×7: 2.64 vs 2.88 ms).
-  const gemm = colPanelBytes(Kg, P) > groupBytes ? kernels.gemmRowChannelsRowsOuter : kernels.gemmRowChannels;
+  const rowsOuter = colPanelBytes(Kg, P) > groupBytes;
+  const gemm = output === 'q8'
+    ? rowsOuter ? kernels.gemmRowChannelsRowsOuter : kernels.gemmRowChannels
+    : output === 'i32'
+      ? rowsOuter ? kernels.gemmI32RowsOuter : kernels.gemmI32
+      : rowsOuter ? kernels.gemmAffineRowsRowsOuter : kernels.gemmAffineRows;
+  const elementBytes = output === 'q8' ? 1 : 4;
   const detail = `wasm qs8 gemm 4x8c2${pointwise ? ', 1x1 read in place' : wasmIm2col !== undefined ? ', im2col in wasm' : ', im2col in js'}`;
   return {
     detail: `${detail} (js for views outside wasm memory)`,
     source: wData,
     run(xData, zx, y, yZp, bias, multipliers) {
       if (!inWasmMemory(wasm, xData, y)) return false;
-      params.write(bias, 1, multipliers);
+      if (output === 'q8') params.write(bias, 1, multipliers);
+      else if (output === 'f32affine') params.writeFloat(bias, 1, multipliers);
       const flip = signed ? 0 : 0x80;
       const shift = signed ? zx : zx - 128;
       const padded = wasm.scratch;
@@ -110,7 +123,7 @@ export function planWasmQLinearConv(
           }
           kernels.packCols(src, P, Kg, P, flip, shift, panels);
           gemm(
-            Mg, P, KP, weights + g * groupBytes, panels, y.byteOffset + (n * M + g * Mg) * P, P,
+            Mg, P, KP, weights + g * groupBytes, panels, y.byteOffset + (n * M + g * Mg) * P * elementBytes, P,
             params.biasOffset + 4 * g * Mg, params.multOffset + 4 * g * Mg, yZp, lo, hi,
           );
         }
