@@ -6,6 +6,7 @@ import { fuseGelu } from './fuse-gelu.js';
 import { fuseLayerNorm } from './fuse-layernorm.js';
 import { fuseMatMulAdd } from './fuse-matmul-add.js';
 import { fuseQdq } from './fuse-qdq.js';
+import { fuseIntegerToFloat } from './fuse-integer-to-float.js';
 import { fuseActivation } from './fuse-activation.js';
 import { fuseSoftmaxScale } from './fuse-softmax-scale.js';
 import { foldConvMulAdd } from './fold-conv-mul-add.js';
@@ -13,7 +14,7 @@ import { foldTranspose } from './fold-transpose.js';
 
 export {
   eliminateDeadCode, eliminateIdentity, foldBatchNorm, fuseGelu, fuseLayerNorm, fuseMatMulAdd,
-  fuseActivation, foldConvMulAdd, foldTranspose, fuseQdq,
+  fuseActivation, foldConvMulAdd, foldTranspose, fuseQdq, fuseIntegerToFloat,
 };
 
 /**
@@ -27,7 +28,7 @@ export {
  * into attributes). Graph input and output names are kept.
  */
 export function runBasicPasses(graph: Graph): Graph {
-  const folded = foldConvMulAdd(foldBatchNorm(fuseQdq(eliminateIdentity(foldTranspose(graph)))));
+  const folded = foldConvMulAdd(foldBatchNorm(fuseIntegerToFloat(fuseQdq(eliminateIdentity(foldTranspose(graph))))));
   const fused = fuseSoftmaxScale(fuseActivation(fuseMatMulAdd(fuseGelu(fuseLayerNorm(folded)))));
   return eliminateDeadCode(fused);
 }

@@ -1,9 +1,9 @@
-import { sizeOf, type TensorType } from '../../dtype.js';
+import type { TensorType } from '../../dtype.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import {
   chooseVariant, jsFallbacks, ranOnWasm, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef,
 } from '../kernel.js';
-import { WasmQuantParams, dynamicInt8Kernels } from './dynamic-int8.wasm.js';
+import { WasmQuantParams, dynamicInt8Kernels, type DynamicInt8Kernels } from './dynamic-int8.wasm.js';
 import { inWasmMemory } from './igemm-wasm.js';
 import { quantizeToRange, roundHalfEven } from './rounding.js';
 
@@ -69,7 +69,6 @@ function prepareWasm(p: DqlProblem, ctx: PrepareContext): PreparedKernel {
   const reference = prepareReference(p);
   const params = new WasmQuantParams(wasm, 1);
   const fallbacks = jsFallbacks();
-  const n = sizeOf(p.x.shape);
   const scaleOut = new Float32Array(1);
   return {
     outputs: p.outputs,
@@ -82,16 +81,27 @@ function prepareWasm(p: DqlProblem, ctx: PrepareContext): PreparedKernel {
         reference.run(inputs, outputs, scratch);
         return;
       }
-      kernels.minMax(xs.byteOffset, n, params.minMax);
-      const range = params.readMinMax();
-      const { scale, zeroPoint } = uint8ParamsOfRange(range[0]!, range[1]!);
-      scaleOut[0] = scale;
-      params.write(scaleOut, [zeroPoint]);
-      kernels.quantize(xs.byteOffset, y.byteOffset, 1, 1, n, params.scales, params.zeroPoints, 0, 255);
+      const { scale, zeroPoint } = quantizeDynamicOnWasm(kernels, params, xs, y, scaleOut);
       if (outputs[1] !== undefined) (outputs[1] as Float32Array)[0] = scale;
       if (outputs[2] !== undefined) (outputs[2] as Uint8Array)[0] = zeroPoint;
     },
   };
+}
+
+/**
+ * DynamicQuantizeLinear of x (in wasm memory) into y (n bytes in wasm memory): f32_minmax, the parameters in JS,
+ * q8_quantize_axis. `params` is a one-value WasmQuantParams, `scaleOut` a one-float scratch.
+ */
+export function quantizeDynamicOnWasm(
+  kernels: DynamicInt8Kernels, params: WasmQuantParams, x: Float32Array, y: Uint8Array, scaleOut: Float32Array,
+): { scale: number; zeroPoint: number } {
+  kernels.minMax(x.byteOffset, x.length, params.minMax);
+  const range = params.readMinMax();
+  const q = uint8ParamsOfRange(range[0]!, range[1]!);
+  scaleOut[0] = q.scale;
+  params.write(scaleOut, [q.zeroPoint]);
+  kernels.quantize(x.byteOffset, y.byteOffset, 1, 1, x.length, params.scales, params.zeroPoints, 0, 255);
+  return q;
 }
 
 const VARIANTS: readonly VariantDef<DqlProblem>[] = [
