@@ -164,3 +164,77 @@ checkVariants('ConvInteger', [
   convCase('dilation 2, no w zero point', { x: [1, 5, 12, 12], w: [4, 5, 3, 3], attrs: { dilations: [2, 2] }, wZp: 'none' }, 27),
   convCase('1x1 image 1x1 kernel (P = 1: reference)', { x: [1, 13, 1, 1], w: [5, 13, 1, 1], expect: '' }, 28),
 ]);
+
+// ---- QuantizeLinear / DequantizeLinear (QDQ) ----
+interface QdqSpec {
+  shape: number[];
+  type: 'uint8' | 'int8';
+  /** Per-axis along this axis; undefined: per tensor. */
+  axis?: number;
+  zp?: boolean;
+  /** Scale and zero point fed at run time instead of initializers. */
+  runtimeParams?: boolean;
+}
+
+function qdqCase(op: 'QuantizeLinear' | 'DequantizeLinear', name: string, s: QdqSpec, seed: number): VariantCase {
+  const m = new ModelBuilder({ opset: 13 });
+  const feeds: Record<string, TensorData> = {};
+  const D = s.axis === undefined ? [] : [s.shape[s.axis < 0 ? s.axis + s.shape.length : s.axis]!];
+  const scale = floats(D, seed + 1, 0.02, 0.03);
+  const zp = ints(s.type, D, seed + 2);
+  if (op === 'QuantizeLinear') {
+    m.input('x', 'float32', s.shape);
+    feeds.x = floats(s.shape, seed, 5);
+  } else {
+    m.input('x', s.type, s.shape);
+    feeds.x = ints(s.type, s.shape, seed);
+  }
+  const param = (n: string, t: TensorData) => {
+    if (s.runtimeParams) {
+      m.input(n, t.dtype as DType, t.shape);
+      feeds[n] = t;
+    } else m.initializer(n, t);
+    return n;
+  };
+  const inputs = ['x', param('scale', scale)];
+  if (s.zp ?? true) inputs.push(param('zp', zp));
+  else if (op === 'QuantizeLinear' && s.type === 'int8') {
+    // Without a zero point QuantizeLinear outputs uint8; an int8 case needs it.
+    inputs.push(param('zp', { dtype: 'int8', shape: D, data: new Int8Array(zp.data.length) }));
+  }
+  m.node(op, inputs, s.axis === undefined ? {} : { axis: s.axis }, { outputs: ['y'] });
+  m.output('y');
+  return { name, model: m, feeds, expectVariant: op === 'QuantizeLinear' ? '_quantizelinear_' : '_dequantizelinear_f32__wasmsimd', ...EXACT };
+}
+
+const QDQ_SPECS: [string, QdqSpec][] = [
+  ['u8 per tensor, 13 elements', { shape: [13], type: 'uint8' }],
+  ['i8 per tensor, [2, 7, 5]', { shape: [2, 7, 5], type: 'int8' }],
+  ['u8 per tensor, no zero point, 1 element', { shape: [1], type: 'uint8', zp: false }],
+  ['u8 per axis 1, 13 channels 7x5, batch 2', { shape: [2, 13, 7, 5], type: 'uint8', axis: 1 }],
+  ['i8 per axis 0 (weights), [6, 3, 3, 3]', { shape: [6, 3, 3, 3], type: 'int8', axis: 0 }],
+  ['i8 per last axis (inner 1), [5, 9]', { shape: [5, 9], type: 'int8', axis: -1 }],
+  ['u8 per tensor, scale and zero point fed at run', { shape: [3, 33], type: 'uint8', runtimeParams: true }],
+  ['i8 per axis 1, fed at run, [1, 4, 1, 1]', { shape: [1, 4, 1, 1], type: 'int8', axis: 1, runtimeParams: true }],
+];
+
+checkVariants('QuantizeLinear', QDQ_SPECS.map(([name, s], i) => {
+  const c = qdqCase('QuantizeLinear', name, s, 40 + i);
+  c.expectVariant = `f32_quantizelinear_${s.type === 'int8' ? 'i8' : 'u8'}__wasmsimd`;
+  return c;
+}));
+checkVariants('DequantizeLinear', QDQ_SPECS.map(([name, s], i) => qdqCase('DequantizeLinear', name, s, 60 + i)));
+
+checkVariants('QuantizeLinear', [
+  (() => {
+    // scale 0.5: x / scale lands on halves (ties to even), huge values saturate, NaN becomes 0.
+    const m = new ModelBuilder({ opset: 13 });
+    m.input('x', 'float32', [14]);
+    m.initializer('scale', { dtype: 'float32', shape: [], data: Float32Array.of(0.5) });
+    m.initializer('zp', { dtype: 'int8', shape: [], data: Int8Array.of(3) });
+    m.node('QuantizeLinear', ['x', 'scale', 'zp'], {}, { outputs: ['y'] });
+    m.output('y');
+    const x = Float32Array.of(0.25, 0.75, 1.25, -0.25, -0.75, -1.25, 1e30, -1e30, NaN, 63.25, -65.25, 62.75, 2 ** 22, -(2 ** 23));
+    return { name: 'ties, saturation and NaN (i8)', model: m, feeds: { x: { dtype: 'float32', shape: [14], data: x } }, expectVariant: 'f32_quantizelinear_i8__wasmsimd', ...EXACT } as VariantCase;
+  })(),
+]);
