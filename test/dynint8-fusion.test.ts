@@ -24,11 +24,28 @@ function qkvModel(xShape: number[], K: number, N: number): ModelBuilder {
   return m;
 }
 
-function convModel(x: number[], spec: Parameters<typeof addDynamicConv>[2]): ModelBuilder {
+/** One dynamic Conv, optionally followed by Relu or Clip(0, 6) (folded into the fused kernel's store). */
+function convModel(x: number[], spec: Parameters<typeof addDynamicConv>[2], act?: 'relu' | 'clip'): ModelBuilder {
   const m = new ModelBuilder({ opset: 13 });
   m.input('x', 'float32', x);
   const q = addDynamicQuantize(m, 'x', 'x');
-  m.output(addDynamicConv(m, q, spec, 5, 'c').out);
+  const out = addDynamicConv(m, q, spec, 5, 'c').out;
+  if (act === undefined) m.output(out);
+  else if (act === 'relu') m.output(m.node('Relu', [out])[0]!);
+  else {
+    m.initializer('lo', { dtype: 'float32', shape: [], data: Float32Array.of(0) });
+    m.initializer('hi', { dtype: 'float32', shape: [], data: Float32Array.of(6) });
+    m.output(m.node('Clip', [out, 'lo', 'hi'])[0]!);
+  }
+  return m;
+}
+
+/** One dynamic MatMul with a bias, then Relu. */
+function matmulReluModel(xShape: number[], K: number, N: number): ModelBuilder {
+  const m = new ModelBuilder({ opset: 13 });
+  m.input('x', 'float32', [...xShape, K]);
+  const q = addDynamicQuantize(m, 'x', 'x');
+  m.output(m.node('Relu', [addDynamicMatMul(m, q, { K, N, bias: true }, 1, 'q').out])[0]!);
   return m;
 }
 
@@ -47,6 +64,10 @@ describe('fuse-integer-to-float', () => {
   });
   it('fuses a ConvInteger chain with a [1, M, 1, 1] bias', () => {
     expect(opTypes(convModel([1, 3, 9, 9], { C: 3, M: 8, k: 3, bias: true, attrs: { pads: [1, 1, 1, 1] } }))).toEqual(['tinfer.ConvIntegerToFloat']);
+  });
+  it('folds a following Relu or Clip into the fused node', () => {
+    expect(opTypes(convModel([1, 3, 9, 9], { C: 3, M: 8, k: 3, bias: true }, 'clip'))).toEqual(['tinfer.ConvIntegerToFloat']);
+    expect(opTypes(matmulReluModel([3], 8, 8))).toEqual(['tinfer.MatMulIntegerToFloat']);
   });
   it('keeps the DynamicQuantizeLinear when another node reads its output', () => {
     const m = qkvModel([3], 8, 8);
@@ -69,6 +90,9 @@ describe('fuse-integer-to-float', () => {
         [qkvModel([1], 13, 8), floats([1, 13], 8, 3, 1)],
         [convModel([2, 13, 7, 5], { C: 13, M: 9, k: 3, bias: true, perChannel: true, attrs: { pads: [1, 1, 1, 1] } }), floats([2, 13, 7, 5], 9)],
         [convModel([1, 4, 12, 12], { C: 4, M: 4, k: 3, bias: true, attrs: { group: 4, strides: [2, 2], pads: [1, 1, 1, 1] } }), floats([1, 4, 12, 12], 10)],
+        [convModel([1, 5, 10, 10], { C: 5, M: 11, k: 1, bias: true }, 'clip'), floats([1, 5, 10, 10], 11, 4)],
+        [convModel([1, 5, 10, 10], { C: 5, M: 9, k: 3, attrs: { pads: [1, 1, 1, 1] } }, 'relu'), floats([1, 5, 10, 10], 12, 4)],
+        [matmulReluModel([2, 3], 19, 12), floats([2, 3, 19], 13, 2)],
       ];
       for (const [model, x] of cases) {
         const unfused = await run(model, { x }, { backend: 'js', optimize: false });
@@ -102,4 +126,5 @@ checkVariants('ConvIntegerToFloat', [
   cvCase('13 ch 7x5 3x3, per-channel, bias', [1, 13, 7, 5], { C: 13, M: 6, k: 3, perChannel: true, bias: true, attrs: { pads: [1, 1, 1, 1] } }, 1),
   cvCase('batch 2, 1x1, int8 weights, no bias', [2, 8, 4, 4], { C: 8, M: 13, k: 1, wType: 'int8' }, 2),
   cvCase('depthwise 3x3 s2', [1, 8, 16, 16], { C: 8, M: 8, k: 3, bias: true, attrs: { group: 8, strides: [2, 2], pads: [1, 1, 1, 1] } }, 3),
+  { ...cvCase('1x1 + Clip(0, 6)', [1, 5, 10, 10], { C: 5, M: 11, k: 1, bias: true }, 4), model: convModel([1, 5, 10, 10], { C: 5, M: 11, k: 1, bias: true }, 'clip') },
 ]);

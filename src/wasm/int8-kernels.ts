@@ -141,7 +141,8 @@ export type GemmOrder = 'colsOuter' | 'rowsOuter';
 /**
  * What the GEMM's store writes per output: 'q8' requantized bytes, 'f32' f32(f32(acc + bias)·mult), 'i32' the exact
  * int32 accumulator (MatMulInteger, ConvInteger; bias and mult unread), 'f32affine' f32(f32(f32(acc)·mult) + bias)
- * with a float32 bias (the Cast → Mul → Add epilogue of a dynamically quantized MatMul / Conv, in the graph's order).
+ * with a float32 bias (the Cast → Mul → Add epilogue of a dynamically quantized MatMul / Conv, in the graph's order),
+ * then clamped to [lo, hi] as Math.min(Math.max(v, lo), hi) (a fused Relu / Clip; ±Infinity for none).
  */
 export type GemmOutput = 'q8' | 'f32' | 'i32' | 'f32affine';
 
@@ -210,7 +211,8 @@ function emitGemm(axis: ChannelAxis, output: GemmOutput = 'q8', order: GemmOrder
           f.simd('f32x4.mul');
           if (axis === 'cols') f.get(colBias[h]!);
           else rowParam(bias);
-          f.simd('f32x4.add').v128Store(16 * h, 0);
+          // The fused clamp (Relu, Clip; ±Infinity for none) as Math.min(Math.max(v, lo), hi).
+          f.simd('f32x4.add').get(lov).simd('f32x4.max').get(hiv).simd('f32x4.min').v128Store(16 * h, 0);
           continue;
         }
         if (axis === 'cols') f.get(colBias[h]!);

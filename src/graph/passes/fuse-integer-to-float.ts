@@ -1,6 +1,7 @@
 import type { TensorData } from '../../dtype.js';
 import type { Attribute, Graph, Node } from '../../loader/model.js';
-import { GraphIndex, isOp, otherOperand, rewrite } from './match.js';
+import { attrFloat } from '../attributes.js';
+import { GraphIndex, isOp, otherOperand, rewrite, scalarValue } from './match.js';
 import { withOptimisedSubgraphs } from './subgraphs.js';
 
 /**
@@ -16,6 +17,7 @@ import { withOptimisedSubgraphs } from './subgraphs.js';
  * Conditions: B (and its zero point) constant, B 2-D for MatMul; b_scale a float32 constant and bias (optional) a
  * float32 constant, each with one value or one per output channel, shaped so broadcasting changes no shape ([N] for
  * MatMul, [M, 1, …] or [1, M, 1, …] for Conv); a_scale a scalar; each intermediate read only inside the group.
+ * A Relu or a constant-bound Clip that alone reads the result is folded in too (attributes clip_min, clip_max).
  */
 export function fuseIntegerToFloat(graph: Graph): Graph {
   const withBodies = { ...graph, nodes: graph.nodes.map((n) => withOptimisedSubgraphs(n, fuseIntegerToFloat)) };
@@ -55,9 +57,16 @@ export function fuseIntegerToFloat(graph: Graph): Graph {
   for (const m of matches) {
     for (const n of [m.core, m.cast, m.mul, ...(m.add !== undefined ? [m.add] : [])]) removed.add(n);
     if (m.scaleMulOwned) removed.add(m.scaleMul);
-    const last = m.add ?? m.mul;
     const conv = m.core.opType === 'ConvInteger';
     const attributes = new Map<string, Attribute>(conv ? m.core.attributes : []);
+    let last = m.add ?? m.mul;
+    const clamp = clampReading(g, last.outputs[0]!);
+    if (clamp !== undefined) {
+      removed.add(clamp.node);
+      last = clamp.node;
+      attributes.set('clip_min', { type: 'float', value: clamp.lo });
+      attributes.set('clip_max', { type: 'float', value: clamp.hi });
+    }
     replacements.set(last, {
       name: `${last.name || last.outputs[0]}_fused`,
       opType: conv ? 'ConvIntegerToFloat' : 'MatMulIntegerToFloat',
@@ -151,4 +160,26 @@ function isScalarScale(g: GraphIndex, name: string): boolean {
   if (c !== undefined) return c.dtype === 'float32' && c.data.length === 1 && c.shape.length <= 1;
   const p = g.producer(name);
   return p !== undefined && p.opType === 'DynamicQuantizeLinear' && p.domain === '' && p.outputs[1] === name;
+}
+
+/**
+ * A Relu, or a Clip with constant bounds (attributes before opset 11, constant inputs after; omitted = unbounded),
+ * that alone reads `y`: the fused kernel clamps its store to [lo, hi] as Math.min(Math.max(v, lo), hi).
+ */
+function clampReading(g: GraphIndex, y: string): { node: Node; lo: number; hi: number } | undefined {
+  const n = g.soleReader(y);
+  if (n === undefined || n.outputs.length !== 1) return undefined;
+  if (n.opType === 'Relu' && n.inputs.length === 1) return { node: n, lo: 0, hi: Infinity };
+  if (n.opType !== 'Clip' || n.inputs[0] !== y) return undefined;
+  let lo = attrFloat(n, 'min', -Infinity);
+  let hi = attrFloat(n, 'max', Infinity);
+  for (const i of [1, 2]) {
+    const name = n.inputs[i];
+    if (name === undefined || name === '') continue;
+    const v = scalarValue(g.constant(name));
+    if (v === undefined || g.constant(name)!.dtype !== 'float32') return undefined;
+    if (i === 1) lo = v;
+    else hi = v;
+  }
+  return { node: n, lo, hi };
 }

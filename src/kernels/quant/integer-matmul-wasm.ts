@@ -17,7 +17,7 @@ export interface ConstantB {
 }
 
 /**
- * MatMulInteger (and the fused MatMulIntegerToFloat) on the wasm int8 GEMM: A [rows, K] 8-bit per call (all a
+ * MatMulInteger (and the fused MatMulIntegerToFloat, clamped to [clampLo, clampHi]) on the wasm int8 GEMM: A [rows, K] 8-bit per call (all a
  * batches as rows), B [K, N] constant and packed once at prepare into zero-point-shifted int16 column panels:
  *   acc[r, n] = Σ_k (A[r, k] - za[r])·(B[k, n] - zb[n])
  * A is packed per call into int16 row panels by q8_pack_rows (with its zero point, per tensor or per row), then
@@ -40,6 +40,7 @@ export interface WasmIntegerMatMul {
 /** Undefined when the wasm kernels are missing or K is too deep for exact int32 sums. */
 export function planWasmIntegerMatMul(
   wasm: WasmContext | undefined, rows: number, K: number, N: number, aSigned: boolean, b: ConstantB, output: IntegerMatMulOutput,
+  clampLo = -Infinity, clampHi = Infinity,
 ): WasmIntegerMatMul | undefined {
   const kernels: Int8Kernels | undefined = int8Kernels(wasm);
   const dyn: DynamicInt8Kernels | undefined = dynamicInt8Kernels(wasm);
@@ -96,11 +97,11 @@ export function planWasmIntegerMatMul(
       const bias0 = channel?.biasOffset ?? 0;
       const mult0 = channel?.multOffset ?? 0;
       if (NP === N) {
-        gemm(rows, N, KP, scratch, weights, y.byteOffset, N, bias0, mult0, 0, 0, 0);
+        gemm(rows, N, KP, scratch, weights, y.byteOffset, N, bias0, mult0, 0, clampLo, clampHi);
         return true;
       }
       const tile = scratch + aBytes;
-      gemm(rows, NP, KP, scratch, weights, tile, NP, bias0, mult0, 0, 0, 0);
+      gemm(rows, NP, KP, scratch, weights, tile, NP, bias0, mult0, 0, clampLo, clampHi);
       if (tileView.buffer !== wasm.memory.buffer || tileView.byteOffset !== tile) {
         tileView = y instanceof Int32Array ? new Int32Array(wasm.memory.buffer, tile, rows * NP) : new Float32Array(wasm.memory.buffer, tile, rows * NP);
       }

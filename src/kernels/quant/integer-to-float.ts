@@ -1,4 +1,5 @@
 import { sizeOf, type TensorType } from '../../dtype.js';
+import { attrFloat } from '../../graph/attributes.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import {
   chooseVariant, jsFallbacks, kernelError, ranOnWasm, requireInput, type KernelDef, type PrepareContext, type PreparedKernel,
@@ -22,6 +23,7 @@ import { quantizeToRange } from './rounding.js';
  *   Y   = Add(Mul(Cast(acc, float), Mul(a_scale, b_scale)), bias)
  * computed in the graph's float32 steps, so the result equals the unfused chain's bit for bit:
  *   Y[.., c] = f32(f32(f32(acc) · f32(a_scale · b_scale[c])) + bias[c])
+ * then, when the fusion also took a Relu / Clip (attributes clip_min, clip_max), Math.min(Math.max(Y, lo), hi).
  * c is the column (MatMul) or the output channel (Conv); b_scale and bias have 1 or C values.
  * Inputs: [X or A, B, a_scale, b_scale, a_zero_point, b_zero_point, bias]. When input 0 is float32 the
  * DynamicQuantizeLinear is inside (a_scale and a_zero_point are then omitted): X is quantized to uint8 per call into
@@ -61,6 +63,14 @@ function checkChannelParams(ctx: PrepareContext, channels: number): void {
   }
   const aScale = ctx.inputs[A_SCALE];
   if (aScale !== undefined && sizeOf(aScale.shape) !== 1) throw kernelError(ctx, `a_scale must be a scalar, got [${aScale.shape}]`);
+}
+
+/**
+ * The fused clamp of a Relu / Clip that followed the chain (attributes clip_min, clip_max set by the fusion),
+ * applied as the Clip kernel does: Math.min(Math.max(v, lo), hi).
+ */
+function clampOf(ctx: PrepareContext): [number, number] {
+  return [attrFloat(ctx.node, 'clip_min', -Infinity), attrFloat(ctx.node, 'clip_max', Infinity)];
 }
 
 /** mult[c] = f32(a_scale · b_scale[c]) as the graph's Mul(a_scale, b_scale). */
@@ -107,6 +117,7 @@ function prepareMatMulReference(p: MatMulProblem): PreparedKernel {
   const base = fused ? 2 : 1;
   const mult = new Float32Array(N);
   const q = { scale: 0, zp: new Int32Array(1) };
+  const [lo, hi] = clampOf(p.ctx);
   return {
     outputs: [{ dtype: 'float32', shape: plan.shape.outShape }],
     scratch,
@@ -131,7 +142,7 @@ function prepareMatMulReference(p: MatMulProblem): PreparedKernel {
       for (let r = 0; r < rows; r++) {
         for (let c = 0; c < N; c++) {
           const v = Math.fround(acc[r * N + c]! * mult[c]!);
-          y[r * N + c] = bias === undefined ? v : Math.fround(v + bias[c * bs]!);
+          y[r * N + c] = Math.min(Math.max(bias === undefined ? v : Math.fround(v + bias[c * bs]!), lo), hi);
         }
       }
     },
@@ -146,7 +157,7 @@ function prepareMatMulWasm(p: MatMulProblem, ctx: PrepareContext): PreparedKerne
   const wasm = ctx.options.wasm!;
   const gemm = planWasmIntegerMatMul(wasm, rows, K, N, p.ictx.inputs[0]!.dtype === 'int8', {
     data: ctx.constants[1]!.data as Int8Like, zp: ctx.constants[B_ZP]?.data as Int8Like | undefined,
-  }, 'f32affine')!;
+  }, 'f32affine', ...clampOf(ctx))!;
   const aZpIdx = paramIndex(p.ictx, 'a_zero_point', p.ictx.inputs[A_ZP], M, plan.shape.aBatches);
   const [zaStride, zaPeriod] = rowZeroPointWalk(aZpIdx, rows, M);
   const dyn = dynamicInt8Kernels(wasm)!;
@@ -231,6 +242,7 @@ function prepareConvReference(p: ConvProblem): PreparedKernel {
   const out: ConvOutput = { y: new Int32Array(0), requantize: false, bias: undefined, multipliers: new Float32Array(M), yZp: 0, lo: 0, hi: 0 };
   const mult = new Float32Array(M);
   const q = { scale: 0, zp: new Int32Array(1) };
+  const [lo, hi] = clampOf(p.ctx);
   return {
     outputs: [{ dtype: 'float32', shape: plan.outShape }],
     scratch: [{ dtype: 'int32', length: batch * M * P }, ...(fused ? [{ dtype: 'uint8' as const, length: xCount }] : [])],
@@ -264,7 +276,7 @@ function prepareConvReference(p: ConvProblem): PreparedKernel {
           const o = (n * M + m) * P;
           for (let i = o; i < o + P; i++) {
             const v = Math.fround(acc[i]! * s);
-            y[i] = bias === undefined ? v : Math.fround(v + b);
+            y[i] = Math.min(Math.max(bias === undefined ? v : Math.fround(v + b), lo), hi);
           }
         }
       }
@@ -330,7 +342,7 @@ const CONV_VARIANTS: readonly VariantDef<ConvProblem>[] = [
 function prepareConvIntegerToFloat(ctx: PrepareContext): PreparedKernel {
   const ictx = integerContext(ctx);
   let wasm: WasmQLinearConv | undefined | null = null;
-  const wasmPlan = () => (wasm === null ? (wasm = planWasmQLinearConv(ictx, 1, B_ZP, 0, 0, 'f32affine')) : wasm);
+  const wasmPlan = () => (wasm === null ? (wasm = planWasmQLinearConv(ictx, 1, B_ZP, ...clampOf(ctx), 'f32affine')) : wasm);
   return chooseVariant(CONV_VARIANTS, { ctx, ictx, fusedQuantize: ictx !== ctx, wasm: wasmPlan }, ctx);
 }
 
