@@ -126,5 +126,8 @@ checkVariants('ConvIntegerToFloat', [
   cvCase('13 ch 7x5 3x3, per-channel, bias', [1, 13, 7, 5], { C: 13, M: 6, k: 3, perChannel: true, bias: true, attrs: { pads: [1, 1, 1, 1] } }, 1),
   cvCase('batch 2, 1x1, int8 weights, no bias', [2, 8, 4, 4], { C: 8, M: 13, k: 1, wType: 'int8' }, 2),
   cvCase('depthwise 3x3 s2', [1, 8, 16, 16], { C: 8, M: 8, k: 3, bias: true, attrs: { group: 8, strides: [2, 2], pads: [1, 1, 1, 1] } }, 3),
+  cvCase('depthwise 3x3 s1 13 ch, 9x11, per-channel (float depthwise store)', [2, 13, 9, 11], { C: 13, M: 13, k: 3, perChannel: true, bias: true, attrs: { group: 13, pads: [1, 1, 1, 1] } }, 5),
+  cvCase('depthwise 5x5 s2, 20x20', [1, 6, 20, 20], { C: 6, M: 6, k: 5, bias: true, attrs: { group: 6, strides: [2, 2], pads: [2, 2, 2, 2] } }, 6),
+  { ...cvCase('depthwise 3x3 s1 + Clip(0, 6)', [1, 5, 10, 10], { C: 5, M: 5, k: 3, bias: true, attrs: { group: 5, pads: [1, 1, 1, 1] } }, 7), model: convModel([1, 5, 10, 10], { C: 5, M: 5, k: 3, bias: true, attrs: { group: 5, pads: [1, 1, 1, 1] } }, 'clip') },
   { ...cvCase('1x1 + Clip(0, 6)', [1, 5, 10, 10], { C: 5, M: 11, k: 1, bias: true }, 4), model: convModel([1, 5, 10, 10], { C: 5, M: 11, k: 1, bias: true }, 'clip') },
 ]);

@@ -68,6 +68,13 @@ export type Qs8DepthwiseKernel = (
   flip: number, zp: number, lo: number, hi: number,
 ) => void;
 
+/** Qs8DepthwiseKernel with the float store: y, planeOut address floats (byte offsets), fbias a float32 per plane. */
+export type Qs8DepthwiseF32Kernel = (
+  x: number, W: number, planeIn: number, y: number, OW: number, planeOut: number, planes: number, rowLo: number,
+  rowHi: number, colLo: number, colHi: number, ph: number, pw: number, filters: number, bias: number, mult: number,
+  flip: number, zp: number, lo: number, hi: number, fbias: number,
+) => void;
+
 /**
  * qs8_v{add,mul}(a, b, y, n, flip, za, zb, sa, sb, sc, zc, lo, hi): for i < 4·⌊n/4⌋ (the caller does the rest),
  *   y[i] = clamp(roundHalfEven(f32(f32(sa·(a[i] - za)) ∘ f32(sb·(b[i] - zb))) / sc) + zc, lo, hi)
@@ -96,6 +103,8 @@ export interface Int8Kernels {
   readonly depthwise: Readonly<Record<string, Qs8DepthwiseKernel>>;
   /** The same, eight outputs and two taps per dot (interiors at least 8 wide; filters as int16 pairs). */
   readonly depthwiseDot: Readonly<Record<string, Qs8DepthwiseKernel>>;
+  /** depthwiseDot with the float32 store f32(f32(f32(acc)·mult) + fbias) clamped to [lo, hi] (y in floats). */
+  readonly depthwiseDotF32: Readonly<Record<string, Qs8DepthwiseF32Kernel>>;
   /** Bias and multiplier per row (convolution: rows are output channels). */
   readonly gemmRowChannels: Qs8GemmKernel;
   /** Bias and multiplier per column (MatMul / Gemm: columns are output features). */
@@ -372,10 +381,16 @@ const INTERLEAVE_ODD = [1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 3
  * int32 per pair at `filters`, ⌈K²/2⌉ per plane, the odd tap paired with 0). Stride 2 loads 16 bytes from one
  * byte before the tap and keeps the odd ones, so no byte past the window is read.
  */
-function emitDepthwiseDot(K: number, S: number): FunctionBuilder {
-  const f = new FunctionBuilder([...new Array<ValType>(17).fill(I32), F32, F32, F32]);
+/**
+ * The 8-wide depthwise kernel; with floatOutput (`qs8_dwconv_{K}x{K}s{S}__wasmsimd_dot16x2_f32`) the store writes
+ * float32 f32(f32(f32(acc)·mult) + fbias) clamped to [lo, hi] (one more parameter: fbias, a float32 per plane; y,
+ * OW, planeOut in bytes stay as for bytes ×4: y rows are OW floats), for the fused ConvInteger → Cast → Mul → Add.
+ */
+function emitDepthwiseDot(K: number, S: number, floatOutput = false): FunctionBuilder {
+  const f = new FunctionBuilder([...new Array<ValType>(17).fill(I32), F32, F32, F32, ...(floatOutput ? [I32 as ValType] : [])]);
   const [x, W, planeIn, y, OW, planeOut, planes, rowLo, rowHi, colLo, colHi, ph, pw, filters, bias, mult, flip, zp, lo, hi] =
     [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19] as const;
+  const fbias = 20;
   const KS = K * K;
   const pairs = Math.ceil(KS / 2);
   const c = f.local(I32), oh = f.local(I32), ow = f.local(I32), owc = f.local(I32), rowp = f.local(I32), base = f.local(I32);
@@ -417,12 +432,22 @@ function emitDepthwiseDot(K: number, S: number): FunctionBuilder {
           f.get(acc0).get(v).simd('i16x8.extend_low_i8x16_s').get(fp).simd('i32x4.dot_i16x8_s').simd('i32x4.add').set(acc0);
           f.get(acc1).get(v).simd('i16x8.extend_high_i8x16_s').get(fp).simd('i32x4.dot_i16x8_s').simd('i32x4.add').set(acc1);
         }
-        f.get(y).get(oh).get(OW).op('i32.mul').op('i32.add').get(owc).op('i32.add');
-        for (const a of [acc0, acc1]) {
-          f.get(a);
-          emitRequantize(f, () => f.get(multp).simdMem('v128.load32_splat'), magic, zpv, lov, hiv);
+        if (floatOutput) {
+          // y + (oh·OW + owc)·4, two vectors of four floats.
+          [acc0, acc1].forEach((a, j) => {
+            f.get(y).get(oh).get(OW).op('i32.mul').get(owc).op('i32.add').i32(2).op('i32.shl').op('i32.add');
+            f.get(a).simd('f32x4.convert_i32x4_s').get(multp).simdMem('v128.load32_splat').simd('f32x4.mul');
+            f.get(fbias).simdMem('v128.load32_splat').simd('f32x4.add');
+            f.get(lov).simd('f32x4.max').get(hiv).simd('f32x4.min').v128Store(16 * j, 0);
+          });
+        } else {
+          f.get(y).get(oh).get(OW).op('i32.mul').op('i32.add').get(owc).op('i32.add');
+          for (const a of [acc0, acc1]) {
+            f.get(a);
+            emitRequantize(f, () => f.get(multp).simdMem('v128.load32_splat'), magic, zpv, lov, hiv);
+          }
+          f.shuffle(LOW_BYTES).store64Lane(0, 0, 0);
         }
-        f.shuffle(LOW_BYTES).store64Lane(0, 0, 0);
       });
     });
     f.get(x).get(planeIn).op('i32.add').set(x);
@@ -430,6 +455,7 @@ function emitDepthwiseDot(K: number, S: number): FunctionBuilder {
     f.get(filt).i32(4 * pairs).op('i32.add').set(filt);
     f.get(biasp).i32(4).op('i32.add').set(biasp);
     f.get(multp).i32(4).op('i32.add').set(multp);
+    if (floatOutput) f.get(fbias).i32(4).op('i32.add').set(fbias);
   });
   return f;
 }
@@ -633,6 +659,7 @@ export const INT8_KERNELS: WasmModuleSpec<Int8Kernels> = {
     for (const [K, S] of QS8_DEPTHWISE_SHAPES) {
       m.addFunction(emitDepthwise(K, S), qs8DepthwiseName(K, S));
       m.addFunction(emitDepthwiseDot(K, S), qs8DepthwiseDotName(K, S));
+      m.addFunction(emitDepthwiseDot(K, S, true), `${qs8DepthwiseDotName(K, S)}_f32`);
     }
     m.addFunction(emitPadPlanes(8), QS8_PAD_NAME);
     m.addFunction(emitPadPlanes(4), `${QS8_PAD_NAME}_x4`);
@@ -646,9 +673,11 @@ export const INT8_KERNELS: WasmModuleSpec<Int8Kernels> = {
   bind(e) {
     const depthwise: Record<string, Qs8DepthwiseKernel> = {};
     const depthwiseDot: Record<string, Qs8DepthwiseKernel> = {};
+    const depthwiseDotF32: Record<string, Qs8DepthwiseF32Kernel> = {};
     for (const [K, S] of QS8_DEPTHWISE_SHAPES) {
       depthwise[`${K}x${K}s${S}`] = e[qs8DepthwiseName(K, S)] as Qs8DepthwiseKernel;
       depthwiseDot[`${K}x${K}s${S}`] = e[qs8DepthwiseDotName(K, S)] as Qs8DepthwiseKernel;
+      depthwiseDotF32[`${K}x${K}s${S}`] = e[`${qs8DepthwiseDotName(K, S)}_f32`] as Qs8DepthwiseF32Kernel;
     }
     return {
       add: e['qs8_vadd__wasmsimd'] as Qs8BinaryKernel,
@@ -660,6 +689,7 @@ export const INT8_KERNELS: WasmModuleSpec<Int8Kernels> = {
       mul: e['qs8_vmul__wasmsimd'] as Qs8BinaryKernel,
       depthwise,
       depthwiseDot,
+      depthwiseDotF32,
       gemmRowChannels: e[qs8GemmName('rows')] as Qs8GemmKernel,
       gemmRowChannelsRowsOuter: e[`${qs8GemmName('rows')}_rows_outer`] as Qs8GemmKernel,
       gemmColChannels: e[qs8GemmName('cols')] as Qs8GemmKernel,

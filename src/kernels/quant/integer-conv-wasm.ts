@@ -1,7 +1,7 @@
 import { sizeOf } from '../../dtype.js';
 import { attrInt } from '../../graph/attributes.js';
 import type { WasmContext } from '../../wasm/context.js';
-import { QS8_TILE_COLS, type Int8Kernels, type Qs8DepthwiseKernel, type Qs8PadPlanesKernel } from '../../wasm/int8-kernels.js';
+import { QS8_TILE_COLS, type Int8Kernels, type Qs8DepthwiseF32Kernel, type Qs8DepthwiseKernel, type Qs8PadPlanesKernel } from '../../wasm/int8-kernels.js';
 import { requireInput, type PrepareContext } from '../kernel.js';
 import { convGeometry, im2colIndexMap, type ConvGeometry } from './conv-geometry.js';
 import type { Int8Like } from './igemm.js';
@@ -56,15 +56,21 @@ export function planWasmQLinearConv(
   const Kg = Cg * KS;
   const inPlane = sizeOf(geom.inSize);
   const map = im2colIndexMap(geom);
-  if (Cg === 1 && Mg === 1 && output === 'q8') {
-    const key = `${geom.kernel[0]}x${geom.kernel[1]}s${geom.strides[0]}`;
+  const key = `${geom.kernel[0]}x${geom.kernel[1]}s${geom.strides[0]}`;
+  const square = geom.kernel.length === 2 && geom.kernel[0] === geom.kernel[1] && geom.strides[0] === geom.strides[1];
+  const depthwiseShape = Cg === 1 && Mg === 1 && square && geom.dilations.every((d) => d === 1) && kernels.depthwiseDot[key] !== undefined;
+  // The float store exists for the 8-wide kernel only; narrower depthwise rows take the GEMM below.
+  const floatDepthwise = output === 'f32affine' && depthwiseShape && geom.outSize[1]! >= 8;
+  if (Cg === 1 && Mg === 1 && (output === 'q8' || floatDepthwise)) {
     const depthwise = kernels.depthwise[key];
     const depthwiseDot = kernels.depthwiseDot[key];
-    const square = geom.kernel.length === 2 && geom.kernel[0] === geom.kernel[1] && geom.strides[0] === geom.strides[1];
-    if (depthwise === undefined || depthwiseDot === undefined || !square || geom.dilations.some((d) => d !== 1)) return undefined;
+    if (depthwise === undefined || depthwiseDot === undefined || !depthwiseShape) return undefined;
     const filters = new Int32Array(M * KS);
     for (let m = 0; m < M; m++) for (let k = 0; k < KS; k++) filters[m * KS + k] = (wConst.data as Int8Like)[m * KS + k]! - wZp[wZp.length > 1 ? m : 0]!;
-    return planDepthwise(wasm, kernels.padPlanes, kernels.padPlanesNarrow, depthwise, depthwiseDot, geom, N, C, wConst.data as Int8Like, wZpConst?.data, filters, x.dtype === 'int8', lo, hi);
+    return planDepthwise(
+      wasm, kernels.padPlanes, kernels.padPlanesNarrow, depthwise, depthwiseDot, geom, N, C, wConst.data as Int8Like, wZpConst?.data, filters,
+      x.dtype === 'int8', lo, hi, floatDepthwise ? kernels.depthwiseDotF32[key] : undefined,
+    );
   }
   if (P < QS8_TILE_COLS || Kg > QS8_MAX_K) return undefined;
   const pointwise = KS === 1 && inPlane === P && map.every((at, p) => at === p);
@@ -145,6 +151,7 @@ export function planWasmQLinearConv(
 function planDepthwise(
   wasm: WasmContext, pad: Qs8PadPlanesKernel, padNarrow: Qs8PadPlanesKernel, kernel4: Qs8DepthwiseKernel, kernel8: Qs8DepthwiseKernel, g: ConvGeometry,
   N: number, C: number, wData: Int8Like, wZpData: object | undefined, filters: Int32Array, signed: boolean, lo: number, hi: number,
+  floatKernel?: Qs8DepthwiseF32Kernel,
 ): WasmQLinearConv | undefined {
   const [H, W] = g.inSize as [number, number];
   const [OH, OW] = g.outSize as [number, number];
@@ -158,13 +165,15 @@ function planDepthwise(
   const Wp = (OW - 1) * S + K;
   const padRows = Math.max(0, Math.min(H, Hp - ph));
   const padCols = Math.min(W, Wp - pw);
-  if (OW < 4 || padCols < 1) return undefined;
+  if (OW < (floatKernel === undefined ? 4 : 8) || padCols < 1) return undefined;
   // Rows of 4 to 7 bytes (7×7 planes) use the pad kernel copying 4 bytes at a time, shorter ones JS.
   const padInJs = padCols < 4;
   const padKernel = padCols >= 8 ? pad : padNarrow;
   const memory = new WasmBytes(wasm);
   wasm.reserveScratch(C * Hp * Wp + 16);
   const wide = OW >= 8;
+  // The float store's per-plane bias (the int32 bias block then holds only the zero-point correction).
+  const floatParams = floatKernel === undefined ? undefined : new WasmChannelParams(wasm, C);
   const kernel = wide ? kernel8 : kernel4;
   const filterSums = new Int32Array(C);
   for (let c = 0; c < C; c++) for (let k = 0; k < KS; k++) filterSums[c] += filters[c * KS + k]!;
@@ -180,19 +189,25 @@ function planDepthwise(
   const foldedBias = new Int32Array(C);
   const flip = signed ? 0 : 0x80;
   return {
-    detail: `wasm qs8 depthwise ${K}x${K}s${S}, ${wide ? 8 : 4} outputs per step (js for views outside wasm memory)`,
+    detail: `wasm qs8 depthwise ${K}x${K}s${S}, ${wide ? 8 : 4} outputs per step${floatKernel !== undefined ? ', float output' : ''} (js for views outside wasm memory)`,
     source: wData,
     run(x, zx, y, yZp, bias, multipliers) {
       if (!inWasmMemory(wasm, x, y)) return false;
       const zxFolded = signed ? zx : zx - 128;
-      for (let c = 0; c < C; c++) foldedBias[c] = (bias === undefined ? 0 : bias[c]!) - zxFolded * filterSums[c]!;
+      for (let c = 0; c < C; c++) foldedBias[c] = (bias === undefined || floatParams !== undefined ? 0 : bias[c]!) - zxFolded * filterSums[c]!;
       params.write(foldedBias, 1, multipliers);
+      floatParams?.writeFloat(bias, 1, multipliers);
       for (let n = 0; n < N; n++) {
         const scratch = wasm.scratch;
         const src = x.byteOffset + n * C * inPlane;
         if (padInJs) padPlanesInJs(memory.bytes, src, W, inPlane, scratch, Hp, Wp, ph, pw, padRows, padCols, C, zx & 0xff);
         else padKernel(src, W, inPlane, scratch, Hp, Wp, ph, pw, padRows, padCols, C, zx & 0xff);
-        kernel(scratch, Wp, Hp * Wp, y.byteOffset + n * C * P, OW, P, C, 0, OH, 0, OW, 0, 0, filterOffset, params.biasOffset, params.multOffset, flip, yZp, lo, hi);
+        if (floatKernel !== undefined) {
+          floatKernel(
+            scratch, Wp, Hp * Wp, y.byteOffset + n * C * P * 4, OW, P * 4, C, 0, OH, 0, OW, 0, 0, filterOffset, params.biasOffset,
+            params.multOffset, flip, 0, lo, hi, floatParams!.biasOffset,
+          );
+        } else kernel(scratch, Wp, Hp * Wp, y.byteOffset + n * C * P, OW, P, C, 0, OH, 0, OW, 0, 0, filterOffset, params.biasOffset, params.multOffset, flip, yZp, lo, hi);
       }
       return true;
     },
