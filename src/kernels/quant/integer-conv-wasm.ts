@@ -59,8 +59,8 @@ export function planWasmQLinearConv(
   const key = `${geom.kernel[0]}x${geom.kernel[1]}s${geom.strides[0]}`;
   const square = geom.kernel.length === 2 && geom.kernel[0] === geom.kernel[1] && geom.strides[0] === geom.strides[1];
   const depthwiseShape = Cg === 1 && Mg === 1 && square && geom.dilations.every((d) => d === 1) && kernels.depthwiseDot[key] !== undefined;
-  // The float store exists for the 8-wide kernel only; narrower depthwise rows take the GEMM below.
-  const floatDepthwise = output === 'f32affine' && depthwiseShape && geom.outSize[1]! >= 8;
+  // The float store exists for the 8-wide kernel (narrower rows are computed 8 wide into a tile, see planDepthwise).
+  const floatDepthwise = output === 'f32affine' && depthwiseShape;
   if (Cg === 1 && Mg === 1 && (output === 'q8' || floatDepthwise)) {
     const depthwise = kernels.depthwise[key];
     const depthwiseDot = kernels.depthwiseDot[key];
@@ -161,17 +161,23 @@ function planDepthwise(
   const KS = K * K;
   const P = OH * OW;
   const inPlane = H * W;
+  // The float store under 8 outputs per row (7×7 planes): computed 8 wide on planes padded one column more (the
+  // extra outputs read only padding), into a scratch tile of OH×8 floats per plane, then the OW columns copied out.
+  const virtualOW = floatKernel !== undefined && OW < 8 ? 8 : OW;
   const Hp = (OH - 1) * S + K;
-  const Wp = (OW - 1) * S + K;
+  const Wp = (virtualOW - 1) * S + K;
   const padRows = Math.max(0, Math.min(H, Hp - ph));
   const padCols = Math.min(W, Wp - pw);
-  if (OW < (floatKernel === undefined ? 4 : 8) || padCols < 1) return undefined;
+  if (OW < (floatKernel === undefined ? 4 : 1) || padCols < 1) return undefined;
+  const tileBytes = virtualOW !== OW ? C * OH * virtualOW * 4 : 0;
+  const tileOffset = C * Hp * Wp + 16 + (16 - ((C * Hp * Wp) % 16));
   // Rows of 4 to 7 bytes (7×7 planes) use the pad kernel copying 4 bytes at a time, shorter ones JS.
   const padInJs = padCols < 4;
   const padKernel = padCols >= 8 ? pad : padNarrow;
   const memory = new WasmBytes(wasm);
-  wasm.reserveScratch(C * Hp * Wp + 16);
-  const wide = OW >= 8;
+  wasm.reserveScratch(tileOffset + tileBytes);
+  let tileView = new Float32Array(0);
+  const wide = virtualOW >= 8;
   // The float store's per-plane bias (the int32 bias block then holds only the zero-point correction).
   const floatParams = floatKernel === undefined ? undefined : new WasmChannelParams(wasm, C);
   const kernel = wide ? kernel8 : kernel4;
@@ -202,7 +208,17 @@ function planDepthwise(
         const src = x.byteOffset + n * C * inPlane;
         if (padInJs) padPlanesInJs(memory.bytes, src, W, inPlane, scratch, Hp, Wp, ph, pw, padRows, padCols, C, zx & 0xff);
         else padKernel(src, W, inPlane, scratch, Hp, Wp, ph, pw, padRows, padCols, C, zx & 0xff);
-        if (floatKernel !== undefined) {
+        if (floatKernel !== undefined && virtualOW !== OW) {
+          const tile = scratch + tileOffset;
+          floatKernel(
+            scratch, Wp, Hp * Wp, tile, virtualOW, OH * virtualOW * 4, C, 0, OH, 0, virtualOW, 0, 0, filterOffset, params.biasOffset,
+            params.multOffset, flip, 0, lo, hi, floatParams!.biasOffset,
+          );
+          if (tileView.buffer !== wasm.memory.buffer || tileView.byteOffset !== tile) tileView = new Float32Array(wasm.memory.buffer, tile, C * OH * virtualOW);
+          const out = y as Float32Array;
+          const o0 = n * C * P;
+          for (let r = 0; r < C * OH; r++) for (let ow = 0; ow < OW; ow++) out[o0 + r * OW + ow] = tileView[r * virtualOW + ow]!;
+        } else if (floatKernel !== undefined) {
           floatKernel(
             scratch, Wp, Hp * Wp, y.byteOffset + n * C * P * 4, OW, P * 4, C, 0, OH, 0, OW, 0, 0, filterOffset, params.biasOffset,
             params.multOffset, flip, 0, lo, hi, floatParams!.biasOffset,
