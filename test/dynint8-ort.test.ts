@@ -15,7 +15,6 @@ const CANDIDATES = [
   process.env.ORT_NODE_PATH,
   new URL('../bench/peers/node_modules/onnxruntime-node', import.meta.url).pathname,
   '/work/main/bench/peers/node_modules/onnxruntime-node',
-  '/tmp/ortpeer-dynint8/node_modules/onnxruntime-node',
 ].filter((p): p is string => p !== undefined && existsSync(p));
 
 interface OrtTensor { data: ArrayLike<number>; dims: readonly number[]; type: string }
