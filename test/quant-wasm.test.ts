@@ -4,6 +4,7 @@
  * shapes that defeat the 4×8 tiling and the k pairs, uint8 / int8 operands, per-tensor and per-channel zero points.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DYNAMIC_INT8_KERNELS } from '../src/kernels/quant/dynamic-int8.wasm.js';
 import { allocData, sizeOf, type Data, type TensorData } from '../src/dtype.js';
 import type { PrepareContext } from '../src/kernels/kernel.js';
 import { colPanelBytes, kPairs, packColPairs, packRowPairs, rowPanelBytes } from '../src/kernels/quant/igemm-wasm.js';
@@ -41,6 +42,11 @@ beforeAll(() => {
     depthwise: Object.fromEntries(Object.entries(depthwise).map(([key, fn]) => [key, (...a: Parameters<typeof fn>) => { gemmCalls++; fn(...a); }])),
     depthwiseDot: Object.fromEntries(Object.entries(k.depthwiseDot).map(([key, fn]) => [key, (...a: Parameters<typeof fn>) => { gemmCalls++; fn(...a); }])),
   });
+  // QuantizeLinear runs on the dynamic-int8 module's per-axis quantizer.
+  const d = ctx.use(DYNAMIC_INT8_KERNELS);
+  if (d === undefined) throw new Error('the dynamic int8 module did not compile');
+  const quantizeAxis = d.quantize;
+  Object.assign(d, { quantize: (...a: Parameters<typeof quantizeAxis>) => { gemmCalls++; quantizeAxis(...a); } });
 });
 
 function random8(n: number, signed: boolean, seed: number): Int8Like {

@@ -13,6 +13,7 @@ import { decodeModel, decodeTensor } from '../loader/index.js';
 import type { Model } from '../loader/model.js';
 import { readModelFileSync } from '../node.js';
 import { decodeNpy, generateFeeds, quantizeModel, type QuantizeOptions, type QuantizeReport } from '../quantize/index.js';
+import { quantizeDynamic } from '../quantize/dynamic.js';
 import type { CalibrationMethod } from '../quantize/ranges.js';
 import type { Feeds } from '../session/session.js';
 import { fromTensorData } from '../session/tensor.js';
@@ -22,6 +23,7 @@ import { formatBytes } from './format.js';
 const METHODS: readonly CalibrationMethod[] = ['minmax', 'percentile', 'entropy', 'mse'];
 
 export const QUANTIZE_USAGE = `usage: tinfer quantize MODEL.onnx --out OUT.onnx (--calib DIR | --generate N [--seed S]) [options]
+       tinfer quantize --dynamic IN.onnx OUT.onnx [--per-channel] [--eval DIR | --eval-generate N] [--runs N]
 
   --calib DIR              calibration samples: .pb / .npy files, or one subdirectory per sample
   --generate N             N seeded random inputs instead (N(0,1) floats); --seed S (default 0)
@@ -42,6 +44,10 @@ export const QUANTIZE_USAGE = `usage: tinfer quantize MODEL.onnx --out OUT.onnx 
                            output cosine on the calibration inputs reaches COS (QDQ only; the model is then not
                            integer-only); --max-float N caps how many (default 16), --probes N sets how many
                            calibration inputs measure it (default 8)
+  --dynamic IN OUT         dynamic int8 instead (onnxruntime's quantize_dynamic form: DynamicQuantizeLinear +
+                           MatMulInteger / ConvInteger, no calibration); compared with float on --eval DIR or
+                           --eval-generate N random inputs (default 4) and timed (--runs N, default 5);
+                           --per-channel: MatMul weight scales per column
   --help                   this text
 `;
 
@@ -172,7 +178,35 @@ export function formatReport(r: QuantizeReport): string {
   return lines.join('\n') + '\n';
 }
 
-const BOOLEAN_FLAGS = ['per-channel', 'gptq', 'empirical-bias', 'no-bias-correction', 'help'];
+const BOOLEAN_FLAGS = ['per-channel', 'gptq', 'empirical-bias', 'no-bias-correction', 'help', 'dynamic'];
+
+/**
+ * `tinfer quantize --dynamic IN.onnx OUT.onnx` (or --out OUT.onnx): onnxruntime's quantize_dynamic form, no
+ * calibration; compared with the float model on --eval DIR or --eval-generate N random inputs (default 4) and timed.
+ */
+function dynamicCommand(args: ParsedArgs): number {
+  const path = args.positional[0];
+  const out = flag(args, 'out') ?? args.positional[1];
+  if (!path || !out) throw new TinferError(`quantize --dynamic: IN.onnx and OUT.onnx are required\n${QUANTIZE_USAGE}`);
+  const { bytes, externalData } = readModelFileSync(path);
+  const model = decodeModel(bytes, { externalData });
+  const evalDir = flag(args, 'eval');
+  const count = flagNumber(args, 'eval-generate', 4);
+  const evaluation = evalDir ? loadSamples(evalDir, model) : generateFeeds(model, { count, seed: flagNumber(args, 'seed', 0) + 1, shapes: flagShapes(args) });
+  const { bytes: quantized, report: r } = quantizeDynamic(model, { perChannel: args.flags.has('per-channel'), evaluation, timingRuns: flagNumber(args, 'runs', 5) });
+  r.sizeBefore = bytes.length;
+  writeFileSync(out, quantized);
+  const lines = [
+    `wrote ${out}`,
+    `dynamic int8: ${r.matmuls} MatMul -> MatMulInteger (int8 weights ${args.flags.has('per-channel') ? 'per column' : 'per tensor'}), ${r.convs} Conv -> ConvInteger (uint8 weights), ${r.dynamicInputs} DynamicQuantizeLinear`,
+    `size: ${formatBytes(r.sizeBefore)} -> ${formatBytes(r.sizeAfter)} (${(r.sizeAfter / r.sizeBefore).toFixed(3)}x)`,
+  ];
+  if (r.meanCosine !== undefined) lines.push(`vs float on ${evaluation.length} inputs: mean cosine ${r.meanCosine.toFixed(6)} (min ${r.minCosine!.toFixed(6)}), max abs error ${r.maxAbsError!.toPrecision(4)}`);
+  if (r.floatMs !== undefined) lines.push(`speed (tinfer, median of ${flagNumber(args, 'runs', 5)} runs): float ${r.floatMs.toFixed(2)} ms, dynamic int8 ${r.dynamicMs!.toFixed(2)} ms`);
+  for (const w of r.warnings) lines.push(`warning: ${w}`);
+  process.stdout.write(lines.join('\n') + '\n');
+  return 0;
+}
 
 const FLAGS: FlagSpec = {
   command: 'quantize',
@@ -229,6 +263,7 @@ export async function quantizeCommand(argv: string[]): Promise<number> {
     process.stdout.write(QUANTIZE_USAGE);
     return 0;
   }
+  if (args.flags.has('dynamic')) return dynamicCommand(args);
   const path = args.positional[0];
   const out = flag(args, 'out');
   if (!path || !out) throw new OptionError('quantize: MODEL.onnx and --out OUT.onnx are required (tinfer quantize --help)', path ? 'out' : 'MODEL');

@@ -68,6 +68,13 @@ export type Qs8DepthwiseKernel = (
   flip: number, zp: number, lo: number, hi: number,
 ) => void;
 
+/** Qs8DepthwiseKernel with the float store: y, planeOut address floats (byte offsets), fbias a float32 per plane. */
+export type Qs8DepthwiseF32Kernel = (
+  x: number, W: number, planeIn: number, y: number, OW: number, planeOut: number, planes: number, rowLo: number,
+  rowHi: number, colLo: number, colHi: number, ph: number, pw: number, filters: number, bias: number, mult: number,
+  flip: number, zp: number, lo: number, hi: number, fbias: number,
+) => void;
+
 /**
  * qs8_v{add,mul}(a, b, y, n, flip, za, zb, sa, sb, sc, zc, lo, hi): for i < 4·⌊n/4⌋ (the caller does the rest),
  *   y[i] = clamp(roundHalfEven(f32(f32(sa·(a[i] - za)) ∘ f32(sb·(b[i] - zb))) / sc) + zc, lo, hi)
@@ -96,6 +103,8 @@ export interface Int8Kernels {
   readonly depthwise: Readonly<Record<string, Qs8DepthwiseKernel>>;
   /** The same, eight outputs and two taps per dot (interiors at least 8 wide; filters as int16 pairs). */
   readonly depthwiseDot: Readonly<Record<string, Qs8DepthwiseKernel>>;
+  /** depthwiseDot with the float32 store f32(f32(f32(acc)·mult) + fbias) clamped to [lo, hi] (y in floats). */
+  readonly depthwiseDotF32: Readonly<Record<string, Qs8DepthwiseF32Kernel>>;
   /** Bias and multiplier per row (convolution: rows are output channels). */
   readonly gemmRowChannels: Qs8GemmKernel;
   /** Bias and multiplier per column (MatMul / Gemm: columns are output features). */
@@ -105,6 +114,13 @@ export interface Int8Kernels {
   /** As gemmColChannels with a float32 output f32(f32(acc + bias)·mult) (ldy in elements; zp, lo, hi unused). */
   readonly gemmColChannelsF32: Qs8GemmKernel;
   readonly packCols: Qs8PackKernel;
+  /** The exact int32 accumulators, ldy in elements (MatMulInteger, ConvInteger): bias, mult, zp, lo, hi unused. */
+  readonly gemmI32: Qs8GemmKernel;
+  readonly gemmI32RowsOuter: Qs8GemmKernel;
+  /** f32(f32(f32(acc)·mult) + bias) with float32 bias and mult per column / per row, ldy in elements. */
+  readonly gemmAffineCols: Qs8GemmKernel;
+  readonly gemmAffineRows: Qs8GemmKernel;
+  readonly gemmAffineRowsRowsOuter: Qs8GemmKernel;
 }
 
 export function qs8GemmName(axis: ChannelAxis): string {
@@ -112,6 +128,10 @@ export function qs8GemmName(axis: ChannelAxis): string {
 }
 export const QS8_PACK_NAME = 'qs8_pack_cols_x8c2__wasmsimd';
 export const QS8_GEMM_F32_NAME = `qs8_gemm_${QS8_TILE_ROWS}x${QS8_TILE_COLS}c2__wasmsimd_dot16x2_colf32`;
+export const QS8_GEMM_I32_NAME = `qs8_gemm_${QS8_TILE_ROWS}x${QS8_TILE_COLS}c2__wasmsimd_dot16x2_i32`;
+export function qs8GemmAffineName(axis: ChannelAxis): string {
+  return `qs8_gemm_${QS8_TILE_ROWS}x${QS8_TILE_COLS}c2__wasmsimd_dot16x2_${axis === 'rows' ? 'row' : 'col'}affine`;
+}
 
 /** 1.5·2^23: adding and subtracting it rounds an f32 below 2^22 in magnitude to the nearest even integer. */
 const ROUND_MAGIC_F32 = 12582912;
@@ -127,7 +147,15 @@ const INTERLEAVE_LOW = [0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23];
  */
 export type GemmOrder = 'colsOuter' | 'rowsOuter';
 
-function emitGemm(axis: ChannelAxis, output: 'q8' | 'f32' = 'q8', order: GemmOrder = 'colsOuter'): FunctionBuilder {
+/**
+ * What the GEMM's store writes per output: 'q8' requantized bytes, 'f32' f32(f32(acc + bias)·mult), 'i32' the exact
+ * int32 accumulator (MatMulInteger, ConvInteger; bias and mult unread), 'f32affine' f32(f32(f32(acc)·mult) + bias)
+ * with a float32 bias (the Cast → Mul → Add epilogue of a dynamically quantized MatMul / Conv, in the graph's order),
+ * then clamped to [lo, hi] as Math.min(Math.max(v, lo), hi) (a fused Relu / Clip; ±Infinity for none).
+ */
+export type GemmOutput = 'q8' | 'f32' | 'i32' | 'f32affine';
+
+function emitGemm(axis: ChannelAxis, output: GemmOutput = 'q8', order: GemmOrder = 'colsOuter'): FunctionBuilder {
   const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32, I32, I32, I32, F32, F32, F32]);
   const [M, N, KP, a, b, y, ldy, bias, mult, zp, lo, hi] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
   const cb = f.local(I32), c0 = f.local(I32), m0 = f.local(I32), ap = f.local(I32), bp = f.local(I32), k = f.local(I32);
@@ -144,7 +172,7 @@ function emitGemm(axis: ChannelAxis, output: 'q8' | 'f32' = 'q8', order: GemmOrd
   f.get(hi).simd('f32x4.splat').set(hiv);
   const columnSetup = () => {
     minInto(f, c0, local(cb), (g) => g.get(N).i32(QS8_TILE_COLS).op('i32.sub'));
-    if (axis === 'cols') {
+    if (axis === 'cols' && output !== 'i32') {
       for (let h = 0; h < 2; h++) {
         f.get(bias).get(c0).i32(2).op('i32.shl').op('i32.add').v128Load(16 * h, 2).set(colBias[h]!);
         f.get(mult).get(c0).i32(2).op('i32.shl').op('i32.add').v128Load(16 * h, 2).set(colMult[h]!);
@@ -174,12 +202,28 @@ function emitGemm(axis: ChannelAxis, output: 'q8' | 'f32' = 'q8', order: GemmOrd
       if (r > 0) f.get(m0).i32(r).op('i32.add').get(M).op('i32.lt_s').if();
       // yRow = y + ((m0 + r)·ldy + c0)·elementBytes
       f.get(y).get(m0).i32(r).op('i32.add').get(ldy).op('i32.mul').get(c0).op('i32.add');
-      if (output === 'f32') f.i32(2).op('i32.shl');
+      if (output !== 'q8') f.i32(2).op('i32.shl');
       f.op('i32.add').set(yRow);
       if (output === 'q8') f.get(yRow);
       for (let h = 0; h < 2; h++) {
-        if (output === 'f32') f.get(yRow);
+        if (output !== 'q8') f.get(yRow);
         f.get(acc[2 * r + h]!);
+        if (output === 'i32') {
+          f.v128Store(16 * h, 0);
+          continue;
+        }
+        const rowParam = (base: number) => f.get(base).get(m0).i32(2).op('i32.shl').op('i32.add').simdMem('v128.load32_splat', 4 * r);
+        if (output === 'f32affine') {
+          f.simd('f32x4.convert_i32x4_s');
+          if (axis === 'cols') f.get(colMult[h]!);
+          else rowParam(mult);
+          f.simd('f32x4.mul');
+          if (axis === 'cols') f.get(colBias[h]!);
+          else rowParam(bias);
+          // The fused clamp (Relu, Clip; ±Infinity for none) as Math.min(Math.max(v, lo), hi).
+          f.simd('f32x4.add').get(lov).simd('f32x4.max').get(hiv).simd('f32x4.min').v128Store(16 * h, 0);
+          continue;
+        }
         if (axis === 'cols') f.get(colBias[h]!);
         else f.get(bias).get(m0).i32(2).op('i32.shl').op('i32.add').simdMem('v128.load32_splat', 4 * r);
         f.simd('i32x4.add');
@@ -337,10 +381,16 @@ const INTERLEAVE_ODD = [1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 3
  * int32 per pair at `filters`, ⌈K²/2⌉ per plane, the odd tap paired with 0). Stride 2 loads 16 bytes from one
  * byte before the tap and keeps the odd ones, so no byte past the window is read.
  */
-function emitDepthwiseDot(K: number, S: number): FunctionBuilder {
-  const f = new FunctionBuilder([...new Array<ValType>(17).fill(I32), F32, F32, F32]);
+/**
+ * The 8-wide depthwise kernel; with floatOutput (`qs8_dwconv_{K}x{K}s{S}__wasmsimd_dot16x2_f32`) the store writes
+ * float32 f32(f32(f32(acc)·mult) + fbias) clamped to [lo, hi] (one more parameter: fbias, a float32 per plane; y,
+ * OW, planeOut in bytes stay as for bytes ×4: y rows are OW floats), for the fused ConvInteger → Cast → Mul → Add.
+ */
+function emitDepthwiseDot(K: number, S: number, floatOutput = false): FunctionBuilder {
+  const f = new FunctionBuilder([...new Array<ValType>(17).fill(I32), F32, F32, F32, ...(floatOutput ? [I32 as ValType] : [])]);
   const [x, W, planeIn, y, OW, planeOut, planes, rowLo, rowHi, colLo, colHi, ph, pw, filters, bias, mult, flip, zp, lo, hi] =
     [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19] as const;
+  const fbias = 20;
   const KS = K * K;
   const pairs = Math.ceil(KS / 2);
   const c = f.local(I32), oh = f.local(I32), ow = f.local(I32), owc = f.local(I32), rowp = f.local(I32), base = f.local(I32);
@@ -382,12 +432,22 @@ function emitDepthwiseDot(K: number, S: number): FunctionBuilder {
           f.get(acc0).get(v).simd('i16x8.extend_low_i8x16_s').get(fp).simd('i32x4.dot_i16x8_s').simd('i32x4.add').set(acc0);
           f.get(acc1).get(v).simd('i16x8.extend_high_i8x16_s').get(fp).simd('i32x4.dot_i16x8_s').simd('i32x4.add').set(acc1);
         }
-        f.get(y).get(oh).get(OW).op('i32.mul').op('i32.add').get(owc).op('i32.add');
-        for (const a of [acc0, acc1]) {
-          f.get(a);
-          emitRequantize(f, () => f.get(multp).simdMem('v128.load32_splat'), magic, zpv, lov, hiv);
+        if (floatOutput) {
+          // y + (oh·OW + owc)·4, two vectors of four floats.
+          [acc0, acc1].forEach((a, j) => {
+            f.get(y).get(oh).get(OW).op('i32.mul').get(owc).op('i32.add').i32(2).op('i32.shl').op('i32.add');
+            f.get(a).simd('f32x4.convert_i32x4_s').get(multp).simdMem('v128.load32_splat').simd('f32x4.mul');
+            f.get(fbias).simdMem('v128.load32_splat').simd('f32x4.add');
+            f.get(lov).simd('f32x4.max').get(hiv).simd('f32x4.min').v128Store(16 * j, 0);
+          });
+        } else {
+          f.get(y).get(oh).get(OW).op('i32.mul').op('i32.add').get(owc).op('i32.add');
+          for (const a of [acc0, acc1]) {
+            f.get(a);
+            emitRequantize(f, () => f.get(multp).simdMem('v128.load32_splat'), magic, zpv, lov, hiv);
+          }
+          f.shuffle(LOW_BYTES).store64Lane(0, 0, 0);
         }
-        f.shuffle(LOW_BYTES).store64Lane(0, 0, 0);
       });
     });
     f.get(x).get(planeIn).op('i32.add').set(x);
@@ -395,6 +455,7 @@ function emitDepthwiseDot(K: number, S: number): FunctionBuilder {
     f.get(filt).i32(4 * pairs).op('i32.add').set(filt);
     f.get(biasp).i32(4).op('i32.add').set(biasp);
     f.get(multp).i32(4).op('i32.add').set(multp);
+    if (floatOutput) f.get(fbias).i32(4).op('i32.add').set(fbias);
   });
   return f;
 }
@@ -589,10 +650,16 @@ export const INT8_KERNELS: WasmModuleSpec<Int8Kernels> = {
     m.addFunction(emitGemm('rows', 'q8', 'rowsOuter'), `${qs8GemmName('rows')}_rows_outer`);
     m.addFunction(emitGemm('cols'), qs8GemmName('cols'));
     m.addFunction(emitGemm('cols', 'f32'), QS8_GEMM_F32_NAME);
+    m.addFunction(emitGemm('cols', 'i32'), QS8_GEMM_I32_NAME);
+    m.addFunction(emitGemm('cols', 'i32', 'rowsOuter'), `${QS8_GEMM_I32_NAME}_rows_outer`);
+    m.addFunction(emitGemm('cols', 'f32affine'), qs8GemmAffineName('cols'));
+    m.addFunction(emitGemm('rows', 'f32affine'), qs8GemmAffineName('rows'));
+    m.addFunction(emitGemm('rows', 'f32affine', 'rowsOuter'), `${qs8GemmAffineName('rows')}_rows_outer`);
     m.addFunction(emitPackCols(), QS8_PACK_NAME);
     for (const [K, S] of QS8_DEPTHWISE_SHAPES) {
       m.addFunction(emitDepthwise(K, S), qs8DepthwiseName(K, S));
       m.addFunction(emitDepthwiseDot(K, S), qs8DepthwiseDotName(K, S));
+      m.addFunction(emitDepthwiseDot(K, S, true), `${qs8DepthwiseDotName(K, S)}_f32`);
     }
     m.addFunction(emitPadPlanes(8), QS8_PAD_NAME);
     m.addFunction(emitPadPlanes(4), `${QS8_PAD_NAME}_x4`);
@@ -606,9 +673,11 @@ export const INT8_KERNELS: WasmModuleSpec<Int8Kernels> = {
   bind(e) {
     const depthwise: Record<string, Qs8DepthwiseKernel> = {};
     const depthwiseDot: Record<string, Qs8DepthwiseKernel> = {};
+    const depthwiseDotF32: Record<string, Qs8DepthwiseF32Kernel> = {};
     for (const [K, S] of QS8_DEPTHWISE_SHAPES) {
       depthwise[`${K}x${K}s${S}`] = e[qs8DepthwiseName(K, S)] as Qs8DepthwiseKernel;
       depthwiseDot[`${K}x${K}s${S}`] = e[qs8DepthwiseDotName(K, S)] as Qs8DepthwiseKernel;
+      depthwiseDotF32[`${K}x${K}s${S}`] = e[`${qs8DepthwiseDotName(K, S)}_f32`] as Qs8DepthwiseF32Kernel;
     }
     return {
       add: e['qs8_vadd__wasmsimd'] as Qs8BinaryKernel,
@@ -620,10 +689,16 @@ export const INT8_KERNELS: WasmModuleSpec<Int8Kernels> = {
       mul: e['qs8_vmul__wasmsimd'] as Qs8BinaryKernel,
       depthwise,
       depthwiseDot,
+      depthwiseDotF32,
       gemmRowChannels: e[qs8GemmName('rows')] as Qs8GemmKernel,
       gemmRowChannelsRowsOuter: e[`${qs8GemmName('rows')}_rows_outer`] as Qs8GemmKernel,
       gemmColChannels: e[qs8GemmName('cols')] as Qs8GemmKernel,
       gemmColChannelsF32: e[QS8_GEMM_F32_NAME] as Qs8GemmKernel,
+      gemmI32: e[QS8_GEMM_I32_NAME] as Qs8GemmKernel,
+      gemmI32RowsOuter: e[`${QS8_GEMM_I32_NAME}_rows_outer`] as Qs8GemmKernel,
+      gemmAffineCols: e[qs8GemmAffineName('cols')] as Qs8GemmKernel,
+      gemmAffineRows: e[qs8GemmAffineName('rows')] as Qs8GemmKernel,
+      gemmAffineRowsRowsOuter: e[`${qs8GemmAffineName('rows')}_rows_outer`] as Qs8GemmKernel,
       packCols: e[QS8_PACK_NAME] as Qs8PackKernel,
     };
   },

@@ -6,6 +6,7 @@ import { fuseGelu } from './fuse-gelu.js';
 import { fuseLayerNorm } from './fuse-layernorm.js';
 import { fuseMatMulAdd } from './fuse-matmul-add.js';
 import { fuseQdq } from './fuse-qdq.js';
+import { fuseIntegerToFloat } from './fuse-integer-to-float.js';
 import { fuseActivation } from './fuse-activation.js';
 import { fuseHardSwish } from './fuse-hardswish.js';
 import { fuseSoftmaxScale } from './fuse-softmax-scale.js';
@@ -15,7 +16,7 @@ import { computeFloat16InFloat32, describeFloat16Report, emptyFloat16Report } fr
 
 export {
   eliminateDeadCode, eliminateIdentity, foldBatchNorm, fuseGelu, fuseLayerNorm, fuseMatMulAdd,
-  fuseActivation, foldConvMulAdd, foldTranspose, fuseQdq, fuseHardSwish, computeFloat16InFloat32,
+  fuseActivation, foldConvMulAdd, foldTranspose, fuseQdq, fuseHardSwish, computeFloat16InFloat32, fuseIntegerToFloat,
 };
 
 export interface PassOptions {
@@ -50,7 +51,7 @@ export function runPrecisionPasses(graph: Graph, options: PassOptions = {}): Gra
  */
 export function runBasicPasses(graph: Graph, options: PassOptions = {}): Graph {
   const precise = runPrecisionPasses(graph, options);
-  const folded = foldConvMulAdd(foldBatchNorm(fuseQdq(eliminateIdentity(foldTranspose(precise)))));
+  const folded = foldConvMulAdd(foldBatchNorm(fuseIntegerToFloat(fuseQdq(eliminateIdentity(foldTranspose(precise))))));
   const fused = fuseSoftmaxScale(fuseActivation(fuseMatMulAdd(fuseGelu(fuseLayerNorm(fuseHardSwish(folded))))));
   return eliminateDeadCode(fused);
 }

@@ -146,6 +146,7 @@ export class WasmChannelParams {
   readonly multOffset: number;
   private biasView: Int32Array;
   private multView: Float32Array;
+  private floatBiasView = new Float32Array(0);
 
   constructor(private readonly wasm: WasmContext, private readonly count: number) {
     const padded = Math.ceil(count / 4) * 4;
@@ -155,14 +156,25 @@ export class WasmChannelParams {
     this.multView = new Float32Array(0);
   }
 
+  /** As write, with a float32 bias (the f32affine GEMM store reads the bias words as float32). */
+  writeFloat(bias: ArrayLike<number> | undefined, biasStride: number, multipliers: ArrayLike<number>): void {
+    const buffer = this.wasm.memory.buffer;
+    if (this.floatBiasView.buffer !== buffer) this.floatBiasView = new Float32Array(buffer, this.biasOffset, this.count);
+    if (bias === undefined) this.floatBiasView.fill(0);
+    else for (let c = 0; c < this.count; c++) this.floatBiasView[c] = bias[c * biasStride]!;
+    this.write(undefined, 0, multipliers, false);
+  }
+
   /** bias[c] = bias?.[c·stride] ?? 0 and mult[c] = multipliers[c] for every channel. */
-  write(bias: ArrayLike<number> | undefined, biasStride: number, multipliers: Float32Array): void {
+  write(bias: ArrayLike<number> | undefined, biasStride: number, multipliers: ArrayLike<number>, writeBias = true): void {
     const buffer = this.wasm.memory.buffer;
     if (this.biasView.buffer !== buffer) {
       this.biasView = new Int32Array(buffer, this.biasOffset, this.count);
       this.multView = new Float32Array(buffer, this.multOffset, this.count);
     }
-    if (bias === undefined) this.biasView.fill(0);
+    if (!writeBias) {
+      // the float bias is already there
+    } else if (bias === undefined) this.biasView.fill(0);
     else for (let c = 0; c < this.count; c++) this.biasView[c] = bias[c * biasStride]!;
     for (let c = 0; c < this.count; c++) this.multView[c] = multipliers[c]!;
   }

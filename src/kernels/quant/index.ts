@@ -2,6 +2,7 @@ import type { KernelDef } from '../kernel.js';
 import { dynamicQuantizeLinearKernels } from './dynamic-quantize-linear.js';
 import { integerConvKernels } from './integer-conv.js';
 import { integerMatMulKernels } from './integer-matmul.js';
+import { integerToFloatKernels } from './integer-to-float.js';
 import { qgemmKernels } from './qgemm.js';
 import { qlinearAveragePoolKernels } from './qlinear-average-pool.js';
 import { qlinearBinaryKernels } from './qlinear-binary.js';
@@ -15,6 +16,7 @@ export const quantKernels: KernelDef[] = [
   ...dynamicQuantizeLinearKernels,
   ...integerConvKernels,
   ...integerMatMulKernels,
+  ...integerToFloatKernels,
   ...qgemmKernels,
   ...qlinearBinaryKernels,
   ...qlinearUnaryKernels,

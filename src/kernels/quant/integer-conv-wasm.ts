@@ -1,7 +1,7 @@
 import { sizeOf } from '../../dtype.js';
 import { attrInt } from '../../graph/attributes.js';
 import type { WasmContext } from '../../wasm/context.js';
-import { QS8_TILE_COLS, type Int8Kernels, type Qs8DepthwiseKernel, type Qs8PadPlanesKernel } from '../../wasm/int8-kernels.js';
+import { QS8_TILE_COLS, type Int8Kernels, type Qs8DepthwiseF32Kernel, type Qs8DepthwiseKernel, type Qs8PadPlanesKernel } from '../../wasm/int8-kernels.js';
 import { requireInput, type PrepareContext } from '../kernel.js';
 import { convGeometry, im2colIndexMap, type ConvGeometry } from './conv-geometry.js';
 import type { Int8Like } from './igemm.js';
@@ -16,8 +16,14 @@ export interface WasmQLinearConv {
   readonly detail: string;
   /** The weight data: held so the uploaded panels (freed when it is collected) live as long as the kernel. */
   readonly source: object;
-  run(x: Int8Like, zx: number, y: Int8Like, yZp: number, bias: Int32Array | undefined, multipliers: Float32Array): boolean;
+  run(x: Int8Like, zx: number, y: Int8Like | Int32Array | Float32Array, yZp: number, bias: ArrayLike<number> | undefined, multipliers: ArrayLike<number>): boolean;
 }
+
+/**
+ * What the convolution's GEMM store writes: requantized bytes (QLinearConv), the exact int32 accumulators
+ * (ConvInteger), or f32(f32(f32(acc)·mult[m]) + bias[m]) with a float bias (the fused ConvInteger → Cast → Mul → Add).
+ */
+export type ConvOutputMode = 'q8' | 'i32' | 'f32affine';
 
 /**
  * QLinearConv (and the fused QDQ convolution) on the wasm int8 GEMM, per (batch n, group g):
@@ -29,7 +35,7 @@ export interface WasmQLinearConv {
  * 8 output positions, a reduction deep enough to overflow int32, a depthwise shape without a generated kernel.
  */
 export function planWasmQLinearConv(
-  ctx: PrepareContext, wIndex: number, wZpIndex: number, lo: number, hi: number,
+  ctx: PrepareContext, wIndex: number, wZpIndex: number, lo: number, hi: number, output: ConvOutputMode = 'q8',
 ): WasmQLinearConv | undefined {
   const wasm = ctx.options.wasm;
   const kernels = int8Kernels(wasm);
@@ -50,15 +56,21 @@ export function planWasmQLinearConv(
   const Kg = Cg * KS;
   const inPlane = sizeOf(geom.inSize);
   const map = im2colIndexMap(geom);
-  if (Cg === 1 && Mg === 1) {
-    const key = `${geom.kernel[0]}x${geom.kernel[1]}s${geom.strides[0]}`;
+  const key = `${geom.kernel[0]}x${geom.kernel[1]}s${geom.strides[0]}`;
+  const square = geom.kernel.length === 2 && geom.kernel[0] === geom.kernel[1] && geom.strides[0] === geom.strides[1];
+  const depthwiseShape = Cg === 1 && Mg === 1 && square && geom.dilations.every((d) => d === 1) && kernels.depthwiseDot[key] !== undefined;
+  // The float store exists for the 8-wide kernel (narrower rows are computed 8 wide into a tile, see planDepthwise).
+  const floatDepthwise = output === 'f32affine' && depthwiseShape;
+  if (Cg === 1 && Mg === 1 && (output === 'q8' || floatDepthwise)) {
     const depthwise = kernels.depthwise[key];
     const depthwiseDot = kernels.depthwiseDot[key];
-    const square = geom.kernel.length === 2 && geom.kernel[0] === geom.kernel[1] && geom.strides[0] === geom.strides[1];
-    if (depthwise === undefined || depthwiseDot === undefined || !square || geom.dilations.some((d) => d !== 1)) return undefined;
+    if (depthwise === undefined || depthwiseDot === undefined || !depthwiseShape) return undefined;
     const filters = new Int32Array(M * KS);
     for (let m = 0; m < M; m++) for (let k = 0; k < KS; k++) filters[m * KS + k] = (wConst.data as Int8Like)[m * KS + k]! - wZp[wZp.length > 1 ? m : 0]!;
-    return planDepthwise(wasm, kernels.padPlanes, kernels.padPlanesNarrow, depthwise, depthwiseDot, geom, N, C, wConst.data as Int8Like, wZpConst?.data, filters, x.dtype === 'int8', lo, hi);
+    return planDepthwise(
+      wasm, kernels.padPlanes, kernels.padPlanesNarrow, depthwise, depthwiseDot, geom, N, C, wConst.data as Int8Like, wZpConst?.data, filters,
+      x.dtype === 'int8', lo, hi, floatDepthwise ? kernels.depthwiseDotF32[key] : undefined,
+    );
   }
   if (P < QS8_TILE_COLS || Kg > QS8_MAX_K) return undefined;
   const pointwise = KS === 1 && inPlane === P && map.every((at, p) => at === p);
@@ -84,14 +96,21 @@ export function planWasmQLinearConv(
   const KP = kPairs(Kg);
   // Loop order, measured (bench: resnet18's 3×3 layers): row panels outside when the activation panels outweigh
   // the weights (64 ch, 56×56: 2.37 vs 2.58 ms), column blocks outside otherwise (512 ch, 7×7: 2.64 vs 2.88 ms).
-  const gemm = colPanelBytes(Kg, P) > groupBytes ? kernels.gemmRowChannelsRowsOuter : kernels.gemmRowChannels;
+  const rowsOuter = colPanelBytes(Kg, P) > groupBytes;
+  const gemm = output === 'q8'
+    ? rowsOuter ? kernels.gemmRowChannelsRowsOuter : kernels.gemmRowChannels
+    : output === 'i32'
+      ? rowsOuter ? kernels.gemmI32RowsOuter : kernels.gemmI32
+      : rowsOuter ? kernels.gemmAffineRowsRowsOuter : kernels.gemmAffineRows;
+  const elementBytes = output === 'q8' ? 1 : 4;
   const detail = `wasm qs8 gemm 4x8c2${pointwise ? ', 1x1 read in place' : wasmIm2col !== undefined ? ', im2col in wasm' : ', im2col in js'}`;
   return {
     detail: `${detail} (js for views outside wasm memory)`,
     source: wData,
     run(xData, zx, y, yZp, bias, multipliers) {
       if (!inWasmMemory(wasm, xData, y)) return false;
-      params.write(bias, 1, multipliers);
+      if (output === 'q8') params.write(bias, 1, multipliers);
+      else if (output === 'f32affine') params.writeFloat(bias, 1, multipliers);
       const flip = signed ? 0 : 0x80;
       const shift = signed ? zx : zx - 128;
       const padded = wasm.scratch;
@@ -110,7 +129,7 @@ export function planWasmQLinearConv(
           }
           kernels.packCols(src, P, Kg, P, flip, shift, panels);
           gemm(
-            Mg, P, KP, weights + g * groupBytes, panels, y.byteOffset + (n * M + g * Mg) * P, P,
+            Mg, P, KP, weights + g * groupBytes, panels, y.byteOffset + (n * M + g * Mg) * P * elementBytes, P,
             params.biasOffset + 4 * g * Mg, params.multOffset + 4 * g * Mg, yZp, lo, hi,
           );
         }
@@ -132,6 +151,7 @@ export function planWasmQLinearConv(
 function planDepthwise(
   wasm: WasmContext, pad: Qs8PadPlanesKernel, padNarrow: Qs8PadPlanesKernel, kernel4: Qs8DepthwiseKernel, kernel8: Qs8DepthwiseKernel, g: ConvGeometry,
   N: number, C: number, wData: Int8Like, wZpData: object | undefined, filters: Int32Array, signed: boolean, lo: number, hi: number,
+  floatKernel?: Qs8DepthwiseF32Kernel,
 ): WasmQLinearConv | undefined {
   const [H, W] = g.inSize as [number, number];
   const [OH, OW] = g.outSize as [number, number];
@@ -141,17 +161,25 @@ function planDepthwise(
   const KS = K * K;
   const P = OH * OW;
   const inPlane = H * W;
+  // The float store under 8 outputs per row (7×7 planes): computed 8 wide on planes padded one column more (the
+  // extra outputs read only padding), into a scratch tile of OH×8 floats per plane, then the OW columns copied out.
+  const virtualOW = floatKernel !== undefined && OW < 8 ? 8 : OW;
   const Hp = (OH - 1) * S + K;
-  const Wp = (OW - 1) * S + K;
+  const Wp = (virtualOW - 1) * S + K;
   const padRows = Math.max(0, Math.min(H, Hp - ph));
   const padCols = Math.min(W, Wp - pw);
-  if (OW < 4 || padCols < 1) return undefined;
+  if (OW < (floatKernel === undefined ? 4 : 1) || padCols < 1) return undefined;
+  const tileBytes = virtualOW !== OW ? C * OH * virtualOW * 4 : 0;
+  const tileOffset = C * Hp * Wp + 16 + (16 - ((C * Hp * Wp) % 16));
   // Rows of 4 to 7 bytes (7×7 planes) use the pad kernel copying 4 bytes at a time, shorter ones JS.
   const padInJs = padCols < 4;
   const padKernel = padCols >= 8 ? pad : padNarrow;
   const memory = new WasmBytes(wasm);
-  wasm.reserveScratch(C * Hp * Wp + 16);
-  const wide = OW >= 8;
+  wasm.reserveScratch(tileOffset + tileBytes);
+  let tileView = new Float32Array(0);
+  const wide = virtualOW >= 8;
+  // The float store's per-plane bias (the int32 bias block then holds only the zero-point correction).
+  const floatParams = floatKernel === undefined ? undefined : new WasmChannelParams(wasm, C);
   const kernel = wide ? kernel8 : kernel4;
   const filterSums = new Int32Array(C);
   for (let c = 0; c < C; c++) for (let k = 0; k < KS; k++) filterSums[c] += filters[c * KS + k]!;
@@ -167,19 +195,35 @@ function planDepthwise(
   const foldedBias = new Int32Array(C);
   const flip = signed ? 0 : 0x80;
   return {
-    detail: `wasm qs8 depthwise ${K}x${K}s${S}, ${wide ? 8 : 4} outputs per step (js for views outside wasm memory)`,
+    detail: `wasm qs8 depthwise ${K}x${K}s${S}, ${wide ? 8 : 4} outputs per step${floatKernel !== undefined ? ', float output' : ''} (js for views outside wasm memory)`,
     source: wData,
     run(x, zx, y, yZp, bias, multipliers) {
       if (!inWasmMemory(wasm, x, y)) return false;
       const zxFolded = signed ? zx : zx - 128;
-      for (let c = 0; c < C; c++) foldedBias[c] = (bias === undefined ? 0 : bias[c]!) - zxFolded * filterSums[c]!;
+      for (let c = 0; c < C; c++) foldedBias[c] = (bias === undefined || floatParams !== undefined ? 0 : bias[c]!) - zxFolded * filterSums[c]!;
       params.write(foldedBias, 1, multipliers);
+      floatParams?.writeFloat(bias, 1, multipliers);
       for (let n = 0; n < N; n++) {
         const scratch = wasm.scratch;
         const src = x.byteOffset + n * C * inPlane;
         if (padInJs) padPlanesInJs(memory.bytes, src, W, inPlane, scratch, Hp, Wp, ph, pw, padRows, padCols, C, zx & 0xff);
         else padKernel(src, W, inPlane, scratch, Hp, Wp, ph, pw, padRows, padCols, C, zx & 0xff);
-        kernel(scratch, Wp, Hp * Wp, y.byteOffset + n * C * P, OW, P, C, 0, OH, 0, OW, 0, 0, filterOffset, params.biasOffset, params.multOffset, flip, yZp, lo, hi);
+        if (floatKernel !== undefined && virtualOW !== OW) {
+          const tile = scratch + tileOffset;
+          floatKernel(
+            scratch, Wp, Hp * Wp, tile, virtualOW, OH * virtualOW * 4, C, 0, OH, 0, virtualOW, 0, 0, filterOffset, params.biasOffset,
+            params.multOffset, flip, 0, lo, hi, floatParams!.biasOffset,
+          );
+          if (tileView.buffer !== wasm.memory.buffer || tileView.byteOffset !== tile) tileView = new Float32Array(wasm.memory.buffer, tile, C * OH * virtualOW);
+          const out = y as Float32Array;
+          const o0 = n * C * P;
+          for (let r = 0; r < C * OH; r++) for (let ow = 0; ow < OW; ow++) out[o0 + r * OW + ow] = tileView[r * virtualOW + ow]!;
+        } else if (floatKernel !== undefined) {
+          floatKernel(
+            scratch, Wp, Hp * Wp, y.byteOffset + n * C * P * 4, OW, P * 4, C, 0, OH, 0, OW, 0, 0, filterOffset, params.biasOffset,
+            params.multOffset, flip, 0, lo, hi, floatParams!.biasOffset,
+          );
+        } else kernel(scratch, Wp, Hp * Wp, y.byteOffset + n * C * P, OW, P, C, 0, OH, 0, OW, 0, 0, filterOffset, params.biasOffset, params.multOffset, flip, yZp, lo, hi);
       }
       return true;
     },

@@ -1,13 +1,15 @@
 import { sizeOf, type Data, type DType, type TensorType } from '../../dtype.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { attrInt } from '../../graph/attributes.js';
-import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
+import {
+  chooseVariant, jsFallbacks, kernelError, ranOnWasm, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef,
+} from '../kernel.js';
 import { convGeometry, im2colIndexMap } from './conv-geometry.js';
 import { rowSums, type Int8Like } from './igemm.js';
 import {
   LANE_SCALE, TILE_COLS, TILE_ROWS, fillPanelStrided, igemmPacked, laneChunk, packRowPanels, packedRowsLength, panelLength, type TileStore,
 } from './igemm-packed.js';
-import { planWasmQLinearConv } from './integer-conv-wasm.js';
+import { planWasmQLinearConv, type WasmQLinearConv } from './integer-conv-wasm.js';
 import { fusedOutputRange } from './params.js';
 import { ROUND_LIMIT, ROUND_MAGIC, integerRange, requantize } from './rounding.js';
 
@@ -23,7 +25,7 @@ function checkInt8Like(ctx: PrepareContext, name: string, t: TensorType): void {
  * Where the integer convolution writes: corrected int32 accumulators (ConvInteger), or requantized 8-bit values
  * saturate(round((acc + B[m]) · multiplier[m]) + y_zp) clamped to [lo, hi] (QLinearConv), fused into the store.
  */
-interface ConvOutput {
+export interface ConvOutput {
   y: Int32Array | Int8Like;
   requantize: boolean;
   bias: Int32Array | undefined;
@@ -42,7 +44,7 @@ interface ConvOutput {
  *   Σ (w - zw)(x - zx) = Σ w·x - zw·Σx - zx·Σw + K·zx·zw.
  * Depthwise convolutions (one input and output channel per group) use a direct loop instead.
  */
-interface IntegerConvPlan {
+export interface IntegerConvPlan {
   outShape: number[];
   M: number;
   P: number;
@@ -53,7 +55,7 @@ interface IntegerConvPlan {
   convolve(n: number, g: number, x: Int8Like, zx: number, wZp: ArrayLike<number>, wZpStride: number, out: ConvOutput): void;
 }
 
-function planIntegerConv(ctx: PrepareContext, xIndex: number, wIndex: number, wZpIndex: number): IntegerConvPlan {
+export function planIntegerConv(ctx: PrepareContext, xIndex: number, wIndex: number, wZpIndex: number): IntegerConvPlan {
   const x = requireInput(ctx, xIndex);
   const w = requireInput(ctx, wIndex);
   checkInt8Like(ctx, 'x', x);
@@ -297,19 +299,25 @@ function borderSum(map: Int32Array, p: number, KS: number, x: Int8Like, plane: n
   return s;
 }
 
-function checkScalarZeroPoint(ctx: PrepareContext, i: number, name: string): void {
+export function checkScalarZeroPoint(ctx: PrepareContext, i: number, name: string): void {
   const t = ctx.inputs[i];
   if (t !== undefined && sizeOf(t.shape) !== 1) {
     throw new UnsupportedError(`${nodeLabel(ctx.node)}: ${name} must be a scalar, got [${t.shape}]`);
   }
 }
 
+interface ConvIntegerProblem {
+  ctx: PrepareContext;
+  plan: IntegerConvPlan;
+  wZpStride: number;
+  /** The wasm GEMM plan, made on first ask (it uploads the packed weights). */
+  wasm(): WasmQLinearConv | undefined;
+}
+
 // ConvInteger (Operators.md): y = conv(x - x_zero_point, w - w_zero_point) in int32.
 // x [N, C, ...], w [M, C/group, ...k], x_zero_point [], w_zero_point [] | [M] -> y int32 [N, M, ...out]
-function prepareConvInteger(ctx: PrepareContext): PreparedKernel {
-  checkScalarZeroPoint(ctx, 2, 'x_zero_point');
-  const plan = planIntegerConv(ctx, 0, 1, 3);
-  const wZpStride = ctx.inputs[3] !== undefined && sizeOf(ctx.inputs[3].shape) > 1 ? 1 : 0;
+function prepareConvIntegerReference(p: ConvIntegerProblem): PreparedKernel {
+  const { plan, wZpStride } = p;
   const batch = plan.outShape[0]!;
   const out: ConvOutput = { y: new Int32Array(0), requantize: false, bias: undefined, multipliers: new Float32Array(plan.M), yZp: 0, lo: 0, hi: 0 };
   return {
@@ -324,6 +332,51 @@ function prepareConvInteger(ctx: PrepareContext): PreparedKernel {
       for (let n = 0; n < batch; n++) for (let g = 0; g < plan.group; g++) plan.convolve(n, g, x, zx, wZp, wZpStride, out);
     },
   };
+}
+
+const NO_CHANNEL_PARAMS = new Float32Array(0);
+
+function prepareConvIntegerWasm(p: ConvIntegerProblem): PreparedKernel {
+  const reference = prepareConvIntegerReference(p);
+  const conv = p.wasm()!;
+  const fallbacks = jsFallbacks();
+  return {
+    ...reference,
+    detail: conv.detail,
+    jsFallbacks: fallbacks,
+    run(inputs, outputs, scratch) {
+      const zx = ((inputs[2] as Int8Like | undefined) ?? ZERO)[0]!;
+      if (ranOnWasm(fallbacks, conv.run(inputs[0] as Int8Like, zx, outputs[0] as Int32Array, 0, undefined, NO_CHANNEL_PARAMS))) return;
+      reference.run(inputs, outputs, scratch);
+    },
+  };
+}
+
+/** 'u8' or 'i8' for input i. */
+function int8Name(ctx: PrepareContext, i: number): string {
+  return ctx.inputs[i]?.dtype === 'int8' ? 'i8' : 'u8';
+}
+
+const CONV_INTEGER_VARIANTS: readonly VariantDef<ConvIntegerProblem>[] = [
+  { name: (p) => `${int8Name(p.ctx, 0)}${int8Name(p.ctx, 1)}_convinteger__ref`, applies: () => true, placement: 'any', prepare: prepareConvIntegerReference },
+  {
+    name: (p) => `${int8Name(p.ctx, 0)}${int8Name(p.ctx, 1)}_convinteger__wasmsimd`,
+    applies: (p, caps) => caps.wasm !== undefined && p.wasm() !== undefined,
+    placement: 'wasm',
+    prepare: prepareConvIntegerWasm,
+  },
+];
+
+function prepareConvInteger(ctx: PrepareContext): PreparedKernel {
+  checkScalarZeroPoint(ctx, 2, 'x_zero_point');
+  const plan = planIntegerConv(ctx, 0, 1, 3);
+  const wZpStride = ctx.inputs[3] !== undefined && sizeOf(ctx.inputs[3].shape) > 1 ? 1 : 0;
+  let wasm: WasmQLinearConv | undefined | null = null;
+  const problem: ConvIntegerProblem = {
+    ctx, plan, wZpStride,
+    wasm: () => (wasm === null ? (wasm = planWasmQLinearConv(ctx, 1, 3, 0, 0, 'i32')) : wasm),
+  };
+  return chooseVariant(CONV_INTEGER_VARIANTS, problem, ctx);
 }
 
 // QLinearConv (Operators.md): y = saturate(round(conv_int32(x - x_zp, w - w_zp) + B) · (x_scale·w_scale / y_scale)) + y_zp).

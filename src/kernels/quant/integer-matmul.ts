@@ -1,18 +1,22 @@
 import { sizeOf, type DType, type TensorType } from '../../dtype.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
-import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type ScratchSpec } from '../kernel.js';
+import {
+  chooseVariant, jsFallbacks, kernelError, ranOnWasm, requireInput, type Capabilities, type KernelDef, type PrepareContext, type PreparedKernel,
+  type ScratchSpec, type VariantDef,
+} from '../kernel.js';
 import { applyZeroPointCorrections, igemmABt, rowSums, type Int8Like } from './igemm.js';
 import {
   TILE_COLS, TILE_ROWS, fillPanelStrided, igemmPacked, laneChunk, packRowPanels, packedRowsLength, panelLength, type TileStore,
 } from './igemm-packed.js';
-import { planWasmRightConstantGemm } from './igemm-wasm.js';
+import { QS8_MAX_K, int8Kernels, planWasmRightConstantGemm } from './igemm-wasm.js';
+import { planWasmIntegerMatMul } from './integer-matmul-wasm.js';
 import { fusedOutputRange } from './params.js';
 import { ROUND_LIMIT, ROUND_MAGIC, integerRange, requantize } from './rounding.js';
 
 const ZERO: Int32Array = new Int32Array(1);
 
 /** Batch broadcasting as numpy.matmul: which a-batch and b-batch each output batch reads. */
-interface MatMulShape {
+export interface MatMulShape {
   M: number;
   K: number;
   N: number;
@@ -23,7 +27,7 @@ interface MatMulShape {
   bBatchOf: Int32Array;
 }
 
-function matmulShape(ctx: PrepareContext, a: number[], b: number[]): MatMulShape {
+export function matmulShape(ctx: PrepareContext, a: number[], b: number[]): MatMulShape {
   const a2 = a.length === 1 ? [1, a[0]!] : a;
   const b2 = b.length === 1 ? [b[0]!, 1] : b;
   if (a2.length < 2 || b2.length < 2) throw kernelError(ctx, `inputs must have rank >= 1, got [${a}] and [${b}]`);
@@ -73,12 +77,12 @@ function matmulShape(ctx: PrepareContext, a: number[], b: number[]): MatMulShape
  * How a per-row (of a) or per-column (of b) quantization parameter is indexed: stride 0 for one value,
  * else `count` values per batch (batchStride = count when the parameter also varies per batch).
  */
-interface ParamIndex {
+export interface ParamIndex {
   stride: number;
   batchStride: number;
 }
 
-function paramIndex(ctx: PrepareContext, name: string, t: TensorType | undefined, count: number, batches: number): ParamIndex {
+export function paramIndex(ctx: PrepareContext, name: string, t: TensorType | undefined, count: number, batches: number): ParamIndex {
   const n = t === undefined ? 1 : sizeOf(t.shape);
   if (n === 1) return { stride: 0, batchStride: 0 };
   if (n === count) return { stride: 1, batchStride: 0 };
@@ -114,7 +118,7 @@ interface PackedB {
  * Shared integer core of MatMulInteger and QLinearMatMul: acc = (a - a_zp) · (b - b_zp) per output batch,
  * with b packed transposed once at prepare when constant (else into scratch at run).
  */
-interface IntegerMatMulPlan {
+export interface IntegerMatMulPlan {
   shape: MatMulShape;
   /** Scratch this plan needs: [a row sums, (packed b, b row sums when b is not constant)]. */
   scratch: ScratchSpec[];
@@ -124,7 +128,7 @@ interface IntegerMatMulPlan {
   accumulate(t: number, a: Int8Like, packed: PackedB, aZp: ArrayLike<number>, bZp: ArrayLike<number>, aSums: Int32Array, acc: Int32Array, off: number): void;
 }
 
-function planIntegerMatMul(ctx: PrepareContext, aIndex: number, bIndex: number, aZpIndex: number, bZpIndex: number): IntegerMatMulPlan {
+export function planIntegerMatMul(ctx: PrepareContext, aIndex: number, bIndex: number, aZpIndex: number, bZpIndex: number): IntegerMatMulPlan {
   const a = requireInput(ctx, aIndex);
   const b = requireInput(ctx, bIndex);
   checkInt8Like(ctx, 'a', a);
@@ -169,10 +173,16 @@ function planIntegerMatMul(ctx: PrepareContext, aIndex: number, bIndex: number, 
   };
 }
 
+interface MatMulIntegerProblem {
+  ctx: PrepareContext;
+  plan: IntegerMatMulPlan;
+  aZpIdx: ParamIndex;
+}
+
 // MatMulInteger (Operators.md): y = (a - a_zero_point) · (b - b_zero_point) in int32, numpy.matmul broadcasting.
 // a [..., M, K], b [..., K, N], a_zero_point [] | [M], b_zero_point [] | [N] -> y int32 [..., M, N]
-function prepareMatMulInteger(ctx: PrepareContext): PreparedKernel {
-  const plan = planIntegerMatMul(ctx, 0, 1, 2, 3);
+function prepareMatMulIntegerReference(p: MatMulIntegerProblem): PreparedKernel {
+  const { plan } = p;
   const { M, N } = plan.shape;
   const batches = plan.shape.aBatchOf.length;
   return {
@@ -187,6 +197,60 @@ function prepareMatMulInteger(ctx: PrepareContext): PreparedKernel {
       for (let t = 0; t < batches; t++) plan.accumulate(t, a, packed, aZp, bZp, scratch[0] as Int32Array, y, t * M * N);
     },
   };
+}
+
+/** True when the wasm GEMM can take this product: one constant b with a constant (or no) zero point, K small enough. */
+export function wasmMatMulApplies(ctx: PrepareContext, bIndex: number, bZpIndex: number, shape: MatMulShape, caps: Capabilities): boolean {
+  return int8Kernels(caps.wasm) !== undefined && ctx.constants[bIndex] !== undefined && shape.bBatches === 1 &&
+    (ctx.inputs[bZpIndex] === undefined || ctx.constants[bZpIndex] !== undefined) && shape.K <= QS8_MAX_K;
+}
+
+/** The per-row zero point of a as (stride, period) over the flattened rows (see WasmIntegerMatMul.run). */
+export function rowZeroPointWalk(idx: ParamIndex, rows: number, M: number): [number, number] {
+  return idx.batchStride !== 0 ? [1, rows] : [idx.stride, M];
+}
+
+function prepareMatMulIntegerWasm(p: MatMulIntegerProblem, ctx: PrepareContext): PreparedKernel {
+  const { plan } = p;
+  const { M, K, N } = plan.shape;
+  const rows = plan.shape.aBatchOf.length * M;
+  const reference = prepareMatMulIntegerReference(p);
+  const gemm = planWasmIntegerMatMul(ctx.options.wasm, rows, K, N, requireInput(ctx, 0).dtype === 'int8', {
+    data: ctx.constants[1]!.data as Int8Like, zp: ctx.constants[3]?.data as Int8Like | undefined,
+  }, 'i32')!;
+  const [zaStride, zaPeriod] = rowZeroPointWalk(p.aZpIdx, rows, M);
+  const fallbacks = jsFallbacks();
+  return {
+    ...reference,
+    detail: gemm.detail,
+    jsFallbacks: fallbacks,
+    run(inputs, outputs, scratch) {
+      const aZp = (inputs[2] as Int8Like | undefined) ?? ZERO;
+      if (ranOnWasm(fallbacks, gemm.run(inputs[0] as Int8Like, aZp, zaStride, zaPeriod, outputs[0] as Int32Array))) return;
+      reference.run(inputs, outputs, scratch);
+    },
+  };
+}
+
+const MATMUL_INTEGER_VARIANTS: readonly VariantDef<MatMulIntegerProblem>[] = [
+  { name: (p) => `${int8Name(p.ctx, 0)}${int8Name(p.ctx, 1)}_matmulinteger__ref`, applies: () => true, placement: 'any', prepare: prepareMatMulIntegerReference },
+  {
+    name: (p) => `${int8Name(p.ctx, 0)}${int8Name(p.ctx, 1)}_matmulinteger__wasmsimd`,
+    applies: (p, caps) => wasmMatMulApplies(p.ctx, 1, 3, p.plan.shape, caps),
+    placement: 'wasm',
+    prepare: prepareMatMulIntegerWasm,
+  },
+];
+
+/** 'u8' or 'i8' for input i. */
+export function int8Name(ctx: PrepareContext, i: number): string {
+  return ctx.inputs[i]?.dtype === 'int8' ? 'i8' : 'u8';
+}
+
+function prepareMatMulInteger(ctx: PrepareContext): PreparedKernel {
+  const plan = planIntegerMatMul(ctx, 0, 1, 2, 3);
+  const aZpIdx = paramIndex(ctx, 'a_zero_point', ctx.inputs[2], plan.shape.M, plan.shape.aBatches);
+  return chooseVariant(MATMUL_INTEGER_VARIANTS, { ctx, plan, aZpIdx }, ctx);
 }
 
 // QLinearMatMul (Operators.md): y = saturate(round((a - a_zp)·(b - b_zp) · (a_scale·b_scale / y_scale)) + y_zp).

@@ -1,8 +1,13 @@
-import { ONNX_DTYPE_CODES, isFloat, type DType, type Data } from '../../dtype.js';
+import { ONNX_DTYPE_CODES, isFloat, type DType, type Data, type TensorType } from '../../dtype.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { attrInt } from '../../graph/attributes.js';
-import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
-import { int8Kernels } from './igemm-wasm.js';
+import {
+  chooseVariant, jsFallbacks, kernelError, ranOnWasm, requireInput, type Capabilities, type KernelDef, type PrepareContext, type PreparedKernel,
+  type VariantDef,
+} from '../kernel.js';
+import { WasmQuantParams, dynamicInt8Kernels } from './dynamic-int8.wasm.js';
+import type { Int8Like } from './igemm.js';
+import { inWasmMemory } from './igemm-wasm.js';
 import { checkZeroPointShape, quantParamLayout, type QuantParamLayout } from './params.js';
 import { ROUND_LIMIT, ROUND_MAGIC, integerRange, isFloat8, quantizeToRange, roundToFloat8, roundToStorageType } from './rounding.js';
 
@@ -46,8 +51,93 @@ function quantizedType(ctx: PrepareContext): DType {
   return dtype;
 }
 
+interface QdqProblem {
+  ctx: PrepareContext;
+  x: TensorType;
+  outType: DType;
+  layout: QuantParamLayout;
+}
+
+/** Per tensor or per axis (not blocked): what the wasm kernels take as [outer, D, inner]. */
+function wasmLayout(l: QuantParamLayout): [number, number, number] | undefined {
+  if (l.outerStride === 0 && l.axisStride === 0 && l.innerStride === 0) return [1, 1, l.outer * l.axisDim * l.inner];
+  if (l.blockSize === 1 && l.outerStride === 0 && l.axisStride === 1 && l.innerStride === 0) return [l.outer, l.axisDim, l.inner];
+  return undefined;
+}
+
+/** True when the step is float32 ↔ 8-bit with float32 scales, per tensor or per axis, and the wasm kernels are there. */
+function wasmQdqApplies(p: QdqProblem, caps: Capabilities, quantize: boolean): boolean {
+  const eight = quantize ? p.outType : p.x.dtype;
+  const float = quantize ? p.x.dtype : p.outType;
+  return dynamicInt8Kernels(caps.wasm) !== undefined && (eight === 'uint8' || eight === 'int8') && float === 'float32' &&
+    requireInput(p.ctx, 1).dtype === 'float32' && wasmLayout(p.layout) !== undefined;
+}
+
 // y = saturate(round(x / y_scale) + y_zero_point), ties to even (Operators.md §QuantizeLinear).
 // x [...], y_scale [] | [D] | blocked, y_zero_point like y_scale -> y [...]
+function prepareQuantizeReference(p: QdqProblem): PreparedKernel {
+  const { ctx, x, outType, layout } = p;
+  const saturate = attrInt(ctx.node, 'saturate', 1) !== 0;
+  const range = integerRange(outType);
+  const convert =
+    range !== undefined
+      ? (v: number, scale: number, zp: number) => quantizeToRange(Math.fround(v / scale), zp, range[0], range[1])
+      : (v: number, scale: number, zp: number) => roundToFloat8(Math.fround(v / scale) + zp, outType, saturate);
+  const perTensorInteger = range !== undefined && layout.outerStride === 0 && layout.axisStride === 0 && layout.innerStride === 0 && x.dtype !== 'int32';
+  return {
+    outputs: [{ dtype: outType, shape: [...x.shape] }],
+    run(inputs, outputs) {
+      const zps = inputs[2] as Exclude<Data, string[]> | undefined;
+      if (perTensorInteger) {
+        quantizePerTensor(inputs[0] as Float32Array, (inputs[1] as Float32Array)[0]!, zps === undefined ? 0 : Number(zps[0]), range[0], range[1], outputs[0] as Int8Array);
+        return;
+      }
+      convertWithParams(layout, inputs[0] as Float32Array, inputs[1] as Float32Array, zps, outputs[0] as Float32Array, convert);
+    },
+  };
+}
+
+/** float32 → 8 bits per tensor or per axis on q8_quantize_axis (the same float32 division and rounding). */
+function prepareQuantizeWasm(p: QdqProblem, ctx: PrepareContext): PreparedKernel {
+  const reference = prepareQuantizeReference(p);
+  const wasm = ctx.options.wasm!;
+  const kernels = dynamicInt8Kernels(wasm)!;
+  const [outer, D, inner] = wasmLayout(p.layout)!;
+  const params = new WasmQuantParams(wasm, D);
+  const [lo, hi] = integerRange(p.outType)!;
+  const fallbacks = jsFallbacks();
+  return {
+    ...reference,
+    detail: 'wasm quantize (js for views outside wasm memory)',
+    jsFallbacks: fallbacks,
+    run(inputs, outputs, scratch) {
+      const x = inputs[0] as Float32Array;
+      const y = outputs[0] as Uint8Array;
+      if (!ranOnWasm(fallbacks, inWasmMemory(wasm, x, y))) {
+        reference.run(inputs, outputs, scratch);
+        return;
+      }
+      params.write(inputs[1] as Float32Array, inputs[2] as Int8Like | undefined);
+      kernels.quantize(x.byteOffset, y.byteOffset, outer, D, inner, params.scales, params.zeroPoints, lo, hi);
+    },
+  };
+}
+
+const QUANTIZE_VARIANTS: readonly VariantDef<QdqProblem>[] = [
+  { name: (p) => `${dtypeName(p.x.dtype)}_quantizelinear_${dtypeName(p.outType)}__ref`, applies: () => true, placement: 'any', prepare: prepareQuantizeReference },
+  {
+    name: (p) => `f32_quantizelinear_${dtypeName(p.outType)}__wasmsimd`,
+    applies: (p, caps) => wasmQdqApplies(p, caps, true),
+    placement: 'wasm',
+    prepare: prepareQuantizeWasm,
+  },
+];
+
+/** Short dtype names for variant names: float32 → f32, uint8 → u8, int8 → i8. */
+function dtypeName(d: DType): string {
+  return d === 'float32' ? 'f32' : d === 'float16' ? 'f16' : d === 'uint8' ? 'u8' : d === 'int8' ? 'i8' : d;
+}
+
 function prepareQuantizeLinear(ctx: PrepareContext): PreparedKernel {
   const x = requireInput(ctx, 0);
   const scale = requireInput(ctx, 1);
@@ -61,37 +151,7 @@ function prepareQuantizeLinear(ctx: PrepareContext): PreparedKernel {
     throw new UnsupportedError(`${nodeLabel(ctx.node)}: cannot quantize to ${outType}`);
   }
   const layout = quantParamLayout(ctx, x, scale, attrInt(ctx.node, 'axis', 1), attrInt(ctx.node, 'block_size', 0));
-  const saturate = attrInt(ctx.node, 'saturate', 1) !== 0;
-  const range = integerRange(outType);
-  const convert =
-    range !== undefined
-      ? (v: number, scale: number, zp: number) => quantizeToRange(Math.fround(v / scale), zp, range[0], range[1])
-      : (v: number, scale: number, zp: number) => roundToFloat8(Math.fround(v / scale) + zp, outType, saturate);
-  const perTensorInteger = range !== undefined && layout.outerStride === 0 && layout.axisStride === 0 && layout.innerStride === 0 && x.dtype !== 'int32';
-  // float32 to 8 bits per tensor (a quantized model's input): vectors of four on wasm SIMD, the rest below.
-  const kernels = int8Kernels(ctx.options.wasm);
-  const wasmQuantize = perTensorInteger && x.dtype === 'float32' && (outType === 'uint8' || outType === 'int8') ? kernels?.quantize : undefined;
-  const memory = ctx.options.wasm?.memory;
-  return {
-    outputs: [{ dtype: outType, shape: [...x.shape] }],
-    run(inputs, outputs) {
-      const zps = inputs[2] as Exclude<Data, string[]> | undefined;
-      if (perTensorInteger) {
-        const xs = inputs[0] as Float32Array;
-        const ys = outputs[0] as Int8Array;
-        if (wasmQuantize !== undefined && xs.buffer === memory!.buffer && ys.buffer === xs.buffer) {
-          const scale = (inputs[1] as Float32Array)[0]!;
-          const zp = zps === undefined ? 0 : Number(zps[0]);
-          wasmQuantize(xs.byteOffset, ys.byteOffset, xs.length, scale, zp, range[0], range[1]);
-          quantizePerTensor(xs, scale, zp, range[0], range[1], ys, xs.length - (xs.length % 4));
-          return;
-        }
-        quantizePerTensor(inputs[0] as Float32Array, (inputs[1] as Float32Array)[0]!, zps === undefined ? 0 : Number(zps[0]), range[0], range[1], outputs[0] as Int8Array);
-        return;
-      }
-      convertWithParams(layout, inputs[0] as Float32Array, inputs[1] as Float32Array, zps, outputs[0] as Float32Array, convert);
-    },
-  };
+  return chooseVariant(QUANTIZE_VARIANTS, { ctx, x, outType, layout }, ctx);
 }
 
 /**
@@ -112,18 +172,8 @@ const dequantize = (v: number, scale: number, zp: number) => Math.fround(Math.fr
 
 // y = (x - x_zero_point) * x_scale, in float32 as onnxruntime (Operators.md §DequantizeLinear).
 // x [...], x_scale [] | [D] | blocked, x_zero_point like x_scale -> y [...] of x_scale's type
-function prepareDequantizeLinear(ctx: PrepareContext): PreparedKernel {
-  const x = requireInput(ctx, 0);
-  const scale = requireInput(ctx, 1);
-  checkZeroPointShape(ctx, scale, ctx.inputs[2]);
-  if (!DEQUANTIZABLE.includes(x.dtype)) {
-    throw new UnsupportedError(`${nodeLabel(ctx.node)}: cannot dequantize ${x.dtype}`);
-  }
-  if (!isFloat(scale.dtype)) throw kernelError(ctx, `x_scale must be a float tensor, got ${scale.dtype}`);
-  const outCode = attrInt(ctx.node, 'output_dtype', 0);
-  const outType = outCode === 0 ? scale.dtype : ONNX_DTYPE_CODES[outCode];
-  if (outType === undefined || !isFloat(outType)) throw kernelError(ctx, `output_dtype ${outCode} is not a float type`);
-  const layout = quantParamLayout(ctx, x, scale, attrInt(ctx.node, 'axis', 1), attrInt(ctx.node, 'block_size', 0));
+function prepareDequantizeReference(p: QdqProblem): PreparedKernel {
+  const { x, outType, layout } = p;
   const xIsFloat8 = isFloat8(x.dtype);
   // Computed in float32, then rounded to a float16 / bfloat16 output as the reference's final cast does.
   const narrowOutput = outType === 'float16' || outType === 'bfloat16';
@@ -137,6 +187,56 @@ function prepareDequantizeLinear(ctx: PrepareContext): PreparedKernel {
       if (narrowOutput) for (let i = 0; i < y.length; i++) y[i] = roundToStorageType(y[i]!, outType);
     },
   };
+}
+
+/** 8 bits → float32 per tensor or per axis on q8_dequantize_axis (the same f32((x - zp)·scale)). */
+function prepareDequantizeWasm(p: QdqProblem, ctx: PrepareContext): PreparedKernel {
+  const reference = prepareDequantizeReference(p);
+  const wasm = ctx.options.wasm!;
+  const kernel = dynamicInt8Kernels(wasm)!.dequantize[p.x.dtype === 'int8' ? 1 : 0];
+  const [outer, D, inner] = wasmLayout(p.layout)!;
+  const params = new WasmQuantParams(wasm, D);
+  const fallbacks = jsFallbacks();
+  return {
+    ...reference,
+    detail: 'wasm dequantize (js for views outside wasm memory)',
+    jsFallbacks: fallbacks,
+    run(inputs, outputs, scratch) {
+      const x = inputs[0] as Int8Like;
+      const y = outputs[0] as Float32Array;
+      if (!ranOnWasm(fallbacks, inWasmMemory(wasm, x, y))) {
+        reference.run(inputs, outputs, scratch);
+        return;
+      }
+      params.write(inputs[1] as Float32Array, inputs[2] as Int8Like | undefined);
+      kernel(x.byteOffset, y.byteOffset, outer, D, inner, params.scales, params.zeroPoints);
+    },
+  };
+}
+
+const DEQUANTIZE_VARIANTS: readonly VariantDef<QdqProblem>[] = [
+  { name: (p) => `${dtypeName(p.x.dtype)}_dequantizelinear_${dtypeName(p.outType)}__ref`, applies: () => true, placement: 'any', prepare: prepareDequantizeReference },
+  {
+    name: (p) => `${dtypeName(p.x.dtype)}_dequantizelinear_f32__wasmsimd`,
+    applies: (p, caps) => wasmQdqApplies(p, caps, false),
+    placement: 'wasm',
+    prepare: prepareDequantizeWasm,
+  },
+];
+
+function prepareDequantizeLinear(ctx: PrepareContext): PreparedKernel {
+  const x = requireInput(ctx, 0);
+  const scale = requireInput(ctx, 1);
+  checkZeroPointShape(ctx, scale, ctx.inputs[2]);
+  if (!DEQUANTIZABLE.includes(x.dtype)) {
+    throw new UnsupportedError(`${nodeLabel(ctx.node)}: cannot dequantize ${x.dtype}`);
+  }
+  if (!isFloat(scale.dtype)) throw kernelError(ctx, `x_scale must be a float tensor, got ${scale.dtype}`);
+  const outCode = attrInt(ctx.node, 'output_dtype', 0);
+  const outType = outCode === 0 ? scale.dtype : ONNX_DTYPE_CODES[outCode];
+  if (outType === undefined || !isFloat(outType)) throw kernelError(ctx, `output_dtype ${outCode} is not a float type`);
+  const layout = quantParamLayout(ctx, x, scale, attrInt(ctx.node, 'axis', 1), attrInt(ctx.node, 'block_size', 0));
+  return chooseVariant(DEQUANTIZE_VARIANTS, { ctx, x, outType, layout }, ctx);
 }
 
 export const quantizeLinearKernels: KernelDef[] = [
