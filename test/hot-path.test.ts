@@ -12,10 +12,7 @@ import { MODEL_ZOO, sharedAvailable } from './shared.js';
 // Models whose remaining JS nodes are known gaps list them here, each with the reason; the test fails when such a
 // node disappears (update the list) or a new one appears.
 
-const KNOWN_JS: Record<string, string[]> = {
-  // DequantizeLinear outside a fused QDQ group (its float output counts; QuantizeLinear's int8 output does not).
-  q_qdq_roundtrip: ['DequantizeLinear'],
-};
+const KNOWN_JS: Record<string, string[]> = {};
 
 const haveZoo = existsSync(MODEL_ZOO);
 const wasm = WasmContext.create();

@@ -187,7 +187,7 @@ const BOOLEAN_FLAGS = ['per-channel', 'gptq', 'empirical-bias', 'no-bias-correct
 function dynamicCommand(args: ParsedArgs): number {
   const path = args.positional[0];
   const out = flag(args, 'out') ?? args.positional[1];
-  if (!path || !out) throw new TinferError(`quantize --dynamic: IN.onnx and OUT.onnx are required\n${QUANTIZE_USAGE}`);
+  if (!path || !out) throw new OptionError(`quantize --dynamic: IN.onnx and OUT.onnx are required\n${QUANTIZE_USAGE}`, 'dynamic');
   const { bytes, externalData } = readModelFileSync(path);
   const model = decodeModel(bytes, { externalData });
   const evalDir = flag(args, 'eval');
@@ -210,7 +210,7 @@ function dynamicCommand(args: ParsedArgs): number {
 
 const FLAGS: FlagSpec = {
   command: 'quantize',
-  values: ['out', 'calib', 'generate', 'seed', 'eval', 'eval-generate', 'shape', 'format', 'method', 'percentile', 'activation-type', 'mixed-precision', 'max-float', 'probes'],
+  values: ['out', 'calib', 'generate', 'seed', 'eval', 'eval-generate', 'shape', 'format', 'method', 'percentile', 'activation-type', 'mixed-precision', 'max-float', 'probes', 'runs'],
   booleans: BOOLEAN_FLAGS,
 };
 
