@@ -1,0 +1,113 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { InferenceSession, Tensor } from '../src/index.js';
+import { encodeModel } from '../src/loader/encode.js';
+import type { Model } from '../src/loader/model.js';
+import { indexStats } from '../src/graph/index.js';
+import { scopeStats } from '../src/graph/scope.js';
+import { foldRounds } from '../src/graph/passes/fold-conv-mul-add.js';
+import { runBasicPasses } from '../src/graph/passes/index.js';
+import { convChainModel, ifChainModel } from './coldstart-graphs.js';
+
+/** Work counters of one session create: index builds and nodes they visited, scope walks, fold rounds. */
+interface Work {
+  builds: number;
+  nodesIndexed: number;
+  walks: number;
+  rounds: number;
+  ms: number;
+  cpuMs: number;
+}
+
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+async function createMeasured(model: Model): Promise<{ session: InferenceSession; work: Work }> {
+  const bytes = encodeModel(model);
+  const before = { ...indexStats, walks: scopeStats.walks, rounds: foldRounds.count };
+  const t0 = performance.now();
+  const c0 = cpuMs();
+  const session = await InferenceSession.create(bytes);
+  const ms = performance.now() - t0;
+  const cpu = cpuMs() - c0;
+  const work = {
+    builds: indexStats.builds - before.builds,
+    nodesIndexed: indexStats.nodesIndexed - before.nodesIndexed,
+    walks: scopeStats.walks - before.walks,
+    rounds: foldRounds.count - before.rounds,
+    ms,
+    cpuMs: cpu,
+  };
+  return { session, work };
+}
+
+// The machine running the tests may be shared and loaded: the time bound is generous and on CPU time (the measured
+// wall and CPU ms are printed); the work counters are what pins the algorithm down, whatever the machine's speed.
+const GENEROUS_MS = 2000;
+
+beforeAll(async () => {
+  // One-time costs (module JIT, the wasm context every create makes) outside the measured creates.
+  await createMeasured(ifChainModel(2));
+});
+
+describe('cold start of a 5,000-node graph', () => {
+  it('creates in well under a second, indexing the graph a constant number of times (not per match or round)', async () => {
+    const { session, work } = await createMeasured(convChainModel(1000));
+    console.log(`5000-node chain: create ${work.ms.toFixed(1)} ms (${work.cpuMs.toFixed(1)} ms CPU), ${work.builds} index builds over ${work.nodesIndexed} nodes, ${work.rounds} fold rounds`);
+    expect(work.cpuMs).toBeLessThan(GENEROUS_MS);
+    // Two full builds (the loaded graph, then the graph after identity removal and BatchNorm folding); every
+    // other pass and round reuses or updates the index.
+    expect(work.builds).toBeLessThanOrEqual(4);
+    expect(work.nodesIndexed).toBeLessThanOrEqual(4 * 5000);
+    expect(work.rounds).toBeLessThanOrEqual(3);
+    // The optimised graph computes what the graph as loaded does.
+    const x = new Tensor('float32', Float32Array.from({ length: 64 }, (_, i) => (i % 5) * 0.1), [1, 4, 4, 4]);
+    const plain = InferenceSession.fromModel(convChainModel(1000), { optimize: false, backend: 'js' });
+    const got = session.runSync({ x })[session.outputNames[0]!]!.data as Float32Array;
+    const want = plain.runSync({ x })[plain.outputNames[0]!]!.data as Float32Array;
+    for (let i = 0; i < want.length; i++) expect(got[i]).toBeCloseTo(want[i]!, 3);
+  });
+
+  it('does work linear in the graph: twice the nodes, at most twice the index work', async () => {
+    const small = (await createMeasured(convChainModel(500))).work;
+    const large = (await createMeasured(convChainModel(1000))).work;
+    expect(large.builds).toBe(small.builds);
+    expect(large.nodesIndexed).toBeLessThanOrEqual(2 * small.nodesIndexed);
+    expect(large.rounds).toBe(small.rounds);
+  });
+});
+
+describe('cold start of a graph with 100 If subgraphs reading outer values', () => {
+  it('creates in well under a second, walking each subgraph scope and indexing each body a constant number of times', async () => {
+    const { session, work } = await createMeasured(ifChainModel(100));
+    console.log(`100 Ifs: create ${work.ms.toFixed(1)} ms (${work.cpuMs.toFixed(1)} ms CPU), ${work.builds} index builds, ${work.walks} scope walks, ${work.rounds} fold rounds`);
+    expect(work.cpuMs).toBeLessThan(GENEROUS_MS);
+    const graphs = 1 + 2 * 100;
+    // A body is walked again only when a pass changed it (a new graph object): at most a few times, never per pass.
+    expect(work.walks).toBeLessThanOrEqual(2 * graphs);
+    expect(work.builds).toBeLessThanOrEqual(2 * graphs);
+    // One fold round per body and one for the main graph: bodies are not refolded by every round above them.
+    expect(work.rounds).toBeLessThanOrEqual(graphs);
+    const x = new Tensor('float32', Float32Array.of(1, 2, 3, 4), [1, 4]);
+    const out = session.runSync({ x, flag: new Tensor('bool', Uint8Array.of(0), []) });
+    // else branch 100 times: h = relu(h − c) with c = [0.1, 0.2, 0.3, 0.4] → max(0, x − 100·c) = [0, 0, 0, 0].
+    expect(Array.from(out[session.outputNames[0]!]!.data as Float32Array)).toEqual([0, 0, 0, 0]);
+  });
+
+  it('does work linear in the number of Ifs', async () => {
+    const small = (await createMeasured(ifChainModel(50))).work;
+    const large = (await createMeasured(ifChainModel(100))).work;
+    expect(large.walks).toBeLessThanOrEqual(2 * small.walks + 2);
+    expect(large.builds).toBeLessThanOrEqual(2 * small.builds + 2);
+    expect(large.nodesIndexed).toBeLessThanOrEqual(2 * small.nodesIndexed + 10);
+  });
+
+  it('keeps the passes\' result when the same graph is optimised twice (the index cache is per graph object)', () => {
+    const model = ifChainModel(3);
+    const once = runBasicPasses(model.graph);
+    const twice = runBasicPasses(model.graph);
+    expect(twice.nodes.map((n) => n.opType)).toEqual(once.nodes.map((n) => n.opType));
+    expect([...twice.initializers.keys()]).toEqual([...once.initializers.keys()]);
+  });
+});
