@@ -14,48 +14,44 @@ export const indexStats = { builds: 0, nodesIndexed: 0, updates: 0 };
  * Readers are kept in graph order (a replacement takes the position of the node it stands in for).
  */
 export class ValueIndex {
-  readonly producers = new Map<string, Node>();
-  private readonly readers = new Map<string, Node[]>();
-  private readonly uses = new Map<string, number>();
-  private readonly position = new Map<Node, number>();
-  /** Declared ranks by source; a name's rank is its output's, else its value_info's, else its input's (the last shaped entry of each). */
-  private readonly rankByInput = new Map<string, number>();
-  private readonly rankByInfo = new Map<string, number>();
-  private readonly rankByOutput = new Map<string, number>();
-  /** Declared types by source: the first value_info entry, else the first output, else the first input. */
-  private readonly typeByInfo = new Map<string, ValueType>();
-  private readonly typeByOutput = new Map<string, ValueType>();
-  private readonly typeByInput = new Map<string, ValueType>();
+  /** Per value name: its producer, its distinct readers in graph order, and how many times it is read. */
+  private readonly values = new Map<string, ValueEntry>();
+  /** Node positions, for keeping readers in graph order through rewrites (made at the first rewrite). */
+  private position: Map<Node, number> | undefined;
+  private declared: Declared | undefined;
   readonly inputNames = new Set<string>();
   private defined: Set<string> | undefined;
 
   constructor(public graph: Graph) {
     indexStats.builds++;
     indexStats.nodesIndexed += graph.nodes.length;
-    graph.nodes.forEach((n, i) => this.add(n, i, false));
-    for (const o of graph.outputs) this.count(o.name, 1);
+    for (const n of graph.nodes) this.add(n, 0);
+    for (const o of graph.outputs) this.entry(o.name).uses++;
     for (const v of graph.inputs) this.inputNames.add(v.name);
-    declare(graph.inputs, this.rankByInput, this.typeByInput);
-    declare(graph.valueInfo, this.rankByInfo, this.typeByInfo);
-    declare(graph.outputs, this.rankByOutput, this.typeByOutput);
+  }
+
+  producer(name: string): Node | undefined {
+    return this.values.get(name)?.producer;
   }
 
   /** The distinct nodes reading `name`, in graph order. */
   readersOf(name: string): readonly Node[] {
-    return this.readers.get(name) ?? NO_NODES;
+    return this.values.get(name)?.readers ?? NO_NODES;
   }
 
   useCount(name: string): number {
-    return this.uses.get(name) ?? 0;
+    return this.values.get(name)?.uses ?? 0;
   }
 
   rankOf(name: string): number | undefined {
-    return this.rankByOutput.get(name) ?? this.rankByInfo.get(name) ?? this.rankByInput.get(name);
+    const d = this.declarations();
+    return d.rankByOutput.get(name) ?? d.rankByInfo.get(name) ?? d.rankByInput.get(name);
   }
 
   /** The type declared for `name` (value_info first, then graph outputs, then inputs), if any. */
   declaredType(name: string): ValueType | undefined {
-    return this.typeByInfo.get(name) ?? this.typeByOutput.get(name) ?? this.typeByInput.get(name);
+    const d = this.declarations();
+    return d.typeByInfo.get(name) ?? d.typeByOutput.get(name) ?? d.typeByInput.get(name);
   }
 
   /** True when the graph defines `name`: an input, an initializer or a node output. */
@@ -75,13 +71,19 @@ export class ValueIndex {
    */
   moveTo(next: Graph, dropped: Iterable<Node>, placed: Iterable<{ node: Node; at: Node }>, goneValues: Iterable<string> = []): void {
     indexStats.updates++;
+    if (this.position === undefined) {
+      this.position = new Map();
+      this.graph.nodes.forEach((n, i) => this.position!.set(n, i));
+    }
     const slots: Array<[Node, number]> = [];
     for (const { node, at } of placed) slots.push([node, this.position.get(at)!]);
     for (const n of dropped) this.remove(n);
-    for (const [n, at] of slots) this.add(n, at, true);
-    for (const name of goneValues) {
-      this.rankByInfo.delete(name);
-      this.typeByInfo.delete(name);
+    for (const [n, at] of slots) this.add(n, at);
+    if (this.declared !== undefined) {
+      for (const name of goneValues) {
+        this.declared.rankByInfo.delete(name);
+        this.declared.typeByInfo.delete(name);
+      }
     }
     if (this.defined !== undefined) {
       for (const [n] of slots) for (const o of n.outputs) if (o !== '') this.defined.add(o);
@@ -92,28 +94,40 @@ export class ValueIndex {
     remember(next, this);
   }
 
-  private add(n: Node, at: number, ordered: boolean): void {
-    this.position.set(n, at);
-    for (const o of n.outputs) if (o !== '') this.producers.set(o, n);
+  private entry(name: string): ValueEntry {
+    let e = this.values.get(name);
+    if (e === undefined) {
+      e = { producer: undefined, readers: [], uses: 0 };
+      this.values.set(name, e);
+    }
+    return e;
+  }
+
+  /** Indexes node n at position `at` (used once positions are kept, i.e. after the first rewrite). */
+  private add(n: Node, at: number): void {
+    const position = this.position;
+    position?.set(n, at);
+    for (const o of n.outputs) if (o !== '') this.entry(o).producer = n;
     const reads = readsOf(n);
     const seen = reads.length > 16 ? new Set<string>() : undefined;
     for (let i = 0; i < reads.length; i++) {
       const name = reads[i]!;
       if (name === '') continue;
-      this.count(name, 1);
+      const e = this.entry(name);
+      e.uses++;
       if (isRepeat(reads, i, seen)) continue;
-      const list = this.readers.get(name);
-      if (list === undefined) this.readers.set(name, [n]);
-      else if (!ordered || this.position.get(list[list.length - 1]!)! < at) list.push(n);
-      else list.splice(list.findIndex((r) => this.position.get(r)! > at), 0, n);
+      const list = e.readers;
+      if (position === undefined || list.length === 0 || position.get(list[list.length - 1]!)! < at) list.push(n);
+      else list.splice(list.findIndex((r) => position.get(r)! > at), 0, n);
     }
   }
 
   private remove(n: Node): void {
-    this.position.delete(n);
+    this.position?.delete(n);
     for (const o of n.outputs) {
-      if (o === '' || this.producers.get(o) !== n) continue;
-      this.producers.delete(o);
+      const e = o === '' ? undefined : this.values.get(o);
+      if (e === undefined || e.producer !== n) continue;
+      e.producer = undefined;
       if (!this.inputNames.has(o) && !this.graph.initializers.has(o)) this.defined?.delete(o);
     }
     const reads = readsOf(n);
@@ -121,17 +135,46 @@ export class ValueIndex {
     for (let i = 0; i < reads.length; i++) {
       const name = reads[i]!;
       if (name === '') continue;
-      this.count(name, -1);
+      const e = this.values.get(name)!;
+      e.uses--;
       if (isRepeat(reads, i, seen)) continue;
-      const list = this.readers.get(name);
-      const k = list?.indexOf(n) ?? -1;
-      if (k >= 0) list!.splice(k, 1);
+      const k = e.readers.indexOf(n);
+      if (k >= 0) e.readers.splice(k, 1);
     }
   }
 
-  private count(name: string, delta: number): void {
-    this.uses.set(name, (this.uses.get(name) ?? 0) + delta);
+  private declarations(): Declared {
+    if (this.declared === undefined) {
+      const g = this.graph;
+      this.declared = {
+        rankByInput: new Map(), rankByInfo: new Map(), rankByOutput: new Map(),
+        typeByInput: new Map(), typeByInfo: new Map(), typeByOutput: new Map(),
+      };
+      declare(g.inputs, this.declared.rankByInput, this.declared.typeByInput);
+      declare(g.valueInfo, this.declared.rankByInfo, this.declared.typeByInfo);
+      declare(g.outputs, this.declared.rankByOutput, this.declared.typeByOutput);
+    }
+    return this.declared;
   }
+}
+
+interface ValueEntry {
+  producer: Node | undefined;
+  readers: Node[];
+  uses: number;
+}
+
+/**
+ * Declared ranks and types by source. A name's rank is its output's, else its value_info's, else its input's
+ * (the last shaped tensor entry of each); its type is the first value_info entry, else output, else input.
+ */
+interface Declared {
+  rankByInput: Map<string, number>;
+  rankByInfo: Map<string, number>;
+  rankByOutput: Map<string, number>;
+  typeByInput: Map<string, ValueType>;
+  typeByInfo: Map<string, ValueType>;
+  typeByOutput: Map<string, ValueType>;
 }
 
 const NO_NODES: readonly Node[] = Object.freeze([]);

@@ -18,12 +18,12 @@ export class GraphIndex {
   }
 
   producer(name: string): Node | undefined {
-    return this.index.producers.get(name);
+    return this.index.producer(name);
   }
 
   /** The node that produces `name` when it has that op type (default domain). */
   producedBy(name: string, opType: string): Node | undefined {
-    const n = this.index.producers.get(name);
+    const n = this.index.producer(name);
     return n !== undefined && n.opType === opType && n.domain === '' ? n : undefined;
   }
 
@@ -60,7 +60,7 @@ export class GraphIndex {
     if (name === '') return undefined;
     const init = this.graph.initializers.get(name);
     if (init !== undefined) return this.index.inputNames.has(name) ? undefined : init;
-    const n = this.index.producers.get(name);
+    const n = this.index.producer(name);
     if (n === undefined || n.opType !== 'Constant' || n.domain !== '' || n.attributes.size !== 1) return undefined;
     return constantAttributeValue([...n.attributes.values()][0]!);
   }
