@@ -7,6 +7,9 @@ import { scopeStats } from '../src/graph/scope.js';
 import { foldRounds } from '../src/graph/passes/fold-conv-mul-add.js';
 import { runBasicPasses } from '../src/graph/passes/index.js';
 import { convChainModel, ifChainModel } from './coldstart-graphs.js';
+import { winogradFilters, winogradMatrices, type WinogradVariant } from '../src/kernels/conv/winograd.js';
+import { packB, type PackedWeights } from '../src/kernels/gemm/packed.js';
+import type { PackedTile } from '../src/kernels/gemm/microkernels.js';
 
 /** Work counters of one session create: index builds and nodes they visited, scope walks, fold rounds. */
 interface Work {
@@ -110,4 +113,41 @@ describe('cold start of a graph with 100 If subgraphs reading outer values', () 
     expect(twice.nodes.map((n) => n.opType)).toEqual(once.nodes.map((n) => n.opType));
     expect([...twice.initializers.keys()]).toEqual([...once.initializers.keys()]);
   });
+});
+
+describe('Winograd filter transform (straight into packed panels)', () => {
+  /** U_ξ [M, C] by the definition U = G g Gᵀ, packed by packB: the layout winogradFilters must produce. */
+  function referencePacks(variant: WinogradVariant, w: Float32Array, M: number, C: number, tile?: PackedTile): PackedWeights[] {
+    const { n, G } = winogradMatrices(variant);
+    const packs: PackedWeights[] = [];
+    for (let xi = 0; xi < n * n; xi++) {
+      const [i, j] = [Math.floor(xi / n), xi % n];
+      const u = new Float32Array(M * C);
+      for (let f = 0; f < M * C; f++) {
+        let v = 0;
+        for (let k = 0; k < 3; k++) for (let l = 0; l < 3; l++) v += G[i * 3 + k]! * w[f * 9 + k * 3 + l]! * G[j * 3 + l]!;
+        u[f] = v;
+      }
+      packs.push(packB(u, 0, C, true, C, M, 1, undefined, tile === undefined ? undefined : { tile }));
+    }
+    return packs;
+  }
+
+  const tile8: PackedTile = { mr: 4, nr: 8, gemm: () => {}, gemminc: () => {} };
+  for (const variant of ['f23', 'f43', 'f63'] as const) {
+    for (const [M, C, tile] of [[13, 5, undefined], [8, 3, undefined], [13, 5, tile8], [1, 1, tile8]] as const) {
+      it(`${variant}, ${M} out × ${C} in channels, ${tile ? '4x8' : 'JS'} tile: the packs of the definition`, () => {
+        const w = Float32Array.from({ length: M * C * 9 }, (_, k) => Math.sin(k * 1.7) + 0.1 * (k % 3));
+        const storage = (_: number, length: number) => new Float32Array(length).fill(7); // reused storage holds garbage
+        const got = winogradFilters(variant, w, M, C, tile, storage);
+        const want = referencePacks(variant, w, M, C, tile);
+        expect(got).toHaveLength(want.length);
+        got.forEach((p, xi) => {
+          expect({ ...p, data: undefined }).toEqual({ ...want[xi]!, data: undefined });
+          expect(p.data.length).toBe(want[xi]!.data.length);
+          for (let k = 0; k < p.data.length; k++) expect(Math.abs(p.data[k]! - want[xi]!.data[k]!)).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(want[xi]!.data[k]!)));
+        });
+      });
+    }
+  }
 });
