@@ -10,6 +10,10 @@ import { convChainModel, ifChainModel } from './coldstart-graphs.js';
 import { winogradFilters, winogradMatrices, type WinogradVariant } from '../src/kernels/conv/winograd.js';
 import { packB, type PackedWeights } from '../src/kernels/gemm/packed.js';
 import type { PackedTile } from '../src/kernels/gemm/microkernels.js';
+import { compileStats } from '../src/wasm/context.js';
+import { hasWasmSimd } from '../src/wasm/emitter.js';
+import { ModelBuilder } from './onnx-builder.js';
+import { tensor } from './harness.js';
 
 /** Work counters of one session create: index builds and nodes they visited, scope walks, fold rounds. */
 interface Work {
@@ -150,4 +154,31 @@ describe('Winograd filter transform (straight into packed panels)', () => {
       });
     }
   }
+});
+
+describe('wasm modules at create', () => {
+  /** x [1, 16, 8, 8] → Conv 3×3 16→16 (Winograd) → Relu → MaxPool 3×3 s1 (a pooling family module) → Softmax. */
+  function convPoolModel(): Model {
+    const b = new ModelBuilder({ opset: 13 });
+    const x = b.input('x', 'float32', [1, 16, 8, 8]);
+    const w = b.initializer('w', tensor('float32', [16, 16, 3, 3], Array.from({ length: 16 * 16 * 9 }, (_, k) => Math.sin(k) * 0.1)));
+    const [c] = b.node('Conv', [x, w], { pads: [1, 1, 1, 1] });
+    const [r] = b.node('Relu', [c!]);
+    const [p] = b.node('MaxPool', [r!], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] });
+    b.output(b.node('Softmax', [p!], { axis: 1 })[0]!, { dtype: 'float32', shape: [1, 16, 8, 8] });
+    return b.toModel();
+  }
+
+  it.skipIf(!hasWasmSimd())('are all compiled by create: none in the first run, and none for a second session of the model', async () => {
+    const bytes = encodeModel(convPoolModel());
+    const s = await InferenceSession.create(bytes);
+    expect(s.backend).toBe('wasm');
+    const afterCreate = compileStats.sync + compileStats.async;
+    s.runSync({ x: new Tensor('float32', new Float32Array(16 * 64).fill(0.5), [1, 16, 8, 8]) });
+    expect(compileStats.sync + compileStats.async).toBe(afterCreate);
+    // Compiled modules are shared by every context of the process: a second session only instantiates them.
+    const again = await InferenceSession.create(bytes);
+    again.runSync({ x: new Tensor('float32', new Float32Array(16 * 64).fill(0.5), [1, 16, 8, 8]) });
+    expect(compileStats.sync + compileStats.async).toBe(afterCreate);
+  });
 });
