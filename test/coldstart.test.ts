@@ -7,10 +7,11 @@ import { scopeStats } from '../src/graph/scope.js';
 import { foldRounds } from '../src/graph/passes/fold-conv-mul-add.js';
 import { runBasicPasses } from '../src/graph/passes/index.js';
 import { convChainModel, ifChainModel } from './coldstart-graphs.js';
-import { winogradFilters, winogradMatrices, type WinogradVariant } from '../src/kernels/conv/winograd.js';
+import { planWinograd, uploadWinogradFilters, winogradFilters, winogradMatrices, type WinogradVariant } from '../src/kernels/conv/winograd.js';
+import type { ConvProblem } from '../src/kernels/conv/reference.js';
 import { packB, type PackedWeights } from '../src/kernels/gemm/packed.js';
 import type { PackedTile } from '../src/kernels/gemm/microkernels.js';
-import { compileStats } from '../src/wasm/context.js';
+import { compileStats, WasmContext } from '../src/wasm/context.js';
 import { hasWasmSimd } from '../src/wasm/emitter.js';
 import { ModelBuilder } from './onnx-builder.js';
 import { tensor } from './harness.js';
@@ -180,5 +181,28 @@ describe('wasm modules at create', () => {
     const again = await InferenceSession.create(bytes);
     again.runSync({ x: new Tensor('float32', new Float32Array(16 * 64).fill(0.5), [1, 16, 8, 8]) });
     expect(compileStats.sync + compileStats.async).toBe(afterCreate);
+  });
+});
+
+describe('Winograd JS packs: made after the synchronous prepare, never on the wasm backend', () => {
+  const geo = { inSize: [1, 8, 8], outSize: [1, 8, 8], kernel: [1, 3, 3], strides: [1, 1, 1], dilations: [1, 1, 1], padsBegin: [0, 1, 1], padsEnd: [0, 1, 1] };
+  const p = { batch: 1, inChannels: 5, outChannels: 6, group: 1, geo } as ConvProblem;
+  const w = Float32Array.from({ length: 6 * 5 * 9 }, (_, k) => Math.cos(k));
+
+  it('the JS backend has its packs once the prepare that planned is over (before any run)', async () => {
+    const plan = planWinograd(p, 'f43', w);
+    expect(plan.filtersPending).toBe(true);
+    await Promise.resolve();
+    expect(plan.filtersPending).toBe(false);
+    expect(plan.filters).toHaveLength(36);
+  });
+
+  it.skipIf(!hasWasmSimd())('an upload in the same prepare takes their place: the JS packs are never made', async () => {
+    const ctx = WasmContext.create()!;
+    const plan = planWinograd(p, 'f43', w);
+    const wasm = uploadWinogradFilters(ctx, plan, w);
+    expect(wasm.weights.packs).toHaveLength(36);
+    await Promise.resolve();
+    expect(plan.filters).toHaveLength(0);
   });
 });

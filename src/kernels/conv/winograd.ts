@@ -129,7 +129,14 @@ export interface WinogradPlan {
    * releaseJsFilters (the wasm backend runs on its uploaded copy); the JS fallback remakes them with remakeFilters.
    */
   filters: PackedWeights[];
-  remakeFilters: () => PackedWeights[];
+  /** Makes the packs (in another tile's width, or into reused storage, for an upload). */
+  remakeFilters: (tile?: PackedTile, storage?: (xi: number, length: number) => Float32Array) => PackedWeights[];
+  /**
+   * True from planWinograd until the JS packs are made, which happens once the synchronous prepare that planned
+   * is over (a microtask), unless uploadWinogradFilters ran first: on the wasm backend the JS packs are then never
+   * made (resnet18: 150 MB of F(4,3) filters not written twice). A JS run before then makes them itself.
+   */
+  filtersPending: boolean;
   bt: SparseRows;
   at: SparseRows;
   /** Scratch offsets (floats): V [n², block, Cin], M [n², block, Cout], GEMM panels, two n×n temporaries, then the edge tiles below. */
@@ -285,16 +292,17 @@ export function planWinograd(
   const tilesW = Math.ceil(OW / m);
   const C = p.inChannels;
   const M = p.outChannels;
-  const filters = winogradFilters(variant, w, M, C);
+  // The GEMM's scratch depends on the pack's tile and blocking only: read off a one-column pack.
+  const layout = packB(new Float32Array(C), 0, C, true, C, 1);
   const perTile = n * n * (C + M) * 4;
   const tilesPerBlock = Math.max(1, Math.min(tilesH * tilesW, Math.floor(maxScratchBytes / perTile)));
   const vOffset = 0;
   const mOffset = n * n * C * tilesPerBlock;
   const gemmOffset = mOffset + n * n * M * tilesPerBlock;
-  const tmpOffset = gemmOffset + packedGemmScratchLength(filters[0]!, tilesPerBlock);
-  return {
-    variant, m, n, tilesH, tilesW, tilesPerBlock, filters,
-    remakeFilters: () => winogradFilters(variant, w, M, C),
+  const tmpOffset = gemmOffset + packedGemmScratchLength(layout, tilesPerBlock);
+  const plan: WinogradPlan = {
+    variant, m, n, tilesH, tilesW, tilesPerBlock, filters: [], filtersPending: true,
+    remakeFilters: (tile, storage) => winogradFilters(variant, w, M, C, tile, storage),
     bt: sparseRows(mats.BT, n, n),
     at: sparseRows(mats.AT, m, n),
     vOffset, mOffset, gemmOffset, tmpOffset,
@@ -304,19 +312,26 @@ export function planWinograd(
     paddedH: tilesH * m + 2,
     paddedW: tilesW * m + 2,
   };
+  queueMicrotask(() => {
+    if (!plan.filtersPending) return;
+    plan.filtersPending = false;
+    if (plan.filters.length === 0) plan.filters = plan.remakeFilters();
+  });
+  return plan;
 }
 
 /**
- * The filter packs to upload: the plan's own when their tile is the wasm GEMM's, else the same transform made
- * again straight in the wasm tile's panel width, so the upload is one copy per pack instead of a re-tiling of
- * every value (resnet18's F(4,3) filters, 37 M floats, spent 0.56 s in that re-tiling).
+ * The filter packs to upload: the plan's own when it made them in the wasm GEMM's tile, else the transform made
+ * straight in the wasm tile's panel width (the plan's JS packs are then never made: see filtersPending), so the
+ * upload is one copy per pack instead of a re-tiling of every value (resnet18's F(4,3) filters, 37 M floats,
+ * spent 0.56 s in that re-tiling).
  */
-function packsForUpload(ctx: WasmContext, plan: WinogradPlan, w: Float32Array): PackedWeights[] {
+function packsForUpload(ctx: WasmContext, plan: WinogradPlan): PackedWeights[] {
   const { mr, nr } = ctx.kernels.gemm;
-  if (plan.filters.length === 0) plan.filters = plan.remakeFilters();
-  const own = plan.filters[0]!;
-  if (own.nr === nr) return plan.filters;
-  return winogradFilters(plan.variant, w, own.count, own.K, { mr, nr, gemm: uploadOnly, gemminc: uploadOnly }, uploadStorage);
+  plan.filtersPending = false;
+  const own = plan.filters[0];
+  if (own !== undefined && own.nr === nr) return plan.filters;
+  return plan.remakeFilters({ mr, nr, gemm: uploadOnly, gemminc: uploadOnly }, uploadStorage);
 }
 
 /**
@@ -363,7 +378,7 @@ export interface WasmWinograd {
  */
 export function uploadWinogradFilters(ctx: WasmContext, plan: WinogradPlan, w: Float32Array, bias?: Float32Array): WasmWinograd {
   ctx.winograd(plan.variant); // generates the variant's transform module now rather than at the first run
-  const weights = uploadWeights(ctx, w, undefined, `winograd-${plan.variant}`, packsForUpload(ctx, plan, w));
+  const weights = uploadWeights(ctx, w, undefined, `winograd-${plan.variant}`, packsForUpload(ctx, plan));
   plan.filters = [];
   return {
     weights,
