@@ -140,8 +140,10 @@ export function rewrite(graph: Graph, removed: ReadonlySet<Node>, replacements: 
     }
   }
   for (const r of replacements.values()) r.outputs.forEach((o) => gone.delete(o));
-  const initializers = new Map([...graph.initializers, ...extraInitializers]);
-  const next = { ...graph, nodes, initializers, valueInfo: graph.valueInfo.filter((v) => !gone.has(v.name)) };
+  const initializers = new Map(graph.initializers);
+  for (const [name, t] of extraInitializers) initializers.set(name, t);
+  const valueInfo = graph.valueInfo.some((v) => gone.has(v.name)) ? graph.valueInfo.filter((v) => !gone.has(v.name)) : graph.valueInfo;
+  const next = { ...graph, nodes, initializers, valueInfo };
   // The index of the graph (if a pass built one) follows the rewrite instead of being rebuilt.
   existingIndexOf(graph)?.moveTo(next, dropped, placed, gone);
   return next;
