@@ -8,6 +8,7 @@ import type { Dim, Graph, Model, ValueInfo } from '../loader/model.js';
 import { DEFAULT_MAX_TENSOR_BYTES } from '../loader/tensor.js';
 import { decodeModel, type LoadOptions } from '../loader/index.js';
 import { runBasicPasses, runPrecisionPasses } from '../graph/passes/index.js';
+import { subgraphsOf } from '../graph/scope.js';
 import { defaultRegistry, type KernelRegistry } from '../kernels/registry.js';
 import type { KernelOptions } from '../kernels/kernel.js';
 import { GraphExecutor, subgraphCompiler, type ExecutorOptions, type StepProfile } from './executor.js';
@@ -214,7 +215,11 @@ export class InferenceSession {
       options = c ?? {};
     } else options = a ?? {};
     checkSessionOptions(options);
-    // Compile the wasm kernels asynchronously: browsers refuse synchronous compiles of larger modules on the main thread.
+    // Compile the wasm kernels asynchronously (browsers refuse synchronous compiles of larger modules on the main
+    // thread), meanwhile reading and decoding the model: the engine compiles off the main thread.
+    const backend = chooseBackendAsync(options.backend ?? 'auto');
+    // If reading the model fails first, the backend's own failure must not surface as an unhandled rejection.
+    backend.catch(() => undefined);
     let bytes: Uint8Array;
     let opts = options;
     if (typeof source === 'string' || source instanceof URL) {
@@ -222,8 +227,10 @@ export class InferenceSession {
       bytes = read.bytes;
       opts = { externalData: read.externalData, ...options };
     } else bytes = toBytes(source);
-    const wasm = await chooseBackendAsync(options.backend ?? 'auto');
     const model = decodeModel(bytes, { maxTensorBytes: opts.maxTensorBytes, externalData: opts.externalData });
+    const wasm = await backend;
+    // The Winograd transforms are a separate, larger module: loaded when a 3×3 convolution may pick it.
+    if (wasm !== undefined && hasConv3x3(model.graph)) await wasm.loadWinograd('f43');
     const session = new InferenceSession(model, opts, defaultRegistry, wasm ?? null);
     await session.loadRefusedKernels();
     return session;
@@ -416,11 +423,22 @@ async function chooseBackendAsync(backend: 'auto' | 'wasm' | 'js'): Promise<Wasm
   if (backend === 'js') return undefined;
   const ctx = await WasmContext.createAsync().catch(() => undefined);
   if (!ctx) return chooseBackend(backend);
-  // The Winograd transforms are separate, larger modules: load the variants convolution may pick, then let V8 tier
-  // the GEMM drivers up before the first inference.
-  await Promise.all((['f23', 'f43', 'f63'] as const).map((v) => ctx.loadWinograd(v)));
+  // Let V8 tier the GEMM drivers up before the first inference.
   ctx.warmUp();
   return ctx;
+}
+
+/** True when some Conv of the graph or its bodies has a 3×3 kernel (attribute or weight dims): Winograd may run. */
+function hasConv3x3(graph: Graph): boolean {
+  return graph.nodes.some((n) => {
+    if (n.opType === 'Conv') {
+      const k = n.attributes.get('kernel_shape');
+      if (k?.type === 'ints' && k.value.length === 2 && k.value[0] === 3 && k.value[1] === 3) return true;
+      const w = graph.initializers.get(n.inputs[1] ?? '');
+      if (w === undefined ? k === undefined : w.shape.length === 4 && w.shape[2] === 3 && w.shape[3] === 3) return true;
+    }
+    return subgraphsOf(n).some(hasConv3x3);
+  });
 }
 
 function chooseBackend(backend: 'auto' | 'wasm' | 'js'): WasmContext | undefined {

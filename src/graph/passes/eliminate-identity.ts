@@ -1,7 +1,7 @@
 import type { TensorData } from '../../dtype.js';
 import type { Graph, Node } from '../../loader/model.js';
 import { implicitInputs } from '../scope.js';
-import { withOptimisedSubgraphs } from './subgraphs.js';
+import { withOptimisedBodies } from './subgraphs.js';
 import { GraphIndex } from './match.js';
 
 /**
@@ -14,7 +14,8 @@ import { GraphIndex } from './match.js';
  * Names read by subgraphs are never renamed (that would mean rewriting the bodies).
  */
 export function eliminateIdentity(graph: Graph): Graph {
-  const nodes = graph.nodes.map((n) => withOptimisedSubgraphs(n, eliminateIdentity));
+  const withBodies = withOptimisedBodies(graph, eliminateIdentity);
+  const nodes = withBodies.nodes;
   const graphOutputs = new Set(graph.outputs.map((o) => o.name));
   const sources = new Set([...graph.inputs.map((i) => i.name), ...graph.initializers.keys()]);
   const readBySubgraph = new Set(nodes.flatMap(implicitInputs));
@@ -36,7 +37,7 @@ export function eliminateIdentity(graph: Graph): Graph {
     return p !== undefined && !removed.has(p) && !graphOutputs.has(x) && !sources.has(x) && !readBySubgraph.has(x);
   };
 
-  const index = new GraphIndex({ ...graph, nodes });
+  const index = new GraphIndex(withBodies);
   nodes.forEach((node, i) => {
     if (!isPassThrough(node, graph.initializers, isUsed) && !isZeroPad(node, index)) return;
     const x = resolve(node.inputs[0]!);

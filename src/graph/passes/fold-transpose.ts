@@ -1,7 +1,7 @@
 import type { Attribute, Graph, Node } from '../../loader/model.js';
 import { attrInts } from '../attributes.js';
 import { GraphIndex } from './match.js';
-import { withOptimisedSubgraphs } from './subgraphs.js';
+import { withOptimisedBodies } from './subgraphs.js';
 
 /**
  * Merges consecutive Transposes: z = Transpose(Transpose(x, p1), p2) has z.dim[i] = x.dim[p1[p2[i]]], so it is
@@ -11,8 +11,9 @@ import { withOptimisedSubgraphs } from './subgraphs.js';
  * the other perm or from declared types, and the pair is left alone when unknown. Chains fold in one sweep.
  */
 export function foldTranspose(graph: Graph): Graph {
-  const nodes = graph.nodes.map((n) => withOptimisedSubgraphs(n, foldTranspose));
-  const g = new GraphIndex({ ...graph, nodes });
+  const withBodies = withOptimisedBodies(graph, foldTranspose);
+  const nodes = withBodies.nodes;
+  const g = new GraphIndex(withBodies);
   const rewritten = new Map<string, Node>(); // output name -> its (possibly rewritten) Transpose producer
   let changed = nodes.some((n, i) => n !== graph.nodes[i]);
   const out = nodes.map((outer) => {

@@ -2,7 +2,7 @@ import type { TensorData } from '../../dtype.js';
 import type { Attribute, Graph, Node } from '../../loader/model.js';
 import { attrFloat, attrInt } from '../attributes.js';
 import { FLOAT_DTYPES, GraphIndex, otherOperand, rewrite, scalarValue } from './match.js';
-import { withOptimisedSubgraphs } from './subgraphs.js';
+import { withOptimisedBodies } from './subgraphs.js';
 
 /**
  * Internal attributes this pass sets on Conv / Gemm / MatMul / tinfer.MatMulAdd, read by their kernels at prepare. The dot makes
@@ -43,7 +43,7 @@ const FLOAT_ONLY = new Set([':Conv', ':ConvTranspose', ':BatchNormalization', 't
  * first) is always float.
  */
 export function fuseActivation(graph: Graph): Graph {
-  const withBodies = { ...graph, nodes: graph.nodes.map((n) => withOptimisedSubgraphs(n, fuseActivation)) };
+  const withBodies = withOptimisedBodies(graph, fuseActivation);
   const g = new GraphIndex(withBodies);
   const removed = new Set<Node>();
   const replacements = new Map<Node, Node>();
@@ -58,7 +58,7 @@ export function fuseActivation(graph: Graph): Graph {
     if (act.params.length > 0) attributes.set(FUSED_ACTIVATION_PARAMS_ATTR, { type: 'floats', value: act.params });
     replacements.set(act.last, { ...producer, outputs: [act.last.outputs[0]!], attributes });
   }
-  if (removed.size === 0) return withBodies.nodes.every((n, i) => n === graph.nodes[i]) ? graph : withBodies;
+  if (removed.size === 0) return withBodies;
   return rewrite(withBodies, removed, replacements);
 }
 
@@ -79,12 +79,12 @@ function isFusableProducer(node: Node, g: GraphIndex): boolean {
   return node.inputs.some((name) => {
     const t = g.constant(name);
     return t !== undefined && FLOAT_DTYPES.has(t.dtype);
-  }) || declaredFloat(g.graph, node.outputs[0]!);
+  }) || declaredFloat(g, node.outputs[0]!);
 }
 
-function declaredFloat(graph: Graph, name: string): boolean {
-  const v = [...graph.valueInfo, ...graph.outputs, ...graph.inputs].find((i) => i.name === name);
-  return v !== undefined && v.type.kind === 'tensor' && FLOAT_DTYPES.has(v.type.dtype);
+function declaredFloat(g: GraphIndex, name: string): boolean {
+  const t = g.declaredType(name);
+  return t !== undefined && t.kind === 'tensor' && FLOAT_DTYPES.has(t.dtype);
 }
 
 /** The single activation that reads `y` (every read of `y` inside it), or undefined. */

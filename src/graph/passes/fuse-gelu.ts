@@ -1,7 +1,7 @@
 import type { Attribute, Graph, Node } from '../../loader/model.js';
 import { roundToFloat16 } from '../../loader/float16.js';
 import { GraphIndex, isOp, near, otherOperand, rewrite, scalarValue } from './match.js';
-import { withOptimisedSubgraphs } from './subgraphs.js';
+import { withOptimisedBodies } from './subgraphs.js';
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
@@ -16,7 +16,7 @@ const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
  * intermediate must be read only inside the pattern.
  */
 export function fuseGelu(graph: Graph): Graph {
-  const withBodies = { ...graph, nodes: graph.nodes.map((n) => withOptimisedSubgraphs(n, fuseGelu)) };
+  const withBodies = withOptimisedBodies(graph, fuseGelu);
   const g = new GraphIndex(withBodies);
   const removed = new Set<Node>();
   const replacements = new Map<Node, Node>();
@@ -40,7 +40,7 @@ export function fuseGelu(graph: Graph): Graph {
       attributes,
     });
   }
-  if (removed.size === 0) return withBodies.nodes.every((n, i) => n === graph.nodes[i]) ? graph : withBodies;
+  if (removed.size === 0) return withBodies;
   return rewrite(withBodies, removed, replacements);
 }
 

@@ -3,7 +3,7 @@ import { allocData } from '../../dtype.js';
 import type { Attribute, Graph, Node } from '../../loader/model.js';
 import { attrInt, attrInts } from '../attributes.js';
 import { FLOAT_DTYPES, GraphIndex, isOp, otherOperand, rewrite, scalarValue } from './match.js';
-import { withOptimisedSubgraphs } from './subgraphs.js';
+import { withOptimisedBodies } from './subgraphs.js';
 
 /**
  * Fuses a decomposed layer normalisation, as PyTorch exports nn.LayerNorm before opset 17:
@@ -18,7 +18,7 @@ import { withOptimisedSubgraphs } from './subgraphs.js';
  * read only inside the pattern.
  */
 export function fuseLayerNorm(graph: Graph): Graph {
-  const withBodies = { ...graph, nodes: graph.nodes.map((n) => withOptimisedSubgraphs(n, fuseLayerNorm)) };
+  const withBodies = withOptimisedBodies(graph, fuseLayerNorm);
   const g = new GraphIndex(withBodies);
   const removed = new Set<Node>();
   const replacements = new Map<Node, Node>();
@@ -50,7 +50,7 @@ export function fuseLayerNorm(graph: Graph): Graph {
     m.nodes.forEach((n) => removed.add(n));
     replacements.set(m.last, fused);
   }
-  if (removed.size === 0) return withBodies.nodes.every((n, i) => n === graph.nodes[i]) ? graph : withBodies;
+  if (removed.size === 0) return withBodies;
   return rewrite(withBodies, removed, replacements, extra);
 }
 

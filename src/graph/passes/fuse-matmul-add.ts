@@ -1,6 +1,6 @@
 import type { Attribute, Graph, Node } from '../../loader/model.js';
 import { FLOAT_DTYPES, GraphIndex, isOp, otherOperand, rewrite } from './match.js';
-import { withOptimisedSubgraphs } from './subgraphs.js';
+import { withOptimisedBodies } from './subgraphs.js';
 
 /**
  * Fuses a Linear layer as transformers export it, Add(MatMul(A, W), bias) with W a constant [K, N] and
@@ -11,7 +11,7 @@ import { withOptimisedSubgraphs } from './subgraphs.js';
  * read only by the Add.
  */
 export function fuseMatMulAdd(graph: Graph): Graph {
-  const withBodies = { ...graph, nodes: graph.nodes.map((n) => withOptimisedSubgraphs(n, fuseMatMulAdd)) };
+  const withBodies = withOptimisedBodies(graph, fuseMatMulAdd);
   const g = new GraphIndex(withBodies);
   const removed = new Set<Node>();
   const replacements = new Map<Node, Node>();
@@ -37,6 +37,6 @@ export function fuseMatMulAdd(graph: Graph): Graph {
         : { name, opType: 'MatMulAdd', domain: 'tinfer', inputs: [a, w, bias], outputs: [output], attributes: new Map<string, Attribute>() },
     );
   }
-  if (removed.size === 0) return withBodies.nodes.every((n, i) => n === graph.nodes[i]) ? graph : withBodies;
+  if (removed.size === 0) return withBodies;
   return rewrite(withBodies, removed, replacements);
 }

@@ -4,7 +4,7 @@ import { integerRange, quantizeToRange, roundHalfEven } from '../../kernels/quan
 import { attrFloat, attrInt } from '../attributes.js';
 import { implicitInputs } from '../scope.js';
 import { GraphIndex, rewrite } from './match.js';
-import { withOptimisedSubgraphs } from './subgraphs.js';
+import { withOptimisedBodies } from './subgraphs.js';
 
 /**
  * Runs QDQ models in integer arithmetic, as onnxruntime's QDQ transformers do. A quantizer writes every
@@ -29,11 +29,11 @@ import { withOptimisedSubgraphs } from './subgraphs.js';
  * Casts of a quantized value to its own type (PyTorch's exporter puts one after every Q) are dropped first.
  */
 export function fuseQdq(graph: Graph): Graph {
-  const withBodies = dropSameTypeCasts({ ...graph, nodes: graph.nodes.map((n) => withOptimisedSubgraphs(n, fuseQdq)) });
+  const withBodies = dropSameTypeCasts(withOptimisedBodies(graph, fuseQdq));
   const f = new QdqFuser(withBodies);
   for (const q of withBodies.nodes) if (isPlain(q, 'QuantizeLinear')) f.tryGroupEndingAt(q);
   for (const gemm of withBodies.nodes) if (isPlain(gemm, 'Gemm') && !f.removed.has(gemm)) f.tryFloatOutputGemm(gemm);
-  if (f.removed.size === 0) return withBodies.nodes.every((n, i) => n === graph.nodes[i]) ? graph : withBodies;
+  if (f.removed.size === 0) return withBodies;
   return rewrite(withBodies, f.removed, f.replacements, f.initializers);
 }
 

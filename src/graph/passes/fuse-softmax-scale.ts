@@ -1,6 +1,6 @@
 import type { Attribute, Graph, Node } from '../../loader/model.js';
 import { FLOAT_DTYPES, GraphIndex, isOp, rewrite, scalarValue } from './match.js';
-import { withOptimisedSubgraphs } from './subgraphs.js';
+import { withOptimisedBodies } from './subgraphs.js';
 
 /**
  * Internal Softmax attribute set by this pass: Softmax computes softmax(scale · x). The dot keeps it apart from
@@ -16,7 +16,7 @@ export const SOFTMAX_SCALE_ATTR = 'tinfer.softmax_scale';
  * over the [heads, tokens, tokens] scores).
  */
 export function fuseSoftmaxScale(graph: Graph): Graph {
-  const withBodies = { ...graph, nodes: graph.nodes.map((n) => withOptimisedSubgraphs(n, fuseSoftmaxScale)) };
+  const withBodies = withOptimisedBodies(graph, fuseSoftmaxScale);
   const g = new GraphIndex(withBodies);
   const removed = new Set<Node>();
   const replacements = new Map<Node, Node>();
@@ -29,7 +29,7 @@ export function fuseSoftmaxScale(graph: Graph): Graph {
     attributes.set(SOFTMAX_SCALE_ATTR, { type: 'float', value: scaled.scale });
     replacements.set(softmax, { ...softmax, inputs: [scaled.x], attributes });
   }
-  if (removed.size === 0) return withBodies.nodes.every((n, i) => n === graph.nodes[i]) ? graph : withBodies;
+  if (removed.size === 0) return withBodies;
   return rewrite(withBodies, removed, replacements);
 }
 

@@ -1,86 +1,75 @@
 import type { TensorData } from '../../dtype.js';
-import type { Attribute, Graph, Node } from '../../loader/model.js';
-import { definedNames, implicitInputs } from '../scope.js';
+import type { Attribute, Graph, Node, ValueType } from '../../loader/model.js';
+import { existingIndexOf, indexOf, type ValueIndex } from '../index.js';
 
 /**
- * A read-only index of one graph for pattern-matching fusions: who produces a value, who reads it,
- * and which values are constants (initializers or Constant nodes). A fusion may only swallow an
- * intermediate whose single reader is inside the pattern: `soleReader` answers that, counting graph
- * outputs and reads from subgraphs as readers too.
+ * A pass's view of one graph for pattern-matching fusions: who produces a value, who reads it, and which
+ * values are constants (initializers or Constant nodes). A fusion may only swallow an intermediate whose
+ * single reader is inside the pattern: `soleReader` answers that, counting graph outputs and reads from
+ * subgraphs as readers too. The index behind it is built once per graph and moved along by `rewrite`
+ * (see graph/index.ts), so making a GraphIndex for the graph a previous pass returned costs nothing.
  */
 export class GraphIndex {
-  private readonly producers = new Map<string, Node>();
-  private readonly readers = new Map<string, Node[]>();
-  private readonly uses = new Map<string, number>();
-  private readonly declaredRank = new Map<string, number>();
-  private readonly taken: Set<string>;
+  private readonly index: ValueIndex;
+  private readonly reserved = new Set<string>();
 
   constructor(readonly graph: Graph) {
-    for (const n of graph.nodes) {
-      for (const o of n.outputs) if (o !== '') this.producers.set(o, n);
-      const read = new Set<string>();
-      for (const name of [...n.inputs, ...implicitInputs(n)]) {
-        if (name === '') continue;
-        this.uses.set(name, (this.uses.get(name) ?? 0) + 1);
-        if (!read.has(name)) this.readers.set(name, [...(this.readers.get(name) ?? []), n]);
-        read.add(name);
-      }
-    }
-    for (const o of graph.outputs) this.uses.set(o.name, (this.uses.get(o.name) ?? 0) + 1);
-    for (const v of [...graph.inputs, ...graph.valueInfo, ...graph.outputs]) {
-      if (v.type.kind === 'tensor' && v.type.shape !== null) this.declaredRank.set(v.name, v.type.shape.length);
-    }
-    this.taken = definedNames(graph);
+    this.index = indexOf(graph);
   }
 
   producer(name: string): Node | undefined {
-    return this.producers.get(name);
+    return this.index.producer(name);
   }
 
   /** The node that produces `name` when it has that op type (default domain). */
   producedBy(name: string, opType: string): Node | undefined {
-    const n = this.producers.get(name);
+    const n = this.index.producer(name);
     return n !== undefined && n.opType === opType && n.domain === '' ? n : undefined;
   }
 
   /** The only reader of `name` (read exactly once, not a graph output, not read by a subgraph), if it has that op type. */
   soleReader(name: string, opType?: string): Node | undefined {
-    if (this.uses.get(name) !== 1) return undefined;
-    const n = this.readers.get(name)?.[0];
+    if (this.index.useCount(name) !== 1) return undefined;
+    const n = this.index.readersOf(name)[0];
     if (n === undefined || n.domain !== '' || (opType !== undefined && n.opType !== opType)) return undefined;
     return n;
   }
 
   /** How many times `name` is read (each input slot counts; graph outputs and subgraph reads count once). */
   useCount(name: string): number {
-    return this.uses.get(name) ?? 0;
+    return this.index.useCount(name);
   }
 
   /** All distinct nodes reading `name`. */
   readersOf(name: string): readonly Node[] {
-    return this.readers.get(name) ?? [];
+    return this.index.readersOf(name);
   }
 
   /** The rank declared for `name` (graph input/output or value_info), if any. */
   rankOf(name: string): number | undefined {
-    return this.declaredRank.get(name);
+    return this.index.rankOf(name);
+  }
+
+  /** The type declared for `name`: its value_info entry, else the graph output's, else the graph input's. */
+  declaredType(name: string): ValueType | undefined {
+    return this.index.declaredType(name);
   }
 
   /** The value of `name` when it is an initializer (not overridable by a feed) or a Constant node's output. */
   constant(name: string): TensorData | undefined {
     if (name === '') return undefined;
     const init = this.graph.initializers.get(name);
-    if (init !== undefined) return this.graph.inputs.some((i) => i.name === name) ? undefined : init;
-    const n = this.producers.get(name);
+    if (init !== undefined) return this.index.inputNames.has(name) ? undefined : init;
+    const n = this.index.producer(name);
     if (n === undefined || n.opType !== 'Constant' || n.domain !== '' || n.attributes.size !== 1) return undefined;
     return constantAttributeValue([...n.attributes.values()][0]!);
   }
 
-  /** A name no value of the graph uses yet, derived from `base`. */
+  /** A name no value of the graph uses yet (nor one this view handed out), derived from `base`. */
   freshName(base: string): string {
     let name = base;
-    for (let k = 1; this.taken.has(name); k++) name = `${base}_${k}`;
-    this.taken.add(name);
+    for (let k = 1; this.index.defines(name) || this.reserved.has(name); k++) name = `${base}_${k}`;
+    this.reserved.add(name);
     return name;
   }
 }
@@ -136,15 +125,28 @@ export function rewrite(graph: Graph, removed: ReadonlySet<Node>, replacements: 
   if (removed.size === 0) return graph;
   const nodes: Node[] = [];
   const gone = new Set<string>();
+  const dropped: Node[] = [];
+  const placed: Array<{ node: Node; at: Node }> = [];
   for (const n of graph.nodes) {
     const r = replacements.get(n);
-    if (r !== undefined) nodes.push(r);
-    else if (!removed.has(n)) nodes.push(n);
-    else n.outputs.forEach((o) => gone.add(o));
+    if (r !== undefined) {
+      nodes.push(r);
+      dropped.push(n);
+      placed.push({ node: r, at: n });
+    } else if (!removed.has(n)) nodes.push(n);
+    else {
+      n.outputs.forEach((o) => gone.add(o));
+      dropped.push(n);
+    }
   }
   for (const r of replacements.values()) r.outputs.forEach((o) => gone.delete(o));
-  const initializers = new Map([...graph.initializers, ...extraInitializers]);
-  return { ...graph, nodes, initializers, valueInfo: graph.valueInfo.filter((v) => !gone.has(v.name)) };
+  const initializers = new Map(graph.initializers);
+  for (const [name, t] of extraInitializers) initializers.set(name, t);
+  const valueInfo = graph.valueInfo.some((v) => gone.has(v.name)) ? graph.valueInfo.filter((v) => !gone.has(v.name)) : graph.valueInfo;
+  const next = { ...graph, nodes, initializers, valueInfo };
+  // The index of the graph (if a pass built one) follows the rewrite instead of being rebuilt.
+  existingIndexOf(graph)?.moveTo(next, dropped, placed, gone);
+  return next;
 }
 
 /** A default-domain node with one output (the name is derived from the pattern's last node). */

@@ -1,5 +1,5 @@
 import { gemmPackedB, packB, packedGemmScratchLength, type PackedWeights } from '../gemm/packed.js';
-import { sgemm } from '../gemm/sgemm.js';
+import type { PackedTile } from '../gemm/microkernels.js';
 import { NO_ACTIVATION, type Activation } from '../gemm/activation.js';
 import { activateInPlace } from './fused-activation.js';
 import type { ConvProblem } from './reference.js';
@@ -129,7 +129,14 @@ export interface WinogradPlan {
    * releaseJsFilters (the wasm backend runs on its uploaded copy); the JS fallback remakes them with remakeFilters.
    */
   filters: PackedWeights[];
-  remakeFilters: () => PackedWeights[];
+  /** Makes the packs (in another tile's width, or into reused storage, for an upload). */
+  remakeFilters: (tile?: PackedTile, storage?: (xi: number, length: number) => Float32Array) => PackedWeights[];
+  /**
+   * True from planWinograd until the JS packs are made, which happens once the synchronous prepare that planned
+   * is over (a microtask), unless uploadWinogradFilters ran first: on the wasm backend the JS packs are then never
+   * made (resnet18: 150 MB of F(4,3) filters not written twice). A JS run before then makes them itself.
+   */
+  filtersPending: boolean;
   bt: SparseRows;
   at: SparseRows;
   /** Scratch offsets (floats): V [n², block, Cin], M [n², block, Cout], GEMM panels, two n×n temporaries, then the edge tiles below. */
@@ -196,26 +203,83 @@ export const WINOGRAD_SCRATCH_BYTES = 4 << 20;
 
 /**
  * U = G g Gᵀ for every (out, in) channel pair, regrouped per position ξ as [Cout, Cin] and packed as the GEMM's
- * right operand U_ξᵀ [Cin, Cout].
+ * right operand U_ξᵀ [Cin, Cout]: n² packs in the layout of packB (panels of `tile.nr` output channels, Cin-major).
  * W [M, C, 3, 3] (float32) -> n² packs.
+ *
+ * Each filter is transformed on its own, in float64 locals, and its n² values are stored straight into the n²
+ * panels: no [n², M·C] intermediate, no GEMM, no separate packing pass (F(4,3) filters are 4× the 3×3 weights,
+ * so those passes over memory cost more than the arithmetic: resnet18's 26 M transformed values took 1.26 s
+ * through a Kronecker-product sgemm and packB, see transformFilter). `tile` chooses the panel width (default the
+ * JS GEMM's); a pack made for a wasm tile only feeds the upload (its JS micro-kernels are those of `tile`).
  */
-export function winogradFilters(variant: WinogradVariant, w: Float32Array, M: number, C: number): PackedWeights[] {
+export function winogradFilters(
+  variant: WinogradVariant, w: Float32Array, M: number, C: number, tile?: PackedTile,
+  storage: (xi: number, length: number) => Float32Array = (_, length) => new Float32Array(length),
+): PackedWeights[] {
   const { n, G } = winogradMatrices(variant);
   const nn = n * n;
-  // vec(G g Gᵀ) = (G ⊗ G) vec(g): every filter at once as one product [n², 9] · [9, M·C] (g row-major, so
-  // entry (i·n + j, k·3 + l) of the Kronecker product is G[i][k]·G[j][l]). Row ξ of the result is U_ξ [M, C],
-  // the layout the packs read: u[ξ][o][c].
-  const kron = new Float32Array(nn * 9);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < n; j++) {
-      for (let k = 0; k < 3; k++) for (let l = 0; l < 3; l++) kron[(i * n + j) * 9 + k * 3 + l] = G[i * 3 + k]! * G[j * 3 + l]!;
+  // The layout (tile width, panel offset) is packB's, read off a one-column pack; the pack of position 0 is made by
+  // packB itself (so every field but the data is packB's own) and the others share its fields.
+  const options = tile === undefined ? undefined : { tile };
+  const { nr, panelsOffset } = packB(new Float32Array(C), 0, C, true, C, 1, 1, undefined, options);
+  const panel = C * nr;
+  const length = panelsOffset + Math.ceil(M / nr) * panel;
+  const data: Float32Array[] = [];
+  for (let xi = 1; xi < nn; xi++) data.push(storage(xi, length));
+  const u0 = new Float32Array(M * C);
+  const u = new Float64Array(nn);
+  const tmp = new Float64Array(n * 3);
+  // U_ξ[o][c] goes to panel ⌊o/nr⌋, row c, lane o mod nr (packB's layout for op(B) = U_ξᵀ, K = C, N = M).
+  for (let o = 0; o < M; o++) {
+    const base = panelsOffset + Math.floor(o / nr) * panel + (o % nr);
+    for (let c = 0; c < C; c++) {
+      transformFilter(variant, G, n, w, (o * C + c) * 9, tmp, u);
+      u0[o * C + c] = u[0]!;
+      const at = base + c * nr;
+      for (let xi = 1; xi < nn; xi++) data[xi - 1]![at] = u[xi]!;
     }
   }
-  const u = new Float32Array(nn * M * C);
-  sgemm(false, true, nn, M * C, 9, 1, kron, 0, 9, w, 0, 9, 0, u, 0, M * C);
-  const packs: PackedWeights[] = [];
-  for (let xi = 0; xi < nn; xi++) packs.push(packB(u, xi * M * C, C, true, C, M));
-  return packs;
+  // Lanes past the last output channel stay zero, as packB leaves them (storage may be reused).
+  for (let o = M; o < Math.ceil(M / nr) * nr; o++) {
+    const base = panelsOffset + Math.floor(o / nr) * panel + (o % nr);
+    for (let c = 0; c < C; c++) for (let xi = 1; xi < nn; xi++) data[xi - 1]![base + c * nr] = 0;
+  }
+  const first = packB(u0, 0, C, true, C, M, 1, undefined, options);
+  if (first.data.length !== length || first.panelsOffset !== panelsOffset) throw new Error('winogradFilters: unexpected packB layout');
+  return [first, ...data.map((d) => ({ ...first, data: d }))];
+}
+
+/**
+ * u = G g Gᵀ (n×n, row-major) for the 3×3 filter g at w[off]: tmp = G g (n×3), then u = tmp Gᵀ. F(4,3), the
+ * variant convolution picks, is unrolled on the rows of Lavin & Gray's G ([1/4 0 0], [−1/6 −1/6 −1/6],
+ * [−1/6 1/6 −1/6], [1/24 1/12 1/6], [1/24 −1/12 1/6], [0 0 1]): about 90 operations per filter.
+ */
+function transformFilter(variant: WinogradVariant, G: Float64Array, n: number, w: Float32Array, off: number, tmp: Float64Array, u: Float64Array): void {
+  if (variant === 'f43') {
+    for (let l = 0; l < 3; l++) g43(w[off + l]!, w[off + 3 + l]!, w[off + 6 + l]!, tmp, l, 3);
+    for (let i = 0; i < 6; i++) g43(tmp[i * 3]!, tmp[i * 3 + 1]!, tmp[i * 3 + 2]!, u, i * 6, 1);
+    return;
+  }
+  for (let i = 0; i < n; i++) {
+    const g0 = G[i * 3]!, g1 = G[i * 3 + 1]!, g2 = G[i * 3 + 2]!;
+    for (let l = 0; l < 3; l++) tmp[i * 3 + l] = g0 * w[off + l]! + g1 * w[off + 3 + l]! + g2 * w[off + 6 + l]!;
+  }
+  for (let i = 0; i < n; i++) {
+    const t0 = tmp[i * 3]!, t1 = tmp[i * 3 + 1]!, t2 = tmp[i * 3 + 2]!;
+    for (let j = 0; j < n; j++) u[i * n + j] = t0 * G[j * 3]! + t1 * G[j * 3 + 1]! + t2 * G[j * 3 + 2]!;
+  }
+}
+
+/** out[at + k·stride] = (G (a, b, c)ᵀ)_k for F(4,3)'s G, k = 0..5. */
+function g43(a: number, b: number, c: number, out: Float64Array, at: number, stride: number): void {
+  const s = -(a + c) / 6;
+  const q = a / 24 + c / 6;
+  out[at] = a / 4;
+  out[at + stride] = s - b / 6;
+  out[at + 2 * stride] = s + b / 6;
+  out[at + 3 * stride] = q + b / 12;
+  out[at + 4 * stride] = q - b / 12;
+  out[at + 5 * stride] = c;
 }
 
 export function planWinograd(
@@ -228,16 +292,17 @@ export function planWinograd(
   const tilesW = Math.ceil(OW / m);
   const C = p.inChannels;
   const M = p.outChannels;
-  const filters = winogradFilters(variant, w, M, C);
+  // The GEMM's scratch depends on the pack's tile and blocking only: read off a one-column pack.
+  const layout = packB(new Float32Array(C), 0, C, true, C, 1);
   const perTile = n * n * (C + M) * 4;
   const tilesPerBlock = Math.max(1, Math.min(tilesH * tilesW, Math.floor(maxScratchBytes / perTile)));
   const vOffset = 0;
   const mOffset = n * n * C * tilesPerBlock;
   const gemmOffset = mOffset + n * n * M * tilesPerBlock;
-  const tmpOffset = gemmOffset + packedGemmScratchLength(filters[0]!, tilesPerBlock);
-  return {
-    variant, m, n, tilesH, tilesW, tilesPerBlock, filters,
-    remakeFilters: () => winogradFilters(variant, w, M, C),
+  const tmpOffset = gemmOffset + packedGemmScratchLength(layout, tilesPerBlock);
+  const plan: WinogradPlan = {
+    variant, m, n, tilesH, tilesW, tilesPerBlock, filters: [], filtersPending: true,
+    remakeFilters: (tile, storage) => winogradFilters(variant, w, M, C, tile, storage),
     bt: sparseRows(mats.BT, n, n),
     at: sparseRows(mats.AT, m, n),
     vOffset, mOffset, gemmOffset, tmpOffset,
@@ -247,6 +312,50 @@ export function planWinograd(
     paddedH: tilesH * m + 2,
     paddedW: tilesW * m + 2,
   };
+  queueMicrotask(() => {
+    if (!plan.filtersPending) return;
+    plan.filtersPending = false;
+    if (plan.filters.length === 0) plan.filters = plan.remakeFilters();
+  });
+  return plan;
+}
+
+/**
+ * The filter packs to upload: the plan's own when it made them in the wasm GEMM's tile, else the transform made
+ * straight in the wasm tile's panel width (the plan's JS packs are then never made: see filtersPending), so the
+ * upload is one copy per pack instead of a re-tiling of every value (resnet18's F(4,3) filters, 37 M floats,
+ * spent 0.56 s in that re-tiling).
+ */
+function packsForUpload(ctx: WasmContext, plan: WinogradPlan): PackedWeights[] {
+  const { mr, nr } = ctx.kernels.gemm;
+  plan.filtersPending = false;
+  const own = plan.filters[0];
+  if (own !== undefined && own.nr === nr) return plan.filters;
+  return plan.remakeFilters({ mr, nr, gemm: uploadOnly, gemminc: uploadOnly }, uploadStorage);
+}
+
+/**
+ * Buffers for the packs made only to be uploaded, reused from layer to layer while one synchronous prepare runs
+ * (a model's Winograd layers are prepared one after another), and dropped after it: fresh memory costs a page
+ * fault per 4 KB, which at resnet18's 150 MB of transformed filters took longer than the transform.
+ */
+let uploadBuffers: Float32Array[] | undefined;
+
+function uploadStorage(xi: number, length: number): Float32Array {
+  if (uploadBuffers === undefined) {
+    uploadBuffers = [];
+    queueMicrotask(() => (uploadBuffers = undefined));
+  }
+  const have = uploadBuffers[xi];
+  if (have !== undefined && have.length >= length) return have.subarray(0, length);
+  const fresh = new Float32Array(length);
+  uploadBuffers[xi] = fresh;
+  return fresh;
+}
+
+/** The micro-kernel of a pack made only to be uploaded: the JS GEMM never runs it (it remakes its own packs). */
+function uploadOnly(): void {
+  throw new Error('winograd: a pack laid out for the wasm GEMM was run by the JS GEMM');
 }
 
 /**
@@ -269,7 +378,7 @@ export interface WasmWinograd {
  */
 export function uploadWinogradFilters(ctx: WasmContext, plan: WinogradPlan, w: Float32Array, bias?: Float32Array): WasmWinograd {
   ctx.winograd(plan.variant); // generates the variant's transform module now rather than at the first run
-  const weights = uploadWeights(ctx, w, undefined, `winograd-${plan.variant}`, plan.filters);
+  const weights = uploadWeights(ctx, w, undefined, `winograd-${plan.variant}`, packsForUpload(ctx, plan));
   plan.filters = [];
   return {
     weights,
