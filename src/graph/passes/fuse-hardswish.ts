@@ -2,7 +2,7 @@ import type { Attribute, Graph, Node } from '../../loader/model.js';
 import { attrFloat } from '../attributes.js';
 import { clipBounds } from './fuse-activation.js';
 import { GraphIndex, fusedNode, isOp, near, otherOperand, rewrite, scalarValue } from './match.js';
-import { withOptimisedSubgraphs } from './subgraphs.js';
+import { withOptimisedBodies } from './subgraphs.js';
 
 /**
  * Hard-swish and hard-sigmoid as exporters decompose them, rewritten as the ONNX ops (Operators.md: HardSigmoid
@@ -20,10 +20,7 @@ import { withOptimisedSubgraphs } from './subgraphs.js';
  * ((x + 3)/6 against x/6 + 1/2).
  */
 export function fuseHardSwish(graph: Graph): Graph {
-  const withBodies = { ...graph, nodes: graph.nodes.map((n) => withOptimisedSubgraphs(n, fuseHardSwish)) };
-  const changed = withBodies.nodes.some((n, i) => n !== graph.nodes[i]);
-  const after = swishOfHardSigmoid(hardSigmoids(directHardSwish(withBodies)));
-  return after === withBodies && !changed ? graph : after;
+  return swishOfHardSigmoid(hardSigmoids(directHardSwish(withOptimisedBodies(graph, fuseHardSwish))));
 }
 
 /** The scalar constant operand of a commutative binary node reading `name`, or undefined. */

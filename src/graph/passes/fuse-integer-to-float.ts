@@ -2,7 +2,7 @@ import type { TensorData } from '../../dtype.js';
 import type { Attribute, Graph, Node } from '../../loader/model.js';
 import { attrFloat } from '../attributes.js';
 import { GraphIndex, isOp, otherOperand, rewrite, scalarValue } from './match.js';
-import { withOptimisedSubgraphs } from './subgraphs.js';
+import { withOptimisedBodies } from './subgraphs.js';
 
 /**
  * Fuses the dynamically quantized MatMul / Conv that onnxruntime's quantize_dynamic writes:
@@ -20,14 +20,14 @@ import { withOptimisedSubgraphs } from './subgraphs.js';
  * A Relu or a constant-bound Clip that alone reads the result is folded in too (attributes clip_min, clip_max).
  */
 export function fuseIntegerToFloat(graph: Graph): Graph {
-  const withBodies = { ...graph, nodes: graph.nodes.map((n) => withOptimisedSubgraphs(n, fuseIntegerToFloat)) };
+  const withBodies = withOptimisedBodies(graph, fuseIntegerToFloat);
   const g = new GraphIndex(withBodies);
   const matches: Match[] = [];
   for (const core of withBodies.nodes) {
     const m = matchGroup(g, core);
     if (m !== undefined) matches.push(m);
   }
-  if (matches.length === 0) return withBodies.nodes.every((n, i) => n === graph.nodes[i]) ? graph : withBodies;
+  if (matches.length === 0) return withBodies;
 
   // DynamicQuantizeLinear nodes read only by fused groups go inside them.
   const byInput = new Map<string, Match[]>();
