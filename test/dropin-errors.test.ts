@@ -95,9 +95,9 @@ const cases: Case[] = [
   },
   {
     name: 'non-Tensor feed',
-    run: async () => (await relu()).run({ x: { type: 'float32', data: new Float32Array(8), dims: [2, 4] } as unknown as Tensor }),
+    run: async () => (await relu()).run({ x: { type: 'float32', values: new Float32Array(8), shape: [2, 4] } as unknown as Tensor }),
     error: InputError,
-    message: /input 'x': expected a Tensor, got object \{type, data, dims\}/,
+    message: /input 'x': expected a Tensor, got object \{type, values, shape\}/,
     fields: { input: 'x', expected: 'Tensor' },
   },
   { name: 'feeds not an object', run: async () => (await relu()).run(null as never), error: InputError, message: /feeds must be an object/ },
@@ -213,6 +213,16 @@ describe('values a model must accept', () => {
     const y = Array.from(out[s.outputNames[0]!]!.data as Float32Array);
     expect(y[0]).toBeNaN();
     expect(y.slice(1)).toEqual([Infinity, 0, 0, 0, 1, 2, 3]);
+  });
+});
+
+describe('tensors of another onnxruntime-common build', () => {
+  it('are accepted as feeds when they carry type, dims and data (transformers.js builds its feeds so)', async () => {
+    const s = await InferenceSession.create(oneNode((b) => b.node('Relu', [b.input('x', 'float32', [2, 4])])[0]!));
+    const foreign = { type: 'float32', dims: [2, 4], data: Float32Array.of(-1, 2, -3, 4, -5, 6, -7, 8), location: 'cpu', size: 8 };
+    const out = await s.run({ x: foreign as unknown as Tensor });
+    expect(Array.from(out[s.outputNames[0]!]!.data as Float32Array)).toEqual([0, 2, 0, 4, 0, 6, 0, 8]);
+    await expect(s.run({ x: { ...foreign, location: 'gpu-buffer' } as unknown as Tensor })).rejects.toThrow(/tensors on 'gpu-buffer' are not supported/);
   });
 });
 

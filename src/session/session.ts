@@ -404,7 +404,7 @@ export class InferenceSession {
     // Graph-input order, whatever the caller's key order, so equal shapes always find the same cached plan.
     const values = new Map<string, TensorData>();
     for (const [name, info] of this.inputs) {
-      const tensor = feeds[name];
+      const tensor = asTensor(feeds[name], name);
       if (tensor === undefined) {
         if (this.optionalInputs.has(name)) continue;
         throw new InputError(`missing input '${name}'`, { input: name, expected: 'a Tensor', actual: 'nothing' });
@@ -547,6 +547,22 @@ function toBytes(source: unknown): Uint8Array {
 }
 
 /** 'Float64Array', 'number', 'null', 'object {type, data, dims}' ... for error messages. */
+/**
+ * A feed as tinfer's Tensor: tinfer's own, or a tensor of another onnxruntime-common build (transformers.js makes
+ * its feeds with onnxruntime-common's Tensor class), recognised by its `type`, `dims` and `data` and wrapped
+ * without copying. Anything else is returned as is for the caller's error.
+ */
+function asTensor(x: unknown, name: string): unknown {
+  if (x instanceof Tensor || x === null || typeof x !== 'object') return x;
+  const t = x as { type?: unknown; dims?: unknown; data?: unknown; location?: unknown };
+  const typed = ArrayBuffer.isView(t.data) || Array.isArray(t.data);
+  if (typeof t.type !== 'string' || !Array.isArray(t.dims) || !typed) return x;
+  if (t.location !== undefined && t.location !== 'cpu') {
+    throw new InputError(`input '${name}': tensors on '${String(t.location)}' are not supported (tinfer runs on the CPU)`, { input: name, expected: "location 'cpu'", actual: String(t.location) });
+  }
+  return new Tensor(t.type as TensorType, t.data as Float32Array, t.dims as number[]);
+}
+
 function describeValue(x: unknown): string {
   if (x === null) return 'null';
   if (typeof x !== 'object') return typeof x;
