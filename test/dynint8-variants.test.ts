@@ -8,17 +8,7 @@ import type { DType, TensorData } from '../src/dtype.js';
 import { ModelBuilder } from './onnx-builder.js';
 import { checkVariants, type VariantCase } from './variant-tester.js';
 
-/** A small deterministic generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from './harness.js';
 
 function ints(dtype: 'uint8' | 'int8', shape: number[], seed: number): TensorData {
   const r = rng(seed);
