@@ -8,7 +8,7 @@ import { MODEL_ZOO, sharedAvailable } from './shared.js';
 
 // Nothing slow is silent: on every zoo model, with wasm available, no float hot-path node runs a JS variant.
 // A node counts (StepProfile.slowJs) when its variant's name ends in __js or __ref, it writes a float output of
-// at least 256 elements, and its kernel did not declare the JS path fine (jsOk: block copies, integer values).
+// at least 256 elements (float or 8-bit), and its kernel did not declare the JS path fine (jsOk: block copies, integer values).
 // Models whose remaining JS nodes are known gaps list them here, each with the reason; the test fails when such a
 // node disappears (update the list) or a new one appears.
 
@@ -19,7 +19,7 @@ const wasm = WasmContext.create();
 
 describe.skipIf(!sharedAvailable(MODEL_ZOO, 'hot path: model zoo') || wasm === undefined)('every zoo model on its fast path', () => {
   const models = haveZoo ? readdirSync(MODEL_ZOO).filter((d) => existsSync(join(MODEL_ZOO, d, 'model.onnx'))) : [];
-  it.each(models)('%s: no float node of 256+ elements runs a JS variant while wasm is available', async (name) => {
+  it.each(models)('%s: no float or 8-bit node of 256+ elements runs a JS variant while wasm is available', async (name) => {
     const dir = join(MODEL_ZOO, name);
     const session = await InferenceSession.create(readFileSync(join(dir, 'model.onnx')), { backend: 'wasm', profile: true });
     const feeds: Record<string, Tensor> = {};

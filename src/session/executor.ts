@@ -36,7 +36,7 @@ export interface StepProfile {
   variant: string;
   /**
    * True when the node ran a JS variant although wasm was available, its kernel did not declare the JS path fine
-   * (PreparedKernel.jsOk) and it writes a float output of at least 256 elements: the time such nodes take is the
+   * (PreparedKernel.jsOk) and it writes a float or 8-bit output of at least 256 elements: the time such nodes take is the
    * run's "JS share".
    */
   slowJs: boolean;
@@ -272,7 +272,7 @@ export class GraphExecutor {
     if (p.variant !== '') return;
     p.variant = variantName(kernel, node.opType);
     // Tiny outputs (shape arithmetic, a few logits) and non-float values are never the hot path.
-    const floatOut = kernel.outputs.some((t) => (t.dtype === 'float32' || t.dtype === 'float16') && sizeOf(t.shape) >= TINY_OUTPUT);
+    const floatOut = kernel.outputs.some((t) => HOT_DTYPES.has(t.dtype) && sizeOf(t.shape) >= TINY_OUTPUT);
     p.slowJs = this.env.options.wasm !== undefined && isJsVariant(p.variant) && kernel.jsOk === undefined && floatOut;
   }
 
@@ -288,6 +288,8 @@ export class GraphExecutor {
 
 /** Below this many output elements a JS step does not count towards the JS share (see StepProfile.slowJs). */
 const TINY_OUTPUT = 256;
+/** Output dtypes of the hot path: float activations and the 8-bit ones of quantized models. */
+const HOT_DTYPES: ReadonlySet<string> = new Set(['float32', 'float16', 'uint8', 'int8']);
 
 /**
  * Node-by-node runs: on the wasm backend a kernel prepared for wasm gets its runtime values staged in wasm memory
