@@ -6,9 +6,9 @@ import { InferenceSession, Tensor } from '../src/index.js';
 import { WasmContext } from '../src/wasm/context.js';
 import { MODEL_ZOO, sharedAvailable } from './shared.js';
 
-// Nothing slow is silent: on every zoo model, with wasm available, no float hot-path node runs a JS variant.
-// A node counts (StepProfile.slowJs) when its variant's name ends in __js or __ref, it writes a float output of
-// at least 256 elements (float or 8-bit), and its kernel did not declare the JS path fine (jsOk: block copies, integer values).
+// Nothing slow is silent: on every zoo model, with wasm available, no float or 8-bit hot-path node runs a JS variant.
+// A node counts (StepProfile.slowJs) when its variant's name ends in __js or __ref, it writes a float or 8-bit output of
+// at least 256 elements, and its kernel did not declare the JS path fine (jsOk: block copies, integer values).
 // Models whose remaining JS nodes are known gaps list them here, each with the reason; the test fails when such a
 // node disappears (update the list) or a new one appears.
 
