@@ -332,4 +332,22 @@ ort.InferenceSession.create(fs.readFileSync(__dirname + '/model.onnx'), { worker
     expect(r.status).toBe(0);
     expect(r.stdout).toBe('[40] true true');
   }, 40_000);
+
+  it('refuses worker: true with an OptionError where there is no Node (a browser, Deno without node compat)', () => {
+    writeFileSync(join(dir, 'model.onnx'), gatherModel());
+    const r = runScript(
+      'no-node.mjs',
+      `import * as ort from ${JSON.stringify(pathToFileURL(DIST).href)};
+import { readFileSync } from 'node:fs';
+const bytes = readFileSync(new URL('./model.onnx', import.meta.url));
+const nodeProcess = globalThis.process;
+globalThis.process = undefined; // as in a browser
+const e = await ort.InferenceSession.create(bytes, { worker: true }).catch((e) => e);
+globalThis.process = nodeProcess;
+console.log(e instanceof ort.OptionError, e.option, /worker_threads/.test(e.message));
+`,
+    );
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('true worker true');
+  }, 40_000);
 });
