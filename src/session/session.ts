@@ -56,7 +56,8 @@ export interface SessionOptions {
    * worker holds its own session made from the same model and options (the bytes are copied to it, or it reads the
    * same path); feeds are copied to it and outputs come back as Tensors with the same values; concurrent runs queue.
    * `runSync()` still runs on the calling thread, on a second session made on its first call (so memory is not
-   * doubled unless you call it); `session.model` makes that session too. `memory()` and `profile()` report the
+   * doubled unless you call it) from the bytes given to create() (keep them unchanged) or by reading the path
+   * again; `session.model` makes that session too. `memory()` and `profile()` report the
    * worker's session as of its last run. The idle worker never keeps the process alive; `release()` ends it.
    * Needs `InferenceSession.create()` (not createSync/fromModel) and options that can be structured-cloned (no
    * `externalData` function). Without Node's worker_threads, create() throws an OptionError. Default false.
