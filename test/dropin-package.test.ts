@@ -51,6 +51,23 @@ const out = await s.run({ x: new ort.Tensor('float32', new Float32Array([1, 1, 1
 console.log(JSON.stringify(Array.from(out.y.data)));
 `;
 
+// worker: true from the installed package: the worker script resolves beside the module, from require() and import.
+const WORKER_CJS = `
+const ort = require('tinfer');
+ort.InferenceSession.create('model.onnx', { worker: true }).then(async (s) => {
+  const out = await s.run({ x: new ort.Tensor('float32', new Float32Array([1, 1, 1, 1]), [1, 4]) });
+  console.log(JSON.stringify(Array.from(out.y.data)));
+});
+`;
+
+const WORKER_ESM = `
+import ort from 'tinfer';
+import { readFileSync } from 'node:fs';
+const s = await ort.InferenceSession.create(readFileSync(new URL('./model.onnx', import.meta.url)), { worker: true });
+const out = await s.run({ x: new ort.Tensor('float32', new Float32Array([1, 1, 1, 1]), [1, 4]) });
+console.log(JSON.stringify(Array.from(out.y.data)));
+`;
+
 // Strict TypeScript, CommonJS output, onnxruntime's idioms: import = require, namespaced types.
 const TS_CJS = `
 import ort = require('tinfer');
@@ -139,6 +156,14 @@ describe.skipIf(!hasNpm || !hasDist)('the packed package', () => {
   it("runs a model from an ES module: import ort from 'tinfer', a file URL, and 'tinfer/quantize'", () => {
     const dir = project('esm-app', { type: 'module' }, { 'main.js': ESM });
     expect(node(dir, 'main.js')).toBe(EXPECTED);
+  });
+
+  it('runs worker: true sessions from require() and import, and exits with the idle worker', () => {
+    expect(files).toContain('dist/worker-entry.js');
+    const cjs = project('worker-cjs-app', {}, { 'main.js': WORKER_CJS });
+    expect(node(cjs, 'main.js')).toBe(EXPECTED);
+    const esm = project('worker-esm-app', { type: 'module' }, { 'main.js': WORKER_ESM });
+    expect(node(esm, 'main.js')).toBe(EXPECTED);
   });
 
   it('type-checks and runs strict TypeScript: import ort = require() in a .cts, default imports in a .mts', () => {

@@ -77,6 +77,9 @@ export function checkSessionOptions(options: object): void {
     }
   }
   checkLogLevel(o.logSeverityLevel, 'logSeverityLevel');
+  if (o.worker !== undefined && typeof o.worker !== 'boolean') {
+    throw new OptionError(`worker must be true or false, got ${typeof o.worker === 'string' ? `'${o.worker}'` : String(o.worker)}`, 'worker', ['true', 'false']);
+  }
   if (o.variants !== undefined && (typeof o.variants !== 'object' || o.variants === null)) throw new OptionError('variants must be an object of op type -> variant name', 'variants');
   if (o.float16 !== undefined && o.float16 !== 'compute-f32' && o.float16 !== 'exact') {
     throw new OptionError(`float16 must be one of compute-f32, exact, got '${String(o.float16)}'`, 'float16', ['compute-f32', 'exact']);

@@ -17,6 +17,8 @@ import type { ArenaAllocator } from './plan.js';
 import { WasmContext } from '../wasm/context.js';
 import { Tensor, fromTensorData, toTensorData, type TensorType } from './tensor.js';
 import { checkRunOptions, checkSessionOptions, splitRunArgs, type FetchesType, type RunOptions } from './options.js';
+import { WorkerSession } from './worker-session.js';
+import type { WireSource, WireTensor } from './worker-protocol.js';
 
 export interface SessionOptions {
   /** Plan and pack weights at load when every input has fixed dims (default true); otherwise on the first run. */
@@ -49,7 +51,19 @@ export interface SessionOptions {
   variants?: Readonly<Record<string, string>>;
   /** Reads external tensor data (location relative to the model directory). Node's path loader sets this. */
   externalData?: LoadOptions['externalData'];
-  /** Accepted for onnxruntime compatibility; tinfer runs on the calling thread. */
+  /**
+   * Node only: `run()` runs the model in a worker thread, so the event loop keeps running during inference. The
+   * worker holds its own session made from the same model and options (the bytes are copied to it, or it reads the
+   * same path); feeds are copied to it and outputs come back as Tensors with the same values; concurrent runs queue.
+   * `runSync()` still runs on the calling thread, on a second session made on its first call (so memory is not
+   * doubled unless you call it) from the bytes given to create() (keep them unchanged) or by reading the path
+   * again; `session.model` makes that session too. `memory()` and `profile()` report the
+   * worker's session as of its last run. The idle worker never keeps the process alive; `release()` ends it.
+   * Needs `InferenceSession.create()` (not createSync/fromModel) and options that can be structured-cloned (no
+   * `externalData` function). Without Node's worker_threads, create() throws an OptionError. Default false.
+   */
+  worker?: boolean;
+  /** Accepted for onnxruntime compatibility; tinfer runs on the calling thread (or the `worker` thread). */
   intraOpNumThreads?: number;
   executionProviders?: readonly unknown[];
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'layout' | 'all';
@@ -115,6 +129,15 @@ export interface MemoryReport {
 
 export type Feeds = Record<string, Tensor>;
 
+/** A `worker: true` session's main-thread side: the worker, and the calling-thread session runSync() makes lazily. */
+interface WorkerSide {
+  worker: WorkerSession;
+  allInputs: ReadonlySet<string>;
+  local: InferenceSession | undefined;
+  makeLocal: () => InferenceSession;
+  released: boolean;
+}
+
 export class InferenceSession {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
@@ -130,13 +153,28 @@ export class InferenceSession {
   private readonly optionalInputs: Set<string>;
   private readonly requiredInputs: ValueInfo[];
   private readonly planAtLoad: boolean;
+  private readonly workerSide: WorkerSide | undefined;
 
   private constructor(
-    model: Model,
+    model: Model | WorkerSide,
     options: SessionOptions,
     registry: KernelRegistry,
     wasm?: WasmContext | null,
   ) {
+    if ('worker' in model) {
+      const d = model.worker.description;
+      this.workerSide = model;
+      this.inputNames = d.inputNames;
+      this.outputNames = d.outputNames;
+      this.inputMetadata = d.inputMetadata;
+      this.outputMetadata = d.outputMetadata;
+      this.passNotes = d.passNotes;
+      this.inputs = new Map();
+      this.optionalInputs = new Set();
+      this.requiredInputs = [];
+      this.planAtLoad = false;
+      return;
+    }
     this.modelRef = model;
     model = withMinusOneDynamic(model);
     for (const v of model.graph.inputs) checkDeclaredInput(v, options.maxTensorBytes ?? DEFAULT_MAX_TENSOR_BYTES);
@@ -180,8 +218,9 @@ export class InferenceSession {
     typedLimits(() => this.executor.prepare(types));
   }
 
-  /** The decoded model (its graph before optimisation passes). */
+  /** The decoded model (its graph before optimisation passes). With `worker: true`, from the calling-thread session (made now if needed). */
   get model(): Model {
+    if (this.workerSide) return this.localSession('model').model;
     if (!this.modelRef) throw new SessionReleasedError('model');
     return this.modelRef;
   }
@@ -192,8 +231,17 @@ export class InferenceSession {
   }
 
   private live(method: string): GraphExecutor {
+    if (this.workerSide) return this.localSession(method).live(method);
     if (!this.executorRef) throw new SessionReleasedError(method);
     return this.executorRef;
+  }
+
+  /** `worker: true`: the calling thread's own session (for runSync, runValues, model), made on first use. */
+  private localSession(method: string): InferenceSession {
+    const side = this.workerSide!;
+    if (side.released) throw new SessionReleasedError(method);
+    side.local ??= side.makeLocal();
+    return side.local;
   }
 
   /**
@@ -215,6 +263,7 @@ export class InferenceSession {
       options = c ?? {};
     } else options = a ?? {};
     checkSessionOptions(options);
+    if (options.worker === true) return InferenceSession.createWithWorker(source, options);
     // Compile the wasm kernels asynchronously (browsers refuse synchronous compiles of larger modules on the main
     // thread), meanwhile reading and decoding the model: the engine compiles off the main thread.
     const backend = chooseBackendAsync(options.backend ?? 'auto');
@@ -246,9 +295,50 @@ export class InferenceSession {
     if (this.planAtLoad) this.planFixedShapes(this.requiredInputs);
   }
 
+  /**
+   * `worker: true`: starts the worker thread on a copy of the bytes (or the path, which it reads itself) and keeps
+   * what the calling-thread session needs if runSync() is ever called: the caller's bytes, a synchronous reader of
+   * the path, or the bytes fetched from an http(s) URL.
+   */
+  private static async createWithWorker(source: string | URL | Uint8Array | ArrayBufferLike, options: SessionOptions): Promise<InferenceSession> {
+    const { worker: _worker, ...rest } = options;
+    if (typeof rest.externalData === 'function') {
+      throw new OptionError('worker: true: an externalData function cannot be sent to the worker thread; create the session from the model path instead', 'worker');
+    }
+    let wire: WireSource;
+    let readLocal: () => { bytes: Uint8Array; externalData?: LoadOptions['externalData'] };
+    const href = typeof source === 'string' ? source : source instanceof URL ? source.href : undefined;
+    if (href !== undefined && !/^https?:\/\//.test(href)) {
+      const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+      if (!isNode) throw new OptionError("worker: true needs Node's worker_threads (this engine is not Node); use run() without it", 'worker');
+      const nodeEdge = '../node.js';
+      const { readModelFileSync } = (await import(nodeEdge)) as typeof import('../node.js');
+      wire = { kind: 'path', href };
+      readLocal = () => readModelFileSync(href.startsWith('file:') ? new URL(href) : href);
+    } else {
+      const bytes = href !== undefined ? (await readSource(href)).bytes : toBytes(source);
+      wire = { kind: 'bytes', bytes: bytes.slice() };
+      readLocal = () => ({ bytes });
+    }
+    const worker = await WorkerSession.start(wire, rest);
+    const side: WorkerSide = {
+      worker,
+      allInputs: new Set(worker.description.allInputNames),
+      local: undefined,
+      released: false,
+      makeLocal: () => {
+        const read = readLocal();
+        const opts: SessionOptions = { externalData: read.externalData, ...rest };
+        return new InferenceSession(decodeModel(read.bytes, { maxTensorBytes: opts.maxTensorBytes, externalData: opts.externalData }), opts, defaultRegistry);
+      },
+    };
+    return new InferenceSession(side, rest, defaultRegistry);
+  }
+
   /** Synchronous create from bytes. */
   static createSync(source: Uint8Array | ArrayBufferLike, options: SessionOptions = {}, registry: KernelRegistry = defaultRegistry): InferenceSession {
     checkSessionOptions(options);
+    if (options.worker === true) throw new OptionError('worker: true needs the asynchronous InferenceSession.create()', 'worker');
     const bytes = toBytes(source);
     const model = decodeModel(bytes, { maxTensorBytes: options.maxTensorBytes, externalData: options.externalData });
     return new InferenceSession(model, options, registry);
@@ -257,6 +347,7 @@ export class InferenceSession {
   /** A session over an already decoded (or programmatically built) model, with no encode/decode round trip. */
   static fromModel(model: Model, options: SessionOptions = {}, registry: KernelRegistry = defaultRegistry): InferenceSession {
     checkSessionOptions(options);
+    if (options.worker === true) throw new OptionError('worker: true needs InferenceSession.create() from bytes or a path', 'worker');
     return new InferenceSession(model, options, registry);
   }
 
@@ -268,6 +359,7 @@ export class InferenceSession {
   async run(feeds: Feeds, options?: RunOptions): Promise<Record<string, Tensor>>;
   async run(feeds: Feeds, fetches: FetchesType, options?: RunOptions): Promise<Record<string, Tensor>>;
   async run(feeds: Feeds, a?: FetchesType | RunOptions, b?: RunOptions): Promise<Record<string, Tensor>> {
+    if (this.workerSide) return this.runInWorker(this.workerSide, feeds, a, b);
     const result = this.runSync(feeds, a as FetchesType, b);
     // A plan made at this run (a new input shape) may have met kernels that only compile asynchronously.
     await this.loadRefusedKernels();
@@ -277,6 +369,7 @@ export class InferenceSession {
   runSync(feeds: Feeds, options?: RunOptions): Record<string, Tensor>;
   runSync(feeds: Feeds, fetches: FetchesType, options?: RunOptions): Record<string, Tensor>;
   runSync(feeds: Feeds, a?: FetchesType | RunOptions, b?: RunOptions): Record<string, Tensor> {
+    if (this.workerSide) return this.localSession('run').runSync(feeds, a as FetchesType, b);
     const executor = this.live('run');
     const { fetches, options } = splitRunArgs(a, b, this.outputNames);
     checkRunOptions(options);
@@ -299,12 +392,54 @@ export class InferenceSession {
   }
 
   /**
+   * `worker: true`: checks what it can here (the session is live, fetches and RunOptions, feed names, that each
+   * feed is a live Tensor), posts copies of the feeds, and rebuilds the outputs as Tensors (into the fetched
+   * tensors when given). The worker's session checks the feeds against the model as a normal run does.
+   */
+  private async runInWorker(side: WorkerSide, feeds: Feeds, a?: FetchesType | RunOptions, b?: RunOptions): Promise<Record<string, Tensor>> {
+    if (side.released) throw new SessionReleasedError('run');
+    const { fetches, options } = splitRunArgs(a, b, this.outputNames);
+    checkRunOptions(options);
+    const wanted = fetches === undefined ? this.outputNames : Array.isArray(fetches) ? fetches : Object.keys(fetches);
+    for (const name of wanted) {
+      if (!this.outputNames.includes(name)) {
+        throw new InputError(`unknown output '${name}' in fetches; outputs are ${this.outputNames.join(', ')}`, { input: name, expected: this.outputNames.join(', '), actual: name });
+      }
+    }
+    if (feeds === null || typeof feeds !== 'object' || Array.isArray(feeds) || feeds instanceof Tensor) {
+      throw new InputError('run(): feeds must be an object of input name -> Tensor', { expected: 'Record<string, Tensor>', actual: describeValue(feeds) });
+    }
+    const wire: [string, WireTensor][] = [];
+    for (const name of Object.keys(feeds)) {
+      if (!side.allInputs.has(name)) {
+        throw new InputError(`unknown input '${name}'; inputs are ${this.inputNames.join(', ')}`, { input: name, expected: this.inputNames.join(', '), actual: name });
+      }
+      const tensor = asTensor(feeds[name], name);
+      if (tensor === undefined) continue;
+      if (!(tensor instanceof Tensor)) {
+        throw new InputError(`input '${name}': expected a Tensor, got ${describeValue(tensor)}`, { input: name, expected: 'Tensor', actual: describeValue(tensor) });
+      }
+      if (tensor.location !== 'cpu') throw new InputError(`input '${name}': the Tensor was disposed`, { input: name, expected: 'a live Tensor', actual: 'a disposed Tensor' });
+      wire.push([name, { type: tensor.type, dims: [...tensor.dims], data: tensor.data }]);
+    }
+    const outputs = await side.worker.run(wire, [...wanted], options);
+    const result: Record<string, Tensor> = {};
+    for (const [name, t] of outputs) {
+      const out = new Tensor(t.type, t.data, t.dims);
+      const given = fetches !== undefined && !Array.isArray(fetches) ? (fetches as Record<string, Tensor | null>)[name] : null;
+      result[name] = given ? writeInto(name, given, out) : out;
+    }
+    return result;
+  }
+
+  /**
    * The low-level entry point: runs on internal values (TensorData, narrow floats widened) by input name and
    * returns every output by name. Unlike run(), inputs and outputs may be sequences
    * (`{ dtype: 'sequence', shape: [n], data: TensorData[] }`) and optionals (`{ dtype: 'optional', shape: [0 or 1],
    * data: TensorData[] }`), as the ONNX test runner needs. Outputs share no storage with the session.
    */
   runValues(feeds: ReadonlyMap<string, TensorData>): Map<string, TensorData> {
+    if (this.workerSide) return this.localSession('runValues').runValues(feeds);
     const executor = this.live('runValues');
     const values = new Map<string, TensorData>();
     for (const [name, value] of feeds) {
@@ -319,8 +454,9 @@ export class InferenceSession {
     return new Map(this.outputNames.map((name, i) => [name, outs[i]!]));
   }
 
-  /** Arena numbers of the most recent plan (run once first). */
+  /** Arena numbers of the most recent plan (run once first). With `worker: true`, the worker's session after its last run. */
   memory(): MemoryReport {
+    if (this.workerSide) return { ...this.liveWorker('memory').snapshot.memory };
     const plan = this.live('memory').lastPlan;
     const weightBytes = graphWeightBytes(this.model.graph);
     const m = plan?.kind === 'static' ? plan.plan.memory : undefined;
@@ -336,17 +472,20 @@ export class InferenceSession {
 
   /** Which kernels run: 'wasm' (SIMD, with 'relaxed' FMA when the engine has it) or 'js'. */
   get backend(): 'wasm' | 'js' {
+    if (this.workerSide) return this.workerSide.worker.description.backend;
     return this.wasm ? 'wasm' : 'js';
   }
 
   /** Describes the backend for reports: e.g. 'wasm simd128 (relaxed FMA), 4x8 GEMM tile' or 'js'. */
   get backendInfo(): string {
+    if (this.workerSide) return `${this.workerSide.worker.description.backendInfo} (in a worker thread)`;
     if (!this.wasm) return 'js';
     return `wasm ${this.wasm.relaxedSimd ? 'relaxed-simd (FMA)' : 'simd128'}, GEMM ${this.wasm.kernels.gemm.name}, generated in ${this.wasm.compileMs.toFixed(1)} ms`;
   }
 
   /** Whether the last run used a static plan (arena) or eager execution. */
   get planKind(): 'static' | 'eager' | 'none' {
+    if (this.workerSide) return this.liveWorker('planKind').snapshot.planKind;
     return this.executor.lastPlan?.kind ?? 'none';
   }
 
@@ -355,20 +494,38 @@ export class InferenceSession {
    * (StepProfile.detail) and its shapes. `{ skipped: true }` also lists the nodes the current plan never runs.
    */
   profile(options: { skipped?: boolean } = {}): StepProfile[] {
+    if (this.workerSide) {
+      // The worker's profile as of its last run (run() calls only; runSync() runs profile the calling-thread session).
+      const p = this.liveWorker('profile').snapshot.profile;
+      if (!p) return [];
+      return (options.skipped ? [...p.ran, ...p.skipped] : p.ran).map((s) => ({ ...s }));
+    }
     return this.live('profile').profile(options);
   }
 
   resetProfile(): void {
+    if (this.workerSide) {
+      this.liveWorker('resetProfile').resetProfile();
+      this.workerSide.local?.resetProfile();
+      return;
+    }
     this.live('resetProfile').resetProfile();
   }
 
   /** onnxruntime's profiling hooks: tinfer's profile is session.profile(); these only check the session is live. */
   startProfiling(): void {
-    this.live('startProfiling');
+    if (this.workerSide) this.liveWorker('startProfiling');
+    else this.live('startProfiling');
   }
 
   endProfiling(): void {
-    this.live('endProfiling');
+    if (this.workerSide) this.liveWorker('endProfiling');
+    else this.live('endProfiling');
+  }
+
+  private liveWorker(method: string): WorkerSession {
+    if (this.workerSide!.released) throw new SessionReleasedError(method);
+    return this.workerSide!.worker;
   }
 
   /**
@@ -377,10 +534,22 @@ export class InferenceSession {
    * inputNames, outputNames and the metadata stay readable.
    */
   async release(): Promise<void> {
+    const side = this.workerSide;
     this.releaseSync();
+    if (side) await side.worker.terminate();
   }
 
   releaseSync(): void {
+    const side = this.workerSide;
+    if (side) {
+      // With `worker: true` the worker thread ends too (release() also waits for it to exit).
+      if (side.released) throw new SessionReleasedError('release');
+      side.released = true;
+      side.local?.releaseSync();
+      side.local = undefined;
+      void side.worker.terminate();
+      return;
+    }
     this.live('release').dropPlans();
     this.executorRef = undefined;
     this.modelRef = undefined;
@@ -389,6 +558,7 @@ export class InferenceSession {
 
   /** Whether release() was called. */
   get released(): boolean {
+    if (this.workerSide) return this.workerSide.released;
     return this.executorRef === undefined;
   }
 
