@@ -121,3 +121,24 @@ checkVariants('Gemm', [
   gemmCase(4, 6, 5, {}),
   gemmCase(4, 6, 5, { constB: false, c: [5] }),
 ]);
+
+function matMulAddCase(aShape: number[], K: number, N: number, constC: boolean, act?: string): VariantCase {
+  const m = new ModelBuilder({ opset: { '': 13, tinfer: 1 } });
+  m.input('a', 'float32', aShape);
+  m.initializer('b', randomTensor([K, N], 13));
+  const c = randomTensor([N], 14);
+  const feeds: Record<string, TensorData> = { a: randomTensor(aShape, 15) };
+  if (constC) m.initializer('c', c);
+  else {
+    m.input('c', 'float32', [N]);
+    feeds.c = c;
+  }
+  m.output(m.node('MatMulAdd', ['a', 'b', 'c'], act ? { [FUSED_ACTIVATION_ATTR]: act } : {}, { outputs: ['y'], name: 'n', domain: 'tinfer' })[0]!);
+  return { name: `MatMulAdd [${aShape}] x [${K},${N}]${constC ? '' : ' runtime C'}${act ? ` + ${act}` : ''}`, model: m, feeds, node: 'n', expectVariant: 'f32_matmuladd_packedb__wasmsimd' };
+}
+
+checkVariants('MatMulAdd', [
+  matMulAddCase([2, 13, 7], 7, 5, true),
+  matMulAddCase([1, 16], 16, 13, false, 'relu'),
+  matMulAddCase([2, 16], 16, 33, true, 'sigmoid'),
+]);
