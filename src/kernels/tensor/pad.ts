@@ -2,6 +2,7 @@ import { sizeOf, type Data, type DType, type TensorData } from '../../dtype.js';
 import { attrFloat, attrInts, attrString } from '../../graph/attributes.js';
 import { chooseVariant, kernelError, requireConstant, requireInput, type KernelDef, type PrepareContext, type VariantDef } from '../kernel.js';
 import { PAD_MODULE } from './pad.wasm.js';
+import { getOrCreate } from '../conv/wasm-weights.js';
 import { elems, intValues, normalizeAxis, stridesOf } from './common.js';
 
 type PadMode = 'constant' | 'reflect' | 'edge' | 'wrap';
@@ -107,7 +108,14 @@ const PAD_VARIANTS: readonly VariantDef<PadProblem>[] = [
       const w = ctx.options.wasm!;
       const pad = w.use(PAD_MODULE)!;
       const { maps, dims, lo, hi } = padMaps4(p);
-      const at = w.resident(maps);
+      // Uploaded once per context and problem: eager runs prepare again on every call.
+      const cache = getOrCreate(w.uploads as WeakMap<object, Map<string, number>>, PAD_MAPS, () => new Map<string, number>());
+      const key = `${p.mode}|${p.inShape.join(',')}|${p.pads.join(',')}`;
+      let at = cache.get(key);
+      if (at === undefined) {
+        at = w.resident(maps);
+        cache.set(key, at);
+      }
       const fill = Number(p.fill);
       const [d0, d1, d2, d3] = dims;
       return {
@@ -120,6 +128,9 @@ const PAD_VARIANTS: readonly VariantDef<PadProblem>[] = [
     },
   },
 ];
+
+/** The key of the map cache in WasmContext.uploads. */
+const PAD_MAPS = {};
 
 /**
  * The wasm kernel's four index maps (see pad.wasm.ts): axes beyond the last three are folded into the first map
