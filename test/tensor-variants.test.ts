@@ -39,7 +39,7 @@ checkVariants('Tile', [
 ]);
 
 function padCase(inShape: number[], pads: number[], mode: string, value = 0): VariantCase {
-  const m = new ModelBuilder({ opset: 13 });
+  const m = new ModelBuilder({ opset: mode === 'wrap' ? 19 : 13 });
   m.input('x', 'float32', inShape);
   m.initializer('pads', { dtype: 'int64', shape: [pads.length], data: BigInt64Array.from(pads, BigInt) });
   m.initializer('value', { dtype: 'float32', shape: [], data: Float32Array.of(value) });
@@ -59,4 +59,5 @@ checkVariants('Pad', [
   padCase([2, 3, 4, 5, 6], [1, 0, 1, 0, 1, 0, 1, 0, 1, 2], 'constant', 3),
   padCase([2, 3, 4, 5, 6], [0, 1, 1, 2, 3, 1, 0, 1, 1, 2], 'edge'),
   padCase([1, 1, 1, 1], [0, 0, 2, 2, 0, 0, 2, 2], 'edge'),
+  padCase([1, 3, 7, 5], [0, 0, 2, 3, 0, 1, 4, 6], 'wrap'),
 ]);
