@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { sizeOf, type TensorData } from '../src/dtype.js';
 import { defaultRegistry } from '../src/kernels/registry.js';
+import type { PreparedKernel } from '../src/kernels/kernel.js';
 import { WasmContext } from '../src/wasm/context.js';
 import { RUNTIME_B_MIN_MACS } from '../src/kernels/nn/wasm-runtime-b.js';
 import { MATH_KERNELS, type WasmMathKernels } from '../src/wasm/math-kernels.js';
@@ -11,7 +12,7 @@ import { runKernelInWasm } from './wasm-harness.js';
 // Gemm, MatMul (constant B) and tinfer.MatMulAdd on both backends against a naive float64 reference at
 // rtol 1e-4: 'js' through the test harness (plain arrays), 'wasm' with every runtime input, output and scratch
 // placed in the context's memory (as a session's arena is), and a count of the wasm driver's calls to show the
-// wasm path really ran (it silently falls back to JS when a view is outside its memory).
+// wasm path really ran.
 
 const wasmCtx = WasmContext.create();
 const WASM_SKIP = 'WebAssembly SIMD is not available in this engine: wasm backend cases skipped';
@@ -195,16 +196,26 @@ describe('wasm weight uploads', () => {
     expect(ctx.allocatedBytes).toBeGreaterThan(after);
   });
 
-  it.skipIf(wasmCtx === undefined)('views outside the wasm memory fall back to JS with the same result', () => {
+  it.skipIf(wasmCtx === undefined)('the wasm variant declares placement wasm (the executor places its views; no per-call fallback)', () => {
     const a = randomTensor([9, 20], 41);
     const b = randomTensor([20, 12], 42);
-    const want = tensor('float32', [9, 12], naive(a.data as Float32Array, 0, b.data as Float32Array, 9, 12, 20));
-    const before = driverCalls.packedB;
-    const y = runKernel('MatMul', [a, b], {}, { constant: [1], options: { wasm: wasmCtx } })[0]!;
-    expect(driverCalls.packedB).toBe(before);
-    expectClose(y, want, 1e-4, 1e-5);
+    const k = prepareWith('MatMul', [a, b], [1]);
+    expect([k.variant, k.placement, k.jsFallbacks]).toEqual(['f32_matmul_packedb__wasmsimd', 'wasm', undefined]);
+    const g = prepareWith('Gemm', [a, b], [1]);
+    expect([g.variant, g.placement]).toEqual(['f32_gemm_packedb__wasmsimd', 'wasm']);
   });
 });
+
+/** Prepares a kernel with the wasm context and inputs `constant` known at prepare. */
+function prepareWith(opType: string, inputs: TensorData[], constant: number[]): PreparedKernel {
+  return defaultRegistry.get(makeNode(opType, {}, inputs.length)).prepare({
+    node: makeNode(opType, {}, inputs.length),
+    opset: 17,
+    inputs: inputs.map((t) => ({ dtype: t.dtype, shape: [...t.shape] })),
+    constants: inputs.map((t, i) => (constant.includes(i) ? t : undefined)),
+    options: { wasm: wasmCtx },
+  });
+}
 
 // Runtime B (attention's Q·Kᵀ and A·V): B is an input, packed per batch matrix into wasm memory at run.
 // Sizes are odd (1, 3, 13, 65, 513) and each product is at least RUNTIME_B_MIN_MACS multiply-adds, the size
@@ -273,14 +284,9 @@ describe('MatMul with runtime B on both backends vs a naive reference (rtol 1e-4
     expectClose(y, want, 1e-4, 1e-5);
   });
 
-  it.skipIf(wasmCtx === undefined)('runtime B with views outside wasm memory falls back to JS', () => {
-    const a = randomTensor([65, 65], 63);
-    const b = randomTensor([65, 65], 64);
-    const want = tensor('float32', [65, 65], reference(a, b).data);
-    const before = driverCalls.packedB;
-    const y = runKernel('MatMul', [a, b], {}, { options: { wasm: wasmCtx } })[0]!;
-    expect(driverCalls.packedB).toBe(before);
-    expectClose(y, want, 1e-4, 1e-5);
+  it.skipIf(wasmCtx === undefined)('runtime B is the f32_matmul_runtimeb__wasmsimd variant with placement wasm', () => {
+    const k = prepareWith('MatMul', [randomTensor([65, 65], 63), randomTensor([65, 65], 64)], []);
+    expect([k.variant, k.placement]).toEqual(['f32_matmul_runtimeb__wasmsimd', 'wasm']);
   });
 });
 

@@ -19,3 +19,45 @@ checkVariants('Expand', [
   expandCase([3, 1, 5, 1, 2], [3, 4, 5, 6, 2]),
   expandCase([2, 13, 7, 5], [1]),
 ]);
+
+function tileCase(inShape: number[], repeats: number[]): VariantCase {
+  const m = new ModelBuilder({ opset: 13 });
+  m.input('x', 'float32', inShape);
+  m.initializer('repeats', { dtype: 'int64', shape: [repeats.length], data: BigInt64Array.from(repeats, BigInt) });
+  m.output(m.node('Tile', ['x', 'repeats'], {}, { outputs: ['y'], name: 'n' })[0]!);
+  return { name: `Tile [${inShape}] by [${repeats}]`, model: m, feeds: { x: randomTensor(inShape, 6) }, node: 'n', expectVariant: 'f32_tile_bcast__wasmsimd' };
+}
+
+checkVariants('Tile', [
+  tileCase([1, 7, 5, 1], [1, 1, 1, 13]),
+  tileCase([2, 13, 7, 5], [1, 2, 1, 3]),
+  tileCase([3, 5], [2, 1]),
+  tileCase([3, 5], [1, 1]),
+  tileCase([1], [4]),
+  tileCase([2, 3, 5, 7, 2], [2, 3, 1, 2, 2]),
+  tileCase([2, 3, 5], [2, 0, 1]),
+]);
+
+function padCase(inShape: number[], pads: number[], mode: string, value = 0): VariantCase {
+  const m = new ModelBuilder({ opset: mode === 'wrap' ? 19 : 13 });
+  m.input('x', 'float32', inShape);
+  m.initializer('pads', { dtype: 'int64', shape: [pads.length], data: BigInt64Array.from(pads, BigInt) });
+  m.initializer('value', { dtype: 'float32', shape: [], data: Float32Array.of(value) });
+  m.output(m.node('Pad', ['x', 'pads', 'value'], { mode }, { outputs: ['y'], name: 'n' })[0]!);
+  return { name: `Pad ${mode} [${inShape}] pads [${pads}]`, model: m, feeds: { x: randomTensor(inShape, 7) }, node: 'n', expectVariant: `f32_pad_${mode}__wasmsimd` };
+}
+
+checkVariants('Pad', [
+  padCase([2, 13, 7, 5], [0, 0, 1, 2, 0, 0, 2, 1], 'constant', 0.5),
+  padCase([2, 13, 7, 5], [0, 0, 1, 2, 0, 0, 2, 1], 'reflect'),
+  padCase([2, 13, 7, 5], [0, 0, 1, 2, 0, 0, 2, 1], 'edge'),
+  padCase([1, 3, 7, 19], [0, 1, 3, 4, 0, 2, 3, 5], 'reflect'),
+  padCase([1, 3, 7, 19], [0, 1, 3, 4, 0, 2, 3, 5], 'constant', -2),
+  padCase([1, 3, 7, 19], [0, 0, -1, -2, 0, 0, 1, -3], 'constant'),
+  padCase([7, 5], [1, 2, 3, 4], 'edge'),
+  padCase([5], [3, 2], 'reflect'),
+  padCase([2, 3, 4, 5, 6], [1, 0, 1, 0, 1, 0, 1, 0, 1, 2], 'constant', 3),
+  padCase([2, 3, 4, 5, 6], [0, 1, 1, 2, 3, 1, 0, 1, 1, 2], 'edge'),
+  padCase([1, 1, 1, 1], [0, 0, 2, 2, 0, 0, 2, 2], 'edge'),
+  padCase([1, 3, 7, 5], [0, 0, 2, 3, 0, 1, 4, 6], 'wrap'),
+]);

@@ -44,10 +44,13 @@ export function runKernelInWasm(
   const prepared = defaultRegistry.get(node).prepare(pctx);
   opts.onVariant?.(prepared.variant ?? '');
   // The executor's placement rule: a 'wasm' variant reads its constants from resident copies in wasm memory.
-  const resident = (t: TensorData): TensorData['data'] => {
+  // Uploaded before any view is made (an upload may grow the memory and detach earlier views).
+  const residentAt = inputs.map((t, i) =>
+    t !== undefined && constant.includes(i) && prepared.placement === 'wasm' && !Array.isArray(t.data) ? ctx.resident(t.data as Float32Array) : undefined);
+  const resident = (t: TensorData, i: number): TensorData['data'] => {
     const d = t.data as Float32Array;
     const View = d.constructor as Float32ArrayConstructor;
-    return new View(ctx.memory.buffer, ctx.resident(d), d.length);
+    return new View(ctx.memory.buffer, residentAt[i]!, d.length);
   };
   const runtime = inputs.map((t, i) => (t !== undefined && t.dtype in VIEWS && !constant.includes(i) ? t : undefined));
   const types = [
@@ -68,7 +71,7 @@ export function runKernelInWasm(
       return new View(ctx.memory.buffer, o, lengths[i]!);
     });
     const inViews = inputs.map((t, i) => {
-      if (runtime[i] === undefined) return t !== undefined && prepared.placement === 'wasm' && !Array.isArray(t.data) ? resident(t) : t?.data;
+      if (runtime[i] === undefined) return t !== undefined && residentAt[i] !== undefined ? resident(t!, i) : t?.data;
       views[i]!.set(t!.data as ArrayLike<number>);
       return views[i]!;
     });

@@ -1,11 +1,10 @@
-import { sizeOf } from '../../dtype.js';
+import { sizeOf, type DType, type TensorType } from '../../dtype.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { attrFloat, attrInt } from '../../graph/attributes.js';
-import { kernelError, jsFallbacks, ranOnWasm, withActivation, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
+import { chooseVariant, kernelError, withActivation, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef } from '../kernel.js';
 import { requireFloat } from './float-input.js';
 import { activateInPlace, readFusedActivation } from '../conv/fused-activation.js';
 import type { Activation } from '../gemm/activation.js';
-import type { WasmContext } from '../../wasm/context.js';
 import { CHANNEL_AFFINE_MODULE } from '../../wasm/affine-kernels.js';
 
 type Vec = Float32Array | Float64Array;
@@ -77,26 +76,43 @@ function prepareBatchNorm(ctx: PrepareContext): PreparedKernel {
   }
   const act = readFusedActivation(ctx.node);
   if (act.kind !== 'none' && training) throw new UnsupportedError(`${nodeLabel(ctx.node)}: a fused activation needs the inference form`);
+  const constantParams = [1, 2, 3, 4].every((i) => {
+    const d = ctx.constants[i]?.data;
+    return d instanceof Float32Array || d instanceof Float64Array;
+  });
+  return chooseVariant(BATCH_NORM_VARIANTS, { x, N, C, S, eps, momentum, training, perElement, act, constantParams, statDtype: params[2]!.dtype }, ctx);
+}
+
+interface BatchNormProblem {
+  x: TensorType;
+  /** X viewed as [N, C, S]. */
+  N: number;
+  C: number;
+  S: number;
+  eps: number;
+  momentum: number;
+  training: boolean;
+  /** spatial = 0 before opset 9: parameters per channel and position. */
+  perElement: boolean;
+  act: Activation;
+  /** scale, B, mean and var are float constants (foldable at prepare). */
+  constantParams: boolean;
+  statDtype: DType;
+}
+
+/** The clamp bounds of a fused activation the affine kernel applies in its store, or undefined. */
+function clampBounds(act: Activation): [number, number] | undefined {
+  if (act.kind === 'none') return [-Infinity, Infinity];
+  if (act.kind === 'relu') return [0, Infinity];
+  if (act.kind === 'clip') return [act.min ?? -Infinity, act.max ?? Infinity];
+  return undefined;
+}
+
+/** The reference: inference (per channel or per element) or training form in JS, any float dtype. */
+function prepareBatchNormJs(p: BatchNormProblem, ctx: PrepareContext): PreparedKernel {
+  const { N, C, S, eps, momentum, training, perElement, act, x } = p;
   const wasm = ctx.options.wasm;
-  if (!training && !perElement && x.dtype === 'float32' && wasm !== undefined) {
-    const affine = wasmAffine(ctx, wasm, C, eps, act);
-    if (affine !== undefined) {
-      const fallbacks = jsFallbacks();
-      return {
-        outputs: [{ dtype: x.dtype, shape: [...x.shape] }],
-        detail: withActivation('wasm per-channel affine (folded at prepare)', act),
-        jsFallbacks: fallbacks,
-        run(inputs, outs) {
-          const [xv, y] = [inputs[0] as Float32Array, outs[0] as Float32Array];
-          if (ranOnWasm(fallbacks, affine(xv, y, N * C, S))) return;
-          const [, scale, bias, mean, variance] = inputs as Vec[];
-          batchNormInference(N, C, S, false, eps, xv, scale!, bias!, mean!, variance!, y);
-          activateInPlace(act, y, 0, y.length);
-        },
-      };
-    }
-  }
-  const statType = { dtype: params[2]!.dtype, shape: [C] };
+  const statType = { dtype: p.statDtype, shape: [C] };
   return {
     outputs: training ? [{ dtype: x.dtype, shape: [...x.shape] }, statType, { ...statType, shape: [C] }] : [{ dtype: x.dtype, shape: [...x.shape] }],
     detail: withActivation(`js batch-norm ${training ? 'training' : 'inference'}`, act),
@@ -114,16 +130,15 @@ function prepareBatchNorm(ctx: PrepareContext): PreparedKernel {
 }
 
 /**
- * With constant parameters and the wasm backend: y = clamp(x·a[c] + b[c]) on wasm SIMD, a = scale/√(var + ε) and
- * b = B − mean·a folded once (in float64, as the JS loop does) and uploaded; the runner returns false when a view
- * is outside wasm memory. Undefined when a parameter is a runtime value or the activation is not a clamp.
+ * Inference with constant parameters on wasm SIMD: y = clamp(x·a[c] + b[c]), a = scale/√(var + ε) and
+ * b = B − mean·a folded once (in float64, as the JS loop does) and uploaded at prepare.
  */
-function wasmAffine(ctx: PrepareContext, wasm: WasmContext, C: number, eps: number, act: Activation): ((x: Float32Array, y: Float32Array, outer: number, inner: number) => boolean) | undefined {
-  const bounds = act.kind === 'none' ? [-Infinity, Infinity] : act.kind === 'relu' ? [0, Infinity] : act.kind === 'clip' ? [act.min ?? -Infinity, act.max ?? Infinity] : undefined;
-  const [scale, bias, mean, variance] = [1, 2, 3, 4].map((i) => ctx.constants[i]?.data);
-  if (bounds === undefined || [scale, bias, mean, variance].some((p) => !(p instanceof Float32Array || p instanceof Float64Array))) return undefined;
-  const kernel = wasm.use(CHANNEL_AFFINE_MODULE);
-  if (kernel === undefined) return undefined;
+function prepareBatchNormWasm(p: BatchNormProblem, ctx: PrepareContext): PreparedKernel {
+  const wasm = ctx.options.wasm!;
+  const kernel = wasm.use(CHANNEL_AFFINE_MODULE)!;
+  const { N, C, S, eps } = p;
+  const [lo, hi] = clampBounds(p.act)!;
+  const [scale, bias, mean, variance] = [1, 2, 3, 4].map((i) => ctx.constants[i]!.data);
   const ab = new Float32Array(2 * C);
   for (let c = 0; c < C; c++) {
     const a = Number(scale![c]) / Math.sqrt(Number(variance![c]) + eps);
@@ -131,12 +146,25 @@ function wasmAffine(ctx: PrepareContext, wasm: WasmContext, C: number, eps: numb
     ab[C + c] = Number(bias![c]) - Number(mean![c]) * a;
   }
   const at = wasm.allocFloats(ab);
-  return (x, y, outer, inner) => {
-    const buffer = wasm.memory.buffer;
-    if (x.buffer !== buffer || y.buffer !== buffer) return false;
-    kernel(x.byteOffset, y.byteOffset, outer, inner, C, at, at + 4 * C, bounds[0]!, bounds[1]!);
-    return true;
+  return {
+    outputs: [{ dtype: p.x.dtype, shape: [...p.x.shape] }],
+    detail: withActivation('wasm per-channel affine (folded at prepare)', p.act),
+    run(inputs, outs) {
+      kernel((inputs[0] as Float32Array).byteOffset, (outs[0] as Float32Array).byteOffset, N * C, S, C, at, at + 4 * C, lo, hi);
+    },
   };
 }
+
+const BATCH_NORM_VARIANTS: readonly VariantDef<BatchNormProblem>[] = [
+  { name: (p) => `${p.x.dtype === 'float32' ? 'f32' : p.x.dtype}_batchnorm__js`, applies: () => true, placement: 'any', prepare: prepareBatchNormJs },
+  {
+    name: (p) => `f32_batchnorm_affine${p.act.kind === 'none' ? '' : `_${p.act.kind}`}__wasmsimd`,
+    applies: (p, caps) =>
+      caps.wasm !== undefined && p.x.dtype === 'float32' && !p.training && !p.perElement && p.constantParams &&
+      clampBounds(p.act) !== undefined && caps.wasm.use(CHANNEL_AFFINE_MODULE) !== undefined,
+    placement: 'wasm',
+    prepare: prepareBatchNormWasm,
+  },
+];
 
 export const batchNormKernel: KernelDef = { opType: 'BatchNormalization', prepare: prepareBatchNorm };

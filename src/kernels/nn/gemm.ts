@@ -1,4 +1,5 @@
-import type { Data } from '../../dtype.js';
+import type { Data, DType } from '../../dtype.js';
+import type { Activation } from '../gemm/activation.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { attrFloat, attrInt } from '../../graph/attributes.js';
 import { sgemm } from '../gemm/sgemm.js';
@@ -7,7 +8,7 @@ import { activateInPlace, readFusedActivation } from '../conv/fused-activation.j
 import { uploadWeights } from '../conv/wasm-weights.js';
 import { wasmGemmPackedB } from '../../wasm/gemm.js';
 import { weightsForRows } from './wasm-few-rows.js';
-import { kernelError, jsFallbacks, ranOnWasm, withActivation, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
+import { chooseVariant, kernelError, withActivation, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef } from '../kernel.js';
 
 /** Element types the GEMM-like kernels compute in: float32 storage goes to sgemm, float64 to plain loops. */
 export function floatKind(ctx: PrepareContext, i: number): 'f32' | 'f64' {
@@ -69,38 +70,38 @@ function prepareGemm(ctx: PrepareContext): PreparedKernel {
       throw kernelError(ctx, `C [${c.shape}] does not broadcast to [${M},${N}]`);
     }
   }
-  const lda = transA ? M : K;
-  const ldb = transB ? K : N;
-  const act = readFusedActivation(ctx.node);
-  const outputs = [{ dtype: a.dtype, shape: [M, N] }];
   const bConst = ctx.constants[1]?.data;
-  if (kind === 'f32' && bConst instanceof Float32Array) {
-    // B known at prepare: pack op(B)·alpha once; a constant per-column C (the usual Linear bias) goes in the pack.
-    const cConst = ctx.constants[2]?.data as Float32Array | undefined;
-    const biasInPack = c !== undefined && cConst !== undefined && cRows === 1 && beta !== 0;
-    const bias = biasInPack ? columnBias(cConst, cCols, N, beta) : undefined;
-    const pb = packB(bConst, 0, ldb, transB, K, N, alpha, bias === undefined ? undefined : { data: bias });
-    const accumulate = c !== undefined && beta !== 0 && !biasInPack;
-    const wasmCtx = ctx.options.wasm;
-    const uploaded = wasmCtx === undefined ? undefined : uploadWeights(wasmCtx, bConst, biasInPack ? cConst : undefined, `gemm-b:${transB}:${alpha}:${biasInPack ? `${beta}:${cCols}` : '-'}`, [pb]).packs[0]!;
-    const wasm = uploaded && weightsForRows(wasmCtx!, uploaded, M);
-    const fallbacks = jsFallbacks();
-    return {
-      outputs,
-      detail: withActivation(wasm !== undefined ? `wasm gemm ${wasm.kernels.name}, B packed at prepare` : 'js gemm, B packed at prepare', act),
-      jsFallbacks: fallbacks,
-      scratch: [{ dtype: 'float32', length: packedGemmScratchLength(pb, M) }],
-      run(inputs, outs, scratch) {
-        const y = outs[0] as Float32Array;
-        const x = inputs[0] as Float32Array;
-        if (accumulate) writeScaledBias(y, M, N, beta, inputs[2], cRows, cCols);
-        if (wasm !== undefined && ranOnWasm(fallbacks, wasmGemmPackedB(wasmCtx!, M, x, 0, lda, transA, wasm, y, 0, N, act, accumulate))) return;
-        gemmPackedB(M, x, 0, lda, transA, pb, y, 0, N, act, scratch[0] as Float32Array, 0, accumulate);
-      },
-    };
-  }
+  return chooseVariant(GEMM_VARIANTS, {
+    dtype: a.dtype, kind, M, N, K, transA, transB, alpha, beta, hasC: c !== undefined, cRows, cCols,
+    act: readFusedActivation(ctx.node), bConst: kind === 'f32' && bConst instanceof Float32Array ? bConst : undefined,
+  }, ctx);
+}
+
+interface GemmProblem {
+  dtype: DType;
+  kind: 'f32' | 'f64';
+  M: number;
+  N: number;
+  K: number;
+  transA: boolean;
+  transB: boolean;
+  alpha: number;
+  beta: number;
+  hasC: boolean;
+  /** C's shape as [cRows, cCols], each 1 or full. */
+  cRows: number;
+  cCols: number;
+  act: Activation;
+  /** B when it is a float32 constant (packed once at prepare). */
+  bConst: Float32Array | undefined;
+}
+
+/** The reference: Y = beta·C, then sgemm (float32 storage) or plain float64 loops accumulate alpha·op(A)·op(B). */
+function prepareGemmJs(p: GemmProblem): PreparedKernel {
+  const { M, N, K, transA, transB, alpha, beta, cRows, cCols, kind, act } = p;
+  const [lda, ldb] = [transA ? M : K, transB ? K : N];
   return {
-    outputs,
+    outputs: [{ dtype: p.dtype, shape: [M, N] }],
     detail: withActivation(kind === 'f32' ? 'js sgemm' : 'js dgemm (float64)', act),
     run(inputs, outs) {
       const y = outs[0] as Float32Array | Float64Array;
@@ -114,6 +115,60 @@ function prepareGemm(ctx: PrepareContext): PreparedKernel {
     },
   };
 }
+
+/**
+ * B known at prepare: op(B)·alpha packed once; a constant per-column C (the usual Linear bias) goes in the pack,
+ * any other C is written first and accumulated onto.
+ */
+function packedGemm(p: GemmProblem, ctx: PrepareContext) {
+  const cConst = ctx.constants[2]?.data as Float32Array | undefined;
+  const biasInPack = p.hasC && cConst !== undefined && p.cRows === 1 && p.beta !== 0;
+  const bias = biasInPack ? columnBias(cConst, p.cCols, p.N, p.beta) : undefined;
+  const ldb = p.transB ? p.K : p.N;
+  const pb = packB(p.bConst!, 0, ldb, p.transB, p.K, p.N, p.alpha, bias === undefined ? undefined : { data: bias });
+  const accumulate = p.hasC && p.beta !== 0 && !biasInPack;
+  const uploadKey = `gemm-b:${p.transB}:${p.alpha}:${biasInPack ? `${p.beta}:${p.cCols}` : '-'}`;
+  return { pb, accumulate, biasInPack, cConst, uploadKey, lda: p.transA ? p.M : p.K };
+}
+
+function prepareGemmPackedJs(p: GemmProblem, ctx: PrepareContext): PreparedKernel {
+  const { M, N, transA, beta, cRows, cCols, act } = p;
+  const { pb, accumulate, lda } = packedGemm(p, ctx);
+  return {
+    outputs: [{ dtype: p.dtype, shape: [M, N] }],
+    detail: withActivation('js gemm, B packed at prepare', act),
+    scratch: [{ dtype: 'float32', length: packedGemmScratchLength(pb, M) }],
+    run(inputs, outs, scratch) {
+      const y = outs[0] as Float32Array;
+      if (accumulate) writeScaledBias(y, M, N, beta, inputs[2], cRows, cCols);
+      gemmPackedB(M, inputs[0] as Float32Array, 0, lda, transA, pb, y, 0, N, act, scratch[0] as Float32Array, 0, accumulate);
+    },
+  };
+}
+
+/** The packed B uploaded to wasm memory (once per context and weight), driven by the tile that fits M. */
+function prepareGemmPackedWasm(p: GemmProblem, ctx: PrepareContext): PreparedKernel {
+  const { M, N, transA, beta, cRows, cCols, act } = p;
+  const wasmCtx = ctx.options.wasm!;
+  const { pb, accumulate, biasInPack, cConst, uploadKey, lda } = packedGemm(p, ctx);
+  const uploaded = uploadWeights(wasmCtx, p.bConst!, biasInPack ? cConst : undefined, uploadKey, [pb]).packs[0]!;
+  const wasm = weightsForRows(wasmCtx, uploaded, M);
+  return {
+    outputs: [{ dtype: p.dtype, shape: [M, N] }],
+    detail: withActivation(`wasm gemm ${wasm.kernels.name}, B packed at prepare`, act),
+    run(inputs, outs) {
+      const y = outs[0] as Float32Array;
+      if (accumulate) writeScaledBias(y, M, N, beta, inputs[2], cRows, cCols);
+      wasmGemmPackedB(wasmCtx, M, inputs[0] as Float32Array, 0, lda, transA, wasm, y, 0, N, act, accumulate);
+    },
+  };
+}
+
+const GEMM_VARIANTS: readonly VariantDef<GemmProblem>[] = [
+  { name: (p) => `${p.kind}_gemm__js`, applies: () => true, placement: 'any', prepare: prepareGemmJs },
+  { name: 'f32_gemm_packedb__js', applies: (p) => p.bConst !== undefined, placement: 'any', prepare: prepareGemmPackedJs },
+  { name: 'f32_gemm_packedb__wasmsimd', applies: (p, caps) => p.bConst !== undefined && caps.wasm !== undefined, placement: 'wasm', prepare: prepareGemmPackedWasm },
+];
 
 /** beta · C as a per-column bias [N] (C is [cCols] or [1, cCols] with cCols 1 or N). */
 function columnBias(c: Float32Array, cCols: number, N: number, beta: number): Float32Array {

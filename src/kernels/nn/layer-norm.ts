@@ -1,9 +1,9 @@
-import { ONNX_DTYPE_CODES, sizeOf, type DType } from '../../dtype.js';
+import { ONNX_DTYPE_CODES, sizeOf, type DType, type TensorType } from '../../dtype.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { attrFloat, attrInt } from '../../graph/attributes.js';
-import { kernelError, jsFallbacks, ranOnWasm, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
+import { chooseVariant, kernelError, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef } from '../kernel.js';
 import type { WasmContext } from '../../wasm/context.js';
-import { MATH_KERNELS, wasmLayerNormRows, type WasmMathKernels } from '../../wasm/math-kernels.js';
+import { LAYERNORM_NAME, MATH_KERNELS, type WasmMathKernels } from '../../wasm/math-kernels.js';
 import { optionalFloat, requireFloat } from './float-input.js';
 import { getOrCreate } from '../conv/wasm-weights.js';
 
@@ -40,6 +40,23 @@ export function broadcastIndexMap(ctx: PrepareContext, target: number[], param: 
 // LayerNormalization (opset 17): X [A.., B..] (B.. from axis on), Scale, B broadcastable to [B..]
 //   -> Y [A.., B..], Mean [A.., 1..]?, InvStdDev [A.., 1..]?
 // Y = (X − mean) · InvStdDev · Scale + B with InvStdDev = 1 / sqrt(var + ε) over the normalised dims.
+interface LayerNormProblem {
+  x: TensorType;
+  stash: DType;
+  eps: number;
+  /** Rows before the axis, and the normalised size per row. */
+  outer: number;
+  size: number;
+  normShape: number[];
+  statShape: number[];
+  scaleMap: Int32Array | undefined;
+  biasMap: Int32Array | undefined;
+  /** The node asks for Mean or InvStdDev (the wasm rows kernel writes Y only). */
+  wantsStats: boolean;
+  /** Scale and B (when given) are known at prepare. */
+  constantParams: boolean;
+}
+
 function prepareLayerNorm(ctx: PrepareContext): PreparedKernel {
   const x = requireFloat(ctx, 0);
   const scale = requireFloat(ctx, 1);
@@ -48,30 +65,41 @@ function prepareLayerNorm(ctx: PrepareContext): PreparedKernel {
   const rawAxis = attrInt(ctx.node, 'axis', -1);
   const axis = rawAxis < 0 ? rawAxis + rank : rawAxis;
   if (axis < 0 || axis >= rank) throw kernelError(ctx, `axis ${rawAxis} is out of range for rank ${rank}`);
-  const eps = attrFloat(ctx.node, 'epsilon', 1e-5);
   const stashCode = attrInt(ctx.node, 'stash_type', 1);
   const stash: DType | undefined = ONNX_DTYPE_CODES[stashCode];
   if (stash === undefined || !['float32', 'float64', 'float16', 'bfloat16'].includes(stash)) {
     throw new UnsupportedError(`${nodeLabel(ctx.node)}: stash_type ${stashCode} is not supported`);
   }
   const normShape = x.shape.slice(axis);
-  const size = sizeOf(normShape);
-  const outer = sizeOf(x.shape.slice(0, axis));
-  const scaleMap = broadcastIndexMap(ctx, normShape, scale.shape);
-  const biasMap = bias === undefined ? undefined : broadcastIndexMap(ctx, normShape, bias.shape);
-  const statShape = [...x.shape.slice(0, axis), ...normShape.map(() => 1)];
-  // The wasm rows kernel writes Y only: used when the node does not ask for Mean / InvStdDev.
-  const wantsStats = ctx.node.outputs.slice(1).some((o) => o !== '');
-  const wasm = x.dtype === 'float32' && !wantsStats ? wasmLayerNorm(ctx, normShape, scaleMap, biasMap) : undefined;
-  const fallbacks = jsFallbacks();
+  return chooseVariant(LAYER_NORM_VARIANTS, {
+    x,
+    stash,
+    eps: attrFloat(ctx.node, 'epsilon', 1e-5),
+    outer: sizeOf(x.shape.slice(0, axis)),
+    size: sizeOf(normShape),
+    normShape,
+    statShape: [...x.shape.slice(0, axis), ...normShape.map(() => 1)],
+    scaleMap: broadcastIndexMap(ctx, normShape, scale.shape),
+    biasMap: bias === undefined ? undefined : broadcastIndexMap(ctx, normShape, bias.shape),
+    wantsStats: ctx.node.outputs.slice(1).some((o) => o !== ''),
+    constantParams: ctx.constants[1] !== undefined && (bias === undefined || ctx.constants[2] !== undefined),
+  }, ctx);
+}
+
+function layerNormOutputs(p: LayerNormProblem): TensorType[] {
+  return [
+    { dtype: p.x.dtype, shape: [...p.x.shape] },
+    { dtype: p.stash, shape: p.statShape },
+    { dtype: p.stash, shape: p.statShape },
+  ];
+}
+
+/** The reference: two passes per row (mean, then variance about it), any float dtype, Mean and InvStdDev when asked. */
+function prepareLayerNormJs(p: LayerNormProblem): PreparedKernel {
+  const { outer, size, eps, scaleMap, biasMap } = p;
   return {
-    outputs: [
-      { dtype: x.dtype, shape: [...x.shape] },
-      { dtype: stash, shape: statShape },
-      { dtype: stash, shape: statShape },
-    ],
-    detail: wasm !== undefined ? 'wasm layer-norm rows' : `js layer-norm${wantsStats ? ' with mean / inv std-dev' : ''}`,
-    jsFallbacks: fallbacks,
+    outputs: layerNormOutputs(p),
+    detail: `js layer-norm${p.wantsStats ? ' with mean / inv std-dev' : ''}`,
     run(inputs, outs) {
       const xv = inputs[0] as Vec;
       const s = inputs[1] as Vec;
@@ -79,10 +107,6 @@ function prepareLayerNorm(ctx: PrepareContext): PreparedKernel {
       const y = outs[0] as Vec;
       const meanOut = outs[1] as Vec | undefined;
       const invOut = outs[2] as Vec | undefined;
-      if (
-        wasm !== undefined &&
-        ranOnWasm(fallbacks, wasmLayerNormRows(wasm.ctx, wasm.k, xv as Float32Array, y as Float32Array, outer, size, wasm.gamma, wasm.gamma + 4 * size, eps))
-      ) return;
       for (let r = 0; r < outer; r++) {
         const base = r * size;
         let sum = 0;
@@ -102,6 +126,31 @@ function prepareLayerNorm(ctx: PrepareContext): PreparedKernel {
     },
   };
 }
+
+/** The wasm rows kernel, Scale and B expanded and uploaded at prepare. */
+function prepareLayerNormWasm(p: LayerNormProblem, ctx: PrepareContext): PreparedKernel {
+  const wasm = wasmLayerNorm(ctx, p.normShape, p.scaleMap, p.biasMap)!;
+  const { outer, size, eps } = p;
+  const [gamma, beta] = [wasm.gamma, wasm.gamma + 4 * size];
+  return {
+    outputs: layerNormOutputs(p),
+    detail: 'wasm layer-norm rows',
+    run(inputs, outs) {
+      wasm.k.layerNorm((inputs[0] as Float32Array).byteOffset, (outs[0] as Float32Array).byteOffset, outer, size, gamma, beta, eps);
+    },
+  };
+}
+
+const LAYER_NORM_VARIANTS: readonly VariantDef<LayerNormProblem>[] = [
+  { name: (p) => `${p.x.dtype === 'float32' ? 'f32' : p.x.dtype}_layernorm__js`, applies: () => true, placement: 'any', prepare: prepareLayerNormJs },
+  {
+    name: LAYERNORM_NAME,
+    // Y only, float32, Scale and B constant (they are expanded to the row and uploaded once).
+    applies: (p, caps) => caps.wasm !== undefined && p.x.dtype === 'float32' && !p.wantsStats && p.constantParams && caps.wasm.use(MATH_KERNELS) !== undefined,
+    placement: 'wasm',
+    prepare: prepareLayerNormWasm,
+  },
+];
 
 interface WasmLayerNorm {
   ctx: WasmContext;

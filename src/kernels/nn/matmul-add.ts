@@ -1,12 +1,12 @@
-import { sizeOf } from '../../dtype.js';
-import { applyActivation } from '../gemm/activation.js';
+import { sizeOf, type DType, type TensorType } from '../../dtype.js';
+import { applyActivation, type Activation } from '../gemm/activation.js';
 import { gemmPackedB, packB, packedGemmScratchLength } from '../gemm/packed.js';
 import { sgemm } from '../gemm/sgemm.js';
 import { activateInPlace, readFusedActivation } from '../conv/fused-activation.js';
 import { uploadWeights } from '../conv/wasm-weights.js';
 import { wasmGemmPackedB } from '../../wasm/gemm.js';
 import { weightsForRows } from './wasm-few-rows.js';
-import { kernelError, jsFallbacks, ranOnWasm, withActivation, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
+import { chooseVariant, kernelError, withActivation, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef } from '../kernel.js';
 import { dgemmAccumulate, floatKind } from './gemm.js';
 
 // tinfer.MatMulAdd (emitted by the fuse-matmul-add pass): A [..., K], B [K, N], C [N] -> Y [..., N]
@@ -30,41 +30,47 @@ function prepareMatMulAdd(ctx: PrepareContext): PreparedKernel {
   if (K !== Kb) throw kernelError(ctx, `inner dims differ: A [${a.shape}], B [${b.shape}]`);
   if (c.shape[0] !== N) throw kernelError(ctx, `bias [${c.shape}] does not match N = ${N}`);
   const rows = sizeOf(a.shape.slice(0, -1));
-  const outputs = [{ dtype: a.dtype, shape: [...a.shape.slice(0, -1), N] }];
-  const act = readFusedActivation(ctx.node);
-  const writeBiasRows = (y: Float32Array | Float64Array, bias: Float32Array | Float64Array): void => {
-    for (let r = 0; r < rows; r++) y.set(bias, r * N);
-  };
-
   const bConst = ctx.constants[1]?.data;
-  if (kind === 'f32' && bConst instanceof Float32Array) {
-    const cConst = ctx.constants[2]?.data;
-    const biasInPack = cConst instanceof Float32Array;
-    const pb = packB(bConst, 0, N, false, K, N, 1, biasInPack ? { data: cConst } : undefined);
-    const wasmCtx = ctx.options.wasm;
-    const uploaded = wasmCtx === undefined ? undefined : uploadWeights(wasmCtx, bConst, biasInPack ? cConst : undefined, 'matmul-add-b', [pb]).packs[0]!;
-    const wasm = uploaded && weightsForRows(wasmCtx!, uploaded, rows);
-    const fallbacks = jsFallbacks();
-    return {
-      outputs,
-      detail: withActivation(`${wasm !== undefined ? `wasm gemm ${wasm.kernels.name}` : 'js gemm'}, B packed at prepare${biasInPack ? ', bias in pack' : ''}`, act),
-      jsFallbacks: fallbacks,
-      scratch: [{ dtype: 'float32', length: packedGemmScratchLength(pb, rows) }],
-      run(inputs, outs, scratch) {
-        const y = outs[0] as Float32Array;
-        const x = inputs[0] as Float32Array;
-        if (!biasInPack) writeBiasRows(y, inputs[2] as Float32Array);
-        if (wasm !== undefined && ranOnWasm(fallbacks, wasmGemmPackedB(wasmCtx!, rows, x, 0, K, false, wasm, y, 0, N, act, !biasInPack))) return;
-        gemmPackedB(rows, x, 0, K, false, pb, y, 0, N, act, scratch[0] as Float32Array, 0, !biasInPack);
-      },
-    };
-  }
+  const cConst = ctx.constants[2]?.data;
+  return chooseVariant(MATMUL_ADD_VARIANTS, {
+    dtype: a.dtype, kind, rows, N, K, act: readFusedActivation(ctx.node),
+    bConst: kind === 'f32' && bConst instanceof Float32Array ? bConst : undefined,
+    cConst: cConst instanceof Float32Array ? cConst : undefined,
+  }, ctx);
+}
+
+interface MatMulAddProblem {
+  dtype: DType;
+  kind: 'f32' | 'f64';
+  /** A's leading dims folded into the GEMM's rows. */
+  rows: number;
+  N: number;
+  K: number;
+  act: Activation;
+  /** B when it is a float32 constant (packed once); C likewise (then it goes into the pack). */
+  bConst: Float32Array | undefined;
+  cConst: Float32Array | undefined;
+}
+
+function outputsOf(p: MatMulAddProblem, ctx: PrepareContext): TensorType[] {
+  const a = ctx.inputs[0]!;
+  return [{ dtype: p.dtype, shape: [...a.shape.slice(0, -1), p.N] }];
+}
+
+/** Each output row starts as C; the GEMM accumulates onto it. */
+function writeBiasRows(y: Float32Array | Float64Array, bias: Float32Array | Float64Array, rows: number, N: number): void {
+  for (let r = 0; r < rows; r++) y.set(bias, r * N);
+}
+
+/** The reference: Y = C per row, then sgemm (float32 storage) or float64 loops accumulate A·B, then act. */
+function prepareMatMulAddJs(p: MatMulAddProblem, ctx: PrepareContext): PreparedKernel {
+  const { kind, rows, N, K, act } = p;
   return {
-    outputs,
+    outputs: outputsOf(p, ctx),
     detail: withActivation(kind === 'f32' ? 'js sgemm' : 'js dgemm (float64)', act),
     run(inputs, outs) {
       const y = outs[0] as Float32Array | Float64Array;
-      writeBiasRows(y, inputs[2] as Float32Array | Float64Array);
+      writeBiasRows(y, inputs[2] as Float32Array | Float64Array, rows, N);
       if (kind === 'f32') {
         sgemm(false, false, rows, N, K, 1, inputs[0] as Float32Array, 0, K, inputs[1] as Float32Array, 0, N, 1, y as Float32Array, 0, N);
         applyActivation(act, y as Float32Array, 0, y.length);
@@ -75,5 +81,50 @@ function prepareMatMulAdd(ctx: PrepareContext): PreparedKernel {
     },
   };
 }
+
+function packMatMulAddB(p: MatMulAddProblem) {
+  return packB(p.bConst!, 0, p.N, false, p.K, p.N, 1, p.cConst !== undefined ? { data: p.cConst } : undefined);
+}
+
+/** B packed once at prepare (a constant C in the pack, added in the store), the JS packed GEMM. */
+function prepareMatMulAddPackedJs(p: MatMulAddProblem, ctx: PrepareContext): PreparedKernel {
+  const { rows, N, K, act } = p;
+  const biasInPack = p.cConst !== undefined;
+  const pb = packMatMulAddB(p);
+  return {
+    outputs: outputsOf(p, ctx),
+    detail: withActivation(`js gemm, B packed at prepare${biasInPack ? ', bias in pack' : ''}`, act),
+    scratch: [{ dtype: 'float32', length: packedGemmScratchLength(pb, rows) }],
+    run(inputs, outs, scratch) {
+      const y = outs[0] as Float32Array;
+      if (!biasInPack) writeBiasRows(y, inputs[2] as Float32Array, rows, N);
+      gemmPackedB(rows, inputs[0] as Float32Array, 0, K, false, pb, y, 0, N, act, scratch[0] as Float32Array, 0, !biasInPack);
+    },
+  };
+}
+
+/** The same pack uploaded to wasm memory, driven by the tile that fits the rows. */
+function prepareMatMulAddPackedWasm(p: MatMulAddProblem, ctx: PrepareContext): PreparedKernel {
+  const { rows, N, K, act } = p;
+  const biasInPack = p.cConst !== undefined;
+  const wasmCtx = ctx.options.wasm!;
+  const uploaded = uploadWeights(wasmCtx, p.bConst!, p.cConst, 'matmul-add-b', [packMatMulAddB(p)]).packs[0]!;
+  const wasm = weightsForRows(wasmCtx, uploaded, rows);
+  return {
+    outputs: outputsOf(p, ctx),
+    detail: withActivation(`wasm gemm ${wasm.kernels.name}, B packed at prepare${biasInPack ? ', bias in pack' : ''}`, act),
+    run(inputs, outs) {
+      const y = outs[0] as Float32Array;
+      if (!biasInPack) writeBiasRows(y, inputs[2] as Float32Array, rows, N);
+      wasmGemmPackedB(wasmCtx, rows, inputs[0] as Float32Array, 0, K, false, wasm, y, 0, N, act, !biasInPack);
+    },
+  };
+}
+
+const MATMUL_ADD_VARIANTS: readonly VariantDef<MatMulAddProblem>[] = [
+  { name: (p) => `${p.kind}_matmuladd__js`, applies: () => true, placement: 'any', prepare: prepareMatMulAddJs },
+  { name: 'f32_matmuladd_packedb__js', applies: (p) => p.bConst !== undefined, placement: 'any', prepare: prepareMatMulAddPackedJs },
+  { name: 'f32_matmuladd_packedb__wasmsimd', applies: (p, caps) => p.bConst !== undefined && caps.wasm !== undefined, placement: 'wasm', prepare: prepareMatMulAddPackedWasm },
+];
 
 export const matMulAddKernel: KernelDef = { opType: 'MatMulAdd', domain: 'tinfer', prepare: prepareMatMulAdd };

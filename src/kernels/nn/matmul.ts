@@ -1,14 +1,15 @@
-import { sizeOf } from '../../dtype.js';
+import { sizeOf, type DType } from '../../dtype.js';
+import type { Activation } from '../gemm/activation.js';
 import { sgemm } from '../gemm/sgemm.js';
 import { gemmPackedB, packB, packedGemmScratchLength } from '../gemm/packed.js';
 import { activateInPlace, readFusedActivation } from '../conv/fused-activation.js';
 import { uploadWeights } from '../conv/wasm-weights.js';
 import { wasmGemmPackedB } from '../../wasm/gemm.js';
 import { weightsForRows } from './wasm-few-rows.js';
-import { kernelError, jsFallbacks, ranOnWasm, withActivation, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
+import { chooseVariant, kernelError, withActivation, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef } from '../kernel.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { dgemmAccumulate } from './gemm.js';
-import { prepareRuntimeBGemm } from './wasm-runtime-b.js';
+import { prepareRuntimeBGemm, RUNTIME_B_MIN_MACS } from './wasm-runtime-b.js';
 
 type MatMulKind = 'f32' | 'f64' | 'i32' | 'i64';
 
@@ -118,46 +119,39 @@ function prepareMatMul(ctx: PrepareContext): PreparedKernel {
   const outShape = [...batchShape, ...(a.shape.length === 1 ? [] : [M]), ...(b.shape.length === 1 ? [] : [N])];
   // A shared B with a batch of A matrices that are not broadcast: one [batch·M, K] × [K, N] product.
   const foldIntoM = sizeOf(bBatch) === 1 && sizeOf(aBatch) === plan.count;
+  const bConst = ctx.constants[1]?.data;
+  return chooseVariant(MATMUL_VARIANTS, {
+    dtype: a.dtype, kind, M, N, K, plan, outShape, foldIntoM, act: readFusedActivation(ctx.node),
+    bConst: kind === 'f32' && bConst instanceof Float32Array && sizeOf(bBatch) === 1 ? bConst : undefined,
+  }, ctx);
+}
+
+interface MatMulProblem {
+  dtype: DType;
+  kind: MatMulKind;
+  M: number;
+  N: number;
+  K: number;
+  /** Offsets of each output batch matrix's A and B. */
+  plan: BatchPlan;
+  outShape: number[];
+  /** One B for a batch of A matrices that are not broadcast: one [batch·M, K] × [K, N] product. */
+  foldIntoM: boolean;
+  act: Activation;
+  /** One constant float32 B [K, N] (a Linear layer's weight), packed once at prepare. */
+  bConst: Float32Array | undefined;
+}
+
+/** The reference: sgemm per batch matrix (float32 storage), plain float64 loops, or wrapping integer loops. */
+function prepareMatMulJs(p: MatMulProblem): PreparedKernel {
+  const { kind, plan, M, N, K, foldIntoM, act } = p;
+  const outputs = [{ dtype: p.dtype, shape: p.outShape }];
   if (kind === 'i32' || kind === 'i64') {
     return {
-      outputs: [{ dtype: a.dtype, shape: outShape }],
-      detail: `js integer matmul (${a.dtype})`,
+      outputs,
+      detail: `js integer matmul (${p.dtype})`,
       run(inputs, outs) {
         intMatMul(kind, plan, M, N, K, inputs[0], inputs[1], outs[0]);
-      },
-    };
-  }
-  const act = readFusedActivation(ctx.node);
-  const bConst = ctx.constants[1]?.data;
-  if (kind === 'f32' && bConst instanceof Float32Array && sizeOf(bBatch) === 1) {
-    // One constant B [K, N] (a Linear layer's weight): packed once, every A row block streams through it.
-    const pb = packB(bConst, 0, N, false, K, N);
-    const rows = foldIntoM ? plan.count * M : M;
-    const wasmCtx = ctx.options.wasm;
-    const uploaded = wasmCtx === undefined ? undefined : uploadWeights(wasmCtx, bConst, undefined, 'matmul-b', [pb]).packs[0]!;
-    const wasm = uploaded && weightsForRows(wasmCtx!, uploaded, foldIntoM ? rows : M);
-    const fallbacks = jsFallbacks();
-    return {
-      outputs: [{ dtype: a.dtype, shape: outShape }],
-      detail: withActivation(`${wasm !== undefined ? `wasm gemm ${wasm.kernels.name}` : 'js gemm'}, B packed at prepare${foldIntoM ? '' : `, ${plan.count} batches`}`, act),
-      jsFallbacks: fallbacks,
-      scratch: [{ dtype: 'float32', length: packedGemmScratchLength(pb, rows) }],
-      run(inputs, outs, scratch) {
-        const x = inputs[0] as Float32Array;
-        const y = outs[0] as Float32Array;
-        const s = scratch[0] as Float32Array;
-        if (foldIntoM) {
-          if (wasm !== undefined && ranOnWasm(fallbacks, wasmGemmPackedB(wasmCtx!, rows, x, 0, K, false, wasm, y, 0, N, act))) return;
-          gemmPackedB(rows, x, 0, K, false, pb, y, 0, N, act, s);
-          return;
-        }
-        for (let t = 0; t < plan.count; t++) {
-          const xOff = plan.aOffsets[t]!;
-          if (wasm !== undefined && wasmGemmPackedB(wasmCtx!, M, x, xOff, K, false, wasm, y, t * M * N, N, act)) continue;
-          // Every batch sees the same buffers: count the call once.
-          if (wasm !== undefined && t === 0) fallbacks.calls++;
-          gemmPackedB(M, x, xOff, K, false, pb, y, t * M * N, N, act, s);
-        }
       },
     };
   }
@@ -178,39 +172,95 @@ function prepareMatMul(ctx: PrepareContext): PreparedKernel {
             dgemmAccumulate(false, false, M, N, K, 1, x, plan.aOffsets[t]!, K, w, plan.bOffsets[t]!, N, y, t * M * N, N);
           }
         };
-  const fallbacks = jsFallbacks();
-  const prepared: PreparedKernel = {
-    outputs: [{ dtype: a.dtype, shape: outShape }],
-    jsFallbacks: fallbacks,
+  return {
+    outputs,
+    detail: withActivation(kind === 'f32' ? 'js sgemm' : 'js dgemm (float64)', act),
     run(inputs, outs) {
-      if (wasmB !== undefined && ranOnWasm(fallbacks, wasmB.run(inputs[0] as Float32Array, wasmA, inputs[1] as Float32Array, wasmBOffsets, wasmCount, wasmRows, outs[0] as Float32Array, act))) return;
       (run as (x: unknown, w: unknown, y: unknown) => void)(inputs[0], inputs[1], outs[0]);
       const y = outs[0] as Float32Array | Float64Array;
       activateInPlace(act, y, 0, y.length);
     },
   };
-  // B known only at run (attention Q·Kᵀ, A·V): pack it per batch matrix into wasm memory and use the SIMD driver.
-  const wasmRows = foldIntoM ? plan.count * M : M;
-  const wasmCount = foldIntoM ? 1 : plan.count;
-  const wasmA = foldIntoM ? new Int32Array(1) : plan.aOffsets;
-  const wasmBOffsets = foldIntoM ? new Int32Array(1) : plan.bOffsets;
-  const wasmB =
-    kind === 'f32' && ctx.options.wasm !== undefined ? prepareRuntimeBGemm(ctx.options.wasm, wasmRows, N, K, prepared) : undefined;
-  prepared.detail = withActivation(runtimeBDetail(ctx, kind, wasmB !== undefined, M * N * K), act);
+}
+
+/** Rows per packed product: the whole folded batch, or one batch matrix. */
+function packedRows(p: MatMulProblem): number {
+  return p.foldIntoM ? p.plan.count * p.M : p.M;
+}
+
+/** One constant B packed once; every A row block streams through it (JS packed GEMM). */
+function prepareMatMulPackedJs(p: MatMulProblem): PreparedKernel {
+  const { plan, M, N, K, foldIntoM, act } = p;
+  const pb = packB(p.bConst!, 0, N, false, K, N);
+  const rows = packedRows(p);
+  return {
+    outputs: [{ dtype: p.dtype, shape: p.outShape }],
+    detail: withActivation(`js gemm, B packed at prepare${foldIntoM ? '' : `, ${plan.count} batches`}`, act),
+    scratch: [{ dtype: 'float32', length: packedGemmScratchLength(pb, rows) }],
+    run(inputs, outs, scratch) {
+      const x = inputs[0] as Float32Array;
+      const y = outs[0] as Float32Array;
+      const s = scratch[0] as Float32Array;
+      if (foldIntoM) {
+        gemmPackedB(rows, x, 0, K, false, pb, y, 0, N, act, s);
+        return;
+      }
+      for (let t = 0; t < plan.count; t++) gemmPackedB(M, x, plan.aOffsets[t]!, K, false, pb, y, t * M * N, N, act, s);
+    },
+  };
+}
+
+/** The packed B uploaded to wasm memory once per context and weight, driven by the tile that fits the rows. */
+function prepareMatMulPackedWasm(p: MatMulProblem, ctx: PrepareContext): PreparedKernel {
+  const { plan, M, N, K, foldIntoM, act } = p;
+  const wasmCtx = ctx.options.wasm!;
+  const pb = packB(p.bConst!, 0, N, false, K, N);
+  const rows = packedRows(p);
+  const wasm = weightsForRows(wasmCtx, uploadWeights(wasmCtx, p.bConst!, undefined, 'matmul-b', [pb]).packs[0]!, rows);
+  return {
+    outputs: [{ dtype: p.dtype, shape: p.outShape }],
+    detail: withActivation(`wasm gemm ${wasm.kernels.name}, B packed at prepare${foldIntoM ? '' : `, ${plan.count} batches`}`, act),
+    run(inputs, outs) {
+      const x = inputs[0] as Float32Array;
+      const y = outs[0] as Float32Array;
+      if (foldIntoM) {
+        wasmGemmPackedB(wasmCtx, rows, x, 0, K, false, wasm, y, 0, N, act);
+        return;
+      }
+      for (let t = 0; t < plan.count; t++) wasmGemmPackedB(wasmCtx, M, x, plan.aOffsets[t]!, K, false, wasm, y, t * M * N, N, act);
+    },
+  };
+}
+
+/** B known only at run (attention Q·Kᵀ, A·V): packed per batch matrix into wasm memory, then the SIMD driver. */
+function prepareMatMulRuntimeBWasm(p: MatMulProblem, ctx: PrepareContext): PreparedKernel {
+  const { plan, M, N, K, foldIntoM, act } = p;
+  const rows = packedRows(p);
+  const count = foldIntoM ? 1 : plan.count;
+  const aOffsets = foldIntoM ? new Int32Array(1) : plan.aOffsets;
+  const bOffsets = foldIntoM ? new Int32Array(1) : plan.bOffsets;
+  const prepared: PreparedKernel = {
+    outputs: [{ dtype: p.dtype, shape: p.outShape }],
+    detail: withActivation(`wasm gemm ${ctx.options.wasm!.kernels.gemm.name}, B packed per run`, act),
+    run(inputs, outs) {
+      gemm.run(inputs[0] as Float32Array, aOffsets, inputs[1] as Float32Array, bOffsets, count, rows, outs[0] as Float32Array, act);
+    },
+  };
+  const gemm = prepareRuntimeBGemm(ctx.options.wasm!, rows, N, K, prepared)!;
   return prepared;
 }
 
-/**
- * How a MatMul whose B is known only at run goes: the wasm driver needs A and Y in wasm memory, and a constant A
- * lives outside it, so then the JS sgemm runs every time.
- */
-function runtimeBDetail(ctx: PrepareContext, kind: string, wasmPrepared: boolean, macs: number): string {
-  if (kind !== 'f32') return 'js dgemm (float64)';
-  const wasm = ctx.options.wasm;
-  if (wasm === undefined) return 'js sgemm';
-  if (!wasmPrepared) return `js sgemm (${macs} MACs, below the wasm threshold)`;
-  if (ctx.constants[0] !== undefined) return 'js sgemm (constant A is outside wasm memory)';
-  return `wasm gemm ${wasm.kernels.gemm.name}, B packed per run`;
-}
+const MATMUL_VARIANTS: readonly VariantDef<MatMulProblem>[] = [
+  { name: (p) => `${p.kind === 'f32' ? 'f32' : p.dtype}_matmul__js`, applies: () => true, placement: 'any', prepare: prepareMatMulJs },
+  { name: 'f32_matmul_packedb__js', applies: (p) => p.bConst !== undefined, placement: 'any', prepare: prepareMatMulPackedJs },
+  {
+    name: 'f32_matmul_runtimeb__wasmsimd',
+    // Below RUNTIME_B_MIN_MACS per product the per-run packing outweighs the SIMD gain.
+    applies: (p, caps) => caps.wasm !== undefined && p.kind === 'f32' && p.K > 0 && p.N > 0 && packedRows(p) * p.N * p.K >= RUNTIME_B_MIN_MACS,
+    placement: 'wasm',
+    prepare: prepareMatMulRuntimeBWasm,
+  },
+  { name: 'f32_matmul_packedb__wasmsimd', applies: (p, caps) => caps.wasm !== undefined && p.bConst !== undefined, placement: 'wasm', prepare: prepareMatMulPackedWasm },
+];
 
 export const matMulKernel: KernelDef = { opType: 'MatMul', prepare: prepareMatMul };

@@ -24,12 +24,13 @@ const release: FinalizationRegistry<{ ctx: WasmContext; offset: number }> | unde
  */
 export interface RuntimeBGemm {
   /**
-   * C[t] = act(A[t]·B[t]) for every batch t, or false (doing nothing) when A or C is not a view of wasm memory.
+   * C[t] = act(A[t]·B[t]) for every batch t. A and C are views of wasm memory (the variant's placement is
+   * 'wasm'); B may be anywhere (it is packed from JS).
    */
   run(
     a: Float32Array, aOffsets: Int32Array, b: Float32Array, bOffsets: Int32Array, count: number, rows: number,
     c: Float32Array, act: Activation,
-  ): boolean;
+  ): void;
 }
 
 /**
@@ -50,9 +51,7 @@ export function prepareRuntimeBGemm(ctx: WasmContext, M: number, N: number, K: n
   let view: Float32Array | undefined;
   return {
     run(a, aOffsets, b, bOffsets, count, rows, c, act) {
-      const buffer = ctx.memory.buffer;
-      if (a.buffer !== buffer || c.buffer !== buffer) return false;
-      if (view === undefined || view.buffer !== buffer) view = ctx.f32(panels, panelFloats);
+      if (view === undefined || view.buffer !== ctx.memory.buffer) view = ctx.f32(panels, panelFloats);
       let packed = -1;
       for (let t = 0; t < count; t++) {
         const bOff = bOffsets[t]!;
@@ -63,7 +62,6 @@ export function prepareRuntimeBGemm(ctx: WasmContext, M: number, N: number, K: n
         }
         wasmGemmPackedB(ctx, rows, a, aOffsets[t]!, K, false, w, c, t * rows * N, N, act);
       }
-      return true;
     },
   };
 }

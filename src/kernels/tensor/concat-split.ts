@@ -94,6 +94,8 @@ const Split: KernelDef = {
         shape[axis] = s;
         return { dtype: x.dtype, shape };
       }),
+      // Each output is `outer` contiguous blocks of its own size, cut out of the input: block copies as Concat.
+      jsOk: blockCopyOk(Math.min(...blocks.filter((b) => b > 0), Infinity)),
       run(inputs, outputs) {
         const src = inputs[0]!;
         let colOff = 0;

@@ -127,15 +127,59 @@ const Tile: KernelDef = {
       throw kernelError(ctx, `repeats has ${repeats.length} entries for input rank ${x.shape.length}`);
     }
     if (repeats.some((v) => v < 0)) throw kernelError(ctx, `repeats ${JSON.stringify(repeats)} must be non-negative`);
-    const outShape = x.shape.map((d, k) => d * repeats[k]!);
-    const copy = sizeOf(x.shape) === 0 ? () => {} : planRepeatCopy(x.shape, outShape);
-    return {
-      outputs: [{ dtype: x.dtype, shape: outShape }],
-      run(inputs, outputs) {
-        copy(inputs[0]!, outputs[0]!);
-      },
-    };
+    return chooseVariant(TILE_VARIANTS, { dtype: x.dtype, inShape: x.shape, repeats }, ctx);
   },
 };
+
+interface TileProblem {
+  dtype: DType;
+  inShape: readonly number[];
+  repeats: readonly number[];
+}
+
+const TILE_VARIANTS: readonly VariantDef<TileProblem>[] = [
+  {
+    name: (p) => `${p.dtype === 'float32' ? 'f32' : p.dtype}_tile__js`,
+    applies: () => true,
+    placement: 'any',
+    prepare: (p) => {
+      const outShape = p.inShape.map((d, k) => d * p.repeats[k]!);
+      const copy = sizeOf(p.inShape) === 0 ? () => {} : planRepeatCopy(p.inShape, outShape);
+      return {
+        outputs: [{ dtype: p.dtype, shape: outShape }],
+        // planRepeatCopy copies the input's last dim as one block (element by element when it is 1).
+        jsOk: blockCopyOk(p.inShape.length === 0 ? 0 : p.inShape[p.inShape.length - 1]!),
+        run(inputs, outputs) {
+          copy(inputs[0]!, outputs[0]!);
+        },
+      };
+    },
+  },
+  {
+    // Tiling is a broadcast: axis k of the output, d_k · r_k long, is [r_k, d_k] with the input stepping over d_k
+    // only, so the tile is an Expand of x viewed as [1, d_0, 1, d_1, ...] to [r_0, d_0, r_1, d_1, ...]: the
+    // broadcast kernel with both operands x (max(x, x) is x exactly).
+    name: 'f32_tile_bcast__wasmsimd',
+    applies: (p, caps) => caps.wasm !== undefined && p.dtype === 'float32' && sizeOf(p.inShape) > 0 && caps.wasm.use(BCAST_MODULE) !== undefined,
+    placement: 'wasm',
+    prepare: (p, ctx) => {
+      const inView = p.inShape.flatMap((d) => [1, d]);
+      const outView = p.inShape.flatMap((d, k) => [p.repeats[k]!, d]);
+      const plan = planBroadcast(outView, [inView, inView]);
+      const call = bcastCall(plan.dims, plan.strides[0]!, plan.strides[1]!)!;
+      const max = ctx.options.wasm!.use(BCAST_MODULE)!.max;
+      const empty = sizeOf(outView) === 0;
+      return {
+        outputs: [{ dtype: p.dtype, shape: p.inShape.map((d, k) => d * p.repeats[k]!) }],
+        detail: `wasm broadcast copy [${plan.dims.join('x')}]`,
+        run(inputs, outputs) {
+          if (empty) return;
+          const x = (inputs[0] as Float32Array).byteOffset;
+          runBcast(max, call, x, x, (outputs[0] as Float32Array).byteOffset);
+        },
+      };
+    },
+  },
+];
 
 export const expandTileKernels: KernelDef[] = [Expand, Tile];

@@ -1,6 +1,8 @@
-import { sizeOf, type Data, type TensorData } from '../../dtype.js';
+import { sizeOf, type Data, type DType, type TensorData } from '../../dtype.js';
 import { attrFloat, attrInts, attrString } from '../../graph/attributes.js';
-import { kernelError, requireConstant, requireInput, type KernelDef, type PrepareContext } from '../kernel.js';
+import { chooseVariant, kernelError, requireConstant, requireInput, type KernelDef, type PrepareContext, type VariantDef } from '../kernel.js';
+import { PAD_MODULE } from './pad.wasm.js';
+import { getOrCreate } from '../conv/wasm-weights.js';
 import { elems, intValues, normalizeAxis, stridesOf } from './common.js';
 
 type PadMode = 'constant' | 'reflect' | 'edge' | 'wrap';
@@ -68,15 +70,117 @@ const Pad: KernelDef = {
     let fill: unknown;
     if (typeof value === 'number') fill = x.dtype === 'int64' || x.dtype === 'uint64' ? BigInt(value) : x.dtype === 'string' ? '' : value;
     else fill = value.data.length > 0 ? value.data[0] : x.dtype === 'int64' || x.dtype === 'uint64' ? 0n : 0;
-    const pad = planPad(x.shape, outShape, pads, mode, fill);
-    return {
-      outputs: [{ dtype: x.dtype, shape: outShape }],
-      run(inputs, outputs) {
-        pad(inputs[0]!, outputs[0]!);
-      },
-    };
+    return chooseVariant(PAD_VARIANTS, { dtype: x.dtype, inShape: x.shape, outShape, pads, mode, fill }, ctx);
   },
 };
+
+interface PadProblem {
+  dtype: DType;
+  inShape: readonly number[];
+  outShape: number[];
+  /** [x1_begin, ..., x1_end, ...] over every axis. */
+  pads: readonly number[];
+  mode: PadMode;
+  fill: unknown;
+}
+
+const PAD_VARIANTS: readonly VariantDef<PadProblem>[] = [
+  {
+    name: (p) => `${p.dtype === 'float32' ? 'f32' : p.dtype}_pad__js`,
+    applies: () => true,
+    placement: 'any',
+    prepare: (p) => {
+      const pad = planPad(p.inShape, p.outShape, p.pads, p.mode, p.fill);
+      return {
+        outputs: [{ dtype: p.dtype, shape: p.outShape }],
+        run(inputs, outputs) {
+          pad(inputs[0]!, outputs[0]!);
+        },
+      };
+    },
+  },
+  {
+    name: (p) => `f32_pad_${p.mode}__wasmsimd`,
+    applies: (p, caps) =>
+      caps.wasm !== undefined && p.dtype === 'float32' && sizeOf(p.inShape) > 0 && sizeOf(p.outShape) > 0 && caps.wasm.use(PAD_MODULE) !== undefined,
+    placement: 'wasm',
+    prepare: (p, ctx) => {
+      const w = ctx.options.wasm!;
+      const pad = w.use(PAD_MODULE)!;
+      const { maps, dims, lo, hi } = padMaps4(p);
+      // Uploaded once per context and problem: eager runs prepare again on every call.
+      const cache = getOrCreate(w.uploads as WeakMap<object, Map<string, number>>, PAD_MAPS, () => new Map<string, number>());
+      const key = `${p.mode}|${p.inShape.join(',')}|${p.pads.join(',')}`;
+      let at = cache.get(key);
+      if (at === undefined) {
+        at = w.resident(maps);
+        cache.set(key, at);
+      }
+      const fill = Number(p.fill);
+      const [d0, d1, d2, d3] = dims;
+      return {
+        outputs: [{ dtype: p.dtype, shape: p.outShape }],
+        detail: `wasm pad ${p.mode} [${dims.join('x')}]`,
+        run(inputs, outputs) {
+          pad((inputs[0] as Float32Array).byteOffset, (outputs[0] as Float32Array).byteOffset, at, d0, d1, d2, d3, lo, hi, fill);
+        },
+      };
+    },
+  },
+];
+
+/** The key of the map cache in WasmContext.uploads. */
+const PAD_MAPS = {};
+
+/**
+ * The wasm kernel's four index maps (see pad.wasm.ts): axes beyond the last three are folded into the first map
+ * (its entries sum their axes' byte offsets, -1 when any is in a border), fewer axes get leading maps of [0].
+ */
+function padMaps4(p: PadProblem): { maps: Int32Array; dims: [number, number, number, number]; lo: number; hi: number } {
+  const r = p.inShape.length;
+  const inStrides = stridesOf(p.inShape);
+  const axisMap = (k: number): Int32Array => {
+    const m = new Int32Array(p.outShape[k]!);
+    for (let o = 0; o < m.length; o++) {
+      const i = sourceIndex(p.mode, o, p.pads[k]!, p.inShape[k]!);
+      m[o] = i < 0 ? -1 : 4 * i * inStrides[k]!;
+    }
+    return m;
+  };
+  /** The map of several consecutive axes as one (their output positions row-major). */
+  const groupMap = (axes: number[]): Int32Array => {
+    let m = Int32Array.of(0);
+    for (const k of axes) {
+      const a = axisMap(k);
+      const next = new Int32Array(m.length * a.length);
+      for (let i = 0; i < m.length; i++) {
+        for (let j = 0; j < a.length; j++) next[i * a.length + j] = m[i]! < 0 || a[j]! < 0 ? -1 : m[i]! + a[j]!;
+      }
+      m = next;
+    }
+    return m;
+  };
+  const axes = Array.from({ length: r }, (_, k) => k);
+  const groups = [axes.slice(0, Math.max(0, r - 3)), ...[r - 3, r - 2, r - 1].map((k) => (k >= 0 ? [k] : []))];
+  const parts = groups.map(groupMap);
+  const maps = new Int32Array(parts.reduce((n, m) => n + m.length, 0));
+  let at = 0;
+  for (const m of parts) {
+    maps.set(m, at);
+    at += m.length;
+  }
+  const dims = parts.map((m) => m.length) as [number, number, number, number];
+  // The last axis reads the input contiguously on [begin, begin + n) ∩ [0, out).
+  let lo = 0;
+  let hi = 0;
+  if (r > 0) {
+    const begin = p.pads[r - 1]!;
+    lo = Math.max(0, begin);
+    hi = Math.min(p.outShape[r - 1]!, begin + p.inShape[r - 1]!);
+    if (hi <= lo) lo = hi = 0;
+  }
+  return { maps, dims, lo, hi };
+}
 
 /**
  * Plans out[p] = in[src_0(p_0), ..., src_r(p_r)] with per-axis index maps from sourceIndex, or

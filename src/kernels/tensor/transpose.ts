@@ -1,48 +1,59 @@
-import { sizeOf, storageBytes, type Data } from '../../dtype.js';
+import { isElementArray, sizeOf, storageBytes, type Data, type DType } from '../../dtype.js';
 import { attrInts } from '../../graph/attributes.js';
-import { blockCopyOk, jsFallbacks, kernelError, requireInput, type JsFallbacks, type KernelDef } from '../kernel.js';
-import type { WasmContext } from '../../wasm/context.js';
-import { MATH_KERNELS, type WasmMathKernels } from '../../wasm/math-kernels.js';
+import { blockCopyOk, chooseVariant, kernelError, requireInput, type Capabilities, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef } from '../kernel.js';
+import { MATH_KERNELS } from '../../wasm/math-kernels.js';
+import { TRANSPOSE_GATHER_MODULE } from './transpose.wasm.js';
 import { copyBlock, elems, stridesOf, type Elems } from './common.js';
 
 /** Copies `src` (shape inShape) into `dst` laid out as the permuted shape. */
 export type PermuteFn = (src: Data, dst: Data, srcOffset?: number, dstOffset?: number) => void;
 
-/** The wasm context and its math kernels (row copies, 4×4 SIMD plane transposes) for 32-bit data in its memory. */
-export interface WasmPermute {
-  ctx: WasmContext;
-  k: WasmMathKernels;
-}
-
 const TILE = 32;
 
 /**
- * Plans out[i0..ir-1] = in[i_perm⁻¹...] (ONNX Transpose: out.shape[k] = in.shape[perm[k]]).
- * At plan time: drop size-1 dims and merge output axes that are adjacent in the input too, so
- * NCHW→NHWC becomes a batched 2-D transpose [N, C, HW]→[N, HW, C] and [0,2,1,3] becomes
- * row copies. Run is then an odometer over the outer dims with a tiled 2-D inner transpose
- * (or block copies when the innermost axis is contiguous in the input). With `wasm`, 32-bit data whose views
- * are in its memory goes through its kernels plane by plane: row copies when the innermost axis stays
- * innermost, 4×4 SIMD transposes when the plane's rows are contiguous in the input.
+ * A permute reduced to planes: out = outer dims (odometer) × rows × cols, out[i·cols + j] of a plane read from
+ * in[i·rowStride + j·colStride] (element strides). mergeAxes drops size-1 dims and merges output axes that are
+ * adjacent in the input too, so NCHW→NHWC becomes a batched 2-D transpose [N, C, HW]→[N, HW, C] and [0,2,1,3]
+ * becomes row copies. `dims` has fewer than two entries when the order is kept (one block copy).
  */
-export function planPermute(inShape: readonly number[], perm: readonly number[], wasm?: WasmPermute, fallbacks?: JsFallbacks): PermuteFn {
+interface PermutePlan {
+  total: number;
+  dims: number[];
+  rows: number;
+  cols: number;
+  rowStride: number;
+  colStride: number;
+  outerDims: number[];
+  outerStrides: number[];
+}
+
+function permutePlan(inShape: readonly number[], perm: readonly number[]): PermutePlan {
   const { dims, strides } = mergeAxes(inShape, perm);
-  const total = sizeOf(inShape);
+  const r = dims.length;
+  return {
+    total: sizeOf(inShape),
+    dims,
+    rows: r >= 2 ? dims[r - 2]! : 1,
+    cols: r >= 1 ? dims[r - 1]! : 1,
+    rowStride: r >= 2 ? strides[r - 2]! : 0,
+    colStride: r >= 1 ? strides[r - 1]! : 1,
+    outerDims: dims.slice(0, Math.max(0, r - 2)),
+    outerStrides: strides.slice(0, Math.max(0, r - 2)),
+  };
+}
+
+/**
+ * Plans out[i0..ir-1] = in[i_perm⁻¹...] (ONNX Transpose: out.shape[k] = in.shape[perm[k]]) in JS: an odometer over
+ * the outer dims with a tiled 2-D inner transpose per plane, or block copies when the innermost axis is contiguous
+ * in the input. Any dtype; offsets in elements. The wasm variants are in the Transpose table below.
+ */
+export function planPermute(inShape: readonly number[], perm: readonly number[]): PermuteFn {
+  const p = permutePlan(inShape, perm);
+  const { total, rows, cols, rowStride, colStride, outerDims, outerStrides } = p;
   if (total === 0) return () => {};
-  if (dims.length <= 1) {
+  if (p.dims.length <= 1) {
     return (src, dst, so = 0, dO = 0) => copyBlock(src, so, dst, dO, total);
   }
-  while (dims.length < 2) {
-    dims.unshift(1);
-    strides.unshift(0);
-  }
-  const r = dims.length;
-  const rows = dims[r - 2]!;
-  const cols = dims[r - 1]!;
-  const rowStride = strides[r - 2]!;
-  const colStride = strides[r - 1]!;
-  const outerDims = dims.slice(0, r - 2);
-  const outerStrides = strides.slice(0, r - 2);
   const outer = sizeOf(outerDims);
   const idx = new Int32Array(Math.max(outerDims.length, 1));
   const plane = rows * cols;
@@ -57,16 +68,12 @@ export function planPermute(inShape: readonly number[], perm: readonly number[],
           else transposeTiles(elems(s), sOff, rowStride, colStride, elems(d), dOff, rows, cols);
         };
 
-  const wasmInner = wasm === undefined ? undefined : wasmPlane(wasm.k, rows, cols, rowStride, colStride);
   return (src, dst, srcOffset = 0, dstOffset = 0) => {
     idx.fill(0);
     let sOff = srcOffset;
     let dOff = dstOffset;
-    const onWasm = wasmInner !== undefined && inWasm32(wasm!.ctx, src) && inWasm32(wasm!.ctx, dst);
-    if (wasmInner !== undefined && !onWasm && fallbacks !== undefined) fallbacks.calls++;
     for (let o = 0; o < outer; o++) {
-      if (onWasm) wasmInner((src as Float32Array).byteOffset + 4 * sOff, (dst as Float32Array).byteOffset + 4 * dOff);
-      else inner(src, sOff, dst, dOff);
+      inner(src, sOff, dst, dOff);
       dOff += plane;
       for (let k = outerDims.length - 1; k >= 0; k--) {
         sOff += outerStrides[k]!;
@@ -98,30 +105,6 @@ function mergeAxes(inShape: readonly number[], perm: readonly number[]): { dims:
     lastAxis = a;
   }
   return { dims, strides };
-}
-
-/** How planPermute moves the data (for profiles): one block copy, row copies, or plane transposes; wasm or js. */
-function permuteDetail(inShape: readonly number[], perm: readonly number[], wasm32: boolean): string {
-  const { dims, strides } = mergeAxes(inShape, perm);
-  if (dims.length <= 1) return 'js block copy (order kept)';
-  const [rowStride, colStride] = [strides[dims.length - 2]!, strides[dims.length - 1]!];
-  const planes = sizeOf(dims.slice(0, -2));
-  const shape = `${planes} x ${dims[dims.length - 2]}x${dims[dims.length - 1]}`;
-  if (colStride === 1) return `${wasm32 ? 'wasm' : 'js'} row copies, ${shape}`;
-  if (rowStride === 1 && wasm32) return `wasm 4x4 plane transposes, ${shape}`;
-  return `js tiled transposes, ${shape}`;
-}
-
-/** The wasm kernel for one rows×cols plane (byte addresses), or undefined when neither layout applies. */
-function wasmPlane(k: WasmMathKernels, rows: number, cols: number, rowStride: number, colStride: number): ((src: number, dst: number) => void) | undefined {
-  if (colStride === 1) return (src, dst) => k.copyRows(src, rowStride, dst, rows, cols);
-  if (rowStride === 1) return (src, dst) => k.transposePlane(src, colStride, dst, rows, cols);
-  return undefined;
-}
-
-/** A typed array of 4-byte elements viewing the wasm memory (the kernels copy bits, so any 32-bit dtype). */
-function inWasm32(ctx: WasmContext, d: Data): boolean {
-  return !Array.isArray(d) && (d as Float32Array).BYTES_PER_ELEMENT === 4 && (d as Float32Array).buffer === ctx.memory.buffer;
 }
 
 /** dst[dOff + i·cols + j] = src[sOff + i·rowStride + j·colStride], in tiles that keep both the strided reads and the contiguous writes in cache. */
@@ -165,24 +148,113 @@ const Transpose: KernelDef = {
     if (perm.length !== r || seen.size !== r || perm.some((p) => p < 0 || p >= r || !Number.isInteger(p))) {
       throw kernelError(ctx, `perm ${JSON.stringify(perm)} is not a permutation of ${r} axes`);
     }
-    const k = ctx.options.wasm?.use(MATH_KERNELS);
-    const fallbacks = jsFallbacks();
-    // Only 4-byte elements can take the wasm copies, so only they count as falling back.
-    const wasm32 = k !== undefined && storageBytes(x.dtype) === 4;
-    const permute = planPermute(x.shape, perm, k === undefined ? undefined : { ctx: ctx.options.wasm!, k }, wasm32 ? fallbacks : undefined);
-    const { dims, strides } = mergeAxes(x.shape, perm);
-    // One block copy (the order is kept), or JS row copies of 16+ elements: memcpy speed.
-    const blocks = dims.length <= 1 ? sizeOf(x.shape) : strides[dims.length - 1] === 1 ? dims[dims.length - 1]! : 0;
-    return {
-      outputs: [{ dtype: x.dtype, shape: perm.map((p) => x.shape[p]!) }],
-      detail: permuteDetail(x.shape, perm, wasm32),
-      jsOk: blockCopyOk(blocks),
-      jsFallbacks: fallbacks,
-      run(inputs, outputs) {
-        permute(inputs[0]!, outputs[0]!);
-      },
-    };
+    return chooseVariant(TRANSPOSE_VARIANTS, { dtype: x.dtype, inShape: x.shape, perm, plan: permutePlan(x.shape, perm) }, ctx);
   },
 };
+
+interface TransposeProblem {
+  dtype: DType;
+  inShape: readonly number[];
+  perm: readonly number[];
+  plan: PermutePlan;
+}
+
+/** How the planes are moved: the innermost axis stays innermost (rows), the plane's rows are contiguous (4x4), neither (gather). */
+type PlanePattern = 'rows' | '4x4' | 'gather';
+
+function planePattern(p: PermutePlan): PlanePattern {
+  return p.colStride === 1 ? 'rows' : p.rowStride === 1 ? '4x4' : 'gather';
+}
+
+function planeShape(p: PermutePlan): string {
+  return `${sizeOf(p.outerDims)} x ${p.rows}x${p.cols}`;
+}
+
+/** Any 4-byte element (the wasm kernels copy bits), at least two merged axes (else it is one block copy). */
+function wasmApplies(p: TransposeProblem, caps: Capabilities, pattern: PlanePattern): boolean {
+  if (caps.wasm === undefined || storageBytes(p.dtype) !== 4 || isElementArray(p.dtype) || p.plan.total === 0) return false;
+  if (p.plan.dims.length < 2 || planePattern(p.plan) !== pattern) return false;
+  return pattern === 'gather' ? caps.wasm.use(TRANSPOSE_GATHER_MODULE) !== undefined : caps.wasm.use(MATH_KERNELS) !== undefined;
+}
+
+/**
+ * The wasm variant: the outer dims walked by an odometer over byte offsets, one kernel call per plane (the gather
+ * kernel takes the innermost outer dim itself, so a batch of planes is one call).
+ */
+function prepareTransposeWasm(pattern: PlanePattern) {
+  return (p: TransposeProblem, ctx: PrepareContext): PreparedKernel => {
+    const { rows, cols, rowStride, colStride } = p.plan;
+    let outerDims = p.plan.outerDims;
+    let outerStrides = p.plan.outerStrides;
+    let call: (src: number, dst: number) => void;
+    let planeBytes = 4 * rows * cols;
+    if (pattern === 'gather') {
+      const gather = ctx.options.wasm!.use(TRANSPOSE_GATHER_MODULE)!;
+      const d0 = outerDims[outerDims.length - 1] ?? 1;
+      const s0 = outerStrides[outerStrides.length - 1] ?? 0;
+      outerDims = outerDims.slice(0, -1);
+      outerStrides = outerStrides.slice(0, -1);
+      planeBytes *= d0;
+      call = (src, dst) => gather(src, dst, d0, rows, cols, s0, rowStride, colStride);
+    } else {
+      const k = ctx.options.wasm!.use(MATH_KERNELS)!;
+      call = pattern === 'rows' ? (src, dst) => k.copyRows(src, rowStride, dst, rows, cols) : (src, dst) => k.transposePlane(src, colStride, dst, rows, cols);
+    }
+    const outer = sizeOf(outerDims);
+    const idx = new Int32Array(Math.max(outerDims.length, 1));
+    const byteStrides = outerStrides.map((s) => 4 * s);
+    const kernelName = pattern === 'rows' ? 'row copies' : pattern === '4x4' ? '4x4 plane transposes' : 'strided gathers';
+    return {
+      outputs: [{ dtype: p.dtype, shape: p.perm.map((a) => p.inShape[a]!) }],
+      detail: `wasm ${kernelName}, ${planeShape(p.plan)}`,
+      run(inputs, outputs) {
+        let src = (inputs[0] as Float32Array).byteOffset;
+        let dst = (outputs[0] as Float32Array).byteOffset;
+        idx.fill(0);
+        for (let o = 0; o < outer; o++) {
+          call(src, dst);
+          dst += planeBytes;
+          for (let k = outerDims.length - 1; k >= 0; k--) {
+            src += byteStrides[k]!;
+            if (++idx[k]! < outerDims[k]!) break;
+            src -= byteStrides[k]! * outerDims[k]!;
+            idx[k] = 0;
+          }
+        }
+      },
+    };
+  };
+}
+
+const TRANSPOSE_VARIANTS: readonly VariantDef<TransposeProblem>[] = [
+  {
+    name: (p) => `${p.dtype === 'float32' ? 'f32' : p.dtype}_transpose__js`,
+    applies: () => true,
+    placement: 'any',
+    prepare: (p) => {
+      const permute = planPermute(p.inShape, p.perm);
+      const { dims, cols, colStride } = p.plan;
+      // One block copy (the order is kept), or JS row copies of 16+ elements: memcpy speed.
+      const blocks = dims.length <= 1 ? p.plan.total : colStride === 1 ? cols : 0;
+      const how = dims.length <= 1 ? 'block copy (order kept)' : colStride === 1 ? 'row copies' : 'tiled transposes';
+      return {
+        outputs: [{ dtype: p.dtype, shape: p.perm.map((a) => p.inShape[a]!) }],
+        detail: dims.length <= 1 ? `js ${how}` : `js ${how}, ${planeShape(p.plan)}`,
+        jsOk: blockCopyOk(blocks),
+        run(inputs, outputs) {
+          permute(inputs[0]!, outputs[0]!);
+        },
+      };
+    },
+  },
+  ...(['rows', '4x4', 'gather'] as const).map(
+    (pattern): VariantDef<TransposeProblem> => ({
+      name: `x32_transpose_${pattern}__wasmsimd`,
+      applies: (p, caps) => wasmApplies(p, caps, pattern),
+      placement: 'wasm',
+      prepare: prepareTransposeWasm(pattern),
+    }),
+  ),
+];
 
 export const transposeKernels: KernelDef[] = [Transpose];
