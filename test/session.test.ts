@@ -88,6 +88,15 @@ describe('InferenceSession', () => {
       expect(m.arenaBytes).toBeGreaterThanOrEqual(m.lowerBound);
       expect(m.lowerBound).toBeGreaterThanOrEqual(2 * 3 * 4 * 4 - 3 * 4 * 4);
       expect(m.wasmMemoryBytes > 0).toBe(s.backend === 'wasm');
+      // The planned peak is stated before the first run: weights plus the wasm memory (or the arena on js).
+      if (s.backend === 'wasm') {
+        expect(m.wasmInUseBytes).toBeGreaterThanOrEqual(m.arenaBytes);
+        expect(m.wasmInUseBytes).toBeLessThanOrEqual(m.wasmMemoryBytes);
+        expect(m.peakBytes).toBe(m.weightBytes + m.wasmMemoryBytes);
+      } else {
+        expect(m.wasmInUseBytes).toBe(0);
+        expect(m.peakBytes).toBe(m.weightBytes + m.arenaBytes);
+      }
     }
   });
 

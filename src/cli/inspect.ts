@@ -77,6 +77,11 @@ export async function inspectCommand(argv: string[]): Promise<number> {
     out.push(
       `memory: arena ${formatBytes(mem.arenaBytes)}, lower bound ${formatBytes(mem.lowerBound)}, naive ${formatBytes(mem.naiveBytes)}, weights ${formatBytes(mem.weightBytes)}`,
     );
+    out.push(
+      session.backend === 'wasm'
+        ? `planned peak: ${formatBytes(mem.peakBytes)} (weights + wasm memory ${formatBytes(mem.wasmMemoryBytes)}, of which in use ${formatBytes(mem.wasmInUseBytes)}: arenas, packed weights, scratch)`
+        : `planned peak: ${formatBytes(mem.peakBytes)} (weights + arena; packed JS weights not counted)`,
+    );
   } catch (e) {
     if (!(e instanceof TinferError)) throw e;
     const symbolic = session.inputMetadata.filter((m) => (m.dims ?? []).some((d) => typeof d !== 'number'));

@@ -125,6 +125,17 @@ export interface MemoryReport {
    * (Winograd-transformed filters are 4× the 3×3 weights) and scratch; 0 with the js backend.
    */
   wasmMemoryBytes: number;
+  /**
+   * Of wasmMemoryBytes, the bytes handed out: the plans' arenas, packed and transformed weights, constants placed
+   * for wasm variants, scratch (the rest is free space the memory grew to earlier); 0 with the js backend.
+   */
+  wasmInUseBytes: number;
+  /**
+   * The planned peak of tinfer's own buffers, known before the first run when inputs have fixed dims: the weights
+   * plus the wasm memory (arenas, packed weights, scratch) on the wasm backend, or plus the arena on the js
+   * backend (whose packed JS weights are not counted). The process adds Node's own baseline on top.
+   */
+  peakBytes: number;
 }
 
 export type Feeds = Record<string, Tensor>;
@@ -460,13 +471,17 @@ export class InferenceSession {
     const plan = this.live('memory').lastPlan;
     const weightBytes = graphWeightBytes(this.model.graph);
     const m = plan?.kind === 'static' ? plan.plan.memory : undefined;
+    const arenaBytes = m?.arenaBytes ?? 0;
+    const wasmMemoryBytes = this.wasm?.memory.buffer.byteLength ?? 0;
     return {
-      arenaBytes: m?.arenaBytes ?? 0,
+      arenaBytes,
       lowerBound: m?.lowerBound ?? 0,
       naiveBytes: m?.naiveBytes ?? 0,
       weightBytes,
       plans: this.executor.cachedPlans,
-      wasmMemoryBytes: this.wasm?.memory.buffer.byteLength ?? 0,
+      wasmMemoryBytes,
+      wasmInUseBytes: this.wasm?.allocatedBytes ?? 0,
+      peakBytes: weightBytes + (this.wasm ? wasmMemoryBytes : arenaBytes),
     };
   }
 
