@@ -1,8 +1,8 @@
 // Same-run A/B of two tinfer builds on models in the zoo layout (model.onnx + test_data_set_0): both builds are
 // loaded into one process and timed alternately, median of N runs each.
 //   node bench/ab-builds.mjs OLD_DIST NEW_DIST DIR [--models a,b] [--runs N]
-// e.g. git worktree add /tmp/old 459250e && (cd /tmp/old && npm ci && npm run build)
-//      node bench/ab-builds.mjs /tmp/old/dist dist /work/exported
+// e.g. git worktree add ../tinfer-old 459250e && (cd ../tinfer-old && npm ci && npm run build)
+//      node bench/ab-builds.mjs ../tinfer-old/dist dist .tmp/exported
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';

@@ -1,7 +1,7 @@
 // Times tinfer against onnxruntime-node and onnxruntime-web (wasm, 1 thread, SIMD) on the exporter-pattern
 // stand-ins written by scripts/export-exporter-patterns.py (paddle2onnx / tf2onnx / old-opset graph patterns),
 // and shows how much of tinfer's run time still goes to JS variants while wasm is available (the "JS share").
-//   node bench/exporter-patterns.mjs [--dir /work/exported] [--models a,b] [--runs N] [--warmup N]
+//   node bench/exporter-patterns.mjs [--dir .tmp/exported] [--models a,b] [--runs N] [--warmup N]
 //                                    [--peers web,node] [--peers-dir DIR (holds node_modules/onnxruntime-*)]
 // ort-web is warmed up for at least 2 s besides: V8 tiers its wasm up in the background (as bench/peers.mjs does).
 // Peers come from bench/peers (`npm --prefix bench/peers ci`) unless --peers-dir or $TINFER_PEERS_DIR says
@@ -18,7 +18,8 @@ const flag = (name, fallback) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : fallback;
 };
-const dir = resolve(flag('dir', '/work/exported'));
+// Default: .tmp/exported in the repo (git-ignored), where `python3 scripts/export-exporter-patterns.py .tmp/exported` writes.
+const dir = resolve(flag('dir', join(here, '..', '.tmp', 'exported')));
 const runs = Math.max(1, Number(flag('runs', '10')));
 const warmup = Math.max(1, Number(flag('warmup', '2')));
 const wantedPeers = flag('peers', 'web,node').split(',').filter(Boolean);
