@@ -107,17 +107,25 @@ function prepareVariadicWasm(p: VariadicProblem, ctx: PrepareContext): PreparedK
   const wasm = ctx.options.wasm!;
   const kernel = wasm.use(BCAST_MODULE)![spec.wasmOp];
   const calls = plans.map((plan) => bcastCall(plan.dims, plan.strides[0]!, plan.strides[1]!)!);
+  const div = wasm.use(BCAST_MODULE)!.div;
   return {
     outputs: [{ dtype, shape: outShape }],
-    detail: `wasm ${spec.wasmOp} fold of ${n} inputs`,
+    detail: `wasm ${spec.wasmOp} fold of ${n} inputs${spec.mean ? ', / n' : ''}`,
     inPlace: inPlaceCandidate(ctx, dtype, outShape, [0, 1]),
-    run(inputs, outputs) {
+    // Mean: the divisor n, one float in the step's scratch, read as a broadcast scalar.
+    scratch: spec.mean ? [{ dtype: 'float32', length: 1 }] : [],
+    run(inputs, outputs, scratch) {
       const y = outputs[0] as Float32Array;
       const at = (i: number): number => (inputs[i] as Float32Array).byteOffset;
       runBcast(kernel, calls[0]!, at(0), at(1), y.byteOffset);
       for (let k = 2; k < n; k++) runBcast(kernel, calls[k - 1]!, y.byteOffset, at(k), y.byteOffset);
-      // Mean: Σ / n as the JS path computes it (a division per element, not a product by 1/n).
-      if (spec.mean) for (let i = 0; i < y.length; i++) y[i] = y[i]! / n;
+      if (spec.mean) {
+        // Σ / n as the JS path computes it: an f32 division per element (f32 / f32 rounds as JS's double division
+        // rounded to f32 does), not a product by 1/n.
+        const d = scratch[0] as Float32Array;
+        d[0] = n;
+        div(y.byteOffset, d.byteOffset, y.byteOffset, 1, 1, 1, y.length, 0, 0, 0, 0, 0, 0, 1);
+      }
     },
   };
 }
