@@ -69,7 +69,7 @@ export function checkSessionOptions(options: object): void {
   if (o.backend !== undefined && !BACKENDS.includes(o.backend as string)) {
     throw new OptionError(`backend must be one of ${BACKENDS.join(', ')}, got '${String(o.backend)}'`, 'backend', BACKENDS);
   }
-  for (const name of ['maxTensorBytes', 'maxCachedPlans', 'intraOpNumThreads', 'interOpNumThreads']) {
+  for (const name of ['maxTensorBytes', 'maxCachedPlans', 'intraOpNumThreads', 'threads', 'interOpNumThreads']) {
     const v = o[name];
     const min = name === 'maxCachedPlans' || name === 'maxTensorBytes' ? 1 : 0;
     if (v !== undefined && !(Number.isInteger(v) && (v as number) >= min)) {

@@ -63,8 +63,15 @@ export interface SessionOptions {
    * `externalData` function). Without Node's worker_threads, create() throws an OptionError. Default false.
    */
   worker?: boolean;
-  /** Accepted for onnxruntime compatibility; tinfer runs on the calling thread (or the `worker` thread). */
+  /**
+   * Threads the kernels split over, the calling thread included (default 1). Above 1 (Node, from the async
+   * create), worker threads share the wasm memory and take chunks of the large steps (GEMM tiles, …); results
+   * are bit-identical to one thread's. Without SharedArrayBuffer or worker threads the session runs on one
+   * thread and `backendInfo` says why. `threads` is an alias.
+   */
   intraOpNumThreads?: number;
+  /** Alias of intraOpNumThreads. */
+  threads?: number;
   executionProviders?: readonly unknown[];
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'layout' | 'all';
   /** Accepted for onnxruntime compatibility and ignored (tinfer's planner always reuses memory). */
@@ -277,7 +284,7 @@ export class InferenceSession {
     if (options.worker === true) return InferenceSession.createWithWorker(source, options);
     // Compile the wasm kernels asynchronously (browsers refuse synchronous compiles of larger modules on the main
     // thread), meanwhile reading and decoding the model: the engine compiles off the main thread.
-    const backend = chooseBackendAsync(options.backend ?? 'auto');
+    const backend = chooseBackendAsync(options.backend ?? 'auto', requestedThreads(options));
     // If reading the model fails first, the backend's own failure must not surface as an unhandled rejection.
     backend.catch(() => undefined);
     let bytes: Uint8Array;
@@ -495,7 +502,9 @@ export class InferenceSession {
   get backendInfo(): string {
     if (this.workerSide) return `${this.workerSide.worker.description.backendInfo} (in a worker thread)`;
     if (!this.wasm) return 'js';
-    return `wasm ${this.wasm.relaxedSimd ? 'relaxed-simd (FMA)' : 'simd128'}, GEMM ${this.wasm.kernels.gemm.name}, generated in ${this.wasm.compileMs.toFixed(1)} ms`;
+    const w = this.wasm;
+    const threads = w.threads > 1 ? `, ${w.threads} threads` : w.threadsNote !== undefined ? `, 1 thread (${w.threadsNote})` : '';
+    return `wasm ${w.relaxedSimd ? 'relaxed-simd (FMA)' : 'simd128'}, GEMM ${w.kernels.gemm.name}, generated in ${w.compileMs.toFixed(1)} ms${threads}`;
   }
 
   /** Whether the last run used a static plan (arena) or eager execution. */
@@ -550,8 +559,10 @@ export class InferenceSession {
    */
   async release(): Promise<void> {
     const side = this.workerSide;
+    const wasm = this.wasm;
     this.releaseSync();
     if (side) await side.worker.terminate();
+    await wasm?.close();
   }
 
   releaseSync(): void {
@@ -568,6 +579,7 @@ export class InferenceSession {
     this.live('release').dropPlans();
     this.executorRef = undefined;
     this.modelRef = undefined;
+    void this.wasm?.close();
     this.wasm = undefined;
   }
 
@@ -604,9 +616,15 @@ export class InferenceSession {
   }
 }
 
-async function chooseBackendAsync(backend: 'auto' | 'wasm' | 'js'): Promise<WasmContext | undefined> {
+/** intraOpNumThreads (or its alias threads); 0 means onnxruntime's "let the runtime choose", which is 1 here for now. */
+function requestedThreads(options: SessionOptions): number {
+  const n = options.intraOpNumThreads ?? options.threads ?? 1;
+  return n === 0 ? 1 : n;
+}
+
+async function chooseBackendAsync(backend: 'auto' | 'wasm' | 'js', threads: number): Promise<WasmContext | undefined> {
   if (backend === 'js') return undefined;
-  const ctx = await WasmContext.createAsync().catch(() => undefined);
+  const ctx = await WasmContext.createAsync({ threads }).catch(() => undefined);
   if (!ctx) return chooseBackend(backend);
   // Let V8 tier the GEMM drivers up before the first inference.
   ctx.warmUp();

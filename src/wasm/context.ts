@@ -6,6 +6,8 @@ import {
 import { addDepthwiseKernels, DW3X3S1_NAME, DW3X3S2_NAME, DW5X5S1_NAME, DW5X5S2_NAME } from './depthwise-kernels.js';
 import { addWinogradKernels, winogradInputName, winogradOutputName, type WinogradInputVariant } from './winograd-kernels.js';
 import { addGemmKernels, TILE_BUFFER_BYTES, type GemmExports, type GemmTile, type SimdVariant } from './gemm-kernels.js';
+import { loadWorkerThreads, startNodeWorkers, type PoolWorkers } from './pool-node.js';
+import { poolBlockBytes, ThreadPool, type PoolLayout } from './threads.js';
 
 /** The tile the wasm GEMM uses, picked by bench/wasm-gemm.mjs (see src/wasm/README.md). */
 export const WASM_GEMM_TILE = '4x8';
@@ -118,6 +120,12 @@ export interface WasmContextOptions {
   bothVariants?: boolean;
   /** Initial memory size in 64 KiB pages (default 16). */
   initialPages?: number;
+  /**
+   * Threads to run split kernels on, the calling thread included (default 1). Above 1 the memory is shared and
+   * worker threads start (createAsync on Node only; elsewhere, or without SharedArrayBuffer, the context stays
+   * single-threaded and `threadsNote` says why).
+   */
+  threads?: number;
 }
 
 export function parseTile(name: string): GemmTile {
@@ -154,12 +162,91 @@ export class WasmContext {
   /** Families whose synchronous compile the engine refused (browsers' main threads refuse modules over 4 KB). */
   private readonly refused = new Map<string, WasmModuleSpec<unknown>>();
 
+  /** True when the memory is a shared one (its modules are compiled with a shared import). */
+  readonly shared: boolean;
+  /** The intra-op pool when the context runs on more than one thread. */
+  pool: ThreadPool | undefined;
+  /** Why the context runs single-threaded although more threads were asked for (undefined otherwise). */
+  threadsNote: string | undefined;
+  private workers: PoolWorkers | undefined;
+
   private constructor(memory: WebAssembly.Memory, relaxedSimd: boolean, kernels: WasmKernels, compileMs: number) {
     this.memory = memory;
+    this.shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
     this.relaxedSimd = relaxedSimd;
     this.kernels = kernels;
     this.compileMs = compileMs;
   }
+
+  /** Threads kernels may split over (1 without a pool). */
+  get threads(): number {
+    return this.pool?.threads ?? 1;
+  }
+
+
+  /** Instantiates `module` on this memory, making its functions callable by the pool's threads. */
+  private instantiate(module: WebAssembly.Module): WebAssembly.Instance {
+    const instance = new WebAssembly.Instance(module, { env: { memory: this.memory } });
+    this.pool?.addModule(module, instance);
+    return instance;
+  }
+
+  private async instantiateAsync(module: WebAssembly.Module): Promise<WebAssembly.Instance> {
+    const instance = await WebAssembly.instantiate(module, { env: { memory: this.memory } });
+    this.pool?.addModule(module, instance);
+    return instance;
+  }
+
+  /**
+   * Starts `threads − 1` workers on this (shared) memory and the pool that feeds them; the modules instantiated
+   * so far are posted to them. Node only.
+   */
+  private async startPool(threads: number, mainModule: WebAssembly.Module, mainInstance: WebAssembly.Instance): Promise<void> {
+    const wt = await loadWorkerThreads();
+    if (wt === undefined) {
+      this.threadsNote = 'this engine has no worker threads the runtime can start (Node worker_threads)';
+      return;
+    }
+    const tileBytes = TILE_BUFFER_BYTES;
+    const base = this.alloc(poolBlockBytes());
+    const tiles = this.alloc(tileBytes * (threads - 1));
+    const layout: PoolLayout = { base, threads, tiles, tileBytes, tile0: this.tileBuffer };
+    const workers = startNodeWorkers(wt, this.memory, layout);
+    this.workers = workers;
+    this.pool = new ThreadPool(this.memory, layout, (m) => workers.post(m));
+    this.pool.addModule(mainModule, mainInstance);
+  }
+
+  /**
+   * Calls the wasm function `fn` now, or, while the pool records a batch, records it as a group of its own (it
+   * then runs when the batch ends: the caller must not read what it writes before that).
+   */
+  invoke(fn: (...args: number[]) => unknown, ...args: number[]): void {
+    const pool = this.pool;
+    if (pool !== undefined && pool.recording) {
+      pool.group();
+      pool.call(fn, args);
+    } else fn(...args);
+  }
+
+  /** Runs `body` as one batch on the pool's threads (see ThreadPool.batch), or just runs it without a pool. */
+  parallel<T>(body: () => T): T {
+    return this.pool === undefined ? body() : this.pool.batch(body);
+  }
+
+  /** Stops the pool's workers (the memory stays usable on the calling thread). */
+  close(): Promise<void> {
+    const workers = this.workers;
+    if (workers !== undefined) {
+      this.workers = undefined;
+      this.pool?.stop();
+      this.pool = undefined;
+      this.closing = workers.terminate();
+    }
+    return this.closing;
+  }
+
+  private closing: Promise<void> = Promise.resolve();
 
   /**
    * A context, or undefined when this engine lacks WebAssembly or its SIMD, or refuses to compile synchronously
@@ -182,14 +269,27 @@ export class WasmContext {
   static async createAsync(options: WasmContextOptions = {}): Promise<WasmContext | undefined> {
     if (!hasWasmSimd()) return undefined;
     const t0 = now();
-    const build = buildMainModule(options);
+    const threads = Math.max(1, Math.floor(options.threads ?? 1));
+    let note: string | undefined;
+    let memory: WebAssembly.Memory | undefined;
+    if (threads > 1) {
+      if (typeof SharedArrayBuffer === 'undefined') note = 'SharedArrayBuffer is not available (a page that is not cross-origin isolated?)';
+      else memory = sharedMemory(options.initialPages ?? 16);
+      if (memory === undefined) note ??= 'this engine refused a shared WebAssembly.Memory';
+    }
+    const build = buildMainModule(options, memory);
+    let module: WebAssembly.Module;
     let instance: WebAssembly.Instance;
     try {
-      instance = (await WebAssembly.instantiate(build.bytes, { env: { memory: build.memory } })).instance;
+      module = await WebAssembly.compile(build.bytes);
+      instance = await WebAssembly.instantiate(module, { env: { memory: build.memory } });
     } catch {
       return undefined;
     }
-    return fromInstance(build, instance, now() - t0);
+    const ctx = fromInstance(build, instance, now() - t0);
+    ctx.threadsNote = note;
+    if (memory !== undefined) await ctx.startPool(threads, module, instance);
+    return ctx;
   }
 
   /** @internal */
@@ -206,8 +306,8 @@ export class WasmContext {
     let k = this.winogradModules.get(variant);
     if (k === undefined) {
       try {
-        const module = compiledModule(`winograd-${variant}`, () => winogradModule(variant));
-        const instance = new WebAssembly.Instance(module, { env: { memory: this.memory } });
+        const module = compiledModule(`winograd-${variant}${this.sharedKey}`, () => winogradModule(variant, this.shared));
+        const instance = this.instantiate(module);
         k = winogradKernels(variant, instance);
       } catch {
         return undefined;
@@ -222,8 +322,8 @@ export class WasmContext {
     const have = this.winogradModules.get(variant);
     if (have !== undefined) return have;
     try {
-      const module = await compiledModuleAsync(`winograd-${variant}`, () => winogradModule(variant));
-      const instance = await WebAssembly.instantiate(module, { env: { memory: this.memory } });
+      const module = await compiledModuleAsync(`winograd-${variant}${this.sharedKey}`, () => winogradModule(variant, this.shared));
+      const instance = await this.instantiateAsync(module);
       const k = winogradKernels(variant, instance);
       this.winogradModules.set(variant, k);
       return k;
@@ -240,8 +340,8 @@ export class WasmContext {
     if (this.familyModules.has(spec.key)) return this.familyModules.get(spec.key) as T | undefined;
     let k: T | undefined;
     try {
-      const module = compiledModule(familyKey(spec, this.relaxedSimd), () => familyModule(spec, this.relaxedSimd));
-      const instance = new WebAssembly.Instance(module, { env: { memory: this.memory } });
+      const module = compiledModule(familyKey(spec, this.relaxedSimd) + this.sharedKey, () => familyModule(spec, this.relaxedSimd, this.shared));
+      const instance = this.instantiate(module);
       k = spec.bind(instance.exports as Record<string, unknown>);
     } catch {
       k = undefined;
@@ -272,8 +372,8 @@ export class WasmContext {
     const have = this.familyModules.get(spec.key) as T | undefined;
     if (have !== undefined) return have;
     try {
-      const module = await compiledModuleAsync(familyKey(spec, this.relaxedSimd), () => familyModule(spec, this.relaxedSimd));
-      const instance = await WebAssembly.instantiate(module, { env: { memory: this.memory } });
+      const module = await compiledModuleAsync(familyKey(spec, this.relaxedSimd) + this.sharedKey, () => familyModule(spec, this.relaxedSimd, this.shared));
+      const instance = await this.instantiateAsync(module);
       const k = spec.bind(instance.exports as Record<string, unknown>);
       this.familyModules.set(spec.key, k);
       return k;
@@ -359,15 +459,29 @@ export class WasmContext {
     return new Float32Array(this.memory.buffer, offset, length);
   }
 
-  /** Makes the shared per-call scratch at least `bytes` long (call at prepare; run never grows memory). */
+  /**
+   * Makes the per-call scratch at least `bytes` long, one block per thread (call at prepare; run never grows
+   * memory). Thread t's block is at scratch + t · scratchStride.
+   */
   reserveScratch(bytes: number): void {
+    bytes = Math.ceil(bytes / 64) * 64;
     if (bytes <= this.scratchBytes) return;
     if (this.scratchBytes > 0) this.free(this.scratchOffset);
-    this.scratchOffset = this.alloc(bytes);
+    this.scratchOffset = this.alloc(bytes * this.threads);
     this.scratchBytes = bytes;
+    if (this.pool !== undefined) this.pool.scratchStride = bytes;
   }
 
-  /** Byte offset of the shared scratch (0 before any reserveScratch). */
+  /** Bytes between two threads' scratch blocks. */
+  get scratchStride(): number {
+    return this.scratchBytes;
+  }
+
+  private get sharedKey(): string {
+    return this.shared ? ':shared' : '';
+  }
+
+  /** Byte offset of thread 0's scratch (0 before any reserveScratch). */
   get scratch(): number {
     return this.scratchOffset;
   }
@@ -440,16 +554,16 @@ interface MainModule {
 }
 
 /** Generates the default module (GEMM tiles, elementwise, depthwise) and the memory it will import. */
-function buildMainModule(options: WasmContextOptions): MainModule {
+function buildMainModule(options: WasmContextOptions, shared?: WebAssembly.Memory): MainModule {
   const relaxed = (options.relaxed ?? true) && hasRelaxedSimd();
   const tileNames = options.tiles ?? [WASM_GEMM_TILE];
   if (tileNames.length === 0) throw new RangeError('wasm: no tiles requested');
   const variants: SimdVariant[] = relaxed ? (options.bothVariants ? ['wasmrelaxedsimd', 'wasmsimd'] : ['wasmrelaxedsimd']) : ['wasmsimd'];
-  const m = new ModuleBuilder().importMemory(1, MAX_PAGES);
+  const m = new ModuleBuilder().importMemory(1, MAX_PAGES, shared !== undefined);
   const exports = addGemmKernels(m, tileNames.map(parseTile), variants);
   addElementwiseKernels(m);
   addDepthwiseKernels(m);
-  const memory = new WebAssembly.Memory({ initial: options.initialPages ?? 16, maximum: MAX_PAGES });
+  const memory = shared ?? new WebAssembly.Memory({ initial: options.initialPages ?? 16, maximum: MAX_PAGES });
   return { bytes: m.encode(), memory, relaxed, tileNames, variants, exports };
 }
 
@@ -477,8 +591,23 @@ function fromInstance(build: MainModule, instance: WebAssembly.Instance, compile
   return WasmContext.fromParts(build.memory, build.relaxed, kernels, compileMs);
 }
 
-function winogradModule(variant: WinogradInputVariant): Uint8Array<ArrayBuffer> {
-  const m = new ModuleBuilder().importMemory(1, MAX_PAGES);
+/**
+ * A shared memory for threads, or undefined when the engine refuses one. A shared memory's maximum is reserved
+ * up front, so a 32-bit engine may refuse 4 GiB: smaller maxima are tried (the modules' import allows any).
+ */
+function sharedMemory(initial: number): WebAssembly.Memory | undefined {
+  for (const maximum of [MAX_PAGES, 16384, 8192]) {
+    try {
+      return new WebAssembly.Memory({ initial, maximum, shared: true });
+    } catch {
+      // try a smaller maximum
+    }
+  }
+  return undefined;
+}
+
+function winogradModule(variant: WinogradInputVariant, shared: boolean): Uint8Array<ArrayBuffer> {
+  const m = new ModuleBuilder().importMemory(1, MAX_PAGES, shared);
   addWinogradKernels(m, [variant]);
   return m.encode();
 }
@@ -543,8 +672,8 @@ function compiledModuleAsync(key: string, bytes: () => Uint8Array<ArrayBuffer>):
   return job;
 }
 
-function familyModule(spec: WasmModuleSpec<unknown>, relaxed: boolean): Uint8Array<ArrayBuffer> {
-  const m = new ModuleBuilder().importMemory(1, MAX_PAGES);
+function familyModule(spec: WasmModuleSpec<unknown>, relaxed: boolean, shared: boolean): Uint8Array<ArrayBuffer> {
+  const m = new ModuleBuilder().importMemory(1, MAX_PAGES, shared);
   spec.build(m, relaxed);
   return m.encode();
 }

@@ -1,3 +1,5 @@
+import { SPLIT_MIN_MACS } from './gemm.js';
+import { ArgCode } from './threads.js';
 import type { WasmContext, WasmDepthwiseKernel, WasmModuleSpec } from './context.js';
 import type { ModuleBuilder } from './emitter.js';
 import { depthwiseLayerName, emitDepthwise, emitDepthwiseLayer } from './depthwise-kernels.js';
@@ -129,9 +131,36 @@ export function wasmDepthwiseLayer(
   if (bias !== undefined && bias.buffer !== buffer) return false;
   const [Hp, Wp] = depthwiseLayerPaddedSize(stride, OH, OW);
   if (padded.length < Hp * Wp || w.length < 9 * M || M % C !== 0) return false;
-  k.layer3x3[stride - 1](
-    x.byteOffset + 4 * xOff, y.byteOffset + 4 * yOff, w.byteOffset, bias?.byteOffset ?? 0, M, M / C, H, W, OH, OW, ph, pw,
+  const kernel = k.layer3x3[stride - 1];
+  const mult = M / C;
+  const args = [
+    x.byteOffset + 4 * xOff, y.byteOffset + 4 * yOff, w.byteOffset, bias?.byteOffset ?? 0, M, mult, H, W, OH, OW, ph, pw,
     padded.byteOffset, Hp, Wp, clamp ? 1 : 0, lo, hi,
-  );
+  ];
+  // With threads: channel ranges (whole input channels), each thread on its own padded plane.
+  const pool = ctx.pool;
+  const planes = Math.floor(padded.length / (Hp * Wp));
+  const chunks = pool === undefined ? 1 : Math.min(C, pool.threads * 3, Math.floor((M * OH * OW * 9) / SPLIT_MIN_MACS));
+  if (pool === undefined || chunks < 2 || planes < pool.threads) {
+    (kernel as (...a: number[]) => void)(...args);
+    return true;
+  }
+  pool.batch(() => {
+    for (let i = 0; i < chunks; i++) {
+      const c0 = Math.floor((i * C) / chunks);
+      const c1 = Math.floor(((i + 1) * C) / chunks);
+      const chunk = args.slice();
+      chunk[0] = args[0]! + 4 * c0 * H * W;
+      chunk[1] = args[1]! + 4 * c0 * mult * OH * OW;
+      chunk[2] = args[2]! + 4 * 9 * c0 * mult;
+      chunk[3] = args[3] === 0 ? 0 : args[3]! + 4 * c0 * mult;
+      chunk[4] = (c1 - c0) * mult;
+      pool.group();
+      pool.call(kernel, chunk, LAYER_CODES, 4 * Hp * Wp);
+    }
+  });
   return true;
 }
+
+/** The padded plane (argument 12) is per thread: thread t's is t planes further. */
+const LAYER_CODES: ArgCode[] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ArgCode.StepScratch];

@@ -238,18 +238,21 @@ interface FunctionEntry {
 }
 
 /**
- * Builds a module whose memory is imported as `env.memory` (non-shared, limits given), with functions
+ * Builds a module whose memory is imported as `env.memory` (limits given, shared or not), with functions
  * added in order (their indices are the return values of addFunction, usable by `call`).
  */
 export class ModuleBuilder {
   private readonly types: string[] = [];
   private readonly typeBytes: number[][] = [];
   private readonly functions: FunctionEntry[] = [];
-  private memory: { initial: number; maximum: number } | undefined;
+  private memory: { initial: number; maximum: number; shared: boolean } | undefined;
 
-  /** Imports memory `env.memory` with the given page limits. */
-  importMemory(initial: number, maximum: number): this {
-    this.memory = { initial, maximum };
+  /**
+   * Imports memory `env.memory` with the given page limits; `shared` for a `WebAssembly.Memory({ shared: true })`
+   * (threads: such a module instantiates only on a shared memory, and a plain one only on a plain memory).
+   */
+  importMemory(initial: number, maximum: number, shared = false): this {
+    this.memory = { initial, maximum, shared };
     return this;
   }
 
@@ -276,8 +279,9 @@ export class ModuleBuilder {
     const parts: ArrayLike<number>[] = [[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]];
     section(parts, 1, vector(this.typeBytes));
     if (this.memory !== undefined) {
-      const { initial, maximum } = this.memory;
-      const entry = [...utf8('env'), ...utf8('memory'), 0x02, 0x01, ...uleb(initial), ...uleb(maximum)];
+      const { initial, maximum, shared } = this.memory;
+      // Limits flags: 0x01 = has maximum, 0x03 = has maximum and shared (the threads proposal).
+      const entry = [...utf8('env'), ...utf8('memory'), 0x02, shared ? 0x03 : 0x01, ...uleb(initial), ...uleb(maximum)];
       section(parts, 2, vector([entry]));
     }
     section(parts, 3, vector(this.functions.map((f) => uleb(f.typeIndex))));

@@ -3,6 +3,7 @@ import { GEMM_KC, type PackedWeights } from '../kernels/gemm/packed.js';
 import type { WasmContext, WasmGemmKernels } from './context.js';
 import { WASM_ACT } from './gemm-kernels.js';
 import { MATH_KERNELS, wasmUnaryMath } from './math-kernels.js';
+import { ArgCode, type ThreadPool } from './threads.js';
 
 /**
  * Packed weights living in wasm memory, in the layout of src/kernels/gemm/packed.ts re-tiled for the wasm
@@ -152,6 +153,8 @@ export function wasmGemmPackedB(
   if (w.side !== 'B') throw new RangeError('wasmGemmPackedB: weights were packed with packA');
   if (!inMemory(ctx, A, C)) return false;
   const [code, p0, p1, fused] = epilogue(act);
+  const pool = ctx.pool;
+  if (pool !== undefined && threadedGemm(ctx, pool, 'B', M, w, A.byteOffset + 4 * aOff, transA ? 1 : lda, transA ? lda : 1, C, cOff, ldc, accumulate, act, [code, p0, p1, fused])) return true;
   w.kernels.packedB(
     M, w.count, w.K, A.byteOffset + 4 * aOff, transA ? 1 : lda, transA ? lda : 1, w.panels, w.bias,
     C.byteOffset + 4 * cOff, ldc, ctx.scratch, w.kc, w.block, accumulate ? 1 : 0, code, p0, p1, ctx.tileBuffer,
@@ -171,10 +174,82 @@ export function wasmGemmPackedA(
   if (w.side !== 'A') throw new RangeError('wasmGemmPackedA: weights were packed with packB');
   if (!inMemory(ctx, B, C)) return false;
   const [code, p0, p1, fused] = epilogue(act);
+  const pool = ctx.pool;
+  if (pool !== undefined && threadedGemm(ctx, pool, 'A', N, w, B.byteOffset + 4 * bOff, transB ? 1 : ldb, transB ? ldb : 1, C, cOff, ldc, accumulate, act, [code, p0, p1, fused])) return true;
   w.kernels.packedA(
     w.count, N, w.K, w.panels, w.bias, B.byteOffset + 4 * bOff, transB ? 1 : ldb, transB ? ldb : 1,
     C.byteOffset + 4 * cOff, ldc, ctx.scratch, w.kc, w.block, accumulate ? 1 : 0, code, p0, p1, ctx.tileBuffer,
   );
   finishUnfused(ctx, act, fused, w.count, N, C, cOff, ldc);
+  return true;
+}
+
+/**
+ * Multiply-adds below which a product stays on the calling thread: publishing a batch and waking a worker
+ * costs a few µs, about what the kernel does in this many (bench/threads.mjs).
+ */
+export const SPLIT_MIN_MACS = 1 << 17;
+/** Chunks per thread: more than one, so a thread that gets less of a core leaves its share to the others. */
+const CHUNKS_PER_THREAD = 3;
+
+// Arguments of the drivers that move per thread: the packing scratch (10) and the edge-tile buffer (17).
+const DRIVER_CODES: ArgCode[] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ArgCode.ThreadScratch, 0, 0, 0, 0, 0, 0, ArgCode.Tile];
+
+/**
+ * One product split over the pool's threads (or, inside a batch being recorded, one group of it): the rows or
+ * the columns of C in whole tiles, the side with more tiles unless an unfused activation needs whole rows. K is
+ * never split. `other` is the per-call operand's row count (side B: M) or column count (side A: N), at byte
+ * `op` with element strides (opRow, opCol). Returns false (nothing done) when the product is too small to pay.
+ */
+function threadedGemm(
+  ctx: WasmContext, pool: ThreadPool, side: 'A' | 'B', other: number, w: WasmPackedWeights, op: number, opRow: number, opCol: number,
+  C: Float32Array, cOff: number, ldc: number, accumulate: boolean, act: Activation, ep: ReturnType<typeof epilogue>,
+): boolean {
+  const [code, p0, p1, fused] = ep;
+  const M = side === 'B' ? other : w.count;
+  const N = side === 'B' ? w.count : other;
+  const math = fused ? undefined : ctx.use(MATH_KERNELS);
+  if (!fused && math === undefined) return false;
+  const unary = math?.unary[act.kind as 'sigmoid' | 'silu' | 'tanh'];
+  const c = C.byteOffset + 4 * cOff;
+  const { mr, nr } = w.kernels;
+  const rowTiles = Math.ceil(M / mr);
+  const colTiles = Math.ceil(N / nr);
+  const byRows = !fused || rowTiles >= colTiles;
+  const tiles = byRows ? rowTiles : colTiles;
+  const macs = M * N * w.K;
+  const chunks = pool.recording ? 1 : Math.min(tiles, Math.floor(macs / SPLIT_MIN_MACS), pool.threads * CHUNKS_PER_THREAD);
+  if (!pool.recording && chunks < 2) return false;
+  const driver = side === 'B' ? w.kernels.packedB : w.kernels.packedA;
+  const args = new Array<number>(18);
+  pool.batch(() => {
+    for (let i = 0; i < chunks; i++) {
+      const t0 = Math.floor((i * tiles) / chunks);
+      const t1 = Math.floor(((i + 1) * tiles) / chunks);
+      if (t1 === t0) continue;
+      const r0 = byRows ? t0 * mr : 0;
+      const r1 = byRows ? Math.min(M, t1 * mr) : M;
+      const n0 = byRows ? 0 : t0 * nr;
+      const n1 = byRows ? N : Math.min(N, t1 * nr);
+      if (side === 'B') {
+        // (M, N, K, a, aRow, aCol, b, colBias, c, ...): rows move A, columns move the weight panels and bias.
+        args[0] = r1 - r0; args[1] = n1 - n0; args[3] = op + 4 * r0 * opRow; args[4] = opRow; args[5] = opCol;
+        args[6] = w.panels + 4 * t0 * (byRows ? 0 : w.K * nr); args[7] = w.bias === 0 ? 0 : w.bias + 4 * n0;
+      } else {
+        // (M, N, K, a, rowBias, b, bRow, bCol, c, ...): rows move the weight panels and bias, columns move B.
+        args[0] = r1 - r0; args[1] = n1 - n0; args[3] = w.panels + 4 * (byRows ? t0 * w.K * mr : 0);
+        args[4] = w.bias === 0 ? 0 : w.bias + 4 * r0; args[5] = op + 4 * n0 * opCol; args[6] = opRow; args[7] = opCol;
+      }
+      args[2] = w.K; args[8] = c + 4 * (r0 * ldc + n0); args[9] = ldc; args[10] = ctx.scratch; args[11] = w.kc;
+      args[12] = w.block; args[13] = accumulate ? 1 : 0; args[14] = code; args[15] = p0; args[16] = p1; args[17] = ctx.tileBuffer;
+      pool.group();
+      pool.call(driver, args, DRIVER_CODES);
+      if (unary !== undefined) {
+        const rowBytes = 4 * ldc;
+        if (ldc === N) pool.call(unary, [c + r0 * rowBytes, c + r0 * rowBytes, (r1 - r0) * N]);
+        else for (let r = r0; r < r1; r++) pool.call(unary, [c + r * rowBytes, c + r * rowBytes, N]);
+      }
+    }
+  });
   return true;
 }

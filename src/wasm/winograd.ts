@@ -21,7 +21,7 @@ export function wasmWinogradInput(
   const kernels = ctx.winograd(variant);
   if (kernels === undefined) return false;
   if (groups <= 0) return true;
-  kernels.input(x.byteOffset + 4 * xOff, W, 4 * planeStride, groups, v.byteOffset + 4 * vOff, 4 * xiStride);
+  ctx.invoke(kernels.input, x.byteOffset + 4 * xOff, W, 4 * planeStride, groups, v.byteOffset + 4 * vOff, 4 * xiStride);
   return true;
 }
 
@@ -45,8 +45,8 @@ export function wasmWinogradOutput(
   const kernels = ctx.winograd(variant);
   if (kernels === undefined) return false;
   if (groups <= 0) return true;
-  kernels.output(
-    m.byteOffset + 4 * mOff, 4 * xiStride, groups, bias === undefined ? 0 : bias.byteOffset + 4 * biasOff,
+  ctx.invoke(
+    kernels.output, m.byteOffset + 4 * mOff, 4 * xiStride, groups, bias === undefined ? 0 : bias.byteOffset + 4 * biasOff,
     y.byteOffset + 4 * yOff, OW, 4 * planeStride, code, p0, p1,
   );
   return true;

@@ -162,7 +162,8 @@ function prepareDepthwiseLayer(c: ConvCase, ctx: PrepareContext): PreparedKernel
   return {
     outputs: c.outputs,
     detail: withActivation(`${layer !== undefined ? 'wasm depthwise, whole layer per call' : 'wasm depthwise on padded planes'} ${geometryTag(p)}`, act),
-    scratch: [{ dtype: 'float32', length: Math.max(depthwiseWasmScratchLength(p), depthwiseWasmLayerScratchLength(p, plan)) }],
+    // One padded plane per thread: the layer kernel splits channels over the pool's threads.
+    scratch: [{ dtype: 'float32', length: Math.max(depthwiseWasmScratchLength(p), wasm.threads * depthwiseWasmLayerScratchLength(p, plan)) }],
     jsFallbacks: fallbacks,
     run(inputs, outs, scratch) {
       const x = inputs[0] as FloatArray;

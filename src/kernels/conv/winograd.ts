@@ -413,15 +413,27 @@ export function convWinograd(
     const whole = outputInWholeTiles(p, plan, y, scratch, wasm);
     for (let t0 = 0; t0 < total; t0 += tilesPerBlock) {
       const count = Math.min(tilesPerBlock, total - t0);
-      transformInputTiles(p, plan, src, t0, count, scratch, wasm?.transforms ? wasm.weights.ctx : undefined);
-      for (let xi = 0; xi < nn; xi++) {
-        const vOff = plan.vOffset + xi * C * tilesPerBlock;
-        const mOff = plan.mOffset + xi * M * tilesPerBlock;
-        if (wasm !== undefined && wasmGemmPackedB(wasm.weights.ctx, count, scratch, vOff, C, false, wasm.weights.packs[xi]!, scratch, mOff, M, NO_ACTIVATION)) continue;
-        if (plan.filters.length === 0) plan.filters = plan.remakeFilters();
-        gemmPackedB(count, scratch, vOff, C, false, plan.filters[xi]!, scratch, mOff, M, NO_ACTIVATION, scratch, plan.gemmOffset);
-      }
-      transformOutputTiles(p, plan, t0, count, bias, y, yBatch, scratch, act, wasm, whole);
+      // With threads, each phase is one batch (its tiles, or its n² products, split over the threads). Only
+      // phases whose wasm calls nothing reads back in JS are recorded: all input tiles interior (X padded on
+      // wasm), all output tiles whole.
+      const ctx = wasm?.weights.ctx;
+      const transformInput = (): void => transformInputTiles(p, plan, src, t0, count, scratch, wasm?.transforms ? ctx : undefined);
+      if (ctx !== undefined && src.x === scratch) ctx.parallel(transformInput);
+      else transformInput();
+      const products = (): void => {
+        for (let xi = 0; xi < nn; xi++) {
+          const vOff = plan.vOffset + xi * C * tilesPerBlock;
+          const mOff = plan.mOffset + xi * M * tilesPerBlock;
+          if (wasm !== undefined && wasmGemmPackedB(wasm.weights.ctx, count, scratch, vOff, C, false, wasm.weights.packs[xi]!, scratch, mOff, M, NO_ACTIVATION)) continue;
+          if (plan.filters.length === 0) plan.filters = plan.remakeFilters();
+          gemmPackedB(count, scratch, vOff, C, false, plan.filters[xi]!, scratch, mOff, M, NO_ACTIVATION, scratch, plan.gemmOffset);
+        }
+      };
+      if (ctx !== undefined) ctx.parallel(products);
+      else products();
+      const transformOutput = (): void => transformOutputTiles(p, plan, t0, count, bias, y, yBatch, scratch, act, wasm, whole);
+      if (ctx !== undefined && whole !== undefined) ctx.parallel(transformOutput);
+      else transformOutput();
     }
     if (whole !== undefined) cropWholeTiles(p, plan, whole, scratch, y, yBatch, wasm!.pad!);
   }

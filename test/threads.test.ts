@@ -1,0 +1,177 @@
+/**
+ * Intra-op threads (issue 13): `intraOpNumThreads` splits the large steps over worker threads sharing the wasm
+ * memory. Results must be bit-identical at any thread count (K is never split), the pool must actually take
+ * work, and sessions must not leak workers or hold the process open. The pool's worker script is
+ * dist/wasm/pool-worker.js, so these tests use the BUILT package; they skip with a message without dist/.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from './shared.js';
+import { F, ModelBuilder } from './onnx-builder.js';
+import { tensor } from './harness.js';
+
+const DIST = join(REPO_ROOT, 'dist/index.js');
+const hasDist = existsSync(DIST) && existsSync(join(REPO_ROOT, 'dist/wasm/pool-worker.js'));
+if (!hasDist) console.warn('[skip] threads: dist/ (with dist/wasm/pool-worker.js) not found; run npm run build first');
+
+type Ort = typeof import('../src/index.js');
+type Session = InstanceType<Ort['InferenceSession']>;
+
+function floats(n: number, seed: number, scale = 1): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = (s / 2 ** 31 - 1) * scale;
+  }
+  return out;
+}
+
+/**
+ * The step kinds the pool splits, at odd sizes (13, 27, 29 channels, 23×19 planes, batch 2): a 7×7/2 im2col
+ * conv, a 3×3/1 conv (Winograd), depthwise 3×3/1 and 3×3/2 (whole-layer kernel), a 1×1 conv with SiLU (the
+ * unfused epilogue), then Flatten → MatMul and Gemm with a bias.
+ */
+function convNet(batch: number): Uint8Array {
+  const b = new ModelBuilder({ opset: 13 });
+  const w = (name: string, dims: number[], seed: number) => b.initializer(name, tensor('float32', dims, floats(dims.reduce((x, y) => x * y, 1), seed, 0.2)));
+  const x = b.input('x', 'float32', [batch, 3, 46, 38]);
+  const [c1] = b.node('Conv', [x, w('w1', [29, 3, 7, 7], 1), w('b1', [29], 2)], { kernel_shape: [7, 7], strides: [2, 2], pads: [3, 3, 3, 3] });
+  const [r1] = b.node('Relu', [c1!]);
+  const [c2] = b.node('Conv', [r1!, w('w2', [27, 29, 3, 3], 3), w('b2', [27], 4)], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] });
+  const [r2] = b.node('Relu', [c2!]);
+  const [d1] = b.node('Conv', [r2!, w('w3', [27, 1, 3, 3], 5), w('b3', [27], 6)], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: 27 });
+  const [d2] = b.node('Conv', [d1!, w('w4', [27, 1, 3, 3], 7)], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], group: 27 });
+  const [c3] = b.node('Conv', [d2!, w('w5', [64, 27, 1, 1], 8), w('b5', [64], 9)], { kernel_shape: [1, 1] });
+  const [s3] = b.node('Sigmoid', [c3!]);
+  const [m3] = b.node('Mul', [c3!, s3!]);
+  const [f] = b.node('Flatten', [m3!], { axis: 1 });
+  const [mm] = b.node('MatMul', [f!, w('w6', [64 * 12 * 10, 96], 10)]);
+  const [g] = b.node('Gemm', [mm!, w('w7', [96, 13], 11), w('b7', [13], 12)], { alpha: new F(0.5) });
+  b.output(g!, { dtype: 'float32', shape: [batch, 13] });
+  b.output(m3!, { dtype: 'float32', shape: [batch, 64, 12, 10] });
+  return b.toBytes();
+}
+
+/** x [rows, 256] through MatMuls by [256, 256] weights with an unfused Tanh between: row splits and column splits. */
+function matMulModel(): Uint8Array {
+  const b = new ModelBuilder({ opset: 13 });
+  let v = b.input('x', 'float32', ['n', 256]);
+  for (let i = 0; i < 3; i++) {
+    v = b.node('MatMul', [v, b.initializer(`w${i}`, tensor('float32', [256, 256], floats(256 * 256, 20 + i, 0.1)))])[0]!;
+    v = b.node('Tanh', [v])[0]!;
+  }
+  b.output(v, { dtype: 'float32', shape: ['n', 256] });
+  return b.toBytes();
+}
+
+function bits(data: unknown): number[] {
+  const f = data as Float32Array;
+  return Array.from(new Uint32Array(f.buffer, f.byteOffset, f.length));
+}
+
+/** The pool's counters (internal: to show that work really went through the pool). */
+function poolStats(s: Session): { batches: number; groups: number } | undefined {
+  return (s as unknown as { wasm?: { pool?: { stats: { batches: number; groups: number } } } }).wasm?.pool?.stats;
+}
+
+function osThreads(): number {
+  const m = /^Threads:\s+(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m === null ? -1 : Number(m[1]);
+}
+
+describe.skipIf(!hasDist)('intra-op threads', () => {
+  let ort: Ort;
+  beforeAll(async () => {
+    ort = (await import(pathToFileURL(DIST).href)) as Ort;
+  });
+
+  async function outputs(bytes: Uint8Array, threads: number, feeds: Record<string, InstanceType<Ort['Tensor']>>): Promise<{ out: Record<string, number[]>; info: string; groups: number }> {
+    const s = await ort.InferenceSession.create(bytes, { intraOpNumThreads: threads });
+    try {
+      const out: Record<string, number[]> = {};
+      // Twice: the second run reuses the plan, its scratch and the workers' instances.
+      await s.run(feeds);
+      const r = await s.run(feeds);
+      for (const name of s.outputNames) out[name] = bits(r[name]!.data);
+      return { out, info: s.backendInfo, groups: poolStats(s)?.groups ?? 0 };
+    } finally {
+      await s.release();
+    }
+  }
+
+  for (const batch of [1, 2]) {
+    it(`gives bit-identical conv-net outputs at 1, 2 and 3 threads (batch ${batch})`, async () => {
+      const bytes = convNet(batch);
+      const feeds = { x: new ort.Tensor('float32', floats(batch * 3 * 46 * 38, 31), [batch, 3, 46, 38]) };
+      const one = await outputs(bytes, 1, feeds);
+      expect(one.groups).toBe(0);
+      for (const threads of [2, 3]) {
+        const many = await outputs(bytes, threads, feeds);
+        expect(many.info).toContain(`${threads} threads`);
+        expect(many.groups).toBeGreaterThan(0);
+        expect(many.out).toEqual(one.out);
+      }
+    });
+  }
+
+  it('gives bit-identical MatMul chains for 1, 7 and 61 rows (row and column splits, unfused Tanh)', async () => {
+    const bytes = matMulModel();
+    for (const rows of [1, 7, 61]) {
+      const feeds = { x: new ort.Tensor('float32', floats(rows * 256, rows), [rows, 256]) };
+      const one = await outputs(bytes, 1, feeds);
+      const two = await outputs(bytes, 2, feeds);
+      expect(two.out).toEqual(one.out);
+      if (rows === 61) expect(two.groups).toBeGreaterThan(0);
+    }
+  });
+
+  it('accepts threads as an alias and refuses bad counts with an OptionError', async () => {
+    const s = await ort.InferenceSession.create(matMulModel(), { threads: 2 });
+    expect(s.backendInfo).toContain('2 threads');
+    await s.release();
+    await expect(ort.InferenceSession.create(matMulModel(), { intraOpNumThreads: -1 })).rejects.toBeInstanceOf(ort.OptionError);
+    await expect(ort.InferenceSession.create(matMulModel(), { intraOpNumThreads: 1.5 })).rejects.toBeInstanceOf(ort.OptionError);
+  });
+
+  it('leaks no worker threads over 20 create/run/release cycles', async () => {
+    const bytes = convNet(1);
+    const feeds = { x: new ort.Tensor('float32', floats(3 * 46 * 38, 5), [1, 3, 46, 38]) };
+    const warm = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 2 });
+    await warm.run(feeds);
+    await warm.release();
+    const before = osThreads();
+    for (let i = 0; i < 20; i++) {
+      const s = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 2 });
+      await s.run(feeds);
+      await s.release();
+    }
+    // Worker threads end asynchronously after terminate(); allow a moment, then no more threads than before.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(osThreads()).toBeLessThanOrEqual(before);
+  });
+
+  it('does not keep the process alive: a script that never releases its session exits at once', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tinfer-threads-'));
+    const model = join(dir, 'm.onnx');
+    writeFileSync(model, matMulModel());
+    const script = `
+      import { InferenceSession, Tensor } from ${JSON.stringify(pathToFileURL(DIST).href)};
+      const s = await InferenceSession.create(${JSON.stringify(model)}, { intraOpNumThreads: 2 });
+      await s.run({ x: new Tensor('float32', new Float32Array(64 * 256).fill(0.5), [64, 256]) });
+      console.log(s.backendInfo);
+    `;
+    const t0 = performance.now();
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    const ms = performance.now() - t0;
+    rmSync(dir, { recursive: true, force: true });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('2 threads');
+    expect(r.status).toBe(0);
+    expect(ms).toBeLessThan(10_000);
+  });
+});
