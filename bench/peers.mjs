@@ -2,6 +2,7 @@
 // Run with `npm run bench:peers` (installs the peers into bench/peers/node_modules, never into tinfer's own
 // dependencies). Prints a markdown table of medians and tinfer's latency ratio to each peer.
 //   node bench/peers.mjs [--models a,b] [--peers node,web,onnxjs] [--seconds S] [--zoo DIR (models in the zoo layout)]
+//                        [--threads N (intra-op threads of every runtime; default 1)]
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -24,6 +25,7 @@ const seconds = Number(flag('seconds', '3'));
 const wantedPeers = flag('peers', 'tinfer-js,node,web,onnxjs').split(',');
 const DEFAULT_MODELS = 'gemm_512,conv3x3_64_56,conv1x1_256_14,dwconv3x3_144_56,resnet18,mobilenet_v2,squeezenet1_1,shufflenet_v2_x1_0,tiny_bert,small_vit,lstm_seq,gru_seq,mnist_cnn';
 const wantedModels = flag('models', DEFAULT_MODELS).split(',');
+const threads = Number(flag('threads', '1'));
 
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
@@ -64,7 +66,7 @@ function loadCase(name) {
 function tinferRunner(backend) {
   return async (c) => {
     const t0 = performance.now();
-    const s = await InferenceSession.create(c.bytes, { backend });
+    const s = await InferenceSession.create(c.bytes, { backend, intraOpNumThreads: threads });
     const loadMs = performance.now() - t0;
     const feeds = Object.fromEntries(s.inputNames.map((n, i) => [n, fromTensorData(c.inputs[i])]));
     return { loadMs, run: () => s.runSync(feeds), output: () => s.runSync(feeds)[s.outputNames[0]].data };
@@ -77,14 +79,14 @@ const runners = {
   node: async (c) => {
     const ort = require('onnxruntime-node');
     const t0 = performance.now();
-    const s = await ort.InferenceSession.create(c.bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
+    const s = await ort.InferenceSession.create(c.bytes, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential' });
     const loadMs = performance.now() - t0;
     const feeds = Object.fromEntries(s.inputNames.map((n, i) => [n, new ort.Tensor(c.inputs[i].dtype, c.inputs[i].data, c.inputs[i].shape)]));
     return { loadMs, run: () => s.run(feeds), output: async () => (await s.run(feeds))[s.outputNames[0]].data };
   },
   web: async (c) => {
     const ort = require('onnxruntime-web');
-    ort.env.wasm.numThreads = 1;
+    ort.env.wasm.numThreads = threads;
     ort.env.wasm.proxy = false;
     const t0 = performance.now();
     const s = await ort.InferenceSession.create(c.bytes, { executionProviders: ['wasm'] });
@@ -112,7 +114,7 @@ function maxAbsDiff(a, b) {
 
 async function main() {
   const names = ['tinfer', ...wantedPeers.filter((p) => p in runners)];
-  console.log(`# tinfer vs peers — ${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${os.cpus()[0]?.model ?? os.arch()}, 1 thread, medians over ${seconds} s per runtime\n`);
+  console.log(`# tinfer vs peers — ${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${os.cpus()[0]?.model ?? os.arch()}, ${threads} thread${threads === 1 ? '' : 's'}, medians over ${seconds} s per runtime\n`);
   const header = ['model', ...names.map((n) => `${n} ms`), ...names.slice(1).map((n) => `tinfer/${n}`), 'max |tinfer-ort|', `load ms (${names.join(' / ')})`];
   const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
   for (const model of wantedModels) {

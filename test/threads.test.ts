@@ -175,3 +175,45 @@ describe.skipIf(!hasDist)('intra-op threads', () => {
     expect(ms).toBeLessThan(10_000);
   });
 });
+
+describe.skipIf(!hasDist)('run() on the calling thread', () => {
+  let ort: Ort;
+  beforeAll(async () => {
+    ort = (await import(pathToFileURL(DIST).href)) as Ort;
+  });
+
+  it('queues concurrent run() calls of one session (call order, correct results) and refuses runSync meanwhile', async () => {
+    const s = await ort.InferenceSession.create(matMulModel());
+    try {
+      const inputs = [3, 17, 40].map((rows) => new ort.Tensor('float32', floats(rows * 256, rows), [rows, 256]));
+      const want = inputs.map((x) => bits(Object.values(s.runSync({ x }))[0]!.data));
+      const pending = inputs.map((x) => s.run({ x }));
+      // The first run has started and handed the thread back at least once by now, or is queued.
+      const clash = (() => {
+        try {
+          s.runSync({ x: inputs[0]! });
+          return undefined;
+        } catch (e) {
+          return e;
+        }
+      })();
+      const got = await Promise.all(pending);
+      expect(got.map((r) => bits(Object.values(r)[0]!.data))).toEqual(want);
+      if (clash !== undefined) expect(clash).toBeInstanceOf(ort.TinferError);
+    } finally {
+      await s.release();
+    }
+  });
+
+  it('a release() during a run() makes that run reject with SessionReleasedError', async () => {
+    const s = await ort.InferenceSession.create(matMulModel());
+    const x = new ort.Tensor('float32', floats(512 * 256, 3), [512, 256]);
+    await s.run({ x });
+    const p = s.run({ x });
+    await new Promise((r) => setImmediate(r));
+    await s.release();
+    const e = await p.then(() => undefined, (err: unknown) => err);
+    // The run either finished before the release reached it, or stopped at its next hand-back.
+    if (e !== undefined) expect(e).toBeInstanceOf(ort.SessionReleasedError);
+  });
+});

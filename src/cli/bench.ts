@@ -188,7 +188,8 @@ function tableRow(r: BenchRow): string {
 }
 
 export async function benchCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { command: 'bench', values: ['iterations', 'warmup', 'min-ms', 'shape', 'backend', 'top'], booleans: ['builtin', 'profile'] });
+  const args = parseArgs(argv, { command: 'bench', values: ['iterations', 'warmup', 'min-ms', 'shape', 'backend', 'top', 'threads'], booleans: ['builtin', 'profile'] });
+  const threads = flagNumber(args, 'threads', 1, { min: 1 });
   const profiling = args.flags.has('profile');
   const top = flagNumber(args, 'top', 15, { min: 1 });
   const iterations = flagNumber(args, 'iterations', 10, { min: 1 });
@@ -206,21 +207,21 @@ export async function benchCommand(argv: string[]): Promise<number> {
   };
   const builtin = args.positional.length === 0 || args.flags.has('builtin');
   process.stdout.write(
-    `tinfer bench: ${builtin ? 'built-in architectures with random weights, ' : ''}${iterations} timed runs after ${warmup} warm-up runs per model (node ${process.version}, ${process.arch}, backend ${backend})\n`,
+    `tinfer bench: ${builtin ? 'built-in architectures with random weights, ' : ''}${iterations} timed runs after ${warmup} warm-up runs per model (node ${process.version}, ${process.arch}, backend ${backend}, ${threads} thread${threads === 1 ? '' : 's'})\n`,
   );
   process.stdout.write(TABLE_HEAD);
   if (builtin) {
     for (const [name, make] of Object.entries(BUILTIN_MODELS)) {
       const bytes = encodeModel(make());
       const t0 = performance.now();
-      const session = InferenceSession.createSync(bytes, { backend, profile: profiling });
+      const session = await InferenceSession.create(bytes, { backend, profile: profiling, intraOpNumThreads: threads });
       backendInfo = session.backendInfo;
       await finish(benchSession(name, session, performance.now() - t0, shapes, warmup, iterations, minMs, profiling), bytes);
     }
   }
   for (const path of args.positional) {
     const t0 = performance.now();
-    const session = await InferenceSession.create(path, { backend, profile: profiling });
+    const session = await InferenceSession.create(path, { backend, profile: profiling, intraOpNumThreads: threads });
     backendInfo = session.backendInfo;
     await finish(benchSession(path, session, performance.now() - t0, shapes, warmup, iterations, minMs, profiling), path);
   }

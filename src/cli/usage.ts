@@ -49,6 +49,7 @@ ${SHAPE}
   --min-ms MS              keep running until this much time has passed (at most 1000 runs)
 ${SHAPE}
   --backend auto|wasm|js   kernels to use (default auto)
+  --threads N              intra-op threads, the calling thread included (default 1)
   --profile [--top N]      per-op-type times and the N slowest nodes (default 15) with how each ran
 `,
   quantize: QUANTIZE_USAGE,

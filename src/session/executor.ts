@@ -80,6 +80,34 @@ export class GraphExecutor {
 
   /** Runs the graph. `feeds` holds graph inputs (and outer-scope values) by name; returns outputs in graph order. */
   run(feeds: ReadonlyMap<string, TensorData>): TensorData[] {
+    const plan = this.planFor(feeds);
+    return plan.kind === 'static' ? this.runStatic(plan.plan, feeds) : this.runEager(feeds);
+  }
+
+  /**
+   * As run, handing the thread back to the event loop (`yieldNow`) whenever `sliceMs` of steps have run since
+   * the last hand-back: an app's timers and I/O keep running while a model does. Eager plans run at once.
+   * The caller must not start another run on this executor before this one settles (the arena is shared).
+   */
+  async runCooperative(feeds: ReadonlyMap<string, TensorData>, sliceMs: number, yieldNow: () => Promise<void>): Promise<TensorData[]> {
+    const plan = this.planFor(feeds);
+    if (plan.kind !== 'static') return this.runEager(feeds);
+    const p = plan.plan;
+    if (p.arena.buffer() !== p.boundBuffer) bindViews(p);
+    for (const [name, id] of p.inputIds) copyInto(p.views[id]!, feeds.get(name)!.data);
+    let last = performance.now();
+    for (let i = 0; i < p.steps.length; i++) {
+      this.runStep(p.steps[i]!);
+      if (performance.now() - last >= sliceMs && i + 1 < p.steps.length) {
+        await yieldNow();
+        if (p.arena.buffer() !== p.boundBuffer) bindViews(p);
+        last = performance.now();
+      }
+    }
+    return this.collectOutputs(p);
+  }
+
+  private planFor(feeds: ReadonlyMap<string, TensorData>): Plan {
     const key = signature(feeds);
     let plan = this.plans.get(key);
     if (plan === undefined) {
@@ -91,7 +119,7 @@ export class GraphExecutor {
       this.plans.set(key, plan);
     }
     this.lastPlan = plan;
-    return plan.kind === 'static' ? this.runStatic(plan.plan, feeds) : this.runEager(feeds);
+    return plan;
   }
 
   /** Plans ahead of the first run for these input types (sessions whose inputs have fixed dims do this at load). */
@@ -176,6 +204,10 @@ export class GraphExecutor {
     if (plan.arena.buffer() !== plan.boundBuffer) bindViews(plan);
     for (const [name, id] of plan.inputIds) copyInto(plan.views[id]!, feeds.get(name)!.data);
     this.runSteps(plan);
+    return this.collectOutputs(plan);
+  }
+
+  private collectOutputs(plan: StaticPlan): TensorData[] {
     return plan.outputIds.map((id) => {
       const v = plan.values[id]!;
       // Constants keep their own record (an empty sequence's elemType lives there).
@@ -189,17 +221,19 @@ export class GraphExecutor {
 
   private runSteps(plan: StaticPlan): void {
     if (plan.arena.buffer() !== plan.boundBuffer) bindViews(plan);
+    for (const step of plan.steps) this.runStep(step);
+  }
+
+  private runStep(step: PlanStep): void {
     const profiling = this.options.profile;
-    for (const step of plan.steps) {
-      const fallbacksBefore = profiling ? (step.kernel.jsFallbacks?.calls ?? 0) : 0;
-      const t0 = profiling ? performance.now() : 0;
-      try {
-        step.kernel.run(step.inViews, step.outViews, step.scratchViews);
-      } catch (e) {
-        throw wrapKernelError(e, step.node, 'run');
-      }
-      if (profiling) this.recordStep(step, performance.now() - t0, (step.kernel.jsFallbacks?.calls ?? 0) - fallbacksBefore);
+    const fallbacksBefore = profiling ? (step.kernel.jsFallbacks?.calls ?? 0) : 0;
+    const t0 = profiling ? performance.now() : 0;
+    try {
+      step.kernel.run(step.inViews, step.outViews, step.scratchViews);
+    } catch (e) {
+      throw wrapKernelError(e, step.node, 'run');
     }
+    if (profiling) this.recordStep(step, performance.now() - t0, (step.kernel.jsFallbacks?.calls ?? 0) - fallbacksBefore);
   }
 
   private runEager(feeds: ReadonlyMap<string, TensorData>): TensorData[] {

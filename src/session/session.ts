@@ -378,9 +378,61 @@ export class InferenceSession {
   async run(feeds: Feeds, fetches: FetchesType, options?: RunOptions): Promise<Record<string, Tensor>>;
   async run(feeds: Feeds, a?: FetchesType | RunOptions, b?: RunOptions): Promise<Record<string, Tensor>> {
     if (this.workerSide) return this.runInWorker(this.workerSide, feeds, a, b);
-    const result = this.runSync(feeds, a as FetchesType, b);
+    // Runs of one session share its arena: each waits for the previous one (call order).
+    const turn = this.runQueue.then(() => this.runYielding(feeds, a, b));
+    this.runQueue = turn.then(() => undefined, () => undefined);
+    return turn;
+  }
+
+  private runQueue: Promise<void> = Promise.resolve();
+  private running = false;
+
+  /**
+   * run() on the calling thread: the steps of a static plan hand the thread back to the event loop every
+   * RUN_SLICE_MS, so timers, I/O and rendering go on while a model runs (runSync never yields).
+   */
+  private async runYielding(feeds: Feeds, a?: FetchesType | RunOptions, b?: RunOptions): Promise<Record<string, Tensor>> {
+    const executor = this.live('run');
+    const { fetches, options } = splitRunArgs(a, b, this.outputNames);
+    checkRunOptions(options);
+    const wanted = this.wantedOutputs(fetches);
+    const values = this.checkFeeds(feeds);
+    this.running = true;
+    let outs: TensorData[];
+    try {
+      // release() during the hand-back ends this run: its arena is gone.
+      const yieldNow = async (): Promise<void> => {
+        await yieldToEventLoop();
+        if (this.executorRef !== executor) throw new SessionReleasedError('run');
+      };
+      outs = await typedLimitsAsync(() => executor.runCooperative(values, RUN_SLICE_MS, yieldNow));
+    } finally {
+      this.running = false;
+    }
+    const result = this.toOutputs(outs, wanted, fetches);
     // A plan made at this run (a new input shape) may have met kernels that only compile asynchronously.
     await this.loadRefusedKernels();
+    return result;
+  }
+
+  private wantedOutputs(fetches: FetchesType | undefined): readonly string[] {
+    const wanted = fetches === undefined ? this.outputNames : Array.isArray(fetches) ? fetches : Object.keys(fetches);
+    for (const name of wanted) {
+      if (!this.outputNames.includes(name)) {
+        throw new InputError(`unknown output '${name}' in fetches; outputs are ${this.outputNames.join(', ')}`, { input: name, expected: this.outputNames.join(', '), actual: name });
+      }
+    }
+    return wanted;
+  }
+
+  private toOutputs(outs: TensorData[], wanted: readonly string[], fetches: FetchesType | undefined): Record<string, Tensor> {
+    const result: Record<string, Tensor> = {};
+    for (const name of wanted) {
+      const out = outs[this.outputNames.indexOf(name)]!;
+      if (isContainer(out.dtype)) throw new UnsupportedError(`output '${name}' is a ${out.dtype}, which a Tensor cannot hold; use runValues()`);
+      const given = fetches !== undefined && !Array.isArray(fetches) ? (fetches as Record<string, Tensor | null>)[name] : null;
+      result[name] = given ? writeInto(name, given, fromTensorData(out)) : fromTensorData(out);
+    }
     return result;
   }
 
@@ -391,22 +443,15 @@ export class InferenceSession {
     const executor = this.live('run');
     const { fetches, options } = splitRunArgs(a, b, this.outputNames);
     checkRunOptions(options);
-    const wanted = fetches === undefined ? this.outputNames : Array.isArray(fetches) ? fetches : Object.keys(fetches);
-    for (const name of wanted) {
-      if (!this.outputNames.includes(name)) {
-        throw new InputError(`unknown output '${name}' in fetches; outputs are ${this.outputNames.join(', ')}`, { input: name, expected: this.outputNames.join(', '), actual: name });
-      }
-    }
+    const wanted = this.wantedOutputs(fetches);
     const values = this.checkFeeds(feeds);
-    const outs = typedLimits(() => executor.run(values));
-    const result: Record<string, Tensor> = {};
-    for (const name of wanted) {
-      const out = outs[this.outputNames.indexOf(name)]!;
-      if (isContainer(out.dtype)) throw new UnsupportedError(`output '${name}' is a ${out.dtype}, which a Tensor cannot hold; use runValues()`);
-      const given = fetches !== undefined && !Array.isArray(fetches) ? (fetches as Record<string, Tensor | null>)[name] : null;
-      result[name] = given ? writeInto(name, given, fromTensorData(out)) : fromTensorData(out);
-    }
-    return result;
+    this.refuseWhileRunning('runSync');
+    return this.toOutputs(typedLimits(() => executor.run(values)), wanted, fetches);
+  }
+
+  /** runSync/runValues during a run() that yielded would overwrite the arena that run is using. */
+  private refuseWhileRunning(method: string): void {
+    if (this.running) throw new TinferError(`${method}() was called while a run() of this session is in flight; await that run first`);
   }
 
   /**
@@ -459,6 +504,7 @@ export class InferenceSession {
   runValues(feeds: ReadonlyMap<string, TensorData>): Map<string, TensorData> {
     if (this.workerSide) return this.localSession('runValues').runValues(feeds);
     const executor = this.live('runValues');
+    this.refuseWhileRunning('runValues');
     const values = new Map<string, TensorData>();
     for (const [name, value] of feeds) {
       const info = this.inputs.get(name);
@@ -727,6 +773,37 @@ export function graphWeightBytes(graph: Graph): number {
  * Engine allocation failures (a wasm memory at its maximum, an ArrayBuffer too large for the engine) are the
  * model's or the feeds' sizes meeting a limit: report them as LimitError rather than a bare RangeError.
  */
+/** Steps run() makes between two hand-backs to the event loop. */
+const RUN_SLICE_MS = 1;
+
+/** Resolves after the event loop has had a turn (timers, I/O): setImmediate, else a MessageChannel, else setTimeout. */
+function yieldToEventLoop(): Promise<void> {
+  const g = globalThis as { setImmediate?: (f: () => void) => void };
+  if (typeof g.setImmediate === 'function') return new Promise((resolve) => g.setImmediate!(resolve));
+  if (typeof MessageChannel === 'function') {
+    return new Promise((resolve) => {
+      const { port1, port2 } = new MessageChannel();
+      port1.onmessage = () => {
+        port1.close();
+        resolve();
+      };
+      port2.postMessage(undefined);
+    });
+  }
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+async function typedLimitsAsync<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    if (e instanceof RangeError && /memory|allocation|array length|buffer/i.test(e.message)) {
+      throw new LimitError(`out of memory: ${e.message}`);
+    }
+    throw e;
+  }
+}
+
 function typedLimits<T>(f: () => T): T {
   try {
     return f();
