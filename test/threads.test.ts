@@ -32,28 +32,29 @@ function floats(n: number, seed: number, scale = 1): Float32Array {
 }
 
 /**
- * The step kinds the pool splits, at odd sizes (13, 27, 29 channels, 23×19 planes, batch 2): a 7×7/2 im2col
- * conv, a 3×3/1 conv (Winograd), depthwise 3×3/1 and 3×3/2 (whole-layer kernel), a 1×1 conv with SiLU (the
- * unfused epilogue), then Flatten → MatMul and Gemm with a bias.
+ * The step kinds the pool splits, at odd sizes (13, 27, 29 channels, 59×19 planes, batch 2): a 7×7/2 im2col
+ * conv with SiLU (two column tiles: one group per tile, the unfused epilogue per row), a 3×3/1 conv (Winograd),
+ * depthwise 3×3/1 and 3×3/2 (whole-layer kernel), a 1×1 conv with SiLU, then Flatten → MatMul and Gemm.
  */
 function convNet(batch: number): Uint8Array {
   const b = new ModelBuilder({ opset: 13 });
   const w = (name: string, dims: number[], seed: number) => b.initializer(name, tensor('float32', dims, floats(dims.reduce((x, y) => x * y, 1), seed, 0.2)));
-  const x = b.input('x', 'float32', [batch, 3, 46, 38]);
+  const x = b.input('x', 'float32', [batch, 3, 118, 38]);
   const [c1] = b.node('Conv', [x, w('w1', [29, 3, 7, 7], 1), w('b1', [29], 2)], { kernel_shape: [7, 7], strides: [2, 2], pads: [3, 3, 3, 3] });
-  const [r1] = b.node('Relu', [c1!]);
+  const [s1] = b.node('Sigmoid', [c1!]);
+  const [r1] = b.node('Mul', [c1!, s1!]);
   const [c2] = b.node('Conv', [r1!, w('w2', [27, 29, 3, 3], 3), w('b2', [27], 4)], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] });
   const [r2] = b.node('Relu', [c2!]);
   const [d1] = b.node('Conv', [r2!, w('w3', [27, 1, 3, 3], 5), w('b3', [27], 6)], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: 27 });
   const [d2] = b.node('Conv', [d1!, w('w4', [27, 1, 3, 3], 7)], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], group: 27 });
-  const [c3] = b.node('Conv', [d2!, w('w5', [64, 27, 1, 1], 8), w('b5', [64], 9)], { kernel_shape: [1, 1] });
+  const [c3] = b.node('Conv', [d2!, w('w5', [16, 27, 1, 1], 8), w('b5', [16], 9)], { kernel_shape: [1, 1] });
   const [s3] = b.node('Sigmoid', [c3!]);
   const [m3] = b.node('Mul', [c3!, s3!]);
   const [f] = b.node('Flatten', [m3!], { axis: 1 });
-  const [mm] = b.node('MatMul', [f!, w('w6', [64 * 12 * 10, 96], 10)]);
+  const [mm] = b.node('MatMul', [f!, w('w6', [16 * 30 * 10, 96], 10)]);
   const [g] = b.node('Gemm', [mm!, w('w7', [96, 13], 11), w('b7', [13], 12)], { alpha: new F(0.5) });
   b.output(g!, { dtype: 'float32', shape: [batch, 13] });
-  b.output(m3!, { dtype: 'float32', shape: [batch, 64, 12, 10] });
+  b.output(m3!, { dtype: 'float32', shape: [batch, 16, 30, 10] });
   return b.toBytes();
 }
 
@@ -107,7 +108,7 @@ describe.skipIf(!hasDist)('intra-op threads', () => {
   for (const batch of [1, 2]) {
     it(`gives bit-identical conv-net outputs at 1, 2 and 3 threads (batch ${batch})`, async () => {
       const bytes = convNet(batch);
-      const feeds = { x: new ort.Tensor('float32', floats(batch * 3 * 46 * 38, 31), [batch, 3, 46, 38]) };
+      const feeds = { x: new ort.Tensor('float32', floats(batch * 3 * 118 * 38, 31), [batch, 3, 118, 38]) };
       const one = await outputs(bytes, 1, feeds);
       expect(one.groups).toBe(0);
       for (const threads of [2, 3]) {
@@ -140,7 +141,7 @@ describe.skipIf(!hasDist)('intra-op threads', () => {
 
   it('leaks no worker threads over 20 create/run/release cycles', async () => {
     const bytes = convNet(1);
-    const feeds = { x: new ort.Tensor('float32', floats(3 * 46 * 38, 5), [1, 3, 46, 38]) };
+    const feeds = { x: new ort.Tensor('float32', floats(3 * 118 * 38, 5), [1, 3, 118, 38]) };
     const warm = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 2 });
     await warm.run(feeds);
     await warm.release();

@@ -253,3 +253,32 @@ function threadedGemm(
   });
   return true;
 }
+
+/**
+ * Records, into the pool's current group, the wasm twin of gemmPackedA for an operand B that lives in a step's
+ * per-thread scratch: B at byte `b` for thread 0 and `b + t · stride` for thread t (ArgCode.StepScratch), so a
+ * group may fill its own copy of B (an im2col tile) and multiply it. Unfused activations follow per row.
+ */
+export function recordGemmPackedA(
+  ctx: WasmContext, pool: ThreadPool, w: WasmPackedWeights, N: number, b: number, ldb: number, stride: number,
+  C: Float32Array, cOff: number, ldc: number, act: Activation, accumulate: boolean,
+): void {
+  const [code, p0, p1, fused] = epilogue(act);
+  const c = C.byteOffset + 4 * cOff;
+  pool.call(
+    w.kernels.packedA,
+    [w.count, N, w.K, w.panels, w.bias, b, ldb, 1, c, ldc, ctx.scratch, w.kc, w.block, accumulate ? 1 : 0, code, p0, p1, ctx.tileBuffer],
+    STEP_B_CODES, stride,
+  );
+  if (fused) return;
+  const unary = ctx.use(MATH_KERNELS)!.unary[act.kind as 'sigmoid' | 'silu' | 'tanh'];
+  for (let r = 0; r < w.count; r++) pool.call(unary, [c + 4 * r * ldc, c + 4 * r * ldc, N]);
+}
+
+/** True when `act` runs on wasm after a recorded product: fused in the store, or on the math family's kernels. */
+export function activationOnWasm(ctx: WasmContext, act: Activation): boolean {
+  return epilogue(act)[3] || ctx.use(MATH_KERNELS) !== undefined;
+}
+
+/** DRIVER_CODES with B (argument 5) in a step's per-thread scratch. */
+const STEP_B_CODES: ArgCode[] = [0, 0, 0, 0, 0, ArgCode.StepScratch, 0, 0, 0, 0, ArgCode.ThreadScratch, 0, 0, 0, 0, 0, 0, ArgCode.Tile];

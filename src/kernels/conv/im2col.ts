@@ -4,7 +4,8 @@ import { gemmPackedA, packA, packedGemmScratchLength, type PackedWeights } from 
 import { NO_ACTIVATION, type Activation } from '../gemm/activation.js';
 import { activateInPlace } from './fused-activation.js';
 import type { ConvProblem } from './reference.js';
-import { wasmGemmPackedA } from '../../wasm/gemm.js';
+import { activationOnWasm, recordGemmPackedA, wasmGemmPackedA, type WasmPackedWeights } from '../../wasm/gemm.js';
+import { ArgCode } from '../../wasm/threads.js';
 import { uploadWeights, type WasmWeights } from './wasm-weights.js';
 import { wasmIm2colRows, type WasmIm2col } from './im2col-wasm.js';
 
@@ -128,9 +129,10 @@ export function uploadConvWeights(
 }
 
 /** Float32 scratch of convIm2colPacked: the column tile, then the packed-GEMM panel buffer. */
-export function im2colPackedScratchLength(p: ConvProblem, plan: Im2colPlan, packed: PackedConvWeights): number {
+export function im2colPackedScratchLength(p: ConvProblem, plan: Im2colPlan, packed: PackedConvWeights, threads = 1): number {
   const columns = plan.pointwise ? p.geo.outSize[0]! * p.geo.outSize[1]! * p.geo.outSize[2]! : plan.rowsPerTile * p.geo.outSize[2]!;
-  return plan.scratchLength + packed.scratchFor(columns);
+  // With threads, one column tile per thread (the JS GEMM's panels, used only without wasm, overlap the others).
+  return Math.max(plan.scratchLength * threads, plan.scratchLength + packed.scratchFor(columns));
 }
 
 /**
@@ -173,6 +175,7 @@ export function convIm2colPacked(
         gemmPackedA(jsPack(packed, g), P, x, xGroup, inPlane, false, y, yGroup, P, act, scratch, gemmOff, accumulate);
         continue;
       }
+      if (wa !== undefined && wasmIm2col !== undefined && tilesOnThreads(p, plan, x, xGroup, Cg, y, yGroup, P, scratch, act, accumulate, wa, wasm!.ctx, wasmIm2col)) continue;
       for (let r0 = 0; r0 < rows; r0 += plan.rowsPerTile) {
         const tileRows = Math.min(plan.rowsPerTile, rows - r0);
         const cols = tileRows * OW;
@@ -186,6 +189,41 @@ export function convIm2colPacked(
     }
   }
 }
+
+/**
+ * With threads and several column tiles: one group per tile, copying its columns into the thread's own tile of
+ * the scratch and multiplying them there (no barrier between the copy and the product). False when there is no
+ * pool, a single tile, or the scratch holds fewer tiles than threads.
+ */
+function tilesOnThreads(
+  p: ConvProblem, plan: Im2colPlan, x: Float32Array, xGroup: number, Cg: number, y: Float32Array, yGroup: number, P: number,
+  scratch: Float32Array, act: Activation, accumulate: boolean, wa: WasmPackedWeights, ctx: WasmContext, k: WasmIm2col,
+): boolean {
+  const pool = ctx.pool;
+  const rows = p.geo.outSize[0]! * p.geo.outSize[1]!;
+  if (pool === undefined || plan.rowsPerTile >= rows || scratch.length < plan.scratchLength * pool.threads || !activationOnWasm(ctx, act)) return false;
+  const buffer = ctx.memory.buffer;
+  if (x.buffer !== buffer || y.buffer !== buffer || scratch.buffer !== buffer) return false;
+  const OW = p.geo.outSize[2]!;
+  const g = p.geo;
+  const stride = 4 * plan.scratchLength;
+  pool.batch(() => {
+    for (let r0 = 0; r0 < rows; r0 += plan.rowsPerTile) {
+      const tileRows = Math.min(plan.rowsPerTile, rows - r0);
+      const cols = tileRows * OW;
+      pool.group();
+      pool.call(k.im2col, [
+        x.byteOffset + 4 * xGroup, scratch.byteOffset, Cg, g.inSize[1]!, g.inSize[2]!, g.kernel[1]!, g.kernel[2]!,
+        g.strides[1]!, g.strides[2]!, g.dilations[1]!, g.dilations[2]!, g.padsBegin[1]!, g.padsBegin[2]!, OW, r0, tileRows,
+      ], IM2COL_CODES, stride);
+      recordGemmPackedA(ctx, pool, wa, cols, scratch.byteOffset, cols, stride, y, yGroup + r0 * OW, P, act, accumulate);
+    }
+  });
+  return true;
+}
+
+/** The im2col copy's destination (argument 1) is the thread's own column tile. */
+const IM2COL_CODES: ArgCode[] = [0, ArgCode.StepScratch];
 
 /** Group g's JS pack, remade first if the packs were released after a wasm upload. */
 function jsPack(packed: PackedConvWeights, g: number): PackedWeights {

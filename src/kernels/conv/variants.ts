@@ -104,7 +104,7 @@ function prepareIm2colPacked(c: ConvCase, ctx: PrepareContext): PreparedKernel {
   return {
     outputs: c.outputs,
     detail: withActivation(`${wasm ? `wasm ${how} ${wasm.packs[0]?.kernels.name ?? ''}` : `js ${how}`}, weights packed at prepare, ${geometryTag(p)}`, act),
-    scratch: [{ dtype: 'float32', length: im2colPackedScratchLength(p, plan, pack) }],
+    scratch: [{ dtype: 'float32', length: im2colPackedScratchLength(p, plan, pack, ctx.options.wasm?.threads ?? 1) }],
     run(inputs, outs, scratch) {
       convIm2colPacked(p, plan, pack, inputs[0] as Float32Array, inputs[2] as Float32Array | undefined, outs[0] as Float32Array, scratch[0] as Float32Array, act, wasm, wasmIm2col);
     },
