@@ -34,7 +34,7 @@ function floats(n: number, seed: number, scale = 1): Float32Array {
 /**
  * The step kinds the pool splits, at odd sizes (13, 27, 29 channels, 59×19 planes, batch 2): a 7×7/2 im2col
  * conv with SiLU (two column tiles: one group per tile, the unfused epilogue per row), a 3×3/1 conv (Winograd),
- * depthwise 3×3/1 and 3×3/2 (whole-layer kernel), a 1×1 conv with SiLU, then Flatten → MatMul and Gemm.
+ * depthwise 3×3/1 and 3×3/2 (whole-layer kernel), 5×5 at strides (2,1) with SiLU (generic kernel), a 1×1 conv with SiLU, then Flatten → MatMul and Gemm.
  */
 function convNet(batch: number): Uint8Array {
   const b = new ModelBuilder({ opset: 13 });
@@ -46,15 +46,19 @@ function convNet(batch: number): Uint8Array {
   const [c2] = b.node('Conv', [r1!, w('w2', [27, 29, 3, 3], 3), w('b2', [27], 4)], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] });
   const [r2] = b.node('Relu', [c2!]);
   const [d1] = b.node('Conv', [r2!, w('w3', [27, 1, 3, 3], 5), w('b3', [27], 6)], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: 27 });
-  const [d2] = b.node('Conv', [d1!, w('w4', [27, 1, 3, 3], 7)], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], group: 27 });
+  // 5×5 depthwise at strides (2, 1) with SiLU: the generic depthwise kernel, groups split over threads.
+  const [d3] = b.node('Conv', [d1!, w('w4b', [27, 1, 5, 5], 13), w('b4b', [27], 14)], { kernel_shape: [5, 5], strides: [2, 1], pads: [2, 2, 2, 2], group: 27 });
+  const [s3b] = b.node('Sigmoid', [d3!]);
+  const [d3s] = b.node('Mul', [d3!, s3b!]);
+  const [d2] = b.node('Conv', [d3s!, w('w4', [27, 1, 3, 3], 7)], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], group: 27 });
   const [c3] = b.node('Conv', [d2!, w('w5', [16, 27, 1, 1], 8), w('b5', [16], 9)], { kernel_shape: [1, 1] });
   const [s3] = b.node('Sigmoid', [c3!]);
   const [m3] = b.node('Mul', [c3!, s3!]);
   const [f] = b.node('Flatten', [m3!], { axis: 1 });
-  const [mm] = b.node('MatMul', [f!, w('w6', [16 * 30 * 10, 96], 10)]);
+  const [mm] = b.node('MatMul', [f!, w('w6', [16 * 15 * 10, 96], 10)]);
   const [g] = b.node('Gemm', [mm!, w('w7', [96, 13], 11), w('b7', [13], 12)], { alpha: new F(0.5) });
   b.output(g!, { dtype: 'float32', shape: [batch, 13] });
-  b.output(m3!, { dtype: 'float32', shape: [batch, 16, 30, 10] });
+  b.output(m3!, { dtype: 'float32', shape: [batch, 16, 15, 10] });
   return b.toBytes();
 }
 

@@ -4,6 +4,9 @@ import { activateInPlace } from './fused-activation.js';
 import type { ConvProblem } from './reference.js';
 import type { WasmDwconvGenericKernel } from './dwconv-generic.wasm.js';
 import { uploadVector, type WasmVector } from './wasm-weights.js';
+import { SPLIT_MIN_MACS } from '../../wasm/gemm.js';
+import { MATH_KERNELS } from '../../wasm/math-kernels.js';
+import { ArgCode } from '../../wasm/threads.js';
 
 /**
  * The geometry of f32_dwconv_minmax_generic for one 2-D (or lifted 1-D) grouped conv: T taps per output channel,
@@ -97,13 +100,66 @@ export function convDwconvGenericWasm(
   const hi = act.kind === 'clip' ? act.max ?? Infinity : Infinity;
   const inItem = p.inChannels * H * W * 4;
   const outItem = p.outChannels * OH * OW * 4;
+  const args = [
+    0, 0, wPtr, bPtr, k.taps.offset, plan.T, plan.Cg, plan.Mg, p.group, H, W, OH, OW, g.strides[1]!, g.strides[2]!,
+    g.padsBegin[1]!, g.padsBegin[2]!, padded.byteOffset, plan.Hp, plan.Wq, clamp ? 1 : 0, lo, hi,
+  ];
+  const after = clamp || act.kind === 'none' ? undefined : act;
+  if (onThreads(p, plan, k, args, x.byteOffset, y.byteOffset, inItem, outItem, padded, after)) return true;
   for (let n = 0; n < p.batch; n++) {
-    k.kernel(
-      x.byteOffset + n * inItem, y.byteOffset + n * outItem, wPtr, bPtr, k.taps.offset, plan.T, plan.Cg, plan.Mg, p.group,
-      H, W, OH, OW, g.strides[1]!, g.strides[2]!, g.padsBegin[1]!, g.padsBegin[2]!, padded.byteOffset, plan.Hp, plan.Wq,
-      clamp ? 1 : 0, lo, hi,
-    );
+    args[0] = x.byteOffset + n * inItem;
+    args[1] = y.byteOffset + n * outItem;
+    (k.kernel as (...a: number[]) => void)(...args);
   }
-  if (!clamp && act.kind !== 'none') activateInPlace(act, y, 0, y.length, k.ctx);
+  if (after !== undefined) activateInPlace(after, y, 0, y.length, k.ctx);
   return true;
 }
+
+/**
+ * With threads: ranges of groups of each batch item, each thread on its own padded planes (the scratch holds
+ * one set per thread), a SiLU/sigmoid/tanh after the kernel applied per range in the same group. False when
+ * there is no pool, the layer is too small to pay, or the scratch or the activation do not allow it.
+ */
+function onThreads(
+  p: ConvProblem, plan: DwconvGenericPlan, k: DwconvGenericWasm, args: number[], x: number, y: number, inItem: number,
+  outItem: number, padded: Float32Array, after: Activation | undefined,
+): boolean {
+  const pool = k.ctx.pool;
+  if (pool === undefined || padded.length < plan.scratchLength * pool.threads) return false;
+  const g = p.geo;
+  const [H, W] = [g.inSize[1]!, g.inSize[2]!];
+  const plane = g.outSize[1]! * g.outSize[2]!;
+  const macs = p.outChannels * plane * plan.T;
+  const chunks = Math.min(p.group, pool.threads * 3, Math.floor(macs / SPLIT_MIN_MACS));
+  if (chunks < 2) return false;
+  let unary: ((...a: number[]) => unknown) | undefined;
+  if (after !== undefined) {
+    const kind = after.kind;
+    if (kind !== 'silu' && kind !== 'sigmoid' && kind !== 'tanh') return false;
+    unary = k.ctx.use(MATH_KERNELS)?.unary[kind];
+    if (unary === undefined) return false;
+  }
+  const { Cg, Mg, T } = plan;
+  pool.batch(() => {
+    for (let n = 0; n < p.batch; n++) {
+      for (let i = 0; i < chunks; i++) {
+        const g0 = Math.floor((i * p.group) / chunks);
+        const g1 = Math.floor(((i + 1) * p.group) / chunks);
+        const chunk = args.slice();
+        chunk[0] = x + n * inItem + 4 * g0 * Cg * H * W;
+        const yAt = y + n * outItem + 4 * g0 * Mg * plane;
+        chunk[1] = yAt;
+        chunk[2] = args[2]! + 4 * g0 * Mg * T;
+        chunk[3] = args[3] === 0 ? 0 : args[3]! + 4 * g0 * Mg;
+        chunk[8] = g1 - g0;
+        pool.group();
+        pool.call(k.kernel as (...a: number[]) => unknown, chunk, PADDED_CODES, 4 * plan.scratchLength);
+        if (unary !== undefined) pool.call(unary, [yAt, yAt, (g1 - g0) * Mg * plane]);
+      }
+    }
+  });
+  return true;
+}
+
+/** The padded planes (argument 17) are per thread. */
+const PADDED_CODES: ArgCode[] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ArgCode.StepScratch];

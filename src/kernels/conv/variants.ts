@@ -223,7 +223,8 @@ function prepareDwconvGeneric(c: ConvCase, ctx: PrepareContext): PreparedKernel 
   return {
     outputs: c.outputs,
     detail: withActivation(`wasm ${depthwiseApplies(p) ? 'depthwise' : 'grouped direct'} (any kernel/stride/dilation), ${geometryTag(p)}`, act),
-    scratch: [{ dtype: 'float32', length: plan.scratchLength }],
+    // One set of padded planes per thread: the kernel splits groups over the pool's threads.
+    scratch: [{ dtype: 'float32', length: plan.scratchLength * wasm.threads }],
     jsFallbacks: fallbacks,
     run(inputs, outs, scratch) {
       const x = inputs[0] as Float32Array;
