@@ -229,6 +229,55 @@ export class WasmContext {
     } else fn(...args);
   }
 
+  /**
+   * fn(...args) over n elements, split into element ranges over the pool's threads when n is large: each range
+   * moves the byte-offset arguments listed in `pointers` by 4·start (float32 elements) and sets args[countArg]
+   * to its length (ranges start on multiples of 4). Runs fn once, now, without a pool or for small n.
+   */
+  invokeRange(fn: (...args: number[]) => unknown, args: number[], n: number, pointers: readonly number[], countArg: number): void {
+    const pool = this.pool;
+    const chunks = pool === undefined || pool.recording ? 1 : Math.min(pool.threads * 2, Math.floor(n / SPLIT_MIN_ELEMENTS));
+    if (chunks < 2) {
+      fn(...args);
+      return;
+    }
+    pool!.batch(() => {
+      for (let i = 0; i < chunks; i++) {
+        const s = Math.floor((i * n) / chunks / 4) * 4;
+        const e = i + 1 === chunks ? n : Math.floor(((i + 1) * n) / chunks / 4) * 4;
+        const chunk = args.slice();
+        for (const p of pointers) chunk[p] = args[p]! + 4 * s;
+        chunk[countArg] = e - s;
+        pool!.group();
+        pool!.call(fn, chunk);
+      }
+    });
+  }
+
+  /**
+   * fn(...args) over `rows` independent rows of `rowBytes` bytes each (softmax, LayerNorm), split into row ranges
+   * over the pool's threads when rows · elementsPerRow is large; `pointers` move by rowBytes per row.
+   */
+  invokeRows(fn: (...args: number[]) => unknown, args: number[], rows: number, rowBytes: number, pointers: readonly number[], rowsArg: number): void {
+    const pool = this.pool;
+    const chunks = pool === undefined || pool.recording ? 1 : Math.min(pool.threads * 2, rows, Math.floor((rows * rowBytes) / 4 / SPLIT_MIN_ELEMENTS));
+    if (chunks < 2) {
+      fn(...args);
+      return;
+    }
+    pool!.batch(() => {
+      for (let i = 0; i < chunks; i++) {
+        const r0 = Math.floor((i * rows) / chunks);
+        const r1 = Math.floor(((i + 1) * rows) / chunks);
+        const chunk = args.slice();
+        for (const p of pointers) chunk[p] = args[p]! + r0 * rowBytes;
+        chunk[rowsArg] = r1 - r0;
+        pool!.group();
+        pool!.call(fn, chunk);
+      }
+    });
+  }
+
   /** Runs `body` as one batch on the pool's threads (see ThreadPool.batch), or just runs it without a pool. */
   parallel<T>(body: () => T): T {
     return this.pool === undefined ? body() : this.pool.batch(body);
@@ -693,6 +742,12 @@ function alignUp(x: number, align: number): number {
 function now(): number {
   return typeof performance !== 'undefined' ? performance.now() : Date.now();
 }
+
+/**
+ * Elements below which an elementwise call stays on the calling thread (memory-bound kernels: a range must
+ * outlast publishing a batch and waking a worker, a few µs).
+ */
+export const SPLIT_MIN_ELEMENTS = 1 << 15;
 
 /** Size of the tile buffer, re-exported for users that place their own. */
 export { TILE_BUFFER_BYTES };

@@ -16,7 +16,7 @@ function inMemory(ctx: WasmContext, ...views: Float32Array[]): boolean {
 export function wasmBinary(ctx: WasmContext, op: BinaryOp, a: Float32Array, b: Float32Array, out: Float32Array): boolean {
   if (!inMemory(ctx, a, b, out)) return false;
   if (a.length < out.length || b.length < out.length) throw new RangeError('wasmBinary: inputs shorter than out');
-  ctx.kernels.elementwise.binary[op](a.byteOffset, b.byteOffset, out.byteOffset, out.length);
+  ctx.invokeRange(ctx.kernels.elementwise.binary[op], [a.byteOffset, b.byteOffset, out.byteOffset, out.length], out.length, [0, 1, 2], 3);
   return true;
 }
 
@@ -40,13 +40,15 @@ export function wasmPerChannel(
 /** out = clamp(x, lo, hi) (NaN passes through); Relu is lo = 0, hi = Infinity. */
 export function wasmClamp(ctx: WasmContext, x: Float32Array, out: Float32Array, lo: number, hi: number): boolean {
   if (!inMemory(ctx, x, out)) return false;
-  ctx.kernels.elementwise.clamp(x.byteOffset, out.byteOffset, Math.min(x.length, out.length), lo, hi);
+  const n = Math.min(x.length, out.length);
+  ctx.invokeRange(ctx.kernels.elementwise.clamp, [x.byteOffset, out.byteOffset, n, lo, hi], n, [0, 1], 2);
   return true;
 }
 
 /** out = x < 0 ? alpha·x : x. */
 export function wasmLeakyRelu(ctx: WasmContext, x: Float32Array, out: Float32Array, alpha: number): boolean {
   if (!inMemory(ctx, x, out)) return false;
-  ctx.kernels.elementwise.leakyRelu(x.byteOffset, out.byteOffset, Math.min(x.length, out.length), alpha);
+  const n = Math.min(x.length, out.length);
+  ctx.invokeRange(ctx.kernels.elementwise.leakyRelu, [x.byteOffset, out.byteOffset, n, alpha], n, [0, 1], 2);
   return true;
 }

@@ -626,14 +626,14 @@ function inMemory(ctx: WasmContext, ...views: Float32Array[]): boolean {
 /** y[i] = op(x[i]) for i < y.length (x at least as long). */
 export function wasmUnaryMath(ctx: WasmContext, k: WasmMathKernels, op: UnaryMathOp, x: Float32Array, y: Float32Array): boolean {
   if (!inMemory(ctx, x, y) || x.length < y.length) return false;
-  k.unary[op](x.byteOffset, y.byteOffset, y.length);
+  ctx.invokeRange(k.unary[op], [x.byteOffset, y.byteOffset, y.length], y.length, [0, 1], 2);
   return true;
 }
 
 /** softmax(scale·x) along rows of n: x and y hold rows·n floats. */
 export function wasmSoftmaxRows(ctx: WasmContext, k: WasmMathKernels, x: Float32Array, y: Float32Array, rows: number, n: number, scale: number): boolean {
   if (!inMemory(ctx, x, y) || x.length < rows * n || y.length < rows * n) return false;
-  k.softmax(x.byteOffset, y.byteOffset, rows, n, scale);
+  ctx.invokeRows(k.softmax, [x.byteOffset, y.byteOffset, rows, n, scale], rows, 4 * n, [0, 1], 2);
   return true;
 }
 
@@ -646,6 +646,6 @@ export function wasmLayerNormRows(
   gamma: number, beta: number, eps: number,
 ): boolean {
   if (!inMemory(ctx, x, y) || x.length < rows * n || y.length < rows * n) return false;
-  k.layerNorm(x.byteOffset, y.byteOffset, rows, n, gamma, beta, eps);
+  ctx.invokeRows(k.layerNorm, [x.byteOffset, y.byteOffset, rows, n, gamma, beta, eps], rows, 4 * n, [0, 1], 2);
   return true;
 }

@@ -365,7 +365,7 @@ function prepareBinaryWasm(p: BinaryProblem, ctx: PrepareContext): PreparedKerne
     inPlace: inPlaceCandidate(ctx, outDtype, outShape, [0, 1]),
     run(inputs, outputs) {
       const out = outputs[0] as Float32Array;
-      runBcast(kernel, call, (inputs[0] as Float32Array).byteOffset, (inputs[1] as Float32Array).byteOffset, out.byteOffset);
+      runBcast(kernel, call, (inputs[0] as Float32Array).byteOffset, (inputs[1] as Float32Array).byteOffset, out.byteOffset, wasm);
       if (act.kind !== 'none') activateInPlace(act, out, 0, out.length, wasm);
     },
   };

@@ -12,7 +12,7 @@
  * Every op is exactly the scalar JS op in float32: add/sub/mul/div round once; max/min follow the JS kernels'
  * `x >= y || x !== x ? x : y` (NaN propagates, ties keep A, so max(-0, +0) is -0); PRelu is x < 0 ? x·s : x.
  */
-import type { WasmModuleSpec } from '../../wasm/context.js';
+import { SPLIT_MIN_ELEMENTS, type WasmContext, type WasmModuleSpec } from '../../wasm/context.js';
 import { FunctionBuilder, I32, V128, F32, type ModuleBuilder } from '../../wasm/emitter.js';
 import { forLoop, konst, local } from '../../wasm/loops.js';
 
@@ -169,13 +169,54 @@ export function bcastCall(dims: readonly number[], aStrides: readonly number[], 
 }
 
 /** Runs the calls on byte offsets. */
-export function runBcast(k: WasmBcastKernel, c: BcastCall, a: number, b: number, out: number): void {
+export function runBcast(k: WasmBcastKernel, c: BcastCall, a: number, b: number, out: number, ctx?: WasmContext): void {
   const [d0, d1, d2, n] = c.dims;
+  if (ctx?.pool !== undefined && c.outer.length === 0 && splitBcast(ctx, k, c, a, b, out)) return;
   if (c.outer.length === 0) {
     k(a, b, out, d0, d1, d2, n, c.aStrides[0], c.aStrides[1], c.aStrides[2], c.bStrides[0], c.bStrides[1], c.bStrides[2], c.mode);
     return;
   }
   runOuter(k, c, 0, a, b, out);
+}
+
+/**
+ * One call split over the pool's threads along its outermost loop dim longer than one (or the inner run when
+ * there is no outer loop): the output is contiguous, so a range of that dim is a contiguous range of it. False
+ * when the call is too small to pay.
+ */
+function splitBcast(ctx: WasmContext, k: WasmBcastKernel, c: BcastCall, a: number, b: number, out: number): boolean {
+  const pool = ctx.pool!;
+  const dims = [...c.dims];
+  const total = dims[0]! * dims[1]! * dims[2]! * dims[3]!;
+  if (pool.recording || total < 2 * SPLIT_MIN_ELEMENTS) return false;
+  const axis = dims.findIndex((d) => d > 1);
+  if (axis < 0) return false;
+  const chunks = Math.min(pool.threads * 2, Math.floor(total / SPLIT_MIN_ELEMENTS), axis < 3 ? dims[axis]! : Math.floor(dims[3]! / 4));
+  if (chunks < 2) return false;
+  // Byte steps per index of the split dim: A, B and the output.
+  const inner = axis === 3;
+  const aStep = inner ? (c.mode === 0 || c.mode === 1 ? 4 : 0) : c.aStrides[axis]!;
+  const bStep = inner ? (c.mode === 0 || c.mode === 2 ? 4 : 0) : c.bStrides[axis]!;
+  const outStep = 4 * dims.slice(axis + 1).reduce((p, x) => p * x, 1);
+  const size = dims[axis]!;
+  pool.batch(() => {
+    for (let i = 0; i < chunks; i++) {
+      let s0 = Math.floor((i * size) / chunks);
+      let s1 = Math.floor(((i + 1) * size) / chunks);
+      if (inner) {
+        s0 = Math.floor(s0 / 4) * 4;
+        s1 = i + 1 === chunks ? size : Math.floor(s1 / 4) * 4;
+      }
+      const d = [...dims];
+      d[axis] = s1 - s0;
+      pool.group();
+      pool.call(k, [
+        a + s0 * aStep, b + s0 * bStep, out + s0 * outStep, d[0]!, d[1]!, d[2]!, d[3]!,
+        c.aStrides[0], c.aStrides[1], c.aStrides[2], c.bStrides[0], c.bStrides[1], c.bStrides[2], c.mode,
+      ]);
+    }
+  });
+  return true;
 }
 
 function runOuter(k: WasmBcastKernel, c: BcastCall, level: number, a: number, b: number, out: number): void {

@@ -117,8 +117,8 @@ function prepareVariadicWasm(p: VariadicProblem, ctx: PrepareContext): PreparedK
     run(inputs, outputs, scratch) {
       const y = outputs[0] as Float32Array;
       const at = (i: number): number => (inputs[i] as Float32Array).byteOffset;
-      runBcast(kernel, calls[0]!, at(0), at(1), y.byteOffset);
-      for (let k = 2; k < n; k++) runBcast(kernel, calls[k - 1]!, y.byteOffset, at(k), y.byteOffset);
+      runBcast(kernel, calls[0]!, at(0), at(1), y.byteOffset, wasm);
+      for (let k = 2; k < n; k++) runBcast(kernel, calls[k - 1]!, y.byteOffset, at(k), y.byteOffset, wasm);
       if (spec.mean) {
         // Σ / n as the JS path computes it: an f32 division per element (f32 / f32 rounds as JS's double division
         // rounded to f32 does), not a product by 1/n.

@@ -136,7 +136,7 @@ function prepareLayerNormWasm(p: LayerNormProblem, ctx: PrepareContext): Prepare
     outputs: layerNormOutputs(p),
     detail: 'wasm layer-norm rows',
     run(inputs, outs) {
-      wasm.k.layerNorm((inputs[0] as Float32Array).byteOffset, (outs[0] as Float32Array).byteOffset, outer, size, gamma, beta, eps);
+      ctx.options.wasm!.invokeRows(wasm.k.layerNorm, [(inputs[0] as Float32Array).byteOffset, (outs[0] as Float32Array).byteOffset, outer, size, gamma, beta, eps], outer, 4 * size, [0, 1], 2);
     },
   };
 }

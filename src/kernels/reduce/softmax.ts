@@ -95,14 +95,15 @@ function prepareSoftmaxJs(p: SoftmaxProblem): PreparedKernel {
 
 /** Softmax along the last axis: one wasm call over every row. */
 function prepareSoftmaxRowsWasm(p: SoftmaxProblem, ctx: PrepareContext): PreparedKernel {
-  const k = ctx.options.wasm!.use(MATH_KERNELS)!;
+  const wasm = ctx.options.wasm!;
+  const k = wasm.use(MATH_KERNELS)!;
   const { x, outer, n, scale } = p;
   return {
     outputs: [{ dtype: 'float32', shape: [...x.shape] }],
     detail: `wasm softmax rows ${outer}x${n}`,
     inPlace: 0,
     run(inputs, outputs) {
-      k.softmax((inputs[0] as Float32Array).byteOffset, (outputs[0] as Float32Array).byteOffset, outer, n, scale);
+      wasm.invokeRows(k.softmax, [(inputs[0] as Float32Array).byteOffset, (outputs[0] as Float32Array).byteOffset, outer, n, scale], outer, 4 * n, [0, 1], 2);
     },
   };
 }
