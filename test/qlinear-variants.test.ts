@@ -1,7 +1,7 @@
 /**
  * The 8-bit QLinear* variants on wasm against their JS reference, bit for bit (rtol = atol = 0), over odd shapes:
- * QLinearConv (the int8 GEMM, the GEMV under 8 output positions, depthwise), uint8 and int8, per-tensor and
- * per-channel, 13 channels, 7×5 images, 1×1 images, batch 2.
+ * QLinearConv (the int8 GEMM, the GEMV under 8 output positions, depthwise) and com.microsoft
+ * QLinearGlobalAveragePool, uint8 and int8, per-tensor and per-channel, 13 channels, 7×5 images, 1×1 images, batch 2.
  */
 import type { DType, TensorData } from '../src/dtype.js';
 import { ints, floats } from './dynint8-models.js';
@@ -71,4 +71,53 @@ checkVariants('QLinearConv', [
   qconvCase('13 ch 7x5 3x3 pads 1, u8 x i8 per-channel', { x: [1, 13, 7, 5], M: 6, k: 3, perChannel: true, bias: true, attrs: { pads: [1, 1, 1, 1] }, expect: `u8i8${GEMM}` }, 7),
   qconvCase('1x1 on 7x5, batch 2, i8 x i8 per-tensor', { x: [2, 13, 7, 5], M: 9, k: 1, xType: 'int8', bias: true, expect: `i8i8${GEMM}` }, 8),
   qconvCase('depthwise 3x3 13 ch on 7x5, per-channel', { x: [2, 13, 7, 5], M: 13, k: 3, perChannel: true, bias: true, attrs: { group: 13, pads: [1, 1, 1, 1] }, expect: `u8i8${GEMM}` }, 9),
+]);
+
+// ---- QLinearGlobalAveragePool ----
+interface GapSpec {
+  x: number[];
+  type?: 'uint8' | 'int8';
+  xScale?: number;
+  yScale?: number;
+  channelsLast?: boolean;
+  /** Scales and zero points fed at run time instead of initializers. */
+  runtimeParams?: boolean;
+  expect?: string;
+}
+
+function gapCase(name: string, s: GapSpec, seed: number): VariantCase {
+  const type = s.type ?? 'uint8';
+  const m = new ModelBuilder({ opset: { '': 13, 'com.microsoft': 1 } });
+  m.input('x', type, s.x);
+  const feeds: Record<string, TensorData> = { x: ints(type, s.x, seed) };
+  const param = (n: string, t: TensorData) => {
+    if (s.runtimeParams) {
+      m.input(n, t.dtype as DType, []);
+      feeds[n] = t;
+    } else m.initializer(n, t);
+    return n;
+  };
+  const inputs = [
+    'x', param('xs', scalar('float32', s.xScale ?? 0.05)), param('xz', scalar(type, type === 'uint8' ? 133 : -3)),
+    param('ys', scalar('float32', s.yScale ?? 0.03)), param('yz', scalar(type, type === 'uint8' ? 117 : 4)),
+  ];
+  m.node('QLinearGlobalAveragePool', inputs, { channels_last: s.channelsLast ? 1 : 0 }, { outputs: ['y'], domain: 'com.microsoft' });
+  m.output('y');
+  const dtype = type === 'int8' ? 'i8' : 'u8';
+  return { name, model: m, feeds, expectVariant: s.expect ?? `${dtype}_qlinearglobalaveragepool_nchw__wasmsimd`, ...EXACT };
+}
+
+checkVariants('QLinearGlobalAveragePool', [
+  gapCase('u8 13 ch 7x5, batch 2', { x: [2, 13, 7, 5] }, 1),
+  gapCase('i8 13 ch 7x5, batch 2', { x: [2, 13, 7, 5], type: 'int8' }, 2),
+  gapCase('u8 1x1 image (one element per plane)', { x: [1, 13, 1, 1] }, 3),
+  gapCase('i8 7x7 (49: three 16-byte steps and a tail)', { x: [1, 5, 7, 7], type: 'int8' }, 4),
+  gapCase('u8 16x16 (whole 16-byte steps), 3 channels', { x: [1, 3, 16, 16] }, 5),
+  gapCase('i8 3-D spatial 3x4x2 (a 16 and an 8-byte step)', { x: [2, 7, 3, 4, 2], type: 'int8' }, 6),
+  gapCase('u8 1-D, 11 elements (an 8-byte step and 3)', { x: [1, 4, 11] }, 7),
+  // scale = 1 / (1·2): every odd sum is a tie (round half to even); large y_scale ratio: saturation both ways.
+  gapCase('u8 ties: scale exactly 0.5', { x: [1, 9, 1, 2], xScale: 1, yScale: 1 }, 8),
+  gapCase('i8 saturating (x_scale / y_scale = 40)', { x: [1, 6, 3, 3], type: 'int8', xScale: 0.4, yScale: 0.01 }, 9),
+  gapCase('u8 scales and zero points fed at run', { x: [2, 13, 7, 5], runtimeParams: true }, 10),
+  gapCase('u8 channels_last (reference)', { x: [1, 7, 5, 13], channelsLast: true, expect: 'u8_qlinearglobalaveragepool__ref' }, 11),
 ]);
