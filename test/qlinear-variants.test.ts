@@ -1,7 +1,8 @@
 /**
  * The 8-bit QLinear* variants on wasm against their JS reference, bit for bit (rtol = atol = 0), over odd shapes:
- * QLinearConv (the int8 GEMM, the GEMV under 8 output positions, depthwise) and com.microsoft
- * QLinearGlobalAveragePool, uint8 and int8, per-tensor and per-channel, 13 channels, 7×5 images, 1×1 images, batch 2.
+ * QLinearConv (the int8 GEMM, the GEMV under 8 output positions, depthwise), com.microsoft QLinearGlobalAveragePool
+ * and QLinearAdd / QLinearMul, uint8 and int8, per-tensor and per-channel, 13 channels, 7×5 images, 1×1 images,
+ * batch 2.
  */
 import type { DType, TensorData } from '../src/dtype.js';
 import { ints, floats } from './dynint8-models.js';
@@ -121,3 +122,30 @@ checkVariants('QLinearGlobalAveragePool', [
   gapCase('u8 scales and zero points fed at run', { x: [2, 13, 7, 5], runtimeParams: true }, 10),
   gapCase('u8 channels_last (reference)', { x: [1, 7, 5, 13], channelsLast: true, expect: 'u8_qlinearglobalaveragepool__ref' }, 11),
 ]);
+
+// ---- QLinearAdd / QLinearMul ----
+function binaryCase(op: 'QLinearAdd' | 'QLinearMul', name: string, a: number[], b: number[], type: 'uint8' | 'int8', seed: number, expect: string): VariantCase {
+  const m = new ModelBuilder({ opset: { '': 13, 'com.microsoft': 1 } });
+  m.input('a', type, a);
+  m.input('b', type, b);
+  const z = (v: number) => scalar(type, type === 'uint8' ? v + 128 : v);
+  m.initializer('as', scalar('float32', 0.04));
+  m.initializer('az', z(3));
+  m.initializer('bs', scalar('float32', 0.07));
+  m.initializer('bz', z(-5));
+  m.initializer('cs', scalar('float32', op === 'QLinearMul' ? 0.5 : 0.09));
+  m.initializer('cz', z(1));
+  m.node(op, ['a', 'as', 'az', 'b', 'bs', 'bz', 'cs', 'cz'], {}, { outputs: ['c'], domain: 'com.microsoft' });
+  m.output('c');
+  return { name, model: m, feeds: { a: ints(type, a, seed), b: ints(type, b, seed + 1) }, expectVariant: expect, ...EXACT };
+}
+
+for (const op of ['QLinearAdd', 'QLinearMul'] as const) {
+  const v = op.toLowerCase();
+  checkVariants(op, [
+    binaryCase(op, 'u8 equal shapes 13 ch 7x5, batch 2 (910: a tail of 2)', [2, 13, 7, 5], [2, 13, 7, 5], 'uint8', 1, `u8_${v}__wasmsimd`),
+    binaryCase(op, 'i8 equal shapes [13, 7, 5]', [13, 7, 5], [13, 7, 5], 'int8', 2, `i8_${v}__wasmsimd`),
+    binaryCase(op, 'u8 one element', [1, 1, 1, 1], [1, 1, 1, 1], 'uint8', 3, `u8_${v}__wasmsimd`),
+    binaryCase(op, 'u8 per-channel broadcast [2, 13, 7, 5] by [1, 13, 1, 1] (reference)', [2, 13, 7, 5], [1, 13, 1, 1], 'uint8', 4, `u8_${v}__ref`),
+  ]);
+}
