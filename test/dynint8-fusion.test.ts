@@ -133,4 +133,8 @@ checkVariants('ConvIntegerToFloat', [
   cvCase('depthwise 5x5 s2, 20x20', [1, 6, 20, 20], { C: 6, M: 6, k: 5, bias: true, attrs: { group: 6, strides: [2, 2], pads: [2, 2, 2, 2] } }, 6),
   { ...cvCase('depthwise 3x3 s1 + Clip(0, 6)', [1, 5, 10, 10], { C: 5, M: 5, k: 3, bias: true, attrs: { group: 5, pads: [1, 1, 1, 1] } }, 7), model: convModel([1, 5, 10, 10], { C: 5, M: 5, k: 3, bias: true, attrs: { group: 5, pads: [1, 1, 1, 1] } }, 'clip') },
   { ...cvCase('1x1 + Clip(0, 6)', [1, 5, 10, 10], { C: 5, M: 11, k: 1, bias: true }, 4), model: convModel([1, 5, 10, 10], { C: 5, M: 11, k: 1, bias: true }, 'clip') },
+  // Under 8 output positions (squeeze-excitation 1×1 convolutions after a global pool): the GEMV.
+  { ...cvCase('1x1 on 1x1, 13 ch -> 24, per-channel, bias', [1, 13, 1, 1], { C: 13, M: 24, k: 1, perChannel: true, bias: true }, 11), expectVariant: '_convintegertofloat_gemv__wasmsimd' },
+  { ...cvCase('1x1 on 1x1, batch 2, int8 weights, + Relu', [2, 24, 1, 1], { C: 24, M: 13, k: 1, wType: 'int8', bias: true }, 12), model: convModel([2, 24, 1, 1], { C: 24, M: 13, k: 1, wType: 'int8', bias: true }, 'relu'), expectVariant: '_convintegertofloat_gemv__wasmsimd' },
+  { ...cvCase('3x3 pads 1 on 7x1 (7 outputs) + Clip(0, 6)', [1, 5, 7, 1], { C: 5, M: 7, k: 3, bias: true, attrs: { pads: [1, 1, 1, 1] } }, 13), model: convModel([1, 5, 7, 1], { C: 5, M: 7, k: 3, bias: true, attrs: { pads: [1, 1, 1, 1] } }, 'clip'), expectVariant: '_convintegertofloat_gemv__wasmsimd' },
 ]);

@@ -152,7 +152,10 @@ checkVariants('ConvInteger', [
   convCase('depthwise 3x3 s2, int8 weights', { x: [1, 8, 17, 17], w: [8, 1, 3, 3], wType: 'int8', attrs: { group: 8, strides: [2, 2], pads: [1, 1, 1, 1] } }, 25),
   convCase('1-D convolution, K=3 x 13 ch', { x: [2, 13, 20], w: [7, 13, 3] }, 26),
   convCase('dilation 2, no w zero point', { x: [1, 5, 12, 12], w: [4, 5, 3, 3], attrs: { dilations: [2, 2] }, wZp: 'none' }, 27),
-  convCase('1x1 image 1x1 kernel (P = 1: reference)', { x: [1, 13, 1, 1], w: [5, 13, 1, 1], expect: '' }, 28),
+  // Under 8 output positions: the GEMV.
+  convCase('1x1 image 1x1 kernel (P = 1), 13 ch', { x: [1, 13, 1, 1], w: [5, 13, 1, 1], expect: '_convinteger_gemv__wasmsimd' }, 28),
+  convCase('1x1 image, batch 2, int8 weights, per-channel zero point', { x: [2, 24, 1, 1], w: [13, 24, 1, 1], wType: 'int8', wZp: 'channel', expect: '_convinteger_gemv__wasmsimd' }, 29),
+  convCase('3x3 pads 1 on 2x2 (P = 4), no x zero point', { x: [1, 7, 2, 2], w: [6, 7, 3, 3], attrs: { pads: [1, 1, 1, 1] }, xZp: false, expect: '_convinteger_gemv__wasmsimd' }, 30),
 ]);
 
 // ---- QuantizeLinear / DequantizeLinear (QDQ) ----

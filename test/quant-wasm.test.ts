@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DYNAMIC_INT8_KERNELS } from '../src/kernels/quant/dynamic-int8.wasm.js';
 import { allocData, sizeOf, type Data, type TensorData } from '../src/dtype.js';
 import type { PrepareContext } from '../src/kernels/kernel.js';
-import { colPanelBytes, kPairs, packColPairs, packRowPairs, rowPanelBytes } from '../src/kernels/quant/igemm-wasm.js';
+import { colPanelBytes, kPairs, narrowColBytes, packColPairs, packRowPairs, rowPanelBytes } from '../src/kernels/quant/igemm-wasm.js';
 import type { Int8Like } from '../src/kernels/quant/igemm.js';
 import { requantize } from '../src/kernels/quant/rounding.js';
 import { defaultRegistry } from '../src/kernels/registry.js';
@@ -29,7 +29,7 @@ beforeAll(() => {
   if (k === undefined) throw new Error('the int8 module did not compile');
   kernels = k;
   // Count calls through the shared bound object (the operators read it on every run).
-  const { gemmRowChannels, gemmRowChannelsRowsOuter, gemmColChannels, gemmColChannelsF32, depthwise, add, mul, quantize, requantize: requantizeBytes } = k;
+  const { gemmRowChannels, gemmRowChannelsRowsOuter, gemmColChannels, gemmColChannelsF32, gemvRowChannels, depthwise, add, mul, quantize, requantize: requantizeBytes } = k;
   Object.assign(k, {
     requantize: (...a: Parameters<typeof requantizeBytes>) => { gemmCalls++; requantizeBytes(...a); },
     quantize: (...a: Parameters<typeof quantize>) => { gemmCalls++; quantize(...a); },
@@ -39,6 +39,7 @@ beforeAll(() => {
     mul: (...a: Parameters<typeof mul>) => { gemmCalls++; mul(...a); },
     gemmRowChannels: (...a: Parameters<typeof gemmRowChannels>) => { gemmCalls++; gemmRowChannels(...a); },
     gemmColChannels: (...a: Parameters<typeof gemmColChannels>) => { gemmCalls++; gemmColChannels(...a); },
+    gemvRowChannels: (...a: Parameters<typeof gemvRowChannels>) => { gemmCalls++; gemvRowChannels(...a); },
     depthwise: Object.fromEntries(Object.entries(depthwise).map(([key, fn]) => [key, (...a: Parameters<typeof fn>) => { gemmCalls++; fn(...a); }])),
     depthwiseDot: Object.fromEntries(Object.entries(k.depthwiseDot).map(([key, fn]) => [key, (...a: Parameters<typeof fn>) => { gemmCalls++; fn(...a); }])),
   });
@@ -131,6 +132,74 @@ describe('qs8_gemm 4x8c2 (wasm SIMD), both loop orders', () => {
       }
     }
   });
+});
+
+describe('qs8_gemv 4x1c2 (wasm SIMD): under 8 columns', () => {
+  // M not a multiple of 4, K odd / 1 / a multiple of the 2-pair unroll, N from 1 to 7.
+  const shapes: [number, number, number][] = [[1, 1, 1], [3, 1, 13], [4, 2, 2], [5, 3, 3], [13, 7, 64], [67, 1, 100], [9, 5, 1001]];
+  for (const [M, N, K] of shapes) {
+    for (const [aSigned, bSigned] of [[true, false], [false, true], [false, false]] as const) {
+      it(`q8 / i32 / f32affine stores of Σ (a - za)(b - zb) exactly for ${M}×${N}×${K}, a ${aSigned ? 'int8' : 'uint8'}, b ${bSigned ? 'int8' : 'uint8'}`, () => {
+        const A = random8(M * K, aSigned, M * 17 + K);
+        const B = random8(K * N, bSigned, N * 5 + K);
+        const za = Array.from({ length: M }, (_, m) => (aSigned ? -3 + m : 120 + m) % 256);
+        const zb = bSigned ? -7 : 130;
+        const bias = Array.from({ length: M }, (_, m) => m * 1000 - 2500);
+        const fbias = Float32Array.from({ length: M }, (_, m) => f(m * 0.37 - 1.1));
+        const mult = Float32Array.from({ length: M }, (_, m) => (m === 0 ? 0.5 : f(1 / (K * 60 + m * 13))));
+        const [zp, lo, hi] = aSigned ? [3, -128, 127] : [100, 0, 255];
+        const aPanels = new Int16Array(rowPanelBytes(M, K) / 2);
+        packRowPairs(M, K, A, 0, K, za, 1, aPanels, 0);
+        const ldy = N + 3;
+        const aOff = wasm.alloc(aPanels.byteLength);
+        const bOff = wasm.alloc(K * N);
+        const pOff = wasm.alloc(narrowColBytes(K, N));
+        const yOff = wasm.alloc(4 * M * ldy);
+        const qOff = wasm.alloc(8 * M);
+        const fOff = wasm.alloc(8 * M);
+        try {
+          const mem = wasm.memory.buffer;
+          new Int16Array(mem, aOff, aPanels.length).set(aPanels);
+          new Uint8Array(mem, bOff, K * N).set(new Uint8Array(B.buffer));
+          new Int32Array(mem, qOff, M).set(bias);
+          new Float32Array(mem, qOff + 4 * M, M).set(mult);
+          new Float32Array(mem, fOff, M).set(fbias);
+          new Float32Array(mem, fOff + 4 * M, M).set(mult);
+          kernels.packColsNarrow(bOff, N, K, N, bSigned ? 0 : 0x80, bSigned ? zb : zb - 128, pOff);
+          const exact = (m: number, n: number) => {
+            let acc = 0;
+            for (let k = 0; k < K; k++) acc += (A[m * K + k]! - za[m]!) * (B[k * N + n]! - zb);
+            return acc;
+          };
+          const bytes = new Uint8Array(mem, yOff, M * ldy).fill(0xee);
+          kernels.gemvRowChannels(M, N, kPairs(K), aOff, pOff, yOff, ldy, qOff, qOff + 4 * M, zp, lo, hi);
+          const q8 = aSigned ? new Int8Array(mem, yOff, M * ldy) : bytes;
+          const ints = new Int32Array(mem, yOff, M * ldy);
+          const floatsOut = new Float32Array(mem, yOff, M * ldy);
+          for (let m = 0; m < M; m++) {
+            for (let n = 0; n < N; n++) expect(q8[m * ldy + n], `q8 y[${m}, ${n}]`).toBe(requantize(exact(m, n) + bias[m]!, mult[m]!, zp, lo, hi));
+            for (let n = N; n < ldy; n++) expect(bytes[m * ldy + n], 'nothing written past the row').toBe(0xee);
+          }
+          ints.fill(-1);
+          kernels.gemvI32(M, N, kPairs(K), aOff, pOff, yOff, ldy, 0, 0, 0, 0, 0);
+          for (let m = 0; m < M; m++) {
+            for (let n = 0; n < N; n++) expect(ints[m * ldy + n], `i32 y[${m}, ${n}]`).toBe(exact(m, n));
+            for (let n = N; n < ldy; n++) expect(ints[m * ldy + n]).toBe(-1);
+          }
+          // f32(f32(f32(acc)·mult) + bias) clamped to [-3, 3] (a fused Clip).
+          kernels.gemvAffineRows(M, N, kPairs(K), aOff, pOff, yOff, ldy, fOff, fOff + 4 * M, 0, -3, 3);
+          for (let m = 0; m < M; m++) {
+            for (let n = 0; n < N; n++) {
+              const want = Math.min(Math.max(f(f(f(exact(m, n)) * mult[m]!) + fbias[m]!), -3), 3);
+              expect(floatsOut[m * ldy + n], `f32 y[${m}, ${n}]`).toBe(want);
+            }
+          }
+        } finally {
+          for (const o of [aOff, bOff, pOff, yOff, qOff, fOff]) wasm.free(o);
+        }
+      });
+    }
+  }
 });
 
 /** Prepares `opType` and runs it with runtime inputs/outputs as views of wasm memory (backend 'wasm') or plain arrays ('js'). */
@@ -262,6 +331,11 @@ describe('QLinearConv on the wasm int8 GEMM', () => {
     { C: 3, M: 3, H: 5, W: 5, k: 3, stride: 2, pad: 1, group: 3, xSigned: false, wSigned: true, perChannel: true, bias: true, jsOnly: true },
     { C: 3, M: 3, H: 16, W: 16, k: 3, stride: 2, pad: 0, group: 3, xSigned: false, wSigned: true, perChannel: true, bias: true },
     { C: 32, M: 24, H: 14, W: 14, k: 1, stride: 1, pad: 0, group: 1, xSigned: false, wSigned: true, perChannel: true, bias: true, clamp: [100, 255] },
+    // Under 8 output positions: the GEMV (1×1 after a global pool; a 3×3 on a 2×2 image, im2col in JS; groups).
+    { C: 13, M: 6, H: 1, W: 1, k: 1, stride: 1, pad: 0, group: 1, xSigned: false, wSigned: true, perChannel: true, bias: true, batch: 2 },
+    { C: 96, M: 27, H: 1, W: 1, k: 1, stride: 1, pad: 0, group: 1, xSigned: true, wSigned: true, perChannel: false, bias: true, clamp: [0, 127] },
+    { C: 5, M: 7, H: 2, W: 2, k: 3, stride: 1, pad: 1, group: 1, xSigned: false, wSigned: false, perChannel: true, bias: false },
+    { C: 6, M: 10, H: 1, W: 3, k: 1, stride: 1, pad: 0, group: 2, xSigned: false, wSigned: true, perChannel: true, bias: true },
   ];
   for (const c of cases) {
     const label = `C${c.C} M${c.M} ${c.H}x${c.W} k${c.k} s${c.stride} p${c.pad} g${c.group} x ${c.xSigned ? 'i8' : 'u8'} w ${c.wSigned ? 'i8' : 'u8'}` +

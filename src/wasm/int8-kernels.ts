@@ -121,6 +121,14 @@ export interface Int8Kernels {
   readonly gemmAffineCols: Qs8GemmKernel;
   readonly gemmAffineRows: Qs8GemmKernel;
   readonly gemmAffineRowsRowsOuter: Qs8GemmKernel;
+  /**
+   * Under 8 columns (qs8_gemv_4x1c2): gemmRowChannels, gemmI32 and gemmAffineRows for any N ≥ 1, B packed by
+   * packColsNarrow (one column of int16 pairs after another) instead of packCols.
+   */
+  readonly gemvRowChannels: Qs8GemmKernel;
+  readonly gemvI32: Qs8GemmKernel;
+  readonly gemvAffineRows: Qs8GemmKernel;
+  readonly packColsNarrow: Qs8PackKernel;
 }
 
 export function qs8GemmName(axis: ChannelAxis): string {
@@ -642,6 +650,122 @@ function emitPackCols(): FunctionBuilder {
   return f;
 }
 
+/**
+ * qs8_gemv_4x1c2(M, N, kPairs, a, b, y, ldy, bias, mult, zp, lo, hi): Qs8GemmKernel for the row-channel store with
+ * fewer than 8 columns (a 1×1 convolution after a global pool: N = 1), one column at a time. a: the same ⌈M/4⌉ A
+ * panels as qs8_gemm; b: N columns of kPairs int16 pairs each (4 bytes per pair, column n at b + 4·n·kPairs, from
+ * qs8_pack_cols_x1c2). Per pair of k, one `i32x4.dot_i16x8_s` of the A panel's 16 bytes (four rows' pairs) with the
+ * column's pair splat gives the four rows' partial sums, so a tile is one int32x4 (two accumulators alternate over
+ * the pairs). The stores are those of qs8_gemm for `output`, one lane (row) at a time.
+ */
+function emitGemv(output: 'q8' | 'i32' | 'f32affine'): FunctionBuilder {
+  const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32, I32, I32, I32, F32, F32, F32]);
+  const [M, N, KP, a, b, y, ldy, bias, mult, zp, lo, hi] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+  const m0 = f.local(I32), n = f.local(I32), ap = f.local(I32), bp = f.local(I32), k = f.local(I32), aPanel = f.local(I32);
+  const aBytes = f.local(I32), colBytes = f.local(I32), at = f.local(I32);
+  const acc0 = f.local(V128), acc1 = f.local(V128), biasv = f.local(V128), multv = f.local(V128);
+  const magic = f.local(V128), zpv = f.local(V128), lov = f.local(V128), hiv = f.local(V128);
+  const elementBytes = output === 'q8' ? 1 : 4;
+  f.get(KP).i32(QS8_A_PAIR_BYTES).op('i32.mul').set(aBytes);
+  f.get(KP).i32(2).op('i32.shl').set(colBytes);
+  f.f32(ROUND_MAGIC_F32).simd('f32x4.splat').set(magic);
+  f.get(zp).simd('f32x4.splat').set(zpv);
+  f.get(lo).simd('f32x4.splat').set(lov);
+  f.get(hi).simd('f32x4.splat').set(hiv);
+  f.v128Const(new Uint8Array(16)).set(biasv);
+  f.v128Const(new Uint8Array(16)).set(multv);
+  f.get(a).set(aPanel);
+  forLoop(f, m0, konst(0), local(M), konst(QS8_TILE_ROWS), () => {
+    if (output !== 'i32') {
+      // The panel's four rows' bias and multiplier (the bits as they are: int32 or float32); rows past M repeat M - 1.
+      for (let r = 0; r < QS8_TILE_ROWS; r++) {
+        minInto(f, at, (g) => g.get(m0).i32(r).op('i32.add'), (g) => g.get(M).i32(1).op('i32.sub'));
+        f.get(biasv).get(bias).get(at).i32(2).op('i32.shl').op('i32.add').i32Load(0).lane('i32x4.replace_lane', r).set(biasv);
+        f.get(multv).get(mult).get(at).i32(2).op('i32.shl').op('i32.add').i32Load(0).lane('i32x4.replace_lane', r).set(multv);
+      }
+    }
+    forLoop(f, n, konst(0), local(N), konst(1), () => {
+      f.v128Const(new Uint8Array(16)).set(acc0);
+      f.v128Const(new Uint8Array(16)).set(acc1);
+      f.get(aPanel).set(ap);
+      f.get(b).get(n).get(colBytes).op('i32.mul').op('i32.add').set(bp);
+      f.get(KP).set(k);
+      f.block().loop();
+      f.get(k).i32(2).op('i32.lt_s').brIf(1);
+      f.get(acc0).get(ap).v128Load(0).get(bp).simdMem('v128.load32_splat', 0).simd('i32x4.dot_i16x8_s').simd('i32x4.add').set(acc0);
+      f.get(acc1).get(ap).v128Load(QS8_A_PAIR_BYTES).get(bp).simdMem('v128.load32_splat', 4).simd('i32x4.dot_i16x8_s').simd('i32x4.add').set(acc1);
+      f.get(ap).i32(2 * QS8_A_PAIR_BYTES).op('i32.add').set(ap);
+      f.get(bp).i32(8).op('i32.add').set(bp);
+      f.get(k).i32(2).op('i32.sub').set(k);
+      f.br(0);
+      f.end().end();
+      f.get(k).if();
+      f.get(acc0).get(ap).v128Load(0).get(bp).simdMem('v128.load32_splat', 0).simd('i32x4.dot_i16x8_s').simd('i32x4.add').set(acc0);
+      f.end();
+      f.get(acc0).get(acc1).simd('i32x4.add');
+      if (output === 'q8') {
+        f.get(biasv).simd('i32x4.add');
+        emitRequantize(f, () => f.get(multv), magic, zpv, lov, hiv);
+      } else if (output === 'f32affine') {
+        // f32(f32(f32(acc)·mult) + bias), then the fused clamp, as qs8_gemm's affine store.
+        f.simd('f32x4.convert_i32x4_s').get(multv).simd('f32x4.mul').get(biasv).simd('f32x4.add');
+        f.get(lov).simd('f32x4.max').get(hiv).simd('f32x4.min');
+      }
+      f.set(acc0);
+      for (let r = 0; r < QS8_TILE_ROWS; r++) {
+        if (r > 0) f.get(m0).i32(r).op('i32.add').get(M).op('i32.lt_s').if();
+        // y + ((m0 + r)·ldy + n)·elementBytes
+        f.get(y).get(m0).i32(r).op('i32.add').get(ldy).op('i32.mul').get(n).op('i32.add');
+        if (elementBytes === 4) f.i32(2).op('i32.shl');
+        f.op('i32.add');
+        f.get(acc0).lane('i32x4.extract_lane', r);
+        if (elementBytes === 4) f.i32Store(0, 0);
+        else f.i32Store8(0);
+        if (r > 0) f.end();
+      }
+    });
+    f.get(aPanel).get(aBytes).op('i32.add').set(aPanel);
+  });
+  return f;
+}
+
+/**
+ * qs8_pack_cols_x1c2(src, ld, K, N, flip, shift, dst): the B operand of qs8_gemv from the K×N byte matrix at src (row
+ * stride ld bytes, any N): column n as ⌈K/2⌉ int16 pairs (x[2j, n], x[2j+1, n]) at dst + 4·n·⌈K/2⌉, each element
+ * int16 (byte ^ flip, as int8) - shift (x - x_zp, as qs8_pack_cols); an odd K's padding element is 0.
+ */
+function emitPackColsNarrow(): FunctionBuilder {
+  const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32, I32]);
+  const [src, ld, K, N, flip, shift, dst] = [0, 1, 2, 3, 4, 5, 6];
+  const n = f.local(I32), k = f.local(I32), p = f.local(I32), low = f.local(I32), high = f.local(I32);
+  // (byte at `p` ^ flip) read as int8, minus shift
+  const element = (at: () => void) => {
+    at();
+    f.i32Load8(false).get(flip).op('i32.xor').i32(24).op('i32.shl').i32(24).op('i32.shr_s').get(shift).op('i32.sub');
+  };
+  forLoop(f, n, konst(0), local(N), konst(1), () => {
+    f.get(src).get(n).op('i32.add').set(p);
+    forLoop(f, k, konst(0), local(K), konst(2), () => {
+      element(() => f.get(p));
+      f.set(low);
+      f.i32(0).set(high);
+      f.get(k).i32(1).op('i32.add').get(K).op('i32.lt_s').if();
+      element(() => f.get(p).get(ld).op('i32.add'));
+      f.set(high);
+      f.end();
+      f.get(dst).get(low).i32(0xffff).op('i32.and').get(high).i32(16).op('i32.shl').op('i32.or').i32Store(0, 0);
+      f.get(dst).i32(4).op('i32.add').set(dst);
+      f.get(p).get(ld).i32(1).op('i32.shl').op('i32.add').set(p);
+    });
+  });
+  return f;
+}
+
+export const QS8_PACK_NARROW_NAME = 'qs8_pack_cols_x1c2__wasmsimd';
+export function qs8GemvName(output: 'q8' | 'i32' | 'f32affine'): string {
+  return `qs8_gemv_${QS8_TILE_ROWS}x1c2__wasmsimd_dot16x2_${output === 'q8' ? 'rowq' : output === 'i32' ? 'i32' : 'rowaffine'}`;
+}
+
 /** The int8 GEMM family: one small module compiled on first use (WasmContext.use). */
 export const INT8_KERNELS: WasmModuleSpec<Int8Kernels> = {
   key: 'int8-gemm',
@@ -656,6 +780,8 @@ export const INT8_KERNELS: WasmModuleSpec<Int8Kernels> = {
     m.addFunction(emitGemm('rows', 'f32affine'), qs8GemmAffineName('rows'));
     m.addFunction(emitGemm('rows', 'f32affine', 'rowsOuter'), `${qs8GemmAffineName('rows')}_rows_outer`);
     m.addFunction(emitPackCols(), QS8_PACK_NAME);
+    m.addFunction(emitPackColsNarrow(), QS8_PACK_NARROW_NAME);
+    for (const output of ['q8', 'i32', 'f32affine'] as const) m.addFunction(emitGemv(output), qs8GemvName(output));
     for (const [K, S] of QS8_DEPTHWISE_SHAPES) {
       m.addFunction(emitDepthwise(K, S), qs8DepthwiseName(K, S));
       m.addFunction(emitDepthwiseDot(K, S), qs8DepthwiseDotName(K, S));
@@ -700,6 +826,10 @@ export const INT8_KERNELS: WasmModuleSpec<Int8Kernels> = {
       gemmAffineRows: e[qs8GemmAffineName('rows')] as Qs8GemmKernel,
       gemmAffineRowsRowsOuter: e[`${qs8GemmAffineName('rows')}_rows_outer`] as Qs8GemmKernel,
       packCols: e[QS8_PACK_NAME] as Qs8PackKernel,
+      packColsNarrow: e[QS8_PACK_NARROW_NAME] as Qs8PackKernel,
+      gemvRowChannels: e[qs8GemvName('q8')] as Qs8GemmKernel,
+      gemvI32: e[qs8GemvName('i32')] as Qs8GemmKernel,
+      gemvAffineRows: e[qs8GemvName('f32affine')] as Qs8GemmKernel,
     };
   },
 };

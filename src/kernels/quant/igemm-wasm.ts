@@ -31,6 +31,11 @@ export function colPanelBytes(K: number, N: number): number {
   return Math.ceil(N / QS8_TILE_COLS) * kPairs(K) * QS8_B_PAIR_BYTES;
 }
 
+/** Bytes of the GEMV's B operand of N < 8 columns (int16 pairs, column after column), rounded to 16. */
+export function narrowColBytes(K: number, N: number): number {
+  return Math.ceil((N * kPairs(K) * 4) / 16) * 16;
+}
+
 /**
  * A panels: out[outOff + ((p·KP + j)·4 + r)·2 + e] = A[aOff + m·lda + k] - zp[m·zpStride] for m = 4p + r,
  * k = 2j + e; 0 where m ≥ M or k ≥ K (so the activations' padding pair contributes nothing).

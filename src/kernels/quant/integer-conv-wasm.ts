@@ -6,7 +6,7 @@ import { requireInput, type PrepareContext } from '../kernel.js';
 import { convGeometry, im2colIndexMap, type ConvGeometry } from './conv-geometry.js';
 import type { Int8Like } from './igemm.js';
 import {
-  QS8_MAX_K, WasmBytes, WasmChannelParams, colPanelBytes, inWasmMemory, int8Kernels, kPairs, packRowPairs,
+  QS8_MAX_K, WasmBytes, WasmChannelParams, colPanelBytes, inWasmMemory, int8Kernels, kPairs, narrowColBytes, packRowPairs,
   rowPanelBytes, uploadPacked,
 } from './igemm-wasm.js';
 
@@ -16,6 +16,8 @@ export interface WasmQLinearConv {
   readonly detail: string;
   /** The weight data: held so the uploaded panels (freed when it is collected) live as long as the kernel. */
   readonly source: object;
+  /** True for the GEMV path (fewer than 8 output positions); variant tables name it apart. */
+  readonly narrow: boolean;
   run(x: Int8Like, zx: number, y: Int8Like | Int32Array | Float32Array, yZp: number, bias: ArrayLike<number> | undefined, multipliers: ArrayLike<number>): boolean;
 }
 
@@ -30,9 +32,11 @@ export type ConvOutputMode = 'q8' | 'i32' | 'f32affine';
  *   Y[g·Mg + m, p] = requantize(Σ_{c,k} (W[m, c, k] - zw[m])·(X[c, at(p, k)] - zx) + B[m])
  * with the zero-point-shifted weights packed once as int16 A panels, the image (1×1 stride-1 convolutions) or its
  * im2col (bytes, padding = zx, in the shared scratch) packed per call into B panels by qs8_pack_cols, and the
- * requantization fused into the GEMM's store. Depthwise convolutions go to planDepthwise. Undefined when the wasm
- * path does not apply (the JS kernels run): no wasm backend, weights or their zero point not constant, fewer than
- * 8 output positions, a reduction deep enough to overflow int32, a depthwise shape without a generated kernel.
+ * requantization fused into the GEMM's store. Fewer than 8 output positions (a 1×1 convolution after a global pool)
+ * take the GEMV kernel instead (qs8_gemv_4x1c2 on the same A panels, the columns packed by qs8_pack_cols_x1c2).
+ * Depthwise convolutions go to planDepthwise. Undefined when the wasm path does not apply (the JS kernels run): no
+ * wasm backend, weights or their zero point not constant, a reduction deep enough to overflow int32, a depthwise
+ * shape without a generated kernel.
  */
 export function planWasmQLinearConv(
   ctx: PrepareContext, wIndex: number, wZpIndex: number, lo: number, hi: number, output: ConvOutputMode = 'q8',
@@ -72,7 +76,10 @@ export function planWasmQLinearConv(
       x.dtype === 'int8', lo, hi, floatDepthwise ? kernels.depthwiseDotF32[key] : undefined,
     );
   }
-  if (P < QS8_TILE_COLS || Kg > QS8_MAX_K) return undefined;
+  if (Kg > QS8_MAX_K) return undefined;
+  // Under 8 output positions (1×1 convolutions after a global pool): the GEMV kernel, one column at a time.
+  const narrow = P < QS8_TILE_COLS;
+  const colBytes = narrow ? narrowColBytes(Kg, P) : colPanelBytes(Kg, P);
   const pointwise = KS === 1 && inPlane === P && map.every((at, p) => at === p);
   const zwStride = wZp.length > 1 ? 1 : 0;
   const groupBytes = rowPanelBytes(Mg, Kg);
@@ -89,23 +96,27 @@ export function planWasmQLinearConv(
   const wasmIm2col = pointwise ? undefined : planWasmIm2col(kernels, geom, Cg);
   const im2colBytes = pointwise ? 0 : Math.ceil((Kg * P) / 16) * 16;
   const paddedBytes = wasmIm2col === undefined ? 0 : Math.ceil(wasmIm2col.bytes / 16) * 16;
-  wasm.reserveScratch(paddedBytes + im2colBytes + colPanelBytes(Kg, P));
+  wasm.reserveScratch(paddedBytes + im2colBytes + colBytes);
   const im2col = pointwise || wasmIm2col !== undefined ? undefined : x.shape.length === 4 ? im2col2d(geom, Cg) : im2colByMap(map, Cg, KS, P, inPlane);
   const memory = new WasmBytes(wasm);
   const signed = x.dtype === 'int8';
   const KP = kPairs(Kg);
   // Loop order, measured (bench: resnet18's 3×3 layers): row panels outside when the activation panels outweigh
   // the weights (64 ch, 56×56: 2.37 vs 2.58 ms), column blocks outside otherwise (512 ch, 7×7: 2.64 vs 2.88 ms).
-  const rowsOuter = colPanelBytes(Kg, P) > groupBytes;
-  const gemm = output === 'q8'
+  const rowsOuter = colBytes > groupBytes;
+  const gemm = narrow
+    ? output === 'q8' ? kernels.gemvRowChannels : output === 'i32' ? kernels.gemvI32 : kernels.gemvAffineRows
+    : output === 'q8'
     ? rowsOuter ? kernels.gemmRowChannelsRowsOuter : kernels.gemmRowChannels
     : output === 'i32'
       ? rowsOuter ? kernels.gemmI32RowsOuter : kernels.gemmI32
       : rowsOuter ? kernels.gemmAffineRowsRowsOuter : kernels.gemmAffineRows;
   const elementBytes = output === 'q8' ? 1 : 4;
-  const detail = `wasm qs8 gemm 4x8c2${pointwise ? ', 1x1 read in place' : wasmIm2col !== undefined ? ', im2col in wasm' : ', im2col in js'}`;
+  const pack = narrow ? kernels.packColsNarrow : kernels.packCols;
+  const detail = `wasm qs8 ${narrow ? 'gemv 4x1c2' : 'gemm 4x8c2'}${pointwise ? ', 1x1 read in place' : wasmIm2col !== undefined ? ', im2col in wasm' : ', im2col in js'}`;
   return {
     detail: `${detail} (js for views outside wasm memory)`,
+    narrow,
     source: wData,
     run(xData, zx, y, yZp, bias, multipliers) {
       if (!inWasmMemory(wasm, xData, y)) return false;
@@ -127,7 +138,7 @@ export function planWasmQLinearConv(
             im2col(memory.bytes, plane0, zx & 0xff, scratch);
             src = scratch;
           }
-          kernels.packCols(src, P, Kg, P, flip, shift, panels);
+          pack(src, P, Kg, P, flip, shift, panels);
           gemm(
             Mg, P, KP, weights + g * groupBytes, panels, y.byteOffset + (n * M + g * Mg) * P * elementBytes, P,
             params.biasOffset + 4 * g * Mg, params.multOffset + 4 * g * Mg, yZp, lo, hi,
@@ -195,6 +206,7 @@ function planDepthwise(
   const foldedBias = new Int32Array(C);
   const flip = signed ? 0 : 0x80;
   return {
+    narrow: false,
     detail: `wasm qs8 depthwise ${K}x${K}s${S}, ${wide ? 8 : 4} outputs per step${floatKernel !== undefined ? ', float output' : ''} (js for views outside wasm memory)`,
     source: wData,
     run(x, zx, y, yZp, bias, multipliers) {

@@ -361,7 +361,14 @@ const CONV_INTEGER_VARIANTS: readonly VariantDef<ConvIntegerProblem>[] = [
   { name: (p) => `${int8Name(p.ctx, 0)}${int8Name(p.ctx, 1)}_convinteger__ref`, applies: () => true, placement: 'any', prepare: prepareConvIntegerReference },
   {
     name: (p) => `${int8Name(p.ctx, 0)}${int8Name(p.ctx, 1)}_convinteger__wasmsimd`,
-    applies: (p, caps) => caps.wasm !== undefined && p.wasm() !== undefined,
+    applies: (p, caps) => caps.wasm !== undefined && p.wasm()?.narrow === false,
+    placement: 'wasm',
+    prepare: prepareConvIntegerWasm,
+  },
+  {
+    // Fewer than 8 output positions: the int8 GEMV.
+    name: (p) => `${int8Name(p.ctx, 0)}${int8Name(p.ctx, 1)}_convinteger_gemv__wasmsimd`,
+    applies: (p, caps) => caps.wasm !== undefined && p.wasm()?.narrow === true,
     placement: 'wasm',
     prepare: prepareConvIntegerWasm,
   },
@@ -379,8 +386,78 @@ function prepareConvInteger(ctx: PrepareContext): PreparedKernel {
   return chooseVariant(CONV_INTEGER_VARIANTS, problem, ctx);
 }
 
+interface QLinearConvProblem {
+  ctx: PrepareContext;
+  plan: IntegerConvPlan;
+  outType: DType;
+  lo: number;
+  hi: number;
+  wZpStride: number;
+  /** The wasm GEMM / GEMV / depthwise plan, made on first ask (it uploads the packed weights). */
+  wasm(): WasmQLinearConv | undefined;
+}
+
 // QLinearConv (Operators.md): y = saturate(round(conv_int32(x - x_zp, w - w_zp) + B) · (x_scale·w_scale / y_scale)) + y_zp).
 // x [N, C, ...] u8/i8, w [M, C/group, ...k] u8/i8, w_scale/w_zero_point [] | [M], B int32 [M] -> y [N, M, ...out]
+function prepareQLinearConvReference(p: QLinearConvProblem): PreparedKernel {
+  const { plan, outType, lo, hi, wZpStride } = p;
+  const multipliers = new Float32Array(plan.M);
+  const batch = plan.outShape[0]!;
+  const out: ConvOutput = { y: new Uint8Array(0), requantize: true, bias: undefined, multipliers, yZp: 0, lo, hi };
+  return {
+    outputs: [{ dtype: outType, shape: plan.outShape }],
+    detail: plan.Mg === 1 && plan.group === plan.M ? 'js int8 depthwise' : 'js int8 packed gemm',
+    run(inputs, outputs) {
+      const x = inputs[0] as Int8Like;
+      const w = inputs[3] as Int8Like;
+      const zx = ((inputs[2] as Int8Like | undefined) ?? ZERO)[0]!;
+      const wZp = (inputs[5] as Int8Like | undefined) ?? ZERO;
+      out.bias = inputs[8] as Int32Array | undefined;
+      out.yZp = inputs[7] === undefined ? 0 : (inputs[7] as Int8Like)[0]!;
+      out.y = outputs[0] as Int8Like;
+      outputMultipliers(inputs, multipliers);
+      plan.prepareWeights(w, wZp, wZpStride);
+      for (let n = 0; n < batch; n++) for (let g = 0; g < plan.group; g++) plan.convolve(n, g, x, zx, wZp, wZpStride, out);
+    },
+  };
+}
+
+function prepareQLinearConvWasm(p: QLinearConvProblem): PreparedKernel {
+  const reference = prepareQLinearConvReference(p);
+  const conv = p.wasm()!;
+  const multipliers = new Float32Array(p.plan.M);
+  const fallbacks = jsFallbacks();
+  return {
+    ...reference,
+    detail: conv.detail,
+    jsFallbacks: fallbacks,
+    run(inputs, outputs, scratch) {
+      const zx = ((inputs[2] as Int8Like | undefined) ?? ZERO)[0]!;
+      const yZp = inputs[7] === undefined ? 0 : (inputs[7] as Int8Like)[0]!;
+      outputMultipliers(inputs, multipliers);
+      if (ranOnWasm(fallbacks, conv.run(inputs[0] as Int8Like, zx, outputs[0] as Int8Like, yZp, inputs[8] as Int32Array | undefined, multipliers))) return;
+      reference.run(inputs, outputs, scratch);
+    },
+  };
+}
+
+const QLINEAR_CONV_VARIANTS: readonly VariantDef<QLinearConvProblem>[] = [
+  { name: (p) => `${int8Name(p.ctx, 0)}${int8Name(p.ctx, 3)}_qlinearconv__ref`, applies: () => true, placement: 'any', prepare: prepareQLinearConvReference },
+  {
+    name: (p) => `${int8Name(p.ctx, 0)}${int8Name(p.ctx, 3)}_qlinearconv__wasmsimd`,
+    applies: (p, caps) => caps.wasm !== undefined && p.wasm()?.narrow === false,
+    placement: 'wasm',
+    prepare: prepareQLinearConvWasm,
+  },
+  {
+    // Fewer than 8 output positions (squeeze-excitation 1×1 convolutions after a global pool): the int8 GEMV.
+    name: (p) => `${int8Name(p.ctx, 0)}${int8Name(p.ctx, 3)}_qlinearconv_gemv__wasmsimd`,
+    applies: (p, caps) => caps.wasm !== undefined && p.wasm()?.narrow === true,
+    placement: 'wasm',
+    prepare: prepareQLinearConvWasm,
+  },
+];
+
 function prepareQLinearConv(ctx: PrepareContext): PreparedKernel {
   checkScalarZeroPoint(ctx, 2, 'x_zero_point');
   checkScalarZeroPoint(ctx, 1, 'x_scale');
@@ -403,27 +480,12 @@ function prepareQLinearConv(ctx: PrepareContext): PreparedKernel {
   }
   const [lo, hi] = fusedOutputRange(ctx, range[0], range[1]);
   const wZpStride = ctx.inputs[5] !== undefined && sizeOf(ctx.inputs[5].shape) > 1 ? 1 : 0;
-  const multipliers = new Float32Array(plan.M);
-  const batch = plan.outShape[0]!;
-  const out: ConvOutput = { y: new Uint8Array(0), requantize: true, bias: undefined, multipliers, yZp: 0, lo, hi };
-  const wasmConv = planWasmQLinearConv(ctx, 3, 5, lo, hi);
-  return {
-    outputs: [{ dtype: outType, shape: plan.outShape }],
-    detail: wasmConv?.detail ?? (plan.Mg === 1 && plan.group === plan.M ? 'js int8 depthwise' : 'js int8 packed gemm'),
-    run(inputs, outputs) {
-      const x = inputs[0] as Int8Like;
-      const w = inputs[3] as Int8Like;
-      const zx = ((inputs[2] as Int8Like | undefined) ?? ZERO)[0]!;
-      const wZp = (inputs[5] as Int8Like | undefined) ?? ZERO;
-      out.bias = inputs[8] as Int32Array | undefined;
-      out.yZp = inputs[7] === undefined ? 0 : (inputs[7] as Int8Like)[0]!;
-      out.y = outputs[0] as Int8Like;
-      outputMultipliers(inputs, multipliers);
-      if (wasmConv?.run(x, zx, out.y, out.yZp, out.bias, multipliers) === true) return;
-      plan.prepareWeights(w, wZp, wZpStride);
-      for (let n = 0; n < batch; n++) for (let g = 0; g < plan.group; g++) plan.convolve(n, g, x, zx, wZp, wZpStride, out);
-    },
+  let wasm: WasmQLinearConv | undefined | null = null;
+  const problem: QLinearConvProblem = {
+    ctx, plan, outType, lo, hi, wZpStride,
+    wasm: () => (wasm === null ? (wasm = planWasmQLinearConv(ctx, 3, 5, lo, hi)) : wasm),
   };
+  return chooseVariant(QLINEAR_CONV_VARIANTS, problem, ctx);
 }
 
 /** multipliers[m] = x_scale · w_scale[m] / y_scale, each step rounded to float32 as onnxruntime computes it. */

@@ -333,7 +333,14 @@ const CONV_VARIANTS: readonly VariantDef<ConvProblem>[] = [
   { name: (p) => `${p.fusedQuantize ? 'f32' : int8Name(p.ctx, 0)}${int8Name(p.ctx, 1)}_convintegertofloat__ref`, applies: () => true, placement: 'any', prepare: prepareConvReference },
   {
     name: (p) => `${p.fusedQuantize ? 'f32' : int8Name(p.ctx, 0)}${int8Name(p.ctx, 1)}_convintegertofloat__wasmsimd`,
-    applies: (p, caps) => dynamicInt8Kernels(caps.wasm) !== undefined && p.wasm() !== undefined,
+    applies: (p, caps) => dynamicInt8Kernels(caps.wasm) !== undefined && p.wasm()?.narrow === false,
+    placement: 'wasm',
+    prepare: prepareConvWasm,
+  },
+  {
+    // Fewer than 8 output positions (squeeze-excitation 1×1 convolutions after a global pool): the int8 GEMV.
+    name: (p) => `${p.fusedQuantize ? 'f32' : int8Name(p.ctx, 0)}${int8Name(p.ctx, 1)}_convintegertofloat_gemv__wasmsimd`,
+    applies: (p, caps) => dynamicInt8Kernels(caps.wasm) !== undefined && p.wasm()?.narrow === true,
     placement: 'wasm',
     prepare: prepareConvWasm,
   },

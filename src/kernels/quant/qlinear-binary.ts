@@ -1,8 +1,10 @@
-import { sizeOf } from '../../dtype.js';
+import { sizeOf, type Data } from '../../dtype.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
-import { kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel } from '../kernel.js';
+import {
+  chooseVariant, jsFallbacks, kernelError, ranOnWasm, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef,
+} from '../kernel.js';
 import type { Int8Like } from './igemm.js';
-import { int8Kernels } from './igemm-wasm.js';
+import { inWasmMemory, int8Kernels } from './igemm-wasm.js';
 import { scalarOf } from './lookup-table.js';
 import { integerRange, quantizeToRange } from './rounding.js';
 
@@ -27,57 +29,62 @@ function broadcastStrides(ctx: PrepareContext, a: number[], b: number[]) {
   return { out, aStrides, bStrides };
 }
 
+interface QLinearBinaryProblem {
+  ctx: PrepareContext;
+  op: 'add' | 'mul';
+  combine: (a: number, b: number) => number;
+  dtype: 'uint8' | 'int8';
+  aShape: number[];
+  bShape: number[];
+  out: number[];
+  aStrides: number[];
+  bStrides: number[];
+}
+
+/** The float32 steps of one output, as MlasQLinearAdd's scalar path: quantize(f32(f32(sa·(a - za)) ∘ f32(sb·(b - zb))) / sc). */
+interface BinaryParams {
+  sa: number;
+  za: number;
+  sb: number;
+  zb: number;
+  sc: number;
+  zc: number;
+}
+
+function readParams(inputs: readonly (Data | undefined)[], p: BinaryParams): void {
+  p.sa = scalarOf(inputs[1]);
+  p.za = scalarOf(inputs[2]);
+  p.sb = scalarOf(inputs[4]);
+  p.zb = scalarOf(inputs[5]);
+  p.sc = scalarOf(inputs[6]);
+  p.zc = scalarOf(inputs[7]);
+}
+
 /**
  * com.microsoft QLinearAdd / QLinearMul: C = quantize(dequantize(A) ∘ dequantize(B)) with numpy broadcasting.
  * Inputs: A, A_scale, A_zero_point?, B, B_scale, B_zero_point?, C_scale, C_zero_point?; all per tensor.
  * Float steps in float32 as onnxruntime's reference kernels (MlasQLinearAdd's scalar path).
  */
-function prepareQLinearBinary(ctx: PrepareContext, combine: (a: number, b: number) => number, op: 'add' | 'mul'): PreparedKernel {
-  const a = requireInput(ctx, 0);
-  const b = requireInput(ctx, 3);
-  if ((a.dtype !== 'uint8' && a.dtype !== 'int8') || b.dtype !== a.dtype) {
-    throw new UnsupportedError(`${nodeLabel(ctx.node)}: A and B must both be uint8 or both int8, got ${a.dtype} and ${b.dtype}`);
-  }
-  for (const i of [1, 2, 4, 5, 6, 7]) {
-    const t = ctx.inputs[i];
-    if (t !== undefined && sizeOf(t.shape) !== 1) {
-      throw new UnsupportedError(`${nodeLabel(ctx.node)}: input ${i} must be a scalar (per-tensor quantization)`);
-    }
-  }
-  const [lo, hi] = integerRange(a.dtype)!;
-  const { out, aStrides, bStrides } = broadcastStrides(ctx, a.shape, b.shape);
+function prepareReference(p: QLinearBinaryProblem): PreparedKernel {
+  const { out, aStrides, bStrides, combine } = p;
+  const [lo, hi] = integerRange(p.dtype)!;
   const rank = out.length;
   const total = sizeOf(out);
   const inner = rank === 0 ? 1 : out[rank - 1]!;
   const innerA = rank === 0 ? 0 : aStrides[rank - 1]!;
   const innerB = rank === 0 ? 0 : bStrides[rank - 1]!;
   const counter = new Array<number>(rank).fill(0);
-  // Equal shapes (a residual Add): whole vectors of four on wasm SIMD, the last n mod 4 in JS below.
-  const kernels = int8Kernels(ctx.options.wasm);
-  const wasmKernel = kernels !== undefined && sizeOf(a.shape) === total && sizeOf(b.shape) === total ? kernels[op] : undefined;
-  const wasmMemory = ctx.options.wasm?.memory;
+  const q: BinaryParams = { sa: 0, za: 0, sb: 0, zb: 0, sc: 0, zc: 0 };
   return {
-    outputs: [{ dtype: a.dtype, shape: out }],
+    outputs: [{ dtype: p.dtype, shape: out }],
     // Each C element is written after the A element at the same index is read, so C may overwrite an unbroadcast A.
-    inPlace: sizeOf(a.shape) === total ? 0 : undefined,
+    inPlace: sizeOf(p.aShape) === total ? 0 : undefined,
     run(inputs, outputs) {
       const A = inputs[0] as Int8Like;
       const B = inputs[3] as Int8Like;
       const C = outputs[0] as Int8Like;
-      const sa = scalarOf(inputs[1]);
-      const za = scalarOf(inputs[2]);
-      const sb = scalarOf(inputs[4]);
-      const zb = scalarOf(inputs[5]);
-      const sc = scalarOf(inputs[6]);
-      const zc = scalarOf(inputs[7]);
-      if (wasmKernel !== undefined && A.buffer === wasmMemory!.buffer && B.buffer === A.buffer && C.buffer === A.buffer) {
-        const flip = a.dtype === 'uint8' ? 0x80 : 0;
-        wasmKernel(A.byteOffset, B.byteOffset, C.byteOffset, total, flip, za - flip, zb - flip, sa, sb, sc, zc, lo, hi);
-        for (let i = total - (total % 4); i < total; i++) {
-          C[i] = quantizeToRange(Math.fround(combine(Math.fround(sa * (A[i]! - za)), Math.fround(sb * (B[i]! - zb))) / sc), zc, lo, hi);
-        }
-        return;
-      }
+      readParams(inputs, q);
+      const { sa, za, sb, zb, sc, zc } = q;
       counter.fill(0);
       let ia = 0;
       let ib = 0;
@@ -100,6 +107,67 @@ function prepareQLinearBinary(ctx: PrepareContext, combine: (a: number, b: numbe
       }
     },
   };
+}
+
+// Equal shapes (a residual Add): whole vectors of four on qs8_v{add,mul}, the last n mod 4 in JS.
+function prepareWasm(p: QLinearBinaryProblem): PreparedKernel {
+  const reference = prepareReference(p);
+  const wasm = p.ctx.options.wasm!;
+  const kernel = int8Kernels(wasm)![p.op];
+  const [lo, hi] = integerRange(p.dtype)!;
+  const total = sizeOf(p.out);
+  const flip = p.dtype === 'uint8' ? 0x80 : 0;
+  const combine = p.combine;
+  const q: BinaryParams = { sa: 0, za: 0, sb: 0, zb: 0, sc: 0, zc: 0 };
+  const fallbacks = jsFallbacks();
+  return {
+    ...reference,
+    detail: `wasm qs8 v${p.op}, equal shapes (js for views outside wasm memory)`,
+    jsFallbacks: fallbacks,
+    run(inputs, outputs, scratch) {
+      const A = inputs[0] as Int8Like;
+      const B = inputs[3] as Int8Like;
+      const C = outputs[0] as Int8Like;
+      if (!ranOnWasm(fallbacks, inWasmMemory(wasm, A, C) && inWasmMemory(wasm, B, C))) {
+        reference.run(inputs, outputs, scratch);
+        return;
+      }
+      readParams(inputs, q);
+      const { sa, za, sb, zb, sc, zc } = q;
+      kernel(A.byteOffset, B.byteOffset, C.byteOffset, total, flip, za - flip, zb - flip, sa, sb, sc, zc, lo, hi);
+      for (let i = total - (total % 4); i < total; i++) {
+        C[i] = quantizeToRange(Math.fround(combine(Math.fround(sa * (A[i]! - za)), Math.fround(sb * (B[i]! - zb))) / sc), zc, lo, hi);
+      }
+    },
+  };
+}
+
+const name = (p: QLinearBinaryProblem) => `${p.dtype === 'int8' ? 'i8' : 'u8'}_qlinear${p.op}`;
+
+const VARIANTS: readonly VariantDef<QLinearBinaryProblem>[] = [
+  { name: (p) => `${name(p)}__ref`, applies: () => true, placement: 'any', prepare: prepareReference },
+  {
+    name: (p) => `${name(p)}__wasmsimd`,
+    applies: (p, caps) => int8Kernels(caps.wasm) !== undefined && sizeOf(p.aShape) === sizeOf(p.out) && sizeOf(p.bShape) === sizeOf(p.out),
+    placement: 'wasm',
+    prepare: prepareWasm,
+  },
+];
+
+function prepareQLinearBinary(ctx: PrepareContext, combine: (a: number, b: number) => number, op: 'add' | 'mul'): PreparedKernel {
+  const a = requireInput(ctx, 0);
+  const b = requireInput(ctx, 3);
+  if ((a.dtype !== 'uint8' && a.dtype !== 'int8') || b.dtype !== a.dtype) {
+    throw new UnsupportedError(`${nodeLabel(ctx.node)}: A and B must both be uint8 or both int8, got ${a.dtype} and ${b.dtype}`);
+  }
+  for (const i of [1, 2, 4, 5, 6, 7]) {
+    const t = ctx.inputs[i];
+    if (t !== undefined && sizeOf(t.shape) !== 1) {
+      throw new UnsupportedError(`${nodeLabel(ctx.node)}: input ${i} must be a scalar (per-tensor quantization)`);
+    }
+  }
+  const { out, aStrides, bStrides } = broadcastStrides(ctx, a.shape, b.shape);
+  return chooseVariant(VARIANTS, { ctx, op, combine, dtype: a.dtype, aShape: a.shape, bShape: b.shape, out, aStrides, bStrides }, ctx);
 }
 
 export const qlinearBinaryKernels: KernelDef[] = [
