@@ -13,6 +13,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './shared.js';
 import { F, ModelBuilder } from './onnx-builder.js';
 import { tensor } from './harness.js';
+import { decodeModel } from '../src/loader/index.js';
+import { quantizeDynamic } from '../src/quantize/dynamic.js';
+import { generateFeeds, quantizeModel } from '../src/quantize/index.js';
 
 const DIST = join(REPO_ROOT, 'dist/index.js');
 const hasDist = existsSync(DIST) && existsSync(join(REPO_ROOT, 'dist/wasm/pool-worker.js'));
@@ -178,6 +181,23 @@ describe.skipIf(!hasDist)('intra-op threads', () => {
     const two = await outputs(elementwiseModel(), 2, feeds);
     expect(two.groups).toBeGreaterThan(0);
     expect(firstDifferences(two.out, one.out)).toEqual({});
+  });
+
+  it('gives bit-identical int8 outputs (QDQ, QOperator, dynamic) at 1 and 2 threads', async () => {
+    const float = convNet(1);
+    const calibration = generateFeeds(decodeModel(float), { count: 2, seed: 5 });
+    const forms: [string, Uint8Array][] = [
+      ['qdq', quantizeModel(float, calibration, { perChannel: true }).bytes],
+      ['qoperator', quantizeModel(float, calibration, { format: 'qoperator' }).bytes],
+      ['dynamic', quantizeDynamic(float).bytes],
+    ];
+    const feeds = { x: new ort.Tensor('float32', floats(3 * 118 * 38, 17), [1, 3, 118, 38]) };
+    for (const [form, bytes] of forms) {
+      const one = await outputs(bytes, 1, feeds);
+      const two = await outputs(bytes, 2, feeds);
+      expect(two.groups, form).toBeGreaterThan(0);
+      expect(firstDifferences(two.out, one.out), form).toEqual({});
+    }
   });
 
   it('accepts threads as an alias and refuses bad counts with an OptionError', async () => {

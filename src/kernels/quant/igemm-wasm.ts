@@ -1,7 +1,8 @@
 import type { WasmContext } from '../../wasm/context.js';
 import {
-  INT8_KERNELS, QS8_A_PAIR_BYTES, QS8_B_PAIR_BYTES, QS8_MAX_K, QS8_TILE_COLS, QS8_TILE_ROWS, type Int8Kernels,
+  INT8_KERNELS, QS8_A_PAIR_BYTES, QS8_B_PAIR_BYTES, QS8_MAX_K, QS8_TILE_COLS, QS8_TILE_ROWS, type Int8Kernels, type Qs8GemmKernel,
 } from '../../wasm/int8-kernels.js';
+import { SPLIT_MIN_MACS } from '../../wasm/gemm.js';
 import type { Int8Like } from './igemm.js';
 
 /**
@@ -256,7 +257,7 @@ export function planWasmRightConstantGemm(
       const scratch = wasm.scratch;
       packRowPairs(M, K, a, 0, K, za, 0, memory.view, scratch / 2);
       const gemm = floatOutput ? kernels.gemmColChannelsF32 : kernels.gemmColChannels;
-      gemm(M, N, KP, scratch, weights, y.byteOffset, N, params.biasOffset, params.multOffset, yZp, lo, hi);
+      runQs8Gemm(wasm, gemm, M, N, KP, scratch, weights, y.byteOffset, N, floatOutput ? 4 : 1, params.biasOffset, params.multOffset, false, yZp, lo, hi);
       return true;
     },
   };
@@ -270,4 +271,36 @@ class WasmInt16 {
     if (this.cached.buffer !== this.wasm.memory.buffer) this.cached = new Int16Array(this.wasm.memory.buffer);
     return this.cached;
   }
+}
+
+/**
+ * One qs8 GEMM call (Qs8GemmKernel) split over the pool's threads by ranges of A's 4-row panels: each range moves
+ * A, Y and (when they vary along rows) the bias and multiplier; K is never split. `yBytes` is the size of an
+ * output element (1 for bytes, 4 for int32/float). Runs the call at once without a pool or when it is small.
+ */
+export function runQs8Gemm(
+  wasm: WasmContext, gemm: Qs8GemmKernel, M: number, N: number, KP: number, a: number, b: number, y: number, ldy: number,
+  yBytes: number, bias: number, mult: number, perRow: boolean, zp: number, lo: number, hi: number,
+): void {
+  const pool = wasm.pool;
+  const panels = Math.ceil(M / QS8_TILE_ROWS);
+  // An int8 multiply-add pair costs about half a float one: twice the float threshold.
+  const chunks = pool === undefined || pool.recording ? 1 : Math.min(panels, pool.threads * 3, Math.floor((M * N * 2 * KP) / (2 * SPLIT_MIN_MACS)));
+  if (chunks < 2) {
+    gemm(M, N, KP, a, b, y, ldy, bias, mult, zp, lo, hi);
+    return;
+  }
+  pool!.batch(() => {
+    for (let i = 0; i < chunks; i++) {
+      const p0 = Math.floor((i * panels) / chunks);
+      const p1 = Math.floor(((i + 1) * panels) / chunks);
+      const m0 = p0 * QS8_TILE_ROWS;
+      const m1 = Math.min(M, p1 * QS8_TILE_ROWS);
+      pool!.group();
+      pool!.call(gemm, [
+        m1 - m0, N, KP, a + p0 * KP * QS8_A_PAIR_BYTES, b, y + m0 * ldy * yBytes, ldy,
+        perRow && bias !== 0 ? bias + 4 * m0 : bias, perRow && mult !== 0 ? mult + 4 * m0 : mult, zp, lo, hi,
+      ]);
+    }
+  });
 }

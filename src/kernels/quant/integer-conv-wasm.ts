@@ -8,6 +8,7 @@ import type { Int8Like } from './igemm.js';
 import {
   QS8_MAX_K, WasmBytes, WasmChannelParams, colPanelBytes, inWasmMemory, int8Kernels, kPairs, narrowColBytes, packRowPairs,
   rowPanelBytes, uploadPacked,
+  runQs8Gemm,
 } from './igemm-wasm.js';
 
 /** Runs one QLinearConv on wasm; false (nothing written) when a view is not in wasm memory. */
@@ -139,10 +140,10 @@ export function planWasmQLinearConv(
             src = scratch;
           }
           pack(src, P, Kg, P, flip, shift, panels);
-          gemm(
-            Mg, P, KP, weights + g * groupBytes, panels, y.byteOffset + (n * M + g * Mg) * P * elementBytes, P,
-            params.biasOffset + 4 * g * Mg, params.multOffset + 4 * g * Mg, yZp, lo, hi,
-          );
+          const yAt = y.byteOffset + (n * M + g * Mg) * P * elementBytes;
+          const [b0, m0] = [params.biasOffset + 4 * g * Mg, params.multOffset + 4 * g * Mg];
+          if (narrow) gemm(Mg, P, KP, weights + g * groupBytes, panels, yAt, P, b0, m0, yZp, lo, hi);
+          else runQs8Gemm(wasm, gemm, Mg, P, KP, weights + g * groupBytes, panels, yAt, P, elementBytes, b0, m0, true, yZp, lo, hi);
         }
       }
       return true;

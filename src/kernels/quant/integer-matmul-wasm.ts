@@ -4,6 +4,7 @@ import { dynamicInt8Kernels, WasmQuantParams, type DynamicInt8Kernels } from './
 import type { Int8Like } from './igemm.js';
 import {
   QS8_MAX_K, WasmChannelParams, colPanelBytes, inWasmMemory, int8Kernels, kPairs, packColPairs, rowPanelBytes, uploadPacked,
+  runQs8Gemm,
 } from './igemm-wasm.js';
 
 /** What the integer matmul writes: the exact int32 products, or f32(f32(f32(acc)·mult[n]) + bias[n]). */
@@ -97,11 +98,11 @@ export function planWasmIntegerMatMul(
       const bias0 = channel?.biasOffset ?? 0;
       const mult0 = channel?.multOffset ?? 0;
       if (NP === N) {
-        gemm(rows, N, KP, scratch, weights, y.byteOffset, N, bias0, mult0, 0, clampLo, clampHi);
+        runQs8Gemm(wasm, gemm, rows, N, KP, scratch, weights, y.byteOffset, N, 4, bias0, mult0, false, 0, clampLo, clampHi);
         return true;
       }
       const tile = scratch + aBytes;
-      gemm(rows, NP, KP, scratch, weights, tile, NP, bias0, mult0, 0, clampLo, clampHi);
+      runQs8Gemm(wasm, gemm, rows, NP, KP, scratch, weights, tile, NP, 4, bias0, mult0, false, 0, clampLo, clampHi);
       if (tileView.buffer !== wasm.memory.buffer || tileView.byteOffset !== tile) {
         tileView = y instanceof Int32Array ? new Int32Array(wasm.memory.buffer, tile, rows * NP) : new Float32Array(wasm.memory.buffer, tile, rows * NP);
       }
