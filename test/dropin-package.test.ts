@@ -1,10 +1,12 @@
 /**
- * The package as users install it: `npm pack` the built dist/, install the tarball offline (tinfer has no
- * dependencies) into temporary CommonJS, ES module and strict-TypeScript projects, and run a tiny model in each.
- * Needs a build (`npm run build`, which CI runs before the tests); skips with a message without dist/ or npm.
+ * The package as users install it: the package build of the built dist/ (`build-package.mjs --stage`, what
+ * prepack makes: minified, no source maps), packed with `npm pack`, its size checked against the budget, installed
+ * offline (tinfer has no dependencies) into temporary CommonJS, ES module and strict-TypeScript projects that run a
+ * tiny model, and its `tinfer` command run. Needs a build (`npm run build`, which CI runs before the tests); skips
+ * with a message without dist/ or npm.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,6 +31,9 @@ function modelBytes(): Uint8Array {
 }
 
 const EXPECTED = '[2,0,3,0]';
+
+/** The budget for the packed tarball (issue 15), in bytes of the .tgz: 300 kB as `npm pack` prints sizes. */
+const MAX_PACKED_BYTES = 300_000;
 
 const CJS = `
 const ort = require('tinfer');
@@ -106,19 +111,25 @@ console.log(JSON.stringify(Array.from(out['y']!.data as Float32Array)));
 describe.skipIf(!hasNpm || !hasDist)('the packed package', () => {
   let work: string;
   let files: string[];
+  let tarball: string;
+  let reportedSize: number;
 
-  // One pack and one offline install into work/node_modules; the projects below are folders of work, so Node and
-  // TypeScript find the package there as they would in a project of their own.
+  // One package build, one pack and one offline install into work/node_modules; the projects below are folders of
+  // work, so Node and TypeScript find the package there as they would in a project of their own.
   beforeAll(() => {
     work = mkdtempSync(join(tmpdir(), 'tinfer-pack-'));
-    // The scripts are skipped: dist/ is already built, and prepack's full package build takes minutes on a busy machine.
+    // The package made from the dist/ already built, in a folder of its own: prepack would compile everything again.
+    const staged = join(work, 'tinfer-package');
+    execFileSync(process.execPath, [join(REPO_ROOT, 'scripts/build-package.mjs'), '--stage', staged], { cwd: REPO_ROOT, stdio: 'pipe' });
     const packed = JSON.parse(
-      execFileSync(npm, ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
-    ) as { filename: string; files: { path: string }[] }[];
+      execFileSync(npm, ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: staged, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
+    ) as { filename: string; size: number; files: { path: string }[] }[];
     files = packed[0]!.files.map((f) => f.path);
+    tarball = join(work, packed[0]!.filename);
+    reportedSize = packed[0]!.size;
     writeFileSync(join(work, 'package.json'), JSON.stringify({ name: 'apps', private: true }));
-    execFileSync(npm, ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', join(work, packed[0]!.filename)], { cwd: work, stdio: 'pipe' });
-  }, 120_000);
+    execFileSync(npm, ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', tarball], { cwd: work, stdio: 'pipe' });
+  }, 300_000);
 
   afterAll(() => {
     if (work) rmSync(work, { recursive: true, force: true });
@@ -142,6 +153,31 @@ describe.skipIf(!hasNpm || !hasDist)('the packed package', () => {
     expect(files).toContain('dist/cjs/index.cjs');
     expect(files).toContain('dist/cjs/index.d.cts');
     expect(files.filter((f) => f.endsWith('.map') || f.startsWith('src/') || f.startsWith('test/'))).toEqual([]);
+  });
+
+  it(`packs to less than ${MAX_PACKED_BYTES / 1000} kB, with no dependencies`, () => {
+    const bytes = statSync(tarball).size;
+    expect(bytes).toBe(reportedSize);
+    expect(bytes, `${(bytes / 1000).toFixed(1)} kB packed`).toBeLessThan(MAX_PACKED_BYTES);
+    const manifest = JSON.parse(readFileSync(join(work, 'node_modules/tinfer/package.json'), 'utf8')) as Record<string, unknown>;
+    expect(manifest['dependencies']).toBeUndefined();
+    expect(readdirSync(join(work, 'node_modules')).filter((d) => !d.startsWith('.'))).toEqual(['tinfer']);
+  });
+
+  it("keeps the public API's doc comments in the declarations, and none in the code", () => {
+    const installed = join(work, 'node_modules/tinfer/dist');
+    const session = readFileSync(join(installed, 'session/session.d.ts'), 'utf8');
+    expect(session).toContain('/** Plan and pack weights at load when every input has fixed dims');
+    expect(readFileSync(join(installed, 'session/tensor.d.ts'), 'utf8')).toContain('/**');
+    expect(readFileSync(join(installed, 'session/session.js'), 'utf8')).not.toMatch(/\/\*\*|^\s*\/\/ /m);
+  });
+
+  it('runs the tinfer command: --version and inspect', () => {
+    const bin = join(work, 'node_modules/.bin', process.platform === 'win32' ? 'tinfer.cmd' : 'tinfer');
+    const run = (...args: string[]): string => execFileSync(bin, args, { cwd: work, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], shell: process.platform === 'win32' });
+    expect(run('--version').trim()).toBe(`tinfer ${VERSION}`);
+    const dir = project('cli-app', {}, {});
+    expect(run('inspect', join(dir, 'model.onnx'))).toMatch(/Relu/);
   });
 
   it('keeps the version in src/version.ts equal to package.json', () => {
