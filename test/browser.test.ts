@@ -94,11 +94,21 @@ interface PageResult {
   ok: boolean;
   error?: string;
   userAgent?: string;
+  isolated?: boolean;
+  info1?: string;
+  info2?: string;
+  byWorkers?: number;
+  same?: boolean;
   outputs?: Record<string, { type: string; dims: number[]; data: number[] }>;
 }
 
-/** Serves the repo at / and `tempDir` at /__tmp/; /__hold is answered once the page has POSTed /__result. */
-function startServer(tempDir: string): Promise<{ server: Server; port: number }> {
+/**
+ * Serves the repo at / and `tempDir` at /__tmp/; /__hold is answered once the page has POSTed /__result. With
+ * `isolated`, every response carries the COOP/COEP headers that make the page cross-origin isolated (shared
+ * memory, threads).
+ */
+function startServer(tempDir: string, isolated = false): Promise<{ server: Server; port: number }> {
+  const coi = isolated ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {};
   let releaseHold: (() => void) | undefined;
   let resultPosted = false;
   const serveFile = (root: string, rel: string, res: ServerResponse) => {
@@ -107,7 +117,7 @@ function startServer(tempDir: string): Promise<{ server: Server; port: number }>
       res.writeHead(404).end('not found');
       return;
     }
-    res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+    res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store', ...coi });
     res.end(readFileSync(file));
   };
   const handle = (req: IncomingMessage, res: ServerResponse) => {
@@ -120,7 +130,7 @@ function startServer(tempDir: string): Promise<{ server: Server; port: number }>
         releaseHold?.();
       });
     } else if (path === '/__hold') {
-      const release = () => res.writeHead(204).end();
+      const release = () => res.writeHead(204, coi).end();
       if (resultPosted) release();
       else {
         const timer = setTimeout(release, 30_000); // never hang the page if it fails before posting
@@ -217,4 +227,80 @@ describe.skipIf(!hasChromium || !hasDist)('browser (headless Chromium, built ESM
     const expected = reference();
     for (let i = 0; i < 4; i++) expect(Math.abs(y.data[i]! - expected[i]!)).toBeLessThan(1e-5);
   });
+});
+
+/** y = x [64, 256] · W [256, 192]: 3 M multiply-adds, enough for the GEMM to split over two threads. */
+function threadsModel(): Uint8Array {
+  const b = new ModelBuilder({ opset: 13 });
+  const x = b.input('x', 'float32', [64, 256]);
+  const w = b.initializer('w', f32([256, 192], values(256 * 192, 7)));
+  const [y] = b.node('MatMul', [x, w], {}, { outputs: ['y'] });
+  b.output(y!, { dtype: 'float32', shape: [64, 192] });
+  return b.toBytes();
+}
+
+async function pageResult(url: string): Promise<PageResult | undefined> {
+  let result: PageResult | undefined;
+  for (let attempt = 0; attempt < 3 && !result; attempt++) {
+    const profile = mkdtempSync(join(tmpdir(), 'tinfer-chromium-'));
+    try {
+      result = parseResult(await dumpDom(url, profile));
+    } finally {
+      rmSync(profile, { recursive: true, force: true });
+    }
+  }
+  return result;
+}
+
+describe.skipIf(!hasChromium || !hasDist)('browser threads (headless Chromium)', () => {
+  let tempDir: string;
+  const servers: Server[] = [];
+  const X2 = values(64 * 256, 9);
+
+  beforeAll(() => {
+    tempDir = mkdtempSync(join(tmpdir(), 'tinfer-browser-threads-'));
+    writeFileSync(join(tempDir, 'model.onnx'), threadsModel());
+    writeFileSync(join(tempDir, 'input.json'), JSON.stringify({ x: { type: 'float32', dims: [64, 256], data: X2 } }));
+  });
+
+  afterAll(() => {
+    for (const s of servers) s.close();
+    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+  });
+
+  /** The naive product, to check the page's outputs (the engine may use relaxed-SIMD FMA: a tolerance). */
+  function expected(): number[] {
+    const W = values(256 * 192, 7);
+    const out: number[] = [];
+    for (let i = 0; i < 64; i++) {
+      for (let j = 0; j < 192; j++) {
+        let s = 0;
+        for (let k = 0; k < 256; k++) s += Math.fround(X2[i * 256 + k]!) * Math.fround(W[k * 192 + j]!);
+        out.push(s);
+      }
+    }
+    return out;
+  }
+
+  for (const isolated of [true, false]) {
+    it(isolated ? 'with COOP/COEP: two threads on shared memory, bit-identical to one' : 'without COOP/COEP: falls back to one thread and says why', async () => {
+      const { server, port } = await startServer(resolve(tempDir), isolated);
+      servers.push(server);
+      const result = await pageResult(`http://127.0.0.1:${port}/test/browser/threads.html?model=/__tmp/model.onnx&input=/__tmp/input.json`);
+      expect(result, 'the page never wrote TINFER_RESULT').toBeDefined();
+      expect(result!.error).toBeUndefined();
+      expect(result!.isolated).toBe(isolated);
+      if (isolated) {
+        expect(result!.info2).toContain('2 threads');
+        expect(result!.byWorkers).toBeGreaterThan(0);
+      }
+      else expect(result!.info2).toMatch(/1 thread \(SharedArrayBuffer is not available/);
+      expect(result!.same).toBe(true);
+      const y = result!.outputs!.y!;
+      const want = expected();
+      let worst = 0;
+      for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(y.data[i]! - want[i]!));
+      expect(worst).toBeLessThan(1e-3);
+    });
+  }
 });

@@ -120,8 +120,8 @@ function bits(data: unknown): number[] {
 }
 
 /** The pool's counters (internal: to show that work really went through the pool). */
-function poolStats(s: Session): { batches: number; groups: number } | undefined {
-  return (s as unknown as { wasm?: { pool?: { stats: { batches: number; groups: number } } } }).wasm?.pool?.stats;
+function poolStats(s: Session): { batches: number; groups: number; byCaller: number } | undefined {
+  return (s as unknown as { wasm?: { pool?: { stats: { batches: number; groups: number; byCaller: number } } } }).wasm?.pool?.stats;
 }
 
 function osThreads(): number {
@@ -135,7 +135,7 @@ describe.skipIf(!hasDist)('intra-op threads', () => {
     ort = (await import(pathToFileURL(DIST).href)) as Ort;
   });
 
-  async function outputs(bytes: Uint8Array, threads: number, feeds: Record<string, InstanceType<Ort['Tensor']>>): Promise<{ out: Record<string, number[]>; info: string; groups: number }> {
+  async function outputs(bytes: Uint8Array, threads: number, feeds: Record<string, InstanceType<Ort['Tensor']>>): Promise<{ out: Record<string, number[]>; info: string; groups: number; byWorkers: number }> {
     const s = await ort.InferenceSession.create(bytes, { intraOpNumThreads: threads });
     try {
       const out: Record<string, number[]> = {};
@@ -143,7 +143,8 @@ describe.skipIf(!hasDist)('intra-op threads', () => {
       await s.run(feeds);
       const r = await s.run(feeds);
       for (const name of s.outputNames) out[name] = bits(r[name]!.data);
-      return { out, info: s.backendInfo, groups: poolStats(s)?.groups ?? 0 };
+      const stats = poolStats(s);
+      return { out, info: s.backendInfo, groups: stats?.groups ?? 0, byWorkers: stats === undefined ? 0 : stats.groups - stats.byCaller };
     } finally {
       await s.release();
     }
@@ -159,6 +160,8 @@ describe.skipIf(!hasDist)('intra-op threads', () => {
         const many = await outputs(bytes, threads, feeds);
         expect(many.info).toContain(`${threads} threads`);
         expect(many.groups).toBeGreaterThan(0);
+        // The workers took part (not only the calling thread).
+        expect(many.byWorkers).toBeGreaterThan(0);
         expect(firstDifferences(many.out, one.out)).toEqual({});
       }
     });

@@ -6,7 +6,7 @@ import {
 import { addDepthwiseKernels, DW3X3S1_NAME, DW3X3S2_NAME, DW5X5S1_NAME, DW5X5S2_NAME } from './depthwise-kernels.js';
 import { addWinogradKernels, winogradInputName, winogradOutputName, type WinogradInputVariant } from './winograd-kernels.js';
 import { addGemmKernels, TILE_BUFFER_BYTES, type GemmExports, type GemmTile, type SimdVariant } from './gemm-kernels.js';
-import { loadWorkerThreads, startNodeWorkers, type PoolWorkers } from './pool-node.js';
+import { onBrowserMainThread, startPoolWorkers, type PoolWorkers } from './pool-workers.js';
 import { poolBlockBytes, ThreadPool, type PoolLayout } from './threads.js';
 
 /** The tile the wasm GEMM uses, picked by bench/wasm-gemm.mjs (see src/wasm/README.md). */
@@ -202,19 +202,21 @@ export class WasmContext {
    * so far are posted to them. Node only.
    */
   private async startPool(threads: number, mainModule: WebAssembly.Module, mainInstance: WebAssembly.Instance): Promise<void> {
-    const wt = await loadWorkerThreads();
-    if (wt === undefined) {
-      this.threadsNote = 'this engine has no worker threads the runtime can start (Node worker_threads)';
-      return;
-    }
     const tileBytes = TILE_BUFFER_BYTES;
     const base = this.alloc(poolBlockBytes());
     const tiles = this.alloc(tileBytes * (threads - 1));
     const layout: PoolLayout = { base, threads, tiles, tileBytes, tile0: this.tileBuffer };
-    const workers = startNodeWorkers(wt, this.memory, layout);
+    const workers = await startPoolWorkers(this.memory, layout);
+    if (typeof workers === 'string') {
+      this.threadsNote = workers;
+      this.free(tiles);
+      this.free(base);
+      return;
+    }
     this.workers = workers;
-    this.pool = new ThreadPool(this.memory, layout, (m) => workers.post(m));
+    this.pool = new ThreadPool(this.memory, layout, (m) => workers.post(m), !onBrowserMainThread());
     this.pool.addModule(mainModule, mainInstance);
+    await workers.ready();
   }
 
   /**

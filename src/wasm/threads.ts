@@ -43,6 +43,8 @@ const FAILED = 3;
 const STOP = 4;
 const SLEEPERS = 5;
 const SCRATCH_STRIDE = 6;
+/** Modules posted to the workers so far: a worker that has instantiated fewer takes no group until it has them. */
+const MODULES = 7;
 const CTL_WORDS = 16;
 const INDEX_BITS = 15;
 const CLOSED = (1 << INDEX_BITS) - 1;
@@ -92,14 +94,17 @@ type WasmFunction = (...args: number[]) => unknown;
  * Runs one thread's share of the current batch (tag = its epoch): claims groups until none is left, runs each
  * group's calls with the thread's arguments, counts each group done. Shared by the calling thread and workers.
  */
-function work(v: Views, layout: PoolLayout, t: number, tag: number, fns: readonly (WasmFunction | undefined)[], args: number[][]): void {
+function work(v: Views, layout: PoolLayout, t: number, tag: number, fns: readonly (WasmFunction | undefined)[], args: number[][], modules = Infinity): number {
   const { ctl, groups, rows } = v;
+  let ran = 0;
   for (;;) {
     const claim = Atomics.load(ctl, CLAIM);
-    if (claim >>> INDEX_BITS !== tag) return;
+    if (claim >>> INDEX_BITS !== tag) return ran;
+    // Read after the claim word: a batch published since then had its modules counted before it was published.
+    if (Atomics.load(ctl, MODULES) > modules) return ran;
     const g = claim & CLOSED;
     const count = Atomics.load(ctl, COUNT);
-    if (g >= count) return;
+    if (g >= count) return ran;
     if (Atomics.compareExchange(ctl, CLAIM, claim, claim + 1) !== claim) continue;
     try {
       const scratchStride = Atomics.load(ctl, SCRATCH_STRIDE);
@@ -108,6 +113,7 @@ function work(v: Views, layout: PoolLayout, t: number, tag: number, fns: readonl
     } catch {
       Atomics.store(ctl, FAILED, 1);
     }
+    ran++;
     if (Atomics.add(ctl, DONE, 1) + 1 === count) Atomics.notify(ctl, DONE);
   }
 }
@@ -135,7 +141,7 @@ function argArrays(): number[][] {
   return Array.from({ length: MAX_ARGS + 1 }, (_, n) => new Array<number>(n).fill(0));
 }
 
-/** Messages from the calling thread to a worker (over its own port; read with receiveMessageOnPort). */
+/** A module the calling thread posts to each worker. */
 export interface PoolModuleMessage {
   /** Id of the first exported function; the module's functions take consecutive ids in export order. */
   readonly base: number;
@@ -159,35 +165,52 @@ export function exportedFunctions(module: WebAssembly.Module, instance: WebAssem
 }
 
 /**
- * A worker's life: instantiate the modules posted so far, then wait for batches (spin briefly, then
- * Atomics.wait) and work on each, until STOP. `receive` drains the worker's port synchronously.
+ * A worker's life (Node and browsers alike): wait for batches (spin briefly, then Atomics.wait) and work on each,
+ * until STOP. Modules arrive as messages, which only the worker's event loop delivers: when the calling thread
+ * has posted more than this worker instantiated, the loop returns to the event loop (`later`) and resumes after.
+ * `listen` registers the message handler; `done` runs once STOP is seen.
  */
-export function workerLoop(data: PoolWorkerData, receive: () => PoolModuleMessage | undefined): void {
+export function runPoolWorker(
+  data: PoolWorkerData, listen: (onModule: (m: PoolModuleMessage) => void) => void, later: (f: () => void) => void, done: () => void,
+  ready: () => void,
+): void {
   const { memory, layout, thread } = data;
   const v = views(memory.buffer, layout.base);
   const fns: (WasmFunction | undefined)[] = [];
   const args = argArrays();
-  const drain = (): void => {
-    for (let m = receive(); m !== undefined; m = receive()) {
-      const instance = new WebAssembly.Instance(m.module, { env: { memory } });
-      exportedFunctions(m.module, instance).forEach((f, i) => (fns[m.base + i] = f));
-    }
-  };
-  drain();
+  let have = 0;
+  listen((m) => {
+    const instance = new WebAssembly.Instance(m.module, { env: { memory } });
+    exportedFunctions(m.module, instance).forEach((f, i) => (fns[m.base + i] = f));
+    have++;
+  });
   let seen = Atomics.load(v.ctl, CLAIM) >>> INDEX_BITS;
-  while (Atomics.load(v.ctl, STOP) === 0) {
-    let claim = Atomics.load(v.ctl, CLAIM);
-    for (let i = 0; i < SPIN && claim >>> INDEX_BITS === seen; i++) claim = Atomics.load(v.ctl, CLAIM);
-    if (claim >>> INDEX_BITS === seen) {
-      Atomics.add(v.ctl, SLEEPERS, 1);
-      Atomics.wait(v.ctl, CLAIM, claim, 1000);
-      Atomics.sub(v.ctl, SLEEPERS, 1);
-      continue;
+  let told = false;
+  const loop = (): void => {
+    while (Atomics.load(v.ctl, STOP) === 0) {
+      const modules = Atomics.load(v.ctl, MODULES);
+      if (have < modules || modules === 0) {
+        later(loop);
+        return;
+      }
+      if (!told) {
+        told = true;
+        ready();
+      }
+      let claim = Atomics.load(v.ctl, CLAIM);
+      for (let i = 0; i < SPIN && claim >>> INDEX_BITS === seen; i++) claim = Atomics.load(v.ctl, CLAIM);
+      if (claim >>> INDEX_BITS === seen) {
+        Atomics.add(v.ctl, SLEEPERS, 1);
+        Atomics.wait(v.ctl, CLAIM, claim, 1000);
+        Atomics.sub(v.ctl, SLEEPERS, 1);
+        continue;
+      }
+      seen = claim >>> INDEX_BITS;
+      work(v, layout, thread, seen, fns, args, have);
     }
-    seen = claim >>> INDEX_BITS;
-    drain();
-    work(v, layout, thread, seen, fns, args);
-  }
+    done();
+  };
+  later(loop);
 }
 
 /**
@@ -206,11 +229,18 @@ export class ThreadPool {
   private nRows = 0;
   private nGroups = 0;
   private depth = 0;
-  /** Batches published and groups run, for tests and reports. */
-  readonly stats = { batches: 0, groups: 0 };
+  /** Batches published, groups run, and groups the calling thread ran itself (the rest ran on workers). */
+  readonly stats = { batches: 0, groups: 0, byCaller: 0 };
   scratchStride = 0;
 
-  constructor(memory: WebAssembly.Memory, layout: PoolLayout, post: (m: PoolModuleMessage) => void) {
+  /**
+   * Whether the calling thread may sleep in Atomics.wait while the others finish a batch (not on a browser's
+   * main thread, which must not block: it spins on the counter instead, for the few µs a batch's tail takes).
+   */
+  private readonly canWait: boolean;
+
+  constructor(memory: WebAssembly.Memory, layout: PoolLayout, post: (m: PoolModuleMessage) => void, canWait = true) {
+    this.canWait = canWait;
     this.threads = layout.threads;
     this.layout = layout;
     this.v = views(memory.buffer, layout.base);
@@ -226,7 +256,10 @@ export class ThreadPool {
       this.ids.set(f, this.fns.length);
       this.fns.push(f);
     }
+    Atomics.add(this.v.ctl, MODULES, 1);
     this.post({ base, module });
+    // Wake sleeping workers so they fetch it (they resume waiting once they have).
+    Atomics.notify(this.v.ctl, CLAIM);
   }
 
   /** True while a batch is being recorded (calls then join it rather than split themselves). */
@@ -308,9 +341,9 @@ export class ThreadPool {
     const tag = this.epoch;
     Atomics.store(ctl, CLAIM, tag << INDEX_BITS);
     if (count > 1 && Atomics.load(ctl, SLEEPERS) > 0) Atomics.notify(ctl, CLAIM);
-    work(this.v, this.layout, 0, tag, this.fns, this.args);
+    this.stats.byCaller += work(this.v, this.layout, 0, tag, this.fns, this.args);
     for (let d = Atomics.load(ctl, DONE), i = 0; d < count; d = Atomics.load(ctl, DONE), i++) {
-      if (i > SPIN) Atomics.wait(ctl, DONE, d, 10);
+      if (i > SPIN && this.canWait) Atomics.wait(ctl, DONE, d, 10);
     }
     // Close before anything of the next batch is written: a late worker must not claim from it early.
     Atomics.store(ctl, CLAIM, (tag << INDEX_BITS) | CLOSED);

@@ -1,0 +1,123 @@
+/**
+ * Starts the intra-op pool's worker threads: Node's worker_threads (imported dynamically, so browsers and
+ * bundlers never see a Node import) or module Workers in browsers. Node workers are unref()ed: they never keep
+ * the process alive.
+ */
+import type { PoolLayout, PoolModuleMessage, PoolWorkerData } from './threads.js';
+
+type WorkerThreads = typeof import('node:worker_threads');
+
+/** Handles to the started workers. */
+export interface PoolWorkers {
+  /** Sends a module to every worker (each instantiates it before taking part in another batch). */
+  post(m: PoolModuleMessage): void;
+  /** Ends the workers. */
+  terminate(): Promise<void>;
+  /**
+   * Resolves once every worker has instantiated the modules posted so far and waits for batches (or after
+   * READY_TIMEOUT_MS: a slow worker joins later; until then the others, and the calling thread, do its share).
+   */
+  ready(): Promise<void>;
+}
+
+const READY_TIMEOUT_MS = 10_000;
+
+/** A promise per worker, resolved by its first 'ready' message. */
+function readiness(count: number): { promises: Promise<void>[]; resolve: ((i: number) => void) } {
+  const resolvers: (() => void)[] = [];
+  const promises = Array.from({ length: count }, (_, i) => new Promise<void>((r) => (resolvers[i] = r)));
+  return { promises, resolve: (i) => resolvers[i]?.() };
+}
+
+function allReady(promises: Promise<void>[]): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<void>((r) => {
+    timer = setTimeout(r, READY_TIMEOUT_MS);
+    (timer as { unref?: () => void }).unref?.();
+  });
+  return Promise.race([Promise.all(promises).then(() => undefined), timeout]).finally(() => clearTimeout(timer));
+}
+
+// Relative to this module (dist/wasm/pool-workers.js -> dist/wasm/pool-worker.js); a variable, so bundlers leave it.
+const POOL_WORKER = './pool-worker.js';
+
+const isNode = (): boolean => typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+
+/** True on a browser's main thread (a window, not a worker), where Atomics.wait is forbidden. */
+export function onBrowserMainThread(): boolean {
+  const g = globalThis as { window?: unknown; document?: unknown };
+  return !isNode() && g.window !== undefined && g.document !== undefined;
+}
+
+/**
+ * Starts threads − 1 workers on `memory` (thread 0 is the caller), or returns why it cannot: no worker API, or
+ * one that fails to construct (a page whose CSP forbids workers, a bundle without the worker file…).
+ */
+export async function startPoolWorkers(memory: WebAssembly.Memory, layout: PoolLayout): Promise<PoolWorkers | string> {
+  try {
+    if (isNode()) {
+      const specifier = 'node:worker_threads';
+      const wt = (await import(specifier)) as WorkerThreads;
+      return startNode(wt, memory, layout);
+    }
+    if (typeof Worker === 'function') return startBrowser(memory, layout);
+    return 'this engine has no Worker to run threads on';
+  } catch (e) {
+    return `cannot start worker threads (${(e as Error).message})`;
+  }
+}
+
+function dataFor(memory: WebAssembly.Memory, layout: PoolLayout, thread: number): PoolWorkerData {
+  return { memory, layout, thread };
+}
+
+function startNode(wt: WorkerThreads, memory: WebAssembly.Memory, layout: PoolLayout): PoolWorkers {
+  const workers: import('node:worker_threads').Worker[] = [];
+  const { promises, resolve } = readiness(layout.threads - 1);
+  for (let thread = 1; thread < layout.threads; thread++) {
+    const worker = new wt.Worker(new URL(POOL_WORKER, import.meta.url), { workerData: dataFor(memory, layout, thread) });
+    // Referenced until it is ready (create() awaits that), then never keeps the process alive.
+    worker.once('message', () => {
+      worker.unref();
+      resolve(thread - 1);
+    });
+    // A worker that fails leaves its groups to the others (threads claim work; none is assigned).
+    worker.on('error', () => {
+      worker.unref();
+      resolve(thread - 1);
+    });
+    workers.push(worker);
+  }
+  return {
+    post: (m) => {
+      for (const w of workers) w.postMessage(m);
+    },
+    terminate: async () => {
+      await Promise.all(workers.map((w) => w.terminate()));
+    },
+    // After the timeout too: a worker that never got ready must not keep the process alive either.
+    ready: () => allReady(promises).then(() => {
+      for (const w of workers) w.unref();
+    }),
+  };
+}
+
+function startBrowser(memory: WebAssembly.Memory, layout: PoolLayout): PoolWorkers {
+  const workers: Worker[] = [];
+  const { promises, resolve } = readiness(layout.threads - 1);
+  for (let thread = 1; thread < layout.threads; thread++) {
+    const worker = new Worker(new URL(POOL_WORKER, import.meta.url), { type: 'module' });
+    worker.onmessage = () => resolve(thread - 1);
+    worker.postMessage(dataFor(memory, layout, thread));
+    workers.push(worker);
+  }
+  return {
+    post: (m) => {
+      for (const w of workers) w.postMessage(m);
+    },
+    terminate: async () => {
+      for (const w of workers) w.terminate();
+    },
+    ready: () => allReady(promises),
+  };
+}
