@@ -236,6 +236,40 @@ async function shapeSubgraph() {
   }
 }
 
+async function fourThreads() {
+  // Conv 3x3 (Winograd) -> Relu -> Conv 1x1 at 1 and 4 threads: bit-identical, and the naive reference.
+  const r = rng(7);
+  const [C, M, M2, S] = [8, 16, 24, 24];
+  const g = new GraphBuilder('threads');
+  g.input('x', 'float32', [1, C, S, S]);
+  const w1 = randomValues(r, M * C * 9, 0.3);
+  const b1 = randomValues(r, M, 0.1);
+  const w2 = randomValues(r, M2 * M, 0.3);
+  g.initializer('w1', 'float32', [M, C, 3, 3], w1);
+  g.initializer('b1', 'float32', [M], b1);
+  g.initializer('w2', 'float32', [M2, M, 1, 1], w2);
+  g.node('Conv', ['x', 'w1', 'b1'], ['c'], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] });
+  g.node('Relu', ['c'], ['r']);
+  g.node('Conv', ['r', 'w2'], ['y'], { kernel_shape: [1, 1] });
+  g.output('y', 'float32', [1, M2, S, S]);
+  const bytes = encode(g);
+  const x = Float32Array.from(randomValues(r, C * S * S, 1));
+  const outputs = [];
+  for (const threads of [1, 4]) {
+    const session = await InferenceSession.create(bytes, { intraOpNumThreads: threads });
+    if (threads === 4 && !/4 threads/.test(session.backendInfo)) throw new Error(`4 threads asked, backend: ${session.backendInfo}`);
+    outputs.push((await session.run({ x: new Tensor('float32', x, [1, C, S, S]) })).y.data);
+    await session.release();
+  }
+  const bits = (a) => new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const [one, four] = outputs.map(bits);
+  for (let i = 0; i < one.length; i++) if (one[i] !== four[i]) throw new Error(`4 threads differ from 1 at ${i}: ${outputs[1][i]} vs ${outputs[0][i]}`);
+  const c = convRef(x, [1, C, S, S], w1, [M, C, 3, 3], b1, 1);
+  const relu = Array.from(c.data, (v) => Math.max(0, v));
+  const y = convRef(relu, [1, M, S, S], w2, [M2, M, 1, 1], undefined, 0);
+  assertClose('y', outputs[1], y.data, 1e-4, 1e-4);
+}
+
 function cliTest(model) {
   const dir = resolve(SHARED, 'models', model);
   const res = spawnSync(process.execPath, [resolve(REPO, 'dist/cli/main.js'), 'test', dir], { encoding: 'utf8' });
@@ -249,6 +283,7 @@ await check('conv net (Conv/Relu/MaxPool/Flatten/Gemm/Softmax)', convNet);
 await check('LSTM', lstm);
 await check('int8 QDQ (QuantizeLinear/QLinearConv/DequantizeLinear)', qdq);
 await check('shape subgraph (Shape/Gather/Concat/Reshape), two batch sizes', shapeSubgraph);
+await check('4 intra-op threads (worker threads on shared wasm memory)', fourThreads);
 if (existsSync(resolve(SHARED, 'models'))) {
   await check('cli: tinfer test mnist_cnn', () => cliTest('mnist_cnn'));
   await check('cli: tinfer test lstm_seq', () => cliTest('lstm_seq'));
