@@ -216,7 +216,11 @@ export class WasmContext {
     this.workers = workers;
     this.pool = new ThreadPool(this.memory, layout, (m) => workers.post(m), !onBrowserMainThread());
     this.pool.addModule(mainModule, mainInstance);
-    await workers.ready();
+    const failed = await workers.ready();
+    if (failed !== undefined) {
+      this.threadsNote = failed;
+      await this.close();
+    }
   }
 
   /**

@@ -15,27 +15,29 @@ export interface PoolWorkers {
   terminate(): Promise<void>;
   /**
    * Resolves once every worker has instantiated the modules posted so far and waits for batches (or after
-   * READY_TIMEOUT_MS: a slow worker joins later; until then the others, and the calling thread, do its share).
+   * READY_TIMEOUT_MS: a slow worker joins later; until then the others, and the calling thread, do its share),
+   * with the first start error when no worker started (the pool is then useless: run single-threaded).
    */
-  ready(): Promise<void>;
+  ready(): Promise<string | undefined>;
 }
 
 const READY_TIMEOUT_MS = 10_000;
 
-/** A promise per worker, resolved by its first 'ready' message. */
-function readiness(count: number): { promises: Promise<void>[]; resolve: ((i: number) => void) } {
-  const resolvers: (() => void)[] = [];
-  const promises = Array.from({ length: count }, (_, i) => new Promise<void>((r) => (resolvers[i] = r)));
-  return { promises, resolve: (i) => resolvers[i]?.() };
+/** A promise per worker, resolved by its first 'ready' message (undefined) or its start error (the message). */
+function readiness(count: number): { promises: Promise<string | undefined>[]; resolve: (i: number, error?: string) => void } {
+  const resolvers: ((error: string | undefined) => void)[] = [];
+  const promises = Array.from({ length: count }, (_, i) => new Promise<string | undefined>((r) => (resolvers[i] = r)));
+  return { promises, resolve: (i, error) => resolvers[i]?.(error) };
 }
 
-function allReady(promises: Promise<void>[]): Promise<void> {
+function allReady(promises: Promise<string | undefined>[]): Promise<string | undefined> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<void>((r) => {
-    timer = setTimeout(r, READY_TIMEOUT_MS);
+  const timeout = new Promise<undefined>((r) => {
+    timer = setTimeout(() => r(undefined), READY_TIMEOUT_MS);
     (timer as { unref?: () => void }).unref?.();
   });
-  return Promise.race([Promise.all(promises).then(() => undefined), timeout]).finally(() => clearTimeout(timer));
+  const all = Promise.all(promises).then((errors) => (errors.every((e) => e !== undefined) ? `worker threads failed to start (${errors[0]})` : undefined));
+  return Promise.race([all, timeout]).finally(() => clearTimeout(timer));
 }
 
 // Relative to this module (dist/wasm/pool-workers.js -> dist/wasm/pool-worker.js); a variable, so bundlers leave it.
@@ -82,9 +84,9 @@ function startNode(wt: WorkerThreads, memory: WebAssembly.Memory, layout: PoolLa
       resolve(thread - 1);
     });
     // A worker that fails leaves its groups to the others (threads claim work; none is assigned).
-    worker.on('error', () => {
+    worker.on('error', (e: Error) => {
       worker.unref();
-      resolve(thread - 1);
+      resolve(thread - 1, e.message);
     });
     workers.push(worker);
   }
@@ -96,8 +98,9 @@ function startNode(wt: WorkerThreads, memory: WebAssembly.Memory, layout: PoolLa
       await Promise.all(workers.map((w) => w.terminate()));
     },
     // After the timeout too: a worker that never got ready must not keep the process alive either.
-    ready: () => allReady(promises).then(() => {
+    ready: () => allReady(promises).then((error) => {
       for (const w of workers) w.unref();
+      return error;
     }),
   };
 }
@@ -108,6 +111,7 @@ function startBrowser(memory: WebAssembly.Memory, layout: PoolLayout): PoolWorke
   for (let thread = 1; thread < layout.threads; thread++) {
     const worker = new Worker(new URL(POOL_WORKER, import.meta.url), { type: 'module' });
     worker.onmessage = () => resolve(thread - 1);
+    worker.onerror = (e) => resolve(thread - 1, e.message || 'error loading the worker script');
     worker.postMessage(dataFor(memory, layout, thread));
     workers.push(worker);
   }
