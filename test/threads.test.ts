@@ -243,7 +243,7 @@ describe.skipIf(!hasDist)('intra-op threads', () => {
     const ms = performance.now() - t0;
     rmSync(dir, { recursive: true, force: true });
     expect(r.stderr).toBe('');
-    expect(r.stdout).toContain('2 threads');
+    expect(r.stdout, r.stdout).toContain('2 threads');
     expect(r.status).toBe(0);
     expect(ms).toBeLessThan(10_000);
   });

@@ -8,6 +8,7 @@
  * bundlers never see a static Node import.
  */
 import { OptionError, SessionReleasedError, TinferError } from '../errors.js';
+import { workerExecArgv } from '../wasm/pool-workers.js';
 import {
   fromWireError,
   type FromWorker,
@@ -61,7 +62,7 @@ export class WorkerSession {
     let worker: NodeWorker;
     try {
       const transfer = source.kind === 'bytes' ? [source.bytes.buffer as ArrayBuffer] : [];
-      worker = new threads.Worker(new URL(WORKER_ENTRY, import.meta.url), { workerData: init, transferList: transfer });
+      worker = new threads.Worker(new URL(WORKER_ENTRY, import.meta.url), { workerData: init, transferList: transfer, execArgv: workerExecArgv() });
     } catch (e) {
       const msg = (e as Error).message;
       if ((e as Error).name === 'DataCloneError') throw new OptionError(`worker: true: the SessionOptions cannot be sent to the worker thread (${msg})`, 'worker');

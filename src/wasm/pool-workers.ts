@@ -73,11 +73,25 @@ function dataFor(memory: WebAssembly.Memory, layout: PoolLayout, thread: number)
   return { memory, layout, thread };
 }
 
+/**
+ * The process's Node flags minus those a worker started from a file refuses (`--input-type`, which only applies to
+ * `-e`/stdin: `node --input-type=module -e '…'` would otherwise make every worker fail to start).
+ */
+export function workerExecArgv(): string[] {
+  const argv = process.execArgv;
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--input-type') i++;
+    else if (!argv[i]!.startsWith('--input-type=')) out.push(argv[i]!);
+  }
+  return out;
+}
+
 function startNode(wt: WorkerThreads, memory: WebAssembly.Memory, layout: PoolLayout): PoolWorkers {
   const workers: import('node:worker_threads').Worker[] = [];
   const { promises, resolve } = readiness(layout.threads - 1);
   for (let thread = 1; thread < layout.threads; thread++) {
-    const worker = new wt.Worker(new URL(POOL_WORKER, import.meta.url), { workerData: dataFor(memory, layout, thread) });
+    const worker = new wt.Worker(new URL(POOL_WORKER, import.meta.url), { workerData: dataFor(memory, layout, thread), execArgv: workerExecArgv() });
     // Referenced until it is ready (create() awaits that), then never keeps the process alive.
     worker.once('message', () => {
       worker.unref();
