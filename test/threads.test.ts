@@ -79,7 +79,7 @@ function matMulModel(): Uint8Array {
 
 /**
  * Memory-bound steps split by element ranges or rows: broadcast Add/Mul/Max (channel, row and same-shape
- * patterns), Sigmoid, Clip, Softmax and LayerNormalization rows over [2, 37, 61, 67] (about 300 k floats).
+ * patterns), Sigmoid, HardSigmoid, Clip, Softmax and LayerNormalization rows over [2, 37, 61, 67] (about 300 k floats).
  */
 function elementwiseModel(): Uint8Array {
   const b = new ModelBuilder({ opset: 17 });
@@ -89,7 +89,8 @@ function elementwiseModel(): Uint8Array {
   const [m1] = b.node('Mul', [a1!, b.initializer('r', tensor('float32', [67], floats(67, 42)))]);
   const [s1] = b.node('Sigmoid', [m1!]);
   const [mx] = b.node('Max', [s1!, x]);
-  const [cl] = b.node('Clip', [mx!, b.initializer('lo', tensor('float32', [], [-0.25])), b.initializer('hi', tensor('float32', [], [0.75]))]);
+  const [hs] = b.node('HardSigmoid', [mx!], { alpha: new F(0.3) });
+  const [cl] = b.node('Clip', [hs!, b.initializer('lo', tensor('float32', [], [-0.25])), b.initializer('hi', tensor('float32', [], [0.75]))]);
   const [sm] = b.node('Softmax', [cl!], { axis: -1 });
   const [ln] = b.node('LayerNormalization', [sm!, b.initializer('gamma', tensor('float32', [67], floats(67, 43))), b.initializer('beta', tensor('float32', [67], floats(67, 44)))], { axis: -1 });
   const [y] = b.node('Add', [ln!, x]);

@@ -8,7 +8,7 @@ import type { Node } from '../../loader/model.js';
 import type { KernelDef } from '../kernel.js';
 import { FLOATS, NUMERIC, SIGNED_NUMERIC } from './dtypes.js';
 import { gelu } from './math.js';
-import { mathKernel, plain, unaryKernels, type UnarySpec } from './unary.js';
+import { mathKernel, plain, unaryKernels, unaryRun, type UnarySpec } from './unary.js';
 import { HARD_ACTIVATIONS_MODULE } from './activations.wasm.js';
 import { MATH_KERNELS } from '../../wasm/math-kernels.js';
 
@@ -53,7 +53,7 @@ const ACTIVATIONS: Record<string, UnarySpec> = {
     floatLoop: () => (x, y) => {
       for (let i = 0; i < x.length; i++) y[i] = Math.max(x[i], 0);
     },
-    wasm: (_node, wasm) => (x, y, n) => wasm.kernels.elementwise.clamp(x, y, n, 0, Infinity),
+    wasm: (_node, wasm) => unaryRun(wasm.kernels.elementwise.clamp, 0, Infinity),
   },
   Sigmoid: {
     ...plain(FLOATS, sigmoid),
@@ -88,7 +88,7 @@ const ACTIVATIONS: Record<string, UnarySpec> = {
     },
     wasm: (node, wasm) => {
       const alpha = attrFloat(node, 'alpha', 0.01);
-      return (x, y, n) => wasm.kernels.elementwise.leakyRelu(x, y, n, alpha);
+      return unaryRun(wasm.kernels.elementwise.leakyRelu, alpha);
     },
     floatLoop: (node) => {
       const alpha = attrFloat(node, 'alpha', 0.01);
@@ -150,7 +150,7 @@ const ACTIVATIONS: Record<string, UnarySpec> = {
       const k = wasm.use(HARD_ACTIVATIONS_MODULE);
       const alpha = attrFloat(node, 'alpha', 0.2);
       const beta = attrFloat(node, 'beta', 0.5);
-      return k && ((x, y, n) => k.hardSigmoid(x, y, n, alpha, beta));
+      return unaryRun(k?.hardSigmoid, alpha, beta);
     },
   },
   // hardswish(x) = x * max(0, min(1, x / 6 + 1/2))
@@ -158,14 +158,14 @@ const ACTIVATIONS: Record<string, UnarySpec> = {
     ...plain(FLOATS, (x) => x * Math.max(0, Math.min(1, x / 6 + 0.5))),
     wasm: (_node, wasm) => {
       const k = wasm.use(HARD_ACTIVATIONS_MODULE);
-      return k && ((x, y, n) => k.hardSwish(x, y, n, 1 / 6, 0.5));
+      return unaryRun(k?.hardSwish, 1 / 6, 0.5);
     },
   },
   // gelu(x) = x/2 (1 + erf(x / sqrt 2)), or with approximate='tanh': x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
   Gelu: {
     types: FLOATS,
     make: (node) => ({ num: usesTanhApproximation(node) ? geluTanh : gelu }),
-    wasm: (node, wasm) => wasm.use(MATH_KERNELS)?.unary[usesTanhApproximation(node) ? 'gelu_tanh' : 'gelu'],
+    wasm: (node, wasm) => unaryRun(wasm.use(MATH_KERNELS)?.unary[usesTanhApproximation(node) ? 'gelu_tanh' : 'gelu']),
     floatLoop: (node) =>
       usesTanhApproximation(node)
         ? (x, y) => {

@@ -35,12 +35,23 @@ export interface UnarySpec {
   wasm?: (node: Node, wasm: WasmContext) => WasmUnaryRun | undefined;
 }
 
-/** y[0, n) = op(x[0, n)) on byte offsets of wasm memory. */
-export type WasmUnaryRun = (x: number, y: number, n: number) => void;
+/**
+ * y[0, n) = op(x[0, n)) on byte offsets of wasm memory: the wasm export `fn` called as fn(x, y, n, ...extra) (an
+ * export, not a closure, so the element range can be split over threads).
+ */
+export interface WasmUnaryRun {
+  readonly fn: (...args: number[]) => unknown;
+  readonly extra: readonly number[];
+}
+
+/** A wasm export (undefined when the family did not load) with its trailing arguments. */
+export function unaryRun(fn: ((...args: number[]) => unknown) | undefined, ...extra: number[]): WasmUnaryRun | undefined {
+  return fn === undefined ? undefined : { fn, extra };
+}
 
 /** A spec's wasm kernel from the math family (exp, sigmoid, tanh, erf, gelu…). */
 export function mathKernel(op: UnaryMathOp): (node: Node, wasm: WasmContext) => WasmUnaryRun | undefined {
-  return (_node, wasm) => wasm.use(MATH_KERNELS)?.unary[op];
+  return (_node, wasm) => unaryRun(wasm.use(MATH_KERNELS)?.unary[op]);
 }
 
 export type FloatLoop = (x: Float32Array | Float64Array, y: Float32Array | Float64Array) => void;
@@ -151,14 +162,15 @@ function prepareUnaryJs(p: UnaryProblem, ctx: PrepareContext): PreparedKernel {
 }
 
 function prepareUnaryWasm(p: UnaryProblem, ctx: PrepareContext): PreparedKernel {
-  const k = p.spec.wasm!(ctx.node, ctx.options.wasm!)!;
+  const wasm = ctx.options.wasm!;
+  const k = p.spec.wasm!(ctx.node, wasm)!;
   return {
     outputs: [{ dtype: 'float32', shape: [...p.x.shape] }],
     inPlace: 0,
     detail: `wasm ${p.opType.toLowerCase()}`,
     run(inputs, outs) {
       const y = outs[0] as Float32Array;
-      k((inputs[0] as Float32Array).byteOffset, y.byteOffset, y.length);
+      wasm.invokeRange(k.fn, [(inputs[0] as Float32Array).byteOffset, y.byteOffset, y.length, ...k.extra], y.length, [0, 1], 2);
     },
   };
 }
