@@ -122,7 +122,8 @@ function prepareWinograd(variant: WinogradVariant) {
     return {
       outputs: c.outputs,
       detail: withActivation(`${wasm ? `wasm winograd ${name}, gemm ${wasm.weights.packs[0]?.kernels.name ?? ''}` : `js winograd ${name}`} ${geometryTag(p)}`, act),
-      scratch: [{ dtype: 'float32', length: winogradScratchLength(p, plan, wasm !== undefined) }],
+      // With threads, one copy per thread: tile blocks run on the threads' own V and M (convWinograd).
+      scratch: [{ dtype: 'float32', length: winogradScratchLength(p, plan, wasm !== undefined) * (ctx.options.wasm?.threads ?? 1) }],
       run(inputs, outs, scratch) {
         convWinograd(p, plan, inputs[0] as Float32Array, inputs[2] as Float32Array | undefined, outs[0] as Float32Array, scratch[0] as Float32Array, act, wasm);
       },

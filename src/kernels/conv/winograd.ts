@@ -4,7 +4,8 @@ import { NO_ACTIVATION, type Activation } from '../gemm/activation.js';
 import { activateInPlace } from './fused-activation.js';
 import type { ConvProblem } from './reference.js';
 import type { WasmContext } from '../../wasm/context.js';
-import { wasmGemmPackedB } from '../../wasm/gemm.js';
+import { epilogue, wasmGemmPackedB } from '../../wasm/gemm.js';
+import { ArgCode } from '../../wasm/threads.js';
 import { wasmWinogradInput, wasmWinogradOutput } from '../../wasm/winograd.js';
 import { uploadVector, uploadWeights, type WasmVector, type WasmWeights } from './wasm-weights.js';
 import { IM2COL_WASM, type WasmIm2col } from './im2col-wasm.js';
@@ -411,6 +412,10 @@ export function convWinograd(
     const yBatch = b * M * OH * OW;
     const src = padInputOnWasm(p, plan, x, xBatch, scratch, wasm) ?? { x, base: xBatch, H, W, ph: p.geo.padsBegin[1]!, pw: p.geo.padsBegin[2]! };
     const whole = outputInWholeTiles(p, plan, y, scratch, wasm);
+    if (wasm !== undefined && blocksOnThreads(p, plan, src, scratch, y, yBatch, bias, act, wasm, whole)) {
+      if (whole !== undefined) cropWholeTiles(p, plan, whole, scratch, y, yBatch, wasm.pad!);
+      continue;
+    }
     for (let t0 = 0; t0 < total; t0 += tilesPerBlock) {
       const count = Math.min(tilesPerBlock, total - t0);
       // With threads, each phase is one batch (its tiles, or its n² products, split over the threads). Only
@@ -438,6 +443,70 @@ export function convWinograd(
     if (whole !== undefined) cropWholeTiles(p, plan, whole, scratch, y, yBatch, wasm!.pad!);
   }
 }
+
+/**
+ * With threads, when every step of a tile block is a wasm call (input padded on wasm, channel counts multiples of
+ * four, every output tile whole, the activation fused): one group per tile block — its input transforms, its n²
+ * products and its output transforms, on the thread's own V and M (the scratch holds one copy per thread, `stride`
+ * floats apart) — so a layer is one batch with no barrier between its phases. False (nothing done) otherwise.
+ */
+function blocksOnThreads(
+  p: ConvProblem, plan: WinogradPlan, src: TileSource, s: Float32Array, y: Float32Array, yBatch: number,
+  bias: Float32Array | undefined, act: Activation, wasm: WasmWinograd, whole: WholeTiles | undefined,
+): boolean {
+  const ctx = wasm.weights.ctx;
+  const pool = ctx.pool;
+  const { n, m, tilesPerBlock, tilesH, tilesW, variant } = plan;
+  const [C, M] = [p.inChannels, p.outChannels];
+  const total = tilesH * tilesW;
+  const stride = winogradScratchLength(p, plan, true);
+  const kernels = ctx.winograd(variant);
+  const [code, p0, p1, fused] = epilogue(act);
+  const biasView = wasm.bias?.view() ?? bias;
+  if (pool === undefined || kernels === undefined || !wasm.transforms || src.x !== s || C % 4 !== 0 || M % 4 !== 0 || !fused) return false;
+  // Blocks of the plan's size, or smaller so that each thread gets two (a block's V and M have room for
+  // tilesPerBlock tiles; fewer just use less of them). Each block re-reads the n² filter packs.
+  const blockTiles = Math.min(tilesPerBlock, Math.max(8, Math.ceil(total / (2 * pool.threads))));
+  if ((whole === undefined && hasEdgeTiles(p, plan)) || total <= blockTiles || s.length < stride * pool.threads) return false;
+  if (biasView !== undefined && biasView.buffer !== ctx.memory.buffer) return false;
+  const [OH, OW] = [p.geo.outSize[1]!, p.geo.outSize[2]!];
+  const at = (offset: number): number => s.byteOffset + 4 * offset;
+  const step = 4 * stride;
+  const biasAt = biasView === undefined ? 0 : biasView.byteOffset;
+  pool.batch(() => {
+    for (let t0 = 0; t0 < total; t0 += blockTiles) {
+      const count = Math.min(blockTiles, total - t0);
+      pool.group();
+      for (let t = 0; t < count; t++) {
+        const th = Math.floor((t0 + t) / tilesW);
+        const tw = t0 + t - th * tilesW;
+        const xOff = src.base + th * m * src.W + tw * m;
+        pool.call(kernels.input, [at(xOff), src.W, 4 * src.H * src.W, C / 4, at(plan.vOffset + t * C), 4 * C * tilesPerBlock], INPUT_CODES, step);
+      }
+      for (let xi = 0; xi < n * n; xi++) {
+        const w = wasm.weights.packs[xi]!;
+        pool.call(w.kernels.packedB, [
+          count, M, C, at(plan.vOffset + xi * C * tilesPerBlock), C, 1, w.panels, w.bias, at(plan.mOffset + xi * M * tilesPerBlock), M,
+          ctx.scratch, w.kc, w.block, 0, 0, 0, 0, ctx.tileBuffer,
+        ], PRODUCT_CODES, step);
+      }
+      for (let t = 0; t < count; t++) {
+        const th = Math.floor((t0 + t) / tilesW);
+        const tw = t0 + t - th * tilesW;
+        const [out, outW, plane] = whole !== undefined
+          ? [at(whole.offset + th * m * whole.W + tw * m), whole.W, whole.plane]
+          : [y.byteOffset + 4 * (yBatch + th * m * OW + tw * m), OW, OH * OW];
+        pool.call(kernels.output, [at(plan.mOffset + t * M), 4 * M * tilesPerBlock, M / 4, biasAt, out, outW, 4 * plane, code, p0, p1], OUTPUT_CODES, step);
+      }
+    }
+  });
+  return true;
+}
+
+// Per-thread V (the input transform's output, the products' A) and M (the products' C, the output transform's input).
+const INPUT_CODES: ArgCode[] = [0, 0, 0, 0, ArgCode.StepScratch];
+const PRODUCT_CODES: ArgCode[] = [0, 0, 0, ArgCode.StepScratch, 0, 0, 0, 0, ArgCode.StepScratch, 0, ArgCode.ThreadScratch, 0, 0, 0, 0, 0, 0, ArgCode.Tile];
+const OUTPUT_CODES: ArgCode[] = [ArgCode.StepScratch];
 
 /** The input planes the tiles are cut from: X itself, or X zero-padded to whole tiles in the scratch. */
 interface TileSource {
