@@ -98,7 +98,7 @@ async function main() {
     const med = configs.map((c, i) => ({ runtime: c.runtime, threads: c.threads, ms: median(times[i]) }));
     for (const c of configs) await c.close();
     const get = (rt, t) => med.find((x) => x.runtime === rt && x.threads === t)?.ms;
-    const cells = [basename(m, '.onnx')];
+    const cells = [basename(m, '.onnx') === 'model' ? basename(dirname(resolve(m))) : basename(m, '.onnx')];
     for (const rt of ['tinfer', ...(wantedPeers.includes('node') ? ['ort-node'] : [])]) {
       for (const t of threadCounts) cells.push(get(rt, t)?.toFixed(2) ?? '–');
       for (const t of threadCounts.slice(1)) cells.push(`${(get(rt, threadCounts[0]) / get(rt, t)).toFixed(2)}×`);
