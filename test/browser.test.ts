@@ -207,16 +207,7 @@ describe.skipIf(!hasChromium || !hasDist)('browser (headless Chromium, built ESM
 
   it('loads dist/index.js, fetches a model and matches the naive reference', async () => {
     const url = `http://127.0.0.1:${port}/test/browser/index.html?model=/__tmp/model.onnx&input=/__tmp/input.json`;
-    // Poll: re-open the page until it has written its result marker (the first Chromium start can be slow).
-    let result: PageResult | undefined;
-    for (let attempt = 0; attempt < 3 && !result; attempt++) {
-      const profile = mkdtempSync(join(tmpdir(), 'tinfer-chromium-'));
-      try {
-        result = parseResult(await dumpDom(url, profile));
-      } finally {
-        rmSync(profile, { recursive: true, force: true });
-      }
-    }
+    const result = await pageResult(url);
     expect(result, 'the page never wrote TINFER_RESULT').toBeDefined();
     expect(result!.error).toBeUndefined();
     expect(result!.ok).toBe(true);
@@ -239,6 +230,7 @@ function threadsModel(): Uint8Array {
   return b.toBytes();
 }
 
+/** Opens the page until it has written its result marker (the first Chromium start can be slow), at most 3 times. */
 async function pageResult(url: string): Promise<PageResult | undefined> {
   let result: PageResult | undefined;
   for (let attempt = 0; attempt < 3 && !result; attempt++) {

@@ -357,22 +357,22 @@ function int8Name(ctx: PrepareContext, i: number): string {
   return ctx.inputs[i]?.dtype === 'int8' ? 'i8' : 'u8';
 }
 
-const CONV_INTEGER_VARIANTS: readonly VariantDef<ConvIntegerProblem>[] = [
-  { name: (p) => `${int8Name(p.ctx, 0)}${int8Name(p.ctx, 1)}_convinteger__ref`, applies: () => true, placement: 'any', prepare: prepareConvIntegerReference },
-  {
-    name: (p) => `${int8Name(p.ctx, 0)}${int8Name(p.ctx, 1)}_convinteger__wasmsimd`,
-    applies: (p, caps) => caps.wasm !== undefined && p.wasm()?.narrow === false,
-    placement: 'wasm',
-    prepare: prepareConvIntegerWasm,
-  },
-  {
-    // Fewer than 8 output positions: the int8 GEMV.
-    name: (p) => `${int8Name(p.ctx, 0)}${int8Name(p.ctx, 1)}_convinteger_gemv__wasmsimd`,
-    applies: (p, caps) => caps.wasm !== undefined && p.wasm()?.narrow === true,
-    placement: 'wasm',
-    prepare: prepareConvIntegerWasm,
-  },
-];
+/**
+ * An integer convolution family's table: the reference, the int8 GEMM, and the int8 GEMV for fewer than 8 output
+ * positions (squeeze-excitation 1×1 convolutions after a global pool). Names carry the input and weight types.
+ */
+function integerConvVariants<P extends { ctx: PrepareContext; wasm(): { narrow: boolean } | undefined }>(
+  op: string, weightInput: number, reference: VariantDef<P>['prepare'], wasm: VariantDef<P>['prepare'],
+): readonly VariantDef<P>[] {
+  const types = (p: P): string => `${int8Name(p.ctx, 0)}${int8Name(p.ctx, weightInput)}`;
+  return [
+    { name: (p) => `${types(p)}_${op}__ref`, applies: () => true, placement: 'any', prepare: reference },
+    { name: (p) => `${types(p)}_${op}__wasmsimd`, applies: (p, caps) => caps.wasm !== undefined && p.wasm()?.narrow === false, placement: 'wasm', prepare: wasm },
+    { name: (p) => `${types(p)}_${op}_gemv__wasmsimd`, applies: (p, caps) => caps.wasm !== undefined && p.wasm()?.narrow === true, placement: 'wasm', prepare: wasm },
+  ];
+}
+
+const CONV_INTEGER_VARIANTS = integerConvVariants<ConvIntegerProblem>('convinteger', 1, prepareConvIntegerReference, prepareConvIntegerWasm);
 
 function prepareConvInteger(ctx: PrepareContext): PreparedKernel {
   checkScalarZeroPoint(ctx, 2, 'x_zero_point');
@@ -441,22 +441,7 @@ function prepareQLinearConvWasm(p: QLinearConvProblem): PreparedKernel {
   };
 }
 
-const QLINEAR_CONV_VARIANTS: readonly VariantDef<QLinearConvProblem>[] = [
-  { name: (p) => `${int8Name(p.ctx, 0)}${int8Name(p.ctx, 3)}_qlinearconv__ref`, applies: () => true, placement: 'any', prepare: prepareQLinearConvReference },
-  {
-    name: (p) => `${int8Name(p.ctx, 0)}${int8Name(p.ctx, 3)}_qlinearconv__wasmsimd`,
-    applies: (p, caps) => caps.wasm !== undefined && p.wasm()?.narrow === false,
-    placement: 'wasm',
-    prepare: prepareQLinearConvWasm,
-  },
-  {
-    // Fewer than 8 output positions (squeeze-excitation 1×1 convolutions after a global pool): the int8 GEMV.
-    name: (p) => `${int8Name(p.ctx, 0)}${int8Name(p.ctx, 3)}_qlinearconv_gemv__wasmsimd`,
-    applies: (p, caps) => caps.wasm !== undefined && p.wasm()?.narrow === true,
-    placement: 'wasm',
-    prepare: prepareQLinearConvWasm,
-  },
-];
+const QLINEAR_CONV_VARIANTS = integerConvVariants<QLinearConvProblem>('qlinearconv', 3, prepareQLinearConvReference, prepareQLinearConvWasm);
 
 function prepareQLinearConv(ctx: PrepareContext): PreparedKernel {
   checkScalarZeroPoint(ctx, 2, 'x_zero_point');
