@@ -74,17 +74,13 @@ function dataFor(memory: WebAssembly.Memory, layout: PoolLayout, thread: number)
 }
 
 /**
- * The process's Node flags minus those a worker started from a file refuses (`--input-type`, which only applies to
- * `-e`/stdin: `node --input-type=module -e '…'` would otherwise make every worker fail to start).
+ * The flags a worker thread starts with: the parent's (undefined: Node's default), except when they hold
+ * `--input-type`, which only applies to `-e`/stdin (`node --input-type=module -e '…'` would make every worker fail
+ * to start): then none (an explicit list may not repeat process-wide flags either, so the others are dropped too;
+ * V8 flags are process-wide and apply to workers anyway).
  */
-export function workerExecArgv(): string[] {
-  const argv = process.execArgv;
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--input-type') i++;
-    else if (!argv[i]!.startsWith('--input-type=')) out.push(argv[i]!);
-  }
-  return out;
+export function workerExecArgv(): string[] | undefined {
+  return process.execArgv.some((a) => a === '--input-type' || a.startsWith('--input-type=')) ? [] : undefined;
 }
 
 function startNode(wt: WorkerThreads, memory: WebAssembly.Memory, layout: PoolLayout): PoolWorkers {
