@@ -1,5 +1,5 @@
 import type { Graph, Node, ValueInfo, ValueType } from '../loader/model.js';
-import { implicitInputs } from './scope.js';
+import { hasSubgraphs, implicitInputs } from './scope.js';
 
 /**
  * Full index builds and the nodes they visited, for tests that check the passes stay linear: a graph's index
@@ -21,6 +21,10 @@ export class ValueIndex {
   private declared: Declared | undefined;
   readonly inputNames = new Set<string>();
   private defined: Set<string> | undefined;
+  /** Node count per op type (`domain:opType`, just opType in the default domain): passes skip graphs without their ops. */
+  private readonly ops = new Map<string, number>();
+  /** Nodes holding subgraphs (If, Loop, Scan): passes skip the walk over bodies when there are none. */
+  private holders = 0;
 
   constructor(public graph: Graph) {
     indexStats.builds++;
@@ -52,6 +56,16 @@ export class ValueIndex {
   declaredType(name: string): ValueType | undefined {
     const d = this.declarations();
     return d.typeByInfo.get(name) ?? d.typeByOutput.get(name) ?? d.typeByInput.get(name);
+  }
+
+  /** True when some node of the graph has this op type (default domain unless given). */
+  hasOp(opType: string, domain = ''): boolean {
+    return (this.ops.get(domain === '' ? opType : `${domain}:${opType}`) ?? 0) > 0;
+  }
+
+  /** True when some node of the graph holds a subgraph. */
+  get hasSubgraphNodes(): boolean {
+    return this.holders > 0;
   }
 
   /** True when the graph defines `name`: an input, an initializer or a node output. */
@@ -107,6 +121,9 @@ export class ValueIndex {
   private add(n: Node, at: number): void {
     const position = this.position;
     position?.set(n, at);
+    const op = n.domain === '' ? n.opType : `${n.domain}:${n.opType}`;
+    this.ops.set(op, (this.ops.get(op) ?? 0) + 1);
+    if (hasSubgraphs(n)) this.holders++;
     for (const o of n.outputs) if (o !== '') this.entry(o).producer = n;
     const reads = readsOf(n);
     const seen = reads.length > 16 ? new Set<string>() : undefined;
@@ -124,6 +141,9 @@ export class ValueIndex {
 
   private remove(n: Node): void {
     this.position?.delete(n);
+    const op = n.domain === '' ? n.opType : `${n.domain}:${n.opType}`;
+    this.ops.set(op, this.ops.get(op)! - 1);
+    if (hasSubgraphs(n)) this.holders--;
     for (const o of n.outputs) {
       const e = o === '' ? undefined : this.values.get(o);
       if (e === undefined || e.producer !== n) continue;
