@@ -83,7 +83,7 @@ export class GraphIndex {
   /** A name no value of the graph uses yet (nor one this view handed out), derived from `base`. */
   freshName(base: string): string {
     let name = base;
-    for (let k = 1; this.index.defines(name) || this.reserved.has(name); k++) name = `${base}_${k}`;
+    for (let k = 1; this.index.takes(name) || this.reserved.has(name); k++) name = `${base}_${k}`;
     this.reserved.add(name);
     return name;
   }
