@@ -126,6 +126,11 @@ export interface PreparedKernel {
    * such steps do not count towards the JS share. Undefined for JS variants that are a missing wasm path.
    */
   jsOk?: string;
+  /**
+   * Inputs run() never reads: constants the kernel packed or transformed at prepare and reads only in its own
+   * form (a Conv's W, a Gemm's B). The planner then places no copy of them in wasm memory for a 'wasm' step.
+   */
+  unreadInputs?: readonly number[];
   /** Writes outputs from inputs. Omitted optional inputs arrive as undefined. */
   run(inputs: readonly (Data | undefined)[], outputs: readonly Data[], scratch: readonly Data[]): void;
 }

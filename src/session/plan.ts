@@ -191,7 +191,10 @@ function placeConstants(env: NodeEnv, values: PlanValue[], steps: PlanStep[], ar
   for (const step of steps) {
     if (step.kernel.placement !== 'wasm') continue;
     if (arena.buffer() !== wasm.memory.buffer) throw new Error(`${nodeLabel(step.node)}: a wasm variant planned on an arena outside wasm memory`);
-    for (const id of step.inputs) {
+    const unread = step.kernel.unreadInputs;
+    for (let i = 0; i < step.inputs.length; i++) {
+      const id = step.inputs[i]!;
+      if (unread !== undefined && unread.includes(i)) continue;
       const c = id < 0 ? undefined : values[id]!.constant;
       if (c === undefined || resident.has(id) || isElementArray(c.dtype) || Array.isArray(c.data)) continue;
       resident.set(id, wasm.resident(c.data as Exclude<Data, unknown[]>));

@@ -105,6 +105,8 @@ function prepareIm2colPacked(c: ConvCase, ctx: PrepareContext): PreparedKernel {
     outputs: c.outputs,
     detail: withActivation(`${wasm ? `wasm ${how} ${wasm.packs[0]?.kernels.name ?? ''}` : `js ${how}`}, weights packed at prepare, ${geometryTag(p)}`, act),
     scratch: [{ dtype: 'float32', length: im2colPackedScratchLength(p, plan, pack) }],
+    // W is read only in its packs; a constant B is packed too.
+    unreadInputs: pack.biasPacked ? [1, 2] : [1],
     run(inputs, outs, scratch) {
       convIm2colPacked(p, plan, pack, inputs[0] as Float32Array, inputs[2] as Float32Array | undefined, outs[0] as Float32Array, scratch[0] as Float32Array, act, wasm, wasmIm2col);
     },
@@ -123,6 +125,8 @@ function prepareWinograd(variant: WinogradVariant) {
       outputs: c.outputs,
       detail: withActivation(`${wasm ? `wasm winograd ${name}, gemm ${wasm.weights.packs[0]?.kernels.name ?? ''}` : `js winograd ${name}`} ${geometryTag(p)}`, act),
       scratch: [{ dtype: 'float32', length: winogradScratchLength(p, plan, wasm !== undefined) }],
+      // W is read only as its transformed filters.
+      unreadInputs: [1],
       run(inputs, outs, scratch) {
         convWinograd(p, plan, inputs[0] as Float32Array, inputs[2] as Float32Array | undefined, outs[0] as Float32Array, scratch[0] as Float32Array, act, wasm);
       },

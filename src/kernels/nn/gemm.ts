@@ -156,6 +156,7 @@ function prepareGemmPackedWasm(p: GemmProblem, ctx: PrepareContext): PreparedKer
   return {
     outputs: [{ dtype: p.dtype, shape: [M, N] }],
     detail: withActivation(`wasm gemm ${wasm.kernels.name}, B packed at prepare`, act),
+    unreadInputs: accumulate ? [1] : [1, 2],
     run(inputs, outs) {
       const y = outs[0] as Float32Array;
       if (accumulate) writeScaledBias(y, M, N, beta, inputs[2], cRows, cCols);

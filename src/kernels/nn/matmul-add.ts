@@ -113,6 +113,7 @@ function prepareMatMulAddPackedWasm(p: MatMulAddProblem, ctx: PrepareContext): P
   return {
     outputs: outputsOf(p, ctx),
     detail: withActivation(`wasm gemm ${wasm.kernels.name}, B packed at prepare${biasInPack ? ', bias in pack' : ''}`, act),
+    unreadInputs: biasInPack ? [1, 2] : [1],
     run(inputs, outs) {
       const y = outs[0] as Float32Array;
       if (!biasInPack) writeBiasRows(y, inputs[2] as Float32Array, rows, N);

@@ -220,6 +220,7 @@ function prepareMatMulPackedWasm(p: MatMulProblem, ctx: PrepareContext): Prepare
   return {
     outputs: [{ dtype: p.dtype, shape: p.outShape }],
     detail: withActivation(`wasm gemm ${wasm.kernels.name}, B packed at prepare${foldIntoM ? '' : `, ${plan.count} batches`}`, act),
+    unreadInputs: [1],
     run(inputs, outs) {
       const x = inputs[0] as Float32Array;
       const y = outs[0] as Float32Array;
