@@ -346,9 +346,12 @@ export function prepareConv(ctx: PrepareContext): PreparedKernel {
   const forced = forcedName(c, ctx);
   const caps: Capabilities = { wasm: ctx.options.wasm };
   const table = forced !== undefined ? CONV_VARIANTS : CONV_VARIANTS.filter((v) => v.auto?.(c, caps) ?? true);
-  const variants = { ...ctx.options.variants };
+  // chooseVariant forces what ctx.options.variants names for the op type: the resolved name, or nothing.
+  const given = ctx.options.variants?.[ctx.node.opType];
+  if (given === forced) return chooseVariant(table, c, ctx);
+  const variants: Record<string, string> = {};
+  for (const [op, name] of Object.entries(ctx.options.variants ?? {})) if (op !== ctx.node.opType) variants[op] = name;
   if (forced !== undefined) variants[ctx.node.opType] = forced;
-  else delete variants[ctx.node.opType];
   return chooseVariant(table, c, { ...ctx, options: { ...ctx.options, variants } });
 }
 
