@@ -6,7 +6,7 @@ import { allocData, isElementArray, sizeOf, storageBytes, viewData, type Data, t
 import { nodeLabel } from '../errors.js';
 import type { Node } from '../loader/model.js';
 import { planMemory, type MemoryPlan, type MemoryProblem } from '../memory/index.js';
-import type { PreparedKernel } from '../kernels/kernel.js';
+import { MemoryBudget, type PreparedKernel } from '../kernels/kernel.js';
 import { prepareNode, runPrepared, type NodeEnv } from './prepare.js';
 
 /** One value of the plan: a graph input, an initializer, a folded constant, or an intermediate. */
@@ -92,6 +92,13 @@ export function buildStaticPlan(
   outputNames: readonly string[],
   allocateArena: ArenaAllocator = arrayBufferArena,
 ): StaticPlan {
+  // Under SessionOptions.memoryLimit, each plan gets its own budget, which the variants chosen below draw on.
+  const limit = env.options.memoryLimit;
+  const budget = limit === undefined ? undefined : new MemoryBudget(limit);
+  if (budget !== undefined) env = { ...env, options: { ...env.options, memoryBudget: budget } };
+  // The budget holds back, for each node that keeps a packed copy of its weights, that copy's size until the node is
+  // planned: a layer planned early takes a costlier variant only with what the later layers leave.
+  const reserved = budget === undefined ? undefined : reserveForPacks(nodes, constants, budget);
   const values: PlanValue[] = [];
   const idOf = new Map<string, number>();
   const addValue = (v: PlanValue): number => {
@@ -111,6 +118,8 @@ export function buildStaticPlan(
     const inIds = node.inputs.map((n) => (n === '' ? -1 : lookup(idOf, n, node)));
     const inTypes = inIds.map((id) => (id < 0 ? undefined : values[id]!.type));
     const inConsts = inIds.map((id) => (id < 0 ? undefined : values[id]!.constant));
+    const held = reserved?.get(node);
+    if (held !== undefined) budget!.charge(-held);
     const kernel = prepareNode(env, node, inTypes, inConsts);
     const outTypes = kernel.outputs;
     const outName = (i: number): string => node.outputs[i] || `${node.name || node.opType}:unused:${steps.length}:${i}`;
@@ -142,6 +151,7 @@ export function buildStaticPlan(
       continue;
     }
     const outIds = outTypes.map((type, i) => addValue({ name: outName(i), type }));
+    if (budget !== undefined) budget.chargeStep(stepBytes(inIds, outIds, values, kernel));
     const inputShapes = inTypes.map((t) => t?.shape);
     // Kernels may describe optional outputs the node does not declare (MaxPool's Indices): profile the node's own.
     const outputShapes = outTypes.slice(0, node.outputs.length).map((t) => t.shape);
@@ -215,6 +225,32 @@ function lookup(idOf: Map<string, number>, name: string, node: Node | undefined)
 /** Random generators must not be folded: each run draws new values. */
 function isFoldable(node: Node): boolean {
   return !node.opType.startsWith('Random') && node.opType !== 'Multinomial' && node.opType !== 'Bernoulli';
+}
+
+/** Ops whose kernels keep a packed copy of a constant float weight input (input 1). */
+const PACKING_OPS: ReadonlySet<string> = new Set([':Conv', ':ConvTranspose', ':Gemm', ':MatMul', 'tinfer:MatMulAdd']);
+
+/** Charges the budget, per node of PACKING_OPS with a constant float32 weight, that weight's bytes; returns them per node. */
+function reserveForPacks(nodes: readonly Node[], constants: ReadonlyMap<string, TensorData>, budget: MemoryBudget): Map<Node, number> {
+  const reserved = new Map<Node, number>();
+  for (const node of nodes) {
+    if (!PACKING_OPS.has(`${node.domain}:${node.opType}`)) continue;
+    const w = constants.get(node.inputs[1] ?? '');
+    if (w === undefined || w.dtype !== 'float32') continue;
+    const bytes = sizeOf(w.shape) * 4;
+    reserved.set(node, bytes);
+    budget.charge(bytes);
+  }
+  return reserved;
+}
+
+/** A step's footprint in the arena while it runs: its non-constant inputs, its outputs and its scratch. */
+function stepBytes(inIds: readonly number[], outIds: readonly number[], values: readonly PlanValue[], kernel: PreparedKernel): number {
+  let bytes = 0;
+  for (const id of inIds) if (id >= 0 && values[id]!.constant === undefined) bytes += valueBytes(values[id]!);
+  for (const id of outIds) bytes += valueBytes(values[id]!);
+  for (const s of kernel.scratch ?? []) bytes += s.length * storageBytes(s.dtype);
+  return bytes;
 }
 
 function valueBytes(v: PlanValue): number {

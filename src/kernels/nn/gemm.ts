@@ -167,8 +167,12 @@ function prepareGemmPackedWasm(p: GemmProblem, ctx: PrepareContext): PreparedKer
 
 const GEMM_VARIANTS: readonly VariantDef<GemmProblem>[] = [
   { name: (p) => `${p.kind}_gemm__js`, applies: () => true, placement: 'any', prepare: prepareGemmJs },
-  { name: 'f32_gemm_packedb__js', applies: (p) => p.bConst !== undefined, placement: 'any', prepare: prepareGemmPackedJs },
-  { name: 'f32_gemm_packedb__wasmsimd', applies: (p, caps) => p.bConst !== undefined && caps.wasm !== undefined, placement: 'wasm', prepare: prepareGemmPackedWasm },
+  // The packed variants keep a packed copy of B (memory, for SessionOptions.memoryLimit).
+  { name: 'f32_gemm_packedb__js', applies: (p) => p.bConst !== undefined, placement: 'any', prepare: prepareGemmPackedJs, memory: (p) => 4 * p.bConst!.length },
+  {
+    name: 'f32_gemm_packedb__wasmsimd', applies: (p, caps) => p.bConst !== undefined && caps.wasm !== undefined, placement: 'wasm', prepare: prepareGemmPackedWasm,
+    memory: (p) => 4 * p.bConst!.length,
+  },
 ];
 
 /** beta · C as a per-column bias [N] (C is [cCols] or [1, cCols] with cCols 1 or N). */

@@ -122,10 +122,16 @@ function prepareMatMulAddPackedWasm(p: MatMulAddProblem, ctx: PrepareContext): P
   };
 }
 
+const packedBytes = (p: MatMulAddProblem): number => 4 * (p.bConst!.length + (p.cConst?.length ?? 0));
+
 const MATMUL_ADD_VARIANTS: readonly VariantDef<MatMulAddProblem>[] = [
   { name: (p) => `${p.kind}_matmuladd__js`, applies: () => true, placement: 'any', prepare: prepareMatMulAddJs },
-  { name: 'f32_matmuladd_packedb__js', applies: (p) => p.bConst !== undefined, placement: 'any', prepare: prepareMatMulAddPackedJs },
-  { name: 'f32_matmuladd_packedb__wasmsimd', applies: (p, caps) => p.bConst !== undefined && caps.wasm !== undefined, placement: 'wasm', prepare: prepareMatMulAddPackedWasm },
+  // The packed variants keep a packed copy of B and the bias (memory, for SessionOptions.memoryLimit).
+  { name: 'f32_matmuladd_packedb__js', applies: (p) => p.bConst !== undefined, placement: 'any', prepare: prepareMatMulAddPackedJs, memory: packedBytes },
+  {
+    name: 'f32_matmuladd_packedb__wasmsimd', applies: (p, caps) => p.bConst !== undefined && caps.wasm !== undefined, placement: 'wasm', prepare: prepareMatMulAddPackedWasm,
+    memory: packedBytes,
+  },
 ];
 
 export const matMulAddKernel: KernelDef = { opType: 'MatMulAdd', domain: 'tinfer', prepare: prepareMatMulAdd };

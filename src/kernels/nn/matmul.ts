@@ -253,7 +253,8 @@ function prepareMatMulRuntimeBWasm(p: MatMulProblem, ctx: PrepareContext): Prepa
 
 const MATMUL_VARIANTS: readonly VariantDef<MatMulProblem>[] = [
   { name: (p) => `${p.kind === 'f32' ? 'f32' : p.dtype}_matmul__js`, applies: () => true, placement: 'any', prepare: prepareMatMulJs },
-  { name: 'f32_matmul_packedb__js', applies: (p) => p.bConst !== undefined, placement: 'any', prepare: prepareMatMulPackedJs },
+  // The packed variants keep a packed copy of B (memory, for SessionOptions.memoryLimit).
+  { name: 'f32_matmul_packedb__js', applies: (p) => p.bConst !== undefined, placement: 'any', prepare: prepareMatMulPackedJs, memory: (p) => 4 * p.bConst!.length },
   {
     name: 'f32_matmul_runtimeb__wasmsimd',
     // Below RUNTIME_B_MIN_MACS per product the per-run packing outweighs the SIMD gain.
@@ -261,7 +262,10 @@ const MATMUL_VARIANTS: readonly VariantDef<MatMulProblem>[] = [
     placement: 'wasm',
     prepare: prepareMatMulRuntimeBWasm,
   },
-  { name: 'f32_matmul_packedb__wasmsimd', applies: (p, caps) => caps.wasm !== undefined && p.bConst !== undefined, placement: 'wasm', prepare: prepareMatMulPackedWasm },
+  {
+    name: 'f32_matmul_packedb__wasmsimd', applies: (p, caps) => caps.wasm !== undefined && p.bConst !== undefined, placement: 'wasm', prepare: prepareMatMulPackedWasm,
+    memory: (p) => 4 * p.bConst!.length,
+  },
 ];
 
 export const matMulKernel: KernelDef = { opType: 'MatMul', prepare: prepareMatMul };
