@@ -24,12 +24,16 @@ export function eliminateDeadCode(graph: Graph): Graph {
     const p = g.producer(name);
     if (p === undefined || live.has(p)) continue;
     live.add(p);
-    for (const i of p.inputs) work.push(i);
-    for (const i of implicitInputs(p)) work.push(i);
+    const inputs = p.inputs;
+    for (let i = 0; i < inputs.length; i++) work.push(inputs[i]!);
+    const implicit = implicitInputs(p);
+    for (let i = 0; i < implicit.length; i++) work.push(implicit[i]!);
   }
 
   let unreadInitializers = 0;
-  for (const name of withBodies.initializers.keys()) if (!needed.has(name) && !g.isGraphInput(name)) unreadInitializers++;
+  withBodies.initializers.forEach((_, name) => {
+    if (!needed.has(name) && !g.isGraphInput(name)) unreadInitializers++;
+  });
   if (live.size === nodes.length && unreadInitializers === 0) return withBodies;
   const initializers = unreadInitializers === 0 ? withBodies.initializers : new Map([...withBodies.initializers].filter(([name]) => needed.has(name) || g.isGraphInput(name)));
   const kept = live.size === nodes.length ? nodes : nodes.filter((n) => live.has(n));

@@ -143,7 +143,9 @@ export function rewrite(graph: Graph, removed: ReadonlySet<Node>, replacements: 
   const gone = new Set<string>();
   const dropped: Node[] = [];
   const placed: Array<{ node: Node; at: Node }> = [];
-  for (const n of graph.nodes) {
+  const all = graph.nodes;
+  for (let i = 0; i < all.length; i++) {
+    const n = all[i]!;
     const r = replacements.get(n);
     if (r !== undefined) {
       nodes.push(r);
@@ -153,7 +155,8 @@ export function rewrite(graph: Graph, removed: ReadonlySet<Node>, replacements: 
       nodes.push(n);
       continue;
     } else dropped.push(n);
-    for (const o of n.outputs) if (o !== '') gone.add(o);
+    const outputs = n.outputs;
+    for (let k = 0; k < outputs.length; k++) if (outputs[k] !== '') gone.add(outputs[k]!);
   }
   for (const r of replacements.values()) for (const o of r.outputs) gone.delete(o);
   let initializers = graph.initializers;
