@@ -5,7 +5,7 @@
  */
 import { cloneValue, sizeOf, type Data, type TensorData, type TensorType } from '../dtype.js';
 import type { Graph, Node, ValueType } from '../loader/model.js';
-import { outerNames } from '../graph/scope.js';
+import { hasSubgraphs, outerNames } from '../graph/scope.js';
 import { scheduleNodes } from '../graph/schedule.js';
 import { isJsVariant, NeedsValuesError, variantName, type PreparedKernel, type SubgraphRunner } from '../kernels/kernel.js';
 import { bindViews, buildStaticPlan, arrayBufferArena, type ArenaAllocator, type PlanStep, type StaticPlan } from './plan.js';
@@ -302,6 +302,7 @@ function eagerDetail(detail: string | undefined): string {
 
 /** Control-flow nodes read outer-scope values inside their bodies: make those explicit trailing inputs. */
 function withImplicitInputs(node: Node): Node {
+  if (!hasSubgraphs(node)) return node;
   const implicit: string[] = [];
   for (const attr of node.attributes.values()) {
     const graphs = attr.type === 'graph' ? [attr.value] : attr.type === 'graphs' ? attr.value : [];
