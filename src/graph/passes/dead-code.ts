@@ -35,9 +35,20 @@ export function eliminateDeadCode(graph: Graph): Graph {
     if (!needed.has(name) && !g.isGraphInput(name)) unreadInitializers++;
   });
   if (live.size === nodes.length && unreadInitializers === 0) return withBodies;
-  const initializers = unreadInitializers === 0 ? withBodies.initializers : new Map([...withBodies.initializers].filter(([name]) => needed.has(name) || g.isGraphInput(name)));
+  let initializers = withBodies.initializers;
+  if (unreadInitializers > 0) {
+    initializers = new Map();
+    withBodies.initializers.forEach((t, name) => {
+      if (needed.has(name) || g.isGraphInput(name)) initializers.set(name, t);
+    });
+  }
   const kept = live.size === nodes.length ? nodes : nodes.filter((n) => live.has(n));
-  const liveNames = new Set(needed);
-  for (const n of kept) for (const o of n.outputs) liveNames.add(o);
-  return { ...withBodies, nodes: kept, initializers, valueInfo: withBodies.valueInfo.filter((v) => liveNames.has(v.name)) };
+  // A declared type stays for a value still read, or written by a node that stays.
+  const keepsType = (name: string): boolean => {
+    if (needed.has(name)) return true;
+    const p = g.producer(name);
+    return p !== undefined && live.has(p);
+  };
+  const valueInfo = withBodies.valueInfo.every((v) => keepsType(v.name)) ? withBodies.valueInfo : withBodies.valueInfo.filter((v) => keepsType(v.name));
+  return { ...withBodies, nodes: kept, initializers, valueInfo };
 }
