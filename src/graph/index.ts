@@ -109,7 +109,8 @@ export class ValueIndex {
   private entry(name: string): ValueEntry {
     let e = this.values.get(name);
     if (e === undefined) {
-      e = { producer: undefined, readers: [], uses: 0 };
+      // No readers yet: the shared empty list, replaced by a list of its own at the first reader.
+      e = { producer: undefined, readers: NO_NODES as Node[], uses: 0 };
       this.values.set(name, e);
     }
     return e;
@@ -133,7 +134,8 @@ export class ValueIndex {
       e.uses++;
       if (isRepeat(reads, i, seen)) continue;
       const list = e.readers;
-      if (position === undefined || list.length === 0 || position.get(list[list.length - 1]!)! < at) list.push(n);
+      if (list.length === 0) e.readers = [n];
+      else if (position === undefined || position.get(list[list.length - 1]!)! < at) list.push(n);
       else list.splice(list.findIndex((r) => position.get(r)! > at), 0, n);
     }
   }
@@ -160,8 +162,9 @@ export class ValueIndex {
       if (isRepeat(reads, i, seen)) continue;
       const list = e.readers;
       const k = list.length === 1 ? (list[0] === n ? 0 : -1) : list.indexOf(n);
+      if (k < 0) continue;
       if (k === list.length - 1) list.pop();
-      else if (k >= 0) list.splice(k, 1);
+      else list.splice(k, 1);
     }
   }
 
@@ -232,7 +235,15 @@ function declare(values: readonly ValueInfo[], ranks: Map<string, number>, types
  * The index of each graph object. Passes return new graph objects rather than modifying one, so an entry stays
  * valid; it is rebuilt if the node list was replaced or grew, or the initializers changed in number.
  */
-const indexes = new WeakMap<Graph, { index: ValueIndex; nodes: readonly Node[]; count: number; initializers: number }>();
+let indexes = new WeakMap<Graph, { index: ValueIndex; nodes: readonly Node[]; count: number; initializers: number }>();
+
+/**
+ * Forgets every index (the passes call this when done): the optimised graph lives as long as its session, and its
+ * index (an entry per value) is not needed after the passes.
+ */
+export function dropIndexes(): void {
+  indexes = new WeakMap();
+}
 
 function remember(graph: Graph, index: ValueIndex): void {
   indexes.set(graph, { index, nodes: graph.nodes, count: graph.nodes.length, initializers: graph.initializers.size });
