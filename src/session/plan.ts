@@ -108,9 +108,9 @@ export function buildStaticPlan(
   };
   const inputIds = new Map<string, number>();
   for (const [name, type] of inputs) inputIds.set(name, addValue({ name, type }));
-  for (const [name, t] of constants) {
+  constants.forEach((t, name) => {
     if (!idOf.has(name)) addValue({ name, type: { dtype: t.dtype, shape: t.shape }, constant: t });
-  }
+  });
 
   const steps: PlanStep[] = [];
   const skipped: SkippedNode[] = [];

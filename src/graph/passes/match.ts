@@ -162,7 +162,7 @@ export function rewrite(graph: Graph, removed: ReadonlySet<Node>, replacements: 
   let initializers = graph.initializers;
   if (extraInitializers.size > 0) {
     initializers = new Map(graph.initializers);
-    for (const [name, t] of extraInitializers) initializers.set(name, t);
+    extraInitializers.forEach((t, name) => initializers.set(name, t));
   }
   const valueInfo = gone.size > 0 && graph.valueInfo.some((v) => gone.has(v.name)) ? graph.valueInfo.filter((v) => !gone.has(v.name)) : graph.valueInfo;
   const next = { ...graph, nodes, initializers, valueInfo };
