@@ -112,7 +112,8 @@ function prepareIm2colPacked(c: ConvCase, ctx: PrepareContext): PreparedKernel {
   const budget = ctx.options.memoryBudget;
   let plan = planIm2col(p);
   if (budget !== undefined && !budget.fitsStep(ioBytes(c) + 4 * plan.scratchLength)) plan = planIm2col(p, Math.min(IM2COL_SHORT_K_SCRATCH_BYTES, 4 * plan.scratchLength));
-  const pack = packConvWeights(p, wConst, c.bConst);
+  // On wasm the packs are made in the wasm GEMM's tile for the upload only (the JS ones if a JS run needs them).
+  const pack = packConvWeights(p, wConst, c.bConst, ctx.options.wasm === undefined);
   const wasm = ctx.options.wasm === undefined ? undefined : uploadConvWeights(ctx.options.wasm, p, pack, wConst, c.bConst);
   const wasmIm2col = !plan.pointwise && im2colWasmApplies(p) ? ctx.options.wasm?.use(IM2COL_WASM) : undefined;
   prepareActivationOnWasm(act, ctx.options.wasm);

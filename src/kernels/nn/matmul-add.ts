@@ -1,9 +1,9 @@
 import { sizeOf, type DType, type TensorType } from '../../dtype.js';
 import { applyActivation, type Activation } from '../gemm/activation.js';
-import { gemmPackedB, packB, packedGemmScratchLength } from '../gemm/packed.js';
+import { gemmPackedB, packB, packedGemmScratchLength, type PackOptions } from '../gemm/packed.js';
 import { sgemm } from '../gemm/sgemm.js';
 import { activateInPlace, readFusedActivation } from '../conv/fused-activation.js';
-import { uploadWeights } from '../conv/wasm-weights.js';
+import { uploadPackOptions, uploadWeights } from '../conv/wasm-weights.js';
 import { wasmGemmPackedB } from '../../wasm/gemm.js';
 import { weightsForRows } from './wasm-few-rows.js';
 import { chooseVariant, kernelError, withActivation, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef } from '../kernel.js';
@@ -82,8 +82,8 @@ function prepareMatMulAddJs(p: MatMulAddProblem, ctx: PrepareContext): PreparedK
   };
 }
 
-function packMatMulAddB(p: MatMulAddProblem) {
-  return packB(p.bConst!, 0, p.N, false, p.K, p.N, 1, p.cConst !== undefined ? { data: p.cConst } : undefined);
+function packMatMulAddB(p: MatMulAddProblem, options?: PackOptions) {
+  return packB(p.bConst!, 0, p.N, false, p.K, p.N, 1, p.cConst !== undefined ? { data: p.cConst } : undefined, options);
 }
 
 /** B packed once at prepare (a constant C in the pack, added in the store), the JS packed GEMM. */
@@ -108,7 +108,8 @@ function prepareMatMulAddPackedWasm(p: MatMulAddProblem, ctx: PrepareContext): P
   const { rows, N, K, act } = p;
   const biasInPack = p.cConst !== undefined;
   const wasmCtx = ctx.options.wasm!;
-  const uploaded = uploadWeights(wasmCtx, p.bConst!, p.cConst, 'matmul-add-b', [packMatMulAddB(p)]).packs[0]!;
+  // Packed in the wasm GEMM's tile, for the upload only (and only when B is not uploaded yet).
+  const uploaded = uploadWeights(wasmCtx, p.bConst!, p.cConst, 'matmul-add-b', () => [packMatMulAddB(p, uploadPackOptions(wasmCtx))]).packs[0]!;
   const wasm = weightsForRows(wasmCtx, uploaded, rows);
   return {
     outputs: outputsOf(p, ctx),

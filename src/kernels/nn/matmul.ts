@@ -1,9 +1,9 @@
 import { sizeOf, type DType } from '../../dtype.js';
 import type { Activation } from '../gemm/activation.js';
 import { sgemm } from '../gemm/sgemm.js';
-import { gemmPackedB, packB, packedGemmScratchLength } from '../gemm/packed.js';
+import { gemmPackedB, packB, packedGemmScratchLength, type PackedWeights } from '../gemm/packed.js';
 import { activateInPlace, readFusedActivation } from '../conv/fused-activation.js';
-import { uploadWeights } from '../conv/wasm-weights.js';
+import { uploadPackOptions, uploadWeights } from '../conv/wasm-weights.js';
 import { wasmGemmPackedB } from '../../wasm/gemm.js';
 import { weightsForRows } from './wasm-few-rows.js';
 import { chooseVariant, kernelError, withActivation, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef } from '../kernel.js';
@@ -214,9 +214,10 @@ function prepareMatMulPackedJs(p: MatMulProblem): PreparedKernel {
 function prepareMatMulPackedWasm(p: MatMulProblem, ctx: PrepareContext): PreparedKernel {
   const { plan, M, N, K, foldIntoM, act } = p;
   const wasmCtx = ctx.options.wasm!;
-  const pb = packB(p.bConst!, 0, N, false, K, N);
   const rows = packedRows(p);
-  const wasm = weightsForRows(wasmCtx, uploadWeights(wasmCtx, p.bConst!, undefined, 'matmul-b', [pb]).packs[0]!, rows);
+  // Packed in the wasm GEMM's tile, for the upload only (and only when B is not uploaded yet).
+  const packs = (): PackedWeights[] => [packB(p.bConst!, 0, N, false, K, N, 1, undefined, uploadPackOptions(wasmCtx))];
+  const wasm = weightsForRows(wasmCtx, uploadWeights(wasmCtx, p.bConst!, undefined, 'matmul-b', packs).packs[0]!, rows);
   return {
     outputs: [{ dtype: p.dtype, shape: p.outShape }],
     detail: withActivation(`wasm gemm ${wasm.kernels.name}, B packed at prepare${foldIntoM ? '' : `, ${plan.count} batches`}`, act),
