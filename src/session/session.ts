@@ -51,7 +51,9 @@ export interface SessionOptions {
    * instead of whole-tensor. Variants are chosen in graph order, so the layers planned first keep the fast variant
    * while it fits. A budget, not a cap: the weights, the values' arena and the leanest fast variant of each node are
    * needed whatever the limit (the reference kernels are never picked for memory), so peakBytes may stay above a
-   * very small limit. Each plan (input shape) is budgeted on its own. Default: no limit.
+   * very small limit; on the wasm backend peakBytes also counts the memory as grown (by half its size at a time),
+   * while weightBytes + wasmInUseBytes is what the budget keeps to. Each plan (input shape) is budgeted on its own,
+   * planned runs only (eager runs are not). Default: no limit.
    */
   memoryLimit?: number;
   /**
