@@ -210,7 +210,7 @@ export function viewData(dtype: DType, buffer: ArrayBufferLike, byteOffset: numb
 
 export function sizeOf(shape: readonly number[]): number {
   let n = 1;
-  for (const d of shape) n *= d;
+  for (let i = 0; i < shape.length; i++) n *= shape[i]!;
   return n;
 }
 

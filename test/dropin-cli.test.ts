@@ -76,6 +76,15 @@ describe.skipIf(!hasDist)('tinfer CLI, honestly', () => {
     expect(r.stdout).toMatch(/z: float32\[1,4,8,8\]/);
   });
 
+  it('run takes --memory-limit and prints the planned memory', () => {
+    const r = tinfer('run', convModel(), '--shape', 'x=1,3,8,8', '--input', 'sr=1', '--memory-limit', '1M');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/memory: planned peak [\d.]+ MB \(weights [\d.]+ MB, arena [\d.]+ MB/);
+    const bad = tinfer('run', convModel(), '--memory-limit', 'lots');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain("--memory-limit must be a positive byte count (e.g. 120000000 or 120M), got 'lots'");
+  });
+
   it('run reads .pb input files', () => {
     const pb = join(dir, 'x.pb');
     writeFileSync(pb, encodeTensor(tensor('float32', [1, 3, 2, 2], new Float32Array(12).fill(1)), 'x'));

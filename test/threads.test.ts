@@ -140,6 +140,10 @@ function poolStats(s: Session): { batches: number; groups: number; byCaller: num
   return (s as unknown as { wasm?: { pool?: { stats: { batches: number; groups: number; byCaller: number } } } }).wasm?.pool?.stats;
 }
 
+function workerGroups(stats: { groups: number; byCaller: number } | undefined): number {
+  return stats === undefined ? 0 : stats.groups - stats.byCaller;
+}
+
 function osThreads(): number {
   const m = /^Threads:\s+(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'));
   return m === null ? -1 : Number(m[1]);
@@ -157,10 +161,12 @@ describe.skipIf(!hasDist)('intra-op threads', () => {
       const out: Record<string, number[]> = {};
       // Twice: the second run reuses the plan, its scratch and the workers' instances.
       await s.run(feeds);
-      const r = await s.run(feeds);
+      let r = await s.run(feeds);
+      // A worker may find nothing left to claim in a few runs on a loaded machine: run until one took part.
+      for (let i = 0; i < 50 && threads > 1 && workerGroups(poolStats(s)) === 0; i++) r = await s.run(feeds);
       for (const name of s.outputNames) out[name] = bits(r[name]!.data);
       const stats = poolStats(s);
-      return { out, info: s.backendInfo, groups: stats?.groups ?? 0, byWorkers: stats === undefined ? 0 : stats.groups - stats.byCaller };
+      return { out, info: s.backendInfo, groups: stats?.groups ?? 0, byWorkers: workerGroups(stats) };
     } finally {
       await s.release();
     }

@@ -67,6 +67,16 @@ export function flagNumber(args: ParsedArgs, name: string, fallback: number, lim
   return n;
 }
 
+/** A byte count: a positive number, optionally with a binary suffix K, M or G (`--memory-limit 120M`); undefined when absent. */
+export function flagBytes(args: ParsedArgs, name: string): number | undefined {
+  const v = args.flags.get(name)?.at(-1);
+  if (v === undefined) return undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([KMG]?)i?B?\s*$/i.exec(v);
+  const n = m === null ? NaN : Number(m[1]) * 1024 ** ' KMG'.indexOf((m[2] || ' ').toUpperCase());
+  if (!(n > 0) || !Number.isFinite(n)) throw new OptionError(`--${name} must be a positive byte count (e.g. 120000000 or 120M), got '${v}'`, name);
+  return Math.floor(n);
+}
+
 /** A flag with a fixed set of values. */
 export function flagChoice<T extends string>(args: ParsedArgs, name: string, choices: readonly T[], fallback: T): T {
   const v = args.flags.get(name)?.at(-1);

@@ -2,7 +2,7 @@
 import { OptionError } from '../errors.js';
 import { InferenceSession } from '../session/session.js';
 import type { Tensor } from '../session/tensor.js';
-import { flagChoice, flagShapes, parseArgs } from './args.js';
+import { flagBytes, flagChoice, flagShapes, parseArgs } from './args.js';
 import { describeFeed, feedSources, feedsOf, guessWarnings } from './feeds.js';
 
 export const BACKENDS = ['auto', 'wasm', 'js'] as const;
@@ -17,13 +17,14 @@ function preview(t: Tensor): string {
 }
 
 export async function runCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { command: 'run', values: ['input', 'shape', 'backend'] });
+  const args = parseArgs(argv, { command: 'run', values: ['input', 'shape', 'backend', 'memory-limit'] });
   const path = args.positional[0];
   if (!path) throw new OptionError('run: give a model path (tinfer run MODEL.onnx)', 'MODEL');
   if (args.positional.length > 1) throw new OptionError(`run: one model at a time; unexpected '${args.positional[1]}'`, 'MODEL');
   const backend = flagChoice(args, 'backend', BACKENDS, 'auto');
   const shapes = flagShapes(args);
-  const session = await InferenceSession.create(path, { backend });
+  const memoryLimit = flagBytes(args, 'memory-limit');
+  const session = await InferenceSession.create(path, memoryLimit === undefined ? { backend } : { backend, memoryLimit });
   const sources = feedSources(session, args.flags.get('input') ?? [], shapes);
   for (const w of guessWarnings(sources)) process.stderr.write(`${w}\n`);
   process.stdout.write(`inputs:\n${sources.map((s) => `  ${describeFeed(s)}\n`).join('')}`);
@@ -35,5 +36,9 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.stdout.write(`  ${name}: ${t.type}[${t.dims.join(',')}] ${preview(t)}\n`);
   }
   process.stdout.write(`run: ${ms.toFixed(2)} ms (${session.planKind} plan, ${session.backend})\n`);
+  const m = session.memory();
+  const mb = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MB`;
+  const wasm = session.backend === 'wasm' ? `, wasm memory ${mb(m.wasmMemoryBytes)} (${mb(m.wasmInUseBytes)} in use)` : '';
+  process.stdout.write(`memory: planned peak ${mb(m.peakBytes)} (weights ${mb(m.weightBytes)}, arena ${mb(m.arenaBytes)}${wasm})\n`);
   return 0;
 }

@@ -25,12 +25,14 @@ export const COMMAND_USAGE: Record<string, string> = {
 ${SHAPE}
 `,
   run: `usage: tinfer run MODEL.onnx [--input name=VALUE ...] [--shape name=d0,d1,...] [--backend auto|wasm|js]
+                 [--memory-limit BYTES]
 
   Runs once and prints the input shapes used and each output (type, dims, first values).
   --input name=VALUE       a file (.npy or .pb TensorProto), or literal values: sr=16000, x=1,2,3, mask=true
                            (literals take the input's type; their dims are the input's when the count matches)
 ${SHAPE}
   --backend auto|wasm|js   kernels to use (default auto)
+  --memory-limit BYTES     memory budget (e.g. 120M): leaner kernel variants once the fast ones would exceed it
 `,
   test: `usage: tinfer test DIR... [--rtol R] [--atol A] [--backend auto|wasm|js]
 

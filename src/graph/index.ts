@@ -1,5 +1,5 @@
 import type { Graph, Node, ValueInfo, ValueType } from '../loader/model.js';
-import { implicitInputs } from './scope.js';
+import { hasSubgraphs, implicitInputs } from './scope.js';
 
 /**
  * Full index builds and the nodes they visited, for tests that check the passes stay linear: a graph's index
@@ -9,7 +9,7 @@ export const indexStats = { builds: 0, nodesIndexed: 0, updates: 0 };
 
 /**
  * Who produces each value of one graph, who reads it and how often (node input slots, reads from subgraphs,
- * graph outputs), declared ranks and types, and the names the graph defines. Built once per graph by
+ * graph outputs), declared ranks and types, and which op types occur. Built once per graph by
  * indexOf; a pass that rewrites the graph moves the index to its result, updating only the nodes it changed.
  * Readers are kept in graph order (a replacement takes the position of the node it stands in for).
  */
@@ -20,7 +20,10 @@ export class ValueIndex {
   private position: Map<Node, number> | undefined;
   private declared: Declared | undefined;
   readonly inputNames = new Set<string>();
-  private defined: Set<string> | undefined;
+  /** Node count per op type (`domain:opType`, just opType in the default domain): passes skip graphs without their ops. */
+  private readonly ops = new Map<string, number>();
+  /** Nodes holding subgraphs (If, Loop, Scan): passes skip the walk over bodies when there are none. */
+  private holders = 0;
 
   constructor(public graph: Graph) {
     indexStats.builds++;
@@ -54,14 +57,23 @@ export class ValueIndex {
     return d.typeByInfo.get(name) ?? d.typeByOutput.get(name) ?? d.typeByInput.get(name);
   }
 
-  /** True when the graph defines `name`: an input, an initializer or a node output. */
-  defines(name: string): boolean {
-    if (this.defined === undefined) {
-      this.defined = new Set(this.inputNames);
-      for (const k of this.graph.initializers.keys()) this.defined.add(k);
-      for (const n of this.graph.nodes) for (const o of n.outputs) if (o !== '') this.defined.add(o);
-    }
-    return this.defined.has(name);
+  /** True when some node of the graph has this op type (default domain unless given). */
+  hasOp(opType: string, domain = ''): boolean {
+    return (this.ops.get(domain === '' ? opType : `${domain}:${opType}`) ?? 0) > 0;
+  }
+
+  /** True when some node of the graph holds a subgraph. */
+  get hasSubgraphNodes(): boolean {
+    return this.holders > 0;
+  }
+
+  /**
+   * True when `name` is taken in the graph: an input, an initializer, a node output, or a name some node reads
+   * (an outer-scope value in a body) or once read or wrote (a rewrite may leave such names behind; a fresh name
+   * avoids them too).
+   */
+  takes(name: string): boolean {
+    return this.values.has(name) || this.inputNames.has(name) || this.graph.initializers.has(name);
   }
 
   /**
@@ -69,25 +81,25 @@ export class ValueIndex {
    * node took the position of the node `at` (the one it replaces), declared types of `goneValues` were dropped
    * from value_info, and `next` may hold more initializers. Costs the size of the change.
    */
-  moveTo(next: Graph, dropped: Iterable<Node>, placed: Iterable<{ node: Node; at: Node }>, goneValues: Iterable<string> = []): void {
+  moveTo(
+    next: Graph, dropped: Iterable<Node>, placed: Iterable<{ node: Node; at: Node }>, goneValues: Iterable<string> = [],
+  ): void {
     indexStats.updates++;
-    if (this.position === undefined) {
-      this.position = new Map();
-      this.graph.nodes.forEach((n, i) => this.position!.set(n, i));
+    let position = this.position;
+    if (position === undefined) {
+      position = this.position = new Map();
+      const nodes = this.graph.nodes;
+      for (let i = 0; i < nodes.length; i++) position.set(nodes[i]!, i);
     }
-    const slots: Array<[Node, number]> = [];
-    for (const { node, at } of placed) slots.push([node, this.position.get(at)!]);
+    const slots: Array<{ node: Node; at: number }> = [];
+    for (const { node, at } of placed) slots.push({ node, at: position.get(at)! });
     for (const n of dropped) this.remove(n);
-    for (const [n, at] of slots) this.add(n, at);
+    for (const { node, at } of slots) this.add(node, at);
     if (this.declared !== undefined) {
       for (const name of goneValues) {
         this.declared.rankByInfo.delete(name);
         this.declared.typeByInfo.delete(name);
       }
-    }
-    if (this.defined !== undefined) {
-      for (const [n] of slots) for (const o of n.outputs) if (o !== '') this.defined.add(o);
-      for (const k of next.initializers.keys()) this.defined.add(k);
     }
     forgetIndex(this.graph);
     this.graph = next;
@@ -97,7 +109,8 @@ export class ValueIndex {
   private entry(name: string): ValueEntry {
     let e = this.values.get(name);
     if (e === undefined) {
-      e = { producer: undefined, readers: [], uses: 0 };
+      // No readers yet: the shared empty list, replaced by a list of its own at the first reader.
+      e = { producer: undefined, readers: NO_NODES as Node[], uses: 0 };
       this.values.set(name, e);
     }
     return e;
@@ -107,8 +120,12 @@ export class ValueIndex {
   private add(n: Node, at: number): void {
     const position = this.position;
     position?.set(n, at);
-    for (const o of n.outputs) if (o !== '') this.entry(o).producer = n;
-    const reads = readsOf(n);
+    const op = n.domain === '' ? n.opType : `${n.domain}:${n.opType}`;
+    this.ops.set(op, (this.ops.get(op) ?? 0) + 1);
+    const outputs = n.outputs;
+    for (let i = 0; i < outputs.length; i++) if (outputs[i] !== '') this.entry(outputs[i]!).producer = n;
+    if (hasSubgraphs(n)) this.holders++;
+    const reads = this.readsOf(n);
     const seen = reads.length > 16 ? new Set<string>() : undefined;
     for (let i = 0; i < reads.length; i++) {
       const name = reads[i]!;
@@ -117,20 +134,25 @@ export class ValueIndex {
       e.uses++;
       if (isRepeat(reads, i, seen)) continue;
       const list = e.readers;
-      if (position === undefined || list.length === 0 || position.get(list[list.length - 1]!)! < at) list.push(n);
+      if (list.length === 0) e.readers = [n];
+      else if (position === undefined || position.get(list[list.length - 1]!)! < at) list.push(n);
       else list.splice(list.findIndex((r) => position.get(r)! > at), 0, n);
     }
   }
 
   private remove(n: Node): void {
     this.position?.delete(n);
-    for (const o of n.outputs) {
+    const op = n.domain === '' ? n.opType : `${n.domain}:${n.opType}`;
+    this.ops.set(op, this.ops.get(op)! - 1);
+    const outputs = n.outputs;
+    for (let i = 0; i < outputs.length; i++) {
+      const o = outputs[i]!;
       const e = o === '' ? undefined : this.values.get(o);
       if (e === undefined || e.producer !== n) continue;
       e.producer = undefined;
-      if (!this.inputNames.has(o) && !this.graph.initializers.has(o)) this.defined?.delete(o);
     }
-    const reads = readsOf(n);
+    if (hasSubgraphs(n)) this.holders--;
+    const reads = this.readsOf(n);
     const seen = reads.length > 16 ? new Set<string>() : undefined;
     for (let i = 0; i < reads.length; i++) {
       const name = reads[i]!;
@@ -138,9 +160,19 @@ export class ValueIndex {
       const e = this.values.get(name)!;
       e.uses--;
       if (isRepeat(reads, i, seen)) continue;
-      const k = e.readers.indexOf(n);
-      if (k >= 0) e.readers.splice(k, 1);
+      const list = e.readers;
+      const k = list.length === 1 ? (list[0] === n ? 0 : -1) : list.indexOf(n);
+      if (k < 0) continue;
+      if (k === list.length - 1) list.pop();
+      else list.splice(k, 1);
     }
+  }
+
+  /** A node's reads: its input slots, then the outer names its subgraphs read. */
+  private readsOf(n: Node): readonly string[] {
+    if (!hasSubgraphs(n)) return n.inputs;
+    const implicit = implicitInputs(n);
+    return implicit.length === 0 ? n.inputs : [...n.inputs, ...implicit];
   }
 
   private declarations(): Declared {
@@ -179,12 +211,6 @@ interface Declared {
 
 const NO_NODES: readonly Node[] = Object.freeze([]);
 
-/** A node's reads: its input slots, then the outer names its subgraphs read. */
-function readsOf(n: Node): readonly string[] {
-  const implicit = implicitInputs(n);
-  return implicit.length === 0 ? n.inputs : [...n.inputs, ...implicit];
-}
-
 /** True when reads[i] occurred before i: a scan for the few inputs most nodes have, `seen` (filled here) for long lists. */
 function isRepeat(reads: readonly string[], i: number, seen: Set<string> | undefined): boolean {
   const name = reads[i]!;
@@ -209,7 +235,15 @@ function declare(values: readonly ValueInfo[], ranks: Map<string, number>, types
  * The index of each graph object. Passes return new graph objects rather than modifying one, so an entry stays
  * valid; it is rebuilt if the node list was replaced or grew, or the initializers changed in number.
  */
-const indexes = new WeakMap<Graph, { index: ValueIndex; nodes: readonly Node[]; count: number; initializers: number }>();
+let indexes = new WeakMap<Graph, { index: ValueIndex; nodes: readonly Node[]; count: number; initializers: number }>();
+
+/**
+ * Forgets every index (the passes call this when done): the optimised graph lives as long as its session, and its
+ * index (an entry per value) is not needed after the passes.
+ */
+export function dropIndexes(): void {
+  indexes = new WeakMap();
+}
 
 function remember(graph: Graph, index: ValueIndex): void {
   indexes.set(graph, { index, nodes: graph.nodes, count: graph.nodes.length, initializers: graph.initializers.size });

@@ -17,6 +17,12 @@ export function scheduleNodes(graph: Graph, available: Iterable<string>): Node[]
   for (const name of graph.initializers.keys()) known.add(name);
 
   const producer = producersOf(nodes);
+  // Files are almost always in order already: one pass checks every read and, when each comes from an earlier node,
+  // that order is the schedule (the heap below would reproduce it).
+  if (inOrder(nodes, producer, known)) {
+    checkGraphOutputs(graph, producer, known);
+    return nodes.slice();
+  }
   const deps = nodes.map((node) => dependencies(node, producer, known));
   checkGraphOutputs(graph, producer, known);
 
@@ -40,7 +46,9 @@ export function scheduleNodes(graph: Graph, available: Iterable<string>): Node[]
 function producersOf(nodes: readonly Node[]): Map<string, number> {
   const producer = new Map<string, number>();
   nodes.forEach((node, i) => {
-    for (const out of node.outputs) {
+    const outputs = node.outputs;
+    for (let k = 0; k < outputs.length; k++) {
+      const out = outputs[k]!;
       if (out === '') continue;
       const other = producer.get(out);
       if (other !== undefined) {
@@ -50,6 +58,34 @@ function producersOf(nodes: readonly Node[]): Map<string, number> {
     }
   });
   return producer;
+}
+
+/**
+ * True when every node reads only names known up front or produced by an earlier node. A dangling read is the
+ * same error dependencies() gives; a read of a later (or its own) output returns false.
+ */
+function inOrder(nodes: readonly Node[], producer: Map<string, number>, known: Set<string>): boolean {
+  for (let i = 0; i < nodes.length; i++) {
+    const node = nodes[i]!;
+    const inputs = node.inputs;
+    for (let k = 0; k < inputs.length; k++) {
+      const name = inputs[k]!;
+      if (name === '') continue;
+      const p = producer.get(name);
+      if (p === undefined) {
+        if (!known.has(name)) throw new GraphError(`${nodeLabel(node)} reads '${name}', which nothing produces`);
+      } else if (p >= i) return false;
+    }
+    const implicit = implicitInputs(node);
+    for (let k = 0; k < implicit.length; k++) {
+      const name = implicit[k]!;
+      const p = producer.get(name);
+      if (p === undefined) {
+        if (!known.has(name)) throw new GraphError(`${nodeLabel(node)} has a subgraph that reads '${name}', which nothing produces`);
+      } else if (p >= i) return false;
+    }
+  }
+  return true;
 }
 
 /** Indices of the nodes `node` must follow (deduplicated); a name nothing provides is an error. */

@@ -77,6 +77,7 @@ const NONE: readonly string[] = Object.freeze([]);
 
 /** True when some attribute of the node holds a graph. */
 export function hasSubgraphs(node: Node): boolean {
+  if (node.attributes.size === 0) return false;
   for (const attr of node.attributes.values()) if (attr.type === 'graph' || attr.type === 'graphs') return true;
   return false;
 }

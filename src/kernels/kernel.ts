@@ -32,7 +32,53 @@ export interface KernelOptions {
    * with a variant table picks the first applicable variant whose name contains the string. See chooseVariant.
    */
   variants?: Readonly<Record<string, string>>;
+  /**
+   * Bytes a plan may spend beyond the model's weights (SessionOptions.memoryLimit minus the weights; may be
+   * negative): the planner makes one MemoryBudget of it per plan, charges each step's arena footprint to it, and
+   * variants are chosen by their memory cost against it (see chooseVariant).
+   */
+  memoryLimit?: number;
+  /** The budget of the plan being made (set by the planner when memoryLimit is). */
+  memoryBudget?: MemoryBudget;
   [key: string]: unknown;
+}
+
+/**
+ * What a plan may still spend on memory: the weights kept in another form (packed panels, Winograd's transformed
+ * filters), as a sum, and the arena, as its largest step so far (a step's inputs, outputs and scratch are live at
+ * once; steps run one at a time). The planner charges every step; variants with a streaming form check their
+ * whole-tensor scratch against it first.
+ */
+export class MemoryBudget {
+  /** Bytes charged: kept weights plus the largest step. */
+  used = 0;
+  private arena = 0;
+
+  constructor(readonly limit: number) {}
+
+  get remaining(): number {
+    return this.limit - this.used;
+  }
+
+  /** True when `bytes` more fit in what remains. */
+  fits(bytes: number): boolean {
+    return bytes <= this.remaining;
+  }
+
+  charge(bytes: number): void {
+    this.used += bytes;
+  }
+
+  /** True when a step of `bytes` (inputs, outputs and scratch) fits: within the largest step so far, or its excess within what remains. */
+  fitsStep(bytes: number): boolean {
+    return bytes <= this.arena || bytes - this.arena <= this.remaining;
+  }
+
+  chargeStep(bytes: number): void {
+    if (bytes <= this.arena) return;
+    this.used += bytes - this.arena;
+    this.arena = bytes;
+  }
 }
 
 /** A compiled subgraph (If/Loop/Scan bodies) that a control-flow kernel can run. */
@@ -126,6 +172,11 @@ export interface PreparedKernel {
    * such steps do not count towards the JS share. Undefined for JS variants that are a missing wasm path.
    */
   jsOk?: string;
+  /**
+   * Inputs run() never reads: constants the kernel packed or transformed at prepare and reads only in its own
+   * form (a Conv's W, a Gemm's B). The planner then places no copy of them in wasm memory for a 'wasm' step.
+   */
+  unreadInputs?: readonly number[];
   /** Writes outputs from inputs. Omitted optional inputs arrive as undefined. */
   run(inputs: readonly (Data | undefined)[], outputs: readonly Data[], scratch: readonly Data[]): void;
 }
@@ -148,12 +199,22 @@ export interface VariantDef<P> {
   readonly applies: (problem: P, caps: Capabilities) => boolean;
   readonly placement: Placement;
   readonly prepare: (problem: P, ctx: PrepareContext) => PreparedKernel;
+  /**
+   * Bytes the variant keeps for the session beyond the model's weights (its packed or transformed copy of them).
+   * Variants that declare it take part in the memory budget (SessionOptions.memoryLimit): see chooseVariant.
+   */
+  readonly memory?: (problem: P, caps: Capabilities) => number;
 }
 
 /**
  * Picks the variant of `table` for this problem: the one the user forced for the op type (options.variants, by
  * name substring) when it applies, else the last applicable one (tables are ordered reference first, fastest
  * last). The prepared kernel carries the variant's name and placement.
+ *
+ * Under a memory budget (options.memoryBudget), a pick whose declared memory cost does not fit what remains gives
+ * way to the fastest applicable variant with a declared cost that fits, or when none fits to the one with the
+ * least cost (Winograd's 4× filters give way to im2col's packed copy; the reference, which declares no cost, is
+ * never picked for memory). The chosen variant's cost is charged to the budget.
  */
 export function chooseVariant<P>(table: readonly VariantDef<P>[], problem: P, ctx: PrepareContext): PreparedKernel {
   const caps: Capabilities = { wasm: ctx.options.wasm };
@@ -169,10 +230,32 @@ export function chooseVariant<P>(table: readonly VariantDef<P>[], problem: P, ct
     chosen = wanted;
   }
   if (chosen === undefined) throw kernelError(ctx, 'no variant applies');
+  const budget = ctx.options.memoryBudget;
+  if (budget !== undefined && forced === undefined) chosen = withinBudget(applicable, chosen, problem, caps, budget);
   const prepared = chosen.prepare(problem, ctx);
+  if (budget !== undefined) budget.charge(chosen.memory?.(problem, caps) ?? 0);
   prepared.variant ??= nameOf(chosen);
   prepared.placement ??= chosen.placement;
   return prepared;
+}
+
+/** The default pick, or a cheaper variant when its cost does not fit the budget (see chooseVariant). */
+function withinBudget<P>(applicable: readonly VariantDef<P>[], pick: VariantDef<P>, problem: P, caps: Capabilities, budget: MemoryBudget): VariantDef<P> {
+  const cost = pick.memory?.(problem, caps);
+  if (cost === undefined || budget.fits(cost)) return pick;
+  let cheapest = pick;
+  let least = cost;
+  for (let i = applicable.length - 1; i >= 0; i--) {
+    const v = applicable[i]!;
+    const c = v === pick ? cost : v.memory?.(problem, caps);
+    if (c === undefined) continue;
+    if (budget.fits(c)) return v;
+    if (c < least) {
+      cheapest = v;
+      least = c;
+    }
+  }
+  return cheapest;
 }
 
 /**

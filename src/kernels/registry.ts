@@ -30,30 +30,37 @@ const ALL_KERNELS: readonly KernelDef[] = [
   ...sequenceKernels,
 ];
 
-function key(domain: string | undefined, opType: string): string {
-  const d = domain === undefined || domain === 'ai.onnx' ? '' : domain;
-  return `${d}:${opType}`;
+function domainOf(domain: string | undefined): string {
+  return domain === undefined || domain === 'ai.onnx' ? '' : domain;
 }
 
 export class KernelRegistry {
-  private readonly byKey = new Map<string, KernelDef>();
+  /** Domain -> op type -> kernel (no key string made per lookup: prepare looks a kernel up per node). */
+  private readonly byDomain = new Map<string, Map<string, KernelDef>>();
 
   constructor(kernels: readonly KernelDef[] = ALL_KERNELS) {
-    for (const k of kernels) this.byKey.set(key(k.domain, k.opType), k);
+    for (const k of kernels) {
+      const d = domainOf(k.domain);
+      let ops = this.byDomain.get(d);
+      if (ops === undefined) this.byDomain.set(d, (ops = new Map()));
+      ops.set(k.opType, k);
+    }
   }
 
   has(domain: string, opType: string): boolean {
-    return this.byKey.has(key(domain, opType));
+    return this.byDomain.get(domainOf(domain))?.has(opType) ?? false;
   }
 
   get(node: Node): KernelDef {
-    const k = this.byKey.get(key(node.domain, node.opType));
+    const k = this.byDomain.get(domainOf(node.domain))?.get(node.opType);
     if (k === undefined) throw new UnsupportedError(`${nodeLabel(node)}: operator is not supported`);
     return k;
   }
 
   list(): KernelDef[] {
-    return [...this.byKey.values()];
+    const all: KernelDef[] = [];
+    for (const ops of this.byDomain.values()) all.push(...ops.values());
+    return all;
   }
 }
 

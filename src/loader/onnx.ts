@@ -147,36 +147,61 @@ function readGraph(r: ProtoReader, path: string, options: LoadOptions, depth: nu
   return g;
 }
 
+/**
+ * The names of the node being read are gathered here and copied out at its end: an array grown by push keeps room
+ * for 17 entries, and a model holds two such lists per node for as long as it is loaded.
+ */
+const nodeInputs: string[] = [];
+const nodeOutputs: string[] = [];
+
 function readNode(r: ProtoReader, path: string, options: LoadOptions, depth: number): Node {
-  const node: Node = { name: '', opType: '', domain: '', inputs: [], outputs: [], attributes: new Map() };
+  // Subgraph attributes read nodes of their own: keep the outer node's names apart.
+  const inputsFrom = nodeInputs.length;
+  const outputsFrom = nodeOutputs.length;
+  try {
+    return readNodeFields(r, path, options, depth, inputsFrom, outputsFrom);
+  } finally {
+    nodeInputs.length = inputsFrom;
+    nodeOutputs.length = outputsFrom;
+  }
+}
+
+function readNodeFields(r: ProtoReader, path: string, options: LoadOptions, depth: number, inputsFrom: number, outputsFrom: number): Node {
+  let name = '';
+  let opType = '';
+  let domain = '';
+  const attributes = new Map<string, Attribute>();
+  let attributeRefs: Map<string, string> | undefined;
   while (r.next(path)) {
     switch (r.field) {
       case 1:
-        node.inputs.push(r.string(`${path}.input`));
+        nodeInputs.push(r.string(`${path}.input`));
         break;
       case 2:
-        node.outputs.push(r.string(`${path}.output`));
+        nodeOutputs.push(r.string(`${path}.output`));
         break;
       case 3:
-        node.name = r.string(`${path}.name`);
+        name = r.string(`${path}.name`);
         break;
       case 4:
-        node.opType = r.string(`${path}.op_type`);
+        opType = r.string(`${path}.op_type`);
         break;
       case 5: {
-        const p = `${path}.attribute[${node.attributes.size}]`;
+        const p = `${path}.attribute[${attributes.size}]`;
         const a = readAttribute(r.message(p), p, options, depth);
-        if (a.ref !== undefined) (node.attributeRefs ??= new Map()).set(a.name, a.ref);
-        else node.attributes.set(a.name, a.attr);
+        if (a.ref !== undefined) (attributeRefs ??= new Map()).set(a.name, a.ref);
+        else attributes.set(a.name, a.attr);
         break;
       }
       case 7:
-        node.domain = normaliseDomain(r.string(`${path}.domain`));
+        domain = normaliseDomain(r.string(`${path}.domain`));
         break;
       default:
         r.skip(path);
     }
   }
+  const node: Node = { name, opType, domain, inputs: nodeInputs.slice(inputsFrom), outputs: nodeOutputs.slice(outputsFrom), attributes };
+  if (attributeRefs !== undefined) node.attributeRefs = attributeRefs;
   return node;
 }
 

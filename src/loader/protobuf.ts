@@ -14,6 +14,8 @@ export const WIRE_FIXED32 = 5;
 export const MAX_MESSAGE_DEPTH = 256;
 
 const TWO_POW_32 = 4294967296;
+/** Strings up to this many bytes are shared between reads (see ProtoReader.strings). */
+const MAX_SHARED_STRING = 64;
 const utf8 = new TextDecoder('utf-8');
 
 export const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -48,20 +50,32 @@ export class ProtoReader {
   /** Low and high 32 bits of the last varint read (two's complement for negative int64). */
   private lo = 0;
   private hi = 0;
-  private readonly view: DataView;
+  private dataView: DataView | undefined;
 
   readonly bytes: Uint8Array;
+  /**
+   * Short ASCII strings already decoded in this message tree, by a hash of their bytes: a model names each value
+   * two or three times (its producer's output, its readers' inputs) and repeats op types and domains, so most reads
+   * return a string made before (one string object per name, its hash computed once for every map it keys).
+   */
+  private readonly strings: Map<number, string>;
 
   constructor(
     bytes: Uint8Array,
     readonly start = 0,
     readonly end = bytes.length,
     readonly depth = 0,
+    strings?: Map<number, string>,
   ) {
     // A Node Buffer's slice() shares memory; a plain Uint8Array view makes slice() copy, as decoding expects.
     this.bytes = bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.pos = start;
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.strings = strings ?? new Map();
+  }
+
+  /** Made on first use: most messages hold no fixed-width field. */
+  private get view(): DataView {
+    return (this.dataView ??= new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength));
   }
 
   fail(message: string, what: string, at = this.pos): never {
@@ -222,22 +236,48 @@ export class ProtoReader {
   }
 
   string(what: string): string {
-    const [s, e] = this.range(what);
-    return s === e ? '' : utf8.decode(this.bytes.subarray(s, e));
+    this.expect(WIRE_LEN, what);
+    const n = this.length(what);
+    const s = this.advance(n, what);
+    if (n === 0) return '';
+    if (n > MAX_SHARED_STRING) return utf8.decode(this.bytes.subarray(s, s + n));
+    const b = this.bytes;
+    let h = n;
+    for (let i = s; i < s + n; i++) {
+      const c = b[i]!;
+      if (c >= 0x80) return utf8.decode(b.subarray(s, s + n));
+      h = Math.imul(h ^ c, 0x01000193);
+    }
+    const hit = this.strings.get(h);
+    if (hit !== undefined && hit.length === n) {
+      let same = true;
+      for (let i = 0; i < n; i++) {
+        if (hit.charCodeAt(i) !== b[s + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return hit;
+    }
+    const str = utf8.decode(b.subarray(s, s + n));
+    this.strings.set(h, str);
+    return str;
   }
 
   /** A reader over the current length-delimited field (a nested message). */
   message(what: string): ProtoReader {
-    const [s, e] = this.range(what);
+    this.expect(WIRE_LEN, what);
+    const n = this.length(what);
+    const s = this.advance(n, what);
     if (this.depth + 1 > MAX_MESSAGE_DEPTH) {
       this.fail(`messages nested deeper than ${MAX_MESSAGE_DEPTH}`, what, s);
     }
-    return new ProtoReader(this.bytes, s, e, this.depth + 1);
+    return new ProtoReader(this.bytes, s, s + n, this.depth + 1, this.strings);
   }
 
   /** A reader over [s, e) at the same depth, used to re-read a recorded range. */
   sub(s: number, e: number): ProtoReader {
-    return new ProtoReader(this.bytes, s, e, this.depth);
+    return new ProtoReader(this.bytes, s, e, this.depth, this.strings);
   }
 
   /**

@@ -87,23 +87,29 @@ function unpackedWireType(field: number): number {
   return WIRE_VARINT;
 }
 
+// Shared empty maps until a tensor has typed runs or external data (most carry raw_data): made on first set.
+const NO_RUNS: Map<number, DataRun[]> = new Map();
+const NO_EXTERNAL: Map<string, string> = new Map();
+
 function gatherTensorFields(r: ProtoReader, path: string): TensorFields {
   const f: TensorFields = {
     name: '',
     dims: [],
     dataType: 0,
     raw: undefined,
-    runs: new Map(),
+    runs: NO_RUNS,
     strings: [],
-    external: new Map(),
+    external: NO_EXTERNAL,
     dataLocation: 0,
     at: r.start,
   };
   while (r.next(path)) {
     switch (r.field) {
-      case T_DIMS:
-        r.repeated(WIRE_VARINT, `${path}.dims`, (x) => f.dims.push(x.int64(`${path}.dims`)));
+      case T_DIMS: {
+        const what = `${path}.dims`;
+        r.repeated(WIRE_VARINT, what, (x) => f.dims.push(x.int64(what)));
         break;
+      }
       case T_DATA_TYPE:
         r.expect(WIRE_VARINT, `${path}.data_type`);
         f.dataType = r.int32(`${path}.data_type`);
@@ -129,6 +135,7 @@ function gatherTensorFields(r: ProtoReader, path: string): TensorFields {
         break;
       case T_EXTERNAL_DATA: {
         const entry = readStringEntry(r.message(`${path}.external_data`), `${path}.external_data`);
+        if (f.external === NO_EXTERNAL) f.external = new Map();
         f.external.set(entry[0], entry[1]);
         break;
       }
@@ -145,6 +152,7 @@ function gatherTensorFields(r: ProtoReader, path: string): TensorFields {
 
 function recordRun(r: ProtoReader, f: TensorFields, field: number, path: string): void {
   const what = `${path}.${FIELD_NAMES[field]}`;
+  if (f.runs === NO_RUNS) f.runs = new Map();
   let runs = f.runs.get(field);
   if (runs === undefined) f.runs.set(field, (runs = []));
   const wire = unpackedWireType(field);
@@ -216,7 +224,7 @@ export function readTensor(r: ProtoReader, path: string, options: LoadOptions): 
   const dtype = dtypeFromCode(f.dataType, what);
   const limit = options.maxTensorBytes ?? DEFAULT_MAX_TENSOR_BYTES;
   const n = checkedElementCount(f.dims, dtype, limit, what);
-  const shape = f.dims.slice();
+  const shape = f.dims;
   let data: Data;
   if (f.dataLocation === DATA_LOCATION_EXTERNAL) {
     const bytes = readExternal(f, what, options);

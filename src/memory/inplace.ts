@@ -16,14 +16,18 @@ export interface InPlaceGrant {
  */
 export function grantInPlace(table: BufferTable, steps: readonly MemoryStep[]): InPlaceGrant[] {
   const granted: InPlaceGrant[] = [];
-  steps.forEach((step, s) => {
-    for (const req of step.inPlace ?? []) {
+  for (let s = 0; s < steps.length; s++) {
+    const step = steps[s]!;
+    const requests = step.inPlace;
+    if (requests === undefined) continue;
+    for (let k = 0; k < requests.length; k++) {
+      const req = requests[k]!;
       if (canShare(table, step, s, req.output, req.input)) {
         table.union(req.input, req.output);
         granted.push({ step: s, output: req.output, input: req.input });
       }
     }
-  });
+  }
   return granted;
 }
 

@@ -81,17 +81,18 @@ export class BufferTable {
       if (t < this.start[v]!) this.start[v] = t;
       if (t > this.end[v]!) this.end[v] = t;
     };
-    for (const v of inputs) {
-      touch(v, -1);
-      this.holdsGraphInput[v] = true;
+    for (let i = 0; i < inputs.length; i++) {
+      touch(inputs[i]!, -1);
+      this.holdsGraphInput[inputs[i]!] = true;
     }
-    steps.forEach((step, t) => {
-      for (const v of step.writes) touch(v, t);
-      for (const v of step.reads) touch(v, t);
-    });
-    for (const v of outputs) {
-      touch(v, steps.length);
-      this.holdsGraphOutput[v] = true;
+    for (let t = 0; t < steps.length; t++) {
+      const { writes, reads } = steps[t]!;
+      for (let i = 0; i < writes.length; i++) touch(writes[i]!, t);
+      for (let i = 0; i < reads.length; i++) touch(reads[i]!, t);
+    }
+    for (let i = 0; i < outputs.length; i++) {
+      touch(outputs[i]!, steps.length);
+      this.holdsGraphOutput[outputs[i]!] = true;
     }
   }
 

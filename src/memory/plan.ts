@@ -13,7 +13,7 @@ export function planMemory(p: MemoryProblem, alignment = 64): MemoryPlan {
   if (!Number.isInteger(alignment) || alignment < 1) {
     throw new GraphError(`memory plan: alignment must be a positive integer, got ${alignment}`);
   }
-  p.values.forEach((value, v) => checkBytes(value.bytes, `value ${v}`));
+  for (let v = 0; v < p.values.length; v++) checkBytes(p.values[v]!.bytes, v, 'value');
   const table = new BufferTable(p);
   let naiveBytes = naiveValueBytes(table, alignment);
   const inPlace = grantInPlace(table, p.steps);
@@ -21,30 +21,42 @@ export function planMemory(p: MemoryProblem, alignment = 64): MemoryPlan {
 
   // Items: one per buffer root that occupies the arena, then one per non-empty scratch buffer.
   const items: PlacementItem[] = [];
-  const itemOfRoot = new Map<number, number>();
+  // The item of each buffer root (-1: none yet), and of each value (-1: not in the arena).
+  const itemOfRoot = new Int32Array(table.size).fill(-1);
+  const itemOfValue = new Int32Array(table.size).fill(-1);
   for (let v = 0; v < table.size; v++) {
     if (!table.occupiesArena(v)) continue;
     const root = table.find(v);
-    if (!itemOfRoot.has(root)) {
-      itemOfRoot.set(root, items.length);
+    if (itemOfRoot[root] === -1) {
+      itemOfRoot[root] = items.length;
       items.push({ bytes: table.bytes[root]!, start: table.start[root]! + 1, end: table.end[root]! + 1 });
     }
+    itemOfValue[v] = itemOfRoot[root]!;
   }
-  const scratchItems: number[][] = p.steps.map((step, t) =>
-    (step.scratchBytes ?? []).map((bytes) => {
-      checkBytes(bytes, `scratch buffer of step ${t}`);
-      if (bytes === 0) return -1;
+  const scratchItems: number[][] = [];
+  for (let t = 0; t < p.steps.length; t++) {
+    const sizes = p.steps[t]!.scratchBytes ?? [];
+    const ids: number[] = [];
+    for (let k = 0; k < sizes.length; k++) {
+      const bytes = sizes[k]!;
+      checkBytes(bytes, t, 'scratch buffer of step');
+      if (bytes === 0) {
+        ids.push(-1);
+        continue;
+      }
       naiveBytes += alignUp(bytes, alignment);
       items.push({ bytes, start: t + 1, end: t + 1 });
-      return items.length - 1;
-    }),
-  );
+      ids.push(items.length - 1);
+    }
+    scratchItems.push(ids);
+  }
 
   const placement = placeBuffers(items, slots, alignment);
-  const valueOffsets = p.values.map((value, v) => {
-    if (value.bytes === 0 || !table.occupiesArena(v)) return -1;
-    return placement.offsets[itemOfRoot.get(table.find(v))!]!;
-  });
+  const valueOffsets = new Array<number>(p.values.length);
+  for (let v = 0; v < p.values.length; v++) {
+    const item = p.values[v]!.bytes === 0 ? -1 : itemOfValue[v]!;
+    valueOffsets[v] = item < 0 ? -1 : placement.offsets[item]!;
+  }
   const scratchOffsets = scratchItems.map((ids) => ids.map((id) => (id < 0 ? 0 : placement.offsets[id]!)));
   return {
     arenaBytes: placement.arenaBytes,
@@ -85,8 +97,9 @@ function peakLiveBytes(items: readonly PlacementItem[], slots: number): number {
   return peak;
 }
 
-function checkBytes(bytes: number, what: string): void {
+/** `what` and `n` name the buffer in the error ('value 3', 'scratch buffer of step 7'), made only on failure. */
+function checkBytes(bytes: number, n: number, what: string): void {
   if (!Number.isFinite(bytes) || bytes < 0 || !Number.isInteger(bytes)) {
-    throw new GraphError(`memory plan: ${what} has invalid byte size ${bytes}`);
+    throw new GraphError(`memory plan: ${what} ${n} has invalid byte size ${bytes}`);
   }
 }

@@ -5,7 +5,7 @@
  */
 import { cloneValue, sizeOf, type Data, type TensorData, type TensorType } from '../dtype.js';
 import type { Graph, Node, ValueType } from '../loader/model.js';
-import { outerNames } from '../graph/scope.js';
+import { hasSubgraphs, outerNames } from '../graph/scope.js';
 import { scheduleNodes } from '../graph/schedule.js';
 import { isJsVariant, NeedsValuesError, variantName, type PreparedKernel, type SubgraphRunner } from '../kernels/kernel.js';
 import { bindViews, buildStaticPlan, arrayBufferArena, type ArenaAllocator, type PlanStep, type StaticPlan } from './plan.js';
@@ -59,7 +59,7 @@ type Plan = { kind: 'static'; plan: StaticPlan } | { kind: 'eager' };
 
 export class GraphExecutor {
   private readonly nodes: Node[];
-  private readonly constants: Map<string, TensorData>;
+  private readonly constants: ReadonlyMap<string, TensorData>;
   private readonly plans = new Map<string, Plan>();
   private readonly eagerCache = new Map<Node, { key: string; kernel: PreparedKernel }>();
   private readonly profiles = new Map<Node, StepProfile>();
@@ -72,7 +72,7 @@ export class GraphExecutor {
     /** Outer-scope names this graph may read (fed like inputs). */
     readonly outer: readonly string[] = [],
   ) {
-    this.constants = new Map(graph.initializers);
+    this.constants = graph.initializers;
     const nodes = graph.nodes.map(withImplicitInputs);
     const available = [...graph.inputs.map((i) => i.name), ...graph.initializers.keys(), ...outer];
     this.nodes = scheduleNodes({ ...graph, nodes }, available);
@@ -168,7 +168,10 @@ export class GraphExecutor {
   private makePlan(feeds: ReadonlyMap<string, TensorType>): Plan {
     const inputTypes = new Map<string, TensorType>();
     for (const [name, t] of feeds) inputTypes.set(name, { dtype: t.dtype, shape: t.shape });
-    const constants = new Map([...this.constants].filter(([name]) => !feeds.has(name)));
+    const constants = new Map<string, TensorData>();
+    this.constants.forEach((t, name) => {
+      if (!feeds.has(name)) constants.set(name, t);
+    });
     try {
       const outputs = this.graph.outputs.map((o) => o.name);
       return { kind: 'static', plan: buildStaticPlan(this.env, this.nodes, inputTypes, constants, outputs, this.arenaAllocator) };
@@ -180,7 +183,12 @@ export class GraphExecutor {
 
   /** A static plan for these feed types, or undefined when shapes depend on runtime values. */
   planStatic(types: ReadonlyMap<string, TensorType>, outerConstants: ReadonlyMap<string, TensorData> = new Map()): StaticPlan | undefined {
-    const constants = new Map([...this.constants, ...outerConstants].filter(([name]) => !types.has(name)));
+    const constants = new Map<string, TensorData>();
+    const add = (t: TensorData, name: string): void => {
+      if (!types.has(name)) constants.set(name, t);
+    };
+    this.constants.forEach(add);
+    outerConstants.forEach(add);
     try {
       return buildStaticPlan(this.env, this.nodes, types, constants, this.graph.outputs.map((o) => o.name), this.arenaAllocator);
     } catch (e) {
@@ -336,6 +344,7 @@ function eagerDetail(detail: string | undefined): string {
 
 /** Control-flow nodes read outer-scope values inside their bodies: make those explicit trailing inputs. */
 function withImplicitInputs(node: Node): Node {
+  if (!hasSubgraphs(node)) return node;
   const implicit: string[] = [];
   for (const attr of node.attributes.values()) {
     const graphs = attr.type === 'graph' ? [attr.value] : attr.type === 'graphs' ? attr.value : [];

@@ -84,6 +84,9 @@ export function checkSessionOptions(options: object): void {
   if (o.float16 !== undefined && o.float16 !== 'compute-f32' && o.float16 !== 'exact') {
     throw new OptionError(`float16 must be one of compute-f32, exact, got '${String(o.float16)}'`, 'float16', ['compute-f32', 'exact']);
   }
+  if (o.memoryLimit !== undefined && !(typeof o.memoryLimit === 'number' && Number.isFinite(o.memoryLimit) && o.memoryLimit > 0)) {
+    throw new OptionError(`memoryLimit must be a positive number of bytes, got ${typeof o.memoryLimit === 'string' ? `'${o.memoryLimit}'` : String(o.memoryLimit)}`, 'memoryLimit');
+  }
   if (o.convAlgorithm !== undefined && !CONV_ALGORITHMS.includes(o.convAlgorithm as string)) {
     throw new OptionError(`convAlgorithm must be one of ${CONV_ALGORITHMS.join(', ')}, got '${String(o.convAlgorithm)}'`, 'convAlgorithm', CONV_ALGORITHMS);
   }

@@ -6,7 +6,7 @@ import { allocData, isElementArray, sizeOf, storageBytes, viewData, type Data, t
 import { nodeLabel } from '../errors.js';
 import type { Node } from '../loader/model.js';
 import { planMemory, type MemoryPlan, type MemoryProblem } from '../memory/index.js';
-import type { PreparedKernel } from '../kernels/kernel.js';
+import { MemoryBudget, type PreparedKernel } from '../kernels/kernel.js';
 import { prepareNode, runPrepared, type NodeEnv } from './prepare.js';
 
 /** One value of the plan: a graph input, an initializer, a folded constant, or an intermediate. */
@@ -92,6 +92,13 @@ export function buildStaticPlan(
   outputNames: readonly string[],
   allocateArena: ArenaAllocator = arrayBufferArena,
 ): StaticPlan {
+  // Under SessionOptions.memoryLimit, each plan gets its own budget, which the variants chosen below draw on.
+  const limit = env.options.memoryLimit;
+  const budget = limit === undefined ? undefined : new MemoryBudget(limit);
+  if (budget !== undefined) env = { ...env, options: { ...env.options, memoryBudget: budget } };
+  // The budget holds back, for each node that keeps a packed copy of its weights, that copy's size until the node is
+  // planned: a layer planned early takes a costlier variant only with what the later layers leave.
+  const reserved = budget === undefined ? undefined : reserveForPacks(nodes, constants, budget);
   const values: PlanValue[] = [];
   const idOf = new Map<string, number>();
   const addValue = (v: PlanValue): number => {
@@ -101,16 +108,30 @@ export function buildStaticPlan(
   };
   const inputIds = new Map<string, number>();
   for (const [name, type] of inputs) inputIds.set(name, addValue({ name, type }));
-  for (const [name, t] of constants) {
+  constants.forEach((t, name) => {
     if (!idOf.has(name)) addValue({ name, type: { dtype: t.dtype, shape: t.shape }, constant: t });
-  }
+  });
 
   const steps: PlanStep[] = [];
   const skipped: SkippedNode[] = [];
-  for (const node of nodes) {
-    const inIds = node.inputs.map((n) => (n === '' ? -1 : lookup(idOf, n, node)));
-    const inTypes = inIds.map((id) => (id < 0 ? undefined : values[id]!.type));
-    const inConsts = inIds.map((id) => (id < 0 ? undefined : values[id]!.constant));
+  for (let k = 0; k < nodes.length; k++) {
+    const node = nodes[k]!;
+    const arity = node.inputs.length;
+    const inIds = new Array<number>(arity);
+    const inTypes = new Array<TensorType | undefined>(arity);
+    const inConsts = new Array<TensorData | undefined>(arity);
+    let allInputsConstant = true;
+    for (let i = 0; i < arity; i++) {
+      const name = node.inputs[i]!;
+      const id = name === '' ? -1 : lookup(idOf, name, node);
+      const v = id < 0 ? undefined : values[id]!;
+      inIds[i] = id;
+      inTypes[i] = v?.type;
+      inConsts[i] = v?.constant;
+      if (v !== undefined && v.constant === undefined) allInputsConstant = false;
+    }
+    const held = reserved?.get(node);
+    if (held !== undefined) budget!.charge(-held);
     const kernel = prepareNode(env, node, inTypes, inConsts);
     const outTypes = kernel.outputs;
     const outName = (i: number): string => node.outputs[i] || `${node.name || node.opType}:unused:${steps.length}:${i}`;
@@ -120,7 +141,6 @@ export function buildStaticPlan(
       kernel.constantOutputs.forEach((t, i) => addValue({ name: outName(i), type: { dtype: t.dtype, shape: t.shape }, constant: t }));
       continue;
     }
-    const allInputsConstant = inIds.every((id) => id < 0 || values[id]!.constant !== undefined);
     if (allInputsConstant && isFoldable(node)) {
       // Folding runs on plain arrays: a variant that needs wasm placement is prepared again as the JS reference.
       const folding = kernel.placement === 'wasm' ? prepareNode({ ...env, options: { ...env.options, wasm: undefined } }, node, inTypes, inConsts) : kernel;
@@ -141,10 +161,14 @@ export function buildStaticPlan(
       }
       continue;
     }
-    const outIds = outTypes.map((type, i) => addValue({ name: outName(i), type }));
-    const inputShapes = inTypes.map((t) => t?.shape);
+    const outIds = new Array<number>(outTypes.length);
+    for (let i = 0; i < outTypes.length; i++) outIds[i] = addValue({ name: outName(i), type: outTypes[i]! });
+    if (budget !== undefined) budget.chargeStep(stepBytes(inIds, outIds, values, kernel));
+    const inputShapes = new Array<readonly number[] | undefined>(arity);
+    for (let i = 0; i < arity; i++) inputShapes[i] = inTypes[i]?.shape;
     // Kernels may describe optional outputs the node does not declare (MaxPool's Indices): profile the node's own.
-    const outputShapes = outTypes.slice(0, node.outputs.length).map((t) => t.shape);
+    const outputShapes = new Array<readonly number[]>(Math.min(outTypes.length, node.outputs.length));
+    for (let i = 0; i < outputShapes.length; i++) outputShapes[i] = outTypes[i]!.shape;
     steps.push({ node, kernel, inputs: inIds, outputs: outIds, inputShapes, outputShapes, inViews: [], outViews: [], scratchViews: [] });
   }
 
@@ -164,19 +188,36 @@ export function bindViews(plan: StaticPlan): void {
   const previous = plan.views;
   plan.views = makeValueViews(plan.values, plan.memory, buffer, base, previous);
   plan.boundBuffer = buffer;
-  plan.steps.forEach((step, s) => {
-    const onWasm = step.kernel.placement === 'wasm';
-    step.inViews = step.inputs.map((id) => {
-      if (id < 0) return undefined;
-      const at = onWasm ? plan.resident.get(id) : undefined;
+  const views = plan.views;
+  const resident = plan.resident;
+  for (let s = 0; s < plan.steps.length; s++) {
+    const step = plan.steps[s]!;
+    const onWasm = step.kernel.placement === 'wasm' && resident.size > 0;
+    const inputs = step.inputs;
+    const inViews = new Array<Data | undefined>(inputs.length);
+    for (let i = 0; i < inputs.length; i++) {
+      const id = inputs[i]!;
+      if (id < 0) {
+        inViews[i] = undefined;
+        continue;
+      }
+      const at = onWasm ? resident.get(id) : undefined;
       const v = plan.values[id]!;
-      return at === undefined ? plan.views[id] : viewData(v.type.dtype, buffer, at, sizeOf(v.type.shape));
-    });
-    step.outViews = step.outputs.map((id) => plan.views[id]!);
-    step.scratchViews = (step.kernel.scratch ?? []).map((spec, k) =>
-      viewData(spec.dtype, buffer, base + plan.memory.scratchOffsets[s]![k]!, spec.length),
-    );
-  });
+      inViews[i] = at === undefined ? views[id] : viewData(v.type.dtype, buffer, at, sizeOf(v.type.shape));
+    }
+    step.inViews = inViews;
+    const outputs = step.outputs;
+    const outViews = new Array<Data>(outputs.length);
+    for (let i = 0; i < outputs.length; i++) outViews[i] = views[outputs[i]!]!;
+    step.outViews = outViews;
+    const scratch = step.kernel.scratch;
+    const scratchViews: Data[] = [];
+    if (scratch !== undefined) {
+      const offsets = plan.memory.scratchOffsets[s]!;
+      for (let k = 0; k < scratch.length; k++) scratchViews.push(viewData(scratch[k]!.dtype, buffer, base + offsets[k]!, scratch[k]!.length));
+    }
+    step.scratchViews = scratchViews;
+  }
 }
 
 /**
@@ -191,7 +232,10 @@ function placeConstants(env: NodeEnv, values: PlanValue[], steps: PlanStep[], ar
   for (const step of steps) {
     if (step.kernel.placement !== 'wasm') continue;
     if (arena.buffer() !== wasm.memory.buffer) throw new Error(`${nodeLabel(step.node)}: a wasm variant planned on an arena outside wasm memory`);
-    for (const id of step.inputs) {
+    const unread = step.kernel.unreadInputs;
+    for (let i = 0; i < step.inputs.length; i++) {
+      const id = step.inputs[i]!;
+      if (unread !== undefined && unread.includes(i)) continue;
       const c = id < 0 ? undefined : values[id]!.constant;
       if (c === undefined || resident.has(id) || isElementArray(c.dtype) || Array.isArray(c.data)) continue;
       resident.set(id, wasm.resident(c.data as Exclude<Data, unknown[]>));
@@ -212,6 +256,32 @@ function lookup(idOf: Map<string, number>, name: string, node: Node | undefined)
 /** Random generators must not be folded: each run draws new values. */
 function isFoldable(node: Node): boolean {
   return !node.opType.startsWith('Random') && node.opType !== 'Multinomial' && node.opType !== 'Bernoulli';
+}
+
+/** Ops whose kernels keep a packed copy of a constant float weight input (input 1). */
+const PACKING_OPS: ReadonlySet<string> = new Set([':Conv', ':ConvTranspose', ':Gemm', ':MatMul', 'tinfer:MatMulAdd']);
+
+/** Charges the budget, per node of PACKING_OPS with a constant float32 weight, that weight's bytes; returns them per node. */
+function reserveForPacks(nodes: readonly Node[], constants: ReadonlyMap<string, TensorData>, budget: MemoryBudget): Map<Node, number> {
+  const reserved = new Map<Node, number>();
+  for (const node of nodes) {
+    if (!PACKING_OPS.has(`${node.domain}:${node.opType}`)) continue;
+    const w = constants.get(node.inputs[1] ?? '');
+    if (w === undefined || w.dtype !== 'float32') continue;
+    const bytes = sizeOf(w.shape) * 4;
+    reserved.set(node, bytes);
+    budget.charge(bytes);
+  }
+  return reserved;
+}
+
+/** A step's footprint in the arena while it runs: its non-constant inputs, its outputs and its scratch. */
+function stepBytes(inIds: readonly number[], outIds: readonly number[], values: readonly PlanValue[], kernel: PreparedKernel): number {
+  let bytes = 0;
+  for (const id of inIds) if (id >= 0 && values[id]!.constant === undefined) bytes += valueBytes(values[id]!);
+  for (const id of outIds) bytes += valueBytes(values[id]!);
+  for (const s of kernel.scratch ?? []) bytes += s.length * storageBytes(s.dtype);
+  return bytes;
 }
 
 function valueBytes(v: PlanValue): number {
@@ -235,8 +305,17 @@ function memoryProblem(values: PlanValue[], steps: PlanStep[], inputs: number[],
     })),
     inputs,
     outputs,
-    aliases: values.flatMap((v, id) => (v.aliasOf !== undefined ? [{ value: id, of: v.aliasOf }] : [])),
+    aliases: aliasesOf(values),
   };
+}
+
+function aliasesOf(values: readonly PlanValue[]): { value: number; of: number }[] {
+  const aliases: { value: number; of: number }[] = [];
+  for (let id = 0; id < values.length; id++) {
+    const of = values[id]!.aliasOf;
+    if (of !== undefined) aliases.push({ value: id, of });
+  }
+  return aliases;
 }
 
 function makeValueViews(
@@ -247,7 +326,8 @@ function makeValueViews(
   previous: (Data | undefined)[],
 ): (Data | undefined)[] {
   const views: (Data | undefined)[] = [];
-  values.forEach((v, id) => {
+  for (let id = 0; id < values.length; id++) {
+    const v = values[id]!;
     const n = sizeOf(v.type.shape);
     const offset = memory.valueOffsets[id]!;
     if (v.constant) views.push(v.constant.data);
@@ -258,6 +338,6 @@ function makeValueViews(
       const kept = previous[id] ?? (shared ? views[v.aliasOf!] : undefined);
       views.push(kept ?? allocData(v.type.dtype, n));
     } else views.push(viewData(v.type.dtype, buffer, base + offset, n));
-  });
+  }
   return views;
 }

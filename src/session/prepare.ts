@@ -85,7 +85,7 @@ export function runPreparedOnWasm(
   if (kernel.constantOutputs || kernel.alias !== undefined || !(placed || kernel.detail?.startsWith('wasm'))) return runPrepared(kernel, inputs, node);
   // A 'wasm' variant reads its constants from their resident copies (uploaded once); older kernels packed theirs.
   const resident = inputs.map((t, i) => {
-    if (!placed || !constant[i] || t === undefined || Array.isArray(t.data) || t.data.buffer === wasm.memory.buffer) return undefined;
+    if (!placed || !constant[i] || kernel.unreadInputs?.includes(i) || t === undefined || Array.isArray(t.data) || t.data.buffer === wasm.memory.buffer) return undefined;
     return wasm.resident(t.data);
   });
   // Every typed-array value the step touches gets a piece of one block (strings, sequences and optionals stay).
@@ -107,6 +107,7 @@ export function runPreparedOnWasm(
   try {
     const view = (k: number): Data => viewData(pieces[k]!.dtype, wasm.memory.buffer, block + starts[k]!, pieces[k]!.length);
     const ins = inputs.map((t, i) => {
+      if (placed && constant[i] && kernel.unreadInputs?.includes(i)) return t?.data;
       if (resident[i] !== undefined) return viewData(t!.dtype, wasm.memory.buffer, resident[i]!, t!.data.length);
       if (!staged[i]) return t?.data;
       const v = view(i);

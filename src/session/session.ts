@@ -44,6 +44,19 @@ export interface SessionOptions {
   /** Force a convolution algorithm for A/B tests ('auto' by default). */
   convAlgorithm?: KernelOptions['convAlgorithm'];
   /**
+   * A memory budget in bytes for what tinfer holds (the weights, each plan's packed or transformed copies of them,
+   * its scratch; compare `memory().peakBytes`). Where a kernel has a leaner variant the planner takes it once the
+   * fast one would exceed the budget: im2col + packed GEMM (a packed copy the size of the weights) instead of
+   * Winograd (F(4,3)'s transformed filters are 4× the 3×3 weights), and column / tile scratch streamed tile by tile
+   * instead of whole-tensor. Variants are chosen in graph order, so the layers planned first keep the fast variant
+   * while it fits. A budget, not a cap: the weights, the values' arena and the leanest fast variant of each node are
+   * needed whatever the limit (the reference kernels are never picked for memory), so peakBytes may stay above a
+   * very small limit; on the wasm backend peakBytes also counts the memory as grown (by half its size at a time),
+   * while weightBytes + wasmInUseBytes is what the budget keeps to. Each plan (input shape) is budgeted on its own,
+   * planned runs only (eager runs are not). Default: no limit.
+   */
+  memoryLimit?: number;
+  /**
    * Forces a kernel variant per op type, by canonical name or a part of it: `{ Conv: 'reference', Add: 'js' }`.
    * Families with a variant table honour it (an error names the applicable variants when the forced one does not
    * apply); `session.profile()` names the variant each node ran.
@@ -209,7 +222,11 @@ export class InferenceSession {
     const env: NodeEnv = {
       registry,
       opsets: model.opsets,
-      options: { convAlgorithm: options.convAlgorithm ?? 'auto', variants: options.variants, wasm: this.wasm },
+      options: {
+        convAlgorithm: options.convAlgorithm ?? 'auto', variants: options.variants, wasm: this.wasm,
+        // The plans' budget: what the limit leaves beside the weights.
+        memoryLimit: options.memoryLimit === undefined ? undefined : options.memoryLimit - graphWeightBytes(model.graph),
+      },
       compileSubgraph: subgraphCompiler(() => env, execOptions),
     };
     this.executorRef = new GraphExecutor(graph, env, execOptions);

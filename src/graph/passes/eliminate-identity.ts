@@ -2,7 +2,7 @@ import type { TensorData } from '../../dtype.js';
 import type { Graph, Node } from '../../loader/model.js';
 import { implicitInputs } from '../scope.js';
 import { withOptimisedBodies } from './subgraphs.js';
-import { GraphIndex } from './match.js';
+import { GraphIndex, rewrite } from './match.js';
 
 /**
  * Removes Identity nodes, Pad nodes whose pads are all zero (exporters emit them before pooling), and
@@ -15,53 +15,59 @@ import { GraphIndex } from './match.js';
  */
 export function eliminateIdentity(graph: Graph): Graph {
   const withBodies = withOptimisedBodies(graph, eliminateIdentity);
+  const index = new GraphIndex(withBodies);
+  if (!index.hasOp('Identity') && !index.hasOp('Dropout') && !index.hasOp('Pad')) return withBodies;
   const nodes = withBodies.nodes;
   const graphOutputs = new Set(graph.outputs.map((o) => o.name));
-  const sources = new Set([...graph.inputs.map((i) => i.name), ...graph.initializers.keys()]);
-  const readBySubgraph = new Set(nodes.flatMap(implicitInputs));
-  const consumed = new Set(nodes.flatMap((n) => n.inputs));
-  const producer = new Map<string, number>();
-  nodes.forEach((n, i) => n.outputs.forEach((o) => o !== '' && producer.set(o, i)));
+  const isSource = (name: string): boolean => index.isGraphInput(name) || graph.initializers.has(name);
+  const readBySubgraph: ReadonlySet<string> = index.hasSubgraphNodes ? new Set(nodes.flatMap(implicitInputs)) : NO_NAMES;
+  // Read by a node, a subgraph or as a graph output.
+  const isUsed = (name: string): boolean => index.useCount(name) > 0;
 
   const rewire = new Map<string, string>(); // consumers of key now read value
   const renameOutput = new Map<string, string>(); // a producer's output key is now called value
-  const removed = new Set<number>();
+  const removed = new Set<Node>();
   const resolve = (name: string): string => {
     let seen = 0;
     while (rewire.has(name) && seen++ < rewire.size) name = rewire.get(name)!;
     return name;
   };
-  const isUsed = (name: string): boolean => consumed.has(name) || graphOutputs.has(name) || readBySubgraph.has(name);
   const canRenameUpstream = (x: string): boolean => {
-    const p = producer.get(x);
-    return p !== undefined && !removed.has(p) && !graphOutputs.has(x) && !sources.has(x) && !readBySubgraph.has(x);
+    const p = index.producer(x);
+    return p !== undefined && !removed.has(p) && !graphOutputs.has(x) && !isSource(x) && !readBySubgraph.has(x);
   };
 
-  const index = new GraphIndex(withBodies);
-  nodes.forEach((node, i) => {
-    if (!isPassThrough(node, graph.initializers, isUsed) && !isZeroPad(node, index)) return;
+  for (const node of nodes) {
+    if (!isPassThrough(node, graph.initializers, isUsed) && !isZeroPad(node, index)) continue;
     const x = resolve(node.inputs[0]!);
     const y = node.outputs[0]!;
     if (!graphOutputs.has(y) && !readBySubgraph.has(y)) {
       rewire.set(y, x);
-      removed.add(i);
+      removed.add(node);
     } else if (graphOutputs.has(y) && canRenameUpstream(x)) {
       renameOutput.set(x, y);
       rewire.set(x, y);
-      removed.add(i);
+      removed.add(node);
     }
-  });
-  if (removed.size === 0 && nodes.every((n, i) => n === graph.nodes[i])) return graph;
+  }
+  if (removed.size === 0) return withBodies;
 
-  const kept = nodes
-    .filter((_, i) => !removed.has(i))
-    .map((n) => ({
+  // Only the nodes reading a rewired name or writing a renamed one change (the index knows which).
+  const replacements = new Map<Node, Node>();
+  const update = (n: Node): void => {
+    if (removed.has(n) || replacements.has(n)) return;
+    replacements.set(n, {
       ...n,
       inputs: n.inputs.map((name) => (name === '' ? '' : resolve(name))),
       outputs: n.outputs.map((name) => renameOutput.get(name) ?? name),
-    }));
-  return { ...graph, nodes: kept, valueInfo: graph.valueInfo.filter((v) => !rewire.has(v.name)) };
+    });
+  };
+  for (const name of rewire.keys()) for (const reader of index.readersOf(name)) update(reader);
+  for (const name of renameOutput.keys()) update(index.producer(name)!);
+  return rewrite(withBodies, removed, replacements);
 }
+
+const NO_NAMES: ReadonlySet<string> = new Set();
 
 /** Identity, or Dropout in inference mode whose mask output is absent or unused. */
 function isPassThrough(node: Node, initializers: Map<string, TensorData>, isUsed: (name: string) => boolean): boolean {

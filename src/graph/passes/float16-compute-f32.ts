@@ -101,17 +101,31 @@ function mentionsFloat16(graph: Graph): boolean {
   const typeIs16 = (t: ValueType): boolean =>
     ((t.kind === 'tensor' || t.kind === 'sparse_tensor') && t.dtype === 'float16') ||
     ((t.kind === 'sequence' || t.kind === 'optional') && t.elem !== null && typeIs16(t.elem));
-  if ([...graph.inputs, ...graph.outputs, ...graph.valueInfo].some((v) => typeIs16(v.type))) return true;
-  if ([...graph.initializers.values()].some((t) => t.dtype === 'float16')) return true;
-  return graph.nodes.some((n) =>
-    [...n.attributes].some(([k, a]) =>
-      (a.type === 'tensor' && a.value.dtype === 'float16') ||
-      (a.type === 'tensors' && a.value.some((t) => t.dtype === 'float16')) ||
-      (a.type === 'int' && a.value === FLOAT16_CODE && DTYPE_ATTRIBUTES.has(k)) ||
-      (a.type === 'graph' && mentionsFloat16(a.value)) ||
-      (a.type === 'graphs' && a.value.some(mentionsFloat16)),
-    ),
-  );
+  for (const list of [graph.inputs, graph.outputs, graph.valueInfo]) {
+    for (let i = 0; i < list.length; i++) if (typeIs16(list[i]!.type)) return true;
+  }
+  let found = false;
+  graph.initializers.forEach((t) => {
+    if (t.dtype === 'float16') found = true;
+  });
+  if (found) return true;
+  // Indexed and forEach walks: this runs once per create over every node, in code not yet optimised.
+  const nodes = graph.nodes;
+  for (let i = 0; i < nodes.length; i++) {
+    const attributes = nodes[i]!.attributes;
+    if (attributes.size === 0) continue;
+    attributes.forEach((a, k) => {
+      if (
+        (a.type === 'tensor' && a.value.dtype === 'float16') ||
+        (a.type === 'tensors' && a.value.some((t) => t.dtype === 'float16')) ||
+        (a.type === 'int' && a.value === FLOAT16_CODE && DTYPE_ATTRIBUTES.has(k)) ||
+        (a.type === 'graph' && mentionsFloat16(a.value)) ||
+        (a.type === 'graphs' && a.value.some(mentionsFloat16))
+      ) found = true;
+    });
+    if (found) return true;
+  }
+  return false;
 }
 
 function castNode(name: string, input: string, output: string, to: number): Node {

@@ -1,8 +1,8 @@
 import type { TensorData } from '../../dtype.js';
 import type { Graph, Node } from '../../loader/model.js';
 import { attrFloat, attrInt } from '../attributes.js';
-import { definedNames, implicitInputs } from '../scope.js';
-import { withOptimisedSubgraphs } from './subgraphs.js';
+import { GraphIndex, rewrite } from './match.js';
+import { withOptimisedBodies } from './subgraphs.js';
 
 /**
  * Folds an inference BatchNormalization into the Conv that feeds it (ONNX BatchNormalization:
@@ -13,56 +13,26 @@ import { withOptimisedSubgraphs } from './subgraphs.js';
  * The folded weights get new initializer names; the old ones are left for dead-code removal.
  */
 export function foldBatchNorm(graph: Graph): Graph {
-  const nodes = graph.nodes.map((n) => withOptimisedSubgraphs(n, foldBatchNorm));
-  const uses = countUses(graph, nodes);
-  const producer = new Map<string, number>();
-  nodes.forEach((n, i) => n.outputs.forEach((o) => o !== '' && producer.set(o, i)));
-  const initializers = new Map(graph.initializers);
-  const taken = definedNames(graph);
-  const fresh = (base: string): string => {
-    let name = base;
-    for (let k = 1; taken.has(name); k++) name = `${base}_${k}`;
-    taken.add(name);
-    return name;
-  };
-
-  const replaced = new Map<number, Node>(); // conv index -> folded conv
-  const dropped = new Set<number>(); // folded BN indices
-  const vanished = new Set<string>(); // conv outputs that no longer exist
-  nodes.forEach((bn, i) => {
-    if (!isInferenceBatchNorm(bn)) return;
-    const c = producer.get(bn.inputs[0]!);
-    if (c === undefined || replaced.has(c)) return;
-    const conv = nodes[c]!;
-    if (!isFoldableConv(conv) || uses.get(conv.outputs[0]!) !== 1) return;
+  const withBodies = withOptimisedBodies(graph, foldBatchNorm);
+  const g = new GraphIndex(withBodies);
+  if (!g.hasOp('BatchNormalization')) return withBodies;
+  const initializers = withBodies.initializers;
+  const added = new Map<string, TensorData>();
+  const removed = new Set<Node>();
+  const replacements = new Map<Node, Node>(); // conv -> folded conv (in the Conv's place)
+  for (const bn of withBodies.nodes) {
+    if (!isInferenceBatchNorm(bn)) continue;
+    const conv = g.producer(bn.inputs[0]!);
+    if (conv === undefined || removed.has(conv) || !isFoldableConv(conv) || g.useCount(conv.outputs[0]!) !== 1) continue;
     const folded = foldedParameters(conv, bn, initializers);
-    if (folded === undefined) return;
-    const wName = fresh(`${conv.inputs[1]}_bnfold`);
-    const bName = fresh(`${conv.inputs[2] || conv.inputs[1]}_bnfold_bias`);
-    initializers.set(wName, folded.weight);
-    initializers.set(bName, folded.bias);
-    replaced.set(c, { ...conv, inputs: [conv.inputs[0]!, wName, bName], outputs: [bn.outputs[0]!] });
-    dropped.add(i);
-    vanished.add(conv.outputs[0]!);
-  });
-  if (replaced.size === 0 && nodes.every((n, i) => n === graph.nodes[i])) return graph;
-
-  const out = nodes.flatMap((n, i) => (dropped.has(i) ? [] : [replaced.get(i) ?? n]));
-  return { ...graph, nodes: out, initializers, valueInfo: graph.valueInfo.filter((v) => !vanished.has(v.name)) };
-}
-
-/** How often each name is read: node inputs (each occurrence), subgraph reads, graph outputs. */
-function countUses(graph: Graph, nodes: readonly Node[]): Map<string, number> {
-  const uses = new Map<string, number>();
-  const use = (name: string): void => {
-    if (name !== '') uses.set(name, (uses.get(name) ?? 0) + 1);
-  };
-  for (const n of nodes) {
-    n.inputs.forEach(use);
-    implicitInputs(n).forEach(use);
+    if (folded === undefined) continue;
+    const wName = g.freshName(`${conv.inputs[1]}_bnfold`);
+    const bName = g.freshName(`${conv.inputs[2] || conv.inputs[1]}_bnfold_bias`);
+    added.set(wName, folded.weight).set(bName, folded.bias);
+    removed.add(conv).add(bn);
+    replacements.set(conv, { ...conv, inputs: [conv.inputs[0]!, wName, bName], outputs: [bn.outputs[0]!] });
   }
-  graph.outputs.forEach((o) => use(o.name));
-  return uses;
+  return rewrite(withBodies, removed, replacements, added);
 }
 
 function isInferenceBatchNorm(node: Node): boolean {
@@ -85,7 +55,7 @@ function floatTensor(t: TensorData | undefined, dtype?: string): t is TensorData
 }
 
 /** W' = W * s[oc], B' = (B0 - mean) * s + beta, s = scale / sqrt(var + eps); undefined if not foldable. */
-function foldedParameters(conv: Node, bn: Node, inits: Map<string, TensorData>): { weight: TensorData; bias: TensorData } | undefined {
+function foldedParameters(conv: Node, bn: Node, inits: ReadonlyMap<string, TensorData>): { weight: TensorData; bias: TensorData } | undefined {
   const w = inits.get(conv.inputs[1]!);
   if (!floatTensor(w) || w.shape.length < 3) return undefined;
   const m = w.shape[0]!;

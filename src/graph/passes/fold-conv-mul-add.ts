@@ -20,6 +20,7 @@ export function foldConvMulAdd(graph: Graph): Graph {
   // Bodies are folded once, by their own call; the rounds below only revisit this graph, whose index each
   // rewrite updates rather than rebuilds.
   let current = withOptimisedBodies(graph, foldConvMulAdd);
+  if (!new GraphIndex(current).hasOp('Conv')) return current;
   for (let round = 0; round < 8; round++) {
     foldRounds.count++;
     const next = foldOnce(current);

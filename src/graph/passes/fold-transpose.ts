@@ -14,6 +14,7 @@ export function foldTranspose(graph: Graph): Graph {
   const withBodies = withOptimisedBodies(graph, foldTranspose);
   const nodes = withBodies.nodes;
   const g = new GraphIndex(withBodies);
+  if (!g.hasOp('Transpose')) return withBodies;
   const rewritten = new Map<string, Node>(); // output name -> its (possibly rewritten) Transpose producer
   let changed = nodes.some((n, i) => n !== graph.nodes[i]);
   const out = nodes.map((outer) => {

@@ -27,6 +27,9 @@ interface FusableActivation {
   last: Node;
 }
 
+/** The ops that start a fusable activation (SiLU starts with its Sigmoid). */
+const ACTIVATION_OPS = ['Relu', 'Sigmoid', 'LeakyRelu', 'HardSwish', 'Clip'];
+
 /** Producers with a fused store, keyed `domain:opType`. */
 const PRODUCERS = new Set([':Conv', ':ConvTranspose', ':Gemm', ':MatMul', 'tinfer:MatMulAdd', ':Add', ':BatchNormalization']);
 
@@ -45,6 +48,7 @@ const FLOAT_ONLY = new Set([':Conv', ':ConvTranspose', ':BatchNormalization', 't
 export function fuseActivation(graph: Graph): Graph {
   const withBodies = withOptimisedBodies(graph, fuseActivation);
   const g = new GraphIndex(withBodies);
+  if (!ACTIVATION_OPS.some((op) => g.hasOp(op))) return withBodies;
   const removed = new Set<Node>();
   const replacements = new Map<Node, Node>();
   for (const producer of withBodies.nodes) {

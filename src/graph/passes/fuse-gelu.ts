@@ -18,6 +18,7 @@ const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 export function fuseGelu(graph: Graph): Graph {
   const withBodies = withOptimisedBodies(graph, fuseGelu);
   const g = new GraphIndex(withBodies);
+  if (!g.hasOp('Erf') && !g.hasOp('Tanh')) return withBodies;
   const removed = new Set<Node>();
   const replacements = new Map<Node, Node>();
   for (const node of withBodies.nodes) {

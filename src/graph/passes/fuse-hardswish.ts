@@ -20,7 +20,10 @@ import { withOptimisedBodies } from './subgraphs.js';
  * ((x + 3)/6 against x/6 + 1/2).
  */
 export function fuseHardSwish(graph: Graph): Graph {
-  return swishOfHardSigmoid(hardSigmoids(directHardSwish(withOptimisedBodies(graph, fuseHardSwish))));
+  const withBodies = withOptimisedBodies(graph, fuseHardSwish);
+  const g = new GraphIndex(withBodies);
+  if (!g.hasOp('Clip') && !g.hasOp('HardSigmoid')) return withBodies;
+  return swishOfHardSigmoid(hardSigmoids(directHardSwish(withBodies)));
 }
 
 /** The scalar constant operand of a commutative binary node reading `name`, or undefined. */

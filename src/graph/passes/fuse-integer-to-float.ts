@@ -22,6 +22,7 @@ import { withOptimisedBodies } from './subgraphs.js';
 export function fuseIntegerToFloat(graph: Graph): Graph {
   const withBodies = withOptimisedBodies(graph, fuseIntegerToFloat);
   const g = new GraphIndex(withBodies);
+  if (!g.hasOp('MatMulInteger') && !g.hasOp('ConvInteger')) return withBodies;
   const matches: Match[] = [];
   for (const core of withBodies.nodes) {
     const m = matchGroup(g, core);

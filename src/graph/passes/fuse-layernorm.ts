@@ -20,6 +20,7 @@ import { withOptimisedBodies } from './subgraphs.js';
 export function fuseLayerNorm(graph: Graph): Graph {
   const withBodies = withOptimisedBodies(graph, fuseLayerNorm);
   const g = new GraphIndex(withBodies);
+  if (!g.hasOp('ReduceMean')) return withBodies;
   const removed = new Set<Node>();
   const replacements = new Map<Node, Node>();
   const extra = new Map<string, TensorData>();

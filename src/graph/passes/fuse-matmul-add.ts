@@ -13,6 +13,7 @@ import { withOptimisedBodies } from './subgraphs.js';
 export function fuseMatMulAdd(graph: Graph): Graph {
   const withBodies = withOptimisedBodies(graph, fuseMatMulAdd);
   const g = new GraphIndex(withBodies);
+  if (!g.hasOp('MatMul')) return withBodies;
   const removed = new Set<Node>();
   const replacements = new Map<Node, Node>();
   for (const matmul of withBodies.nodes) {

@@ -29,7 +29,11 @@ import { withOptimisedBodies } from './subgraphs.js';
  * Casts of a quantized value to its own type (PyTorch's exporter puts one after every Q) are dropped first.
  */
 export function fuseQdq(graph: Graph): Graph {
-  const withBodies = dropSameTypeCasts(withOptimisedBodies(graph, fuseQdq));
+  const bodies = withOptimisedBodies(graph, fuseQdq);
+  // Every group has a QuantizeLinear or (a Gemm with a float output) DequantizeLinear inputs.
+  const index = new GraphIndex(bodies);
+  if (!index.hasOp('QuantizeLinear') && !index.hasOp('DequantizeLinear')) return bodies;
+  const withBodies = dropSameTypeCasts(bodies);
   const f = new QdqFuser(withBodies);
   for (const q of withBodies.nodes) if (isPlain(q, 'QuantizeLinear')) f.tryGroupEndingAt(q);
   for (const gemm of withBodies.nodes) if (isPlain(gemm, 'Gemm') && !f.removed.has(gemm)) f.tryFloatOutputGemm(gemm);

@@ -18,6 +18,7 @@ export const SOFTMAX_SCALE_ATTR = 'tinfer.softmax_scale';
 export function fuseSoftmaxScale(graph: Graph): Graph {
   const withBodies = withOptimisedBodies(graph, fuseSoftmaxScale);
   const g = new GraphIndex(withBodies);
+  if (!g.hasOp('Softmax')) return withBodies;
   const removed = new Set<Node>();
   const replacements = new Map<Node, Node>();
   for (const softmax of withBodies.nodes) {

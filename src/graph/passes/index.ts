@@ -1,4 +1,5 @@
 import type { Graph } from '../../loader/model.js';
+import { dropIndexes } from '../index.js';
 import { eliminateDeadCode } from './dead-code.js';
 import { eliminateIdentity } from './eliminate-identity.js';
 import { foldBatchNorm } from './fold-batchnorm.js';
@@ -53,5 +54,7 @@ export function runBasicPasses(graph: Graph, options: PassOptions = {}): Graph {
   const precise = runPrecisionPasses(graph, options);
   const folded = foldConvMulAdd(foldBatchNorm(fuseIntegerToFloat(fuseQdq(eliminateIdentity(foldTranspose(precise))))));
   const fused = fuseSoftmaxScale(fuseActivation(fuseMatMulAdd(fuseGelu(fuseLayerNorm(fuseHardSwish(folded))))));
-  return eliminateDeadCode(fused);
+  const result = eliminateDeadCode(fused);
+  dropIndexes();
+  return result;
 }

@@ -21,6 +21,21 @@ export class GraphIndex {
     return this.index.producer(name);
   }
 
+  /** True when some node of the graph has this op type (default domain unless given): a pass skips graphs without its ops. */
+  hasOp(opType: string, domain = ''): boolean {
+    return this.index.hasOp(opType, domain);
+  }
+
+  /** True when some node of the graph holds a subgraph. */
+  get hasSubgraphNodes(): boolean {
+    return this.index.hasSubgraphNodes;
+  }
+
+  /** True when `name` is a graph input (a feed; an initializer of that name is only its default). */
+  isGraphInput(name: string): boolean {
+    return this.index.inputNames.has(name);
+  }
+
   /** The node that produces `name` when it has that op type (default domain). */
   producedBy(name: string, opType: string): Node | undefined {
     const n = this.index.producer(name);
@@ -68,7 +83,7 @@ export class GraphIndex {
   /** A name no value of the graph uses yet (nor one this view handed out), derived from `base`. */
   freshName(base: string): string {
     let name = base;
-    for (let k = 1; this.index.defines(name) || this.reserved.has(name); k++) name = `${base}_${k}`;
+    for (let k = 1; this.index.takes(name) || this.reserved.has(name); k++) name = `${base}_${k}`;
     this.reserved.add(name);
     return name;
   }
@@ -118,36 +133,45 @@ export function otherOperand(node: Node, name: string): string | undefined {
 
 /**
  * Rebuilds the graph without the `removed` nodes, with each `replacement` put in place of the node it
- * is keyed by (the pattern's last node, so every input it reads is already produced). Declared types of
- * swallowed intermediates are dropped.
+ * is keyed by (the pattern's last node, so every input it reads is already produced; a key need not be in
+ * `removed`). Declared types of values that no longer exist (outputs of the nodes taken out that no
+ * replacement writes) are dropped. The graph's index, if built, follows the change.
  */
-export function rewrite(graph: Graph, removed: ReadonlySet<Node>, replacements: ReadonlyMap<Node, Node>, extraInitializers: ReadonlyMap<string, TensorData> = new Map()): Graph {
-  if (removed.size === 0) return graph;
+export function rewrite(graph: Graph, removed: ReadonlySet<Node>, replacements: ReadonlyMap<Node, Node>, extraInitializers: ReadonlyMap<string, TensorData> = NO_TENSORS): Graph {
+  if (removed.size === 0 && replacements.size === 0) return graph;
   const nodes: Node[] = [];
   const gone = new Set<string>();
   const dropped: Node[] = [];
   const placed: Array<{ node: Node; at: Node }> = [];
-  for (const n of graph.nodes) {
+  const all = graph.nodes;
+  for (let i = 0; i < all.length; i++) {
+    const n = all[i]!;
     const r = replacements.get(n);
     if (r !== undefined) {
       nodes.push(r);
       dropped.push(n);
       placed.push({ node: r, at: n });
-    } else if (!removed.has(n)) nodes.push(n);
-    else {
-      n.outputs.forEach((o) => gone.add(o));
-      dropped.push(n);
-    }
+    } else if (!removed.has(n)) {
+      nodes.push(n);
+      continue;
+    } else dropped.push(n);
+    const outputs = n.outputs;
+    for (let k = 0; k < outputs.length; k++) if (outputs[k] !== '') gone.add(outputs[k]!);
   }
-  for (const r of replacements.values()) r.outputs.forEach((o) => gone.delete(o));
-  const initializers = new Map(graph.initializers);
-  for (const [name, t] of extraInitializers) initializers.set(name, t);
-  const valueInfo = graph.valueInfo.some((v) => gone.has(v.name)) ? graph.valueInfo.filter((v) => !gone.has(v.name)) : graph.valueInfo;
+  for (const r of replacements.values()) for (const o of r.outputs) gone.delete(o);
+  let initializers = graph.initializers;
+  if (extraInitializers.size > 0) {
+    initializers = new Map(graph.initializers);
+    extraInitializers.forEach((t, name) => initializers.set(name, t));
+  }
+  const valueInfo = gone.size > 0 && graph.valueInfo.some((v) => gone.has(v.name)) ? graph.valueInfo.filter((v) => !gone.has(v.name)) : graph.valueInfo;
   const next = { ...graph, nodes, initializers, valueInfo };
   // The index of the graph (if a pass built one) follows the rewrite instead of being rebuilt.
   existingIndexOf(graph)?.moveTo(next, dropped, placed, gone);
   return next;
 }
+
+const NO_TENSORS: ReadonlyMap<string, TensorData> = new Map();
 
 /** A default-domain node with one output (the name is derived from the pattern's last node). */
 export function fusedNode(opType: string, name: string, inputs: string[], output: string, attributes: Map<string, Attribute>, domain = ''): Node {

@@ -1,5 +1,6 @@
 import type { Attribute, Graph, Node } from '../../loader/model.js';
-import { existingIndexOf } from '../index.js';
+import { existingIndexOf, indexOf } from '../index.js';
+import { hasSubgraphs } from '../scope.js';
 
 /**
  * Applies a pass to every subgraph attribute of a node. Each body is optimised on its own, which is
@@ -8,6 +9,7 @@ import { existingIndexOf } from '../index.js';
  * Returns the same node object when it holds no subgraph or the pass left every body as it was.
  */
 export function withOptimisedSubgraphs(node: Node, pass: (graph: Graph) => Graph): Node {
+  if (!hasSubgraphs(node)) return node;
   let changed = false;
   const attributes = new Map<string, Attribute>();
   for (const [name, attr] of node.attributes) {
@@ -31,6 +33,8 @@ export function withOptimisedSubgraphs(node: Node, pass: (graph: Graph) => Graph
  * no body changed. The graph's index, if built, follows the nodes that changed.
  */
 export function withOptimisedBodies(graph: Graph, pass: (graph: Graph) => Graph): Graph {
+  // The graph's index (which the pass then uses) knows whether any node holds a body.
+  if (!indexOf(graph).hasSubgraphNodes) return graph;
   let nodes: Node[] | undefined;
   const placed: Array<{ node: Node; at: Node }> = [];
   graph.nodes.forEach((n, i) => {

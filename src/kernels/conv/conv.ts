@@ -100,10 +100,10 @@ export function convProblemOf(ctx: PrepareContext): { p: ConvProblem; kind: 'f32
   if (b !== undefined && (b.shape.length !== 1 || b.shape[0] !== M)) throw kernelError(ctx, `B must be [${M}], got [${b.shape}]`);
   const wKernel = w.shape.slice(2);
   const attrs = readWindowAttrs(ctx, rank, wKernel);
-  if (attrs.kernel.some((k, i) => k !== wKernel[i])) throw kernelError(ctx, `kernel_shape [${attrs.kernel}] does not match W [${w.shape}]`);
+  for (let i = 0; i < rank; i++) if (attrs.kernel[i] !== wKernel[i]) throw kernelError(ctx, `kernel_shape [${attrs.kernel}] does not match W [${w.shape}]`);
   const geo = forwardGeometry(ctx, x.shape.slice(2), attrs);
   const p: ConvProblem = { batch: N, inChannels: C, outChannels: M, group, geo: liftGeometry(geo, 3) };
-  return { p, kind, outputs: [{ dtype: x.dtype, shape: [N, M, ...geo.outSize] }] };
+  return { p, kind, outputs: [{ dtype: x.dtype, shape: [N, M].concat(geo.outSize) }] };
 }
 
 /** '3x3/2 g32' : kernel, stride, and the group count when grouped (for profile details). */

@@ -43,15 +43,16 @@ export function readWindowAttrs(ctx: PrepareContext, rank: number, kernelFallbac
   const strides = attrInts(node, 'strides') ?? new Array<number>(rank).fill(1);
   const dilations = attrInts(node, 'dilations') ?? new Array<number>(rank).fill(1);
   const pads = attrInts(node, 'pads') ?? new Array<number>(2 * rank).fill(0);
-  const check = (name: string, v: number[], n: number, min: number): void => {
-    if (v.length !== n) throw kernelError(ctx, `${name} has ${v.length} values, expected ${n} for ${rank} spatial dims`);
-    if (v.some((x) => !Number.isInteger(x) || x < min)) throw kernelError(ctx, `${name} [${v}] must be integers >= ${min}`);
-  };
-  check('kernel_shape', kernel, rank, 1);
-  check('strides', strides, rank, 1);
-  check('dilations', dilations, rank, 1);
-  check('pads', pads, 2 * rank, 0);
+  checkWindowAttr(ctx, 'kernel_shape', kernel, rank, rank, 1);
+  checkWindowAttr(ctx, 'strides', strides, rank, rank, 1);
+  checkWindowAttr(ctx, 'dilations', dilations, rank, rank, 1);
+  checkWindowAttr(ctx, 'pads', pads, 2 * rank, rank, 0);
   return { autoPad: readAutoPad(ctx), kernel, strides, dilations, pads };
+}
+
+function checkWindowAttr(ctx: PrepareContext, name: string, v: readonly number[], n: number, rank: number, min: number): void {
+  if (v.length !== n) throw kernelError(ctx, `${name} has ${v.length} values, expected ${n} for ${rank} spatial dims`);
+  for (const x of v) if (!Number.isInteger(x) || x < min) throw kernelError(ctx, `${name} [${v}] must be integers >= ${min}`);
 }
 
 /**
@@ -99,23 +100,27 @@ export function forwardGeometry(ctx: PrepareContext, inSize: number[], a: Window
     padsBegin.push(pb);
     padsEnd.push(pe);
   }
-  return { inSize: [...inSize], outSize, kernel: [...a.kernel], strides: [...a.strides], dilations: [...a.dilations], padsBegin, padsEnd };
+  return { inSize: inSize.slice(), outSize, kernel: a.kernel.slice(), strides: a.strides.slice(), dilations: a.dilations.slice(), padsBegin, padsEnd };
 }
 
 /** The geometry with leading dummy dims (size 1, kernel 1, stride 1, no pad) so it has exactly `n` spatial dims. */
 export function liftGeometry(g: WindowGeometry, n: number): WindowGeometry {
   const extra = n - g.inSize.length;
   if (extra < 0) throw new UnsupportedError(`${g.inSize.length} spatial dims are not supported (at most ${n})`);
-  const ones = new Array<number>(extra).fill(1);
-  const zeros = new Array<number>(extra).fill(0);
+  const lift = (v: readonly number[], fill: number): number[] => {
+    const out = new Array<number>(n);
+    for (let i = 0; i < extra; i++) out[i] = fill;
+    for (let i = 0; i < v.length; i++) out[extra + i] = v[i]!;
+    return out;
+  };
   return {
-    inSize: [...ones, ...g.inSize],
-    outSize: [...ones, ...g.outSize],
-    kernel: [...ones, ...g.kernel],
-    strides: [...ones, ...g.strides],
-    dilations: [...ones, ...g.dilations],
-    padsBegin: [...zeros, ...g.padsBegin],
-    padsEnd: [...zeros, ...g.padsEnd],
+    inSize: lift(g.inSize, 1),
+    outSize: lift(g.outSize, 1),
+    kernel: lift(g.kernel, 1),
+    strides: lift(g.strides, 1),
+    dilations: lift(g.dilations, 1),
+    padsBegin: lift(g.padsBegin, 0),
+    padsEnd: lift(g.padsEnd, 0),
   };
 }
 

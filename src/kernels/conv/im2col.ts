@@ -1,12 +1,13 @@
 import type { WasmContext } from '../../wasm/context.js';
 import { sgemm } from '../gemm/sgemm.js';
-import { gemmPackedA, packA, packedGemmScratchLength, type PackedWeights } from '../gemm/packed.js';
+import { gemmPackedA, packA, packedGemmScratchLength, packedLayout, type PackedWeights } from '../gemm/packed.js';
+import type { PackedTile } from '../gemm/microkernels.js';
 import { NO_ACTIVATION, type Activation } from '../gemm/activation.js';
 import { activateInPlace } from './fused-activation.js';
 import type { ConvProblem } from './reference.js';
 import { activationOnWasm, recordGemmPackedA, wasmGemmPackedA, type WasmPackedWeights } from '../../wasm/gemm.js';
 import { ArgCode } from '../../wasm/threads.js';
-import { uploadWeights, type WasmWeights } from './wasm-weights.js';
+import { uploadStorage, uploadTile, uploadWeights, type WasmWeights } from './wasm-weights.js';
 import { wasmIm2colRows, type WasmIm2col } from './im2col-wasm.js';
 
 /** How the im2col path runs one convolution: column tiles of whole output rows, bounded in bytes. */
@@ -95,35 +96,43 @@ export function convIm2col(
  */
 export interface PackedConvWeights {
   groups: PackedWeights[];
-  remake: () => PackedWeights[];
+  /** The packs, in the JS GEMM's tile unless another is given (into `storage`, for an upload). */
+  remake: (tile?: PackedTile, storage?: (group: number, length: number) => Float32Array) => PackedWeights[];
   /** packedGemmScratchLength of one group for `columns` columns (kept when the packs are released). */
   scratchFor: (columns: number) => number;
   /** True when the bias is inside the packs; otherwise the output is pre-filled with it. */
   biasPacked: boolean;
 }
 
-/** Packs W [M, C/group, K...] as per-group A panels [Mg, Cg·KD·KH·KW] (call once at prepare). */
-export function packConvWeights(p: ConvProblem, w: Float32Array, bias: Float32Array | undefined): PackedConvWeights {
+/**
+ * Packs W [M, C/group, K...] as per-group A panels [Mg, Cg·KD·KH·KW] (call once at prepare). With `now` false the
+ * JS packs are left to be made when first needed: on the wasm backend uploadConvWeights packs straight in the wasm
+ * GEMM's tile, and the JS packs are made only if a JS run ever needs them.
+ */
+export function packConvWeights(p: ConvProblem, w: Float32Array, bias: Float32Array | undefined, now = true): PackedConvWeights {
   const Mg = p.outChannels / p.group;
   const Kg = (p.inChannels / p.group) * p.geo.kernel[0]! * p.geo.kernel[1]! * p.geo.kernel[2]!;
-  const remake = (): PackedWeights[] => {
+  const remake = (tile?: PackedTile, storage?: (group: number, length: number) => Float32Array): PackedWeights[] => {
     const groups: PackedWeights[] = [];
     for (let g = 0; g < p.group; g++) {
-      groups.push(packA(w, g * Mg * Kg, Kg, false, Mg, Kg, 1, bias === undefined ? undefined : { data: bias, offset: g * Mg }));
+      const options = tile === undefined && storage === undefined ? undefined : { tile, storage: storage && ((length: number) => storage(g, length)) };
+      groups.push(packA(w, g * Mg * Kg, Kg, false, Mg, Kg, 1, bias === undefined ? undefined : { data: bias, offset: g * Mg }, options));
     }
     return groups;
   };
-  const groups = remake();
-  // The first pack's geometry without its data, so the scratch size outlives released packs.
-  const geometry: PackedWeights = { ...groups[0]!, data: new Float32Array(0) };
-  return { groups, remake, scratchFor: (columns) => packedGemmScratchLength(geometry, columns), biasPacked: bias !== undefined };
+  // The JS packs' geometry without data, so the scratch size is known whether or not they are made.
+  const geometry = packedLayout('A', Mg, Kg, bias !== undefined);
+  return { groups: now ? remake() : [], remake, scratchFor: (columns) => packedGemmScratchLength(geometry, columns), biasPacked: bias !== undefined };
 }
 
-/** The packs of packConvWeights uploaded into a wasm context (once per weights, bias and group count). */
+/**
+ * The packs of packConvWeights uploaded into a wasm context (once per weights, bias and group count): packed in the
+ * wasm GEMM's tile into reused buffers, only when not uploaded yet. The JS packs are dropped (remade if needed).
+ */
 export function uploadConvWeights(
   ctx: WasmContext, p: ConvProblem, packed: PackedConvWeights, w: Float32Array, bias: Float32Array | undefined,
 ): WasmWeights {
-  const uploaded = uploadWeights(ctx, w, packed.biasPacked ? bias : undefined, `conv-a:${p.group}`, packed.groups);
+  const uploaded = uploadWeights(ctx, w, packed.biasPacked ? bias : undefined, `conv-a:${p.group}`, () => packed.remake(uploadTile(ctx), uploadStorage));
   packed.groups = [];
   return uploaded;
 }

@@ -3,8 +3,8 @@ import type { Activation } from '../gemm/activation.js';
 import { autoWinogradVariant, convProblemOf, geometryTag } from './conv.js';
 import { convDepthwise, convDepthwiseWasm, convDepthwiseWasmLayer, depthwiseApplies, depthwisePaddedApplies, depthwiseWasmApplies, depthwiseWasmLayerScratchLength, depthwiseWasmScratchLength, planDepthwise } from './depthwise.js';
 import { DEPTHWISE_LAYER_WASM } from '../../wasm/depthwise.js';
-import { convIm2col, convIm2colPacked, im2colPackedScratchLength, packConvWeights, planIm2col, uploadConvWeights } from './im2col.js';
-import { convWinograd, planWinograd, uploadWinogradFilters, winogradApplies, winogradScratchLength, type WinogradVariant } from './winograd.js';
+import { IM2COL_SHORT_K_SCRATCH_BYTES, convIm2col, convIm2colPacked, im2colPackedScratchLength, packConvWeights, planIm2col, uploadConvWeights } from './im2col.js';
+import { WINOGRAD_TILE, convWinograd, planWinograd, uploadWinogradFilters, winogradApplies, winogradScratchLength, type WinogradVariant } from './winograd.js';
 import { activateInPlace, prepareActivationOnWasm, readFusedActivation } from './fused-activation.js';
 import { WasmMemoryView, uploadVector } from './wasm-weights.js';
 import { IM2COL_WASM, im2colWasmApplies } from './im2col-wasm.js';
@@ -50,6 +50,16 @@ export function shapeTag(p: ConvProblem): string {
 }
 
 const dt = (c: ConvCase): string => (c.kind === 'f32' ? 'f32' : 'f64');
+/** Bytes of X and Y (float32), live with the scratch while the node runs. */
+const ioBytes = (c: ConvCase): number => {
+  const g = c.p.geo;
+  return 4 * c.p.batch * (c.p.inChannels * g.inSize[0]! * g.inSize[1]! * g.inSize[2]! + c.p.outChannels * g.outSize[0]! * g.outSize[1]! * g.outSize[2]!);
+};
+/** Bytes of the copy of W (and a constant B) a variant keeps: packed GEMM panels, or the weights uploaded to wasm. */
+const keptWeights = (c: ConvCase): number => 4 * ((c.wConst?.length ?? 0) + (c.bConst?.length ?? 0));
+/** Winograd F(m,3) keeps n² transformed filter matrices [C, M] (n = m + 2): n²/9 times the 3×3 weights (4× for F(4,3)). */
+const winogradFilterBytes = (v: WinogradVariant) => (c: ConvCase): number =>
+  4 * ((WINOGRAD_TILE[v] + 2) ** 2 * c.p.inChannels * c.p.outChannels + (c.bConst?.length ?? 0));
 const f32 = (c: ConvCase): boolean => c.kind === 'f32';
 const packed = (c: ConvCase): boolean => f32(c) && c.wConst !== undefined;
 const onWasm = (caps: Capabilities): boolean => caps.wasm !== undefined;
@@ -91,12 +101,19 @@ function prepareIm2colSgemm(c: ConvCase): PreparedKernel {
   };
 }
 
-/** im2col (or none for 1×1) + GEMM with W packed at prepare; on wasm the packs are uploaded and the GEMM (and 2-D copy) run there. */
+/**
+ * im2col (or none for 1×1) + GEMM with W packed at prepare; on wasm the packs are uploaded and the GEMM (and 2-D copy)
+ * run there. Under a memory budget whose scratch does not stretch to the usual column tile (whole images for long-K
+ * layers), the columns stream through the short-K tile instead.
+ */
 function prepareIm2colPacked(c: ConvCase, ctx: PrepareContext): PreparedKernel {
   const { p, act } = c;
   const wConst = c.wConst!;
-  const plan = planIm2col(p);
-  const pack = packConvWeights(p, wConst, c.bConst);
+  const budget = ctx.options.memoryBudget;
+  let plan = planIm2col(p);
+  if (budget !== undefined && !budget.fitsStep(ioBytes(c) + 4 * plan.scratchLength)) plan = planIm2col(p, Math.min(IM2COL_SHORT_K_SCRATCH_BYTES, 4 * plan.scratchLength));
+  // On wasm the packs are made in the wasm GEMM's tile for the upload only (the JS ones if a JS run needs them).
+  const pack = packConvWeights(p, wConst, c.bConst, ctx.options.wasm === undefined);
   const wasm = ctx.options.wasm === undefined ? undefined : uploadConvWeights(ctx.options.wasm, p, pack, wConst, c.bConst);
   const wasmIm2col = !plan.pointwise && im2colWasmApplies(p) ? ctx.options.wasm?.use(IM2COL_WASM) : undefined;
   prepareActivationOnWasm(act, ctx.options.wasm);
@@ -105,6 +122,8 @@ function prepareIm2colPacked(c: ConvCase, ctx: PrepareContext): PreparedKernel {
     outputs: c.outputs,
     detail: withActivation(`${wasm ? `wasm ${how} ${wasm.packs[0]?.kernels.name ?? ''}` : `js ${how}`}, weights packed at prepare, ${geometryTag(p)}`, act),
     scratch: [{ dtype: 'float32', length: im2colPackedScratchLength(p, plan, pack, ctx.options.wasm?.threads ?? 1) }],
+    // W is read only in its packs; a constant B is packed too.
+    unreadInputs: pack.biasPacked ? [1, 2] : [1],
     run(inputs, outs, scratch) {
       convIm2colPacked(p, plan, pack, inputs[0] as Float32Array, inputs[2] as Float32Array | undefined, outs[0] as Float32Array, scratch[0] as Float32Array, act, wasm, wasmIm2col);
     },
@@ -119,11 +138,18 @@ function prepareWinograd(variant: WinogradVariant) {
     const wasm = ctx.options.wasm === undefined ? undefined : uploadWinogradFilters(ctx.options.wasm, plan, wConst, c.bConst);
     const name = `F(${plan.m},3)`;
     prepareActivationOnWasm(act, ctx.options.wasm);
+    // On wasm the input padded to whole tiles (and the output in whole tiles) sit in the scratch, whole; a memory
+    // budget that does not stretch to them keeps the tile-by-tile scratch (border tiles gathered per block).
+    const budget = ctx.options.memoryBudget;
+    // With threads, one copy per thread: tile blocks run on the threads' own V and M (convWinograd).
+    let scratch = winogradScratchLength(p, plan, wasm !== undefined) * (ctx.options.wasm?.threads ?? 1);
+    if (budget !== undefined && !budget.fitsStep(ioBytes(c) + 4 * scratch)) scratch = winogradScratchLength(p, plan, false);
     return {
       outputs: c.outputs,
       detail: withActivation(`${wasm ? `wasm winograd ${name}, gemm ${wasm.weights.packs[0]?.kernels.name ?? ''}` : `js winograd ${name}`} ${geometryTag(p)}`, act),
-      // With threads, one copy per thread: tile blocks run on the threads' own V and M (convWinograd).
-      scratch: [{ dtype: 'float32', length: winogradScratchLength(p, plan, wasm !== undefined) * (ctx.options.wasm?.threads ?? 1) }],
+      scratch: [{ dtype: 'float32', length: scratch }],
+      // W is read only as its transformed filters.
+      unreadInputs: [1],
       run(inputs, outs, scratch) {
         convWinograd(p, plan, inputs[0] as Float32Array, inputs[2] as Float32Array | undefined, outs[0] as Float32Array, scratch[0] as Float32Array, act, wasm);
       },
@@ -259,6 +285,7 @@ const winograd = (v: WinogradVariant, isa: 'js' | 'wasmsimd'): ConvVariant => ({
   auto: (c, caps) => autoWinogradVariant(c.p) === v && (isa === 'wasmsimd' || jsAuto(c, caps)),
   placement: isa === 'js' ? 'any' : 'wasm',
   prepare: isa === 'js' ? inJs(prepareWinograd(v)) : prepareWinograd(v),
+  memory: winogradFilterBytes(v),
 });
 
 const layer3x3 = (p: ConvProblem): boolean => depthwiseApplies(p) && depthwiseWasmApplies(planDepthwise(p));
@@ -272,8 +299,14 @@ export const CONV_VARIANTS: readonly ConvVariant[] = [
   { name: (c) => `${dt(c)}_conv__ref`, applies: () => true, placement: 'any', prepare: prepareReference },
   { name: (c) => `f32_conv_im2col_sgemm_${shapeTag(c.p)}__js`, applies: (c) => f32(c) && c.wConst === undefined, placement: 'any', prepare: prepareIm2colSgemm },
   // Each wasm variant precedes its JS twin, so a forced name part ('im2col', 'winograd') finds the wasm one first on wasm.
-  { name: (c) => (pointwise(c) ? 'f32_conv_gemm_1x1__wasmsimd' : `f32_conv_im2col_${shapeTag(c.p)}__wasmsimd`), applies: (c, caps) => packed(c) && onWasm(caps), placement: 'wasm', prepare: prepareIm2colPacked },
-  { name: (c) => (pointwise(c) ? 'f32_conv_gemm_1x1__js' : `f32_conv_im2col_${shapeTag(c.p)}__js`), applies: packed, auto: jsAuto, placement: 'any', prepare: inJs(prepareIm2colPacked) },
+  {
+    name: (c) => (pointwise(c) ? 'f32_conv_gemm_1x1__wasmsimd' : `f32_conv_im2col_${shapeTag(c.p)}__wasmsimd`),
+    applies: (c, caps) => packed(c) && onWasm(caps), placement: 'wasm', prepare: prepareIm2colPacked, memory: keptWeights,
+  },
+  {
+    name: (c) => (pointwise(c) ? 'f32_conv_gemm_1x1__js' : `f32_conv_im2col_${shapeTag(c.p)}__js`),
+    applies: packed, auto: jsAuto, placement: 'any', prepare: inJs(prepareIm2colPacked), memory: keptWeights,
+  },
   winograd('f43', 'wasmsimd'), winograd('f23', 'wasmsimd'), winograd('f63', 'wasmsimd'),
   winograd('f43', 'js'), winograd('f23', 'js'), winograd('f63', 'js'),
   { name: (c) => `${dt(c)}_dwconv_${shapeTag(c.p)}__js`, applies: (c) => depthwiseApplies(c.p), auto: (c, caps) => jsAuto(c, caps) || !f32(c), placement: 'any', prepare: prepareDepthwiseJs },
@@ -283,6 +316,7 @@ export const CONV_VARIANTS: readonly ConvVariant[] = [
     auto: (c) => depthwiseApplies(c.p) || fewPerGroup(c.p),
     placement: 'wasm',
     prepare: prepareDwconvGeneric,
+    memory: keptWeights,
   },
   {
     name: (c) => `f32_dwconv_${shapeTag(c.p)}_padded__wasmsimd`,
@@ -292,12 +326,14 @@ export const CONV_VARIANTS: readonly ConvVariant[] = [
     auto: () => false,
     placement: 'wasm',
     prepare: prepareDepthwisePadded,
+    memory: keptWeights,
   },
   {
     name: (c) => `f32_dwconv_${shapeTag(c.p)}_layer__wasmsimd`,
     applies: (c, caps) => f32(c) && onWasm(caps) && layer3x3(c.p),
     placement: 'wasm',
     prepare: prepareDepthwiseLayer,
+    memory: keptWeights,
   },
 ];
 
@@ -345,9 +381,12 @@ export function prepareConv(ctx: PrepareContext): PreparedKernel {
   const forced = forcedName(c, ctx);
   const caps: Capabilities = { wasm: ctx.options.wasm };
   const table = forced !== undefined ? CONV_VARIANTS : CONV_VARIANTS.filter((v) => v.auto?.(c, caps) ?? true);
-  const variants = { ...ctx.options.variants };
+  // chooseVariant forces what ctx.options.variants names for the op type: the resolved name, or nothing.
+  const given = ctx.options.variants?.[ctx.node.opType];
+  if (given === forced) return chooseVariant(table, c, ctx);
+  const variants: Record<string, string> = {};
+  for (const [op, name] of Object.entries(ctx.options.variants ?? {})) if (op !== ctx.node.opType) variants[op] = name;
   if (forced !== undefined) variants[ctx.node.opType] = forced;
-  else delete variants[ctx.node.opType];
   return chooseVariant(table, c, { ...ctx, options: { ...ctx.options, variants } });
 }
 

@@ -1,4 +1,5 @@
-import type { PackedWeights } from '../gemm/packed.js';
+import type { PackOptions, PackedWeights } from '../gemm/packed.js';
+import type { PackedTile } from '../gemm/microkernels.js';
 import type { WasmContext } from '../../wasm/context.js';
 import { freePackedWeights, uploadPackedWeights, type WasmPackedWeights } from '../../wasm/gemm.js';
 
@@ -36,6 +37,40 @@ const release: FinalizationRegistry<Held> | undefined =
       })
     : undefined;
 
+/**
+ * Buffers for packs made only to be uploaded (in the wasm GEMM's tile), one per pack index, reused from layer to
+ * layer while one synchronous prepare runs (a model's layers are prepared one after another) and dropped after it:
+ * fresh memory costs a page fault per 4 KB, and at resnet18's size the JS copies were as large as the weights.
+ */
+let uploadBuffers: Float32Array[] | undefined;
+
+export function uploadStorage(index: number, length: number): Float32Array {
+  if (uploadBuffers === undefined) {
+    uploadBuffers = [];
+    queueMicrotask(() => (uploadBuffers = undefined));
+  }
+  const have = uploadBuffers[index];
+  if (have !== undefined && have.length >= length) return have.subarray(0, length);
+  const fresh = new Float32Array(length);
+  uploadBuffers[index] = fresh;
+  return fresh;
+}
+
+/** Pack options for a pack made only to be uploaded: the wasm GEMM's tile, into the reused buffer 0. */
+export function uploadPackOptions(ctx: WasmContext): PackOptions {
+  return { tile: uploadTile(ctx), storage: (length) => uploadStorage(0, length) };
+}
+
+/** The wasm GEMM's tile, for packs made only to be uploaded (the JS GEMM never runs them: it makes its own). */
+export function uploadTile(ctx: WasmContext): PackedTile {
+  const { mr, nr } = ctx.kernels.gemm;
+  return { mr, nr, gemm: uploadOnly, gemminc: uploadOnly };
+}
+
+function uploadOnly(): void {
+  throw new Error('gemm: a pack laid out for the wasm GEMM was run by the JS GEMM');
+}
+
 /** map.get(key), created by make() on first use. */
 export function getOrCreate<K extends object, V>(map: WeakMap<K, V>, key: K, make: () => V): V {
   let v = map.get(key);
@@ -52,13 +87,16 @@ export function getOrCreate<K extends object, V>(map: WeakMap<K, V>, key: K, mak
  * alpha/beta, Winograd variant). Call at prepare only: an upload may grow the memory.
  */
 export function uploadWeights(
-  ctx: WasmContext, weights: object, bias: object | undefined, key: string, packs: readonly PackedWeights[],
+  ctx: WasmContext, weights: object, bias: object | undefined, key: string,
+  packs: readonly PackedWeights[] | (() => readonly PackedWeights[]),
 ): WasmWeights {
   const perWeights = getOrCreate(ctx.uploads as WeakMap<object, PerWeights>, weights, (): PerWeights => new WeakMap());
   const byKey = getOrCreate(perWeights, bias ?? NO_BIAS, () => new Map<string, WasmWeights>());
   const hit = byKey.get(key);
   if (hit !== undefined) return hit;
-  const uploaded: WasmWeights = { ctx, packs: packs.map((p) => uploadPackedWeights(ctx, p)), source: weights };
+  // A function makes the packs only when they are not uploaded yet.
+  const made = typeof packs === 'function' ? packs() : packs;
+  const uploaded: WasmWeights = { ctx, packs: made.map((p) => uploadPackedWeights(ctx, p)), source: weights };
   byKey.set(key, uploaded);
   release?.register(weights, { ctx, packs: uploaded.packs });
   return uploaded;

@@ -7,7 +7,7 @@ import type { WasmContext } from '../../wasm/context.js';
 import { epilogue, wasmGemmPackedB } from '../../wasm/gemm.js';
 import { ArgCode } from '../../wasm/threads.js';
 import { wasmWinogradInput, wasmWinogradOutput } from '../../wasm/winograd.js';
-import { uploadVector, uploadWeights, type WasmVector, type WasmWeights } from './wasm-weights.js';
+import { uploadStorage, uploadTile, uploadVector, uploadWeights, type WasmVector, type WasmWeights } from './wasm-weights.js';
 import { IM2COL_WASM, type WasmIm2col } from './im2col-wasm.js';
 
 /**
@@ -328,36 +328,12 @@ export function planWinograd(
  * spent 0.56 s in that re-tiling).
  */
 function packsForUpload(ctx: WasmContext, plan: WinogradPlan): PackedWeights[] {
-  const { mr, nr } = ctx.kernels.gemm;
-  plan.filtersPending = false;
+  const { nr } = ctx.kernels.gemm;
   const own = plan.filters[0];
   if (own !== undefined && own.nr === nr) return plan.filters;
-  return plan.remakeFilters({ mr, nr, gemm: uploadOnly, gemminc: uploadOnly }, uploadStorage);
+  return plan.remakeFilters(uploadTile(ctx), uploadStorage);
 }
 
-/**
- * Buffers for the packs made only to be uploaded, reused from layer to layer while one synchronous prepare runs
- * (a model's Winograd layers are prepared one after another), and dropped after it: fresh memory costs a page
- * fault per 4 KB, which at resnet18's 150 MB of transformed filters took longer than the transform.
- */
-let uploadBuffers: Float32Array[] | undefined;
-
-function uploadStorage(xi: number, length: number): Float32Array {
-  if (uploadBuffers === undefined) {
-    uploadBuffers = [];
-    queueMicrotask(() => (uploadBuffers = undefined));
-  }
-  const have = uploadBuffers[xi];
-  if (have !== undefined && have.length >= length) return have.subarray(0, length);
-  const fresh = new Float32Array(length);
-  uploadBuffers[xi] = fresh;
-  return fresh;
-}
-
-/** The micro-kernel of a pack made only to be uploaded: the JS GEMM never runs it (it remakes its own packs). */
-function uploadOnly(): void {
-  throw new Error('winograd: a pack laid out for the wasm GEMM was run by the JS GEMM');
-}
 
 /**
  * What convWinograd needs on the wasm backend: the n² filter packs in wasm memory, and a constant bias there
@@ -379,7 +355,9 @@ export interface WasmWinograd {
  */
 export function uploadWinogradFilters(ctx: WasmContext, plan: WinogradPlan, w: Float32Array, bias?: Float32Array): WasmWinograd {
   ctx.winograd(plan.variant); // generates the variant's transform module now rather than at the first run
-  const weights = uploadWeights(ctx, w, undefined, `winograd-${plan.variant}`, packsForUpload(ctx, plan));
+  // The JS packs are not made (see filtersPending), nor the upload's when these filters are uploaded already.
+  plan.filtersPending = false;
+  const weights = uploadWeights(ctx, w, undefined, `winograd-${plan.variant}`, () => packsForUpload(ctx, plan));
   plan.filters = [];
   return {
     weights,

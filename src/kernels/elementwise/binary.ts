@@ -10,7 +10,7 @@ import { attrInt, attrString } from '../../graph/attributes.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { chooseVariant, kernelError, withActivation, requireInput, type Capabilities, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef } from '../kernel.js';
 import { broadcastShapes, checkUnidirectional, planBroadcast, runBinaryPlan, type BinaryInner, type BroadcastPlan } from './broadcast.js';
-import { BCAST_MODULE, bcastCall, bcastPattern, runBcast, type BcastOp } from './binary.wasm.js';
+import { BCAST_MODULE, bcastCall, bcastPattern, runBcast, type BcastCall, type BcastOp } from './binary.wasm.js';
 import { COMPARE_MODULE, nestCall, type CmpOp } from './compare.wasm.js';
 import { FLOATS, INTS, NUMERIC, UNSIGNED_INTS, checkDtype, isBigIntDtype, roundBinaryFor } from './dtypes.js';
 import { isNarrowFloat, roundToNarrowFloat } from '../../loader/float16.js';
@@ -256,12 +256,20 @@ function legacyBShape(ctx: PrepareContext, a: TensorType, b: TensorType): number
 export function inPlaceCandidate(ctx: PrepareContext, outDtype: DType, outShape: readonly number[], candidates: readonly number[]): number | undefined {
   for (const i of candidates) {
     const t = ctx.inputs[i];
-    if (t === undefined || t.dtype !== outDtype || t.shape.join(',') !== outShape.join(',')) continue;
+    if (t === undefined || t.dtype !== outDtype || !sameShape(t.shape, outShape)) continue;
     const name = ctx.node.inputs[i];
-    if (ctx.node.inputs.filter((n) => n === name).length > 1) continue;
+    let reads = 0;
+    for (const n of ctx.node.inputs) if (n === name) reads++;
+    if (reads > 1) continue;
     return i;
   }
   return undefined;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 export function prepareBinary(ctx: PrepareContext, spec: BinarySpec, unidirectional = false): PreparedKernel {
@@ -287,9 +295,12 @@ export function prepareBinary(ctx: PrepareContext, spec: BinarySpec, unidirectio
   const act = readFusedActivation(ctx.node);
   if (act.kind !== 'none' && !FLOATS.includes(outDtype)) throw new UnsupportedError(`${nodeLabel(ctx.node)}: a fused activation needs a float output, got ${outDtype}`);
   const std = ctx.node.domain === '';
+  const op = std ? WASM_BINARY[ctx.node.opType] : undefined;
   const problem: BinaryProblem = {
     spec, a, b, outDtype, outShape, plan, act, opName: ctx.node.opType.toLowerCase(),
-    op: std ? WASM_BINARY[ctx.node.opType] : undefined, cmp: std && !(spec.legacyBroadcast && ctx.opset < 7) ? WASM_CMP[ctx.node.opType] : undefined,
+    op, cmp: std && !(spec.legacyBroadcast && ctx.opset < 7) ? WASM_CMP[ctx.node.opType] : undefined,
+    // The wasm kernel's calls, worked out once for its applies, name and prepare.
+    call: op !== undefined && a.dtype === 'float32' && b.dtype === 'float32' ? bcastCall(plan.dims, plan.strides[0]!, plan.strides[1]!) : undefined,
   };
   return chooseVariant(BINARY_VARIANTS, problem, ctx);
 }
@@ -310,6 +321,8 @@ interface BinaryProblem {
   op: BcastOp | undefined;
   /** The wasm comparison for float32 Less/LessOrEqual/Greater/GreaterOrEqual/Equal. */
   cmp: CmpOp | undefined;
+  /** The wasm broadcast kernel's calls for float32 `op` (undefined when it has none). */
+  call: BcastCall | undefined;
 }
 
 const WASM_CMP: Record<string, CmpOp> = { Less: 'lt', LessOrEqual: 'le', Greater: 'gt', GreaterOrEqual: 'ge', Equal: 'eq' };
@@ -357,7 +370,7 @@ function prepareBinaryJs(p: BinaryProblem, ctx: PrepareContext): PreparedKernel 
 function prepareBinaryWasm(p: BinaryProblem, ctx: PrepareContext): PreparedKernel {
   const wasm = ctx.options.wasm!;
   const kernel = wasm.use(BCAST_MODULE)![p.op!];
-  const call = bcastCall(p.plan.dims, p.plan.strides[0]!, p.plan.strides[1]!)!;
+  const call = p.call!;
   const { outDtype, outShape, act } = p;
   return {
     outputs: [{ dtype: outDtype, shape: outShape }],
@@ -373,8 +386,7 @@ function prepareBinaryWasm(p: BinaryProblem, ctx: PrepareContext): PreparedKerne
 
 function wasmApplies(p: BinaryProblem, caps: Capabilities): boolean {
   return (
-    caps.wasm !== undefined && p.op !== undefined && p.a.dtype === 'float32' && p.b.dtype === 'float32' &&
-    bcastCall(p.plan.dims, p.plan.strides[0]!, p.plan.strides[1]!) !== undefined && caps.wasm.use(BCAST_MODULE) !== undefined
+    caps.wasm !== undefined && p.call !== undefined && caps.wasm.use(BCAST_MODULE) !== undefined
   );
 }
 
@@ -389,7 +401,7 @@ const BINARY_VARIANTS: readonly VariantDef<BinaryProblem>[] = [
     prepare: prepareBinaryJs,
   },
   {
-    name: (p) => `f32_${p.op}_${bcastPattern(bcastCall(p.plan.dims, p.plan.strides[0]!, p.plan.strides[1]!)!)}__wasmsimd`,
+    name: (p) => `f32_${p.op}_${bcastPattern(p.call!)}__wasmsimd`,
     applies: wasmApplies,
     placement: 'wasm',
     prepare: prepareBinaryWasm,

@@ -148,21 +148,26 @@ export interface BcastCall {
  * undefined if not (never for planBroadcast's plans).
  */
 export function bcastCall(dims: readonly number[], aStrides: readonly number[], bStrides: readonly number[]): BcastCall | undefined {
+  // Left-padded to at least four dims (size 1, stride 0).
   const pad = Math.max(0, 4 - dims.length);
-  const d = [...new Array<number>(pad).fill(1), ...dims];
-  const sa = [...new Array<number>(pad).fill(0), ...aStrides];
-  const sb = [...new Array<number>(pad).fill(0), ...bStrides];
-  const k = d.length - 4;
-  const [ia, ib] = [sa[k + 3]!, sb[k + 3]!];
+  const rank = pad + dims.length;
+  const d = (j: number): number => (j < pad ? 1 : dims[j - pad]!);
+  const sa = (j: number): number => (j < pad ? 0 : aStrides[j - pad]!);
+  const sb = (j: number): number => (j < pad ? 0 : bStrides[j - pad]!);
+  const k = rank - 4;
+  const [ia, ib] = [sa(k + 3), sb(k + 3)];
   if ((ia !== 0 && ia !== 1) || (ib !== 0 && ib !== 1)) return undefined;
   const mode = ia === 1 && ib === 1 ? 0 : ia === 1 ? 1 : ib === 1 ? 2 : 3;
-  const outer = d.slice(0, k).map((size, j) => ({
-    size, a: 4 * sa[j]!, b: 4 * sb[j]!, out: 4 * d.slice(j + 1).reduce((p, x) => p * x, 1),
-  }));
+  const outer: { size: number; a: number; b: number; out: number }[] = [];
+  for (let j = 0; j < k; j++) {
+    let inner = 1;
+    for (let i = j + 1; i < rank; i++) inner *= d(i);
+    outer.push({ size: d(j), a: 4 * sa(j), b: 4 * sb(j), out: 4 * inner });
+  }
   return {
-    dims: [d[k]!, d[k + 1]!, d[k + 2]!, d[k + 3]!],
-    aStrides: [4 * sa[k]!, 4 * sa[k + 1]!, 4 * sa[k + 2]!],
-    bStrides: [4 * sb[k]!, 4 * sb[k + 1]!, 4 * sb[k + 2]!],
+    dims: [d(k), d(k + 1), d(k + 2), d(k + 3)],
+    aStrides: [4 * sa(k), 4 * sa(k + 1), 4 * sa(k + 2)],
+    bStrides: [4 * sb(k), 4 * sb(k + 1), 4 * sb(k + 2)],
     mode,
     outer,
   };

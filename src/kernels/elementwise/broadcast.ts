@@ -93,7 +93,7 @@ export function planBroadcast(outShape: readonly number[], inputShapes: readonly
     dims.push(1);
     for (const s of strides) s.push(0);
   }
-  return { outShape: [...outShape], outSize: sizeOf(outShape), dims, strides, counter: new Array<number>(dims.length).fill(0) };
+  return { outShape: outShape.slice(), outSize: sizeOf(outShape), dims, strides, counter: new Array<number>(dims.length).fill(0) };
 }
 
 /** Processes `n` output elements starting at `o`, reading inputs from `ia`/`ib` with steps `sa`/`sb` (each 0 or 1 or more). */

@@ -38,6 +38,8 @@ export interface PackOptions {
   tile?: string | PackedTile;
   kc?: number;
   block?: number;
+  /** Where the packed floats go (default: a new array); storage may be reused, every float is written. */
+  storage?: (length: number) => Float32Array;
 }
 
 /** Bias source: `bias[biasOff + i]` for i < count. */
@@ -80,19 +82,30 @@ function packWeights(
   side: 'A' | 'B', src: Float32Array, off: number, tStride: number, kStride: number, count: number, K: number,
   alpha: number, bias: BiasSource | undefined, options: PackOptions | undefined,
 ): PackedWeights {
-  const { mr, nr, gemm, gemminc } = tileOf(options);
-  const tile = side === 'A' ? mr : nr;
-  const hasBias = bias !== undefined;
-  const panelsOffset = hasBias ? count : 0;
-  const data = new Float32Array(panelsOffset + Math.ceil(count / tile) * tile * K);
+  const layout = packedLayout(side, count, K, bias !== undefined, options);
+  const tile = side === 'A' ? layout.mr : layout.nr;
+  const length = layout.panelsOffset + Math.ceil(count / tile) * tile * K;
+  const data = options?.storage?.(length) ?? new Float32Array(length);
   if (bias !== undefined) data.set(bias.data.subarray(bias.offset ?? 0, (bias.offset ?? 0) + count));
-  packPanels(src, off, tStride, kStride, count, 0, K, tile, alpha, data, panelsOffset);
+  packPanels(src, off, tStride, kStride, count, 0, K, tile, alpha, data, layout.panelsOffset);
+  return { ...layout, data };
+}
+
+/**
+ * The geometry packA / packB give `count` rows (side 'A') or columns ('B') of depth K, with no data (an empty
+ * array): what the scratch sizes need when the packs are made later or never (see packedGemmScratchLength).
+ */
+export function packedLayout(side: 'A' | 'B', count: number, K: number, hasBias: boolean, options?: PackOptions): PackedWeights {
+  const { mr, nr, gemm, gemminc } = tileOf(options);
+  const panelsOffset = hasBias ? count : 0;
   const kc = Math.max(1, options?.kc ?? GEMM_KC);
   // Whole panels per block, so only the matrix edge (never a block edge) runs a clipped tile.
   const other = side === 'B' ? mr : nr;
   const block = Math.ceil(Math.max(1, options?.block ?? (side === 'B' ? GEMM_MC : GEMM_NC)) / other) * other;
-  return { side, data, K, count, mr, nr, hasBias, panelsOffset, kc, block, gemm, gemminc };
+  return { side, data: NO_FLOATS, K, count, mr, nr, hasBias, panelsOffset, kc, block, gemm, gemminc };
 }
+
+const NO_FLOATS = new Float32Array(0);
 
 /**
  * Packs constant right-hand weights op(B) (K×N; B is K×N with row stride ldb, or N×K when transB) scaled by

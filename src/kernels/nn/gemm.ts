@@ -3,9 +3,9 @@ import type { Activation } from '../gemm/activation.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { attrFloat, attrInt } from '../../graph/attributes.js';
 import { sgemm } from '../gemm/sgemm.js';
-import { gemmPackedB, packB, packedGemmScratchLength } from '../gemm/packed.js';
+import { gemmPackedB, packB, packedGemmScratchLength, type PackOptions, type PackedWeights } from '../gemm/packed.js';
 import { activateInPlace, readFusedActivation } from '../conv/fused-activation.js';
-import { uploadWeights } from '../conv/wasm-weights.js';
+import { uploadPackOptions, uploadWeights } from '../conv/wasm-weights.js';
 import { wasmGemmPackedB } from '../../wasm/gemm.js';
 import { weightsForRows } from './wasm-few-rows.js';
 import { chooseVariant, kernelError, withActivation, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef } from '../kernel.js';
@@ -125,15 +125,17 @@ function packedGemm(p: GemmProblem, ctx: PrepareContext) {
   const biasInPack = p.hasC && cConst !== undefined && p.cRows === 1 && p.beta !== 0;
   const bias = biasInPack ? columnBias(cConst, p.cCols, p.N, p.beta) : undefined;
   const ldb = p.transB ? p.K : p.N;
-  const pb = packB(p.bConst!, 0, ldb, p.transB, p.K, p.N, p.alpha, bias === undefined ? undefined : { data: bias });
+  /** B packed (in the JS GEMM's tile unless options say otherwise). */
+  const pack = (options?: PackOptions): PackedWeights => packB(p.bConst!, 0, ldb, p.transB, p.K, p.N, p.alpha, bias === undefined ? undefined : { data: bias }, options);
   const accumulate = p.hasC && p.beta !== 0 && !biasInPack;
   const uploadKey = `gemm-b:${p.transB}:${p.alpha}:${biasInPack ? `${p.beta}:${p.cCols}` : '-'}`;
-  return { pb, accumulate, biasInPack, cConst, uploadKey, lda: p.transA ? p.M : p.K };
+  return { pack, accumulate, biasInPack, cConst, uploadKey, lda: p.transA ? p.M : p.K };
 }
 
 function prepareGemmPackedJs(p: GemmProblem, ctx: PrepareContext): PreparedKernel {
   const { M, N, transA, beta, cRows, cCols, act } = p;
-  const { pb, accumulate, lda } = packedGemm(p, ctx);
+  const { pack, accumulate, lda } = packedGemm(p, ctx);
+  const pb = pack();
   return {
     outputs: [{ dtype: p.dtype, shape: [M, N] }],
     detail: withActivation('js gemm, B packed at prepare', act),
@@ -150,12 +152,14 @@ function prepareGemmPackedJs(p: GemmProblem, ctx: PrepareContext): PreparedKerne
 function prepareGemmPackedWasm(p: GemmProblem, ctx: PrepareContext): PreparedKernel {
   const { M, N, transA, beta, cRows, cCols, act } = p;
   const wasmCtx = ctx.options.wasm!;
-  const { pb, accumulate, biasInPack, cConst, uploadKey, lda } = packedGemm(p, ctx);
-  const uploaded = uploadWeights(wasmCtx, p.bConst!, biasInPack ? cConst : undefined, uploadKey, [pb]).packs[0]!;
+  const { pack, accumulate, biasInPack, cConst, uploadKey, lda } = packedGemm(p, ctx);
+  // Packed in the wasm GEMM's tile, for the upload only (and only when B is not uploaded yet).
+  const uploaded = uploadWeights(wasmCtx, p.bConst!, biasInPack ? cConst : undefined, uploadKey, () => [pack(uploadPackOptions(wasmCtx))]).packs[0]!;
   const wasm = weightsForRows(wasmCtx, uploaded, M);
   return {
     outputs: [{ dtype: p.dtype, shape: [M, N] }],
     detail: withActivation(`wasm gemm ${wasm.kernels.name}, B packed at prepare`, act),
+    unreadInputs: accumulate ? [1] : [1, 2],
     run(inputs, outs) {
       const y = outs[0] as Float32Array;
       if (accumulate) writeScaledBias(y, M, N, beta, inputs[2], cRows, cCols);
@@ -166,8 +170,12 @@ function prepareGemmPackedWasm(p: GemmProblem, ctx: PrepareContext): PreparedKer
 
 const GEMM_VARIANTS: readonly VariantDef<GemmProblem>[] = [
   { name: (p) => `${p.kind}_gemm__js`, applies: () => true, placement: 'any', prepare: prepareGemmJs },
-  { name: 'f32_gemm_packedb__js', applies: (p) => p.bConst !== undefined, placement: 'any', prepare: prepareGemmPackedJs },
-  { name: 'f32_gemm_packedb__wasmsimd', applies: (p, caps) => p.bConst !== undefined && caps.wasm !== undefined, placement: 'wasm', prepare: prepareGemmPackedWasm },
+  // The packed variants keep a packed copy of B (memory, for SessionOptions.memoryLimit).
+  { name: 'f32_gemm_packedb__js', applies: (p) => p.bConst !== undefined, placement: 'any', prepare: prepareGemmPackedJs, memory: (p) => 4 * p.bConst!.length },
+  {
+    name: 'f32_gemm_packedb__wasmsimd', applies: (p, caps) => p.bConst !== undefined && caps.wasm !== undefined, placement: 'wasm', prepare: prepareGemmPackedWasm,
+    memory: (p) => 4 * p.bConst!.length,
+  },
 ];
 
 /** beta · C as a per-column bias [N] (C is [cCols] or [1, cCols] with cCols 1 or N). */

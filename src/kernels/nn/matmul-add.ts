@@ -1,9 +1,9 @@
 import { sizeOf, type DType, type TensorType } from '../../dtype.js';
 import { applyActivation, type Activation } from '../gemm/activation.js';
-import { gemmPackedB, packB, packedGemmScratchLength } from '../gemm/packed.js';
+import { gemmPackedB, packB, packedGemmScratchLength, type PackOptions } from '../gemm/packed.js';
 import { sgemm } from '../gemm/sgemm.js';
 import { activateInPlace, readFusedActivation } from '../conv/fused-activation.js';
-import { uploadWeights } from '../conv/wasm-weights.js';
+import { uploadPackOptions, uploadWeights } from '../conv/wasm-weights.js';
 import { wasmGemmPackedB } from '../../wasm/gemm.js';
 import { weightsForRows } from './wasm-few-rows.js';
 import { chooseVariant, kernelError, withActivation, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef } from '../kernel.js';
@@ -82,8 +82,8 @@ function prepareMatMulAddJs(p: MatMulAddProblem, ctx: PrepareContext): PreparedK
   };
 }
 
-function packMatMulAddB(p: MatMulAddProblem) {
-  return packB(p.bConst!, 0, p.N, false, p.K, p.N, 1, p.cConst !== undefined ? { data: p.cConst } : undefined);
+function packMatMulAddB(p: MatMulAddProblem, options?: PackOptions) {
+  return packB(p.bConst!, 0, p.N, false, p.K, p.N, 1, p.cConst !== undefined ? { data: p.cConst } : undefined, options);
 }
 
 /** B packed once at prepare (a constant C in the pack, added in the store), the JS packed GEMM. */
@@ -108,11 +108,13 @@ function prepareMatMulAddPackedWasm(p: MatMulAddProblem, ctx: PrepareContext): P
   const { rows, N, K, act } = p;
   const biasInPack = p.cConst !== undefined;
   const wasmCtx = ctx.options.wasm!;
-  const uploaded = uploadWeights(wasmCtx, p.bConst!, p.cConst, 'matmul-add-b', [packMatMulAddB(p)]).packs[0]!;
+  // Packed in the wasm GEMM's tile, for the upload only (and only when B is not uploaded yet).
+  const uploaded = uploadWeights(wasmCtx, p.bConst!, p.cConst, 'matmul-add-b', () => [packMatMulAddB(p, uploadPackOptions(wasmCtx))]).packs[0]!;
   const wasm = weightsForRows(wasmCtx, uploaded, rows);
   return {
     outputs: outputsOf(p, ctx),
     detail: withActivation(`wasm gemm ${wasm.kernels.name}, B packed at prepare${biasInPack ? ', bias in pack' : ''}`, act),
+    unreadInputs: biasInPack ? [1, 2] : [1],
     run(inputs, outs) {
       const y = outs[0] as Float32Array;
       if (!biasInPack) writeBiasRows(y, inputs[2] as Float32Array, rows, N);
@@ -121,10 +123,16 @@ function prepareMatMulAddPackedWasm(p: MatMulAddProblem, ctx: PrepareContext): P
   };
 }
 
+const packedBytes = (p: MatMulAddProblem): number => 4 * (p.bConst!.length + (p.cConst?.length ?? 0));
+
 const MATMUL_ADD_VARIANTS: readonly VariantDef<MatMulAddProblem>[] = [
   { name: (p) => `${p.kind}_matmuladd__js`, applies: () => true, placement: 'any', prepare: prepareMatMulAddJs },
-  { name: 'f32_matmuladd_packedb__js', applies: (p) => p.bConst !== undefined, placement: 'any', prepare: prepareMatMulAddPackedJs },
-  { name: 'f32_matmuladd_packedb__wasmsimd', applies: (p, caps) => p.bConst !== undefined && caps.wasm !== undefined, placement: 'wasm', prepare: prepareMatMulAddPackedWasm },
+  // The packed variants keep a packed copy of B and the bias (memory, for SessionOptions.memoryLimit).
+  { name: 'f32_matmuladd_packedb__js', applies: (p) => p.bConst !== undefined, placement: 'any', prepare: prepareMatMulAddPackedJs, memory: packedBytes },
+  {
+    name: 'f32_matmuladd_packedb__wasmsimd', applies: (p, caps) => p.bConst !== undefined && caps.wasm !== undefined, placement: 'wasm', prepare: prepareMatMulAddPackedWasm,
+    memory: packedBytes,
+  },
 ];
 
 export const matMulAddKernel: KernelDef = { opType: 'MatMulAdd', domain: 'tinfer', prepare: prepareMatMulAdd };

@@ -1,9 +1,9 @@
 import { sizeOf, type DType } from '../../dtype.js';
 import type { Activation } from '../gemm/activation.js';
 import { sgemm } from '../gemm/sgemm.js';
-import { gemmPackedB, packB, packedGemmScratchLength } from '../gemm/packed.js';
+import { gemmPackedB, packB, packedGemmScratchLength, type PackedWeights } from '../gemm/packed.js';
 import { activateInPlace, readFusedActivation } from '../conv/fused-activation.js';
-import { uploadWeights } from '../conv/wasm-weights.js';
+import { uploadPackOptions, uploadWeights } from '../conv/wasm-weights.js';
 import { wasmGemmPackedB } from '../../wasm/gemm.js';
 import { weightsForRows } from './wasm-few-rows.js';
 import { chooseVariant, kernelError, withActivation, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef } from '../kernel.js';
@@ -214,12 +214,14 @@ function prepareMatMulPackedJs(p: MatMulProblem): PreparedKernel {
 function prepareMatMulPackedWasm(p: MatMulProblem, ctx: PrepareContext): PreparedKernel {
   const { plan, M, N, K, foldIntoM, act } = p;
   const wasmCtx = ctx.options.wasm!;
-  const pb = packB(p.bConst!, 0, N, false, K, N);
   const rows = packedRows(p);
-  const wasm = weightsForRows(wasmCtx, uploadWeights(wasmCtx, p.bConst!, undefined, 'matmul-b', [pb]).packs[0]!, rows);
+  // Packed in the wasm GEMM's tile, for the upload only (and only when B is not uploaded yet).
+  const packs = (): PackedWeights[] => [packB(p.bConst!, 0, N, false, K, N, 1, undefined, uploadPackOptions(wasmCtx))];
+  const wasm = weightsForRows(wasmCtx, uploadWeights(wasmCtx, p.bConst!, undefined, 'matmul-b', packs).packs[0]!, rows);
   return {
     outputs: [{ dtype: p.dtype, shape: p.outShape }],
     detail: withActivation(`wasm gemm ${wasm.kernels.name}, B packed at prepare${foldIntoM ? '' : `, ${plan.count} batches`}`, act),
+    unreadInputs: [1],
     run(inputs, outs) {
       const x = inputs[0] as Float32Array;
       const y = outs[0] as Float32Array;
@@ -252,7 +254,8 @@ function prepareMatMulRuntimeBWasm(p: MatMulProblem, ctx: PrepareContext): Prepa
 
 const MATMUL_VARIANTS: readonly VariantDef<MatMulProblem>[] = [
   { name: (p) => `${p.kind === 'f32' ? 'f32' : p.dtype}_matmul__js`, applies: () => true, placement: 'any', prepare: prepareMatMulJs },
-  { name: 'f32_matmul_packedb__js', applies: (p) => p.bConst !== undefined, placement: 'any', prepare: prepareMatMulPackedJs },
+  // The packed variants keep a packed copy of B (memory, for SessionOptions.memoryLimit).
+  { name: 'f32_matmul_packedb__js', applies: (p) => p.bConst !== undefined, placement: 'any', prepare: prepareMatMulPackedJs, memory: (p) => 4 * p.bConst!.length },
   {
     name: 'f32_matmul_runtimeb__wasmsimd',
     // Below RUNTIME_B_MIN_MACS per product the per-run packing outweighs the SIMD gain.
@@ -260,7 +263,10 @@ const MATMUL_VARIANTS: readonly VariantDef<MatMulProblem>[] = [
     placement: 'wasm',
     prepare: prepareMatMulRuntimeBWasm,
   },
-  { name: 'f32_matmul_packedb__wasmsimd', applies: (p, caps) => caps.wasm !== undefined && p.bConst !== undefined, placement: 'wasm', prepare: prepareMatMulPackedWasm },
+  {
+    name: 'f32_matmul_packedb__wasmsimd', applies: (p, caps) => caps.wasm !== undefined && p.bConst !== undefined, placement: 'wasm', prepare: prepareMatMulPackedWasm,
+    memory: (p) => 4 * p.bConst!.length,
+  },
 ];
 
 export const matMulKernel: KernelDef = { opType: 'MatMul', prepare: prepareMatMul };
