@@ -52,7 +52,7 @@ export function minifyDeclarations(text, path) {
  * Parses every file and resolves its names with one TypeScript program. noLib and noResolve keep it to the files
  * themselves: globals and imported names then resolve to nothing or to the import, and neither is ever renamed.
  */
-function analyse(files) {
+export function analyse(files) {
   const options = { allowJs: true, noLib: true, noResolve: true, noEmit: true, types: [], target: ts.ScriptTarget.Latest, module: ts.ModuleKind.ESNext };
   const host = ts.createCompilerHost(options);
   host.getSourceFile = (name) => (files.has(name) ? parse(name, files.get(name), ts.ScriptKind.JS) : undefined);
@@ -79,7 +79,7 @@ function parse(path, text, kind) {
  * The file's tokens in order: the leaves of the syntax tree, so regular expressions and template parts come out
  * whole. Throws if anything but whitespace and comments lies between two tokens (nothing may be lost).
  */
-function tokensOf(sf) {
+export function tokensOf(sf) {
   const text = sf.text;
   const tokens = [];
   const visit = (node) => {
@@ -110,12 +110,12 @@ function onlyTrivia(gap) {
   return true;
 }
 
-function shebangLength(text) {
+export function shebangLength(text) {
   return text.startsWith('#!') ? text.indexOf('\n') + 1 : 0;
 }
 
 /** Identifiers that name a property, a label or a meta property: they belong to no scope. */
-function isPropertyName(id) {
+export function isPropertyName(id) {
   const p = id.parent;
   switch (p.kind) {
     case SyntaxKind.PropertyAccessExpression:
@@ -140,14 +140,14 @@ function isPropertyName(id) {
 }
 
 /** The symbol an identifier refers to; for `{ a }` the variable a, not the property. */
-function symbolOf(id, checker) {
+export function symbolOf(id, checker) {
   const p = id.parent;
   if (p.kind === SyntaxKind.ShorthandPropertyAssignment && p.name === id) return checker.getShorthandAssignmentValueSymbol(p);
   return checker.getSymbolAtLocation(id);
 }
 
 /** `{ a }` in an object literal or an object binding pattern: renaming a needs `{ a: b }`. */
-function isShorthand(id) {
+export function isShorthand(id) {
   const p = id.parent;
   if (p.kind === SyntaxKind.ShorthandPropertyAssignment) return p.name === id;
   return p.kind === SyntaxKind.BindingElement && p.name === id && !p.propertyName && !p.dotDotDotToken && p.parent.kind === SyntaxKind.ObjectBindingPattern;
@@ -396,6 +396,8 @@ function checkSame(path, before, after) {
       j += 2;
       a = after.tokens[j];
       lineBreakBefore = false;
+    } else if (b.kind === SyntaxKind.Identifier && isShorthand(b.node) && a.text !== b.text) {
+      fail(path, `{ ${b.text} } at ${b.start} became { ${a.text} }: the property's name changed`);
     }
     sameToken(path, { ...b, lineBreakBefore }, a, b.kind === SyntaxKind.Identifier);
     afterToBefore.set(j, i);
@@ -440,7 +442,7 @@ function resolution(file, token, toInputIndex) {
  * Compiles every output file as an ES module in V8 (vm.SourceTextModule, which needs a flag, so in a child
  * process): TypeScript's parser accepts some code that engines reject, so its parse is not the last word.
  */
-function checkCompiles(files) {
+export function checkCompiles(files) {
   const script = `
     const vm = require('node:vm');
     let input = '';
