@@ -9,17 +9,21 @@
 //   so its classes and state are the same object whichever entry point a program imports. Modules that no entry
 //   point imports are left out.
 // - In a chunk the modules follow each other in the order ES modules run them (a module after those it imports;
-//   there are no import cycles); their import and export statements go, and a module-level name that another
+//   an import cycle fails the check); their import and export statements go, and a module-level name that another
 //   module of the chunk also declares, or that a module there uses as a global, gets a `$1` suffix (never a class:
 //   `new.target.name` names the errors). The chunk imports from the other chunks and exports what they need.
 // - A string that names a file beside a module ('./pool-worker.js' for `new URL(..., import.meta.url)`,
 //   '../node.js' for `import()`) must name an entry point, and is rewritten relative to the chunk.
+// - What it cannot bundle faithfully fails the build with a message: `import * as`, `export default` of anything
+//   but a const, other uses of import.meta in a module that moves, direct eval, top-level await outside an entry
+//   point, a class that would need a new name.
 //
 // TypeScript parses and resolves the names. The output is checked, and a mismatch fails the build: each module's
 // tokens and statements must be the input's (imports and exports apart, renamed module-level names and rewritten
-// file names allowed), every identifier must refer to the same declaration or global as in the input, every entry
-// point must export the same names bound to the same declarations, each entry point must run the same modules, each
-// after the modules it imports, and V8 must compile every file as a module.
+// file names allowed, if they name the same file), every identifier must refer to the same declaration or global as
+// in the input, classes keep their names, every entry point must export the same names bound to the same
+// declarations, each entry point must run the same modules, each after the modules it imports, and import the same
+// modules from outside (node:fs, ...), and V8 must compile every file as a module.
 import { dirname, relative, resolve, sep } from 'node:path';
 import ts from 'typescript';
 import { analyse, checkCompiles, isPropertyName, isShorthand, shebangLength, symbolOf } from './minify.mjs';
@@ -314,6 +318,8 @@ function classifyIdentifiers(m, resolver) {
       const inNewUrl = p.kind === SyntaxKind.PropertyAccessExpression && p.name.text === 'url' && p.parent.kind === SyntaxKind.NewExpression && p.parent.expression.getText(sf) === 'URL' && p.parent.arguments?.[1] === p;
       if (!inNewUrl) m.importMeta = node;
     }
+    // Top-level await would hold up the chunk's later modules, not only the modules that import this one.
+    if ((node.kind === SyntaxKind.AwaitExpression || (node.kind === SyntaxKind.ForOfStatement && node.awaitModifier)) && !ts.findAncestor(node, ts.isFunctionLike)) m.topLevelAwait = node;
     if (isFileName(node) && !isRemoved(m, node)) {
       m.paths.push({ node, target: resolve(dirname(m.path), node.text) });
     } else if (node.kind === SyntaxKind.TemplateExpression && /^\.\.?\//.test(node.head.text)) {
@@ -510,6 +516,7 @@ function exportName(c, b) {
 /** A module's text without its import and export statements, its names renamed, its file names rewritten. */
 function moduleText(m, c, entries) {
   const { sf } = m;
+  if (m.topLevelAwait && c.home !== m.path) fail(m.path, 'has a top-level await but is no entry point written at its own path');
   if (m.importMeta && c.path !== m.path) fail(m.path, `uses ${m.importMeta.parent.getText(sf)}, but moves to ${c.path}: only new URL(name, import.meta.url) is rewritten`);
   const edits = [];
   if (m.shebang > 0) edits.push([0, m.shebang, '']);
@@ -650,6 +657,11 @@ function verify({ modules, entries, reach, chunks, output, resolver }) {
     const now = outKey(c.path, a.node);
     if (before !== now) fail(c.path, `'${t.text}' at ${t.start} of ${m.path} referred to ${before}, '${a.text}' refers to ${now}`);
     if (!before.startsWith('binding ') && a.text !== t.text) fail(c.path, `'${t.text}' at ${t.start} of ${m.path} became '${a.text}'`);
+    if (t.node.parent.kind === SyntaxKind.ClassDeclaration && a.text !== t.text) fail(c.path, `class ${t.text} of ${m.path} became ${a.text}`);
+  }
+  for (const [path, file] of after) {
+    if (chunkAt.has(path)) continue;
+    if (file.sf.statements.some((s) => s.kind !== SyntaxKind.ImportDeclaration && s.kind !== SyntaxKind.ExportDeclaration)) fail(path, 'an entry point that re-exports has other statements');
   }
 
   // The entry points export the same names, bound to the same declarations.

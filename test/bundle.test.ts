@@ -107,5 +107,6 @@ describe('bundle', () => {
     refuses({ 'extra.js': "import * as b from './b.js';\nexport const z = b.ZERO;\n" }, /not supported/);
     refuses({ 'extra.js': "import './lib/meta.js';\n", 'lib/meta.js': 'export const here = import.meta.dirname;\n' }, /only new URL\(name, import.meta.url\)/);
     refuses({ 'extra.js': "export const v = eval('1');\n" }, /uses eval/);
+    refuses({ 'extra.js': "import './lib/wait.js';\n", 'lib/wait.js': 'await 0;\n' }, /top-level await/);
   });
 });
