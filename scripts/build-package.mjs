@@ -1,6 +1,8 @@
 // Builds dist/ for the npm package: the development build (tsc), then what `packageDist` makes of it: source maps
-// and the declarations no public entry point reaches are dropped, the JavaScript is minified (scripts/minify.mjs:
-// no comments, short local names; checked token by token) and so are the declarations users' editors never show,
+// and the declarations no public entry point reaches are dropped, the modules are bundled into a few files
+// (scripts/bundle.mjs: one chunk per set of entry points that share modules; the entry points keep their paths),
+// the JavaScript is minified (scripts/minify.mjs: no comments, short local names; both checked token by token and
+// by name resolution) and so are the declarations users' editors never show,
 // while the public API's declarations keep their doc comments; the CommonJS entry points (dist/cjs) come last.
 // Run by `npm pack` / `npm publish` through the prepack script; `npm run build` is the development build (tsc,
 // then `--entries`: only the CommonJS entry points).
@@ -16,6 +18,15 @@ import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statS
 import { dirname, join, resolve } from 'node:path';
 
 const ENTRY_POINTS = { index: 'index', node: 'node', quantize: 'quantize/index' };
+
+/**
+ * What scripts/bundle.mjs keeps at its path, by the label chunk files are named with: the entry points of
+ * package.json (exports and bin) and the files the code starts as workers (worker: true, the intra-op pool) or
+ * imports by name at run time (the Node edge).
+ */
+const BUNDLE_ENTRIES = {
+  index: 'index.js', node: 'node.js', quantize: 'quantize/index.js', cli: 'cli/main.js', worker: 'worker-entry.js', pool: 'wasm/pool-worker.js',
+};
 
 const PUBLIC_DECLARATIONS = [
   'index.d.ts', 'node.d.ts', 'dtype.d.ts', 'errors.d.ts', 'env.d.ts',
@@ -66,13 +77,18 @@ async function packageDist(dist) {
   for (const file of files.filter((f) => f.endsWith('.d.ts') && !publicDeclarations.has(resolve(f)))) {
     writeFileSync(file, minifyDeclarations(readFileSync(file, 'utf8'), file));
   }
-  const code = new Map(files.filter((f) => f.endsWith('.js')).map((f) => [resolve(f), readFileSync(f, 'utf8')]));
+  const modules = new Map(files.filter((f) => f.endsWith('.js')).map((f) => [resolve(f), readFileSync(f, 'utf8')]));
   const size = (texts) => Math.round([...texts].reduce((n, t) => n + t.length, 0) / 1024);
-  const before = size(code.values());
+  const before = size(modules.values());
+  const { bundleModules } = await import('./bundle.mjs');
+  const entries = Object.entries(BUNDLE_ENTRIES);
+  const code = bundleModules(modules, entries.map(([, e]) => resolve(dist, e)), entries.map(([label]) => label));
+  for (const file of modules.keys()) if (!code.has(file)) rmSync(file);
+  removeEmptyFolders(dist);
   minifyJavaScript(code);
   for (const [file, text] of code) writeFileSync(file, text);
   // Progress goes to stderr: `npm pack --json` prints its report on stdout, after prepack.
-  console.error(`build-package: minified ${code.size} JavaScript files, ${before} -> ${size(code.values())} KB`);
+  console.error(`build-package: bundled and minified ${modules.size} JavaScript files into ${code.size}, ${before} -> ${size(code.values())} KB`);
   writeCommonJsEntries(dist);
 }
 
@@ -111,6 +127,16 @@ function pruneDeclarations(dist) {
   }
   for (const file of filesUnder(dist)) if (file.endsWith('.d.ts') && !keep.has(resolve(file))) rmSync(file);
   console.error(`build-package: kept ${keep.size} declaration files reachable from ${Object.keys(ENTRY_POINTS).join(', ')}`);
+}
+
+function removeEmptyFolders(dir) {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) {
+      removeEmptyFolders(p);
+      if (readdirSync(p).length === 0) rmSync(p, { recursive: true });
+    }
+  }
 }
 
 function filesUnder(dir) {

@@ -4,13 +4,15 @@
 // - Comments go, and so does every space that does not separate two tokens. Line breaks stay, except after `;`,
 //   `{`, `,` and before `}`, `)`, `]`, `;`, `,`, where no line break can matter (see keepsLineBreak): automatic
 //   semicolon insertion and the restricted productions (`return` + line break) see the same input.
-// - Local variables and parameters get short names, the way esbuild and terser mangle (a function's own names
-//   avoid every name its body uses from outside); module-level names, function and class names, and variables
-//   holding an anonymous function or class (whose `.name` comes from the variable) keep theirs.
+// - Variables and parameters get short names, the way esbuild and terser mangle (a function's own names avoid
+//   every name its body uses from outside; the module's own variables are named first); imports and exports,
+//   function and class names, and variables holding an anonymous function or class (whose `.name` comes from the
+//   variable) keep theirs.
 //
 // TypeScript does the parsing (it tells a regular expression from a division, a template part from a block) and
 // the name resolution. The output is then checked, and a file that fails fails the build: its tokens must be the
-// input's tokens, renamed identifiers apart (`{ a }` may become `{ a: b }`), with a line break before the same
+// input's tokens, renamed identifiers apart (`{ a }` may become `{ a: b }`; names in import and export statements
+// stay), with a line break before the same
 // ones; every identifier must resolve to the same declaration, or to the same global, as before; and V8 must
 // compile it as a module.
 import { spawnSync } from 'node:child_process';
@@ -52,7 +54,7 @@ export function minifyDeclarations(text, path) {
  * Parses every file and resolves its names with one TypeScript program. noLib and noResolve keep it to the files
  * themselves: globals and imported names then resolve to nothing or to the import, and neither is ever renamed.
  */
-function analyse(files) {
+export function analyse(files) {
   const options = { allowJs: true, noLib: true, noResolve: true, noEmit: true, types: [], target: ts.ScriptTarget.Latest, module: ts.ModuleKind.ESNext };
   const host = ts.createCompilerHost(options);
   host.getSourceFile = (name) => (files.has(name) ? parse(name, files.get(name), ts.ScriptKind.JS) : undefined);
@@ -79,7 +81,7 @@ function parse(path, text, kind) {
  * The file's tokens in order: the leaves of the syntax tree, so regular expressions and template parts come out
  * whole. Throws if anything but whitespace and comments lies between two tokens (nothing may be lost).
  */
-function tokensOf(sf) {
+export function tokensOf(sf) {
   const text = sf.text;
   const tokens = [];
   const visit = (node) => {
@@ -110,12 +112,12 @@ function onlyTrivia(gap) {
   return true;
 }
 
-function shebangLength(text) {
+export function shebangLength(text) {
   return text.startsWith('#!') ? text.indexOf('\n') + 1 : 0;
 }
 
 /** Identifiers that name a property, a label or a meta property: they belong to no scope. */
-function isPropertyName(id) {
+export function isPropertyName(id) {
   const p = id.parent;
   switch (p.kind) {
     case SyntaxKind.PropertyAccessExpression:
@@ -140,14 +142,14 @@ function isPropertyName(id) {
 }
 
 /** The symbol an identifier refers to; for `{ a }` the variable a, not the property. */
-function symbolOf(id, checker) {
+export function symbolOf(id, checker) {
   const p = id.parent;
   if (p.kind === SyntaxKind.ShorthandPropertyAssignment && p.name === id) return checker.getShorthandAssignmentValueSymbol(p);
   return checker.getSymbolAtLocation(id);
 }
 
 /** `{ a }` in an object literal or an object binding pattern: renaming a needs `{ a: b }`. */
-function isShorthand(id) {
+export function isShorthand(id) {
   const p = id.parent;
   if (p.kind === SyntaxKind.ShorthandPropertyAssignment) return p.name === id;
   return p.kind === SyntaxKind.BindingElement && p.name === id && !p.propertyName && !p.dotDotDotToken && p.parent.kind === SyntaxKind.ObjectBindingPattern;
@@ -233,8 +235,12 @@ function identifierUses(sf, checker) {
     ts.forEachChild(node, visit);
   };
   visit(sf);
-  // A symbol is renamed only if every one of its uses could be.
+  // A symbol is renamed only if every one of its uses could be, and not if `export { x }` exports it.
   const blocked = new Set(uses.filter((u) => u.owner && blocksRename(u.id)).map((u) => u.symbol));
+  for (const s of sf.statements) {
+    if (s.kind !== SyntaxKind.ExportDeclaration || s.moduleSpecifier || !s.exportClause || s.exportClause.kind !== SyntaxKind.NamedExports) continue;
+    for (const e of s.exportClause.elements) blocked.add(checker.getExportSpecifierLocalTargetSymbol(e));
+  }
   for (const u of uses) if (blocked.has(u.symbol)) u.owner = undefined;
   return uses;
 }
@@ -253,9 +259,9 @@ function usesWithin(uses, scope) {
 }
 
 /**
- * The function that owns a local variable, parameter or catch binding declared in this file, if the symbol may
- * be renamed: module-level names (exports, imports, what other modules might see) are left alone, and so are
- * functions and classes (their `.name` shows in stack traces and errors).
+ * The function (or, for a module-level variable, the source file) that owns a variable, parameter or catch
+ * binding declared in this file, if the symbol may be renamed: exports and imports (what other modules see) are
+ * left alone, and so are functions and classes (their `.name` shows in stack traces and errors).
  */
 function renamableOwner(symbol, sf) {
   const variable = ts.SymbolFlags.FunctionScopedVariable | ts.SymbolFlags.BlockScopedVariable;
@@ -267,11 +273,16 @@ function renamableOwner(symbol, sf) {
     if (d.getSourceFile() !== sf) return undefined;
     if (![SyntaxKind.VariableDeclaration, SyntaxKind.Parameter, SyntaxKind.BindingElement].includes(d.kind)) return undefined;
     if (d.name.kind !== SyntaxKind.Identifier || (d.initializer && namesItsValue(d.initializer))) return undefined;
-    const scope = scopeOf(d.parent);
+    // A module-level variable is renamed unless exported (`export const x`; `export { x }` blocks it too).
+    const scope = scopeOf(d.parent) ?? (isExportedDeclaration(d) ? undefined : sf);
     if (!scope || (owner && owner !== scope)) return undefined;
     owner = scope;
   }
   return owner;
+}
+
+function isExportedDeclaration(d) {
+  return d.kind !== SyntaxKind.Parameter && (ts.getCombinedModifierFlags(d) & ts.ModifierFlags.Export) !== 0;
 }
 
 /**
@@ -396,8 +407,11 @@ function checkSame(path, before, after) {
       j += 2;
       a = after.tokens[j];
       lineBreakBefore = false;
+    } else if (b.kind === SyntaxKind.Identifier && isShorthand(b.node) && a.text !== b.text) {
+      fail(path, `{ ${b.text} } at ${b.start} became { ${a.text} }: the property's name changed`);
     }
-    sameToken(path, { ...b, lineBreakBefore }, a, b.kind === SyntaxKind.Identifier);
+    // Names in import and export statements are what other modules see: only expressions' names may change.
+    sameToken(path, { ...b, lineBreakBefore }, a, b.kind === SyntaxKind.Identifier && !inModuleStatement(b.node));
     afterToBefore.set(j, i);
     if (b.kind === SyntaxKind.Identifier) pairs.push([b, a]);
   }
@@ -408,6 +422,11 @@ function checkSame(path, before, after) {
     if (kb !== ka) fail(path, `'${b.text}' at ${b.start} refers to ${kb}, '${a.text}' in the output to ${ka}`);
     if (kb.startsWith('declared at') ? false : b.text !== a.text) fail(path, `'${b.text}' at ${b.start} became '${a.text}'`);
   }
+}
+
+function inModuleStatement(node) {
+  for (let n = node.parent; n; n = n.parent) if (n.kind === SyntaxKind.ImportDeclaration || n.kind === SyntaxKind.ExportDeclaration) return true;
+  return false;
 }
 
 /** The property name of `{ a: b }` or of `{ a: b } = o` (not of a rest element: `...a: b` is no JavaScript). */
@@ -440,7 +459,7 @@ function resolution(file, token, toInputIndex) {
  * Compiles every output file as an ES module in V8 (vm.SourceTextModule, which needs a flag, so in a child
  * process): TypeScript's parser accepts some code that engines reject, so its parse is not the last word.
  */
-function checkCompiles(files) {
+export function checkCompiles(files) {
   const script = `
     const vm = require('node:vm');
     let input = '';

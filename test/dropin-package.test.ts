@@ -32,6 +32,15 @@ function modelBytes(): Uint8Array {
 
 const EXPECTED = '[2,0,3,0]';
 
+/** x [n, 256] through MatMul by a [256, 256] weight, then Tanh: a step the intra-op pool splits. */
+function matMulBytes(): Uint8Array {
+  const b = new ModelBuilder({ opset: 13 });
+  const w = new Float32Array(256 * 256).map((_, i) => (((i * 7919) % 251) / 251 - 0.5) * 0.1);
+  const [m] = b.node('MatMul', [b.input('x', 'float32', ['n', 256]), b.initializer('w', tensor('float32', [256, 256], w))]);
+  b.output(b.node('Tanh', [m!], {}, { outputs: ['y'] })[0]!, { dtype: 'float32', shape: ['n', 256] });
+  return b.toBytes();
+}
+
 /** The budget for the packed tarball (issue 15), in bytes of the .tgz: 300 kB as `npm pack` prints sizes. */
 const MAX_PACKED_BYTES = 300_000;
 
@@ -73,6 +82,39 @@ const out = await s.run({ x: new ort.Tensor('float32', new Float32Array([1, 1, 1
 console.log(JSON.stringify(Array.from(out.y.data)));
 `;
 
+// intraOpNumThreads from the installed package: the pool's worker script resolves beside the bundled code. The
+// pool takes a failed worker's share itself, so Worker is wrapped (node:worker_threads, as the pool imports it) to
+// see the script each worker loads and any error; the bits must be one thread's.
+const THREADS_ESM = `
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
+const threads = createRequire(import.meta.url)('node:worker_threads');
+const workers = [];
+threads.Worker = class extends threads.Worker {
+  constructor(url, options) {
+    super(url, options);
+    const w = { script: String(url), exists: existsSync(url), errors: [] };
+    workers.push(w);
+    this.on('error', (e) => w.errors.push(String(e && (e.code || e.message))));
+  }
+};
+syncBuiltinESMExports();
+const { default: ort } = await import('tinfer');
+const bytes = readFileSync(new URL('./matmul.onnx', import.meta.url));
+const x = new Float32Array(61 * 256).map((_, i) => ((i * 104729) % 113) / 113 - 0.5);
+async function run(threads) {
+  const s = await ort.InferenceSession.create(bytes, { intraOpNumThreads: threads });
+  const y = (await s.run({ x: new ort.Tensor('float32', x, [61, 256]) })).y.data;
+  const result = { bits: Array.from(new Uint32Array(y.buffer, y.byteOffset, y.length)), info: s.backendInfo, groups: s.wasm?.pool?.stats.groups ?? 0 };
+  await s.release();
+  return result;
+}
+const one = await run(1);
+const two = await run(2);
+await new Promise((r) => setTimeout(r, 100));
+console.log(JSON.stringify({ info: two.info, groups: two.groups, same: one.bits.join() === two.bits.join(), rows: two.bits.length, workers }));
+`;
+
 // Strict TypeScript, CommonJS output, onnxruntime's idioms: import = require, namespaced types.
 const TS_CJS = `
 import ort = require('tinfer');
@@ -107,6 +149,13 @@ try {
 const out = await session.run({ x: new Tensor('float32', new Float32Array([1, 1, 1, 1]), [1, 4]) }, ['y']);
 console.log(JSON.stringify(Array.from(out['y']!.data as Float32Array)));
 `;
+
+function jsFilesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    return statSync(p).isDirectory() ? jsFilesUnder(p) : p.endsWith('.js') ? [p] : [];
+  });
+}
 
 describe.skipIf(!hasNpm || !hasDist)('the packed package', () => {
   let work: string;
@@ -169,7 +218,15 @@ describe.skipIf(!hasNpm || !hasDist)('the packed package', () => {
     const session = readFileSync(join(installed, 'session/session.d.ts'), 'utf8');
     expect(session).toContain('/** Plan and pack weights at load when every input has fixed dims');
     expect(readFileSync(join(installed, 'session/tensor.d.ts'), 'utf8')).toContain('/**');
-    expect(readFileSync(join(installed, 'session/session.js'), 'utf8')).not.toMatch(/\/\*\*|^\s*\/\/ /m);
+    const code = jsFilesUnder(installed);
+    expect(code).toContain(join(installed, 'index.js'));
+    for (const file of code) expect(readFileSync(file, 'utf8'), file).not.toMatch(/\/\*\*|^\s*\/\/ /m);
+  });
+
+  it('holds a few bundled JavaScript files: the entry points, the worker scripts and the shared chunks', () => {
+    const js = files.filter((f) => f.endsWith('.js'));
+    for (const f of ['dist/index.js', 'dist/node.js', 'dist/quantize/index.js', 'dist/cli/main.js', 'dist/worker-entry.js', 'dist/wasm/pool-worker.js']) expect(js).toContain(f);
+    expect(js.length, js.join(', ')).toBeLessThan(20);
   });
 
   it('runs the tinfer command: --version and inspect', () => {
@@ -200,6 +257,18 @@ describe.skipIf(!hasNpm || !hasDist)('the packed package', () => {
     expect(node(cjs, 'main.js')).toBe(EXPECTED);
     const esm = project('worker-esm-app', { type: 'module' }, { 'main.js': WORKER_ESM });
     expect(node(esm, 'main.js')).toBe(EXPECTED);
+  });
+
+  it('runs an intraOpNumThreads: 2 session: the pool starts its workers and gives the bits of one thread', () => {
+    const dir = project('threads-app', { type: 'module' }, { 'main.js': THREADS_ESM });
+    writeFileSync(join(dir, 'matmul.onnx'), matMulBytes());
+    const r = JSON.parse(node(dir, 'main.js')) as { info: string; groups: number; same: boolean; rows: number; workers: { script: string }[] };
+    expect(r.info).toContain('2 threads');
+    expect(r.groups).toBeGreaterThan(0);
+    expect(r).toMatchObject({ same: true, rows: 61 * 256 });
+    // One worker (thread 0 is the caller), started from the installed dist/wasm/pool-worker.js, without an error.
+    expect(r.workers).toEqual([{ script: r.workers[0]!.script, exists: true, errors: [] }]);
+    expect(r.workers[0]!.script).toMatch(/\/node_modules\/tinfer\/dist\/wasm\/pool-worker\.js$/);
   });
 
   it('type-checks and runs strict TypeScript: import ort = require() in a .cts, default imports in a .mts', () => {

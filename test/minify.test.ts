@@ -36,7 +36,7 @@ describe('minify', () => {
     expect(before).toContain('later');
   });
 
-  it('drops comments and spaces, shortens locals, keeps the shebang and the strings', () => {
+  it('drops comments and spaces, shortens locals and unexported module-level variables, keeps the shebang and the strings', () => {
     expect(minified.startsWith('#!/usr/bin/env node\n')).toBe(true);
     expect(minified).not.toContain('A line comment');
     expect(minified).not.toContain('A doc comment');
@@ -45,6 +45,10 @@ describe('minify', () => {
     expect(minified).not.toContain('parameterOne');
     expect(minified).toContain('function inner(');
     expect(minified).toContain('width:'); // { width } became { width: a }
+    // Module-level variables too, but for the exported ones.
+    expect(minified).not.toContain('moduleTable');
+    expect(minified).toContain('export{sharedTable}');
+    expect(minified).toContain('export const exportedTable=');
     expect(minified.length).toBeLessThan(SOURCE.length * 0.75);
   });
 
