@@ -94,7 +94,8 @@ function matMulModel(): Uint8Array {
 
 /**
  * Memory-bound steps split by element ranges or rows: broadcast Add/Mul/Max (channel, row and same-shape
- * patterns), Sigmoid, HardSigmoid, Clip, Softmax and LayerNormalization rows over [2, 37, 61, 67] (about 300 k floats).
+ * patterns), Sigmoid, HardSigmoid, Clip, Softmax and LayerNormalization rows over [2, 37, 61, 67] (about 300 k floats),
+ * then MaxPool and AveragePool (plane ranges).
  */
 function elementwiseModel(): Uint8Array {
   const b = new ModelBuilder({ opset: 17 });
@@ -110,6 +111,11 @@ function elementwiseModel(): Uint8Array {
   const [ln] = b.node('LayerNormalization', [sm!, b.initializer('gamma', tensor('float32', [67], floats(67, 43))), b.initializer('beta', tensor('float32', [67], floats(67, 44)))], { axis: -1 });
   const [y] = b.node('Add', [ln!, x]);
   b.output(y!, { dtype: 'float32', shape: dims });
+  // Pooling: plane ranges per thread (interior kernel + the generic one on the frame).
+  const [mp] = b.node('MaxPool', [y!], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] });
+  const [ap] = b.node('AveragePool', [y!], { kernel_shape: [2, 3], strides: [2, 1], pads: [0, 1, 1, 1], count_include_pad: 0 });
+  b.output(mp!, { dtype: 'float32', shape: [2, 37, 31, 34] });
+  b.output(ap!, { dtype: 'float32', shape: [2, 37, 31, 67] });
   return b.toBytes();
 }
 

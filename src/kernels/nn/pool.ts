@@ -7,6 +7,8 @@ import {
   type PreparedKernel, type VariantDef,
 } from '../kernel.js';
 import type { WasmContext } from '../../wasm/context.js';
+import { SPLIT_MIN_MACS } from '../../wasm/gemm.js';
+import type { ThreadPool } from '../../wasm/threads.js';
 import {
   GENERIC_POOL_MODULE, MAX_POOL_UNROLL, POOL_GEO, poolModule, type PoolElement, type PoolMode, type WasmGenericPool,
   type WasmMaxPoolInterior,
@@ -365,6 +367,11 @@ function prepareWasmPool2d(c: PoolCase, ctx: WasmContext, interior: WasmMaxPoolI
   const kernel: PreparedKernel = { outputs: outputsOf(c), detail, jsFallbacks: fallbacks, run: () => undefined };
   const generic = float ? genericOf(ctx, c.reducer) : undefined;
   const geo = float ? uploadGeometry(ctx, c, kernel) : 0;
+  // The generic kernel's rectangles: everything, or the frame around the interior (top, bottom, left, right).
+  const frame: [number, number, number, number][] = !hasInterior
+    ? [[0, OH, 0, OW]]
+    : ([[0, rowLo, 0, OW], [rowHi, OH, 0, OW], [rowLo, rowHi, 0, colLo], [rowLo, rowHi, colHi, OW]] as [number, number, number, number][])
+      .filter(([r0, r1, c0, c1]) => r0 < r1 && c0 < c1);
   kernel.run = (inputs, outs, scratch) => {
     const x = inputs[0] as PlaneArray;
     const y = outs[0] as PlaneArray;
@@ -373,6 +380,10 @@ function prepareWasmPool2d(c: PoolCase, ctx: WasmContext, interior: WasmMaxPoolI
       fallback.run(inputs, outs, scratch);
       return;
     }
+    if (generic !== undefined && planeRangesOnThreads(ctx, x.byteOffset, y.byteOffset, planes, H * W * 4, OH * OW * 4, OH * OW * g.kernel[1]! * g.kernel[2]!, (pool, xAt, yAt, n) => {
+      if (hasInterior) pool.call(interior!, [xAt, W, H * W * 4, yAt, OW, OH * OW * 4, n, rowLo, rowHi, colLo, colHi, g.padsBegin[1]!, g.padsBegin[2]!]);
+      for (const [r0, r1, c0, c1] of frame) pool.call(generic, [xAt, yAt, n, r0, r1, c0, c1, geo]);
+    })) return;
     if (hasInterior) {
       const es = x.BYTES_PER_ELEMENT;
       interior!(x.byteOffset, W, H * W * es, y.byteOffset, OW, OH * OW * es, planes, rowLo, rowHi, colLo, colHi, g.padsBegin[1]!, g.padsBegin[2]!);
@@ -488,3 +499,27 @@ export const maxPoolKernel: KernelDef = { opType: 'MaxPool', prepare: (ctx) => c
 export const averagePoolKernel: KernelDef = { opType: 'AveragePool', prepare: (ctx) => chooseVariant(POOL_VARIANTS, readCase(ctx, 'AveragePool', FLOAT_TYPES), ctx) };
 // LpPool: X [N, C, D1..Dn] -> Y [N, C, O1..On], Y = (Σ_window |x|^p)^(1/p)
 export const lpPoolKernel: KernelDef = { opType: 'LpPool', prepare: (ctx) => chooseVariant(POOL_VARIANTS, readCase(ctx, 'LpPool', FLOAT_TYPES), ctx) };
+
+/**
+ * With threads: the planes in ranges, one group per range recorded by `record(pool, x, y, planes)` with x and y
+ * moved to the range's first plane (`inPlane`/`outPlane` bytes per plane). False when there is no pool or the
+ * step is too small (`work` = multiply-adds or compares per plane).
+ */
+function planeRangesOnThreads(
+  ctx: WasmContext, x: number, y: number, planes: number, inPlane: number, outPlane: number, work: number,
+  record: (pool: ThreadPool, x: number, y: number, planes: number) => void,
+): boolean {
+  const pool = ctx.pool;
+  if (pool === undefined || pool.recording) return false;
+  const chunks = Math.min(planes, pool.threads * 2, Math.floor((planes * work) / SPLIT_MIN_MACS));
+  if (chunks < 2) return false;
+  pool.batch(() => {
+    for (let i = 0; i < chunks; i++) {
+      const p0 = Math.floor((i * planes) / chunks);
+      const p1 = Math.floor(((i + 1) * planes) / chunks);
+      pool.group();
+      record(pool, x + p0 * inPlane, y + p0 * outPlane, p1 - p0);
+    }
+  });
+  return true;
+}
