@@ -95,7 +95,7 @@ function matMulModel(): Uint8Array {
 /**
  * Memory-bound steps split by element ranges or rows: broadcast Add/Mul/Max (channel, row and same-shape
  * patterns), Sigmoid, HardSigmoid, Clip, Softmax and LayerNormalization rows over [2, 37, 61, 67] (about 300 k floats),
- * then MaxPool and AveragePool (plane ranges).
+ * then MaxPool, AveragePool and Resize linear/nearest/cubic (plane ranges).
  */
 function elementwiseModel(): Uint8Array {
   const b = new ModelBuilder({ opset: 17 });
@@ -115,6 +115,12 @@ function elementwiseModel(): Uint8Array {
   const [mp] = b.node('MaxPool', [y!], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] });
   const [ap] = b.node('AveragePool', [y!], { kernel_shape: [2, 3], strides: [2, 1], pads: [0, 1, 1, 1], count_include_pad: 0 });
   b.output(mp!, { dtype: 'float32', shape: [2, 37, 31, 34] });
+  // Resize linear, nearest and cubic ×2: plane ranges per thread, each with its own row buffer.
+  const scales = b.initializer('scales', tensor('float32', [4], [1, 1, 2, 2]));
+  for (const mode of ['linear', 'nearest', 'cubic']) {
+    const [r] = b.node('Resize', [mp!, '', scales], { mode }, { outputs: [`resize_${mode}`] });
+    b.output(r!, { dtype: 'float32', shape: [2, 37, 62, 68] });
+  }
   b.output(ap!, { dtype: 'float32', shape: [2, 37, 31, 67] });
   return b.toBytes();
 }

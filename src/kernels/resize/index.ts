@@ -16,6 +16,8 @@ import { product, requireFloat } from '../reduce/common.js';
 import { cubicAxis, linearAxis } from './coordinates.js';
 import { readResize, readUpsample, type ResizeProblem } from './problem.js';
 import { coordinatesOf, cubicColumns, nearestIndices, plane2d, prepareReference } from './reference.js';
+import { SPLIT_MIN_ELEMENTS } from '../../wasm/context.js';
+import { ArgCode } from '../../wasm/threads.js';
 import { BICUBIC_ROW_BYTES, BILINEAR_ROW_BYTES, RESIZE_MODULE, type WasmResizeKernels } from './resize.wasm.js';
 
 function dtypePrefix(p: ResizeProblem): string {
@@ -61,12 +63,23 @@ function inWasm(ctx: WasmContext, ...views: (object | undefined)[]): boolean {
  * (never in a wasm plan; possible in hand-made runs) takes the reference, which computes the same bits, and is
  * counted in jsFallbacks.
  */
-function wasmKernel(p: ResizeProblem, ctx: WasmContext, detail: string, scratchFloats: number, tables: (owner: object) => (x: Float32Array, y: Float32Array, s: Float32Array | undefined) => void): PreparedKernel {
+/**
+ * A 2-D resize kernel's call: fn(x, y, planes, inPlaneBytes, outPlaneBytes, …) with its arguments for views x, y
+ * and the row buffer s, and the index of s's argument (undefined without one).
+ */
+interface ResizeCall {
+  fn: (...args: number[]) => unknown;
+  args: (x: Float32Array, y: Float32Array, s: Float32Array | undefined) => number[];
+  scratchArg?: number;
+}
+
+function wasmKernel(p: ResizeProblem, ctx: WasmContext, detail: string, scratchFloats: number, tables: (owner: object) => ResizeCall): PreparedKernel {
   const reference = prepareReference(p);
   const fallbacks = jsFallbacks();
   const kernel: PreparedKernel = {
     outputs: [{ dtype: 'float32', shape: [...p.outShape] }],
-    scratch: scratchFloats > 0 ? [{ dtype: 'float32', length: scratchFloats }] : undefined,
+    // One row buffer per thread: the planes split over the pool's threads.
+    scratch: scratchFloats > 0 ? [{ dtype: 'float32', length: scratchFloats * ctx.threads }] : undefined,
     detail,
     jsFallbacks: fallbacks,
     run: () => undefined,
@@ -76,13 +89,42 @@ function wasmKernel(p: ResizeProblem, ctx: WasmContext, detail: string, scratchF
     const x = inputs[0] as Float32Array;
     const y = outputs[0] as Float32Array;
     const s = scratch[0] as Float32Array | undefined;
-    if (inWasm(ctx, x, y, s)) call(x, y, s);
+    if (inWasm(ctx, x, y, s)) runPlanes(ctx, call, call.args(x, y, s), 4 * scratchFloats, y.length);
     else {
       fallbacks.calls++;
       reference.run(inputs, outputs, scratch);
     }
   };
   return kernel;
+}
+
+/**
+ * The call, or with threads ranges of planes (args[2]) moving x and y by their plane bytes (args[3], args[4]),
+ * each thread on its own row buffer.
+ */
+function runPlanes(ctx: WasmContext, call: ResizeCall, args: number[], scratchBytes: number, outputs: number): void {
+  const pool = ctx.pool;
+  const planes = args[2]!;
+  const chunks = pool === undefined || pool.recording ? 1 : Math.min(planes, pool.threads * 2, Math.floor(outputs / SPLIT_MIN_ELEMENTS));
+  if (chunks < 2) {
+    call.fn(...args);
+    return;
+  }
+  const codes: ArgCode[] = [];
+  if (call.scratchArg !== undefined) codes[call.scratchArg] = ArgCode.StepScratch;
+  for (let i = 0; i < codes.length; i++) codes[i] ??= ArgCode.Plain;
+  pool!.batch(() => {
+    for (let i = 0; i < chunks; i++) {
+      const p0 = Math.floor((i * planes) / chunks);
+      const p1 = Math.floor(((i + 1) * planes) / chunks);
+      const chunk = args.slice();
+      chunk[0] = args[0]! + p0 * args[3]!;
+      chunk[1] = args[1]! + p0 * args[4]!;
+      chunk[2] = p1 - p0;
+      pool!.group();
+      pool!.call(call.fn, chunk, codes, scratchBytes);
+    }
+  });
 }
 
 function prepareBilinear2d(p: ResizeProblem, ctx: WasmContext, k: WasmResizeKernels): PreparedKernel {
@@ -109,7 +151,7 @@ function prepareBilinear2d(p: ResizeProblem, ctx: WasmContext, k: WasmResizeKern
     const rowsAt = upload(ctx, rows.bytes, owner);
     const colsAt = upload(ctx, cols.bytes, owner);
     const fn = p.extrapolate ? k.bilinearExtrapolate : k.bilinear;
-    return (x, y, s) => fn(x.byteOffset, y.byteOffset, g.outer, 4 * g.H * g.W, 4 * g.OH * g.OW, g.W, g.OH, g.OW, rowsAt, colsAt, colStride, s!.byteOffset, p.extrapolation);
+    return { fn, args: (x, y, s) => [x.byteOffset, y.byteOffset, g.outer, 4 * g.H * g.W, 4 * g.OH * g.OW, g.W, g.OH, g.OW, rowsAt, colsAt, colStride, s!.byteOffset, p.extrapolation], scratchArg: 11 };
   });
 }
 
@@ -132,7 +174,7 @@ function prepareNearest2d(p: ResizeProblem, ctx: WasmContext, k: WasmResizeKerne
     const rowsAt = upload(ctx, rows.bytes, owner);
     const colsAt = upload(ctx, cols.bytes, owner);
     const fn = p.extrapolate ? k.nearestExtrapolate : k.nearest;
-    return (x, y) => fn(x.byteOffset, y.byteOffset, planes, 4 * H * W, 4 * OH * OW, W, OH, OW, rowsAt, colsAt, colStride, p.extrapolation);
+    return { fn, args: (x, y) => [x.byteOffset, y.byteOffset, planes, 4 * H * W, 4 * OH * OW, W, OH, OW, rowsAt, colsAt, colStride, p.extrapolation] };
   });
 }
 
@@ -164,7 +206,7 @@ function prepareBicubic2d(p: ResizeProblem, ctx: WasmContext, k: WasmResizeKerne
     const fn = p.excludeOutside
       ? p.extrapolate ? k.bicubicExcludeExtrapolate : k.bicubicExclude
       : p.extrapolate ? k.bicubicExtrapolate : k.bicubic;
-    return (x, y, s) => fn(x.byteOffset, y.byteOffset, g.outer, 4 * g.H * g.W, 4 * g.OH * g.OW, g.W, g.H, g.OH, g.OW, rowsAt, colsAt, colStride, s!.byteOffset, p.extrapolation);
+    return { fn, args: (x, y, s) => [x.byteOffset, y.byteOffset, g.outer, 4 * g.H * g.W, 4 * g.OH * g.OW, g.W, g.H, g.OH, g.OW, rowsAt, colsAt, colStride, s!.byteOffset, p.extrapolation], scratchArg: 12 };
   });
 }
 
