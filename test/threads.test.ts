@@ -66,14 +66,15 @@ function convNet(batch: number): Uint8Array {
 }
 
 /**
- * Winograd layers whose tile blocks run whole on the threads (channels multiples of 4): 16→24 on 56×48 (no edge
- * tiles: outputs straight into Y) with Relu, then 24→20 unpadded (54×46: edge tiles, written whole and cropped).
+ * Winograd layers whose tile blocks run whole on the threads (channels multiples of 4): 32→24 on 56×48 (no edge
+ * tiles: outputs straight into Y) with Relu, then 24→20 unpadded (54×46: edge tiles, written whole and cropped);
+ * the input padding and the crop split by channel ranges.
  */
 function winogradModel(batch: number): Uint8Array {
   const b = new ModelBuilder({ opset: 13 });
   const w = (name: string, dims: number[], seed: number) => b.initializer(name, tensor('float32', dims, floats(dims.reduce((x, y) => x * y, 1), seed, 0.2)));
-  const x = b.input('x', 'float32', [batch, 16, 56, 48]);
-  const [c1] = b.node('Conv', [x, w('w1', [24, 16, 3, 3], 51), w('b1', [24], 52)], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] });
+  const x = b.input('x', 'float32', [batch, 32, 56, 48]);
+  const [c1] = b.node('Conv', [x, w('w1', [24, 32, 3, 3], 51), w('b1', [24], 52)], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] });
   const [r1] = b.node('Relu', [c1!]);
   const [c2] = b.node('Conv', [r1!, w('w2', [20, 24, 3, 3], 53), w('b2', [20], 54)], { kernel_shape: [3, 3] });
   b.output(c2!, { dtype: 'float32', shape: [batch, 20, 54, 46] });
@@ -203,7 +204,7 @@ describe.skipIf(!hasDist)('intra-op threads', () => {
 
   it('gives bit-identical Winograd outputs with whole tile blocks per thread (batch 1 and 2)', async () => {
     for (const batch of [1, 2]) {
-      const feeds = { x: new ort.Tensor('float32', floats(batch * 16 * 56 * 48, 61), [batch, 16, 56, 48]) };
+      const feeds = { x: new ort.Tensor('float32', floats(batch * 32 * 56 * 48, 61), [batch, 32, 56, 48]) };
       const one = await outputs(winogradModel(batch), 1, feeds);
       const two = await outputs(winogradModel(batch), 2, feeds);
       expect(two.byWorkers).toBeGreaterThan(0);

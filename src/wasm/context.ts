@@ -284,6 +284,34 @@ export class WasmContext {
     });
   }
 
+  /**
+   * fn(...args) over `planes` independent planes (args[planesArg] of them), split into plane ranges over the
+   * pool's threads when planes · elementsPerPlane is large: each range moves argument i of `moves` [i, bytes]
+   * by bytes per plane. Runs fn once, now, without a pool or for small work.
+   */
+  invokePlanes(
+    fn: (...args: number[]) => unknown, args: number[], planes: number, planesArg: number,
+    moves: readonly (readonly [number, number])[], elementsPerPlane: number,
+  ): void {
+    const pool = this.pool;
+    const chunks = pool === undefined || pool.recording ? 1 : Math.min(pool.threads * 2, planes, Math.floor((planes * elementsPerPlane) / SPLIT_MIN_ELEMENTS));
+    if (chunks < 2) {
+      fn(...args);
+      return;
+    }
+    pool!.batch(() => {
+      for (let i = 0; i < chunks; i++) {
+        const p0 = Math.floor((i * planes) / chunks);
+        const p1 = Math.floor(((i + 1) * planes) / chunks);
+        const chunk = args.slice();
+        for (const [at, bytes] of moves) chunk[at] = args[at]! + p0 * bytes;
+        chunk[planesArg] = p1 - p0;
+        pool!.group();
+        pool!.call(fn, chunk);
+      }
+    });
+  }
+
   /** Runs `body` as one batch on the pool's threads (see ThreadPool.batch), or just runs it without a pool. */
   parallel<T>(body: () => T): T {
     return this.pool === undefined ? body() : this.pool.batch(body);

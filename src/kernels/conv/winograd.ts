@@ -192,12 +192,12 @@ function outputInWholeTiles(p: ConvProblem, plan: WinogradPlan, y: Float32Array,
 }
 
 /** Y[o] = the top-left OH×OW of the whole-tile plane o, for o < tiles.channels (one wasm call). */
-function cropWholeTiles(p: ConvProblem, plan: WinogradPlan, tiles: WholeTiles, s: Float32Array, y: Float32Array, yBatch: number, pad: WasmIm2col): void {
+function cropWholeTiles(p: ConvProblem, plan: WinogradPlan, tiles: WholeTiles, s: Float32Array, y: Float32Array, yBatch: number, pad: WasmIm2col, ctx: WasmContext): void {
   const [OH, OW] = [p.geo.outSize[1]!, p.geo.outSize[2]!];
-  pad.im2col(
-    s.byteOffset + 4 * tiles.offset, y.byteOffset + 4 * yBatch, tiles.channels, plan.tilesH * plan.m, tiles.W, 1, 1, 1, 1, 1, 1,
-    0, 0, OW, 0, OH,
-  );
+  const [H, W] = [plan.tilesH * plan.m, tiles.W];
+  ctx.invokePlanes(pad.im2col, [
+    s.byteOffset + 4 * tiles.offset, y.byteOffset + 4 * yBatch, tiles.channels, H, W, 1, 1, 1, 1, 1, 1, 0, 0, OW, 0, OH,
+  ], tiles.channels, 2, [[0, 4 * H * W], [1, 4 * OH * OW]], OH * OW);
 }
 
 export const WINOGRAD_SCRATCH_BYTES = 4 << 20;
@@ -391,7 +391,7 @@ export function convWinograd(
     const src = padInputOnWasm(p, plan, x, xBatch, scratch, wasm) ?? { x, base: xBatch, H, W, ph: p.geo.padsBegin[1]!, pw: p.geo.padsBegin[2]! };
     const whole = outputInWholeTiles(p, plan, y, scratch, wasm);
     if (wasm !== undefined && blocksOnThreads(p, plan, src, scratch, y, yBatch, bias, act, wasm, whole)) {
-      if (whole !== undefined) cropWholeTiles(p, plan, whole, scratch, y, yBatch, wasm.pad!);
+      if (whole !== undefined) cropWholeTiles(p, plan, whole, scratch, y, yBatch, wasm.pad!, wasm.weights.ctx);
       continue;
     }
     for (let t0 = 0; t0 < total; t0 += tilesPerBlock) {
@@ -418,7 +418,7 @@ export function convWinograd(
       if (ctx !== undefined && whole !== undefined) ctx.parallel(transformOutput);
       else transformOutput();
     }
-    if (whole !== undefined) cropWholeTiles(p, plan, whole, scratch, y, yBatch, wasm!.pad!);
+    if (whole !== undefined) cropWholeTiles(p, plan, whole, scratch, y, yBatch, wasm!.pad!, wasm!.weights.ctx);
   }
 }
 
@@ -510,10 +510,11 @@ function padInputOnWasm(
   if (x.buffer !== buffer || s.buffer !== buffer || s.length < winogradScratchLength(p, plan, true)) return undefined;
   const [H, W] = [p.geo.inSize[1]!, p.geo.inSize[2]!];
   // A 1×1 stride-1 im2col with the conv's leading pads: col[c][r][ow] = X[c][r − ph][ow − pw], 0 outside.
-  wasm.pad.im2col(
+  // Channel ranges over the threads (a 1×1 im2col copies each channel plane on its own).
+  wasm.weights.ctx.invokePlanes(wasm.pad.im2col, [
     x.byteOffset + 4 * xBatch, s.byteOffset + 4 * plan.scratchLength, p.inChannels, H, W, 1, 1, 1, 1, 1, 1,
     p.geo.padsBegin[1]!, p.geo.padsBegin[2]!, paddedW, 0, paddedH,
-  );
+  ], p.inChannels, 2, [[0, 4 * H * W], [1, 4 * paddedH * paddedW]], paddedH * paddedW);
   return { x: s, base: plan.scratchLength, H: paddedH, W: paddedW, ph: 0, pw: 0 };
 }
 
