@@ -68,7 +68,7 @@ function convNet(batch: number): Uint8Array {
 /**
  * Winograd layers whose tile blocks run whole on the threads (channels multiples of 4): 32→24 on 56×48 (no edge
  * tiles: outputs straight into Y) with Relu, then 24→20 unpadded (54×46: edge tiles, written whole and cropped);
- * the input padding and the crop split by channel ranges.
+ * the input padding and the crop split by channel ranges; then a ConvTranspose (col2im by channel ranges).
  */
 function winogradModel(batch: number): Uint8Array {
   const b = new ModelBuilder({ opset: 13 });
@@ -78,6 +78,9 @@ function winogradModel(batch: number): Uint8Array {
   const [r1] = b.node('Relu', [c1!]);
   const [c2] = b.node('Conv', [r1!, w('w2', [20, 24, 3, 3], 53), w('b2', [20], 54)], { kernel_shape: [3, 3] });
   b.output(c2!, { dtype: 'float32', shape: [batch, 20, 54, 46] });
+  // ConvTranspose 2×2/2: its GEMM split, then the scatter-add by output-channel ranges.
+  const [t1] = b.node('ConvTranspose', [c2!, w('wt', [20, 12, 2, 2], 55), w('bt', [12], 56)], { kernel_shape: [2, 2], strides: [2, 2] }, { outputs: ['up'] });
+  b.output(t1!, { dtype: 'float32', shape: [batch, 12, 108, 92] });
   return b.toBytes();
 }
 

@@ -169,11 +169,12 @@ export function convTransposeCol2imWasm(
           for (let kd = 0; kd < KD; kd++) {
             const od = id * g.strides[0]! - g.padsBegin[0]! + kd * g.dilations[0]!;
             if (od < 0 || od >= OD) continue;
-            k.col2im(
+            // Output channels in ranges over the threads (each channel's scatter-add touches only its own plane).
+            ctx.invokePlanes(k.col2im, [
               col.byteOffset + 4 * kd * KH * KW * len, y.byteOffset + 4 * (yGroup + od * OH * OW), Mg, KH, KW, rows, W, r0, OH, OW,
               g.strides[1]!, g.strides[2]!, g.dilations[1]!, g.dilations[2]!, g.padsBegin[1]!, g.padsBegin[2]!,
               4 * KD * KH * KW * len, 4 * plane,
-            );
+            ], Mg, 2, [[0, 4 * KD * KH * KW * len], [1, 4 * plane]], KH * KW * len);
           }
         }
       }
