@@ -226,6 +226,26 @@ describe.skipIf(!hasDist)('intra-op threads', () => {
     }
   });
 
+  it('keeps working when a new input shape grows the shared memory after the workers started', async () => {
+    const s = await ort.InferenceSession.create(matMulModel(), { intraOpNumThreads: 2 });
+    const ref = await ort.InferenceSession.create(matMulModel());
+    try {
+      const memory = (s as unknown as { wasm: { memory: WebAssembly.Memory } }).wasm.memory;
+      const before = memory.buffer.byteLength;
+      for (const rows of [3, 4000, 50]) {
+        const x = new ort.Tensor('float32', floats(rows * 256, rows + 1), [rows, 256]);
+        const got = await s.run({ x });
+        const want = await ref.run({ x });
+        expect(firstDifferences({ y: bits(Object.values(got)[0]!.data) }, { y: bits(Object.values(want)[0]!.data) })).toEqual({});
+      }
+      expect(memory.buffer.byteLength).toBeGreaterThan(before);
+      expect(workerGroups(poolStats(s))).toBeGreaterThan(0);
+    } finally {
+      await s.release();
+      await ref.release();
+    }
+  });
+
   it('gives bit-identical elementwise, softmax and LayerNorm outputs at 1 and 2 threads', async () => {
     const feeds = { x: new ort.Tensor('float32', floats(2 * 37 * 61 * 67, 9), [2, 37, 61, 67]) };
     const one = await outputs(elementwiseModel(), 1, feeds);
