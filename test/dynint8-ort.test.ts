@@ -14,7 +14,6 @@ import { ModelBuilder } from './onnx-builder.js';
 const CANDIDATES = [
   process.env.ORT_NODE_PATH,
   new URL('../bench/peers/node_modules/onnxruntime-node', import.meta.url).pathname,
-  '/work/main/bench/peers/node_modules/onnxruntime-node',
 ].filter((p): p is string => p !== undefined && existsSync(p));
 
 interface OrtTensor { data: ArrayLike<number>; dims: readonly number[]; type: string }

@@ -265,23 +265,7 @@ export class WasmContext {
    * over the pool's threads when rows · elementsPerRow is large; `pointers` move by rowBytes per row.
    */
   invokeRows(fn: (...args: number[]) => unknown, args: number[], rows: number, rowBytes: number, pointers: readonly number[], rowsArg: number): void {
-    const pool = this.pool;
-    const chunks = pool === undefined || pool.recording ? 1 : Math.min(pool.threads * 2, rows, Math.floor((rows * rowBytes) / 4 / SPLIT_MIN_ELEMENTS));
-    if (chunks < 2) {
-      fn(...args);
-      return;
-    }
-    pool!.batch(() => {
-      for (let i = 0; i < chunks; i++) {
-        const r0 = Math.floor((i * rows) / chunks);
-        const r1 = Math.floor(((i + 1) * rows) / chunks);
-        const chunk = args.slice();
-        for (const p of pointers) chunk[p] = args[p]! + r0 * rowBytes;
-        chunk[rowsArg] = r1 - r0;
-        pool!.group();
-        pool!.call(fn, chunk);
-      }
-    });
+    this.invokePlanes(fn, args, rows, rowsArg, pointers.map((p) => [p, rowBytes] as const), rowBytes / 4);
   }
 
   /**
