@@ -1,6 +1,6 @@
 import { applyActivation, type Activation } from '../kernels/gemm/activation.js';
 import { GEMM_KC, type PackedWeights } from '../kernels/gemm/packed.js';
-import type { WasmContext, WasmGemmKernels } from './context.js';
+import type { WasmContext, WasmGemmDriver, WasmGemmKernels } from './context.js';
 import { WASM_ACT } from './gemm-kernels.js';
 import { MATH_KERNELS, wasmUnaryMath } from './math-kernels.js';
 import { ArgCode, type ThreadPool } from './threads.js';
@@ -205,7 +205,7 @@ function threadedGemm(
   ctx: WasmContext, pool: ThreadPool, side: 'A' | 'B', other: number, w: WasmPackedWeights, op: number, opRow: number, opCol: number,
   C: Float32Array, cOff: number, ldc: number, accumulate: boolean, act: Activation, ep: ReturnType<typeof epilogue>,
 ): boolean {
-  const [code, p0, p1, fused] = ep;
+  const fused = ep[3];
   const M = side === 'B' ? other : w.count;
   const N = side === 'B' ? w.count : other;
   const math = fused ? undefined : ctx.use(MATH_KERNELS);
@@ -220,8 +220,6 @@ function threadedGemm(
   const macs = M * N * w.K;
   const chunks = pool.recording ? 1 : Math.min(tiles, Math.floor(macs / SPLIT_MIN_MACS), pool.threads * CHUNKS_PER_THREAD);
   if (!pool.recording && chunks < 2) return false;
-  const driver = side === 'B' ? w.kernels.packedB : w.kernels.packedA;
-  const args = new Array<number>(18);
   pool.batch(() => {
     for (let i = 0; i < chunks; i++) {
       const t0 = Math.floor((i * tiles) / chunks);
@@ -231,19 +229,8 @@ function threadedGemm(
       const r1 = byRows ? Math.min(M, t1 * mr) : M;
       const n0 = byRows ? 0 : t0 * nr;
       const n1 = byRows ? N : Math.min(N, t1 * nr);
-      if (side === 'B') {
-        // (M, N, K, a, aRow, aCol, b, colBias, c, ...): rows move A, columns move the weight panels and bias.
-        args[0] = r1 - r0; args[1] = n1 - n0; args[3] = op + 4 * r0 * opRow; args[4] = opRow; args[5] = opCol;
-        args[6] = w.panels + 4 * t0 * (byRows ? 0 : w.K * nr); args[7] = w.bias === 0 ? 0 : w.bias + 4 * n0;
-      } else {
-        // (M, N, K, a, rowBias, b, bRow, bCol, c, ...): rows move the weight panels and bias, columns move B.
-        args[0] = r1 - r0; args[1] = n1 - n0; args[3] = w.panels + 4 * (byRows ? t0 * w.K * mr : 0);
-        args[4] = w.bias === 0 ? 0 : w.bias + 4 * r0; args[5] = op + 4 * n0 * opCol; args[6] = opRow; args[7] = opCol;
-      }
-      args[2] = w.K; args[8] = c + 4 * (r0 * ldc + n0); args[9] = ldc; args[10] = ctx.scratch; args[11] = w.kc;
-      args[12] = w.block; args[13] = accumulate ? 1 : 0; args[14] = code; args[15] = p0; args[16] = p1; args[17] = ctx.tileBuffer;
       pool.group();
-      pool.call(driver, args, DRIVER_CODES);
+      pool.call(driverOf(w), driverArgs(ctx, w, op, opRow, opCol, r0, r1, n0, n1, c, ldc, accumulate, ep), DRIVER_CODES);
       if (unary !== undefined) {
         const rowBytes = 4 * ldc;
         if (ldc === N) pool.call(unary, [c + r0 * rowBytes, c + r0 * rowBytes, (r1 - r0) * N]);
@@ -255,6 +242,36 @@ function threadedGemm(
 }
 
 /**
+ * The 18 arguments of `w`'s driver for rows [r0, r1) × columns [n0, n1) of C (rows of a side-A product, columns
+ * of a side-B one, starting on whole tiles), for a recorded call:
+ *   side B: (M, N, K, a, aRow, aCol, b, colBias, c, ldc, scratch, kc, block, accumulate, act, p0, p1, tmp),
+ *   side A: (M, N, K, a, rowBias, b, bRow, bCol, c, ldc, scratch, kc, block, accumulate, act, p0, p1, tmp).
+ * `op` is the per-call operand's byte offset with element strides (opRow, opCol); `c` the byte offset of C[0, 0].
+ * Weight panels of a tile hold K·tile floats, so the first row (side A) or column (side B) moves them by 4·K bytes.
+ */
+export function driverArgs(
+  ctx: WasmContext, w: WasmPackedWeights, op: number, opRow: number, opCol: number, r0: number, r1: number, n0: number,
+  n1: number, c: number, ldc: number, accumulate: boolean, ep: ReturnType<typeof epilogue>,
+): number[] {
+  const [code, p0, p1] = ep;
+  const first = w.side === 'B' ? n0 : r0;
+  const panels = w.panels + 4 * first * w.K;
+  const bias = w.bias === 0 ? 0 : w.bias + 4 * first;
+  const head = w.side === 'B'
+    ? [op + 4 * r0 * opRow, opRow, opCol, panels, bias]
+    : [panels, bias, op + 4 * n0 * opCol, opRow, opCol];
+  return [
+    r1 - r0, n1 - n0, w.K, ...head, c + 4 * (r0 * ldc + n0), ldc, ctx.scratch, w.kc, w.block, accumulate ? 1 : 0, code, p0, p1,
+    ctx.tileBuffer,
+  ];
+}
+
+/** The whole-product driver of `w`'s side. */
+export function driverOf(w: WasmPackedWeights): WasmGemmDriver {
+  return w.side === 'B' ? w.kernels.packedB : w.kernels.packedA;
+}
+
+/**
  * Records, into the pool's current group, the wasm twin of gemmPackedA for an operand B that lives in a step's
  * per-thread scratch: B at byte `b` for thread 0 and `b + t · stride` for thread t (ArgCode.StepScratch), so a
  * group may fill its own copy of B (an im2col tile) and multiply it. Unfused activations follow per row.
@@ -263,14 +280,10 @@ export function recordGemmPackedA(
   ctx: WasmContext, pool: ThreadPool, w: WasmPackedWeights, N: number, b: number, ldb: number, stride: number,
   C: Float32Array, cOff: number, ldc: number, act: Activation, accumulate: boolean,
 ): void {
-  const [code, p0, p1, fused] = epilogue(act);
+  const ep = epilogue(act);
   const c = C.byteOffset + 4 * cOff;
-  pool.call(
-    w.kernels.packedA,
-    [w.count, N, w.K, w.panels, w.bias, b, ldb, 1, c, ldc, ctx.scratch, w.kc, w.block, accumulate ? 1 : 0, code, p0, p1, ctx.tileBuffer],
-    STEP_B_CODES, stride,
-  );
-  if (fused) return;
+  pool.call(w.kernels.packedA, driverArgs(ctx, w, b, ldb, 1, 0, w.count, 0, N, c, ldc, accumulate, ep), STEP_B_CODES, stride);
+  if (ep[3]) return;
   const unary = ctx.use(MATH_KERNELS)!.unary[act.kind as 'sigmoid' | 'silu' | 'tanh'];
   for (let r = 0; r < w.count; r++) pool.call(unary, [c + 4 * r * ldc, c + 4 * r * ldc, N]);
 }

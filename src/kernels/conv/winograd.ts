@@ -4,7 +4,7 @@ import { NO_ACTIVATION, type Activation } from '../gemm/activation.js';
 import { activateInPlace } from './fused-activation.js';
 import type { ConvProblem } from './reference.js';
 import type { WasmContext } from '../../wasm/context.js';
-import { epilogue, wasmGemmPackedB } from '../../wasm/gemm.js';
+import { driverArgs, epilogue, wasmGemmPackedB } from '../../wasm/gemm.js';
 import { ArgCode } from '../../wasm/threads.js';
 import { wasmWinogradInput, wasmWinogradOutput } from '../../wasm/winograd.js';
 import { uploadStorage, uploadTile, uploadVector, uploadWeights, type WasmVector, type WasmWeights } from './wasm-weights.js';
@@ -463,10 +463,8 @@ function blocksOnThreads(
       }
       for (let xi = 0; xi < n * n; xi++) {
         const w = wasm.weights.packs[xi]!;
-        pool.call(w.kernels.packedB, [
-          count, M, C, at(plan.vOffset + xi * C * tilesPerBlock), C, 1, w.panels, w.bias, at(plan.mOffset + xi * M * tilesPerBlock), M,
-          ctx.scratch, w.kc, w.block, 0, 0, 0, 0, ctx.tileBuffer,
-        ], PRODUCT_CODES, step);
+        const args = driverArgs(ctx, w, at(plan.vOffset + xi * C * tilesPerBlock), C, 1, 0, count, 0, M, at(plan.mOffset + xi * M * tilesPerBlock), M, false, NO_EPILOGUE);
+        pool.call(w.kernels.packedB, args, PRODUCT_CODES, step);
       }
       for (let t = 0; t < count; t++) {
         const th = Math.floor((t0 + t) / tilesW);
@@ -480,6 +478,8 @@ function blocksOnThreads(
   });
   return true;
 }
+
+const NO_EPILOGUE = epilogue(NO_ACTIVATION);
 
 // Per-thread V (the input transform's output, the products' A) and M (the products' C, the output transform's input).
 const INPUT_CODES: ArgCode[] = [0, 0, 0, 0, ArgCode.StepScratch];
