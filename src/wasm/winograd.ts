@@ -21,8 +21,13 @@ export function wasmWinogradInput(
   const kernels = ctx.winograd(variant);
   if (kernels === undefined) return false;
   if (groups <= 0) return true;
-  ctx.invoke(kernels.input, x.byteOffset + 4 * xOff, W, 4 * planeStride, groups, v.byteOffset + 4 * vOff, 4 * xiStride);
+  ctx.invoke(kernels.input, ...winogradInputArgs(x.byteOffset + 4 * xOff, W, planeStride, groups, v.byteOffset + 4 * vOff, xiStride));
   return true;
+}
+
+/** The input transform's arguments: tile at byte x (row stride W, plane stride in floats), V at byte v. */
+export function winogradInputArgs(x: number, W: number, planeStride: number, groups: number, v: number, xiStride: number): number[] {
+  return [x, W, 4 * planeStride, groups, v, 4 * xiStride];
 }
 
 /**
@@ -40,14 +45,24 @@ export function wasmWinogradOutput(
 ): boolean {
   const buffer = ctx.memory.buffer;
   if (m.buffer !== buffer || y.buffer !== buffer || (bias !== undefined && bias.buffer !== buffer)) return false;
-  const [code, p0, p1, fused] = epilogue(act);
-  if (!fused) return false;
+  if (!epilogue(act)[3]) return false;
   const kernels = ctx.winograd(variant);
   if (kernels === undefined) return false;
   if (groups <= 0) return true;
   ctx.invoke(
-    kernels.output, m.byteOffset + 4 * mOff, 4 * xiStride, groups, bias === undefined ? 0 : bias.byteOffset + 4 * biasOff,
-    y.byteOffset + 4 * yOff, OW, 4 * planeStride, code, p0, p1,
+    kernels.output,
+    ...winogradOutputArgs(m.byteOffset + 4 * mOff, xiStride, groups, bias === undefined ? 0 : bias.byteOffset + 4 * biasOff, y.byteOffset + 4 * yOff, OW, planeStride, act),
   );
   return true;
+}
+
+/**
+ * The output transform's arguments: M at byte m, bias at byte `bias` (0: none), the tile at byte y (row stride OW,
+ * plane stride in floats), the activation as the store's epilogue (fused kinds only).
+ */
+export function winogradOutputArgs(
+  m: number, xiStride: number, groups: number, bias: number, y: number, OW: number, planeStride: number, act: Activation,
+): number[] {
+  const [code, p0, p1] = epilogue(act);
+  return [m, 4 * xiStride, groups, bias, y, OW, 4 * planeStride, code, p0, p1];
 }

@@ -156,17 +156,22 @@ export function im2colWasmApplies(p: ConvProblem): boolean {
 /**
  * The wasm twin of im2colRows for 2-D problems: the column tile of output rows r0 .. r0 + rows − 1 of the Cg
  * channels at x[xBase], written to col[0 ..). Returns false, doing nothing, when x or col is not a view of the
- * context's memory (the caller then runs the JS copy). Allocates nothing.
+ * context's memory (the caller then runs the JS copy).
  */
 export function wasmIm2colRows(
   k: WasmIm2col, memory: WebAssembly.Memory, p: ConvProblem, x: Float32Array, xBase: number, Cg: number, r0: number,
   rows: number, col: Float32Array,
 ): boolean {
   if (x.buffer !== memory.buffer || col.buffer !== memory.buffer) return false;
-  const g = p.geo;
-  k.im2col(
-    x.byteOffset + 4 * xBase, col.byteOffset, Cg, g.inSize[1]!, g.inSize[2]!, g.kernel[1]!, g.kernel[2]!,
-    g.strides[1]!, g.strides[2]!, g.dilations[1]!, g.dilations[2]!, g.padsBegin[1]!, g.padsBegin[2]!, g.outSize[2]!, r0, rows,
-  );
+  (k.im2col as (...a: number[]) => void)(...im2colRowsArgs(p, x.byteOffset + 4 * xBase, Cg, r0, rows, col.byteOffset));
   return true;
+}
+
+/** The arguments of k.im2col for output rows [r0, r0 + rows) of Cg channels at byte x into the column tile at byte col. */
+export function im2colRowsArgs(p: ConvProblem, x: number, Cg: number, r0: number, rows: number, col: number): number[] {
+  const g = p.geo;
+  return [
+    x, col, Cg, g.inSize[1]!, g.inSize[2]!, g.kernel[1]!, g.kernel[2]!, g.strides[1]!, g.strides[2]!, g.dilations[1]!,
+    g.dilations[2]!, g.padsBegin[1]!, g.padsBegin[2]!, g.outSize[2]!, r0, rows,
+  ];
 }

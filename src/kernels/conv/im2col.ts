@@ -8,7 +8,7 @@ import type { ConvProblem } from './reference.js';
 import { activationOnWasm, recordGemmPackedA, wasmGemmPackedA, type WasmPackedWeights } from '../../wasm/gemm.js';
 import { ArgCode } from '../../wasm/threads.js';
 import { uploadStorage, uploadTile, uploadWeights, type WasmWeights } from './wasm-weights.js';
-import { wasmIm2colRows, type WasmIm2col } from './im2col-wasm.js';
+import { im2colRowsArgs, wasmIm2colRows, type WasmIm2col } from './im2col-wasm.js';
 
 /** How the im2col path runs one convolution: column tiles of whole output rows, bounded in bytes. */
 export interface Im2colPlan {
@@ -214,17 +214,13 @@ function tilesOnThreads(
   const buffer = ctx.memory.buffer;
   if (x.buffer !== buffer || y.buffer !== buffer || scratch.buffer !== buffer) return false;
   const OW = p.geo.outSize[2]!;
-  const g = p.geo;
   const stride = 4 * plan.scratchLength;
   pool.batch(() => {
     for (let r0 = 0; r0 < rows; r0 += plan.rowsPerTile) {
       const tileRows = Math.min(plan.rowsPerTile, rows - r0);
       const cols = tileRows * OW;
       pool.group();
-      pool.call(k.im2col, [
-        x.byteOffset + 4 * xGroup, scratch.byteOffset, Cg, g.inSize[1]!, g.inSize[2]!, g.kernel[1]!, g.kernel[2]!,
-        g.strides[1]!, g.strides[2]!, g.dilations[1]!, g.dilations[2]!, g.padsBegin[1]!, g.padsBegin[2]!, OW, r0, tileRows,
-      ], IM2COL_CODES, stride);
+      pool.call(k.im2col, im2colRowsArgs(p, x.byteOffset + 4 * xGroup, Cg, r0, tileRows, scratch.byteOffset), IM2COL_CODES, stride);
       recordGemmPackedA(ctx, pool, wa, cols, scratch.byteOffset, cols, stride, y, yGroup + r0 * OW, P, act, accumulate);
     }
   });

@@ -6,7 +6,7 @@ import type { ConvProblem } from './reference.js';
 import type { WasmContext } from '../../wasm/context.js';
 import { driverArgs, epilogue, wasmGemmPackedB } from '../../wasm/gemm.js';
 import { ArgCode } from '../../wasm/threads.js';
-import { wasmWinogradInput, wasmWinogradOutput } from '../../wasm/winograd.js';
+import { wasmWinogradInput, wasmWinogradOutput, winogradInputArgs, winogradOutputArgs } from '../../wasm/winograd.js';
 import { uploadStorage, uploadTile, uploadVector, uploadWeights, type WasmVector, type WasmWeights } from './wasm-weights.js';
 import { IM2COL_WASM, type WasmIm2col } from './im2col-wasm.js';
 
@@ -439,7 +439,7 @@ function blocksOnThreads(
   const total = tilesH * tilesW;
   const stride = winogradScratchLength(p, plan, true);
   const kernels = ctx.winograd(variant);
-  const [code, p0, p1, fused] = epilogue(act);
+  const fused = epilogue(act)[3];
   const biasView = wasm.bias?.view() ?? bias;
   if (pool === undefined || kernels === undefined || !wasm.transforms || src.x !== s || C % 4 !== 0 || M % 4 !== 0 || !fused) return false;
   // Blocks of the plan's size, or smaller so that each thread gets two (a block's V and M have room for
@@ -459,7 +459,7 @@ function blocksOnThreads(
         const th = Math.floor((t0 + t) / tilesW);
         const tw = t0 + t - th * tilesW;
         const xOff = src.base + th * m * src.W + tw * m;
-        pool.call(kernels.input, [at(xOff), src.W, 4 * src.H * src.W, C / 4, at(plan.vOffset + t * C), 4 * C * tilesPerBlock], INPUT_CODES, step);
+        pool.call(kernels.input, winogradInputArgs(at(xOff), src.W, src.H * src.W, C / 4, at(plan.vOffset + t * C), C * tilesPerBlock), INPUT_CODES, step);
       }
       for (let xi = 0; xi < n * n; xi++) {
         const w = wasm.weights.packs[xi]!;
@@ -472,7 +472,7 @@ function blocksOnThreads(
         const [out, outW, plane] = whole !== undefined
           ? [at(whole.offset + th * m * whole.W + tw * m), whole.W, whole.plane]
           : [y.byteOffset + 4 * (yBatch + th * m * OW + tw * m), OW, OH * OW];
-        pool.call(kernels.output, [at(plan.mOffset + t * M), 4 * M * tilesPerBlock, M / 4, biasAt, out, outW, 4 * plane, code, p0, p1], OUTPUT_CODES, step);
+        pool.call(kernels.output, winogradOutputArgs(at(plan.mOffset + t * M), M * tilesPerBlock, M / 4, biasAt, out, outW, plane, act), OUTPUT_CODES, step);
       }
     }
   });
