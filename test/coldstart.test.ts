@@ -13,6 +13,8 @@ import { packB, type PackedWeights } from '../src/kernels/gemm/packed.js';
 import type { PackedTile } from '../src/kernels/gemm/microkernels.js';
 import { compileStats, WasmContext } from '../src/wasm/context.js';
 import { hasWasmSimd } from '../src/wasm/emitter.js';
+import { uploadPackedWeights, type WasmPackedWeights } from '../src/wasm/gemm.js';
+import { uploadTile } from '../src/kernels/conv/wasm-weights.js';
 import { ModelBuilder } from './onnx-builder.js';
 import { tensor } from './harness.js';
 
@@ -153,6 +155,33 @@ describe('Winograd filter transform (straight into packed panels)', () => {
           expect(p.data.length).toBe(want[xi]!.data.length);
           for (let k = 0; k < p.data.length; k++) expect(Math.abs(p.data[k]! - want[xi]!.data[k]!)).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(want[xi]!.data[k]!)));
         });
+      });
+    }
+  }
+});
+
+describe.skipIf(!hasWasmSimd())('Winograd filter transform on wasm (f32_winograd_f{m}3_filter)', () => {
+  /** The uploaded packs' panels, as the bits of each float (so -0 and NaN payloads count too). */
+  function panelBits(ctx: WasmContext, packs: readonly WasmPackedWeights[], length: number): Uint32Array[] {
+    return packs.map((pk) => new Uint32Array(ctx.memory.buffer, pk.panels, length).slice());
+  }
+
+  for (const variant of ['f23', 'f43', 'f63'] as const) {
+    for (const [M, C] of [[1, 1], [2, 1], [13, 5], [8, 3], [17, 13], [16, 2]] as const) {
+      it(`${variant}, ${M} out × ${C} in channels: bit for bit the JS transform's packs, as uploadPackedWeights lays them out`, () => {
+        const geo = { inSize: [1, 6, 6], outSize: [1, 6, 6], kernel: [1, 3, 3], strides: [1, 1, 1], dilations: [1, 1, 1], padsBegin: [0, 1, 1], padsEnd: [0, 1, 1] };
+        const p = { batch: 1, inChannels: C, outChannels: M, group: 1, geo } as ConvProblem;
+        // Values of every magnitude and sign, and exact ties for the float32 rounding of the float64 result.
+        const w = Float32Array.from({ length: M * C * 9 }, (_, k) => (k % 7 === 3 ? 0 : Math.sin(k * 1.3) * 10 ** ((k % 5) - 2)));
+        const ctx = WasmContext.create()!;
+        // Garbage where the packs will go: freed memory is reused, so lanes past M must be written, not assumed zero.
+        ctx.free(ctx.allocFloats(new Float32Array(36 * 16 * 24 * 8).fill(Number.NaN)));
+        const plan = planWinograd(p, variant, w);
+        const got = uploadWinogradFilters(ctx, plan, w).weights.packs;
+        const want = winogradFilters(variant, w, M, C, uploadTile(ctx)).map((pk) => uploadPackedWeights(ctx, pk));
+        const length = Math.ceil(M / 8) * 8 * C;
+        expect(got.map((pk) => ({ ...pk, panels: 0 }))).toEqual(want.map((pk) => ({ ...pk, panels: 0 })));
+        expect(panelBits(ctx, got, length)).toEqual(panelBits(ctx, want, length));
       });
     }
   }

@@ -4,7 +4,7 @@ import {
   addElementwiseKernels, BINARY_OPS, binaryName, channelName, CLAMP_NAME, LEAKYRELU_NAME, type BinaryOp,
 } from './elementwise-kernels.js';
 import { addDepthwiseKernels, DW3X3S1_NAME, DW3X3S2_NAME, DW5X5S1_NAME, DW5X5S2_NAME } from './depthwise-kernels.js';
-import { addWinogradKernels, winogradInputName, winogradOutputName, type WinogradInputVariant } from './winograd-kernels.js';
+import { addWinogradKernels, winogradFilterName, winogradInputName, winogradOutputName, type WinogradInputVariant } from './winograd-kernels.js';
 import { addGemmKernels, TILE_BUFFER_BYTES, type GemmExports, type GemmTile, type SimdVariant } from './gemm-kernels.js';
 import { onBrowserMainThread, startPoolWorkers, type PoolWorkers } from './pool-workers.js';
 import { poolBlockBytes, ThreadPool, type PoolLayout } from './threads.js';
@@ -77,6 +77,9 @@ export type WasmWinogradOutputKernel = (
   act: number, p0: number, p1: number,
 ) => void;
 
+/** f32_winograd_f{m}3_filter (see winograd-kernels.ts). */
+export type WasmWinogradFilterKernel = (w: number, C: number, o0: number, pairs: number, table: number, nr: number) => void;
+
 export interface WasmKernels {
   /** The GEMM the runtime uses: WASM_GEMM_TILE, relaxed when the engine has it. */
   readonly gemm: WasmGemmKernels;
@@ -94,6 +97,8 @@ export interface WasmWinogradKernels {
   readonly input: WasmWinogradInputKernel;
   /** Output transform with bias and activation fused. */
   readonly output: WasmWinogradOutputKernel;
+  /** Filter transform into the n² packed GEMM operands, at prepare (see emitWinogradFilter). */
+  readonly filter: WasmWinogradFilterKernel;
 }
 
 /**
@@ -750,6 +755,7 @@ function winogradKernels(variant: WinogradInputVariant, instance: WebAssembly.In
   return {
     input: fns[winogradInputName(variant)] as WasmWinogradInputKernel,
     output: fns[winogradOutputName(variant)] as WasmWinogradOutputKernel,
+    filter: fns[winogradFilterName(variant)] as WasmWinogradFilterKernel,
   };
 }
 

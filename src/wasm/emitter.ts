@@ -82,6 +82,8 @@ export const SIMD = {
   'f32x4.mul': 0xe6, 'f32x4.div': 0xe7, 'f32x4.min': 0xe8, 'f32x4.max': 0xe9, 'f32x4.pmin': 0xea,
   'f32x4.pmax': 0xeb,
   'i32x4.trunc_sat_f32x4_s': 0xf8, 'f32x4.convert_i32x4_s': 0xfa,
+  'f64x2.splat': 0x14, 'f32x4.demote_f64x2_zero': 0x5e, 'f64x2.promote_low_f32x4': 0x5f,
+  'f64x2.neg': 0xed, 'f64x2.add': 0xf0, 'f64x2.sub': 0xf1, 'f64x2.mul': 0xf2, 'f64x2.div': 0xf3,
   // Relaxed SIMD: a·b + c, fused or not at the engine's choice (relaxed-simd proposal, Overview.md).
   'f32x4.relaxed_madd': 0x105, 'f32x4.relaxed_nmadd': 0x106,
 } as const;

@@ -23,32 +23,45 @@ export interface WasmPackedWeights {
   readonly block: number;
 }
 
+/** What the wasm copy of a pack depends on: side, sizes, K blocking, the JS pack's block and a bias. */
+export type PackedLayout = Pick<PackedWeights, 'side' | 'K' | 'count' | 'kc' | 'block' | 'hasBias'>;
+
 /**
  * Copies weights packed by packA/packB into wasm memory for `ctx.kernels.gemm` (re-tiling when the JS tile
  * differs) and reserves the scratch the drivers need. Call once at prepare; free with freePackedWeights.
  */
 export function uploadPackedWeights(ctx: WasmContext, packed: PackedWeights, kernels = ctx.kernels.gemm): WasmPackedWeights {
-  const { side, K, count, kc, data } = packed;
+  const w = allocPackedWeights(ctx, packed, kernels);
+  const { side, K, count, data } = packed;
   const tile = side === 'B' ? kernels.nr : kernels.mr;
-  const other = side === 'B' ? kernels.mr : kernels.nr;
   const fromTile = side === 'B' ? packed.nr : packed.mr;
-  const padded = Math.ceil(count / tile) * tile;
-  const panelFloats = padded * K;
-  const panels = ctx.alloc(Math.max(1, panelFloats) * 4);
-  let bias = 0;
-  if (packed.hasBias) {
-    bias = ctx.alloc(padded * 4);
-    const view = ctx.f32(bias, padded);
+  if (w.bias !== 0) {
+    const view = ctx.f32(w.bias, Math.ceil(count / tile) * tile);
     view.fill(0);
     view.set(data.subarray(0, count));
   }
-  const dst = ctx.f32(panels, panelFloats);
+  const panelFloats = Math.ceil(count / tile) * tile * K;
+  const dst = ctx.f32(w.panels, panelFloats);
   if (fromTile === tile) dst.set(data.subarray(packed.panelsOffset, packed.panelsOffset + panelFloats));
   else retile(data, packed.panelsOffset, fromTile, dst, tile, K, count);
+  return w;
+}
+
+/**
+ * Wasm memory for the panels (and bias) of a pack of `layout` in the tile of `kernels`, contents unwritten, and the
+ * scratch its drivers need reserved: for writers that make the panels in place (the Winograd filter transform).
+ */
+export function allocPackedWeights(ctx: WasmContext, layout: PackedLayout, kernels = ctx.kernels.gemm): WasmPackedWeights {
+  const { side, K, count, kc } = layout;
+  const tile = side === 'B' ? kernels.nr : kernels.mr;
+  const other = side === 'B' ? kernels.mr : kernels.nr;
+  const padded = Math.ceil(count / tile) * tile;
+  const panels = ctx.alloc(Math.max(1, padded * K) * 4);
+  const bias = layout.hasBias ? ctx.alloc(padded * 4) : 0;
   // The drivers pack the other operand per call: one block of whole tiles × one K block. A pack with a K block
   // of its own (the tester's, to run several blocks) keeps it.
   const kcWasm = kc !== GEMM_KC ? kc : Math.min(Math.max(K, 1), side === 'A' ? WASM_KC_MAX_A : WASM_KC_MAX_B);
-  const block = packBlock(side, packed.block, other, kcWasm);
+  const block = packBlock(side, layout.block, other, kcWasm);
   ctx.reserveScratch(block * Math.min(Math.max(K, 1), kcWasm) * 4);
   return { side, K, count, kernels, panels, bias, kc: kcWasm, block };
 }

@@ -253,9 +253,124 @@ export function emitWinogradOutput(variant: WinogradInputVariant): FunctionBuild
   return f;
 }
 
+export function winogradFilterName(variant: WinogradInputVariant): string {
+  return `f32_winograd_${variant}_filter__wasmsimd`;
+}
+
+/**
+ * G (n×3, row-major) of F(m, 3): row j < n − 1 is (1, a_j, a_j²) / Π_{l≠j}(a_j − a_l), the last row (0, 0, 1).
+ * The same float64 values, computed by the same expressions, as src/kernels/conv/winograd.ts's G.
+ */
+function winogradFilterMatrix(variant: WinogradInputVariant): { n: number; G: number[] } {
+  const a = POINTS[variant];
+  const n = a.length + 1;
+  const G = new Array<number>(n * 3).fill(0);
+  for (let j = 0; j < n - 1; j++) {
+    const f = a.filter((_, l) => l !== j).reduce((acc, al) => acc * (a[j]! - al), 1);
+    for (let k = 0; k < 3; k++) G[j * 3 + k] = a[j]! ** k / f;
+  }
+  G[(n - 1) * 3 + 2] = 1;
+  return { n, G };
+}
+
+function f64x2Const(f: FunctionBuilder, x: number): FunctionBuilder {
+  return f.v128Const(new Uint8Array(new Float64Array([x, x]).buffer));
+}
+
+/**
+ * f32_winograd_f{m}3_filter(w, C, o0, pairs, table, nr): the filter transform U = G g Gᵀ of output channels
+ * o0 .. o0 + 2·pairs − 1 (one panel: o0 a multiple of nr, 2·pairs ≤ nr) against every input channel, written
+ * straight into the n² packed GEMM operands of src/kernels/conv/winograd.ts (winogradFilters): U_ξ[o][c] at
+ * table[ξ] + 4·(⌊o/nr⌋·C·nr + c·nr + o mod nr), table being n² i32 byte addresses, nr even. W [M, C, 3, 3]
+ * starts at byte w. Input channels outside, pairs inside: each panel row (nr floats) is written whole before the
+ * next, so the n² output streams go through the cache once (pairs outside took 3× as long on resnet18's layers).
+ *
+ * Two filters per f64x2 vector, in float64 and in the same order of operations as the JS transform (F(4,3):
+ * g43's products by reciprocals; the others: Σ G·g left to right), then rounded to float32 once: the packs are bit for bit those
+ * of winogradFilters, made at memory speed instead of a scalar JS pass over resnet18's 37 M transformed values.
+ */
+export function emitWinogradFilter(variant: WinogradInputVariant): FunctionBuilder {
+  const { n, G } = winogradFilterMatrix(variant);
+  const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32]);
+  const [w, C, o0, pairs, table, nr] = [0, 1, 2, 3, 4, 5];
+  const p = f.local(I32), c = f.local(I32), src = f.local(I32), dst = f.local(I32), cBase = f.local(I32), dBase = f.local(I32);
+  const rowBytes = f.local(I32), panelStep = f.local(I32);
+  const bases = Array.from({ length: n * n }, () => f.local(I32));
+  const g = Array.from({ length: 9 }, () => f.local(V128));
+  const tmp = Array.from({ length: n * 3 }, () => f.local(V128));
+  const s = f.local(V128), q = f.local(V128), rounded = f.local(V128);
+  bases.forEach((b, xi) => void f.get(table).i32Load(4 * xi).set(b));
+  f.get(C).i32(36).op('i32.mul').set(rowBytes);
+  f.get(nr).i32(2).op('i32.shl').set(panelStep);
+  /** Pushes x·y for a local x and a constant y. */
+  const byConst = (x: number, y: number, op: 'f64x2.mul') => void f64x2Const(f.get(x), y).simd(op);
+  /** Stores the f64x2 on the stack, rounded to float32, as U_ξ of filters (o, c) and (o + 1, c). */
+  const store = (xi: number) => void f.simd('f32x4.demote_f64x2_zero').set(rounded).get(bases[xi]!).get(dst).op('i32.add').get(rounded).store64Lane(0, 0, 2);
+  /** out(k) for (G (x, y, z)ᵀ)_k, F(4,3)'s G, exactly as winograd.ts's g43 (locals in, each output on the stack). */
+  const g43 = (x: number, y: number, z: number, out: (k: number) => void) => {
+    f.get(x).get(z).simd('f64x2.add').simd('f64x2.neg');
+    f64x2Const(f, 1 / 6).simd('f64x2.mul').set(s);
+    byConst(x, 1 / 24, 'f64x2.mul');
+    byConst(z, 1 / 6, 'f64x2.mul');
+    f.simd('f64x2.add').set(q);
+    byConst(x, 0.25, 'f64x2.mul'); out(0);
+    f.get(s); byConst(y, 1 / 6, 'f64x2.mul'); f.simd('f64x2.sub'); out(1);
+    f.get(s); byConst(y, 1 / 6, 'f64x2.mul'); f.simd('f64x2.add'); out(2);
+    f.get(q); byConst(y, 1 / 12, 'f64x2.mul'); f.simd('f64x2.add'); out(3);
+    f.get(q); byConst(y, 1 / 12, 'f64x2.mul'); f.simd('f64x2.sub'); out(4);
+    f.get(z); out(5);
+  };
+  // The panel's filters for c at cBase (byte address of W[o0][c]), its row c at dBase = 4·(⌊o0/nr⌋·C·nr + c·nr).
+  f.get(w).get(o0).get(rowBytes).op('i32.mul').op('i32.add').set(cBase);
+  f.get(o0).get(nr).op('i32.div_u').get(C).op('i32.mul').get(nr).op('i32.mul').i32(2).op('i32.shl').set(dBase);
+  forLoop(f, c, konst(0), local(C), konst(1), () => {
+    f.get(cBase).set(src);
+    f.get(dBase).set(dst);
+    forLoop(f, p, konst(0), local(pairs), konst(1), () => {
+      // g[k] = (w[o][c][k], w[o + 1][c][k]) in float64
+      g.forEach((gk, k) => {
+        f.get(src).f32Load(4 * k).simd('f32x4.splat');
+        f.get(src).get(rowBytes).op('i32.add').f32Load(4 * k).lane('f32x4.replace_lane', 1);
+        f.simd('f64x2.promote_low_f32x4').set(gk);
+      });
+      if (variant === 'f43') {
+        // tmp = G g, column by column; U = tmp Gᵀ, row by row.
+        for (let l = 0; l < 3; l++) g43(g[l]!, g[3 + l]!, g[6 + l]!, (k) => void f.set(tmp[k * 3 + l]!));
+        for (let i = 0; i < 6; i++) g43(tmp[i * 3]!, tmp[i * 3 + 1]!, tmp[i * 3 + 2]!, (k) => store(i * 6 + k));
+      } else {
+        for (let i = 0; i < n; i++) {
+          for (let l = 0; l < 3; l++) {
+            byConst(g[l]!, G[i * 3]!, 'f64x2.mul');
+            byConst(g[3 + l]!, G[i * 3 + 1]!, 'f64x2.mul');
+            f.simd('f64x2.add');
+            byConst(g[6 + l]!, G[i * 3 + 2]!, 'f64x2.mul');
+            f.simd('f64x2.add').set(tmp[i * 3 + l]!);
+          }
+        }
+        for (let i = 0; i < n; i++) {
+          for (let j = 0; j < n; j++) {
+            byConst(tmp[i * 3]!, G[j * 3]!, 'f64x2.mul');
+            byConst(tmp[i * 3 + 1]!, G[j * 3 + 1]!, 'f64x2.mul');
+            f.simd('f64x2.add');
+            byConst(tmp[i * 3 + 2]!, G[j * 3 + 2]!, 'f64x2.mul');
+            f.simd('f64x2.add');
+            store(i * n + j);
+          }
+        }
+      }
+      f.get(src).get(rowBytes).i32(1).op('i32.shl').op('i32.add').set(src);
+      f.get(dst).i32(8).op('i32.add').set(dst);
+    });
+    f.get(cBase).i32(36).op('i32.add').set(cBase);
+    f.get(dBase).get(panelStep).op('i32.add').set(dBase);
+  });
+  return f;
+}
+
 export function addWinogradKernels(m: ModuleBuilder, variants: readonly WinogradInputVariant[] = ['f23', 'f43', 'f63']): void {
   for (const variant of variants) {
     m.addFunction(emitWinogradInput(variant), winogradInputName(variant));
     m.addFunction(emitWinogradOutput(variant), winogradOutputName(variant));
+    m.addFunction(emitWinogradFilter(variant), winogradFilterName(variant));
   }
 }

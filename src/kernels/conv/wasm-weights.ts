@@ -90,13 +90,25 @@ export function uploadWeights(
   ctx: WasmContext, weights: object, bias: object | undefined, key: string,
   packs: readonly PackedWeights[] | (() => readonly PackedWeights[]),
 ): WasmWeights {
+  return cachedWasmWeights(ctx, weights, bias, key, () => {
+    // A function makes the packs only when they are not uploaded yet.
+    const made = typeof packs === 'function' ? packs() : packs;
+    return made.map((p) => uploadPackedWeights(ctx, p));
+  });
+}
+
+/**
+ * The wasm packs of (weights, bias, key) in `ctx`, made by `make` the first time (see uploadWeights for the
+ * cache), for writers that make them in wasm memory directly.
+ */
+export function cachedWasmWeights(
+  ctx: WasmContext, weights: object, bias: object | undefined, key: string, make: () => readonly WasmPackedWeights[],
+): WasmWeights {
   const perWeights = getOrCreate(ctx.uploads as WeakMap<object, PerWeights>, weights, (): PerWeights => new WeakMap());
   const byKey = getOrCreate(perWeights, bias ?? NO_BIAS, () => new Map<string, WasmWeights>());
   const hit = byKey.get(key);
   if (hit !== undefined) return hit;
-  // A function makes the packs only when they are not uploaded yet.
-  const made = typeof packs === 'function' ? packs() : packs;
-  const uploaded: WasmWeights = { ctx, packs: made.map((p) => uploadPackedWeights(ctx, p)), source: weights };
+  const uploaded: WasmWeights = { ctx, packs: make(), source: weights };
   byKey.set(key, uploaded);
   release?.register(weights, { ctx, packs: uploaded.packs });
   return uploaded;

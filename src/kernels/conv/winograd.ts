@@ -1,13 +1,13 @@
-import { gemmPackedB, packB, packedGemmScratchLength, type PackedWeights } from '../gemm/packed.js';
+import { gemmPackedB, packB, packedGemmScratchLength, packedLayout, type PackedWeights } from '../gemm/packed.js';
 import type { PackedTile } from '../gemm/microkernels.js';
 import { NO_ACTIVATION, type Activation } from '../gemm/activation.js';
 import { activateInPlace } from './fused-activation.js';
 import type { ConvProblem } from './reference.js';
 import type { WasmContext } from '../../wasm/context.js';
-import { driverArgs, epilogue, wasmGemmPackedB } from '../../wasm/gemm.js';
+import { allocPackedWeights, driverArgs, epilogue, uploadPackedWeights, wasmGemmPackedB, type WasmPackedWeights } from '../../wasm/gemm.js';
 import { ArgCode } from '../../wasm/threads.js';
 import { wasmWinogradInput, wasmWinogradOutput, winogradInputArgs, winogradOutputArgs } from '../../wasm/winograd.js';
-import { uploadStorage, uploadTile, uploadVector, uploadWeights, type WasmVector, type WasmWeights } from './wasm-weights.js';
+import { cachedWasmWeights, uploadStorage, uploadTile, uploadVector, type WasmVector, type WasmWeights } from './wasm-weights.js';
 import { IM2COL_WASM, type WasmIm2col } from './im2col-wasm.js';
 
 /**
@@ -121,6 +121,8 @@ export interface WinogradPlan {
   variant: WinogradVariant;
   m: number;
   n: number;
+  inChannels: number;
+  outChannels: number;
   tilesH: number;
   tilesW: number;
   /** Tiles transformed and multiplied per block (bounds the scratch). */
@@ -271,17 +273,23 @@ function transformFilter(variant: WinogradVariant, G: Float64Array, n: number, w
   }
 }
 
-/** out[at + k·stride] = (G (a, b, c)ᵀ)_k for F(4,3)'s G, k = 0..5. */
+/**
+ * out[at + k·stride] = (G (a, b, c)ᵀ)_k for F(4,3)'s G, k = 0..5, in float64 with the reciprocals as constants
+ * (the wasm filter transform does the same operations in the same order, so both give the same packs).
+ */
 function g43(a: number, b: number, c: number, out: Float64Array, at: number, stride: number): void {
-  const s = -(a + c) / 6;
-  const q = a / 24 + c / 6;
-  out[at] = a / 4;
-  out[at + stride] = s - b / 6;
-  out[at + 2 * stride] = s + b / 6;
-  out[at + 3 * stride] = q + b / 12;
-  out[at + 4 * stride] = q - b / 12;
+  const s = -(a + c) * G43_SIXTH;
+  const q = a * G43_TWENTY_FOURTH + c * G43_SIXTH;
+  out[at] = a * 0.25;
+  out[at + stride] = s - b * G43_SIXTH;
+  out[at + 2 * stride] = s + b * G43_SIXTH;
+  out[at + 3 * stride] = q + b * G43_TWELFTH;
+  out[at + 4 * stride] = q - b * G43_TWELFTH;
   out[at + 5 * stride] = c;
 }
+const G43_SIXTH = 1 / 6;
+const G43_TWELFTH = 1 / 12;
+const G43_TWENTY_FOURTH = 1 / 24;
 
 export function planWinograd(
   p: ConvProblem, variant: WinogradVariant, w: Float32Array, maxScratchBytes = WINOGRAD_SCRATCH_BYTES,
@@ -302,7 +310,7 @@ export function planWinograd(
   const gemmOffset = mOffset + n * n * M * tilesPerBlock;
   const tmpOffset = gemmOffset + packedGemmScratchLength(layout, tilesPerBlock);
   const plan: WinogradPlan = {
-    variant, m, n, tilesH, tilesW, tilesPerBlock, filters: [], filtersPending: true,
+    variant, m, n, inChannels: C, outChannels: M, tilesH, tilesW, tilesPerBlock, filters: [], filtersPending: true,
     remakeFilters: (tile, storage) => winogradFilters(variant, w, M, C, tile, storage),
     bt: sparseRows(mats.BT, n, n),
     at: sparseRows(mats.AT, m, n),
@@ -325,7 +333,7 @@ export function planWinograd(
  * The filter packs to upload: the plan's own when it made them in the wasm GEMM's tile, else the transform made
  * straight in the wasm tile's panel width (the plan's JS packs are then never made: see filtersPending), so the
  * upload is one copy per pack instead of a re-tiling of every value (resnet18's F(4,3) filters, 37 M floats,
- * spent 0.56 s in that re-tiling).
+ * spent 0.56 s in that re-tiling). Used where the wasm filter transform is not available.
  */
 function packsForUpload(ctx: WasmContext, plan: WinogradPlan): PackedWeights[] {
   const { nr } = ctx.kernels.gemm;
@@ -334,6 +342,51 @@ function packsForUpload(ctx: WasmContext, plan: WinogradPlan): PackedWeights[] {
   return plan.remakeFilters(uploadTile(ctx), uploadStorage);
 }
 
+/**
+ * The n² filter packs made in wasm memory by the wasm filter transform (bit for bit winogradFilters' packs in the
+ * wasm tile): W is copied in once, transformed two output channels per step, and the packs are written in their
+ * final place, with no JS pack and no copy (resnet18: 0.4–0.6 s of JS transform and 0.1 s of copying at create).
+ * An odd last output channel is transformed in JS; the lanes past the last channel are zero, as packB leaves them.
+ * Undefined when the engine has no Winograd module (the caller uploads JS packs).
+ */
+function transformFiltersOnWasm(ctx: WasmContext, plan: WinogradPlan, w: Float32Array): WasmPackedWeights[] | undefined {
+  const kernels = ctx.winograd(plan.variant);
+  if (kernels === undefined) return undefined;
+  const { n, inChannels: C, outChannels: M } = plan;
+  const nn = n * n;
+  const { nr } = ctx.kernels.gemm;
+  const layout = packedLayout('B', M, C, false, { tile: uploadTile(ctx) });
+  const packs = Array.from({ length: nn }, () => allocPackedWeights(ctx, layout));
+  const wAt = ctx.allocFloats(w);
+  const table = ctx.alloc(4 * nn);
+  new Int32Array(ctx.memory.buffer, table, nn).set(packs.map((p) => p.panels));
+  const fullPanels = Math.floor(M / nr);
+  if (fullPanels * nr < M) for (const p of packs) ctx.f32(p.panels + 4 * fullPanels * C * nr, C * nr).fill(0);
+  // A call per panel rather than one per layer: V8 runs a wasm function's first calls on its baseline compiler
+  // and swaps in the optimized code between calls only, so one long call would run wholly on the slow code.
+  const pairs = M >> 1;
+  for (let p0 = 0; p0 < pairs; p0 += nr >> 1) kernels.filter(wAt, C, 2 * p0, Math.min(nr >> 1, pairs - p0), table, nr);
+  if (M % 2 === 1) transformLastChannelInJs(ctx, plan, w, packs);
+  ctx.free(table);
+  ctx.free(wAt);
+  return packs;
+}
+
+/** U_ξ[M − 1][c] for every c and ξ, by the JS transform, into the wasm packs (their panel layout, nr lanes). */
+function transformLastChannelInJs(ctx: WasmContext, plan: WinogradPlan, w: Float32Array, packs: readonly WasmPackedWeights[]): void {
+  const { n, inChannels: C, outChannels: M, variant } = plan;
+  const { G } = winogradMatrices(variant);
+  const { nr } = ctx.kernels.gemm;
+  const o = M - 1;
+  const base = Math.floor(o / nr) * C * nr + (o % nr);
+  const views = packs.map((p) => ctx.f32(p.panels, Math.ceil(M / nr) * nr * C));
+  const u = new Float64Array(n * n);
+  const tmp = new Float64Array(n * 3);
+  for (let c = 0; c < C; c++) {
+    transformFilter(variant, G, n, w, (o * C + c) * 9, tmp, u);
+    for (let xi = 0; xi < n * n; xi++) views[xi]![base + c * nr] = u[xi]!;
+  }
+}
 
 /**
  * What convWinograd needs on the wasm backend: the n² filter packs in wasm memory, and a constant bias there
@@ -357,7 +410,8 @@ export function uploadWinogradFilters(ctx: WasmContext, plan: WinogradPlan, w: F
   ctx.winograd(plan.variant); // generates the variant's transform module now rather than at the first run
   // The JS packs are not made (see filtersPending), nor the upload's when these filters are uploaded already.
   plan.filtersPending = false;
-  const weights = uploadWeights(ctx, w, undefined, `winograd-${plan.variant}`, () => packsForUpload(ctx, plan));
+  const weights = cachedWasmWeights(ctx, w, undefined, `winograd-${plan.variant}`, () =>
+    transformFiltersOnWasm(ctx, plan, w) ?? packsForUpload(ctx, plan).map((p) => uploadPackedWeights(ctx, p)));
   plan.filters = [];
   return {
     weights,
