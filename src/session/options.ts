@@ -34,15 +34,25 @@ export function splitRunArgs(
   }
   if (typeof a !== 'object') throw new OptionError(`run(): the second argument must be fetches or RunOptions, got ${typeof a}`, 'fetches');
   const record = a as Record<string, unknown>;
-  const isFetches = Object.keys(record).some((k) => outputNames.includes(k) && (record[k] === null || record[k] instanceof Tensor));
+  const isFetches = Object.keys(record).some((k) => outputNames.includes(k) && (record[k] === null || isTensorLike(record[k])));
   if (isFetches) {
     for (const [k, v] of Object.entries(record)) {
-      if (v !== null && !(v instanceof Tensor)) throw new OptionError(`fetches['${k}'] must be null or a Tensor`, 'fetches');
+      if (v !== null && !isTensorLike(v)) throw new OptionError(`fetches['${k}'] must be null or a Tensor`, 'fetches');
     }
     return { fetches: record as Record<string, Tensor | null>, options: b ?? {} };
   }
   if (b !== undefined) throw new OptionError('run(feeds, fetches, options): fetches name no output of the model', 'fetches', outputNames);
   return { fetches: undefined, options: a as RunOptions };
+}
+
+/**
+ * A Tensor, or a tensor of another onnxruntime-common build or of tinfer's CommonJS facade (Node 18), which run()
+ * writes into as into its own: recognised by `type`, `dims` and `data`, as feeds are.
+ */
+function isTensorLike(v: unknown): boolean {
+  if (v instanceof Tensor) return true;
+  const t = v as { type?: unknown; dims?: unknown; data?: unknown } | null;
+  return t !== null && typeof t === 'object' && typeof t.type === 'string' && Array.isArray(t.dims) && (ArrayBuffer.isView(t.data) || Array.isArray(t.data));
 }
 
 const LOG_LEVELS = ['0', '1', '2', '3', '4'];

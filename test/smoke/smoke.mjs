@@ -6,9 +6,10 @@
 //   node test/smoke/smoke.mjs            (after npm run build)
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InferenceSession, Tensor } from '../../dist/index.js';
+import { InferenceSession, Tensor, env } from '../../dist/index.js';
 import { GraphBuilder, encode, randomValues, rng } from '../../examples/lib/model-builder.mjs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -270,6 +271,39 @@ async function fourThreads() {
   assertClose('y', outputs[1], y.data, 1e-4, 1e-4);
 }
 
+async function commonJs() {
+  // require('tinfer') as CommonJS programs write it: on Node 18 (no require(esm)) the facade of dist/cjs, which
+  // loads this ES build with import(); on Node 20.19+ / 22.12+ the ES build itself.
+  const ort = createRequire(import.meta.url)('../../dist/cjs/index.cjs');
+  const facade = ort.ready !== undefined;
+  const g = new GraphBuilder('cjs');
+  g.input('x', 'float32', ['n', 4]);
+  g.initializer('b', 'float32', [4], [1, -1, 2, -2]);
+  g.node('Add', ['x', 'b'], ['s']);
+  g.node('Relu', ['s'], ['y']);
+  g.output('y', 'float32', ['n', 4]);
+  const bytes = encode(g);
+  ort.env.logLevel = 'error';
+  try {
+    const session = await ort.InferenceSession.create(bytes);
+    const x = new ort.Tensor('float32', Float32Array.of(1, 1, 1, 1), [1, 4]);
+    const y = (await session.run({ x })).y;
+    if (!(y instanceof ort.Tensor) || !(session instanceof ort.InferenceSession)) throw new Error('outputs or session not instanceof the CommonJS classes');
+    const esm = (await InferenceSession.create(bytes)).runSync({ x: new Tensor('float32', Float32Array.of(1, 1, 1, 1), [1, 4]) }).y;
+    assertDims('y', y.dims, esm.dims);
+    assertClose('y', y.data, esm.data, 0);
+    const error = await session.run({ z: x }).then(() => undefined, (e) => e);
+    if (!(error instanceof ort.InputError) || error.input !== 'z') throw new Error(`wrong feed name: ${error}`);
+    if (env.logLevel !== 'error') throw new Error(`env.logLevel set from CommonJS did not reach the ES build: ${env.logLevel}`);
+    await ort.ready;
+    if (ort.decodeModel(bytes).graph.nodes.length !== 2) throw new Error('decodeModel after ready');
+    await session.release();
+  } finally {
+    ort.env.logLevel = 'warning';
+  }
+  console.log(`     require('tinfer') gave ${facade ? 'the CommonJS facade (no require(esm))' : 'the ES build (require(esm))'}`);
+}
+
 function cliTest(model) {
   const dir = resolve(SHARED, 'models', model);
   const res = spawnSync(process.execPath, [resolve(REPO, 'dist/cli/main.js'), 'test', dir], { encoding: 'utf8' });
@@ -284,6 +318,7 @@ await check('LSTM', lstm);
 await check('int8 QDQ (QuantizeLinear/QLinearConv/DequantizeLinear)', qdq);
 await check('shape subgraph (Shape/Gather/Concat/Reshape), two batch sizes', shapeSubgraph);
 await check('4 intra-op threads (worker threads on shared wasm memory)', fourThreads);
+await check("CommonJS: require('tinfer'), run, instanceof, a typed error, env, ready", commonJs);
 if (existsSync(resolve(SHARED, 'models'))) {
   await check('cli: tinfer test mnist_cnn', () => cliTest('mnist_cnn'));
   await check('cli: tinfer test lstm_seq', () => cliTest('lstm_seq'));

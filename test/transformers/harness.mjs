@@ -83,7 +83,8 @@ export function ensureFixtures(outDir) {
  */
 const ADAPTER_SOURCE = (dist) => `'use strict';
 // (gap 1) a CommonJS entry: transformers.js loads onnxruntime-node with createRequire(...)('onnxruntime-node').
-// require() of tinfer's ES module works on Node >= 20.19 / 22.12 only; Node 18 needs a real CommonJS build.
+// This adapter require()s tinfer's ES module directly, so it needs Node >= 20.19 / 22.12 (require(esm)); the
+// package's own CommonJS entry also works on older Node, through its facade (src/cjs/facade.cjs).
 const tinfer = require(${JSON.stringify(join(dist, 'index.js'))});
 const calls = (globalThis.__tjsCalls ??= []);
 
