@@ -275,6 +275,100 @@ describe('fuseQdq: operators that run on the 8-bit tensor', () => {
   });
 });
 
+describe('fuseQdq: elementwise chains from one 8-bit tensor become a 256-entry table (tinfer.QLinearLookup)', () => {
+  /** x → Q → S, then `chain(t, S)` → the 8-bit output (also dequantized, so float consumers see it too). */
+  function chainModel(shape: number[], dt: 'uint8' | 'int8', chain: (t: Qdq, s: string, z: number) => string, extraOutput?: (t: Qdq) => string | undefined): Built {
+    const t = new Qdq();
+    const x = t.b.input('x', 'float32', shape);
+    const z = dt === 'uint8' ? 128 : 0;
+    const s = t.q(x, 0.05, z, dt);
+    t.b.output(chain(t, s, z));
+    const extra = extraOutput?.(t);
+    if (extra !== undefined) t.b.output(extra);
+    return build(t, { x: shape });
+  }
+
+  /** EfficientNet's QDQ SiLU: Mul(DQ(S), DQ(Q(Sigmoid(DQ(S))))) → Q. */
+  const silu = (dt: 'uint8' | 'int8') => (t: Qdq, s: string, z: number) => {
+    const sig = t.b.node('Sigmoid', [t.dq(s, 0.05, z, dt)])[0]!;
+    const sigQ = t.dq(t.q(sig, 1 / 256, dt === 'uint8' ? 0 : -128, dt), 1 / 256, dt === 'uint8' ? 0 : -128, dt);
+    const mul = t.b.node('Mul', [t.dq(s, 0.05, z, dt), sigQ])[0]!;
+    return t.q(mul, 0.04, dt === 'uint8' ? 20 : -100, dt);
+  };
+
+  /** x·clip(x + 3, 0, 6)/6 in float between a DQ and a Q (MobileNetV3's hard-swish as exporters decompose it). */
+  const hardSwish = (dt: 'uint8' | 'int8') => (t: Qdq, s: string, z: number) => {
+    const x = t.dq(s, 0.05, z, dt);
+    const add = t.b.node('Add', [x, t.param(tensor('float32', [], [3]))])[0]!;
+    const clip = t.b.node('Clip', [add, t.param(tensor('float32', [], [0])), t.param(tensor('float32', [], [6]))])[0]!;
+    const mul = t.b.node('Mul', [x, clip])[0]!;
+    const div = t.b.node('Div', [mul, t.param(tensor('float32', [], [6]))])[0]!;
+    return t.q(div, 0.03, dt === 'uint8' ? 10 : -120, dt);
+  };
+
+  /** Feeds that quantize to every byte: x = (b − z)·0.05 for b over the type's range. */
+  function everyByte(dt: 'uint8' | 'int8'): Tensor {
+    const z = dt === 'uint8' ? 128 : 0;
+    const lo = dt === 'uint8' ? 0 : -128;
+    return new Tensor('float32', Float32Array.from({ length: 256 }, (_, i) => (lo + i - z) * 0.05), [1, 256]);
+  }
+
+  for (const dt of ['uint8', 'int8'] as const) {
+    for (const [name, chain] of [['SiLU with an inner Q/DQ pair', silu], ['decomposed hard-swish', hardSwish]] as const) {
+      it(`${dt} ${name}: one lookup, equal to the float chain on every byte and on random tensors`, async () => {
+        const m = chainModel([2, 13, 7, 5], dt, chain(dt));
+        expect(opsAfterPasses(m.graph)).toEqual(['QuantizeLinear', 'tinfer.QLinearLookup']);
+        expectWithinOneStep(await runBoth(m), 0.99);
+        // Every byte through the float ops one by one (the js reference kernels) and through the table.
+        const sweep = chainModel([1, 256], dt, chain(dt));
+        const plain = await InferenceSession.create(sweep.bytes, { optimize: false, backend: 'js' });
+        const fused = await InferenceSession.create(sweep.bytes, { profile: true });
+        const a = Array.from(plain.runSync({ x: everyByte(dt) })[plain.outputNames[0]!]!.data as Int8Array);
+        const b = Array.from(fused.runSync({ x: everyByte(dt) })[fused.outputNames[0]!]!.data as Int8Array);
+        expect(new Set(a).size).toBeGreaterThan(20);
+        expect(b).toEqual(a);
+        const profile = fused.profile();
+        expect(profile.find((p) => p.opType === 'QLinearLookup')?.variant).toMatch(/_qlinearlookup__(wasm|ref)$/);
+      });
+    }
+  }
+
+  it('two different 8-bit sources (DQ(A)·DQ(B)) are not a lookup', () => {
+    const t = new Qdq();
+    const a = t.q(t.b.input('a', 'float32', [3, 4]), 0.05, 128);
+    const b = t.q(t.b.input('b', 'float32', [3, 4]), 0.02, 100);
+    t.b.output(t.q(t.b.node('Mul', [t.dq(a, 0.05, 128), t.dq(b, 0.02, 100)])[0]!, 0.04, 20));
+    expect(opsAfterPasses(build(t, { a: [3, 4], b: [3, 4] }).graph)).not.toContain('tinfer.QLinearLookup');
+  });
+
+  it('a scalar operand of higher rank broadcasts the output to its rank (min_rank), as the float chain does', async () => {
+    const m = chainModel([5], 'uint8', (t, s, z) => {
+      const add = t.b.node('Add', [t.dq(s, 0.05, z), t.param(tensor('float32', [1, 1, 1], [0.5]))])[0]!;
+      return t.q(t.b.node('Sigmoid', [add])[0]!, 1 / 256, 0);
+    });
+    expect(opsAfterPasses(m.graph)).toEqual(['QuantizeLinear', 'tinfer.QLinearLookup']);
+    const r = await runBoth(m);
+    expect(r.fused).toEqual(r.plain);
+    const fused = await InferenceSession.create(m.bytes);
+    const out = fused.runSync({ x: new Tensor('float32', new Float32Array([-1, 0, 1, 2, 3]), [5]) });
+    expect(out[fused.outputNames[0]!]!.dims).toEqual([1, 1, 5]);
+  });
+
+  it('an intermediate value read elsewhere (a graph output) keeps its producer', async () => {
+    let sigmoid = '';
+    const m = chainModel([2, 6, 4], 'uint8', (t, s, z) => {
+      sigmoid = t.b.node('Sigmoid', [t.dq(s, 0.05, z)])[0]!;
+      return t.q(t.b.node('Mul', [t.dq(s, 0.05, z), sigmoid])[0]!, 0.04, 20);
+    }, () => sigmoid);
+    const ops = opsAfterPasses(m.graph);
+    expect(ops).toContain('tinfer.QLinearLookup');
+    expect(ops).toContain('Sigmoid');
+    const r = await runBoth(m);
+    expect(r.fused[1]).toEqual(r.plain[1]);
+    expectWithinOneStep({ plain: [r.plain[0]!], fused: [r.fused[0]!] }, 0.99);
+  });
+});
+
 const MNIST_INT8 = join(MODEL_ZOO, 'mnist_cnn_int8');
 
 describe.skipIf(!sharedAvailable(MNIST_INT8, 'fuseQdq on mnist_cnn_int8'))('fuseQdq on mnist_cnn_int8 (PyTorch qnnpack QDQ export)', () => {

@@ -7,6 +7,7 @@
 import type { DType, TensorData } from '../src/dtype.js';
 import { ints, floats } from './dynint8-models.js';
 import { ModelBuilder } from './onnx-builder.js';
+import { tensor } from './harness.js';
 import { checkVariants, type VariantCase } from './variant-tester.js';
 
 const EXACT = { rtol: 0, atol: 0 };
@@ -149,3 +150,23 @@ for (const op of ['QLinearAdd', 'QLinearMul'] as const) {
     binaryCase(op, 'u8 per-channel broadcast [2, 13, 7, 5] by [1, 13, 1, 1] (reference)', [2, 13, 7, 5], [1, 13, 1, 1], 'uint8', 4, `u8_${v}__ref`),
   ]);
 }
+
+// ---- tinfer.QLinearLookup (the QDQ fusion's elementwise chains) ----
+function lookupCase(name: string, shape: number[], x: 'uint8' | 'int8', y: 'uint8' | 'int8', minRank: number, seed: number): VariantCase {
+  const m = new ModelBuilder({ opset: { '': 13, tinfer: 1 } });
+  m.input('x', x, shape);
+  // A table that is not monotone, so a wrong index shows: entry b is (b·37 + 11) mod 256, as y's type.
+  const table = Array.from({ length: 256 }, (_, b) => ((b * 37 + 11) % 256) - (y === 'int8' ? 128 : 0));
+  m.initializer('table', tensor(y, [256], table));
+  m.node('QLinearLookup', ['x', 'table'], { min_rank: minRank }, { outputs: ['y'], domain: 'tinfer' });
+  m.output('y');
+  const short = (d: string) => (d === 'int8' ? 'i8' : 'u8');
+  return { name, model: m, feeds: { x: ints(x, shape, seed) }, expectVariant: `${short(x)}${short(y)}_qlinearlookup__wasm`, ...EXACT };
+}
+
+checkVariants('QLinearLookup', [
+  lookupCase('u8 -> u8, 13 ch 7x5, batch 2 (910: four-byte steps and a tail of 2)', [2, 13, 7, 5], 'uint8', 'uint8', 0, 1),
+  lookupCase('i8 -> i8 [13, 7, 5]', [13, 7, 5], 'int8', 'int8', 0, 2),
+  lookupCase('u8 -> i8, one element, broadcast to rank 4', [1], 'uint8', 'int8', 4, 3),
+  lookupCase('i8 -> u8, 3 elements (tail only)', [3], 'int8', 'uint8', 0, 4),
+]);

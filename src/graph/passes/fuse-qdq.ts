@@ -37,6 +37,7 @@ export function fuseQdq(graph: Graph): Graph {
   const f = new QdqFuser(withBodies);
   for (const q of withBodies.nodes) if (isPlain(q, 'QuantizeLinear')) f.tryGroupEndingAt(q);
   for (const gemm of withBodies.nodes) if (isPlain(gemm, 'Gemm') && !f.removed.has(gemm)) f.tryFloatOutputGemm(gemm);
+  for (const q of withBodies.nodes) if (isPlain(q, 'QuantizeLinear') && !f.removed.has(q)) f.tryLookupEndingAt(q);
   if (f.removed.size === 0) return withBodies;
   return rewrite(withBodies, f.removed, f.replacements, f.initializers);
 }
@@ -105,6 +106,104 @@ class QdqFuser {
     if (fused === undefined) return;
     group.forEach((n) => this.removed.add(n));
     this.replacements.set(q, fused);
+  }
+
+  /**
+   * A Q whose float input is an elementwise function of one 8-bit tensor S alone (through per-tensor DQs of S,
+   * float unary ops, binary ops with S-derived or scalar-constant operands, and inner Q → DQ pairs) is a function
+   * of S's byte: tinfer.QLinearLookup(S, table) with the 256 results. EfficientNet's QDQ SiLU, DQ(S) → Sigmoid →
+   * Q → DQ → Mul(DQ(S), ·) → Q, is seven nodes over four full tensors per block, and one table lookup here;
+   * MobileNetV3's decomposed hard-swish likewise. The table is the chain evaluated on each byte in float32, op by
+   * op as the float kernels compute (onnxruntime evaluates its QLinear unary ops through such tables too). The
+   * nodes in between stay until dead-code elimination, so values read elsewhere keep their producers.
+   */
+  tryLookupEndingAt(q: Node): void {
+    const out = this.quantizeParams(q);
+    if (out === undefined || out.scale.length !== 1) return;
+    const chain: LookupChain = { source: undefined, signed: false, nodes: 0, minRank: 0, memo: new Map() };
+    const f = this.lookupValue(q.inputs[0]!, chain);
+    if (f === undefined || chain.source === undefined || chain.nodes < 2) return;
+    const [lo, hi] = integerRange(out.dtype)!;
+    const table = new Int32Array(256);
+    for (let byte = 0; byte < 256; byte++) {
+      const v = chain.signed && byte > 127 ? byte - 256 : byte;
+      table[byte] = quantizeToRange(Math.fround(f(v) / out.scale[0]!), out.zeroPoint[0]!, lo, hi);
+    }
+    const tableName = this.add(`${q.name || 'QuantizeLinear'}_table`, { dtype: out.dtype, shape: [256], data: toStorage(out.dtype, table) });
+    const attrs = new Map<string, Attribute>([['min_rank', { type: 'int', value: chain.minRank }]]);
+    this.removed.add(q);
+    this.replacements.set(q, {
+      name: `${q.name || 'QuantizeLinear'}_lookup`, opType: 'QLinearLookup', domain: 'tinfer', inputs: [chain.source, tableName], outputs: [out.tensor], attributes: attrs,
+    });
+  }
+
+  /**
+   * The value of tensor `name` as a function of the source's integer value v, or undefined when it is not an
+   * elementwise function of one 8-bit tensor (see tryLookupEndingAt). A DQ's input is traced through its Q when
+   * that Q's input is such a function, else it is the source; every path must reach the same source.
+   */
+  private lookupValue(name: string, chain: LookupChain): ((v: number) => number) | undefined {
+    if (chain.memo.has(name)) return chain.memo.get(name);
+    if (++chain.nodes > MAX_LOOKUP_NODES) return undefined;
+    const value = this.lookupValueUncached(name, chain);
+    chain.memo.set(name, value);
+    return value;
+  }
+
+  private lookupValueUncached(name: string, chain: LookupChain): ((v: number) => number) | undefined {
+    const scalar = this.g.constant(name);
+    if (scalar !== undefined) {
+      if (scalar.dtype !== 'float32' || scalar.data.length !== 1) return undefined;
+      chain.minRank = Math.max(chain.minRank, scalar.shape.length);
+      const c = (scalar.data as Float32Array)[0]!;
+      return () => c;
+    }
+    const p = this.g.producer(name);
+    if (p === undefined || p.domain !== '' || p.outputs[0] !== name) return undefined;
+    if (p.opType === 'DequantizeLinear') {
+      const x = this.activation(name);
+      if (x === undefined || (x.dtype !== 'uint8' && x.dtype !== 'int8') || this.g.constant(x.tensor) !== undefined) return undefined;
+      const [scale, zp] = [x.scale[0]!, x.zeroPoint[0]!];
+      const dequantize = (i: number) => Math.fround(Math.fround(i - zp) * scale);
+      const inner = this.innerQuantizer(x.tensor, chain);
+      if (inner !== undefined) return (v) => dequantize(inner(v));
+      if (chain.source !== undefined && chain.source !== x.tensor) return undefined;
+      chain.source = x.tensor;
+      chain.signed = x.dtype === 'int8';
+      return dequantize;
+    }
+    const ins: Array<(v: number) => number> = [];
+    for (const input of p.inputs) {
+      if (input === '') { ins.push(() => Number.NaN); continue; }
+      const f = this.lookupValue(input, chain);
+      if (f === undefined) return undefined;
+      ins.push(f);
+    }
+    return scalarFloatOp(p, ins, (i) => this.scalarConstant(p.inputs[i] ?? ''));
+  }
+
+  /** A Q (per tensor, 8-bit) producing `tensor` whose input is a function of the source: v ↦ its integer. */
+  private innerQuantizer(tensor: string, chain: LookupChain): ((v: number) => number) | undefined {
+    const q = this.g.producer(tensor);
+    if (!isPlain(q, 'QuantizeLinear')) return undefined;
+    const p = this.quantizeParams(q);
+    if (p === undefined || p.scale.length !== 1) return undefined;
+    // Traced on a copy: a Q that does not lead to the source leaves the chain as it was (its output is the source).
+    const attempt: LookupChain = { ...chain, memo: new Map(chain.memo) };
+    const f = this.lookupValue(q.inputs[0]!, attempt);
+    if (f === undefined || attempt.source === undefined) return undefined;
+    Object.assign(chain, attempt);
+    const [lo, hi] = integerRange(p.dtype)!;
+    const [scale, zp] = [p.scale[0]!, p.zeroPoint[0]!];
+    return (v) => quantizeToRange(Math.fround(f(v) / scale), zp, lo, hi);
+  }
+
+  /** The number in a one-element constant (a Clip bound), undefined otherwise. */
+  private scalarConstant(name: string): number | undefined {
+    if (name === '') return undefined;
+    const t = this.constantParam(name);
+    const v = t === undefined ? undefined : numbers(t);
+    return v !== undefined && v.length === 1 ? v[0] : undefined;
   }
 
   /**
@@ -448,6 +547,67 @@ class QdqFuser {
 }
 
 /** Per-axis weight parameters must have one entry per output channel. */
+/** Nodes a lookup chain may span (EfficientNet's SiLU has 6 before its final Q). */
+const MAX_LOOKUP_NODES = 32;
+
+interface LookupChain {
+  /** The 8-bit tensor every path reaches. */
+  source: string | undefined;
+  signed: boolean;
+  nodes: number;
+  /** The largest rank of a scalar constant operand: the output broadcasts to at least this rank. */
+  minRank: number;
+  memo: Map<string, ((v: number) => number) | undefined>;
+}
+
+const f32 = Math.fround;
+
+/**
+ * One elementwise float32 op on scalars, as the float kernels compute it (each result rounded to float32), or
+ * undefined for ops a lookup chain does not take. `constant(i)` reads input i when it is a constant (Clip bounds).
+ */
+function scalarFloatOp(
+  node: Node, ins: ReadonlyArray<(v: number) => number>, constant: (i: number) => number | undefined,
+): ((v: number) => number) | undefined {
+  if (node.outputs.length !== 1) return undefined;
+  const [a, b] = ins;
+  const unary = (fn: (x: number) => number) => (ins.length === 1 ? (v: number) => f32(fn(a!(v))) : undefined);
+  const binary = (fn: (x: number, y: number) => number) => (ins.length === 2 ? (v: number) => f32(fn(a!(v), b!(v))) : undefined);
+  switch (node.opType) {
+    case 'Identity': return unary((x) => x);
+    case 'Relu': return unary((x) => (x > 0 ? x : 0));
+    case 'Neg': return unary((x) => -x);
+    case 'Abs': return unary((x) => Math.abs(x));
+    case 'Exp': return unary((x) => Math.exp(x));
+    case 'Tanh': return unary((x) => Math.tanh(x));
+    case 'Sigmoid': return unary((x) => 1 / (1 + Math.exp(-x)));
+    case 'LeakyRelu': {
+      const alpha = f32(attrFloat(node, 'alpha', 0.01));
+      return unary((x) => (x >= 0 ? x : f32(alpha * x)));
+    }
+    case 'HardSigmoid': {
+      const [alpha, beta] = [f32(attrFloat(node, 'alpha', 0.2)), f32(attrFloat(node, 'beta', 0.5))];
+      return unary((x) => Math.min(1, Math.max(0, f32(f32(alpha * x) + beta))));
+    }
+    case 'HardSwish': return unary((x) => x * Math.min(1, Math.max(0, f32(f32(x / 6) + 0.5))));
+    case 'Clip': {
+      if (ins.length === 0) return undefined;
+      let [min, max] = [attrFloat(node, 'min', -Infinity), attrFloat(node, 'max', Infinity)];
+      if ((node.inputs[1] ?? '') !== '') min = constant(1) ?? Number.NaN;
+      if ((node.inputs[2] ?? '') !== '') max = constant(2) ?? Number.NaN;
+      if (Number.isNaN(min) || Number.isNaN(max)) return undefined;
+      return (v) => Math.min(max, Math.max(min, a!(v)));
+    }
+    case 'Add': return binary((x, y) => x + y);
+    case 'Sub': return binary((x, y) => x - y);
+    case 'Mul': return binary((x, y) => x * y);
+    case 'Div': return binary((x, y) => x / y);
+    case 'Max': return ins.length === 2 ? binary((x, y) => Math.max(x, y)) : undefined;
+    case 'Min': return ins.length === 2 ? binary((x, y) => Math.min(x, y)) : undefined;
+    default: return undefined;
+  }
+}
+
 function perChannelOk(p: QuantParams, channels: number): boolean {
   return p.scale.length === 1 || p.scale.length === channels;
 }

@@ -8,6 +8,7 @@ import { qlinearAveragePoolKernels } from './qlinear-average-pool.js';
 import { qlinearBinaryKernels } from './qlinear-binary.js';
 import { qlinearConcatKernels } from './qlinear-concat.js';
 import { qlinearGlobalAveragePoolKernels } from './qlinear-global-average-pool.js';
+import { qlinearLookupKernels } from './qlinear-lookup.js';
 import { qlinearUnaryKernels } from './qlinear-unary.js';
 import { quantizeLinearKernels } from './quantize-linear.js';
 
@@ -23,4 +24,5 @@ export const quantKernels: KernelDef[] = [
   ...qlinearGlobalAveragePoolKernels,
   ...qlinearConcatKernels,
   ...qlinearAveragePoolKernels,
+  ...qlinearLookupKernels,
 ];
