@@ -4,7 +4,9 @@
 //   node bench/transformers.mjs [--runs N (timed calls per child, default 30)] [--warmup N (default 3)]
 //        [--rounds R (default 3)] [--tasks feature-extraction,text-classification] [--dtypes fp32,q8,fp16]
 //        [--runtimes tinfer,node,web] [--fixtures DIR (default .tmp/hf-fixtures, built if missing)]
-//        [--web-from peers|transformers] [--json FILE]
+//        [--lengths (each warm-up/timed call on ONE sentence of 1, 2, ... 24 words in turn: a new input shape
+//        per call)] [--web-from peers|transformers] [--json FILE] [--cpu-prof DIR (node --cpu-prof for every child, into
+//        DIR/<runtime>-<task>-<dtype>-<round>/)]
 //
 // Every (task, dtype, runtime) runs in a fresh child process, in a temp tree made by test/transformers/harness.mjs'
 // makeTree, where `onnxruntime-node` (what transformers.js loads in Node) is:
@@ -18,7 +20,8 @@
 //
 // Measured in the child: t0 is taken before importing transformers.js; "first result" is t0 -> the first pipeline
 // call's result (import + session creation + first call). Per call: the pipeline on the same SENTENCES each call
-// (feature-extraction: mean pooling + normalize; text-classification: default top_k 1), after --warmup calls.
+// (feature-extraction: mean pooling + normalize; text-classification: default top_k 1), after --warmup calls; with
+// --lengths, call i runs one sentence of (i mod 24) + 1 words instead, so that the input shape changes every call.
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +29,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const SENTENCES = ['This movie was great!', "I didn't love the food, it was awful and slow.", 'It runs on a Pi.', 'The film was not very good, but the model is fast.'];
+const WORDS = 'the movie was great and the food was awful but it runs on a pi very fast'.split(' ');
+const LENGTHS = Array.from({ length: 24 }, (_, n) => Array.from({ length: n + 1 }, (_, i) => WORDS[i % WORDS.length]).join(' '));
 const MODELS = { 'feature-extraction': 'tiny-bert-feature-extraction', 'text-classification': 'tiny-bert-text-classification' };
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -56,14 +61,15 @@ async function child() {
     });
     const tLoad = performance.now();
     const fe = job.task === 'feature-extraction';
-    const call = () => (fe ? pipe(SENTENCES, { pooling: 'mean', normalize: true }) : pipe(SENTENCES));
+    const call = (texts = SENTENCES) => (fe ? pipe(texts, { pooling: 'mean', normalize: true }) : pipe(texts));
+    const nth = (i) => (job.lengths ? LENGTHS[i % LENGTHS.length] : SENTENCES);
     const first = await call();
     const tFirst = performance.now();
-    for (let i = 0; i < job.warmup; i++) await call();
+    for (let i = 0; i < job.warmup; i++) await call(nth(i));
     const times = [];
-    for (let i = 0; i < job.runs; i++) {
+    for (let i = job.warmup; i < job.warmup + job.runs; i++) {
       const t = performance.now();
-      await call();
+      await call(nth(i));
       times.push(performance.now() - t);
     }
     // Outputs, after timing: the model's own output (last_hidden_state / logits) and the pipeline's (the pooled,
@@ -116,6 +122,8 @@ async function parent() {
   const runtimes = flag('runtimes', 'tinfer,node,web').split(',');
   const webFrom = flag('web-from', 'peers');
   const jsonOut = flag('json');
+  const lengths = args.includes('--lengths');
+  const cpuProf = flag('cpu-prof') && resolve(flag('cpu-prof'));
   for (const t of tasks) if (!MODELS[t]) throw new Error(`unknown task ${t} (${Object.keys(MODELS).join(', ')})`);
 
   if (!harness.transformersInstalled()) {
@@ -175,7 +183,8 @@ async function parent() {
       for (const { task, dtype } of jobs) {
         const order = active.map((_, i) => active[(i + r) % active.length]);
         for (const rt of order) {
-          const rec = await runChild(trees[rt], { modelsDir: fx.dir.endsWith('/') ? fx.dir : `${fx.dir}/`, task, dtype, runs, warmup });
+          const prof = cpuProf ? ['--cpu-prof', '--cpu-prof-interval', '200', '--cpu-prof-dir', join(cpuProf, `${rt}-${task}-${dtype}-${r + 1}`)] : [];
+          const rec = await runChild(trees[rt], { modelsDir: fx.dir.endsWith('/') ? fx.dir : `${fx.dir}/`, task, dtype, runs, warmup, lengths }, prof);
           (results[`${task}|${dtype}|${rt}`] ??= []).push(rec);
           const msg = rec.ok ? `first ${rec.firstResultMs.toFixed(0)} ms, per call ${rec.perCallMs.toFixed(2)} ms` : `FAILED: ${rec.error.split('\n')[0]}`;
           process.stderr.write(`round ${r + 1}/${rounds} ${task} ${dtype} ${rt}: ${msg}\n`);
@@ -204,19 +213,21 @@ async function parent() {
         row[rt] = get(rt).length
           ? Object.fromEntries(['firstResultMs', 'perCallMs', 'importMs', 'loadMs', 'firstCallMs', 'bootMs'].map((k) => [k, stat(rt, k)]))
           : undefined;
-        row[rt] &&= { ...row[rt], perCallByRound: get(rt).map((x) => x.perCallMs), firstByRound: get(rt).map((x) => x.firstResultMs) };
+        row[rt] &&= { ...row[rt], perCallByRound: get(rt).map((x) => x.perCallMs), firstByRound: get(rt).map((x) => x.firstResultMs), raw: get(rt)[0].raw, out: get(rt)[0].out };
         const mine = get(rt)[0];
         if (rt !== 'node' && mine && ref) {
           row[rt].diffRaw = maxDiff(mine.raw, ref.raw);
           row[rt].diffOut = maxDiff(mine.out, ref.out);
           if (ref.labels) row[rt].sameLabels = JSON.stringify(mine.labels) === JSON.stringify(ref.labels);
         }
+        const web = get('web')[0];
+        if (rt === 'tinfer' && mine && web) row[rt].vsWeb = { raw: maxDiff(mine.raw, web.raw), out: maxDiff(mine.out, web.out) };
       }
       rows.push(row);
     }
 
     const out = [];
-    out.push(`@huggingface/transformers ${versions.transformers}, tinfer ${versions.tinfer}, onnxruntime-node ${versions.node ?? '–'}, onnxruntime-web ${versions.web ?? '–'} (${webFrom}), Node ${process.version}; ${rounds} rounds × ${runs} calls after ${warmup} warm-up, ${SENTENCES.length} sentences a call\n`);
+    out.push(`@huggingface/transformers ${versions.transformers}, tinfer ${versions.tinfer}, onnxruntime-node ${versions.node ?? '–'}, onnxruntime-web ${versions.web ?? '–'} (${webFrom}), Node ${process.version}; ${rounds} rounds × ${runs} calls after ${warmup} warm-up, ${lengths ? `one sentence of 1..${LENGTHS.length} words in turn` : `${SENTENCES.length} sentences`} a call\n`);
     out.push('| task | dtype | max abs diff tinfer−ort-node (raw; pipeline) | max abs diff ort-web−ort-node (raw; pipeline) | first result ms (tinfer / node / web) | per call ms (tinfer / node / web) | tinfer/web per call | tinfer/node per call | tinfer/node first result |');
     out.push('|---|---|---|---|---|---|---:|---:|---:|');
     for (const r of rows) {
@@ -237,16 +248,16 @@ async function parent() {
     for (const [rt, why] of Object.entries(skipped)) out.push(`\n${rt}: – (${why})`);
     for (const r of rows) for (const [rt, err] of Object.entries(r.failures)) out.push(`\n${r.task} ${r.dtype} ${rt} failed:\n${err}`);
     console.log(out.join('\n'));
-    if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ versions, runs, warmup, rounds, rows }, null, 1));
+    if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ versions, runs, warmup, rounds, lengths, rows }));
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
 }
 
 /** Runs this file with --child in `treeDir` (node --preserve-symlinks, as the harness does); resolves to its record. */
-function runChild(treeDir, job, timeoutMs = 180_000) {
+function runChild(treeDir, job, nodeFlags = [], timeoutMs = 180_000) {
   return new Promise((done) => {
-    const p = spawn(process.execPath, ['--preserve-symlinks', '--preserve-symlinks-main', '--no-warnings', 'bench-transformers.mjs', '--child'], {
+    const p = spawn(process.execPath, ['--preserve-symlinks', '--preserve-symlinks-main', '--no-warnings', ...nodeFlags, 'bench-transformers.mjs', '--child'], {
       cwd: treeDir,
       env: { ...process.env, TJS_BENCH_JOB: JSON.stringify(job), ORT_DISABLE_TELEMETRY: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],

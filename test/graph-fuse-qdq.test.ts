@@ -333,6 +333,20 @@ describe('fuseQdq: elementwise chains from one 8-bit tensor become a 256-entry t
     }
   }
 
+  it('a squeeze-excitation product DQ(x)·DQ(s) → Q becomes com.microsoft QLinearMul, bit for bit the float nodes', async () => {
+    for (const [xShape, sShape] of [[[2, 13, 7, 5], [2, 13, 1, 1]], [[1, 24, 3, 3], [1, 24, 1, 1]]] as const) {
+      const t = new Qdq();
+      const x = t.q(t.b.input('x', 'float32', [...xShape]), 0.05, 128);
+      const sc = t.q(t.b.node('Sigmoid', [t.b.input('s', 'float32', [...sShape])])[0]!, 1 / 256, 0);
+      t.b.output(t.q(t.b.node('Mul', [t.dq(x, 0.05, 128), t.dq(sc, 1 / 256, 0)])[0]!, 0.03, 100));
+      const m = build(t, { x: [...xShape], s: [...sShape] });
+      expect(opsAfterPasses(m.graph)).toContain(`${MS}.QLinearMul`);
+      const r = await runBoth(m, 3);
+      expect(r.fused).toEqual(r.plain);
+      expect(new Set(r.plain[0]).size).toBeGreaterThan(20);
+    }
+  });
+
   it('two different 8-bit sources (DQ(A)·DQ(B)) are not a lookup', () => {
     const t = new Qdq();
     const a = t.q(t.b.input('a', 'float32', [3, 4]), 0.05, 128);

@@ -147,7 +147,15 @@ for (const op of ['QLinearAdd', 'QLinearMul'] as const) {
     binaryCase(op, 'u8 equal shapes 13 ch 7x5, batch 2 (910: a tail of 2)', [2, 13, 7, 5], [2, 13, 7, 5], 'uint8', 1, `u8_${v}__wasmsimd`),
     binaryCase(op, 'i8 equal shapes [13, 7, 5]', [13, 7, 5], [13, 7, 5], 'int8', 2, `i8_${v}__wasmsimd`),
     binaryCase(op, 'u8 one element', [1, 1, 1, 1], [1, 1, 1, 1], 'uint8', 3, `u8_${v}__wasmsimd`),
-    binaryCase(op, 'u8 per-channel broadcast [2, 13, 7, 5] by [1, 13, 1, 1] (reference)', [2, 13, 7, 5], [1, 13, 1, 1], 'uint8', 4, `u8_${v}__ref`),
+    binaryCase(op, 'u8 per-channel broadcast [2, 13, 7, 5] by [1, 13, 1, 1] (planes of 35: a tail of 3)', [2, 13, 7, 5], [1, 13, 1, 1], 'uint8', 4, `u8_${v}_planes__wasmsimd`),
+    binaryCase(op, 'i8 per-channel broadcast, the small operand first: [13, 1, 1] by [2, 13, 4, 2]', [13, 1, 1], [2, 13, 4, 2], 'int8', 5, `i8_${v}_planes__wasmsimd`),
+    binaryCase(op, 'u8 one value for all: [3, 5] by [1]', [3, 5], [1], 'uint8', 6, `u8_${v}_planes__wasmsimd`),
+    binaryCase(op, 'i8 per batch item [2, 1, 1] by [2, 3, 3] (planes of 9)', [2, 3, 3], [2, 1, 1], 'int8', 7, `i8_${v}_planes__wasmsimd`),
+    binaryCase(op, 'u8 squeeze-excitation [1, 24, 7, 7] by [1, 24, 1, 1] (planes of 49)', [1, 24, 7, 7], [1, 24, 1, 1], 'uint8', 8, `u8_${v}_planes__wasmsimd`),
+    binaryCase(op, 'i8 planes of 23 (16 + 4 + a tail of 3) [2, 3, 23] by [2, 3, 1]', [2, 3, 23], [2, 3, 1], 'int8', 11, `i8_${v}_planes__wasmsimd`),
+    // A suffix of the output's dims: planes of one element, the small operand's element p mod 35.
+    binaryCase(op, 'u8 spatial broadcast [2, 13, 7, 5] by [1, 1, 7, 5] (planes of 1)', [2, 13, 7, 5], [1, 1, 7, 5], 'uint8', 9, `u8_${v}_planes__wasmsimd`),
+    binaryCase(op, 'u8 both broadcast [2, 1, 5] by [1, 3, 1] (reference)', [2, 1, 5], [1, 3, 1], 'uint8', 10, `u8_${v}__ref`),
   ]);
 }
 

@@ -81,6 +81,11 @@ export type Qs8DepthwiseF32Kernel = (
  * in float32 steps, as com.microsoft QLinearAdd / QLinearMul (the JS kernel, MlasQLinearAdd's scalar path).
  * Bytes are read as int8 after ^ flip (0x80 for uint8 data, whose za, zb the caller passes minus 128). y may alias a.
  */
+export type Qs8BinaryPlanesKernel = (
+  a: number, b: number, y: number, planes: number, S: number, bCount: number, flip: number, za: number, zb: number,
+  sa: number, sb: number, sc: number, zc: number, lo: number, hi: number,
+) => void;
+
 export type Qs8BinaryKernel = (
   a: number, b: number, y: number, n: number, flip: number, za: number, zb: number, sa: number, sb: number, sc: number,
   zc: number, lo: number, hi: number,
@@ -99,6 +104,9 @@ export interface Int8Kernels {
   readonly im2col: readonly [Qs8Im2colKernel, Qs8Im2colKernel];
   readonly add: Qs8BinaryKernel;
   readonly mul: Qs8BinaryKernel;
+  /** add / mul with one b value per plane of a (see emitBinaryPlanes), [uint8 out, int8 out]. */
+  readonly addPlanes: readonly [Qs8BinaryPlanesKernel, Qs8BinaryPlanesKernel];
+  readonly mulPlanes: readonly [Qs8BinaryPlanesKernel, Qs8BinaryPlanesKernel];
   /** Depthwise interiors keyed `${K}x${K}s${S}`, four outputs per step (interiors 4 to 7 wide). */
   readonly depthwise: Readonly<Record<string, Qs8DepthwiseKernel>>;
   /** The same, eight outputs and two taps per dot (interiors at least 8 wide; filters as int16 pairs). */
@@ -375,6 +383,81 @@ function emitBinary(op: 'add' | 'mul'): FunctionBuilder {
     f.get(zcv).simd('f32x4.add').get(lov).simd('f32x4.max').get(hiv).simd('f32x4.min');
     f.simd('i32x4.trunc_sat_f32x4_s').set(v);
     f.get(v).get(v).shuffle(LOW_BYTES).lane('i32x4.extract_lane', 0).i32Store(0, 0);
+  });
+  return f;
+}
+
+/**
+ * qs8_v{add,mul}_planes__wasmsimd_{u8,s8}(a, b, y, planes, S, bCount, flip, za, zb, sa, sb, sc, zc, lo, hi): as qs8_v{add,mul}
+ * where b is one value per plane of S elements (a squeeze-excitation scale, [N, C, H, W] ∘ [N, C, 1, 1]): plane p
+ * combines a[p·S ..] with b[p mod bCount], and writes every element: 16 per step, then 4, then the last S mod 4
+ * through the same vector arithmetic on a splat, one byte stored.
+ */
+function binaryPlanesName(op: 'add' | 'mul', signed: boolean): string {
+  return `qs8_v${op}_planes__wasmsimd_${signed ? 's8' : 'u8'}`;
+}
+
+function emitBinaryPlanes(op: 'add' | 'mul', signed: boolean): FunctionBuilder {
+  const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32]);
+  const [a, b, y, planes, S, bCount, flip, za, zb, sa, sb, sc, zc, lo, hi] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14] as const;
+  const p = f.local(I32), i = f.local(I32), end = f.local(I32), end16 = f.local(I32), ap = f.local(I32), yp = f.local(I32);
+  const bytes = f.local(V128), half = f.local(V128), r = [f.local(V128), f.local(V128), f.local(V128), f.local(V128)];
+  const flipv = f.local(V128), zav = f.local(V128), sav = f.local(V128), scv = f.local(V128), bv = f.local(V128);
+  const magic = f.local(V128), zcv = f.local(V128), lov = f.local(V128), hiv = f.local(V128), v = f.local(V128);
+  f.get(flip).simd('i8x16.splat').set(flipv);
+  f.get(za).simd('i32x4.splat').set(zav);
+  f.get(sa).simd('f32x4.splat').set(sav);
+  f.get(sc).simd('f32x4.splat').set(scv);
+  f.f32(ROUND_MAGIC_F32).simd('f32x4.splat').set(magic);
+  f.get(zc).simd('f32x4.splat').set(zcv);
+  f.get(lo).simd('f32x4.splat').set(lov);
+  f.get(hi).simd('f32x4.splat').set(hiv);
+  f.get(S).i32(-4).op('i32.and').set(end);
+  f.get(S).i32(-16).op('i32.and').set(end16);
+  /** The byte at the address on the stack, as the signed value the vector path gives it: sext8(byte ^ flip). */
+  const signedByte = () => void f.i32Load8(false).get(flip).op('i32.xor').i32(24).op('i32.shl').i32(24).op('i32.shr_s');
+  /** (dequantized a on the stack) ∘ bv, requantized: the i32x4 result in v. */
+  const combineRequantize = () => {
+    f.get(bv).simd(op === 'add' ? 'f32x4.add' : 'f32x4.mul').get(scv).simd('f32x4.div');
+    f.get(magic).simd('f32x4.add').get(magic).simd('f32x4.sub');
+    f.get(zcv).simd('f32x4.add').get(lov).simd('f32x4.max').get(hiv).simd('f32x4.min');
+    f.simd('i32x4.trunc_sat_f32x4_s').set(v);
+  };
+  forLoop(f, p, konst(0), local(planes), konst(1), () => {
+    // bv = f32(sb·(b[p mod bCount] − zb)), every lane
+    f.get(b).get(p).get(bCount).op('i32.rem_u').op('i32.add');
+    signedByte();
+    f.get(zb).op('i32.sub').simd('i32x4.splat').simd('f32x4.convert_i32x4_s').get(sb).simd('f32x4.splat').simd('f32x4.mul').set(bv);
+    f.get(p).get(S).op('i32.mul').tee(ap).get(y).op('i32.add').set(yp);
+    f.get(ap).get(a).op('i32.add').set(ap);
+    // 16 bytes per step: four vectors of four, narrowed back to bytes by two saturating packs (exact: clamped).
+    forLoop(f, i, konst(0), local(end16), konst(16), () => {
+      f.get(ap).get(i).op('i32.add').v128Load(0, 0).get(flipv).simd('v128.xor').set(bytes);
+      for (let k = 0; k < 4; k++) {
+        f.get(bytes).simd(k < 2 ? 'i16x8.extend_low_i8x16_s' : 'i16x8.extend_high_i8x16_s').set(half);
+        f.get(half).simd(k % 2 === 0 ? 'i32x4.extend_low_i16x8_s' : 'i32x4.extend_high_i16x8_s').get(zav).simd('i32x4.sub');
+        f.simd('f32x4.convert_i32x4_s').get(sav).simd('f32x4.mul');
+        combineRequantize();
+        f.get(v).set(r[k]!);
+      }
+      f.get(yp).get(i).op('i32.add');
+      f.get(r[0]!).get(r[1]!).simd('i16x8.narrow_i32x4_s').get(r[2]!).get(r[3]!).simd('i16x8.narrow_i32x4_s');
+      f.simd(signed ? 'i8x16.narrow_i16x8_s' : 'i8x16.narrow_i16x8_u').v128Store(0, 0);
+    });
+    forLoop(f, i, local(end16), local(end), konst(4), () => {
+      f.get(ap).get(i).op('i32.add').simdMem('v128.load32_zero', 0, 0).get(flipv).simd('v128.xor');
+      f.simd('i16x8.extend_low_i8x16_s').simd('i32x4.extend_low_i16x8_s').get(zav).simd('i32x4.sub');
+      f.simd('f32x4.convert_i32x4_s').get(sav).simd('f32x4.mul');
+      combineRequantize();
+      f.get(yp).get(i).op('i32.add').get(v).get(v).shuffle(LOW_BYTES).lane('i32x4.extract_lane', 0).i32Store(0, 0);
+    });
+    forLoop(f, i, local(end), local(S), konst(1), () => {
+      f.get(ap).get(i).op('i32.add');
+      signedByte();
+      f.simd('i32x4.splat').get(zav).simd('i32x4.sub').simd('f32x4.convert_i32x4_s').get(sav).simd('f32x4.mul');
+      combineRequantize();
+      f.get(yp).get(i).op('i32.add').get(v).lane('i32x4.extract_lane', 0).i32Store8(0);
+    });
   });
   return f;
 }
@@ -795,6 +878,10 @@ export const INT8_KERNELS: WasmModuleSpec<Int8Kernels> = {
     m.addFunction(emitIm2col(2), 'qs8_im2col_s2__wasmsimd');
     m.addFunction(emitBinary('add'), 'qs8_vadd__wasmsimd');
     m.addFunction(emitBinary('mul'), 'qs8_vmul__wasmsimd');
+    for (const signed of [false, true]) {
+      m.addFunction(emitBinaryPlanes('add', signed), binaryPlanesName('add', signed));
+      m.addFunction(emitBinaryPlanes('mul', signed), binaryPlanesName('mul', signed));
+    }
   },
   bind(e) {
     const depthwise: Record<string, Qs8DepthwiseKernel> = {};
@@ -813,6 +900,8 @@ export const INT8_KERNELS: WasmModuleSpec<Int8Kernels> = {
       requantize: e['qs8_requantize__wasmsimd'] as Qs8RequantizeKernel,
       im2col: [e['qs8_im2col_s1__wasmsimd'] as Qs8Im2colKernel, e['qs8_im2col_s2__wasmsimd'] as Qs8Im2colKernel],
       mul: e['qs8_vmul__wasmsimd'] as Qs8BinaryKernel,
+      addPlanes: [e[binaryPlanesName('add', false)], e[binaryPlanesName('add', true)]] as [Qs8BinaryPlanesKernel, Qs8BinaryPlanesKernel],
+      mulPlanes: [e[binaryPlanesName('mul', false)], e[binaryPlanesName('mul', true)]] as [Qs8BinaryPlanesKernel, Qs8BinaryPlanesKernel],
       depthwise,
       depthwiseDot,
       depthwiseDotF32,

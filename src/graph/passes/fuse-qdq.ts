@@ -14,7 +14,7 @@ import { withOptimisedBodies } from './subgraphs.js';
  *   DQ(a), DQ(b)              → MatMul [→ Relu | Clip] → Q   ⇒ QLinearMatMul          (tinfer.QLinearMatMul)
  *   DQ(a), DQ(B)[, DQ(C) | C] → Gemm   [→ Relu | Clip] → Q   ⇒ com.microsoft QGemm    (tinfer.QGemm)
  *   DQ(a), DQ(B)[, DQ(C) | C] → Gemm with a float output        ⇒ com.microsoft QGemm without y_scale
- *   DQ(a), DQ(b) → Add [→ Relu] → Q                          ⇒ com.microsoft QLinearAdd
+ *   DQ(a), DQ(b) → Add | Mul → Q                             ⇒ com.microsoft QLinearAdd | QLinearMul
  *   DQ(x) → GlobalAveragePool → Q                            ⇒ com.microsoft QLinearGlobalAveragePool
  *   DQ(x_i)... → Concat → Q                                  ⇒ com.microsoft QLinearConcat
  *   DQ(x) → MaxPool | Reshape | Flatten | Transpose | Squeeze | Unsqueeze → Q with the same scale and
@@ -227,7 +227,8 @@ class QdqFuser {
       case 'Gemm':
         return this.fuseGemm(op, out, clamp, unclamped);
       case 'Add':
-        return unclamped ? this.fuseAdd(op, out) : undefined;
+      case 'Mul':
+        return unclamped ? this.fuseAddMul(op, out) : undefined;
       case 'GlobalAveragePool':
         return unclamped ? this.fuseGlobalAveragePool(op, out) : undefined;
       case 'Concat':
@@ -302,14 +303,25 @@ class QdqFuser {
     return this.node(gemm, 'QGemm', inputs, out, clamp, unclamped, attrs, 'com.microsoft');
   }
 
-  // Add(DQ(a), DQ(b)) → com.microsoft QLinearAdd(a, as, az, b, bs, bz, ys, yz); one 8-bit type throughout.
-  private fuseAdd(add: Node, out: QuantParams): Node | undefined {
-    if (add.inputs.length !== 2) return undefined;
-    const a = this.activation(add.inputs[0]!);
-    const b = this.activation(add.inputs[1]!);
+  /**
+   * DQ(a) + DQ(b) or DQ(a)·DQ(b) → Q ⇒ com.microsoft QLinearAdd / QLinearMul (the same float32 steps). A product or
+   * sum whose operands both come from one 8-bit tensor (a SiLU's x·σ(x)) is left to the table lookup, which takes
+   * the whole chain.
+   */
+  private fuseAddMul(op: Node, out: QuantParams): Node | undefined {
+    if (op.inputs.length !== 2) return undefined;
+    const a = this.activation(op.inputs[0]!);
+    const b = this.activation(op.inputs[1]!);
     if (a === undefined || b === undefined || a.dtype !== out.dtype || b.dtype !== out.dtype) return undefined;
-    const inputs = [a.tensor, ...this.params(add, 'a', a), b.tensor, ...this.params(add, 'b', b), ...this.params(add, 'y', out)];
-    return this.contribNode(add, 'QLinearAdd', inputs, out, new Map());
+    if (this.isLookupChain(op.outputs[0]!)) return undefined;
+    const inputs = [a.tensor, ...this.params(op, 'a', a), b.tensor, ...this.params(op, 'b', b), ...this.params(op, 'y', out)];
+    return this.contribNode(op, op.opType === 'Add' ? 'QLinearAdd' : 'QLinearMul', inputs, out, new Map());
+  }
+
+  /** True when `name` is an elementwise function of one 8-bit tensor (see tryLookupEndingAt). */
+  private isLookupChain(name: string): boolean {
+    const chain: LookupChain = { source: undefined, signed: false, nodes: 0, minRank: 0, memo: new Map() };
+    return this.lookupValue(name, chain) !== undefined && chain.source !== undefined;
   }
 
   // GlobalAveragePool(DQ(x)) → com.microsoft QLinearGlobalAveragePool(x, xs, xz, ys, yz).

@@ -142,6 +142,67 @@ function prepareWasm(p: QLinearBinaryProblem): PreparedKernel {
   };
 }
 
+/**
+ * One operand full and the other one value per plane (its dims after the last non-1 one are 1, and before it they
+ * are the output's as a suffix of the outer dims, e.g. [N, C, H, W] ∘ [1, C, 1, 1]): plane p of S elements takes
+ * the small operand's element p mod its size. Which input is the full one (both ops are commutative).
+ */
+interface PlaneLayout {
+  full: 0 | 1;
+  planes: number;
+  S: number;
+  count: number;
+}
+
+function planeLayout(p: QLinearBinaryProblem): PlaneLayout | undefined {
+  const total = sizeOf(p.out);
+  const rank = p.out.length;
+  for (const full of [0, 1] as const) {
+    const [fullShape, small] = full === 0 ? [p.aShape, p.bShape] : [p.bShape, p.aShape];
+    if (sizeOf(fullShape) !== total || sizeOf(small) === total) continue;
+    const dims = [...new Array<number>(rank - small.length).fill(1), ...small];
+    let k = rank;
+    while (k > 0 && dims[k - 1] === 1) k--;
+    let j = k;
+    while (j > 0 && dims[j - 1] === p.out[j - 1]) j--;
+    if (dims.slice(0, j).some((d) => d !== 1)) continue;
+    const S = sizeOf(p.out.slice(k));
+    if (S === 0) continue;
+    return { full, planes: total / S, S, count: sizeOf(small) };
+  }
+  return undefined;
+}
+
+// One operand per plane (a squeeze-excitation scale): qs8_v{add,mul}_planes, every element in wasm.
+function prepareWasmPlanes(p: QLinearBinaryProblem): PreparedKernel {
+  const reference = prepareReference(p);
+  const wasm = p.ctx.options.wasm!;
+  const kernels = int8Kernels(wasm)!;
+  const kernel = (p.op === 'add' ? kernels.addPlanes : kernels.mulPlanes)[p.dtype === 'int8' ? 1 : 0];
+  const layout = planeLayout(p)!;
+  const [lo, hi] = integerRange(p.dtype)!;
+  const flip = p.dtype === 'uint8' ? 0x80 : 0;
+  const q: BinaryParams = { sa: 0, za: 0, sb: 0, zb: 0, sc: 0, zc: 0 };
+  const fallbacks = jsFallbacks();
+  return {
+    ...reference,
+    detail: `wasm qs8 v${p.op}, one ${layout.full === 0 ? 'B' : 'A'} value per plane of ${layout.S} (js for views outside wasm memory)`,
+    jsFallbacks: fallbacks,
+    run(inputs, outputs, scratch) {
+      const A = inputs[0] as Int8Like;
+      const B = inputs[3] as Int8Like;
+      const C = outputs[0] as Int8Like;
+      if (!ranOnWasm(fallbacks, inWasmMemory(wasm, A, C) && inWasmMemory(wasm, B, C))) {
+        reference.run(inputs, outputs, scratch);
+        return;
+      }
+      readParams(inputs, q);
+      const [full, small, zf, zs, sf, ss] = layout.full === 0 ? [A, B, q.za, q.zb, q.sa, q.sb] : [B, A, q.zb, q.za, q.sb, q.sa];
+      kernel(full.byteOffset, small.byteOffset, C.byteOffset, layout.planes, layout.S, layout.count, flip, zf - flip, zs - flip, sf, ss, q.sc, q.zc, lo, hi);
+    },
+  };
+}
+
 const name = (p: QLinearBinaryProblem) => `${p.dtype === 'int8' ? 'i8' : 'u8'}_qlinear${p.op}`;
 
 const VARIANTS: readonly VariantDef<QLinearBinaryProblem>[] = [
@@ -151,6 +212,12 @@ const VARIANTS: readonly VariantDef<QLinearBinaryProblem>[] = [
     applies: (p, caps) => int8Kernels(caps.wasm) !== undefined && sizeOf(p.aShape) === sizeOf(p.out) && sizeOf(p.bShape) === sizeOf(p.out),
     placement: 'wasm',
     prepare: prepareWasm,
+  },
+  {
+    name: (p) => `${name(p)}_planes__wasmsimd`,
+    applies: (p, caps) => int8Kernels(caps.wasm) !== undefined && planeLayout(p) !== undefined,
+    placement: 'wasm',
+    prepare: prepareWasmPlanes,
   },
 ];
 
