@@ -304,14 +304,7 @@ export class InferenceSession {
     const backend = chooseBackendAsync(options.backend ?? 'auto', requestedThreads(options));
     // If reading the model fails first, the backend's own failure must not surface as an unhandled rejection.
     backend.catch(() => undefined);
-    let bytes: Uint8Array;
-    let opts = options;
-    if (typeof source === 'string' || source instanceof URL) {
-      const read = await readSource(source);
-      bytes = read.bytes;
-      opts = { externalData: read.externalData, ...options };
-    } else bytes = toBytes(source);
-    const model = decodeModel(bytes, { maxTensorBytes: opts.maxTensorBytes, externalData: opts.externalData });
+    const { model, opts } = await readAndDecode(source, options);
     const wasm = await backend;
     // The Winograd transforms are a separate, larger module: loaded when a 3×3 convolution may pick it.
     if (wasm !== undefined && hasConv3x3(model.graph)) await wasm.loadWinograd('f43');
@@ -942,6 +935,22 @@ function checkDims(name: string, declared: readonly Dim[] | null, dims: readonly
 }
 
 /** Reads a model from a path or file: URL (Node) or an http(s) URL (fetch), without a static Node import in the core. */
+/**
+ * The model decoded from `source`, and the options with the reader of its external data. The file's bytes are
+ * referenced only in here, so they can be collected while the session prepares (decoding copies the weights out
+ * of them): a 168 MB model's bytes would otherwise live through the whole create, at its peak memory.
+ */
+async function readAndDecode(source: string | URL | Uint8Array | ArrayBufferLike, options: SessionOptions): Promise<{ model: Model; opts: SessionOptions }> {
+  let bytes: Uint8Array;
+  let opts = options;
+  if (typeof source === 'string' || source instanceof URL) {
+    const read = await readSource(source);
+    bytes = read.bytes;
+    opts = { externalData: read.externalData, ...options };
+  } else bytes = toBytes(source);
+  return { model: decodeModel(bytes, { maxTensorBytes: opts.maxTensorBytes, externalData: opts.externalData }), opts };
+}
+
 async function readSource(source: string | URL): Promise<{ bytes: Uint8Array; externalData?: LoadOptions['externalData'] }> {
   const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
   const href = typeof source === 'string' ? source : source.href;
