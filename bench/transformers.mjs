@@ -5,7 +5,9 @@
 //        [--rounds R (default 3)] [--tasks feature-extraction,text-classification] [--dtypes fp32,q8,fp16]
 //        [--runtimes tinfer,node,web] [--fixtures DIR (default .tmp/hf-fixtures, built if missing)]
 //        [--lengths (each warm-up/timed call on ONE sentence of 1, 2, ... 24 words in turn: a new input shape
-//        per call)] [--web-from peers|transformers] [--json FILE] [--cpu-prof DIR (node --cpu-prof for every child, into
+//        per call)] [--web-from peers|transformers (onnxruntime-web from bench/peers, default, or the one
+//        transformers.js pins)] [--dist DIR (a tinfer build to use instead of dist/, e.g. a copy that a rebuild cannot
+//        change mid-run)] [--json FILE] [--cpu-prof DIR (node --cpu-prof for every child, into
 //        DIR/<runtime>-<task>-<dtype>-<round>/)]
 //
 // Every (task, dtype, runtime) runs in a fresh child process, in a temp tree made by test/transformers/harness.mjs'
@@ -23,9 +25,9 @@
 // (feature-extraction: mean pooling + normalize; text-classification: default top_k 1), after --warmup calls; with
 // --lengths, call i runs one sentence of (i mod 24) + 1 words instead, so that the input shape changes every call.
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const SENTENCES = ['This movie was great!', "I didn't love the food, it was awful and slow.", 'It runs on a Pi.', 'The film was not very good, but the model is fast.'];
@@ -123,6 +125,7 @@ async function parent() {
   const webFrom = flag('web-from', 'peers');
   const jsonOut = flag('json');
   const lengths = args.includes('--lengths');
+  const dist = resolve(flag('dist', join(repo, 'dist')));
   const cpuProf = flag('cpu-prof') && resolve(flag('cpu-prof'));
   for (const t of tasks) if (!MODELS[t]) throw new Error(`unknown task ${t} (${Object.keys(MODELS).join(', ')})`);
 
@@ -130,8 +133,8 @@ async function parent() {
     console.error('@huggingface/transformers is not installed: npm run setup:transformers');
     process.exit(2);
   }
-  if (!existsSync(join(repo, 'dist/index.js'))) {
-    console.error('no dist/: npm run build');
+  if (!existsSync(join(dist, 'index.js'))) {
+    console.error(`no ${dist}/index.js: npm run build`);
     process.exit(2);
   }
   const fx = harness.ensureFixtures(resolve(flag('fixtures', join(repo, '.tmp/hf-fixtures'))));
@@ -157,6 +160,11 @@ async function parent() {
       const sub = join(root, rt);
       mkdirSync(sub);
       const dir = harness.makeTree(rt === 'tinfer' ? 'tinfer' : 'ort', sub);
+      if (rt === 'tinfer' && dist !== join(repo, 'dist')) {
+        const link = join(dir, 'node_modules/onnxruntime-node/dist');
+        unlinkSync(link);
+        symlinkSync(dist, link);
+      }
       if (rt === 'web') {
         const ortDir = join(dir, 'node_modules/onnxruntime-node');
         unlinkSync(ortDir); // the symlink to the real onnxruntime-node
@@ -227,7 +235,7 @@ async function parent() {
     }
 
     const out = [];
-    out.push(`@huggingface/transformers ${versions.transformers}, tinfer ${versions.tinfer}, onnxruntime-node ${versions.node ?? '–'}, onnxruntime-web ${versions.web ?? '–'} (${webFrom}), Node ${process.version}; ${rounds} rounds × ${runs} calls after ${warmup} warm-up, ${lengths ? `one sentence of 1..${LENGTHS.length} words in turn` : `${SENTENCES.length} sentences`} a call\n`);
+    out.push(`@huggingface/transformers ${versions.transformers}, tinfer ${versions.tinfer}, onnxruntime-node ${versions.node ?? '–'}, onnxruntime-web ${versions.web ?? '–'} (${webFrom}), Node ${process.version}, tinfer build ${relative(repo, dist) || dist}; ${rounds} rounds × ${runs} calls after ${warmup} warm-up, ${lengths ? `one sentence of 1..${LENGTHS.length} words in turn` : `${SENTENCES.length} sentences`} a call\n`);
     out.push('| task | dtype | max abs diff tinfer−ort-node (raw; pipeline) | max abs diff ort-web−ort-node (raw; pipeline) | first result ms (tinfer / node / web) | per call ms (tinfer / node / web) | tinfer/web per call | tinfer/node per call | tinfer/node first result |');
     out.push('|---|---|---|---|---|---|---:|---:|---:|');
     for (const r of rows) {
