@@ -138,14 +138,18 @@ export function planIntegerMatMul(ctx: PrepareContext, aIndex: number, bIndex: n
   const aZpIdx = paramIndex(ctx, 'a_zero_point', ctx.inputs[aZpIndex], M, shape.aBatches);
   const bZpIdx = paramIndex(ctx, 'b_zero_point', ctx.inputs[bZpIndex], N, bBatches);
   const bConst = ctx.constants[bIndex];
+  // A constant b is packed on the first run of this JS path, not at prepare: the wasm variants pack their own
+  // (uploaded once per weights), and re-planning for each new input shape (a transformer's sequence lengths)
+  // would repeat this pack every time for nothing.
   let prepacked: PackedB | undefined;
-  if (bConst !== undefined) {
+  const packConstant = (data: Int8Like): PackedB => {
     const bt = b.dtype === 'int8' ? new Int8Array(bBatches * N * K) : new Uint8Array(bBatches * N * K);
-    prepacked = { bt, sums: new Int32Array(bBatches * N) };
-    packTransposedB(bConst.data as Int8Like, bBatches, K, N, bt, prepacked.sums);
-  }
+    const packed = { bt, sums: new Int32Array(bBatches * N) };
+    packTransposedB(data, bBatches, K, N, bt, packed.sums);
+    return packed;
+  };
   const scratch: ScratchSpec[] = [{ dtype: 'int32', length: M }];
-  if (prepacked === undefined) {
+  if (bConst === undefined) {
     scratch.push({ dtype: b.dtype, length: bBatches * N * K }, { dtype: 'int32', length: bBatches * N });
   }
   const runtimePack: PackedB = { bt: new Uint8Array(0), sums: new Int32Array(0) };
@@ -153,7 +157,7 @@ export function planIntegerMatMul(ctx: PrepareContext, aIndex: number, bIndex: n
     shape,
     scratch,
     packB(bData, scr, base) {
-      if (prepacked !== undefined) return prepacked;
+      if (bConst !== undefined) return (prepacked ??= packConstant(bConst.data as Int8Like));
       runtimePack.bt = scr[base + 1] as Int8Like;
       runtimePack.sums = scr[base + 2] as Int32Array;
       packTransposedB(bData, bBatches, K, N, runtimePack.bt, runtimePack.sums);
