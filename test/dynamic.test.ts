@@ -160,6 +160,27 @@ describe('dynamic sequence length', () => {
     for (const T of LENGTHS) unbounded.runSync({ x: new Tensor('float32', new Float32Array(T * D), [1, T, D]) });
     expect(unbounded.memory().plans).toBe(LENGTHS.length);
   });
+
+  it('by default keeps a plan per length while the arenas are small, and at most 4 once they pass 64 MiB', () => {
+    const lengths = Array.from({ length: 12 }, (_, i) => i + 1);
+    const s = InferenceSession.createSync(linearNormSoftmax());
+    for (const T of lengths) s.runSync({ x: new Tensor('float32', new Float32Array(T * D), [1, T, D]) });
+    expect(s.memory().plans).toBe(lengths.length);
+    // x [1, T, D] with T·D·4 bytes ≈ 24 MiB per value: a few values per arena, each plan's arena over 40 MiB.
+    const big = Array.from({ length: 6 }, (_, i) => (6 << 20) / D + i);
+    const plans: number[] = [];
+    for (const T of big) {
+      const x = new Float32Array(T * D);
+      const last = randomValues(D, 400 + T, 2);
+      x.set(last, (T - 1) * D);
+      const y = s.runSync({ x: new Tensor('float32', x, [1, T, D]) })[s.outputNames[0]!]!;
+      const want = linearNormSoftmaxReference(last, 1);
+      expectClose({ dtype: 'float32', shape: want.shape, data: (y.data as Float32Array).slice((T - 1) * D) }, want, 1e-4, 1e-6);
+      expect(s.memory().arenaBytes).toBeGreaterThan(40 << 20);
+      plans.push(s.memory().plans);
+    }
+    expect(Math.max(...plans.slice(1))).toBeLessThanOrEqual(4);
+  });
 });
 
 describe('eager (data-dependent) graphs on the wasm backend', () => {

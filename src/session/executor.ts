@@ -11,9 +11,19 @@ import { isJsVariant, NeedsValuesError, variantName, type PreparedKernel, type S
 import { bindViews, buildStaticPlan, arrayBufferArena, type ArenaAllocator, type PlanStep, type StaticPlan } from './plan.js';
 import { prepareNode, runPrepared, runPreparedOnWasm, wrapKernelError, type NodeEnv } from './prepare.js';
 
+/** Plans kept whatever their arenas' size (up to maxCachedPlans), and the arena bytes more plans may take. */
+export const PLANS_ALWAYS_KEPT = 4;
+export const PLAN_CACHE_BYTES = 64 << 20;
+
 export interface ExecutorOptions {
   /** How many static plans (one per input-shape signature) to keep; least recently used is dropped. */
   maxCachedPlans: number;
+  /**
+   * Beyond PLANS_ALWAYS_KEPT plans, plans are kept only while their arenas together stay within this many bytes
+   * (default PLAN_CACHE_BYTES): a transformer fed many sequence lengths keeps a plan per length (small arenas),
+   * a 1024² image net fed several sizes does not hold several large arenas.
+   */
+  planCacheBytes?: number;
   /** Record per-step wall time. */
   profile: boolean;
   /** Where plan arenas live (default: one ArrayBuffer per plan). */
@@ -157,12 +167,20 @@ export class GraphExecutor {
 
   private remember(key: string, plan: Plan): void {
     this.plans.set(key, plan);
-    while (this.plans.size > Math.max(1, this.options.maxCachedPlans)) {
+    const limit = this.options.planCacheBytes ?? PLAN_CACHE_BYTES;
+    while (this.plans.size > Math.max(1, this.options.maxCachedPlans) || (this.plans.size > PLANS_ALWAYS_KEPT && this.arenaBytes() > limit)) {
       const oldest = this.plans.keys().next().value as string;
       const evicted = this.plans.get(oldest);
       if (evicted?.kind === 'static') evicted.plan.arena.release();
       this.plans.delete(oldest);
     }
+  }
+
+  /** Bytes of the cached plans' arenas together. */
+  private arenaBytes(): number {
+    let bytes = 0;
+    for (const p of this.plans.values()) if (p.kind === 'static') bytes += p.plan.memory.arenaBytes;
+    return bytes;
   }
 
   private makePlan(feeds: ReadonlyMap<string, TensorType>): Plan {

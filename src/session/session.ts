@@ -37,7 +37,10 @@ export interface SessionOptions {
   float16?: 'compute-f32' | 'exact';
   /** Largest tensor the loader accepts, in bytes (default 2 GiB). */
   maxTensorBytes?: number;
-  /** How many per-shape plans to keep (default 4). */
+  /**
+   * How many per-shape plans to keep (default 32). Past 4, plans are kept only while their arenas together stay
+   * within 64 MiB, so a transformer fed many sequence lengths re-plans rarely while large-arena models keep few.
+   */
   maxCachedPlans?: number;
   /** Record per-op timings for session.profile(). */
   profile?: boolean;
@@ -215,7 +218,7 @@ export class InferenceSession {
     this.passNotes = notes;
     this.wasm = wasm === undefined ? chooseBackend(options.backend ?? 'auto') : (wasm ?? undefined);
     const execOptions: ExecutorOptions = {
-      maxCachedPlans: options.maxCachedPlans ?? 4,
+      maxCachedPlans: options.maxCachedPlans ?? 32,
       profile: options.profile ?? false,
       allocateArena: this.wasm ? wasmArena(this.wasm) : undefined,
     };
