@@ -12,8 +12,7 @@ import { join } from 'node:path';
 import { inspect, types } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './shared.js';
-import { ModelBuilder } from './onnx-builder.js';
-import { tensor } from './harness.js';
+import { reluAddModelBytes } from './dropin-models.js';
 
 const CJS = join(REPO_ROOT, 'dist/cjs');
 const hasFacade = existsSync(join(CJS, 'facade.cjs')) && existsSync(join(CJS, 'index.cjs'));
@@ -44,14 +43,7 @@ function requireWithoutEsm(entry: string): Exports {
   }
 }
 
-/** y = Relu(x + [1, -1, 2, -2]), x float32 [n, 4]. */
-function modelBytes(): Uint8Array {
-  const b = new ModelBuilder({ opset: 13 });
-  const x = b.input('x', 'float32', ['n', 4]);
-  const [s] = b.node('Add', [x, b.initializer('b', tensor('float32', [4], [1, -1, 2, -2]))]);
-  b.output(b.node('Relu', [s!], {}, { outputs: ['y'] })[0]!, { dtype: 'float32', shape: ['n', 4] });
-  return b.toBytes();
-}
+const modelBytes = reluAddModelBytes;
 
 /** What a Tensor shows: its fields, how it prints, its data and location. */
 function describeTensor(t: any): unknown {

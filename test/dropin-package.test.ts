@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VERSION } from '../src/version.js';
 import { REPO_ROOT } from './shared.js';
 import { ModelBuilder } from './onnx-builder.js';
+import { reluAddModelBytes } from './dropin-models.js';
 import { tensor } from './harness.js';
 
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
@@ -31,14 +32,7 @@ const hasDist = existsSync(join(REPO_ROOT, 'dist/index.js')) && existsSync(join(
 if (!hasNpm) console.warn('[skip] package: npm is not available, so the package cannot be packed');
 else if (!hasDist) console.warn('[skip] package: dist/ (with dist/cjs) not found; run npm run build first');
 
-/** y = Relu(x + [1, -1, 2, -2]), x float32 [n, 4]: for x = [1, 1, 1, 1] it gives [2, 0, 3, 0]. */
-function modelBytes(): Uint8Array {
-  const b = new ModelBuilder({ opset: 13 });
-  const x = b.input('x', 'float32', ['n', 4]);
-  const [s] = b.node('Add', [x, b.initializer('b', tensor('float32', [4], [1, -1, 2, -2]))]);
-  b.output(b.node('Relu', [s!], {}, { outputs: ['y'] })[0]!, { dtype: 'float32', shape: ['n', 4] });
-  return b.toBytes();
-}
+const modelBytes = reluAddModelBytes;
 
 const EXPECTED = '[2,0,3,0]';
 

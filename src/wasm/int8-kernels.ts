@@ -352,22 +352,29 @@ function emitDepthwise(K: number, S: number): FunctionBuilder {
   return f;
 }
 
-function emitBinary(op: 'add' | 'mul'): FunctionBuilder {
-  const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32]);
-  const [a, b, y, n, flip, za, zb, sa, sb, sc, zc, lo, hi] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] as const;
-  const i = f.local(I32), end = f.local(I32);
-  const flipv = f.local(V128), zav = f.local(V128), zbv = f.local(V128), sav = f.local(V128), sbv = f.local(V128), scv = f.local(V128);
-  const magic = f.local(V128), zcv = f.local(V128), lov = f.local(V128), hiv = f.local(V128), v = f.local(V128);
+/** The QLinear binary kernels' per-call constants splat into vector locals (a's side and the requantization). */
+function splatBinaryParams(f: FunctionBuilder, flip: number, za: number, sa: number, sc: number, zc: number, lo: number, hi: number) {
+  const flipv = f.local(V128), zav = f.local(V128), sav = f.local(V128), scv = f.local(V128);
+  const magic = f.local(V128), zcv = f.local(V128), lov = f.local(V128), hiv = f.local(V128);
   f.get(flip).simd('i8x16.splat').set(flipv);
   f.get(za).simd('i32x4.splat').set(zav);
-  f.get(zb).simd('i32x4.splat').set(zbv);
   f.get(sa).simd('f32x4.splat').set(sav);
-  f.get(sb).simd('f32x4.splat').set(sbv);
   f.get(sc).simd('f32x4.splat').set(scv);
   f.f32(ROUND_MAGIC_F32).simd('f32x4.splat').set(magic);
   f.get(zc).simd('f32x4.splat').set(zcv);
   f.get(lo).simd('f32x4.splat').set(lov);
   f.get(hi).simd('f32x4.splat').set(hiv);
+  return { flipv, zav, sav, scv, magic, zcv, lov, hiv };
+}
+
+function emitBinary(op: 'add' | 'mul'): FunctionBuilder {
+  const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32]);
+  const [a, b, y, n, flip, za, zb, sa, sb, sc, zc, lo, hi] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] as const;
+  const i = f.local(I32), end = f.local(I32);
+  const { flipv, zav, sav, scv, magic, zcv, lov, hiv } = splatBinaryParams(f, flip, za, sa, sc, zc, lo, hi);
+  const zbv = f.local(V128), sbv = f.local(V128), v = f.local(V128);
+  f.get(zb).simd('i32x4.splat').set(zbv);
+  f.get(sb).simd('f32x4.splat').set(sbv);
   f.get(n).i32(-4).op('i32.and').set(end);
   const dequantized = (ptr: number, zv: number, sv: number) => {
     f.get(ptr).get(i).op('i32.add').simdMem('v128.load32_zero', 0, 0).get(flipv).simd('v128.xor');
@@ -402,16 +409,8 @@ function emitBinaryPlanes(op: 'add' | 'mul', signed: boolean): FunctionBuilder {
   const [a, b, y, planes, S, bCount, flip, za, zb, sa, sb, sc, zc, lo, hi] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14] as const;
   const p = f.local(I32), i = f.local(I32), end = f.local(I32), end16 = f.local(I32), ap = f.local(I32), yp = f.local(I32);
   const bytes = f.local(V128), half = f.local(V128), r = [f.local(V128), f.local(V128), f.local(V128), f.local(V128)];
-  const flipv = f.local(V128), zav = f.local(V128), sav = f.local(V128), scv = f.local(V128), bv = f.local(V128);
-  const magic = f.local(V128), zcv = f.local(V128), lov = f.local(V128), hiv = f.local(V128), v = f.local(V128);
-  f.get(flip).simd('i8x16.splat').set(flipv);
-  f.get(za).simd('i32x4.splat').set(zav);
-  f.get(sa).simd('f32x4.splat').set(sav);
-  f.get(sc).simd('f32x4.splat').set(scv);
-  f.f32(ROUND_MAGIC_F32).simd('f32x4.splat').set(magic);
-  f.get(zc).simd('f32x4.splat').set(zcv);
-  f.get(lo).simd('f32x4.splat').set(lov);
-  f.get(hi).simd('f32x4.splat').set(hiv);
+  const { flipv, zav, sav, scv, magic, zcv, lov, hiv } = splatBinaryParams(f, flip, za, sa, sc, zc, lo, hi);
+  const bv = f.local(V128), v = f.local(V128);
   f.get(S).i32(-4).op('i32.and').set(end);
   f.get(S).i32(-16).op('i32.and').set(end16);
   /** The byte at the address on the stack, as the signed value the vector path gives it: sext8(byte ^ flip). */

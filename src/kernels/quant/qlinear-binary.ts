@@ -1,8 +1,10 @@
 import { sizeOf, type Data } from '../../dtype.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import {
-  chooseVariant, jsFallbacks, kernelError, ranOnWasm, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef,
+  chooseVariant, jsFallbacks, kernelError, ranOnWasm, requireInput, type JsFallbacks, type KernelDef, type PrepareContext, type PreparedKernel,
+  type VariantDef,
 } from '../kernel.js';
+import type { WasmContext } from '../../wasm/context.js';
 import type { Int8Like } from './igemm.js';
 import { inWasmMemory, int8Kernels } from './igemm-wasm.js';
 import { scalarOf } from './lookup-table.js';
@@ -109,6 +111,25 @@ function prepareReference(p: QLinearBinaryProblem): PreparedKernel {
   };
 }
 
+/**
+ * A, B and C when all three are views of wasm memory, with the parameters read into q; otherwise runs the
+ * reference (counted as a JS fallback) and gives undefined.
+ */
+function wasmOperands(
+  wasm: WasmContext, fallbacks: JsFallbacks, reference: PreparedKernel, inputs: Parameters<PreparedKernel['run']>[0], outputs: Parameters<PreparedKernel['run']>[1],
+  scratch: Parameters<PreparedKernel['run']>[2], q: BinaryParams,
+): [Int8Like, Int8Like, Int8Like] | undefined {
+  const A = inputs[0] as Int8Like;
+  const B = inputs[3] as Int8Like;
+  const C = outputs[0] as Int8Like;
+  if (!ranOnWasm(fallbacks, inWasmMemory(wasm, A, C) && inWasmMemory(wasm, B, C))) {
+    reference.run(inputs, outputs, scratch);
+    return undefined;
+  }
+  readParams(inputs, q);
+  return [A, B, C];
+}
+
 // Equal shapes (a residual Add): whole vectors of four on qs8_v{add,mul}, the last n mod 4 in JS.
 function prepareWasm(p: QLinearBinaryProblem): PreparedKernel {
   const reference = prepareReference(p);
@@ -125,14 +146,9 @@ function prepareWasm(p: QLinearBinaryProblem): PreparedKernel {
     detail: `wasm qs8 v${p.op}, equal shapes (js for views outside wasm memory)`,
     jsFallbacks: fallbacks,
     run(inputs, outputs, scratch) {
-      const A = inputs[0] as Int8Like;
-      const B = inputs[3] as Int8Like;
-      const C = outputs[0] as Int8Like;
-      if (!ranOnWasm(fallbacks, inWasmMemory(wasm, A, C) && inWasmMemory(wasm, B, C))) {
-        reference.run(inputs, outputs, scratch);
-        return;
-      }
-      readParams(inputs, q);
+      const io = wasmOperands(wasm, fallbacks, reference, inputs, outputs, scratch, q);
+      if (io === undefined) return;
+      const [A, B, C] = io;
       const { sa, za, sb, zb, sc, zc } = q;
       kernel(A.byteOffset, B.byteOffset, C.byteOffset, total, flip, za - flip, zb - flip, sa, sb, sc, zc, lo, hi);
       for (let i = total - (total % 4); i < total; i++) {
@@ -189,14 +205,9 @@ function prepareWasmPlanes(p: QLinearBinaryProblem): PreparedKernel {
     detail: `wasm qs8 v${p.op}, one ${layout.full === 0 ? 'B' : 'A'} value per plane of ${layout.S} (js for views outside wasm memory)`,
     jsFallbacks: fallbacks,
     run(inputs, outputs, scratch) {
-      const A = inputs[0] as Int8Like;
-      const B = inputs[3] as Int8Like;
-      const C = outputs[0] as Int8Like;
-      if (!ranOnWasm(fallbacks, inWasmMemory(wasm, A, C) && inWasmMemory(wasm, B, C))) {
-        reference.run(inputs, outputs, scratch);
-        return;
-      }
-      readParams(inputs, q);
+      const io = wasmOperands(wasm, fallbacks, reference, inputs, outputs, scratch, q);
+      if (io === undefined) return;
+      const [A, B, C] = io;
       const [full, small, zf, zs, sf, ss] = layout.full === 0 ? [A, B, q.za, q.zb, q.sa, q.sb] : [B, A, q.zb, q.za, q.sb, q.sa];
       kernel(full.byteOffset, small.byteOffset, C.byteOffset, layout.planes, layout.S, layout.count, flip, zf - flip, zs - flip, sf, ss, q.sc, q.zc, lo, hi);
     },
