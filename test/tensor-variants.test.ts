@@ -61,3 +61,24 @@ checkVariants('Pad', [
   padCase([1, 1, 1, 1], [0, 0, 2, 2, 0, 0, 2, 2], 'edge'),
   padCase([1, 3, 7, 5], [0, 0, 2, 3, 0, 1, 4, 6], 'wrap'),
 ]);
+
+// Concat: each input's rows (any block length, a tail of cols mod 4) copied into the output's strided rows.
+function concatCase(shapes: number[][], axis: number, dtype: 'float32' | 'int32' = 'float32'): VariantCase {
+  const m = new ModelBuilder({ opset: 13 });
+  const names = shapes.map((s, i) => m.input(`x${i}`, dtype, s));
+  m.output(m.node('Concat', names, { axis }, { outputs: ['y'], name: 'n' })[0]!);
+  const feeds = Object.fromEntries(shapes.map((s, i) => {
+    const t = randomTensor(s, 10 + i);
+    return [`x${i}`, dtype === 'int32' ? { dtype, shape: s, data: Int32Array.from(t.data as Float32Array, (v) => Math.round(v * 1000)) } : t];
+  }));
+  return { name: `Concat ${dtype} ${shapes.map((s) => `[${s}]`).join(' + ')} on axis ${axis}`, model: m, feeds, node: 'n', expectVariant: 'x32_concat__wasmsimd' };
+}
+
+checkVariants('Concat', [
+  concatCase([[1, 7, 5, 13], [1, 7, 5, 3]], 3),
+  concatCase([[2, 13, 7, 5], [2, 1, 7, 5], [2, 4, 7, 5]], 1),
+  concatCase([[1, 1], [1, 1]], 0),
+  concatCase([[3, 5], [3, 0], [3, 2]], 1),
+  concatCase([[2, 3, 1], [2, 3, 7]], -1, 'int32'),
+  concatCase([[5, 4], [2, 4]], 0),
+]);

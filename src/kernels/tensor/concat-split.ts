@@ -1,8 +1,82 @@
-import { sizeOf } from '../../dtype.js';
+import { sizeOf, storageBytes, type DType, type TensorType } from '../../dtype.js';
 import { attrInt, attrInts } from '../../graph/attributes.js';
-import type { TensorType } from '../../dtype.js';
-import { blockCopyOk, kernelError, requireConstant, requireInput, type KernelDef } from '../kernel.js';
+import {
+  blockCopyOk, chooseVariant, jsFallbacks, kernelError, ranOnWasm, requireConstant, requireInput, type KernelDef, type PrepareContext,
+  type PreparedKernel, type VariantDef,
+} from '../kernel.js';
+import { copy2dKernel } from './copy-2d.wasm.js';
 import { copyBlock, intValues, normalizeAxis } from './common.js';
+
+/** Concat's layout: every input is `outer` contiguous blocks of `blocks[k]` elements, interleaved in the output. */
+interface ConcatProblem {
+  ctx: PrepareContext;
+  dtype: DType;
+  shape: number[];
+  outer: number;
+  blocks: number[];
+  /** Input index of each present input. */
+  which: number[];
+  outBlock: number;
+}
+
+function prepareConcatReference(p: ConcatProblem): PreparedKernel {
+  const { outer, blocks, which, outBlock } = p;
+  return {
+    outputs: [{ dtype: p.dtype, shape: p.shape }],
+    jsOk: blockCopyOk(Math.min(...blocks.filter((b) => b > 0), Infinity)),
+    run(inputs, outputs) {
+      const out = outputs[0]!;
+      let colOff = 0;
+      for (let k = 0; k < which.length; k++) {
+        const src = inputs[which[k]!]!;
+        const b = blocks[k]!;
+        if (b === 0) continue;
+        for (let o = 0; o < outer; o++) copyBlock(src, o * b, out, o * outBlock + colOff, b);
+        colOff += b;
+      }
+    },
+  };
+}
+
+// 4-byte elements: each input's rows moved by x32_copy_2d into the output's (strided) rows, one call per input.
+function prepareConcatWasm(p: ConcatProblem, ctx: PrepareContext): PreparedKernel {
+  const reference = prepareConcatReference(p);
+  const wasm = ctx.options.wasm!;
+  const copy = copy2dKernel(wasm)!;
+  const { outer, blocks, which, outBlock } = p;
+  const fallbacks = jsFallbacks();
+  return {
+    ...reference,
+    jsOk: undefined,
+    detail: `wasm strided row copies, ${outer} rows of ${blocks.join(' + ')}`,
+    jsFallbacks: fallbacks,
+    run(inputs, outputs, scratch) {
+      const out = outputs[0] as Float32Array;
+      const present = which.map((i) => inputs[i] as Float32Array);
+      if (!ranOnWasm(fallbacks, present.every((x) => x.buffer === wasm.memory.buffer) && out.buffer === wasm.memory.buffer)) {
+        reference.run(inputs, outputs, scratch);
+        return;
+      }
+      let colOff = 0;
+      for (let k = 0; k < which.length; k++) {
+        const b = blocks[k]!;
+        if (b === 0) continue;
+        wasm.invoke(copy, present[k]!.byteOffset, b, out.byteOffset + 4 * colOff, outBlock, outer, b);
+        colOff += b;
+      }
+    },
+  };
+}
+
+const CONCAT_VARIANTS: readonly VariantDef<ConcatProblem>[] = [
+  { name: (p) => `${p.dtype === 'float32' ? 'f32' : p.dtype}_concat__js`, applies: () => true, placement: 'any', prepare: prepareConcatReference },
+  {
+    name: 'x32_concat__wasmsimd',
+    applies: (p, caps) => storageBytes(p.dtype) === 4 && copy2dKernel(caps.wasm) !== undefined,
+    placement: 'wasm',
+    prepare: prepareConcatWasm,
+  },
+];
 
 // Concat: n × [..., d_i, ...] -> [..., Σd_i, ...]
 const Concat: KernelDef = {
@@ -22,27 +96,12 @@ const Concat: KernelDef = {
       if (!ok) throw kernelError(ctx, `input ${i} shape [${t.shape}] does not match [${first.shape}] off axis ${axis}`);
       shape[axis]! += t.shape[axis]!;
     }
-    // Every input is `outer` contiguous blocks of `block_i` elements, interleaved in the output.
-    const outer = sizeOf(first.shape.slice(0, axis));
     const innerSize = sizeOf(first.shape.slice(axis + 1));
     const blocks = present.map(({ t }) => t.shape[axis]! * innerSize);
-    const which = present.map(({ i }) => i);
-    const outBlock = shape[axis]! * innerSize;
-    return {
-      outputs: [{ dtype: first.dtype, shape }],
-      jsOk: blockCopyOk(Math.min(...blocks.filter((b) => b > 0), Infinity)),
-      run(inputs, outputs) {
-        const out = outputs[0]!;
-        let colOff = 0;
-        for (let k = 0; k < which.length; k++) {
-          const src = inputs[which[k]!]!;
-          const b = blocks[k]!;
-          if (b === 0) continue;
-          for (let o = 0; o < outer; o++) copyBlock(src, o * b, out, o * outBlock + colOff, b);
-          colOff += b;
-        }
-      },
+    const problem: ConcatProblem = {
+      ctx, dtype: first.dtype, shape, outer: sizeOf(first.shape.slice(0, axis)), blocks, which: present.map(({ i }) => i), outBlock: shape[axis]! * innerSize,
     };
+    return chooseVariant(CONCAT_VARIANTS, problem, ctx);
   },
 };
 
