@@ -82,3 +82,23 @@ checkVariants('Concat', [
   concatCase([[2, 3, 1], [2, 3, 7]], -1, 'int32'),
   concatCase([[5, 4], [2, 4]], 0),
 ]);
+
+function splitCase(shape: number[], axis: number, split: number[], dtype: 'float32' | 'int32' = 'float32'): VariantCase {
+  const m = new ModelBuilder({ opset: 13 });
+  m.input('x', dtype, shape);
+  m.initializer('split', { dtype: 'int64', shape: [split.length], data: BigInt64Array.from(split, BigInt) });
+  const outs = split.map((_, i) => `y${i}`);
+  m.node('Split', ['x', 'split'], { axis }, { outputs: outs, name: 'n' });
+  for (const o of outs) m.output(o);
+  const t = randomTensor(shape, 21);
+  const feeds = { x: dtype === 'int32' ? { dtype, shape, data: Int32Array.from(t.data as Float32Array, (v) => Math.round(v * 1000)) } : t };
+  return { name: `Split ${dtype} [${shape}] on axis ${axis} into [${split}]`, model: m, feeds, node: 'n', expectVariant: 'x32_split__wasmsimd' };
+}
+
+checkVariants('Split', [
+  splitCase([1, 7, 5, 16], 3, [13, 3]),
+  splitCase([2, 13, 7, 5], 1, [5, 1, 7]),
+  splitCase([3, 7], 1, [0, 7]),
+  splitCase([2, 3, 8], -1, [1, 7], 'int32'),
+  splitCase([6, 4], 0, [4, 2]),
+]);

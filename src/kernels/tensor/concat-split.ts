@@ -135,6 +135,77 @@ function splitSizes(ctx: Parameters<KernelDef['prepare']>[0], dim: number): numb
   return sizes;
 }
 
+/** Split's layout: each output is `outer` contiguous blocks of `blocks[k]` elements cut out of the input's rows. */
+interface SplitProblem {
+  ctx: PrepareContext;
+  dtype: DType;
+  shapes: number[][];
+  outer: number;
+  blocks: number[];
+  inBlock: number;
+}
+
+function prepareSplitReference(p: SplitProblem): PreparedKernel {
+  const { outer, blocks, inBlock } = p;
+  return {
+    outputs: p.shapes.map((shape) => ({ dtype: p.dtype, shape })),
+    // Each output is `outer` contiguous blocks of its own size, cut out of the input: block copies as Concat.
+    jsOk: blockCopyOk(Math.min(...blocks.filter((b) => b > 0), Infinity)),
+    run(inputs, outputs) {
+      const src = inputs[0]!;
+      let colOff = 0;
+      for (let k = 0; k < blocks.length; k++) {
+        const out = outputs[k];
+        const b = blocks[k]!;
+        if (out !== undefined && b > 0) {
+          for (let o = 0; o < outer; o++) copyBlock(src, o * inBlock + colOff, out, o * b, b);
+        }
+        colOff += b;
+      }
+    },
+  };
+}
+
+// 4-byte elements: each output's rows moved by x32_copy_2d out of the input's (strided) rows, one call per output.
+function prepareSplitWasm(p: SplitProblem, ctx: PrepareContext): PreparedKernel {
+  const reference = prepareSplitReference(p);
+  const wasm = ctx.options.wasm!;
+  const copy = copy2dKernel(wasm)!;
+  const { outer, blocks, inBlock } = p;
+  const fallbacks = jsFallbacks();
+  return {
+    ...reference,
+    jsOk: undefined,
+    detail: `wasm strided row copies, ${outer} rows of ${blocks.join(' + ')}`,
+    jsFallbacks: fallbacks,
+    run(inputs, outputs, scratch) {
+      const src = inputs[0] as Float32Array;
+      const inMemory = (v: unknown) => v === undefined || (v as Float32Array).buffer === wasm.memory.buffer;
+      if (!ranOnWasm(fallbacks, inMemory(src) && outputs.every(inMemory))) {
+        reference.run(inputs, outputs, scratch);
+        return;
+      }
+      let colOff = 0;
+      for (let k = 0; k < blocks.length; k++) {
+        const out = outputs[k] as Float32Array | undefined;
+        const b = blocks[k]!;
+        if (out !== undefined && b > 0) wasm.invoke(copy, src.byteOffset + 4 * colOff, inBlock, out.byteOffset, b, outer, b);
+        colOff += b;
+      }
+    },
+  };
+}
+
+const SPLIT_VARIANTS: readonly VariantDef<SplitProblem>[] = [
+  { name: (p) => `${p.dtype === 'float32' ? 'f32' : p.dtype}_split__js`, applies: () => true, placement: 'any', prepare: prepareSplitReference },
+  {
+    name: 'x32_split__wasmsimd',
+    applies: (p, caps) => storageBytes(p.dtype) === 4 && copy2dKernel(caps.wasm) !== undefined,
+    placement: 'wasm',
+    prepare: prepareSplitWasm,
+  },
+];
+
 // Split: [..., d, ...] -> n × [..., split_i, ...]
 const Split: KernelDef = {
   opType: 'Split',
@@ -143,31 +214,16 @@ const Split: KernelDef = {
     const r = x.shape.length;
     const axis = normalizeAxis(ctx, attrInt(ctx.node, 'axis', 0), r);
     const sizes = splitSizes(ctx, x.shape[axis]!);
-    const outer = sizeOf(x.shape.slice(0, axis));
     const innerSize = sizeOf(x.shape.slice(axis + 1));
-    const inBlock = x.shape[axis]! * innerSize;
-    const blocks = sizes.map((s) => s * innerSize);
-    return {
-      outputs: sizes.map((s) => {
-        const shape = x.shape.slice();
-        shape[axis] = s;
-        return { dtype: x.dtype, shape };
-      }),
-      // Each output is `outer` contiguous blocks of its own size, cut out of the input: block copies as Concat.
-      jsOk: blockCopyOk(Math.min(...blocks.filter((b) => b > 0), Infinity)),
-      run(inputs, outputs) {
-        const src = inputs[0]!;
-        let colOff = 0;
-        for (let k = 0; k < blocks.length; k++) {
-          const out = outputs[k];
-          const b = blocks[k]!;
-          if (out !== undefined && b > 0) {
-            for (let o = 0; o < outer; o++) copyBlock(src, o * inBlock + colOff, out, o * b, b);
-          }
-          colOff += b;
-        }
-      },
+    const shapes = sizes.map((s) => {
+      const shape = x.shape.slice();
+      shape[axis] = s;
+      return shape;
+    });
+    const problem: SplitProblem = {
+      ctx, dtype: x.dtype, shapes, outer: sizeOf(x.shape.slice(0, axis)), blocks: sizes.map((s) => s * innerSize), inBlock: x.shape[axis]! * innerSize,
     };
+    return chooseVariant(SPLIT_VARIANTS, problem, ctx);
   },
 };
 
