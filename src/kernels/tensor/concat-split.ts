@@ -4,7 +4,8 @@ import {
   blockCopyOk, chooseVariant, jsFallbacks, kernelError, ranOnWasm, requireConstant, requireInput, type KernelDef, type PrepareContext,
   type PreparedKernel, type VariantDef,
 } from '../kernel.js';
-import { copy2dKernel } from './copy-2d.wasm.js';
+import type { WasmContext } from '../../wasm/context.js';
+import { copy2dKernel, type WasmCopy2dKernel } from './copy-2d.wasm.js';
 import { copyBlock, intValues, normalizeAxis } from './common.js';
 
 /** Concat's layout: every input is `outer` contiguous blocks of `blocks[k]` elements, interleaved in the output. */
@@ -38,45 +39,64 @@ function prepareConcatReference(p: ConcatProblem): PreparedKernel {
   };
 }
 
-// 4-byte elements: each input's rows moved by x32_copy_2d into the output's (strided) rows, one call per input.
-function prepareConcatWasm(p: ConcatProblem, ctx: PrepareContext): PreparedKernel {
-  const reference = prepareConcatReference(p);
+/**
+ * A row-copying op on x32_copy_2d: the reference's outputs, the copies made by `copyAll` (given the kernel), the
+ * reference run instead (counted as a JS fallback) when a view is outside wasm memory.
+ */
+function onWasmRows(
+  reference: PreparedKernel, ctx: PrepareContext, outer: number, blocks: readonly number[],
+  copyAll: (copy: WasmCopy2dKernel, wasm: WasmContext, inputs: readonly Float32Array[], outputs: readonly (Float32Array | undefined)[]) => void,
+): PreparedKernel {
   const wasm = ctx.options.wasm!;
   const copy = copy2dKernel(wasm)!;
-  const { outer, blocks, which, outBlock } = p;
   const fallbacks = jsFallbacks();
+  const inMemory = (v: unknown) => v === undefined || (v as Float32Array).buffer === wasm.memory.buffer;
   return {
     ...reference,
     jsOk: undefined,
     detail: `wasm strided row copies, ${outer} rows of ${blocks.join(' + ')}`,
     jsFallbacks: fallbacks,
     run(inputs, outputs, scratch) {
-      const out = outputs[0] as Float32Array;
-      const present = which.map((i) => inputs[i] as Float32Array);
-      if (!ranOnWasm(fallbacks, present.every((x) => x.buffer === wasm.memory.buffer) && out.buffer === wasm.memory.buffer)) {
+      if (!ranOnWasm(fallbacks, inputs.every(inMemory) && outputs.every(inMemory))) {
         reference.run(inputs, outputs, scratch);
         return;
       }
-      let colOff = 0;
-      for (let k = 0; k < which.length; k++) {
-        const b = blocks[k]!;
-        if (b === 0) continue;
-        wasm.invoke(copy, present[k]!.byteOffset, b, out.byteOffset + 4 * colOff, outBlock, outer, b);
-        colOff += b;
-      }
+      copyAll(copy, wasm, inputs as Float32Array[], outputs as (Float32Array | undefined)[]);
     },
   };
 }
 
-const CONCAT_VARIANTS: readonly VariantDef<ConcatProblem>[] = [
-  { name: (p) => `${p.dtype === 'float32' ? 'f32' : p.dtype}_concat__js`, applies: () => true, placement: 'any', prepare: prepareConcatReference },
-  {
-    name: 'x32_concat__wasmsimd',
-    applies: (p, caps) => storageBytes(p.dtype) === 4 && copy2dKernel(caps.wasm) !== undefined,
-    placement: 'wasm',
-    prepare: prepareConcatWasm,
-  },
-];
+// 4-byte elements: each input's rows moved by x32_copy_2d into the output's (strided) rows, one call per input.
+function prepareConcatWasm(p: ConcatProblem, ctx: PrepareContext): PreparedKernel {
+  const { outer, blocks, which, outBlock } = p;
+  return onWasmRows(prepareConcatReference(p), ctx, outer, blocks, (copy, wasm, inputs, outputs) => {
+    const out = outputs[0]!;
+    let colOff = 0;
+    for (let k = 0; k < which.length; k++) {
+      const b = blocks[k]!;
+      if (b === 0) continue;
+      wasm.invoke(copy, inputs[which[k]!]!.byteOffset, b, out.byteOffset + 4 * colOff, outBlock, outer, b);
+      colOff += b;
+    }
+  });
+}
+
+/** The variant table of a row-copying op: its JS block copies, and x32_copy_2d for 4-byte elements. */
+function rowCopyVariants<P extends { dtype: DType }>(
+  op: string, reference: (p: P) => PreparedKernel, wasm: (p: P, ctx: PrepareContext) => PreparedKernel,
+): readonly VariantDef<P>[] {
+  return [
+    { name: (p) => `${p.dtype === 'float32' ? 'f32' : p.dtype}_${op}__js`, applies: () => true, placement: 'any', prepare: reference },
+    {
+      name: `x32_${op}__wasmsimd`,
+      applies: (p, caps) => storageBytes(p.dtype) === 4 && copy2dKernel(caps.wasm) !== undefined,
+      placement: 'wasm',
+      prepare: wasm,
+    },
+  ];
+}
+
+const CONCAT_VARIANTS = rowCopyVariants<ConcatProblem>('concat', prepareConcatReference, prepareConcatWasm);
 
 // Concat: n × [..., d_i, ...] -> [..., Σd_i, ...]
 const Concat: KernelDef = {
@@ -168,43 +188,20 @@ function prepareSplitReference(p: SplitProblem): PreparedKernel {
 
 // 4-byte elements: each output's rows moved by x32_copy_2d out of the input's (strided) rows, one call per output.
 function prepareSplitWasm(p: SplitProblem, ctx: PrepareContext): PreparedKernel {
-  const reference = prepareSplitReference(p);
-  const wasm = ctx.options.wasm!;
-  const copy = copy2dKernel(wasm)!;
   const { outer, blocks, inBlock } = p;
-  const fallbacks = jsFallbacks();
-  return {
-    ...reference,
-    jsOk: undefined,
-    detail: `wasm strided row copies, ${outer} rows of ${blocks.join(' + ')}`,
-    jsFallbacks: fallbacks,
-    run(inputs, outputs, scratch) {
-      const src = inputs[0] as Float32Array;
-      const inMemory = (v: unknown) => v === undefined || (v as Float32Array).buffer === wasm.memory.buffer;
-      if (!ranOnWasm(fallbacks, inMemory(src) && outputs.every(inMemory))) {
-        reference.run(inputs, outputs, scratch);
-        return;
-      }
-      let colOff = 0;
-      for (let k = 0; k < blocks.length; k++) {
-        const out = outputs[k] as Float32Array | undefined;
-        const b = blocks[k]!;
-        if (out !== undefined && b > 0) wasm.invoke(copy, src.byteOffset + 4 * colOff, inBlock, out.byteOffset, b, outer, b);
-        colOff += b;
-      }
-    },
-  };
+  return onWasmRows(prepareSplitReference(p), ctx, outer, blocks, (copy, wasm, inputs, outputs) => {
+    const src = inputs[0]!;
+    let colOff = 0;
+    for (let k = 0; k < blocks.length; k++) {
+      const out = outputs[k];
+      const b = blocks[k]!;
+      if (out !== undefined && b > 0) wasm.invoke(copy, src.byteOffset + 4 * colOff, inBlock, out.byteOffset, b, outer, b);
+      colOff += b;
+    }
+  });
 }
 
-const SPLIT_VARIANTS: readonly VariantDef<SplitProblem>[] = [
-  { name: (p) => `${p.dtype === 'float32' ? 'f32' : p.dtype}_split__js`, applies: () => true, placement: 'any', prepare: prepareSplitReference },
-  {
-    name: 'x32_split__wasmsimd',
-    applies: (p, caps) => storageBytes(p.dtype) === 4 && copy2dKernel(caps.wasm) !== undefined,
-    placement: 'wasm',
-    prepare: prepareSplitWasm,
-  },
-];
+const SPLIT_VARIANTS = rowCopyVariants<SplitProblem>('split', prepareSplitReference, prepareSplitWasm);
 
 // Split: [..., d, ...] -> n × [..., split_i, ...]
 const Split: KernelDef = {
