@@ -5,7 +5,7 @@ import {
 } from './elementwise-kernels.js';
 import { addDepthwiseKernels, DW3X3S1_NAME, DW3X3S2_NAME, DW5X5S1_NAME, DW5X5S2_NAME } from './depthwise-kernels.js';
 import { addWinogradKernels, winogradFilterName, winogradInputName, winogradOutputName, type WinogradInputVariant } from './winograd-kernels.js';
-import { addGemmKernels, gemmExportNames, TILE_BUFFER_BYTES, type GemmExports, type GemmTile, type SimdVariant } from './gemm-kernels.js';
+import { addGemmKernels, TILE_BUFFER_BYTES, type GemmExports, type GemmTile, type SimdVariant } from './gemm-kernels.js';
 import { onBrowserMainThread, startPoolWorkers, type PoolWorkers } from './pool-workers.js';
 import { poolBlockBytes, ThreadPool, type PoolLayout } from './threads.js';
 
@@ -330,7 +330,7 @@ export class WasmContext {
     const build = buildMainModule(options);
     let instance: WebAssembly.Instance;
     try {
-      instance = new WebAssembly.Instance(compiledModule(build.key, build.bytes), { env: { memory: build.memory } });
+      instance = new WebAssembly.Instance(new WebAssembly.Module(build.bytes), { env: { memory: build.memory } });
     } catch {
       return undefined;
     }
@@ -353,7 +353,7 @@ export class WasmContext {
     let module: WebAssembly.Module;
     let instance: WebAssembly.Instance;
     try {
-      module = await compiledModuleAsync(build.key, build.bytes);
+      module = await WebAssembly.compile(build.bytes);
       instance = await WebAssembly.instantiate(module, { env: { memory: build.memory } });
     } catch {
       return undefined;
@@ -617,10 +617,7 @@ function elementwiseKernels(fns: Record<string, unknown>): WasmElementwiseKernel
 }
 
 interface MainModule {
-  /** The compiled-module cache key: tiles, variants, shared or not (the module imports its memory). */
-  key: string;
-  /** Generates the module's bytes (only on a cache miss: a process's second session compiles nothing). */
-  bytes: () => Uint8Array<ArrayBuffer>;
+  bytes: Uint8Array<ArrayBuffer>;
   memory: WebAssembly.Memory;
   relaxed: boolean;
   tileNames: readonly string[];
@@ -634,17 +631,12 @@ function buildMainModule(options: WasmContextOptions, shared?: WebAssembly.Memor
   const tileNames = options.tiles ?? [WASM_GEMM_TILE];
   if (tileNames.length === 0) throw new RangeError('wasm: no tiles requested');
   const variants: SimdVariant[] = relaxed ? (options.bothVariants ? ['wasmrelaxedsimd', 'wasmsimd'] : ['wasmrelaxedsimd']) : ['wasmsimd'];
-  const tiles = tileNames.map(parseTile);
-  const bytes = (): Uint8Array<ArrayBuffer> => {
-    const m = new ModuleBuilder().importMemory(1, MAX_PAGES, shared !== undefined);
-    addGemmKernels(m, tiles, variants);
-    addElementwiseKernels(m);
-    addDepthwiseKernels(m);
-    return m.encode();
-  };
+  const m = new ModuleBuilder().importMemory(1, MAX_PAGES, shared !== undefined);
+  const exports = addGemmKernels(m, tileNames.map(parseTile), variants);
+  addElementwiseKernels(m);
+  addDepthwiseKernels(m);
   const memory = shared ?? new WebAssembly.Memory({ initial: options.initialPages ?? 16, maximum: MAX_PAGES });
-  const key = `main:${tileNames.join(',')}:${variants.join(',')}${shared !== undefined ? ':shared' : ''}`;
-  return { key, bytes, memory, relaxed, tileNames, variants, exports: gemmExportNames(tiles, variants) };
+  return { bytes: m.encode(), memory, relaxed, tileNames, variants, exports };
 }
 
 function fromInstance(build: MainModule, instance: WebAssembly.Instance, compileMs: number): WasmContext {

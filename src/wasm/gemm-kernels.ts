@@ -414,21 +414,12 @@ export function addGemmKernels(
     }
     return i;
   };
+  const exports: Record<string, GemmExports> = {};
   for (const tile of tiles) {
     for (const variant of variants) {
       const micro = m.addFunction(emitMicrokernel(tile, variant), microkernelName(tile, variant));
       m.addFunction(emitPackedBDriver(tile, micro, packFor(tile.mr)), packedBDriverName(tile, variant));
       m.addFunction(emitPackedADriver(tile, micro, packFor(tile.nr)), packedADriverName(tile, variant));
-    }
-  }
-  return gemmExportNames(tiles, variants);
-}
-
-/** The export names addGemmKernels gives each tile and variant (keyed `${MR}x${NR}__${variant}`), without emitting. */
-export function gemmExportNames(tiles: readonly GemmTile[], variants: readonly SimdVariant[]): Record<string, GemmExports> {
-  const exports: Record<string, GemmExports> = {};
-  for (const tile of tiles) {
-    for (const variant of variants) {
       exports[`${tile.mr}x${tile.nr}__${variant}`] = {
         micro: microkernelName(tile, variant),
         packedB: packedBDriverName(tile, variant),
