@@ -138,9 +138,9 @@ export function planIntegerMatMul(ctx: PrepareContext, aIndex: number, bIndex: n
   const aZpIdx = paramIndex(ctx, 'a_zero_point', ctx.inputs[aZpIndex], M, shape.aBatches);
   const bZpIdx = paramIndex(ctx, 'b_zero_point', ctx.inputs[bZpIndex], N, bBatches);
   const bConst = ctx.constants[bIndex];
-  // A constant b is packed on the first run of this JS path, not at prepare: the wasm variants pack their own
-  // (uploaded once per weights), and re-planning for each new input shape (a transformer's sequence lengths)
-  // would repeat this pack every time for nothing.
+  // A constant b is packed at prepare on the JS backend; with wasm, where this JS path is only a fallback (the wasm
+  // variants pack their own, uploaded once per weights), on its first use: re-planning for each new input shape (a
+  // transformer's sequence lengths) would otherwise repeat this pack every time for nothing.
   let prepacked: PackedB | undefined;
   const packConstant = (data: Int8Like): PackedB => {
     const bt = b.dtype === 'int8' ? new Int8Array(bBatches * N * K) : new Uint8Array(bBatches * N * K);
@@ -148,6 +148,7 @@ export function planIntegerMatMul(ctx: PrepareContext, aIndex: number, bIndex: n
     packTransposedB(data, bBatches, K, N, bt, packed.sums);
     return packed;
   };
+  if (bConst !== undefined && ctx.options.wasm === undefined) prepacked = packConstant(bConst.data as Int8Like);
   const scratch: ScratchSpec[] = [{ dtype: 'int32', length: M }];
   if (bConst === undefined) {
     scratch.push({ dtype: b.dtype, length: bBatches * N * K }, { dtype: 'int32', length: bBatches * N });
@@ -319,11 +320,17 @@ function prepareQLinearMatMul(ctx: PrepareContext): PreparedKernel {
  */
 function packedQLinearMatMul(ctx: PrepareContext, plan: IntegerMatMulPlan, bScaleIdx: ParamIndex, outType: DType, lo: number, hi: number): PreparedKernel {
   const { M, K, N, bBatches, aBatchOf, bBatchOf } = plan.shape;
-  const packed = plan.packB(ctx.constants[3]!.data as Int8Like, [], 0);
   const packLen = packedRowsLength(N, K);
   const bType = requireInput(ctx, 3).dtype;
-  const panels = bType === 'int8' ? new Int8Array(bBatches * packLen) : new Uint8Array(bBatches * packLen);
-  for (let t = 0; t < bBatches; t++) packRowPanels(N, K, packed.bt, t * N * K, K, panels, t * packLen);
+  // The JS panels: at prepare on the JS backend, on first use where the wasm GEMM below runs (a fallback there).
+  let jsPack: { packed: PackedB; panels: Int8Like } | undefined;
+  const packForJs = (): { packed: PackedB; panels: Int8Like } => {
+    if (jsPack !== undefined) return jsPack;
+    const packed = plan.packB(ctx.constants[3]!.data as Int8Like, [], 0);
+    const panels = bType === 'int8' ? new Int8Array(bBatches * packLen) : new Uint8Array(bBatches * packLen);
+    for (let t = 0; t < bBatches; t++) packRowPanels(N, K, packed.bt, t * N * K, K, panels, t * packLen);
+    return (jsPack = { packed, panels });
+  };
   const chunk = laneChunk(bType === 'int8', requireInput(ctx, 0).dtype === 'int8');
   const bZpCount = ctx.inputs[5] === undefined ? 1 : sizeOf(ctx.inputs[5].shape);
   const panel = new Float64Array(panelLength(K));
@@ -340,6 +347,7 @@ function packedQLinearMatMul(ctx: PrepareContext, plan: IntegerMatMulPlan, bScal
       data: ctx.constants[3]!.data as Int8Like, kStride: N, nStride: 1, zp: bZpConst ?? ZERO, zpStride: bZpCount === N ? 1 : 0, zpData: bZpConst,
     }, lo, hi)
     : undefined;
+  if (wasmGemm === undefined) packForJs();
   let a: Int8Like = new Uint8Array(0);
   let y: Int8Like = new Uint8Array(0);
   let aBase = 0;
@@ -380,6 +388,7 @@ function packedQLinearMatMul(ctx: PrepareContext, plan: IntegerMatMulPlan, bScal
         for (let j = 0; j < N; j++) multipliers[j] = Math.fround(Math.fround(sa * bScale[j * bScaleIdx.stride]!) / yScale);
         if (wasmGemm.run(a, za, y, yZp, undefined, 0, multipliers)) return;
       }
+      const { packed, panels } = packForJs();
       for (let t = 0; t < aBatchOf.length; t++) {
         const bb = bBatchOf[t]!;
         for (let j = 0; j < N; j++) {
