@@ -329,6 +329,26 @@ export function ranOnWasm(fallbacks: JsFallbacks, ran: boolean): boolean {
   return ran;
 }
 
+/**
+ * A wasm variant as its reference with another `run`: `onWasm` runs the wasm kernel and returns true, or returns
+ * false (a view outside wasm memory: an eager plan, a caller's array) and the reference runs instead, counted in
+ * jsFallbacks. The variants' one way to fall back, so none does it silently.
+ */
+export function onWasmOrReference(
+  reference: PreparedKernel, detail: string,
+  onWasm: (inputs: readonly (Data | undefined)[], outputs: readonly Data[], scratch: readonly Data[]) => boolean,
+): PreparedKernel {
+  const fallbacks = jsFallbacks();
+  return {
+    ...reference,
+    detail,
+    jsFallbacks: fallbacks,
+    run(inputs, outputs, scratch) {
+      if (!ranOnWasm(fallbacks, onWasm(inputs, outputs, scratch))) reference.run(inputs, outputs, scratch);
+    },
+  };
+}
+
 /** A profile detail with the activation fused into the kernel named after it ('wasm gemm 4x8 + relu'). */
 export function withActivation(detail: string, act: { readonly kind: string }): string {
   return act.kind === 'none' ? detail : `${detail} + ${act.kind}`;

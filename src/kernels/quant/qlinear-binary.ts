@@ -1,8 +1,7 @@
 import { sizeOf, type Data } from '../../dtype.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import {
-  chooseVariant, jsFallbacks, kernelError, ranOnWasm, requireInput, type JsFallbacks, type KernelDef, type PrepareContext, type PreparedKernel,
-  type VariantDef,
+  chooseVariant, kernelError, onWasmOrReference, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef,
 } from '../kernel.js';
 import type { WasmContext } from '../../wasm/context.js';
 import type { Int8Like } from './igemm.js';
@@ -111,21 +110,12 @@ function prepareReference(p: QLinearBinaryProblem): PreparedKernel {
   };
 }
 
-/**
- * A, B and C when all three are views of wasm memory, with the parameters read into q; otherwise runs the
- * reference (counted as a JS fallback) and gives undefined.
- */
-function wasmOperands(
-  wasm: WasmContext, fallbacks: JsFallbacks, reference: PreparedKernel, inputs: Parameters<PreparedKernel['run']>[0], outputs: Parameters<PreparedKernel['run']>[1],
-  scratch: Parameters<PreparedKernel['run']>[2], q: BinaryParams,
-): [Int8Like, Int8Like, Int8Like] | undefined {
+/** A, B and C when all three are views of wasm memory, with the parameters read into q; else undefined. */
+function wasmOperands(wasm: WasmContext, inputs: readonly (Data | undefined)[], outputs: readonly Data[], q: BinaryParams): [Int8Like, Int8Like, Int8Like] | undefined {
   const A = inputs[0] as Int8Like;
   const B = inputs[3] as Int8Like;
   const C = outputs[0] as Int8Like;
-  if (!ranOnWasm(fallbacks, inWasmMemory(wasm, A, C) && inWasmMemory(wasm, B, C))) {
-    reference.run(inputs, outputs, scratch);
-    return undefined;
-  }
+  if (!inWasmMemory(wasm, A, C) || !inWasmMemory(wasm, B, C)) return undefined;
   readParams(inputs, q);
   return [A, B, C];
 }
@@ -140,22 +130,17 @@ function prepareWasm(p: QLinearBinaryProblem): PreparedKernel {
   const flip = p.dtype === 'uint8' ? 0x80 : 0;
   const combine = p.combine;
   const q: BinaryParams = { sa: 0, za: 0, sb: 0, zb: 0, sc: 0, zc: 0 };
-  const fallbacks = jsFallbacks();
-  return {
-    ...reference,
-    detail: `wasm qs8 v${p.op}, equal shapes (js for views outside wasm memory)`,
-    jsFallbacks: fallbacks,
-    run(inputs, outputs, scratch) {
-      const io = wasmOperands(wasm, fallbacks, reference, inputs, outputs, scratch, q);
-      if (io === undefined) return;
-      const [A, B, C] = io;
-      const { sa, za, sb, zb, sc, zc } = q;
-      kernel(A.byteOffset, B.byteOffset, C.byteOffset, total, flip, za - flip, zb - flip, sa, sb, sc, zc, lo, hi);
-      for (let i = total - (total % 4); i < total; i++) {
-        C[i] = quantizeToRange(Math.fround(combine(Math.fround(sa * (A[i]! - za)), Math.fround(sb * (B[i]! - zb))) / sc), zc, lo, hi);
-      }
-    },
-  };
+  return onWasmOrReference(reference, `wasm qs8 v${p.op}, equal shapes (js for views outside wasm memory)`, (inputs, outputs) => {
+    const io = wasmOperands(wasm, inputs, outputs, q);
+    if (io === undefined) return false;
+    const [A, B, C] = io;
+    const { sa, za, sb, zb, sc, zc } = q;
+    kernel(A.byteOffset, B.byteOffset, C.byteOffset, total, flip, za - flip, zb - flip, sa, sb, sc, zc, lo, hi);
+    for (let i = total - (total % 4); i < total; i++) {
+      C[i] = quantizeToRange(Math.fround(combine(Math.fround(sa * (A[i]! - za)), Math.fround(sb * (B[i]! - zb))) / sc), zc, lo, hi);
+    }
+    return true;
+  });
 }
 
 /**
@@ -199,19 +184,15 @@ function prepareWasmPlanes(p: QLinearBinaryProblem): PreparedKernel {
   const [lo, hi] = integerRange(p.dtype)!;
   const flip = p.dtype === 'uint8' ? 0x80 : 0;
   const q: BinaryParams = { sa: 0, za: 0, sb: 0, zb: 0, sc: 0, zc: 0 };
-  const fallbacks = jsFallbacks();
-  return {
-    ...reference,
-    detail: `wasm qs8 v${p.op}, one ${layout.full === 0 ? 'B' : 'A'} value per plane of ${layout.S} (js for views outside wasm memory)`,
-    jsFallbacks: fallbacks,
-    run(inputs, outputs, scratch) {
-      const io = wasmOperands(wasm, fallbacks, reference, inputs, outputs, scratch, q);
-      if (io === undefined) return;
-      const [A, B, C] = io;
-      const [full, small, zf, zs, sf, ss] = layout.full === 0 ? [A, B, q.za, q.zb, q.sa, q.sb] : [B, A, q.zb, q.za, q.sb, q.sa];
-      kernel(full.byteOffset, small.byteOffset, C.byteOffset, layout.planes, layout.S, layout.count, flip, zf - flip, zs - flip, sf, ss, q.sc, q.zc, lo, hi);
-    },
-  };
+  const detail = `wasm qs8 v${p.op}, one ${layout.full === 0 ? 'B' : 'A'} value per plane of ${layout.S} (js for views outside wasm memory)`;
+  return onWasmOrReference(reference, detail, (inputs, outputs) => {
+    const io = wasmOperands(wasm, inputs, outputs, q);
+    if (io === undefined) return false;
+    const [A, B, C] = io;
+    const [full, small, zf, zs, sf, ss] = layout.full === 0 ? [A, B, q.za, q.zb, q.sa, q.sb] : [B, A, q.zb, q.za, q.sb, q.sa];
+    kernel(full.byteOffset, small.byteOffset, C.byteOffset, layout.planes, layout.S, layout.count, flip, zf - flip, zs - flip, sf, ss, q.sc, q.zc, lo, hi);
+    return true;
+  });
 }
 
 const name = (p: QLinearBinaryProblem) => `${p.dtype === 'int8' ? 'i8' : 'u8'}_qlinear${p.op}`;

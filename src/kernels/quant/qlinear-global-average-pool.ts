@@ -2,7 +2,7 @@ import { sizeOf, type DType } from '../../dtype.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { attrInt } from '../../graph/attributes.js';
 import {
-  chooseVariant, jsFallbacks, kernelError, ranOnWasm, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef,
+  chooseVariant, kernelError, onWasmOrReference, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef,
 } from '../kernel.js';
 import type { Int8Like } from './igemm.js';
 import { inWasmMemory } from './igemm-wasm.js';
@@ -66,22 +66,14 @@ function prepareWasm(p: GlobalAveragePoolProblem): PreparedKernel {
   const kernel = qlinearPoolKernels(wasm)!.globalAverage[p.dtype === 'int8' ? 1 : 0];
   const [lo, hi] = integerRange(p.dtype)!;
   const { N, C, S } = p;
-  const fallbacks = jsFallbacks();
-  return {
-    ...reference,
-    detail: 'wasm q8 global average pool, NCHW planes (js for views outside wasm memory)',
-    jsFallbacks: fallbacks,
-    run(inputs, outputs, scratch) {
-      const X = inputs[0] as Int8Like;
-      const Y = outputs[0] as Int8Like;
-      if (ranOnWasm(fallbacks, inWasmMemory(wasm, X, Y))) {
-        const scale = poolScale(scalarOf(inputs[1]), scalarOf(inputs[3]), S);
-        kernel(X.byteOffset, Y.byteOffset, N * C, S, -scalarOf(inputs[2]) * S, scale, scalarOf(inputs[4]), lo, hi);
-        return;
-      }
-      reference.run(inputs, outputs, scratch);
-    },
-  };
+  return onWasmOrReference(reference, 'wasm q8 global average pool, NCHW planes (js for views outside wasm memory)', (inputs, outputs) => {
+    const X = inputs[0] as Int8Like;
+    const Y = outputs[0] as Int8Like;
+    if (!inWasmMemory(wasm, X, Y)) return false;
+    const scale = poolScale(scalarOf(inputs[1]), scalarOf(inputs[3]), S);
+    kernel(X.byteOffset, Y.byteOffset, N * C, S, -scalarOf(inputs[2]) * S, scale, scalarOf(inputs[4]), lo, hi);
+    return true;
+  });
 }
 
 const name = (p: GlobalAveragePoolProblem) => (p.dtype === 'int8' ? 'i8' : 'u8');

@@ -1,7 +1,7 @@
 import { sizeOf, type DType } from '../../dtype.js';
 import { attrInt } from '../../graph/attributes.js';
 import {
-  chooseVariant, jsFallbacks, kernelError, ranOnWasm, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef,
+  chooseVariant, kernelError, onWasmOrReference, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef,
 } from '../kernel.js';
 import type { Int8Like } from './igemm.js';
 import { inWasmMemory } from './igemm-wasm.js';
@@ -38,21 +38,13 @@ function prepareWasm(p: LookupProblem): PreparedKernel {
   const wasm = p.ctx.options.wasm!;
   const kernel = lookupKernel(wasm)!;
   const n = sizeOf(p.shape);
-  const fallbacks = jsFallbacks();
-  return {
-    ...reference,
-    detail: 'wasm 256-entry table (js for views outside wasm memory)',
-    jsFallbacks: fallbacks,
-    run(inputs, outputs, scratch) {
-      const [x, table] = inputs as Int8Like[];
-      const y = outputs[0] as Int8Like;
-      if (ranOnWasm(fallbacks, inWasmMemory(wasm, x!, y) && table!.buffer === wasm.memory.buffer)) {
-        wasm.invoke(kernel, x!.byteOffset, y.byteOffset, n, table!.byteOffset);
-        return;
-      }
-      reference.run(inputs, outputs, scratch);
-    },
-  };
+  return onWasmOrReference(reference, 'wasm 256-entry table (js for views outside wasm memory)', (inputs, outputs) => {
+    const [x, table] = inputs as Int8Like[];
+    const y = outputs[0] as Int8Like;
+    if (!inWasmMemory(wasm, x!, y) || table!.buffer !== wasm.memory.buffer) return false;
+    wasm.invoke(kernel, x!.byteOffset, y.byteOffset, n, table!.byteOffset);
+    return true;
+  });
 }
 
 const short = (d: DType) => (d === 'int8' ? 'i8' : 'u8');

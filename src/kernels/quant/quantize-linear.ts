@@ -2,7 +2,7 @@ import { ONNX_DTYPE_CODES, isFloat, type DType, type Data, type TensorType } fro
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { attrInt } from '../../graph/attributes.js';
 import {
-  chooseVariant, jsFallbacks, kernelError, ranOnWasm, requireInput, type Capabilities, type KernelDef, type PrepareContext, type PreparedKernel,
+  chooseVariant, kernelError, onWasmOrReference, requireInput, type Capabilities, type KernelDef, type PrepareContext, type PreparedKernel,
   type VariantDef,
 } from '../kernel.js';
 import { WasmQuantParams, dynamicInt8Kernels } from './dynamic-int8.wasm.js';
@@ -105,22 +105,14 @@ function prepareQuantizeWasm(p: QdqProblem, ctx: PrepareContext): PreparedKernel
   const [outer, D, inner] = wasmLayout(p.layout)!;
   const params = new WasmQuantParams(wasm, D);
   const [lo, hi] = integerRange(p.outType)!;
-  const fallbacks = jsFallbacks();
-  return {
-    ...reference,
-    detail: 'wasm quantize (js for views outside wasm memory)',
-    jsFallbacks: fallbacks,
-    run(inputs, outputs, scratch) {
-      const x = inputs[0] as Float32Array;
-      const y = outputs[0] as Uint8Array;
-      if (!ranOnWasm(fallbacks, inWasmMemory(wasm, x, y))) {
-        reference.run(inputs, outputs, scratch);
-        return;
-      }
-      params.write(inputs[1] as Float32Array, inputs[2] as Int8Like | undefined);
-      kernels.quantize(x.byteOffset, y.byteOffset, outer, D, inner, params.scales, params.zeroPoints, lo, hi);
-    },
-  };
+  return onWasmOrReference(reference, 'wasm quantize (js for views outside wasm memory)', (inputs, outputs) => {
+    const x = inputs[0] as Float32Array;
+    const y = outputs[0] as Uint8Array;
+    if (!inWasmMemory(wasm, x, y)) return false;
+    params.write(inputs[1] as Float32Array, inputs[2] as Int8Like | undefined);
+    kernels.quantize(x.byteOffset, y.byteOffset, outer, D, inner, params.scales, params.zeroPoints, lo, hi);
+    return true;
+  });
 }
 
 const QUANTIZE_VARIANTS: readonly VariantDef<QdqProblem>[] = [
@@ -196,22 +188,14 @@ function prepareDequantizeWasm(p: QdqProblem, ctx: PrepareContext): PreparedKern
   const kernel = dynamicInt8Kernels(wasm)!.dequantize[p.x.dtype === 'int8' ? 1 : 0];
   const [outer, D, inner] = wasmLayout(p.layout)!;
   const params = new WasmQuantParams(wasm, D);
-  const fallbacks = jsFallbacks();
-  return {
-    ...reference,
-    detail: 'wasm dequantize (js for views outside wasm memory)',
-    jsFallbacks: fallbacks,
-    run(inputs, outputs, scratch) {
-      const x = inputs[0] as Int8Like;
-      const y = outputs[0] as Float32Array;
-      if (!ranOnWasm(fallbacks, inWasmMemory(wasm, x, y))) {
-        reference.run(inputs, outputs, scratch);
-        return;
-      }
-      params.write(inputs[1] as Float32Array, inputs[2] as Int8Like | undefined);
-      kernel(x.byteOffset, y.byteOffset, outer, D, inner, params.scales, params.zeroPoints);
-    },
-  };
+  return onWasmOrReference(reference, 'wasm dequantize (js for views outside wasm memory)', (inputs, outputs) => {
+    const x = inputs[0] as Int8Like;
+    const y = outputs[0] as Float32Array;
+    if (!inWasmMemory(wasm, x, y)) return false;
+    params.write(inputs[1] as Float32Array, inputs[2] as Int8Like | undefined);
+    kernel(x.byteOffset, y.byteOffset, outer, D, inner, params.scales, params.zeroPoints);
+    return true;
+  });
 }
 
 const DEQUANTIZE_VARIANTS: readonly VariantDef<QdqProblem>[] = [

@@ -1,7 +1,7 @@
 import { sizeOf, storageBytes, type DType, type TensorType } from '../../dtype.js';
 import { attrInt, attrInts } from '../../graph/attributes.js';
 import {
-  blockCopyOk, chooseVariant, jsFallbacks, kernelError, ranOnWasm, requireConstant, requireInput, type KernelDef, type PrepareContext,
+  blockCopyOk, chooseVariant, kernelError, onWasmOrReference, requireConstant, requireInput, type KernelDef, type PrepareContext,
   type PreparedKernel, type VariantDef,
 } from '../kernel.js';
 import type { WasmContext } from '../../wasm/context.js';
@@ -40,8 +40,8 @@ function prepareConcatReference(p: ConcatProblem): PreparedKernel {
 }
 
 /**
- * A row-copying op on x32_copy_2d: the reference's outputs, the copies made by `copyAll` (given the kernel), the
- * reference run instead (counted as a JS fallback) when a view is outside wasm memory.
+ * A row-copying op on x32_copy_2d: `copyAll` makes the copies (given the kernel) when every view is in wasm memory,
+ * else the reference runs (see onWasmOrReference).
  */
 function onWasmRows(
   reference: PreparedKernel, ctx: PrepareContext, outer: number, blocks: readonly number[],
@@ -49,21 +49,13 @@ function onWasmRows(
 ): PreparedKernel {
   const wasm = ctx.options.wasm!;
   const copy = copy2dKernel(wasm)!;
-  const fallbacks = jsFallbacks();
   const inMemory = (v: unknown) => v === undefined || (v as Float32Array).buffer === wasm.memory.buffer;
-  return {
-    ...reference,
-    jsOk: undefined,
-    detail: `wasm strided row copies, ${outer} rows of ${blocks.join(' + ')}`,
-    jsFallbacks: fallbacks,
-    run(inputs, outputs, scratch) {
-      if (!ranOnWasm(fallbacks, inputs.every(inMemory) && outputs.every(inMemory))) {
-        reference.run(inputs, outputs, scratch);
-        return;
-      }
-      copyAll(copy, wasm, inputs as Float32Array[], outputs as (Float32Array | undefined)[]);
-    },
-  };
+  const kernel = onWasmOrReference(reference, `wasm strided row copies, ${outer} rows of ${blocks.join(' + ')}`, (inputs, outputs) => {
+    if (!inputs.every(inMemory) || !outputs.every(inMemory)) return false;
+    copyAll(copy, wasm, inputs as Float32Array[], outputs as (Float32Array | undefined)[]);
+    return true;
+  });
+  return { ...kernel, jsOk: undefined };
 }
 
 // 4-byte elements: each input's rows moved by x32_copy_2d into the output's (strided) rows, one call per input.
