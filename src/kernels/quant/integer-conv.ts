@@ -2,7 +2,7 @@ import { sizeOf, type Data, type DType, type TensorType } from '../../dtype.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { attrInt } from '../../graph/attributes.js';
 import {
-  chooseVariant, jsFallbacks, kernelError, ranOnWasm, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef,
+  chooseVariant, kernelError, onWasmOrReference, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef,
 } from '../kernel.js';
 import { convGeometry, im2colIndexMap } from './conv-geometry.js';
 import { rowSums, type Int8Like } from './igemm.js';
@@ -339,17 +339,10 @@ const NO_CHANNEL_PARAMS = new Float32Array(0);
 function prepareConvIntegerWasm(p: ConvIntegerProblem): PreparedKernel {
   const reference = prepareConvIntegerReference(p);
   const conv = p.wasm()!;
-  const fallbacks = jsFallbacks();
-  return {
-    ...reference,
-    detail: conv.detail,
-    jsFallbacks: fallbacks,
-    run(inputs, outputs, scratch) {
-      const zx = ((inputs[2] as Int8Like | undefined) ?? ZERO)[0]!;
-      if (ranOnWasm(fallbacks, conv.run(inputs[0] as Int8Like, zx, outputs[0] as Int32Array, 0, undefined, NO_CHANNEL_PARAMS))) return;
-      reference.run(inputs, outputs, scratch);
-    },
-  };
+  return onWasmOrReference(reference, conv.detail, (inputs, outputs) => {
+    const zx = ((inputs[2] as Int8Like | undefined) ?? ZERO)[0]!;
+    return conv.run(inputs[0] as Int8Like, zx, outputs[0] as Int32Array, 0, undefined, NO_CHANNEL_PARAMS);
+  });
 }
 
 /** 'u8' or 'i8' for input i. */
@@ -426,19 +419,12 @@ function prepareQLinearConvWasm(p: QLinearConvProblem): PreparedKernel {
   const reference = prepareQLinearConvReference(p);
   const conv = p.wasm()!;
   const multipliers = new Float32Array(p.plan.M);
-  const fallbacks = jsFallbacks();
-  return {
-    ...reference,
-    detail: conv.detail,
-    jsFallbacks: fallbacks,
-    run(inputs, outputs, scratch) {
-      const zx = ((inputs[2] as Int8Like | undefined) ?? ZERO)[0]!;
-      const yZp = inputs[7] === undefined ? 0 : (inputs[7] as Int8Like)[0]!;
-      outputMultipliers(inputs, multipliers);
-      if (ranOnWasm(fallbacks, conv.run(inputs[0] as Int8Like, zx, outputs[0] as Int8Like, yZp, inputs[8] as Int32Array | undefined, multipliers))) return;
-      reference.run(inputs, outputs, scratch);
-    },
-  };
+  return onWasmOrReference(reference, conv.detail, (inputs, outputs) => {
+    const zx = ((inputs[2] as Int8Like | undefined) ?? ZERO)[0]!;
+    const yZp = inputs[7] === undefined ? 0 : (inputs[7] as Int8Like)[0]!;
+    outputMultipliers(inputs, multipliers);
+    return conv.run(inputs[0] as Int8Like, zx, outputs[0] as Int8Like, yZp, inputs[8] as Int32Array | undefined, multipliers);
+  });
 }
 
 const QLINEAR_CONV_VARIANTS = integerConvVariants<QLinearConvProblem>('qlinearconv', 3, prepareQLinearConvReference, prepareQLinearConvWasm);
