@@ -39,10 +39,11 @@ function prepareWasm(p: LookupProblem): PreparedKernel {
   const kernel = lookupKernel(wasm)!;
   const n = sizeOf(p.shape);
   return onWasmOrReference(reference, 'wasm 256-entry table (js for views outside wasm memory)', (inputs, outputs) => {
-    const [x, table] = inputs as Int8Like[];
+    const x = inputs[0] as Int8Like;
+    const table = inputs[1] as Int8Like;
     const y = outputs[0] as Int8Like;
-    if (!inWasmMemory(wasm, x!, y) || table!.buffer !== wasm.memory.buffer) return false;
-    wasm.invoke(kernel, x!.byteOffset, y.byteOffset, n, table!.byteOffset);
+    if (!inWasmMemory(wasm, x, y) || table.buffer !== wasm.memory.buffer) return false;
+    wasm.invoke(kernel, x.byteOffset, y.byteOffset, n, table.byteOffset);
     return true;
   });
 }
