@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { applyActivation, type Activation } from '../src/kernels/gemm/activation.js';
-import { winogradMatrices } from '../src/kernels/conv/winograd.js';
+import { threadBlockTiles, winogradMatrices } from '../src/kernels/conv/winograd.js';
 import { WasmContext } from '../src/wasm/context.js';
 import { winogradInputMatrix, winogradOutputMatrix, type WinogradInputVariant } from '../src/wasm/winograd-kernels.js';
 import { wasmWinogradInput, wasmWinogradOutput } from '../src/wasm/winograd.js';
@@ -13,6 +13,19 @@ const ctx = WasmContext.create();
 if (ctx === undefined) console.warn('wasm-winograd: WebAssembly SIMD is unavailable in this engine; tests skipped');
 
 const VARIANTS: WinogradInputVariant[] = ['f23', 'f43', 'f63'];
+
+describe('Winograd tile blocks on threads', () => {
+  it('are whole multiples of MR, about two per thread, at least 8 tiles and at most the plan\'s block', () => {
+    // 49 tiles (a 28×28 output in F(4,3)) on 2 threads: 12-tile blocks (4 × 12 + 1), not 13 (4 row tiles each).
+    expect(threadBlockTiles(49, 49, 2, 4)).toBe(12);
+    expect(threadBlockTiles(196, 196, 2, 4)).toBe(48);
+    expect(threadBlockTiles(196, 32, 2, 4)).toBe(32);
+    expect(threadBlockTiles(16, 16, 2, 4)).toBe(8);
+    expect(threadBlockTiles(49, 49, 2, 6)).toBe(12);
+    expect(threadBlockTiles(49, 49, 2, 5)).toBe(10);
+    expect(threadBlockTiles(168, 168, 3, 4)).toBe(28);
+  });
+});
 
 describe('Winograd input matrices', () => {
   for (const variant of VARIANTS) {

@@ -496,9 +496,7 @@ function blocksOnThreads(
   const fused = epilogue(act)[3];
   const biasView = wasm.bias?.view() ?? bias;
   if (pool === undefined || kernels === undefined || !wasm.transforms || src.x !== s || C % 4 !== 0 || M % 4 !== 0 || !fused) return false;
-  // Blocks of the plan's size, or smaller so that each thread gets two (a block's V and M have room for
-  // tilesPerBlock tiles; fewer just use less of them). Each block re-reads the n² filter packs.
-  const blockTiles = Math.min(tilesPerBlock, Math.max(8, Math.ceil(total / (2 * pool.threads))));
+  const blockTiles = threadBlockTiles(total, tilesPerBlock, pool.threads, wasm.weights.packs[0]!.kernels.mr);
   if ((whole === undefined && hasEdgeTiles(p, plan)) || total <= blockTiles || s.length < stride * pool.threads) return false;
   if (biasView !== undefined && biasView.buffer !== ctx.memory.buffer) return false;
   const [OH, OW] = [p.geo.outSize[1]!, p.geo.outSize[2]!];
@@ -531,6 +529,17 @@ function blocksOnThreads(
     }
   });
   return true;
+}
+
+/**
+ * Tiles per block when blocks go to threads: the plan's size, or smaller so that each thread gets about two (a
+ * block's V and M have room for tilesPerBlock tiles; fewer use less of them; each block re-reads the n² filter
+ * packs, so not smaller than 8), in whole multiples of the GEMM's MR: a block's n² products run ⌈tiles / MR⌉ row
+ * tiles, so 49 tiles in blocks of 13 compute 64 rows per product and in blocks of 12 (and one of 1) 52.
+ */
+export function threadBlockTiles(total: number, tilesPerBlock: number, threads: number, mr: number): number {
+  const want = Math.max(8, Math.ceil(total / (2 * threads)));
+  return Math.min(tilesPerBlock, Math.max(mr, Math.floor(want / mr) * mr));
 }
 
 const NO_EPILOGUE = epilogue(NO_ACTIVATION);
