@@ -125,7 +125,9 @@ checkVariants('QLinearGlobalAveragePool', [
 ]);
 
 // ---- QLinearAdd / QLinearMul ----
-function binaryCase(op: 'QLinearAdd' | 'QLinearMul', name: string, a: number[], b: number[], type: 'uint8' | 'int8', seed: number, expect: string): VariantCase {
+function binaryCase(
+  op: 'QLinearAdd' | 'QLinearMul', name: string, a: number[], b: number[], type: 'uint8' | 'int8', seed: number, expect: string, force?: string,
+): VariantCase {
   const m = new ModelBuilder({ opset: { '': 13, 'com.microsoft': 1 } });
   m.input('a', type, a);
   m.input('b', type, b);
@@ -138,7 +140,8 @@ function binaryCase(op: 'QLinearAdd' | 'QLinearMul', name: string, a: number[], 
   m.initializer('cz', z(1));
   m.node(op, ['a', 'as', 'az', 'b', 'bs', 'bz', 'cs', 'cz'], {}, { outputs: ['c'], domain: 'com.microsoft' });
   m.output('c');
-  return { name, model: m, feeds: { a: ints(type, a, seed), b: ints(type, b, seed + 1) }, expectVariant: expect, ...EXACT };
+  const feeds = { a: ints(type, a, seed), b: ints(type, b, seed + 1) };
+  return { name, model: m, feeds, expectVariant: expect, noJsFallback: true, ...(force !== undefined ? { variants: { [op]: force } } : {}), ...EXACT };
 }
 
 for (const op of ['QLinearAdd', 'QLinearMul'] as const) {
@@ -155,7 +158,43 @@ for (const op of ['QLinearAdd', 'QLinearMul'] as const) {
     binaryCase(op, 'i8 planes of 23 (16 + 4 + a tail of 3) [2, 3, 23] by [2, 3, 1]', [2, 3, 23], [2, 3, 1], 'int8', 11, `i8_${v}_planes__wasmsimd`),
     // A suffix of the output's dims: planes of one element, the small operand's element p mod 35.
     binaryCase(op, 'u8 spatial broadcast [2, 13, 7, 5] by [1, 1, 7, 5] (planes of 1)', [2, 13, 7, 5], [1, 1, 7, 5], 'uint8', 9, `u8_${v}_planes__wasmsimd`),
-    binaryCase(op, 'u8 both broadcast [2, 1, 5] by [1, 3, 1] (reference)', [2, 1, 5], [1, 3, 1], 'uint8', 10, `u8_${v}__ref`),
+    binaryCase(op, 'u8 both broadcast [2, 1, 5] by [1, 3, 1] (rows of 5, B one value per row)', [2, 1, 5], [1, 3, 1], 'uint8', 10, `u8_${v}_bcast__wasmsimd`),
+  ]);
+}
+
+// The broadcasts the two above do not cover, as rows of the coalesced inner dim: both contiguous (qs8_v{add,mul} and
+// a JS tail of inner mod 4) or one value per row (one plane of qs8_v{add,mul}_planes). Exact equality with the
+// reference catches a wrong row offset; noJsFallback that the rows really ran on wasm.
+for (const op of ['QLinearAdd', 'QLinearMul'] as const) {
+  const v = op.toLowerCase();
+  const bcast = (t: 'uint8' | 'int8') => `${t === 'int8' ? 'i8' : 'u8'}_${v}_bcast__wasmsimd`;
+  const ref = (t: 'uint8' | 'int8') => `${t === 'int8' ? 'i8' : 'u8'}_${v}__ref`;
+  checkVariants(op, [
+    binaryCase(op, 'u8 both broadcast [1, 5, 7] by [3, 1, 7] (15 contiguous rows of 7: a tail of 3)', [1, 5, 7], [3, 1, 7], 'uint8', 21, bcast('uint8')),
+    binaryCase(op, 'i8 both broadcast [1, 5, 7] by [3, 1, 7]', [1, 5, 7], [3, 1, 7], 'int8', 22, bcast('int8')),
+    binaryCase(op, 'i8 [2, 3, 1, 1] by [1, 1, 5, 7] (6 rows of 35, A one value per row: 16 + 16 + 3)', [2, 3, 1, 1], [1, 1, 5, 7], 'int8', 23, bcast('int8')),
+    binaryCase(op, 'u8 [2, 3, 1, 1] by [1, 1, 5, 7]', [2, 3, 1, 1], [1, 1, 5, 7], 'uint8', 24, bcast('uint8')),
+    binaryCase(op, 'u8 [13] by [13, 1] (13 rows of 13, B one value per row)', [13], [13, 1], 'uint8', 25, bcast('uint8')),
+    binaryCase(op, 'i8 [13, 1] by [13] (A one value per row)', [13, 1], [13], 'int8', 26, bcast('int8')),
+    binaryCase(op, 'u8 [1, 1, 40] by [3, 2, 1] (outer dims merged: 6 rows of 40, B stepping by 1)', [1, 1, 40], [3, 2, 1], 'uint8', 27, bcast('uint8')),
+    binaryCase(op, 'i8 A full [2, 3, 4] by [2, 1, 4] (6 rows of 4, no tail)', [2, 3, 4], [2, 1, 4], 'int8', 28, bcast('int8')),
+    binaryCase(op, 'u8 A full [2, 3, 5, 7] by [2, 1, 5, 7] (rows of 35, B repeated over C)', [2, 3, 5, 7], [2, 1, 5, 7], 'uint8', 29, bcast('uint8')),
+    binaryCase(op, 'i8 A full [2, 3, 5, 7] by [1, 3, 1, 7] (rows of 7)', [2, 3, 5, 7], [1, 3, 1, 7], 'int8', 30, bcast('int8')),
+    binaryCase(op, 'u8 A full [2, 16, 9, 9] by [1, 16, 1, 9] (rows of 9)', [2, 16, 9, 9], [1, 16, 1, 9], 'uint8', 31, bcast('uint8')),
+    binaryCase(op, 'u8 inner dim 1: [2, 1, 5, 1] by [1, 3, 1, 1] (rows of 5, B one value per row)', [2, 1, 5, 1], [1, 3, 1, 1], 'uint8', 32, bcast('uint8')),
+    binaryCase(op, 'i8 1x1 images [4, 1, 1] by [1, 5, 1] (rows of 5)', [4, 1, 1], [1, 5, 1], 'int8', 33, bcast('int8')),
+    // Rows under MIN_BROADCAST_ROW stay on the reference.
+    binaryCase(op, 'u8 [3, 1] by [1, 3] (rows of 3: reference)', [3, 1], [1, 3], 'uint8', 34, ref('uint8')),
+    binaryCase(op, 'i8 1x1 images [2, 1, 1, 1] by [1, 3, 1, 1] (rows of 3: reference)', [2, 1, 1, 1], [1, 3, 1, 1], 'int8', 35, ref('int8')),
+    binaryCase(op, 'u8 [2, 1, 2] by [1, 3, 2] (rows of 2: reference)', [2, 1, 2], [1, 3, 2], 'uint8', 36, ref('uint8')),
+    // Shapes the equal-shapes or planes variant takes by default, forced onto the broadcast one.
+    binaryCase(op, 'forced: u8 row [7] by [2, 3, 5, 7] (30 rows of 7)', [7], [2, 3, 5, 7], 'uint8', 37, bcast('uint8'), 'bcast'),
+    binaryCase(op, 'forced: i8 row [7] by [2, 3, 5, 7]', [7], [2, 3, 5, 7], 'int8', 38, bcast('int8'), 'bcast'),
+    binaryCase(op, 'forced: u8 scalar [] by [2, 3, 5, 7] (one row of 210, A one value)', [], [2, 3, 5, 7], 'uint8', 39, bcast('uint8'), 'bcast'),
+    binaryCase(op, 'forced: i8 [2, 3, 5, 7] by scalar [1]', [2, 3, 5, 7], [1], 'int8', 40, bcast('int8'), 'bcast'),
+    binaryCase(op, 'forced: u8 [3, 5, 7] by [5, 1] (15 rows of 7, B one value per row)', [3, 5, 7], [5, 1], 'uint8', 41, bcast('uint8'), 'bcast'),
+    binaryCase(op, 'forced: i8 [3, 5, 7] by [1, 5, 7] (3 rows of 35)', [3, 5, 7], [1, 5, 7], 'int8', 42, bcast('int8'), 'bcast'),
+    binaryCase(op, 'forced: u8 equal shapes [2, 13, 7, 5] (one row of 910)', [2, 13, 7, 5], [2, 13, 7, 5], 'uint8', 43, bcast('uint8'), 'bcast'),
   ]);
 }
 

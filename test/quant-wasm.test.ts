@@ -42,6 +42,8 @@ beforeAll(() => {
     gemvRowChannels: (...a: Parameters<typeof gemvRowChannels>) => { gemmCalls++; gemvRowChannels(...a); },
     depthwise: Object.fromEntries(Object.entries(depthwise).map(([key, fn]) => [key, (...a: Parameters<typeof fn>) => { gemmCalls++; fn(...a); }])),
     depthwiseDot: Object.fromEntries(Object.entries(k.depthwiseDot).map(([key, fn]) => [key, (...a: Parameters<typeof fn>) => { gemmCalls++; fn(...a); }])),
+    addPlanes: k.addPlanes.map((fn) => (...a: Parameters<typeof fn>) => { gemmCalls++; fn(...a); }),
+    mulPlanes: k.mulPlanes.map((fn) => (...a: Parameters<typeof fn>) => { gemmCalls++; fn(...a); }),
   });
   // QuantizeLinear runs on the dynamic-int8 module's per-axis quantizer.
   const d = ctx.use(DYNAMIC_INT8_KERNELS);
@@ -422,6 +424,52 @@ describe('QLinearAdd / QLinearMul on wasm SIMD (equal shapes)', () => {
       }
     }
   }
+});
+
+describe('QLinearAdd / QLinearMul broadcasts as rows on wasm SIMD', () => {
+  const params = (signed: boolean, op: string) => {
+    const t = signed ? 'int8' : 'uint8';
+    const [sa, za, sb, zb, sc, zc] = signed ? [0.031, -3, 0.017, 9, op === 'QLinearAdd' ? 0.045 : 0.9, 2] : [0.031, 125, 0.017, 140, op === 'QLinearAdd' ? 0.045 : 0.9, 120];
+    return [scalar('float32', sa), scalar(t, za), scalar('float32', sb), scalar(t, zb), scalar('float32', sc), scalar(t, zc)] as const;
+  };
+  const inputsOf = (signed: boolean, op: string, a: number[], b: number[], seed: number): TensorData[] => {
+    const [as, az, bs, bz, cs, cz] = params(signed, op);
+    return [t8(signed, a, seed), as, az, t8(signed, b, seed + 1), bs, bz, cs, cz];
+  };
+  // [A, B, kernel calls = rows]: contiguous rows (qs8_v{add,mul}) or one-value rows (qs8_v{add,mul}_planes).
+  const cases: [number[], number[], number][] = [[[1, 5, 7], [3, 1, 7], 15], [[2, 3, 1, 1], [1, 1, 5, 7], 6], [[13], [13, 1], 13], [[1, 1, 40], [3, 2, 1], 6]];
+  for (const op of ['QLinearAdd', 'QLinearMul'] as const) {
+    for (const signed of [false, true]) {
+      for (const [a, b, rows] of cases) {
+        it(`${op} ${signed ? 'int8' : 'uint8'} [${a}] by [${b}]: one wasm call per row, = the reference`, () => {
+          const inputs = inputsOf(signed, op, a, b, rows);
+          gemmCalls = 0;
+          const got = runOp('wasm', op, 'com.microsoft', inputs, [1, 2, 4, 5, 6, 7], {});
+          expect(gemmCalls, 'one kernel call per row').toBe(rows);
+          expect(Array.from(got.data as Int8Like)).toEqual(Array.from(runOp('js', op, 'com.microsoft', inputs, [1, 2, 4, 5, 6, 7], {}).data as Int8Like));
+        });
+      }
+    }
+  }
+
+  it('views outside wasm memory run the reference, counted as JS fallbacks', () => {
+    const inputs = inputsOf(false, 'QLinearAdd', [1, 5, 7], [3, 1, 7], 3);
+    const node = makeNode('QLinearAdd', {}, inputs.length, 1, 'com.microsoft');
+    const ctx = (options: PrepareContext['options']): PrepareContext => ({
+      node, opset: 1, inputs: inputs.map((t) => ({ dtype: t.dtype, shape: [...t.shape] })), constants: inputs.map((t, i) => (i === 0 || i === 3 ? undefined : t)), options,
+    });
+    const prepared = defaultRegistry.get(node).prepare(ctx({ wasm }));
+    expect(prepared.variant).toBe('u8_qlinearadd_bcast__wasmsimd');
+    expect(prepared.detail).toBe('wasm qs8 vadd, broadcast as 15 rows of 7 (js for views outside wasm memory)');
+    const reference = defaultRegistry.get(node).prepare(ctx({}));
+    const [y, want] = [new Uint8Array(105), new Uint8Array(105)];
+    gemmCalls = 0;
+    prepared.run(inputs.map((t) => t.data), [y], []);
+    reference.run(inputs.map((t) => t.data), [want], []);
+    expect(gemmCalls, 'no wasm kernel ran').toBe(0);
+    expect(prepared.jsFallbacks?.calls).toBe(1);
+    expect(Array.from(y)).toEqual(Array.from(want));
+  });
 });
 
 /** requantize((a - za)·(b - zb[n]) + bias[n], mult[n]) by definition; b element (k, n) at k·kStride + n·nStride. */

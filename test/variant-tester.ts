@@ -34,6 +34,13 @@ export interface VariantCase {
   atol?: number;
   /** Op types to force to 'reference' in the reference run (default: just the family's op type). */
   referenceOps?: string[];
+  /**
+   * Variants forced in the fast run (SessionOptions.variants, e.g. `{ QLinearAdd: 'bcast' }`): tests a variant on
+   * shapes where a more specialized one would win.
+   */
+  variants?: Record<string, string>;
+  /** Also require that the checked node never fell back to JS in the fast run (its profile's jsFallbackCalls is 0). */
+  noJsFallback?: boolean;
 }
 
 const hasWasm = WasmContext.create() !== undefined;
@@ -53,7 +60,7 @@ async function runCase(c: VariantCase, options: SessionOptions): Promise<{ outpu
 export async function compareWithReference(opType: string, c: VariantCase): Promise<string> {
   const forced = Object.fromEntries((c.referenceOps ?? [opType]).map((op) => [op, 'reference']));
   const ref = await runCase(c, { backend: 'js', variants: forced });
-  const fast = await runCase(c, { backend: hasWasm ? 'wasm' : 'js' });
+  const fast = await runCase(c, { backend: hasWasm ? 'wasm' : 'js', ...(hasWasm && c.variants !== undefined ? { variants: c.variants } : {}) });
   for (const [name, want] of Object.entries(ref.outputs)) {
     const got = fast.outputs[name];
     expect(got, `output ${name}`).toBeDefined();
@@ -66,6 +73,7 @@ export async function compareWithReference(opType: string, c: VariantCase): Prom
   const variant = step?.variant ?? '';
   if (hasWasm && (c.expectVariant ?? '__wasmsimd') !== '') {
     expect(variant, `variant of ${c.node ?? opType} in "${c.name}"`).toContain(c.expectVariant ?? '__wasmsimd');
+    if (c.noJsFallback) expect(step?.jsFallbackCalls, `JS fallback calls of ${c.node ?? opType} in "${c.name}"`).toBe(0);
   }
   return variant;
 }

@@ -195,10 +195,143 @@ function prepareWasmPlanes(p: QLinearBinaryProblem): PreparedKernel {
   });
 }
 
+/**
+ * The broadcast as rows: the output's dims with the size-1 ones dropped and adjacent ones merged where A and B both
+ * step through them as one (outer stride = inner stride · inner size for both, which covers "both contiguous" and
+ * "both broadcast", stride 0 = 0 · n), so the inner dim is as long as it can be. [2, 3, 1, 1] ∘ [1, 1, 5, 7] gives
+ * 6 rows of 35 with A one value per row; [1, 5, 7] ∘ [3, 1, 7] gives 3 × 5 rows of 7, both contiguous.
+ * The inner strides are then 0 or 1 (the innermost kept dim of an input is its last non-1 dim, or broadcast).
+ */
+interface RowLayout {
+  /** Outer dims (outermost first) and each input's element strides over them. */
+  outer: number[];
+  aOuter: number[];
+  bOuter: number[];
+  /** Elements per row, and each input's stride along it (0: one value for the whole row; 1: contiguous). */
+  inner: number;
+  innerA: number;
+  innerB: number;
+}
+
+function rowLayout(p: QLinearBinaryProblem): RowLayout {
+  const dims: number[] = [];
+  const as: number[] = [];
+  const bs: number[] = [];
+  p.out.forEach((n, d) => {
+    if (n === 1) return;
+    const last = dims.length - 1;
+    const [sa, sb] = [p.aStrides[d]!, p.bStrides[d]!];
+    if (last >= 0 && as[last] === sa * n && bs[last] === sb * n) {
+      dims[last]! *= n;
+      as[last] = sa;
+      bs[last] = sb;
+    } else {
+      dims.push(n);
+      as.push(sa);
+      bs.push(sb);
+    }
+  });
+  if (dims.length === 0) return { outer: [], aOuter: [], bOuter: [], inner: 1, innerA: 0, innerB: 0 };
+  return { outer: dims.slice(0, -1), aOuter: as.slice(0, -1), bOuter: bs.slice(0, -1), inner: dims.at(-1)!, innerA: as.at(-1)!, innerB: bs.at(-1)! };
+}
+
+/**
+ * Shortest coalesced row the broadcast variant takes. Under 4 a contiguous row would be all JS tail (the vector
+ * kernel does whole fours) and a one-value row a wasm call per 1 to 3 elements: a JS call per element or worse,
+ * so such broadcasts ([3, 1] ∘ [1, 3], [N, C, H, 2] ∘ [1, C, 1, 2]) stay on the reference.
+ */
+const MIN_BROADCAST_ROW = 4;
+
+/** A row of the broadcast variant: byte offsets of its first A, B and C elements within the three views. */
+type RowStep = (A: Int8Like, B: Int8Like, C: Int8Like, ia: number, ib: number, o: number) => void;
+
+/**
+ * The kernel call for one row, by the inputs' strides along it (q: the parameters of the current call):
+ * - both contiguous: qs8_v{add,mul} on the row, its last inner mod 4 in JS with the reference's float32 steps;
+ * - one of them one value: qs8_v{add,mul}_planes with one plane of `inner` elements (it writes all of them, any
+ *   length, unaligned addresses are fine) and bCount 1, the contiguous operand as its a (add and mul are
+ *   commutative in float32, so swapping the operands is bit-exact);
+ * - both one value: one value in JS, written over the row (after coalescing only a one-element output has such a
+ *   row, which MIN_BROADCAST_ROW leaves to the reference; kept so every layout has a step).
+ */
+function rowStep(p: QLinearBinaryProblem, rows: RowLayout, q: BinaryParams): RowStep {
+  const kernels = int8Kernels(p.ctx.options.wasm)!;
+  const [lo, hi] = integerRange(p.dtype)!;
+  const flip = p.dtype === 'uint8' ? 0x80 : 0;
+  const { combine } = p;
+  const { inner, innerA, innerB } = rows;
+  const value = (a: number, b: number) => quantizeToRange(Math.fround(combine(Math.fround(q.sa * (a - q.za)), Math.fround(q.sb * (b - q.zb))) / q.sc), q.zc, lo, hi);
+  if (innerA === 1 && innerB === 1) {
+    const kernel = kernels[p.op];
+    const tail = inner - (inner % 4);
+    return (A, B, C, ia, ib, o) => {
+      kernel(A.byteOffset + ia, B.byteOffset + ib, C.byteOffset + o, inner, flip, q.za - flip, q.zb - flip, q.sa, q.sb, q.sc, q.zc, lo, hi);
+      for (let j = tail; j < inner; j++) C[o + j] = value(A[ia + j]!, B[ib + j]!);
+    };
+  }
+  const planes = (p.op === 'add' ? kernels.addPlanes : kernels.mulPlanes)[p.dtype === 'int8' ? 1 : 0];
+  if (innerA === 1) {
+    return (A, B, C, ia, ib, o) => {
+      planes(A.byteOffset + ia, B.byteOffset + ib, C.byteOffset + o, 1, inner, 1, flip, q.za - flip, q.zb - flip, q.sa, q.sb, q.sc, q.zc, lo, hi);
+    };
+  }
+  if (innerB === 1) {
+    return (A, B, C, ia, ib, o) => {
+      planes(B.byteOffset + ib, A.byteOffset + ia, C.byteOffset + o, 1, inner, 1, flip, q.zb - flip, q.za - flip, q.sb, q.sa, q.sc, q.zc, lo, hi);
+    };
+  }
+  return (A, B, C, ia, ib, o) => void C.fill(value(A[ia]!, B[ib]!), o, o + inner);
+}
+
+// Any other broadcast: the output as rows of the coalesced inner dim (rowLayout), each row on qs8_v{add,mul} when both
+// operands are contiguous along it, on qs8_v{add,mul}_planes as one plane when one of them is a single value.
+function prepareWasmBroadcast(p: QLinearBinaryProblem): PreparedKernel {
+  const reference = prepareReference(p);
+  const wasm = p.ctx.options.wasm!;
+  const rows = rowLayout(p);
+  const total = sizeOf(p.out);
+  // wasmOperands fills q on every call; the row step reads it.
+  const q: BinaryParams = { sa: 0, za: 0, sb: 0, zb: 0, sc: 0, zc: 0 };
+  const step = rowStep(p, rows, q);
+  const { outer, aOuter, bOuter, inner } = rows;
+  const counter = new Array<number>(outer.length).fill(0);
+  const detail = `wasm qs8 v${p.op}, broadcast as ${total / inner} rows of ${inner} (js for views outside wasm memory)`;
+  return onWasmOrReference(reference, detail, (inputs, outputs) => {
+    const io = wasmOperands(wasm, inputs, outputs, q);
+    if (io === undefined) return false;
+    const [A, B, C] = io;
+    counter.fill(0);
+    let ia = 0;
+    let ib = 0;
+    for (let o = 0; o < total; o += inner) {
+      step(A, B, C, ia, ib, o);
+      // Advance the odometer over the outer dims, moving each input by its strides (as the reference does).
+      for (let d = outer.length - 1; d >= 0; d--) {
+        counter[d]!++;
+        ia += aOuter[d]!;
+        ib += bOuter[d]!;
+        if (counter[d]! < outer[d]!) break;
+        ia -= aOuter[d]! * outer[d]!;
+        ib -= bOuter[d]! * outer[d]!;
+        counter[d] = 0;
+      }
+    }
+    return true;
+  });
+}
+
 const name = (p: QLinearBinaryProblem) => `${p.dtype === 'int8' ? 'i8' : 'u8'}_qlinear${p.op}`;
 
 const VARIANTS: readonly VariantDef<QLinearBinaryProblem>[] = [
   { name: (p) => `${name(p)}__ref`, applies: () => true, placement: 'any', prepare: prepareReference },
+  // Any broadcast with rows of 4 or more; listed before the two below, which win where they apply (chooseVariant
+  // takes the last applicable one), so it runs the broadcasts they do not cover (or when forced: 'bcast').
+  {
+    name: (p) => `${name(p)}_bcast__wasmsimd`,
+    applies: (p, caps) => int8Kernels(caps.wasm) !== undefined && sizeOf(p.out) > 0 && rowLayout(p).inner >= MIN_BROADCAST_ROW,
+    placement: 'wasm',
+    prepare: prepareWasmBroadcast,
+  },
   {
     name: (p) => `${name(p)}__wasmsimd`,
     applies: (p, caps) => int8Kernels(caps.wasm) !== undefined && sizeOf(p.aShape) === sizeOf(p.out) && sizeOf(p.bShape) === sizeOf(p.out),
