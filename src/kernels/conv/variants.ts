@@ -1,5 +1,6 @@
 import { chooseVariant, isJsVariant, jsFallbacks, ranOnWasm, withActivation, type Capabilities, type KernelDef, type PrepareContext, type PreparedKernel, type TensorType, type VariantDef } from '../kernel.js';
 import type { Activation } from '../gemm/activation.js';
+import type { WasmContext } from '../../wasm/context.js';
 import { autoWinogradVariant, convProblemOf, geometryTag } from './conv.js';
 import { convDepthwise, convDepthwiseWasm, convDepthwiseWasmLayer, depthwiseApplies, depthwisePaddedApplies, depthwiseWasmApplies, depthwiseWasmLayerScratchLength, depthwiseWasmScratchLength, planDepthwise } from './depthwise.js';
 import { DEPTHWISE_LAYER_WASM } from '../../wasm/depthwise.js';
@@ -72,6 +73,15 @@ const twoD = (p: ConvProblem): boolean => p.geo.inSize[0] === 1 && p.geo.kernel[
  */
 const fewPerGroup = (p: ConvProblem): boolean => p.inChannels / p.group <= 8 && p.outChannels / p.group <= 8;
 
+/**
+ * X, Y and the scratch are views of wasm memory (a plan's arena, eager staging): the condition of the packed wasm
+ * variants to run there; a call whose views lie elsewhere takes their JS path, counted in jsFallbacks.
+ */
+function viewsOnWasm(wasm: WasmContext, x: Float32Array, y: Float32Array, scratch: Float32Array): boolean {
+  const buffer = wasm.memory.buffer;
+  return x.buffer === buffer && y.buffer === buffer && scratch.buffer === buffer;
+}
+
 // --- reference and JS variants -------------------------------------------------------------------------------
 
 function prepareReference(c: ConvCase): PreparedKernel {
@@ -118,14 +128,21 @@ function prepareIm2colPacked(c: ConvCase, ctx: PrepareContext): PreparedKernel {
   const wasmIm2col = !plan.pointwise && im2colWasmApplies(p) ? ctx.options.wasm?.use(IM2COL_WASM) : undefined;
   prepareActivationOnWasm(act, ctx.options.wasm);
   const how = plan.pointwise ? '1x1 gemm' : `im2col${wasmIm2col ? ' (wasm copy)' : ''} + gemm`;
+  const fallbacks = jsFallbacks();
   return {
     outputs: c.outputs,
     detail: withActivation(`${wasm ? `wasm ${how} ${wasm.packs[0]?.kernels.name ?? ''}` : `js ${how}`}, weights packed at prepare, ${geometryTag(p)}`, act),
     scratch: [{ dtype: 'float32', length: im2colPackedScratchLength(p, plan, pack, ctx.options.wasm?.threads ?? 1) }],
     // W is read only in its packs; a constant B is packed too.
     unreadInputs: pack.biasPacked ? [1, 2] : [1],
+    jsFallbacks: wasm !== undefined ? fallbacks : undefined,
     run(inputs, outs, scratch) {
-      convIm2colPacked(p, plan, pack, inputs[0] as Float32Array, inputs[2] as Float32Array | undefined, outs[0] as Float32Array, scratch[0] as Float32Array, act, wasm, wasmIm2col);
+      const x = inputs[0] as Float32Array;
+      const y = outs[0] as Float32Array;
+      const s = scratch[0] as Float32Array;
+      // Views outside wasm memory (a hand-made run): the JS copies and GEMMs on the JS packs, counted.
+      const onWasm = wasm !== undefined && ranOnWasm(fallbacks, viewsOnWasm(wasm.ctx, x, y, s));
+      convIm2colPacked(p, plan, pack, x, inputs[2] as Float32Array | undefined, y, s, act, onWasm ? wasm : undefined, onWasm ? wasmIm2col : undefined);
     },
   };
 }
@@ -144,14 +161,22 @@ function prepareWinograd(variant: WinogradVariant) {
     // With threads, one copy per thread: tile blocks run on the threads' own V and M (convWinograd).
     let scratch = winogradScratchLength(p, plan, wasm !== undefined) * (ctx.options.wasm?.threads ?? 1);
     if (budget !== undefined && !budget.fitsStep(ioBytes(c) + 4 * scratch)) scratch = winogradScratchLength(p, plan, false);
+    const fallbacks = jsFallbacks();
     return {
       outputs: c.outputs,
       detail: withActivation(`${wasm ? `wasm winograd ${name}, gemm ${wasm.weights.packs[0]?.kernels.name ?? ''}` : `js winograd ${name}`} ${geometryTag(p)}`, act),
       scratch: [{ dtype: 'float32', length: scratch }],
       // W is read only as its transformed filters.
       unreadInputs: [1],
+      jsFallbacks: wasm !== undefined ? fallbacks : undefined,
       run(inputs, outs, scratch) {
-        convWinograd(p, plan, inputs[0] as Float32Array, inputs[2] as Float32Array | undefined, outs[0] as Float32Array, scratch[0] as Float32Array, act, wasm);
+        const x = inputs[0] as Float32Array;
+        const y = outs[0] as Float32Array;
+        const s = scratch[0] as Float32Array;
+        // Views outside wasm memory (a hand-made run): transforms and products in JS (filters remade), counted.
+        // Border tiles and leftover channels in JS on wasm are the kernel's own split, not a fallback.
+        const onWasm = wasm !== undefined && ranOnWasm(fallbacks, viewsOnWasm(wasm.weights.ctx, x, y, s));
+        convWinograd(p, plan, x, inputs[2] as Float32Array | undefined, y, s, act, onWasm ? wasm : undefined);
       },
     };
   };

@@ -3,7 +3,7 @@ import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { attrFloat, attrInt } from '../../graph/attributes.js';
 import { attrFlag, forwardGeometry, liftGeometry, readWindowAttrs, type WindowGeometry } from '../conv/geometry.js';
 import {
-  chooseVariant, jsFallbacks, kernelError, requireInput, type Capabilities, type DType, type KernelDef, type PrepareContext,
+  chooseVariant, kernelError, onWasmOrReference, requireInput, type Capabilities, type DType, type KernelDef, type PrepareContext,
   type PreparedKernel, type VariantDef,
 } from '../kernel.js';
 import type { WasmContext } from '../../wasm/context.js';
@@ -315,9 +315,9 @@ const release: FinalizationRegistry<{ ctx: WasmContext; offset: number }> | unde
 
 /**
  * The geometry table of the generic wasm pool (POOL_GEO, then three i32 per output row and per output column),
- * uploaded once at prepare and given back when `owner` (the prepared kernel) is collected.
+ * uploaded once at prepare (the caller registers it in `release` with the prepared kernel as owner).
  */
-function uploadGeometry(ctx: WasmContext, c: PoolCase, owner: object): number {
+function uploadGeometry(ctx: WasmContext, c: PoolCase): number {
   const g = c.pp.geo;
   const [H, W, OH, OW] = [g.inSize[1]!, g.inSize[2]!, g.outSize[1]!, g.outSize[2]!];
   const [rh, rw] = [c.pp.ranges[1], c.pp.ranges[2]];
@@ -340,7 +340,6 @@ function uploadGeometry(ctx: WasmContext, c: PoolCase, owner: object): number {
   const rows = POOL_GEO.bytes / 4;
   for (let o = 0; o < OH; o++) t.set([rh.lo[o]!, rh.hi[o]!, rh.padded[o]!], rows + 3 * o);
   for (let o = 0; o < OW; o++) t.set([rw.lo[o]!, rw.hi[o]!, rw.padded[o]!], rows + 3 * OH + 3 * o);
-  release?.register(owner, { ctx, offset });
   return offset;
 }
 
@@ -353,7 +352,7 @@ function genericOf(ctx: WasmContext, reducer: Reducer): WasmGenericPool {
  * A 2-D pool on wasm: the interior (windows wholly inside X) by the unrolled SIMD kernel when there is one for
  * the window, and everything else (the border frame, or the whole layer) by the generic wasm pool. float32
  * only; 8-bit max pools keep their interior on wasm and the border in JS (windowMaxRow).
- * A call whose views lie outside wasm memory (never in a wasm plan) runs `fallback`, counted in jsFallbacks.
+ * A call whose views lie outside wasm memory (never in a wasm plan) runs `fallback` (see onWasmOrReference).
  * X [planes, 1, H, W] -> Y [planes, 1, OH, OW]
  */
 function prepareWasmPool2d(c: PoolCase, ctx: WasmContext, interior: WasmMaxPoolInterior | undefined, detail: string, fallback: PreparedKernel): PreparedKernel {
@@ -363,23 +362,15 @@ function prepareWasmPool2d(c: PoolCase, ctx: WasmContext, interior: WasmMaxPoolI
   const [rowLo, rowHi, colLo, colHi] = interior !== undefined ? c.pp.interior : NO_INTERIOR;
   const hasInterior = rowLo < rowHi && colLo < colHi;
   const float = c.dtype === 'float32';
-  const fallbacks = jsFallbacks();
-  const kernel: PreparedKernel = { outputs: outputsOf(c), detail, jsFallbacks: fallbacks, run: () => undefined };
   const generic = float ? genericOf(ctx, c.reducer) : undefined;
-  const geo = float ? uploadGeometry(ctx, c, kernel) : 0;
+  const geo = float ? uploadGeometry(ctx, c) : 0;
   // The generic kernel's rectangles: everything, or the frame around the interior (top, bottom, left, right).
   const frame: [number, number, number, number][] = !hasInterior
     ? [[0, OH, 0, OW]]
     : ([[0, rowLo, 0, OW], [rowHi, OH, 0, OW], [rowLo, rowHi, 0, colLo], [rowLo, rowHi, colHi, OW]] as [number, number, number, number][])
       .filter(([r0, r1, c0, c1]) => r0 < r1 && c0 < c1);
-  kernel.run = (inputs, outs, scratch) => {
-    const x = inputs[0] as PlaneArray;
-    const y = outs[0] as PlaneArray;
-    if (x.buffer !== ctx.memory.buffer || y.buffer !== ctx.memory.buffer) {
-      fallbacks.calls++;
-      fallback.run(inputs, outs, scratch);
-      return;
-    }
+  // x and y are views of wasm memory.
+  const poolOnWasm = (x: PlaneArray, y: PlaneArray): void => {
     if (generic !== undefined && planeRangesOnThreads(ctx, x.byteOffset, y.byteOffset, planes, H * W * 4, OH * OW * 4, OH * OW * g.kernel[1]! * g.kernel[2]!, (pool, xAt, yAt, n) => {
       if (hasInterior) pool.call(interior!, [xAt, W, H * W * 4, yAt, OW, OH * OW * 4, n, rowLo, rowHi, colLo, colHi, g.padsBegin[1]!, g.padsBegin[2]!]);
       for (const [r0, r1, c0, c1] of frame) pool.call(generic, [xAt, yAt, n, r0, r1, c0, c1, geo]);
@@ -414,6 +405,15 @@ function prepareWasmPool2d(c: PoolCase, ctx: WasmContext, interior: WasmMaxPoolI
       }
     }
   };
+  const kernel = onWasmOrReference(fallback, detail, (inputs, outs) => {
+    const x = inputs[0] as PlaneArray;
+    const y = outs[0] as PlaneArray;
+    if (x.buffer !== ctx.memory.buffer || y.buffer !== ctx.memory.buffer) return false;
+    poolOnWasm(x, y);
+    return true;
+  });
+  // The geometry table is given back when the kernel is collected.
+  if (float) release?.register(kernel, { ctx, offset: geo });
   return kernel;
 }
 

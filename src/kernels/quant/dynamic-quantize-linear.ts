@@ -1,7 +1,7 @@
 import type { TensorType } from '../../dtype.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import {
-  chooseVariant, jsFallbacks, ranOnWasm, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef,
+  chooseVariant, onWasmOrReference, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef,
 } from '../kernel.js';
 import { WasmQuantParams, dynamicInt8Kernels, type DynamicInt8Kernels } from './dynamic-int8.wasm.js';
 import { inWasmMemory } from './igemm-wasm.js';
@@ -61,31 +61,24 @@ function prepareReference(p: DqlProblem): PreparedKernel {
 
 /**
  * The same on wasm: f32_minmax for the range, the parameters in JS from it (uint8ParamsOfRange, the same float32
- * steps), then q8_quantize_axis over the whole tensor. Views outside wasm memory (eager runs) take the JS path.
+ * steps), then q8_quantize_axis over the whole tensor. Views outside wasm memory take the reference (see
+ * onWasmOrReference).
  */
 function prepareWasm(p: DqlProblem, ctx: PrepareContext): PreparedKernel {
   const wasm = ctx.options.wasm!;
   const kernels = dynamicInt8Kernels(wasm)!;
   const reference = prepareReference(p);
   const params = new WasmQuantParams(wasm, 1);
-  const fallbacks = jsFallbacks();
   const scaleOut = new Float32Array(1);
-  return {
-    outputs: p.outputs,
-    detail: 'wasm minmax + quantize (js for views outside wasm memory)',
-    jsFallbacks: fallbacks,
-    run(inputs, outputs, scratch) {
-      const xs = inputs[0] as Float32Array;
-      const y = outputs[0] as Uint8Array;
-      if (!ranOnWasm(fallbacks, inWasmMemory(wasm, xs, y))) {
-        reference.run(inputs, outputs, scratch);
-        return;
-      }
-      const { scale, zeroPoint } = quantizeDynamicOnWasm(kernels, params, xs, y, scaleOut);
-      if (outputs[1] !== undefined) (outputs[1] as Float32Array)[0] = scale;
-      if (outputs[2] !== undefined) (outputs[2] as Uint8Array)[0] = zeroPoint;
-    },
-  };
+  return onWasmOrReference(reference, 'wasm minmax + quantize (js for views outside wasm memory)', (inputs, outputs) => {
+    const xs = inputs[0] as Float32Array;
+    const y = outputs[0] as Uint8Array;
+    if (!inWasmMemory(wasm, xs, y)) return false;
+    const { scale, zeroPoint } = quantizeDynamicOnWasm(kernels, params, xs, y, scaleOut);
+    if (outputs[1] !== undefined) (outputs[1] as Float32Array)[0] = scale;
+    if (outputs[2] !== undefined) (outputs[2] as Uint8Array)[0] = zeroPoint;
+    return true;
+  });
 }
 
 /**

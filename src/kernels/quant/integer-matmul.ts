@@ -1,7 +1,7 @@
 import { sizeOf, type DType, type TensorType } from '../../dtype.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import {
-  chooseVariant, jsFallbacks, kernelError, ranOnWasm, requireInput, type Capabilities, type KernelDef, type PrepareContext, type PreparedKernel,
+  chooseVariant, kernelError, onWasmOrReference, requireInput, type Capabilities, type KernelDef, type PrepareContext, type PreparedKernel,
   type ScratchSpec, type VariantDef,
 } from '../kernel.js';
 import { applyZeroPointCorrections, igemmABt, rowSums, type Int8Like } from './igemm.js';
@@ -224,17 +224,10 @@ function prepareMatMulIntegerWasm(p: MatMulIntegerProblem, ctx: PrepareContext):
     data: ctx.constants[1]!.data as Int8Like, zp: ctx.constants[3]?.data as Int8Like | undefined,
   }, 'i32')!;
   const [zaStride, zaPeriod] = rowZeroPointWalk(p.aZpIdx, rows, M);
-  const fallbacks = jsFallbacks();
-  return {
-    ...reference,
-    detail: gemm.detail,
-    jsFallbacks: fallbacks,
-    run(inputs, outputs, scratch) {
-      const aZp = (inputs[2] as Int8Like | undefined) ?? ZERO;
-      if (ranOnWasm(fallbacks, gemm.run(inputs[0] as Int8Like, aZp, zaStride, zaPeriod, outputs[0] as Int32Array))) return;
-      reference.run(inputs, outputs, scratch);
-    },
-  };
+  return onWasmOrReference(reference, gemm.detail, (inputs, outputs) => {
+    const aZp = (inputs[2] as Int8Like | undefined) ?? ZERO;
+    return gemm.run(inputs[0] as Int8Like, aZp, zaStride, zaPeriod, outputs[0] as Int32Array);
+  });
 }
 
 const MATMUL_INTEGER_VARIANTS: readonly VariantDef<MatMulIntegerProblem>[] = [

@@ -2,7 +2,7 @@ import { sizeOf, type TensorType } from '../../dtype.js';
 import { attrFloat } from '../../graph/attributes.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import {
-  chooseVariant, jsFallbacks, kernelError, ranOnWasm, requireInput, type KernelDef, type PrepareContext, type PreparedKernel,
+  chooseVariant, kernelError, onWasmOrReference, requireInput, type KernelDef, type PrepareContext, type PreparedKernel,
   type ScratchSpec, type VariantDef,
 } from '../kernel.js';
 import { WasmQuantParams, dynamicInt8Kernels } from './dynamic-int8.wasm.js';
@@ -165,38 +165,28 @@ function prepareMatMulWasm(p: MatMulProblem, ctx: PrepareContext): PreparedKerne
   const scaleOut = new Float32Array(1);
   const zpOut = new Int32Array(1);
   const mult = new Float32Array(N);
-  const fallbacks = jsFallbacks();
   const fused = p.fusedQuantize;
-  return {
-    ...reference,
-    detail: `${fused ? 'wasm minmax + quantize, ' : ''}${gemm.detail}`,
-    jsFallbacks: fallbacks,
-    run(inputs, outputs, scratch) {
-      const y = outputs[0] as Float32Array;
-      let a = inputs[0] as Int8Like;
-      let aScale: number;
-      let aZp: ArrayLike<number>;
-      if (fused) {
-        const x = inputs[0] as Float32Array;
-        a = scratch[1] as Uint8Array;
-        if (!ranOnWasm(fallbacks, inWasmMemory(wasm, x, a) && inWasmMemory(wasm, a, y))) {
-          reference.run(inputs, outputs, scratch);
-          return;
-        }
-        const q = quantizeDynamicOnWasm(dyn, params, x, a as Uint8Array, scaleOut);
-        aScale = q.scale;
-        zpOut[0] = q.zeroPoint;
-        aZp = zpOut;
-      } else {
-        aScale = (inputs[A_SCALE] as Float32Array)[0]!;
-        aZp = (inputs[A_ZP] as Int8Like | undefined) ?? ZERO;
-      }
-      writeMultipliers(aScale, inputs[B_SCALE] as Float32Array, mult);
-      const bias = inputs[BIAS] as Float32Array | undefined;
-      if (ranOnWasm(fallbacks, gemm.run(a, aZp, zaStride, zaPeriod, y, bias, biasStride(bias), mult))) return;
-      reference.run(inputs, outputs, scratch);
-    },
-  };
+  return onWasmOrReference(reference, `${fused ? 'wasm minmax + quantize, ' : ''}${gemm.detail}`, (inputs, outputs, scratch) => {
+    const y = outputs[0] as Float32Array;
+    let a = inputs[0] as Int8Like;
+    let aScale: number;
+    let aZp: ArrayLike<number>;
+    if (fused) {
+      const x = inputs[0] as Float32Array;
+      a = scratch[1] as Uint8Array;
+      if (!(inWasmMemory(wasm, x, a) && inWasmMemory(wasm, a, y))) return false;
+      const q = quantizeDynamicOnWasm(dyn, params, x, a as Uint8Array, scaleOut);
+      aScale = q.scale;
+      zpOut[0] = q.zeroPoint;
+      aZp = zpOut;
+    } else {
+      aScale = (inputs[A_SCALE] as Float32Array)[0]!;
+      aZp = (inputs[A_ZP] as Int8Like | undefined) ?? ZERO;
+    }
+    writeMultipliers(aScale, inputs[B_SCALE] as Float32Array, mult);
+    const bias = inputs[BIAS] as Float32Array | undefined;
+    return gemm.run(a, aZp, zaStride, zaPeriod, y, bias, biasStride(bias), mult);
+  });
 }
 
 const MATMUL_VARIANTS: readonly VariantDef<MatMulProblem>[] = [
@@ -294,39 +284,29 @@ function prepareConvWasm(p: ConvProblem, ctx: PrepareContext): PreparedKernel {
   const M = reference.outputs[0]!.shape[1]!;
   const mult = new Float32Array(M);
   const biasValues = new Float32Array(M);
-  const fallbacks = jsFallbacks();
   const fused = p.fusedQuantize;
-  return {
-    ...reference,
-    detail: `${fused ? 'wasm minmax + quantize, ' : ''}${conv.detail}`,
-    jsFallbacks: fallbacks,
-    run(inputs, outputs, scratch) {
-      const y = outputs[0] as Float32Array;
-      let x = inputs[0] as Int8Like;
-      let zx: number;
-      let xScale: number;
-      if (fused) {
-        const xf = inputs[0] as Float32Array;
-        x = scratch[1] as Uint8Array;
-        if (!ranOnWasm(fallbacks, inWasmMemory(wasm, xf, x))) {
-          reference.run(inputs, outputs, scratch);
-          return;
-        }
-        const q = quantizeDynamicOnWasm(dyn, params, xf, x as Uint8Array, scaleOut);
-        zx = q.zeroPoint;
-        xScale = q.scale;
-      } else {
-        zx = ((inputs[A_ZP] as Int8Like | undefined) ?? ZERO)[0]!;
-        xScale = (inputs[A_SCALE] as Float32Array)[0]!;
-      }
-      writeMultipliers(xScale, inputs[B_SCALE] as Float32Array, mult);
-      const bias = inputs[BIAS] as Float32Array | undefined;
-      const bs = biasStride(bias);
-      for (let m = 0; m < M; m++) biasValues[m] = bias === undefined ? 0 : bias[m * bs]!;
-      if (ranOnWasm(fallbacks, conv.run(x, zx, y, 0, biasValues, mult))) return;
-      reference.run(inputs, outputs, scratch);
-    },
-  };
+  return onWasmOrReference(reference, `${fused ? 'wasm minmax + quantize, ' : ''}${conv.detail}`, (inputs, outputs, scratch) => {
+    const y = outputs[0] as Float32Array;
+    let x = inputs[0] as Int8Like;
+    let zx: number;
+    let xScale: number;
+    if (fused) {
+      const xf = inputs[0] as Float32Array;
+      x = scratch[1] as Uint8Array;
+      if (!inWasmMemory(wasm, xf, x)) return false;
+      const q = quantizeDynamicOnWasm(dyn, params, xf, x as Uint8Array, scaleOut);
+      zx = q.zeroPoint;
+      xScale = q.scale;
+    } else {
+      zx = ((inputs[A_ZP] as Int8Like | undefined) ?? ZERO)[0]!;
+      xScale = (inputs[A_SCALE] as Float32Array)[0]!;
+    }
+    writeMultipliers(xScale, inputs[B_SCALE] as Float32Array, mult);
+    const bias = inputs[BIAS] as Float32Array | undefined;
+    const bs = biasStride(bias);
+    for (let m = 0; m < M; m++) biasValues[m] = bias === undefined ? 0 : bias[m * bs]!;
+    return conv.run(x, zx, y, 0, biasValues, mult);
+  });
 }
 
 const CONV_VARIANTS: readonly VariantDef<ConvProblem>[] = [

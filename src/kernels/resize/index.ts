@@ -10,7 +10,7 @@
 import { sizeOf } from '../../dtype.js';
 import type { WasmContext } from '../../wasm/context.js';
 import {
-  chooseVariant, jsFallbacks, type Capabilities, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef,
+  chooseVariant, onWasmOrReference, type Capabilities, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef,
 } from '../kernel.js';
 import { product, requireFloat } from '../reduce/common.js';
 import { cubicAxis, linearAxis } from './coordinates.js';
@@ -59,11 +59,6 @@ function inWasm(ctx: WasmContext, ...views: (object | undefined)[]): boolean {
 }
 
 /**
- * A wasm variant's prepared kernel: `call` runs it on views of wasm memory; a call whose views lie elsewhere
- * (never in a wasm plan; possible in hand-made runs) takes the reference, which computes the same bits, and is
- * counted in jsFallbacks.
- */
-/**
  * A 2-D resize kernel's call: fn(x, y, planes, inPlaneBytes, outPlaneBytes, …) with its arguments for views x, y
  * and the row buffer s, and the index of s's argument (undefined without one).
  */
@@ -73,28 +68,28 @@ interface ResizeCall {
   scratchArg?: number;
 }
 
+/**
+ * A wasm variant's prepared kernel: `call` (its tables uploaded by `tables`, owned by the kernel) runs it on views
+ * of wasm memory; a call whose views lie elsewhere (never in a wasm plan; possible in hand-made runs) takes the
+ * reference, which computes the same bits (see onWasmOrReference).
+ */
 function wasmKernel(p: ResizeProblem, ctx: WasmContext, detail: string, scratchFloats: number, tables: (owner: object) => ResizeCall): PreparedKernel {
-  const reference = prepareReference(p);
-  const fallbacks = jsFallbacks();
-  const kernel: PreparedKernel = {
-    outputs: [{ dtype: 'float32', shape: [...p.outShape] }],
-    // One row buffer per thread: the planes split over the pool's threads.
-    scratch: scratchFloats > 0 ? [{ dtype: 'float32', length: scratchFloats * ctx.threads }] : undefined,
-    detail,
-    jsFallbacks: fallbacks,
-    run: () => undefined,
-  };
-  const call = tables(kernel);
-  kernel.run = (inputs, outputs, scratch) => {
+  const onWasm = onWasmOrReference(prepareReference(p), detail, (inputs, outputs, scratch) => {
     const x = inputs[0] as Float32Array;
     const y = outputs[0] as Float32Array;
     const s = scratch[0] as Float32Array | undefined;
-    if (inWasm(ctx, x, y, s)) runPlanes(ctx, call, call.args(x, y, s), 4 * scratchFloats, y.length);
-    else {
-      fallbacks.calls++;
-      reference.run(inputs, outputs, scratch);
-    }
+    if (!inWasm(ctx, x, y, s)) return false;
+    runPlanes(ctx, call, call.args(x, y, s), 4 * scratchFloats, y.length);
+    return true;
+  });
+  const kernel: PreparedKernel = {
+    ...onWasm,
+    outputs: [{ dtype: 'float32', shape: [...p.outShape] }],
+    // One row buffer per thread: the planes split over the pool's threads.
+    scratch: scratchFloats > 0 ? [{ dtype: 'float32', length: scratchFloats * ctx.threads }] : undefined,
   };
+  // Made after the kernel, which owns the uploaded tables; run reads it only once prepare has returned.
+  const call = tables(kernel);
   return kernel;
 }
 

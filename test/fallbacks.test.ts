@@ -1,0 +1,155 @@
+/**
+ * Nothing slow is silent: a wasm variant run on views outside wasm memory (plain arrays, as a hand-made run passes
+ * them) takes its JS path through the one fallback mechanism (onWasmOrReference / ranOnWasm), so the call is counted
+ * in PreparedKernel.jsFallbacks (and shows in `tinfer bench --profile`). Each case is a one-node model: its wasm
+ * variant is prepared as a session would and run on plain arrays; the output must equal the JS reference variant's
+ * (a session on the js backend with the op forced to 'reference'), and a session on the wasm backend (values in the
+ * arena) must count no fallback for the same node.
+ */
+import { describe, expect, it } from 'vitest';
+import { allocData, sizeOf, type TensorData } from '../src/dtype.js';
+import { InferenceSession, Tensor } from '../src/index.js';
+import type { PrepareContext, PreparedKernel } from '../src/kernels/kernel.js';
+import { defaultRegistry } from '../src/kernels/registry.js';
+import { WasmContext } from '../src/wasm/context.js';
+import { expectClose, randomTensor } from './harness.js';
+import { ModelBuilder, type BuilderAttrValue } from './onnx-builder.js';
+
+const wasm = WasmContext.create();
+if (wasm === undefined) console.warn('[skip] fallbacks: WebAssembly SIMD is not available in this engine');
+
+interface FallbackCase {
+  name: string;
+  opType: string;
+  attrs: Record<string, BuilderAttrValue>;
+  /** Graph inputs (fed at run) and initializers (constants at prepare), in the node's input order. */
+  inputs: { name: string; value: TensorData; constant?: boolean }[];
+  /** The variant to force (`variants: { [opType]: … }`); the automatic choice when absent. */
+  variant?: string;
+  /** A substring of the wasm variant's name that must be prepared. */
+  expectVariant: string;
+  opset?: number;
+  rtol?: number;
+}
+
+function modelOf(c: FallbackCase): ModelBuilder {
+  const m = new ModelBuilder({ opset: c.opset ?? 17 });
+  const names = c.inputs.map((i) => (i.constant ? m.initializer(i.name, i.value) : m.input(i.name, i.value.dtype, [...i.value.shape])));
+  m.output(m.node(c.opType, names, c.attrs, { name: 'n' })[0]!);
+  return m;
+}
+
+/** Prepares the model's node on the wasm context as a session would (initializers as constants). */
+function prepareOnWasm(c: FallbackCase, ctx: WasmContext): PreparedKernel {
+  const graph = modelOf(c).toGraph();
+  const node = graph.nodes[0]!;
+  const values = node.inputs.map((name) => graph.initializers.get(name) ?? c.inputs.find((i) => i.name === name)!.value);
+  const pctx: PrepareContext = {
+    node,
+    opset: c.opset ?? 17,
+    inputs: values.map((t) => ({ dtype: t.dtype, shape: [...t.shape] })),
+    constants: node.inputs.map((name) => graph.initializers.get(name)),
+    options: { wasm: ctx, variants: c.variant !== undefined ? { [c.opType]: c.variant } : undefined },
+  };
+  return defaultRegistry.get(node).prepare(pctx);
+}
+
+/** Runs the kernel on plain arrays: inputs, outputs and scratch all outside wasm memory. */
+function runOnPlainArrays(kernel: PreparedKernel, c: FallbackCase): TensorData {
+  const outs = kernel.outputs.map((t) => ({ dtype: t.dtype, shape: t.shape, data: allocData(t.dtype, sizeOf(t.shape)) }));
+  const scratch = (kernel.scratch ?? []).map((s) => allocData(s.dtype, s.length));
+  kernel.run(c.inputs.map((i) => i.value.data), outs.map((o) => o.data), scratch);
+  return outs[0]!;
+}
+
+function feedsOf(c: FallbackCase): Record<string, Tensor> {
+  return Object.fromEntries(c.inputs.filter((i) => !i.constant).map((i) => [i.name, new Tensor(i.value.dtype as 'float32', i.value.data as Float32Array, [...i.value.shape])]));
+}
+
+async function referenceOf(c: FallbackCase): Promise<TensorData> {
+  const s = await InferenceSession.create(modelOf(c).toBytes(), { backend: 'js', optimize: false, variants: { [c.opType]: 'reference' } });
+  const y = Object.values(await s.run(feedsOf(c)))[0]!;
+  return { dtype: y.type as TensorData['dtype'], shape: [...y.dims], data: y.data as Float32Array };
+}
+
+const x = (shape: number[], seed: number): { name: string; value: TensorData } => ({ name: 'x', value: randomTensor(shape, seed, -2, 2) });
+const w = (name: string, shape: number[], seed: number): { name: string; value: TensorData; constant: true } =>
+  ({ name, value: randomTensor(shape, seed, -0.5, 0.5), constant: true });
+const bytes = (dtype: 'uint8' | 'int8', shape: number[], seed: number): TensorData => {
+  const r = randomTensor(shape, seed, 0, 255);
+  const data = dtype === 'uint8' ? Uint8Array.from(r.data as Float32Array, Math.floor) : Int8Array.from(r.data as Float32Array, (v) => Math.floor(v) - 128);
+  return { dtype, shape, data };
+};
+
+const CASES: FallbackCase[] = [
+  {
+    name: 'Conv im2col 3x3 s2 + bias', opType: 'Conv', attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] },
+    inputs: [x([1, 5, 11, 9], 1), w('w', [8, 5, 3, 3], 2), w('b', [8], 3)], expectVariant: 'f32_conv_im2col_3x3s2__wasmsimd', rtol: 1e-4,
+  },
+  {
+    name: 'Conv 1x1 gemm', opType: 'Conv', attrs: { kernel_shape: [1, 1] },
+    inputs: [x([1, 6, 7, 5], 4), w('w', [10, 6, 1, 1], 5)], expectVariant: 'f32_conv_gemm_1x1__wasmsimd', rtol: 1e-4,
+  },
+  {
+    name: 'Conv Winograd F(4,3)', opType: 'Conv', attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] },
+    inputs: [x([1, 8, 10, 9], 6), w('w', [8, 8, 3, 3], 7), w('b', [8], 8)],
+    variant: 'f32_conv_winograd_f43_3x3s1__wasmsimd', expectVariant: 'winograd_f43_3x3s1__wasmsimd', rtol: 1e-3,
+  },
+  {
+    name: 'Conv depthwise 3x3', opType: 'Conv', attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: 6 },
+    inputs: [x([1, 6, 9, 8], 9), w('w', [6, 1, 3, 3], 10)], expectVariant: 'dwconv_3x3s1', rtol: 1e-4,
+  },
+  {
+    name: 'ConvTranspose 3x3 s2', opType: 'ConvTranspose', attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] },
+    inputs: [x([1, 4, 5, 6], 11), w('w', [4, 3, 3, 3], 12)], expectVariant: '__wasmsimd', rtol: 1e-4,
+  },
+  {
+    name: 'MaxPool 3x3 s2 pads (interior + generic border)', opType: 'MaxPool', attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] },
+    inputs: [x([1, 3, 13, 11], 13)], expectVariant: '_3x3s2__wasmsimd',
+  },
+  {
+    name: 'AveragePool 3x3 s3 (generic)', opType: 'AveragePool', attrs: { kernel_shape: [3, 3], strides: [3, 3], pads: [1, 0, 1, 2] },
+    inputs: [x([2, 2, 13, 14], 14)], variant: 'f32_averagepool_2d__wasmsimd', expectVariant: '_2d__wasmsimd', rtol: 1e-6,
+  },
+  {
+    name: 'GlobalMaxPool', opType: 'GlobalMaxPool', attrs: {}, inputs: [x([1, 5, 7, 3], 15)], expectVariant: '__wasmsimd',
+  },
+  {
+    name: 'Resize linear 2d ×2', opType: 'Resize', attrs: { mode: 'linear' },
+    inputs: [x([1, 3, 5, 7], 16), { name: 'roi', value: { dtype: 'float32', shape: [0], data: new Float32Array(0) }, constant: true },
+      { name: 'scales', value: { dtype: 'float32', shape: [4], data: Float32Array.of(1, 1, 2, 2) }, constant: true }],
+    expectVariant: 'linear_2d__wasmsimd',
+  },
+  {
+    name: 'DynamicQuantizeLinear', opType: 'DynamicQuantizeLinear', attrs: {}, inputs: [x([3, 37], 17)], expectVariant: '__wasmsimd',
+  },
+  {
+    name: 'MatMulInteger u8 × constant i8', opType: 'MatMulInteger', attrs: {},
+    inputs: [{ name: 'a', value: bytes('uint8', [5, 19], 18) }, { name: 'b', value: bytes('int8', [19, 11], 19), constant: true }],
+    expectVariant: '_matmulinteger__wasmsimd',
+  },
+];
+
+describe.skipIf(wasm === undefined)('wasm variants on views outside wasm memory: the JS path, counted', () => {
+  it.each(CASES)('$name', async (c) => {
+    const kernel = prepareOnWasm(c, wasm!);
+    expect(kernel.variant ?? '').toContain(c.expectVariant);
+    expect(kernel.jsFallbacks, 'a wasm variant that can fall back exposes jsFallbacks').toBeDefined();
+    const got = runOnPlainArrays(kernel, c);
+    expect(kernel.jsFallbacks!.calls).toBe(1);
+    runOnPlainArrays(kernel, c);
+    expect(kernel.jsFallbacks!.calls).toBe(2);
+    const want = await referenceOf(c);
+    if (c.rtol === undefined) expect(Array.from(got.data as ArrayLike<number>)).toEqual(Array.from(want.data as ArrayLike<number>));
+    else expectClose(got, want, c.rtol, c.rtol);
+  });
+
+  it.each(CASES)('$name: no fallback counted in a session on the wasm backend', async (c) => {
+    const variants = c.variant !== undefined ? { [c.opType]: c.variant } : undefined;
+    const s = await InferenceSession.create(modelOf(c).toBytes(), { backend: 'wasm', optimize: false, profile: true, variants });
+    await s.run(feedsOf(c));
+    const step = s.profile().find((p) => p.node === 'n')!;
+    expect(step.variant).toContain(c.expectVariant);
+    expect(step.jsFallbackCalls).toBe(0);
+  });
+});
