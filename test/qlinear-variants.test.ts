@@ -156,8 +156,12 @@ for (const op of ['QLinearAdd', 'QLinearMul'] as const) {
     binaryCase(op, 'i8 per batch item [2, 1, 1] by [2, 3, 3] (planes of 9)', [2, 3, 3], [2, 1, 1], 'int8', 7, `i8_${v}_planes__wasmsimd`),
     binaryCase(op, 'u8 squeeze-excitation [1, 24, 7, 7] by [1, 24, 1, 1] (planes of 49)', [1, 24, 7, 7], [1, 24, 1, 1], 'uint8', 8, `u8_${v}_planes__wasmsimd`),
     binaryCase(op, 'i8 planes of 23 (16 + 4 + a tail of 3) [2, 3, 23] by [2, 3, 1]', [2, 3, 23], [2, 3, 1], 'int8', 11, `i8_${v}_planes__wasmsimd`),
-    // A suffix of the output's dims: planes of one element, the small operand's element p mod 35.
-    binaryCase(op, 'u8 spatial broadcast [2, 13, 7, 5] by [1, 1, 7, 5] (planes of 1)', [2, 13, 7, 5], [1, 1, 7, 5], 'uint8', 9, `u8_${v}_planes__wasmsimd`),
+    // A suffix of the output's dims: planes of one element, the small operand's element p mod 35; by default the
+    // broadcast rows take it (26 rows of 35), planes of fewer than 4 elements being the planes kernel's slow path.
+    binaryCase(op, 'u8 spatial broadcast [2, 13, 7, 5] by [1, 1, 7, 5] (rows of 35)', [2, 13, 7, 5], [1, 1, 7, 5], 'uint8', 9, `u8_${v}_bcast__wasmsimd`),
+    // Planes of 1 or 2 whose rows would be shorter than 4 keep the planes kernel.
+    binaryCase(op, 'u8 [2, 3] by [1, 3] (planes of 1, rows of 3)', [2, 3], [1, 3], 'uint8', 12, `u8_${v}_planes__wasmsimd`),
+    binaryCase(op, 'i8 [3, 4, 2] by [3, 4, 1] (planes of 2, rows of 2)', [3, 4, 2], [3, 4, 1], 'int8', 13, `i8_${v}_planes__wasmsimd`),
     binaryCase(op, 'u8 both broadcast [2, 1, 5] by [1, 3, 1] (rows of 5, B one value per row)', [2, 1, 5], [1, 3, 1], 'uint8', 10, `u8_${v}_bcast__wasmsimd`),
   ]);
 }
