@@ -15,7 +15,7 @@
 // development build plus the CommonJS entry points, so a fresh clone or a git dependency has a working dist/
 // quickly; under `npm pack`/`npm publish` it does nothing, since prepack then builds the package.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -41,8 +41,12 @@ const PUBLIC_DECLARATIONS = [
 
 const tsc = (...args) => execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', ...args], { stdio: 'inherit' });
 
+/** dist/wasm/modules.bin from the emitters just compiled (scripts/prebuild-wasm.mjs). */
+const prebuildWasm = (dist) => execFileSync(process.execPath, [fileURLToPath(new URL('./prebuild-wasm.mjs', import.meta.url)), dist], { stdio: 'inherit' });
+
 if (process.argv.includes('--entries')) {
   await writeCommonJsEntries('dist');
+  prebuildWasm('dist');
   process.exit(0);
 }
 
@@ -54,6 +58,7 @@ if (process.argv.includes('--prepare')) {
   }
   tsc();
   await writeCommonJsEntries('dist');
+  prebuildWasm('dist');
   process.exit(0);
 }
 
@@ -68,6 +73,7 @@ if (stage >= 0) {
 } else {
   rmSync('dist', { recursive: true, force: true });
   tsc();
+  prebuildWasm('dist');
   await packageDist('dist');
 }
 
@@ -98,6 +104,9 @@ async function packageDist(dist) {
   const commonJs = new Map(filesUnder(join(dist, 'cjs')).filter((f) => f.endsWith('.cjs')).map((f) => [resolve(f), readFileSync(f, 'utf8')]));
   minifyJavaScript(commonJs);
   for (const [file, text] of commonJs) writeFileSync(file, text);
+  // The pre-built modules count as made by this build only if no JavaScript is newer (src/node.ts checks).
+  const prebuilt = join(dist, 'wasm', 'modules.bin');
+  if (existsSync(prebuilt)) utimesSync(prebuilt, new Date(), new Date());
 }
 
 /**

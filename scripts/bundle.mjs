@@ -13,7 +13,8 @@
 //   module of the chunk also declares, or that a module there uses as a global, gets a `$1` suffix (never a class:
 //   `new.target.name` names the errors). The chunk imports from the other chunks and exports what they need.
 // - A string that names a file beside a module ('./pool-worker.js' for `new URL(..., import.meta.url)`,
-//   '../node.js' for `import()`) must name an entry point, and is rewritten relative to the chunk.
+//   '../node.js' for `import()`) must name an entry point or a data file that stays where it is
+//   ('./wasm/modules.bin'), and is rewritten relative to the chunk.
 // - What it cannot bundle faithfully fails the build with a message: `import * as`, `export default` of anything
 //   but a const, other uses of import.meta in a module that moves, direct eval, top-level await outside an entry
 //   point, a class that would need a new name.
@@ -24,6 +25,7 @@
 // in the input, classes keep their names, every entry point must export the same names bound to the same
 // declarations, each entry point must run the same modules, each after the modules it imports, and import the same
 // modules from outside (node:fs, ...), and V8 must compile every file as a module.
+import { existsSync } from 'node:fs';
 import { dirname, relative, resolve, sep } from 'node:path';
 import ts from 'typescript';
 import { analyse, checkCompiles, isPropertyName, isShorthand, shebangLength, symbolOf } from './minify.mjs';
@@ -526,7 +528,7 @@ function moduleText(m, c, entries) {
     if (name !== id.text) edits.push([start, id.end, isShorthand(id) ? `${id.text}: ${name}` : name]);
   }
   for (const { node, target } of m.paths) {
-    if (!entries.has(target)) fail(m.path, `'${node.text}' names a file that is not an entry point: the bundle would not have it`);
+    if (!entries.has(target) && !isDataFile(target)) fail(m.path, `'${node.text}' names a file that is not an entry point: the bundle would not have it`);
     edits.push([node.getStart(sf) + 1, node.end - 1, specifier(c.path, target)]);
   }
   edits.sort((a, b) => b[0] - a[0]);
@@ -538,6 +540,11 @@ function moduleText(m, c, entries) {
     limit = start;
   }
   return text;
+}
+
+/** A file beside the modules that is not one ('./wasm/modules.bin'): bundling leaves it at its path. */
+function isDataFile(path) {
+  return !/\.[cm]?js$/.test(path) && existsSync(path);
 }
 
 /** The import specifier for `to` in a file at `from`. */
@@ -593,7 +600,8 @@ function verify({ modules, entries, reach, chunks, output, resolver }) {
         }
         // A file name must name the same file, one of the output's; other tokens keep their text but for renames.
         const same = a.kind === t.kind && (isFileName(t.node)
-          ? isFileName(a.node) && resolve(dirname(c.path), a.node.text) === resolve(dirname(m.path), t.node.text) && output.has(resolve(dirname(c.path), a.node.text))
+          ? isFileName(a.node) && resolve(dirname(c.path), a.node.text) === resolve(dirname(m.path), t.node.text) &&
+            (output.has(resolve(dirname(c.path), a.node.text)) || isDataFile(resolve(dirname(c.path), a.node.text)))
           : a.text === t.text || (t.kind === SyntaxKind.Identifier && m.refs.has(t.start)));
         if (!same) fail(c.path, `token '${t.text}' at ${t.start} of ${m.path} became '${a.text}'`);
         toInput.set(`${c.path}:${a.start}`, { m, token: t });

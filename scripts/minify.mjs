@@ -4,10 +4,10 @@
 // - Comments go, and so does every space that does not separate two tokens. Line breaks stay, except after `;`,
 //   `{`, `,` and before `}`, `)`, `]`, `;`, `,`, where no line break can matter (see keepsLineBreak): automatic
 //   semicolon insertion and the restricted productions (`return` + line break) see the same input.
-// - Variables and parameters get short names, the way esbuild and terser mangle (a function's own names avoid
-//   every name its body uses from outside; the module's own variables are named first); imports and exports,
-//   function and class names, and variables holding an anonymous function or class (whose `.name` comes from the
-//   variable) keep theirs.
+// - Variables, parameters and function declarations get short names, the way esbuild and terser mangle (a
+//   function's own names avoid every name its body uses from outside; the module's own names are named first);
+//   imports and exports, class names, and variables holding an anonymous function or class (whose `.name` comes
+//   from the variable) keep theirs. A renamed function's `.name` changes: nothing in the package reads one.
 //
 // TypeScript does the parsing (it tells a regular expression from a division, a template part from a block) and
 // the name resolution. The output is then checked, and a file that fails fails the build: its tokens must be the
@@ -264,6 +264,7 @@ function usesWithin(uses, scope) {
  * left alone, and so are functions and classes (their `.name` shows in stack traces and errors).
  */
 function renamableOwner(symbol, sf) {
+  if (symbol.flags === ts.SymbolFlags.Function) return functionOwner(symbol, sf);
   const variable = ts.SymbolFlags.FunctionScopedVariable | ts.SymbolFlags.BlockScopedVariable;
   if ((symbol.flags & variable) === 0 || (symbol.flags & ~variable & ~ts.SymbolFlags.Assignment) !== 0) return undefined;
   const decls = symbol.declarations ?? [];
@@ -279,6 +280,20 @@ function renamableOwner(symbol, sf) {
     owner = scope;
   }
   return owner;
+}
+
+/**
+ * The scope owning a function declaration's name, when it can be renamed: declared once, in this file, not
+ * exported. Its `.name` then changes, which nothing in the package reads (classes keep theirs: errors are named by
+ * `new.target.name`).
+ */
+function functionOwner(symbol, sf) {
+  const decls = symbol.declarations ?? [];
+  if (decls.length !== 1) return undefined;
+  const d = decls[0];
+  if (d.getSourceFile() !== sf || d.kind !== SyntaxKind.FunctionDeclaration || d.name?.kind !== SyntaxKind.Identifier) return undefined;
+  if ((ts.getCombinedModifierFlags(d) & (ts.ModifierFlags.Export | ts.ModifierFlags.Default)) !== 0) return undefined;
+  return scopeOf(d.parent) ?? sf;
 }
 
 function isExportedDeclaration(d) {

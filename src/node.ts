@@ -2,12 +2,13 @@
  * The Node edge: reading model files (and their external data) from disk. The core never imports this
  * statically, so browsers and other engines never load it.
  */
-import { readFileSync, openSync, readSync, closeSync, fstatSync } from 'node:fs';
+import { readFileSync, openSync, readSync, closeSync, fstatSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DecodeError, ModelFileError } from './errors.js';
 import { fileURLToPath } from 'node:url';
 import type { LoadOptions } from './loader/index.js';
+import { decodePrebuiltModules, prebuiltModuleCount, registerPrebuiltModules } from './wasm/prebuilt.js';
 
 /** Reads `path` (or a file: URL) and returns its bytes with a reader for external data files beside it. */
 export async function readModelFile(source: string | URL): Promise<{ bytes: Uint8Array; externalData: NonNullable<LoadOptions['externalData']> }> {
@@ -85,4 +86,29 @@ export function externalDataReader(baseDir: string): NonNullable<LoadOptions['ex
       closeSync(fd);
     }
   };
+}
+
+/** The file scripts/prebuild-wasm.mjs writes beside the build's wasm runtime. */
+const PREBUILT_FILE = './wasm/modules.bin';
+
+let prebuiltRead = false;
+
+/**
+ * Registers the wasm modules pre-built at build time (see src/wasm/prebuilt.ts), once per process; returns how many
+ * are registered. A file older than this module is left alone: a development build compiled again (tsc) after the
+ * file was made may have changed an emitter (a full compile rewrites every output; an npm install gives every
+ * file one time). Without the file, or with a damaged one, modules are generated as before.
+ */
+export function registerPrebuiltWasmModules(): number {
+  if (prebuiltRead) return prebuiltModuleCount();
+  prebuiltRead = true;
+  try {
+    const file = fileURLToPath(new URL(PREBUILT_FILE, import.meta.url));
+    if (statSync(file).mtimeMs < statSync(fileURLToPath(import.meta.url)).mtimeMs) return 0;
+    const modules = decodePrebuiltModules(readFileSync(file));
+    if (modules !== undefined) registerPrebuiltModules(modules);
+  } catch {
+    // No file (a source checkout run through a TypeScript loader, a bundler's copy): generate.
+  }
+  return prebuiltModuleCount();
 }

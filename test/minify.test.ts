@@ -36,14 +36,17 @@ describe('minify', () => {
     expect(before).toContain('later');
   });
 
-  it('drops comments and spaces, shortens locals and unexported module-level variables, keeps the shebang and the strings', () => {
+  it('drops comments and spaces, shortens locals, functions and unexported module-level variables, keeps the shebang and the strings', () => {
     expect(minified.startsWith('#!/usr/bin/env node\n')).toBe(true);
     expect(minified).not.toContain('A line comment');
     expect(minified).not.toContain('A doc comment');
     expect(minified).toContain("'a /* not a comment */ b // nor this'");
     expect(minified).toContain('`line one\n      indented ${');
     expect(minified).not.toContain('parameterOne');
-    expect(minified).toContain('function inner(');
+    // Function declarations are renamed like variables (classes and exported functions keep their names).
+    expect(minified).not.toContain('function inner(');
+    expect(minified).not.toContain('moduleLevelUser');
+    expect(minified).toContain('export function sample(');
     expect(minified).toContain('width:'); // { width } became { width: a }
     // Module-level variables too, but for the exported ones.
     expect(minified).not.toContain('moduleTable');

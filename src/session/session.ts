@@ -304,6 +304,8 @@ export class InferenceSession {
     if (options.worker === true) return InferenceSession.createWithWorker(source, options);
     // Compile the wasm kernels asynchronously (browsers refuse synchronous compiles of larger modules on the main
     // thread), meanwhile reading and decoding the model: the engine compiles off the main thread.
+    // In Node, the modules pre-built with the package: this process compiles them instead of generating them.
+    if (isNodeRuntime() && options.backend !== 'js') (await importNodeEdge()).registerPrebuiltWasmModules();
     const backend = chooseBackendAsync(options.backend ?? 'auto', requestedThreads(options));
     // If reading the model fails first, the backend's own failure must not surface as an unhandled rejection.
     backend.catch(() => undefined);
@@ -340,10 +342,9 @@ export class InferenceSession {
     let readLocal: () => { bytes: Uint8Array; externalData?: LoadOptions['externalData'] };
     const href = typeof source === 'string' ? source : source instanceof URL ? source.href : undefined;
     if (href !== undefined && !/^https?:\/\//.test(href)) {
-      const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+      const isNode = isNodeRuntime();
       if (!isNode) throw new OptionError("worker: true needs Node's worker_threads (this engine is not Node); use run() without it", 'worker');
-      const nodeEdge = '../node.js';
-      const { readModelFileSync } = (await import(nodeEdge)) as typeof import('../node.js');
+      const { readModelFileSync } = await importNodeEdge();
       wire = { kind: 'path', href };
       readLocal = () => readModelFileSync(href.startsWith('file:') ? new URL(href) : href);
     } else {
@@ -563,7 +564,7 @@ export class InferenceSession {
     if (!this.wasm) return 'js';
     const w = this.wasm;
     const threads = w.threads > 1 ? `, ${w.threads} threads` : w.threadsNote !== undefined ? `, 1 thread (${w.threadsNote})` : '';
-    return `wasm ${w.relaxedSimd ? 'relaxed-simd (FMA)' : 'simd128'}, GEMM ${w.kernels.gemm.name}, generated in ${w.compileMs.toFixed(1)} ms${threads}`;
+    return `wasm ${w.relaxedSimd ? 'relaxed-simd (FMA)' : 'simd128'}, GEMM ${w.kernels.gemm.name}, ${w.prebuilt ? 'pre-built, compiled' : 'generated'} in ${w.compileMs.toFixed(1)} ms${threads}`;
   }
 
   /** Whether the last run used a static plan (arena) or eager execution. */
@@ -954,13 +955,22 @@ async function readAndDecode(source: string | URL | Uint8Array | ArrayBufferLike
   return { model: decodeModel(bytes, { maxTensorBytes: opts.maxTensorBytes, externalData: opts.externalData }), opts };
 }
 
+function isNodeRuntime(): boolean {
+  return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+}
+
+/** The Node edge (src/node.ts), imported by name at run time so the core has no static Node import. */
+async function importNodeEdge(): Promise<typeof import('../node.js')> {
+  const nodeEdge = '../node.js';
+  return (await import(nodeEdge)) as typeof import('../node.js');
+}
+
 async function readSource(source: string | URL): Promise<{ bytes: Uint8Array; externalData?: LoadOptions['externalData'] }> {
-  const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+  const isNode = isNodeRuntime();
   const href = typeof source === 'string' ? source : source.href;
   const isFileUrl = href.startsWith('file:');
   if (isNode && !/^https?:\/\//.test(href)) {
-    const nodeEdge = '../node.js';
-    const { readModelFile } = (await import(nodeEdge)) as typeof import('../node.js');
+    const { readModelFile } = await importNodeEdge();
     return readModelFile(isFileUrl ? new URL(href) : href);
   }
   if (typeof fetch !== 'function') throw new ModelFileError(`cannot load '${href}': no fetch() in this environment`, href);

@@ -5,7 +5,8 @@ import {
 } from './elementwise-kernels.js';
 import { addDepthwiseKernels, DW3X3S1_NAME, DW3X3S2_NAME, DW5X5S1_NAME, DW5X5S2_NAME } from './depthwise-kernels.js';
 import { addWinogradKernels, winogradFilterName, winogradInputName, winogradOutputName, type WinogradInputVariant } from './winograd-kernels.js';
-import { addGemmKernels, TILE_BUFFER_BYTES, type GemmExports, type GemmTile, type SimdVariant } from './gemm-kernels.js';
+import { addGemmKernels, gemmExportNames, TILE_BUFFER_BYTES, type GemmExports, type GemmTile, type SimdVariant } from './gemm-kernels.js';
+import { prebuiltModule } from './prebuilt.js';
 import { onBrowserMainThread, startPoolWorkers, type PoolWorkers } from './pool-workers.js';
 import { poolBlockBytes, ThreadPool, type PoolLayout } from './threads.js';
 
@@ -149,6 +150,8 @@ export class WasmContext {
   readonly kernels: WasmKernels;
   /** Milliseconds spent generating + compiling + instantiating the module. */
   readonly compileMs: number;
+  /** True when the default module's bytes were pre-built (src/wasm/prebuilt.ts), false when generated here. */
+  readonly prebuilt: boolean;
   /** Byte offset of the MR×NR float buffer edge tiles go through. */
   readonly tileBuffer = 64;
   /**
@@ -175,8 +178,9 @@ export class WasmContext {
   threadsNote: string | undefined;
   private workers: PoolWorkers | undefined;
 
-  private constructor(memory: WebAssembly.Memory, relaxedSimd: boolean, kernels: WasmKernels, compileMs: number) {
+  private constructor(memory: WebAssembly.Memory, relaxedSimd: boolean, kernels: WasmKernels, compileMs: number, prebuilt: boolean) {
     this.memory = memory;
+    this.prebuilt = prebuilt;
     this.shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
     this.relaxedSimd = relaxedSimd;
     this.kernels = kernels;
@@ -365,8 +369,8 @@ export class WasmContext {
   }
 
   /** @internal */
-  static fromParts(memory: WebAssembly.Memory, relaxedSimd: boolean, kernels: WasmKernels, compileMs: number): WasmContext {
-    return new WasmContext(memory, relaxedSimd, kernels, compileMs);
+  static fromParts(memory: WebAssembly.Memory, relaxedSimd: boolean, kernels: WasmKernels, compileMs: number, prebuilt = false): WasmContext {
+    return new WasmContext(memory, relaxedSimd, kernels, compileMs, prebuilt);
   }
 
   /**
@@ -378,7 +382,7 @@ export class WasmContext {
     let k = this.winogradModules.get(variant);
     if (k === undefined) {
       try {
-        const module = compiledModule(`winograd-${variant}${this.sharedKey}`, () => winogradModule(variant, this.shared));
+        const module = compiledModule(winogradModuleKey(variant, this.shared), () => winogradModuleBytes(variant, this.shared));
         const instance = this.instantiate(module);
         k = winogradKernels(variant, instance);
       } catch {
@@ -394,7 +398,7 @@ export class WasmContext {
     const have = this.winogradModules.get(variant);
     if (have !== undefined) return have;
     try {
-      const module = await compiledModuleAsync(`winograd-${variant}${this.sharedKey}`, () => winogradModule(variant, this.shared));
+      const module = await compiledModuleAsync(winogradModuleKey(variant, this.shared), () => winogradModuleBytes(variant, this.shared));
       const instance = await this.instantiateAsync(module);
       const k = winogradKernels(variant, instance);
       this.winogradModules.set(variant, k);
@@ -412,7 +416,7 @@ export class WasmContext {
     if (this.familyModules.has(spec.key)) return this.familyModules.get(spec.key) as T | undefined;
     let k: T | undefined;
     try {
-      const module = compiledModule(familyKey(spec, this.relaxedSimd) + this.sharedKey, () => familyModule(spec, this.relaxedSimd, this.shared));
+      const module = compiledModule(familyModuleKey(spec, this.relaxedSimd, this.shared), () => familyModuleBytes(spec, this.relaxedSimd, this.shared));
       const instance = this.instantiate(module);
       k = spec.bind(instance.exports as Record<string, unknown>);
     } catch {
@@ -444,7 +448,7 @@ export class WasmContext {
     const have = this.familyModules.get(spec.key) as T | undefined;
     if (have !== undefined) return have;
     try {
-      const module = await compiledModuleAsync(familyKey(spec, this.relaxedSimd) + this.sharedKey, () => familyModule(spec, this.relaxedSimd, this.shared));
+      const module = await compiledModuleAsync(familyModuleKey(spec, this.relaxedSimd, this.shared), () => familyModuleBytes(spec, this.relaxedSimd, this.shared));
       const instance = await this.instantiateAsync(module);
       const k = spec.bind(instance.exports as Record<string, unknown>);
       this.familyModules.set(spec.key, k);
@@ -549,10 +553,6 @@ export class WasmContext {
     return this.scratchBytes;
   }
 
-  private get sharedKey(): string {
-    return this.shared ? ':shared' : '';
-  }
-
   /** Byte offset of thread 0's scratch (0 before any reserveScratch). */
   get scratch(): number {
     return this.scratchOffset;
@@ -623,20 +623,36 @@ interface MainModule {
   tileNames: readonly string[];
   variants: SimdVariant[];
   exports: Record<string, GemmExports>;
+  prebuilt: boolean;
 }
 
-/** Generates the default module (GEMM tiles, elementwise, depthwise) and the memory it will import. */
+/**
+ * The default module (GEMM tiles, elementwise, depthwise), pre-built or generated, and the memory it will import.
+ */
 function buildMainModule(options: WasmContextOptions, shared?: WebAssembly.Memory): MainModule {
   const relaxed = (options.relaxed ?? true) && hasRelaxedSimd();
   const tileNames = options.tiles ?? [WASM_GEMM_TILE];
   if (tileNames.length === 0) throw new RangeError('wasm: no tiles requested');
   const variants: SimdVariant[] = relaxed ? (options.bothVariants ? ['wasmrelaxedsimd', 'wasmsimd'] : ['wasmrelaxedsimd']) : ['wasmsimd'];
-  const m = new ModuleBuilder().importMemory(1, MAX_PAGES, shared !== undefined);
-  const exports = addGemmKernels(m, tileNames.map(parseTile), variants);
+  const isShared = shared !== undefined;
+  const prebuilt = prebuiltModule(mainModuleKey(tileNames, variants, isShared));
+  const bytes = prebuilt ?? mainModuleBytes(tileNames, variants, isShared);
+  const memory = shared ?? new WebAssembly.Memory({ initial: options.initialPages ?? 16, maximum: MAX_PAGES });
+  return { bytes, memory, relaxed, tileNames, variants, exports: gemmExportNames(tileNames.map(parseTile), variants), prebuilt: prebuilt !== undefined };
+}
+
+/** The compiled-module cache's key of the default module for these GEMM tiles and SIMD variants. */
+export function mainModuleKey(tileNames: readonly string[], variants: readonly SimdVariant[], shared: boolean): string {
+  return `main:${tileNames.join(',')}:${variants.join(',')}${shared ? ':shared' : ''}`;
+}
+
+/** Generates the default module. */
+export function mainModuleBytes(tileNames: readonly string[], variants: readonly SimdVariant[], shared: boolean): Uint8Array<ArrayBuffer> {
+  const m = new ModuleBuilder().importMemory(1, MAX_PAGES, shared);
+  addGemmKernels(m, tileNames.map(parseTile), variants);
   addElementwiseKernels(m);
   addDepthwiseKernels(m);
-  const memory = shared ?? new WebAssembly.Memory({ initial: options.initialPages ?? 16, maximum: MAX_PAGES });
-  return { bytes: m.encode(), memory, relaxed, tileNames, variants, exports };
+  return m.encode();
 }
 
 function fromInstance(build: MainModule, instance: WebAssembly.Instance, compileMs: number): WasmContext {
@@ -660,7 +676,7 @@ function fromInstance(build: MainModule, instance: WebAssembly.Instance, compile
   const depthwise3x3 = [pick(DW3X3S1_NAME), pick(DW3X3S2_NAME)] as const;
   const depthwise = { 3: depthwise3x3, 5: [pick(DW5X5S1_NAME), pick(DW5X5S2_NAME)] } as const;
   const kernels: WasmKernels = { gemm, gemmTiles, elementwise: elementwiseKernels(fns), depthwise, depthwise3x3 };
-  return WasmContext.fromParts(build.memory, build.relaxed, kernels, compileMs);
+  return WasmContext.fromParts(build.memory, build.relaxed, kernels, compileMs, build.prebuilt);
 }
 
 /**
@@ -678,7 +694,13 @@ function sharedMemory(initial: number): WebAssembly.Memory | undefined {
   return undefined;
 }
 
-function winogradModule(variant: WinogradInputVariant, shared: boolean): Uint8Array<ArrayBuffer> {
+/** The compiled-module cache's key of the Winograd transforms of `variant` (and of their pre-built bytes). */
+export function winogradModuleKey(variant: WinogradInputVariant, shared: boolean): string {
+  return `winograd-${variant}${shared ? ':shared' : ''}`;
+}
+
+/** Generates the Winograd transforms' module of `variant`. */
+export function winogradModuleBytes(variant: WinogradInputVariant, shared: boolean): Uint8Array<ArrayBuffer> {
   const m = new ModuleBuilder().importMemory(1, MAX_PAGES, shared);
   addWinogradKernels(m, [variant]);
   return m.encode();
@@ -706,8 +728,9 @@ function compiledCache(): Map<string, WebAssembly.Module> {
 }
 export const compileStats = { sync: 0, async: 0, ms: 0 };
 
-function familyKey(spec: WasmModuleSpec<unknown>, relaxed: boolean): string {
-  return `family:${spec.key}:${relaxed ? 'relaxed' : 'simd'}`;
+/** The compiled-module cache's key of a family's module (and of its pre-built bytes). */
+export function familyModuleKey(spec: WasmModuleSpec<unknown>, relaxed: boolean, shared: boolean): string {
+  return `family:${spec.key}:${relaxed ? 'relaxed' : 'simd'}${shared ? ':shared' : ''}`;
 }
 
 /** The compiled module of `key`, compiled now (synchronously) if nothing compiled it before. */
@@ -716,7 +739,7 @@ function compiledModule(key: string, bytes: () => Uint8Array<ArrayBuffer>): WebA
   let module = compiled.get(key);
   if (module === undefined) {
     const t0 = now();
-    module = new WebAssembly.Module(bytes());
+    module = new WebAssembly.Module(prebuiltModule(key) ?? bytes());
     compileStats.sync++;
     compileStats.ms += now() - t0;
     compiled.set(key, module);
@@ -732,7 +755,7 @@ function compiledModuleAsync(key: string, bytes: () => Uint8Array<ArrayBuffer>):
   let job = compiling.get(key);
   if (job === undefined) {
     const t0 = now();
-    job = WebAssembly.compile(bytes()).then((module) => {
+    job = WebAssembly.compile(prebuiltModule(key) ?? bytes()).then((module) => {
       compileStats.async++;
       compileStats.ms += now() - t0;
       compiled.set(key, module);
@@ -744,7 +767,8 @@ function compiledModuleAsync(key: string, bytes: () => Uint8Array<ArrayBuffer>):
   return job;
 }
 
-function familyModule(spec: WasmModuleSpec<unknown>, relaxed: boolean, shared: boolean): Uint8Array<ArrayBuffer> {
+/** Generates a family's module. */
+export function familyModuleBytes(spec: WasmModuleSpec<unknown>, relaxed: boolean, shared: boolean): Uint8Array<ArrayBuffer> {
   const m = new ModuleBuilder().importMemory(1, MAX_PAGES, shared);
   spec.build(m, relaxed);
   return m.encode();

@@ -414,12 +414,21 @@ export function addGemmKernels(
     }
     return i;
   };
-  const exports: Record<string, GemmExports> = {};
   for (const tile of tiles) {
     for (const variant of variants) {
       const micro = m.addFunction(emitMicrokernel(tile, variant), microkernelName(tile, variant));
       m.addFunction(emitPackedBDriver(tile, micro, packFor(tile.mr)), packedBDriverName(tile, variant));
       m.addFunction(emitPackedADriver(tile, micro, packFor(tile.nr)), packedADriverName(tile, variant));
+    }
+  }
+  return gemmExportNames(tiles, variants);
+}
+
+/** Per `${MR}x${NR}__${variant}`, the export names addGemmKernels gives (known without generating the module). */
+export function gemmExportNames(tiles: readonly GemmTile[], variants: readonly SimdVariant[]): Record<string, GemmExports> {
+  const exports: Record<string, GemmExports> = {};
+  for (const tile of tiles) {
+    for (const variant of variants) {
       exports[`${tile.mr}x${tile.nr}__${variant}`] = {
         micro: microkernelName(tile, variant),
         packedB: packedBDriverName(tile, variant),

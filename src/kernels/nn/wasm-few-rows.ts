@@ -7,7 +7,7 @@ import type { WasmPackedWeights } from '../../wasm/gemm.js';
  * default 4×8 tile would compute four rows for every one kept, so these use a 1×8 or 2×8 tile over the very same
  * panels (the panel layout depends only on NR = 8). Each tile is its own small module, made on first use.
  */
-function fewRowsModule(mr: 1 | 2): WasmModuleSpec<WasmGemmKernels> {
+export function fewRowsModule(mr: 1 | 2): WasmModuleSpec<WasmGemmKernels> {
   const tile = { mr, nr: 8 };
   return {
     key: `f32_gemm_${mr}x8`,

@@ -1,0 +1,119 @@
+/**
+ * Module bytes made at build time (scripts/prebuild-wasm.mjs writes them to dist/wasm/modules.bin), so that a fresh
+ * process compiles the common modules instead of generating them: generating runs the emitters in cold JS, 20–40 ms
+ * the first time in a process for the modules a CNN uses, ~2 ms once warm. The Node edge (src/node.ts) reads the
+ * file and registers its modules here before a session's backend starts; without it (browsers, a development build
+ * whose file is older than its JavaScript) every module is generated as before. Bytes are looked up by the same key
+ * the compiled-module cache uses, so a registered module is exactly the one the emitter would make for that key
+ * (test/prebuilt-modules.test.ts checks the file against the emitters).
+ */
+
+/** The registered modules, by key: process-wide and only ever added to, like the compiled-module cache. */
+const registered = new Map<string, Uint8Array<ArrayBuffer>>();
+
+/** The bytes registered for `key`, or undefined (then the caller generates them). */
+export function prebuiltModule(key: string): Uint8Array<ArrayBuffer> | undefined {
+  return registered.get(key);
+}
+
+/** Registers modules by key; a key already registered keeps its first bytes. */
+export function registerPrebuiltModules(modules: Iterable<readonly [string, Uint8Array<ArrayBuffer>]>): void {
+  for (const [key, bytes] of modules) if (!registered.has(key)) registered.set(key, bytes);
+}
+
+/** How many modules are registered (for tests and backendInfo). */
+export function prebuiltModuleCount(): number {
+  return registered.size;
+}
+
+/*
+ * The file: "TWSM" (4 bytes), a little-endian u32 count, then per module a u16 key length, the key (UTF-8), a u32
+ * blob index; then a u32 blob count and per blob a u32 length and its bytes. Keys that make identical bytes (a
+ * family is the same with and without relaxed SIMD unless it uses relaxed instructions) share one blob.
+ */
+const MAGIC = 0x4d535754; // "TWSM" read as a little-endian u32
+
+/** The file's contents from modules by key (identical bytes stored once). */
+export function encodePrebuiltModules(modules: ReadonlyMap<string, Uint8Array>): Uint8Array {
+  const blobs: Uint8Array[] = [];
+  const indexOf = new Map<string, number>();
+  const entries: [Uint8Array, number][] = [];
+  const utf8 = new TextEncoder();
+  for (const [key, bytes] of modules) {
+    const id = blobKey(bytes);
+    let index = indexOf.get(id);
+    if (index === undefined) {
+      index = blobs.length;
+      blobs.push(bytes);
+      indexOf.set(id, index);
+    }
+    entries.push([utf8.encode(key), index]);
+  }
+  let size = 8 + 4;
+  for (const [key] of entries) size += 2 + key.length + 4;
+  for (const b of blobs) size += 4 + b.length;
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  let at = 0;
+  view.setUint32(at, MAGIC, true);
+  view.setUint32(at + 4, entries.length, true);
+  at += 8;
+  for (const [key, index] of entries) {
+    view.setUint16(at, key.length, true);
+    out.set(key, at + 2);
+    view.setUint32(at + 2 + key.length, index, true);
+    at += 2 + key.length + 4;
+  }
+  view.setUint32(at, blobs.length, true);
+  at += 4;
+  for (const b of blobs) {
+    view.setUint32(at, b.length, true);
+    out.set(b, at + 4);
+    at += 4 + b.length;
+  }
+  return out;
+}
+
+/** The modules of a file made by encodePrebuiltModules; undefined when it is not one (or is cut short). */
+export function decodePrebuiltModules(file: Uint8Array): Map<string, Uint8Array<ArrayBuffer>> | undefined {
+  const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
+  const fits = (at: number, n: number) => at + n <= file.byteLength;
+  if (!fits(0, 8) || view.getUint32(0, true) !== MAGIC) return undefined;
+  const count = view.getUint32(4, true);
+  const utf8 = new TextDecoder();
+  const keys: [string, number][] = [];
+  let at = 8;
+  for (let i = 0; i < count; i++) {
+    if (!fits(at, 2)) return undefined;
+    const length = view.getUint16(at, true);
+    if (!fits(at + 2, length + 4)) return undefined;
+    keys.push([utf8.decode(file.subarray(at + 2, at + 2 + length)), view.getUint32(at + 2 + length, true)]);
+    at += 2 + length + 4;
+  }
+  if (!fits(at, 4)) return undefined;
+  const blobCount = view.getUint32(at, true);
+  at += 4;
+  const blobs: Uint8Array<ArrayBuffer>[] = [];
+  for (let i = 0; i < blobCount; i++) {
+    if (!fits(at, 4)) return undefined;
+    const length = view.getUint32(at, true);
+    if (!fits(at + 4, length)) return undefined;
+    // A copy: each module's bytes on their own buffer, not holding the file's.
+    blobs.push(file.slice(at + 4, at + 4 + length) as Uint8Array<ArrayBuffer>);
+    at += 4 + length;
+  }
+  const modules = new Map<string, Uint8Array<ArrayBuffer>>();
+  for (const [key, index] of keys) {
+    const blob = blobs[index];
+    if (blob === undefined) return undefined;
+    modules.set(key, blob);
+  }
+  return modules;
+}
+
+/** A string that is equal for equal byte arrays (for de-duplicating blobs at build time). */
+function blobKey(bytes: Uint8Array): string {
+  let s = `${bytes.length}:`;
+  for (let i = 0; i < bytes.length; i += 4096) s += String.fromCharCode(...bytes.subarray(i, i + 4096));
+  return s;
+}
