@@ -29,13 +29,16 @@ interface FallbackCase {
   /** A substring of the wasm variant's name that must be prepared. */
   expectVariant: string;
   opset?: number;
+  /** The node's domain ('tinfer' for the fused ops), default ai.onnx. */
+  domain?: string;
   rtol?: number;
 }
 
 function modelOf(c: FallbackCase): ModelBuilder {
-  const m = new ModelBuilder({ opset: c.opset ?? 17 });
+  const opset = c.opset ?? 17;
+  const m = new ModelBuilder({ opset: c.domain === undefined ? opset : { '': opset, [c.domain]: 1 } });
   const names = c.inputs.map((i) => (i.constant ? m.initializer(i.name, i.value) : m.input(i.name, i.value.dtype, [...i.value.shape])));
-  m.output(m.node(c.opType, names, c.attrs, { name: 'n' })[0]!);
+  m.output(m.node(c.opType, names, c.attrs, { name: 'n', domain: c.domain })[0]!);
   return m;
 }
 
@@ -127,6 +130,32 @@ const CASES: FallbackCase[] = [
     name: 'MatMulInteger u8 × constant i8', opType: 'MatMulInteger', attrs: {},
     inputs: [{ name: 'a', value: bytes('uint8', [5, 19], 18) }, { name: 'b', value: bytes('int8', [19, 11], 19), constant: true }],
     expectVariant: '_matmulinteger__wasmsimd',
+  },
+  {
+    name: 'MatMul constant B (packed)', opType: 'MatMul', attrs: {},
+    inputs: [x([2, 3, 17], 20), w('b', [17, 9], 21)], expectVariant: 'f32_matmul_packedb__wasmsimd', rtol: 1e-4,
+  },
+  {
+    name: 'MatMul runtime B (batched)', opType: 'MatMul', attrs: {},
+    inputs: [x([2, 16, 24], 22), { name: 'b', value: randomTensor([2, 24, 20], 23, -1, 1) }], expectVariant: 'f32_matmul_runtimeb__wasmsimd', rtol: 1e-4,
+  },
+  {
+    name: 'MatMulAdd constant B and bias + relu', opType: 'MatMulAdd', domain: 'tinfer', attrs: { 'tinfer.activation': 'relu' },
+    inputs: [x([5, 13], 24), w('b', [13, 7], 25), w('c', [7], 26)], expectVariant: 'f32_matmuladd_packedb__wasmsimd', rtol: 1e-4,
+  },
+  {
+    name: 'Gemm transB, alpha, beta, row bias', opType: 'Gemm', attrs: { transB: 1, alpha: 0.5, beta: 1.5 },
+    inputs: [x([6, 11], 27), w('b', [10, 11], 28), w('c', [6, 1], 29)], expectVariant: 'f32_gemm_packedb__wasmsimd', rtol: 1e-4,
+  },
+  {
+    name: 'LayerNormalization', opType: 'LayerNormalization', attrs: { axis: -1 },
+    inputs: [x([3, 4, 20], 30), w('scale', [20], 31), w('bias', [20], 32)], expectVariant: '__wasmsimd', rtol: 1e-4,
+  },
+  {
+    name: 'BatchNormalization', opType: 'BatchNormalization', attrs: {},
+    inputs: [x([2, 5, 6, 7], 33), w('scale', [5], 34), w('bias', [5], 35), w('mean', [5], 36),
+      { name: 'var', value: randomTensor([5], 37, 0.5, 1.5), constant: true }],
+    expectVariant: 'f32_batchnorm_affine__wasmsimd', rtol: 1e-4,
   },
 ];
 
