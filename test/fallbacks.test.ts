@@ -78,6 +78,8 @@ async function referenceOf(c: FallbackCase): Promise<TensorData> {
 const x = (shape: number[], seed: number): { name: string; value: TensorData } => ({ name: 'x', value: randomTensor(shape, seed, -2, 2) });
 const w = (name: string, shape: number[], seed: number): { name: string; value: TensorData; constant: true } =>
   ({ name, value: randomTensor(shape, seed, -0.5, 0.5), constant: true });
+const ints = (name: string, values: number[]): { name: string; value: TensorData; constant: true } =>
+  ({ name, value: { dtype: 'int64', shape: [values.length], data: BigInt64Array.from(values, BigInt) }, constant: true });
 const bytes = (dtype: 'uint8' | 'int8', shape: number[], seed: number): TensorData => {
   const r = randomTensor(shape, seed, 0, 255);
   const data = dtype === 'uint8' ? Uint8Array.from(r.data as Float32Array, Math.floor) : Int8Array.from(r.data as Float32Array, (v) => Math.floor(v) - 128);
@@ -156,6 +158,24 @@ const CASES: FallbackCase[] = [
     inputs: [x([2, 5, 6, 7], 33), w('scale', [5], 34), w('bias', [5], 35), w('mean', [5], 36),
       { name: 'var', value: randomTensor([5], 37, 0.5, 1.5), constant: true }],
     expectVariant: 'f32_batchnorm_affine__wasmsimd', rtol: 1e-4,
+  },
+  {
+    name: 'Transpose NCHW to NHWC', opType: 'Transpose', attrs: { perm: [0, 2, 3, 1] },
+    inputs: [x([2, 5, 6, 7], 38)], expectVariant: 'x32_transpose_',
+  },
+  {
+    name: 'Transpose strided gather', opType: 'Transpose', attrs: { perm: [0, 3, 2, 1] },
+    inputs: [x([2, 5, 6, 7], 39)], expectVariant: 'x32_transpose_gather__wasmsimd',
+  },
+  {
+    name: 'Pad reflect', opType: 'Pad', attrs: { mode: 'reflect' },
+    inputs: [x([1, 3, 6, 7], 40), ints('pads', [0, 0, 2, 1, 0, 0, 1, 3])], expectVariant: 'f32_pad_reflect__wasmsimd',
+  },
+  {
+    name: 'Expand', opType: 'Expand', attrs: {}, inputs: [x([3, 1, 5], 41), ints('shape', [2, 3, 4, 5])], expectVariant: 'f32_expand_bcast__wasmsimd',
+  },
+  {
+    name: 'Tile', opType: 'Tile', attrs: {}, inputs: [x([2, 3, 5], 42), ints('repeats', [2, 1, 3])], expectVariant: 'f32_tile_bcast__wasmsimd',
   },
 ];
 
