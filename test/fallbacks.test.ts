@@ -177,6 +177,21 @@ const CASES: FallbackCase[] = [
   {
     name: 'Tile', opType: 'Tile', attrs: {}, inputs: [x([2, 3, 5], 42), ints('repeats', [2, 1, 3])], expectVariant: 'f32_tile_bcast__wasmsimd',
   },
+  {
+    name: 'Softmax rows', opType: 'Softmax', attrs: { axis: -1 }, inputs: [x([4, 3, 19], 43)], expectVariant: 'f32_softmax_rows__wasmsimd', rtol: 1e-5,
+  },
+  {
+    name: 'Softmax columns (channel axis)', opType: 'Softmax', attrs: { axis: 1 },
+    inputs: [x([2, 5, 3, 7], 44)], expectVariant: 'f32_softmax_columns__wasmsimd', rtol: 1e-5,
+  },
+  {
+    name: 'ReduceMean rows', opType: 'ReduceMean', attrs: { keepdims: 1 },
+    inputs: [x([3, 4, 21], 45), ints('axes', [-1])], opset: 18, expectVariant: 'f32_reducemean_rows__wasmsimd', rtol: 1e-5,
+  },
+  {
+    name: 'ReduceMax blocks', opType: 'ReduceMax', attrs: { keepdims: 0 },
+    inputs: [x([3, 5, 2, 9], 46), ints('axes', [1])], opset: 18, expectVariant: 'f32_reducemax_blocks__wasmsimd',
+  },
 ];
 
 describe.skipIf(wasm === undefined)('wasm variants on views outside wasm memory: the JS path, counted', () => {
