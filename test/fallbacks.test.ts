@@ -192,6 +192,22 @@ const CASES: FallbackCase[] = [
     name: 'ReduceMax blocks', opType: 'ReduceMax', attrs: { keepdims: 0 },
     inputs: [x([3, 5, 2, 9], 46), ints('axes', [1])], opset: 18, expectVariant: 'f32_reducemax_blocks__wasmsimd',
   },
+  {
+    name: 'Add broadcast row', opType: 'Add', attrs: {}, inputs: [x([3, 4, 10], 47), w('b', [10], 48)], expectVariant: 'f32_add_',
+  },
+  {
+    name: 'Mul equal shapes + relu', opType: 'Mul', attrs: { 'tinfer.activation': 'relu' },
+    inputs: [x([5, 11], 49), { name: 'y', value: randomTensor([5, 11], 50, -2, 2) }], expectVariant: 'f32_mul_',
+  },
+  {
+    name: 'Less broadcast (bool out)', opType: 'Less', attrs: {}, inputs: [x([4, 9], 51), w('b', [4, 1], 52)], expectVariant: 'f32_lt_cmp__wasm',
+  },
+  {
+    name: 'Sigmoid', opType: 'Sigmoid', attrs: {}, inputs: [x([3, 37], 53)], expectVariant: 'f32_sigmoid__wasmsimd', rtol: 1e-5,
+  },
+  {
+    name: 'LeakyRelu', opType: 'LeakyRelu', attrs: { alpha: 0.25 }, inputs: [x([2, 3, 11], 54)], expectVariant: 'f32_leakyrelu__wasmsimd',
+  },
 ];
 
 describe.skipIf(wasm === undefined)('wasm variants on views outside wasm memory: the JS path, counted', () => {
