@@ -29,13 +29,16 @@ interface FallbackCase {
   /** A substring of the wasm variant's name that must be prepared. */
   expectVariant: string;
   opset?: number;
+  /** The node's domain ('tinfer' for the fused ops), default ai.onnx. */
+  domain?: string;
   rtol?: number;
 }
 
 function modelOf(c: FallbackCase): ModelBuilder {
-  const m = new ModelBuilder({ opset: c.opset ?? 17 });
+  const opset = c.opset ?? 17;
+  const m = new ModelBuilder({ opset: c.domain === undefined ? opset : { '': opset, [c.domain]: 1 } });
   const names = c.inputs.map((i) => (i.constant ? m.initializer(i.name, i.value) : m.input(i.name, i.value.dtype, [...i.value.shape])));
-  m.output(m.node(c.opType, names, c.attrs, { name: 'n' })[0]!);
+  m.output(m.node(c.opType, names, c.attrs, { name: 'n', domain: c.domain })[0]!);
   return m;
 }
 
@@ -75,6 +78,8 @@ async function referenceOf(c: FallbackCase): Promise<TensorData> {
 const x = (shape: number[], seed: number): { name: string; value: TensorData } => ({ name: 'x', value: randomTensor(shape, seed, -2, 2) });
 const w = (name: string, shape: number[], seed: number): { name: string; value: TensorData; constant: true } =>
   ({ name, value: randomTensor(shape, seed, -0.5, 0.5), constant: true });
+const ints = (name: string, values: number[]): { name: string; value: TensorData; constant: true } =>
+  ({ name, value: { dtype: 'int64', shape: [values.length], data: BigInt64Array.from(values, BigInt) }, constant: true });
 const bytes = (dtype: 'uint8' | 'int8', shape: number[], seed: number): TensorData => {
   const r = randomTensor(shape, seed, 0, 255);
   const data = dtype === 'uint8' ? Uint8Array.from(r.data as Float32Array, Math.floor) : Int8Array.from(r.data as Float32Array, (v) => Math.floor(v) - 128);
@@ -127,6 +132,81 @@ const CASES: FallbackCase[] = [
     name: 'MatMulInteger u8 × constant i8', opType: 'MatMulInteger', attrs: {},
     inputs: [{ name: 'a', value: bytes('uint8', [5, 19], 18) }, { name: 'b', value: bytes('int8', [19, 11], 19), constant: true }],
     expectVariant: '_matmulinteger__wasmsimd',
+  },
+  {
+    name: 'MatMul constant B (packed)', opType: 'MatMul', attrs: {},
+    inputs: [x([2, 3, 17], 20), w('b', [17, 9], 21)], expectVariant: 'f32_matmul_packedb__wasmsimd', rtol: 1e-4,
+  },
+  {
+    name: 'MatMul runtime B (batched)', opType: 'MatMul', attrs: {},
+    inputs: [x([2, 16, 24], 22), { name: 'b', value: randomTensor([2, 24, 20], 23, -1, 1) }], expectVariant: 'f32_matmul_runtimeb__wasmsimd', rtol: 1e-4,
+  },
+  {
+    name: 'MatMulAdd constant B and bias + relu', opType: 'MatMulAdd', domain: 'tinfer', attrs: { 'tinfer.activation': 'relu' },
+    inputs: [x([5, 13], 24), w('b', [13, 7], 25), w('c', [7], 26)], expectVariant: 'f32_matmuladd_packedb__wasmsimd', rtol: 1e-4,
+  },
+  {
+    name: 'Gemm transB, alpha, beta, row bias', opType: 'Gemm', attrs: { transB: 1, alpha: 0.5, beta: 1.5 },
+    inputs: [x([6, 11], 27), w('b', [10, 11], 28), w('c', [6, 1], 29)], expectVariant: 'f32_gemm_packedb__wasmsimd', rtol: 1e-4,
+  },
+  {
+    name: 'LayerNormalization', opType: 'LayerNormalization', attrs: { axis: -1 },
+    inputs: [x([3, 4, 20], 30), w('scale', [20], 31), w('bias', [20], 32)], expectVariant: '__wasmsimd', rtol: 1e-4,
+  },
+  {
+    name: 'BatchNormalization', opType: 'BatchNormalization', attrs: {},
+    inputs: [x([2, 5, 6, 7], 33), w('scale', [5], 34), w('bias', [5], 35), w('mean', [5], 36),
+      { name: 'var', value: randomTensor([5], 37, 0.5, 1.5), constant: true }],
+    expectVariant: 'f32_batchnorm_affine__wasmsimd', rtol: 1e-4,
+  },
+  {
+    name: 'Transpose NCHW to NHWC', opType: 'Transpose', attrs: { perm: [0, 2, 3, 1] },
+    inputs: [x([2, 5, 6, 7], 38)], expectVariant: 'x32_transpose_',
+  },
+  {
+    name: 'Transpose strided gather', opType: 'Transpose', attrs: { perm: [0, 3, 2, 1] },
+    inputs: [x([2, 5, 6, 7], 39)], expectVariant: 'x32_transpose_gather__wasmsimd',
+  },
+  {
+    name: 'Pad reflect', opType: 'Pad', attrs: { mode: 'reflect' },
+    inputs: [x([1, 3, 6, 7], 40), ints('pads', [0, 0, 2, 1, 0, 0, 1, 3])], expectVariant: 'f32_pad_reflect__wasmsimd',
+  },
+  {
+    name: 'Expand', opType: 'Expand', attrs: {}, inputs: [x([3, 1, 5], 41), ints('shape', [2, 3, 4, 5])], expectVariant: 'f32_expand_bcast__wasmsimd',
+  },
+  {
+    name: 'Tile', opType: 'Tile', attrs: {}, inputs: [x([2, 3, 5], 42), ints('repeats', [2, 1, 3])], expectVariant: 'f32_tile_bcast__wasmsimd',
+  },
+  {
+    name: 'Softmax rows', opType: 'Softmax', attrs: { axis: -1 }, inputs: [x([4, 3, 19], 43)], expectVariant: 'f32_softmax_rows__wasmsimd', rtol: 1e-5,
+  },
+  {
+    name: 'Softmax columns (channel axis)', opType: 'Softmax', attrs: { axis: 1 },
+    inputs: [x([2, 5, 3, 7], 44)], expectVariant: 'f32_softmax_columns__wasmsimd', rtol: 1e-5,
+  },
+  {
+    name: 'ReduceMean rows', opType: 'ReduceMean', attrs: { keepdims: 1 },
+    inputs: [x([3, 4, 21], 45), ints('axes', [-1])], opset: 18, expectVariant: 'f32_reducemean_rows__wasmsimd', rtol: 1e-5,
+  },
+  {
+    name: 'ReduceMax blocks', opType: 'ReduceMax', attrs: { keepdims: 0 },
+    inputs: [x([3, 5, 2, 9], 46), ints('axes', [1])], opset: 18, expectVariant: 'f32_reducemax_blocks__wasmsimd',
+  },
+  {
+    name: 'Add broadcast row', opType: 'Add', attrs: {}, inputs: [x([3, 4, 10], 47), w('b', [10], 48)], expectVariant: 'f32_add_',
+  },
+  {
+    name: 'Mul equal shapes + relu', opType: 'Mul', attrs: { 'tinfer.activation': 'relu' },
+    inputs: [x([5, 11], 49), { name: 'y', value: randomTensor([5, 11], 50, -2, 2) }], expectVariant: 'f32_mul_',
+  },
+  {
+    name: 'Less broadcast (bool out)', opType: 'Less', attrs: {}, inputs: [x([4, 9], 51), w('b', [4, 1], 52)], expectVariant: 'f32_lt_cmp__wasm',
+  },
+  {
+    name: 'Sigmoid', opType: 'Sigmoid', attrs: {}, inputs: [x([3, 37], 53)], expectVariant: 'f32_sigmoid__wasmsimd', rtol: 1e-5,
+  },
+  {
+    name: 'LeakyRelu', opType: 'LeakyRelu', attrs: { alpha: 0.25 }, inputs: [x([2, 3, 11], 54)], expectVariant: 'f32_leakyrelu__wasmsimd',
   },
 ];
 

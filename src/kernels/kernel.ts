@@ -349,6 +349,19 @@ export function onWasmOrReference(
   };
 }
 
+/**
+ * True when every view given (undefined ones skipped) lies in the context's memory, so a wasm kernel can address
+ * it by byte offset: the test before a wasm variant's call, whose false sends the call to onWasmOrReference's
+ * reference. A fixed arity, so run() allocates nothing.
+ */
+export function viewsInWasm(
+  wasm: WasmContext, a: ArrayBufferView | undefined, b?: ArrayBufferView, c?: ArrayBufferView, d?: ArrayBufferView,
+): boolean {
+  const buffer = wasm.memory.buffer;
+  return (a === undefined || a.buffer === buffer) && (b === undefined || b.buffer === buffer) &&
+    (c === undefined || c.buffer === buffer) && (d === undefined || d.buffer === buffer);
+}
+
 /** A profile detail with the activation fused into the kernel named after it ('wasm gemm 4x8 + relu'). */
 export function withActivation(detail: string, act: { readonly kind: string }): string {
   return act.kind === 'none' ? detail : `${detail} + ${act.kind}`;

@@ -8,7 +8,10 @@ import type { DType, TensorType } from '../../dtype.js';
 import type { Node } from '../../loader/model.js';
 import { attrInt, attrString } from '../../graph/attributes.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
-import { chooseVariant, kernelError, withActivation, requireInput, type Capabilities, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef } from '../kernel.js';
+import {
+  chooseVariant, kernelError, onWasmOrReference, viewsInWasm, withActivation, requireInput, type Capabilities, type KernelDef, type PrepareContext,
+  type PreparedKernel, type VariantDef,
+} from '../kernel.js';
 import { broadcastShapes, checkUnidirectional, planBroadcast, runBinaryPlan, type BinaryInner, type BroadcastPlan } from './broadcast.js';
 import { BCAST_MODULE, bcastCall, bcastPattern, runBcast, type BcastCall, type BcastOp } from './binary.wasm.js';
 import { COMPARE_MODULE, nestCall, type CmpOp } from './compare.wasm.js';
@@ -333,14 +336,18 @@ function prepareCompareWasm(p: BinaryProblem, ctx: PrepareContext): PreparedKern
   const call = nestCall(p.plan.dims, p.plan.strides, [4, 4])!;
   const [d0, d1, d2, n] = call.dims;
   const [sa, sb] = call.strides as [[number, number, number, number], [number, number, number, number]];
-  return {
-    outputs: [{ dtype: 'bool', shape: p.outShape }],
-    detail: `wasm ${p.cmp} [${p.plan.dims.join('x')}]`,
-    run(inputs, outputs) {
-      k((inputs[0] as Float32Array).byteOffset, (inputs[1] as Float32Array).byteOffset, (outputs[0] as Uint8Array).byteOffset,
-        d0, d1, d2, n, sa[0], sa[1], sa[2], sb[0], sb[1], sb[2], sa[3], sb[3]);
-    },
-  };
+  const wasm = ctx.options.wasm!;
+  // A, B or Y outside wasm memory (a hand-made run): the JS broadcast, counted (a wasm variant claims no jsOk).
+  const reference = { ...prepareBinaryJs(p, ctx), jsOk: undefined };
+  const kernel = onWasmOrReference(reference, `wasm ${p.cmp} [${p.plan.dims.join('x')}]`, (inputs, outputs) => {
+    const a = inputs[0] as Float32Array;
+    const b = inputs[1] as Float32Array;
+    const y = outputs[0] as Uint8Array;
+    if (!viewsInWasm(wasm, a, b, y)) return false;
+    k(a.byteOffset, b.byteOffset, y.byteOffset, d0, d1, d2, n, sa[0], sa[1], sa[2], sb[0], sb[1], sb[2], sa[3], sb[3]);
+    return true;
+  });
+  return { ...kernel, inPlace: undefined };
 }
 
 const WASM_BINARY: Record<string, BcastOp> = { Add: 'add', Sub: 'sub', Mul: 'mul', Div: 'div', PRelu: 'prelu' };
@@ -372,16 +379,17 @@ function prepareBinaryWasm(p: BinaryProblem, ctx: PrepareContext): PreparedKerne
   const kernel = wasm.use(BCAST_MODULE)![p.op!];
   const call = p.call!;
   const { outDtype, outShape, act } = p;
-  return {
-    outputs: [{ dtype: outDtype, shape: outShape }],
-    detail: withActivation(`wasm ${p.op} ${bcastPattern(call)} [${p.plan.dims.join('x')}]`, act),
-    inPlace: inPlaceCandidate(ctx, outDtype, outShape, [0, 1]),
-    run(inputs, outputs) {
-      const out = outputs[0] as Float32Array;
-      runBcast(kernel, call, (inputs[0] as Float32Array).byteOffset, (inputs[1] as Float32Array).byteOffset, out.byteOffset, wasm);
-      if (act.kind !== 'none') activateInPlace(act, out, 0, out.length, wasm);
-    },
-  };
+  // A, B or Y outside wasm memory (a hand-made run): the JS broadcast and activation, counted.
+  const prepared = onWasmOrReference(prepareBinaryJs(p, ctx), withActivation(`wasm ${p.op} ${bcastPattern(call)} [${p.plan.dims.join('x')}]`, act), (inputs, outputs) => {
+    const a = inputs[0] as Float32Array;
+    const b = inputs[1] as Float32Array;
+    const out = outputs[0] as Float32Array;
+    if (!viewsInWasm(wasm, a, b, out)) return false;
+    runBcast(kernel, call, a.byteOffset, b.byteOffset, out.byteOffset, wasm);
+    if (act.kind !== 'none') activateInPlace(act, out, 0, out.length, wasm);
+    return true;
+  });
+  return { ...prepared, inPlace: inPlaceCandidate(ctx, outDtype, outShape, [0, 1]), jsOk: undefined };
 }
 
 function wasmApplies(p: BinaryProblem, caps: Capabilities): boolean {

@@ -5,7 +5,9 @@
 import type { DType, TensorType } from '../../dtype.js';
 import type { Node } from '../../loader/model.js';
 import { attrInt } from '../../graph/attributes.js';
-import { chooseVariant, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef } from '../kernel.js';
+import {
+  chooseVariant, onWasmOrReference, requireInput, viewsInWasm, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef,
+} from '../kernel.js';
 import { BOOL, FLOATS, INTS, NUMERIC, SIGNED_NUMERIC, checkDtype, isBigIntDtype, roundUnaryFor } from './dtypes.js';
 import { erf } from './math.js';
 import type { WasmContext } from '../../wasm/context.js';
@@ -164,15 +166,15 @@ function prepareUnaryJs(p: UnaryProblem, ctx: PrepareContext): PreparedKernel {
 function prepareUnaryWasm(p: UnaryProblem, ctx: PrepareContext): PreparedKernel {
   const wasm = ctx.options.wasm!;
   const k = p.spec.wasm!(ctx.node, wasm)!;
-  return {
-    outputs: [{ dtype: 'float32', shape: [...p.x.shape] }],
-    inPlace: 0,
-    detail: `wasm ${p.opType.toLowerCase()}`,
-    run(inputs, outs) {
-      const y = outs[0] as Float32Array;
-      wasm.invokeRange(k.fn, [(inputs[0] as Float32Array).byteOffset, y.byteOffset, y.length, ...k.extra], y.length, [0, 1], 2);
-    },
-  };
+  // X or Y outside wasm memory (a hand-made run): the JS loop, counted.
+  const kernel = onWasmOrReference(prepareUnaryJs(p, ctx), `wasm ${p.opType.toLowerCase()}`, (inputs, outs) => {
+    const x = inputs[0] as Float32Array;
+    const y = outs[0] as Float32Array;
+    if (!viewsInWasm(wasm, x, y)) return false;
+    wasm.invokeRange(k.fn, [x.byteOffset, y.byteOffset, y.length, ...k.extra], y.length, [0, 1], 2);
+    return true;
+  });
+  return { ...kernel, inPlace: 0, jsOk: undefined };
 }
 
 const UNARY_VARIANTS: readonly VariantDef<UnaryProblem>[] = [

@@ -1,7 +1,9 @@
 import { sizeOf, type DType, type TensorType } from '../../dtype.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { attrFloat, attrInt } from '../../graph/attributes.js';
-import { chooseVariant, kernelError, withActivation, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef } from '../kernel.js';
+import {
+  chooseVariant, kernelError, onWasmOrReference, viewsInWasm, withActivation, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef,
+} from '../kernel.js';
 import { requireFloat } from './float-input.js';
 import { activateInPlace, readFusedActivation } from '../conv/fused-activation.js';
 import type { Activation } from '../gemm/activation.js';
@@ -146,13 +148,14 @@ function prepareBatchNormWasm(p: BatchNormProblem, ctx: PrepareContext): Prepare
     ab[C + c] = Number(bias![c]) - Number(mean![c]) * a;
   }
   const at = wasm.allocFloats(ab);
-  return {
-    outputs: [{ dtype: p.x.dtype, shape: [...p.x.shape] }],
-    detail: withActivation('wasm per-channel affine (folded at prepare)', p.act),
-    run(inputs, outs) {
-      kernel((inputs[0] as Float32Array).byteOffset, (outs[0] as Float32Array).byteOffset, N * C, S, C, at, at + 4 * C, lo, hi);
-    },
-  };
+  // X or Y outside wasm memory (a hand-made run): the JS inference loop, counted.
+  return onWasmOrReference(prepareBatchNormJs(p, ctx), withActivation('wasm per-channel affine (folded at prepare)', p.act), (inputs, outs) => {
+    const x = inputs[0] as Float32Array;
+    const y = outs[0] as Float32Array;
+    if (!viewsInWasm(wasm, x, y)) return false;
+    kernel(x.byteOffset, y.byteOffset, N * C, S, C, at, at + 4 * C, lo, hi);
+    return true;
+  });
 }
 
 const BATCH_NORM_VARIANTS: readonly VariantDef<BatchNormProblem>[] = [

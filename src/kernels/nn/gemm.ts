@@ -8,7 +8,9 @@ import { activateInPlace, readFusedActivation } from '../conv/fused-activation.j
 import { uploadPackOptions, uploadWeights } from '../conv/wasm-weights.js';
 import { wasmGemmPackedB } from '../../wasm/gemm.js';
 import { weightsForRows } from './wasm-few-rows.js';
-import { chooseVariant, kernelError, withActivation, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef } from '../kernel.js';
+import {
+  chooseVariant, kernelError, onWasmOrReference, withActivation, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef,
+} from '../kernel.js';
 
 /** Element types the GEMM-like kernels compute in: float32 storage goes to sgemm, float64 to plain loops. */
 export function floatKind(ctx: PrepareContext, i: number): 'f32' | 'f64' {
@@ -156,16 +158,14 @@ function prepareGemmPackedWasm(p: GemmProblem, ctx: PrepareContext): PreparedKer
   // Packed in the wasm GEMM's tile, for the upload only (and only when B is not uploaded yet).
   const uploaded = uploadWeights(wasmCtx, p.bConst!, biasInPack ? cConst : undefined, uploadKey, () => [pack(uploadPackOptions(wasmCtx))]).packs[0]!;
   const wasm = weightsForRows(wasmCtx, uploaded, M);
-  return {
-    outputs: [{ dtype: p.dtype, shape: [M, N] }],
-    detail: withActivation(`wasm gemm ${wasm.kernels.name}, B packed at prepare`, act),
-    unreadInputs: accumulate ? [1] : [1, 2],
-    run(inputs, outs) {
-      const y = outs[0] as Float32Array;
-      if (accumulate) writeScaledBias(y, M, N, beta, inputs[2], cRows, cCols);
-      wasmGemmPackedB(wasmCtx, M, inputs[0] as Float32Array, 0, lda, transA, wasm, y, 0, N, act, accumulate);
-    },
-  };
+  // Views outside wasm memory (a hand-made run): the driver refuses them and the JS sgemm (B and C read as given,
+  // no scratch) writes Y again from the start, counted.
+  const kernel = onWasmOrReference(prepareGemmJs(p), withActivation(`wasm gemm ${wasm.kernels.name}, B packed at prepare`, act), (inputs, outs) => {
+    const y = outs[0] as Float32Array;
+    if (accumulate) writeScaledBias(y, M, N, beta, inputs[2], cRows, cCols);
+    return wasmGemmPackedB(wasmCtx, M, inputs[0] as Float32Array, 0, lda, transA, wasm, y, 0, N, act, accumulate);
+  });
+  return { ...kernel, unreadInputs: accumulate ? [1] : [1, 2] };
 }
 
 const GEMM_VARIANTS: readonly VariantDef<GemmProblem>[] = [

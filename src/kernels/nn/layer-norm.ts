@@ -1,7 +1,9 @@
 import { ONNX_DTYPE_CODES, sizeOf, type DType, type TensorType } from '../../dtype.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { attrFloat, attrInt } from '../../graph/attributes.js';
-import { chooseVariant, kernelError, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef } from '../kernel.js';
+import {
+  chooseVariant, kernelError, onWasmOrReference, viewsInWasm, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef,
+} from '../kernel.js';
 import type { WasmContext } from '../../wasm/context.js';
 import { LAYERNORM_NAME, MATH_KERNELS, type WasmMathKernels } from '../../wasm/math-kernels.js';
 import { optionalFloat, requireFloat } from './float-input.js';
@@ -132,13 +134,15 @@ function prepareLayerNormWasm(p: LayerNormProblem, ctx: PrepareContext): Prepare
   const wasm = wasmLayerNorm(ctx, p.normShape, p.scaleMap, p.biasMap)!;
   const { outer, size, eps } = p;
   const [gamma, beta] = [wasm.gamma, wasm.gamma + 4 * size];
-  return {
-    outputs: layerNormOutputs(p),
-    detail: 'wasm layer-norm rows',
-    run(inputs, outs) {
-      ctx.options.wasm!.invokeRows(wasm.k.layerNorm, [(inputs[0] as Float32Array).byteOffset, (outs[0] as Float32Array).byteOffset, outer, size, gamma, beta, eps], outer, 4 * size, [0, 1], 2);
-    },
-  };
+  const w = ctx.options.wasm!;
+  // X or Y outside wasm memory (a hand-made run): the JS rows, counted.
+  return onWasmOrReference(prepareLayerNormJs(p), 'wasm layer-norm rows', (inputs, outs) => {
+    const x = inputs[0] as Float32Array;
+    const y = outs[0] as Float32Array;
+    if (!viewsInWasm(w, x, y)) return false;
+    w.invokeRows(wasm.k.layerNorm, [x.byteOffset, y.byteOffset, outer, size, gamma, beta, eps], outer, 4 * size, [0, 1], 2);
+    return true;
+  });
 }
 
 const LAYER_NORM_VARIANTS: readonly VariantDef<LayerNormProblem>[] = [

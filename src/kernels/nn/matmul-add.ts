@@ -6,7 +6,9 @@ import { activateInPlace, readFusedActivation } from '../conv/fused-activation.j
 import { uploadPackOptions, uploadWeights } from '../conv/wasm-weights.js';
 import { wasmGemmPackedB } from '../../wasm/gemm.js';
 import { weightsForRows } from './wasm-few-rows.js';
-import { chooseVariant, kernelError, withActivation, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef } from '../kernel.js';
+import {
+  chooseVariant, kernelError, onWasmOrReference, withActivation, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef,
+} from '../kernel.js';
 import { dgemmAccumulate, floatKind } from './gemm.js';
 
 // tinfer.MatMulAdd (emitted by the fuse-matmul-add pass): A [..., K], B [K, N], C [N] -> Y [..., N]
@@ -111,16 +113,15 @@ function prepareMatMulAddPackedWasm(p: MatMulAddProblem, ctx: PrepareContext): P
   // Packed in the wasm GEMM's tile, for the upload only (and only when B is not uploaded yet).
   const uploaded = uploadWeights(wasmCtx, p.bConst!, p.cConst, 'matmul-add-b', () => [packMatMulAddB(p, uploadPackOptions(wasmCtx))]).packs[0]!;
   const wasm = weightsForRows(wasmCtx, uploaded, rows);
-  return {
-    outputs: outputsOf(p, ctx),
-    detail: withActivation(`wasm gemm ${wasm.kernels.name}, B packed at prepare${biasInPack ? ', bias in pack' : ''}`, act),
-    unreadInputs: biasInPack ? [1, 2] : [1],
-    run(inputs, outs) {
-      const y = outs[0] as Float32Array;
-      if (!biasInPack) writeBiasRows(y, inputs[2] as Float32Array, rows, N);
-      wasmGemmPackedB(wasmCtx, rows, inputs[0] as Float32Array, 0, K, false, wasm, y, 0, N, act, !biasInPack);
-    },
-  };
+  const detail = withActivation(`wasm gemm ${wasm.kernels.name}, B packed at prepare${biasInPack ? ', bias in pack' : ''}`, act);
+  // Views outside wasm memory (a hand-made run): the driver refuses them and the JS sgemm (B and C read as given,
+  // no scratch) writes Y again from the start, counted.
+  const kernel = onWasmOrReference(prepareMatMulAddJs(p, ctx), detail, (inputs, outs) => {
+    const y = outs[0] as Float32Array;
+    if (!biasInPack) writeBiasRows(y, inputs[2] as Float32Array, rows, N);
+    return wasmGemmPackedB(wasmCtx, rows, inputs[0] as Float32Array, 0, K, false, wasm, y, 0, N, act, !biasInPack);
+  });
+  return { ...kernel, unreadInputs: biasInPack ? [1, 2] : [1] };
 }
 
 const packedBytes = (p: MatMulAddProblem): number => 4 * (p.bConst!.length + (p.cConst?.length ?? 0));

@@ -6,7 +6,9 @@ import { activateInPlace, readFusedActivation } from '../conv/fused-activation.j
 import { uploadPackOptions, uploadWeights } from '../conv/wasm-weights.js';
 import { wasmGemmPackedB } from '../../wasm/gemm.js';
 import { weightsForRows } from './wasm-few-rows.js';
-import { chooseVariant, kernelError, withActivation, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef } from '../kernel.js';
+import {
+  chooseVariant, kernelError, onWasmOrReference, viewsInWasm, withActivation, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef,
+} from '../kernel.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { dgemmAccumulate } from './gemm.js';
 import { prepareRuntimeBGemm, RUNTIME_B_MIN_MACS } from './wasm-runtime-b.js';
@@ -218,20 +220,19 @@ function prepareMatMulPackedWasm(p: MatMulProblem, ctx: PrepareContext): Prepare
   // Packed in the wasm GEMM's tile, for the upload only (and only when B is not uploaded yet).
   const packs = (): PackedWeights[] => [packB(p.bConst!, 0, N, false, K, N, 1, undefined, uploadPackOptions(wasmCtx))];
   const wasm = weightsForRows(wasmCtx, uploadWeights(wasmCtx, p.bConst!, undefined, 'matmul-b', packs).packs[0]!, rows);
-  return {
-    outputs: [{ dtype: p.dtype, shape: p.outShape }],
-    detail: withActivation(`wasm gemm ${wasm.kernels.name}, B packed at prepare${foldIntoM ? '' : `, ${plan.count} batches`}`, act),
-    unreadInputs: [1],
-    run(inputs, outs) {
-      const x = inputs[0] as Float32Array;
-      const y = outs[0] as Float32Array;
-      if (foldIntoM) {
-        wasmGemmPackedB(wasmCtx, rows, x, 0, K, false, wasm, y, 0, N, act);
-        return;
-      }
-      for (let t = 0; t < plan.count; t++) wasmGemmPackedB(wasmCtx, M, x, plan.aOffsets[t]!, K, false, wasm, y, t * M * N, N, act);
-    },
-  };
+  const detail = withActivation(`wasm gemm ${wasm.kernels.name}, B packed at prepare${foldIntoM ? '' : `, ${plan.count} batches`}`, act);
+  // Views outside wasm memory (a hand-made run): the driver refuses them all alike, so the first product says it
+  // and the JS sgemm (which reads B as given, no scratch) runs instead, counted.
+  const kernel = onWasmOrReference(prepareMatMulJs(p), detail, (inputs, outs) => {
+    const x = inputs[0] as Float32Array;
+    const y = outs[0] as Float32Array;
+    if (foldIntoM) return wasmGemmPackedB(wasmCtx, rows, x, 0, K, false, wasm, y, 0, N, act);
+    for (let t = 0; t < plan.count; t++) {
+      if (!wasmGemmPackedB(wasmCtx, M, x, plan.aOffsets[t]!, K, false, wasm, y, t * M * N, N, act)) return false;
+    }
+    return true;
+  });
+  return { ...kernel, unreadInputs: [1] };
 }
 
 /** B known only at run (attention Q·Kᵀ, A·V): packed per batch matrix into wasm memory, then the SIMD driver. */
@@ -241,14 +242,16 @@ function prepareMatMulRuntimeBWasm(p: MatMulProblem, ctx: PrepareContext): Prepa
   const count = foldIntoM ? 1 : plan.count;
   const aOffsets = foldIntoM ? new Int32Array(1) : plan.aOffsets;
   const bOffsets = foldIntoM ? new Int32Array(1) : plan.bOffsets;
-  const prepared: PreparedKernel = {
-    outputs: [{ dtype: p.dtype, shape: p.outShape }],
-    detail: withActivation(`wasm gemm ${ctx.options.wasm!.kernels.gemm.name}, B packed per run`, act),
-    run(inputs, outs) {
-      gemm.run(inputs[0] as Float32Array, aOffsets, inputs[1] as Float32Array, bOffsets, count, rows, outs[0] as Float32Array, act);
-    },
-  };
-  const gemm = prepareRuntimeBGemm(ctx.options.wasm!, rows, N, K, prepared)!;
+  const wasm = ctx.options.wasm!;
+  // A and C must be views of wasm memory (B is packed from JS): otherwise the JS sgemm runs, counted.
+  const prepared = onWasmOrReference(prepareMatMulJs(p), withActivation(`wasm gemm ${wasm.kernels.gemm.name}, B packed per run`, act), (inputs, outs) => {
+    const a = inputs[0] as Float32Array;
+    const c = outs[0] as Float32Array;
+    if (!viewsInWasm(wasm, a, c)) return false;
+    gemm.run(a, aOffsets, inputs[1] as Float32Array, bOffsets, count, rows, c, act);
+    return true;
+  });
+  const gemm = prepareRuntimeBGemm(wasm, rows, N, K, prepared)!;
   return prepared;
 }
 

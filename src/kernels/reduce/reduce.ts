@@ -1,6 +1,8 @@
 import { sizeOf, type DType, type NumericArray } from '../../dtype.js';
 import { attrInt, attrInts, hasAttr } from '../../graph/attributes.js';
-import { chooseVariant, requireConstant, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef } from '../kernel.js';
+import {
+  chooseVariant, onWasmOrReference, requireConstant, requireInput, viewsInWasm, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef,
+} from '../kernel.js';
 import { ROW_MEAN_MODULE } from '../../wasm/reduce-kernels.js';
 import { BCAST_MODULE } from '../elementwise/binary.wasm.js';
 import { isBigIntData, normalizeAxis, product, requireNumeric, stridesOf, tensorNumbers } from './common.js';
@@ -287,49 +289,51 @@ function reduceVariants(p: ReduceProblem, prepareJs: () => PreparedKernel): Vari
         caps.wasm !== undefined && q.dtype === 'float32' && (wasmRows(q) || wasmBlocks(q)) &&
         caps.wasm.use(ROW_MEAN_MODULE) !== undefined && caps.wasm.use(BCAST_MODULE) !== undefined,
       placement: 'wasm',
-      prepare: (q, ctx) => (wasmRows(q) ? prepareRowsWasm(q, ctx) : prepareBlocksWasm(q, ctx)),
+      // X or Y outside wasm memory (a hand-made run): the JS reference, counted (a wasm variant claims no jsOk).
+      prepare: (q, ctx) => (wasmRows(q) ? prepareRowsWasm : prepareBlocksWasm)(q, ctx, { ...prepareJs(), jsOk: undefined }),
     },
   ];
 }
 
-function prepareRowsWasm(p: ReduceProblem, ctx: PrepareContext): PreparedKernel {
-  const rowMean = ctx.options.wasm!.use(ROW_MEAN_MODULE)!;
+function prepareRowsWasm(p: ReduceProblem, ctx: PrepareContext, reference: PreparedKernel): PreparedKernel {
+  const wasm = ctx.options.wasm!;
+  const rowMean = wasm.use(ROW_MEAN_MODULE)!;
   const R = p.plan.roff.length;
   const rows = p.plan.base.length;
   const scale = p.op === 'mean' ? (R === 0 ? NaN : 1 / R) : 1;
-  return {
-    outputs: [{ dtype: 'float32', shape: p.outShape }],
-    detail: `wasm row ${p.op} ${rows}x${R}`,
-    run(inputs, outputs) {
-      rowMean((inputs[0] as Float32Array).byteOffset, rows, R, (outputs[0] as Float32Array).byteOffset, scale);
-    },
-  };
+  return onWasmOrReference(reference, `wasm row ${p.op} ${rows}x${R}`, (inputs, outputs) => {
+    const x = inputs[0] as Float32Array;
+    const y = outputs[0] as Float32Array;
+    if (!viewsInWasm(wasm, x, y)) return false;
+    rowMean(x.byteOffset, rows, R, y.byteOffset, scale);
+    return true;
+  });
 }
 
-function prepareBlocksWasm(p: ReduceProblem, ctx: PrepareContext): PreparedKernel {
-  const kernels = ctx.options.wasm!.use(BCAST_MODULE)!;
+function prepareBlocksWasm(p: ReduceProblem, ctx: PrepareContext, reference: PreparedKernel): PreparedKernel {
+  const wasm = ctx.options.wasm!;
+  const kernels = wasm.use(BCAST_MODULE)!;
   const k = kernels[p.op === 'max' ? 'max' : p.op === 'min' ? 'min' : 'add'];
   // max(x, x) is x exactly (NaN included): the copy of a single reduced row.
   const copy = kernels.max;
   const { outer, R, inner } = p.plan.block!;
   const scale = p.op === 'mean' ? 1 / R : 0;
   // y[o, :] = x[o, 0, :] op x[o, 1, :] op …: one call per reduced row, each over `inner` elements.
-  return {
-    outputs: [{ dtype: 'float32', shape: p.outShape }],
-    detail: `wasm ${p.op} of ${R} rows x ${inner}, ${outer} blocks`,
-    run(inputs, outputs) {
-      const x = (inputs[0] as Float32Array).byteOffset;
-      const yv = outputs[0] as Float32Array;
-      const y = yv.byteOffset;
-      for (let o = 0; o < outer; o++) {
-        const yo = y + 4 * o * inner;
-        const xo = x + 4 * o * R * inner;
-        if (R === 1) copy(xo, xo, yo, 1, 1, 1, inner, 0, 0, 0, 0, 0, 0, 0);
-        for (let r = 1; r < R; r++) k(r === 1 ? xo : yo, xo + 4 * r * inner, yo, 1, 1, 1, inner, 0, 0, 0, 0, 0, 0, 0);
-      }
-      if (scale !== 0) for (let i = 0; i < yv.length; i++) yv[i] = yv[i]! / R;
-    },
-  };
+  return onWasmOrReference(reference, `wasm ${p.op} of ${R} rows x ${inner}, ${outer} blocks`, (inputs, outputs) => {
+    const xv = inputs[0] as Float32Array;
+    const yv = outputs[0] as Float32Array;
+    if (!viewsInWasm(wasm, xv, yv)) return false;
+    const x = xv.byteOffset;
+    const y = yv.byteOffset;
+    for (let o = 0; o < outer; o++) {
+      const yo = y + 4 * o * inner;
+      const xo = x + 4 * o * R * inner;
+      if (R === 1) copy(xo, xo, yo, 1, 1, 1, inner, 0, 0, 0, 0, 0, 0, 0);
+      for (let r = 1; r < R; r++) k(r === 1 ? xo : yo, xo + 4 * r * inner, yo, 1, 1, 1, inner, 0, 0, 0, 0, 0, 0, 0);
+    }
+    if (scale !== 0) for (let i = 0; i < yv.length; i++) yv[i] = yv[i]! / R;
+    return true;
+  });
 }
 
 function runFloat(op: ReduceOp, x: NumericArray, y: NumericArray, plan: ReducePlan, lo: number, hi: number): void {

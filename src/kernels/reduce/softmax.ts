@@ -2,7 +2,9 @@ import type { NumericArray, TensorType } from '../../dtype.js';
 import { attrFloat, attrInt } from '../../graph/attributes.js';
 import { SOFTMAX_SCALE_ATTR } from '../../graph/passes/fuse-softmax-scale.js';
 import { MATH_KERNELS } from '../../wasm/math-kernels.js';
-import { chooseVariant, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef } from '../kernel.js';
+import {
+  chooseVariant, onWasmOrReference, requireInput, viewsInWasm, type Data, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef,
+} from '../kernel.js';
 import { BCAST_MODULE } from '../elementwise/binary.wasm.js';
 import { normalizeAxis, product, requireFloat, splitAt } from './common.js';
 
@@ -98,14 +100,25 @@ function prepareSoftmaxRowsWasm(p: SoftmaxProblem, ctx: PrepareContext): Prepare
   const wasm = ctx.options.wasm!;
   const k = wasm.use(MATH_KERNELS)!;
   const { x, outer, n, scale } = p;
-  return {
-    outputs: [{ dtype: 'float32', shape: [...x.shape] }],
-    detail: `wasm softmax rows ${outer}x${n}`,
-    inPlace: 0,
-    run(inputs, outputs) {
-      wasm.invokeRows(k.softmax, [(inputs[0] as Float32Array).byteOffset, (outputs[0] as Float32Array).byteOffset, outer, n, scale], outer, 4 * n, [0, 1], 2);
-    },
-  };
+  // X or Y outside wasm memory (a hand-made run): the JS rows, counted.
+  const kernel = onWasmOrReference(prepareSoftmaxJs(p), `wasm softmax rows ${outer}x${n}`, (inputs, outputs) => {
+    const xs = inputs[0] as Float32Array;
+    const ys = outputs[0] as Float32Array;
+    if (!viewsInWasm(wasm, xs, ys)) return false;
+    wasm.invokeRows(k.softmax, [xs.byteOffset, ys.byteOffset, outer, n, scale], outer, 4 * n, [0, 1], 2);
+    return true;
+  });
+  return { ...kernel, scratch: undefined };
+}
+
+/**
+ * The JS columns for a wasm variant whose scratch is float32: they keep their float64 running max and sum in an
+ * array of their own, made on the first fallback.
+ */
+function softmaxColumnsFallback(p: SoftmaxProblem): PreparedKernel {
+  const js = prepareSoftmaxJs(p);
+  let acc: Data[] | undefined;
+  return { ...js, run: (inputs, outputs) => js.run(inputs, outputs, (acc ??= [new Float64Array(2 * p.inner)])) };
 }
 
 /**
@@ -120,30 +133,31 @@ function prepareSoftmaxColumnsWasm(p: SoftmaxProblem, ctx: PrepareContext): Prep
   const { x, outer, n, inner } = p;
   const block = n * inner;
   const row = (k: typeof b.add, a: number, c: number, out: number, len: number): void => k(a, c, out, 1, 1, 1, len, 0, 0, 0, 0, 0, 0, 0);
-  return {
-    outputs: [{ dtype: 'float32', shape: [...x.shape] }],
-    detail: `wasm softmax columns ${outer} x ${n}x${inner}`,
-    inPlace: 0,
-    scratch: [{ dtype: 'float32', length: 2 * inner }],
-    run(inputs, outputs, scratch) {
-      const x0 = (inputs[0] as Float32Array).byteOffset;
-      const y0 = (outputs[0] as Float32Array).byteOffset;
-      const m = (scratch[0] as Float32Array).byteOffset;
-      const s = m + 4 * inner;
-      for (let o = 0; o < outer; o++) {
-        const xb = x0 + 4 * o * block;
-        const yb = y0 + 4 * o * block;
-        row(b.max, xb, xb, m, inner);
-        for (let i = 1; i < n; i++) row(b.max, m, xb + 4 * i * inner, m, inner);
-        // y[i,:] = x[i,:] - m: B is one row, stepped 0 over the n rows.
-        b.sub(xb, m, yb, 1, 1, n, inner, 0, 0, 4 * inner, 0, 0, 0, 0);
-        exp(yb, yb, block);
-        row(b.max, yb, yb, s, inner);
-        for (let i = 1; i < n; i++) row(b.add, s, yb + 4 * i * inner, s, inner);
-        b.div(yb, s, yb, 1, 1, n, inner, 0, 0, 4 * inner, 0, 0, 0, 0);
-      }
-    },
-  };
+  // X, Y or the scratch outside wasm memory (a hand-made run): the JS columns, counted.
+  const kernel = onWasmOrReference(softmaxColumnsFallback(p), `wasm softmax columns ${outer} x ${n}x${inner}`, (inputs, outputs, scratch) => {
+    const xs = inputs[0] as Float32Array;
+    const ys = outputs[0] as Float32Array;
+    const ms = scratch[0] as Float32Array;
+    if (!viewsInWasm(wasm, xs, ys, ms)) return false;
+    const x0 = xs.byteOffset;
+    const y0 = ys.byteOffset;
+    const m = ms.byteOffset;
+    const s = m + 4 * inner;
+    for (let o = 0; o < outer; o++) {
+      const xb = x0 + 4 * o * block;
+      const yb = y0 + 4 * o * block;
+      row(b.max, xb, xb, m, inner);
+      for (let i = 1; i < n; i++) row(b.max, m, xb + 4 * i * inner, m, inner);
+      // y[i,:] = x[i,:] - m: B is one row, stepped 0 over the n rows.
+      b.sub(xb, m, yb, 1, 1, n, inner, 0, 0, 4 * inner, 0, 0, 0, 0);
+      exp(yb, yb, block);
+      row(b.max, yb, yb, s, inner);
+      for (let i = 1; i < n; i++) row(b.add, s, yb + 4 * i * inner, s, inner);
+      b.div(yb, s, yb, 1, 1, n, inner, 0, 0, 4 * inner, 0, 0, 0, 0);
+    }
+    return true;
+  });
+  return { ...kernel, scratch: [{ dtype: 'float32', length: 2 * inner }] };
 }
 
 const SOFTMAX_VARIANTS: readonly VariantDef<SoftmaxProblem>[] = [

@@ -1,5 +1,8 @@
 import { sizeOf, type Data, type DType } from '../../dtype.js';
-import { blockCopyOk, chooseVariant, kernelError, requireConstant, requireInput, type KernelDef, type VariantDef } from '../kernel.js';
+import {
+  blockCopyOk, chooseVariant, kernelError, onWasmOrReference, requireConstant, requireInput, viewsInWasm, type KernelDef, type PreparedKernel,
+  type VariantDef,
+} from '../kernel.js';
 import { BCAST_MODULE, bcastCall, runBcast } from '../elementwise/binary.wasm.js';
 import { planBroadcast } from '../elementwise/broadcast.js';
 import { copyBlock, elems, intValues, stridesOf } from './common.js';
@@ -74,21 +77,24 @@ interface ExpandProblem {
   outShape: number[];
 }
 
+/** The reference: the input's blocks repeated along the broadcast axes in JS (any dtype). */
+function prepareExpandJs(p: ExpandProblem): PreparedKernel {
+  const copy = planRepeatCopy(p.inShape, p.outShape);
+  return {
+    outputs: [{ dtype: p.dtype, shape: p.outShape }],
+    jsOk: blockCopyOk(sizeOf(p.inShape.slice(lastBroadcastAxis(p) + 1))),
+    run(inputs, outputs) {
+      copy(inputs[0]!, outputs[0]!);
+    },
+  };
+}
+
 const EXPAND_VARIANTS: readonly VariantDef<ExpandProblem>[] = [
   {
     name: (p) => `${p.dtype === 'float32' ? 'f32' : p.dtype}_expand__js`,
     applies: () => true,
     placement: 'any',
-    prepare: (p) => {
-      const copy = planRepeatCopy(p.inShape, p.outShape);
-      return {
-        outputs: [{ dtype: p.dtype, shape: p.outShape }],
-        jsOk: blockCopyOk(sizeOf(p.inShape.slice(lastBroadcastAxis(p) + 1))),
-        run(inputs, outputs) {
-          copy(inputs[0]!, outputs[0]!);
-        },
-      };
-    },
+    prepare: prepareExpandJs,
   },
   {
     // The broadcast kernel with both operands x: max(x, x) is x exactly (NaN and -0 included).
@@ -99,14 +105,15 @@ const EXPAND_VARIANTS: readonly VariantDef<ExpandProblem>[] = [
       const plan = planBroadcast(p.outShape, [p.inShape, p.inShape]);
       const call = bcastCall(plan.dims, plan.strides[0]!, plan.strides[1]!)!;
       const max = ctx.options.wasm!.use(BCAST_MODULE)!.max;
-      return {
-        outputs: [{ dtype: p.dtype, shape: p.outShape }],
-        detail: `wasm broadcast copy [${plan.dims.join('x')}]`,
-        run(inputs, outputs) {
-          const x = (inputs[0] as Float32Array).byteOffset;
-          runBcast(max, call, x, x, (outputs[0] as Float32Array).byteOffset);
-        },
-      };
+      const wasm = ctx.options.wasm!;
+      // X or Y outside wasm memory (a hand-made run): the JS repeat copy, counted (a wasm variant claims no jsOk).
+      return onWasmOrReference({ ...prepareExpandJs(p), jsOk: undefined }, `wasm broadcast copy [${plan.dims.join('x')}]`, (inputs, outputs) => {
+        const x = inputs[0] as Float32Array;
+        const y = outputs[0] as Float32Array;
+        if (!viewsInWasm(wasm, x, y)) return false;
+        runBcast(max, call, x.byteOffset, x.byteOffset, y.byteOffset);
+        return true;
+      });
     },
   },
 ];
@@ -137,23 +144,26 @@ interface TileProblem {
   repeats: readonly number[];
 }
 
+/** The reference: the input repeated block by block in JS (any dtype). */
+function prepareTileJs(p: TileProblem): PreparedKernel {
+  const outShape = p.inShape.map((d, k) => d * p.repeats[k]!);
+  const copy = sizeOf(p.inShape) === 0 ? () => {} : planRepeatCopy(p.inShape, outShape);
+  return {
+    outputs: [{ dtype: p.dtype, shape: outShape }],
+    // planRepeatCopy copies the input's last dim as one block (element by element when it is 1).
+    jsOk: blockCopyOk(p.inShape.length === 0 ? 0 : p.inShape[p.inShape.length - 1]!),
+    run(inputs, outputs) {
+      copy(inputs[0]!, outputs[0]!);
+    },
+  };
+}
+
 const TILE_VARIANTS: readonly VariantDef<TileProblem>[] = [
   {
     name: (p) => `${p.dtype === 'float32' ? 'f32' : p.dtype}_tile__js`,
     applies: () => true,
     placement: 'any',
-    prepare: (p) => {
-      const outShape = p.inShape.map((d, k) => d * p.repeats[k]!);
-      const copy = sizeOf(p.inShape) === 0 ? () => {} : planRepeatCopy(p.inShape, outShape);
-      return {
-        outputs: [{ dtype: p.dtype, shape: outShape }],
-        // planRepeatCopy copies the input's last dim as one block (element by element when it is 1).
-        jsOk: blockCopyOk(p.inShape.length === 0 ? 0 : p.inShape[p.inShape.length - 1]!),
-        run(inputs, outputs) {
-          copy(inputs[0]!, outputs[0]!);
-        },
-      };
-    },
+    prepare: prepareTileJs,
   },
   {
     // Tiling is a broadcast: axis k of the output, d_k · r_k long, is [r_k, d_k] with the input stepping over d_k
@@ -169,15 +179,16 @@ const TILE_VARIANTS: readonly VariantDef<TileProblem>[] = [
       const call = bcastCall(plan.dims, plan.strides[0]!, plan.strides[1]!)!;
       const max = ctx.options.wasm!.use(BCAST_MODULE)!.max;
       const empty = sizeOf(outView) === 0;
-      return {
-        outputs: [{ dtype: p.dtype, shape: p.inShape.map((d, k) => d * p.repeats[k]!) }],
-        detail: `wasm broadcast copy [${plan.dims.join('x')}]`,
-        run(inputs, outputs) {
-          if (empty) return;
-          const x = (inputs[0] as Float32Array).byteOffset;
-          runBcast(max, call, x, x, (outputs[0] as Float32Array).byteOffset);
-        },
-      };
+      const wasm = ctx.options.wasm!;
+      // X or Y outside wasm memory (a hand-made run): the JS repeat copy, counted (a wasm variant claims no jsOk).
+      return onWasmOrReference({ ...prepareTileJs(p), jsOk: undefined }, `wasm broadcast copy [${plan.dims.join('x')}]`, (inputs, outputs) => {
+        if (empty) return true;
+        const x = inputs[0] as Float32Array;
+        const y = outputs[0] as Float32Array;
+        if (!viewsInWasm(wasm, x, y)) return false;
+        runBcast(max, call, x.byteOffset, x.byteOffset, y.byteOffset);
+        return true;
+      });
     },
   },
 ];

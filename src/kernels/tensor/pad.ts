@@ -1,6 +1,9 @@
 import { sizeOf, type Data, type DType, type TensorData } from '../../dtype.js';
 import { attrFloat, attrInts, attrString } from '../../graph/attributes.js';
-import { chooseVariant, kernelError, requireConstant, requireInput, type KernelDef, type PrepareContext, type VariantDef } from '../kernel.js';
+import {
+  chooseVariant, kernelError, onWasmOrReference, requireConstant, requireInput, viewsInWasm, type KernelDef, type PrepareContext, type PreparedKernel,
+  type VariantDef,
+} from '../kernel.js';
 import { PAD_MODULE } from './pad.wasm.js';
 import { getOrCreate } from '../conv/wasm-weights.js';
 import { elems, intValues, normalizeAxis, stridesOf } from './common.js';
@@ -84,20 +87,23 @@ interface PadProblem {
   fill: unknown;
 }
 
+/** The reference: the index-mapped copy in JS (any dtype, every mode). */
+function preparePadJs(p: PadProblem): PreparedKernel {
+  const pad = planPad(p.inShape, p.outShape, p.pads, p.mode, p.fill);
+  return {
+    outputs: [{ dtype: p.dtype, shape: p.outShape }],
+    run(inputs, outputs) {
+      pad(inputs[0]!, outputs[0]!);
+    },
+  };
+}
+
 const PAD_VARIANTS: readonly VariantDef<PadProblem>[] = [
   {
     name: (p) => `${p.dtype === 'float32' ? 'f32' : p.dtype}_pad__js`,
     applies: () => true,
     placement: 'any',
-    prepare: (p) => {
-      const pad = planPad(p.inShape, p.outShape, p.pads, p.mode, p.fill);
-      return {
-        outputs: [{ dtype: p.dtype, shape: p.outShape }],
-        run(inputs, outputs) {
-          pad(inputs[0]!, outputs[0]!);
-        },
-      };
-    },
+    prepare: preparePadJs,
   },
   {
     name: (p) => `f32_pad_${p.mode}__wasmsimd`,
@@ -118,13 +124,14 @@ const PAD_VARIANTS: readonly VariantDef<PadProblem>[] = [
       }
       const fill = Number(p.fill);
       const [d0, d1, d2, d3] = dims;
-      return {
-        outputs: [{ dtype: p.dtype, shape: p.outShape }],
-        detail: `wasm pad ${p.mode} [${dims.join('x')}]`,
-        run(inputs, outputs) {
-          pad((inputs[0] as Float32Array).byteOffset, (outputs[0] as Float32Array).byteOffset, at, d0, d1, d2, d3, lo, hi, fill);
-        },
-      };
+      // X or Y outside wasm memory (a hand-made run): the JS pad, counted.
+      return onWasmOrReference(preparePadJs(p), `wasm pad ${p.mode} [${dims.join('x')}]`, (inputs, outputs) => {
+        const x = inputs[0] as Float32Array;
+        const y = outputs[0] as Float32Array;
+        if (!viewsInWasm(w, x, y)) return false;
+        pad(x.byteOffset, y.byteOffset, at, d0, d1, d2, d3, lo, hi, fill);
+        return true;
+      });
     },
   },
 ];

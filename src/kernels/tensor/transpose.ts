@@ -1,6 +1,9 @@
 import { isElementArray, sizeOf, storageBytes, type Data, type DType } from '../../dtype.js';
 import { attrInts } from '../../graph/attributes.js';
-import { blockCopyOk, chooseVariant, kernelError, requireInput, type Capabilities, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef } from '../kernel.js';
+import {
+  blockCopyOk, chooseVariant, kernelError, onWasmOrReference, requireInput, viewsInWasm, type Capabilities, type KernelDef, type PrepareContext,
+  type PreparedKernel, type VariantDef,
+} from '../kernel.js';
 import { MATH_KERNELS } from '../../wasm/math-kernels.js';
 import { TRANSPOSE_GATHER_MODULE } from './transpose.wasm.js';
 import { copyBlock, elems, stridesOf, type Elems } from './common.js';
@@ -177,6 +180,23 @@ function wasmApplies(p: TransposeProblem, caps: Capabilities, pattern: PlanePatt
   return pattern === 'gather' ? caps.wasm.use(TRANSPOSE_GATHER_MODULE) !== undefined : caps.wasm.use(MATH_KERNELS) !== undefined;
 }
 
+/** The reference: row copies, tiled transposes or one block copy in JS (any dtype). */
+function prepareTransposeJs(p: TransposeProblem): PreparedKernel {
+  const permute = planPermute(p.inShape, p.perm);
+  const { dims, cols, colStride } = p.plan;
+  // One block copy (the order is kept), or JS row copies of 16+ elements: memcpy speed.
+  const blocks = dims.length <= 1 ? p.plan.total : colStride === 1 ? cols : 0;
+  const how = dims.length <= 1 ? 'block copy (order kept)' : colStride === 1 ? 'row copies' : 'tiled transposes';
+  return {
+    outputs: [{ dtype: p.dtype, shape: p.perm.map((a) => p.inShape[a]!) }],
+    detail: dims.length <= 1 ? `js ${how}` : `js ${how}, ${planeShape(p.plan)}`,
+    jsOk: blockCopyOk(blocks),
+    run(inputs, outputs) {
+      permute(inputs[0]!, outputs[0]!);
+    },
+  };
+}
+
 /**
  * The wasm variant: the outer dims walked by an odometer over byte offsets, one kernel call per plane (the gather
  * kernel takes the innermost outer dim itself, so a batch of planes is one call).
@@ -204,25 +224,28 @@ function prepareTransposeWasm(pattern: PlanePattern) {
     const idx = new Int32Array(Math.max(outerDims.length, 1));
     const byteStrides = outerStrides.map((s) => 4 * s);
     const kernelName = pattern === 'rows' ? 'row copies' : pattern === '4x4' ? '4x4 plane transposes' : 'strided gathers';
-    return {
-      outputs: [{ dtype: p.dtype, shape: p.perm.map((a) => p.inShape[a]!) }],
-      detail: `wasm ${kernelName}, ${planeShape(p.plan)}`,
-      run(inputs, outputs) {
-        let src = (inputs[0] as Float32Array).byteOffset;
-        let dst = (outputs[0] as Float32Array).byteOffset;
-        idx.fill(0);
-        for (let o = 0; o < outer; o++) {
-          call(src, dst);
-          dst += planeBytes;
-          for (let k = outerDims.length - 1; k >= 0; k--) {
-            src += byteStrides[k]!;
-            if (++idx[k]! < outerDims[k]!) break;
-            src -= byteStrides[k]! * outerDims[k]!;
-            idx[k] = 0;
-          }
+    const wasm = ctx.options.wasm!;
+    // X or Y outside wasm memory (a hand-made run): the JS permute, counted (a wasm variant claims no jsOk).
+    const reference = { ...prepareTransposeJs(p), jsOk: undefined };
+    return onWasmOrReference(reference, `wasm ${kernelName}, ${planeShape(p.plan)}`, (inputs, outputs) => {
+      const x = inputs[0] as Float32Array;
+      const y = outputs[0] as Float32Array;
+      if (!viewsInWasm(wasm, x, y)) return false;
+      let src = x.byteOffset;
+      let dst = y.byteOffset;
+      idx.fill(0);
+      for (let o = 0; o < outer; o++) {
+        call(src, dst);
+        dst += planeBytes;
+        for (let k = outerDims.length - 1; k >= 0; k--) {
+          src += byteStrides[k]!;
+          if (++idx[k]! < outerDims[k]!) break;
+          src -= byteStrides[k]! * outerDims[k]!;
+          idx[k] = 0;
         }
-      },
-    };
+      }
+      return true;
+    });
   };
 }
 
@@ -231,21 +254,7 @@ const TRANSPOSE_VARIANTS: readonly VariantDef<TransposeProblem>[] = [
     name: (p) => `${p.dtype === 'float32' ? 'f32' : p.dtype}_transpose__js`,
     applies: () => true,
     placement: 'any',
-    prepare: (p) => {
-      const permute = planPermute(p.inShape, p.perm);
-      const { dims, cols, colStride } = p.plan;
-      // One block copy (the order is kept), or JS row copies of 16+ elements: memcpy speed.
-      const blocks = dims.length <= 1 ? p.plan.total : colStride === 1 ? cols : 0;
-      const how = dims.length <= 1 ? 'block copy (order kept)' : colStride === 1 ? 'row copies' : 'tiled transposes';
-      return {
-        outputs: [{ dtype: p.dtype, shape: p.perm.map((a) => p.inShape[a]!) }],
-        detail: dims.length <= 1 ? `js ${how}` : `js ${how}, ${planeShape(p.plan)}`,
-        jsOk: blockCopyOk(blocks),
-        run(inputs, outputs) {
-          permute(inputs[0]!, outputs[0]!);
-        },
-      };
-    },
+    prepare: prepareTransposeJs,
   },
   ...(['rows', '4x4', 'gather'] as const).map(
     (pattern): VariantDef<TransposeProblem> => ({
