@@ -26,6 +26,11 @@ const FAMILIES = {
   'kernels/tensor/pad.wasm': ['PAD_MODULE'],
   'kernels/resize/resize.wasm': ['RESIZE_MODULE'],
   'wasm/int8-kernels': ['INT8_KERNELS'],
+  'kernels/quant/dynamic-int8.wasm': ['DYNAMIC_INT8_KERNELS'],
+  'kernels/quant/qlinear-lookup.wasm': ['LOOKUP_KERNELS'],
+  'kernels/quant/qlinear-global-average-pool.wasm': ['QLINEAR_POOL_KERNELS'],
+  'kernels/conv/col2im.wasm': ['COL2IM_WASM'],
+  'kernels/elementwise/compare.wasm': ['COMPARE_MODULE'],
 };
 
 /** The specs pre-built: the families above, and the parameterised ones at the values common models use. */
