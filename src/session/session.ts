@@ -4,7 +4,7 @@
  */
 import { isContainer, shapeToString, sizeOf, storageBytes, type DType, type TensorData } from '../dtype.js';
 import { GraphError, InputError, LimitError, ModelFileError, OptionError, SessionReleasedError, TinferError, UnsupportedError } from '../errors.js';
-import type { Dim, Graph, Model, ValueInfo } from '../loader/model.js';
+import type { Dim, Graph, Model, Node as GraphNode, ValueInfo } from '../loader/model.js';
 import { DEFAULT_MAX_TENSOR_BYTES } from '../loader/tensor.js';
 import { decodeModel, type LoadOptions } from '../loader/index.js';
 import { runBasicPasses, runPrecisionPasses } from '../graph/passes/index.js';
@@ -691,10 +691,18 @@ async function chooseBackendAsync(backend: 'auto' | 'wasm' | 'js', threads: numb
   return ctx;
 }
 
-/** True when some Conv of the graph or its bodies has a 3×3 kernel (attribute or weight dims): Winograd may run. */
+/**
+ * True when some Conv of the graph or its bodies may run Winograd: a 3×3 kernel (attribute or weight dims; unknown
+ * counts as may), one group, stride and dilation 1 (src/kernels/conv/winograd.ts winogradApplies). Depthwise and
+ * strided 3×3 convs never do, so MobileNets and ShuffleNets skip the module.
+ */
 function hasConv3x3(graph: Graph): boolean {
+  const ones = (n: GraphNode, name: string): boolean => {
+    const a = n.attributes.get(name);
+    return a === undefined || (a.type === 'ints' && a.value.every((v) => v === 1)) || (a.type === 'int' && a.value === 1);
+  };
   return graph.nodes.some((n) => {
-    if (n.opType === 'Conv') {
+    if (n.opType === 'Conv' && ones(n, 'group') && ones(n, 'strides') && ones(n, 'dilations')) {
       const k = n.attributes.get('kernel_shape');
       if (k?.type === 'ints' && k.value.length === 2 && k.value[0] === 3 && k.value[1] === 3) return true;
       const w = graph.initializers.get(n.inputs[1] ?? '');
