@@ -9,11 +9,11 @@ import { runBasicPasses } from '../src/graph/passes/index.js';
 import { convChainModel, ifChainModel } from './coldstart-graphs.js';
 import { planWinograd, uploadWinogradFilters, winogradFilters, winogradMatrices, type WinogradVariant } from '../src/kernels/conv/winograd.js';
 import type { ConvProblem } from '../src/kernels/conv/reference.js';
-import { packB, type PackedWeights } from '../src/kernels/gemm/packed.js';
+import { packA, packB, type PackedWeights } from '../src/kernels/gemm/packed.js';
 import type { PackedTile } from '../src/kernels/gemm/microkernels.js';
 import { compileStats, WasmContext } from '../src/wasm/context.js';
 import { hasWasmSimd } from '../src/wasm/emitter.js';
-import { uploadPackedWeights, type WasmPackedWeights } from '../src/wasm/gemm.js';
+import { packWeightsOnWasm, uploadPackedWeights, type WasmPackedWeights } from '../src/wasm/gemm.js';
 import { uploadTile } from '../src/kernels/conv/wasm-weights.js';
 import { ModelBuilder } from './onnx-builder.js';
 import { tensor } from './harness.js';
@@ -184,6 +184,40 @@ describe.skipIf(!hasWasmSimd())('Winograd filter transform on wasm (f32_winograd
         expect(panelBits(ctx, got, length)).toEqual(panelBits(ctx, want, length));
       });
     }
+  }
+});
+
+describe.skipIf(!hasWasmSimd())('GEMM weights packed on wasm (packWeightsOnWasm)', () => {
+  // Rows (side A: conv weights [M, K]) and columns (side B: MatMul [K, N], Gemm transB [N, K]) of odd counts, with
+  // and without a bias, over memory full of NaNs: the panels and bias must be the JS pack's as uploaded, bit for bit.
+  const cases: [side: 'A' | 'B', count: number, K: number, transposed: boolean, bias: boolean][] = [
+    ['A', 1, 1, false, false], ['A', 13, 27, false, true], ['A', 4, 9, false, false], ['A', 64, 147, false, true], ['A', 7, 5, false, true],
+    ['B', 1, 3, false, false], ['B', 13, 7, false, true], ['B', 16, 32, false, false], ['B', 9, 5, true, true], ['B', 24, 17, true, false],
+  ];
+  for (const [side, count, K, transposed, withBias] of cases) {
+    it(`side ${side}, ${count} ${side === 'A' ? 'rows' : 'columns'} × K ${K}${transposed ? ' (transposed)' : ''}${withBias ? ', bias' : ''}`, () => {
+      const ctx = WasmContext.create()!;
+      ctx.free(ctx.allocFloats(new Float32Array(64 * 1024).fill(Number.NaN)));
+      const w = Float32Array.from({ length: count * K + 3 }, (_, k) => (k % 7 === 3 ? -0 : Math.sin(k * 1.3) * 10 ** ((k % 5) - 2)));
+      const bias = withBias ? Float32Array.from({ length: count + 2 }, (_, k) => Math.cos(k)) : undefined;
+      const off = 3;
+      // op's element (t, k): side A rows of W [count, K]; side B columns of B [K, count], or of B [count, K] transposed.
+      const [tStride, kStride] = side === 'A' || transposed ? [K, 1] : [1, count];
+      const tile = uploadTile(ctx);
+      const js = side === 'A'
+        ? packA(w, off, K, false, count, K, 1, bias && { data: bias, offset: 1 }, { tile })
+        : packB(w, off, transposed ? K : count, transposed, K, count, 1, bias && { data: bias, offset: 1 }, { tile });
+      const want = uploadPackedWeights(ctx, js);
+      const got = packWeightsOnWasm(ctx, js, w, off, tStride, kStride, bias, 1)!;
+      const panelFloats = Math.ceil(count / (side === 'A' ? tile.mr : tile.nr)) * (side === 'A' ? tile.mr : tile.nr) * K;
+      const bits = (at: number, n: number) => new Uint32Array(ctx.memory.buffer, at, n).slice();
+      expect({ ...got, panels: 0, bias: 0 }).toEqual({ ...want, panels: 0, bias: 0 });
+      expect(bits(got.panels, panelFloats)).toEqual(bits(want.panels, panelFloats));
+      if (withBias) {
+        const padded = Math.ceil(count / (side === 'A' ? tile.mr : tile.nr)) * (side === 'A' ? tile.mr : tile.nr);
+        expect(bits(got.bias, padded)).toEqual(bits(want.bias, padded));
+      } else expect(got.bias).toBe(0);
+    });
   }
 });
 

@@ -5,7 +5,7 @@ import {
 } from './elementwise-kernels.js';
 import { addDepthwiseKernels, DW3X3S1_NAME, DW3X3S2_NAME, DW5X5S1_NAME, DW5X5S2_NAME } from './depthwise-kernels.js';
 import { addWinogradKernels, winogradFilterName, winogradInputName, winogradOutputName, type WinogradInputVariant } from './winograd-kernels.js';
-import { addGemmKernels, gemmExportNames, TILE_BUFFER_BYTES, type GemmExports, type GemmTile, type SimdVariant } from './gemm-kernels.js';
+import { addGemmKernels, gemmExportNames, packName, TILE_BUFFER_BYTES, type GemmExports, type GemmTile, type SimdVariant } from './gemm-kernels.js';
 import { prebuiltModule } from './prebuilt.js';
 import { onBrowserMainThread, startPoolWorkers, type PoolWorkers } from './pool-workers.js';
 import { poolBlockBytes, ThreadPool, type PoolLayout } from './threads.js';
@@ -91,7 +91,12 @@ export interface WasmKernels {
   readonly depthwise: Readonly<Record<3 | 5, readonly [WasmDepthwiseKernel, WasmDepthwiseKernel]>>;
   /** depthwise[3] (the same array), by stride: [stride 1, stride 2]. */
   readonly depthwise3x3: readonly [WasmDepthwiseKernel, WasmDepthwiseKernel];
+  /** The GEMM drivers' panel packs by panel width (each tile's MR and NR): see emitPack in gemm-kernels.ts. */
+  readonly pack: Readonly<Record<number, WasmPackPanels>>;
 }
+
+/** f32_pack_panels_x{T}(src, tStride, kStride, count, kc, dst): byte offsets, strides in elements. */
+export type WasmPackPanels = (src: number, tStride: number, kStride: number, count: number, kc: number, dst: number) => void;
 
 /** The Winograd transforms of one variant (see WasmContext.winograd). */
 export interface WasmWinogradKernels {
@@ -675,7 +680,12 @@ function fromInstance(build: MainModule, instance: WebAssembly.Instance, compile
   const pick = (name: string) => fns[name] as WasmDepthwiseKernel;
   const depthwise3x3 = [pick(DW3X3S1_NAME), pick(DW3X3S2_NAME)] as const;
   const depthwise = { 3: depthwise3x3, 5: [pick(DW5X5S1_NAME), pick(DW5X5S2_NAME)] } as const;
-  const kernels: WasmKernels = { gemm, gemmTiles, elementwise: elementwiseKernels(fns), depthwise, depthwise3x3 };
+  const pack: Record<number, WasmPackPanels> = {};
+  for (const name of build.tileNames) {
+    const { mr, nr } = parseTile(name);
+    for (const t of [mr, nr]) pack[t] = fns[packName(t)] as WasmPackPanels;
+  }
+  const kernels: WasmKernels = { gemm, gemmTiles, elementwise: elementwiseKernels(fns), depthwise, depthwise3x3, pack };
   return WasmContext.fromParts(build.memory, build.relaxed, kernels, compileMs, build.prebuilt);
 }
 

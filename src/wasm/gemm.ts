@@ -48,6 +48,38 @@ export function uploadPackedWeights(ctx: WasmContext, packed: PackedWeights, ker
 }
 
 /**
+ * Packs constant weights straight into wasm memory in the layout uploadPackedWeights gives a pack of `layout`
+ * (scale 1): op's rows (side 'A') or columns ('B') X(t, k) = src[off + t·tStride + k·kStride], t < layout.count,
+ * k < layout.K, copied into wasm memory once and packed there by the drivers' own panel pack (whole K per panel),
+ * with the bias (biasOff .. + count) beside them. The same floats as packA/packB + uploadPackedWeights, without a JS
+ * pack, a re-tile or a copy of the panels; undefined (nothing done) when the tile has no pack function.
+ */
+export function packWeightsOnWasm(
+  ctx: WasmContext, layout: PackedLayout, src: Float32Array, off: number, tStride: number, kStride: number,
+  bias: Float32Array | undefined, biasOff: number, kernels = ctx.kernels.gemm,
+): WasmPackedWeights | undefined {
+  const { side, K, count } = layout;
+  const tile = side === 'B' ? kernels.nr : kernels.mr;
+  const pack = ctx.kernels.pack[tile];
+  if (pack === undefined || layout.hasBias !== (bias !== undefined)) return undefined;
+  const w = allocPackedWeights(ctx, layout, kernels);
+  if (count > 0 && K > 0) {
+    // The floats the pack reads, from the first to the last; freed at once, so the next allocation reuses the pages.
+    const extent = (count - 1) * tStride + (K - 1) * kStride + 1;
+    const staged = ctx.alloc(extent * 4);
+    ctx.f32(staged, extent).set(src.subarray(off, off + extent));
+    pack(staged, tStride, kStride, count, K, w.panels);
+    ctx.free(staged);
+  }
+  if (w.bias !== 0) {
+    const view = ctx.f32(w.bias, Math.ceil(count / tile) * tile);
+    view.fill(0);
+    view.set(bias!.subarray(biasOff, biasOff + count));
+  }
+  return w;
+}
+
+/**
  * Wasm memory for the panels (and bias) of a pack of `layout` in the tile of `kernels`, contents unwritten, and the
  * scratch its drivers need reserved: for writers that make the panels in place (the Winograd filter transform).
  */

@@ -5,9 +5,9 @@ import type { PackedTile } from '../gemm/microkernels.js';
 import { NO_ACTIVATION, type Activation } from '../gemm/activation.js';
 import { activateInPlace } from './fused-activation.js';
 import type { ConvProblem } from './reference.js';
-import { activationOnWasm, recordGemmPackedA, wasmGemmPackedA, type WasmPackedWeights } from '../../wasm/gemm.js';
+import { activationOnWasm, freePackedWeights, packWeightsOnWasm, recordGemmPackedA, uploadPackedWeights, wasmGemmPackedA, type WasmPackedWeights } from '../../wasm/gemm.js';
 import { ArgCode } from '../../wasm/threads.js';
-import { uploadStorage, uploadTile, uploadWeights, type WasmWeights } from './wasm-weights.js';
+import { cachedWasmWeights, uploadStorage, uploadTile, type WasmWeights } from './wasm-weights.js';
 import { im2colRowsArgs, wasmIm2colRows, type WasmIm2col } from './im2col-wasm.js';
 
 /** How the im2col path runs one convolution: column tiles of whole output rows, bounded in bytes. */
@@ -132,9 +132,27 @@ export function packConvWeights(p: ConvProblem, w: Float32Array, bias: Float32Ar
 export function uploadConvWeights(
   ctx: WasmContext, p: ConvProblem, packed: PackedConvWeights, w: Float32Array, bias: Float32Array | undefined,
 ): WasmWeights {
-  const uploaded = uploadWeights(ctx, w, packed.biasPacked ? bias : undefined, `conv-a:${p.group}`, () => packed.remake(uploadTile(ctx), uploadStorage));
+  const packBias = packed.biasPacked ? bias : undefined;
+  const uploaded = cachedWasmWeights(ctx, w, packBias, `conv-a:${p.group}`, () => packGroupsOnWasm(ctx, p, w, packBias) ?? packed.remake(uploadTile(ctx), uploadStorage).map((g) => uploadPackedWeights(ctx, g)));
   packed.groups = [];
   return uploaded;
+}
+
+/** Each group's [Mg, Kg] weights packed in wasm memory by the GEMM's own pack (see packWeightsOnWasm). */
+function packGroupsOnWasm(ctx: WasmContext, p: ConvProblem, w: Float32Array, bias: Float32Array | undefined): WasmPackedWeights[] | undefined {
+  const Mg = p.outChannels / p.group;
+  const Kg = (p.inChannels / p.group) * p.geo.kernel[0]! * p.geo.kernel[1]! * p.geo.kernel[2]!;
+  const layout = packedLayout('A', Mg, Kg, bias !== undefined, { tile: uploadTile(ctx) });
+  const groups: WasmPackedWeights[] = [];
+  for (let g = 0; g < p.group; g++) {
+    const packedGroup = packWeightsOnWasm(ctx, layout, w, g * Mg * Kg, Kg, 1, bias, g * Mg);
+    if (packedGroup === undefined) {
+      for (const done of groups) freePackedWeights(ctx, done);
+      return undefined;
+    }
+    groups.push(packedGroup);
+  }
+  return groups;
 }
 
 /** Float32 scratch of convIm2colPacked: the column tile, then the packed-GEMM panel buffer. */

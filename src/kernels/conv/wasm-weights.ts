@@ -1,7 +1,7 @@
-import type { PackOptions, PackedWeights } from '../gemm/packed.js';
+import { packB, packedLayout, type PackOptions, type PackedWeights } from '../gemm/packed.js';
 import type { PackedTile } from '../gemm/microkernels.js';
 import type { WasmContext } from '../../wasm/context.js';
-import { freePackedWeights, uploadPackedWeights, type WasmPackedWeights } from '../../wasm/gemm.js';
+import { freePackedWeights, packWeightsOnWasm, uploadPackedWeights, type WasmPackedWeights } from '../../wasm/gemm.js';
 
 /**
  * Constant GEMM weights uploaded into a wasm context's memory for one prepared kernel: `packs[i]` is the
@@ -94,6 +94,23 @@ export function uploadWeights(
     // A function makes the packs only when they are not uploaded yet.
     const made = typeof packs === 'function' ? packs() : packs;
     return made.map((p) => uploadPackedWeights(ctx, p));
+  });
+}
+
+/**
+ * Constant op(B) (K×N: B [K, N] with row stride ldb, or [N, K] when transB) times alpha, with an optional
+ * per-column bias, in the wasm GEMM's tile, once per (B, cacheBias, key) as uploadWeights caches: packed in wasm
+ * memory by the GEMM's own pack when alpha is 1 (packWeightsOnWasm: no JS pack, no copy of the panels), else packed
+ * in JS and uploaded.
+ */
+export function uploadWeightsB(
+  ctx: WasmContext, key: string, B: Float32Array, ldb: number, transB: boolean, K: number, N: number, alpha: number,
+  bias: Float32Array | undefined, cacheBias: object | undefined,
+): WasmWeights {
+  return cachedWasmWeights(ctx, B, cacheBias, key, () => {
+    const layout = packedLayout('B', N, K, bias !== undefined, { tile: uploadTile(ctx) });
+    const onWasm = alpha === 1 ? packWeightsOnWasm(ctx, layout, B, 0, transB ? ldb : 1, transB ? 1 : ldb, bias, 0) : undefined;
+    return [onWasm ?? uploadPackedWeights(ctx, packB(B, 0, ldb, transB, K, N, alpha, bias && { data: bias }, uploadPackOptions(ctx)))];
   });
 }
 

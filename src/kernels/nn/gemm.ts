@@ -5,7 +5,7 @@ import { attrFloat, attrInt } from '../../graph/attributes.js';
 import { sgemm } from '../gemm/sgemm.js';
 import { gemmPackedB, packB, packedGemmScratchLength, type PackOptions, type PackedWeights } from '../gemm/packed.js';
 import { activateInPlace, readFusedActivation } from '../conv/fused-activation.js';
-import { uploadPackOptions, uploadWeights } from '../conv/wasm-weights.js';
+import { uploadWeightsB } from '../conv/wasm-weights.js';
 import { wasmGemmPackedB } from '../../wasm/gemm.js';
 import { weightsForRows } from './wasm-few-rows.js';
 import {
@@ -131,7 +131,7 @@ function packedGemm(p: GemmProblem, ctx: PrepareContext) {
   const pack = (options?: PackOptions): PackedWeights => packB(p.bConst!, 0, ldb, p.transB, p.K, p.N, p.alpha, bias === undefined ? undefined : { data: bias }, options);
   const accumulate = p.hasC && p.beta !== 0 && !biasInPack;
   const uploadKey = `gemm-b:${p.transB}:${p.alpha}:${biasInPack ? `${p.beta}:${p.cCols}` : '-'}`;
-  return { pack, accumulate, biasInPack, cConst, uploadKey, lda: p.transA ? p.M : p.K };
+  return { pack, accumulate, biasInPack, cConst, bias, ldb, uploadKey, lda: p.transA ? p.M : p.K };
 }
 
 function prepareGemmPackedJs(p: GemmProblem, ctx: PrepareContext): PreparedKernel {
@@ -154,9 +154,9 @@ function prepareGemmPackedJs(p: GemmProblem, ctx: PrepareContext): PreparedKerne
 function prepareGemmPackedWasm(p: GemmProblem, ctx: PrepareContext): PreparedKernel {
   const { M, N, transA, beta, cRows, cCols, act } = p;
   const wasmCtx = ctx.options.wasm!;
-  const { pack, accumulate, biasInPack, cConst, uploadKey, lda } = packedGemm(p, ctx);
-  // Packed in the wasm GEMM's tile, for the upload only (and only when B is not uploaded yet).
-  const uploaded = uploadWeights(wasmCtx, p.bConst!, biasInPack ? cConst : undefined, uploadKey, () => [pack(uploadPackOptions(wasmCtx))]).packs[0]!;
+  const { accumulate, biasInPack, cConst, bias, ldb, uploadKey, lda } = packedGemm(p, ctx);
+  // Packed in the wasm GEMM's tile (only when B is not uploaded yet).
+  const uploaded = uploadWeightsB(wasmCtx, uploadKey, p.bConst!, ldb, p.transB, p.K, p.N, p.alpha, bias, biasInPack ? cConst : undefined).packs[0]!;
   const wasm = weightsForRows(wasmCtx, uploaded, M);
   // Views outside wasm memory (a hand-made run): the driver refuses them and the JS sgemm (B and C read as given,
   // no scratch) writes Y again from the start, counted.

@@ -3,7 +3,7 @@ import { applyActivation, type Activation } from '../gemm/activation.js';
 import { gemmPackedB, packB, packedGemmScratchLength, type PackOptions } from '../gemm/packed.js';
 import { sgemm } from '../gemm/sgemm.js';
 import { activateInPlace, readFusedActivation } from '../conv/fused-activation.js';
-import { uploadPackOptions, uploadWeights } from '../conv/wasm-weights.js';
+import { uploadWeightsB } from '../conv/wasm-weights.js';
 import { wasmGemmPackedB } from '../../wasm/gemm.js';
 import { weightsForRows } from './wasm-few-rows.js';
 import {
@@ -110,8 +110,8 @@ function prepareMatMulAddPackedWasm(p: MatMulAddProblem, ctx: PrepareContext): P
   const { rows, N, K, act } = p;
   const biasInPack = p.cConst !== undefined;
   const wasmCtx = ctx.options.wasm!;
-  // Packed in the wasm GEMM's tile, for the upload only (and only when B is not uploaded yet).
-  const uploaded = uploadWeights(wasmCtx, p.bConst!, p.cConst, 'matmul-add-b', () => [packMatMulAddB(p, uploadPackOptions(wasmCtx))]).packs[0]!;
+  // Packed in the wasm GEMM's tile (only when B is not uploaded yet).
+  const uploaded = uploadWeightsB(wasmCtx, 'matmul-add-b', p.bConst!, p.N, false, p.K, p.N, 1, p.cConst, p.cConst).packs[0]!;
   const wasm = weightsForRows(wasmCtx, uploaded, rows);
   const detail = withActivation(`wasm gemm ${wasm.kernels.name}, B packed at prepare${biasInPack ? ', bias in pack' : ''}`, act);
   // Views outside wasm memory (a hand-made run): the driver refuses them and the JS sgemm (B and C read as given,

@@ -1,9 +1,9 @@
 import { sizeOf, type DType } from '../../dtype.js';
 import type { Activation } from '../gemm/activation.js';
 import { sgemm } from '../gemm/sgemm.js';
-import { gemmPackedB, packB, packedGemmScratchLength, type PackedWeights } from '../gemm/packed.js';
+import { gemmPackedB, packB, packedGemmScratchLength } from '../gemm/packed.js';
 import { activateInPlace, readFusedActivation } from '../conv/fused-activation.js';
-import { uploadPackOptions, uploadWeights } from '../conv/wasm-weights.js';
+import { uploadWeightsB } from '../conv/wasm-weights.js';
 import { wasmGemmPackedB } from '../../wasm/gemm.js';
 import { weightsForRows } from './wasm-few-rows.js';
 import {
@@ -217,9 +217,8 @@ function prepareMatMulPackedWasm(p: MatMulProblem, ctx: PrepareContext): Prepare
   const { plan, M, N, K, foldIntoM, act } = p;
   const wasmCtx = ctx.options.wasm!;
   const rows = packedRows(p);
-  // Packed in the wasm GEMM's tile, for the upload only (and only when B is not uploaded yet).
-  const packs = (): PackedWeights[] => [packB(p.bConst!, 0, N, false, K, N, 1, undefined, uploadPackOptions(wasmCtx))];
-  const wasm = weightsForRows(wasmCtx, uploadWeights(wasmCtx, p.bConst!, undefined, 'matmul-b', packs).packs[0]!, rows);
+  // Packed in the wasm GEMM's tile (only when B is not uploaded yet).
+  const wasm = weightsForRows(wasmCtx, uploadWeightsB(wasmCtx, 'matmul-b', p.bConst!, N, false, K, N, 1, undefined, undefined).packs[0]!, rows);
   const detail = withActivation(`wasm gemm ${wasm.kernels.name}, B packed at prepare${foldIntoM ? '' : `, ${plan.count} batches`}`, act);
   // Views outside wasm memory (a hand-made run): the driver refuses them all alike, so the first product says it
   // and the JS sgemm (which reads B as given, no scratch) runs instead, counted.
