@@ -38,8 +38,8 @@ export function encodePrebuiltModules(modules: ReadonlyMap<string, Uint8Array>):
   const blobs: Uint8Array[] = [];
   const indexOf = new Map<string, number>();
   const entries: [Uint8Array, number][] = [];
-  const utf8 = new TextEncoder();
   for (const [key, bytes] of modules) {
+    if (!/^[\x20-\x7e]*$/.test(key)) throw new RangeError(`prebuilt modules: key '${key}' is not printable ASCII`);
     const id = blobKey(bytes);
     let index = indexOf.get(id);
     if (index === undefined) {
@@ -47,7 +47,7 @@ export function encodePrebuiltModules(modules: ReadonlyMap<string, Uint8Array>):
       blobs.push(bytes);
       indexOf.set(id, index);
     }
-    entries.push([utf8.encode(key), index]);
+    entries.push([Uint8Array.from(key, (c) => c.charCodeAt(0)), index]);
   }
   let size = 8 + 4;
   for (const [key] of entries) size += 2 + key.length + 4;
@@ -80,14 +80,13 @@ export function decodePrebuiltModules(file: Uint8Array): Map<string, Uint8Array<
   const fits = (at: number, n: number) => at + n <= file.byteLength;
   if (!fits(0, 8) || view.getUint32(0, true) !== MAGIC) return undefined;
   const count = view.getUint32(4, true);
-  const utf8 = new TextDecoder();
   const keys: [string, number][] = [];
   let at = 8;
   for (let i = 0; i < count; i++) {
     if (!fits(at, 2)) return undefined;
     const length = view.getUint16(at, true);
     if (!fits(at + 2, length + 4)) return undefined;
-    keys.push([utf8.decode(file.subarray(at + 2, at + 2 + length)), view.getUint32(at + 2 + length, true)]);
+    keys.push([asciiKey(file, at + 2, length), view.getUint32(at + 2 + length, true)]);
     at += 2 + length + 4;
   }
   if (!fits(at, 4)) return undefined;
@@ -98,8 +97,8 @@ export function decodePrebuiltModules(file: Uint8Array): Map<string, Uint8Array<
     if (!fits(at, 4)) return undefined;
     const length = view.getUint32(at, true);
     if (!fits(at + 4, length)) return undefined;
-    // A copy: each module's bytes on their own buffer, not holding the file's.
-    blobs.push(file.slice(at + 4, at + 4 + length) as Uint8Array<ArrayBuffer>);
+    // Views of the file (a few hundred KB, kept while the modules are registered): no copies at a process's start.
+    blobs.push(file.subarray(at + 4, at + 4 + length) as Uint8Array<ArrayBuffer>);
     at += 4 + length;
   }
   const modules = new Map<string, Uint8Array<ArrayBuffer>>();
@@ -109,6 +108,13 @@ export function decodePrebuiltModules(file: Uint8Array): Map<string, Uint8Array<
     modules.set(key, blob);
   }
   return modules;
+}
+
+/** A key's text: keys are ASCII (the compiled-module cache's keys), read without a TextDecoder at start-up. */
+function asciiKey(file: Uint8Array, start: number, length: number): string {
+  let key = '';
+  for (let i = 0; i < length; i++) key += String.fromCharCode(file[start + i]!);
+  return key;
 }
 
 /** A string that is equal for equal byte arrays (for de-duplicating blobs at build time). */
