@@ -7,7 +7,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { decodePrebuiltModules, encodePrebuiltModules, prebuiltModule, registerPrebuiltModules } from '../src/wasm/prebuilt.js';
+import { decodePrebuiltModules, encodePrebuiltModules, prebuiltModule, registerPrebuiltModules, withSharedMemory } from '../src/wasm/prebuilt.js';
+import { familyModuleBytes, familyModuleKey, mainModuleBytes, mainModuleKey, WASM_GEMM_TILE, winogradModuleBytes, winogradModuleKey } from '../src/wasm/context.js';
+import { MATH_KERNELS } from '../src/wasm/math-kernels.js';
+import { INT8_KERNELS } from '../src/wasm/int8-kernels.js';
 import { tensor } from './harness.js';
 import { ModelBuilder } from './onnx-builder.js';
 
@@ -42,6 +45,35 @@ describe('pre-built module file', () => {
     registerPrebuiltModules([['test:first-wins', bytes(1)]]);
     registerPrebuiltModules([['test:first-wins', bytes(2)]]);
     expect([...prebuiltModule('test:first-wins')!]).toEqual([1]);
+  });
+});
+
+describe('modules on a shared memory (threads)', () => {
+  it('are their unshared twins with the memory import made shared, byte for byte what the emitters write', () => {
+    const pairs: [Uint8Array, Uint8Array][] = [
+      [mainModuleBytes([WASM_GEMM_TILE], ['wasmsimd'], false), mainModuleBytes([WASM_GEMM_TILE], ['wasmsimd'], true)],
+      [mainModuleBytes([WASM_GEMM_TILE], ['wasmrelaxedsimd'], false), mainModuleBytes([WASM_GEMM_TILE], ['wasmrelaxedsimd'], true)],
+      [familyModuleBytes(MATH_KERNELS, false, false), familyModuleBytes(MATH_KERNELS, false, true)],
+      [familyModuleBytes(INT8_KERNELS, false, false), familyModuleBytes(INT8_KERNELS, false, true)],
+      [winogradModuleBytes('f43', false), winogradModuleBytes('f43', true)],
+    ];
+    for (const [unshared, shared] of pairs) {
+      expect(Buffer.from(shared).equals(Buffer.from(unshared))).toBe(false);
+      expect(Buffer.from(withSharedMemory(unshared)!).equals(Buffer.from(shared))).toBe(true);
+    }
+    // Not a module the emitter wrote: no import section, or an import that is not env.memory.
+    expect(withSharedMemory(bytes(0, 97, 115, 109, 1, 0, 0, 0))).toBeUndefined();
+    expect(withSharedMemory(bytes(0, 97, 115, 109, 1, 0, 0, 0, 2, 11, 1, 3, 101, 110, 118, 3, 102, 111, 111, 2, 1, 1, 1))).toBeUndefined();
+  });
+
+  it('are made from the registered unshared bytes when asked for by their key', () => {
+    const key = familyModuleKey(MATH_KERNELS, false, false).replace('math', 'math-test');
+    registerPrebuiltModules([[key, familyModuleBytes(MATH_KERNELS, false, false)]]);
+    expect(Buffer.from(prebuiltModule(`${key}:shared`)!).equals(Buffer.from(familyModuleBytes(MATH_KERNELS, false, true)))).toBe(true);
+    expect(prebuiltModule('family:none:simd:shared')).toBeUndefined();
+    expect(mainModuleKey([WASM_GEMM_TILE], ['wasmsimd'], true)).toBe(`${mainModuleKey([WASM_GEMM_TILE], ['wasmsimd'], false)}:shared`);
+    expect(familyModuleKey(MATH_KERNELS, true, true)).toBe(`${familyModuleKey(MATH_KERNELS, true, false)}:shared`);
+    expect(winogradModuleKey('f43', true)).toBe(`${winogradModuleKey('f43', false)}:shared`);
   });
 });
 

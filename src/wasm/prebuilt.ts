@@ -11,9 +11,63 @@
 /** The registered modules, by key: process-wide and only ever added to, like the compiled-module cache. */
 const registered = new Map<string, Uint8Array<ArrayBuffer>>();
 
-/** The bytes registered for `key`, or undefined (then the caller generates them). */
+/** The suffix of the keys of modules that import a shared memory (threads). */
+const SHARED_SUFFIX = ':shared';
+
+/**
+ * The bytes registered for `key`, or undefined (then the caller generates them). A module on a shared memory
+ * (threads) is its registered unshared twin with the memory import made shared (withSharedMemory).
+ */
 export function prebuiltModule(key: string): Uint8Array<ArrayBuffer> | undefined {
-  return registered.get(key);
+  const have = registered.get(key);
+  if (have !== undefined || !key.endsWith(SHARED_SUFFIX)) return have;
+  const unshared = registered.get(key.slice(0, -SHARED_SUFFIX.length));
+  const shared = unshared === undefined ? undefined : withSharedMemory(unshared);
+  if (shared !== undefined) registered.set(key, shared);
+  return shared;
+}
+
+/**
+ * A module's bytes with its memory import made shared: the emitter (ModuleBuilder.encode) writes one import,
+ * env.memory, whose limits flags are 0x01 (a maximum) or 0x03 (a maximum, shared: the threads proposal), and nothing
+ * else differs. Undefined for bytes not laid out so.
+ */
+export function withSharedMemory(bytes: Uint8Array): Uint8Array<ArrayBuffer> | undefined {
+  let at = 8; // magic and version
+  while (at < bytes.length) {
+    const [size, sizeLength] = readUleb(bytes, at + 1);
+    const body = at + 1 + sizeLength;
+    if (bytes[at] === 2) {
+      const [count, countLength] = readUleb(bytes, body);
+      if (count !== 1) return undefined;
+      let p = body + countLength;
+      for (const name of ['env', 'memory']) {
+        const [length, lengthLength] = readUleb(bytes, p);
+        if (asciiKey(bytes, p + lengthLength, length) !== name) return undefined;
+        p += lengthLength + length;
+      }
+      if (bytes[p] !== 0x02 || bytes[p + 1] !== 0x01) return undefined;
+      const out = bytes.slice() as Uint8Array<ArrayBuffer>;
+      out[p + 1] = 0x03;
+      return out;
+    }
+    at = body + size;
+  }
+  return undefined;
+}
+
+/** An unsigned LEB128 at `at`: [value, bytes read]. */
+function readUleb(bytes: Uint8Array, at: number): [number, number] {
+  let value = 0;
+  let shift = 0;
+  let n = 0;
+  for (;;) {
+    const b = bytes[at + n] ?? 0;
+    value += (b & 0x7f) * 2 ** shift;
+    n++;
+    if ((b & 0x80) === 0 || n > 5) return [value, n];
+    shift += 7;
+  }
 }
 
 /** Registers modules by key; a key already registered keeps its first bytes. */
