@@ -208,6 +208,39 @@ const CASES: FallbackCase[] = [
   {
     name: 'LeakyRelu', opType: 'LeakyRelu', attrs: { alpha: 0.25 }, inputs: [x([2, 3, 11], 54)], expectVariant: 'f32_leakyrelu__wasmsimd',
   },
+  {
+    name: 'Clip (bounds as inputs)', opType: 'Clip', attrs: {},
+    inputs: [x([3, 29], 55), { name: 'lo', value: { dtype: 'float32', shape: [], data: Float32Array.of(-0.5) }, constant: true },
+      { name: 'hi', value: { dtype: 'float32', shape: [], data: Float32Array.of(1.25) } }],
+    expectVariant: 'f32_clip__wasmsimd',
+  },
+  {
+    name: 'Clip (opset 6 attributes)', opType: 'Clip', attrs: { min: -1.5, max: 0.75 }, inputs: [x([2, 3, 13], 56)], opset: 6,
+    expectVariant: 'f32_clip__wasmsimd',
+  },
+  {
+    name: 'Sum of 3 (broadcast)', opType: 'Sum', attrs: {},
+    inputs: [x([3, 4, 10], 57), w('b', [10], 58), { name: 'c', value: randomTensor([3, 4, 10], 59, -2, 2) }], expectVariant: 'f32_sum3_bcast__wasmsimd',
+  },
+  {
+    name: 'Max of 2', opType: 'Max', attrs: {}, inputs: [x([5, 11], 60), { name: 'y', value: randomTensor([5, 11], 61, -2, 2) }],
+    expectVariant: 'f32_max_bcast__wasmsimd',
+  },
+  {
+    name: 'Min of 4 (broadcast)', opType: 'Min', attrs: {},
+    inputs: [x([2, 3, 7], 62), w('b', [3, 1], 63), { name: 'c', value: randomTensor([2, 3, 7], 64, -2, 2) }, w('d', [7], 65)],
+    expectVariant: 'f32_min4_bcast__wasmsimd',
+  },
+  {
+    name: 'Mean of 3 (divisor in scratch)', opType: 'Mean', attrs: {},
+    inputs: [x([4, 9], 66), { name: 'y', value: randomTensor([4, 9], 67, -2, 2) }, w('c', [4, 1], 68)], expectVariant: 'f32_mean3_bcast__wasmsimd',
+  },
+  {
+    name: 'Where (broadcast condition)', opType: 'Where', attrs: {},
+    inputs: [{ name: 'cond', value: { dtype: 'bool', shape: [4, 1], data: Uint8Array.of(1, 0, 0, 1) } }, x([4, 9], 69),
+      { name: 'y', value: randomTensor([4, 9], 70, -2, 2) }],
+    expectVariant: 'f32_where__wasm',
+  },
 ];
 
 describe.skipIf(wasm === undefined)('wasm variants on views outside wasm memory: the JS path, counted', () => {

@@ -4,7 +4,9 @@
  */
 import { attrFloat } from '../../graph/attributes.js';
 import { sizeOf, type TensorType } from '../../dtype.js';
-import { chooseVariant, kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef } from '../kernel.js';
+import {
+  chooseVariant, kernelError, onWasmOrReference, requireInput, viewsInWasm, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef,
+} from '../kernel.js';
 import { FLOATS, NUMERIC, checkDtype, isBigIntDtype } from './dtypes.js';
 
 /**
@@ -12,22 +14,23 @@ import { FLOATS, NUMERIC, checkDtype, isBigIntDtype } from './dtypes.js';
  * attributes (opset < 11) or read from the scalar inputs at run (they may be computed values).
  */
 function prepareClipWasm(x: TensorType, ctx: PrepareContext): PreparedKernel {
-  const clamp = ctx.options.wasm!.kernels.elementwise.clamp;
+  const wasm = ctx.options.wasm!;
+  const clamp = wasm.kernels.elementwise.clamp;
   const attrs = ctx.opset < 11;
   const lo0 = attrs ? attrFloat(ctx.node, 'min', -Infinity) : -Infinity;
   const hi0 = attrs ? attrFloat(ctx.node, 'max', Infinity) : Infinity;
-  return {
-    outputs: [{ dtype: 'float32', shape: [...x.shape] }],
-    inPlace: 0,
-    detail: 'wasm clamp',
-    run(inputs, outs) {
-      const y = outs[0] as Float32Array;
-      const lo = attrs || inputs[1] === undefined ? lo0 : (inputs[1] as Float32Array)[0]!;
-      const hi = attrs || inputs[2] === undefined ? hi0 : (inputs[2] as Float32Array)[0]!;
-      // min > max gives max everywhere (numpy clip): clamping to [max, max] does that.
-      clamp((inputs[0] as Float32Array).byteOffset, y.byteOffset, y.length, lo > hi ? hi : lo, hi);
-    },
-  };
+  // X or Y outside wasm memory (a hand-made run): the JS clip, counted. The bounds are read in JS either way.
+  const kernel = onWasmOrReference(prepareClipJs(ctx), 'wasm clamp', (inputs, outs) => {
+    const xs = inputs[0] as Float32Array;
+    const y = outs[0] as Float32Array;
+    if (!viewsInWasm(wasm, xs, y)) return false;
+    const lo = attrs || inputs[1] === undefined ? lo0 : (inputs[1] as Float32Array)[0]!;
+    const hi = attrs || inputs[2] === undefined ? hi0 : (inputs[2] as Float32Array)[0]!;
+    // min > max gives max everywhere (numpy clip): clamping to [max, max] does that.
+    clamp(xs.byteOffset, y.byteOffset, y.length, lo > hi ? hi : lo, hi);
+    return true;
+  });
+  return { ...kernel, outputs: [{ dtype: 'float32', shape: [...x.shape] }], inPlace: 0, jsOk: undefined };
 }
 
 export const clipKernel: KernelDef = {

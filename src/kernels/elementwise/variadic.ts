@@ -3,7 +3,9 @@
  * folded left: y = f(x0, x1), then y = f(y, xk) for k >= 2, each step with its own precomputed plan.
  */
 import type { DType } from '../../dtype.js';
-import { chooseVariant, kernelError, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef } from '../kernel.js';
+import {
+  chooseVariant, kernelError, onWasmOrReference, requireInput, viewsInWasm, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef,
+} from '../kernel.js';
 import { BCAST_MODULE, bcastCall, runBcast, type BcastOp } from './binary.wasm.js';
 import { broadcastShapes, planBroadcast, runBinaryPlan, type BinaryInner, type BroadcastPlan } from './broadcast.js';
 import { addInner, inPlaceCandidate, scalarInner } from './binary.js';
@@ -105,28 +107,33 @@ function prepareVariadicJs(p: VariadicProblem, ctx: PrepareContext): PreparedKer
 function prepareVariadicWasm(p: VariadicProblem, ctx: PrepareContext): PreparedKernel {
   const { spec, n, dtype, outShape, plans } = p;
   const wasm = ctx.options.wasm!;
-  const kernel = wasm.use(BCAST_MODULE)![spec.wasmOp];
+  const fold = wasm.use(BCAST_MODULE)![spec.wasmOp];
   const calls = plans.map((plan) => bcastCall(plan.dims, plan.strides[0]!, plan.strides[1]!)!);
   const div = wasm.use(BCAST_MODULE)!.div;
+  // An input, Y or Mean's divisor outside wasm memory (a hand-made run): the JS fold, counted.
+  const kernel = onWasmOrReference(prepareVariadicJs(p, ctx), `wasm ${spec.wasmOp} fold of ${n} inputs${spec.mean ? ', / n' : ''}`, (inputs, outputs, scratch) => {
+    const y = outputs[0] as Float32Array;
+    const d = spec.mean ? (scratch[0] as Float32Array) : undefined;
+    if (!viewsInWasm(wasm, y, d)) return false;
+    const memory = wasm.memory.buffer;
+    for (let i = 0; i < n; i++) if ((inputs[i] as Float32Array).buffer !== memory) return false;
+    const at = (i: number): number => (inputs[i] as Float32Array).byteOffset;
+    runBcast(fold, calls[0]!, at(0), at(1), y.byteOffset, wasm);
+    for (let k = 2; k < n; k++) runBcast(fold, calls[k - 1]!, y.byteOffset, at(k), y.byteOffset, wasm);
+    if (d !== undefined) {
+      // Σ / n as the JS path computes it: an f32 division per element (f32 / f32 rounds as JS's double division
+      // rounded to f32 does), not a product by 1/n.
+      d[0] = n;
+      div(y.byteOffset, d.byteOffset, y.byteOffset, 1, 1, 1, y.length, 0, 0, 0, 0, 0, 0, 1);
+    }
+    return true;
+  });
   return {
-    outputs: [{ dtype, shape: outShape }],
-    detail: `wasm ${spec.wasmOp} fold of ${n} inputs${spec.mean ? ', / n' : ''}`,
+    ...kernel,
     inPlace: inPlaceCandidate(ctx, dtype, outShape, [0, 1]),
     // Mean: the divisor n, one float in the step's scratch, read as a broadcast scalar.
     scratch: spec.mean ? [{ dtype: 'float32', length: 1 }] : [],
-    run(inputs, outputs, scratch) {
-      const y = outputs[0] as Float32Array;
-      const at = (i: number): number => (inputs[i] as Float32Array).byteOffset;
-      runBcast(kernel, calls[0]!, at(0), at(1), y.byteOffset, wasm);
-      for (let k = 2; k < n; k++) runBcast(kernel, calls[k - 1]!, y.byteOffset, at(k), y.byteOffset, wasm);
-      if (spec.mean) {
-        // Σ / n as the JS path computes it: an f32 division per element (f32 / f32 rounds as JS's double division
-        // rounded to f32 does), not a product by 1/n.
-        const d = scratch[0] as Float32Array;
-        d[0] = n;
-        div(y.byteOffset, d.byteOffset, y.byteOffset, 1, 1, 1, y.length, 0, 0, 0, 0, 0, 0, 1);
-      }
-    },
+    jsOk: undefined,
   };
 }
 

@@ -1,6 +1,8 @@
 /** Where(condition, X, Y): three-way numpy broadcast, picks X where condition is true, else Y. */
 import type { DType } from '../../dtype.js';
-import { chooseVariant, kernelError, requireInput, type KernelDef, type VariantDef } from '../kernel.js';
+import {
+  chooseVariant, kernelError, onWasmOrReference, requireInput, viewsInWasm, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef,
+} from '../kernel.js';
 import { broadcastShapes, planBroadcast, runTernaryPlan, type BroadcastPlan, type TernaryInner } from './broadcast.js';
 import { COMPARE_MODULE, nestCall } from './compare.wasm.js';
 import { inPlaceCandidate } from './binary.js';
@@ -31,38 +33,44 @@ interface WhereProblem {
   plan: BroadcastPlan;
 }
 
+/** The element-copy broadcast: every dtype, any memory (the family's reference). */
+function prepareWhereJs(p: WhereProblem, ctx: PrepareContext): PreparedKernel {
+  return {
+    outputs: [{ dtype: p.dtype, shape: p.outShape }],
+    inPlace: inPlaceCandidate(ctx, p.dtype, p.outShape, [1, 2]),
+    run(inputs, outputs) {
+      runTernaryPlan(p.plan, inputs[0], inputs[1], inputs[2], outputs[0], pick);
+    },
+  };
+}
+
+/** float32 on the compare module's where kernel (up to three broadcast levels of the nest). */
+function prepareWhereWasm(p: WhereProblem, ctx: PrepareContext): PreparedKernel {
+  const wasm = ctx.options.wasm!;
+  const k = wasm.use(COMPARE_MODULE)!.where;
+  const call = nestCall(p.plan.dims, p.plan.strides, [1, 4, 4])!;
+  const [d0, d1, d2, n] = call.dims;
+  const [sc, sa, sb] = call.strides as [number, number, number, number][];
+  // Condition, X, Y or the output outside wasm memory (a hand-made run): the JS pick, counted.
+  const kernel = onWasmOrReference(prepareWhereJs(p, ctx), `wasm where [${p.plan.dims.join('x')}]`, (inputs, outputs) => {
+    const c = inputs[0] as Uint8Array;
+    const a = inputs[1] as Float32Array;
+    const b = inputs[2] as Float32Array;
+    const y = outputs[0] as Float32Array;
+    if (!viewsInWasm(wasm, c, a, b, y)) return false;
+    k(c.byteOffset, a.byteOffset, b.byteOffset, y.byteOffset, d0, d1, d2, n,
+      sc![0], sc![1], sc![2], sa![0], sa![1], sa![2], sb![0], sb![1], sb![2], sc![3], sa![3], sb![3]);
+    return true;
+  });
+  return { ...kernel, inPlace: inPlaceCandidate(ctx, p.dtype, p.outShape, [1, 2]), jsOk: undefined };
+}
+
 const WHERE_VARIANTS: readonly VariantDef<WhereProblem>[] = [
-  {
-    name: (p) => `${p.dtype === 'float32' ? 'f32' : p.dtype}_where__js`,
-    applies: () => true,
-    placement: 'any',
-    prepare: (p, ctx) => ({
-      outputs: [{ dtype: p.dtype, shape: p.outShape }],
-      inPlace: inPlaceCandidate(ctx, p.dtype, p.outShape, [1, 2]),
-      run(inputs, outputs) {
-        runTernaryPlan(p.plan, inputs[0], inputs[1], inputs[2], outputs[0], pick);
-      },
-    }),
-  },
+  { name: (p) => `${p.dtype === 'float32' ? 'f32' : p.dtype}_where__js`, applies: () => true, placement: 'any', prepare: prepareWhereJs },
   {
     name: 'f32_where__wasm',
     applies: (p, caps) => caps.wasm !== undefined && p.dtype === 'float32' && nestCall(p.plan.dims, p.plan.strides, [1, 4, 4]) !== undefined && caps.wasm.use(COMPARE_MODULE) !== undefined,
     placement: 'wasm',
-    prepare: (p, ctx) => {
-      const k = ctx.options.wasm!.use(COMPARE_MODULE)!.where;
-      const call = nestCall(p.plan.dims, p.plan.strides, [1, 4, 4])!;
-      const [d0, d1, d2, n] = call.dims;
-      const [sc, sa, sb] = call.strides as [number, number, number, number][];
-      return {
-        outputs: [{ dtype: p.dtype, shape: p.outShape }],
-        inPlace: inPlaceCandidate(ctx, p.dtype, p.outShape, [1, 2]),
-        detail: `wasm where [${p.plan.dims.join('x')}]`,
-        run(inputs, outputs) {
-          const at = (i: number): number => (inputs[i] as Uint8Array).byteOffset;
-          k(at(0), at(1), at(2), (outputs[0] as Float32Array).byteOffset, d0, d1, d2, n,
-            sc![0], sc![1], sc![2], sa![0], sa![1], sa![2], sb![0], sb![1], sb![2], sc![3], sa![3], sb![3]);
-        },
-      };
-    },
+    prepare: prepareWhereWasm,
   },
 ];
