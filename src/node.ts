@@ -105,7 +105,7 @@ export function registerPrebuiltWasmModules(): number {
   try {
     const file = fileURLToPath(new URL(PREBUILT_FILE, import.meta.url));
     if (statSync(file).mtimeMs < statSync(fileURLToPath(import.meta.url)).mtimeMs) return 0;
-    const modules = decodePrebuiltModules(readFileSync(file));
+    const modules = decodePrebuiltModules(asUint8Array(readFileSync(file)));
     if (modules !== undefined) registerPrebuiltModules(modules);
   } catch {
     // No file (a source checkout run through a TypeScript loader, a bundler's copy): generate.

@@ -61,6 +61,10 @@ describe('modules on a shared memory (threads)', () => {
       expect(Buffer.from(shared).equals(Buffer.from(unshared))).toBe(false);
       expect(Buffer.from(withSharedMemory(unshared)!).equals(Buffer.from(shared))).toBe(true);
     }
+    // The input is left as it was, also when it is a Node Buffer (whose slice() is a view, not a copy).
+    const asBuffer = Buffer.from(pairs[0]![0]);
+    withSharedMemory(asBuffer);
+    expect(asBuffer.equals(Buffer.from(pairs[0]![0]))).toBe(true);
     // Not a module the emitter wrote: no import section, or an import that is not env.memory.
     expect(withSharedMemory(bytes(0, 97, 115, 109, 1, 0, 0, 0))).toBeUndefined();
     expect(withSharedMemory(bytes(0, 97, 115, 109, 1, 0, 0, 0, 2, 11, 1, 3, 101, 110, 118, 3, 102, 111, 111, 2, 1, 1, 1))).toBeUndefined();

@@ -47,7 +47,8 @@ export function withSharedMemory(bytes: Uint8Array): Uint8Array<ArrayBuffer> | u
         p += lengthLength + length;
       }
       if (bytes[p] !== 0x02 || bytes[p + 1] !== 0x01) return undefined;
-      const out = bytes.slice() as Uint8Array<ArrayBuffer>;
+      // A copy (new Uint8Array(view) always copies; a Node Buffer's slice() would not).
+      const out = new Uint8Array(bytes);
       out[p + 1] = 0x03;
       return out;
     }
