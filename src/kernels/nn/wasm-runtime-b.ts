@@ -4,11 +4,11 @@ import type { WasmContext } from '../../wasm/context.js';
 import { wasmGemmPackedB, type WasmPackedWeights } from '../../wasm/gemm.js';
 
 /**
- * Below this many multiply-adds per product the per-call packing of B and the driver's call overhead outweigh
- * the SIMD gain and the JS sgemm stays. Measured on the bundled models (node /tmp/prof.mjs, 5 runs each): at
- * 16³ tiny_bert's attention products (32×64×32, 2¹⁶) run 4× faster on wasm than in JS; ViT's are ~600× above.
+ * Below this many multiply-adds per product the per-call packing of B and the driver's call overhead outweigh the
+ * SIMD gain and the JS sgemm stays: the two cross near 8³ (BENCHMARKS.md, "MatMul with B known only at run"; a
+ * BERT's attention products at short sequences, 9×32×9, run ~1.5× faster on wasm alone and ~4× in the model).
  */
-export const RUNTIME_B_MIN_MACS = 16 * 16 * 16;
+export const RUNTIME_B_MIN_MACS = 8 * 8 * 8;
 
 /** Buffers handed out at prepare, given back when the prepared kernel holding them is collected. */
 const release: FinalizationRegistry<{ ctx: WasmContext; offset: number }> | undefined =
