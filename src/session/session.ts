@@ -304,8 +304,7 @@ export class InferenceSession {
     if (options.worker === true) return InferenceSession.createWithWorker(source, options);
     // Compile the wasm kernels asynchronously (browsers refuse synchronous compiles of larger modules on the main
     // thread), meanwhile reading and decoding the model: the engine compiles off the main thread.
-    // In Node, the modules pre-built with the package: this process compiles them instead of generating them.
-    if (isNodeRuntime() && options.backend !== 'js') (await importNodeEdge()).registerPrebuiltWasmModules();
+    if (options.backend !== 'js') await registerPrebuiltModules();
     const backend = chooseBackendAsync(options.backend ?? 'auto', requestedThreads(options));
     // If reading the model fails first, the backend's own failure must not surface as an unhandled rejection.
     backend.catch(() => undefined);
@@ -965,6 +964,20 @@ async function readAndDecode(source: string | URL | Uint8Array | ArrayBufferLike
 
 function isNodeRuntime(): boolean {
   return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+}
+
+/**
+ * In Node, the wasm modules pre-built with the package (src/wasm/prebuilt.ts), so this process compiles them instead of
+ * generating them. Best effort: where the Node edge cannot be imported (a bundle that left it out), modules are
+ * generated as elsewhere.
+ */
+async function registerPrebuiltModules(): Promise<void> {
+  if (!isNodeRuntime()) return;
+  try {
+    (await importNodeEdge()).registerPrebuiltWasmModules();
+  } catch {
+    // generate every module
+  }
 }
 
 /** The Node edge (src/node.ts), imported by name at run time so the core has no static Node import. */

@@ -76,7 +76,7 @@ export function registerPrebuiltModules(modules: Iterable<readonly [string, Uint
   for (const [key, bytes] of modules) if (!registered.has(key)) registered.set(key, bytes);
 }
 
-/** How many modules are registered (for tests and backendInfo). */
+/** How many modules are registered (the Node edge reports it; tests read it). */
 export function prebuiltModuleCount(): number {
   return registered.size;
 }
