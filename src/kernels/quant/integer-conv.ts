@@ -88,13 +88,15 @@ export function planIntegerConv(ctx: PrepareContext, xIndex: number, wIndex: num
   // Column sums are decoded from lane pairs, exact while K·255 < 2^25 (K up to 131k: any real convolution).
   if (Kg * 255 >= 2 ** 25) throw new UnsupportedError(`${nodeLabel(ctx.node)}: reduction depth ${Kg} is too large`);
   const groupPack = packedRowsLength(Mg, Kg);
-  const packedW = w.dtype === 'int8' ? new Int8Array(group * groupPack) : new Uint8Array(group * groupPack);
+  // Packed when the JS path first runs (constant weights once): a wasm variant that never falls back never packs.
+  let packedW: Int8Like = new Uint8Array(0);
+  let packedConstant = false;
   const wSums = new Int32Array(M);
   const packWeights = (wData: Int8Like) => {
+    if (packedW.length === 0) packedW = w.dtype === 'int8' ? new Int8Array(group * groupPack) : new Uint8Array(group * groupPack);
     rowSums(M, Kg, wData, 0, Kg, wSums, 0);
     for (let g = 0; g < group; g++) packRowPanels(Mg, Kg, wData, g * Mg * Kg, Kg, packedW, g * groupPack);
   };
-  if (wConst !== undefined) packWeights(wConst.data as Int8Like);
   const chunk = laneChunk(w.dtype === 'int8', x.dtype === 'int8');
   const panel = new Float64Array(panelLength(Kg));
   const colSums = new Int32Array(TILE_COLS);
@@ -194,6 +196,10 @@ export function planIntegerConv(ctx: PrepareContext, xIndex: number, wIndex: num
     Mg,
     prepareWeights(wData) {
       if (wConst === undefined) packWeights(wData);
+      else if (!packedConstant) {
+        packWeights(wConst.data as Int8Like);
+        packedConstant = true;
+      }
     },
     convolve(n, g, xData, zx, wZpData, wZpStride, out) {
       xCur = xData;
