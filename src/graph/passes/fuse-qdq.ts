@@ -172,6 +172,9 @@ class QdqFuser {
       chain.signed = x.dtype === 'int8';
       return dequantize;
     }
+    // Only the elementwise ops scalarFloatOp knows can be part of a chain: stop before tracing another op's inputs
+    // (a conv's would lead back through the whole network, layer by layer, for every Q of the graph).
+    if (!SCALAR_FLOAT_OPS.has(p.opType)) return undefined;
     const ins: Array<(v: number) => number> = [];
     for (const input of p.inputs) {
       if (input === '') { ins.push(() => Number.NaN); continue; }
@@ -578,6 +581,11 @@ const f32 = Math.fround;
  * One elementwise float32 op on scalars, as the float kernels compute it (each result rounded to float32), or
  * undefined for ops a lookup chain does not take. `constant(i)` reads input i when it is a constant (Clip bounds).
  */
+/** The ops scalarFloatOp evaluates. */
+const SCALAR_FLOAT_OPS: ReadonlySet<string> = new Set([
+  'Identity', 'Relu', 'Neg', 'Abs', 'Exp', 'Tanh', 'Sigmoid', 'LeakyRelu', 'HardSigmoid', 'HardSwish', 'Clip', 'Add', 'Sub', 'Mul', 'Div', 'Max', 'Min',
+]);
+
 function scalarFloatOp(
   node: Node, ins: ReadonlyArray<(v: number) => number>, constant: (i: number) => number | undefined,
 ): ((v: number) => number) | undefined {
