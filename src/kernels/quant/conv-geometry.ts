@@ -54,6 +54,14 @@ export function convGeometry(ctx: PrepareContext, inSize: number[], weightKernel
 }
 
 /**
+ * True when im2col is the identity (what `im2colIndexMap(g)` maps every p to p for): a 1×…×1 kernel, stride 1, no
+ * padding before, and the output the input's size.
+ */
+export function isPointwiseGeometry(g: ConvGeometry): boolean {
+  return g.kernel.every((k) => k === 1) && g.strides.every((s) => s === 1) && g.padBegin.every((p) => p === 0) && g.outSize.every((o, i) => o === g.inSize[i]);
+}
+
+/**
  * For every (output position p, kernel position r), the flat offset of the input element it reads within one
  * channel plane, or -1 where it falls in the padding. Laid out [P, KS] so im2col walks it linearly.
  */

@@ -3,7 +3,7 @@ import { attrInt } from '../../graph/attributes.js';
 import type { WasmContext } from '../../wasm/context.js';
 import { QS8_TILE_COLS, type Int8Kernels, type Qs8DepthwiseF32Kernel, type Qs8DepthwiseKernel, type Qs8PadPlanesKernel } from '../../wasm/int8-kernels.js';
 import { requireInput, type PrepareContext } from '../kernel.js';
-import { convGeometry, im2colIndexMap, type ConvGeometry } from './conv-geometry.js';
+import { convGeometry, im2colIndexMap, isPointwiseGeometry, type ConvGeometry } from './conv-geometry.js';
 import type { Int8Like } from './igemm.js';
 import {
   QS8_MAX_K, WasmBytes, WasmChannelParams, colPanelBytes, inWasmMemory, int8Kernels, kPairs, narrowColBytes, packRowPairs,
@@ -60,7 +60,6 @@ export function planWasmQLinearConv(
   const KS = sizeOf(geom.kernel);
   const Kg = Cg * KS;
   const inPlane = sizeOf(geom.inSize);
-  const map = im2colIndexMap(geom);
   const key = `${geom.kernel[0]}x${geom.kernel[1]}s${geom.strides[0]}`;
   const square = geom.kernel.length === 2 && geom.kernel[0] === geom.kernel[1] && geom.strides[0] === geom.strides[1];
   const depthwiseShape = Cg === 1 && Mg === 1 && square && geom.dilations.every((d) => d === 1) && kernels.depthwiseDot[key] !== undefined;
@@ -81,7 +80,7 @@ export function planWasmQLinearConv(
   // Under 8 output positions (1×1 convolutions after a global pool): the GEMV kernel, one column at a time.
   const narrow = P < QS8_TILE_COLS;
   const colBytes = narrow ? narrowColBytes(Kg, P) : colPanelBytes(Kg, P);
-  const pointwise = KS === 1 && inPlane === P && map.every((at, p) => at === p);
+  const pointwise = isPointwiseGeometry(geom);
   const zwStride = wZp.length > 1 ? 1 : 0;
   const groupBytes = rowPanelBytes(Mg, Kg);
   const wData = wConst.data as Int8Like;
@@ -98,7 +97,7 @@ export function planWasmQLinearConv(
   const im2colBytes = pointwise ? 0 : Math.ceil((Kg * P) / 16) * 16;
   const paddedBytes = wasmIm2col === undefined ? 0 : Math.ceil(wasmIm2col.bytes / 16) * 16;
   wasm.reserveScratch(paddedBytes + im2colBytes + colBytes);
-  const im2col = pointwise || wasmIm2col !== undefined ? undefined : x.shape.length === 4 ? im2col2d(geom, Cg) : im2colByMap(map, Cg, KS, P, inPlane);
+  const im2col = pointwise || wasmIm2col !== undefined ? undefined : x.shape.length === 4 ? im2col2d(geom, Cg) : im2colByMap(im2colIndexMap(geom), Cg, KS, P, inPlane);
   const memory = new WasmBytes(wasm);
   const signed = x.dtype === 'int8';
   const KP = kPairs(Kg);

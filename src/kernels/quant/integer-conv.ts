@@ -4,7 +4,7 @@ import { attrInt } from '../../graph/attributes.js';
 import {
   chooseVariant, kernelError, onWasmOrReference, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef,
 } from '../kernel.js';
-import { convGeometry, im2colIndexMap } from './conv-geometry.js';
+import { convGeometry, im2colIndexMap, isPointwiseGeometry } from './conv-geometry.js';
 import { rowSums, type Int8Like } from './igemm.js';
 import {
   LANE_SCALE, TILE_COLS, TILE_ROWS, fillPanelStrided, igemmPacked, laneChunk, packRowPanels, packedRowsLength, panelLength, type TileStore,
@@ -14,6 +14,9 @@ import { fusedOutputRange } from './params.js';
 import { ROUND_LIMIT, ROUND_MAGIC, integerRange, requantize } from './rounding.js';
 
 const ZERO = new Int32Array(1);
+/** Not made yet: the index map and the inside flags of a plan whose JS path has not run. */
+const NO_OFFSETS: Int32Array = new Int32Array(0);
+const NO_FLAGS: Uint8Array = new Uint8Array(0);
 
 function checkInt8Like(ctx: PrepareContext, name: string, t: TensorType): void {
   if (t.dtype !== 'uint8' && t.dtype !== 'int8') {
@@ -74,7 +77,10 @@ export function planIntegerConv(ctx: PrepareContext, xIndex: number, wIndex: num
     throw kernelError(ctx, `w_zero_point must be a scalar or have ${M} elements, got [${wZp.shape}]`);
   }
   const geom = convGeometry(ctx, x.shape.slice(2), w.shape.slice(2));
-  const map = im2colIndexMap(geom);
+  // The index map and what is derived from it are for the JS path: made when it first runs (a wasm variant that
+  // never falls back never pays for them: P·KS offsets a conv).
+  let mapMade: Int32Array | undefined;
+  const indexMap = (): Int32Array => (mapMade ??= im2colIndexMap(geom));
   const inPlane = sizeOf(geom.inSize);
   const P = sizeOf(geom.outSize);
   const KS = sizeOf(geom.kernel);
@@ -83,7 +89,7 @@ export function planIntegerConv(ctx: PrepareContext, xIndex: number, wIndex: num
   const outShape = [N, M, ...geom.outSize];
   const wConst = ctx.constants[wIndex];
   // Depthwise (one input and one output channel per group): a direct loop beats a 1-row GEMM.
-  if (Cg === 1 && Mg === 1) return planDepthwise(geom, map, C, M, P, KS, inPlane, outShape);
+  if (Cg === 1 && Mg === 1) return planDepthwise(indexMap, C, M, P, KS, inPlane, outShape);
 
   // Column sums are decoded from lane pairs, exact while K·255 < 2^25 (K up to 131k: any real convolution).
   if (Kg * 255 >= 2 ** 25) throw new UnsupportedError(`${nodeLabel(ctx.node)}: reduction depth ${Kg} is too large`);
@@ -102,7 +108,7 @@ export function planIntegerConv(ctx: PrepareContext, xIndex: number, wIndex: num
   const colSums = new Int32Array(TILE_COLS);
   const tile = new Float64Array(TILE_ROWS * TILE_COLS);
   const offs = new Int32Array(TILE_COLS);
-  const pointwise = KS === 1 && map.every((at, p) => at === p);
+  const pointwise = isPointwiseGeometry(geom);
 
   // State of the current (n, g) step, read by the panel filler and the store (set before each igemmPacked).
   let xCur: Int8Like = new Uint8Array(0);
@@ -116,12 +122,17 @@ export function planIntegerConv(ctx: PrepareContext, xIndex: number, wIndex: num
   const rowConst = new Float64Array(Mg);
 
   // Output positions whose whole window lies inside the image: their columns need no padding checks.
-  const inside = new Uint8Array(P);
-  for (let p = 0; p < P; p++) {
-    let all = 1;
-    for (let k = 0; k < KS; k++) if (map[p * KS + k]! < 0) all = 0;
-    inside[p] = all;
-  }
+  let map = NO_OFFSETS;
+  let inside = NO_FLAGS;
+  const makeMaps = (): void => {
+    map = indexMap();
+    inside = new Uint8Array(P);
+    for (let p = 0; p < P; p++) {
+      let all = 1;
+      for (let k = 0; k < KS; k++) if (map[p * KS + k]! < 0) all = 0;
+      inside[p] = all;
+    }
+  };
   // Columns p0.. of the im2col matrix (element (c, k) of column p is x[c, at(p, k)], or x_zp in the padding).
   const fillGathered = (p0: number, cols: number, pan: Float64Array, sums: Int32Array) => {
     for (let h = 0; h < 2; h++) {
@@ -202,6 +213,7 @@ export function planIntegerConv(ctx: PrepareContext, xIndex: number, wIndex: num
       }
     },
     convolve(n, g, xData, zx, wZpData, wZpStride, out) {
+      if (!pointwise && inside === NO_FLAGS) makeMaps();
       xCur = xData;
       zxCur = zx;
       base = (n * C + g * Cg) * inPlane;
@@ -224,24 +236,29 @@ export function planIntegerConv(ctx: PrepareContext, xIndex: number, wIndex: num
  * Depthwise: acc[p] = Σ_k (x[at(p,k)] - x_zp)·(w[g,k] - w_zp[g]); padding is real zero, so it is skipped.
  * Output rows whose window lies inside the image use the unpadded offsets at(p, k) = at(p, 0) + tap[k] with no check.
  */
-function planDepthwise(geom: ReturnType<typeof convGeometry>, map: Int32Array, C: number, M: number, P: number, KS: number, inPlane: number, outShape: number[]): IntegerConvPlan {
+function planDepthwise(indexMap: () => Int32Array, C: number, M: number, P: number, KS: number, inPlane: number, outShape: number[]): IntegerConvPlan {
   const shiftedFilters = new Int32Array(M * KS);
-  // Interior positions: all taps inside, so the window is the first tap's offset plus fixed tap offsets.
+  // Interior positions: all taps inside, so the window is the first tap's offset plus fixed tap offsets. Made when
+  // the JS path first runs (see planIntegerConv).
+  let map = NO_OFFSETS;
   const interior = new Uint8Array(P);
   const taps = new Int32Array(KS);
   let tapsKnown = false;
-  for (let p = 0; p < P; p++) {
-    let inside = true;
-    for (let k = 0; k < KS && inside; k++) if (map[p * KS + k]! < 0) inside = false;
-    if (!inside) continue;
-    if (!tapsKnown) {
-      for (let k = 0; k < KS; k++) taps[k] = map[p * KS + k]! - map[p * KS]!;
-      tapsKnown = true;
+  const makeMaps = (): void => {
+    map = indexMap();
+    for (let p = 0; p < P; p++) {
+      let inside = true;
+      for (let k = 0; k < KS && inside; k++) if (map[p * KS + k]! < 0) inside = false;
+      if (!inside) continue;
+      if (!tapsKnown) {
+        for (let k = 0; k < KS; k++) taps[k] = map[p * KS + k]! - map[p * KS]!;
+        tapsKnown = true;
+      }
+      let same = true;
+      for (let k = 0; k < KS && same; k++) if (map[p * KS + k]! - map[p * KS]! !== taps[k]) same = false;
+      interior[p] = same ? 1 : 0;
     }
-    let same = true;
-    for (let k = 0; k < KS && same; k++) if (map[p * KS + k]! - map[p * KS]! !== taps[k]) same = false;
-    interior[p] = same ? 1 : 0;
-  }
+  };
   const filterSums = new Int32Array(M);
   return {
     outShape,
@@ -258,6 +275,7 @@ function planDepthwise(geom: ReturnType<typeof convGeometry>, map: Int32Array, C
       }
     },
     convolve(n, g, xData, zx, _wZp, _stride, out) {
+      if (map === NO_OFFSETS) makeMaps();
       const plane = (n * C + g) * inPlane;
       const f0 = g * KS;
       const dst = (n * M + g) * P;
