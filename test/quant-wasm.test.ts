@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DYNAMIC_INT8_KERNELS } from '../src/kernels/quant/dynamic-int8.wasm.js';
 import { allocData, sizeOf, type Data, type TensorData } from '../src/dtype.js';
 import type { PrepareContext } from '../src/kernels/kernel.js';
-import { colPanelBytes, kPairs, narrowColBytes, packColPairs, packRowPairs, rowPanelBytes } from '../src/kernels/quant/igemm-wasm.js';
+import { colPanelBytes, kPairs, narrowColBytes, packColPairs, packRowPairs, rowPanelBytes, wasmInt16Array } from '../src/kernels/quant/igemm-wasm.js';
 import type { Int8Like } from '../src/kernels/quant/igemm.js';
 import { requantize } from '../src/kernels/quant/rounding.js';
 import { defaultRegistry } from '../src/kernels/registry.js';
@@ -679,6 +679,58 @@ describe('int8 weight uploads', () => {
     expect(wasm.allocatedBytes - before, 'only the per-plan parameters (and scratch) are new').toBeLessThan(panelBytes);
     expect(kept).toHaveLength(2);
   });
+});
+
+describe('int8 weights packed in place in reused wasm memory', () => {
+  // The packs are written straight into newly allocated wasm memory (wasmInt16Array), which may hold an earlier
+  // block's bytes: every element must be written. Fill a large block with 0x5a and free it, so the packs land there.
+  function dirty(): void {
+    const bytes = 8 << 20;
+    const at = wasm.alloc(bytes);
+    new Uint8Array(wasm.memory.buffer, at, bytes).fill(0x5a);
+    wasm.free(at);
+  }
+  it('an in-place pack that grows the memory is a view of the grown memory', () => {
+    const before = wasm.memory.buffer.byteLength;
+    const packed = wasmInt16Array(wasm, before); // twice the memory's bytes: it must grow
+    expect(wasm.memory.buffer.byteLength).toBeGreaterThan(before);
+    expect(packed.buffer).toBe(wasm.memory.buffer);
+    wasm.free(packed.byteOffset);
+  });
+  const convCases: [C: number, M: number, k: number, group: number][] = [[13, 7, 1, 1], [5, 9, 3, 1], [6, 10, 3, 2], [16, 67, 1, 1]];
+  for (const [C, M, k, group] of convCases) {
+    it(`QLinearConv C${C} M${M} k${k} g${group}: wasm = JS`, () => {
+      dirty();
+      const x = t8(false, [1, C, 9, 10], 500 + C);
+      const w = t8(true, [M, C / group, k, k], 600 + M);
+      const inputs: TensorData[] = [
+        x, scalar('float32', 0.05), scalar('uint8', 131), w, scalar('float32', 0.002), scalar('int8', 1), scalar('float32', 0.09), scalar('uint8', 128),
+      ];
+      const attrs: Record<string, AttrValue> = { kernel_shape: [k, k], pads: k === 3 ? [1, 1, 1, 1] : [0, 0, 0, 0], group };
+      const constant = [1, 2, 3, 4, 5, 6, 7];
+      gemmCalls = 0;
+      const got = runOp('wasm', 'QLinearConv', '', inputs, constant, attrs);
+      expect(gemmCalls, 'the wasm kernel ran').toBeGreaterThan(0);
+      expect(Array.from(got.data as Int8Like)).toEqual(Array.from(runOp('js', 'QLinearConv', '', inputs, constant, attrs).data as Int8Like));
+    });
+  }
+  for (const [rows, K, N] of [[3, 17, 9], [5, 33, 8], [2, 7, 21]] as const) {
+    it(`QLinearMatMul [${rows},${K}]·[${K},${N}] and MatMulInteger: wasm = JS`, () => {
+      dirty();
+      const a = t8(false, [rows, K], 700 + K);
+      const b = t8(true, [K, N], 800 + N);
+      const q: TensorData[] = [a, scalar('float32', 0.04), scalar('uint8', 130), b, scalar('float32', 0.003), scalar('int8', -2), scalar('float32', 0.07), scalar('uint8', 127)];
+      gemmCalls = 0;
+      const got = runOp('wasm', 'QLinearMatMul', '', q, [1, 2, 3, 4, 5, 6, 7], {});
+      expect(gemmCalls, 'the wasm kernel ran').toBe(1);
+      expect(Array.from(got.data as Int8Like)).toEqual(Array.from(runOp('js', 'QLinearMatMul', '', q, [1, 2, 3, 4, 5, 6, 7], {}).data as Int8Like));
+      dirty();
+      const b2 = t8(true, [K, N], 900 + N);
+      const mi: TensorData[] = [a, b2, scalar('uint8', 130), scalar('int8', -2)];
+      const wasmOut = runOp('wasm', 'MatMulInteger', '', mi, [1, 3], {});
+      expect(Array.from(wasmOut.data as Int32Array)).toEqual(Array.from(runOp('js', 'MatMulInteger', '', mi, [1, 3], {}).data as Int32Array));
+    });
+  }
 });
 
 describe('profile details', () => {

@@ -88,8 +88,20 @@ export function packColPairs(
   }
 }
 
-/** Copies packed data into a new block of wasm memory; returns its byte offset. */
+/**
+ * An Int16Array of `length` in a new block of wasm memory (64-byte aligned), for a pack that writes every element
+ * (the block may hold an earlier allocation's bytes): uploadPacked keeps it where it is, with no JS copy to make,
+ * fill and copy again.
+ */
+export function wasmInt16Array(wasm: WasmContext, length: number): Int16Array {
+  // Allocate first: the allocation may grow the memory, which replaces memory.buffer.
+  const offset = wasm.alloc(Math.max(2 * length, 2), 64);
+  return new Int16Array(wasm.memory.buffer, offset, length);
+}
+
+/** The byte offset of packed data in wasm memory: where a pack made by wasmInt16Array is, else a copy's. */
 function upload(wasm: WasmContext, data: Int16Array | Int32Array): number {
+  if (data.buffer === wasm.memory.buffer) return data.byteOffset;
   const offset = wasm.alloc(data.byteLength, 64);
   new Uint8Array(wasm.memory.buffer, offset, data.byteLength).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   return offset;
@@ -238,7 +250,7 @@ export function planWasmRightConstantGemm(
   const kernels = int8Kernels(wasm);
   if (wasm === undefined || kernels === undefined || N < QS8_TILE_COLS || K > QS8_MAX_K) return undefined;
   const weights = uploadPacked(wasm, b.data, b.zpData, `cols:${K}:${N}:${b.kStride}:${b.nStride}`, () => {
-    const packed = new Int16Array(colPanelBytes(K, N) / 2);
+    const packed = wasmInt16Array(wasm, colPanelBytes(K, N) / 2);
     packColPairs(K, N, b.data, 0, b.kStride, b.nStride, b.zp, b.zpStride, packed, 0);
     return packed;
   });

@@ -8,7 +8,7 @@ import type { Int8Like } from './igemm.js';
 import {
   QS8_MAX_K, WasmBytes, WasmChannelParams, colPanelBytes, inWasmMemory, int8Kernels, kPairs, narrowColBytes, packRowPairs,
   rowPanelBytes, uploadPacked,
-  runQs8Gemm,
+  runQs8Gemm, wasmInt16Array,
 } from './igemm-wasm.js';
 
 /** Runs one QLinearConv on wasm; false (nothing written) when a view is not in wasm memory. */
@@ -85,7 +85,7 @@ export function planWasmQLinearConv(
   const groupBytes = rowPanelBytes(Mg, Kg);
   const wData = wConst.data as Int8Like;
   const weights = uploadPacked(wasm, wData, wZpConst?.data, `conv:${group}:${Mg}:${Kg}`, () => {
-    const packed = new Int16Array((group * groupBytes) / 2);
+    const packed = wasmInt16Array(wasm, (group * groupBytes) / 2);
     for (let g = 0; g < group; g++) {
       packRowPairs(Mg, Kg, wData, g * Mg * Kg, Kg, zwStride === 0 ? wZp : wZp.subarray(g * Mg), zwStride, packed, (g * groupBytes) / 2);
     }

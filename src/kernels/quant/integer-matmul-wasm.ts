@@ -4,7 +4,7 @@ import { dynamicInt8Kernels, WasmQuantParams, type DynamicInt8Kernels } from './
 import type { Int8Like } from './igemm.js';
 import {
   QS8_MAX_K, WasmChannelParams, colPanelBytes, inWasmMemory, int8Kernels, kPairs, packColPairs, rowPanelBytes, uploadPacked,
-  runQs8Gemm,
+  runQs8Gemm, wasmInt16Array,
 } from './igemm-wasm.js';
 
 /** What the integer matmul writes: the exact int32 products, or f32(f32(f32(acc)·mult[n]) + bias[n]). */
@@ -49,7 +49,7 @@ export function planWasmIntegerMatMul(
   const NP = Math.max(N, QS8_TILE_COLS);
   const zpStride = b.zp !== undefined && b.zp.length > 1 ? 1 : 0;
   const weights = uploadPacked(wasm, b.data, b.zp, `matmul:${K}:${N}`, () => {
-    const packed = new Int16Array(colPanelBytes(K, NP) / 2);
+    const packed = wasmInt16Array(wasm, colPanelBytes(K, NP) / 2);
     if (NP === N) {
       packColPairs(K, N, b.data, 0, N, 1, b.zp ?? [0], zpStride, packed, 0);
     } else {
