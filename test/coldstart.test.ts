@@ -192,6 +192,7 @@ describe.skipIf(!hasWasmSimd())('GEMM weights packed on wasm (packWeightsOnWasm)
   // and without a bias, over memory full of NaNs: the panels and bias must be the JS pack's as uploaded, bit for bit.
   const cases: [side: 'A' | 'B', count: number, K: number, transposed: boolean, bias: boolean][] = [
     ['A', 1, 1, false, false], ['A', 13, 27, false, true], ['A', 4, 9, false, false], ['A', 64, 147, false, true], ['A', 7, 5, false, true],
+    ['A', 9, 5, true, false], ['A', 36, 13, true, false], // ConvTranspose's Wᵀ
     ['B', 1, 3, false, false], ['B', 13, 7, false, true], ['B', 16, 32, false, false], ['B', 9, 5, true, true], ['B', 24, 17, true, false],
   ];
   for (const [side, count, K, transposed, withBias] of cases) {
@@ -201,11 +202,12 @@ describe.skipIf(!hasWasmSimd())('GEMM weights packed on wasm (packWeightsOnWasm)
       const w = Float32Array.from({ length: count * K + 3 }, (_, k) => (k % 7 === 3 ? -0 : Math.sin(k * 1.3) * 10 ** ((k % 5) - 2)));
       const bias = withBias ? Float32Array.from({ length: count + 2 }, (_, k) => Math.cos(k)) : undefined;
       const off = 3;
-      // op's element (t, k): side A rows of W [count, K]; side B columns of B [K, count], or of B [count, K] transposed.
-      const [tStride, kStride] = side === 'A' || transposed ? [K, 1] : [1, count];
+      // op's element (t, k): side A rows of W [count, K] (transposed: columns of W [K, count]); side B columns of
+      // B [K, count] (transposed: rows of B [count, K]).
+      const [tStride, kStride] = (side === 'A') !== transposed ? [K, 1] : [1, count];
       const tile = uploadTile(ctx);
       const js = side === 'A'
-        ? packA(w, off, K, false, count, K, 1, bias && { data: bias, offset: 1 }, { tile })
+        ? packA(w, off, transposed ? count : K, transposed, count, K, 1, bias && { data: bias, offset: 1 }, { tile })
         : packB(w, off, transposed ? K : count, transposed, K, count, 1, bias && { data: bias, offset: 1 }, { tile });
       const want = uploadPackedWeights(ctx, js);
       const got = packWeightsOnWasm(ctx, js, w, off, tStride, kStride, bias, 1)!;

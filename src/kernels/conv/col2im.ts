@@ -1,10 +1,10 @@
 import { sgemm } from '../gemm/sgemm.js';
-import { packA, type PackedWeights } from '../gemm/packed.js';
+import { packA, packedLayout, type PackedWeights } from '../gemm/packed.js';
 import { NO_ACTIVATION, type Activation } from '../gemm/activation.js';
 import type { WasmContext } from '../../wasm/context.js';
-import { wasmGemmPackedA } from '../../wasm/gemm.js';
+import { freePackedWeights, packWeightsOnWasm, uploadPackedWeights, wasmGemmPackedA, type WasmPackedWeights } from '../../wasm/gemm.js';
 import { activateInPlace } from './fused-activation.js';
-import { uploadWeights, type WasmWeights } from './wasm-weights.js';
+import { cachedWasmWeights, uploadTile, type WasmWeights } from './wasm-weights.js';
 import { COL2IM_WASM, type WasmCol2imKernel } from './col2im.wasm.js';
 import { IM2COL_SCRATCH_BYTES } from './im2col.js';
 import type { ConvProblem } from './reference.js';
@@ -129,7 +129,24 @@ export function packTransposeWeights(p: ConvProblem, w: Float32Array): PackedWei
 export function prepareCol2imWasm(ctx: WasmContext, p: ConvProblem, w: Float32Array): Col2imWasm | undefined {
   const col2im = ctx.use(COL2IM_WASM);
   if (col2im === undefined) return undefined;
-  return { weights: uploadWeights(ctx, w, undefined, `deconv-a:${p.group}`, packTransposeWeights(p, w)), col2im };
+  return { weights: cachedWasmWeights(ctx, w, undefined, `deconv-a:${p.group}`, () => packTransposeOnWasm(ctx, p, w) ?? packTransposeWeights(p, w).map((g) => uploadPackedWeights(ctx, g))), col2im };
+}
+
+/** Each group's Wᵀ_g packed in wasm memory by the GEMM's own pack (packWeightsOnWasm: op(A)(t, k) = W_g[k, t]). */
+function packTransposeOnWasm(ctx: WasmContext, p: ConvProblem, w: Float32Array): WasmPackedWeights[] | undefined {
+  const Cg = p.inChannels / p.group;
+  const rowsK = colRows(p);
+  const layout = packedLayout('A', rowsK, Cg, false, { tile: uploadTile(ctx) });
+  const groups: WasmPackedWeights[] = [];
+  for (let g = 0; g < p.group; g++) {
+    const packed = packWeightsOnWasm(ctx, layout, w, g * Cg * rowsK, 1, rowsK, undefined, 0);
+    if (packed === undefined) {
+      for (const done of groups) freePackedWeights(ctx, done);
+      return undefined;
+    }
+    groups.push(packed);
+  }
+  return groups;
 }
 
 /**

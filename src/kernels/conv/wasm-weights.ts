@@ -1,4 +1,4 @@
-import { packB, packedLayout, type PackOptions, type PackedWeights } from '../gemm/packed.js';
+import { packB, packedLayout, type PackOptions } from '../gemm/packed.js';
 import type { PackedTile } from '../gemm/microkernels.js';
 import type { WasmContext } from '../../wasm/context.js';
 import { freePackedWeights, packWeightsOnWasm, uploadPackedWeights, type WasmPackedWeights } from '../../wasm/gemm.js';
@@ -82,24 +82,8 @@ export function getOrCreate<K extends object, V>(map: WeakMap<K, V>, key: K, mak
 }
 
 /**
- * The wasm copies of `packs` (the JS packs, which the kernel keeps for its fallback), uploaded once per context
- * and (weights, bias, key): `key` must name everything else the packing depends on (group count, transposes,
- * alpha/beta, Winograd variant). Call at prepare only: an upload may grow the memory.
- */
-export function uploadWeights(
-  ctx: WasmContext, weights: object, bias: object | undefined, key: string,
-  packs: readonly PackedWeights[] | (() => readonly PackedWeights[]),
-): WasmWeights {
-  return cachedWasmWeights(ctx, weights, bias, key, () => {
-    // A function makes the packs only when they are not uploaded yet.
-    const made = typeof packs === 'function' ? packs() : packs;
-    return made.map((p) => uploadPackedWeights(ctx, p));
-  });
-}
-
-/**
  * Constant op(B) (K×N: B [K, N] with row stride ldb, or [N, K] when transB) times alpha, with an optional
- * per-column bias, in the wasm GEMM's tile, once per (B, cacheBias, key) as uploadWeights caches: packed in wasm
+ * per-column bias, in the wasm GEMM's tile, once per (B, cacheBias, key) as cachedWasmWeights caches: packed in wasm
  * memory by the GEMM's own pack when alpha is 1 (packWeightsOnWasm: no JS pack, no copy of the panels), else packed
  * in JS and uploaded.
  */
@@ -115,8 +99,9 @@ export function uploadWeightsB(
 }
 
 /**
- * The wasm packs of (weights, bias, key) in `ctx`, made by `make` the first time (see uploadWeights for the
- * cache), for writers that make them in wasm memory directly.
+ * The wasm packs of (weights, bias, key) in `ctx`, made by `make` the first time (call at prepare only: making them
+ * may grow the memory). `key` must name everything else the packing depends on (group count, transposes,
+ * alpha/beta, Winograd variant); the cache is described above.
  */
 export function cachedWasmWeights(
   ctx: WasmContext, weights: object, bias: object | undefined, key: string, make: () => readonly WasmPackedWeights[],
