@@ -1,10 +1,9 @@
 import type { TensorType } from '../../dtype.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import {
-  chooseVariant, onWasmOrReference, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef,
+  chooseVariant, onWasmOrReference, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef, viewsInWasm,
 } from '../kernel.js';
 import { WasmQuantParams, dynamicInt8Kernels, type DynamicInt8Kernels } from './dynamic-int8.wasm.js';
-import { inWasmMemory } from './igemm-wasm.js';
 import { quantizeToRange, roundHalfEven } from './rounding.js';
 
 /**
@@ -73,7 +72,7 @@ function prepareWasm(p: DqlProblem, ctx: PrepareContext): PreparedKernel {
   return onWasmOrReference(reference, 'wasm minmax + quantize (js for views outside wasm memory)', (inputs, outputs) => {
     const xs = inputs[0] as Float32Array;
     const y = outputs[0] as Uint8Array;
-    if (!inWasmMemory(wasm, xs, y)) return false;
+    if (!viewsInWasm(wasm, xs, y)) return false;
     const { scale, zeroPoint } = quantizeDynamicOnWasm(kernels, params, xs, y, scaleOut);
     if (outputs[1] !== undefined) (outputs[1] as Float32Array)[0] = scale;
     if (outputs[2] !== undefined) (outputs[2] as Uint8Array)[0] = zeroPoint;

@@ -1,4 +1,5 @@
 import type { WasmContext } from '../../wasm/context.js';
+import { viewsInWasm } from '../kernel.js';
 import {
   INT8_KERNELS, QS8_A_PAIR_BYTES, QS8_B_PAIR_BYTES, QS8_MAX_K, QS8_TILE_COLS, QS8_TILE_ROWS, type Int8Kernels, type Qs8GemmKernel,
 } from '../../wasm/int8-kernels.js';
@@ -208,12 +209,6 @@ export class WasmBytes {
   }
 }
 
-/** True when both views live in the context's memory, so the wasm kernels can address them. */
-export function inWasmMemory(wasm: WasmContext, a: ArrayBufferView, b: ArrayBufferView): boolean {
-  const buffer = wasm.memory.buffer;
-  return a.buffer === buffer && b.buffer === buffer;
-}
-
 /** A constant 8-bit matrix on the right, as the wasm col-channel GEMM reads it. */
 export interface ConstantRight {
   /** B's data; element (k, n) at k·kStride + n·nStride. */
@@ -263,7 +258,7 @@ export function planWasmRightConstantGemm(
     detail: `wasm qs8 gemm 4x8c2, B packed at prepare${floatOutput ? ', float output' : ''} (js for views outside wasm memory)`,
     source: b.data,
     run(a, zaValue, y, yZp, bias, biasStride, multipliers) {
-      if (!inWasmMemory(wasm, a, y)) return false;
+      if (!viewsInWasm(wasm, a, y)) return false;
       params.write(bias, biasStride, multipliers);
       za[0] = zaValue;
       const scratch = wasm.scratch;

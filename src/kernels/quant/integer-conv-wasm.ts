@@ -2,11 +2,11 @@ import { sizeOf } from '../../dtype.js';
 import { attrInt } from '../../graph/attributes.js';
 import type { WasmContext } from '../../wasm/context.js';
 import { QS8_TILE_COLS, type Int8Kernels, type Qs8DepthwiseF32Kernel, type Qs8DepthwiseKernel, type Qs8PadPlanesKernel } from '../../wasm/int8-kernels.js';
-import { requireInput, type PrepareContext } from '../kernel.js';
+import { requireInput, viewsInWasm, type PrepareContext } from '../kernel.js';
 import { convGeometry, im2colIndexMap, isPointwiseGeometry, type ConvGeometry } from './conv-geometry.js';
 import type { Int8Like } from './igemm.js';
 import {
-  QS8_MAX_K, WasmBytes, WasmChannelParams, colPanelBytes, inWasmMemory, int8Kernels, kPairs, narrowColBytes, packRowPairs,
+  QS8_MAX_K, WasmBytes, WasmChannelParams, colPanelBytes, int8Kernels, kPairs, narrowColBytes, packRowPairs,
   rowPanelBytes, uploadPacked,
   runQs8Gemm, wasmInt16Array,
 } from './igemm-wasm.js';
@@ -119,7 +119,7 @@ export function planWasmQLinearConv(
     narrow,
     source: wData,
     run(xData, zx, y, yZp, bias, multipliers) {
-      if (!inWasmMemory(wasm, xData, y)) return false;
+      if (!viewsInWasm(wasm, xData, y)) return false;
       if (output === 'q8') params.write(bias, 1, multipliers);
       else if (output === 'f32affine') params.writeFloat(bias, 1, multipliers);
       const flip = signed ? 0 : 0x80;
@@ -210,7 +210,7 @@ function planDepthwise(
     detail: `wasm qs8 depthwise ${K}x${K}s${S}, ${wide ? 8 : 4} outputs per step${floatKernel !== undefined ? ', float output' : ''} (js for views outside wasm memory)`,
     source: wData,
     run(x, zx, y, yZp, bias, multipliers) {
-      if (!inWasmMemory(wasm, x, y)) return false;
+      if (!viewsInWasm(wasm, x, y)) return false;
       const zxFolded = signed ? zx : zx - 128;
       for (let c = 0; c < C; c++) foldedBias[c] = (bias === undefined || floatParams !== undefined ? 0 : bias[c]!) - zxFolded * filterSums[c]!;
       params.write(foldedBias, 1, multipliers);

@@ -1,9 +1,10 @@
+import { viewsInWasm } from '../kernel.js';
 import type { WasmContext } from '../../wasm/context.js';
 import { QS8_TILE_COLS, type Int8Kernels } from '../../wasm/int8-kernels.js';
 import { dynamicInt8Kernels, WasmQuantParams, type DynamicInt8Kernels } from './dynamic-int8.wasm.js';
 import type { Int8Like } from './igemm.js';
 import {
-  QS8_MAX_K, WasmChannelParams, colPanelBytes, inWasmMemory, int8Kernels, kPairs, packColPairs, rowPanelBytes, uploadPacked,
+  QS8_MAX_K, WasmChannelParams, colPanelBytes, int8Kernels, kPairs, packColPairs, rowPanelBytes, uploadPacked,
   runQs8Gemm, wasmInt16Array,
 } from './igemm-wasm.js';
 
@@ -79,7 +80,7 @@ export function planWasmIntegerMatMul(
     detail: `wasm qs8 gemm 4x8c2, B packed at prepare, ${output === 'i32' ? 'int32' : 'float'} output${NP !== N ? ', N padded to 8' : ''} (js for views outside wasm memory)`,
     source: b.data,
     run(a, za, zaStride, zaPeriod, y, bias, biasStride = 0, multipliers) {
-      if (!inWasmMemory(wasm, a, y)) return false;
+      if (!viewsInWasm(wasm, a, y)) return false;
       // Row r's zero point: za[(r mod period)·stride] (period M for a per-row zero point over batches).
       for (let r = 0; r < rows; r++) zaRows[r] = za[(r % zaPeriod) * zaStride]!;
       zaParams.write(one, zaRows);

@@ -3,12 +3,11 @@ import { attrFloat } from '../../graph/attributes.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import {
   chooseVariant, kernelError, onWasmOrReference, requireInput, type KernelDef, type PrepareContext, type PreparedKernel,
-  type ScratchSpec, type VariantDef,
+  type ScratchSpec, type VariantDef, viewsInWasm,
 } from '../kernel.js';
 import { WasmQuantParams, dynamicInt8Kernels } from './dynamic-int8.wasm.js';
 import { dynamicUint8Params, quantizeDynamicOnWasm } from './dynamic-quantize-linear.js';
 import type { Int8Like } from './igemm.js';
-import { inWasmMemory } from './igemm-wasm.js';
 import { checkScalarZeroPoint, planIntegerConv, type ConvOutput } from './integer-conv.js';
 import { planWasmQLinearConv, type WasmQLinearConv } from './integer-conv-wasm.js';
 import { int8Name, paramIndex, planIntegerMatMul, rowZeroPointWalk, wasmMatMulApplies } from './integer-matmul.js';
@@ -81,13 +80,6 @@ function writeMultipliers(aScale: number, bScale: Float32Array, mult: Float32Arr
 /** The per-channel bias with stride 0 for a single value, for the wasm stores. */
 function biasStride(bias: Float32Array | undefined): number {
   return bias === undefined || bias.length === 1 ? 0 : 1;
-}
-
-/** The quantized input for this call: X quantized into `bytes` (fused), or input 0 with its scale and zero point. */
-interface QuantizedInput {
-  a: Int8Like;
-  scale: number;
-  zp: ArrayLike<number>;
 }
 
 function quantizeInJs(x: Float32Array, bytes: Uint8Array, out: { scale: number; zp: Int32Array }): void {
@@ -174,7 +166,7 @@ function prepareMatMulWasm(p: MatMulProblem, ctx: PrepareContext): PreparedKerne
     if (fused) {
       const x = inputs[0] as Float32Array;
       a = scratch[1] as Uint8Array;
-      if (!(inWasmMemory(wasm, x, a) && inWasmMemory(wasm, a, y))) return false;
+      if (!viewsInWasm(wasm, x, a, y)) return false;
       const q = quantizeDynamicOnWasm(dyn, params, x, a as Uint8Array, scaleOut);
       aScale = q.scale;
       zpOut[0] = q.zeroPoint;
@@ -293,7 +285,7 @@ function prepareConvWasm(p: ConvProblem, ctx: PrepareContext): PreparedKernel {
     if (fused) {
       const xf = inputs[0] as Float32Array;
       x = scratch[1] as Uint8Array;
-      if (!inWasmMemory(wasm, xf, x)) return false;
+      if (!viewsInWasm(wasm, xf, x)) return false;
       const q = quantizeDynamicOnWasm(dyn, params, xf, x as Uint8Array, scaleOut);
       zx = q.zeroPoint;
       xScale = q.scale;

@@ -1,11 +1,11 @@
 import { sizeOf, type Data } from '../../dtype.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import {
-  chooseVariant, kernelError, onWasmOrReference, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef,
+  chooseVariant, kernelError, onWasmOrReference, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef, viewsInWasm,
 } from '../kernel.js';
 import type { WasmContext } from '../../wasm/context.js';
 import type { Int8Like } from './igemm.js';
-import { inWasmMemory, int8Kernels } from './igemm-wasm.js';
+import { int8Kernels } from './igemm-wasm.js';
 import { scalarOf } from './lookup-table.js';
 import { integerRange, quantizeToRange } from './rounding.js';
 
@@ -115,7 +115,7 @@ function wasmOperands(wasm: WasmContext, inputs: readonly (Data | undefined)[], 
   const A = inputs[0] as Int8Like;
   const B = inputs[3] as Int8Like;
   const C = outputs[0] as Int8Like;
-  if (!inWasmMemory(wasm, A, C) || !inWasmMemory(wasm, B, C)) return undefined;
+  if (!viewsInWasm(wasm, A, B, C)) return undefined;
   readParams(inputs, q);
   return [A, B, C];
 }

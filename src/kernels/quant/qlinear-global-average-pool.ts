@@ -2,10 +2,9 @@ import { sizeOf, type DType } from '../../dtype.js';
 import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { attrInt } from '../../graph/attributes.js';
 import {
-  chooseVariant, kernelError, onWasmOrReference, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef,
+  chooseVariant, kernelError, onWasmOrReference, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef, viewsInWasm,
 } from '../kernel.js';
 import type { Int8Like } from './igemm.js';
-import { inWasmMemory } from './igemm-wasm.js';
 import { scalarOf } from './lookup-table.js';
 import { qlinearPoolKernels } from './qlinear-global-average-pool.wasm.js';
 import { integerRange, requantize } from './rounding.js';
@@ -69,7 +68,7 @@ function prepareWasm(p: GlobalAveragePoolProblem): PreparedKernel {
   return onWasmOrReference(reference, 'wasm q8 global average pool, NCHW planes (js for views outside wasm memory)', (inputs, outputs) => {
     const X = inputs[0] as Int8Like;
     const Y = outputs[0] as Int8Like;
-    if (!inWasmMemory(wasm, X, Y)) return false;
+    if (!viewsInWasm(wasm, X, Y)) return false;
     const scale = poolScale(scalarOf(inputs[1]), scalarOf(inputs[3]), S);
     kernel(X.byteOffset, Y.byteOffset, N * C, S, -scalarOf(inputs[2]) * S, scale, scalarOf(inputs[4]), lo, hi);
     return true;

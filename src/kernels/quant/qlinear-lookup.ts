@@ -1,10 +1,9 @@
 import { sizeOf, type DType } from '../../dtype.js';
 import { attrInt } from '../../graph/attributes.js';
 import {
-  chooseVariant, kernelError, onWasmOrReference, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef,
+  chooseVariant, kernelError, onWasmOrReference, requireInput, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef, viewsInWasm,
 } from '../kernel.js';
 import type { Int8Like } from './igemm.js';
-import { inWasmMemory } from './igemm-wasm.js';
 import { lookupKernel } from './qlinear-lookup.wasm.js';
 
 /**
@@ -42,7 +41,7 @@ function prepareWasm(p: LookupProblem): PreparedKernel {
     const x = inputs[0] as Int8Like;
     const table = inputs[1] as Int8Like;
     const y = outputs[0] as Int8Like;
-    if (!inWasmMemory(wasm, x, y) || table.buffer !== wasm.memory.buffer) return false;
+    if (!viewsInWasm(wasm, x, y, table)) return false;
     wasm.invoke(kernel, x.byteOffset, y.byteOffset, n, table.byteOffset);
     return true;
   });

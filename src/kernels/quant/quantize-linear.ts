@@ -3,11 +3,10 @@ import { UnsupportedError, nodeLabel } from '../../errors.js';
 import { attrInt } from '../../graph/attributes.js';
 import {
   chooseVariant, kernelError, onWasmOrReference, requireInput, type Capabilities, type KernelDef, type PrepareContext, type PreparedKernel,
-  type VariantDef,
+  type VariantDef, viewsInWasm,
 } from '../kernel.js';
 import { WasmQuantParams, dynamicInt8Kernels } from './dynamic-int8.wasm.js';
 import type { Int8Like } from './igemm.js';
-import { inWasmMemory } from './igemm-wasm.js';
 import { checkZeroPointShape, quantParamLayout, type QuantParamLayout } from './params.js';
 import { ROUND_LIMIT, ROUND_MAGIC, integerRange, isFloat8, quantizeToRange, roundToFloat8, roundToStorageType } from './rounding.js';
 
@@ -108,7 +107,7 @@ function prepareQuantizeWasm(p: QdqProblem, ctx: PrepareContext): PreparedKernel
   return onWasmOrReference(reference, 'wasm quantize (js for views outside wasm memory)', (inputs, outputs) => {
     const x = inputs[0] as Float32Array;
     const y = outputs[0] as Uint8Array;
-    if (!inWasmMemory(wasm, x, y)) return false;
+    if (!viewsInWasm(wasm, x, y)) return false;
     params.write(inputs[1] as Float32Array, inputs[2] as Int8Like | undefined);
     kernels.quantize(x.byteOffset, y.byteOffset, outer, D, inner, params.scales, params.zeroPoints, lo, hi);
     return true;
@@ -191,7 +190,7 @@ function prepareDequantizeWasm(p: QdqProblem, ctx: PrepareContext): PreparedKern
   return onWasmOrReference(reference, 'wasm dequantize (js for views outside wasm memory)', (inputs, outputs) => {
     const x = inputs[0] as Int8Like;
     const y = outputs[0] as Float32Array;
-    if (!inWasmMemory(wasm, x, y)) return false;
+    if (!viewsInWasm(wasm, x, y)) return false;
     params.write(inputs[1] as Float32Array, inputs[2] as Int8Like | undefined);
     kernel(x.byteOffset, y.byteOffset, outer, D, inner, params.scales, params.zeroPoints);
     return true;

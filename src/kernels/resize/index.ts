@@ -10,7 +10,7 @@
 import { sizeOf } from '../../dtype.js';
 import type { WasmContext } from '../../wasm/context.js';
 import {
-  chooseVariant, onWasmOrReference, type Capabilities, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef,
+  chooseVariant, onWasmOrReference, viewsInWasm, type Capabilities, type KernelDef, type PrepareContext, type PreparedKernel, type VariantDef,
 } from '../kernel.js';
 import { product, requireFloat } from '../reduce/common.js';
 import { cubicAxis, linearAxis } from './coordinates.js';
@@ -53,11 +53,6 @@ class Table {
 
 const round4 = (n: number) => Math.ceil(n / 4) * 4;
 
-/** The wasm kernels when the engine has them and x, y (and scratch) are views of its memory at run time. */
-function inWasm(ctx: WasmContext, ...views: (object | undefined)[]): boolean {
-  return views.every((v) => v === undefined || (v as Float32Array).buffer === ctx.memory.buffer);
-}
-
 /**
  * A 2-D resize kernel's call: fn(x, y, planes, inPlaneBytes, outPlaneBytes, …) with its arguments for views x, y
  * and the row buffer s, and the index of s's argument (undefined without one).
@@ -78,7 +73,7 @@ function wasmKernel(p: ResizeProblem, ctx: WasmContext, detail: string, scratchF
     const x = inputs[0] as Float32Array;
     const y = outputs[0] as Float32Array;
     const s = scratch[0] as Float32Array | undefined;
-    if (!inWasm(ctx, x, y, s)) return false;
+    if (!viewsInWasm(ctx, x, y, s)) return false;
     runPlanes(ctx, call, call.args(x, y, s), 4 * scratchFloats, y.length);
     return true;
   });
