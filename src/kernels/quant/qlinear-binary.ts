@@ -75,6 +75,7 @@ function prepareReference(p: QLinearBinaryProblem): PreparedKernel {
   const innerA = rank === 0 ? 0 : aStrides[rank - 1]!;
   const innerB = rank === 0 ? 0 : bStrides[rank - 1]!;
   const counter = new Array<number>(rank).fill(0);
+  const at = new Int32Array(2);
   const q: BinaryParams = { sa: 0, za: 0, sb: 0, zb: 0, sc: 0, zc: 0 };
   return {
     outputs: [{ dtype: p.dtype, shape: out }],
@@ -87,27 +88,35 @@ function prepareReference(p: QLinearBinaryProblem): PreparedKernel {
       readParams(inputs, q);
       const { sa, za, sb, zb, sc, zc } = q;
       counter.fill(0);
-      let ia = 0;
-      let ib = 0;
+      at.fill(0);
       for (let o = 0; o < total; o += inner) {
+        const ia = at[0]!;
+        const ib = at[1]!;
         for (let j = 0; j < inner; j++) {
           const va = Math.fround(sa * (A[ia + j * innerA]! - za));
           const vb = Math.fround(sb * (B[ib + j * innerB]! - zb));
           C[o + j] = quantizeToRange(Math.fround(combine(va, vb) / sc), zc, lo, hi);
         }
-        // Advance the odometer over the outer dims, moving each input by its strides.
-        for (let d = rank - 2; d >= 0; d--) {
-          counter[d]!++;
-          ia += aStrides[d]!;
-          ib += bStrides[d]!;
-          if (counter[d]! < out[d]!) break;
-          ia -= aStrides[d]! * out[d]!;
-          ib -= bStrides[d]! * out[d]!;
-          counter[d] = 0;
-        }
+        nextRow(counter, out, rank - 1, aStrides, bStrides, at);
       }
     },
   };
+}
+
+/**
+ * Moves `at` (the row's first A and B element) to the next row: the odometer `counter` over dims[0..n) steps, each
+ * input moving by its stride of the dim that stepped and back to the start of the dims that wrapped.
+ */
+function nextRow(counter: number[], dims: readonly number[], n: number, aStrides: readonly number[], bStrides: readonly number[], at: Int32Array): void {
+  for (let d = n - 1; d >= 0; d--) {
+    counter[d]!++;
+    at[0]! += aStrides[d]!;
+    at[1]! += bStrides[d]!;
+    if (counter[d]! < dims[d]!) return;
+    at[0]! -= aStrides[d]! * dims[d]!;
+    at[1]! -= bStrides[d]! * dims[d]!;
+    counter[d] = 0;
+  }
 }
 
 /** A, B and C when all three are views of wasm memory, with the parameters read into q; else undefined. */
@@ -295,26 +304,17 @@ function prepareWasmBroadcast(p: QLinearBinaryProblem): PreparedKernel {
   const step = rowStep(p, rows, q);
   const { outer, aOuter, bOuter, inner } = rows;
   const counter = new Array<number>(outer.length).fill(0);
+  const at = new Int32Array(2);
   const detail = `wasm qs8 v${p.op}, broadcast as ${total / inner} rows of ${inner} (js for views outside wasm memory)`;
   return onWasmOrReference(reference, detail, (inputs, outputs) => {
     const io = wasmOperands(wasm, inputs, outputs, q);
     if (io === undefined) return false;
     const [A, B, C] = io;
     counter.fill(0);
-    let ia = 0;
-    let ib = 0;
+    at.fill(0);
     for (let o = 0; o < total; o += inner) {
-      step(A, B, C, ia, ib, o);
-      // Advance the odometer over the outer dims, moving each input by its strides (as the reference does).
-      for (let d = outer.length - 1; d >= 0; d--) {
-        counter[d]!++;
-        ia += aOuter[d]!;
-        ib += bOuter[d]!;
-        if (counter[d]! < outer[d]!) break;
-        ia -= aOuter[d]! * outer[d]!;
-        ib -= bOuter[d]! * outer[d]!;
-        counter[d] = 0;
-      }
+      step(A, B, C, at[0]!, at[1]!, o);
+      nextRow(counter, outer, outer.length, aOuter, bOuter, at);
     }
     return true;
   });
