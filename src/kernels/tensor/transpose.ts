@@ -8,6 +8,20 @@ import { MATH_KERNELS } from '../../wasm/math-kernels.js';
 import { TRANSPOSE_GATHER_MODULE } from './transpose.wasm.js';
 import { copyBlock, elems, stridesOf, type Elems } from './common.js';
 
+/**
+ * The source offset of the next plane: the odometer `idx` over the outer dims steps, the offset moving by the
+ * stride of the dim that stepped and back to the start of those that wrapped.
+ */
+function nextPlane(idx: Int32Array | number[], dims: readonly number[], strides: readonly number[], offset: number): number {
+  for (let k = dims.length - 1; k >= 0; k--) {
+    offset += strides[k]!;
+    if (++idx[k]! < dims[k]!) return offset;
+    offset -= strides[k]! * dims[k]!;
+    idx[k] = 0;
+  }
+  return offset;
+}
+
 /** Copies `src` (shape inShape) into `dst` laid out as the permuted shape. */
 export type PermuteFn = (src: Data, dst: Data, srcOffset?: number, dstOffset?: number) => void;
 
@@ -78,12 +92,7 @@ export function planPermute(inShape: readonly number[], perm: readonly number[])
     for (let o = 0; o < outer; o++) {
       inner(src, sOff, dst, dOff);
       dOff += plane;
-      for (let k = outerDims.length - 1; k >= 0; k--) {
-        sOff += outerStrides[k]!;
-        if (++idx[k]! < outerDims[k]!) break;
-        sOff -= outerStrides[k]! * outerDims[k]!;
-        idx[k] = 0;
-      }
+      sOff = nextPlane(idx, outerDims, outerStrides, sOff);
     }
   };
 }
@@ -237,12 +246,7 @@ function prepareTransposeWasm(pattern: PlanePattern) {
       for (let o = 0; o < outer; o++) {
         call(src, dst);
         dst += planeBytes;
-        for (let k = outerDims.length - 1; k >= 0; k--) {
-          src += byteStrides[k]!;
-          if (++idx[k]! < outerDims[k]!) break;
-          src -= byteStrides[k]! * outerDims[k]!;
-          idx[k] = 0;
-        }
+        src = nextPlane(idx, outerDims, byteStrides, src);
       }
       return true;
     });
