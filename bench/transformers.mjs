@@ -24,7 +24,6 @@
 // call's result (import + session creation + first call). Per call: the pipeline on the same SENTENCES each call
 // (feature-extraction: mean pooling + normalize; text-classification: default top_k 1), after --warmup calls; with
 // --lengths, call i runs one sentence of (i mod 24) + 1 words instead, so that the input shape changes every call.
-import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -192,7 +191,7 @@ async function parent() {
         const order = active.map((_, i) => active[(i + r) % active.length]);
         for (const rt of order) {
           const prof = cpuProf ? ['--cpu-prof', '--cpu-prof-interval', '200', '--cpu-prof-dir', join(cpuProf, `${rt}-${task}-${dtype}-${r + 1}`)] : [];
-          const rec = await runChild(trees[rt], { modelsDir: fx.dir.endsWith('/') ? fx.dir : `${fx.dir}/`, task, dtype, runs, warmup, lengths }, prof);
+          const rec = await runChild(harness, trees[rt], { modelsDir: fx.dir.endsWith('/') ? fx.dir : `${fx.dir}/`, task, dtype, runs, warmup, lengths }, prof);
           (results[`${task}|${dtype}|${rt}`] ??= []).push(rec);
           const msg = rec.ok ? `first ${rec.firstResultMs.toFixed(0)} ms, per call ${rec.perCallMs.toFixed(2)} ms` : `FAILED: ${rec.error.split('\n')[0]}`;
           process.stderr.write(`round ${r + 1}/${rounds} ${task} ${dtype} ${rt}: ${msg}\n`);
@@ -262,23 +261,10 @@ async function parent() {
   }
 }
 
-/** Runs this file with --child in `treeDir` (node --preserve-symlinks, as the harness does); resolves to its record. */
-function runChild(treeDir, job, nodeFlags = [], timeoutMs = 180_000) {
-  return new Promise((done) => {
-    const p = spawn(process.execPath, ['--preserve-symlinks', '--preserve-symlinks-main', '--no-warnings', ...nodeFlags, 'bench-transformers.mjs', '--child'], {
-      cwd: treeDir,
-      env: { ...process.env, TJS_BENCH_JOB: JSON.stringify(job), ORT_DISABLE_TELEMETRY: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const line = stdout.split('\n').find((l) => l.startsWith('TJS_BENCH '));
-      done(line ? JSON.parse(line.slice(10)) : { ok: false, error: `child exited ${code ?? signal}: ${stderr.slice(-1500)}` });
-    });
-  });
+/** Runs this file with --child in `treeDir` (as the harness runs its children); resolves to its record. */
+async function runChild(harness, treeDir, job, nodeFlags = [], timeoutMs = 180_000) {
+  const env = { TJS_BENCH_JOB: JSON.stringify(job) };
+  const { code, signal, stdout, stderr } = await harness.spawnInTree(treeDir, 'bench-transformers.mjs', env, { nodeFlags, args: ['--child'], timeoutMs });
+  const line = stdout.split('\n').find((l) => l.startsWith('TJS_BENCH '));
+  return line ? JSON.parse(line.slice(10)) : { ok: false, error: `child exited ${code ?? signal}: ${stderr.slice(-1500)}` };
 }

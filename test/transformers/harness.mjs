@@ -179,12 +179,15 @@ export function makeTree(runtime, root) {
   return dir;
 }
 
-/** Runs child.mjs in `treeDir`; resolves to its TJS_RESULT records plus stderr. */
-export function runChild(treeDir, job, timeoutMs = 60_000) {
+/**
+ * Runs `script` in `treeDir` the way the trees need it (node --preserve-symlinks: the packages there are links), with
+ * `env` added and a kill after `timeoutMs`; resolves to its exit and output.
+ */
+export function spawnInTree(treeDir, script, env, { nodeFlags = [], args = [], timeoutMs = 60_000 } = {}) {
   return new Promise((resolvePromise) => {
-    const child = spawn(process.execPath, ['--preserve-symlinks', '--preserve-symlinks-main', '--no-warnings', 'child.mjs'], {
+    const child = spawn(process.execPath, ['--preserve-symlinks', '--preserve-symlinks-main', '--no-warnings', ...nodeFlags, script, ...args], {
       cwd: treeDir,
-      env: { ...process.env, TJS_JOB: JSON.stringify(job), ORT_DISABLE_TELEMETRY: '1' },
+      env: { ...process.env, ...env, ORT_DISABLE_TELEMETRY: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -194,10 +197,16 @@ export function runChild(treeDir, job, timeoutMs = 60_000) {
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      const records = stdout.split('\n').filter((l) => l.startsWith('TJS_RESULT ')).map((l) => JSON.parse(l.slice(11)));
-      resolvePromise({ code, signal, records, stderr });
+      resolvePromise({ code, signal, stdout, stderr });
     });
   });
+}
+
+/** Runs child.mjs in `treeDir`; resolves to its TJS_RESULT records plus stderr. */
+export async function runChild(treeDir, job, timeoutMs = 60_000) {
+  const { code, signal, stdout, stderr } = await spawnInTree(treeDir, 'child.mjs', { TJS_JOB: JSON.stringify(job) }, { timeoutMs });
+  const records = stdout.split('\n').filter((l) => l.startsWith('TJS_RESULT ')).map((l) => JSON.parse(l.slice(11)));
+  return { code, signal, records, stderr };
 }
 
 export const TEXTS = ['This movie was great!', "I didn't love the food, it was awful and slow."];
