@@ -6,7 +6,7 @@ import {
 import { addDepthwiseKernels, DW3X3S1_NAME, DW3X3S2_NAME, DW5X5S1_NAME, DW5X5S2_NAME } from './depthwise-kernels.js';
 import { addWinogradKernels, winogradFilterName, winogradInputName, winogradOutputName, type WinogradInputVariant } from './winograd-kernels.js';
 import { addGemmKernels, gemmExportNames, packName, TILE_BUFFER_BYTES, type GemmExports, type GemmTile, type SimdVariant } from './gemm-kernels.js';
-import { prebuiltModule } from './prebuilt.js';
+import { moduleKey, prebuiltModule } from './prebuilt.js';
 import { onBrowserMainThread, startPoolWorkers, type PoolWorkers } from './pool-workers.js';
 import { poolBlockBytes, ThreadPool, type PoolLayout } from './threads.js';
 
@@ -648,7 +648,7 @@ function buildMainModule(options: WasmContextOptions, shared?: WebAssembly.Memor
 
 /** The compiled-module cache's key of the default module for these GEMM tiles and SIMD variants. */
 export function mainModuleKey(tileNames: readonly string[], variants: readonly SimdVariant[], shared: boolean): string {
-  return `main:${tileNames.join(',')}:${variants.join(',')}${shared ? ':shared' : ''}`;
+  return moduleKey(`main:${tileNames.join(',')}:${variants.join(',')}`, shared);
 }
 
 /** Generates the default module. */
@@ -706,7 +706,7 @@ function sharedMemory(initial: number): WebAssembly.Memory | undefined {
 
 /** The compiled-module cache's key of the Winograd transforms of `variant` (and of their pre-built bytes). */
 export function winogradModuleKey(variant: WinogradInputVariant, shared: boolean): string {
-  return `winograd-${variant}${shared ? ':shared' : ''}`;
+  return moduleKey(`winograd-${variant}`, shared);
 }
 
 /** Generates the Winograd transforms' module of `variant`. */
@@ -740,7 +740,7 @@ export const compileStats = { sync: 0, async: 0, ms: 0 };
 
 /** The compiled-module cache's key of a family's module (and of its pre-built bytes). */
 export function familyModuleKey(spec: WasmModuleSpec<unknown>, relaxed: boolean, shared: boolean): string {
-  return `family:${spec.key}:${relaxed ? 'relaxed' : 'simd'}${shared ? ':shared' : ''}`;
+  return moduleKey(`family:${spec.key}:${relaxed ? 'relaxed' : 'simd'}`, shared);
 }
 
 /** The compiled module of `key`, compiled now (synchronously) if nothing compiled it before. */

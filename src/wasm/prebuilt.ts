@@ -14,6 +14,11 @@ const registered = new Map<string, Uint8Array<ArrayBuffer>>();
 /** The suffix of the keys of modules that import a shared memory (threads). */
 const SHARED_SUFFIX = ':shared';
 
+/** A module key, marked as the shared-memory twin's when `shared` (the compiled-module cache's keys use this too). */
+export function moduleKey(key: string, shared: boolean): string {
+  return shared ? key + SHARED_SUFFIX : key;
+}
+
 /**
  * The bytes registered for `key`, or undefined (then the caller generates them). A module on a shared memory
  * (threads) is its registered unshared twin with the memory import made shared (withSharedMemory).
