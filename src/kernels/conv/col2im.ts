@@ -2,9 +2,9 @@ import { sgemm } from '../gemm/sgemm.js';
 import { packA, packedLayout, type PackedWeights } from '../gemm/packed.js';
 import { NO_ACTIVATION, type Activation } from '../gemm/activation.js';
 import type { WasmContext } from '../../wasm/context.js';
-import { freePackedWeights, packWeightsOnWasm, uploadPackedWeights, wasmGemmPackedA, type WasmPackedWeights } from '../../wasm/gemm.js';
+import { packWeightsOnWasm, uploadPackedWeights, wasmGemmPackedA, type WasmPackedWeights } from '../../wasm/gemm.js';
 import { activateInPlace } from './fused-activation.js';
-import { cachedWasmWeights, uploadTile, type WasmWeights } from './wasm-weights.js';
+import { cachedWasmWeights, packEachOnWasm, uploadTile, type WasmWeights } from './wasm-weights.js';
 import { COL2IM_WASM, type WasmCol2imKernel } from './col2im.wasm.js';
 import { IM2COL_SCRATCH_BYTES } from './im2col.js';
 import type { ConvProblem } from './reference.js';
@@ -137,16 +137,7 @@ function packTransposeOnWasm(ctx: WasmContext, p: ConvProblem, w: Float32Array):
   const Cg = p.inChannels / p.group;
   const rowsK = colRows(p);
   const layout = packedLayout('A', rowsK, Cg, false, { tile: uploadTile(ctx) });
-  const groups: WasmPackedWeights[] = [];
-  for (let g = 0; g < p.group; g++) {
-    const packed = packWeightsOnWasm(ctx, layout, w, g * Cg * rowsK, 1, rowsK, undefined, 0);
-    if (packed === undefined) {
-      for (const done of groups) freePackedWeights(ctx, done);
-      return undefined;
-    }
-    groups.push(packed);
-  }
-  return groups;
+  return packEachOnWasm(ctx, p.group, (g) => packWeightsOnWasm(ctx, layout, w, g * Cg * rowsK, 1, rowsK, undefined, 0));
 }
 
 /**

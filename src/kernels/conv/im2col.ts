@@ -5,9 +5,9 @@ import type { PackedTile } from '../gemm/microkernels.js';
 import { NO_ACTIVATION, type Activation } from '../gemm/activation.js';
 import { activateInPlace } from './fused-activation.js';
 import type { ConvProblem } from './reference.js';
-import { activationOnWasm, freePackedWeights, packWeightsOnWasm, recordGemmPackedA, uploadPackedWeights, wasmGemmPackedA, type WasmPackedWeights } from '../../wasm/gemm.js';
+import { activationOnWasm, packWeightsOnWasm, recordGemmPackedA, uploadPackedWeights, wasmGemmPackedA, type WasmPackedWeights } from '../../wasm/gemm.js';
 import { ArgCode } from '../../wasm/threads.js';
-import { cachedWasmWeights, uploadStorage, uploadTile, type WasmWeights } from './wasm-weights.js';
+import { cachedWasmWeights, packEachOnWasm, uploadStorage, uploadTile, type WasmWeights } from './wasm-weights.js';
 import { im2colRowsArgs, wasmIm2colRows, type WasmIm2col } from './im2col-wasm.js';
 
 /** How the im2col path runs one convolution: column tiles of whole output rows, bounded in bytes. */
@@ -143,16 +143,7 @@ function packGroupsOnWasm(ctx: WasmContext, p: ConvProblem, w: Float32Array, bia
   const Mg = p.outChannels / p.group;
   const Kg = (p.inChannels / p.group) * p.geo.kernel[0]! * p.geo.kernel[1]! * p.geo.kernel[2]!;
   const layout = packedLayout('A', Mg, Kg, bias !== undefined, { tile: uploadTile(ctx) });
-  const groups: WasmPackedWeights[] = [];
-  for (let g = 0; g < p.group; g++) {
-    const packedGroup = packWeightsOnWasm(ctx, layout, w, g * Mg * Kg, Kg, 1, bias, g * Mg);
-    if (packedGroup === undefined) {
-      for (const done of groups) freePackedWeights(ctx, done);
-      return undefined;
-    }
-    groups.push(packedGroup);
-  }
-  return groups;
+  return packEachOnWasm(ctx, p.group, (g) => packWeightsOnWasm(ctx, layout, w, g * Mg * Kg, Kg, 1, bias, g * Mg));
 }
 
 /** Float32 scratch of convIm2colPacked: the column tile, then the packed-GEMM panel buffer. */

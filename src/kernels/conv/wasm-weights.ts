@@ -99,6 +99,22 @@ export function uploadWeightsB(
 }
 
 /**
+ * pack(g) for g < count (one per conv group): all of them, or none when one cannot be made (the ones made are freed).
+ */
+export function packEachOnWasm(ctx: WasmContext, count: number, pack: (g: number) => WasmPackedWeights | undefined): WasmPackedWeights[] | undefined {
+  const packs: WasmPackedWeights[] = [];
+  for (let g = 0; g < count; g++) {
+    const packed = pack(g);
+    if (packed === undefined) {
+      for (const done of packs) freePackedWeights(ctx, done);
+      return undefined;
+    }
+    packs.push(packed);
+  }
+  return packs;
+}
+
+/**
  * The wasm packs of (weights, bias, key) in `ctx`, made by `make` the first time (call at prepare only: making them
  * may grow the memory). `key` must name everything else the packing depends on (group count, transposes,
  * alpha/beta, Winograd variant); the cache is described above.
